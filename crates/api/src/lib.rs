@@ -1,0 +1,1 @@
+//! HTTP clients for the PostHog and Notion REST APIs.

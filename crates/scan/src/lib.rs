@@ -1,0 +1,1 @@
+//! Source scanner for PostHog captures and flag checks.
