@@ -1,1 +1,12 @@
-//! kodo
+//! kodo keeps a product team's PostHog analytics configuration (events, feature flags,
+//! experiments, dashboards), its Notion documentation and its source code in agreement.
+//!
+//! Data flows one way: fetch (PostHog, Notion, the code scan) → normalise into one model
+//! ([`model::Record`]) → diff into a plan → apply it or render a report. See ARCHITECTURE.md
+//! for the code map.
+
+pub mod cli;
+pub mod config;
+pub mod hooks;
+pub mod model;
+pub mod output;

@@ -1,0 +1,953 @@
+//! `.kodo/config.json` (+ `.env`): finding, parsing and validating kodo's configuration.
+//!
+//! The file format is the spec's, plus a few optional keys of ours; its JSON Schema is
+//! `schema/config.schema.json`, which is embedded here and is the single source of the known
+//! keys: a key the schema does not know is a warning, never an error.
+//!
+//! **Invariants.**
+//! - Every error names the file and either the line and column or the key path, and says how to
+//!   fix it.
+//! - Token values are read from the environment (or `.env`, which never overrides a variable
+//!   that is already set) only when a command needs them, and no error or warning ever contains
+//!   one: errors name the variable, never its value.
+//! - A base URL that would carry a token is `https`, or plain `http` to a loopback host.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::model::Resource;
+
+// TEMPORARY until kodo-scan lands its ScanSettings.
+type ScanSettings = serde_json::Value;
+
+/// The JSON Schema of the config file, shipped in the repository and written beside the config
+/// by `kodo ph-sync setup` so editors complete and check it.
+pub const SCHEMA: &str = include_str!("../schema/config.schema.json");
+
+/// The name the config file's `$schema` key uses for the schema written beside it.
+pub const SCHEMA_FILE_NAME: &str = "config.schema.json";
+
+/// Where the config lives relative to the repository root.
+pub const CONFIG_RELATIVE_PATH: &str = ".kodo/config.json";
+
+/// Default PostHog personal API key variable.
+pub const DEFAULT_POSTHOG_TOKEN_VAR: &str = "POSTHOG_PERSONAL_API_KEY";
+/// Default Notion integration token variable.
+pub const DEFAULT_NOTION_TOKEN_VAR: &str = "NOTION_API_KEY";
+/// Default Notion API base URL.
+pub const DEFAULT_NOTION_BASE_URL: &str = "https://api.notion.com";
+/// Default PostHog app host.
+pub const DEFAULT_POSTHOG_REGION_URL: &str = "https://us.posthog.com";
+
+/// Everything that can be wrong with the configuration. All are exit code 2.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error(
+        "no kodo config found: looked for `{CONFIG_RELATIVE_PATH}` in `{}` and its parents up to the repository root\n  hint: run `kodo ph-sync setup` to create one",
+        searched_from.display()
+    )]
+    NotFound { searched_from: PathBuf },
+    #[error("cannot read `{}`: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("`{}`:{line}:{column}: malformed JSON: {message}\n  hint: fix the JSON syntax at that position", path.display())]
+    Malformed {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    #[error("`{}`:{line}:{column}: `{key}`: {message}", path.display())]
+    WrongType {
+        path: PathBuf,
+        key: String,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    #[error("`{}`: `{key}` is missing\n  hint: {hint}", path.display())]
+    Missing {
+        path: PathBuf,
+        key: String,
+        hint: String,
+    },
+    #[error("`{}`: `{key}`: {message}\n  hint: {hint}", path.display())]
+    Invalid {
+        path: PathBuf,
+        key: String,
+        message: String,
+        hint: String,
+    },
+    #[error(
+        "`{}`: `{key}` is `{url}`, but tokens are only sent over https (plain http is allowed only to loopback hosts such as 127.0.0.1 or localhost)\n  hint: use an https URL",
+        path.display()
+    )]
+    InsecureUrl {
+        path: PathBuf,
+        key: String,
+        url: String,
+    },
+    #[error(
+        "the environment variable `{var}` is not set (named by `{key}` in `{}`)\n  hint: export {var}=… or add it to `{}`",
+        path.display(), dotenv.display()
+    )]
+    TokenUnset {
+        var: String,
+        key: String,
+        path: PathBuf,
+        dotenv: PathBuf,
+    },
+    #[error(
+        "`{}`: no Notion database configured for {resource} (`notion.databases.{key}`)\n  hint: run `kodo ph-sync setup` to create the databases, or paste the database ID from its Notion URL",
+        path.display()
+    )]
+    MissingDatabase {
+        path: PathBuf,
+        resource: &'static str,
+        key: &'static str,
+    },
+    #[error("`{}`:{line}: {message}", path.display())]
+    DotEnv {
+        path: PathBuf,
+        line: usize,
+        message: String,
+    },
+}
+
+/// A configuration warning: something the user should fix but that does not stop kodo.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Warning(pub String);
+
+impl fmt::Display for Warning {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The loaded configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The config file.
+    pub path: PathBuf,
+    /// The repository root: the directory that holds `.kodo/`.
+    pub root: PathBuf,
+    pub posthog: PostHogConfig,
+    pub notion: NotionConfig,
+    pub sync: SyncConfig,
+    pub scan: ScanSettings,
+    /// Unknown keys and other non-fatal findings.
+    pub warnings: Vec<Warning>,
+    env: Env,
+}
+
+#[derive(Debug, Clone)]
+pub struct PostHogConfig {
+    pub project_id: String,
+    pub organization_slug: Option<String>,
+    pub region_url: String,
+    pub token_env_var: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct NotionConfig {
+    pub token_env_var: String,
+    pub base_url: String,
+    pub rate_limit: f64,
+    pub databases: Databases,
+    pub analytics_home: Option<String>,
+    pub tracking_plan: Option<String>,
+}
+
+/// Configured Notion database (or data-source) IDs, one per resource.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Databases {
+    pub events: Option<String>,
+    pub feature_flags: Option<String>,
+    pub experiments: Option<String>,
+    pub dashboards: Option<String>,
+}
+
+impl Databases {
+    pub fn get(&self, resource: Resource) -> Option<&str> {
+        match resource {
+            Resource::Events => self.events.as_deref(),
+            Resource::Flags => self.feature_flags.as_deref(),
+            Resource::Experiments => self.experiments.as_deref(),
+            Resource::Dashboards => self.dashboards.as_deref(),
+        }
+    }
+}
+
+/// The offline policy of the Claude Code hook.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OfflinePolicy {
+    Block,
+    Allow,
+}
+
+/// How a naming rule is enforced by the pre-commit gate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RuleLevel {
+    #[default]
+    Off,
+    Warning,
+    Error,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct NamingRules {
+    pub snake_case: RuleLevel,
+    pub prefixes: Vec<String>,
+    pub prefix_rule: RuleLevel,
+}
+
+#[derive(Debug, Clone)]
+pub struct SyncConfig {
+    pub auto_sync_on_create: bool,
+    pub require_notion_entry: bool,
+    pub include_builtin_events: bool,
+    pub offline_policy: OfflinePolicy,
+    pub strict_offline: bool,
+    pub snapshot_max_age_hours: f64,
+    pub flag_types: BTreeMap<String, String>,
+    pub event_categories: BTreeMap<String, String>,
+    pub naming: NamingRules,
+}
+
+impl Default for SyncConfig {
+    fn default() -> Self {
+        SyncConfig {
+            auto_sync_on_create: true,
+            require_notion_entry: false,
+            include_builtin_events: false,
+            offline_policy: OfflinePolicy::Block,
+            strict_offline: false,
+            snapshot_max_age_hours: 168.0,
+            flag_types: BTreeMap::new(),
+            event_categories: BTreeMap::new(),
+            naming: NamingRules::default(),
+        }
+    }
+}
+
+// The raw file, as serde sees it. Unknown keys are ignored here and reported from the schema.
+#[derive(Deserialize)]
+struct RawConfig {
+    posthog: Option<RawPostHog>,
+    notion: Option<RawNotion>,
+    #[serde(default)]
+    sync: RawSync,
+    #[serde(default)]
+    scan: ScanSettings,
+}
+
+#[derive(Deserialize)]
+struct RawPostHog {
+    project_id: Option<StringOrInt>,
+    organization_slug: Option<String>,
+    region_url: Option<String>,
+    #[serde(rename = "tokenEnvVar")]
+    token_env_var: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum StringOrInt {
+    String(String),
+    Int(u64),
+}
+
+#[derive(Deserialize)]
+struct RawNotion {
+    #[serde(rename = "authMethod")]
+    auth_method: Option<String>,
+    #[serde(rename = "tokenEnvVar")]
+    token_env_var: Option<String>,
+    #[serde(rename = "baseUrl")]
+    base_url: Option<String>,
+    #[serde(rename = "rateLimit")]
+    rate_limit: Option<f64>,
+    #[serde(default)]
+    databases: RawDatabases,
+    #[serde(default)]
+    pages: RawPages,
+}
+
+#[derive(Deserialize, Default)]
+struct RawDatabases {
+    events: Option<String>,
+    feature_flags: Option<String>,
+    experiments: Option<String>,
+    dashboards: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+struct RawPages {
+    analytics_home: Option<String>,
+    tracking_plan: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct RawSync {
+    auto_sync_on_create: Option<bool>,
+    require_notion_entry: Option<bool>,
+    include_builtin_events: Option<bool>,
+    offline_policy: Option<OfflinePolicy>,
+    strict_offline: Option<bool>,
+    snapshot_max_age_hours: Option<f64>,
+    flag_types: BTreeMap<String, String>,
+    event_categories: BTreeMap<String, String>,
+    naming: NamingRules,
+}
+
+/// Finds `.kodo/config.json` from `start` upwards, stopping at the repository root (the first
+/// directory holding `.git`) or the filesystem root.
+pub fn find(start: &Path) -> Result<PathBuf, ConfigError> {
+    let mut dir = Some(start);
+    while let Some(current) = dir {
+        let candidate = current.join(CONFIG_RELATIVE_PATH);
+        if candidate.is_file() {
+            return Ok(candidate);
+        }
+        if current.join(".git").exists() {
+            break;
+        }
+        dir = current.parent();
+    }
+    Err(ConfigError::NotFound {
+        searched_from: start.to_path_buf(),
+    })
+}
+
+/// The repository root a config file belongs to: the parent of its `.kodo` directory, or the
+/// file's own directory for a config kept elsewhere.
+pub fn root_of(config_path: &Path) -> PathBuf {
+    let dir = config_path.parent().unwrap_or(Path::new("."));
+    if dir.file_name().is_some_and(|n| n == ".kodo") {
+        dir.parent().unwrap_or(Path::new(".")).to_path_buf()
+    } else {
+        dir.to_path_buf()
+    }
+}
+
+impl Config {
+    /// Loads and validates the config at `path`, reading `.env` at the repository root.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| {
+            if source.kind() == std::io::ErrorKind::NotFound {
+                ConfigError::NotFound {
+                    searched_from: path.to_path_buf(),
+                }
+            } else {
+                ConfigError::Io {
+                    path: path.to_path_buf(),
+                    source,
+                }
+            }
+        })?;
+        let root = root_of(path);
+        let env = Env::load(&root.join(".env"))?;
+        Config::parse(path, &text, env)
+    }
+
+    /// Parses config text; `path` is used in messages and to find the repository root.
+    pub fn parse(path: &Path, text: &str, env: Env) -> Result<Config, ConfigError> {
+        let value: Value = serde_json::from_str(text).map_err(|e| ConfigError::Malformed {
+            path: path.to_path_buf(),
+            line: e.line(),
+            column: e.column(),
+            message: strip_position(&e.to_string()),
+        })?;
+        let mut warnings = Vec::new();
+        let schema: Value = serde_json::from_str(SCHEMA).unwrap_or(Value::Null);
+        unknown_keys(&value, &schema, "", &mut warnings);
+        let warnings = warnings
+            .into_iter()
+            .map(|key| {
+                Warning(format!(
+                    "`{}`: unknown key `{key}` is ignored (see schema/config.schema.json for the keys kodo reads)",
+                    path.display()
+                ))
+            })
+            .collect();
+
+        let mut de = serde_json::Deserializer::from_str(text);
+        let raw: RawConfig = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+            let key = e.path().to_string();
+            let inner = e.into_inner();
+            ConfigError::WrongType {
+                path: path.to_path_buf(),
+                key,
+                line: inner.line(),
+                column: inner.column(),
+                message: strip_position(&inner.to_string()),
+            }
+        })?;
+
+        let file = path.to_path_buf();
+        let posthog = raw.posthog.ok_or_else(|| ConfigError::Missing {
+            path: file.clone(),
+            key: "posthog".into(),
+            hint: "add a `posthog` section with at least `project_id` (see the README)".into(),
+        })?;
+        let project_id = match posthog.project_id {
+            Some(StringOrInt::String(s)) if !s.trim().is_empty() => s.trim().to_string(),
+            Some(StringOrInt::Int(n)) => n.to_string(),
+            _ => {
+                return Err(ConfigError::Missing {
+                    path: file,
+                    key: "posthog.project_id".into(),
+                    hint: "set it to your PostHog project ID (Project settings → Project ID)"
+                        .into(),
+                })
+            }
+        };
+        let region_url = trim_slash(
+            posthog
+                .region_url
+                .unwrap_or_else(|| DEFAULT_POSTHOG_REGION_URL.into()),
+        );
+        check_url(&file, "posthog.region_url", &region_url)?;
+        let notion = raw.notion.ok_or_else(|| ConfigError::Missing {
+            path: file.clone(),
+            key: "notion".into(),
+            hint: "add a `notion` section (run `kodo ph-sync setup` to create one)".into(),
+        })?;
+        if let Some(method) = &notion.auth_method {
+            if method != "api-token" {
+                return Err(ConfigError::Invalid {
+                    path: file,
+                    key: "notion.authMethod".into(),
+                    message: format!("`{method}` is not supported"),
+                    hint: "use \"api-token\" (a Notion integration token)".into(),
+                });
+            }
+        }
+        let base_url = trim_slash(
+            notion
+                .base_url
+                .unwrap_or_else(|| DEFAULT_NOTION_BASE_URL.into()),
+        );
+        check_url(&file, "notion.baseUrl", &base_url)?;
+        let rate_limit = notion.rate_limit.unwrap_or(3.0);
+        if !(rate_limit > 0.0 && rate_limit.is_finite()) {
+            return Err(ConfigError::Invalid {
+                path: file,
+                key: "notion.rateLimit".into(),
+                message: format!("{rate_limit} is not a positive number"),
+                hint: "use the average requests per second allowed, e.g. 3".into(),
+            });
+        }
+        let sync_defaults = SyncConfig::default();
+        let sync = SyncConfig {
+            auto_sync_on_create: raw
+                .sync
+                .auto_sync_on_create
+                .unwrap_or(sync_defaults.auto_sync_on_create),
+            require_notion_entry: raw
+                .sync
+                .require_notion_entry
+                .unwrap_or(sync_defaults.require_notion_entry),
+            include_builtin_events: raw.sync.include_builtin_events.unwrap_or(false),
+            offline_policy: raw.sync.offline_policy.unwrap_or(OfflinePolicy::Block),
+            strict_offline: raw.sync.strict_offline.unwrap_or(false),
+            snapshot_max_age_hours: raw
+                .sync
+                .snapshot_max_age_hours
+                .unwrap_or(sync_defaults.snapshot_max_age_hours),
+            flag_types: raw.sync.flag_types,
+            event_categories: raw.sync.event_categories,
+            naming: raw.sync.naming,
+        };
+        Ok(Config {
+            root: root_of(path),
+            path: file,
+            posthog: PostHogConfig {
+                project_id,
+                organization_slug: posthog.organization_slug,
+                region_url,
+                token_env_var: posthog
+                    .token_env_var
+                    .unwrap_or_else(|| DEFAULT_POSTHOG_TOKEN_VAR.into()),
+            },
+            notion: NotionConfig {
+                token_env_var: notion
+                    .token_env_var
+                    .unwrap_or_else(|| DEFAULT_NOTION_TOKEN_VAR.into()),
+                base_url,
+                rate_limit,
+                databases: Databases {
+                    events: non_empty(notion.databases.events),
+                    feature_flags: non_empty(notion.databases.feature_flags),
+                    experiments: non_empty(notion.databases.experiments),
+                    dashboards: non_empty(notion.databases.dashboards),
+                },
+                analytics_home: non_empty(notion.pages.analytics_home),
+                tracking_plan: non_empty(notion.pages.tracking_plan),
+            },
+            sync,
+            scan: raw.scan,
+            warnings,
+            env,
+        })
+    }
+
+    /// The Notion integration token, from the environment or `.env`.
+    pub fn notion_token(&self) -> Result<String, ConfigError> {
+        self.token(&self.notion.token_env_var, "notion.tokenEnvVar")
+    }
+
+    /// The PostHog personal API key, from the environment or `.env`.
+    pub fn posthog_token(&self) -> Result<String, ConfigError> {
+        self.token(&self.posthog.token_env_var, "posthog.tokenEnvVar")
+    }
+
+    fn token(&self, var: &str, key: &str) -> Result<String, ConfigError> {
+        match self.env.get(var) {
+            Some(value) if !value.trim().is_empty() => Ok(value.trim().to_string()),
+            _ => Err(ConfigError::TokenUnset {
+                var: var.to_string(),
+                key: key.to_string(),
+                path: self.path.clone(),
+                dotenv: self.root.join(".env"),
+            }),
+        }
+    }
+
+    /// The configured database ID for `resource`, or an error that says how to get one.
+    pub fn database(&self, resource: Resource) -> Result<&str, ConfigError> {
+        self.notion
+            .databases
+            .get(resource)
+            .ok_or(ConfigError::MissingDatabase {
+                path: self.path.clone(),
+                resource: resource.plural(),
+                key: resource.config_key(),
+            })
+    }
+
+    /// The directory kodo keeps its local files in (`state.json`, `snapshot.json`, `export/`).
+    pub fn kodo_dir(&self) -> PathBuf {
+        self.root.join(".kodo")
+    }
+}
+
+fn non_empty(value: Option<String>) -> Option<String> {
+    value.filter(|v| !v.trim().is_empty())
+}
+
+fn trim_slash(url: String) -> String {
+    url.trim_end_matches('/').to_string()
+}
+
+/// serde_json appends " at line L column C" to its messages; the position is shown separately.
+fn strip_position(message: &str) -> String {
+    match message.rfind(" at line ") {
+        Some(i) => message[..i].to_string(),
+        None => message.to_string(),
+    }
+}
+
+/// Refuses any URL that would carry a token in clear text to a non-loopback host.
+fn check_url(path: &Path, key: &str, url: &str) -> Result<(), ConfigError> {
+    let invalid = |message: String| ConfigError::Invalid {
+        path: path.to_path_buf(),
+        key: key.to_string(),
+        message,
+        hint: "use a full URL such as https://eu.posthog.com".into(),
+    };
+    let (scheme, rest) = url
+        .split_once("://")
+        .ok_or_else(|| invalid(format!("`{url}` is not a URL")))?;
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let host_port = authority.rsplit('@').next().unwrap_or(authority);
+    let host = if let Some(bracketed) = host_port.strip_prefix('[') {
+        bracketed.split(']').next().unwrap_or("")
+    } else {
+        host_port.split(':').next().unwrap_or("")
+    };
+    if host.is_empty() {
+        return Err(invalid(format!("`{url}` has no host")));
+    }
+    match scheme.to_ascii_lowercase().as_str() {
+        "https" => Ok(()),
+        "http" if is_loopback(host) => Ok(()),
+        "http" => Err(ConfigError::InsecureUrl {
+            path: path.to_path_buf(),
+            key: key.to_string(),
+            url: url.to_string(),
+        }),
+        other => Err(invalid(format!(
+            "`{other}` is not a supported scheme (use https)"
+        ))),
+    }
+}
+
+/// Whether `host` is a loopback host: 127.0.0.0/8, ::1 or localhost.
+pub fn is_loopback(host: &str) -> bool {
+    host.eq_ignore_ascii_case("localhost")
+        || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+/// Collects the paths of keys the schema does not declare.
+fn unknown_keys(value: &Value, schema: &Value, prefix: &str, out: &mut Vec<String>) {
+    match value {
+        Value::Object(map) => {
+            let properties = schema.get("properties").and_then(Value::as_object);
+            let additional = schema.get("additionalProperties");
+            for (key, child) in map {
+                let path = if prefix.is_empty() {
+                    key.clone()
+                } else {
+                    format!("{prefix}.{key}")
+                };
+                if let Some(child_schema) = properties.and_then(|p| p.get(key)) {
+                    unknown_keys(child, child_schema, &path, out);
+                } else if let Some(extra @ Value::Object(_)) = additional {
+                    unknown_keys(child, extra, &path, out);
+                } else if properties.is_some() {
+                    out.push(path);
+                }
+            }
+        }
+        Value::Array(items) => {
+            if let Some(item_schema) = schema.get("items") {
+                for (i, item) in items.iter().enumerate() {
+                    unknown_keys(item, item_schema, &format!("{prefix}[{i}]"), out);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Environment lookup: the process environment first, then the repository's `.env`.
+#[derive(Clone, Default)]
+pub struct Env {
+    dotenv: HashMap<String, String>,
+}
+
+impl fmt::Debug for Env {
+    // Values are secrets: only the variable names are shown.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut names: Vec<&String> = self.dotenv.keys().collect();
+        names.sort();
+        f.debug_struct("Env").field("dotenv_names", &names).finish()
+    }
+}
+
+impl Env {
+    /// Reads a `.env` file; a missing file is an empty one.
+    pub fn load(path: &Path) -> Result<Env, ConfigError> {
+        match std::fs::read_to_string(path) {
+            Ok(text) => Env::parse(path, &text),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Env::default()),
+            Err(source) => Err(ConfigError::Io {
+                path: path.to_path_buf(),
+                source,
+            }),
+        }
+    }
+
+    /// Parses `.env` text: `KEY=value`, optional `export `, `#` comments, single or double
+    /// quotes (double quotes understand `\n`, `\"` and `\\`).
+    pub fn parse(path: &Path, text: &str) -> Result<Env, ConfigError> {
+        let mut dotenv = HashMap::new();
+        for (i, line) in text.lines().enumerate() {
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let line = line.strip_prefix("export ").unwrap_or(line);
+            let Some((key, value)) = line.split_once('=') else {
+                return Err(ConfigError::DotEnv {
+                    path: path.to_path_buf(),
+                    line: i + 1,
+                    message: "expected KEY=value".into(),
+                });
+            };
+            let key = key.trim();
+            if key.is_empty()
+                || !key
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.')
+            {
+                return Err(ConfigError::DotEnv {
+                    path: path.to_path_buf(),
+                    line: i + 1,
+                    message: "expected a variable name before `=`".into(),
+                });
+            }
+            let value = value.trim();
+            let value = if let Some(inner) = value.strip_prefix('"') {
+                let Some(end) = inner.rfind('"') else {
+                    return Err(ConfigError::DotEnv {
+                        path: path.to_path_buf(),
+                        line: i + 1,
+                        message: format!("unterminated double quote in the value of `{key}`"),
+                    });
+                };
+                unescape(&inner[..end])
+            } else if let Some(inner) = value.strip_prefix('\'') {
+                let Some(end) = inner.rfind('\'') else {
+                    return Err(ConfigError::DotEnv {
+                        path: path.to_path_buf(),
+                        line: i + 1,
+                        message: format!("unterminated single quote in the value of `{key}`"),
+                    });
+                };
+                inner[..end].to_string()
+            } else {
+                // An unquoted value ends at ` #` (an inline comment).
+                match value.find(" #") {
+                    Some(at) => value[..at].trim_end().to_string(),
+                    None => value.to_string(),
+                }
+            };
+            dotenv.insert(key.to_string(), value);
+        }
+        Ok(Env { dotenv })
+    }
+
+    /// The variable's value: a set environment variable wins over `.env`.
+    pub fn get(&self, var: &str) -> Option<String> {
+        std::env::var(var)
+            .ok()
+            .or_else(|| self.dotenv.get(var).cloned())
+    }
+}
+
+fn unescape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        if c == '\\' {
+            match chars.next() {
+                Some('n') => out.push('\n'),
+                Some('t') => out.push('\t'),
+                Some(other) => out.push(other),
+                None => out.push('\\'),
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Config, ConfigError> {
+        Config::parse(Path::new("/repo/.kodo/config.json"), text, Env::default())
+    }
+
+    const MINIMAL: &str = r#"{
+  "posthog": {"project_id": "123", "region_url": "https://eu.posthog.com/"},
+  "notion": {"databases": {"events": "abc"}}
+}"#;
+
+    #[test]
+    fn minimal_config_gets_defaults() {
+        let config = parse(MINIMAL).unwrap();
+        assert_eq!(config.root, Path::new("/repo"));
+        assert_eq!(config.posthog.project_id, "123");
+        assert_eq!(config.posthog.region_url, "https://eu.posthog.com");
+        assert_eq!(config.posthog.token_env_var, "POSTHOG_PERSONAL_API_KEY");
+        assert_eq!(config.notion.token_env_var, "NOTION_API_KEY");
+        assert_eq!(config.notion.base_url, "https://api.notion.com");
+        assert!(config.sync.auto_sync_on_create);
+        assert!(!config.sync.require_notion_entry);
+        assert_eq!(config.database(Resource::Events).unwrap(), "abc");
+        assert!(config.warnings.is_empty());
+    }
+
+    #[test]
+    fn numeric_project_id_is_accepted() {
+        let config = parse(r#"{"posthog": {"project_id": 4242}, "notion": {}}"#).unwrap();
+        assert_eq!(config.posthog.project_id, "4242");
+    }
+
+    #[test]
+    fn unknown_keys_warn_with_their_path() {
+        let config = parse(
+            r#"{"posthog": {"project_id": "1", "colour": "x"}, "notion": {}, "extra": 1,
+                "scan": {"wrappers": [{"call": "track", "event_arg": 0, "oops": true}]}}"#,
+        )
+        .unwrap();
+        let text: Vec<String> = config.warnings.iter().map(|w| w.0.clone()).collect();
+        assert_eq!(text.len(), 3, "{text:?}");
+        assert!(text[0].contains("`posthog.colour`"), "{text:?}");
+        assert!(text.iter().any(|w| w.contains("`extra`")));
+        assert!(text.iter().any(|w| w.contains("`scan.wrappers[0].oops`")));
+    }
+
+    #[test]
+    fn malformed_json_names_line_and_column() {
+        let err = parse("{\n  \"posthog\": {\"project_id\": \"1\",}\n}").unwrap_err();
+        let message = err.to_string();
+        assert!(
+            message.starts_with("`/repo/.kodo/config.json`:2:"),
+            "{message}"
+        );
+        assert!(message.contains("malformed JSON"), "{message}");
+    }
+
+    #[test]
+    fn wrong_type_names_key_path_and_position() {
+        let err = parse(
+            "{\"posthog\": {\"project_id\": \"1\"},\n \"notion\": {},\n \"sync\": {\"require_notion_entry\": \"yes\"}}",
+        )
+        .unwrap_err();
+        let message = err.to_string();
+        assert!(message.contains("`sync.require_notion_entry`"), "{message}");
+        assert!(message.contains(":3:"), "{message}");
+        assert!(message.contains("expected a boolean"), "{message}");
+    }
+
+    #[test]
+    fn missing_project_id_says_how_to_fix() {
+        let err = parse(r#"{"posthog": {}, "notion": {}}"#).unwrap_err();
+        assert!(err.to_string().contains("`posthog.project_id` is missing"));
+        assert!(err.to_string().contains("Project ID"));
+    }
+
+    #[test]
+    fn plain_http_is_refused_except_to_loopback() {
+        let err = parse(
+            r#"{"posthog": {"project_id": "1", "region_url": "http://posthog.example.com"}, "notion": {}}"#,
+        )
+        .unwrap_err();
+        assert!(matches!(err, ConfigError::InsecureUrl { .. }), "{err}");
+        assert!(err.to_string().contains("posthog.region_url"));
+        for ok in [
+            "http://127.0.0.1:8080",
+            "http://127.1.2.3",
+            "http://localhost:9",
+            "http://[::1]:80",
+        ] {
+            let text =
+                format!(r#"{{"posthog": {{"project_id": "1"}}, "notion": {{"baseUrl": "{ok}"}}}}"#);
+            assert!(parse(&text).is_ok(), "{ok}");
+        }
+        let err =
+            parse(r#"{"posthog": {"project_id": "1"}, "notion": {"baseUrl": "http://10.0.0.1"}}"#)
+                .unwrap_err();
+        assert!(err.to_string().contains("notion.baseUrl"));
+    }
+
+    #[test]
+    fn missing_database_names_resource_and_fix() {
+        let config = parse(MINIMAL).unwrap();
+        let err = config.database(Resource::Flags).unwrap_err();
+        let message = err.to_string();
+        assert!(
+            message.contains("notion.databases.feature_flags"),
+            "{message}"
+        );
+        assert!(message.contains("kodo ph-sync setup"), "{message}");
+    }
+
+    #[test]
+    fn unset_token_names_the_variable() {
+        let config = Config::parse(
+            Path::new("/repo/.kodo/config.json"),
+            r#"{"posthog": {"project_id": "1", "tokenEnvVar": "KODO_TEST_SURELY_UNSET_VAR"}, "notion": {}}"#,
+            Env::default(),
+        )
+        .unwrap();
+        let message = config.posthog_token().unwrap_err().to_string();
+        assert!(
+            message.contains("`KODO_TEST_SURELY_UNSET_VAR` is not set"),
+            "{message}"
+        );
+        assert!(message.contains("/repo/.env"), "{message}");
+    }
+
+    #[test]
+    fn dotenv_supplies_tokens_and_parses_quotes() {
+        let env = Env::parse(
+            Path::new(".env"),
+            "# comment\nexport KODO_TEST_DOTENV_A=\"ntn_a\\\"b\"\nKODO_TEST_DOTENV_B='phx x' \nKODO_TEST_DOTENV_C=plain # note\n",
+        )
+        .unwrap();
+        assert_eq!(env.get("KODO_TEST_DOTENV_A").as_deref(), Some("ntn_a\"b"));
+        assert_eq!(env.get("KODO_TEST_DOTENV_B").as_deref(), Some("phx x"));
+        assert_eq!(env.get("KODO_TEST_DOTENV_C").as_deref(), Some("plain"));
+        assert!(!format!("{env:?}").contains("ntn_a"));
+    }
+
+    #[test]
+    fn dotenv_errors_name_the_line() {
+        let err = Env::parse(Path::new("/repo/.env"), "A=1\nnot a pair\n").unwrap_err();
+        assert_eq!(err.to_string(), "`/repo/.env`:2: expected KEY=value");
+    }
+
+    #[test]
+    fn set_environment_variable_wins_over_dotenv() {
+        // PATH is always set in the test environment.
+        let env = Env::parse(Path::new(".env"), "PATH=from-dotenv\n").unwrap();
+        assert_ne!(env.get("PATH").as_deref(), Some("from-dotenv"));
+    }
+
+    #[test]
+    fn find_walks_up_to_the_repository_root() {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = dir.path().join("repo");
+        std::fs::create_dir_all(repo.join(".git")).unwrap();
+        std::fs::create_dir_all(repo.join(".kodo")).unwrap();
+        std::fs::create_dir_all(repo.join("a/b")).unwrap();
+        std::fs::write(repo.join(".kodo/config.json"), MINIMAL).unwrap();
+        assert_eq!(
+            find(&repo.join("a/b")).unwrap(),
+            repo.join(".kodo/config.json")
+        );
+        // A nested repository without a config stops the walk at its own root.
+        std::fs::create_dir_all(repo.join("nested/.git")).unwrap();
+        assert!(matches!(
+            find(&repo.join("nested")),
+            Err(ConfigError::NotFound { .. })
+        ));
+    }
+
+    #[test]
+    fn schema_declares_every_key_the_loader_reads() {
+        let schema: Value = serde_json::from_str(SCHEMA).unwrap();
+        let full = r#"{"$schema": "./config.schema.json",
+          "posthog": {"project_id": "1", "organization_slug": "o", "region_url": "https://us.posthog.com", "tokenEnvVar": "P"},
+          "notion": {"authMethod": "api-token", "tokenEnvVar": "N", "baseUrl": "https://api.notion.com", "rateLimit": 3,
+                     "databases": {"events": "a", "feature_flags": "b", "experiments": "c", "dashboards": "d"},
+                     "pages": {"analytics_home": "h", "tracking_plan": "t"}},
+          "sync": {"auto_sync_on_create": true, "require_notion_entry": false, "include_builtin_events": false,
+                   "offline_policy": "block", "strict_offline": false, "snapshot_max_age_hours": 1,
+                   "flag_types": {"x": "ops"}, "event_categories": {"y": "error"},
+                   "naming": {"snake_case": "error", "prefixes": ["user_"], "prefix_rule": "warning"}},
+          "scan": {"clients": ["analytics"], "wrappers": [{"call": "track", "event_arg": 0}],
+                   "frontend": ["web/**"], "backend": ["api/**"], "exclude": ["gen/**"]}}"#;
+        let mut unknown = Vec::new();
+        unknown_keys(
+            &serde_json::from_str(full).unwrap(),
+            &schema,
+            "",
+            &mut unknown,
+        );
+        assert!(unknown.is_empty(), "{unknown:?}");
+        let config = parse(full).unwrap();
+        assert!(config.warnings.is_empty());
+        assert_eq!(config.sync.naming.snake_case, RuleLevel::Error);
+        assert_eq!(config.notion.analytics_home.as_deref(), Some("h"));
+    }
+}

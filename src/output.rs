@@ -1,0 +1,93 @@
+//! Where output goes: data on stdout, messages on stderr, progress bars on a terminal only.
+//!
+//! **Invariants.** Only data (reports, JSON, CSV) is written to stdout, so `--format json` output
+//! can be piped. Warnings, logs and progress go to stderr. Progress bars are drawn only when
+//! stderr is a terminal and output is neither quiet nor verbose; `NO_COLOR` turns off colour
+//! (kodo's own output carries none, and the bars are drawn without it).
+
+use std::io::{IsTerminal, Write};
+use std::sync::Arc;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use crate::cli::GlobalArgs;
+
+/// A request logger as the API clients take it.
+pub type Logger = Arc<dyn Fn(&str) + Send + Sync>;
+
+#[derive(Clone, Debug)]
+pub struct Printer {
+    pub quiet: bool,
+    pub verbose: u8,
+    pub stderr_is_tty: bool,
+    pub stdout_is_tty: bool,
+    pub no_color: bool,
+}
+
+impl Printer {
+    pub fn from_args(args: &GlobalArgs) -> Printer {
+        Printer {
+            quiet: args.quiet,
+            verbose: args.verbose,
+            stderr_is_tty: std::io::stderr().is_terminal(),
+            stdout_is_tty: std::io::stdout().is_terminal(),
+            no_color: std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()),
+        }
+    }
+
+    /// A printer that shows no progress and no logs: for tests and for hooks.
+    pub fn silent() -> Printer {
+        Printer {
+            quiet: true,
+            verbose: 0,
+            stderr_is_tty: false,
+            stdout_is_tty: false,
+            no_color: true,
+        }
+    }
+
+    /// Writes data to stdout. A closed pipe (`kodo … | head`) is not an error.
+    pub fn data(&self, text: &str) {
+        let mut out = std::io::stdout().lock();
+        let _ = out.write_all(text.as_bytes());
+        if !text.ends_with('\n') {
+            let _ = out.write_all(b"\n");
+        }
+        let _ = out.flush();
+    }
+
+    /// A status line on stderr (suppressed by `-q`).
+    pub fn info(&self, text: &str) {
+        if !self.quiet {
+            eprintln!("{text}");
+        }
+    }
+
+    /// A warning on stderr (shown even with `-q`: it is something to fix).
+    pub fn warn(&self, text: &str) {
+        eprintln!("warning: {text}");
+    }
+
+    /// The request logger for `-v`, if verbose.
+    pub fn logger(&self) -> Option<Logger> {
+        (self.verbose > 0).then(|| Arc::new(|line: &str| eprintln!("  {line}")) as Logger)
+    }
+
+    /// A progress bar over `len` steps, drawn on a terminal only.
+    pub fn progress(&self, len: u64, what: &str) -> ProgressBar {
+        if self.quiet || self.verbose > 0 || !self.stderr_is_tty {
+            return ProgressBar::hidden();
+        }
+        let bar = ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::stderr());
+        let template = if self.no_color {
+            "{prefix} [{bar:30}] {pos}/{len} {msg}"
+        } else {
+            "{prefix} [{bar:30.cyan/blue}] {pos}/{len} {msg}"
+        };
+        if let Ok(style) = ProgressStyle::with_template(template) {
+            bar.set_style(style.progress_chars("=> "));
+        }
+        bar.set_prefix(what.to_string());
+        bar
+    }
+}
