@@ -107,6 +107,15 @@ pub enum ResourceArg {
 }
 
 impl ResourceArg {
+    pub fn from_resource(resource: Resource) -> ResourceArg {
+        match resource {
+            Resource::Events => ResourceArg::Events,
+            Resource::Flags => ResourceArg::Flags,
+            Resource::Experiments => ResourceArg::Experiments,
+            Resource::Dashboards => ResourceArg::Dashboards,
+        }
+    }
+
     pub fn resources(self) -> Vec<Resource> {
         match self {
             ResourceArg::Events => vec![Resource::Events],

@@ -5,8 +5,10 @@
 //! ([`model::Record`]) → diff into a plan → apply it or render a report. See ARCHITECTURE.md
 //! for the code map.
 
+pub mod app;
 pub mod cli;
 pub mod config;
 pub mod hooks;
 pub mod model;
 pub mod output;
+pub mod sync;

@@ -5,10 +5,21 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+use kodo::app::{self, Outcome};
 use kodo::cli::Cli;
 
 fn main() -> ExitCode {
+    // clap prints usage errors itself and exits with 2.
     let cli = Cli::parse();
-    let _ = cli;
-    ExitCode::SUCCESS
+    match app::run(cli) {
+        Ok(Outcome::Success) => ExitCode::SUCCESS,
+        Ok(Outcome::CheckFailed) => ExitCode::from(1),
+        Err(err) => {
+            eprintln!("error: {err}");
+            for cause in err.chain().skip(1) {
+                eprintln!("  caused by: {cause}");
+            }
+            ExitCode::from(2)
+        }
+    }
 }

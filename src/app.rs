@@ -1,0 +1,95 @@
+//! Command dispatch: the glue between the parsed CLI and the library.
+//!
+//! **Invariants.** Only this module and `main.rs` know about exit codes: commands return an
+//! [`Outcome`] or an error, and every error is exit code 2. Config warnings are printed once,
+//! here, before the command runs.
+
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+
+use crate::cli::{Action, Cli, Command, Direction, GlobalArgs, ResourceArg};
+use crate::config::{self, Config};
+use crate::output::Printer;
+
+/// How a command ended, when it did not fail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Exit code 0.
+    Success,
+    /// Exit code 1: a check found drift, or a hook blocked.
+    CheckFailed,
+}
+
+/// What every command gets: the global options, the printer and the working directory.
+pub struct Context {
+    pub global: GlobalArgs,
+    pub printer: Printer,
+    pub cwd: PathBuf,
+}
+
+impl Context {
+    pub fn new(global: GlobalArgs) -> anyhow::Result<Context> {
+        let printer = Printer::from_args(&global);
+        let cwd = std::env::current_dir().context("cannot read the current directory")?;
+        Ok(Context {
+            global,
+            printer,
+            cwd,
+        })
+    }
+
+    /// The config file this run uses: `--config`, else found from the current directory.
+    pub fn config_path(&self) -> Result<PathBuf, config::ConfigError> {
+        match &self.global.config {
+            Some(path) if path.is_absolute() => Ok(path.clone()),
+            Some(path) => Ok(self.cwd.join(path)),
+            None => config::find(&self.cwd),
+        }
+    }
+
+    /// Loads the config and prints its warnings.
+    pub fn load_config(&self) -> Result<Config, config::ConfigError> {
+        let config = Config::load(&self.config_path()?)?;
+        for warning in &config.warnings {
+            self.printer.warn(&warning.0);
+        }
+        Ok(config)
+    }
+}
+
+/// Runs a parsed command line.
+pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
+    let ctx = Context::new(cli.global)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    match cli.command {
+        Command::PhSync(args) => runtime.block_on(crate::sync::command::run(
+            &ctx,
+            args.action,
+            args.resource.resources(),
+            crate::sync::command::Flags {
+                overwrite: args.overwrite,
+                archive_orphans: args.archive_orphans,
+            },
+        )),
+        Command::NotionSync(args) => {
+            let action = match args.direction {
+                Direction::Push => Action::Import,
+                Direction::Pull => Action::Export,
+            };
+            let resources = ResourceArg::from_resource(args.resource).resources();
+            runtime.block_on(crate::sync::command::run(
+                &ctx,
+                Some(action),
+                resources,
+                crate::sync::command::Flags {
+                    overwrite: args.overwrite,
+                    archive_orphans: false,
+                },
+            ))
+        }
+    }
+}

@@ -1,0 +1,3 @@
+//! The sync engine (being built): fetch → normalise → plan → apply or report.
+
+pub mod command;
