@@ -1,2 +1,196 @@
 //! See <https://github.com/matklad/cargo-xtask/>.
-fn main() {}
+//!
+//! `cargo xtask demo`, `cargo xtask ph-sync ARGS…`, `cargo xtask ci`, `cargo xtask bench`.
+//! Needs only cargo, plus Node/npm and Python for the parts of `ci` that run the official
+//! Notion SDK, Claude Code's plugin validator and the pre-commit framework.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+use xshell::{cmd, Shell};
+
+const HELP: &str = "\
+cargo xtask <task>
+
+Tasks:
+  demo             run `kodo ph-sync` and `kodo ph-sync audit` against the emulator's demo scenario
+  ph-sync ARGS…    build kodo and run `kodo ph-sync ARGS…` in the current directory
+  ci               format check, clippy -D warnings, all tests, the Notion SDK check,
+                   the plugin validation and the pre-commit framework check
+  bench [WHAT]     benchmarks (scan, sync, hook or all) into BENCHMARKS.md
+";
+
+fn main() -> Result<()> {
+    let mut args = std::env::args().skip(1);
+    let task = args.next();
+    let rest: Vec<String> = args.collect();
+    let sh = Shell::new()?;
+    match task.as_deref() {
+        Some("demo") => demo(&sh),
+        Some("ph-sync") => ph_sync(&sh, &rest),
+        Some("ci") => ci(&sh),
+        Some("bench") => bench(&sh, &rest),
+        Some("help" | "--help" | "-h") | None => {
+            print!("{HELP}");
+            Ok(())
+        }
+        Some(other) => bail!("unknown task `{other}`\n\n{HELP}"),
+    }
+}
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."))
+}
+
+fn cargo() -> String {
+    std::env::var("CARGO").unwrap_or_else(|_| "cargo".into())
+}
+
+/// Builds the given binaries and returns the directory holding them.
+fn build(sh: &Shell, release: bool, bins: &[&str]) -> Result<PathBuf> {
+    let cargo = cargo();
+    let _dir = sh.push_dir(root());
+    let mut args: Vec<String> = vec!["build".into(), "--quiet".into()];
+    if release {
+        args.push("--release".into());
+    }
+    for bin in bins {
+        args.push("--bin".into());
+        args.push((*bin).into());
+    }
+    cmd!(sh, "{cargo} {args...}").run()?;
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("target"));
+    Ok(target.join(if release { "release" } else { "debug" }))
+}
+
+/// A running `kodo-sandbox`, stopped on drop.
+struct Sandbox {
+    child: Child,
+    base_url: String,
+}
+
+impl Sandbox {
+    fn start(bin_dir: &Path, scenario: &str, config_dir: &Path, extra: &[&str]) -> Result<Sandbox> {
+        let mut child = Command::new(bin_dir.join("kodo-sandbox"))
+            .args(["--scenario", scenario, "--port", "0", "--write-config"])
+            .arg(config_dir)
+            .args(extra)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .context("cannot start kodo-sandbox")?;
+        let stdout = child.stdout.take().context("no stdout from kodo-sandbox")?;
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line)?;
+        let Some(base_url) = line.trim().strip_prefix("kodo-sandbox listening on ") else {
+            let _ = child.kill();
+            bail!("kodo-sandbox did not start (it printed `{}`)", line.trim());
+        };
+        Ok(Sandbox {
+            base_url: base_url.to_string(),
+            child,
+        })
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn demo(sh: &Shell) -> Result<()> {
+    let bin_dir = build(sh, false, &["kodo", "kodo-sandbox"])?;
+    let dir = tempdir()?;
+    let sandbox = Sandbox::start(&bin_dir, "demo", &dir, &[])?;
+    println!(
+        "# kodo demo\n\nThe emulator serves the `demo` scenario (the spec's example team) at {}.\n\
+         A config pointing at it is in {}.\n",
+        sandbox.base_url,
+        dir.join(".kodo/config.json").display()
+    );
+    let kodo = bin_dir.join("kodo");
+    for args in [&["ph-sync"][..], &["ph-sync", "audit"][..]] {
+        println!("$ kodo {}\n", args.join(" "));
+        let status = Command::new(&kodo)
+            .args(args)
+            .current_dir(&dir)
+            .env("NO_COLOR", "1")
+            .status()
+            .context("cannot run kodo")?;
+        println!();
+        if status.code() == Some(2) {
+            bail!("`kodo {}` failed", args.join(" "));
+        }
+    }
+    drop(sandbox);
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}
+
+fn ph_sync(sh: &Shell, args: &[String]) -> Result<()> {
+    let bin_dir = build(sh, false, &["kodo"])?;
+    let status = Command::new(bin_dir.join("kodo"))
+        .arg("ph-sync")
+        .args(args)
+        .status()
+        .context("cannot run kodo")?;
+    std::process::exit(status.code().unwrap_or(2));
+}
+
+fn ci(sh: &Shell) -> Result<()> {
+    let cargo = cargo();
+    let _dir = sh.push_dir(root());
+    step("format");
+    cmd!(sh, "{cargo} fmt --all --check").run()?;
+    step("clippy");
+    cmd!(sh, "{cargo} clippy --workspace --all-targets --quiet -- -D warnings").run()?;
+    step("Notion SDK (npm ci tests/sdk)");
+    if !root().join("tests/sdk/node_modules/@notionhq/client").exists() {
+        cmd!(sh, "npm ci --prefix tests/sdk --no-audit --no-fund").run()?;
+    }
+    step("tests");
+    cmd!(sh, "{cargo} test --workspace --quiet").run()?;
+    let validate = root().join(".ci/validate-plugin.sh");
+    if validate.exists() {
+        step("plugin validation (claude plugin validate --strict)");
+        cmd!(sh, "bash {validate}").run()?;
+    }
+    let precommit = root().join(".ci/pre-commit-try-repo.sh");
+    if precommit.exists() {
+        step("pre-commit framework (pre-commit try-repo)");
+        cmd!(sh, "bash {precommit}").run()?;
+    }
+    step("done");
+    Ok(())
+}
+
+fn bench(sh: &Shell, args: &[String]) -> Result<()> {
+    let what = args.first().map(String::as_str).unwrap_or("all");
+    let bin_dir = build(sh, true, &["kodo", "kodo-sandbox"])?;
+    let _ = (what, bin_dir);
+    bail!("no benchmarks are wired yet")
+}
+
+fn step(name: &str) {
+    eprintln!("\n==> {name}");
+}
+
+fn tempdir() -> Result<PathBuf> {
+    let stamp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or(Duration::ZERO)
+        .as_nanos();
+    let dir = std::env::temp_dir().join(format!("kodo-demo-{}-{stamp}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    Ok(dir)
+}
