@@ -8,7 +8,10 @@ use std::path::PathBuf;
 
 use anyhow::Context as _;
 
-use crate::cli::{Action, Cli, Command, Direction, GlobalArgs, ResourceArg};
+use crate::cli::{
+    Action, Cli, Command, Direction, GlobalArgs, HookWhich, HooksAction, ResourceArg,
+    SnapshotAction,
+};
 use crate::config::{self, Config};
 use crate::output::Printer;
 
@@ -91,5 +94,18 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
                 },
             ))
         }
+        Command::Scan(args) => runtime.block_on(crate::scan_cmd::run(&ctx, args)),
+        Command::Hook(args) => match args.which {
+            HookWhich::Claude => runtime.block_on(crate::hooks::claude_run::run(&ctx)),
+            HookWhich::PreCommit => runtime.block_on(crate::hooks::precommit::run(&ctx)),
+        },
+        Command::Hooks(args) => match args.action {
+            HooksAction::Install(install) => crate::hooks::install::run(&ctx, &install),
+        },
+        Command::Snapshot(args) => match args.action {
+            SnapshotAction::Refresh => {
+                runtime.block_on(crate::sync::command::snapshot_refresh(&ctx))
+            }
+        },
     }
 }

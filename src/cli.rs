@@ -65,6 +65,80 @@ pub enum Command {
     /// The spec's CLI alternative: `--direction push` is `ph-sync import`, `pull` is `export`
     #[command(name = "notion-sync", after_help = EXIT_CODES_HELP)]
     NotionSync(NotionSyncArgs),
+    /// Find PostHog event captures and feature-flag checks in the source code
+    #[command(after_help = EXIT_CODES_HELP)]
+    Scan(ScanArgs),
+    /// Run a hook: `claude` (Claude Code PreToolUse/PostToolUse, JSON on stdin) or `pre-commit`
+    #[command(after_help = EXIT_CODES_HELP)]
+    Hook(HookArgs),
+    /// Install kodo's hooks: the git pre-commit hook, or Claude Code hooks in .claude/settings.json
+    #[command(after_help = EXIT_CODES_HELP)]
+    Hooks(HooksArgs),
+    /// The local snapshot of what Notion documents (.kodo/snapshot.json), used offline by hooks
+    #[command(after_help = EXIT_CODES_HELP)]
+    Snapshot(SnapshotArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    /// Directory to scan [default: the repository root of the config, else the current directory]
+    pub path: Option<PathBuf>,
+    /// Check only what the commits in A..B add, against the documentation (for CI; with --check,
+    /// exit 1 when they add undocumented events or flags)
+    #[arg(long, value_name = "A..B")]
+    pub rev_range: Option<String>,
+    /// Do not read git history for "Related PR"
+    #[arg(long)]
+    pub no_git: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct HookArgs {
+    #[command(subcommand)]
+    pub which: HookWhich,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum HookWhich {
+    /// Claude Code hook: reads the hook JSON on stdin; exit 2 blocks an undocumented create
+    Claude,
+    /// Git pre-commit hook: blocks commits that add undocumented events or flags (exit 1)
+    PreCommit,
+}
+
+#[derive(Debug, Args)]
+pub struct HooksArgs {
+    #[command(subcommand)]
+    pub action: HooksAction,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum HooksAction {
+    /// Write .git/hooks/pre-commit (respecting core.hooksPath), or with --claude-settings merge
+    /// kodo's hooks into .claude/settings.json
+    Install(HooksInstallArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct HooksInstallArgs {
+    /// Install the Claude Code hooks into the project's .claude/settings.json instead
+    #[arg(long)]
+    pub claude_settings: bool,
+    /// Replace a pre-commit hook that kodo did not write
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SnapshotArgs {
+    #[command(subcommand)]
+    pub action: SnapshotAction,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SnapshotAction {
+    /// Read the Notion databases and rewrite .kodo/snapshot.json
+    Refresh,
 }
 
 #[derive(Debug, Args)]

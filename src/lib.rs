@@ -11,4 +11,5 @@ pub mod config;
 pub mod hooks;
 pub mod model;
 pub mod output;
+pub mod scan_cmd;
 pub mod sync;

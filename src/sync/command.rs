@@ -20,3 +20,9 @@ pub async fn run(
     let _ = (ctx, action, resources, flags);
     anyhow::bail!("ph-sync is being built")
 }
+
+/// `kodo snapshot refresh`: placeholder, replaced by the sync engine.
+pub async fn snapshot_refresh(ctx: &Context) -> anyhow::Result<Outcome> {
+    let _ = ctx;
+    anyhow::bail!("snapshot refresh is being built")
+}

@@ -1,0 +1,8 @@
+//! Placeholder (being built).
+
+use crate::app::{Context, Outcome};
+
+pub async fn run(ctx: &Context) -> anyhow::Result<Outcome> {
+    let _ = ctx;
+    anyhow::bail!("kodo hook pre-commit is being built")
+}
