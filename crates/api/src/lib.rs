@@ -1,1 +1,43 @@
-//! HTTP clients for the PostHog and Notion REST APIs.
+//! HTTP clients for the PostHog and Notion REST APIs, as kodo uses them.
+//!
+//! Central types:
+//! - [`NotionClient`] (`Notion-Version: 2025-09-03`): databases, data sources, rows and users.
+//! - [`PostHogClient`]: event definitions, feature flags, experiments and dashboards of one
+//!   project, read with a personal API key.
+//! - [`ApiError`]: every failure, worded for the user; never contains a credential.
+//! - [`Secret`]: a credential whose `Debug`/`Display` print `***`.
+//! - [`RateLimiter`], [`RequestStats`], [`check_base_url`]: the shared HTTP policy (one token
+//!   bucket per client that a 429 pauses for every caller; bounded retries honouring
+//!   `Retry-After`; https only, except to loopback hosts).
+//!
+//! Exactly-once design. Notion's `POST /v1/pages` is not idempotent, and a create can succeed
+//! while its answer is lost (a timeout, a dropped connection, a 5xx). [`NotionClient::create_page`]
+//! therefore never re-sends blindly: a 503 carrying `committed_resource_id` is settled by
+//! reading that page; any other unknown outcome is settled by querying the data source for the
+//! row's sync key ([`KeyLookup`]): found → [`CreateOutcome::Recovered`], absent → send again
+//! (bounded). A 429/529 means Notion did not process the request, so it is re-sent after the
+//! wait. Updates ([`NotionClient::update_page`]) are settled by reading the page back and
+//! comparing the values sent; re-sending the same values is harmless.
+
+pub mod error;
+pub mod http;
+pub mod notion;
+pub mod posthog;
+pub mod secret;
+
+pub use error::{ApiError, Result, Service};
+pub use http::{
+    check_base_url, Logger, RateLimiter, RequestStats, NO_RETRY_DELAY_ENV, TEST_RETRY_DELAY_CAP,
+};
+pub use notion::{
+    CreateOutcome, DataSource, DataSourceRef, Database, KeyLookup, KeyType, NotionClient,
+    NotionOptions, Page, PropertySchema, User, UsersAccess, NOTION_VERSION,
+};
+pub use posthog::{
+    Dashboard, EventDefinition, Experiment, FeatureFlag, FlagFilters, FlagGroup, Multivariate,
+    PostHogClient, PostHogOptions, UserBasic, Variant, REQUIRED_SCOPES,
+};
+pub use secret::Secret;
+
+#[cfg(test)]
+pub(crate) mod testserver;

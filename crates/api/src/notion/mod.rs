@@ -1,0 +1,795 @@
+//! The Notion client (`Notion-Version: 2025-09-03`): databases, data sources, rows, users.
+//!
+//! Invariants:
+//! - Every request carries `Notion-Version: 2025-09-03` and goes through the shared
+//!   [`crate::http`] loop (one token bucket per client; 429/529 pause every caller).
+//! - Rows are addressed through data sources, never databases; [`NotionClient::resolve_data_source`]
+//!   accepts either id and says which to configure when a database has several data sources.
+//! - Creates are exactly-once: `POST /v1/pages` is sent again only after a query by the row's
+//!   sync key ([`KeyLookup`]) shows the earlier send did not create it; a 503 carrying
+//!   `committed_resource_id` is settled by reading that id. Updates are settled by reading the
+//!   page back and comparing the values sent.
+//! - Queries never send `start_cursor: null`, always sort by `created_time` ascending, and
+//!   continue past Notion's per-query row limit (`request_status.type == "incomplete"`) with a
+//!   `created_time` `on_or_after` filter, de-duplicating rows by id.
+
+mod compare;
+mod types;
+
+use std::collections::HashSet;
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use reqwest::header::{HeaderMap, HeaderValue};
+use reqwest::{Method, Url};
+use serde::de::DeserializeOwned;
+use serde_json::{json, Map, Value};
+use tokio::time::Instant;
+
+use crate::error::{ApiError, Result, Service};
+use crate::http::{
+    check_base_url, normalize_base, Access, Call, Failure, FailureKind, Logger, RateLimiter, Reply,
+    RequestStats, RetryPolicy, Transport, TransportConfig, DEFAULT_BURST, DEFAULT_CONNECT_TIMEOUT,
+    DEFAULT_MAX_ATTEMPTS, DEFAULT_RATE_PER_SEC, DEFAULT_TIMEOUT,
+};
+use crate::secret::Secret;
+
+pub use types::{
+    plain_text, CreateOutcome, DataSource, DataSourceRef, Database, KeyLookup, KeyType, Page,
+    PropertySchema, User, UsersAccess,
+};
+use types::{RawDataSource, RawDatabase, RawList, RawPage, RawUser};
+
+/// The Notion API version kodo speaks.
+pub const NOTION_VERSION: &str = "2025-09-03";
+
+/// Rows per query page (Notion's maximum).
+const PAGE_SIZE: u32 = 100;
+
+const SHARE_HINT: &str = "Share it with the integration (in Notion: ••• menu → Connections → add \
+the integration; sharing a parent page shares everything under it), and check the id: a database \
+id (the one in the page URL) is not a data-source id (Database settings → Manage data sources → \
+Copy data source ID).";
+
+/// Settings for a [`NotionClient`].
+#[derive(Clone)]
+pub struct NotionOptions {
+    /// Sustained requests per second (Notion allows an average of 3).
+    pub rate_per_sec: f64,
+    /// Requests allowed at once before pacing starts.
+    pub burst: u32,
+    /// Per-request timeout.
+    pub timeout: Duration,
+    /// Connect timeout.
+    pub connect_timeout: Duration,
+    /// Sends per call, the first included.
+    pub max_attempts: u32,
+    /// Upper bound on every retry wait (for tests); `None` = the normal policy. The
+    /// `KODO_TEST_NO_RETRY_DELAY=1` environment variable sets 10 ms.
+    pub max_retry_delay: Option<Duration>,
+    /// Receives one line per request, retry and wait.
+    pub logger: Option<Logger>,
+    /// Name of the environment variable the token came from, for error messages.
+    pub token_env_var: String,
+}
+
+impl Default for NotionOptions {
+    fn default() -> Self {
+        NotionOptions {
+            rate_per_sec: DEFAULT_RATE_PER_SEC,
+            burst: DEFAULT_BURST,
+            timeout: DEFAULT_TIMEOUT,
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            max_attempts: DEFAULT_MAX_ATTEMPTS,
+            max_retry_delay: None,
+            logger: None,
+            token_env_var: "NOTION_API_KEY".to_owned(),
+        }
+    }
+}
+
+impl fmt::Debug for NotionOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("NotionOptions")
+            .field("rate_per_sec", &self.rate_per_sec)
+            .field("burst", &self.burst)
+            .field("timeout", &self.timeout)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("max_attempts", &self.max_attempts)
+            .field("max_retry_delay", &self.max_retry_delay)
+            .field("logger", &self.logger.as_ref().map(|_| "<fn>"))
+            .field("token_env_var", &self.token_env_var)
+            .finish()
+    }
+}
+
+/// A Notion API client. Cheap to share by reference across concurrent tasks; all of them draw
+/// on one rate limiter.
+pub struct NotionClient {
+    t: Transport,
+    token_env_var: String,
+}
+
+impl fmt::Debug for NotionClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("NotionClient")
+            .field("base_url", &self.t.base.as_str())
+            .field("token", &"***")
+            .finish()
+    }
+}
+
+/// Whether a failed write is known to have been saved.
+enum Committed {
+    /// A create committed; this is the new object's id.
+    Resource(String),
+    /// Notion says the change was saved (503 with "do not repeat" guidance).
+    Saved,
+    No,
+}
+
+fn committed(f: &Failure) -> Committed {
+    if !matches!(f.status(), Some(s) if s >= 500) {
+        return Committed::No;
+    }
+    let Some(body) = f.json() else {
+        return Committed::No;
+    };
+    if let Some(id) = body
+        .pointer("/additional_data/committed_resource_id")
+        .and_then(Value::as_str)
+        .filter(|id| !id.is_empty())
+    {
+        return Committed::Resource(id.to_owned());
+    }
+    let saved_message = body
+        .get("message")
+        .and_then(Value::as_str)
+        .is_some_and(|m| m.starts_with("The change was saved"));
+    let do_not_repeat = body
+        .pointer("/additional_data/retry_guidance")
+        .and_then(Value::as_array)
+        .is_some_and(|g| {
+            g.iter()
+                .filter_map(Value::as_str)
+                .any(|s| s.to_ascii_lowercase().contains("do not repeat"))
+        });
+    if saved_message || do_not_repeat {
+        Committed::Saved
+    } else {
+        Committed::No
+    }
+}
+
+impl NotionClient {
+    /// A client for `base_url` (`https://api.notion.com`, or a loopback emulator).
+    pub fn new(base_url: &str, token: Secret, opts: NotionOptions) -> Result<Self> {
+        let base = normalize_base(check_base_url(base_url, "notion.baseUrl")?, "/v1");
+        let mut extra_headers = HeaderMap::new();
+        extra_headers.insert("Notion-Version", HeaderValue::from_static(NOTION_VERSION));
+        let t = Transport::new(TransportConfig {
+            service: Service::Notion,
+            base,
+            secret: token,
+            credential_name: opts.token_env_var.clone(),
+            extra_headers,
+            timeout: opts.timeout,
+            connect_timeout: opts.connect_timeout,
+            limiter: Arc::new(RateLimiter::new(opts.rate_per_sec, opts.burst)),
+            policy: RetryPolicy::new(opts.max_attempts, opts.max_retry_delay),
+            logger: opts.logger,
+        })?;
+        Ok(NotionClient {
+            t,
+            token_env_var: opts.token_env_var,
+        })
+    }
+
+    /// Request counters so far.
+    pub fn stats(&self) -> RequestStats {
+        self.t.stats()
+    }
+
+    /// The client's rate limiter (shared by all its requests).
+    pub fn rate_limiter(&self) -> &RateLimiter {
+        &self.t.limiter
+    }
+
+    /// The bot user the token belongs to (a cheap token check).
+    pub async fn me(&self) -> Result<User> {
+        let url = self.url(&["users", "me"]);
+        let raw: RawUser = self.read(Method::GET, url, None, "user", "me").await?;
+        Ok(raw.into())
+    }
+
+    /// Every workspace user (all pages). Without the "read user information" capability Notion
+    /// answers 403, which is reported as [`UsersAccess::NotAllowed`], not an error.
+    pub async fn list_users(&self) -> Result<UsersAccess> {
+        let mut users = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let mut url = self.url(&["users"]);
+            {
+                let mut q = url.query_pairs_mut();
+                q.append_pair("page_size", &PAGE_SIZE.to_string());
+                if let Some(c) = &cursor {
+                    q.append_pair("start_cursor", c);
+                }
+            }
+            let call = Call {
+                method: Method::GET,
+                url,
+                body: None,
+                access: Access::Read,
+            };
+            let page: RawList<RawUser> = match self.t.execute(call).await {
+                Ok(reply) => self.decode(&reply, "GET /v1/users")?,
+                Err(f) if f.status() == Some(403) => return Ok(UsersAccess::NotAllowed),
+                Err(f) => return Err(self.map(f, "users", "")),
+            };
+            users.extend(page.results.into_iter().map(User::from));
+            match page.next_cursor {
+                Some(next) if page.has_more && !next.is_empty() => cursor = Some(next),
+                _ => return Ok(UsersAccess::Users(users)),
+            }
+        }
+    }
+
+    /// A database (container): its title and data sources.
+    pub async fn retrieve_database(&self, id: &str) -> Result<Database> {
+        let url = self.url(&["databases", id]);
+        let raw: RawDatabase = self.read(Method::GET, url, None, "database", id).await?;
+        Ok(raw.into())
+    }
+
+    /// A data source and its schema. `id` must be a data-source id.
+    pub async fn retrieve_data_source(&self, id: &str) -> Result<DataSource> {
+        let url = self.url(&["data_sources", id]);
+        let raw: RawDataSource = self.read(Method::GET, url, None, "data source", id).await?;
+        Ok(raw.into())
+    }
+
+    /// The data source behind `id`, which may be a data-source id or a database id (as copied
+    /// from a Notion URL). A database with exactly one data source resolves to it; one with
+    /// several is an [`ApiError::DataSourceChoice`] listing them.
+    pub async fn resolve_data_source(&self, id: &str) -> Result<DataSource> {
+        match self.retrieve_data_source(id).await {
+            Ok(ds) => return Ok(ds),
+            Err(e) if e.is_not_found() || matches!(e, ApiError::Validation { .. }) => {}
+            Err(e) => return Err(e),
+        }
+        self.t.log(&format!(
+            "{id} is not a data source; trying it as a database id"
+        ));
+        let db = match self.retrieve_database(id).await {
+            Ok(db) => db,
+            Err(e) if e.is_not_found() || matches!(e, ApiError::Validation { .. }) => {
+                return Err(ApiError::NotFound {
+                    service: Service::Notion,
+                    what: "data source or database".to_owned(),
+                    id: id.to_owned(),
+                    hint: SHARE_HINT.to_owned(),
+                })
+            }
+            Err(e) => return Err(e),
+        };
+        match db.data_sources.as_slice() {
+            [only] => self.retrieve_data_source(&only.id).await,
+            _ => Err(ApiError::DataSourceChoice {
+                database_id: db.id,
+                data_sources: db.data_sources,
+            }),
+        }
+    }
+
+    /// Creates a database (with its initial data source) under `parent_page_id`.
+    ///
+    /// A 503 carrying `committed_resource_id` is settled by reading that database. Any other
+    /// unknown outcome is an [`ApiError::AmbiguousWrite`]: setup is idempotent, so the user
+    /// re-runs rather than risking a second database.
+    pub async fn create_database(
+        &self,
+        parent_page_id: &str,
+        title: &str,
+        properties: Value,
+    ) -> Result<Database> {
+        let body = json!({
+            "parent": {"type": "page_id", "page_id": parent_page_id},
+            "title": [{"type": "text", "text": {"content": title}}],
+            "initial_data_source": {"properties": properties},
+        });
+        let url = self.url(&["databases"]);
+        let call = Call {
+            method: Method::POST,
+            url,
+            body: Some(&body),
+            access: Access::Write,
+        };
+        match self.t.execute(call).await {
+            Ok(reply) => Ok(self
+                .decode::<RawDatabase>(&reply, "POST /v1/databases")?
+                .into()),
+            Err(f) => match committed(&f) {
+                Committed::Resource(id) => {
+                    self.t.log(&format!(
+                        "POST /v1/databases answered {} but committed database {id}; reading it",
+                        f.status().unwrap_or(0)
+                    ));
+                    self.retrieve_database(&id).await
+                }
+                _ if f.outcome_unknown() => Err(ApiError::AmbiguousWrite {
+                    service: Service::Notion,
+                    what: format!("creating database \"{title}\""),
+                    detail: failure_summary(&f),
+                }),
+                _ => Err(self.map(f, "parent page", parent_page_id)),
+            },
+        }
+    }
+
+    /// Changes a data source's schema or title (`PATCH /v1/data_sources/{id}` with `body`).
+    ///
+    /// A 503 saying the change was saved is settled by reading the data source; any other
+    /// unknown outcome is an [`ApiError::AmbiguousWrite`] (setup re-runs idempotently).
+    pub async fn update_data_source(&self, id: &str, body: Value) -> Result<DataSource> {
+        let url = self.url(&["data_sources", id]);
+        let call = Call {
+            method: Method::PATCH,
+            url,
+            body: Some(&body),
+            access: Access::Write,
+        };
+        match self.t.execute(call).await {
+            Ok(reply) => Ok(self
+                .decode::<RawDataSource>(&reply, "PATCH /v1/data_sources")?
+                .into()),
+            Err(f) => match committed(&f) {
+                Committed::Resource(_) | Committed::Saved => {
+                    self.t.log(&format!(
+                        "PATCH data source {id}: Notion says the change was saved; reading it back"
+                    ));
+                    self.retrieve_data_source(id).await
+                }
+                Committed::No if f.outcome_unknown() => Err(ApiError::AmbiguousWrite {
+                    service: Service::Notion,
+                    what: format!("updating the schema of data source {id}"),
+                    detail: failure_summary(&f),
+                }),
+                Committed::No => Err(self.map(f, "data source", id)),
+            },
+        }
+    }
+
+    /// Every row of a data source matching `filter` (all rows when `None`), oldest first.
+    pub async fn query_all(
+        &self,
+        data_source_id: &str,
+        filter: Option<Value>,
+    ) -> Result<Vec<Page>> {
+        let mut rows: Vec<Page> = Vec::new();
+        let mut seen: HashSet<String> = HashSet::new();
+        let mut since: Option<String> = None;
+        loop {
+            let partition_filter = match (&filter, &since) {
+                (f, None) => f.clone(),
+                (None, Some(t)) => Some(created_since(t)),
+                (Some(f), Some(t)) => Some(json!({"and": [f, created_since(t)]})),
+            };
+            let mut cursor: Option<String> = None;
+            let mut new_rows = 0usize;
+            let mut last_created: Option<String> = None;
+            let incomplete = loop {
+                let mut body = Map::new();
+                body.insert("page_size".into(), json!(PAGE_SIZE));
+                body.insert(
+                    "sorts".into(),
+                    json!([{"timestamp": "created_time", "direction": "ascending"}]),
+                );
+                if let Some(f) = &partition_filter {
+                    body.insert("filter".into(), f.clone());
+                }
+                if let Some(c) = &cursor {
+                    body.insert("start_cursor".into(), Value::String(c.clone()));
+                }
+                let page = self
+                    .query_once(data_source_id, &Value::Object(body))
+                    .await?;
+                for raw in page.results {
+                    let row = Page::from(raw);
+                    if !row.created_time.is_empty() {
+                        last_created = Some(row.created_time.clone());
+                    }
+                    if seen.insert(row.id.clone()) {
+                        new_rows += 1;
+                        rows.push(row);
+                    }
+                }
+                match page.next_cursor {
+                    Some(next) if page.has_more && !next.is_empty() => cursor = Some(next),
+                    _ => break page.request_status.is_some_and(|s| s.kind == "incomplete"),
+                }
+            };
+            if !incomplete {
+                return Ok(rows);
+            }
+            match last_created {
+                Some(t) if new_rows > 0 => {
+                    self.t.log(&format!(
+                        "query of {data_source_id} reached Notion's row limit; continuing with rows created on or after {t}"
+                    ));
+                    since = Some(t);
+                }
+                last => {
+                    return Err(ApiError::QueryLimit {
+                        data_source_id: data_source_id.to_owned(),
+                        created_time: last.or(since).unwrap_or_default(),
+                    })
+                }
+            }
+        }
+    }
+
+    async fn query_once(&self, data_source_id: &str, body: &Value) -> Result<RawList<RawPage>> {
+        let url = self.url(&["data_sources", data_source_id, "query"]);
+        self.read(Method::POST, url, Some(body), "data source", data_source_id)
+            .await
+    }
+
+    /// The row whose sync key equals `key`, if any (the oldest, should there be several).
+    pub async fn find_by_key(&self, data_source_id: &str, key: &KeyLookup) -> Result<Option<Page>> {
+        let rows = self.query_all(data_source_id, Some(key.filter())).await?;
+        Ok(rows.into_iter().find(|p| !p.in_trash))
+    }
+
+    /// One page (row).
+    pub async fn retrieve_page(&self, id: &str) -> Result<Page> {
+        let url = self.url(&["pages", id]);
+        let raw: RawPage = self.read(Method::GET, url, None, "page", id).await?;
+        Ok(raw.into())
+    }
+
+    /// Creates a row in a data source, exactly once.
+    ///
+    /// Sent once; success is [`CreateOutcome::Created`]. A 503 with
+    /// `additional_data.committed_resource_id` is settled by reading that page (`Created`).
+    /// Any other unknown outcome (timeout, dropped connection, 5xx) is settled by querying the
+    /// data source by `key`: a row found is [`CreateOutcome::Recovered`]; none means the send
+    /// did not land, and it is sent again (at most `max_attempts` sends). 429/529 mean Notion
+    /// did not process it: wait and resend.
+    pub async fn create_page(
+        &self,
+        data_source_id: &str,
+        properties: Value,
+        key: &KeyLookup,
+    ) -> Result<CreateOutcome> {
+        let body = json!({
+            "parent": {"type": "data_source_id", "data_source_id": data_source_id},
+            "properties": properties,
+        });
+        let url = self.url(&["pages"]);
+        let started = Instant::now();
+        let max = self.t.policy.max_attempts;
+        let mut sends: u32 = 0;
+        let mut attempts: u32 = 0;
+        loop {
+            sends += 1;
+            if sends > 1 {
+                self.t.note_retry();
+            }
+            let call = Call {
+                method: Method::POST,
+                url: url.clone(),
+                body: Some(&body),
+                access: Access::Write,
+            };
+            let mut f = match self.t.execute(call).await {
+                Ok(reply) => {
+                    let raw: RawPage = self.decode(&reply, "POST /v1/pages")?;
+                    return Ok(CreateOutcome::Created(raw.into()));
+                }
+                Err(f) => f,
+            };
+            attempts += f.attempts;
+            f.attempts = attempts;
+            f.elapsed = started.elapsed();
+            if let Committed::Resource(id) = committed(&f) {
+                self.t.log(&format!(
+                    "POST /v1/pages answered {} but committed page {id}; reading it instead of sending again",
+                    f.status().unwrap_or(0)
+                ));
+                return Ok(CreateOutcome::Created(self.retrieve_page(&id).await?));
+            }
+            if !f.outcome_unknown() {
+                return Err(self.map(f, "data source", data_source_id));
+            }
+            self.t.log(&format!(
+                "POST /v1/pages: outcome unknown ({}); looking for a row with {} = {} before sending again",
+                failure_summary(&f),
+                key.property,
+                key.value
+            ));
+            if matches!(f.kind, FailureKind::Network { .. }) {
+                // A lost answer may mean the create is still being processed: give it a moment.
+                self.t
+                    .wait(
+                        self.t.policy.backoff(sends),
+                        "letting an interrupted create settle",
+                    )
+                    .await;
+            }
+            if let Some(page) = self.find_by_key(data_source_id, key).await? {
+                self.t.log(&format!(
+                    "the row exists ({}): the earlier create went through",
+                    page.id
+                ));
+                return Ok(CreateOutcome::Recovered(page));
+            }
+            if sends >= max {
+                return Err(self.map(f, "data source", data_source_id));
+            }
+            self.t
+                .log("no such row: the earlier create did not go through; sending it again");
+        }
+    }
+
+    /// Sets the given properties of a page (others are untouched).
+    ///
+    /// 409 `conflict_error`: re-read the page, then retry. Unknown outcome (5xx, lost
+    /// connection): re-read the page; if every value sent reads back equal the write committed,
+    /// else send again. Both bounded by `max_attempts` sends.
+    pub async fn update_page(&self, id: &str, properties: Value) -> Result<Page> {
+        let sent = properties.as_object().cloned().unwrap_or_default();
+        let body = json!({ "properties": properties });
+        self.patch_page(id, &body, |page| compare::properties_match(&sent, page))
+            .await
+    }
+
+    /// Moves a page to the trash (`true`) or restores it (`false`), settled like
+    /// [`NotionClient::update_page`].
+    pub async fn set_in_trash(&self, id: &str, in_trash: bool) -> Result<Page> {
+        let body = json!({ "in_trash": in_trash });
+        self.patch_page(id, &body, |page| page.in_trash == in_trash)
+            .await
+    }
+
+    async fn patch_page(
+        &self,
+        id: &str,
+        body: &Value,
+        applied: impl Fn(&Page) -> bool,
+    ) -> Result<Page> {
+        let url = self.url(&["pages", id]);
+        let started = Instant::now();
+        let max = self.t.policy.max_attempts;
+        let mut sends: u32 = 0;
+        let mut attempts: u32 = 0;
+        loop {
+            sends += 1;
+            if sends > 1 {
+                self.t.note_retry();
+            }
+            let call = Call {
+                method: Method::PATCH,
+                url: url.clone(),
+                body: Some(body),
+                access: Access::Write,
+            };
+            let mut f = match self.t.execute(call).await {
+                Ok(reply) => {
+                    let raw: RawPage = self.decode(&reply, "PATCH /v1/pages")?;
+                    return Ok(raw.into());
+                }
+                Err(f) => f,
+            };
+            attempts += f.attempts;
+            f.attempts = attempts;
+            f.elapsed = started.elapsed();
+            let conflict = f.status() == Some(409);
+            let unsure = !matches!(committed(&f), Committed::No) || f.outcome_unknown();
+            if !conflict && !unsure {
+                return Err(self.map(f, "page", id));
+            }
+            let why = if conflict {
+                "conflict with another write".to_owned()
+            } else {
+                format!("outcome unknown ({})", failure_summary(&f))
+            };
+            self.t
+                .log(&format!("PATCH page {id}: {why}; re-reading the page"));
+            let page = self.retrieve_page(id).await?;
+            if applied(&page) {
+                self.t
+                    .log(&format!("page {id} already holds the values sent"));
+                return Ok(page);
+            }
+            if sends >= max {
+                return Err(self.map(f, "page", id));
+            }
+            if conflict {
+                self.t
+                    .wait(
+                        self.t.policy.backoff(sends),
+                        &format!("retrying PATCH page {id} after a conflict"),
+                    )
+                    .await;
+            } else {
+                self.t.log(&format!(
+                    "page {id} does not hold the values sent; sending again"
+                ));
+            }
+        }
+    }
+
+    // ---- plumbing ---------------------------------------------------------------------------
+
+    fn url(&self, segments: &[&str]) -> Url {
+        self.t.url("v1", segments)
+    }
+
+    async fn read<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        url: Url,
+        body: Option<&Value>,
+        what: &str,
+        id: &str,
+    ) -> Result<T> {
+        let call = Call {
+            method,
+            url,
+            body,
+            access: Access::Read,
+        };
+        let request = call.describe();
+        match self.t.execute(call).await {
+            Ok(reply) => self.decode(&reply, &request),
+            Err(f) => Err(self.map(f, what, id)),
+        }
+    }
+
+    fn decode<T: DeserializeOwned>(&self, reply: &Reply, what: &str) -> Result<T> {
+        serde_json::from_slice(&reply.body).map_err(|e| ApiError::Decode {
+            service: Service::Notion,
+            what: what.to_owned(),
+            message: e.to_string(),
+        })
+    }
+
+    /// Turns a failure into the error the user sees. `what`/`id` name the object concerned.
+    fn map(&self, f: Failure, what: &str, id: &str) -> ApiError {
+        let body = f.json();
+        let code = body
+            .as_ref()
+            .and_then(|b| b.get("code"))
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        let message = self.t.redact(&service_message(&f, body.as_ref()));
+        let Failure {
+            request,
+            attempts,
+            elapsed,
+            kind,
+        } = f;
+        let status = match kind {
+            FailureKind::Network { message, .. } => {
+                return ApiError::Network {
+                    service: Service::Notion,
+                    request,
+                    message,
+                    attempts,
+                    elapsed,
+                }
+            }
+            FailureKind::Status { status, .. } => status,
+        };
+        match status {
+            401 => ApiError::Unauthorized {
+                service: Service::Notion,
+                hint: format!(
+                    "API token is invalid; check {} (the integration's internal token, from \
+                     https://www.notion.so/my-integrations)",
+                    self.token_env_var
+                ),
+            },
+            403 => ApiError::Forbidden {
+                service: Service::Notion,
+                message,
+                hint: "Give the integration the capability this needs (Read, Update and Insert \
+                       content; Read user information) at https://www.notion.so/my-integrations, \
+                       and share the pages with it."
+                    .to_owned(),
+            },
+            404 => ApiError::NotFound {
+                service: Service::Notion,
+                what: what.to_owned(),
+                id: id.to_owned(),
+                hint: SHARE_HINT.to_owned(),
+            },
+            400 => ApiError::Validation {
+                service: Service::Notion,
+                request,
+                message,
+            },
+            409 => ApiError::Conflict {
+                service: Service::Notion,
+                request,
+                message,
+                attempts,
+                elapsed,
+            },
+            429 | 529
+                if body
+                    .as_ref()
+                    .and_then(|b| b.pointer("/additional_data/rate_limit_reason"))
+                    .and_then(Value::as_str)
+                    == Some("public_api_request_blocked") =>
+            {
+                ApiError::Forbidden {
+                    service: Service::Notion,
+                    message,
+                    hint: "Notion has blocked this integration's requests \
+                           (public_api_request_blocked); retrying won't help: contact Notion support."
+                        .to_owned(),
+                }
+            }
+            429 | 529 => ApiError::RateLimited {
+                service: Service::Notion,
+                request,
+                attempts,
+                elapsed,
+            },
+            _ => ApiError::Server {
+                service: Service::Notion,
+                request,
+                status,
+                code,
+                message,
+                attempts,
+                elapsed,
+            },
+        }
+    }
+}
+
+fn created_since(t: &str) -> Value {
+    json!({"timestamp": "created_time", "created_time": {"on_or_after": t}})
+}
+
+/// The service's `message`, else a short excerpt of a non-JSON body.
+fn service_message(f: &Failure, body: Option<&Value>) -> String {
+    if let Some(m) = body.and_then(|b| b.get("message")).and_then(Value::as_str) {
+        return m.to_owned();
+    }
+    match &f.kind {
+        FailureKind::Status { body, .. } => {
+            let text = String::from_utf8_lossy(body);
+            let text = text.trim();
+            if text.is_empty() {
+                "(no details)".to_owned()
+            } else {
+                text.chars().take(200).collect()
+            }
+        }
+        FailureKind::Network { message, .. } => message.clone(),
+    }
+}
+
+/// "503 service_unavailable" / "connection lost: …", for logs and ambiguity reports.
+fn failure_summary(f: &Failure) -> String {
+    match &f.kind {
+        FailureKind::Status { status, .. } => {
+            let code = f
+                .json()
+                .and_then(|b| b.get("code").and_then(Value::as_str).map(str::to_owned));
+            match code {
+                Some(c) => format!("{status} {c}"),
+                None => status.to_string(),
+            }
+        }
+        FailureKind::Network { message, .. } => message.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,686 @@
+//! The PostHog client: event definitions, feature flags, experiments and dashboards of one
+//! project, read through the private REST API (`/api/projects/{id}/…`) with a personal API key.
+//!
+//! Invariants:
+//! - Lists ask for `limit=100` and follow the absolute `next` URLs to the end; a `next` on
+//!   another host is refused (the key is never sent elsewhere) and one on the same host is
+//!   always fetched with the configured scheme (never downgraded to http).
+//! - Experiments are listed twice (the default list hides archived ones; `?archived=true`
+//!   returns only those) and merged by id.
+//! - Decoding tolerates missing, extra and `null` fields.
+//! - Reads retry 429 (honouring `Retry-After`) and 5xx; writes retry only 429.
+//! - 401/403 name the key's environment variable and the scopes needed, and say so when a
+//!   project key (`phc_…`) was configured instead of a personal key (`phx_…`).
+
+use std::collections::HashSet;
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use reqwest::header::HeaderMap;
+use reqwest::{Method, Url};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::Value;
+
+use crate::error::{ApiError, Result, Service};
+use crate::http::{
+    check_base_url, normalize_base, Access, Call, Failure, FailureKind, Logger, RateLimiter,
+    RequestStats, RetryPolicy, Transport, TransportConfig, DEFAULT_CONNECT_TIMEOUT,
+    DEFAULT_MAX_ATTEMPTS, DEFAULT_TIMEOUT,
+};
+use crate::secret::Secret;
+
+/// The read scopes kodo needs on a personal API key.
+pub const REQUIRED_SCOPES: [&str; 4] = [
+    "feature_flag:read",
+    "experiment:read",
+    "dashboard:read",
+    "event_definition:read",
+];
+
+/// Page size asked for on every list.
+const LIMIT: &str = "100";
+
+/// Settings for a [`PostHogClient`].
+#[derive(Clone)]
+pub struct PostHogOptions {
+    /// Sustained requests per second (PostHog allows 480/minute for CRUD endpoints).
+    pub rate_per_sec: f64,
+    /// Requests allowed at once before pacing starts.
+    pub burst: u32,
+    /// Per-request timeout.
+    pub timeout: Duration,
+    /// Connect timeout.
+    pub connect_timeout: Duration,
+    /// Sends per call, the first included.
+    pub max_attempts: u32,
+    /// Upper bound on every retry wait (for tests); `None` = the normal policy. The
+    /// `KODO_TEST_NO_RETRY_DELAY=1` environment variable sets 10 ms.
+    pub max_retry_delay: Option<Duration>,
+    /// Receives one line per request, retry and wait.
+    pub logger: Option<Logger>,
+    /// Name of the environment variable the key came from, for error messages.
+    pub key_env_var: String,
+}
+
+impl Default for PostHogOptions {
+    fn default() -> Self {
+        PostHogOptions {
+            rate_per_sec: 8.0,
+            burst: 10,
+            timeout: DEFAULT_TIMEOUT,
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            max_attempts: DEFAULT_MAX_ATTEMPTS,
+            max_retry_delay: None,
+            logger: None,
+            key_env_var: "POSTHOG_PERSONAL_API_KEY".to_owned(),
+        }
+    }
+}
+
+impl fmt::Debug for PostHogOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PostHogOptions")
+            .field("rate_per_sec", &self.rate_per_sec)
+            .field("burst", &self.burst)
+            .field("timeout", &self.timeout)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("max_attempts", &self.max_attempts)
+            .field("max_retry_delay", &self.max_retry_delay)
+            .field("logger", &self.logger.as_ref().map(|_| "<fn>"))
+            .field("key_env_var", &self.key_env_var)
+            .finish()
+    }
+}
+
+// ---- types -----------------------------------------------------------------------------------
+
+/// The creator/owner of a resource.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct UserBasic {
+    /// E-mail (empty when unknown).
+    #[serde(deserialize_with = "null_default")]
+    pub email: String,
+    /// First name.
+    #[serde(deserialize_with = "null_default")]
+    pub first_name: String,
+    /// Last name.
+    #[serde(deserialize_with = "null_default")]
+    pub last_name: String,
+}
+
+/// One release-condition group of a flag.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct FlagGroup {
+    /// Share of matching users, 0–100; `None` (JSON null) means 100.
+    pub rollout_percentage: Option<f64>,
+    /// Property filters (raw).
+    #[serde(deserialize_with = "null_default")]
+    pub properties: Vec<Value>,
+    /// Variant override for this group.
+    pub variant: Option<String>,
+}
+
+/// One variant of a multivariate flag.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Variant {
+    /// Variant key (`control`, `test`, …).
+    #[serde(deserialize_with = "null_default")]
+    pub key: String,
+    /// Optional description.
+    #[serde(deserialize_with = "null_default")]
+    pub name: String,
+    /// Share of users, 0–100.
+    #[serde(deserialize_with = "null_default")]
+    pub rollout_percentage: f64,
+}
+
+/// A flag's variants.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Multivariate {
+    /// The variants.
+    #[serde(deserialize_with = "null_default")]
+    pub variants: Vec<Variant>,
+}
+
+/// A flag's targeting.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct FlagFilters {
+    /// Release-condition groups.
+    #[serde(deserialize_with = "null_default")]
+    pub groups: Vec<FlagGroup>,
+    /// Variants, for multivariate flags.
+    pub multivariate: Option<Multivariate>,
+}
+
+/// A feature flag.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct FeatureFlag {
+    /// Flag id.
+    pub id: i64,
+    /// Flag key (what code checks).
+    #[serde(deserialize_with = "null_default")]
+    pub key: String,
+    /// Description (may be empty).
+    #[serde(deserialize_with = "null_default")]
+    pub name: String,
+    /// Whether the flag is on.
+    #[serde(deserialize_with = "null_default")]
+    pub active: bool,
+    /// Soft-deleted (only seen when fetched by id).
+    #[serde(deserialize_with = "null_default")]
+    pub deleted: bool,
+    /// Targeting.
+    #[serde(deserialize_with = "null_default")]
+    pub filters: FlagFilters,
+    /// Creation time.
+    pub created_at: Option<String>,
+    /// Last update time.
+    pub updated_at: Option<String>,
+    /// Creator.
+    #[serde(deserialize_with = "lenient")]
+    pub created_by: Option<UserBasic>,
+    /// Tags.
+    #[serde(deserialize_with = "null_default")]
+    pub tags: Vec<String>,
+    /// Persist the value across authentication steps.
+    #[serde(deserialize_with = "null_default")]
+    pub ensure_experience_continuity: bool,
+}
+
+/// An experiment.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Experiment {
+    /// Experiment id.
+    pub id: i64,
+    /// Name.
+    #[serde(deserialize_with = "null_default")]
+    pub name: String,
+    /// Description (empty when none).
+    #[serde(deserialize_with = "null_default")]
+    pub description: String,
+    /// Key of the flag that splits traffic.
+    #[serde(deserialize_with = "null_default")]
+    pub feature_flag_key: String,
+    /// The flag itself, when PostHog embeds it.
+    #[serde(deserialize_with = "lenient")]
+    pub feature_flag: Option<FeatureFlag>,
+    /// Launch time; `None` for a draft.
+    pub start_date: Option<String>,
+    /// Stop time.
+    pub end_date: Option<String>,
+    /// Archived.
+    #[serde(deserialize_with = "null_default")]
+    pub archived: bool,
+    /// Creator.
+    #[serde(deserialize_with = "lenient")]
+    pub created_by: Option<UserBasic>,
+    /// Creation time.
+    pub created_at: Option<String>,
+    /// Last update time.
+    pub updated_at: Option<String>,
+    /// Primary metrics (raw).
+    pub metrics: Value,
+    /// Secondary metrics (raw).
+    pub metrics_secondary: Value,
+    /// Parameters (raw: variants, sample size, …).
+    pub parameters: Value,
+    /// Conclusion (`won`, `lost`, `inconclusive`, …).
+    pub conclusion: Option<String>,
+    /// Conclusion comment.
+    pub conclusion_comment: Option<String>,
+}
+
+/// A dashboard.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Dashboard {
+    /// Dashboard id.
+    pub id: i64,
+    /// Name.
+    #[serde(deserialize_with = "null_default")]
+    pub name: String,
+    /// Description.
+    #[serde(deserialize_with = "null_default")]
+    pub description: String,
+    /// Pinned.
+    #[serde(deserialize_with = "null_default")]
+    pub pinned: bool,
+    /// Tags.
+    #[serde(deserialize_with = "null_default")]
+    pub tags: Vec<String>,
+    /// Creator.
+    #[serde(deserialize_with = "lenient")]
+    pub created_by: Option<UserBasic>,
+    /// Creation time.
+    pub created_at: Option<String>,
+    /// Soft-deleted.
+    #[serde(deserialize_with = "null_default")]
+    pub deleted: bool,
+}
+
+/// An event definition (an event name PostHog has seen or that was defined).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct EventDefinition {
+    /// Definition id (a UUID).
+    #[serde(deserialize_with = "id_string")]
+    pub id: String,
+    /// Event name.
+    #[serde(deserialize_with = "null_default")]
+    pub name: String,
+    /// Description.
+    pub description: Option<String>,
+    /// Tags.
+    #[serde(deserialize_with = "null_default")]
+    pub tags: Vec<String>,
+    /// Owner.
+    #[serde(deserialize_with = "lenient")]
+    pub owner: Option<UserBasic>,
+    /// When it was first defined/seen.
+    pub created_at: Option<String>,
+    /// Last time the event was seen.
+    pub last_seen_at: Option<String>,
+    /// Verified.
+    #[serde(deserialize_with = "null_default")]
+    pub verified: bool,
+}
+
+fn null_default<'de, D, T>(d: D) -> std::result::Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Default + Deserialize<'de>,
+{
+    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
+}
+
+/// Any shape: an object that decodes becomes `Some`, anything else (null, an id) `None`.
+fn lenient<'de, D, T>(d: D) -> std::result::Result<Option<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: DeserializeOwned,
+{
+    let v = Value::deserialize(d)?;
+    Ok(serde_json::from_value(v).ok())
+}
+
+fn id_string<'de, D>(d: D) -> std::result::Result<String, D::Error>
+where
+    D: Deserializer<'de>,
+{
+    Ok(match Value::deserialize(d)? {
+        Value::String(s) => s,
+        Value::Null => String::new(),
+        other => other.to_string(),
+    })
+}
+
+#[derive(Deserialize)]
+struct ListPage<T> {
+    #[serde(default = "Vec::new")]
+    results: Vec<T>,
+    #[serde(default)]
+    next: Option<String>,
+}
+
+// ---- client ----------------------------------------------------------------------------------
+
+/// A PostHog API client for one project.
+pub struct PostHogClient {
+    t: Transport,
+    project_id: String,
+    region_url: String,
+    key_env_var: String,
+    project_key: bool,
+}
+
+impl fmt::Debug for PostHogClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PostHogClient")
+            .field("region_url", &self.region_url)
+            .field("project_id", &self.project_id)
+            .field("key", &"***")
+            .finish()
+    }
+}
+
+impl PostHogClient {
+    /// A client for project `project_id` at `base_url` (the region URL, e.g.
+    /// `https://us.posthog.com`, or a loopback emulator).
+    pub fn new(
+        base_url: &str,
+        project_id: &str,
+        key: Secret,
+        opts: PostHogOptions,
+    ) -> Result<Self> {
+        let checked = check_base_url(base_url, "posthog.region_url")?;
+        let region_url = checked.as_str().trim_end_matches('/').to_owned();
+        let base = normalize_base(checked, "/api");
+        let project_id = project_id.trim().to_owned();
+        if project_id.is_empty() {
+            return Err(ApiError::NotFound {
+                service: Service::PostHog,
+                what: "project".to_owned(),
+                id: String::new(),
+                hint: "posthog.project_id is empty; set it to your project's id (Project settings → Project ID)"
+                    .to_owned(),
+            });
+        }
+        let project_key = key.expose().trim().starts_with("phc_");
+        let t = Transport::new(TransportConfig {
+            service: Service::PostHog,
+            base,
+            secret: key,
+            credential_name: opts.key_env_var.clone(),
+            extra_headers: HeaderMap::new(),
+            timeout: opts.timeout,
+            connect_timeout: opts.connect_timeout,
+            limiter: Arc::new(RateLimiter::new(opts.rate_per_sec, opts.burst)),
+            policy: RetryPolicy::new(opts.max_attempts, opts.max_retry_delay),
+            logger: opts.logger,
+        })?;
+        Ok(PostHogClient {
+            t,
+            project_id,
+            region_url,
+            key_env_var: opts.key_env_var,
+            project_key,
+        })
+    }
+
+    /// Request counters so far.
+    pub fn stats(&self) -> RequestStats {
+        self.t.stats()
+    }
+
+    /// Every event definition of the project (PostHog's own `$` events included).
+    pub async fn event_definitions(&self) -> Result<Vec<EventDefinition>> {
+        self.list("event_definitions", &[]).await
+    }
+
+    /// Every (non-deleted) feature flag.
+    pub async fn feature_flags(&self) -> Result<Vec<FeatureFlag>> {
+        self.list("feature_flags", &[]).await
+    }
+
+    /// One flag by id, deleted ones included; `None` when PostHog answers 404.
+    pub async fn feature_flag(&self, id: i64) -> Result<Option<FeatureFlag>> {
+        let url = self.url(&["feature_flags", &id.to_string()]);
+        let call = Call {
+            method: Method::GET,
+            url,
+            body: None,
+            access: Access::Read,
+        };
+        let request = call.describe();
+        match self.t.execute(call).await {
+            Ok(reply) => self.decode(&reply.body, &request).map(Some),
+            Err(f) if f.status() == Some(404) => Ok(None),
+            Err(f) => Err(self.map(f, "feature flag", &id.to_string())),
+        }
+    }
+
+    /// Every experiment, archived ones included (two lists, merged by id).
+    pub async fn experiments(&self) -> Result<Vec<Experiment>> {
+        let mut all: Vec<Experiment> = self.list("experiments", &[]).await?;
+        let archived: Vec<Experiment> = self.list("experiments", &[("archived", "true")]).await?;
+        let mut seen: HashSet<i64> = all.iter().map(|e| e.id).collect();
+        for e in archived {
+            if seen.insert(e.id) {
+                all.push(e);
+            }
+        }
+        Ok(all)
+    }
+
+    /// Every (non-deleted) dashboard.
+    pub async fn dashboards(&self) -> Result<Vec<Dashboard>> {
+        self.list("dashboards", &[]).await
+    }
+
+    /// Creates a feature flag from `body` (PostHog's create payload). Retried only on 429; a
+    /// 5xx or lost connection is an [`ApiError::AmbiguousWrite`].
+    pub async fn create_feature_flag(&self, body: &Value) -> Result<FeatureFlag> {
+        let url = self.url(&["feature_flags"]);
+        let call = Call {
+            method: Method::POST,
+            url,
+            body: Some(body),
+            access: Access::Write,
+        };
+        let request = call.describe();
+        match self.t.execute(call).await {
+            Ok(reply) => self.decode(&reply.body, &request),
+            Err(f) if f.outcome_unknown() => {
+                let key = body.get("key").and_then(Value::as_str).unwrap_or("?");
+                Err(ApiError::AmbiguousWrite {
+                    service: Service::PostHog,
+                    what: format!("creating feature flag \"{key}\""),
+                    detail: match &f.kind {
+                        FailureKind::Status { status, .. } => format!("PostHog answered {status}"),
+                        FailureKind::Network { message, .. } => message.clone(),
+                    },
+                })
+            }
+            Err(f) => Err(self.map(f, "project", &self.project_id.clone())),
+        }
+    }
+
+    // ---- plumbing ---------------------------------------------------------------------------
+
+    /// `{base}/api/projects/{project}/{resource}/…/` (trailing slash, as PostHog routes).
+    fn url(&self, segments: &[&str]) -> Url {
+        let mut all = vec!["projects", self.project_id.as_str()];
+        all.extend_from_slice(segments);
+        all.push("");
+        self.t.url("api", &all)
+    }
+
+    async fn list<T: DeserializeOwned>(
+        &self,
+        resource: &str,
+        query: &[(&str, &str)],
+    ) -> Result<Vec<T>> {
+        let mut url = self.url(&[resource]);
+        {
+            let mut q = url.query_pairs_mut();
+            q.append_pair("limit", LIMIT);
+            for (k, v) in query {
+                q.append_pair(k, v);
+            }
+        }
+        let mut items = Vec::new();
+        let mut visited: HashSet<String> = HashSet::new();
+        loop {
+            visited.insert(url.to_string());
+            let call = Call {
+                method: Method::GET,
+                url: url.clone(),
+                body: None,
+                access: Access::Read,
+            };
+            let request = call.describe();
+            let page: ListPage<T> = match self.t.execute(call).await {
+                Ok(reply) => self.decode(&reply.body, &request)?,
+                Err(f) => return Err(self.map(f, "project", &self.project_id.clone())),
+            };
+            items.extend(page.results);
+            let Some(next) = page.next.filter(|n| !n.is_empty()) else {
+                return Ok(items);
+            };
+            url = self.follow(&next, &request)?;
+            if visited.contains(url.as_str()) {
+                return Err(ApiError::Decode {
+                    service: Service::PostHog,
+                    what: request,
+                    message: format!("the next page link {url} points back to a page already read"),
+                });
+            }
+        }
+    }
+
+    /// Resolves a `next` link: same host (and port) as the configured URL only, fetched with
+    /// the configured scheme.
+    fn follow(&self, next: &str, request: &str) -> Result<Url> {
+        let parsed = Url::parse(next).or_else(|_| self.t.base.join(next));
+        let foreign = |message: String| ApiError::Decode {
+            service: Service::PostHog,
+            what: request.to_owned(),
+            message,
+        };
+        let mut url = parsed
+            .map_err(|e| foreign(format!("the next page link {next:?} is not a URL ({e})")))?;
+        let base = &self.t.base;
+        if url.host_str() != base.host_str() {
+            return Err(foreign(format!(
+                "the next page link points to another host ({}); kodo only sends the key to {}",
+                url.host_str().unwrap_or("?"),
+                self.region_url
+            )));
+        }
+        if url.port().is_some() && url.port_or_known_default() != base.port_or_known_default() {
+            return Err(foreign(format!(
+                "the next page link points to another port ({}); kodo only sends the key to {}",
+                url.port_or_known_default().unwrap_or(0),
+                self.region_url
+            )));
+        }
+        // Same host: fetch it the way the user configured (never downgrade https to http).
+        let _ = url.set_scheme(base.scheme());
+        let _ = url.set_port(base.port());
+        Ok(url)
+    }
+
+    fn decode<T: DeserializeOwned>(&self, body: &[u8], what: &str) -> Result<T> {
+        serde_json::from_slice(body).map_err(|e| ApiError::Decode {
+            service: Service::PostHog,
+            what: what.to_owned(),
+            message: e.to_string(),
+        })
+    }
+
+    fn scopes_hint(&self, detail: &str) -> String {
+        let scopes = REQUIRED_SCOPES.join(", ");
+        let var = &self.key_env_var;
+        if self.project_key {
+            format!(
+                "the key in {var} is a project API key (phc_…), which cannot read these endpoints; \
+                 create a personal API key (phx_…) under Settings → Personal API keys with the \
+                 scopes {scopes}, and put it in {var}"
+            )
+        } else {
+            format!(
+                "{detail} Check {var}: it must be a personal API key (phx_…) with access to \
+                 project {} and the scopes {scopes}",
+                self.project_id
+            )
+        }
+    }
+
+    fn map(&self, f: Failure, what: &str, id: &str) -> ApiError {
+        let body = f.json();
+        let field = |k: &str| {
+            body.as_ref()
+                .and_then(|b| b.get(k))
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        };
+        let code = field("code");
+        let detail = self.t.redact(&match (field("detail"), &f.kind) {
+            (Some(d), _) => d,
+            (None, FailureKind::Status { body, .. }) => {
+                let text = String::from_utf8_lossy(body);
+                let text = text.trim();
+                if text.is_empty() {
+                    "(no details)".to_owned()
+                } else {
+                    text.chars().take(200).collect()
+                }
+            }
+            (None, FailureKind::Network { message, .. }) => message.clone(),
+        });
+        let Failure {
+            request,
+            attempts,
+            elapsed,
+            kind,
+        } = f;
+        let status = match kind {
+            FailureKind::Network { message, .. } => {
+                return ApiError::Network {
+                    service: Service::PostHog,
+                    request,
+                    message,
+                    attempts,
+                    elapsed,
+                }
+            }
+            FailureKind::Status { status, .. } => status,
+        };
+        match status {
+            401 | 403 => ApiError::Unauthorized {
+                service: Service::PostHog,
+                hint: self.scopes_hint(&detail),
+            },
+            404 => {
+                let hint = format!(
+                    "Check posthog.project_id ({}) and posthog.region_url ({}): US projects are on \
+                     https://us.posthog.com, EU projects on https://eu.posthog.com.",
+                    self.project_id, self.region_url
+                );
+                if what == "project" {
+                    ApiError::NotFound {
+                        service: Service::PostHog,
+                        what: "project".to_owned(),
+                        id: self.project_id.clone(),
+                        hint,
+                    }
+                } else {
+                    ApiError::NotFound {
+                        service: Service::PostHog,
+                        what: what.to_owned(),
+                        id: id.to_owned(),
+                        hint,
+                    }
+                }
+            }
+            400 => {
+                let attr = field("attr");
+                ApiError::Validation {
+                    service: Service::PostHog,
+                    request,
+                    message: match attr {
+                        Some(a) => format!("{detail} (field: {a})"),
+                        None => detail,
+                    },
+                }
+            }
+            429 => ApiError::RateLimited {
+                service: Service::PostHog,
+                request,
+                attempts,
+                elapsed,
+            },
+            _ => ApiError::Server {
+                service: Service::PostHog,
+                request,
+                status,
+                code,
+                message: detail,
+                attempts,
+                elapsed,
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
