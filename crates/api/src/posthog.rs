@@ -188,7 +188,7 @@ pub struct FeatureFlag {
     #[serde(deserialize_with = "lenient")]
     pub created_by: Option<UserBasic>,
     /// Tags.
-    #[serde(deserialize_with = "null_default")]
+    #[serde(deserialize_with = "string_list")]
     pub tags: Vec<String>,
     /// Persist the value across authentication steps.
     #[serde(deserialize_with = "null_default")]
@@ -255,7 +255,7 @@ pub struct Dashboard {
     #[serde(deserialize_with = "null_default")]
     pub pinned: bool,
     /// Tags.
-    #[serde(deserialize_with = "null_default")]
+    #[serde(deserialize_with = "string_list")]
     pub tags: Vec<String>,
     /// Creator.
     #[serde(deserialize_with = "lenient")]
@@ -280,7 +280,7 @@ pub struct EventDefinition {
     /// Description.
     pub description: Option<String>,
     /// Tags.
-    #[serde(deserialize_with = "null_default")]
+    #[serde(deserialize_with = "string_list")]
     pub tags: Vec<String>,
     /// Owner.
     #[serde(deserialize_with = "lenient")]
@@ -310,6 +310,24 @@ where
 {
     let v = Value::deserialize(d)?;
     Ok(serde_json::from_value(v).ok())
+}
+
+/// A list of strings; `null`, and non-string items (PostHog's schema allows `[null]`), are
+/// dropped.
+fn string_list<'de, D>(d: D) -> std::result::Result<Vec<String>, D::Error>
+where
+    D: Deserializer<'de>,
+{
+    Ok(match Value::deserialize(d)? {
+        Value::Array(items) => items
+            .into_iter()
+            .filter_map(|v| match v {
+                Value::String(s) => Some(s),
+                _ => None,
+            })
+            .collect(),
+        _ => Vec::new(),
+    })
 }
 
 fn id_string<'de, D>(d: D) -> std::result::Result<String, D::Error>
