@@ -518,7 +518,14 @@ impl NotionClient {
                     )
                     .await;
             }
-            if let Some(page) = self.find_by_key(data_source_id, key).await? {
+            let found = self.find_by_key(data_source_id, key).await.map_err(|e| {
+                ApiError::AmbiguousWrite {
+                    service: Service::Notion,
+                    what: format!("creating the row {} = {}", key.property, key.value),
+                    detail: format!("{}; looking the row up failed: {e}", failure_summary(&f)),
+                }
+            })?;
+            if let Some(page) = found {
                 self.t.log(&format!(
                     "the row exists ({}): the earlier create went through",
                     page.id
@@ -597,7 +604,14 @@ impl NotionClient {
             };
             self.t
                 .log(&format!("PATCH page {id}: {why}; re-reading the page"));
-            let page = self.retrieve_page(id).await?;
+            let page = self
+                .retrieve_page(id)
+                .await
+                .map_err(|e| ApiError::AmbiguousWrite {
+                    service: Service::Notion,
+                    what: format!("updating page {id}"),
+                    detail: format!("{why}; reading the page back failed: {e}"),
+                })?;
             if applied(&page) {
                 self.t
                     .log(&format!("page {id} already holds the values sent"));

@@ -1055,3 +1055,43 @@ async fn plain_http_to_a_remote_host_is_refused_before_sending_anything() {
     let err = NotionClient::new("https://api.notion.com", Secret::new(" "), options()).unwrap_err();
     assert!(err.to_string().contains("NOTION_API_KEY"), "{err}");
 }
+
+#[tokio::test]
+async fn a_create_whose_lookup_also_fails_is_reported_as_ambiguous() {
+    let server = TestServer::start(|r| match r.line().as_str() {
+        "POST /v1/pages" => Action::Drop,
+        _ => Action::json(
+            503,
+            notion_error(
+                503,
+                "service_unavailable",
+                "Notion is unavailable, please try again later.",
+            ),
+        ),
+    })
+    .await;
+    let c = NotionClient::new(
+        &server.url,
+        Secret::new(TOKEN),
+        NotionOptions {
+            max_attempts: 2,
+            ..options()
+        },
+    )
+    .unwrap();
+    let err = c
+        .create_page("ds1", props("k"), &key("k"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ApiError::AmbiguousWrite { .. }), "{err:?}");
+    let text = err.to_string();
+    assert!(
+        text.contains("Event Name") && text.contains("looking the row up failed"),
+        "{text}"
+    );
+    assert_eq!(
+        server.count("POST /v1/pages"),
+        1,
+        "never re-sent while the outcome is unknown"
+    );
+}
