@@ -1,1 +1,155 @@
-//! Source scanner for PostHog captures and flag checks.
+//! `kodo-scan` finds PostHog event captures and feature-flag checks in a repository's
+//! source code, resolves the keys they use, says which side (frontend or backend) each
+//! runs on, and finds the commit and pull request that first added each key.
+//!
+//! The central entry point is [`scan`], which returns a [`ScanReport`]; [`git::annotate`]
+//! adds first commits and PR links, and [`render`] turns a report into JSON (a stable,
+//! versioned contract documented in the crate's README), SARIF 2.1.0 or Markdown.
+//! [`scan_file_text`] and [`resolve_identifiers`] serve callers that look at one file or a
+//! few names (the pre-commit gate) without scanning everything.
+//!
+//! Design: a ripgrep-like parallel walk with a literal prefilter over the call names decides
+//! which files to tokenize; a small per-language tokenizer drops comments and keeps string
+//! literals whole; a data-driven table of SDK call shapes ([`ScanSettings::wrappers`] plug
+//! into the same table) extracts each call's key; identifiers are resolved first within
+//! their file, then by a second, prefiltered walk for just the names still unresolved.
+//! A key that stays non-literal is reported as dynamic with its location and a reason,
+//! never dropped, and never guessed.
+
+#![deny(missing_docs)]
+
+mod defs;
+mod error;
+mod extract;
+pub mod git;
+mod lang;
+mod lexer;
+mod patterns;
+pub mod render;
+mod resolve;
+mod scan;
+mod settings;
+mod walk;
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+pub use error::ScanError;
+pub use resolve::Resolution;
+pub use settings::{ScanSettings, Wrapper};
+
+/// The version of the JSON report format ([`ScanReport::version`]).
+pub const REPORT_VERSION: u32 = 1;
+
+/// Whether a key is an event name or a feature-flag key.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    /// An event capture.
+    Event,
+    /// A feature-flag check.
+    Flag,
+}
+
+/// Where code runs. A single reference is `frontend` or `backend`; a key referenced from
+/// both is `both`.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum Side {
+    /// Browser, mobile or other client code.
+    Frontend,
+    /// Server code.
+    Backend,
+    /// Referenced from both sides (only in [`KeyReport::tracked_on`]).
+    Both,
+}
+
+/// The commit that first added a reference to a key.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct Commit {
+    /// Full commit id.
+    pub sha: String,
+    /// The commit subject (for a merge, the merge commit's subject).
+    pub subject: String,
+    /// Committer date, ISO 8601 with offset.
+    pub date: String,
+}
+
+/// One capture or flag check in the source.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct Reference {
+    /// Repo-relative path with `/` separators.
+    pub path: String,
+    /// 1-based line.
+    pub line: u32,
+    /// 1-based column in Unicode code points.
+    pub column: u32,
+    /// The trimmed source line (at most 200 characters).
+    pub snippet: String,
+    /// Event or flag.
+    pub kind: Kind,
+    /// Frontend or backend.
+    pub side: Side,
+    /// The SDK whose call shape matched (`posthog-js`, `posthog-node`, …) or `wrapper`.
+    pub sdk: String,
+    /// The event name or flag key, when known.
+    pub key: Option<String>,
+    /// The identifier the key was written as (`EVENTS.signup`), if not a literal.
+    pub identifier: Option<String>,
+    /// Why the key is unknown (`interpolated string …`, `unresolved identifier …`).
+    pub dynamic_reason: Option<String>,
+}
+
+/// Everything known about one key.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct KeyReport {
+    /// Event or flag.
+    pub kind: Kind,
+    /// The event name or flag key.
+    pub key: String,
+    /// `frontend`, `backend` or `both`.
+    pub tracked_on: Side,
+    /// Every reference, sorted by path, line and column.
+    pub references: Vec<Reference>,
+    /// The first mainline commit that added a reference (see [`git::annotate`]).
+    pub first_commit: Option<Commit>,
+    /// The pull/merge request that commit came from, when its subject names one.
+    pub pr_url: Option<String>,
+}
+
+/// The result of a scan.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct ScanReport {
+    /// Format version, [`REPORT_VERSION`].
+    pub version: u32,
+    /// Keys sorted by kind (events first), then key.
+    pub keys: Vec<KeyReport>,
+    /// References whose key could not be determined, sorted by location.
+    pub dynamic: Vec<Reference>,
+    /// Source files read.
+    pub files_scanned: usize,
+    /// Source files with at least one reference.
+    pub files_matched: usize,
+}
+
+/// Scans the repository at `root` (a directory, or a single file).
+pub fn scan(root: &Path, settings: &ScanSettings) -> Result<ScanReport, ScanError> {
+    scan::scan(root, settings)
+}
+
+/// Scans one file's text. `path` (repo-relative) selects the language and the side rules.
+/// Identifiers defined in the same text are resolved; others come back with `key: None`
+/// and `identifier: Some(…)`, for the caller to pass to [`resolve_identifiers`]. Settings
+/// are expected to be valid (see [`ScanSettings::validate`]); invalid globs are ignored.
+pub fn scan_file_text(path: &str, text: &str, settings: &ScanSettings) -> Vec<Reference> {
+    scan::scan_file_text(path, text, settings)
+}
+
+/// Finds the definitions of just `names` (as written in code: `SIGNUP`, `Events.SIGNUP`,
+/// `EVENTS.signup`) under `root`, with a walk that only tokenizes files containing the
+/// names' bytes.
+pub fn resolve_identifiers(root: &Path, names: &[String], settings: &ScanSettings) -> Result<HashMap<String, Resolution>, ScanError> {
+    resolve::resolve_identifiers(root, names, settings)
+}

@@ -1,0 +1,758 @@
+//! Finds SDK calls in one file's tokens and pulls out the event or flag key expression.
+//!
+//! Invariants: a call is recognised only as code tokens (never inside a comment or a
+//! string); a function *definition* with a matching name (`def capture(…)`,
+//! `function useFeatureFlag(…) {`) is not a call; a key that is not a plain literal is
+//! never dropped: it comes back as an identifier to resolve or as dynamic with a reason.
+
+use crate::lang::Lang;
+use crate::lexer::{str_value, Tk, Token};
+use crate::patterns::{KeyAt, Pattern, Recv, SideHint, Table};
+use crate::Kind;
+
+/// The key expression of one call.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum KeyExpr {
+    Literal(String),
+    /// A (possibly qualified, `.`-joined) name to resolve: `EVENTS.signup`, `@flag`.
+    Ident(String),
+    Dynamic(String),
+}
+
+/// One call found in a file.
+#[derive(Clone, Debug)]
+pub(crate) struct RawRef {
+    /// Index of the token the reference points at (the call or component name).
+    pub tok: usize,
+    pub kind: Kind,
+    pub sdk: String,
+    pub side: SideHint,
+    pub key: KeyExpr,
+}
+
+/// Keywords that may directly precede a bare call; any other identifier before a bare
+/// name means a declaration (`function capture(`, `def capture(`, `void capture(`).
+const CALL_PREFIX: &[&str] = &[
+    "return", "await", "yield", "new", "typeof", "void", "in", "of", "case", "else", "do", "not", "and", "or",
+    "if", "elif", "while", "unless", "until", "then", "throw", "echo", "print", "assert", "go", "defer", "try",
+    "when", "is", "as", "raise", "puts", "export", "default", "let", "const", "var",
+];
+
+struct Ctx<'a> {
+    src: &'a [u8],
+    toks: &'a [Token],
+    lang: Lang,
+    clients: &'a [String],
+    snapshots: Vec<String>,
+}
+
+/// Finds every recognised call in a tokenized file.
+pub(crate) fn find_calls(src: &[u8], toks: &[Token], lang: Lang, table: &Table, clients: &[String]) -> Vec<RawRef> {
+    let mut cx = Ctx { src, toks, lang, clients, snapshots: Vec::new() };
+    cx.snapshots = snapshot_vars(&cx);
+    let family = lang.family();
+    let mut out = Vec::new();
+    for i in 0..toks.len() {
+        if toks[i].kind != Tk::Ident {
+            continue;
+        }
+        let Ok(name) = std::str::from_utf8(toks[i].text(src)) else { continue };
+        let Some(patterns) = table.by_name.get(name) else { continue };
+        for p in patterns {
+            if !p.families.is_empty() && !p.families.contains(&family) {
+                continue;
+            }
+            if let Some(needle) = p.file_requires {
+                if memchr::memmem::find(src, needle.as_bytes()).is_none() {
+                    continue;
+                }
+            }
+            if let Some(r) = match_call(&cx, i, p) {
+                out.push(r);
+                break;
+            }
+        }
+    }
+    out
+}
+
+/// An argument: an optional name (keyword argument / object key) and a token range.
+#[derive(Clone, Copy, Debug)]
+struct Arg {
+    name: Option<usize>,
+    start: usize,
+    end: usize,
+}
+
+fn match_call(cx: &Ctx, i: usize, p: &Pattern) -> Option<RawRef> {
+    let toks = cx.toks;
+    if let KeyAt::JsxAttr(attr) = p.key {
+        if i == 0 || !toks[i - 1].is(cx.src, "<") {
+            return None;
+        }
+        let key = jsx_attr(cx, i + 1, attr)?;
+        return Some(RawRef { tok: i, kind: p.kind, sdk: p.sdk.clone(), side: p.side, key });
+    }
+    let (chain, has_receiver) = receiver_chain(cx, i);
+    let ok = match &p.recv {
+        Recv::Client => has_receiver && chain.iter().any(|s| is_client(s, cx.clients)),
+        Recv::Any => true,
+        Recv::Snapshot => {
+            has_receiver
+                && chain.last().is_some_and(|s| {
+                    matches!(s.as_str(), "evaluateFlags" | "evaluate_flags" | "EvaluateFlags") || cx.snapshots.contains(s)
+                })
+        }
+        Recv::Named(n) => has_receiver && chain.last() == Some(n),
+    };
+    if !ok {
+        return None;
+    }
+    if !has_receiver && is_declaration(cx, i) {
+        return None;
+    }
+    let (args, close) = call_args(cx, i, &p.key)?;
+    if !has_receiver && p.recv == Recv::Any && looks_like_signature(cx, &args, close) {
+        return None;
+    }
+    let positional: Vec<Arg> = args.iter().copied().filter(|a| a.name.is_none()).collect();
+    let mut sdk = p.sdk.clone();
+    let mut side = p.side;
+    let key = match &p.key {
+        KeyAt::Arg(n) => positional_key(cx, &positional, *n),
+        KeyAt::Key(k) => keyed(cx, &args, k),
+        KeyAt::NamedOr(k, n) => match named(cx, &args, k) {
+            Some(a) => key_expr(cx, a.start, a.end),
+            None => positional_key(cx, &positional, *n),
+        },
+        KeyAt::StructField(f) => match named(cx, &args, f) {
+            Some(a) => key_expr(cx, a.start, a.end),
+            // A literal without the field (e.g. the key set later) is not a reference.
+            None => return None,
+        },
+        KeyAt::JsCapture => {
+            if positional.first().is_some_and(|a| starts_object(cx, a)) {
+                sdk = "posthog-node".into();
+                side = SideHint::Backend;
+                keyed(cx, &args, "event")
+            } else {
+                positional_key(cx, &positional, 0)
+            }
+        }
+        KeyAt::JsFlag => {
+            if positional.get(1).is_some_and(|a| !starts_object(cx, a)) {
+                sdk = "posthog-node".into();
+                side = SideHint::Backend;
+            }
+            positional_key(cx, &positional, 0)
+        }
+        KeyAt::PyCapture => match named(cx, &args, "event") {
+            Some(a) => key_expr(cx, a.start, a.end),
+            None if positional.len() >= 2 => positional_key(cx, &positional, 1),
+            None => positional_key(cx, &positional, 0),
+        },
+        KeyAt::JvmCapture | KeyAt::JvmFlag => {
+            if let Some(a) = named(cx, &args, if p.key == KeyAt::JvmCapture { "event" } else { "key" }) {
+                key_expr(cx, a.start, a.end)
+            } else if jvm_server_shape(cx, &chain, &positional, p.key == KeyAt::JvmFlag) {
+                sdk = "posthog-java".into();
+                side = SideHint::Backend;
+                positional_key(cx, &positional, 1)
+            } else {
+                positional_key(cx, &positional, 0)
+            }
+        }
+        KeyAt::JsxAttr(_) => return None,
+    };
+    Some(RawRef { tok: i, kind: p.kind, sdk, side, key })
+}
+
+fn is_client(segment: &str, clients: &[String]) -> bool {
+    let s = segment.trim_start_matches('$').to_ascii_lowercase();
+    s.contains("posthog") || clients.iter().any(|c| *c == s)
+}
+
+fn is_member_punct(t: &Token, src: &[u8]) -> bool {
+    t.kind == Tk::Punct && matches!(t.text(src), b"." | b"?." | b"->" | b"::")
+}
+
+/// The receiver of the call at `i` as name segments (a call segment `Posthog()` counts as
+/// `Posthog`), and whether there is a receiver at all.
+fn receiver_chain(cx: &Ctx, i: usize) -> (Vec<String>, bool) {
+    let (src, toks) = (cx.src, cx.toks);
+    let mut segs = Vec::new();
+    let mut j = i;
+    let has = j > 0 && is_member_punct(&toks[j - 1], src);
+    while j >= 2 && is_member_punct(&toks[j - 1], src) {
+        let mut k = j - 2;
+        if toks[k].is(src, "!") && k > 0 {
+            k -= 1;
+        }
+        if toks[k].is(src, ")") || toks[k].is(src, "]") {
+            let Some(open) = match_back(toks, src, k) else { break };
+            if toks[k].is(src, "]") {
+                // `window['posthog']`: an index with a literal is a segment.
+                if open + 2 == k && toks[open + 1].kind == Tk::Str {
+                    segs.push(str_value(src, &toks[open + 1]));
+                }
+                j = open;
+                continue;
+            }
+            if open > 0 && toks[open - 1].kind == Tk::Ident {
+                segs.push(text(src, &toks[open - 1]));
+                j = open - 1;
+                continue;
+            }
+            break;
+        }
+        if toks[k].kind == Tk::Ident {
+            segs.push(text(src, &toks[k]));
+            j = k;
+            continue;
+        }
+        break;
+    }
+    segs.reverse();
+    (segs, has)
+}
+
+fn text(src: &[u8], t: &Token) -> String {
+    String::from_utf8_lossy(t.text(src)).into_owned()
+}
+
+/// The index of the opener matching the closer at `k`.
+fn match_back(toks: &[Token], src: &[u8], k: usize) -> Option<usize> {
+    let (open, close) = match toks[k].text(src) {
+        b")" => ("(", ")"),
+        b"]" => ("[", "]"),
+        b"}" => ("{", "}"),
+        _ => return None,
+    };
+    let mut depth = 0usize;
+    let mut j = k;
+    loop {
+        if toks[j].is(src, close) {
+            depth += 1;
+        } else if toks[j].is(src, open) {
+            depth -= 1;
+            if depth == 0 {
+                return Some(j);
+            }
+        }
+        if j == 0 {
+            return None;
+        }
+        j -= 1;
+    }
+}
+
+/// The index of the closer matching the opener at `k`.
+fn match_fwd(toks: &[Token], src: &[u8], k: usize) -> Option<usize> {
+    let mut depth = 0usize;
+    for (j, t) in toks.iter().enumerate().skip(k) {
+        if t.kind != Tk::Punct {
+            continue;
+        }
+        match t.text(src) {
+            b"(" | b"[" | b"{" => depth += 1,
+            b")" | b"]" | b"}" => {
+                depth = depth.saturating_sub(1);
+                if depth == 0 {
+                    return Some(j);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+fn is_declaration(cx: &Ctx, i: usize) -> bool {
+    if i == 0 {
+        return false;
+    }
+    let prev = &cx.toks[i - 1];
+    if prev.kind == Tk::Ident {
+        let t = prev.text(cx.src);
+        return !CALL_PREFIX.iter().any(|k| k.as_bytes() == t);
+    }
+    false
+}
+
+/// A bare call followed by a body, or with `name: Type` parameters, is a declaration
+/// (`capture(event: string) {`, an interface member `useFlag(key: string): boolean;`).
+fn looks_like_signature(cx: &Ctx, args: &[Arg], close: usize) -> bool {
+    let (src, toks) = (cx.src, cx.toks);
+    if matches!(cx.lang, Lang::Go | Lang::Python | Lang::Ruby | Lang::Elixir) {
+        return false;
+    }
+    if toks.get(close + 1).is_some_and(|t| t.is(src, "{") && t.line == toks[close].line) {
+        return true;
+    }
+    if cx.lang.family() == crate::lang::Family::Js {
+        return args.iter().any(|a| {
+            let range = &toks[a.start..a.end];
+            let colon = range.iter().any(|t| t.is(src, ":"));
+            colon && !range.iter().any(|t| t.is(src, "?"))
+        }) || args.iter().any(|a| a.name.is_some());
+    }
+    false
+}
+
+/// Parses the arguments of the call at `i`; returns them and the index of the closer.
+fn call_args(cx: &Ctx, i: usize, key: &KeyAt) -> Option<(Vec<Arg>, usize)> {
+    let (src, toks) = (cx.src, cx.toks);
+    let mut o = i + 1;
+    let next = toks.get(o)?;
+    if matches!(key, KeyAt::StructField(_)) {
+        if !next.is(src, "{") {
+            return None;
+        }
+        let close = match_fwd(toks, src, o)?;
+        return Some((split_args(cx, o + 1, close), close));
+    }
+    // Objective-C message send: `[[PostHogSDK shared] capture:@"e" properties:…]`.
+    if cx.lang == Lang::ObjC && next.is(src, ":") {
+        let start = o + 1;
+        let mut end = start;
+        let mut depth = 0usize;
+        while end < toks.len() {
+            let t = &toks[end];
+            if t.is(src, "[") || t.is(src, "(") || t.is(src, "{") {
+                depth += 1;
+            } else if t.is(src, "]") || t.is(src, ")") || t.is(src, "}") {
+                if depth == 0 {
+                    break;
+                }
+                depth -= 1;
+            } else if depth == 0 && t.kind == Tk::Ident && toks.get(end + 1).is_some_and(|n| n.is(src, ":")) && end > start {
+                break;
+            }
+            end += 1;
+        }
+        return Some((vec![Arg { name: None, start, end }], end));
+    }
+    // Generic arguments before the parenthesis: `captureTyped<Events>(…)`, `f::<T>(…)`.
+    if next.is(src, "::") && toks.get(o + 1).is_some_and(|t| t.is(src, "<")) {
+        o += 1;
+    }
+    if toks.get(o).is_some_and(|t| t.is(src, "<")) {
+        let mut depth = 0usize;
+        let mut j = o;
+        while j < toks.len() && j < o + 64 {
+            if toks[j].is(src, "<") {
+                depth += 1;
+            } else if toks[j].is(src, ">") {
+                depth -= 1;
+                if depth == 0 {
+                    break;
+                }
+            }
+            j += 1;
+        }
+        o = j + 1;
+    }
+    let open = toks.get(o)?;
+    if open.is(src, "(") {
+        let close = match_fwd(toks, src, o)?;
+        return Some((split_args(cx, o + 1, close), close));
+    }
+    // Ruby/Elixir without parentheses: arguments run to the end of the line.
+    if cx.lang.parenless_calls() && open.line == toks[i].line && parenless_start(open, src) {
+        let mut end = o;
+        let mut depth = 0usize;
+        while end < toks.len() {
+            let t = &toks[end];
+            if end > o && depth == 0 && t.line != toks[end - 1].line && !toks[end - 1].is(src, ",") {
+                break;
+            }
+            if t.is(src, "(") || t.is(src, "[") || t.is(src, "{") {
+                depth += 1;
+            } else if t.is(src, ")") || t.is(src, "]") || t.is(src, "}") {
+                if depth == 0 {
+                    break;
+                }
+                depth -= 1;
+            } else if depth == 0 && t.kind == Tk::Ident && t.text(src) == b"do" {
+                break;
+            }
+            end += 1;
+        }
+        return Some((split_args(cx, o, end), end.saturating_sub(1)));
+    }
+    None
+}
+
+fn parenless_start(t: &Token, src: &[u8]) -> bool {
+    match t.kind {
+        Tk::Str | Tk::Ident | Tk::Num => true,
+        Tk::Punct => matches!(t.text(src), b"{" | b"[" | b"%" | b"@" | b"::"),
+    }
+}
+
+/// Splits tokens `from..to` at top-level commas; detects `name:`/`name=`/`name =>` heads.
+fn split_args(cx: &Ctx, from: usize, to: usize) -> Vec<Arg> {
+    let (src, toks) = (cx.src, cx.toks);
+    let mut out = Vec::new();
+    let mut depth = 0usize;
+    let mut start = from;
+    let mut j = from;
+    while j <= to {
+        let at_end = j == to;
+        if !at_end {
+            let t = &toks[j];
+            if t.kind == Tk::Punct {
+                match t.text(src) {
+                    b"(" | b"[" | b"{" => depth += 1,
+                    b")" | b"]" | b"}" => depth = depth.saturating_sub(1),
+                    _ => {}
+                }
+            }
+        }
+        if at_end || (depth == 0 && toks[j].is(src, ",")) {
+            if start < j {
+                out.push(arg_head(cx, start, j));
+            }
+            start = j + 1;
+        }
+        j += 1;
+    }
+    out
+}
+
+fn arg_head(cx: &Ctx, start: usize, end: usize) -> Arg {
+    let (src, toks) = (cx.src, cx.toks);
+    if end - start >= 2 {
+        let (n, sep) = (&toks[start], &toks[start + 1]);
+        let named_ident = n.kind == Tk::Ident
+            && match sep.text(src) {
+                b"=" => matches!(cx.lang, Lang::Python | Lang::Kotlin),
+                b":" => cx.lang.family() != crate::lang::Family::Js,
+                b"=>" => true,
+                _ => false,
+            };
+        let named_str = n.kind == Tk::Str && matches!(sep.text(src), b"=>" | b":");
+        if (named_ident || named_str) && sep.kind == Tk::Punct {
+            return Arg { name: Some(start), start: start + 2, end };
+        }
+    }
+    Arg { name: None, start, end }
+}
+
+fn arg_name(cx: &Ctx, a: &Arg) -> Option<String> {
+    let t = &cx.toks[a.name?];
+    Some(match t.kind {
+        Tk::Str => str_value(cx.src, t),
+        _ => text(cx.src, t).trim_start_matches([':', '$']).to_string(),
+    })
+}
+
+fn named<'a>(cx: &Ctx, args: &'a [Arg], key: &str) -> Option<&'a Arg> {
+    args.iter().find(|a| arg_name(cx, a).as_deref() == Some(key))
+}
+
+fn positional_key(cx: &Ctx, positional: &[Arg], n: usize) -> KeyExpr {
+    match positional.get(n) {
+        Some(a) => key_expr(cx, a.start, a.end),
+        None => KeyExpr::Dynamic(format!("no argument {n}")),
+    }
+}
+
+fn starts_object(cx: &Ctx, a: &Arg) -> bool {
+    let t = &cx.toks[a.start];
+    t.is(cx.src, "{") || t.is(cx.src, "[") || (t.is(cx.src, "%") && cx.toks.get(a.start + 1).is_some_and(|n| n.is(cx.src, "{")))
+        || (t.is(cx.src, "array") && cx.toks.get(a.start + 1).is_some_and(|n| n.is(cx.src, "(")))
+}
+
+/// The value of `key` in a keyword argument or in the first object-like argument that has
+/// it (`{ event: … }`, `['event' => …]`, `%{event: …}`, `array('event' => …)`), including
+/// the JS shorthand `{ event }`.
+fn keyed(cx: &Ctx, args: &[Arg], key: &str) -> KeyExpr {
+    if let Some(a) = named(cx, args, key) {
+        return key_expr(cx, a.start, a.end);
+    }
+    let (src, toks) = (cx.src, cx.toks);
+    for a in args.iter().filter(|a| a.name.is_none() && starts_object(cx, a)) {
+        let open = if toks[a.start].is(src, "%") || toks[a.start].is(src, "array") { a.start + 1 } else { a.start };
+        let Some(close) = match_fwd(toks, src, open) else { continue };
+        let members = split_members(cx, open + 1, close);
+        for m in &members {
+            if m.name.is_some() && arg_name(cx, m).as_deref() == Some(key) {
+                return key_expr(cx, m.start, m.end);
+            }
+            if m.name.is_none() && m.end == m.start + 1 && toks[m.start].kind == Tk::Ident && toks[m.start].text(src) == key.as_bytes() {
+                return KeyExpr::Ident(key.to_string());
+            }
+        }
+        return KeyExpr::Dynamic(format!("no `{key}` in the object argument"));
+    }
+    KeyExpr::Dynamic(format!("no `{key}` argument"))
+}
+
+/// Like [`split_args`] but object members always use `key:` / `'key' =>` / `"key":`.
+fn split_members(cx: &Ctx, from: usize, to: usize) -> Vec<Arg> {
+    let (src, toks) = (cx.src, cx.toks);
+    split_args(cx, from, to)
+        .into_iter()
+        .map(|a| {
+            if a.name.is_none() && a.end - a.start >= 2 {
+                let (n, sep) = (&toks[a.start], &toks[a.start + 1]);
+                if matches!(n.kind, Tk::Ident | Tk::Str) && sep.kind == Tk::Punct && matches!(sep.text(src), b":" | b"=>") {
+                    return Arg { name: Some(a.start), start: a.start + 2, end: a.end };
+                }
+            }
+            a
+        })
+        .collect()
+}
+
+fn jsx_attr(cx: &Ctx, from: usize, attr: &str) -> Option<KeyExpr> {
+    let (src, toks) = (cx.src, cx.toks);
+    let mut j = from;
+    while j < toks.len() {
+        let t = &toks[j];
+        if t.is(src, ">") || t.is(src, "/") {
+            return Some(KeyExpr::Dynamic(format!("no `{attr}` attribute")));
+        }
+        if t.is(src, "{") {
+            j = match_fwd(toks, src, j)? + 1;
+            continue;
+        }
+        if t.kind == Tk::Ident && t.text(src) == attr.as_bytes() && toks.get(j + 1).is_some_and(|e| e.is(src, "=")) {
+            let v = toks.get(j + 2)?;
+            if v.is(src, "{") {
+                let close = match_fwd(toks, src, j + 2)?;
+                return Some(key_expr(cx, j + 3, close));
+            }
+            return Some(key_expr(cx, j + 2, j + 3));
+        }
+        j += 1;
+    }
+    None
+}
+
+/// Java server SDK takes the distinct id first: `capture(distinctId, "e")`,
+/// `isFeatureEnabled(distinctId, "k", false)`. Android takes the key first.
+fn jvm_server_shape(cx: &Ctx, chain: &[String], positional: &[Arg], flag: bool) -> bool {
+    if chain.last().is_some_and(|c| c == "PostHog") || positional.len() < 2 {
+        return false;
+    }
+    let (a0, a1) = (&positional[0], &positional[1]);
+    let single = |a: &Arg, kind: Tk| a.end == a.start + 1 && cx.toks[a.start].kind == kind;
+    if single(a0, Tk::Str) {
+        return false;
+    }
+    if single(a1, Tk::Str) {
+        return true;
+    }
+    let first = String::from_utf8_lossy(&cx.src[cx.toks[a0.start].start as usize..cx.toks[a0.end - 1].end as usize]).to_ascii_lowercase();
+    let second_is_name = matches!(key_expr(cx, a1.start, a1.end), KeyExpr::Ident(ref s) if s != "true" && s != "false");
+    let id_like = first.contains("id") || first.contains("user");
+    second_is_name && id_like && (flag || !first.is_empty())
+}
+
+/// Classifies the tokens `start..end` as a literal, a name or something dynamic.
+fn key_expr(cx: &Ctx, start: usize, end: usize) -> KeyExpr {
+    let (src, toks) = (cx.src, cx.toks);
+    let (mut s, mut e) = (start, end);
+    if s < e && toks[s].is(src, "@") && cx.lang == Lang::ObjC {
+        s += 1;
+    }
+    loop {
+        let n = e.saturating_sub(s);
+        let name_at = |k: usize| if toks[k].kind == Tk::Ident { toks[k].text(src) } else { b"" };
+        if n >= 3 && toks[e - 2].is(src, "as") && toks[e - 1].is(src, "const") {
+            e -= 2;
+        } else if n >= 2 && toks[e - 1].is(src, "!") {
+            e -= 1;
+        } else if n >= 4
+            && toks[e - 1].is(src, ")")
+            && toks[e - 2].is(src, "(")
+            && matches!(name_at(e - 3), b"to_string" | b"into" | b"to_owned" | b"toString")
+            && toks[e - 4].is(src, ".")
+        {
+            e -= 4;
+        } else if n >= 3 && matches!(name_at(e - 1), b"value" | b"rawValue") && toks[e - 2].is(src, ".") {
+            e -= 2;
+        } else if n == 6 && name_at(s) == b"String" && toks[s + 1].is(src, "::") && name_at(s + 2) == b"from" {
+            s += 4;
+            e -= 1;
+        } else {
+            break;
+        }
+    }
+    if s >= e {
+        return KeyExpr::Dynamic("missing argument".into());
+    }
+    let expr = || {
+        let raw = String::from_utf8_lossy(&src[toks[s].start as usize..toks[e - 1].end as usize]).into_owned();
+        let flat: String = raw.split_whitespace().collect::<Vec<_>>().join(" ");
+        let short = if flat.chars().count() > 80 { format!("{}…", flat.chars().take(79).collect::<String>()) } else { flat };
+        if short.contains('`') {
+            short
+        } else {
+            format!("`{short}`")
+        }
+    };
+    if e - s == 1 && toks[s].kind == Tk::Str {
+        if toks[s].interpolated() {
+            return KeyExpr::Dynamic(format!("interpolated string {}", expr()));
+        }
+        return KeyExpr::Literal(str_value(src, &toks[s]));
+    }
+    if let Some(name) = chain_name(cx, s, e) {
+        if !matches!(name.as_str(), "true" | "false" | "null" | "nil" | "None" | "undefined") {
+            return KeyExpr::Ident(name);
+        }
+    }
+    KeyExpr::Dynamic(format!("expression {}", expr()))
+}
+
+/// `a.b.c`, `A::B`, `$this->x`, `EVENTS['k']`, `@attr`, `self.X` as a `.`-joined name.
+fn chain_name(cx: &Ctx, s: usize, e: usize) -> Option<String> {
+    let (src, toks) = (cx.src, cx.toks);
+    let mut parts: Vec<String> = Vec::new();
+    let mut j = s;
+    if toks[j].is(src, "@") && cx.lang == Lang::Elixir {
+        let t = toks.get(j + 1).filter(|t| t.kind == Tk::Ident && j + 2 == e)?;
+        return Some(format!("@{}", text(src, t)));
+    }
+    loop {
+        if j >= e {
+            return None;
+        }
+        let t = &toks[j];
+        if t.kind != Tk::Ident || t.text(src).first() == Some(&b':') {
+            return None;
+        }
+        parts.push(text(src, t).trim_start_matches('$').to_string());
+        j += 1;
+        while j + 3 <= e && toks[j].is(src, "[") && toks[j + 1].kind == Tk::Str && toks[j + 2].is(src, "]") {
+            parts.push(str_value(src, &toks[j + 1]));
+            j += 3;
+        }
+        if j == e {
+            return Some(parts.join("."));
+        }
+        if !is_member_punct(&toks[j], src) {
+            return None;
+        }
+        j += 1;
+    }
+}
+
+/// Variables assigned the result of `evaluateFlags(…)` in this file.
+fn snapshot_vars(cx: &Ctx) -> Vec<String> {
+    let (src, toks) = (cx.src, cx.toks);
+    let mut out = Vec::new();
+    for (k, t) in toks.iter().enumerate() {
+        if t.kind != Tk::Ident || !matches!(t.text(src), b"evaluateFlags" | b"evaluate_flags" | b"EvaluateFlags") {
+            continue;
+        }
+        let mut j = k;
+        while j >= 2 && is_member_punct(&toks[j - 1], src) && matches!(toks[j - 2].kind, Tk::Ident) {
+            j -= 2;
+        }
+        while j >= 1 && toks[j - 1].kind == Tk::Ident && matches!(toks[j - 1].text(src), b"await" | b"try") {
+            j -= 1;
+        }
+        if j >= 2 && (toks[j - 1].is(src, "=") || toks[j - 1].is(src, ":=")) {
+            let mut v = j - 2;
+            while v >= 2 && toks[v - 1].is(src, ",") && toks[v - 2].kind == Tk::Ident {
+                v -= 2;
+            }
+            if toks[v].kind == Tk::Ident {
+                out.push(text(src, &toks[v]).trim_start_matches('$').to_string());
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lexer::tokenize;
+    use crate::ScanSettings;
+
+    fn keys(src: &str, path: &str) -> Vec<(Kind, KeyExpr, String)> {
+        let table = Table::new(&ScanSettings::default()).unwrap();
+        let lang = Lang::from_path(path).unwrap();
+        let mut toks = Vec::new();
+        tokenize(src.as_bytes(), lang, &mut toks);
+        let clients = vec!["posthog".to_string(), "client".to_string(), "ph".to_string()];
+        find_calls(src.as_bytes(), &toks, lang, &table, &clients)
+            .into_iter()
+            .map(|r| (r.kind, r.key, r.sdk))
+            .collect()
+    }
+
+    fn lit(s: &str) -> KeyExpr {
+        KeyExpr::Literal(s.into())
+    }
+
+    #[test]
+    fn js_browser_and_node_shapes() {
+        let got = keys(
+            "posthog.capture('a', {x: 1}); client.capture({ distinctId: id, event: 'b' });\nposthog.isFeatureEnabled('f1'); await client.getFeatureFlag('f2', userId)",
+            "a.ts",
+        );
+        assert_eq!(
+            got,
+            vec![
+                (Kind::Event, lit("a"), "posthog-js".into()),
+                (Kind::Event, lit("b"), "posthog-node".into()),
+                (Kind::Flag, lit("f1"), "posthog-js".into()),
+                (Kind::Flag, lit("f2"), "posthog-node".into()),
+            ]
+        );
+    }
+
+    #[test]
+    fn look_alikes_are_not_calls() {
+        let got = keys(
+            "sentry.captureException(e); foo.capture('x'); posthog.captureException(e); function useFeatureFlagEnabled(flag) { return 1 }\nconst s = \"posthog.capture('y')\"",
+            "a.js",
+        );
+        assert_eq!(got, vec![]);
+    }
+
+    #[test]
+    fn identifiers_and_dynamic_keys_are_kept() {
+        let got = keys("posthog.capture(EVENTS.signup); posthog.capture(`page_${name}`); posthog.capture(prefix + name)", "a.ts");
+        assert_eq!(got[0].1, KeyExpr::Ident("EVENTS.signup".into()));
+        assert_eq!(got[1].1, KeyExpr::Dynamic("interpolated string `page_${name}`".into()));
+        assert_eq!(got[2].1, KeyExpr::Dynamic("expression `prefix + name`".into()));
+    }
+
+    #[test]
+    fn python_old_and_new_capture() {
+        let got = keys("posthog.capture('u1', 'old')\nposthog.capture('new', distinct_id='u')\nposthog.capture(distinct_id='u', event='kw')\n", "a.py");
+        let k: Vec<_> = got.into_iter().map(|g| g.1).collect();
+        assert_eq!(k, vec![lit("old"), lit("new"), lit("kw")]);
+    }
+
+    #[test]
+    fn go_struct_literals_and_snapshots() {
+        let got = keys(
+            "client.Enqueue(posthog.Capture{DistinctId: \"u\", Event: \"go_ev\"})\nok, _ := client.IsFeatureEnabled(posthog.FeatureFlagPayload{Key: \"go_flag\", DistinctId: \"u\"})\nflags, err := client.EvaluateFlags(p)\nif flags.IsEnabled(\"snap\") {}",
+            "main.go",
+        );
+        let k: Vec<_> = got.into_iter().map(|g| g.1).collect();
+        assert_eq!(k, vec![lit("go_ev"), lit("go_flag"), lit("snap")]);
+    }
+
+    #[test]
+    fn jvm_server_takes_distinct_id_first() {
+        let got = keys("posthog.capture(distinctId, \"server_ev\");\nPostHog.capture(\"android_ev\");\nposthog.isFeatureEnabled(\"flag_a\", false);\nposthog.isFeatureEnabled(userId, \"flag_b\", false);", "A.java");
+        assert_eq!(
+            got,
+            vec![
+                (Kind::Event, lit("server_ev"), "posthog-java".into()),
+                (Kind::Event, lit("android_ev"), "posthog-android".into()),
+                (Kind::Flag, lit("flag_a"), "posthog-android".into()),
+                (Kind::Flag, lit("flag_b"), "posthog-java".into()),
+            ]
+        );
+    }
+}

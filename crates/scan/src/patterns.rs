@@ -1,0 +1,301 @@
+//! The table of SDK call shapes, and the wrappers from settings, as one lookup structure.
+//!
+//! Each row says: in which language family, which call name, what the receiver must look
+//! like, whether it captures an event or checks a flag, where the key sits (a positional
+//! argument, a keyword argument or object key, a struct field, a JSX attribute, or one of a
+//! few SDK-specific shapes that need a decision), which SDK it is and which side it runs
+//! on. Wrappers from `scan.wrappers` become rows of the same table, so the extractor has a
+//! single code path. Invariant: built-in rows win over wrappers for the same call.
+
+use std::collections::HashMap;
+
+use aho_corasick::AhoCorasick;
+
+use crate::lang::Family;
+use crate::{Kind, ScanError, ScanSettings};
+
+/// What must precede the call name.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Recv {
+    /// A receiver chain naming a PostHog client (`posthog.`, `this.client.`, `PostHog::`).
+    Client,
+    /// Anything, including no receiver at all (hooks, components, wrappers).
+    Any,
+    /// The result of `evaluateFlags(…)`, directly or through a variable.
+    Snapshot,
+    /// A receiver chain ending in exactly this name (`Event::new`, wrapper `analytics.track`).
+    Named(String),
+}
+
+/// Where the key is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum KeyAt {
+    /// A positional argument.
+    Arg(usize),
+    /// A keyword argument, or a key of the first object/hash/array argument.
+    Key(String),
+    /// A keyword argument, else a positional argument.
+    NamedOr(&'static str, usize),
+    /// posthog-js `capture('e', props)` (frontend) or posthog-node `capture({ event })`.
+    JsCapture,
+    /// posthog-js `isFeatureEnabled('k')` or posthog-node `isFeatureEnabled('k', distinctId)`.
+    JsFlag,
+    /// posthog-python v6 `capture('e', distinct_id=…)` or old `capture(distinct_id, 'e')`.
+    PyCapture,
+    /// Android `capture("e")` or server Java `capture(distinctId, "e")`.
+    JvmCapture,
+    /// Android `isFeatureEnabled("k", false)` or server Java `isFeatureEnabled(distinctId, "k")`.
+    JvmFlag,
+    /// A field of a composite literal (Go `posthog.Capture{Event: …}`).
+    StructField(&'static str),
+    /// An attribute of a JSX element (`<PostHogFeature flag="k">`).
+    JsxAttr(&'static str),
+}
+
+/// Which side a call shape runs on before path rules apply.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum SideHint {
+    Frontend,
+    Backend,
+    /// Decided by `scan.frontend`/`scan.backend`, then server-looking paths, then language.
+    Ambiguous,
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct Pattern {
+    /// Empty: every family.
+    pub families: Vec<Family>,
+    pub recv: Recv,
+    pub kind: Kind,
+    pub key: KeyAt,
+    pub sdk: String,
+    pub side: SideHint,
+    /// The file must contain this text (for generic names such as Rust `Event::new`).
+    pub file_requires: Option<&'static str>,
+}
+
+/// All rows, indexed by call name, plus the prefilter over the names.
+pub(crate) struct Table {
+    pub by_name: HashMap<String, Vec<Pattern>>,
+    pub prefilter: AhoCorasick,
+}
+
+use Family as F;
+use KeyAt::*;
+use SideHint::*;
+
+type Row = (&'static [Family], &'static [&'static str], Recv, Kind, KeyAt, &'static str, SideHint);
+
+fn builtin_rows() -> Vec<Row> {
+    let js: &'static [Family] = &[F::Js];
+    vec![
+        // posthog-js / posthog-node / React / React Native.
+        (js, &["capture"], Recv::Client, Kind::Event, JsCapture, "posthog-js", Ambiguous),
+        (js, &["captureTyped"], Recv::Client, Kind::Event, Arg(0), "posthog-js", Ambiguous),
+        (js, &["captureImmediate"], Recv::Client, Kind::Event, Key("event".into()), "posthog-node", Backend),
+        (
+            js,
+            &["isFeatureEnabled", "getFeatureFlag", "getFeatureFlagPayload", "getFeatureFlagResult"],
+            Recv::Client,
+            Kind::Flag,
+            JsFlag,
+            "posthog-js",
+            Ambiguous,
+        ),
+        (js, &["isEnabled", "getFlag", "getFlagPayload"], Recv::Snapshot, Kind::Flag, Arg(0), "posthog-node", Backend),
+        (
+            js,
+            &["useFeatureFlagEnabled", "useFeatureFlagVariantKey", "useFeatureFlagPayload", "useFeatureFlagResult"],
+            Recv::Any,
+            Kind::Flag,
+            Arg(0),
+            "posthog-react",
+            Frontend,
+        ),
+        (js, &["useFeatureFlag", "useFeatureFlagWithPayload"], Recv::Any, Kind::Flag, Arg(0), "posthog-react-native", Frontend),
+        (js, &["PostHogFeature"], Recv::Any, Kind::Flag, JsxAttr("flag"), "posthog-react", Frontend),
+        // Python.
+        (&[F::Python], &["capture"], Recv::Client, Kind::Event, PyCapture, "posthog-python", Backend),
+        (
+            &[F::Python],
+            &["feature_enabled", "is_feature_enabled", "get_feature_flag", "get_feature_flag_payload", "get_feature_flag_result"],
+            Recv::Client,
+            Kind::Flag,
+            NamedOr("key", 0),
+            "posthog-python",
+            Backend,
+        ),
+        (&[F::Python], &["is_enabled", "get_flag", "get_flag_payload"], Recv::Snapshot, Kind::Flag, Arg(0), "posthog-python", Backend),
+        // Go.
+        (&[F::Go], &["Capture"], Recv::Client, Kind::Event, StructField("Event"), "posthog-go", Backend),
+        (&[F::Go], &["FeatureFlagPayload"], Recv::Client, Kind::Flag, StructField("Key"), "posthog-go", Backend),
+        (&[F::Go], &["IsEnabled", "GetFlag", "GetFlagPayload"], Recv::Snapshot, Kind::Flag, Arg(0), "posthog-go", Backend),
+        // Ruby.
+        (&[F::Ruby], &["capture"], Recv::Client, Kind::Event, Key("event".into()), "posthog-ruby", Backend),
+        (
+            &[F::Ruby],
+            &["is_feature_enabled", "get_feature_flag", "get_feature_flag_payload"],
+            Recv::Client,
+            Kind::Flag,
+            Arg(0),
+            "posthog-ruby",
+            Backend,
+        ),
+        (&[F::Ruby], &["enabled?", "get_flag", "get_flag_payload"], Recv::Snapshot, Kind::Flag, Arg(0), "posthog-ruby", Backend),
+        // PHP.
+        (&[F::Php], &["capture"], Recv::Client, Kind::Event, Key("event".into()), "posthog-php", Backend),
+        (
+            &[F::Php],
+            &["isFeatureEnabled", "getFeatureFlag", "getFeatureFlagPayload"],
+            Recv::Client,
+            Kind::Flag,
+            Arg(0),
+            "posthog-php",
+            Backend,
+        ),
+        (&[F::Php], &["isEnabled", "getFlag", "getFlagPayload"], Recv::Snapshot, Kind::Flag, Arg(0), "posthog-php", Backend),
+        // Java server and Android (Java and Kotlin).
+        (&[F::Jvm], &["capture"], Recv::Client, Kind::Event, JvmCapture, "posthog-android", Frontend),
+        (
+            &[F::Jvm],
+            &["isFeatureEnabled", "getFeatureFlag", "getFeatureFlagPayload"],
+            Recv::Client,
+            Kind::Flag,
+            JvmFlag,
+            "posthog-android",
+            Frontend,
+        ),
+        (&[F::Jvm], &["isEnabled", "getFlag", "getFlagPayload"], Recv::Snapshot, Kind::Flag, Arg(0), "posthog-java", Backend),
+        // iOS: Swift calls and Objective-C message sends.
+        (&[F::Apple], &["capture", "captureWithEvent"], Recv::Client, Kind::Event, Arg(0), "posthog-ios", Frontend),
+        (
+            &[F::Apple],
+            &["isFeatureEnabled", "getFeatureFlag", "getFeatureFlagPayload"],
+            Recv::Client,
+            Kind::Flag,
+            Arg(0),
+            "posthog-ios",
+            Frontend,
+        ),
+        // Flutter.
+        (&[F::Dart], &["capture"], Recv::Client, Kind::Event, NamedOr("eventName", 0), "posthog-flutter", Frontend),
+        (
+            &[F::Dart],
+            &["isFeatureEnabled", "getFeatureFlag", "getFeatureFlagPayload"],
+            Recv::Client,
+            Kind::Flag,
+            Arg(0),
+            "posthog-flutter",
+            Frontend,
+        ),
+        // .NET.
+        (&[F::DotNet], &["Capture"], Recv::Client, Kind::Event, NamedOr("eventName", 1), "posthog-dotnet", Backend),
+        (
+            &[F::DotNet],
+            &[
+                "IsFeatureEnabled",
+                "IsFeatureEnabledAsync",
+                "GetFeatureFlag",
+                "GetFeatureFlagAsync",
+                "GetFeatureFlagPayload",
+                "GetFeatureFlagPayloadAsync",
+            ],
+            Recv::Client,
+            Kind::Flag,
+            NamedOr("featureKey", 0),
+            "posthog-dotnet",
+            Backend,
+        ),
+        // Elixir (v0 `Posthog`, v1/v2 `PostHog`, `PostHog.FeatureFlags`).
+        (&[F::Elixir], &["capture"], Recv::Client, Kind::Event, Arg(0), "posthog-elixir", Backend),
+        (
+            &[F::Elixir],
+            &["check", "feature_flag_enabled", "feature_flag", "get_feature_flag", "get_feature_flag_result"],
+            Recv::Client,
+            Kind::Flag,
+            Arg(0),
+            "posthog-elixir",
+            Backend,
+        ),
+        // Rust.
+        (&[F::Rust], &["new"], Recv::Named("Event".into()), Kind::Event, Arg(0), "posthog-rs", Backend),
+        (
+            &[F::Rust],
+            &["is_feature_enabled", "get_feature_flag", "get_feature_flag_payload"],
+            Recv::Client,
+            Kind::Flag,
+            Arg(0),
+            "posthog-rs",
+            Backend,
+        ),
+        (&[F::Rust], &["is_enabled", "get_flag", "get_flag_payload"], Recv::Snapshot, Kind::Flag, Arg(0), "posthog-rs", Backend),
+    ]
+}
+
+/// Names that make a file worth tokenizing beyond the call names themselves.
+const EXTRA_NEEDLES: &[&str] = &["evaluateFlags", "evaluate_flags", "EvaluateFlags"];
+
+impl Table {
+    /// Builds the table from the built-in rows and the (validated) wrappers.
+    pub(crate) fn new(settings: &ScanSettings) -> Result<Table, ScanError> {
+        let mut by_name: HashMap<String, Vec<Pattern>> = HashMap::new();
+        for (families, names, recv, kind, key, sdk, side) in builtin_rows() {
+            for name in names {
+                let file_requires = (sdk == "posthog-rs" && *name == "new").then_some("posthog");
+                by_name.entry(name.to_string()).or_default().push(Pattern {
+                    families: families.to_vec(),
+                    recv: recv.clone(),
+                    kind,
+                    key: key.clone(),
+                    sdk: sdk.to_string(),
+                    side,
+                    file_requires,
+                });
+            }
+        }
+        for w in &settings.wrappers {
+            let (receiver, name) = match w.call.rsplit_once('.') {
+                Some((r, n)) => (Some(r.rsplit('.').next().unwrap_or(r).to_string()), n.to_string()),
+                None => (None, w.call.clone()),
+            };
+            let (kind, key) = match (w.event_arg, &w.event_key, w.flag_arg, &w.flag_key) {
+                (Some(n), _, _, _) => (Kind::Event, Arg(n)),
+                (_, Some(k), _, _) => (Kind::Event, Key(k.clone())),
+                (_, _, Some(n), _) => (Kind::Flag, Arg(n)),
+                (_, _, _, Some(k)) => (Kind::Flag, Key(k.clone())),
+                // Unreachable after validation; a wrapper without a key matches nothing.
+                _ => continue,
+            };
+            by_name.entry(name).or_default().push(Pattern {
+                families: Vec::new(),
+                recv: receiver.map_or(Recv::Any, Recv::Named),
+                kind,
+                key,
+                sdk: "wrapper".into(),
+                side: Ambiguous,
+                file_requires: None,
+            });
+        }
+        let mut needles: Vec<String> = by_name.keys().cloned().collect();
+        // `new` only matters as `Event::new`; `check` as `FeatureFlags.check`.
+        needles.retain(|n| n != "new" && n != "check");
+        needles.extend(["Event::new".to_string(), "FeatureFlags".to_string()]);
+        needles.extend(EXTRA_NEEDLES.iter().map(|s| s.to_string()));
+        needles.sort();
+        needles.dedup();
+        let prefilter = AhoCorasick::new(&needles).map_err(|e| ScanError::Matcher(e.to_string()))?;
+        Ok(Table { by_name, prefilter })
+    }
+
+    /// Whether a file's bytes contain any call name at all.
+    pub(crate) fn worth_parsing(&self, bytes: &[u8]) -> bool {
+        self.prefilter.is_match(bytes)
+    }
+
+    /// The call names the prefilter looks for (used by the benchmark to give ripgrep the
+    /// same work).
+    #[cfg(test)]
+    pub(crate) fn names(&self) -> Vec<&str> {
+        self.by_name.keys().map(String::as_str).collect()
+    }
+}

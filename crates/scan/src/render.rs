@@ -1,0 +1,165 @@
+//! Renders a [`ScanReport`] as JSON (the stable contract), SARIF 2.1.0 or Markdown.
+//!
+//! Invariants: output depends only on the report (no clock, no absolute paths), so the same
+//! tree gives byte-identical output; every renderer ends with a newline.
+
+use serde_json::{json, Value};
+
+use crate::{Kind, Reference, ScanReport, Side};
+
+/// Pretty-printed JSON, as documented in the crate README (`"version": 1`).
+pub fn json(r: &ScanReport) -> String {
+    let mut s = serde_json::to_string_pretty(r).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
+    s.push('\n');
+    s
+}
+
+const SARIF_SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
+
+/// SARIF 2.1.0 for code-scanning tools: one result per reference, rule `kodo/event`,
+/// `kodo/flag` (level `note`) or `kodo/dynamic-key` (level `warning`).
+pub fn sarif(r: &ScanReport) -> String {
+    let rule = |id: &str, name: &str, text: &str, level: &str| {
+        json!({
+            "id": id,
+            "name": name,
+            "shortDescription": { "text": text },
+            "defaultConfiguration": { "level": level },
+        })
+    };
+    let mut results = Vec::new();
+    for k in &r.keys {
+        for reference in &k.references {
+            let (rule_id, verb) = match k.kind {
+                Kind::Event => ("kodo/event", "Captures event"),
+                Kind::Flag => ("kodo/flag", "Checks feature flag"),
+            };
+            let text = format!("{verb} `{}` ({}, {})", k.key, reference.sdk, side_name(reference.side));
+            results.push(result(rule_id, "note", text, reference));
+        }
+    }
+    for d in &r.dynamic {
+        let what = match d.kind {
+            Kind::Event => "event name",
+            Kind::Flag => "flag key",
+        };
+        let why = d.dynamic_reason.as_deref().unwrap_or("not a literal");
+        results.push(result("kodo/dynamic-key", "warning", format!("The {what} cannot be determined statically: {why}"), d));
+    }
+    let doc = json!({
+        "$schema": SARIF_SCHEMA,
+        "version": "2.1.0",
+        "runs": [{
+            "tool": { "driver": {
+                "name": "kodo",
+                "informationUri": "https://github.com/kodo-dev/kodo",
+                "version": env!("CARGO_PKG_VERSION"),
+                "rules": [
+                    rule("kodo/event", "PostHogEventCapture", "A PostHog event capture", "note"),
+                    rule("kodo/flag", "PostHogFlagCheck", "A PostHog feature-flag check", "note"),
+                    rule("kodo/dynamic-key", "DynamicAnalyticsKey", "An event name or flag key that is not a literal", "warning"),
+                ],
+            }},
+            "columnKind": "unicodeCodePoints",
+            "originalUriBaseIds": { "%SRCROOT%": { "uri": "file:///" } },
+            "results": results,
+        }],
+    });
+    let mut s = serde_json::to_string_pretty(&doc).unwrap_or_default();
+    s.push('\n');
+    s
+}
+
+fn result(rule_id: &str, level: &str, text: String, r: &Reference) -> Value {
+    json!({
+        "ruleId": rule_id,
+        "level": level,
+        "message": { "text": text },
+        "locations": [{
+            "physicalLocation": {
+                "artifactLocation": { "uri": r.path, "uriBaseId": "%SRCROOT%" },
+                "region": { "startLine": r.line, "startColumn": r.column, "snippet": { "text": r.snippet } },
+            }
+        }],
+        "properties": {
+            "kind": kind_name(r.kind),
+            "key": r.key,
+            "identifier": r.identifier,
+            "side": side_name(r.side),
+            "sdk": r.sdk,
+        },
+    })
+}
+
+fn kind_name(k: Kind) -> &'static str {
+    match k {
+        Kind::Event => "event",
+        Kind::Flag => "flag",
+    }
+}
+
+fn side_name(s: Side) -> &'static str {
+    match s {
+        Side::Frontend => "frontend",
+        Side::Backend => "backend",
+        Side::Both => "both",
+    }
+}
+
+/// A Markdown summary for people: events, flags, then dynamic keys.
+pub fn markdown(r: &ScanReport) -> String {
+    let events = r.keys.iter().filter(|k| k.kind == Kind::Event).count();
+    let flags = r.keys.len() - events;
+    let mut out = String::from("# PostHog references\n\n");
+    out.push_str(&format!(
+        "{} files scanned, {} with references: {events} events, {flags} flags, {} dynamic references.\n",
+        r.files_scanned,
+        r.files_matched,
+        r.dynamic.len()
+    ));
+    for (kind, title, col) in [(Kind::Event, "Events", "Event"), (Kind::Flag, "Flags", "Flag")] {
+        let keys: Vec<_> = r.keys.iter().filter(|k| k.kind == kind).collect();
+        if keys.is_empty() {
+            continue;
+        }
+        out.push_str(&format!("\n## {title}\n\n| {col} | Tracked on | References | First commit | PR |\n|---|---|---|---|---|\n"));
+        for k in keys {
+            let refs: Vec<String> = k.references.iter().map(|r| format!("`{}:{}`", r.path, r.line)).collect();
+            let commit = k.first_commit.as_ref().map_or(String::new(), |c| {
+                let short: String = c.sha.chars().take(7).collect();
+                format!("`{short}` {}", c.date.get(..10).unwrap_or(&c.date))
+            });
+            let pr = k.pr_url.as_ref().map_or(String::new(), |u| {
+                let label = u.rsplit('/').next().unwrap_or(u);
+                format!("[#{label}]({u})")
+            });
+            out.push_str(&format!(
+                "| `{}` | {} | {} | {} | {} |\n",
+                cell(&k.key),
+                side_name(k.tracked_on),
+                refs.join(", "),
+                commit,
+                pr
+            ));
+        }
+    }
+    if !r.dynamic.is_empty() {
+        out.push_str("\n## Dynamic keys\n\nThese keys are not literals; check them by hand.\n\n| Location | Kind | SDK | Why | Code |\n|---|---|---|---|---|\n");
+        for d in &r.dynamic {
+            out.push_str(&format!(
+                "| `{}:{}` | {} | {} | {} | `{}` |\n",
+                d.path,
+                d.line,
+                kind_name(d.kind),
+                d.sdk,
+                cell(d.dynamic_reason.as_deref().unwrap_or("")),
+                cell(&d.snippet)
+            ));
+        }
+    }
+    out
+}
+
+fn cell(s: &str) -> String {
+    s.replace('|', "\\|").replace('`', "'").replace('\n', " ")
+}

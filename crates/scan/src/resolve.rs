@@ -1,0 +1,221 @@
+//! Resolves identifiers (`SIGNUP`, `Events.SIGNUP`, `EVENTS['signup']`) to string values.
+//!
+//! The resolver is asked for a few names and finds only their definitions: a parallel walk
+//! whose prefilter is the literal bytes of the names' last segments, so files that cannot
+//! define them are never tokenized. The full scan uses the same machinery for the names it
+//! could not resolve within their own file.
+//!
+//! Lookup rule: the longest matching suffix of the reference wins (`app.Events.SIGNUP`
+//! tries `app.Events.SIGNUP`, then `Events.SIGNUP`, then `SIGNUP`), a definition nested in
+//! a namespace still matches its shorter name, and a leading segment is only dropped when
+//! it looks like a module or instance (`events.`, `self.`, `this.`), never a type
+//! (`Other.SIGNUP` does not fall back to a bare `SIGNUP`). Different values for the same
+//! name are ambiguous, never a guess.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::path::Path;
+
+use aho_corasick::AhoCorasick;
+use serde::Serialize;
+
+use crate::defs::{find_defs, Def};
+use crate::lang::{Family, Lang};
+use crate::lexer::tokenize;
+use crate::settings::Compiled;
+use crate::walk::walk;
+use crate::{ScanError, ScanSettings};
+
+/// What a name resolves to.
+#[derive(Serialize, Clone, Debug, PartialEq, Eq)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum Resolution {
+    /// One value, defined at `path:line` (the first definition in path order).
+    Resolved {
+        /// The string value.
+        value: String,
+        /// Repo-relative path of the definition.
+        path: String,
+        /// 1-based line of the definition.
+        line: u32,
+    },
+    /// Several different values; `locations` are `path:line`, one per value.
+    Ambiguous {
+        /// The distinct values, sorted.
+        values: Vec<String>,
+        /// Where each value is defined.
+        locations: Vec<String>,
+    },
+    /// No definition found.
+    Unresolved,
+}
+
+/// Definitions with where they are.
+#[derive(Default)]
+pub(crate) struct DefIndex {
+    defs: Vec<(Def, String)>,
+}
+
+impl DefIndex {
+    pub(crate) fn push(&mut self, def: Def, path: &str) {
+        self.defs.push((def, path.to_string()));
+    }
+
+    pub(crate) fn extend(&mut self, other: DefIndex) {
+        self.defs.extend(other.defs);
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.defs.is_empty()
+    }
+
+    /// Resolves a `.`-joined reference name.
+    pub(crate) fn lookup(&self, name: &str) -> Resolution {
+        let r: Vec<&str> = name.split('.').collect();
+        for k in (1..=r.len()).rev() {
+            if k < r.len() {
+                let dropped = r[r.len() - k - 1];
+                let droppable = dropped.starts_with(|c: char| c.is_lowercase() || c == '_' || c == '@')
+                    || matches!(dropped, "self" | "this" | "cls" | "static");
+                if !droppable {
+                    return Resolution::Unresolved;
+                }
+            }
+            let suffix = &r[r.len() - k..];
+            let exact: Vec<&(Def, String)> = self.defs.iter().filter(|(d, _)| d.chain == suffix).collect();
+            if !exact.is_empty() {
+                return decide(exact);
+            }
+            let nested: Vec<&(Def, String)> = self.defs.iter().filter(|(d, _)| d.chain.len() > k && d.chain[d.chain.len() - k..] == *suffix).collect();
+            if !nested.is_empty() {
+                return decide(nested);
+            }
+        }
+        Resolution::Unresolved
+    }
+}
+
+fn decide(mut found: Vec<&(Def, String)>) -> Resolution {
+    found.sort_by(|a, b| (&a.1, a.0.line).cmp(&(&b.1, b.0.line)));
+    let values: BTreeSet<&str> = found.iter().map(|(d, _)| d.value.as_str()).collect();
+    if values.len() == 1 {
+        let (d, path) = found[0];
+        return Resolution::Resolved { value: d.value.clone(), path: path.clone(), line: d.line };
+    }
+    let mut locations = Vec::new();
+    for v in &values {
+        if let Some((d, p)) = found.iter().find(|(d, _)| d.value == *v) {
+            locations.push(format!("{p}:{}", d.line));
+        }
+    }
+    Resolution::Ambiguous { values: values.into_iter().map(String::from).collect(), locations }
+}
+
+/// The last segment of a reference name: the bytes any defining file must contain.
+pub(crate) fn last_segment(name: &str) -> &str {
+    name.rsplit('.').next().unwrap_or(name).trim_start_matches('@')
+}
+
+/// Finds the definitions of `names` (per language family) under `root`.
+pub(crate) fn resolve_in(
+    root: &Path,
+    compiled: &Compiled,
+    names: &HashMap<Family, HashSet<String>>,
+) -> Result<HashMap<Family, DefIndex>, ScanError> {
+    let mut needles: Vec<String> = names.values().flatten().map(|n| last_segment(n).to_string()).filter(|s| !s.is_empty()).collect();
+    needles.sort();
+    needles.dedup();
+    if needles.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let prefilter = AhoCorasick::new(&needles).map_err(|e| ScanError::Matcher(e.to_string()))?;
+    let wanted: HashMap<Family, HashSet<String>> = names
+        .iter()
+        .map(|(f, ns)| (*f, ns.iter().map(|n| last_segment(n).to_string()).collect()))
+        .collect();
+    let want_lang = |l: Lang| wanted.contains_key(&l.family());
+    let states = walk(
+        root,
+        compiled,
+        &want_lang,
+        || (HashMap::<Family, DefIndex>::new(), Vec::new()),
+        |(found, toks), rel, lang, bytes| {
+            if !prefilter.is_match(bytes) {
+                return;
+            }
+            let Some(segments) = wanted.get(&lang.family()) else { return };
+            tokenize(bytes, lang, toks);
+            let defs = find_defs(bytes, toks, lang, &|last| segments.contains(last.trim_start_matches('@')));
+            let index = found.entry(lang.family()).or_default();
+            for d in defs {
+                index.push(d, rel);
+            }
+        },
+    )?;
+    let mut out: HashMap<Family, DefIndex> = HashMap::new();
+    for (found, _) in states {
+        for (family, index) in found {
+            out.entry(family).or_default().extend(index);
+        }
+    }
+    Ok(out)
+}
+
+/// Public entry point: see [`crate::resolve_identifiers`].
+pub(crate) fn resolve_identifiers(root: &Path, names: &[String], settings: &ScanSettings) -> Result<HashMap<String, Resolution>, ScanError> {
+    let compiled = Compiled::new(settings)?;
+    let all_families = [
+        Family::Js,
+        Family::Python,
+        Family::Go,
+        Family::Ruby,
+        Family::Php,
+        Family::Jvm,
+        Family::Apple,
+        Family::Dart,
+        Family::DotNet,
+        Family::Elixir,
+        Family::Rust,
+    ];
+    let set: HashSet<String> = names.iter().cloned().collect();
+    let request: HashMap<Family, HashSet<String>> = all_families.iter().map(|f| (*f, set.clone())).collect();
+    let found = resolve_in(root, &compiled, &request)?;
+    let mut merged = DefIndex::default();
+    for (_, index) in found {
+        merged.extend(index);
+    }
+    Ok(names.iter().map(|n| (n.clone(), merged.lookup(n))).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn index(defs: &[(&str, &str, &str)]) -> DefIndex {
+        let mut i = DefIndex::default();
+        for (chain, value, path) in defs {
+            i.push(Def { chain: chain.split('.').map(String::from).collect(), value: value.to_string(), line: 1 }, path);
+        }
+        i
+    }
+
+    #[test]
+    fn suffix_rules() {
+        let i = index(&[("Events.SIGNUP", "s", "a.ts"), ("NS.Flags.BETA", "b", "b.ts"), ("LOGIN", "l", "c.ts")]);
+        assert!(matches!(i.lookup("Events.SIGNUP"), Resolution::Resolved { ref value, .. } if value == "s"));
+        assert!(matches!(i.lookup("ev.Events.SIGNUP"), Resolution::Resolved { ref value, .. } if value == "s"));
+        assert!(matches!(i.lookup("Flags.BETA"), Resolution::Resolved { ref value, .. } if value == "b"));
+        assert!(matches!(i.lookup("events.LOGIN"), Resolution::Resolved { ref value, .. } if value == "l"));
+        assert_eq!(i.lookup("Other.LOGIN"), Resolution::Unresolved);
+        assert_eq!(i.lookup("MISSING"), Resolution::Unresolved);
+    }
+
+    #[test]
+    fn different_values_are_ambiguous() {
+        let i = index(&[("X", "one", "a.py"), ("X", "two", "b.py"), ("Y", "same", "a.py"), ("Y", "same", "b.py")]);
+        assert_eq!(
+            i.lookup("X"),
+            Resolution::Ambiguous { values: vec!["one".into(), "two".into()], locations: vec!["a.py:1".into(), "b.py:1".into()] }
+        );
+        assert_eq!(i.lookup("Y"), Resolution::Resolved { value: "same".into(), path: "a.py".into(), line: 1 });
+    }
+}

@@ -1,0 +1,214 @@
+//! The full scan: walk, extract, resolve, decide sides, and assemble the report.
+//!
+//! Invariants: the report is deterministic (references sorted by path, line, column; keys
+//! by kind then key) whatever the thread scheduling; every reference either has a key or a
+//! `dynamic_reason`; memory held across files is only the references found.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::Path;
+
+use crate::extract::{find_calls, KeyExpr};
+use crate::lang::{Family, Lang};
+use crate::lexer::{tokenize, Token};
+use crate::patterns::{SideHint, Table};
+use crate::resolve::{resolve_in, DefIndex, Resolution};
+use crate::settings::Compiled;
+use crate::walk::{is_minified, walk};
+use crate::{KeyReport, Reference, ScanError, ScanReport, ScanSettings, Side, REPORT_VERSION};
+
+#[derive(Default)]
+struct State {
+    refs: Vec<(Reference, Family)>,
+    toks: Vec<Token>,
+    scanned: usize,
+    matched: usize,
+}
+
+pub(crate) fn scan(root: &Path, settings: &ScanSettings) -> Result<ScanReport, ScanError> {
+    let compiled = Compiled::new(settings)?;
+    let table = Table::new(settings)?;
+    let states = walk(root, &compiled, &|_| true, State::default, |st, rel, lang, bytes| {
+        st.scanned += 1;
+        if !table.worth_parsing(bytes) || is_minified(bytes) {
+            return;
+        }
+        let refs = file_refs(rel, lang, bytes, &table, &compiled, &mut st.toks);
+        if !refs.is_empty() {
+            st.matched += 1;
+        }
+        st.refs.extend(refs.into_iter().map(|r| (r, lang.family())));
+    })?;
+    let (mut scanned, mut matched) = (0, 0);
+    let mut refs: Vec<(Reference, Family)> = Vec::new();
+    for st in states {
+        scanned += st.scanned;
+        matched += st.matched;
+        refs.extend(st.refs);
+    }
+    let mut pending: HashMap<Family, HashSet<String>> = HashMap::new();
+    for (r, family) in &refs {
+        if let (None, Some(id), None) = (&r.key, &r.identifier, &r.dynamic_reason) {
+            pending.entry(*family).or_default().insert(id.clone());
+        }
+    }
+    if !pending.is_empty() {
+        let found = resolve_in(root, &compiled, &pending)?;
+        let empty = DefIndex::default();
+        for (r, family) in &mut refs {
+            if let (None, Some(id), None) = (&r.key, &r.identifier, &r.dynamic_reason) {
+                let resolution = found.get(family).unwrap_or(&empty).lookup(id);
+                apply(r, &resolution);
+            }
+        }
+    }
+    Ok(assemble(refs.into_iter().map(|(r, _)| r).collect(), scanned, matched))
+}
+
+pub(crate) fn scan_file_text(path: &str, text: &str, settings: &ScanSettings) -> Vec<Reference> {
+    let Some(lang) = Lang::from_path(path) else { return Vec::new() };
+    let compiled = Compiled::new(settings).or_else(|_| Compiled::new(&ScanSettings::default()));
+    let (Ok(compiled), Ok(table)) = (compiled, Table::new(settings)) else { return Vec::new() };
+    let bytes = text.as_bytes();
+    if !table.worth_parsing(bytes) || is_minified(bytes) {
+        return Vec::new();
+    }
+    let mut toks = Vec::new();
+    let mut refs = file_refs(path, lang, bytes, &table, &compiled, &mut toks);
+    refs.sort_by(|a, b| (a.line, a.column).cmp(&(b.line, b.column)));
+    refs
+}
+
+/// Sets the key or the dynamic reason of an identifier reference from its resolution.
+fn apply(r: &mut Reference, resolution: &Resolution) {
+    let id = r.identifier.clone().unwrap_or_default();
+    match resolution {
+        Resolution::Resolved { value, .. } => r.key = Some(value.clone()),
+        Resolution::Ambiguous { values, locations } => {
+            let defs: Vec<String> = values.iter().zip(locations).map(|(v, l)| format!("\"{v}\" ({l})")).collect();
+            r.dynamic_reason = Some(format!("ambiguous identifier `{id}`: defined as {}", defs.join(", ")));
+        }
+        Resolution::Unresolved => r.dynamic_reason = Some(format!("unresolved identifier `{id}`")),
+    }
+}
+
+/// The references of one file, with identifiers resolved against the file's own constants.
+fn file_refs(rel: &str, lang: Lang, bytes: &[u8], table: &Table, compiled: &Compiled, toks: &mut Vec<Token>) -> Vec<Reference> {
+    tokenize(bytes, lang, toks);
+    let raw = find_calls(bytes, toks, lang, table, &compiled.clients);
+    if raw.is_empty() {
+        return Vec::new();
+    }
+    let local = if raw.iter().any(|r| matches!(r.key, KeyExpr::Ident(_))) {
+        let mut index = DefIndex::default();
+        for d in crate::defs::find_defs(bytes, toks, lang, &|_| true) {
+            index.push(d, rel);
+        }
+        Some(index)
+    } else {
+        None
+    };
+    raw.into_iter()
+        .map(|r| {
+            let tok = &toks[r.tok];
+            let (column, snippet) = locate(bytes, tok.start as usize);
+            let mut reference = Reference {
+                path: rel.to_string(),
+                line: tok.line,
+                column,
+                snippet,
+                kind: r.kind,
+                side: side_for(rel, lang, r.side, compiled),
+                sdk: r.sdk,
+                key: None,
+                identifier: None,
+                dynamic_reason: None,
+            };
+            match r.key {
+                KeyExpr::Literal(k) => reference.key = Some(k),
+                KeyExpr::Dynamic(reason) => reference.dynamic_reason = Some(reason),
+                KeyExpr::Ident(id) => {
+                    reference.identifier = Some(id.clone());
+                    if let Some(index) = local.as_ref().filter(|i| !i.is_empty()) {
+                        match index.lookup(&id) {
+                            Resolution::Unresolved => {}
+                            found => apply(&mut reference, &found),
+                        }
+                    }
+                    // Elixir module attributes are private to their module.
+                    if id.starts_with('@') && reference.key.is_none() && reference.dynamic_reason.is_none() {
+                        apply(&mut reference, &Resolution::Unresolved);
+                    }
+                }
+            }
+            reference
+        })
+        .collect()
+}
+
+/// Column (1-based, code points) and trimmed line text for a byte offset.
+fn locate(bytes: &[u8], offset: usize) -> (u32, String) {
+    let start = memchr::memrchr(b'\n', &bytes[..offset]).map_or(0, |p| p + 1);
+    let end = memchr::memchr(b'\n', &bytes[offset..]).map_or(bytes.len(), |p| offset + p);
+    let column = String::from_utf8_lossy(&bytes[start..offset]).chars().count() as u32 + 1;
+    let line = String::from_utf8_lossy(&bytes[start..end]);
+    let trimmed = line.trim();
+    let snippet = if trimmed.chars().count() > 200 {
+        format!("{}…", trimmed.chars().take(199).collect::<String>())
+    } else {
+        trimmed.to_string()
+    };
+    (column, snippet)
+}
+
+/// Path globs win; then the call shape; then server-looking paths; then the language.
+fn side_for(rel: &str, lang: Lang, hint: SideHint, compiled: &Compiled) -> Side {
+    let front = compiled.frontend.is_match(rel);
+    let back = compiled.backend.is_match(rel);
+    match (front, back) {
+        (true, false) => return Side::Frontend,
+        (false, true) => return Side::Backend,
+        _ => {}
+    }
+    match hint {
+        SideHint::Frontend => Side::Frontend,
+        SideHint::Backend => Side::Backend,
+        SideHint::Ambiguous => {
+            let serverish = rel.split('/').rev().skip(1).any(|seg| matches!(seg, "server" | "servers" | "api" | "backend" | "lambda" | "lambdas"))
+                || rel.contains(".server.");
+            if serverish {
+                return Side::Backend;
+            }
+            match lang {
+                Lang::Js | Lang::Ts | Lang::Vue | Lang::Svelte | Lang::Swift | Lang::ObjC | Lang::Dart | Lang::Kotlin => Side::Frontend,
+                _ => Side::Backend,
+            }
+        }
+    }
+}
+
+/// Sorts and groups references into the report.
+pub(crate) fn assemble(mut refs: Vec<Reference>, files_scanned: usize, files_matched: usize) -> ScanReport {
+    refs.sort_by(|a, b| (&a.path, a.line, a.column, a.kind).cmp(&(&b.path, b.line, b.column, b.kind)));
+    let mut groups: BTreeMap<(crate::Kind, String), Vec<Reference>> = BTreeMap::new();
+    let mut dynamic = Vec::new();
+    for r in refs {
+        match r.key.clone() {
+            Some(k) => groups.entry((r.kind, k)).or_default().push(r),
+            None => dynamic.push(r),
+        }
+    }
+    let keys = groups
+        .into_iter()
+        .map(|((kind, key), references)| {
+            let front = references.iter().any(|r| r.side == Side::Frontend);
+            let back = references.iter().any(|r| r.side == Side::Backend);
+            let tracked_on = match (front, back) {
+                (true, true) => Side::Both,
+                (true, false) => Side::Frontend,
+                _ => Side::Backend,
+            };
+            KeyReport { kind, key, tracked_on, references, first_commit: None, pr_url: None }
+        })
+        .collect();
+    ScanReport { version: REPORT_VERSION, keys, dynamic, files_scanned, files_matched }
+}

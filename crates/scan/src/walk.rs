@@ -1,0 +1,177 @@
+//! The parallel repository walk shared by the scanner and the resolver.
+//!
+//! Invariants: honours `.gitignore` (also outside a git repository), `.ignore` and
+//! `.kodoignore`; skips hidden files, the default excluded directories and `scan.exclude`;
+//! never follows a symbolic link (so it never leaves the repository); skips files that are
+//! not a known language, larger than [`MAX_FILE_BYTES`], or binary (a NUL byte early on).
+//! Each worker thread owns one read buffer that is reused for every file, and one state
+//! value that is handed back at the end, so memory does not grow with the number of files.
+
+use std::fs::File;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use ignore::{DirEntry, ParallelVisitor, ParallelVisitorBuilder, WalkBuilder, WalkState};
+
+use crate::lang::Lang;
+use crate::settings::Compiled;
+use crate::ScanError;
+
+/// Files larger than this are generated or data, not hand-written code.
+pub(crate) const MAX_FILE_BYTES: u64 = 8 * 1024 * 1024;
+
+/// Visits every source file under `root` in parallel. `visit` gets the thread's state, the
+/// repo-relative `/`-separated path, the language and the file's bytes. Returns the states
+/// of all threads.
+pub(crate) fn walk<S, M, F>(
+    root: &Path,
+    compiled: &Compiled,
+    want: &(dyn Fn(Lang) -> bool + Sync),
+    make: M,
+    visit: F,
+) -> Result<Vec<S>, ScanError>
+where
+    S: Send,
+    M: Fn() -> S + Sync,
+    F: Fn(&mut S, &str, Lang, &[u8]) + Sync,
+{
+    let meta = std::fs::metadata(root).map_err(|source| ScanError::Root { path: root.to_path_buf(), source })?;
+    let base: PathBuf = if meta.is_file() { root.parent().map(Path::to_path_buf).unwrap_or_default() } else { root.to_path_buf() };
+    let excluded_dirs = compiled.excluded_dirs.clone();
+    let exclude = compiled.exclude.clone();
+    let filter_base = base.clone();
+    let mut builder = WalkBuilder::new(root);
+    builder
+        .follow_links(false)
+        .hidden(true)
+        .require_git(false)
+        .add_custom_ignore_filename(".kodoignore")
+        .filter_entry(move |e: &DirEntry| {
+            if e.depth() == 0 || !e.file_type().is_some_and(|t| t.is_dir()) {
+                return true;
+            }
+            let name = e.file_name().to_string_lossy();
+            if excluded_dirs.iter().any(|d| *d == name) {
+                return false;
+            }
+            let rel = rel_path(&filter_base, e.path());
+            exclude.is_empty() || !exclude.is_match(&rel)
+        });
+    let shared: Mutex<Vec<S>> = Mutex::new(Vec::new());
+    let mut vb = Builder { shared: &shared, make: &make, visit: &visit, base: &base, compiled, want };
+    builder.build_parallel().visit(&mut vb);
+    drop(vb);
+    Ok(shared.into_inner().unwrap_or_else(|poisoned| poisoned.into_inner()))
+}
+
+/// `path` relative to `base`, with `/` separators.
+pub(crate) fn rel_path(base: &Path, path: &Path) -> String {
+    let rel = path.strip_prefix(base).unwrap_or(path);
+    let s = rel.to_string_lossy();
+    if std::path::MAIN_SEPARATOR == '/' {
+        s.into_owned()
+    } else {
+        s.replace(std::path::MAIN_SEPARATOR, "/")
+    }
+}
+
+struct Builder<'a, S, M, F> {
+    shared: &'a Mutex<Vec<S>>,
+    make: &'a M,
+    visit: &'a F,
+    base: &'a Path,
+    compiled: &'a Compiled,
+    want: &'a (dyn Fn(Lang) -> bool + Sync),
+}
+
+impl<'s, S, M, F> ParallelVisitorBuilder<'s> for Builder<'s, S, M, F>
+where
+    S: Send + 's,
+    M: Fn() -> S + Sync,
+    F: Fn(&mut S, &str, Lang, &[u8]) + Sync,
+{
+    fn build(&mut self) -> Box<dyn ParallelVisitor + 's> {
+        Box::new(Visitor {
+            shared: self.shared,
+            state: Some((self.make)()),
+            visit: self.visit,
+            base: self.base,
+            compiled: self.compiled,
+            want: self.want,
+            buf: Vec::with_capacity(64 * 1024),
+        })
+    }
+}
+
+struct Visitor<'a, S, F> {
+    shared: &'a Mutex<Vec<S>>,
+    state: Option<S>,
+    visit: &'a F,
+    base: &'a Path,
+    compiled: &'a Compiled,
+    want: &'a (dyn Fn(Lang) -> bool + Sync),
+    buf: Vec<u8>,
+}
+
+impl<S, F> ParallelVisitor for Visitor<'_, S, F>
+where
+    S: Send,
+    F: Fn(&mut S, &str, Lang, &[u8]) + Sync,
+{
+    fn visit(&mut self, entry: Result<DirEntry, ignore::Error>) -> WalkState {
+        let Ok(entry) = entry else { return WalkState::Continue };
+        if !entry.file_type().is_some_and(|t| t.is_file()) {
+            return WalkState::Continue;
+        }
+        let rel = rel_path(self.base, entry.path());
+        let Some(lang) = Lang::from_path(&rel) else { return WalkState::Continue };
+        if !(self.want)(lang) || self.compiled.excluded(&rel) {
+            return WalkState::Continue;
+        }
+        if !read_source(entry.path(), &mut self.buf) {
+            return WalkState::Continue;
+        }
+        if let Some(state) = self.state.as_mut() {
+            (self.visit)(state, &rel, lang, &self.buf);
+        }
+        WalkState::Continue
+    }
+}
+
+impl<S, F> Drop for Visitor<'_, S, F> {
+    fn drop(&mut self) {
+        if let Some(state) = self.state.take() {
+            let mut all = self.shared.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            all.push(state);
+        }
+    }
+}
+
+/// Reads a file into `buf`; false for unreadable, oversized or binary files.
+fn read_source(path: &Path, buf: &mut Vec<u8>) -> bool {
+    buf.clear();
+    let Ok(mut f) = File::open(path) else { return false };
+    if f.metadata().map_or(true, |m| m.len() > MAX_FILE_BYTES) {
+        return false;
+    }
+    if f.read_to_end(buf).is_err() {
+        return false;
+    }
+    memchr::memchr(0, &buf[..buf.len().min(8192)]).is_none()
+}
+
+/// Minified code: long lines on average, or one enormous line.
+pub(crate) fn is_minified(bytes: &[u8]) -> bool {
+    if bytes.len() < 2048 {
+        return false;
+    }
+    let lines = memchr::memchr_iter(b'\n', bytes).count() + 1;
+    let mut longest = 0usize;
+    let mut last = 0usize;
+    for p in memchr::memchr_iter(b'\n', bytes).chain(std::iter::once(bytes.len())) {
+        longest = longest.max(p - last);
+        last = p + 1;
+    }
+    longest > 1000 && (bytes.len() / lines > 200 || longest > 20_000)
+}
