@@ -41,11 +41,27 @@ struct Scope {
 }
 
 const SCOPE_KEYWORDS: &[&str] = &[
-    "class", "struct", "enum", "interface", "object", "impl", "trait", "namespace", "extension", "record", "module", "mod",
+    "class",
+    "struct",
+    "enum",
+    "interface",
+    "object",
+    "impl",
+    "trait",
+    "namespace",
+    "extension",
+    "record",
+    "module",
+    "mod",
 ];
 
 /// All string constants in the file whose last name segment passes `want`.
-pub(crate) fn find_defs(src: &[u8], toks: &[Token], lang: Lang, want: &dyn Fn(&str) -> bool) -> Vec<Def> {
+pub(crate) fn find_defs(
+    src: &[u8],
+    toks: &[Token],
+    lang: Lang,
+    want: &dyn Fn(&str) -> bool,
+) -> Vec<Def> {
     let mut out = Vec::new();
     let mut stack: Vec<Scope> = Vec::new();
     // Indentation-scoped classes (Python, Ruby): (indent, name; None for a function).
@@ -53,14 +69,22 @@ pub(crate) fn find_defs(src: &[u8], toks: &[Token], lang: Lang, want: &dyn Fn(&s
     let mut prev_line = 0u32;
     for k in 0..toks.len() {
         let t = &toks[k];
-        if lang.indent_scoped() && t.line != prev_line && !stack.iter().any(|s| s.kind != ScopeKind::Brace || lang == Lang::Python) {
+        if lang.indent_scoped()
+            && t.line != prev_line
+            && !stack
+                .iter()
+                .any(|s| s.kind != ScopeKind::Brace || lang == Lang::Python)
+        {
             let indent = indent_of(src, t.start as usize);
             while indents.last().is_some_and(|(i, _)| *i >= indent) {
                 indents.pop();
             }
             let word = t.text(src);
             if matches!(word, b"class" | b"module") || (lang == Lang::Python && word == b"def") {
-                let name = toks.get(k + 1).filter(|n| n.kind == Tk::Ident && word != b"def").map(|n| ident(src, n));
+                let name = toks
+                    .get(k + 1)
+                    .filter(|n| n.kind == Tk::Ident && word != b"def")
+                    .map(|n| ident(src, n));
                 indents.push((indent, name));
             }
         }
@@ -69,14 +93,32 @@ pub(crate) fn find_defs(src: &[u8], toks: &[Token], lang: Lang, want: &dyn Fn(&s
             Tk::Punct => match t.text(src) {
                 b"{" => {
                     let (name, transparent) = brace_name(src, toks, k, lang, &stack);
-                    stack.push(Scope { kind: ScopeKind::Brace, name, transparent });
+                    stack.push(Scope {
+                        kind: ScopeKind::Brace,
+                        name,
+                        transparent,
+                    });
                 }
                 b"(" => {
-                    let go_block = lang == Lang::Go && k > 0 && matches!(toks[k - 1].text(src), b"const" | b"var");
-                    let kind = if go_block { ScopeKind::GoBlock } else { ScopeKind::Paren };
-                    stack.push(Scope { kind, name: None, transparent: false });
+                    let go_block = lang == Lang::Go
+                        && k > 0
+                        && matches!(toks[k - 1].text(src), b"const" | b"var");
+                    let kind = if go_block {
+                        ScopeKind::GoBlock
+                    } else {
+                        ScopeKind::Paren
+                    };
+                    stack.push(Scope {
+                        kind,
+                        name: None,
+                        transparent: false,
+                    });
                 }
-                b"[" => stack.push(Scope { kind: ScopeKind::Bracket, name: None, transparent: false }),
+                b"[" => stack.push(Scope {
+                    kind: ScopeKind::Bracket,
+                    name: None,
+                    transparent: false,
+                }),
                 b"}" | b")" | b"]" => {
                     stack.pop();
                 }
@@ -86,16 +128,30 @@ pub(crate) fn find_defs(src: &[u8], toks: &[Token], lang: Lang, want: &dyn Fn(&s
                 if t.interpolated() || !terminated(src, toks, k) {
                     continue;
                 }
-                let Some(chain_tail) = definition_name(src, toks, k, lang, &stack) else { continue };
-                let Some(last) = chain_tail.last() else { continue };
+                let Some(chain_tail) = definition_name(src, toks, k, lang, &stack) else {
+                    continue;
+                };
+                let Some(last) = chain_tail.last() else {
+                    continue;
+                };
                 if !want(last) {
                     continue;
                 }
                 let mut chain: Vec<String> = Vec::new();
                 if chain_tail.len() == 1 || !chain_tail[0].starts_with('@') {
-                    let inner_named = stack.last().is_none_or(|s| s.name.is_some() || s.transparent);
+                    let inner_named = stack
+                        .last()
+                        .is_none_or(|s| s.name.is_some() || s.transparent);
                     if inner_named {
-                        chain.extend(indents.iter().rev().map_while(|(_, n)| n.clone()).collect::<Vec<_>>().into_iter().rev());
+                        chain.extend(
+                            indents
+                                .iter()
+                                .rev()
+                                .map_while(|(_, n)| n.clone())
+                                .collect::<Vec<_>>()
+                                .into_iter()
+                                .rev(),
+                        );
                     }
                     let mut names: Vec<String> = Vec::new();
                     for s in stack.iter().rev() {
@@ -114,7 +170,11 @@ pub(crate) fn find_defs(src: &[u8], toks: &[Token], lang: Lang, want: &dyn Fn(&s
                     chain.extend(names.into_iter().rev());
                 }
                 chain.extend(chain_tail);
-                out.push(Def { chain, value: str_value(src, t), line: t.line });
+                out.push(Def {
+                    chain,
+                    value: str_value(src, t),
+                    line: t.line,
+                });
             }
             _ => {}
         }
@@ -128,25 +188,37 @@ fn indent_of(src: &[u8], start: usize) -> usize {
 }
 
 fn ident(src: &[u8], t: &Token) -> String {
-    String::from_utf8_lossy(t.text(src)).trim_start_matches([':', '$']).to_string()
+    String::from_utf8_lossy(t.text(src))
+        .trim_start_matches([':', '$'])
+        .to_string()
 }
 
 /// The string at `k` ends its statement or member (not `'a' + x`).
 fn terminated(src: &[u8], toks: &[Token], k: usize) -> bool {
     let mut n = k + 1;
-    if toks.get(n).is_some_and(|t| t.is(src, "as")) && toks.get(n + 1).is_some_and(|t| t.is(src, "const")) {
+    if toks.get(n).is_some_and(|t| t.is(src, "as"))
+        && toks.get(n + 1).is_some_and(|t| t.is(src, "const"))
+    {
         n += 2;
     }
     match toks.get(n) {
         None => true,
-        Some(t) if t.line != toks[k].line => !(t.kind == Tk::Punct && matches!(t.text(src), b"+" | b"." | b"%")),
+        Some(t) if t.line != toks[k].line => {
+            !(t.kind == Tk::Punct && matches!(t.text(src), b"+" | b"." | b"%"))
+        }
         Some(t) => t.kind == Tk::Punct && matches!(t.text(src), b";" | b"," | b"}" | b")" | b"]"),
     }
 }
 
 /// For the string at `k`, the name it defines (one segment, or a member of the innermost
 /// named object scope), if it is a definition.
-fn definition_name(src: &[u8], toks: &[Token], k: usize, lang: Lang, stack: &[Scope]) -> Option<Vec<String>> {
+fn definition_name(
+    src: &[u8],
+    toks: &[Token],
+    k: usize,
+    lang: Lang,
+    stack: &[Scope],
+) -> Option<Vec<String>> {
     let mut p = k.checked_sub(1)?;
     if lang == Lang::ObjC && toks[p].is(src, "@") {
         p = p.checked_sub(1)?;
@@ -158,7 +230,10 @@ fn definition_name(src: &[u8], toks: &[Token], k: usize, lang: Lang, stack: &[Sc
             return None;
         }
         let n = decl_name_before(src, toks, p, lang)?;
-        if n > 0 && toks[n - 1].kind == Tk::Punct && matches!(toks[n - 1].text(src), b"." | b"->" | b"?.") {
+        if n > 0
+            && toks[n - 1].kind == Tk::Punct
+            && matches!(toks[n - 1].text(src), b"." | b"->" | b"?.")
+        {
             let exported = n >= 2 && toks[n - 2].text(src) == b"exports";
             if !exported {
                 return None;
@@ -169,7 +244,9 @@ fn definition_name(src: &[u8], toks: &[Token], k: usize, lang: Lang, stack: &[Sc
     if (prev.is(src, ":") || prev.is(src, "=>")) && p >= 2 {
         let key = &toks[p - 1];
         let before = &toks[p - 2];
-        let in_named_object = stack.last().is_some_and(|s| s.kind == ScopeKind::Brace && s.name.is_some());
+        let in_named_object = stack
+            .last()
+            .is_some_and(|s| s.kind == ScopeKind::Brace && s.name.is_some());
         if in_named_object && (before.is(src, "{") || before.is(src, ",")) {
             return match key.kind {
                 Tk::Ident => Some(vec![ident(src, key)]),
@@ -189,7 +266,13 @@ fn definition_name(src: &[u8], toks: &[Token], k: usize, lang: Lang, stack: &[Sc
         return None;
     }
     // PHP `define('NAME', 'value')`.
-    if lang == Lang::Php && prev.is(src, ",") && p >= 3 && toks[p - 1].kind == Tk::Str && toks[p - 2].is(src, "(") && toks[p - 3].text(src).eq_ignore_ascii_case(b"define") {
+    if lang == Lang::Php
+        && prev.is(src, ",")
+        && p >= 3
+        && toks[p - 1].kind == Tk::Str
+        && toks[p - 2].is(src, "(")
+        && toks[p - 3].text(src).eq_ignore_ascii_case(b"define")
+    {
         return Some(vec![str_value(src, &toks[p - 1])]);
     }
     None
@@ -215,7 +298,11 @@ fn decl_name_before(src: &[u8], toks: &[Token], eq: usize, lang: Lang) -> Option
             break;
         }
         let typeish = t.kind == Tk::Ident
-            || (t.kind == Tk::Punct && matches!(t.text(src), b"." | b"<" | b">" | b"[" | b"]" | b"&" | b"?" | b"|" | b"::" | b"*"));
+            || (t.kind == Tk::Punct
+                && matches!(
+                    t.text(src),
+                    b"." | b"<" | b">" | b"[" | b"]" | b"&" | b"?" | b"|" | b"::" | b"*"
+                ));
         if !typeish {
             break;
         }
@@ -224,7 +311,12 @@ fn decl_name_before(src: &[u8], toks: &[Token], eq: usize, lang: Lang) -> Option
     if toks[k].kind != Tk::Ident {
         return None;
     }
-    if lang == Lang::Go && k > 0 && toks[k - 1].kind == Tk::Ident && toks[k - 1].line == line && !matches!(toks[k - 1].text(src), b"const" | b"var") {
+    if lang == Lang::Go
+        && k > 0
+        && toks[k - 1].kind == Tk::Ident
+        && toks[k - 1].line == line
+        && !matches!(toks[k - 1].text(src), b"const" | b"var")
+    {
         return Some(k - 1);
     }
     Some(k)
@@ -232,18 +324,33 @@ fn decl_name_before(src: &[u8], toks: &[Token], eq: usize, lang: Lang) -> Option
 
 /// Names the scope opened by the `{` at `k`: a class/enum/object/impl, or an object literal
 /// assigned to a name (`EVENTS = {`, nested `auth: {`, `Object.freeze({`).
-fn brace_name(src: &[u8], toks: &[Token], k: usize, lang: Lang, stack: &[Scope]) -> (Option<String>, bool) {
+fn brace_name(
+    src: &[u8],
+    toks: &[Token],
+    k: usize,
+    lang: Lang,
+    stack: &[Scope],
+) -> (Option<String>, bool) {
     if k == 0 {
         return (None, false);
     }
     let prev = &toks[k - 1];
     if prev.is(src, "=") || prev.is(src, ":=") {
-        if matches!(stack.last().map(|s| s.kind), Some(ScopeKind::Paren) | Some(ScopeKind::Bracket)) {
+        if matches!(
+            stack.last().map(|s| s.kind),
+            Some(ScopeKind::Paren) | Some(ScopeKind::Bracket)
+        ) {
             return (None, false);
         }
-        return (decl_name_before(src, toks, k - 1, lang).map(|n| ident(src, &toks[n])), false);
+        return (
+            decl_name_before(src, toks, k - 1, lang).map(|n| ident(src, &toks[n])),
+            false,
+        );
     }
-    if (prev.is(src, ":") || prev.is(src, "=>")) && k >= 3 && stack.last().is_some_and(|s| s.name.is_some()) {
+    if (prev.is(src, ":") || prev.is(src, "=>"))
+        && k >= 3
+        && stack.last().is_some_and(|s| s.name.is_some())
+    {
         let key = &toks[k - 2];
         if toks[k - 3].is(src, "{") || toks[k - 3].is(src, ",") {
             return match key.kind {
@@ -253,8 +360,16 @@ fn brace_name(src: &[u8], toks: &[Token], k: usize, lang: Lang, stack: &[Scope])
             };
         }
     }
-    if prev.is(src, "(") && k >= 5 && toks[k - 2].text(src) == b"freeze" && toks[k - 4].text(src) == b"Object" && toks[k - 5].is(src, "=") {
-        return (decl_name_before(src, toks, k - 5, lang).map(|n| ident(src, &toks[n])), false);
+    if prev.is(src, "(")
+        && k >= 5
+        && toks[k - 2].text(src) == b"freeze"
+        && toks[k - 4].text(src) == b"Object"
+        && toks[k - 5].is(src, "=")
+    {
+        return (
+            decl_name_before(src, toks, k - 5, lang).map(|n| ident(src, &toks[n])),
+            false,
+        );
     }
     // A declaration header: walk back to its keyword.
     let mut j = k;
@@ -272,11 +387,18 @@ fn brace_name(src: &[u8], toks: &[Token], k: usize, lang: Lang, stack: &[Scope])
         }
         let word = t.text(src);
         if word == b"for" {
-            after_for = toks.get(j + 1).filter(|n| n.kind == Tk::Ident).map(|n| ident(src, n));
+            after_for = toks
+                .get(j + 1)
+                .filter(|n| n.kind == Tk::Ident)
+                .map(|n| ident(src, n));
         }
         if SCOPE_KEYWORDS.iter().any(|kw| kw.as_bytes() == word) {
             let next = toks.get(j + 1);
-            if word == b"object" && j > 0 && toks[j - 1].text(src) == b"companion" && next.is_some_and(|n| n.is(src, "{")) {
+            if word == b"object"
+                && j > 0
+                && toks[j - 1].text(src) == b"companion"
+                && next.is_some_and(|n| n.is(src, "{"))
+            {
                 return (None, true);
             }
             if word == b"impl" {
@@ -312,11 +434,16 @@ mod tests {
         let lang = Lang::from_path(path).unwrap();
         let mut toks = Vec::new();
         tokenize(src.as_bytes(), lang, &mut toks);
-        find_defs(src.as_bytes(), &toks, lang, &|_| true).into_iter().map(|d| (d.chain.join("."), d.value)).collect()
+        find_defs(src.as_bytes(), &toks, lang, &|_| true)
+            .into_iter()
+            .map(|d| (d.chain.join("."), d.value))
+            .collect()
     }
 
     fn pairs(p: &[(&str, &str)]) -> Vec<(String, String)> {
-        p.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect()
+        p.iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect()
     }
 
     #[test]
@@ -324,7 +451,11 @@ mod tests {
         let src = "export const SIGNUP: string = 'user_signed_up';\nexport enum Flags { Beta = \"beta-flag\", }\nexport const EVENTS = { auth: { login: 'user_logged_in' }, other: 'x' + y } as const;\nfoo({ notADef: 'z' });\nfunction f(a = 'default') {}";
         assert_eq!(
             defs(src, "c.ts"),
-            pairs(&[("SIGNUP", "user_signed_up"), ("Flags.Beta", "beta-flag"), ("EVENTS.auth.login", "user_logged_in")])
+            pairs(&[
+                ("SIGNUP", "user_signed_up"),
+                ("Flags.Beta", "beta-flag"),
+                ("EVENTS.auth.login", "user_logged_in")
+            ])
         );
     }
 
@@ -333,35 +464,89 @@ mod tests {
         let src = "SIGNUP = \"signed_up\"\nclass Events(str, Enum):\n    LOGIN = \"logged_in\"\n    def f(self):\n        local = 'l'\nFLAGS = {\"beta\": \"beta-flag\"}\nposthog.capture(event='kw')\n";
         assert_eq!(
             defs(src, "c.py"),
-            pairs(&[("SIGNUP", "signed_up"), ("Events.LOGIN", "logged_in"), ("local", "l"), ("FLAGS.beta", "beta-flag")])
+            pairs(&[
+                ("SIGNUP", "signed_up"),
+                ("Events.LOGIN", "logged_in"),
+                ("local", "l"),
+                ("FLAGS.beta", "beta-flag")
+            ])
         );
     }
 
     #[test]
     fn go_const_blocks_and_typed_consts() {
-        let src = "package ev\nconst Single = \"one\"\nconst (\n\tA = \"a\"\n\tB string = \"b\"\n)\n";
-        assert_eq!(defs(src, "c.go"), pairs(&[("Single", "one"), ("A", "a"), ("B", "b")]));
+        let src =
+            "package ev\nconst Single = \"one\"\nconst (\n\tA = \"a\"\n\tB string = \"b\"\n)\n";
+        assert_eq!(
+            defs(src, "c.go"),
+            pairs(&[("Single", "one"), ("A", "a"), ("B", "b")])
+        );
     }
 
     #[test]
     fn jvm_swift_csharp_rust_ruby_elixir_php() {
-        assert_eq!(defs("class E { public static final String SIGNUP = \"s\"; }", "E.java"), pairs(&[("E.SIGNUP", "s")]));
+        assert_eq!(
+            defs(
+                "class E { public static final String SIGNUP = \"s\"; }",
+                "E.java"
+            ),
+            pairs(&[("E.SIGNUP", "s")])
+        );
         assert_eq!(
             defs("object Events { const val LOGIN = \"l\" }\nclass A { companion object { const val X = \"x\" } }", "E.kt"),
             pairs(&[("Events.LOGIN", "l"), ("A.X", "x")])
         );
-        assert_eq!(defs("enum Ev: String { case signup = \"s\" }\nstruct F { static let beta = \"b\" }", "E.swift"), pairs(&[("Ev.signup", "s"), ("F.beta", "b")]));
-        assert_eq!(defs("static class Ev { public const string Signup = \"s\"; }", "E.cs"), pairs(&[("Ev.Signup", "s")]));
-        assert_eq!(defs("pub const A: &'static str = \"a\";\nimpl Ev { const B: &str = \"b\"; }", "e.rs"), pairs(&[("A", "a"), ("Ev.B", "b")]));
-        assert_eq!(defs("module Events\n  SIGNUP = 'ruby_s'\nend\n", "e.rb"), pairs(&[("Events.SIGNUP", "ruby_s")]));
-        assert_eq!(defs("defmodule A do\n  @signup \"ex_s\"\nend\n", "a.ex"), pairs(&[("@signup", "ex_s")]));
-        assert_eq!(defs("<?php\nclass Ev { const S = 'p'; }\ndefine('BETA', 'b');", "a.php"), pairs(&[("Ev.S", "p"), ("BETA", "b")]));
-        assert_eq!(defs("NSString *const kEv = @\"objc_ev\";", "a.m"), pairs(&[("kEv", "objc_ev")]));
+        assert_eq!(
+            defs(
+                "enum Ev: String { case signup = \"s\" }\nstruct F { static let beta = \"b\" }",
+                "E.swift"
+            ),
+            pairs(&[("Ev.signup", "s"), ("F.beta", "b")])
+        );
+        assert_eq!(
+            defs(
+                "static class Ev { public const string Signup = \"s\"; }",
+                "E.cs"
+            ),
+            pairs(&[("Ev.Signup", "s")])
+        );
+        assert_eq!(
+            defs(
+                "pub const A: &'static str = \"a\";\nimpl Ev { const B: &str = \"b\"; }",
+                "e.rs"
+            ),
+            pairs(&[("A", "a"), ("Ev.B", "b")])
+        );
+        assert_eq!(
+            defs("module Events\n  SIGNUP = 'ruby_s'\nend\n", "e.rb"),
+            pairs(&[("Events.SIGNUP", "ruby_s")])
+        );
+        assert_eq!(
+            defs("defmodule A do\n  @signup \"ex_s\"\nend\n", "a.ex"),
+            pairs(&[("@signup", "ex_s")])
+        );
+        assert_eq!(
+            defs(
+                "<?php\nclass Ev { const S = 'p'; }\ndefine('BETA', 'b');",
+                "a.php"
+            ),
+            pairs(&[("Ev.S", "p"), ("BETA", "b")])
+        );
+        assert_eq!(
+            defs("NSString *const kEv = @\"objc_ev\";", "a.m"),
+            pairs(&[("kEv", "objc_ev")])
+        );
     }
 
     #[test]
     fn member_assignments_and_expressions_are_not_definitions() {
-        assert_eq!(defs("this.x = 'a'; self.y = 'b'; z = 'c' + d;", "a.js"), pairs(&[]));
-        assert_eq!(defs("module.exports.X = 'e';", "a.js"), pairs(&[("X", "e")]));
+        assert_eq!(
+            defs("this.x = 'a'; self.y = 'b'; z = 'c' + d;", "a.js"),
+            pairs(&[])
+        );
+        assert_eq!(
+            defs("module.exports.X = 'e';", "a.js"),
+            pairs(&[("X", "e")])
+        );
     }
 }

@@ -33,9 +33,10 @@ pub(crate) struct RawRef {
 /// Keywords that may directly precede a bare call; any other identifier before a bare
 /// name means a declaration (`function capture(`, `def capture(`, `void capture(`).
 const CALL_PREFIX: &[&str] = &[
-    "return", "await", "yield", "new", "typeof", "void", "in", "of", "case", "else", "do", "not", "and", "or",
-    "if", "elif", "while", "unless", "until", "then", "throw", "echo", "print", "assert", "go", "defer", "try",
-    "when", "is", "as", "raise", "puts", "export", "default", "let", "const", "var",
+    "return", "await", "yield", "new", "typeof", "void", "in", "of", "case", "else", "do", "not",
+    "and", "or", "if", "elif", "while", "unless", "until", "then", "throw", "echo", "print",
+    "assert", "go", "defer", "try", "when", "is", "as", "raise", "puts", "export", "default",
+    "let", "const", "var",
 ];
 
 struct Ctx<'a> {
@@ -47,17 +48,33 @@ struct Ctx<'a> {
 }
 
 /// Finds every recognised call in a tokenized file.
-pub(crate) fn find_calls(src: &[u8], toks: &[Token], lang: Lang, table: &Table, clients: &[String]) -> Vec<RawRef> {
-    let mut cx = Ctx { src, toks, lang, clients, snapshots: Vec::new() };
+pub(crate) fn find_calls(
+    src: &[u8],
+    toks: &[Token],
+    lang: Lang,
+    table: &Table,
+    clients: &[String],
+) -> Vec<RawRef> {
+    let mut cx = Ctx {
+        src,
+        toks,
+        lang,
+        clients,
+        snapshots: Vec::new(),
+    };
     cx.snapshots = snapshot_vars(&cx);
     let family = lang.family();
     let mut out = Vec::new();
-    for i in 0..toks.len() {
-        if toks[i].kind != Tk::Ident {
+    for (i, tok) in toks.iter().enumerate() {
+        if tok.kind != Tk::Ident {
             continue;
         }
-        let Ok(name) = std::str::from_utf8(toks[i].text(src)) else { continue };
-        let Some(patterns) = table.by_name.get(name) else { continue };
+        let Ok(name) = std::str::from_utf8(tok.text(src)) else {
+            continue;
+        };
+        let Some(patterns) = table.by_name.get(name) else {
+            continue;
+        };
         for p in patterns {
             if !p.families.is_empty() && !p.families.contains(&family) {
                 continue;
@@ -91,16 +108,30 @@ fn match_call(cx: &Ctx, i: usize, p: &Pattern) -> Option<RawRef> {
             return None;
         }
         let key = jsx_attr(cx, i + 1, attr)?;
-        return Some(RawRef { tok: i, kind: p.kind, sdk: p.sdk.clone(), side: p.side, key });
+        return Some(RawRef {
+            tok: i,
+            kind: p.kind,
+            sdk: p.sdk.clone(),
+            side: p.side,
+            key,
+        });
     }
-    let (chain, has_receiver) = receiver_chain(cx, i);
+    let objc_send = cx.lang == Lang::ObjC && toks.get(i + 1).is_some_and(|t| t.is(cx.src, ":"));
+    let (chain, has_receiver) = if objc_send {
+        objc_receiver(cx, i)
+    } else {
+        receiver_chain(cx, i)
+    };
     let ok = match &p.recv {
         Recv::Client => has_receiver && chain.iter().any(|s| is_client(s, cx.clients)),
         Recv::Any => true,
         Recv::Snapshot => {
             has_receiver
                 && chain.last().is_some_and(|s| {
-                    matches!(s.as_str(), "evaluateFlags" | "evaluate_flags" | "EvaluateFlags") || cx.snapshots.contains(s)
+                    matches!(
+                        s.as_str(),
+                        "evaluateFlags" | "evaluate_flags" | "EvaluateFlags"
+                    ) || cx.snapshots.contains(s)
                 })
         }
         Recv::Named(n) => has_receiver && chain.last() == Some(n),
@@ -152,7 +183,15 @@ fn match_call(cx: &Ctx, i: usize, p: &Pattern) -> Option<RawRef> {
             None => positional_key(cx, &positional, 0),
         },
         KeyAt::JvmCapture | KeyAt::JvmFlag => {
-            if let Some(a) = named(cx, &args, if p.key == KeyAt::JvmCapture { "event" } else { "key" }) {
+            if let Some(a) = named(
+                cx,
+                &args,
+                if p.key == KeyAt::JvmCapture {
+                    "event"
+                } else {
+                    "key"
+                },
+            ) {
                 key_expr(cx, a.start, a.end)
             } else if jvm_server_shape(cx, &chain, &positional, p.key == KeyAt::JvmFlag) {
                 sdk = "posthog-java".into();
@@ -164,12 +203,18 @@ fn match_call(cx: &Ctx, i: usize, p: &Pattern) -> Option<RawRef> {
         }
         KeyAt::JsxAttr(_) => return None,
     };
-    Some(RawRef { tok: i, kind: p.kind, sdk, side, key })
+    Some(RawRef {
+        tok: i,
+        kind: p.kind,
+        sdk,
+        side,
+        key,
+    })
 }
 
 fn is_client(segment: &str, clients: &[String]) -> bool {
     let s = segment.trim_start_matches('$').to_ascii_lowercase();
-    s.contains("posthog") || clients.iter().any(|c| *c == s)
+    s.contains("posthog") || clients.contains(&s)
 }
 
 fn is_member_punct(t: &Token, src: &[u8]) -> bool {
@@ -189,7 +234,9 @@ fn receiver_chain(cx: &Ctx, i: usize) -> (Vec<String>, bool) {
             k -= 1;
         }
         if toks[k].is(src, ")") || toks[k].is(src, "]") {
-            let Some(open) = match_back(toks, src, k) else { break };
+            let Some(open) = match_back(toks, src, k) else {
+                break;
+            };
             if toks[k].is(src, "]") {
                 // `window['posthog']`: an index with a literal is a segment.
                 if open + 2 == k && toks[open + 1].kind == Tk::Str {
@@ -216,8 +263,38 @@ fn receiver_chain(cx: &Ctx, i: usize) -> (Vec<String>, bool) {
     (segs, has)
 }
 
+/// The receiver of an Objective-C message send: the names between the enclosing `[` and
+/// the selector (`[[PostHogSDK shared] capture:…]` gives `PostHogSDK`, `shared`).
+fn objc_receiver(cx: &Ctx, i: usize) -> (Vec<String>, bool) {
+    let (src, toks) = (cx.src, cx.toks);
+    let mut segs = Vec::new();
+    let mut depth = 0usize;
+    let mut j = i;
+    while j > 0 {
+        j -= 1;
+        let t = &toks[j];
+        if t.is(src, "]") {
+            depth += 1;
+        } else if t.is(src, "[") {
+            if depth == 0 {
+                break;
+            }
+            depth -= 1;
+        } else if t.kind == Tk::Ident {
+            segs.push(text(src, t));
+        } else if depth == 0 && (t.is(src, ";") || t.is(src, "{")) {
+            return (Vec::new(), false);
+        }
+    }
+    segs.reverse();
+    let has = !segs.is_empty();
+    (segs, has)
+}
+
 fn text(src: &[u8], t: &Token) -> String {
-    String::from_utf8_lossy(t.text(src)).into_owned()
+    String::from_utf8_lossy(t.text(src))
+        .trim_start_matches('$')
+        .to_string()
 }
 
 /// The index of the opener matching the closer at `k`.
@@ -272,7 +349,7 @@ fn is_declaration(cx: &Ctx, i: usize) -> bool {
         return false;
     }
     let prev = &cx.toks[i - 1];
-    if prev.kind == Tk::Ident {
+    if prev.kind == Tk::Ident && prev.line == cx.toks[i].line {
         let t = prev.text(cx.src);
         return !CALL_PREFIX.iter().any(|k| k.as_bytes() == t);
     }
@@ -286,15 +363,27 @@ fn looks_like_signature(cx: &Ctx, args: &[Arg], close: usize) -> bool {
     if matches!(cx.lang, Lang::Go | Lang::Python | Lang::Ruby | Lang::Elixir) {
         return false;
     }
-    if toks.get(close + 1).is_some_and(|t| t.is(src, "{") && t.line == toks[close].line) {
+    if toks
+        .get(close + 1)
+        .is_some_and(|t| t.is(src, "{") && t.line == toks[close].line)
+    {
         return true;
     }
     if cx.lang.family() == crate::lang::Family::Js {
         return args.iter().any(|a| {
-            let range = &toks[a.start..a.end];
-            let colon = range.iter().any(|t| t.is(src, ":"));
-            colon && !range.iter().any(|t| t.is(src, "?"))
-        }) || args.iter().any(|a| a.name.is_some());
+            let mut depth = 0usize;
+            let (mut colon, mut question) = (false, false);
+            for t in &toks[a.start..a.end] {
+                match t.text(src) {
+                    b"(" | b"[" | b"{" if t.kind == Tk::Punct => depth += 1,
+                    b")" | b"]" | b"}" if t.kind == Tk::Punct => depth = depth.saturating_sub(1),
+                    b":" if t.kind == Tk::Punct && depth == 0 => colon = true,
+                    b"?" if t.kind == Tk::Punct && depth == 0 => question = true,
+                    _ => {}
+                }
+            }
+            colon && !question
+        });
     }
     false
 }
@@ -325,12 +414,23 @@ fn call_args(cx: &Ctx, i: usize, key: &KeyAt) -> Option<(Vec<Arg>, usize)> {
                     break;
                 }
                 depth -= 1;
-            } else if depth == 0 && t.kind == Tk::Ident && toks.get(end + 1).is_some_and(|n| n.is(src, ":")) && end > start {
+            } else if depth == 0
+                && t.kind == Tk::Ident
+                && toks.get(end + 1).is_some_and(|n| n.is(src, ":"))
+                && end > start
+            {
                 break;
             }
             end += 1;
         }
-        return Some((vec![Arg { name: None, start, end }], end));
+        return Some((
+            vec![Arg {
+                name: None,
+                start,
+                end,
+            }],
+            end,
+        ));
     }
     // Generic arguments before the parenthesis: `captureTyped<Events>(…)`, `f::<T>(…)`.
     if next.is(src, "::") && toks.get(o + 1).is_some_and(|t| t.is(src, "<")) {
@@ -363,7 +463,8 @@ fn call_args(cx: &Ctx, i: usize, key: &KeyAt) -> Option<(Vec<Arg>, usize)> {
         let mut depth = 0usize;
         while end < toks.len() {
             let t = &toks[end];
-            if end > o && depth == 0 && t.line != toks[end - 1].line && !toks[end - 1].is(src, ",") {
+            if end > o && depth == 0 && t.line != toks[end - 1].line && !toks[end - 1].is(src, ",")
+            {
                 break;
             }
             if t.is(src, "(") || t.is(src, "[") || t.is(src, "{") {
@@ -433,10 +534,18 @@ fn arg_head(cx: &Ctx, start: usize, end: usize) -> Arg {
             };
         let named_str = n.kind == Tk::Str && matches!(sep.text(src), b"=>" | b":");
         if (named_ident || named_str) && sep.kind == Tk::Punct {
-            return Arg { name: Some(start), start: start + 2, end };
+            return Arg {
+                name: Some(start),
+                start: start + 2,
+                end,
+            };
         }
     }
-    Arg { name: None, start, end }
+    Arg {
+        name: None,
+        start,
+        end,
+    }
 }
 
 fn arg_name(cx: &Ctx, a: &Arg) -> Option<String> {
@@ -448,19 +557,22 @@ fn arg_name(cx: &Ctx, a: &Arg) -> Option<String> {
 }
 
 fn named<'a>(cx: &Ctx, args: &'a [Arg], key: &str) -> Option<&'a Arg> {
-    args.iter().find(|a| arg_name(cx, a).as_deref() == Some(key))
+    args.iter()
+        .find(|a| arg_name(cx, a).as_deref() == Some(key))
 }
 
 fn positional_key(cx: &Ctx, positional: &[Arg], n: usize) -> KeyExpr {
     match positional.get(n) {
         Some(a) => key_expr(cx, a.start, a.end),
-        None => KeyExpr::Dynamic(format!("no argument {n}")),
+        None => KeyExpr::Dynamic("missing argument".into()),
     }
 }
 
 fn starts_object(cx: &Ctx, a: &Arg) -> bool {
     let t = &cx.toks[a.start];
-    t.is(cx.src, "{") || t.is(cx.src, "[") || (t.is(cx.src, "%") && cx.toks.get(a.start + 1).is_some_and(|n| n.is(cx.src, "{")))
+    t.is(cx.src, "{")
+        || t.is(cx.src, "[")
+        || (t.is(cx.src, "%") && cx.toks.get(a.start + 1).is_some_and(|n| n.is(cx.src, "{")))
         || (t.is(cx.src, "array") && cx.toks.get(a.start + 1).is_some_and(|n| n.is(cx.src, "(")))
 }
 
@@ -472,15 +584,28 @@ fn keyed(cx: &Ctx, args: &[Arg], key: &str) -> KeyExpr {
         return key_expr(cx, a.start, a.end);
     }
     let (src, toks) = (cx.src, cx.toks);
-    for a in args.iter().filter(|a| a.name.is_none() && starts_object(cx, a)) {
-        let open = if toks[a.start].is(src, "%") || toks[a.start].is(src, "array") { a.start + 1 } else { a.start };
-        let Some(close) = match_fwd(toks, src, open) else { continue };
+    for a in args
+        .iter()
+        .filter(|a| a.name.is_none() && starts_object(cx, a))
+    {
+        let open = if toks[a.start].is(src, "%") || toks[a.start].is(src, "array") {
+            a.start + 1
+        } else {
+            a.start
+        };
+        let Some(close) = match_fwd(toks, src, open) else {
+            continue;
+        };
         let members = split_members(cx, open + 1, close);
         for m in &members {
             if m.name.is_some() && arg_name(cx, m).as_deref() == Some(key) {
                 return key_expr(cx, m.start, m.end);
             }
-            if m.name.is_none() && m.end == m.start + 1 && toks[m.start].kind == Tk::Ident && toks[m.start].text(src) == key.as_bytes() {
+            if m.name.is_none()
+                && m.end == m.start + 1
+                && toks[m.start].kind == Tk::Ident
+                && toks[m.start].text(src) == key.as_bytes()
+            {
                 return KeyExpr::Ident(key.to_string());
             }
         }
@@ -497,8 +622,15 @@ fn split_members(cx: &Ctx, from: usize, to: usize) -> Vec<Arg> {
         .map(|a| {
             if a.name.is_none() && a.end - a.start >= 2 {
                 let (n, sep) = (&toks[a.start], &toks[a.start + 1]);
-                if matches!(n.kind, Tk::Ident | Tk::Str) && sep.kind == Tk::Punct && matches!(sep.text(src), b":" | b"=>") {
-                    return Arg { name: Some(a.start), start: a.start + 2, end: a.end };
+                if matches!(n.kind, Tk::Ident | Tk::Str)
+                    && sep.kind == Tk::Punct
+                    && matches!(sep.text(src), b":" | b"=>")
+                {
+                    return Arg {
+                        name: Some(a.start),
+                        start: a.start + 2,
+                        end: a.end,
+                    };
                 }
             }
             a
@@ -518,7 +650,10 @@ fn jsx_attr(cx: &Ctx, from: usize, attr: &str) -> Option<KeyExpr> {
             j = match_fwd(toks, src, j)? + 1;
             continue;
         }
-        if t.kind == Tk::Ident && t.text(src) == attr.as_bytes() && toks.get(j + 1).is_some_and(|e| e.is(src, "=")) {
+        if t.kind == Tk::Ident
+            && t.text(src) == attr.as_bytes()
+            && toks.get(j + 1).is_some_and(|e| e.is(src, "="))
+        {
             let v = toks.get(j + 2)?;
             if v.is(src, "{") {
                 let close = match_fwd(toks, src, j + 2)?;
@@ -545,7 +680,10 @@ fn jvm_server_shape(cx: &Ctx, chain: &[String], positional: &[Arg], flag: bool) 
     if single(a1, Tk::Str) {
         return true;
     }
-    let first = String::from_utf8_lossy(&cx.src[cx.toks[a0.start].start as usize..cx.toks[a0.end - 1].end as usize]).to_ascii_lowercase();
+    let first = String::from_utf8_lossy(
+        &cx.src[cx.toks[a0.start].start as usize..cx.toks[a0.end - 1].end as usize],
+    )
+    .to_ascii_lowercase();
     let second_is_name = matches!(key_expr(cx, a1.start, a1.end), KeyExpr::Ident(ref s) if s != "true" && s != "false");
     let id_like = first.contains("id") || first.contains("user");
     second_is_name && id_like && (flag || !first.is_empty())
@@ -560,7 +698,13 @@ fn key_expr(cx: &Ctx, start: usize, end: usize) -> KeyExpr {
     }
     loop {
         let n = e.saturating_sub(s);
-        let name_at = |k: usize| if toks[k].kind == Tk::Ident { toks[k].text(src) } else { b"" };
+        let name_at = |k: usize| {
+            if toks[k].kind == Tk::Ident {
+                toks[k].text(src)
+            } else {
+                b""
+            }
+        };
         if n >= 3 && toks[e - 2].is(src, "as") && toks[e - 1].is(src, "const") {
             e -= 2;
         } else if n >= 2 && toks[e - 1].is(src, "!") {
@@ -568,13 +712,23 @@ fn key_expr(cx: &Ctx, start: usize, end: usize) -> KeyExpr {
         } else if n >= 4
             && toks[e - 1].is(src, ")")
             && toks[e - 2].is(src, "(")
-            && matches!(name_at(e - 3), b"to_string" | b"into" | b"to_owned" | b"toString")
+            && matches!(
+                name_at(e - 3),
+                b"to_string" | b"into" | b"to_owned" | b"toString"
+            )
             && toks[e - 4].is(src, ".")
         {
             e -= 4;
-        } else if n >= 3 && matches!(name_at(e - 1), b"value" | b"rawValue") && toks[e - 2].is(src, ".") {
+        } else if n >= 3
+            && matches!(name_at(e - 1), b"value" | b"rawValue")
+            && toks[e - 2].is(src, ".")
+        {
             e -= 2;
-        } else if n == 6 && name_at(s) == b"String" && toks[s + 1].is(src, "::") && name_at(s + 2) == b"from" {
+        } else if n == 6
+            && name_at(s) == b"String"
+            && toks[s + 1].is(src, "::")
+            && name_at(s + 2) == b"from"
+        {
             s += 4;
             e -= 1;
         } else {
@@ -585,9 +739,14 @@ fn key_expr(cx: &Ctx, start: usize, end: usize) -> KeyExpr {
         return KeyExpr::Dynamic("missing argument".into());
     }
     let expr = || {
-        let raw = String::from_utf8_lossy(&src[toks[s].start as usize..toks[e - 1].end as usize]).into_owned();
+        let raw = String::from_utf8_lossy(&src[toks[s].start as usize..toks[e - 1].end as usize])
+            .into_owned();
         let flat: String = raw.split_whitespace().collect::<Vec<_>>().join(" ");
-        let short = if flat.chars().count() > 80 { format!("{}…", flat.chars().take(79).collect::<String>()) } else { flat };
+        let short = if flat.chars().count() > 80 {
+            format!("{}…", flat.chars().take(79).collect::<String>())
+        } else {
+            flat
+        };
         if short.contains('`') {
             short
         } else {
@@ -601,7 +760,10 @@ fn key_expr(cx: &Ctx, start: usize, end: usize) -> KeyExpr {
         return KeyExpr::Literal(str_value(src, &toks[s]));
     }
     if let Some(name) = chain_name(cx, s, e) {
-        if !matches!(name.as_str(), "true" | "false" | "null" | "nil" | "None" | "undefined") {
+        if !matches!(
+            name.as_str(),
+            "true" | "false" | "null" | "nil" | "None" | "undefined"
+        ) {
             return KeyExpr::Ident(name);
         }
     }
@@ -614,7 +776,9 @@ fn chain_name(cx: &Ctx, s: usize, e: usize) -> Option<String> {
     let mut parts: Vec<String> = Vec::new();
     let mut j = s;
     if toks[j].is(src, "@") && cx.lang == Lang::Elixir {
-        let t = toks.get(j + 1).filter(|t| t.kind == Tk::Ident && j + 2 == e)?;
+        let t = toks
+            .get(j + 1)
+            .filter(|t| t.kind == Tk::Ident && j + 2 == e)?;
         return Some(format!("@{}", text(src, t)));
     }
     loop {
@@ -627,7 +791,11 @@ fn chain_name(cx: &Ctx, s: usize, e: usize) -> Option<String> {
         }
         parts.push(text(src, t).trim_start_matches('$').to_string());
         j += 1;
-        while j + 3 <= e && toks[j].is(src, "[") && toks[j + 1].kind == Tk::Str && toks[j + 2].is(src, "]") {
+        while j + 3 <= e
+            && toks[j].is(src, "[")
+            && toks[j + 1].kind == Tk::Str
+            && toks[j + 2].is(src, "]")
+        {
             parts.push(str_value(src, &toks[j + 1]));
             j += 3;
         }
@@ -646,14 +814,23 @@ fn snapshot_vars(cx: &Ctx) -> Vec<String> {
     let (src, toks) = (cx.src, cx.toks);
     let mut out = Vec::new();
     for (k, t) in toks.iter().enumerate() {
-        if t.kind != Tk::Ident || !matches!(t.text(src), b"evaluateFlags" | b"evaluate_flags" | b"EvaluateFlags") {
+        if t.kind != Tk::Ident
+            || !matches!(
+                t.text(src),
+                b"evaluateFlags" | b"evaluate_flags" | b"EvaluateFlags"
+            )
+        {
             continue;
         }
         let mut j = k;
-        while j >= 2 && is_member_punct(&toks[j - 1], src) && matches!(toks[j - 2].kind, Tk::Ident) {
+        while j >= 2 && is_member_punct(&toks[j - 1], src) && matches!(toks[j - 2].kind, Tk::Ident)
+        {
             j -= 2;
         }
-        while j >= 1 && toks[j - 1].kind == Tk::Ident && matches!(toks[j - 1].text(src), b"await" | b"try") {
+        while j >= 1
+            && toks[j - 1].kind == Tk::Ident
+            && matches!(toks[j - 1].text(src), b"await" | b"try")
+        {
             j -= 1;
         }
         if j >= 2 && (toks[j - 1].is(src, "=") || toks[j - 1].is(src, ":=")) {
@@ -680,7 +857,11 @@ mod tests {
         let lang = Lang::from_path(path).unwrap();
         let mut toks = Vec::new();
         tokenize(src.as_bytes(), lang, &mut toks);
-        let clients = vec!["posthog".to_string(), "client".to_string(), "ph".to_string()];
+        let clients = vec![
+            "posthog".to_string(),
+            "client".to_string(),
+            "ph".to_string(),
+        ];
         find_calls(src.as_bytes(), &toks, lang, &table, &clients)
             .into_iter()
             .map(|r| (r.kind, r.key, r.sdk))
@@ -721,8 +902,14 @@ mod tests {
     fn identifiers_and_dynamic_keys_are_kept() {
         let got = keys("posthog.capture(EVENTS.signup); posthog.capture(`page_${name}`); posthog.capture(prefix + name)", "a.ts");
         assert_eq!(got[0].1, KeyExpr::Ident("EVENTS.signup".into()));
-        assert_eq!(got[1].1, KeyExpr::Dynamic("interpolated string `page_${name}`".into()));
-        assert_eq!(got[2].1, KeyExpr::Dynamic("expression `prefix + name`".into()));
+        assert_eq!(
+            got[1].1,
+            KeyExpr::Dynamic("interpolated string `page_${name}`".into())
+        );
+        assert_eq!(
+            got[2].1,
+            KeyExpr::Dynamic("expression `prefix + name`".into())
+        );
     }
 
     #[test]

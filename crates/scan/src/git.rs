@@ -28,8 +28,16 @@ pub fn annotate(repo: &Path, report: &mut ScanReport) -> Result<(), ScanError> {
     if report.keys.is_empty() {
         return Ok(());
     }
-    let dir = if repo.is_file() { repo.parent().unwrap_or(repo) } else { repo };
-    let probe = Command::new("git").arg("-C").arg(dir).args(["rev-parse", "--verify", "--quiet", "HEAD"]).output();
+    let dir = if repo.is_file() {
+        repo.parent().unwrap_or(repo)
+    } else {
+        repo
+    };
+    let probe = Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(["rev-parse", "--verify", "--quiet", "HEAD"])
+        .output();
     match probe {
         Ok(out) if out.status.success() => {}
         _ => return Ok(()),
@@ -111,7 +119,9 @@ pub fn annotate(repo: &Path, report: &mut ScanReport) -> Result<(), ScanError> {
     let mut line = Vec::new();
     loop {
         line.clear();
-        let n = reader.read_until(b'\n', &mut line).map_err(|e| ScanError::Git(format!("reading git log: {e}")))?;
+        let n = reader
+            .read_until(b'\n', &mut line)
+            .map_err(|e| ScanError::Git(format!("reading git log: {e}")))?;
         if n == 0 {
             break;
         }
@@ -138,20 +148,26 @@ pub fn annotate(repo: &Path, report: &mut ScanReport) -> Result<(), ScanError> {
         }
         if let Some(path) = text.strip_prefix("+++ ") {
             let path = path.trim_end();
-            source_file = path.strip_prefix("b/").is_some_and(|p| Lang::from_path(p).is_some());
+            source_file = path
+                .strip_prefix("b/")
+                .is_some_and(|p| Lang::from_path(p).is_some());
             continue;
         }
         if !source_file || !text.starts_with('+') {
             continue;
         }
-        let Some(commit) = current.as_ref() else { continue };
+        let Some(commit) = current.as_ref() else {
+            continue;
+        };
         let added = &line[1..];
         for m in matcher.find_overlapping_iter(added) {
             let (keys, word) = &owners[m.pattern().as_usize()];
             if *word {
                 let before = m.start().checked_sub(1).map(|i| added[i]);
                 let after = added.get(m.end()).copied();
-                let ident = |b: Option<u8>| b.is_some_and(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'$');
+                let ident = |b: Option<u8>| {
+                    b.is_some_and(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'$')
+                };
                 if ident(before) || ident(after) || before == Some(b'.') {
                     continue;
                 }
@@ -170,7 +186,9 @@ pub fn annotate(repo: &Path, report: &mut ScanReport) -> Result<(), ScanError> {
     if remaining == 0 {
         let _ = child.kill();
     }
-    let status = child.wait().map_err(|e| ScanError::Git(format!("waiting for git log: {e}")))?;
+    let status = child
+        .wait()
+        .map_err(|e| ScanError::Git(format!("waiting for git log: {e}")))?;
     if remaining != 0 && !status.success() {
         return Err(ScanError::Git(format!("git log failed ({status})")));
     }
@@ -209,7 +227,10 @@ pub fn pr_url(remote_url: &str, subject: &str) -> Option<String> {
 fn parse_remote(url: &str) -> Option<(String, String)> {
     let url = url.trim();
     let (host, path) = if let Some((scheme, rest)) = url.split_once("://") {
-        if !matches!(scheme, "https" | "http" | "ssh" | "git" | "git+ssh" | "ssh+git") {
+        if !matches!(
+            scheme,
+            "https" | "http" | "ssh" | "git" | "git+ssh" | "ssh+git"
+        ) {
             return None;
         }
         let (authority, path) = rest.split_once('/')?;
@@ -244,7 +265,10 @@ fn hash_pr(msg: &str) -> Option<u64> {
     // Squash: the last `(#123)` in the subject.
     let i = subject.rfind("(#")?;
     let n = digits(&subject[i + 2..])?;
-    subject[i + 2..].trim_start_matches(|c: char| c.is_ascii_digit()).starts_with(')').then_some(n)
+    subject[i + 2..]
+        .trim_start_matches(|c: char| c.is_ascii_digit())
+        .starts_with(')')
+        .then_some(n)
 }
 
 /// `!123` as GitLab writes it (`See merge request group/project!123`, `… (!123)`).
@@ -271,25 +295,61 @@ mod tests {
     #[test]
     fn remote_forms() {
         let cases = [
-            ("https://github.com/acme/web.git", "Add signup (#42)", Some("https://github.com/acme/web/pull/42")),
-            ("git@github.com:acme/web.git", "Merge pull request #7 from acme/feature", Some("https://github.com/acme/web/pull/7")),
-            ("ssh://git@github.com/acme/web", "x (#9)", Some("https://github.com/acme/web/pull/9")),
-            ("https://user:token@github.com/acme/web.git", "x (#9)", Some("https://github.com/acme/web/pull/9")),
+            (
+                "https://github.com/acme/web.git",
+                "Add signup (#42)",
+                Some("https://github.com/acme/web/pull/42"),
+            ),
+            (
+                "git@github.com:acme/web.git",
+                "Merge pull request #7 from acme/feature",
+                Some("https://github.com/acme/web/pull/7"),
+            ),
+            (
+                "ssh://git@github.com/acme/web",
+                "x (#9)",
+                Some("https://github.com/acme/web/pull/9"),
+            ),
+            (
+                "https://user:token@github.com/acme/web.git",
+                "x (#9)",
+                Some("https://github.com/acme/web/pull/9"),
+            ),
             (
                 "git@gitlab.com:grp/sub/proj.git",
                 "Merge branch 'f' into 'main'\n\nSee merge request grp/sub/proj!15",
                 Some("https://gitlab.com/grp/sub/proj/-/merge_requests/15"),
             ),
-            ("ssh://git@gitlab.example.com:2222/grp/proj.git", "Fix (!3)", Some("https://gitlab.example.com/grp/proj/-/merge_requests/3")),
-            ("https://bitbucket.org/team/repo.git", "Merged in feature (pull request #5)", Some("https://bitbucket.org/team/repo/pull-requests/5")),
-            ("git@bitbucket.org:team/repo.git", "Add x (#6)", Some("https://bitbucket.org/team/repo/pull-requests/6")),
+            (
+                "ssh://git@gitlab.example.com:2222/grp/proj.git",
+                "Fix (!3)",
+                Some("https://gitlab.example.com/grp/proj/-/merge_requests/3"),
+            ),
+            (
+                "https://bitbucket.org/team/repo.git",
+                "Merged in feature (pull request #5)",
+                Some("https://bitbucket.org/team/repo/pull-requests/5"),
+            ),
+            (
+                "git@bitbucket.org:team/repo.git",
+                "Add x (#6)",
+                Some("https://bitbucket.org/team/repo/pull-requests/6"),
+            ),
             ("https://git.example.org/acme/web.git", "Add (#1)", None),
             ("https://github.com/acme/web.git", "No PR here", None),
-            ("https://github.com/acme/web.git", "Fix issue #12 typo", None),
+            (
+                "https://github.com/acme/web.git",
+                "Fix issue #12 typo",
+                None,
+            ),
             ("", "Add (#1)", None),
         ];
         for (remote, subject, want) in cases {
-            assert_eq!(pr_url(remote, subject).as_deref(), want, "{remote} / {subject}");
+            assert_eq!(
+                pr_url(remote, subject).as_deref(),
+                want,
+                "{remote} / {subject}"
+            );
         }
     }
 }

@@ -400,7 +400,9 @@ fn tokenize_range(
             if j < to && (src[j] == b'"' || src[j] == b'\'' || src[j] == b'#') {
                 let prefix = src[i..j].to_ascii_lowercase();
                 let flags = match (lang, prefix.as_slice()) {
-                    (Lang::Python, b"f" | b"fr" | b"rf") => Some(INTERP | RAW * prefix.contains(&b'r') as u8),
+                    (Lang::Python, b"f" | b"fr" | b"rf") => {
+                        Some(INTERP | (RAW * prefix.contains(&b'r') as u8))
+                    }
                     (Lang::Python, b"r" | b"rb" | b"br") => Some(RAW),
                     (Lang::Python, b"b" | b"u") => Some(0),
                     (Lang::Rust, b"r" | b"br") => Some(RAW),
@@ -430,7 +432,10 @@ fn tokenize_range(
         }
         if b.is_ascii_digit() {
             let mut j = i + 1;
-            while j < to && (is_ident_char(src[j]) || (src[j] == b'.' && j + 1 < to && src[j + 1].is_ascii_digit())) {
+            while j < to
+                && (is_ident_char(src[j])
+                    || (src[j] == b'.' && j + 1 < to && src[j + 1].is_ascii_digit()))
+            {
                 j += 1;
             }
             out.push(simple(Tk::Num, i, j, line));
@@ -504,7 +509,15 @@ fn regex_allowed(src: &[u8], out: &[Token]) -> bool {
         Some(t) => match t.kind {
             Tk::Ident => matches!(
                 t.text(src),
-                b"return" | b"typeof" | b"case" | b"in" | b"of" | b"delete" | b"void" | b"yield" | b"await"
+                b"return"
+                    | b"typeof"
+                    | b"case"
+                    | b"in"
+                    | b"of"
+                    | b"delete"
+                    | b"void"
+                    | b"yield"
+                    | b"await"
             ),
             Tk::Str | Tk::Num => false,
             Tk::Punct => !matches!(t.text(src), b")" | b"]" | b"}"),
@@ -566,7 +579,8 @@ fn scan_string(
         let mut close = Vec::with_capacity(hashes + 1);
         close.push(b'"');
         close.extend(std::iter::repeat_n(b'#', hashes));
-        let body_end = memchr::memmem::find(&src[body_start..to], &close).map_or(to, |p| body_start + p);
+        let body_end =
+            memchr::memmem::find(&src[body_start..to], &close).map_or(to, |p| body_start + p);
         let end = (body_end + close.len()).min(to);
         let tok = Token {
             kind: Tk::Str,
@@ -601,7 +615,8 @@ fn scan_string(
     };
     flags &= !INTERP;
     let escapes = flags & RAW == 0 || lang == Lang::Python;
-    let multiline = triple || quote == b'`' || syn.multiline || (lang == Lang::CSharp && flags & RAW != 0);
+    let multiline =
+        triple || quote == b'`' || syn.multiline || (lang == Lang::CSharp && flags & RAW != 0);
     let body_start = q + qlen;
     let mut j = body_start;
     let mut lines = 0u32;
@@ -784,7 +799,11 @@ mod tests {
     fn vue_template_directives_are_code_but_text_is_not() {
         let src = "<template><button @click=\"posthog.capture('a')\">posthog.capture('b')</button></template>\n<script>\nposthog.capture('c')\n</script>";
         let toks = kinds(src, Lang::Vue);
-        let strings: Vec<_> = toks.iter().filter(|t| t.0 == Tk::Str).map(|t| t.1.clone()).collect();
+        let strings: Vec<_> = toks
+            .iter()
+            .filter(|t| t.0 == Tk::Str)
+            .map(|t| t.1.clone())
+            .collect();
         assert_eq!(strings, vec!["a".to_string(), "c".to_string()]);
         let mut out = Vec::new();
         tokenize(src.as_bytes(), Lang::Vue, &mut out);

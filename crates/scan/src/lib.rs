@@ -150,6 +150,10 @@ pub fn scan_file_text(path: &str, text: &str, settings: &ScanSettings) -> Vec<Re
 /// Finds the definitions of just `names` (as written in code: `SIGNUP`, `Events.SIGNUP`,
 /// `EVENTS.signup`) under `root`, with a walk that only tokenizes files containing the
 /// names' bytes.
-pub fn resolve_identifiers(root: &Path, names: &[String], settings: &ScanSettings) -> Result<HashMap<String, Resolution>, ScanError> {
+pub fn resolve_identifiers(
+    root: &Path,
+    names: &[String],
+    settings: &ScanSettings,
+) -> Result<HashMap<String, Resolution>, ScanError> {
     resolve::resolve_identifiers(root, names, settings)
 }

@@ -84,93 +84,277 @@ use Family as F;
 use KeyAt::*;
 use SideHint::*;
 
-type Row = (&'static [Family], &'static [&'static str], Recv, Kind, KeyAt, &'static str, SideHint);
+type Row = (
+    &'static [Family],
+    &'static [&'static str],
+    Recv,
+    Kind,
+    KeyAt,
+    &'static str,
+    SideHint,
+);
 
 fn builtin_rows() -> Vec<Row> {
     let js: &'static [Family] = &[F::Js];
     vec![
         // posthog-js / posthog-node / React / React Native.
-        (js, &["capture"], Recv::Client, Kind::Event, JsCapture, "posthog-js", Ambiguous),
-        (js, &["captureTyped"], Recv::Client, Kind::Event, Arg(0), "posthog-js", Ambiguous),
-        (js, &["captureImmediate"], Recv::Client, Kind::Event, Key("event".into()), "posthog-node", Backend),
         (
             js,
-            &["isFeatureEnabled", "getFeatureFlag", "getFeatureFlagPayload", "getFeatureFlagResult"],
+            &["capture"],
+            Recv::Client,
+            Kind::Event,
+            JsCapture,
+            "posthog-js",
+            Ambiguous,
+        ),
+        (
+            js,
+            &["captureTyped"],
+            Recv::Client,
+            Kind::Event,
+            Arg(0),
+            "posthog-js",
+            Ambiguous,
+        ),
+        (
+            js,
+            &["captureImmediate"],
+            Recv::Client,
+            Kind::Event,
+            Key("event".into()),
+            "posthog-node",
+            Backend,
+        ),
+        (
+            js,
+            &[
+                "isFeatureEnabled",
+                "getFeatureFlag",
+                "getFeatureFlagPayload",
+                "getFeatureFlagResult",
+            ],
             Recv::Client,
             Kind::Flag,
             JsFlag,
             "posthog-js",
             Ambiguous,
         ),
-        (js, &["isEnabled", "getFlag", "getFlagPayload"], Recv::Snapshot, Kind::Flag, Arg(0), "posthog-node", Backend),
         (
             js,
-            &["useFeatureFlagEnabled", "useFeatureFlagVariantKey", "useFeatureFlagPayload", "useFeatureFlagResult"],
+            &["isEnabled", "getFlag", "getFlagPayload"],
+            Recv::Snapshot,
+            Kind::Flag,
+            Arg(0),
+            "posthog-node",
+            Backend,
+        ),
+        (
+            js,
+            &[
+                "useFeatureFlagEnabled",
+                "useFeatureFlagVariantKey",
+                "useFeatureFlagPayload",
+                "useFeatureFlagResult",
+            ],
             Recv::Any,
             Kind::Flag,
             Arg(0),
             "posthog-react",
             Frontend,
         ),
-        (js, &["useFeatureFlag", "useFeatureFlagWithPayload"], Recv::Any, Kind::Flag, Arg(0), "posthog-react-native", Frontend),
-        (js, &["PostHogFeature"], Recv::Any, Kind::Flag, JsxAttr("flag"), "posthog-react", Frontend),
+        (
+            js,
+            &["useFeatureFlag", "useFeatureFlagWithPayload"],
+            Recv::Any,
+            Kind::Flag,
+            Arg(0),
+            "posthog-react-native",
+            Frontend,
+        ),
+        (
+            js,
+            &["PostHogFeature"],
+            Recv::Any,
+            Kind::Flag,
+            JsxAttr("flag"),
+            "posthog-react",
+            Frontend,
+        ),
         // Python.
-        (&[F::Python], &["capture"], Recv::Client, Kind::Event, PyCapture, "posthog-python", Backend),
         (
             &[F::Python],
-            &["feature_enabled", "is_feature_enabled", "get_feature_flag", "get_feature_flag_payload", "get_feature_flag_result"],
+            &["capture"],
+            Recv::Client,
+            Kind::Event,
+            PyCapture,
+            "posthog-python",
+            Backend,
+        ),
+        (
+            &[F::Python],
+            &[
+                "feature_enabled",
+                "is_feature_enabled",
+                "get_feature_flag",
+                "get_feature_flag_payload",
+                "get_feature_flag_result",
+            ],
             Recv::Client,
             Kind::Flag,
             NamedOr("key", 0),
             "posthog-python",
             Backend,
         ),
-        (&[F::Python], &["is_enabled", "get_flag", "get_flag_payload"], Recv::Snapshot, Kind::Flag, Arg(0), "posthog-python", Backend),
+        (
+            &[F::Python],
+            &["is_enabled", "get_flag", "get_flag_payload"],
+            Recv::Snapshot,
+            Kind::Flag,
+            Arg(0),
+            "posthog-python",
+            Backend,
+        ),
         // Go.
-        (&[F::Go], &["Capture"], Recv::Client, Kind::Event, StructField("Event"), "posthog-go", Backend),
-        (&[F::Go], &["FeatureFlagPayload"], Recv::Client, Kind::Flag, StructField("Key"), "posthog-go", Backend),
-        (&[F::Go], &["IsEnabled", "GetFlag", "GetFlagPayload"], Recv::Snapshot, Kind::Flag, Arg(0), "posthog-go", Backend),
+        (
+            &[F::Go],
+            &["Capture"],
+            Recv::Client,
+            Kind::Event,
+            StructField("Event"),
+            "posthog-go",
+            Backend,
+        ),
+        (
+            &[F::Go],
+            &["FeatureFlagPayload"],
+            Recv::Client,
+            Kind::Flag,
+            StructField("Key"),
+            "posthog-go",
+            Backend,
+        ),
+        (
+            &[F::Go],
+            &["IsEnabled", "GetFlag", "GetFlagPayload"],
+            Recv::Snapshot,
+            Kind::Flag,
+            Arg(0),
+            "posthog-go",
+            Backend,
+        ),
         // Ruby.
-        (&[F::Ruby], &["capture"], Recv::Client, Kind::Event, Key("event".into()), "posthog-ruby", Backend),
         (
             &[F::Ruby],
-            &["is_feature_enabled", "get_feature_flag", "get_feature_flag_payload"],
+            &["capture"],
+            Recv::Client,
+            Kind::Event,
+            Key("event".into()),
+            "posthog-ruby",
+            Backend,
+        ),
+        (
+            &[F::Ruby],
+            &[
+                "is_feature_enabled",
+                "get_feature_flag",
+                "get_feature_flag_payload",
+            ],
             Recv::Client,
             Kind::Flag,
             Arg(0),
             "posthog-ruby",
             Backend,
         ),
-        (&[F::Ruby], &["enabled?", "get_flag", "get_flag_payload"], Recv::Snapshot, Kind::Flag, Arg(0), "posthog-ruby", Backend),
+        (
+            &[F::Ruby],
+            &["enabled?", "get_flag", "get_flag_payload"],
+            Recv::Snapshot,
+            Kind::Flag,
+            Arg(0),
+            "posthog-ruby",
+            Backend,
+        ),
         // PHP.
-        (&[F::Php], &["capture"], Recv::Client, Kind::Event, Key("event".into()), "posthog-php", Backend),
         (
             &[F::Php],
-            &["isFeatureEnabled", "getFeatureFlag", "getFeatureFlagPayload"],
+            &["capture"],
+            Recv::Client,
+            Kind::Event,
+            Key("event".into()),
+            "posthog-php",
+            Backend,
+        ),
+        (
+            &[F::Php],
+            &[
+                "isFeatureEnabled",
+                "getFeatureFlag",
+                "getFeatureFlagPayload",
+            ],
             Recv::Client,
             Kind::Flag,
             Arg(0),
             "posthog-php",
             Backend,
         ),
-        (&[F::Php], &["isEnabled", "getFlag", "getFlagPayload"], Recv::Snapshot, Kind::Flag, Arg(0), "posthog-php", Backend),
+        (
+            &[F::Php],
+            &["isEnabled", "getFlag", "getFlagPayload"],
+            Recv::Snapshot,
+            Kind::Flag,
+            Arg(0),
+            "posthog-php",
+            Backend,
+        ),
         // Java server and Android (Java and Kotlin).
-        (&[F::Jvm], &["capture"], Recv::Client, Kind::Event, JvmCapture, "posthog-android", Frontend),
         (
             &[F::Jvm],
-            &["isFeatureEnabled", "getFeatureFlag", "getFeatureFlagPayload"],
+            &["capture"],
+            Recv::Client,
+            Kind::Event,
+            JvmCapture,
+            "posthog-android",
+            Frontend,
+        ),
+        (
+            &[F::Jvm],
+            &[
+                "isFeatureEnabled",
+                "getFeatureFlag",
+                "getFeatureFlagPayload",
+            ],
             Recv::Client,
             Kind::Flag,
             JvmFlag,
             "posthog-android",
             Frontend,
         ),
-        (&[F::Jvm], &["isEnabled", "getFlag", "getFlagPayload"], Recv::Snapshot, Kind::Flag, Arg(0), "posthog-java", Backend),
+        (
+            &[F::Jvm],
+            &["isEnabled", "getFlag", "getFlagPayload"],
+            Recv::Snapshot,
+            Kind::Flag,
+            Arg(0),
+            "posthog-java",
+            Backend,
+        ),
         // iOS: Swift calls and Objective-C message sends.
-        (&[F::Apple], &["capture", "captureWithEvent"], Recv::Client, Kind::Event, Arg(0), "posthog-ios", Frontend),
         (
             &[F::Apple],
-            &["isFeatureEnabled", "getFeatureFlag", "getFeatureFlagPayload"],
+            &["capture", "captureWithEvent"],
+            Recv::Client,
+            Kind::Event,
+            Arg(0),
+            "posthog-ios",
+            Frontend,
+        ),
+        (
+            &[F::Apple],
+            &[
+                "isFeatureEnabled",
+                "getFeatureFlag",
+                "getFeatureFlagPayload",
+            ],
             Recv::Client,
             Kind::Flag,
             Arg(0),
@@ -178,10 +362,22 @@ fn builtin_rows() -> Vec<Row> {
             Frontend,
         ),
         // Flutter.
-        (&[F::Dart], &["capture"], Recv::Client, Kind::Event, NamedOr("eventName", 0), "posthog-flutter", Frontend),
         (
             &[F::Dart],
-            &["isFeatureEnabled", "getFeatureFlag", "getFeatureFlagPayload"],
+            &["capture"],
+            Recv::Client,
+            Kind::Event,
+            NamedOr("eventName", 0),
+            "posthog-flutter",
+            Frontend,
+        ),
+        (
+            &[F::Dart],
+            &[
+                "isFeatureEnabled",
+                "getFeatureFlag",
+                "getFeatureFlagPayload",
+            ],
             Recv::Client,
             Kind::Flag,
             Arg(0),
@@ -189,7 +385,15 @@ fn builtin_rows() -> Vec<Row> {
             Frontend,
         ),
         // .NET.
-        (&[F::DotNet], &["Capture"], Recv::Client, Kind::Event, NamedOr("eventName", 1), "posthog-dotnet", Backend),
+        (
+            &[F::DotNet],
+            &["Capture"],
+            Recv::Client,
+            Kind::Event,
+            NamedOr("eventName", 1),
+            "posthog-dotnet",
+            Backend,
+        ),
         (
             &[F::DotNet],
             &[
@@ -207,10 +411,24 @@ fn builtin_rows() -> Vec<Row> {
             Backend,
         ),
         // Elixir (v0 `Posthog`, v1/v2 `PostHog`, `PostHog.FeatureFlags`).
-        (&[F::Elixir], &["capture"], Recv::Client, Kind::Event, Arg(0), "posthog-elixir", Backend),
         (
             &[F::Elixir],
-            &["check", "feature_flag_enabled", "feature_flag", "get_feature_flag", "get_feature_flag_result"],
+            &["capture"],
+            Recv::Client,
+            Kind::Event,
+            Arg(0),
+            "posthog-elixir",
+            Backend,
+        ),
+        (
+            &[F::Elixir],
+            &[
+                "check",
+                "feature_flag_enabled",
+                "feature_flag",
+                "get_feature_flag",
+                "get_feature_flag_result",
+            ],
             Recv::Client,
             Kind::Flag,
             Arg(0),
@@ -218,17 +436,37 @@ fn builtin_rows() -> Vec<Row> {
             Backend,
         ),
         // Rust.
-        (&[F::Rust], &["new"], Recv::Named("Event".into()), Kind::Event, Arg(0), "posthog-rs", Backend),
         (
             &[F::Rust],
-            &["is_feature_enabled", "get_feature_flag", "get_feature_flag_payload"],
+            &["new"],
+            Recv::Named("Event".into()),
+            Kind::Event,
+            Arg(0),
+            "posthog-rs",
+            Backend,
+        ),
+        (
+            &[F::Rust],
+            &[
+                "is_feature_enabled",
+                "get_feature_flag",
+                "get_feature_flag_payload",
+            ],
             Recv::Client,
             Kind::Flag,
             Arg(0),
             "posthog-rs",
             Backend,
         ),
-        (&[F::Rust], &["is_enabled", "get_flag", "get_flag_payload"], Recv::Snapshot, Kind::Flag, Arg(0), "posthog-rs", Backend),
+        (
+            &[F::Rust],
+            &["is_enabled", "get_flag", "get_flag_payload"],
+            Recv::Snapshot,
+            Kind::Flag,
+            Arg(0),
+            "posthog-rs",
+            Backend,
+        ),
     ]
 }
 
@@ -255,7 +493,10 @@ impl Table {
         }
         for w in &settings.wrappers {
             let (receiver, name) = match w.call.rsplit_once('.') {
-                Some((r, n)) => (Some(r.rsplit('.').next().unwrap_or(r).to_string()), n.to_string()),
+                Some((r, n)) => (
+                    Some(r.rsplit('.').next().unwrap_or(r).to_string()),
+                    n.to_string(),
+                ),
                 None => (None, w.call.clone()),
             };
             let (kind, key) = match (w.event_arg, &w.event_key, w.flag_arg, &w.flag_key) {
@@ -283,19 +524,13 @@ impl Table {
         needles.extend(EXTRA_NEEDLES.iter().map(|s| s.to_string()));
         needles.sort();
         needles.dedup();
-        let prefilter = AhoCorasick::new(&needles).map_err(|e| ScanError::Matcher(e.to_string()))?;
+        let prefilter =
+            AhoCorasick::new(&needles).map_err(|e| ScanError::Matcher(e.to_string()))?;
         Ok(Table { by_name, prefilter })
     }
 
     /// Whether a file's bytes contain any call name at all.
     pub(crate) fn worth_parsing(&self, bytes: &[u8]) -> bool {
         self.prefilter.is_match(bytes)
-    }
-
-    /// The call names the prefilter looks for (used by the benchmark to give ripgrep the
-    /// same work).
-    #[cfg(test)]
-    pub(crate) fn names(&self) -> Vec<&str> {
-        self.by_name.keys().map(String::as_str).collect()
     }
 }

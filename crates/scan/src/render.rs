@@ -9,7 +9,8 @@ use crate::{Kind, Reference, ScanReport, Side};
 
 /// Pretty-printed JSON, as documented in the crate README (`"version": 1`).
 pub fn json(r: &ScanReport) -> String {
-    let mut s = serde_json::to_string_pretty(r).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
+    let mut s =
+        serde_json::to_string_pretty(r).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
     s.push('\n');
     s
 }
@@ -34,7 +35,12 @@ pub fn sarif(r: &ScanReport) -> String {
                 Kind::Event => ("kodo/event", "Captures event"),
                 Kind::Flag => ("kodo/flag", "Checks feature flag"),
             };
-            let text = format!("{verb} `{}` ({}, {})", k.key, reference.sdk, side_name(reference.side));
+            let text = format!(
+                "{verb} `{}` ({}, {})",
+                k.key,
+                reference.sdk,
+                side_name(reference.side)
+            );
             results.push(result(rule_id, "note", text, reference));
         }
     }
@@ -44,7 +50,12 @@ pub fn sarif(r: &ScanReport) -> String {
             Kind::Flag => "flag key",
         };
         let why = d.dynamic_reason.as_deref().unwrap_or("not a literal");
-        results.push(result("kodo/dynamic-key", "warning", format!("The {what} cannot be determined statically: {why}"), d));
+        results.push(result(
+            "kodo/dynamic-key",
+            "warning",
+            format!("The {what} cannot be determined statically: {why}"),
+            d,
+        ));
     }
     let doc = json!({
         "$schema": SARIF_SCHEMA,
@@ -117,14 +128,21 @@ pub fn markdown(r: &ScanReport) -> String {
         r.files_matched,
         r.dynamic.len()
     ));
-    for (kind, title, col) in [(Kind::Event, "Events", "Event"), (Kind::Flag, "Flags", "Flag")] {
+    for (kind, title, col) in [
+        (Kind::Event, "Events", "Event"),
+        (Kind::Flag, "Flags", "Flag"),
+    ] {
         let keys: Vec<_> = r.keys.iter().filter(|k| k.kind == kind).collect();
         if keys.is_empty() {
             continue;
         }
         out.push_str(&format!("\n## {title}\n\n| {col} | Tracked on | References | First commit | PR |\n|---|---|---|---|---|\n"));
         for k in keys {
-            let refs: Vec<String> = k.references.iter().map(|r| format!("`{}:{}`", r.path, r.line)).collect();
+            let refs: Vec<String> = k
+                .references
+                .iter()
+                .map(|r| format!("`{}:{}`", r.path, r.line))
+                .collect();
             let commit = k.first_commit.as_ref().map_or(String::new(), |c| {
                 let short: String = c.sha.chars().take(7).collect();
                 format!("`{short}` {}", c.date.get(..10).unwrap_or(&c.date))

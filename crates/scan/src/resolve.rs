@@ -74,18 +74,27 @@ impl DefIndex {
         for k in (1..=r.len()).rev() {
             if k < r.len() {
                 let dropped = r[r.len() - k - 1];
-                let droppable = dropped.starts_with(|c: char| c.is_lowercase() || c == '_' || c == '@')
+                let droppable = dropped
+                    .starts_with(|c: char| c.is_lowercase() || c == '_' || c == '@')
                     || matches!(dropped, "self" | "this" | "cls" | "static");
                 if !droppable {
                     return Resolution::Unresolved;
                 }
             }
             let suffix = &r[r.len() - k..];
-            let exact: Vec<&(Def, String)> = self.defs.iter().filter(|(d, _)| d.chain == suffix).collect();
+            let exact: Vec<&(Def, String)> = self
+                .defs
+                .iter()
+                .filter(|(d, _)| d.chain == suffix)
+                .collect();
             if !exact.is_empty() {
                 return decide(exact);
             }
-            let nested: Vec<&(Def, String)> = self.defs.iter().filter(|(d, _)| d.chain.len() > k && d.chain[d.chain.len() - k..] == *suffix).collect();
+            let nested: Vec<&(Def, String)> = self
+                .defs
+                .iter()
+                .filter(|(d, _)| d.chain.len() > k && d.chain[d.chain.len() - k..] == *suffix)
+                .collect();
             if !nested.is_empty() {
                 return decide(nested);
             }
@@ -99,7 +108,11 @@ fn decide(mut found: Vec<&(Def, String)>) -> Resolution {
     let values: BTreeSet<&str> = found.iter().map(|(d, _)| d.value.as_str()).collect();
     if values.len() == 1 {
         let (d, path) = found[0];
-        return Resolution::Resolved { value: d.value.clone(), path: path.clone(), line: d.line };
+        return Resolution::Resolved {
+            value: d.value.clone(),
+            path: path.clone(),
+            line: d.line,
+        };
     }
     let mut locations = Vec::new();
     for v in &values {
@@ -107,12 +120,18 @@ fn decide(mut found: Vec<&(Def, String)>) -> Resolution {
             locations.push(format!("{p}:{}", d.line));
         }
     }
-    Resolution::Ambiguous { values: values.into_iter().map(String::from).collect(), locations }
+    Resolution::Ambiguous {
+        values: values.into_iter().map(String::from).collect(),
+        locations,
+    }
 }
 
 /// The last segment of a reference name: the bytes any defining file must contain.
 pub(crate) fn last_segment(name: &str) -> &str {
-    name.rsplit('.').next().unwrap_or(name).trim_start_matches('@')
+    name.rsplit('.')
+        .next()
+        .unwrap_or(name)
+        .trim_start_matches('@')
 }
 
 /// Finds the definitions of `names` (per language family) under `root`.
@@ -121,7 +140,12 @@ pub(crate) fn resolve_in(
     compiled: &Compiled,
     names: &HashMap<Family, HashSet<String>>,
 ) -> Result<HashMap<Family, DefIndex>, ScanError> {
-    let mut needles: Vec<String> = names.values().flatten().map(|n| last_segment(n).to_string()).filter(|s| !s.is_empty()).collect();
+    let mut needles: Vec<String> = names
+        .values()
+        .flatten()
+        .map(|n| last_segment(n).to_string())
+        .filter(|s| !s.is_empty())
+        .collect();
     needles.sort();
     needles.dedup();
     if needles.is_empty() {
@@ -142,9 +166,13 @@ pub(crate) fn resolve_in(
             if !prefilter.is_match(bytes) {
                 return;
             }
-            let Some(segments) = wanted.get(&lang.family()) else { return };
+            let Some(segments) = wanted.get(&lang.family()) else {
+                return;
+            };
             tokenize(bytes, lang, toks);
-            let defs = find_defs(bytes, toks, lang, &|last| segments.contains(last.trim_start_matches('@')));
+            let defs = find_defs(bytes, toks, lang, &|last| {
+                segments.contains(last.trim_start_matches('@'))
+            });
             let index = found.entry(lang.family()).or_default();
             for d in defs {
                 index.push(d, rel);
@@ -161,7 +189,11 @@ pub(crate) fn resolve_in(
 }
 
 /// Public entry point: see [`crate::resolve_identifiers`].
-pub(crate) fn resolve_identifiers(root: &Path, names: &[String], settings: &ScanSettings) -> Result<HashMap<String, Resolution>, ScanError> {
+pub(crate) fn resolve_identifiers(
+    root: &Path,
+    names: &[String],
+    settings: &ScanSettings,
+) -> Result<HashMap<String, Resolution>, ScanError> {
     let compiled = Compiled::new(settings)?;
     let all_families = [
         Family::Js,
@@ -177,13 +209,17 @@ pub(crate) fn resolve_identifiers(root: &Path, names: &[String], settings: &Scan
         Family::Rust,
     ];
     let set: HashSet<String> = names.iter().cloned().collect();
-    let request: HashMap<Family, HashSet<String>> = all_families.iter().map(|f| (*f, set.clone())).collect();
+    let request: HashMap<Family, HashSet<String>> =
+        all_families.iter().map(|f| (*f, set.clone())).collect();
     let found = resolve_in(root, &compiled, &request)?;
     let mut merged = DefIndex::default();
     for (_, index) in found {
         merged.extend(index);
     }
-    Ok(names.iter().map(|n| (n.clone(), merged.lookup(n))).collect())
+    Ok(names
+        .iter()
+        .map(|n| (n.clone(), merged.lookup(n)))
+        .collect())
 }
 
 #[cfg(test)]
@@ -193,29 +229,63 @@ mod tests {
     fn index(defs: &[(&str, &str, &str)]) -> DefIndex {
         let mut i = DefIndex::default();
         for (chain, value, path) in defs {
-            i.push(Def { chain: chain.split('.').map(String::from).collect(), value: value.to_string(), line: 1 }, path);
+            i.push(
+                Def {
+                    chain: chain.split('.').map(String::from).collect(),
+                    value: value.to_string(),
+                    line: 1,
+                },
+                path,
+            );
         }
         i
     }
 
     #[test]
     fn suffix_rules() {
-        let i = index(&[("Events.SIGNUP", "s", "a.ts"), ("NS.Flags.BETA", "b", "b.ts"), ("LOGIN", "l", "c.ts")]);
-        assert!(matches!(i.lookup("Events.SIGNUP"), Resolution::Resolved { ref value, .. } if value == "s"));
-        assert!(matches!(i.lookup("ev.Events.SIGNUP"), Resolution::Resolved { ref value, .. } if value == "s"));
-        assert!(matches!(i.lookup("Flags.BETA"), Resolution::Resolved { ref value, .. } if value == "b"));
-        assert!(matches!(i.lookup("events.LOGIN"), Resolution::Resolved { ref value, .. } if value == "l"));
+        let i = index(&[
+            ("Events.SIGNUP", "s", "a.ts"),
+            ("NS.Flags.BETA", "b", "b.ts"),
+            ("LOGIN", "l", "c.ts"),
+        ]);
+        assert!(
+            matches!(i.lookup("Events.SIGNUP"), Resolution::Resolved { ref value, .. } if value == "s")
+        );
+        assert!(
+            matches!(i.lookup("ev.Events.SIGNUP"), Resolution::Resolved { ref value, .. } if value == "s")
+        );
+        assert!(
+            matches!(i.lookup("Flags.BETA"), Resolution::Resolved { ref value, .. } if value == "b")
+        );
+        assert!(
+            matches!(i.lookup("events.LOGIN"), Resolution::Resolved { ref value, .. } if value == "l")
+        );
         assert_eq!(i.lookup("Other.LOGIN"), Resolution::Unresolved);
         assert_eq!(i.lookup("MISSING"), Resolution::Unresolved);
     }
 
     #[test]
     fn different_values_are_ambiguous() {
-        let i = index(&[("X", "one", "a.py"), ("X", "two", "b.py"), ("Y", "same", "a.py"), ("Y", "same", "b.py")]);
+        let i = index(&[
+            ("X", "one", "a.py"),
+            ("X", "two", "b.py"),
+            ("Y", "same", "a.py"),
+            ("Y", "same", "b.py"),
+        ]);
         assert_eq!(
             i.lookup("X"),
-            Resolution::Ambiguous { values: vec!["one".into(), "two".into()], locations: vec!["a.py:1".into(), "b.py:1".into()] }
+            Resolution::Ambiguous {
+                values: vec!["one".into(), "two".into()],
+                locations: vec!["a.py:1".into(), "b.py:1".into()]
+            }
         );
-        assert_eq!(i.lookup("Y"), Resolution::Resolved { value: "same".into(), path: "a.py".into(), line: 1 });
+        assert_eq!(
+            i.lookup("Y"),
+            Resolution::Resolved {
+                value: "same".into(),
+                path: "a.py".into(),
+                line: 1
+            }
+        );
     }
 }

@@ -27,17 +27,23 @@ struct State {
 pub(crate) fn scan(root: &Path, settings: &ScanSettings) -> Result<ScanReport, ScanError> {
     let compiled = Compiled::new(settings)?;
     let table = Table::new(settings)?;
-    let states = walk(root, &compiled, &|_| true, State::default, |st, rel, lang, bytes| {
-        st.scanned += 1;
-        if !table.worth_parsing(bytes) || is_minified(bytes) {
-            return;
-        }
-        let refs = file_refs(rel, lang, bytes, &table, &compiled, &mut st.toks);
-        if !refs.is_empty() {
-            st.matched += 1;
-        }
-        st.refs.extend(refs.into_iter().map(|r| (r, lang.family())));
-    })?;
+    let states = walk(
+        root,
+        &compiled,
+        &|_| true,
+        State::default,
+        |st, rel, lang, bytes| {
+            st.scanned += 1;
+            if !table.worth_parsing(bytes) || is_minified(bytes) {
+                return;
+            }
+            let refs = file_refs(rel, lang, bytes, &table, &compiled, &mut st.toks);
+            if !refs.is_empty() {
+                st.matched += 1;
+            }
+            st.refs.extend(refs.into_iter().map(|r| (r, lang.family())));
+        },
+    )?;
     let (mut scanned, mut matched) = (0, 0);
     let mut refs: Vec<(Reference, Family)> = Vec::new();
     for st in states {
@@ -61,20 +67,28 @@ pub(crate) fn scan(root: &Path, settings: &ScanSettings) -> Result<ScanReport, S
             }
         }
     }
-    Ok(assemble(refs.into_iter().map(|(r, _)| r).collect(), scanned, matched))
+    Ok(assemble(
+        refs.into_iter().map(|(r, _)| r).collect(),
+        scanned,
+        matched,
+    ))
 }
 
 pub(crate) fn scan_file_text(path: &str, text: &str, settings: &ScanSettings) -> Vec<Reference> {
-    let Some(lang) = Lang::from_path(path) else { return Vec::new() };
+    let Some(lang) = Lang::from_path(path) else {
+        return Vec::new();
+    };
     let compiled = Compiled::new(settings).or_else(|_| Compiled::new(&ScanSettings::default()));
-    let (Ok(compiled), Ok(table)) = (compiled, Table::new(settings)) else { return Vec::new() };
+    let (Ok(compiled), Ok(table)) = (compiled, Table::new(settings)) else {
+        return Vec::new();
+    };
     let bytes = text.as_bytes();
     if !table.worth_parsing(bytes) || is_minified(bytes) {
         return Vec::new();
     }
     let mut toks = Vec::new();
     let mut refs = file_refs(path, lang, bytes, &table, &compiled, &mut toks);
-    refs.sort_by(|a, b| (a.line, a.column).cmp(&(b.line, b.column)));
+    refs.sort_by_key(|r| (r.line, r.column));
     refs
 }
 
@@ -84,15 +98,29 @@ fn apply(r: &mut Reference, resolution: &Resolution) {
     match resolution {
         Resolution::Resolved { value, .. } => r.key = Some(value.clone()),
         Resolution::Ambiguous { values, locations } => {
-            let defs: Vec<String> = values.iter().zip(locations).map(|(v, l)| format!("\"{v}\" ({l})")).collect();
-            r.dynamic_reason = Some(format!("ambiguous identifier `{id}`: defined as {}", defs.join(", ")));
+            let defs: Vec<String> = values
+                .iter()
+                .zip(locations)
+                .map(|(v, l)| format!("\"{v}\" ({l})"))
+                .collect();
+            r.dynamic_reason = Some(format!(
+                "ambiguous identifier `{id}`: defined as {}",
+                defs.join(", ")
+            ));
         }
         Resolution::Unresolved => r.dynamic_reason = Some(format!("unresolved identifier `{id}`")),
     }
 }
 
 /// The references of one file, with identifiers resolved against the file's own constants.
-fn file_refs(rel: &str, lang: Lang, bytes: &[u8], table: &Table, compiled: &Compiled, toks: &mut Vec<Token>) -> Vec<Reference> {
+fn file_refs(
+    rel: &str,
+    lang: Lang,
+    bytes: &[u8],
+    table: &Table,
+    compiled: &Compiled,
+    toks: &mut Vec<Token>,
+) -> Vec<Reference> {
     tokenize(bytes, lang, toks);
     let raw = find_calls(bytes, toks, lang, table, &compiled.clients);
     if raw.is_empty() {
@@ -135,7 +163,10 @@ fn file_refs(rel: &str, lang: Lang, bytes: &[u8], table: &Table, compiled: &Comp
                         }
                     }
                     // Elixir module attributes are private to their module.
-                    if id.starts_with('@') && reference.key.is_none() && reference.dynamic_reason.is_none() {
+                    if id.starts_with('@')
+                        && reference.key.is_none()
+                        && reference.dynamic_reason.is_none()
+                    {
                         apply(&mut reference, &Resolution::Unresolved);
                     }
                 }
@@ -149,7 +180,10 @@ fn file_refs(rel: &str, lang: Lang, bytes: &[u8], table: &Table, compiled: &Comp
 fn locate(bytes: &[u8], offset: usize) -> (u32, String) {
     let start = memchr::memrchr(b'\n', &bytes[..offset]).map_or(0, |p| p + 1);
     let end = memchr::memchr(b'\n', &bytes[offset..]).map_or(bytes.len(), |p| offset + p);
-    let column = String::from_utf8_lossy(&bytes[start..offset]).chars().count() as u32 + 1;
+    let column = String::from_utf8_lossy(&bytes[start..offset])
+        .chars()
+        .count() as u32
+        + 1;
     let line = String::from_utf8_lossy(&bytes[start..end]);
     let trimmed = line.trim();
     let snippet = if trimmed.chars().count() > 200 {
@@ -173,13 +207,24 @@ fn side_for(rel: &str, lang: Lang, hint: SideHint, compiled: &Compiled) -> Side 
         SideHint::Frontend => Side::Frontend,
         SideHint::Backend => Side::Backend,
         SideHint::Ambiguous => {
-            let serverish = rel.split('/').rev().skip(1).any(|seg| matches!(seg, "server" | "servers" | "api" | "backend" | "lambda" | "lambdas"))
-                || rel.contains(".server.");
+            let serverish = rel.split('/').rev().skip(1).any(|seg| {
+                matches!(
+                    seg,
+                    "server" | "servers" | "api" | "backend" | "lambda" | "lambdas"
+                )
+            }) || rel.contains(".server.");
             if serverish {
                 return Side::Backend;
             }
             match lang {
-                Lang::Js | Lang::Ts | Lang::Vue | Lang::Svelte | Lang::Swift | Lang::ObjC | Lang::Dart | Lang::Kotlin => Side::Frontend,
+                Lang::Js
+                | Lang::Ts
+                | Lang::Vue
+                | Lang::Svelte
+                | Lang::Swift
+                | Lang::ObjC
+                | Lang::Dart
+                | Lang::Kotlin => Side::Frontend,
                 _ => Side::Backend,
             }
         }
@@ -187,8 +232,14 @@ fn side_for(rel: &str, lang: Lang, hint: SideHint, compiled: &Compiled) -> Side 
 }
 
 /// Sorts and groups references into the report.
-pub(crate) fn assemble(mut refs: Vec<Reference>, files_scanned: usize, files_matched: usize) -> ScanReport {
-    refs.sort_by(|a, b| (&a.path, a.line, a.column, a.kind).cmp(&(&b.path, b.line, b.column, b.kind)));
+pub(crate) fn assemble(
+    mut refs: Vec<Reference>,
+    files_scanned: usize,
+    files_matched: usize,
+) -> ScanReport {
+    refs.sort_by(|a, b| {
+        (&a.path, a.line, a.column, a.kind).cmp(&(&b.path, b.line, b.column, b.kind))
+    });
     let mut groups: BTreeMap<(crate::Kind, String), Vec<Reference>> = BTreeMap::new();
     let mut dynamic = Vec::new();
     for r in refs {
@@ -207,8 +258,21 @@ pub(crate) fn assemble(mut refs: Vec<Reference>, files_scanned: usize, files_mat
                 (true, false) => Side::Frontend,
                 _ => Side::Backend,
             };
-            KeyReport { kind, key, tracked_on, references, first_commit: None, pr_url: None }
+            KeyReport {
+                kind,
+                key,
+                tracked_on,
+                references,
+                first_commit: None,
+                pr_url: None,
+            }
         })
         .collect();
-    ScanReport { version: REPORT_VERSION, keys, dynamic, files_scanned, files_matched }
+    ScanReport {
+        version: REPORT_VERSION,
+        keys,
+        dynamic,
+        files_scanned,
+        files_matched,
+    }
 }

@@ -116,7 +116,10 @@ impl ScanSettings {
             for (i, g) in globs.iter().enumerate() {
                 let pattern = g.strip_prefix('!').unwrap_or(g);
                 if let Err(e) = Glob::new(pattern) {
-                    return Err(invalid(format!("{name}[{i}]"), format!("bad glob `{g}`: {}", e.kind())));
+                    return Err(invalid(
+                        format!("{name}[{i}]"),
+                        format!("bad glob `{g}`: {}", e.kind()),
+                    ));
                 }
             }
         }
@@ -146,9 +149,21 @@ pub(crate) struct Compiled {
 impl Compiled {
     pub(crate) fn new(s: &ScanSettings) -> Result<Compiled, ScanError> {
         s.validate()?;
-        let mut clients: Vec<String> = ["posthog", "client", "ph"].iter().map(|c| c.to_string()).collect();
-        clients.extend(s.clients.iter().map(|c| c.trim_start_matches('$').to_ascii_lowercase()));
-        let lifted: Vec<&str> = s.exclude.iter().filter_map(|e| e.strip_prefix('!')).map(|e| e.trim_end_matches('/')).collect();
+        let mut clients: Vec<String> = ["posthog", "client", "ph"]
+            .iter()
+            .map(|c| c.to_string())
+            .collect();
+        clients.extend(
+            s.clients
+                .iter()
+                .map(|c| c.trim_start_matches('$').to_ascii_lowercase()),
+        );
+        let lifted: Vec<&str> = s
+            .exclude
+            .iter()
+            .filter_map(|e| e.strip_prefix('!'))
+            .map(|e| e.trim_end_matches('/'))
+            .collect();
         let excluded_dirs = DEFAULT_EXCLUDED_DIRS
             .iter()
             .filter(|d| !lifted.contains(d))
@@ -177,11 +192,17 @@ fn globs(name: &str, patterns: &[String]) -> Result<GlobSet, ScanError> {
         }
         // A bare directory name or path also matches everything below it.
         for variant in [p.clone(), format!("{}/**", p.trim_end_matches('/'))] {
-            let g = Glob::new(&variant).map_err(|e| invalid(format!("{name}[{i}]"), format!("bad glob `{p}`: {}", e.kind())))?;
+            let g = Glob::new(&variant).map_err(|e| {
+                invalid(
+                    format!("{name}[{i}]"),
+                    format!("bad glob `{p}`: {}", e.kind()),
+                )
+            })?;
             b.add(g);
         }
     }
-    b.build().map_err(|e| invalid(name.to_string(), e.to_string()))
+    b.build()
+        .map_err(|e| invalid(name.to_string(), e.to_string()))
 }
 
 #[cfg(test)]
@@ -189,14 +210,23 @@ mod tests {
     use super::*;
 
     fn wrapper(call: &str) -> Wrapper {
-        Wrapper { call: call.into(), event_arg: None, event_key: None, flag_arg: None, flag_key: None }
+        Wrapper {
+            call: call.into(),
+            event_arg: None,
+            event_key: None,
+            flag_arg: None,
+            flag_key: None,
+        }
     }
 
     #[test]
     fn wrapper_without_a_key_names_its_index() {
         let mut ok = wrapper("track");
         ok.event_arg = Some(0);
-        let s = ScanSettings { wrappers: vec![ok.clone(), ok, wrapper("useFlag")], ..Default::default() };
+        let s = ScanSettings {
+            wrappers: vec![ok.clone(), ok, wrapper("useFlag")],
+            ..Default::default()
+        };
         let err = s.validate().unwrap_err().to_string();
         assert!(err.starts_with("`scan.wrappers[2]`: says neither"), "{err}");
     }
@@ -206,18 +236,37 @@ mod tests {
         let mut w = wrapper("track");
         w.event_arg = Some(0);
         w.flag_key = Some("flag".into());
-        let err = ScanSettings { wrappers: vec![w], ..Default::default() }.validate().unwrap_err();
+        let err = ScanSettings {
+            wrappers: vec![w],
+            ..Default::default()
+        }
+        .validate()
+        .unwrap_err();
         assert!(err.to_string().contains("more than one"), "{err}");
     }
 
     #[test]
     fn bad_glob_and_bad_call_name_are_named() {
-        let s = ScanSettings { backend: vec!["ok/**".into(), "a[".into()], ..Default::default() };
-        assert!(s.validate().unwrap_err().to_string().starts_with("`scan.backend[1]`"));
+        let s = ScanSettings {
+            backend: vec!["ok/**".into(), "a[".into()],
+            ..Default::default()
+        };
+        assert!(s
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .starts_with("`scan.backend[1]`"));
         let mut w = wrapper("track event");
         w.event_arg = Some(0);
-        let s = ScanSettings { wrappers: vec![w], ..Default::default() };
-        assert!(s.validate().unwrap_err().to_string().starts_with("`scan.wrappers[0].call`"));
+        let s = ScanSettings {
+            wrappers: vec![w],
+            ..Default::default()
+        };
+        assert!(s
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .starts_with("`scan.wrappers[0].call`"));
     }
 
     #[test]

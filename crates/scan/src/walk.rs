@@ -36,8 +36,15 @@ where
     M: Fn() -> S + Sync,
     F: Fn(&mut S, &str, Lang, &[u8]) + Sync,
 {
-    let meta = std::fs::metadata(root).map_err(|source| ScanError::Root { path: root.to_path_buf(), source })?;
-    let base: PathBuf = if meta.is_file() { root.parent().map(Path::to_path_buf).unwrap_or_default() } else { root.to_path_buf() };
+    let meta = std::fs::metadata(root).map_err(|source| ScanError::Root {
+        path: root.to_path_buf(),
+        source,
+    })?;
+    let base: PathBuf = if meta.is_file() {
+        root.parent().map(Path::to_path_buf).unwrap_or_default()
+    } else {
+        root.to_path_buf()
+    };
     let excluded_dirs = compiled.excluded_dirs.clone();
     let exclude = compiled.exclude.clone();
     let filter_base = base.clone();
@@ -59,10 +66,18 @@ where
             exclude.is_empty() || !exclude.is_match(&rel)
         });
     let shared: Mutex<Vec<S>> = Mutex::new(Vec::new());
-    let mut vb = Builder { shared: &shared, make: &make, visit: &visit, base: &base, compiled, want };
+    let mut vb = Builder {
+        shared: &shared,
+        make: &make,
+        visit: &visit,
+        base: &base,
+        compiled,
+        want,
+    };
     builder.build_parallel().visit(&mut vb);
-    drop(vb);
-    Ok(shared.into_inner().unwrap_or_else(|poisoned| poisoned.into_inner()))
+    Ok(shared
+        .into_inner()
+        .unwrap_or_else(|poisoned| poisoned.into_inner()))
 }
 
 /// `path` relative to `base`, with `/` separators.
@@ -120,12 +135,16 @@ where
     F: Fn(&mut S, &str, Lang, &[u8]) + Sync,
 {
     fn visit(&mut self, entry: Result<DirEntry, ignore::Error>) -> WalkState {
-        let Ok(entry) = entry else { return WalkState::Continue };
+        let Ok(entry) = entry else {
+            return WalkState::Continue;
+        };
         if !entry.file_type().is_some_and(|t| t.is_file()) {
             return WalkState::Continue;
         }
         let rel = rel_path(self.base, entry.path());
-        let Some(lang) = Lang::from_path(&rel) else { return WalkState::Continue };
+        let Some(lang) = Lang::from_path(&rel) else {
+            return WalkState::Continue;
+        };
         if !(self.want)(lang) || self.compiled.excluded(&rel) {
             return WalkState::Continue;
         }
@@ -142,7 +161,10 @@ where
 impl<S, F> Drop for Visitor<'_, S, F> {
     fn drop(&mut self) {
         if let Some(state) = self.state.take() {
-            let mut all = self.shared.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            let mut all = self
+                .shared
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
             all.push(state);
         }
     }
@@ -151,7 +173,9 @@ impl<S, F> Drop for Visitor<'_, S, F> {
 /// Reads a file into `buf`; false for unreadable, oversized or binary files.
 fn read_source(path: &Path, buf: &mut Vec<u8>) -> bool {
     buf.clear();
-    let Ok(mut f) = File::open(path) else { return false };
+    let Ok(mut f) = File::open(path) else {
+        return false;
+    };
     if f.metadata().map_or(true, |m| m.len() > MAX_FILE_BYTES) {
         return false;
     }
