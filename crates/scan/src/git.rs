@@ -66,8 +66,12 @@ pub fn annotate(repo: &Path, report: &mut ScanReport) -> Result<(), ScanError> {
         }
     };
     for (i, k) in report.keys.iter().enumerate() {
-        for q in ['\'', '"', '`'] {
-            add(format!("{q}{}{q}", k.key), i, false);
+        // The literal counts only for keys written literally somewhere; a key reached only
+        // through a constant is first referenced where the constant is first used.
+        if k.references.iter().any(|r| r.identifier.is_none()) {
+            for q in ['\'', '"', '`'] {
+                add(format!("{q}{}{q}", k.key), i, false);
+            }
         }
         for r in &k.references {
             if let Some(id) = &r.identifier {
@@ -168,7 +172,11 @@ pub fn annotate(repo: &Path, report: &mut ScanReport) -> Result<(), ScanError> {
                 let ident = |b: Option<u8>| {
                     b.is_some_and(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'$')
                 };
-                if ident(before) || ident(after) || before == Some(b'.') {
+                if ident(before)
+                    || ident(after)
+                    || before == Some(b'.')
+                    || defines(&added[m.end()..])
+                {
                     continue;
                 }
             }
@@ -199,6 +207,14 @@ pub fn annotate(repo: &Path, report: &mut ScanReport) -> Result<(), ScanError> {
         }
     }
     Ok(())
+}
+
+/// Text following a name that makes it a definition (`= …`, `: …`), not a use.
+fn defines(rest: &[u8]) -> bool {
+    let rest = rest.trim_ascii_start();
+    (rest.starts_with(b"=") && !rest.starts_with(b"==") && !rest.starts_with(b"=>"))
+        || (rest.starts_with(b":") && !rest.starts_with(b"::"))
+        || rest.starts_with(b":=")
 }
 
 /// The pull/merge request URL for a commit message (`subject`, optionally followed by the

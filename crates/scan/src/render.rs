@@ -152,8 +152,8 @@ pub fn markdown(r: &ScanReport) -> String {
                 format!("[#{label}]({u})")
             });
             out.push_str(&format!(
-                "| `{}` | {} | {} | {} | {} |\n",
-                cell(&k.key),
+                "| {} | {} | {} | {} | {} |\n",
+                code(&k.key),
                 side_name(k.tracked_on),
                 refs.join(", "),
                 commit,
@@ -165,19 +165,29 @@ pub fn markdown(r: &ScanReport) -> String {
         out.push_str("\n## Dynamic keys\n\nThese keys are not literals; check them by hand.\n\n| Location | Kind | SDK | Why | Code |\n|---|---|---|---|---|\n");
         for d in &r.dynamic {
             out.push_str(&format!(
-                "| `{}:{}` | {} | {} | {} | `{}` |\n",
+                "| `{}:{}` | {} | {} | {} | {} |\n",
                 d.path,
                 d.line,
                 kind_name(d.kind),
                 d.sdk,
                 cell(d.dynamic_reason.as_deref().unwrap_or("")),
-                cell(&d.snippet)
+                code(&d.snippet)
             ));
         }
     }
     out
 }
 
+/// Text safe inside a table cell.
 fn cell(s: &str) -> String {
-    s.replace('|', "\\|").replace('`', "'").replace('\n', " ")
+    s.replace('|', "\\|").replace('\n', " ")
+}
+
+/// A code span safe inside a table cell, whatever backticks the text holds.
+fn code(s: &str) -> String {
+    if s.contains('`') {
+        format!("`` {} ``", cell(s))
+    } else {
+        format!("`{}`", cell(s))
+    }
 }
