@@ -12,4 +12,6 @@ pub mod hooks;
 pub mod model;
 pub mod output;
 pub mod scan_cmd;
+pub mod snapshot;
+pub mod state;
 pub mod sync;

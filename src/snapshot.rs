@@ -1,0 +1,301 @@
+//! `.kodo/snapshot.json`: what Notion documents, as of the last run that read it.
+//!
+//! ```json
+//! {"version": 1, "generated_at": "2026-05-01T12:00:00Z",
+//!  "events": ["user_signed_up"], "flags": ["release_checkout_v2"],
+//!  "experiments": [{"name": "Checkout copy", "flag_key": "checkout-copy-test"}],
+//!  "dashboards": [{"id": 123, "name": "API Performance"}]}
+//! ```
+//!
+//! Every command that reads the Notion databases (import, audit, status, export, the default
+//! overview, `kodo snapshot refresh`) rewrites it, so the git pre-commit gate and the Claude
+//! Code hook can answer "is this documented?" offline.
+//!
+//! **Invariants.** Lists are sorted and free of duplicates. Every Notion row that is not in the
+//! trash counts as documentation, planned entries included (documentation comes first). A
+//! refresh of some resources keeps the others' lists from the previous snapshot. Writes are
+//! atomic.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+use crate::model::{NotionRow, PropValue, Resource};
+
+/// The file's name under `.kodo/`.
+pub const FILE_NAME: &str = "snapshot.json";
+
+/// Errors reading or writing the snapshot.
+#[derive(Debug, thiserror::Error)]
+pub enum SnapshotError {
+    #[error("cannot read `{}`: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("`{}` is damaged ({source})\n  hint: run `kodo snapshot refresh` to rewrite it", path.display())]
+    Malformed {
+        path: PathBuf,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error("cannot write `{}`: {source}", path.display())]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// A documented experiment.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct SnapshotExperiment {
+    pub name: String,
+    #[serde(default)]
+    pub flag_key: Option<String>,
+}
+
+/// A documented dashboard.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct SnapshotDashboard {
+    #[serde(default)]
+    pub id: Option<i64>,
+    pub name: String,
+}
+
+/// What Notion documents.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Snapshot {
+    pub version: u32,
+    /// RFC 3339, UTC.
+    pub generated_at: String,
+    #[serde(default)]
+    pub events: Vec<String>,
+    #[serde(default)]
+    pub flags: Vec<String>,
+    #[serde(default)]
+    pub experiments: Vec<SnapshotExperiment>,
+    #[serde(default)]
+    pub dashboards: Vec<SnapshotDashboard>,
+}
+
+/// Reads the snapshot from `kodo_dir`; `None` when there is none yet.
+pub fn load(kodo_dir: &Path) -> Result<Option<Snapshot>, SnapshotError> {
+    Snapshot::load(kodo_dir)
+}
+
+impl Snapshot {
+    /// An empty snapshot stamped `generated_at`.
+    pub fn new(generated_at: &str) -> Snapshot {
+        Snapshot {
+            version: 1,
+            generated_at: generated_at.to_string(),
+            events: Vec::new(),
+            flags: Vec::new(),
+            experiments: Vec::new(),
+            dashboards: Vec::new(),
+        }
+    }
+
+    /// Reads the snapshot from `kodo_dir`; `None` when there is none yet.
+    pub fn load(kodo_dir: &Path) -> Result<Option<Snapshot>, SnapshotError> {
+        let path = kodo_dir.join(FILE_NAME);
+        match std::fs::read_to_string(&path) {
+            Ok(text) => serde_json::from_str(&text)
+                .map(Some)
+                .map_err(|source| SnapshotError::Malformed { path, source }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(source) => Err(SnapshotError::Read { path, source }),
+        }
+    }
+
+    /// Writes the snapshot atomically.
+    pub fn save(&self, kodo_dir: &Path) -> Result<(), SnapshotError> {
+        let path = kodo_dir.join(FILE_NAME);
+        let mut text = serde_json::to_string_pretty(self).unwrap_or_else(|_| "{}".into());
+        text.push('\n');
+        crate::state::write_atomic(&path, text.as_bytes())
+            .map_err(|source| SnapshotError::Write { path, source })
+    }
+
+    /// Replaces one resource's list with what `rows` document.
+    pub fn set_rows(&mut self, resource: Resource, rows: &[NotionRow]) {
+        let text = |row: &NotionRow, name: &str| -> Option<String> {
+            row.record
+                .props
+                .get(name)
+                .and_then(PropValue::as_text)
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+        };
+        match resource {
+            Resource::Events => {
+                self.events = rows.iter().filter_map(|r| text(r, "Event Name")).collect();
+                self.events.sort();
+                self.events.dedup();
+            }
+            Resource::Flags => {
+                self.flags = rows.iter().filter_map(|r| text(r, "Flag Key")).collect();
+                self.flags.sort();
+                self.flags.dedup();
+            }
+            Resource::Experiments => {
+                self.experiments = rows
+                    .iter()
+                    .filter_map(|r| {
+                        let name = text(r, "Experiment Name");
+                        let flag_key = text(r, "Flag Key");
+                        (name.is_some() || flag_key.is_some()).then(|| SnapshotExperiment {
+                            name: name.unwrap_or_default(),
+                            flag_key,
+                        })
+                    })
+                    .collect();
+                self.experiments.sort();
+                self.experiments.dedup();
+            }
+            Resource::Dashboards => {
+                self.dashboards = rows
+                    .iter()
+                    .map(|r| SnapshotDashboard {
+                        id: match r.record.props.get("ID") {
+                            Some(PropValue::Number(Some(n))) if n.fract() == 0.0 => Some(*n as i64),
+                            _ => None,
+                        },
+                        name: text(r, "Dashboard Name").unwrap_or_default(),
+                    })
+                    .filter(|d| d.id.is_some() || !d.name.is_empty())
+                    .collect();
+                self.dashboards.sort();
+                self.dashboards.dedup();
+            }
+        }
+    }
+
+    /// How old the snapshot is; `None` when its timestamp cannot be read.
+    pub fn age(&self) -> Option<Duration> {
+        let at = OffsetDateTime::parse(&self.generated_at, &Rfc3339).ok()?;
+        let age = OffsetDateTime::now_utc() - at;
+        Some(Duration::from_secs_f64(age.as_seconds_f64().max(0.0)))
+    }
+
+    pub fn documents_event(&self, name: &str) -> bool {
+        self.events.iter().any(|e| e == name)
+    }
+
+    pub fn documents_flag(&self, key: &str) -> bool {
+        self.flags.iter().any(|f| f == key)
+    }
+
+    /// An experiment is documented by a row with its flag key or, failing that, its name.
+    pub fn documents_experiment(&self, name: &str, flag_key: Option<&str>) -> bool {
+        self.experiments.iter().any(|x| {
+            flag_key.is_some_and(|k| x.flag_key.as_deref() == Some(k))
+                || (!name.is_empty() && x.name == name)
+        })
+    }
+
+    pub fn documents_dashboard(&self, name: &str) -> bool {
+        self.dashboards.iter().any(|d| d.name == name)
+    }
+
+    /// A dashboard is documented by a row with its ID.
+    pub fn documents_dashboard_id(&self, id: i64) -> bool {
+        self.dashboards.iter().any(|d| d.id == Some(id))
+    }
+}
+
+/// The current time as RFC 3339 (UTC, whole seconds).
+pub fn now_rfc3339() -> String {
+    let now = OffsetDateTime::now_utc();
+    let now = now.replace_nanosecond(0).unwrap_or(now);
+    now.format(&Rfc3339).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::decode_page;
+    use serde_json::json;
+
+    fn row(resource: Resource, props: serde_json::Value) -> NotionRow {
+        decode_page(resource, "p", None, props.as_object().unwrap())
+    }
+
+    #[test]
+    fn documents_what_notion_rows_say_and_round_trips() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(load(dir.path()).unwrap(), None);
+        let mut s = Snapshot::new("2026-05-01T12:00:00Z");
+        s.set_rows(
+            Resource::Events,
+            &[
+                row(
+                    Resource::Events,
+                    json!({"Event Name": {"title": [{"plain_text": "b_event"}]}}),
+                ),
+                row(
+                    Resource::Events,
+                    json!({"Event Name": {"title": [{"plain_text": "a_event"}]}}),
+                ),
+                row(
+                    Resource::Events,
+                    json!({"Event Name": {"title": [{"plain_text": "a_event"}]}}),
+                ),
+            ],
+        );
+        s.set_rows(
+            Resource::Experiments,
+            &[row(
+                Resource::Experiments,
+                json!({
+                "Experiment Name": {"title": [{"plain_text": "Checkout copy"}]},
+                "Flag Key": {"rich_text": [{"plain_text": "checkout-copy"}]}}),
+            )],
+        );
+        s.set_rows(
+            Resource::Dashboards,
+            &[row(
+                Resource::Dashboards,
+                json!({
+                "Dashboard Name": {"title": [{"plain_text": "API Performance"}]},
+                "ID": {"number": 123}}),
+            )],
+        );
+        assert_eq!(s.events, ["a_event", "b_event"]);
+        assert!(s.documents_event("a_event"));
+        assert!(!s.documents_event("c_event"));
+        assert!(s.documents_experiment("other name", Some("checkout-copy")));
+        assert!(s.documents_experiment("Checkout copy", None));
+        assert!(!s.documents_experiment("Nope", Some("nope")));
+        assert!(s.documents_dashboard("API Performance"));
+        assert!(s.documents_dashboard_id(123));
+        assert!(!s.documents_flag("x"));
+        s.save(dir.path()).unwrap();
+        let text = std::fs::read_to_string(dir.path().join(FILE_NAME)).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(
+            v["experiments"][0],
+            json!({"name": "Checkout copy", "flag_key": "checkout-copy"})
+        );
+        assert_eq!(
+            v["dashboards"][0],
+            json!({"id": 123, "name": "API Performance"})
+        );
+        assert_eq!(load(dir.path()).unwrap(), Some(s));
+    }
+
+    #[test]
+    fn age_is_measured_from_generated_at() {
+        let s = Snapshot::new("2000-01-01T00:00:00Z");
+        assert!(s.age().unwrap() > Duration::from_secs(365 * 24 * 3600));
+        let s = Snapshot::new(&now_rfc3339());
+        assert!(s.age().unwrap() < Duration::from_secs(3600));
+        assert_eq!(Snapshot::new("garbage").age(), None);
+    }
+}

@@ -1,0 +1,172 @@
+//! `.kodo/state.json`: what kodo remembers between runs.
+//!
+//! ```json
+//! {"version": 1,
+//!  "last_sync": {"flags": {"at": "2026-05-01T12:00:00Z", "action": "import"}},
+//!  "flag_ids": {"release_checkout_v2": 17},
+//!  "data_sources": {"<database id>": "<data source id>"}}
+//! ```
+//!
+//! - `last_sync`: when each resource was last imported, audited or exported (`status` shows it).
+//! - `flag_ids`: every flag key kodo has seen in PostHog with its ID. Deleted flags leave
+//!   PostHog's list but can still be fetched by ID, so this is how a documented flag that
+//!   vanished is told apart: deleted (→ `archived`) or gone.
+//! - `data_sources`: the data source behind each configured database ID, so a run reads it
+//!   with one request instead of three.
+//!
+//! **Invariants.** The file is a cache: a missing one is an empty state, and a damaged one is
+//! reported and replaced, never a reason to stop. Writes are atomic (temporary file + rename),
+//! so a killed run leaves the old file or the new one, never half of one. Unknown keys are kept
+//! out of the way of newer versions: only the keys above are read.
+
+use std::collections::BTreeMap;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// The file's name under `.kodo/`.
+pub const FILE_NAME: &str = "state.json";
+
+/// Errors reading or writing `.kodo/state.json`.
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    #[error("cannot read `{}`: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("`{}` is damaged ({source}); it will be rewritten", path.display())]
+    Malformed {
+        path: PathBuf,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error("cannot write `{}`: {source}", path.display())]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// When a resource was last synced, and by which action.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LastSync {
+    /// RFC 3339, UTC.
+    pub at: String,
+    /// `import`, `audit`, `export`, `status`.
+    pub action: String,
+}
+
+/// The remembered state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct State {
+    pub version: u32,
+    #[serde(default)]
+    pub last_sync: BTreeMap<String, LastSync>,
+    #[serde(default)]
+    pub flag_ids: BTreeMap<String, i64>,
+    #[serde(default)]
+    pub data_sources: BTreeMap<String, String>,
+}
+
+impl Default for State {
+    fn default() -> Self {
+        State {
+            version: 1,
+            last_sync: BTreeMap::new(),
+            flag_ids: BTreeMap::new(),
+            data_sources: BTreeMap::new(),
+        }
+    }
+}
+
+impl State {
+    /// Reads the state from `kodo_dir`; a missing file is an empty state.
+    pub fn load(kodo_dir: &Path) -> Result<State, StateError> {
+        let path = kodo_dir.join(FILE_NAME);
+        match std::fs::read_to_string(&path) {
+            Ok(text) => {
+                serde_json::from_str(&text).map_err(|source| StateError::Malformed { path, source })
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(State::default()),
+            Err(source) => Err(StateError::Read { path, source }),
+        }
+    }
+
+    /// Writes the state atomically.
+    pub fn save(&self, kodo_dir: &Path) -> Result<(), StateError> {
+        let path = kodo_dir.join(FILE_NAME);
+        let mut text = serde_json::to_string_pretty(self).unwrap_or_else(|_| "{}".into());
+        text.push('\n');
+        write_atomic(&path, text.as_bytes()).map_err(|source| StateError::Write { path, source })
+    }
+
+    /// Records a sync of `resource` (its plural name) at `at`.
+    pub fn record_sync(&mut self, resource: &str, at: &str, action: &str) {
+        self.last_sync.insert(
+            resource.to_string(),
+            LastSync {
+                at: at.to_string(),
+                action: action.to_string(),
+            },
+        );
+    }
+}
+
+/// Writes `bytes` to `path` atomically: a temporary file in the same directory, flushed, then
+/// renamed over `path`. Creates the directory if needed.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "file".into());
+    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let result = (|| {
+        let mut file = std::fs::File::create(&tmp)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn missing_file_is_empty_state_and_round_trips() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut state = State::load(dir.path()).unwrap();
+        assert_eq!(state, State::default());
+        state.record_sync("flags", "2026-05-01T12:00:00Z", "import");
+        state.flag_ids.insert("release_x".into(), 17);
+        state.save(dir.path()).unwrap();
+        let again = State::load(dir.path()).unwrap();
+        assert_eq!(again, state);
+        assert_eq!(again.last_sync["flags"].action, "import");
+        // No temporary file is left behind.
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        assert_eq!(names, [FILE_NAME]);
+    }
+
+    #[test]
+    fn damaged_file_is_reported_with_its_path() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(FILE_NAME), "{not json").unwrap();
+        let err = State::load(dir.path()).unwrap_err();
+        assert!(matches!(err, StateError::Malformed { .. }));
+        assert!(err.to_string().contains("state.json"), "{err}");
+    }
+}
