@@ -1,0 +1,172 @@
+//! The admin API (`/__admin/…`): inspect the whole state and the request log, change
+//! faults and the rate limit at run time, and make changes as a person would in the
+//! PostHog and Notion apps.
+//!
+//! Invariant: admin requests bypass authentication, rate limits, faults and the request
+//! log, but Notion page writes still go through the public API's validation.
+
+use serde_json::{json, Map, Value};
+
+use crate::notion::{self, NotionError};
+use crate::options::FaultConfig;
+use crate::posthog::Resource;
+use crate::server::{lock, Shared};
+
+fn error(status: u16, message: impl Into<String>) -> (u16, Value) {
+    (status, json!({"error": message.into()}))
+}
+
+fn notion_error(e: NotionError) -> (u16, Value) {
+    (e.status, e.to_json("admin"))
+}
+
+fn parse_object(body: &[u8]) -> Result<Map<String, Value>, (u16, Value)> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Map::new());
+    }
+    match serde_json::from_slice::<Value>(body) {
+        Ok(Value::Object(map)) => Ok(map),
+        Ok(_) => Err(error(400, "the body must be a JSON object")),
+        Err(e) => Err(error(400, format!("the body is not JSON: {e}"))),
+    }
+}
+
+/// The whole state as JSON, trashed and deleted objects included.
+pub fn state(shared: &Shared) -> Value {
+    let notion = lock(&shared.notion);
+    let mut databases: Vec<_> = notion.databases.values().collect();
+    databases.sort_by(|a, b| a.created.cmp(&b.created).then(a.id.cmp(&b.id)));
+    let mut data_sources: Vec<_> = notion.data_sources.values().collect();
+    data_sources.sort_by(|a, b| a.created.cmp(&b.created).then(a.id.cmp(&b.id)));
+    let mut pages: Vec<_> = notion.pages.values().collect();
+    pages.sort_by_key(|p| p.seq);
+    let mut users: Vec<Value> = notion
+        .users
+        .iter()
+        .map(|u| json!({"id": u.id, "name": u.name, "email": u.email, "type": "person"}))
+        .collect();
+    users.push(json!({"id": notion.bot.id, "name": notion.bot.name, "type": "bot"}));
+    let notion_json = json!({
+        "workspace_name": notion.workspace_name,
+        "users": users,
+        "databases": databases.iter().map(|d| notion.database_json(d)).collect::<Vec<_>>(),
+        "data_sources": data_sources.iter().map(|d| notion.data_source_json(d)).collect::<Vec<_>>(),
+        "pages": pages.iter().map(|p| {
+            let mut page = notion.page_json(p, false);
+            if let Some(map) = page.as_object_mut() {
+                map.insert("shared".into(), json!(p.shared));
+                if !p.children.is_empty() {
+                    map.insert("children".into(), json!(p.children));
+                }
+            }
+            page
+        }).collect::<Vec<_>>(),
+    });
+    drop(notion);
+    let posthog = lock(&shared.posthog).state_json();
+    json!({"notion": notion_json, "posthog": posthog})
+}
+
+/// Routes one admin request; `rest` is the path after `/__admin`.
+pub fn handle(
+    shared: &Shared,
+    method: &str,
+    rest: &str,
+    _query: &[(String, String)],
+    body: &[u8],
+) -> (u16, Value) {
+    let segments: Vec<&str> = rest.trim_matches('/').split('/').collect();
+    match (method, segments.as_slice()) {
+        ("GET", ["state"]) => (200, state(shared)),
+        ("GET", ["requests"]) => (200, json!(*lock(&shared.log))),
+        ("DELETE", ["requests"]) => {
+            lock(&shared.log).clear();
+            (200, json!({"cleared": true}))
+        }
+        ("GET", ["faults"]) => (200, json!(lock(&shared.faults).config())),
+        ("PUT", ["faults"]) => {
+            let config: FaultConfig = match serde_json::from_slice(body) {
+                Ok(config) => config,
+                Err(e) => return error(400, format!("not a fault configuration: {e}")),
+            };
+            if let Err(e) = config.validate() {
+                return error(400, e.to_string());
+            }
+            lock(&shared.faults).set_config(config.clone());
+            (200, json!(config))
+        }
+        ("GET", ["rate_limit"]) => {
+            let (rate, burst) = lock(&shared.notion_bucket).config();
+            (200, json!({"rate_limit_per_sec": rate, "burst": burst}))
+        }
+        ("PUT", ["rate_limit"]) => {
+            let map = match parse_object(body) {
+                Ok(map) => map,
+                Err(e) => return e,
+            };
+            let rate = map.get("rate_limit_per_sec").and_then(Value::as_f64);
+            let burst = map.get("burst").and_then(Value::as_u64);
+            match (rate, burst) {
+                (Some(rate), Some(burst)) if rate >= 0.0 && burst <= u64::from(u32::MAX) => {
+                    lock(&shared.notion_bucket).reconfigure(rate, burst as u32);
+                    (200, json!({"rate_limit_per_sec": rate, "burst": burst}))
+                }
+                _ => error(
+                    400,
+                    "expected {\"rate_limit_per_sec\": number >= 0, \"burst\": integer}",
+                ),
+            }
+        }
+        (_, ["posthog", resource, rest @ ..]) => {
+            let Some(resource) = Resource::from_segment(resource) else {
+                return error(404, format!("unknown PostHog resource `{resource}`"));
+            };
+            let map = match parse_object(body) {
+                Ok(map) => map,
+                Err(e) => return e,
+            };
+            let mut posthog = lock(&shared.posthog);
+            let result = match (method, rest) {
+                ("POST", []) => posthog.admin_create(resource, &map).map(|v| (201, v)),
+                ("PATCH", [id]) => posthog.admin_update(resource, id, &map).map(|v| (200, v)),
+                ("DELETE", [id]) if resource == Resource::EventDefinitions => posthog
+                    .delete_event_definition(id)
+                    .map(|()| (200, json!({"deleted": id}))),
+                _ => return error(405, format!("{method} is not supported on this admin path")),
+            };
+            result.unwrap_or_else(|e| (e.status, e.to_json()))
+        }
+        (_, ["notion", kind, rest @ ..]) => {
+            let mut store = lock(&shared.notion);
+            let Some(person) = store.users.first().map(|u| u.id.clone()) else {
+                return error(500, "the workspace has no person to act as");
+            };
+            let actor = notion::Actor { user_id: person };
+            let result = match (method, *kind, rest) {
+                ("POST", "pages", []) => {
+                    notion::api::handle(&mut store, &actor, "POST", &["pages"], &[], body)
+                }
+                ("PATCH", "pages", [id]) => {
+                    notion::api::handle(&mut store, &actor, "PATCH", &["pages", id], &[], body)
+                }
+                ("PATCH", "data_sources", [id]) => notion::api::handle(
+                    &mut store,
+                    &actor,
+                    "PATCH",
+                    &["data_sources", id],
+                    &[],
+                    body,
+                ),
+                ("POST", "databases", []) => {
+                    notion::api::handle(&mut store, &actor, "POST", &["databases"], &[], body)
+                }
+                _ => return error(405, format!("{method} is not supported on this admin path")),
+            };
+            match result {
+                Ok(ok) => (200, ok.body),
+                Err(e) => notion_error(e),
+            }
+        }
+        _ => error(404, format!("no admin endpoint {method} /__admin{rest}")),
+    }
+}

@@ -1,0 +1,194 @@
+//! Run-time options of a sandbox: the Notion rate limit, the per-query row cap, the
+//! seed that makes generated ids and injected faults reproducible, and the fault mix.
+//!
+//! Invariants: `Options::default()` gives the real services' defaults (3 requests/s with a
+//! burst of 10, no faults, 10,000 rows per query); every fault rate is a probability in
+//! `0.0..=1.0` and `latency_ms.0 <= latency_ms.1` once a [`FaultConfig`] has been validated.
+
+use serde::{Deserialize, Serialize};
+
+/// How often the sandbox misbehaves. Each rate is the probability that one request gets
+/// that fault. Faults never apply to `/__admin`.
+#[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FaultConfig {
+    /// A 429 with `Retry-After: 1`; the request is not performed.
+    pub rate_429: f64,
+    /// A 500/502/503/504 in the service's error style; the request is not performed.
+    pub rate_5xx: f64,
+    /// `POST /v1/pages` and `POST /v1/databases`: the object is created, then the answer
+    /// is 503 `service_unavailable` with `additional_data.committed_resource_id`.
+    pub rate_commit_then_503: f64,
+    /// Notion writes (POST/PATCH that change state): the write is applied, then the
+    /// connection is closed without any response.
+    pub rate_drop_after_commit: f64,
+    /// Extra latency added to every request, drawn uniformly from `lo..=hi` milliseconds.
+    pub latency_ms: (u64, u64),
+}
+
+/// Why a fault specification could not be used.
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum FaultSpecError {
+    /// An entry of the `--faults` string is not `name=value`.
+    #[error("fault entry `{0}` is not of the form name=value")]
+    NotAPair(String),
+    /// An entry names no known fault.
+    #[error("unknown fault `{0}` (expected 429, 5xx, commit503, drop or latency)")]
+    UnknownFault(String),
+    /// A rate is not a number between 0 and 1.
+    #[error("fault rate `{name}={value}` must be a number between 0 and 1")]
+    BadRate { name: String, value: String },
+    /// A latency is not `MS` or `LO-HI` with `LO <= HI`.
+    #[error("latency `{0}` must be MS or LO-HI in milliseconds with LO <= HI")]
+    BadLatency(String),
+}
+
+impl FaultConfig {
+    /// Parses the command-line form, e.g. `429=0.2,5xx=0.05,commit503=0.05,drop=0.05,latency=0-20`.
+    /// An empty string means no faults.
+    pub fn parse(spec: &str) -> Result<FaultConfig, FaultSpecError> {
+        let mut config = FaultConfig::default();
+        for entry in spec.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+            let (name, value) = entry
+                .split_once('=')
+                .ok_or_else(|| FaultSpecError::NotAPair(entry.to_string()))?;
+            let (name, value) = (name.trim(), value.trim());
+            let rate = || -> Result<f64, FaultSpecError> {
+                let bad = || FaultSpecError::BadRate {
+                    name: name.to_string(),
+                    value: value.to_string(),
+                };
+                let rate: f64 = value.parse().map_err(|_| bad())?;
+                if (0.0..=1.0).contains(&rate) {
+                    Ok(rate)
+                } else {
+                    Err(bad())
+                }
+            };
+            match name {
+                "429" => config.rate_429 = rate()?,
+                "5xx" => config.rate_5xx = rate()?,
+                "commit503" => config.rate_commit_then_503 = rate()?,
+                "drop" => config.rate_drop_after_commit = rate()?,
+                "latency" => config.latency_ms = parse_latency(value)?,
+                other => return Err(FaultSpecError::UnknownFault(other.to_string())),
+            }
+        }
+        Ok(config)
+    }
+
+    /// Checks the invariants of a configuration received as JSON (admin API).
+    pub fn validate(&self) -> Result<(), FaultSpecError> {
+        for (name, rate) in [
+            ("rate_429", self.rate_429),
+            ("rate_5xx", self.rate_5xx),
+            ("rate_commit_then_503", self.rate_commit_then_503),
+            ("rate_drop_after_commit", self.rate_drop_after_commit),
+        ] {
+            if !(0.0..=1.0).contains(&rate) {
+                return Err(FaultSpecError::BadRate {
+                    name: name.to_string(),
+                    value: rate.to_string(),
+                });
+            }
+        }
+        if self.latency_ms.0 > self.latency_ms.1 {
+            return Err(FaultSpecError::BadLatency(format!(
+                "{}-{}",
+                self.latency_ms.0, self.latency_ms.1
+            )));
+        }
+        Ok(())
+    }
+}
+
+fn parse_latency(value: &str) -> Result<(u64, u64), FaultSpecError> {
+    let bad = || FaultSpecError::BadLatency(value.to_string());
+    let (lo, hi) = match value.split_once('-') {
+        Some((lo, hi)) => (
+            lo.trim().parse().map_err(|_| bad())?,
+            hi.trim().parse().map_err(|_| bad())?,
+        ),
+        None => {
+            let ms = value.parse().map_err(|_| bad())?;
+            (ms, ms)
+        }
+    };
+    if lo > hi {
+        return Err(bad());
+    }
+    Ok((lo, hi))
+}
+
+/// Options of one sandbox run.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Average Notion requests per second allowed for the integration token (Notion: 3).
+    pub rate_limit_per_sec: f64,
+    /// Requests that may be made at once above the average (token-bucket size).
+    pub burst: u32,
+    /// Injected failures.
+    pub faults: FaultConfig,
+    /// Seeds generated ids, option colours and fault draws.
+    pub seed: u64,
+    /// Rows one Notion query can reach before it answers `request_status: incomplete`.
+    pub query_row_cap: usize,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            rate_limit_per_sec: 3.0,
+            burst: 10,
+            faults: FaultConfig::default(),
+            seed: 0,
+            query_row_cap: 10_000,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_the_documented_fault_string() {
+        let config =
+            FaultConfig::parse("429=0.2,5xx=0.05,commit503=0.05,drop=0.05,latency=0-20").unwrap();
+        assert_eq!(config.rate_429, 0.2);
+        assert_eq!(config.rate_5xx, 0.05);
+        assert_eq!(config.rate_commit_then_503, 0.05);
+        assert_eq!(config.rate_drop_after_commit, 0.05);
+        assert_eq!(config.latency_ms, (0, 20));
+    }
+
+    #[test]
+    fn rejects_bad_fault_strings() {
+        assert!(matches!(
+            FaultConfig::parse("429=2"),
+            Err(FaultSpecError::BadRate { .. })
+        ));
+        assert!(matches!(
+            FaultConfig::parse("teapot=0.1"),
+            Err(FaultSpecError::UnknownFault(_))
+        ));
+        assert!(matches!(
+            FaultConfig::parse("latency=20-5"),
+            Err(FaultSpecError::BadLatency(_))
+        ));
+        assert!(matches!(
+            FaultConfig::parse("drop"),
+            Err(FaultSpecError::NotAPair(_))
+        ));
+        assert_eq!(FaultConfig::parse("").unwrap(), FaultConfig::default());
+    }
+
+    #[test]
+    fn defaults_match_the_real_services() {
+        let options = Options::default();
+        assert_eq!(options.rate_limit_per_sec, 3.0);
+        assert_eq!(options.burst, 10);
+        assert_eq!(options.query_row_cap, 10_000);
+        assert_eq!(options.faults, FaultConfig::default());
+    }
+}
