@@ -22,6 +22,7 @@ mod defs;
 mod error;
 mod extract;
 pub mod git;
+mod imports;
 mod lang;
 mod lexer;
 mod patterns;

@@ -19,6 +19,7 @@ use aho_corasick::AhoCorasick;
 use serde::Serialize;
 
 use crate::defs::{find_defs, Def};
+use crate::imports::Origin;
 use crate::lang::{Family, Lang};
 use crate::lexer::tokenize;
 use crate::settings::Compiled;
@@ -70,6 +71,21 @@ impl DefIndex {
 
     /// Resolves a `.`-joined reference name.
     pub(crate) fn lookup(&self, name: &str) -> Resolution {
+        self.lookup_from(name, None)
+    }
+
+    /// Resolves a name, preferring definitions in the file its import points at.
+    pub(crate) fn lookup_from(&self, name: &str, origin: Option<&Origin>) -> Resolution {
+        let narrow = |found: Vec<&(Def, String)>| -> Resolution {
+            if let Some(o) = origin {
+                let admitted: Vec<&(Def, String)> =
+                    found.iter().copied().filter(|(_, p)| o.admits(p)).collect();
+                if !admitted.is_empty() {
+                    return decide(admitted);
+                }
+            }
+            decide(found)
+        };
         let r: Vec<&str> = name.split('.').collect();
         for k in (1..=r.len()).rev() {
             if k < r.len() {
@@ -88,7 +104,7 @@ impl DefIndex {
                 .filter(|(d, _)| d.chain == suffix)
                 .collect();
             if !exact.is_empty() {
-                return decide(exact);
+                return narrow(exact);
             }
             let nested: Vec<&(Def, String)> = self
                 .defs
@@ -96,7 +112,7 @@ impl DefIndex {
                 .filter(|(d, _)| d.chain.len() > k && d.chain[d.chain.len() - k..] == *suffix)
                 .collect();
             if !nested.is_empty() {
-                return decide(nested);
+                return narrow(nested);
             }
         }
         Resolution::Unresolved

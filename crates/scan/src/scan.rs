@@ -8,6 +8,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 
 use crate::extract::{find_calls, KeyExpr};
+use crate::imports::{import_map, origin_of, Origin};
 use crate::lang::{Family, Lang};
 use crate::lexer::{tokenize, Token};
 use crate::patterns::{SideHint, Table};
@@ -16,9 +17,13 @@ use crate::settings::Compiled;
 use crate::walk::{is_minified, walk};
 use crate::{KeyReport, Reference, ScanError, ScanReport, ScanSettings, Side, REPORT_VERSION};
 
+/// A reference, its language family, and (for an unresolved identifier) where its import
+/// points and the name to look up there.
+type Found = (Reference, Family, Option<(Origin, String)>);
+
 #[derive(Default)]
 struct State {
-    refs: Vec<(Reference, Family)>,
+    refs: Vec<Found>,
     toks: Vec<Token>,
     scanned: usize,
     matched: usize,
@@ -41,34 +46,43 @@ pub(crate) fn scan(root: &Path, settings: &ScanSettings) -> Result<ScanReport, S
             if !refs.is_empty() {
                 st.matched += 1;
             }
-            st.refs.extend(refs.into_iter().map(|r| (r, lang.family())));
+            st.refs
+                .extend(refs.into_iter().map(|(r, o)| (r, lang.family(), o)));
         },
     )?;
     let (mut scanned, mut matched) = (0, 0);
-    let mut refs: Vec<(Reference, Family)> = Vec::new();
+    let mut refs: Vec<Found> = Vec::new();
     for st in states {
         scanned += st.scanned;
         matched += st.matched;
         refs.extend(st.refs);
     }
     let mut pending: HashMap<Family, HashSet<String>> = HashMap::new();
-    for (r, family) in &refs {
+    for (r, family, hint) in &refs {
         if let (None, Some(id), None) = (&r.key, &r.identifier, &r.dynamic_reason) {
-            pending.entry(*family).or_default().insert(id.clone());
+            let lookup = hint.as_ref().map_or(id, |(_, l)| l);
+            pending.entry(*family).or_default().insert(lookup.clone());
         }
     }
     if !pending.is_empty() {
         let found = resolve_in(root, &compiled, &pending)?;
         let empty = DefIndex::default();
-        for (r, family) in &mut refs {
+        for (r, family, hint) in &mut refs {
             if let (None, Some(id), None) = (&r.key, &r.identifier, &r.dynamic_reason) {
-                let resolution = found.get(family).unwrap_or(&empty).lookup(id);
+                let (origin, lookup) = match hint {
+                    Some((o, l)) => (Some(&*o), l.as_str()),
+                    None => (None, id.as_str()),
+                };
+                let resolution = found
+                    .get(family)
+                    .unwrap_or(&empty)
+                    .lookup_from(lookup, origin);
                 apply(r, &resolution);
             }
         }
     }
     Ok(assemble(
-        refs.into_iter().map(|(r, _)| r).collect(),
+        refs.into_iter().map(|(r, _, _)| r).collect(),
         scanned,
         matched,
     ))
@@ -87,7 +101,10 @@ pub(crate) fn scan_file_text(path: &str, text: &str, settings: &ScanSettings) ->
         return Vec::new();
     }
     let mut toks = Vec::new();
-    let mut refs = file_refs(path, lang, bytes, &table, &compiled, &mut toks);
+    let mut refs: Vec<Reference> = file_refs(path, lang, bytes, &table, &compiled, &mut toks)
+        .into_iter()
+        .map(|(r, _)| r)
+        .collect();
     refs.sort_by_key(|r| (r.line, r.column));
     refs
 }
@@ -120,13 +137,14 @@ fn file_refs(
     table: &Table,
     compiled: &Compiled,
     toks: &mut Vec<Token>,
-) -> Vec<Reference> {
+) -> Vec<(Reference, Option<(Origin, String)>)> {
     tokenize(bytes, lang, toks);
     let raw = find_calls(bytes, toks, lang, table, &compiled.clients);
     if raw.is_empty() {
         return Vec::new();
     }
-    let local = if raw.iter().any(|r| matches!(r.key, KeyExpr::Ident(_))) {
+    let has_idents = raw.iter().any(|r| matches!(r.key, KeyExpr::Ident(_)));
+    let local = if has_idents {
         let mut index = DefIndex::default();
         for d in crate::defs::find_defs(bytes, toks, lang, &|_| true) {
             index.push(d, rel);
@@ -135,10 +153,16 @@ fn file_refs(
     } else {
         None
     };
+    let imports = if has_idents {
+        import_map(bytes, toks, lang, rel)
+    } else {
+        Default::default()
+    };
     raw.into_iter()
         .map(|r| {
             let tok = &toks[r.tok];
             let (column, snippet) = locate(bytes, tok.start as usize);
+            let mut origin = None;
             let mut reference = Reference {
                 path: rel.to_string(),
                 line: tok.line,
@@ -169,9 +193,12 @@ fn file_refs(
                     {
                         apply(&mut reference, &Resolution::Unresolved);
                     }
+                    if reference.key.is_none() && reference.dynamic_reason.is_none() {
+                        origin = origin_of(&id, lang, rel, &imports);
+                    }
                 }
             }
-            reference
+            (reference, origin)
         })
         .collect()
 }
