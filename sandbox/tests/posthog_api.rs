@@ -1,0 +1,513 @@
+//! The PostHog endpoints against a running sandbox: pagination with absolute links,
+//! archived experiments, deleted flags and dashboards, authentication, validation and
+//! the burst throttle.
+
+mod common;
+
+use common::*;
+use serde_json::{json, Value};
+
+fn project(path: &str) -> String {
+    format!("/api/projects/{PROJECT}/{path}")
+}
+
+#[tokio::test]
+async fn lists_paginate_with_absolute_next_urls() {
+    let env = start("demo").await;
+    let mut url = format!("{}{}", env.base, project("event_definitions/?limit=10"));
+    let mut names = Vec::new();
+    let mut previous_seen = Vec::new();
+    loop {
+        let answer = env.posthog("GET", &url, None).await;
+        assert_eq!(answer.status, 200, "{}", answer.body);
+        assert_eq!(answer.body["count"], 51);
+        for item in answer.body["results"].as_array().unwrap() {
+            names.push(item["name"].as_str().unwrap().to_string());
+        }
+        previous_seen.push(answer.body["previous"].clone());
+        match answer.body["next"].as_str() {
+            Some(next) => {
+                assert!(
+                    next.starts_with(&format!(
+                        "{}/api/projects/{PROJECT}/event_definitions/?",
+                        env.base
+                    )),
+                    "{next}"
+                );
+                url = next.to_string();
+            }
+            None => break,
+        }
+    }
+    assert_eq!(names.len(), 51);
+    assert_eq!(names.iter().filter(|n| !n.starts_with('$')).count(), 47);
+    assert_eq!(previous_seen[0], Value::Null);
+    assert_eq!(
+        previous_seen[1],
+        json!(format!(
+            "{}/api/projects/{PROJECT}/event_definitions/?limit=10",
+            env.base
+        ))
+    );
+    assert_eq!(
+        previous_seen[2],
+        json!(format!(
+            "{}/api/projects/{PROJECT}/event_definitions/?limit=10&offset=10",
+            env.base
+        ))
+    );
+    // The default page is 100.
+    let all = env
+        .posthog("GET", &project("event_definitions/"), None)
+        .await;
+    assert_eq!(all.body["results"].as_array().unwrap().len(), 51);
+    assert_eq!(all.body["next"], Value::Null);
+}
+
+#[tokio::test]
+async fn event_definitions_have_posthogs_fields() {
+    let env = start("demo").await;
+    let answer = env
+        .posthog("GET", &project("event_definitions/?search=signed_up"), None)
+        .await;
+    let results = answer.body["results"].as_array().unwrap();
+    assert_eq!(results.len(), 1);
+    let definition = &results[0];
+    for key in [
+        "id",
+        "name",
+        "owner",
+        "description",
+        "tags",
+        "created_at",
+        "last_seen_at",
+        "verified",
+    ] {
+        assert!(definition.get(key).is_some(), "missing {key}");
+    }
+    assert!(kodo_sandbox::ids::normalize(definition["id"].as_str().unwrap()).is_some());
+    assert_eq!(definition["owner"]["email"], "jonas.weber@acme.example");
+    let pageview = env
+        .posthog(
+            "GET",
+            &project("event_definitions/?search=%24pageview"),
+            None,
+        )
+        .await;
+    assert_eq!(pageview.body["results"][0]["name"], "$pageview");
+}
+
+#[tokio::test]
+async fn environments_paths_and_optional_trailing_slash() {
+    let env = start("demo").await;
+    for path in [
+        format!("/api/environments/{PROJECT}/feature_flags/"),
+        format!("/api/projects/{PROJECT}/feature_flags"),
+        "/api/projects/@current/feature_flags/".to_string(),
+    ] {
+        let answer = env.posthog("GET", &path, None).await;
+        assert_eq!(answer.status, 200, "{path}");
+        assert_eq!(answer.body["count"], 12);
+    }
+}
+
+#[tokio::test]
+async fn flags_have_the_documented_fields_and_derived_rollout() {
+    let env = start("demo").await;
+    let answer = env.posthog("GET", &project("feature_flags/"), None).await;
+    let flags = answer.body["results"].as_array().unwrap();
+    let by_key = |key: &str| flags.iter().find(|f| f["key"] == key).cloned().unwrap();
+    let api_v2 = by_key("release_new_api_v2");
+    assert_eq!(api_v2["active"], true);
+    assert_eq!(api_v2["filters"]["groups"][0]["rollout_percentage"], 25);
+    assert_eq!(api_v2["is_simple_flag"], true);
+    assert_eq!(api_v2["rollout_percentage"], 25);
+    for key in [
+        "id",
+        "name",
+        "key",
+        "filters",
+        "deleted",
+        "active",
+        "created_by",
+        "created_at",
+        "updated_at",
+        "tags",
+        "ensure_experience_continuity",
+    ] {
+        assert!(api_v2.get(key).is_some(), "missing {key}");
+    }
+    assert_eq!(api_v2["filters"]["multivariate"], Value::Null);
+    assert_eq!(api_v2["filters"]["payloads"], json!({}));
+    let experiment_flag = by_key("exp_pricing_page_layout");
+    assert_eq!(experiment_flag["is_simple_flag"], false);
+    assert_eq!(experiment_flag["rollout_percentage"], Value::Null);
+    assert_eq!(experiment_flag["experiment_set"], json!([31]));
+    assert_eq!(
+        experiment_flag["filters"]["multivariate"]["variants"][0]["key"],
+        "control"
+    );
+    let maintenance = by_key("ops_maintenance_mode");
+    assert_eq!(maintenance["active"], false);
+    assert_eq!(maintenance["created_by"]["email"], "sam.ortiz@acme.example");
+}
+
+#[tokio::test]
+async fn deleted_flags_leave_the_list_but_stay_retrievable() {
+    let env = start("demo").await;
+    let list = env.posthog("GET", &project("feature_flags/"), None).await;
+    assert!(list.body["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|f| f["key"] != "release_old_navbar"));
+    let deleted = env
+        .posthog("GET", &project("feature_flags/213/"), None)
+        .await;
+    assert_eq!(deleted.status, 200);
+    assert_eq!(deleted.body["deleted"], true);
+
+    // DELETE is not allowed; soft delete with PATCH.
+    let refused = env
+        .posthog("DELETE", &project("feature_flags/202/"), None)
+        .await;
+    assert_eq!(refused.status, 405);
+    assert_eq!(
+        refused.body,
+        json!({"type": "invalid_request", "code": "method_not_allowed", "detail": "Method \"DELETE\" not allowed.", "attr": null})
+    );
+    let patched = env
+        .posthog(
+            "PATCH",
+            &project("feature_flags/202/"),
+            Some(json!({"deleted": true})),
+        )
+        .await;
+    assert_eq!(patched.status, 200);
+    assert_eq!(patched.body["deleted"], true);
+    let list = env.posthog("GET", &project("feature_flags/"), None).await;
+    assert_eq!(list.body["count"], 11);
+    // A deleted flag's key is free again.
+    let reuse = env
+        .posthog(
+            "POST",
+            &project("feature_flags/"),
+            Some(json!({"key": "release_dark_mode", "name": "Dark mode again"})),
+        )
+        .await;
+    assert_eq!(reuse.status, 201, "{}", reuse.body);
+}
+
+#[tokio::test]
+async fn deleted_dashboards_are_gone_from_list_and_retrieve() {
+    let env = start("demo").await;
+    let list = env.posthog("GET", &project("dashboards/"), None).await;
+    assert_eq!(list.body["count"], 6);
+    let ids: Vec<i64> = list.body["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["id"].as_i64().unwrap())
+        .collect();
+    assert!(!ids.contains(&122));
+    assert!(ids.contains(&123) && ids.contains(&124));
+    let gone = env.posthog("GET", &project("dashboards/122/"), None).await;
+    assert_eq!(gone.status, 404);
+    assert_eq!(
+        gone.body,
+        json!({"type": "invalid_request", "code": "not_found", "detail": "Not found.", "attr": null})
+    );
+    let one = env.posthog("GET", &project("dashboards/123/"), None).await;
+    assert_eq!(one.body["name"], "API Performance");
+    assert!(
+        one.body.get("tiles").is_some(),
+        "retrieve has detail fields"
+    );
+    assert!(
+        list.body["results"][0].get("tiles").is_none(),
+        "list items are basic"
+    );
+    let patched = env
+        .posthog(
+            "PATCH",
+            &project("dashboards/123/"),
+            Some(json!({"deleted": true})),
+        )
+        .await;
+    assert_eq!(patched.status, 200);
+    assert_eq!(
+        env.posthog("GET", &project("dashboards/123/"), None)
+            .await
+            .status,
+        404
+    );
+}
+
+#[tokio::test]
+async fn archived_experiments_are_listed_only_on_request() {
+    let env = start("demo").await;
+    let list = env.posthog("GET", &project("experiments/"), None).await;
+    assert_eq!(list.body["count"], 3);
+    let archived = env
+        .posthog("GET", &project("experiments/?archived=true"), None)
+        .await;
+    assert_eq!(archived.body["count"], 0);
+    let changed = env
+        .admin(
+            "PATCH",
+            "/posthog/experiments/32",
+            Some(json!({"archived": true})),
+        )
+        .await;
+    assert_eq!(changed.status, 200);
+    let list = env.posthog("GET", &project("experiments/"), None).await;
+    assert_eq!(list.body["count"], 2);
+    let archived = env
+        .posthog("GET", &project("experiments/?archived=true"), None)
+        .await;
+    assert_eq!(archived.body["count"], 1);
+    assert_eq!(archived.body["results"][0]["id"], 32);
+    assert_eq!(archived.body["results"][0]["archived"], true);
+    // Still retrievable by id.
+    assert_eq!(
+        env.posthog("GET", &project("experiments/32/"), None)
+            .await
+            .status,
+        200
+    );
+}
+
+#[tokio::test]
+async fn experiments_show_their_flag_and_dates() {
+    let env = start("demo").await;
+    let list = env.posthog("GET", &project("experiments/"), None).await;
+    let results = list.body["results"].as_array().unwrap();
+    let by_name = |name: &str| results.iter().find(|e| e["name"] == name).cloned().unwrap();
+    let running = by_name("Pricing page layout");
+    assert_eq!(running["start_date"], "2025-09-15T10:00:00Z");
+    assert_eq!(running["end_date"], Value::Null);
+    assert_eq!(running["feature_flag_key"], "exp_pricing_page_layout");
+    assert_eq!(running["feature_flag"]["key"], "exp_pricing_page_layout");
+    assert_eq!(running["feature_flag"]["active"], true);
+    let concluded = by_name("Checkout button copy");
+    assert_eq!(concluded["end_date"], "2025-06-30T10:00:00Z");
+    assert_eq!(concluded["conclusion"], "won");
+    let draft = by_name("Trial length test");
+    assert_eq!(draft["start_date"], Value::Null);
+    assert_eq!(draft["feature_flag"]["active"], false);
+}
+
+#[tokio::test]
+async fn creating_an_experiment_creates_its_flag() {
+    let env = start("demo").await;
+    let missing = env
+        .posthog(
+            "POST",
+            &project("experiments/"),
+            Some(json!({"feature_flag_key": "exp_x"})),
+        )
+        .await;
+    assert_eq!(missing.status, 400);
+    assert_eq!(
+        missing.body,
+        json!({"type": "validation_error", "code": "required", "detail": "This field is required.", "attr": "name"})
+    );
+    let missing = env
+        .posthog("POST", &project("experiments/"), Some(json!({"name": "X"})))
+        .await;
+    assert_eq!(missing.body["attr"], "feature_flag_key");
+
+    let created = env
+        .posthog("POST", &project("experiments/"), Some(json!({"name": "Onboarding video", "feature_flag_key": "exp_onboarding_video", "description": "Does a video help?"})))
+        .await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    assert_eq!(created.body["start_date"], Value::Null);
+    let flag = &created.body["feature_flag"];
+    assert_eq!(flag["key"], "exp_onboarding_video");
+    assert_eq!(
+        flag["active"], false,
+        "a draft experiment's flag is inactive"
+    );
+    let flags = env
+        .posthog(
+            "GET",
+            &project("feature_flags/?search=onboarding_video"),
+            None,
+        )
+        .await;
+    assert_eq!(flags.body["count"], 1);
+    let new_flag = &flags.body["results"][0];
+    assert_eq!(
+        new_flag["name"],
+        "Feature Flag for Experiment Onboarding video"
+    );
+    assert_eq!(new_flag["experiment_set"], json!([created.body["id"]]));
+    assert_eq!(
+        new_flag["filters"]["multivariate"]["variants"][0]["key"],
+        "control"
+    );
+
+    // Launching turns the flag on.
+    let id = created.body["id"].as_i64().unwrap();
+    let launched = env
+        .posthog(
+            "PATCH",
+            &project(&format!("experiments/{id}/")),
+            Some(json!({"start_date": "2025-12-01T09:00"})),
+        )
+        .await;
+    assert_eq!(launched.body["start_date"], "2025-12-01T09:00:00Z");
+    assert_eq!(launched.body["feature_flag"]["active"], true);
+
+    // An existing flag without a control variant cannot back an experiment.
+    let refused = env
+        .posthog(
+            "POST",
+            &project("experiments/"),
+            Some(json!({"name": "Bad", "feature_flag_key": "release_dark_mode"})),
+        )
+        .await;
+    assert_eq!(refused.status, 400);
+}
+
+#[tokio::test]
+async fn flag_creation_is_validated() {
+    let env = start("demo").await;
+    let duplicate = env
+        .posthog(
+            "POST",
+            &project("feature_flags/"),
+            Some(json!({"name": "Beta feature", "key": "release_checkout_v2"})),
+        )
+        .await;
+    assert_eq!(duplicate.status, 400);
+    assert_eq!(
+        duplicate.body,
+        json!({"type": "validation_error", "code": "unique", "detail": "There is already a feature flag with this key.", "attr": "key"})
+    );
+    let bad_key = env
+        .posthog(
+            "POST",
+            &project("feature_flags/"),
+            Some(json!({"key": "has spaces"})),
+        )
+        .await;
+    assert_eq!(bad_key.body["code"], "invalid_key");
+    let no_key = env
+        .posthog(
+            "POST",
+            &project("feature_flags/"),
+            Some(json!({"name": "x"})),
+        )
+        .await;
+    assert_eq!(no_key.body["code"], "required");
+    let bad_split = env
+        .posthog("POST", &project("feature_flags/"), Some(json!({"key": "mv", "filters": {"groups": [{"rollout_percentage": null}], "multivariate": {"variants": [{"key": "a", "rollout_percentage": 50}, {"key": "b", "rollout_percentage": 40}]}}})))
+        .await;
+    assert_eq!(bad_split.status, 400);
+    assert_eq!(
+        bad_split.body["detail"],
+        "Invalid variant definitions: Variant rollout percentages must sum to 100."
+    );
+
+    let created = env
+        .posthog("POST", &project("feature_flags/"), Some(json!({"name": "Alpha feature", "key": "alpha-feature", "filters": {"groups": [{"rollout_percentage": 50}]}})))
+        .await;
+    assert_eq!(created.status, 201);
+    assert_eq!(
+        created.body["filters"]["groups"][0],
+        json!({"properties": [], "rollout_percentage": 50, "variant": null})
+    );
+    assert_eq!(created.body["active"], true);
+    assert_eq!(
+        created.body["created_by"]["email"],
+        "maya.chen@acme.example"
+    );
+    let rename = env
+        .posthog(
+            "PATCH",
+            &project(&format!("feature_flags/{}/", created.body["id"])),
+            Some(json!({"key": "release_dark_mode"})),
+        )
+        .await;
+    assert_eq!(rename.body["code"], "unique");
+    let wrong_type = env
+        .raw(
+            env.http
+                .post(format!("{}{}", env.base, project("feature_flags/")))
+                .bearer_auth(POSTHOG_KEY)
+                .header("content-type", "text/plain")
+                .body("{\"key\": \"x\"}"),
+        )
+        .await;
+    assert_eq!(wrong_type.status, 415);
+    let bad_json = env
+        .raw(
+            env.http
+                .post(format!("{}{}", env.base, project("feature_flags/")))
+                .bearer_auth(POSTHOG_KEY)
+                .header("content-type", "application/json")
+                .body("{\"key\": "),
+        )
+        .await;
+    assert_eq!(bad_json.status, 400);
+    assert_eq!(bad_json.body["code"], "parse_error");
+}
+
+#[tokio::test]
+async fn authentication_and_project_errors() {
+    let env = start("demo").await;
+    let url = format!("{}{}", env.base, project("feature_flags/"));
+    let none = env.raw(env.http.get(&url)).await;
+    assert_eq!(none.status, 401);
+    assert_eq!(
+        none.body,
+        json!({"type": "authentication_error", "code": "not_authenticated", "detail": "Authentication credentials were not provided.", "attr": null})
+    );
+    for key in ["phx_wrong", "phc_sandbox_project_key"] {
+        let wrong = env.raw(env.http.get(&url).bearer_auth(key)).await;
+        assert_eq!(wrong.status, 401);
+        assert_eq!(
+            wrong.body,
+            json!({"type": "authentication_error", "code": "authentication_failed", "detail": "Personal API key found in request Authorization header is invalid.", "attr": null})
+        );
+    }
+    let other_project = env
+        .posthog("GET", "/api/projects/1/feature_flags/", None)
+        .await;
+    assert_eq!(other_project.status, 404);
+    assert_eq!(other_project.body["code"], "not_found");
+    let unknown_flag = env
+        .posthog("GET", &project("feature_flags/999/"), None)
+        .await;
+    assert_eq!(unknown_flag.status, 404);
+    let me = env.posthog("GET", "/api/users/@me/", None).await;
+    assert_eq!(me.body["email"], "maya.chen@acme.example");
+    assert_eq!(me.body["team"]["id"], PROJECT);
+    assert_eq!(me.body["organization"]["slug"], "acme");
+}
+
+#[tokio::test]
+async fn the_burst_throttle_allows_480_requests_a_minute() {
+    let env = start("empty").await;
+    let path = project("dashboards/");
+    for i in 0..480 {
+        let answer = env.posthog("GET", &path, None).await;
+        assert_eq!(answer.status, 200, "request {i}");
+    }
+    let throttled = env.posthog("GET", &path, None).await;
+    assert_eq!(throttled.status, 429);
+    assert_eq!(throttled.body["type"], "throttled_error");
+    assert_eq!(throttled.body["code"], "throttled");
+    let wait: u64 = throttled
+        .retry_after
+        .as_deref()
+        .unwrap()
+        .parse()
+        .expect("integer Retry-After");
+    assert!((1..=60).contains(&wait));
+    assert_eq!(
+        throttled.body["detail"],
+        format!("Request was throttled. Expected available in {wait} seconds.")
+    );
+}
