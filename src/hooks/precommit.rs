@@ -1,8 +1,410 @@
-//! Placeholder (being built).
+//! The git pre-commit gate (`kodo hook pre-commit`) and its CI form (`kodo scan --rev-range`):
+//! stop a change that adds an undocumented PostHog event or feature flag, where it is cheapest
+//! to fix, offline and in milliseconds.
+//!
+//! Flow: the diff (`git diff --cached`, or the merge base of a range against its tip) → the new
+//! and previous contents of the changed files, read with one `git cat-file --batch` → the
+//! scanner on those texts only → the references the change adds ([`check`]) → the identifiers
+//! they use, resolved across the working tree only when there are any → the documentation
+//! ([`docs`]: the snapshot, or Notion with a short deadline) → findings → a report ([`report`]).
+//!
+//! **Invariants.**
+//! - The cost follows the size of the change, not of the repository: the repository is walked
+//!   only to resolve identifiers that a changed file uses but does not define, and that walk is
+//!   prefiltered by the identifiers' bytes.
+//! - A repository without `.kodo/config.json` is never blocked: one note, exit 0.
+//! - `KODO_SKIP=1` (or `true`/`yes`) skips the hook with a note; git's `--no-verify` skips it
+//!   without running kodo at all.
+//! - Exit 1 only for a blocking finding (see [`check`]); every other failure (not a git
+//!   repository, a broken config) is an error, exit 2.
+//! - The human report goes to stderr for the hook (git shows it) and to stdout for
+//!   `scan --rev-range`; `--format json` puts the JSON report on stdout in both.
+
+pub mod check;
+pub mod docs;
+pub mod git;
+pub mod report;
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use anyhow::Context as _;
+use globset::{Glob, GlobSet, GlobSetBuilder};
+use kodo_scan::{Resolution, ScanSettings};
 
 use crate::app::{Context, Outcome};
+use crate::cli::Format;
+use crate::config::{Config, ConfigError};
 
+use check::{Added, Before, Finding, NewFile, OldFile, Policy};
+use git::{FileChange, Git};
+use report::Mode;
+
+/// Set to `1` to skip the hook for one commit: `KODO_SKIP=1 git commit …`.
+pub const SKIP_ENV: &str = "KODO_SKIP";
+
+/// Directories the scanner skips unless `scan.exclude` lifts them with `!name` (as `kodo scan`).
+const DEFAULT_EXCLUDED_DIRS: &[&str] = &[
+    "node_modules",
+    "vendor",
+    "dist",
+    "build",
+    "bower_components",
+    "Pods",
+    "target",
+    "__pycache__",
+];
+
+/// What the gate found in one change.
+#[derive(Debug, Clone, Default)]
+pub struct Verdict {
+    pub findings: Vec<Finding>,
+    /// Things to tell the user whatever the findings (a stale snapshot, Notion unreachable).
+    pub notes: Vec<String>,
+    /// How many references the change adds.
+    pub added: usize,
+    /// How many changed files were read.
+    pub files: usize,
+}
+
+impl Verdict {
+    pub fn blocked(&self) -> bool {
+        self.findings.iter().any(Finding::blocks)
+    }
+}
+
+/// `kodo hook pre-commit`.
 pub async fn run(ctx: &Context) -> anyhow::Result<Outcome> {
-    let _ = ctx;
-    anyhow::bail!("kodo hook pre-commit is being built")
+    if skip_requested() {
+        ctx.printer.info(&format!(
+            "kodo: {SKIP_ENV} is set, so the check for undocumented events and flags is skipped"
+        ));
+        return Ok(Outcome::Success);
+    }
+    match ctx.config_path() {
+        Ok(_) => {}
+        Err(ConfigError::NotFound { .. }) => {
+            ctx.printer.info(
+                "kodo: no .kodo/config.json in this repository, so there is nothing to check (run `kodo ph-sync setup` to start)",
+            );
+            return Ok(Outcome::Success);
+        }
+        Err(e) => return Err(e.into()),
+    }
+    let config = ctx.load_config()?;
+    let top = Git::new(&ctx.cwd).toplevel()?;
+    let git = Git::new(&top);
+    let changes = git.staged_diff()?;
+    let verdict = check_change(&git, &top, &config, &changes, ":", "HEAD:").await?;
+    if ctx.global.verbose > 0 {
+        eprintln!(
+            "kodo: {} changed file(s) read, {} added reference(s)",
+            verdict.files, verdict.added
+        );
+    }
+    if ctx.global.format == Some(Format::Json) {
+        ctx.printer
+            .data(&report::json(&verdict.findings, &verdict.notes));
+    } else {
+        let text = report::human(&verdict.findings, Mode::Hook, &verdict.notes);
+        if !text.is_empty() {
+            eprint!("{text}");
+        }
+    }
+    Ok(if verdict.blocked() {
+        Outcome::CheckFailed
+    } else {
+        Outcome::Success
+    })
+}
+
+/// `kodo scan --rev-range A..B`: the same check over what the commits in the range add
+/// (measured from the merge base, as a pull request is), with GitHub Actions annotations when
+/// `GITHUB_ACTIONS=true`. Exit 1 when something blocks and `--check` is given.
+pub async fn check_rev_range(
+    ctx: &Context,
+    config: &Config,
+    range: &str,
+) -> anyhow::Result<Outcome> {
+    let top = Git::new(&ctx.cwd).toplevel()?;
+    let git = Git::new(&top);
+    let (base, tip) = git.range_bounds(range)?;
+    let changes = git.range_diff(&base, &tip)?;
+    let verdict = check_change(
+        &git,
+        &top,
+        config,
+        &changes,
+        &format!("{tip}:"),
+        &format!("{base}:"),
+    )
+    .await?;
+    if std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true") {
+        let annotations = report::github_annotations(&verdict.findings);
+        if !annotations.is_empty() {
+            ctx.printer.data(&annotations);
+        }
+    }
+    if ctx.global.format == Some(Format::Json) {
+        ctx.printer
+            .data(&report::json(&verdict.findings, &verdict.notes));
+    } else {
+        let text = report::human(&verdict.findings, Mode::Range, &verdict.notes);
+        if text.is_empty() {
+            ctx.printer.info(&format!(
+                "kodo: {range} adds {} event or flag reference(s) in {} changed file(s); nothing undocumented",
+                verdict.added, verdict.files
+            ));
+        } else {
+            ctx.printer.data(&text);
+        }
+    }
+    Ok(if verdict.blocked() && ctx.global.check {
+        Outcome::CheckFailed
+    } else {
+        Outcome::Success
+    })
+}
+
+fn skip_requested() -> bool {
+    std::env::var(SKIP_ENV).is_ok_and(|v| {
+        matches!(
+            v.trim().to_ascii_lowercase().as_str(),
+            "1" | "true" | "yes" | "on"
+        )
+    })
+}
+
+/// The scanner settings of a config's `scan` section.
+pub trait AsScanSettings {
+    fn scan_settings(&self) -> anyhow::Result<ScanSettings>;
+}
+
+impl AsScanSettings for serde_json::Value {
+    fn scan_settings(&self) -> anyhow::Result<ScanSettings> {
+        if self.is_null() {
+            return Ok(ScanSettings::default());
+        }
+        let settings: ScanSettings = serde_json::from_value(self.clone())
+            .context("the `scan` section of .kodo/config.json is not valid")?;
+        settings.validate()?;
+        Ok(settings)
+    }
+}
+
+impl AsScanSettings for ScanSettings {
+    fn scan_settings(&self) -> anyhow::Result<ScanSettings> {
+        self.validate()?;
+        Ok(self.clone())
+    }
+}
+
+/// Paths the scanner would skip: hidden paths, the default directories and `scan.exclude`.
+struct Excluder {
+    dirs: Vec<String>,
+    globs: GlobSet,
+}
+
+impl Excluder {
+    fn new(settings: &ScanSettings) -> anyhow::Result<Excluder> {
+        let lifted: Vec<&str> = settings
+            .exclude
+            .iter()
+            .filter_map(|e| e.strip_prefix('!'))
+            .map(|e| e.trim_end_matches('/'))
+            .collect();
+        let dirs = DEFAULT_EXCLUDED_DIRS
+            .iter()
+            .filter(|d| !lifted.contains(d))
+            .map(|d| d.to_string())
+            .collect();
+        let mut builder = GlobSetBuilder::new();
+        for pattern in settings.exclude.iter().filter(|p| !p.starts_with('!')) {
+            for variant in [
+                pattern.clone(),
+                format!("{}/**", pattern.trim_end_matches('/')),
+            ] {
+                builder.add(Glob::new(&variant).context("scan.exclude")?);
+            }
+        }
+        Ok(Excluder {
+            dirs,
+            globs: builder.build().context("scan.exclude")?,
+        })
+    }
+
+    fn excluded(&self, path: &str) -> bool {
+        let mut segments: Vec<&str> = path.split('/').collect();
+        let file = segments.pop().unwrap_or("");
+        file.starts_with('.')
+            || segments
+                .iter()
+                .any(|s| s.starts_with('.') || self.dirs.iter().any(|d| d == s))
+            || self.globs.is_match(path)
+    }
+}
+
+/// Checks one change. `new_prefix`/`old_prefix` turn a path into a `git cat-file` object name
+/// for the new and the previous side (`:` is the index, `HEAD:` the last commit).
+pub async fn check_change(
+    git: &Git,
+    top: &Path,
+    config: &Config,
+    changes: &[FileChange],
+    new_prefix: &str,
+    old_prefix: &str,
+) -> anyhow::Result<Verdict> {
+    let settings = config.scan.scan_settings()?;
+    let excluder = Excluder::new(&settings)?;
+    let new_paths: Vec<&str> = changes
+        .iter()
+        .filter_map(|c| c.new_path.as_deref())
+        .filter(|p| !excluder.excluded(p))
+        .collect();
+    let old_paths: Vec<&str> = changes
+        .iter()
+        .filter_map(|c| c.old_path.as_deref())
+        .filter(|p| !excluder.excluded(p))
+        .collect();
+    if new_paths.is_empty() {
+        return Ok(Verdict::default());
+    }
+    let specs: Vec<String> = new_paths
+        .iter()
+        .map(|p| format!("{new_prefix}{p}"))
+        .chain(old_paths.iter().map(|p| format!("{old_prefix}{p}")))
+        .collect();
+    let blobs = git.read_blobs(&specs)?;
+    let texts: Vec<Option<String>> = blobs
+        .into_iter()
+        .map(|b| {
+            b.filter(|b| !is_binary(b))
+                .map(|b| String::from_utf8_lossy(&b).into_owned())
+        })
+        .collect();
+    let (new_texts, old_texts) = texts.split_at(new_paths.len());
+    let empty = BTreeSet::new();
+    let new_files: Vec<NewFile<'_>> = new_paths
+        .iter()
+        .zip(new_texts)
+        .filter_map(|(path, text)| {
+            let added = changes
+                .iter()
+                .find(|c| c.new_path.as_deref() == Some(*path))
+                .map_or(&empty, |c| &c.added);
+            text.as_deref().map(|text| NewFile { path, text, added })
+        })
+        .collect();
+    let old_files: Vec<OldFile<'_>> = old_paths
+        .iter()
+        .zip(old_texts)
+        .filter_map(|(path, text)| text.as_deref().map(|text| OldFile { path, text }))
+        .collect();
+    let before = Before::scan(&old_files, &settings);
+    let mut added = check::added_references(&new_files, &before, &settings);
+    resolve(&mut added, &before, top, &settings)?;
+
+    let policy = Policy {
+        include_builtin_events: config.sync.include_builtin_events,
+        strict_offline: config.sync.strict_offline,
+        naming: &config.sync.naming,
+    };
+    let keys = check::keys_to_check(&added, &policy);
+    let answers = docs::answer(config, &keys).await;
+    let findings = check::evaluate(&added, &answers, &policy);
+    Ok(Verdict {
+        findings,
+        notes: answers.notes,
+        added: added.len(),
+        files: new_files.len(),
+    })
+}
+
+/// Resolves the identifiers that added references use but their file does not define, across
+/// the working tree (so a constant in an unstaged or untracked file is found). A reference that
+/// resolves to a key the change did not add is dropped; one that does not resolve stays dynamic.
+fn resolve(
+    added: &mut Vec<Added>,
+    before: &Before,
+    top: &Path,
+    settings: &ScanSettings,
+) -> anyhow::Result<()> {
+    let names: BTreeSet<String> = added
+        .iter()
+        .filter(|a| a.key.is_none())
+        .filter_map(|a| a.identifier.clone())
+        .collect();
+    if names.is_empty() {
+        return Ok(());
+    }
+    let names: Vec<String> = names.into_iter().collect();
+    let resolved = kodo_scan::resolve_identifiers(top, &names, settings)
+        .context("cannot resolve the identifiers used as event names or flag keys")?;
+    for a in added.iter_mut() {
+        let (None, Some(id)) = (&a.key, &a.identifier) else {
+            continue;
+        };
+        match resolved.get(id) {
+            Some(Resolution::Resolved { value, .. }) => {
+                a.key = Some(value.clone());
+                a.dynamic_reason = None;
+            }
+            Some(Resolution::Ambiguous { values, locations }) => {
+                let defs: Vec<String> = values
+                    .iter()
+                    .zip(locations)
+                    .map(|(v, l)| format!("\"{v}\" ({l})"))
+                    .collect();
+                a.dynamic_reason = Some(format!(
+                    "`{id}` is defined with different values: {}",
+                    defs.join(", ")
+                ));
+            }
+            Some(Resolution::Unresolved) | None => {
+                a.dynamic_reason = Some(format!(
+                    "no definition of `{id}` was found in the working tree"
+                ));
+            }
+        }
+    }
+    added.retain(|a| match (&a.key, &a.identifier) {
+        (Some(key), Some(_)) => !before.had_key(a.kind, key),
+        _ => true,
+    });
+    Ok(())
+}
+
+fn is_binary(bytes: &[u8]) -> bool {
+    bytes.iter().take(8000).any(|b| *b == 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn excluder_follows_the_scanner() {
+        let settings: ScanSettings =
+            serde_json::from_str(r#"{"exclude": ["gen", "!vendor", "**/*.min.js"]}"#).unwrap();
+        let e = Excluder::new(&settings).unwrap();
+        assert!(e.excluded("gen/a.ts"));
+        assert!(e.excluded("web/node_modules/x/index.js"));
+        assert!(e.excluded("web/app.min.js"));
+        assert!(e.excluded(".github/scripts/a.js"));
+        assert!(!e.excluded("vendor/lib.js"));
+        assert!(!e.excluded("src/gen.ts"));
+        assert!(!e.excluded("src/app.ts"));
+    }
+
+    #[test]
+    fn scan_settings_from_the_raw_section() {
+        let value = serde_json::json!({"wrappers": [{"call": "track", "event_arg": 0}]});
+        assert_eq!(value.scan_settings().unwrap().wrappers.len(), 1);
+        assert_eq!(
+            serde_json::Value::Null.scan_settings().unwrap(),
+            ScanSettings::default()
+        );
+        let bad = serde_json::json!({"wrappers": [{"call": "track"}]});
+        assert!(bad.scan_settings().is_err());
+    }
 }
