@@ -177,6 +177,24 @@ impl Snapshot {
         }
     }
 
+    /// Adds what one row documents (a row just written), keeping the lists sorted.
+    pub fn add_row(&mut self, resource: Resource, row: &NotionRow) {
+        let mut added = Snapshot::new(&self.generated_at);
+        added.set_rows(resource, std::slice::from_ref(row));
+        self.events.extend(added.events);
+        self.flags.extend(added.flags);
+        self.experiments.extend(added.experiments);
+        self.dashboards.extend(added.dashboards);
+        self.events.sort();
+        self.events.dedup();
+        self.flags.sort();
+        self.flags.dedup();
+        self.experiments.sort();
+        self.experiments.dedup();
+        self.dashboards.sort();
+        self.dashboards.dedup();
+    }
+
     /// How old the snapshot is; `None` when its timestamp cannot be read.
     pub fn age(&self) -> Option<Duration> {
         let at = OffsetDateTime::parse(&self.generated_at, &Rfc3339).ok()?;

@@ -1,8 +1,33 @@
-//! `kodo ph-sync`: placeholder entry point, replaced by the sync engine.
+//! `kodo ph-sync [action] [resource]` (and `kodo notion-sync`, `kodo snapshot refresh`): the
+//! command edge of the sync engine.
+//!
+//! **Invariants.**
+//! - Every action checks the config (the databases it needs, the tokens) before the first
+//!   request, so a configuration mistake costs no network round trip.
+//! - Reports and plans go to stdout; progress, warnings and logs to stderr.
+//! - `--dry-run` writes nothing: not to Notion, not to `.kodo/`.
+//! - Whatever read the Notion databases refreshes `.kodo/snapshot.json` and the caches in
+//!   `.kodo/state.json`; only `import` records a sync time.
+//! - `--check` turns "out of sync" into exit code 1 (audit, status, the default overview); a
+//!   failed write is exit code 2, after every other write has been tried.
+
+use std::collections::BTreeMap;
+
+use anyhow::Context as _;
 
 use crate::app::{Context, Outcome};
-use crate::cli::Action;
+use crate::cli::{Action, Format};
+use crate::config::Config;
 use crate::model::Resource;
+use crate::snapshot::{now_rfc3339, Snapshot};
+use crate::state::State;
+
+use super::apply;
+use super::fetch::{self, FetchOptions, Inventory};
+use super::normalize::{experiment_flag_keys, Normalizer, ScanFacts};
+use super::plan::{self, PlanInput, PlanOptions, ResourcePlan};
+use super::report::{self, Findings, LastSync};
+use super::{export, scan, setup};
 
 /// Options of `ph-sync` besides the global ones.
 #[derive(Debug, Clone, Copy, Default)]
@@ -11,18 +36,478 @@ pub struct Flags {
     pub archive_orphans: bool,
 }
 
+/// Runs `kodo ph-sync`.
 pub async fn run(
     ctx: &Context,
     action: Option<Action>,
     resources: Vec<Resource>,
     flags: Flags,
 ) -> anyhow::Result<Outcome> {
-    let _ = (ctx, action, resources, flags);
-    anyhow::bail!("ph-sync is being built")
+    match action {
+        Some(Action::Setup) => setup::run(ctx, &resources).await,
+        Some(Action::Import) => import(ctx, &resources, flags).await,
+        Some(Action::Export) => export_action(ctx, &resources).await,
+        Some(Action::Audit) => audit(ctx, &resources).await,
+        Some(Action::Status) => status(ctx, &resources, false).await,
+        None => status(ctx, &resources, true).await,
+    }
 }
 
-/// `kodo snapshot refresh`: placeholder, replaced by the sync engine.
+/// `kodo snapshot refresh`: reads every configured Notion database and rewrites
+/// `.kodo/snapshot.json`.
 pub async fn snapshot_refresh(ctx: &Context) -> anyhow::Result<Outcome> {
-    let _ = ctx;
-    anyhow::bail!("snapshot refresh is being built")
+    let config = ctx.load_config()?;
+    let resources: Vec<Resource> = Resource::ALL
+        .into_iter()
+        .filter(|r| config.notion.databases.get(*r).is_some())
+        .collect();
+    if resources.is_empty() {
+        // The error names the first missing key and how to fix it.
+        config.database(Resource::Events)?;
+    }
+    for r in Resource::ALL.iter().filter(|r| !resources.contains(r)) {
+        ctx.printer.warn(&format!(
+            "no Notion database configured for {r} (`notion.databases.{}`); the snapshot keeps its previous {r}",
+            r.config_key()
+        ));
+    }
+    let client = fetch::notion_client(&config, &ctx.printer)?;
+    let mut state = load_state(ctx, &config);
+    let sides = fetch::notion_sides(&client, &config, &resources, &state, &ctx.printer).await?;
+    remember_data_sources(&config, &mut state, &sides);
+    let snapshot = save_snapshot(ctx, &config, &sides, &now_rfc3339());
+    save_state(ctx, &config, &state);
+    let counts = format!(
+        "{} events, {} flags, {} experiments, {} dashboards",
+        snapshot.events.len(),
+        snapshot.flags.len(),
+        snapshot.experiments.len(),
+        snapshot.dashboards.len()
+    );
+    ctx.printer.data(&format!(
+        "Snapshot refreshed ({}): {counts}",
+        config.kodo_dir().join(crate::snapshot::FILE_NAME).display()
+    ));
+    Ok(Outcome::Success)
+}
+
+fn load_state(ctx: &Context, config: &Config) -> State {
+    State::load(&config.kodo_dir()).unwrap_or_else(|e| {
+        ctx.printer.warn(&e.to_string());
+        State::default()
+    })
+}
+
+fn save_state(ctx: &Context, config: &Config, state: &State) {
+    if ctx.global.dry_run {
+        return;
+    }
+    if let Err(e) = state.save(&config.kodo_dir()) {
+        ctx.printer.warn(&e.to_string());
+    }
+}
+
+fn remember_data_sources(
+    config: &Config,
+    state: &mut State,
+    sides: &BTreeMap<Resource, fetch::NotionSide>,
+) {
+    for (resource, side) in sides {
+        if let Some(configured) = config.notion.databases.get(*resource) {
+            state
+                .data_sources
+                .insert(configured.to_string(), side.data_source.id.clone());
+        }
+    }
+}
+
+/// Rewrites the snapshot's lists for the resources read, keeping the others.
+fn save_snapshot(
+    ctx: &Context,
+    config: &Config,
+    sides: &BTreeMap<Resource, fetch::NotionSide>,
+    now: &str,
+) -> Snapshot {
+    let kodo_dir = config.kodo_dir();
+    let mut snapshot = match Snapshot::load(&kodo_dir) {
+        Ok(Some(s)) => s,
+        Ok(None) => Snapshot::new(now),
+        Err(e) => {
+            ctx.printer.warn(&e.to_string());
+            Snapshot::new(now)
+        }
+    };
+    snapshot.generated_at = now.to_string();
+    for (resource, side) in sides {
+        snapshot.set_rows(*resource, &side.rows);
+    }
+    if !ctx.global.dry_run {
+        if let Err(e) = snapshot.save(&kodo_dir) {
+            ctx.printer.warn(&e.to_string());
+        }
+    }
+    snapshot
+}
+
+/// Checks, before any request, that every asked resource has a database and both tokens
+/// are set.
+fn preflight(config: &Config, resources: &[Resource], posthog: bool) -> anyhow::Result<()> {
+    for r in resources {
+        config.database(*r)?;
+    }
+    config.notion_token()?;
+    if posthog {
+        config.posthog_token()?;
+    }
+    Ok(())
+}
+
+/// Both sides read and planned.
+struct Analysis {
+    config: Config,
+    state: State,
+    inventory: Inventory,
+    plans: Vec<ResourcePlan>,
+    notion: kodo_api::NotionClient,
+    now: String,
+}
+
+async fn analyse(
+    ctx: &Context,
+    resources: &[Resource],
+    options: FetchOptions,
+    plan_options: PlanOptions,
+) -> anyhow::Result<Analysis> {
+    let config = ctx.load_config()?;
+    preflight(&config, resources, true)?;
+    let notion = fetch::notion_client(&config, &ctx.printer)?;
+    let posthog = fetch::posthog_client(&config, &ctx.printer)?;
+    let mut state = load_state(ctx, &config);
+    let (inventory, facts) = tokio::join!(
+        fetch::inventory(
+            &config,
+            &notion,
+            &posthog,
+            resources,
+            &state,
+            options,
+            &ctx.printer
+        ),
+        scan::facts(&config, &ctx.printer)
+    );
+    let inventory = inventory?;
+    remember_data_sources(&config, &mut state, &inventory.notion);
+    for flag in inventory
+        .posthog
+        .flags
+        .iter()
+        .chain(&inventory.deleted_flags)
+    {
+        if let Some(id) = flag.id {
+            state.flag_ids.insert(flag.key.trim().to_string(), id);
+        }
+    }
+    let plans = make_plans(&config, &inventory, &facts, resources, plan_options);
+    if ctx.global.verbose > 0 {
+        let stats = posthog.stats();
+        ctx.printer.info(&format!(
+            "PostHog: {} requests ({} retried)",
+            stats.reads + stats.writes,
+            stats.retries
+        ));
+    }
+    Ok(Analysis {
+        config,
+        state,
+        inventory,
+        plans,
+        notion,
+        now: now_rfc3339(),
+    })
+}
+
+fn make_plans(
+    config: &Config,
+    inventory: &Inventory,
+    facts: &ScanFacts,
+    resources: &[Resource],
+    options: PlanOptions,
+) -> Vec<ResourcePlan> {
+    let n = Normalizer {
+        region_url: &config.posthog.region_url,
+        project_id: &config.posthog.project_id,
+        sync: &config.sync,
+        people: &inventory.people,
+        scan: facts,
+    };
+    let ph = &inventory.posthog;
+    let mut plans = Vec::new();
+    for &resource in resources {
+        let Some(side) = inventory.notion.get(&resource) else {
+            continue;
+        };
+        let desired = match resource {
+            Resource::Events => n.events(&ph.events),
+            Resource::Flags => {
+                let used = experiment_flag_keys(&ph.experiments);
+                let mut d = n.flags(&ph.flags, &used);
+                d.extend(
+                    inventory
+                        .deleted_flags
+                        .iter()
+                        .map(|f| n.flag(f, used.contains(f.key.trim()))),
+                );
+                d
+            }
+            Resource::Experiments => n.experiments(&ph.experiments),
+            Resource::Dashboards => n.dashboards(&ph.dashboards),
+        };
+        plans.push(plan::plan(
+            PlanInput {
+                resource,
+                desired,
+                rows: side.rows.clone(),
+                maybe_deleted: if resource == Resource::Flags {
+                    inventory.maybe_deleted.clone()
+                } else {
+                    Default::default()
+                },
+                writable: Some(side.writable.clone()),
+            },
+            options,
+        ));
+    }
+    plans
+}
+
+fn last_syncs(state: &State, resources: &[Resource]) -> Vec<(Resource, Option<LastSync>)> {
+    resources
+        .iter()
+        .map(|r| {
+            let last = state.last_sync.get(r.plural()).map(|l| LastSync {
+                at: l.at.clone(),
+                action: l.action.clone(),
+            });
+            (*r, last)
+        })
+        .collect()
+}
+
+fn reject_sarif(ctx: &Context, action: &str) -> anyhow::Result<()> {
+    if ctx.global.format == Some(Format::Sarif) {
+        anyhow::bail!("--format sarif is only for `kodo scan`; `{action}` writes md, json or csv");
+    }
+    Ok(())
+}
+
+async fn audit(ctx: &Context, resources: &[Resource]) -> anyhow::Result<Outcome> {
+    reject_sarif(ctx, "ph-sync audit")?;
+    let a = analyse(
+        ctx,
+        resources,
+        FetchOptions::default(),
+        PlanOptions::default(),
+    )
+    .await?;
+    let findings = Findings::from_plans(&a.plans);
+    let text = match ctx.global.format {
+        Some(Format::Json) => report::audit_json(&findings, &a.now),
+        Some(Format::Csv) => report::audit_csv(&findings),
+        _ => report::audit_markdown(&findings, &a.now),
+    };
+    ctx.printer.data(&text);
+    save_snapshot(ctx, &a.config, &a.inventory.notion, &a.now);
+    save_state(ctx, &a.config, &a.state);
+    Ok(check(ctx, &findings))
+}
+
+fn check(ctx: &Context, findings: &Findings) -> Outcome {
+    if ctx.global.check && !findings.in_sync() {
+        Outcome::CheckFailed
+    } else {
+        Outcome::Success
+    }
+}
+
+async fn status(ctx: &Context, resources: &[Resource], overview: bool) -> anyhow::Result<Outcome> {
+    reject_sarif(ctx, "ph-sync status")?;
+    let a = analyse(
+        ctx,
+        resources,
+        FetchOptions::default(),
+        PlanOptions::default(),
+    )
+    .await?;
+    let findings = Findings::from_plans(&a.plans);
+    let last = last_syncs(&a.state, resources);
+    let text = match ctx.global.format {
+        Some(Format::Json) if overview => {
+            // The overview's machine form is the audit's: status counts plus every finding.
+            report::audit_json(&findings, &a.now)
+        }
+        Some(Format::Json) => report::status_json(&findings, &last, &a.now),
+        Some(Format::Csv) if overview => report::audit_csv(&findings),
+        Some(Format::Csv) => report::status_csv(&findings, &last),
+        _ if overview => report::overview(&findings, &last),
+        _ => report::status_text(&findings, &last),
+    };
+    ctx.printer.data(&text);
+    save_snapshot(ctx, &a.config, &a.inventory.notion, &a.now);
+    save_state(ctx, &a.config, &a.state);
+    Ok(check(ctx, &findings))
+}
+
+async fn import(ctx: &Context, resources: &[Resource], flags: Flags) -> anyhow::Result<Outcome> {
+    reject_sarif(ctx, "ph-sync import")?;
+    if ctx.global.format == Some(Format::Csv) {
+        anyhow::bail!("`ph-sync import` prints its plan as md or json, not csv");
+    }
+    let mut a = analyse(
+        ctx,
+        resources,
+        FetchOptions { users: true },
+        PlanOptions {
+            overwrite: flags.overwrite,
+        },
+    )
+    .await?;
+    let json = ctx.global.format == Some(Format::Json);
+    if !json {
+        ctx.printer
+            .data(&report::import_plan_text(&a.plans, flags.archive_orphans));
+    }
+    if ctx.global.dry_run {
+        if json {
+            ctx.printer.data(&report::import_json(&a.plans, None, true));
+        }
+        ctx.printer.info("Dry run: nothing was written.");
+        return Ok(Outcome::Success);
+    }
+    let targets: BTreeMap<Resource, (String, std::collections::BTreeSet<&'static str>)> = a
+        .inventory
+        .notion
+        .iter()
+        .map(|(r, side)| (*r, (side.data_source.id.clone(), side.writable.clone())))
+        .collect();
+    let outcome = apply::apply(
+        &a.notion,
+        &a.plans,
+        &targets,
+        flags.archive_orphans,
+        &ctx.printer,
+    )
+    .await;
+    if json {
+        ctx.printer
+            .data(&report::import_json(&a.plans, Some(&outcome), false));
+    } else {
+        ctx.printer.data(&report::import_summary(&outcome));
+        let orphans: usize = a.plans.iter().map(|p| p.orphans.len()).sum();
+        if orphans > 0 && !flags.archive_orphans {
+            ctx.printer.info(&format!(
+                "{orphans} orphaned Notion entries were left as they are (`kodo ph-sync audit` lists them; --archive-orphans moves them to the trash)."
+            ));
+        }
+    }
+    if ctx.global.verbose > 0 {
+        let stats = a.notion.stats();
+        ctx.printer.info(&format!(
+            "Notion: {} reads, {} writes, {} retries, {} rate-limited answers",
+            stats.reads, stats.writes, stats.retries, stats.rate_limited
+        ));
+    }
+    // What Notion now holds, for the snapshot.
+    for (resource, side) in a.inventory.notion.iter_mut() {
+        side.rows = apply::rows_after(&side.rows, &outcome, *resource);
+    }
+    save_snapshot(ctx, &a.config, &a.inventory.notion, &a.now);
+    let failed_resources: Vec<Resource> = outcome.failed.iter().map(|f| f.resource).collect();
+    for r in resources {
+        if !failed_resources.contains(r) {
+            a.state.record_sync(r.plural(), &a.now, "import");
+        }
+    }
+    save_state(ctx, &a.config, &a.state);
+    if !outcome.failed.is_empty() {
+        let total = outcome.created
+            + outcome.recovered
+            + outcome.updated
+            + outcome.archived
+            + outcome.failed.len();
+        anyhow::bail!(
+            "{} of {total} Notion writes failed (listed above); re-run `kodo ph-sync import` to retry them — it is safe to repeat",
+            outcome.failed.len()
+        );
+    }
+    Ok(Outcome::Success)
+}
+
+async fn export_action(ctx: &Context, resources: &[Resource]) -> anyhow::Result<Outcome> {
+    reject_sarif(ctx, "ph-sync export")?;
+    if ctx.global.format == Some(Format::Csv) && resources.len() > 1 {
+        anyhow::bail!(
+            "--format csv writes one resource to stdout; name it, e.g. `kodo ph-sync export flags --format csv` (without --format, every resource is written to .kodo/export/)"
+        );
+    }
+    let config = ctx.load_config()?;
+    preflight(&config, resources, false)?;
+    let client = fetch::notion_client(&config, &ctx.printer)?;
+    let mut state = load_state(ctx, &config);
+    let sides = fetch::notion_sides(&client, &config, resources, &state, &ctx.printer).await?;
+    remember_data_sources(&config, &mut state, &sides);
+    let now = now_rfc3339();
+    match ctx.global.format {
+        Some(Format::Json) => {
+            let value = if let [only] = resources {
+                export::rows_json(*only, &sides[only].rows)
+            } else {
+                serde_json::Value::Object(
+                    sides
+                        .iter()
+                        .map(|(r, s)| (r.plural().to_string(), export::rows_json(*r, &s.rows)))
+                        .collect(),
+                )
+            };
+            let mut text = serde_json::to_string_pretty(&value)?;
+            text.push('\n');
+            ctx.printer.data(&text);
+        }
+        Some(Format::Csv) => {
+            for (r, side) in &sides {
+                ctx.printer.data(&export::rows_csv(*r, &side.rows));
+            }
+        }
+        _ => {
+            let dir = config.kodo_dir().join("export");
+            for (r, side) in &sides {
+                let json_path = dir.join(format!("{}.json", r.plural()));
+                let csv_path = dir.join(format!("{}.csv", r.plural()));
+                if ctx.global.dry_run {
+                    ctx.printer.data(&format!(
+                        "Would write {} and {} ({} rows)",
+                        json_path.display(),
+                        csv_path.display(),
+                        side.rows.len()
+                    ));
+                    continue;
+                }
+                let mut json = serde_json::to_string_pretty(&export::rows_json(*r, &side.rows))?;
+                json.push('\n');
+                crate::state::write_atomic(&json_path, json.as_bytes())
+                    .with_context(|| format!("cannot write `{}`", json_path.display()))?;
+                crate::state::write_atomic(&csv_path, export::rows_csv(*r, &side.rows).as_bytes())
+                    .with_context(|| format!("cannot write `{}`", csv_path.display()))?;
+                ctx.printer.data(&format!(
+                    "{}: {} rows → {} and {}",
+                    r.title(),
+                    side.rows.len(),
+                    json_path.display(),
+                    csv_path.display()
+                ));
+            }
+        }
+    }
+    save_snapshot(ctx, &config, &sides, &now);
+    save_state(ctx, &config, &state);
+    Ok(Outcome::Success)
 }

@@ -2,10 +2,55 @@
 //!
 //! Data flows one way. [`fetch`] reads PostHog and Notion (and the code scan); [`normalize`]
 //! turns PostHog's objects into the one model; [`plan`] diffs them against Notion's rows
-//! without any I/O; [`apply`] carries a plan out, or [`report`] renders it.
+//! without any I/O; [`apply`] carries a plan out, or [`report`] renders it. [`command`] is the
+//! `kodo ph-sync` entry point; [`setup`] creates the databases; [`export`] writes Notion's
+//! side to files; [`single`] serves the Claude Code hook (one lookup, one upsert).
+//!
+//! **Invariants.** Library modules return [`SyncError`]; only [`command`] turns errors into
+//! messages with context. No error, warning or log line carries a token.
 
+pub mod apply;
 pub mod command;
+pub mod export;
+pub mod fetch;
 pub mod normalize;
 pub mod plan;
 pub mod report;
+pub mod scan;
+pub mod setup;
+pub mod single;
 pub mod source;
+
+use std::path::PathBuf;
+
+use crate::config::ConfigError;
+use crate::model::Resource;
+
+pub use single::{is_documented, upsert_from_posthog, UpsertResult};
+
+/// What can go wrong while syncing. Every variant is exit code 2.
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Api(#[from] kodo_api::ApiError),
+    #[error("the {} database \"{database}\" cannot be synced: {message}\n  hint: run `kodo ph-sync setup` to add kodo's properties, or rename the property in Notion", resource.label())]
+    Schema {
+        resource: Resource,
+        database: String,
+        message: String,
+    },
+    #[error("could not read a PostHog object: {0}")]
+    Decode(String),
+    #[error("cannot write `{}`: {source}", path.display())]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Snapshot(#[from] crate::snapshot::SnapshotError),
+    #[error(transparent)]
+    State(#[from] crate::state::StateError),
+}

@@ -689,6 +689,135 @@ pub fn overview(f: &Findings, last: &[(Resource, Option<LastSync>)]) -> String {
     out
 }
 
+/// `kodo ph-sync import`'s plan, as text.
+pub fn import_plan_text(plans: &[ResourcePlan], archive_orphans: bool) -> String {
+    let mut out = String::new();
+    for p in plans {
+        let creates = p.creates().count();
+        let updates = p.updates().count();
+        let unchanged = p.unchanged();
+        let title = p.resource.title();
+        if creates == 0 && updates == 0 && p.orphans.is_empty() {
+            let _ = writeln!(out, "{title}: nothing to do ({unchanged} unchanged)");
+            continue;
+        }
+        let _ = writeln!(
+            out,
+            "{title}: {creates} to create, {updates} to update, {unchanged} unchanged"
+        );
+        for item in &p.items {
+            let d = &item.desired;
+            match &item.step {
+                Step::Create => {
+                    let mut line = format!("  + {}", d.record.key);
+                    if let (Resource::Dashboards, Some(id)) = (p.resource, d.posthog_id) {
+                        let _ = write!(line, " (ID: {id})");
+                    }
+                    let _ = writeln!(out, "{line}");
+                }
+                Step::Update { changes, .. } => {
+                    let list = changes
+                        .iter()
+                        .map(|c| {
+                            format!("{}: {} → {}", c.property, c.from.display(), c.to.display())
+                        })
+                        .collect::<Vec<_>>()
+                        .join("; ");
+                    let _ = writeln!(out, "  ~ {}: {list}", d.record.key);
+                }
+                Step::Unchanged { .. } => {}
+            }
+        }
+        for o in &p.orphans {
+            let why = match o.reason {
+                OrphanReason::NoMatch => "no PostHog counterpart",
+                OrphanReason::MayHaveBeenDeleted => "may have been deleted in PostHog",
+                OrphanReason::Duplicate => "duplicate entry",
+            };
+            let fate = if archive_orphans {
+                "will be moved to the trash"
+            } else {
+                "left as is; --archive-orphans moves it to the trash"
+            };
+            let _ = writeln!(out, "  ? {} ({why}; {fate})", o.row.record.key);
+        }
+    }
+    out
+}
+
+/// `kodo ph-sync import --format json`: the plan and, unless a dry run, the result.
+pub fn import_json(
+    plans: &[ResourcePlan],
+    outcome: Option<&super::apply::Outcome>,
+    dry_run: bool,
+) -> String {
+    let mut plan = serde_json::Map::new();
+    for p in plans {
+        let create: Vec<&str> = p.creates().map(|i| i.desired.record.key.as_str()).collect();
+        let update: Vec<serde_json::Value> = p
+            .items
+            .iter()
+            .filter_map(|i| match &i.step {
+                Step::Update { page_id, changes } => Some(serde_json::json!({
+                    "key": i.desired.record.key,
+                    "page_id": page_id,
+                    "changes": changes,
+                })),
+                _ => None,
+            })
+            .collect();
+        let orphaned: Vec<serde_json::Value> = p
+            .orphans
+            .iter()
+            .map(|o| {
+                serde_json::json!({"key": o.row.record.key, "page_id": o.row.page_id, "reason": o.reason})
+            })
+            .collect();
+        plan.insert(
+            p.resource.plural().to_string(),
+            serde_json::json!({
+                "create": create,
+                "update": update,
+                "unchanged": p.unchanged(),
+                "orphaned": orphaned,
+            }),
+        );
+    }
+    let mut text = serde_json::to_string_pretty(&serde_json::json!({
+        "version": 1,
+        "dry_run": dry_run,
+        "plan": plan,
+        "result": outcome,
+    }))
+    .unwrap_or_default();
+    text.push('\n');
+    text
+}
+
+/// The line that ends an import.
+pub fn import_summary(outcome: &super::apply::Outcome) -> String {
+    let mut line = format!(
+        "Import done: created {}, recovered {}, updated {}, unchanged {}",
+        outcome.created, outcome.recovered, outcome.updated, outcome.unchanged
+    );
+    if outcome.archived > 0 {
+        let _ = write!(line, ", archived {}", outcome.archived);
+    }
+    let _ = write!(line, ", failed {}.", outcome.failed.len());
+    for f in &outcome.failed {
+        let _ = write!(
+            line,
+            "\n  failed to {} {} `{}`: {}",
+            f.action,
+            f.resource.label().to_lowercase(),
+            f.key,
+            f.error
+        );
+    }
+    line.push('\n');
+    line
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,0 +1,340 @@
+//! Carrying out a plan: create the missing rows, update the stale ones, and (only when asked)
+//! move orphaned rows to the trash.
+//!
+//! **Invariants.**
+//! - One request per create and per update at most, plus only what settling an unknown
+//!   outcome needs: creates go through [`NotionClient::create_page`] with the row's sync key,
+//!   which never re-sends a create that may have landed, so a retry or a re-run after a crash
+//!   never makes a second row.
+//! - Updates send only the changed properties.
+//! - A failed write does not stop the others: everything that can be done is done, and the
+//!   failures are reported together.
+//! - A few writes are in flight at once; the client's one rate limiter sets the pace.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Mutex;
+
+use futures_util::StreamExt;
+use kodo_api::{CreateOutcome, KeyLookup, KeyType, NotionClient, Page};
+use serde::Serialize;
+use serde_json::json;
+
+use crate::model::{decode_page, NotionRow, Resource};
+use crate::output::Printer;
+
+use super::normalize::Desired;
+use super::plan::{create_properties, update_properties, Change, Item, Orphan, ResourcePlan, Step};
+
+/// Writes in flight at once.
+pub const WRITES_IN_FLIGHT: usize = 4;
+
+/// The key query that finds a row created by an earlier, unconfirmed send.
+pub fn key_lookup(desired: &Desired) -> KeyLookup {
+    let record = &desired.record;
+    match record.resource {
+        Resource::Events => KeyLookup {
+            property: "Event Name".into(),
+            filter_type: KeyType::Title,
+            value: json!(record.key),
+        },
+        Resource::Flags => KeyLookup {
+            property: "Flag Key".into(),
+            filter_type: KeyType::Title,
+            value: json!(record.key),
+        },
+        Resource::Experiments => match &record.keys.primary {
+            Some(flag_key) => KeyLookup {
+                property: "Flag Key".into(),
+                filter_type: KeyType::RichText,
+                value: json!(flag_key),
+            },
+            None => KeyLookup {
+                property: "Experiment Name".into(),
+                filter_type: KeyType::Title,
+                value: json!(record.key),
+            },
+        },
+        Resource::Dashboards => match desired.posthog_id {
+            Some(id) => KeyLookup {
+                property: "ID".into(),
+                filter_type: KeyType::Number,
+                value: json!(id),
+            },
+            None => KeyLookup {
+                property: "Dashboard Name".into(),
+                filter_type: KeyType::Title,
+                value: json!(record.key),
+            },
+        },
+    }
+}
+
+/// A write that failed.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Failure {
+    pub resource: Resource,
+    pub key: String,
+    pub action: &'static str,
+    pub error: String,
+}
+
+/// What applying a plan did.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Outcome {
+    pub created: usize,
+    /// Creates whose answer was lost and whose row turned out to exist.
+    pub recovered: usize,
+    pub updated: usize,
+    pub unchanged: usize,
+    pub archived: usize,
+    pub failed: Vec<Failure>,
+    /// The rows as they now are (created, recovered or updated), by resource.
+    #[serde(skip)]
+    pub rows: BTreeMap<Resource, Vec<NotionRow>>,
+    /// Page IDs moved to the trash.
+    #[serde(skip)]
+    pub trashed: BTreeSet<String>,
+}
+
+enum Op<'a> {
+    Create(Resource, &'a str, &'a Item),
+    Update(Resource, &'a Item, &'a [Change]),
+    Trash(&'a Orphan),
+}
+
+impl Op<'_> {
+    fn describe(&self) -> String {
+        match self {
+            Op::Create(r, _, item) => format!("create {} {}", r.label(), item.desired.record.key),
+            Op::Update(r, item, _) => format!("update {} {}", r.label(), item.desired.record.key),
+            Op::Trash(o) => format!("archive {}", o.row.record.key),
+        }
+    }
+}
+
+/// Applies `plans`. `data_sources` maps each resource to its data source ID and the
+/// properties it can hold.
+pub async fn apply(
+    client: &NotionClient,
+    plans: &[ResourcePlan],
+    data_sources: &BTreeMap<Resource, (String, BTreeSet<&'static str>)>,
+    archive_orphans: bool,
+    printer: &Printer,
+) -> Outcome {
+    let mut ops: Vec<Op> = Vec::new();
+    let mut outcome = Outcome::default();
+    for plan in plans {
+        let Some((ds, _)) = data_sources.get(&plan.resource) else {
+            continue;
+        };
+        for item in &plan.items {
+            match &item.step {
+                Step::Create => ops.push(Op::Create(plan.resource, ds, item)),
+                Step::Update { changes, .. } => ops.push(Op::Update(plan.resource, item, changes)),
+                Step::Unchanged { .. } => outcome.unchanged += 1,
+            }
+        }
+        if archive_orphans {
+            ops.extend(plan.orphans.iter().map(Op::Trash));
+        }
+    }
+    let bar = printer.progress(ops.len() as u64, "Writing to Notion");
+    let shared = Mutex::new(outcome);
+    let record = |f: &dyn Fn(&mut Outcome)| {
+        if let Ok(mut o) = shared.lock() {
+            f(&mut o);
+        }
+    };
+    futures_util::stream::iter(ops)
+        .for_each_concurrent(WRITES_IN_FLIGHT, |op| {
+            let bar = &bar;
+            let record = &record;
+            async move {
+                bar.set_message(op.describe());
+                match op {
+                    Op::Create(resource, ds, item) => {
+                        let writable = data_sources.get(&resource).map(|(_, w)| w);
+                        let properties = create_properties(&item.desired, writable);
+                        let lookup = key_lookup(&item.desired);
+                        match client.create_page(ds, properties, &lookup).await {
+                            Ok(CreateOutcome::Created(page)) => record(&|o| {
+                                o.created += 1;
+                                push_row(o, resource, &page);
+                            }),
+                            Ok(CreateOutcome::Recovered(page)) => record(&|o| {
+                                o.recovered += 1;
+                                push_row(o, resource, &page);
+                            }),
+                            Err(e) => record(&|o| {
+                                o.failed.push(Failure {
+                                    resource,
+                                    key: item.desired.record.key.clone(),
+                                    action: "create",
+                                    error: e.to_string(),
+                                })
+                            }),
+                        }
+                    }
+                    Op::Update(resource, item, changes) => {
+                        let Step::Update { page_id, .. } = &item.step else {
+                            return;
+                        };
+                        let properties = update_properties(resource, changes);
+                        match client.update_page(page_id, properties).await {
+                            Ok(page) => record(&|o| {
+                                o.updated += 1;
+                                push_row(o, resource, &page);
+                            }),
+                            Err(e) => record(&|o| {
+                                o.failed.push(Failure {
+                                    resource,
+                                    key: item.desired.record.key.clone(),
+                                    action: "update",
+                                    error: e.to_string(),
+                                })
+                            }),
+                        }
+                    }
+                    Op::Trash(orphan) => {
+                        let resource = orphan.row.record.resource;
+                        match client.set_in_trash(&orphan.row.page_id, true).await {
+                            Ok(_) => record(&|o| {
+                                o.archived += 1;
+                                o.trashed.insert(orphan.row.page_id.clone());
+                            }),
+                            Err(e) => record(&|o| {
+                                o.failed.push(Failure {
+                                    resource,
+                                    key: orphan.row.record.key.clone(),
+                                    action: "archive",
+                                    error: e.to_string(),
+                                })
+                            }),
+                        }
+                    }
+                }
+                bar.inc(1);
+            }
+        })
+        .await;
+    bar.finish_and_clear();
+    let mut outcome = shared.into_inner().unwrap_or_default();
+    outcome
+        .failed
+        .sort_by(|a, b| (a.resource, &a.key).cmp(&(b.resource, &b.key)));
+    outcome
+}
+
+fn push_row(outcome: &mut Outcome, resource: Resource, page: &Page) {
+    let url = (!page.url.is_empty()).then_some(page.url.as_str());
+    outcome.rows.entry(resource).or_default().push(decode_page(
+        resource,
+        &page.id,
+        url,
+        &page.properties,
+    ));
+}
+
+/// The rows of a resource after applying: what was read, minus what was trashed, with
+/// written rows replaced by their new state.
+pub fn rows_after(before: &[NotionRow], outcome: &Outcome, resource: Resource) -> Vec<NotionRow> {
+    let written = outcome
+        .rows
+        .get(&resource)
+        .map(Vec::as_slice)
+        .unwrap_or(&[]);
+    let mut rows: Vec<NotionRow> = before
+        .iter()
+        .filter(|r| !outcome.trashed.contains(&r.page_id))
+        .filter(|r| !written.iter().any(|w| w.page_id == r.page_id))
+        .cloned()
+        .collect();
+    rows.extend(written.iter().cloned());
+    rows
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{MatchKeys, Record};
+
+    fn desired(resource: Resource, key: &str, primary: Option<&str>, id: Option<i64>) -> Desired {
+        Desired {
+            record: Record {
+                resource,
+                key: key.into(),
+                keys: MatchKeys {
+                    primary: primary.map(str::to_string),
+                    fallback: None,
+                },
+                status: None,
+                props: Default::default(),
+            },
+            soft: Default::default(),
+            detail: None,
+            deleted: false,
+            posthog_id: id,
+        }
+    }
+
+    #[test]
+    fn key_lookups_use_each_resource_sync_key() {
+        let l = key_lookup(&desired(
+            Resource::Events,
+            "user_signed_up",
+            Some("user_signed_up"),
+            None,
+        ));
+        assert_eq!(
+            l.filter(),
+            json!({"property": "Event Name", "title": {"equals": "user_signed_up"}})
+        );
+        let l = key_lookup(&desired(
+            Resource::Experiments,
+            "Checkout copy",
+            Some("checkout-copy"),
+            Some(9),
+        ));
+        assert_eq!(
+            l.filter(),
+            json!({"property": "Flag Key", "rich_text": {"equals": "checkout-copy"}})
+        );
+        let l = key_lookup(&desired(Resource::Experiments, "No flag", None, Some(9)));
+        assert_eq!(
+            l.filter(),
+            json!({"property": "Experiment Name", "title": {"equals": "No flag"}})
+        );
+        let l = key_lookup(&desired(
+            Resource::Dashboards,
+            "API Performance",
+            Some("123"),
+            Some(123),
+        ));
+        assert_eq!(
+            l.filter(),
+            json!({"property": "ID", "number": {"equals": 123}})
+        );
+    }
+
+    #[test]
+    fn rows_after_replaces_written_and_drops_trashed() {
+        let row = |id: &str, key: &str| NotionRow {
+            page_id: id.into(),
+            url: None,
+            record: desired(Resource::Events, key, Some(key), None).record,
+        };
+        let before = vec![row("a", "one"), row("b", "two"), row("c", "three")];
+        let mut outcome = Outcome::default();
+        outcome.trashed.insert("c".into());
+        outcome.rows.insert(
+            Resource::Events,
+            vec![row("b", "two renamed"), row("d", "four")],
+        );
+        let after = rows_after(&before, &outcome, Resource::Events);
+        let keys: Vec<_> = after
+            .iter()
+            .map(|r| (r.page_id.as_str(), r.record.key.as_str()))
+            .collect();
+        assert_eq!(keys, [("a", "one"), ("b", "two renamed"), ("d", "four")]);
+    }
+}

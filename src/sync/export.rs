@@ -1,0 +1,165 @@
+//! `kodo ph-sync export`: Notion's side as plain files, for comparison with PostHog.
+//!
+//! `.kodo/export/<resource>.json` is an array of objects — `page_id`, `url` and every schema
+//! property as plain JSON (text and options as strings, multi-selects and people as arrays,
+//! numbers, booleans, `null` when empty). `.kodo/export/<resource>.csv` has one column per
+//! schema property (then `page_id` and `url`), multi-values joined with `; `, RFC 4180 quoting.
+//!
+//! **Invariants.** Pure renderers; rows sorted by key then page ID, so two exports of the same
+//! data are byte-identical.
+
+use serde_json::{json, Map, Value};
+
+use crate::model::{NotionRow, PropValue, Resource};
+
+use super::report::csv_row;
+
+fn sorted(rows: &[NotionRow]) -> Vec<&NotionRow> {
+    let mut rows: Vec<&NotionRow> = rows.iter().collect();
+    rows.sort_by(|a, b| (&a.record.key, &a.page_id).cmp(&(&b.record.key, &b.page_id)));
+    rows
+}
+
+/// A property value as plain JSON.
+pub fn plain(value: &PropValue) -> Value {
+    match value {
+        PropValue::Text(s) => json!(s),
+        PropValue::Select(v) | PropValue::Url(v) | PropValue::Date(v) => json!(v),
+        PropValue::MultiSelect(v) | PropValue::People(v) => json!(v),
+        PropValue::Number(n) => match n {
+            Some(n) if n.fract() == 0.0 && n.abs() < 1e15 => json!(*n as i64),
+            Some(n) => json!(n),
+            None => Value::Null,
+        },
+        PropValue::Checkbox(b) => json!(b),
+    }
+}
+
+/// A property value as one CSV field.
+pub fn text(value: &PropValue) -> String {
+    match value {
+        PropValue::Text(s) => s.clone(),
+        PropValue::Select(v) | PropValue::Url(v) | PropValue::Date(v) => {
+            v.clone().unwrap_or_default()
+        }
+        PropValue::MultiSelect(v) | PropValue::People(v) => v.join("; "),
+        PropValue::Number(n) => n.map(crate::model::format_number).unwrap_or_default(),
+        PropValue::Checkbox(b) => b.to_string(),
+    }
+}
+
+/// The rows of one resource as a JSON array.
+pub fn rows_json(resource: Resource, rows: &[NotionRow]) -> Value {
+    let schema = resource.schema();
+    Value::Array(
+        sorted(rows)
+            .into_iter()
+            .map(|row| {
+                let mut object = Map::new();
+                object.insert("page_id".into(), json!(row.page_id));
+                object.insert("url".into(), json!(row.url));
+                for spec in schema.properties {
+                    let value = row
+                        .record
+                        .props
+                        .get(spec.name)
+                        .cloned()
+                        .unwrap_or_else(|| PropValue::empty(spec.kind));
+                    object.insert(spec.name.to_string(), plain(&value));
+                }
+                Value::Object(object)
+            })
+            .collect(),
+    )
+}
+
+/// The rows of one resource as CSV.
+pub fn rows_csv(resource: Resource, rows: &[NotionRow]) -> String {
+    let schema = resource.schema();
+    let mut header: Vec<&str> = schema.properties.iter().map(|p| p.name).collect();
+    header.extend(["page_id", "url"]);
+    let mut out = csv_row(&header);
+    for row in sorted(rows) {
+        let mut fields: Vec<String> = schema
+            .properties
+            .iter()
+            .map(|spec| {
+                row.record
+                    .props
+                    .get(spec.name)
+                    .map(text)
+                    .unwrap_or_default()
+            })
+            .collect();
+        fields.push(row.page_id.clone());
+        fields.push(row.url.clone().unwrap_or_default());
+        out.push_str(&csv_row(&fields));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::decode_page;
+
+    fn rows() -> Vec<NotionRow> {
+        let page = |id: &str, key: &str, extra: Value| {
+            let mut props = json!({
+                "Flag Key": {"type": "title", "title": [{"plain_text": key}]},
+                "Status": {"type": "select", "select": {"name": "active"}},
+                "Rollout %": {"type": "number", "number": 25},
+                "Targeting": {"type": "rich_text", "rich_text": [{"plain_text": "25% where plan is \"pro\", or team"}]},
+            });
+            if let (Some(p), Some(e)) = (props.as_object_mut(), extra.as_object()) {
+                p.extend(e.clone());
+            }
+            decode_page(
+                Resource::Flags,
+                id,
+                Some("https://notion.so/p"),
+                props.as_object().unwrap(),
+            )
+        };
+        vec![
+            page("p2", "zeta_flag", json!({})),
+            page(
+                "p1",
+                "alpha_flag",
+                json!({"Owner": {"type": "people", "people": [{"id": "u1"}, {"id": "u2"}]}}),
+            ),
+        ]
+    }
+
+    #[test]
+    fn json_export_is_plain_and_sorted() {
+        let v = rows_json(Resource::Flags, &rows());
+        assert_eq!(v[0]["Flag Key"], "alpha_flag");
+        assert_eq!(v[0]["page_id"], "p1");
+        assert_eq!(v[0]["url"], "https://notion.so/p");
+        assert_eq!(v[0]["Rollout %"], 25);
+        assert_eq!(v[0]["Owner"], json!(["u1", "u2"]));
+        assert_eq!(v[0]["Related PR"], Value::Null);
+        assert_eq!(v[0]["Planned Removal"], Value::Null);
+        assert_eq!(v[1]["Owner"], json!([]));
+        assert_eq!(
+            v[0].as_object().unwrap().len(),
+            2 + Resource::Flags.schema().properties.len()
+        );
+    }
+
+    #[test]
+    fn csv_export_has_the_schema_header_and_quotes() {
+        let text = rows_csv(Resource::Flags, &rows());
+        let lines: Vec<&str> = text.split("\r\n").collect();
+        assert_eq!(
+            lines[0],
+            "Flag Key,Name,Type,Status,Rollout %,Targeting,Owner,Created,Planned Removal,Related PR,page_id,url"
+        );
+        assert_eq!(
+            lines[1],
+            "alpha_flag,,,active,25,\"25% where plan is \"\"pro\"\", or team\",u1; u2,,,,p1,https://notion.so/p"
+        );
+        assert_eq!(lines.len(), 4);
+    }
+}

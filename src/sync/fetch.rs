@@ -1,0 +1,383 @@
+//! Reading both sides: the PostHog resources and the Notion rows of the resources asked, and
+//! the Notion users (for People properties).
+//!
+//! **Invariants.**
+//! - Tokens are wrapped in [`Secret`] the moment they are read from the config, and only the
+//!   API clients ever see them.
+//! - Every Notion data source is read with full-page queries (100 rows a request), never one
+//!   request per row; PostHog and Notion are read concurrently, and all Notion requests share
+//!   the one client's rate limiter.
+//! - A configured database is resolved to its data source once and remembered in
+//!   `.kodo/state.json`, so later runs read its schema with a single request.
+//! - A Notion database lacking one of the properties that identify a row (its title, a flag's
+//!   key, a dashboard's ID) is an error, never a reason to create duplicates; other missing or
+//!   mistyped properties are warned about and left out of every write.
+//! - A documented flag that left PostHog's list is fetched by its remembered ID: deleted →
+//!   its record says `archived`; not found → "may have been deleted".
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use futures_util::future::try_join_all;
+use futures_util::StreamExt;
+use kodo_api::{
+    DataSource, NotionClient, NotionOptions, PostHogClient, PostHogOptions, Secret, UsersAccess,
+};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::config::Config;
+use crate::model::{decode_page, NotionRow, Resource};
+use crate::output::Printer;
+use crate::state::State;
+
+use super::normalize::People;
+use super::source::{PhDashboard, PhEvent, PhExperiment, PhFlag, PostHogData};
+use super::SyncError;
+
+/// How many flags are fetched by ID at once.
+const FLAG_LOOKUPS_IN_FLIGHT: usize = 4;
+
+/// The Notion client for `config`, pacing requests at `notion.rateLimit`.
+pub fn notion_client(config: &Config, printer: &Printer) -> Result<NotionClient, SyncError> {
+    let token = Secret::new(config.notion_token()?);
+    let rate = config.notion.rate_limit;
+    let options = NotionOptions {
+        rate_per_sec: rate,
+        burst: burst_for(rate),
+        logger: printer.logger(),
+        token_env_var: config.notion.token_env_var.clone(),
+        ..NotionOptions::default()
+    };
+    Ok(NotionClient::new(&config.notion.base_url, token, options)?)
+}
+
+/// The PostHog client for `config`.
+pub fn posthog_client(config: &Config, printer: &Printer) -> Result<PostHogClient, SyncError> {
+    let key = Secret::new(config.posthog_token()?);
+    let options = PostHogOptions {
+        logger: printer.logger(),
+        key_env_var: config.posthog.token_env_var.clone(),
+        ..PostHogOptions::default()
+    };
+    Ok(PostHogClient::new(
+        &config.posthog.region_url,
+        &config.posthog.project_id,
+        key,
+        options,
+    )?)
+}
+
+/// Requests allowed at once: one second's worth (at least one).
+pub fn burst_for(rate: f64) -> u32 {
+    (rate.ceil() as u32).max(1)
+}
+
+/// One Notion database as read.
+#[derive(Debug, Clone)]
+pub struct NotionSide {
+    pub data_source: DataSource,
+    /// Rows not in the trash, oldest first.
+    pub rows: Vec<NotionRow>,
+    /// The schema's properties the data source has with the right type.
+    pub writable: BTreeSet<&'static str>,
+}
+
+/// Everything read for one run.
+#[derive(Debug, Clone, Default)]
+pub struct Inventory {
+    pub posthog: PostHogData,
+    pub notion: BTreeMap<Resource, NotionSide>,
+    pub people: People,
+    /// Documented flags that left PostHog's list and were found deleted by ID.
+    pub deleted_flags: Vec<PhFlag>,
+    /// Documented flags that left PostHog's list and can no longer be fetched.
+    pub maybe_deleted: BTreeSet<String>,
+}
+
+/// Converts the API crate's typed objects to the normaliser's lenient ones (same JSON).
+fn convert<T: Serialize, U: DeserializeOwned>(items: Vec<T>) -> Result<Vec<U>, SyncError> {
+    items
+        .into_iter()
+        .map(|item| {
+            serde_json::to_value(item)
+                .and_then(serde_json::from_value)
+                .map_err(|e| SyncError::Decode(e.to_string()))
+        })
+        .collect()
+}
+
+/// Reads PostHog's resources of the kinds asked. Flags need the experiments too (a flag an
+/// experiment uses has Type `experiment`).
+pub async fn posthog_data(
+    client: &PostHogClient,
+    resources: &[Resource],
+) -> Result<PostHogData, SyncError> {
+    let wants = |r: Resource| resources.contains(&r);
+    let events = async {
+        if wants(Resource::Events) {
+            convert::<_, PhEvent>(client.event_definitions().await?)
+        } else {
+            Ok(Vec::new())
+        }
+    };
+    let flags = async {
+        if wants(Resource::Flags) {
+            convert::<_, PhFlag>(client.feature_flags().await?)
+        } else {
+            Ok(Vec::new())
+        }
+    };
+    let experiments = async {
+        if wants(Resource::Experiments) || wants(Resource::Flags) {
+            convert::<_, PhExperiment>(client.experiments().await?)
+        } else {
+            Ok(Vec::new())
+        }
+    };
+    let dashboards = async {
+        if wants(Resource::Dashboards) {
+            convert::<_, PhDashboard>(client.dashboards().await?)
+        } else {
+            Ok(Vec::new())
+        }
+    };
+    let (events, flags, experiments, dashboards) =
+        tokio::try_join!(events, flags, experiments, dashboards)?;
+    Ok(PostHogData {
+        events,
+        flags,
+        experiments,
+        dashboards,
+    })
+}
+
+/// The data source of `resource`'s configured database, through the state's cache.
+pub async fn data_source(
+    client: &NotionClient,
+    config: &Config,
+    resource: Resource,
+    cache: &BTreeMap<String, String>,
+) -> Result<DataSource, SyncError> {
+    let configured = config.database(resource)?;
+    if let Some(cached) = cache.get(configured) {
+        match client.retrieve_data_source(cached).await {
+            Ok(ds) => return Ok(ds),
+            Err(e) if e.is_not_found() => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(client.resolve_data_source(configured).await?)
+}
+
+/// The schema's properties the data source has with the right type; warns about the others
+/// and fails when a property that identifies rows is missing.
+pub fn check_schema(
+    resource: Resource,
+    ds: &DataSource,
+    printer: &Printer,
+) -> Result<BTreeSet<&'static str>, SyncError> {
+    let schema = resource.schema();
+    let mut writable = BTreeSet::new();
+    let mut problems = Vec::new();
+    for spec in schema.properties {
+        match ds.properties.get(spec.name) {
+            Some(p) if p.kind == spec.kind.notion_name() => {
+                writable.insert(spec.name);
+            }
+            Some(p) => problems.push(format!(
+                "`{}` is a {} property, kodo expects {}",
+                spec.name,
+                p.kind,
+                spec.kind.notion_name()
+            )),
+            None => problems.push(format!("`{}` is missing", spec.name)),
+        }
+    }
+    let keys = key_properties(resource);
+    if let Some(missing) = keys.iter().find(|k| !writable.contains(*k)) {
+        return Err(SyncError::Schema {
+            resource,
+            database: ds.title.clone(),
+            message: format!(
+                "it has no `{missing}` {} property, which kodo matches rows by",
+                schema
+                    .property(missing)
+                    .map(|p| p.kind.notion_name())
+                    .unwrap_or("")
+            ),
+        });
+    }
+    if !problems.is_empty() {
+        printer.warn(&format!(
+            "the {} database \"{}\" differs from kodo's schema ({}); those properties are left alone — `kodo ph-sync setup` adds missing ones",
+            resource.label(),
+            ds.title,
+            problems.join("; ")
+        ));
+    }
+    Ok(writable)
+}
+
+/// The properties kodo identifies `resource`'s rows by.
+pub fn key_properties(resource: Resource) -> &'static [&'static str] {
+    match resource {
+        Resource::Events => &["Event Name"],
+        Resource::Flags => &["Flag Key"],
+        Resource::Experiments => &["Experiment Name", "Flag Key"],
+        Resource::Dashboards => &["Dashboard Name", "ID"],
+    }
+}
+
+/// Reads one resource's Notion database: schema and every row.
+pub async fn notion_side(
+    client: &NotionClient,
+    config: &Config,
+    resource: Resource,
+    cache: &BTreeMap<String, String>,
+    printer: &Printer,
+) -> Result<NotionSide, SyncError> {
+    let ds = data_source(client, config, resource, cache).await?;
+    let writable = check_schema(resource, &ds, printer)?;
+    let pages = client.query_all(&ds.id, None).await?;
+    let rows = pages
+        .iter()
+        .filter(|p| !p.in_trash)
+        .map(|p| {
+            let url = (!p.url.is_empty()).then_some(p.url.as_str());
+            decode_page(resource, &p.id, url, &p.properties)
+        })
+        .collect();
+    Ok(NotionSide {
+        data_source: ds,
+        rows,
+        writable,
+    })
+}
+
+/// Reads the Notion databases of `resources` concurrently.
+pub async fn notion_sides(
+    client: &NotionClient,
+    config: &Config,
+    resources: &[Resource],
+    state: &State,
+    printer: &Printer,
+) -> Result<BTreeMap<Resource, NotionSide>, SyncError> {
+    let sides = try_join_all(resources.iter().map(|&r| async move {
+        let side = notion_side(client, config, r, &state.data_sources, printer).await?;
+        Ok::<_, SyncError>((r, side))
+    }))
+    .await?;
+    Ok(sides.into_iter().collect())
+}
+
+/// The Notion users by e-mail; empty (with a note) when the integration may not read them.
+pub async fn people(client: &NotionClient, printer: &Printer) -> Result<People, SyncError> {
+    match client.list_users().await? {
+        UsersAccess::Users(users) => {
+            Ok(People::new(users.iter().filter(|u| !u.is_bot).filter_map(
+                |u| u.email.as_deref().map(|e| (e, u.id.as_str())),
+            )))
+        }
+        UsersAccess::NotAllowed => {
+            printer.info(
+                "note: the Notion integration may not read users, so Owner is left empty (enable \"Read user information including email addresses\" to fill it)",
+            );
+            Ok(People::default())
+        }
+    }
+}
+
+/// What to read besides the resources themselves.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct FetchOptions {
+    /// Read the Notion users (to fill Owner).
+    pub users: bool,
+}
+
+/// Reads everything a run over `resources` needs.
+pub async fn inventory(
+    config: &Config,
+    notion: &NotionClient,
+    posthog: &PostHogClient,
+    resources: &[Resource],
+    state: &State,
+    options: FetchOptions,
+    printer: &Printer,
+) -> Result<Inventory, SyncError> {
+    let ph = posthog_data(posthog, resources);
+    let sides = notion_sides(notion, config, resources, state, printer);
+    let users = async {
+        if options.users {
+            people(notion, printer).await
+        } else {
+            Ok(People::default())
+        }
+    };
+    let (ph, sides, people) = tokio::try_join!(ph, sides, users)?;
+    let mut inventory = Inventory {
+        posthog: ph,
+        notion: sides,
+        people,
+        deleted_flags: Vec::new(),
+        maybe_deleted: BTreeSet::new(),
+    };
+    if resources.contains(&Resource::Flags) {
+        vanished_flags(posthog, &mut inventory, state).await?;
+    }
+    Ok(inventory)
+}
+
+/// Documented flags missing from PostHog's list, whose ID kodo remembers: fetched by ID.
+async fn vanished_flags(
+    client: &PostHogClient,
+    inventory: &mut Inventory,
+    state: &State,
+) -> Result<(), SyncError> {
+    let listed: BTreeSet<&str> = inventory
+        .posthog
+        .flags
+        .iter()
+        .map(|f| f.key.trim())
+        .collect();
+    let Some(side) = inventory.notion.get(&Resource::Flags) else {
+        return Ok(());
+    };
+    let mut lookups: Vec<(String, i64)> = side
+        .rows
+        .iter()
+        .filter(|r| r.record.status.as_deref() != Some("archived"))
+        .filter_map(|r| r.record.keys.primary.clone())
+        .filter(|k| !listed.contains(k.as_str()))
+        .filter_map(|k| state.flag_ids.get(&k).map(|id| (k, *id)))
+        .collect();
+    lookups.sort();
+    lookups.dedup();
+    let results: Vec<Result<(String, Option<PhFlag>), SyncError>> =
+        futures_util::stream::iter(lookups)
+            .map(|(key, id)| async move {
+                let found = client.feature_flag(id).await?;
+                let flag = match found {
+                    Some(f) => convert::<_, PhFlag>(vec![f])?.pop(),
+                    None => None,
+                };
+                Ok((key, flag))
+            })
+            .buffer_unordered(FLAG_LOOKUPS_IN_FLIGHT)
+            .collect()
+            .await;
+    for result in results {
+        let (key, flag) = result?;
+        match flag {
+            Some(flag) if flag.key.trim() == key && flag.deleted => {
+                inventory.deleted_flags.push(flag)
+            }
+            // Listed after all (the list moved while it was read): an ordinary flag.
+            Some(flag) if flag.key.trim() == key => inventory.posthog.flags.push(flag),
+            _ => {
+                inventory.maybe_deleted.insert(key);
+            }
+        }
+    }
+    inventory.deleted_flags.sort_by(|a, b| a.key.cmp(&b.key));
+    Ok(())
+}

@@ -1,0 +1,124 @@
+//! The code scan's contribution to sync: which side tracks each event ("Tracked On") and the
+//! pull request that introduced each flag ("Related PR").
+//!
+//! **Invariants.** The scan only ever adds facts: a key the scan does not see leaves those
+//! Notion properties as they are. A scan that fails (bad `scan` settings, an unreadable
+//! tree, a broken git history) is a warning and yields no facts; it never stops a sync.
+
+use std::path::Path;
+
+use kodo_scan::{Kind, ScanSettings, Side};
+
+use crate::config::Config;
+use crate::output::Printer;
+
+use super::normalize::ScanFacts;
+
+/// The scan settings, whichever form the config holds them in.
+pub trait AsScanSettings {
+    fn scan_settings(&self) -> Result<ScanSettings, String>;
+}
+
+impl AsScanSettings for serde_json::Value {
+    fn scan_settings(&self) -> Result<ScanSettings, String> {
+        if self.is_null() {
+            return Ok(ScanSettings::default());
+        }
+        serde_json::from_value(self.clone()).map_err(|e| format!("`scan`: {e}"))
+    }
+}
+
+impl AsScanSettings for ScanSettings {
+    fn scan_settings(&self) -> Result<ScanSettings, String> {
+        Ok(self.clone())
+    }
+}
+
+/// Scans `root` and annotates the keys with git history (when `root` is in a repository).
+pub fn facts_at(root: &Path, settings: &ScanSettings) -> Result<ScanFacts, String> {
+    settings.validate().map_err(|e| e.to_string())?;
+    let mut report = kodo_scan::scan(root, settings).map_err(|e| e.to_string())?;
+    kodo_scan::git::annotate(root, &mut report).map_err(|e| e.to_string())?;
+    let mut facts = ScanFacts::default();
+    for key in report.keys {
+        match key.kind {
+            Kind::Event => {
+                let side = match key.tracked_on {
+                    Side::Frontend => "frontend",
+                    Side::Backend => "backend",
+                    Side::Both => "both",
+                };
+                facts.tracked_on.insert(key.key, side.to_string());
+            }
+            Kind::Flag => {
+                if let Some(url) = key.pr_url {
+                    facts.related_pr.insert(key.key, url);
+                }
+            }
+        }
+    }
+    Ok(facts)
+}
+
+/// The scan of the config's repository, off the async runtime's threads; a failure is a
+/// warning and no facts.
+pub async fn facts(config: &Config, printer: &Printer) -> ScanFacts {
+    let settings = match config.scan.scan_settings() {
+        Ok(s) => s,
+        Err(e) => {
+            printer.warn(&format!(
+                "code scan skipped ({e}); Tracked On and Related PR are left as they are"
+            ));
+            return ScanFacts::default();
+        }
+    };
+    let root = config.root.clone();
+    let joined = tokio::task::spawn_blocking(move || facts_at(&root, &settings)).await;
+    match joined {
+        Ok(Ok(facts)) => facts,
+        Ok(Err(e)) => {
+            printer.warn(&format!(
+                "code scan failed ({e}); Tracked On and Related PR are left as they are"
+            ));
+            ScanFacts::default()
+        }
+        Err(e) => {
+            printer.warn(&format!("code scan failed ({e})"));
+            ScanFacts::default()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tracked_on_comes_from_the_scan() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("web")).unwrap();
+        std::fs::write(
+            dir.path().join("web/app.js"),
+            "posthog.capture('user_signed_up', {plan: 'pro'})\nif (posthog.isFeatureEnabled('beta_x')) {}\n",
+        )
+        .unwrap();
+        let facts = facts_at(dir.path(), &ScanSettings::default()).unwrap();
+        assert_eq!(
+            facts.tracked_on.get("user_signed_up").map(String::as_str),
+            Some("frontend")
+        );
+        // No git history: no PR link, never a guess.
+        assert!(facts.related_pr.is_empty());
+    }
+
+    #[test]
+    fn bad_settings_are_reported_not_fatal() {
+        let value = serde_json::json!({"wrappers": [{"call": "track"}]});
+        let settings = value.scan_settings().unwrap();
+        assert!(facts_at(Path::new("."), &settings).is_err());
+        let err = serde_json::json!({"clients": 3})
+            .scan_settings()
+            .unwrap_err();
+        assert!(err.starts_with("`scan`"), "{err}");
+    }
+}

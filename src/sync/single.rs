@@ -1,0 +1,322 @@
+//! One resource at a time, for the Claude Code hook: "is this documented?" (one filtered
+//! query) and "document this PostHog object" (create or update its row exactly once).
+//!
+//! **Invariants.** [`is_documented`] reads only the rows whose key matches (a title,
+//! rich-text or number `equals` filter), never the whole database. [`upsert_from_posthog`]
+//! goes through the same normaliser, planner and exactly-once create as `import`, so the row
+//! it writes is the row `import` would write, and a repeated call changes nothing.
+
+use kodo_api::{CreateOutcome, NotionClient};
+use serde::Serialize;
+use serde_json::{json, Value};
+
+use crate::config::Config;
+use crate::model::{decode_page, NotionRow, Resource};
+use crate::output::Printer;
+use crate::snapshot::Snapshot;
+use crate::state::State;
+
+use super::normalize::{self, Desired, Normalizer, People, ScanFacts};
+use super::plan::{self, PlanInput, PlanOptions, Step};
+use super::source::{PhDashboard, PhEvent, PhExperiment, PhFlag};
+use super::{apply, fetch, SyncError};
+
+fn title_equals(property: &str, value: &str) -> Value {
+    json!({"property": property, "title": {"equals": value}})
+}
+
+/// The query filter for rows documenting a resource.
+///
+/// - events: `key` is the event name; flags: the flag key;
+/// - experiments: `key` is the feature-flag key, `alt` the experiment name (either matches);
+/// - dashboards: `key` is the dashboard name, `alt` its PostHog ID (either matches).
+pub fn key_filter(resource: Resource, key: &str, alt: Option<&str>) -> Option<Value> {
+    let key = key.trim();
+    let alt = alt.map(str::trim).filter(|a| !a.is_empty());
+    let mut any = Vec::new();
+    match resource {
+        Resource::Events if !key.is_empty() => any.push(title_equals("Event Name", key)),
+        Resource::Flags if !key.is_empty() => any.push(title_equals("Flag Key", key)),
+        Resource::Experiments => {
+            if !key.is_empty() {
+                any.push(json!({"property": "Flag Key", "rich_text": {"equals": key}}));
+            }
+            if let Some(name) = alt {
+                any.push(title_equals("Experiment Name", name));
+            }
+        }
+        Resource::Dashboards => {
+            if !key.is_empty() {
+                any.push(title_equals("Dashboard Name", key));
+            }
+            if let Some(id) = alt.and_then(|a| a.parse::<i64>().ok()) {
+                any.push(json!({"property": "ID", "number": {"equals": id}}));
+            }
+        }
+        _ => {}
+    }
+    match any.len() {
+        0 => None,
+        1 => any.pop(),
+        _ => Some(json!({"or": any})),
+    }
+}
+
+fn quiet_client(config: &Config) -> Result<NotionClient, SyncError> {
+    fetch::notion_client(config, &Printer::silent())
+}
+
+async fn matching_rows(
+    client: &NotionClient,
+    config: &Config,
+    resource: Resource,
+    filter: Value,
+    state: &State,
+) -> Result<(kodo_api::DataSource, Vec<NotionRow>), SyncError> {
+    let ds = fetch::data_source(client, config, resource, &state.data_sources).await?;
+    let pages = client.query_all(&ds.id, Some(filter)).await?;
+    let rows = pages
+        .iter()
+        .filter(|p| !p.in_trash)
+        .map(|p| {
+            decode_page(
+                resource,
+                &p.id,
+                Some(p.url.as_str()).filter(|u| !u.is_empty()),
+                &p.properties,
+            )
+        })
+        .collect();
+    Ok((ds, rows))
+}
+
+/// Whether Notion documents the resource (see [`key_filter`] for `key` and `alt`).
+pub async fn is_documented(
+    config: &Config,
+    resource: Resource,
+    key: &str,
+    alt: Option<&str>,
+) -> Result<bool, SyncError> {
+    let Some(filter) = key_filter(resource, key, alt) else {
+        return Ok(false);
+    };
+    let client = quiet_client(config)?;
+    let state = State::load(&config.kodo_dir()).unwrap_or_default();
+    let (_, rows) = matching_rows(&client, config, resource, filter, &state).await?;
+    Ok(!rows.is_empty())
+}
+
+/// What [`upsert_from_posthog`] did.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "result", rename_all = "snake_case")]
+pub enum UpsertResult {
+    Created {
+        page_id: String,
+        url: Option<String>,
+    },
+    /// An earlier, unconfirmed create turned out to have made the row.
+    Recovered {
+        page_id: String,
+        url: Option<String>,
+    },
+    Updated {
+        page_id: String,
+        url: Option<String>,
+        properties: Vec<String>,
+    },
+    Unchanged {
+        page_id: String,
+        url: Option<String>,
+    },
+    /// Not something kodo documents (a `$` event, an object without a key).
+    Skipped { reason: String },
+}
+
+fn decode<T: serde::de::DeserializeOwned>(object: &Value, what: &str) -> anyhow::Result<T> {
+    serde_json::from_value(object.clone())
+        .map_err(|e| anyhow::anyhow!("the PostHog {what} object cannot be read: {e}"))
+}
+
+fn emails(object: &Value) -> bool {
+    ["created_by", "owner"].iter().any(|k| {
+        object
+            .pointer(&format!("/{k}/email"))
+            .and_then(Value::as_str)
+            .is_some_and(|e| !e.is_empty())
+    })
+}
+
+/// Normalises one PostHog object (as PostHog returns it) and creates or updates its Notion
+/// row, exactly once.
+pub async fn upsert_from_posthog(
+    config: &Config,
+    resource: Resource,
+    object: &Value,
+    printer: &Printer,
+) -> anyhow::Result<UpsertResult> {
+    let client = fetch::notion_client(config, printer)?;
+    let kodo_dir = config.kodo_dir();
+    let mut state = State::load(&kodo_dir).unwrap_or_default();
+    let people = if emails(object) {
+        fetch::people(&client, printer).await?
+    } else {
+        People::default()
+    };
+    let scan = ScanFacts::default();
+    let n = Normalizer {
+        region_url: &config.posthog.region_url,
+        project_id: &config.posthog.project_id,
+        sync: &config.sync,
+        people: &people,
+        scan: &scan,
+    };
+    let desired: Desired = match resource {
+        Resource::Events => {
+            let e: PhEvent = decode(object, "event definition")?;
+            if normalize::is_builtin_event(&e.name) && !config.sync.include_builtin_events {
+                return Ok(UpsertResult::Skipped {
+                    reason: format!("`{}` is one of PostHog's own events", e.name),
+                });
+            }
+            n.event(&e)
+        }
+        Resource::Flags => {
+            let f: PhFlag = decode(object, "feature flag")?;
+            let used = !f.experiment_set.is_empty();
+            n.flag(&f, used)
+        }
+        Resource::Experiments => n.experiment(&decode::<PhExperiment>(object, "experiment")?),
+        Resource::Dashboards => n.dashboard(&decode::<PhDashboard>(object, "dashboard")?),
+    };
+    let record = &desired.record;
+    let (key, alt) = match resource {
+        Resource::Experiments => (
+            record.keys.primary.clone().unwrap_or_default(),
+            record.keys.fallback.clone(),
+        ),
+        Resource::Dashboards => (record.key.clone(), record.keys.primary.clone()),
+        _ => (record.key.clone(), None),
+    };
+    let Some(filter) = key_filter(resource, &key, alt.as_deref()) else {
+        return Ok(UpsertResult::Skipped {
+            reason: format!("the PostHog {} has no key", resource.label().to_lowercase()),
+        });
+    };
+    let (ds, rows) = matching_rows(&client, config, resource, filter, &state).await?;
+    let writable = fetch::check_schema(resource, &ds, printer)?;
+    if let Some(id) = desired.posthog_id.filter(|_| resource == Resource::Flags) {
+        state.flag_ids.insert(record.key.clone(), id);
+    }
+    if let Ok(configured) = config.database(resource) {
+        state
+            .data_sources
+            .insert(configured.to_string(), ds.id.clone());
+    }
+    let lookup = apply::key_lookup(&desired);
+    let planned = plan::plan(
+        PlanInput {
+            resource,
+            desired: vec![desired],
+            rows,
+            maybe_deleted: Default::default(),
+            writable: Some(writable.clone()),
+        },
+        PlanOptions::default(),
+    );
+    let Some(item) = planned.items.first() else {
+        anyhow::bail!("internal error: the plan for one object is empty");
+    };
+    let url_of = |p: &kodo_api::Page| Some(p.url.clone()).filter(|u| !u.is_empty());
+    let (result, page) = match &item.step {
+        Step::Create => {
+            let properties = plan::create_properties(&item.desired, Some(&writable));
+            match client.create_page(&ds.id, properties, &lookup).await? {
+                CreateOutcome::Created(p) => (
+                    UpsertResult::Created {
+                        page_id: p.id.clone(),
+                        url: url_of(&p),
+                    },
+                    Some(p),
+                ),
+                CreateOutcome::Recovered(p) => (
+                    UpsertResult::Recovered {
+                        page_id: p.id.clone(),
+                        url: url_of(&p),
+                    },
+                    Some(p),
+                ),
+            }
+        }
+        Step::Update { page_id, changes } => {
+            let p = client
+                .update_page(page_id, plan::update_properties(resource, changes))
+                .await?;
+            (
+                UpsertResult::Updated {
+                    page_id: p.id.clone(),
+                    url: url_of(&p),
+                    properties: changes.iter().map(|c| c.property.to_string()).collect(),
+                },
+                Some(p),
+            )
+        }
+        Step::Unchanged { page_id } => (
+            UpsertResult::Unchanged {
+                page_id: page_id.clone(),
+                url: item.url.clone(),
+            },
+            None,
+        ),
+    };
+    if let Err(e) = state.save(&kodo_dir) {
+        printer.warn(&e.to_string());
+    }
+    if let Some(page) = page {
+        // Keep the offline snapshot in step, when there is one.
+        if let Ok(Some(mut snapshot)) = Snapshot::load(&kodo_dir) {
+            let row = decode_page(resource, &page.id, None, &page.properties);
+            // Its age stays: only this row is newer than the rest.
+            snapshot.add_row(resource, &row);
+            if let Err(e) = snapshot.save(&kodo_dir) {
+                printer.warn(&e.to_string());
+            }
+        }
+    }
+    Ok(result)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn filters_are_one_equals_query_per_key() {
+        assert_eq!(
+            key_filter(Resource::Events, "user_signed_up", None),
+            Some(json!({"property": "Event Name", "title": {"equals": "user_signed_up"}}))
+        );
+        assert_eq!(
+            key_filter(
+                Resource::Experiments,
+                "checkout-copy",
+                Some("Checkout copy")
+            ),
+            Some(json!({"or": [
+                {"property": "Flag Key", "rich_text": {"equals": "checkout-copy"}},
+                {"property": "Experiment Name", "title": {"equals": "Checkout copy"}}
+            ]}))
+        );
+        assert_eq!(
+            key_filter(Resource::Dashboards, "API Performance", Some("123")),
+            Some(json!({"or": [
+                {"property": "Dashboard Name", "title": {"equals": "API Performance"}},
+                {"property": "ID", "number": {"equals": 123}}
+            ]}))
+        );
+        assert_eq!(key_filter(Resource::Flags, "  ", None), None);
+        assert_eq!(
+            key_filter(Resource::Experiments, "", Some("Only a name")),
+            Some(json!({"property": "Experiment Name", "title": {"equals": "Only a name"}}))
+        );
+    }
+}
