@@ -47,6 +47,9 @@ pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Default number of sends per call (the first one included).
 pub const DEFAULT_MAX_ATTEMPTS: u32 = 6;
 
+/// The longest `Retry-After` honoured; longer values (or absurd ones) are cut to this.
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(15 * 60);
+
 const BACKOFF_BASE: Duration = Duration::from_secs(1);
 const BACKOFF_CAP: Duration = Duration::from_secs(30);
 const JITTER_MAX_MS: u64 = 250;
@@ -140,21 +143,38 @@ pub(crate) fn normalize_base(mut base: Url, api_prefix: &str) -> Url {
     base
 }
 
-/// Parses a `Retry-After` value: whole (or fractional) seconds, or an HTTP-date.
+/// Parses a `Retry-After` value: whole (or fractional) seconds, or an HTTP-date. The result
+/// is at most [`MAX_RETRY_AFTER`].
 pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
     let v = value.trim();
     if let Ok(secs) = v.parse::<u64>() {
-        return Some(Duration::from_secs(secs));
+        return Some(Duration::from_secs(secs).min(MAX_RETRY_AFTER));
     }
     if let Ok(secs) = v.parse::<f64>() {
-        if secs.is_finite() && secs >= 0.0 {
-            return Some(Duration::from_secs_f64(secs));
-        }
-        return None;
+        return seconds(secs);
     }
     let at = httpdate::parse_http_date(v).ok()?;
-    Some(at.duration_since(now).unwrap_or(Duration::ZERO))
+    Some(
+        at.duration_since(now)
+            .unwrap_or(Duration::ZERO)
+            .min(MAX_RETRY_AFTER),
+    )
 }
+
+/// Non-negative finite seconds as a wait, at most [`MAX_RETRY_AFTER`].
+fn seconds(secs: f64) -> Option<Duration> {
+    if !(secs.is_finite() && secs >= 0.0) {
+        return None;
+    }
+    Some(
+        Duration::try_from_secs_f64(secs)
+            .unwrap_or(MAX_RETRY_AFTER)
+            .min(MAX_RETRY_AFTER),
+    )
+}
+
+const MIN_RATE_PER_SEC: f64 = 0.001;
+const MAX_RATE_PER_SEC: f64 = 1_000_000.0;
 
 /// A token bucket shared by all concurrent work on one client.
 ///
@@ -181,7 +201,7 @@ impl RateLimiter {
     /// least 1.
     pub fn new(rate_per_sec: f64, burst: u32) -> Self {
         let rate_per_sec = if rate_per_sec.is_finite() && rate_per_sec > 0.0 {
-            rate_per_sec
+            rate_per_sec.clamp(MIN_RATE_PER_SEC, MAX_RATE_PER_SEC)
         } else {
             DEFAULT_RATE_PER_SEC
         };
@@ -219,7 +239,8 @@ impl RateLimiter {
                             b.tokens -= 1.0;
                             return;
                         }
-                        Duration::from_secs_f64((1.0 - b.tokens) / self.rate_per_sec)
+                        Duration::try_from_secs_f64((1.0 - b.tokens) / self.rate_per_sec)
+                            .unwrap_or(Duration::from_secs(1))
                     }
                 }
             };
@@ -671,10 +692,7 @@ struct NetError {
 fn body_retry_after(json: &Value) -> Option<Duration> {
     match json.pointer("/additional_data/retry_after")? {
         Value::String(s) => parse_retry_after(s, SystemTime::now()),
-        Value::Number(n) => n
-            .as_f64()
-            .filter(|f| f.is_finite() && *f >= 0.0)
-            .map(Duration::from_secs_f64),
+        Value::Number(n) => n.as_f64().and_then(seconds),
         _ => None,
     }
 }
@@ -760,6 +778,12 @@ mod tests {
             Some(Duration::ZERO)
         );
         assert_eq!(parse_retry_after("soon", now), None);
+        assert_eq!(
+            parse_retry_after("99999999999999999", now),
+            Some(MAX_RETRY_AFTER)
+        );
+        assert_eq!(parse_retry_after("1e300", now), Some(MAX_RETRY_AFTER));
+        assert_eq!(parse_retry_after("NaN", now), None);
         assert_eq!(parse_retry_after("-3", now), None);
     }
 

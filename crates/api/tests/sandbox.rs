@@ -434,12 +434,10 @@ async fn wrong_credentials_are_explained() {
     .unwrap();
     let err = other.dashboards().await.unwrap_err();
     assert!(
-        matches!(
-            err,
-            ApiError::NotFound { .. } | ApiError::Unauthorized { .. }
-        ),
+        matches!(err, ApiError::NotFound { ref id, .. } if id == "1"),
         "{err:?}"
     );
+    assert!(err.to_string().contains("posthog.project_id (1)"), "{err}");
     env.sandbox.shutdown().await;
 }
 
