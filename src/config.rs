@@ -22,8 +22,7 @@ use serde_json::Value;
 
 use crate::model::Resource;
 
-// TEMPORARY until kodo-scan lands its ScanSettings.
-type ScanSettings = serde_json::Value;
+use kodo_scan::ScanSettings;
 
 /// The JSON Schema of the config file, shipped in the repository and written beside the config
 /// by `kodo ph-sync setup` so editors complete and check it.
@@ -471,6 +470,12 @@ impl Config {
             event_categories: raw.sync.event_categories,
             naming: raw.sync.naming,
         };
+        raw.scan.validate().map_err(|e| ConfigError::Invalid {
+            path: file.clone(),
+            key: "scan".into(),
+            message: e.to_string(),
+            hint: "see the `scan` section of the README".into(),
+        })?;
         Ok(Config {
             root: root_of(path),
             path: file,

@@ -1,8 +1,133 @@
-//! Placeholder (being built).
+//! `kodo scan`: the code scan as a command.
+//!
+//! Scans a directory (the repository root of the config by default, else the current
+//! directory), adds each key's first commit and PR from git history, and prints the report as
+//! Markdown, JSON (the stable contract in `crates/scan/README.md`) or SARIF 2.1.0.
+//! `--rev-range A..B` is the pre-commit gate's check over a range of commits (for CI).
+//! `--check` exits 1 when the code references an event or flag the documentation lacks.
+//!
+//! **Invariants.** A config is optional for a plain scan (the defaults apply), but a config
+//! that exists and is broken is an error. Git history is best-effort: outside a git repository,
+//! or without git, the report has no commits and a warning says why.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use kodo_scan::{Kind, ScanReport, ScanSettings};
 
 use crate::app::{Context, Outcome};
+use crate::cli::{Format, ScanArgs};
+use crate::config::ConfigError;
+use crate::hooks::precommit::docs::{self, Answer};
 
-pub async fn run(ctx: &Context, args: crate::cli::ScanArgs) -> anyhow::Result<Outcome> {
-    let _ = (ctx, args);
-    anyhow::bail!("kodo scan is being built")
+pub async fn run(ctx: &Context, args: ScanArgs) -> anyhow::Result<Outcome> {
+    let format = ctx.global.format.unwrap_or(Format::Md);
+    if format == Format::Csv {
+        anyhow::bail!("`kodo scan` writes md, json or sarif, not csv\n  hint: use --format json");
+    }
+    if let Some(range) = &args.rev_range {
+        let config = ctx.load_config()?;
+        return crate::hooks::precommit::check_rev_range(ctx, &config, range).await;
+    }
+    // Without --config or --check, a repository without kodo config is scanned with defaults.
+    let config = match ctx.load_config() {
+        Ok(config) => Some(config),
+        Err(ConfigError::NotFound { .. }) if ctx.global.config.is_none() && !ctx.global.check => {
+            None
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let root: PathBuf = match (&args.path, &config) {
+        (Some(path), _) => ctx.cwd.join(path),
+        (None, Some(config)) => config.root.clone(),
+        (None, None) => ctx.cwd.clone(),
+    };
+    if !root.is_dir() {
+        anyhow::bail!("`{}` is not a directory", root.display());
+    }
+    let settings: ScanSettings = config.as_ref().map(|c| c.scan.clone()).unwrap_or_default();
+    let with_git = !args.no_git;
+    let printer = ctx.printer.clone();
+    let scan_root = root.clone();
+    let report = tokio::task::spawn_blocking(move || -> anyhow::Result<ScanReport> {
+        let mut report = kodo_scan::scan(&scan_root, &settings)
+            .with_context(|| format!("cannot scan `{}`", scan_root.display()))?;
+        if with_git {
+            if let Err(e) = kodo_scan::git::annotate(&scan_root, &mut report) {
+                printer.warn(&format!("no Related PR information: {e}"));
+            }
+        }
+        Ok(report)
+    })
+    .await
+    .context("the scan stopped unexpectedly")??;
+
+    ctx.printer.data(&match format {
+        Format::Json => kodo_scan::render::json(&report),
+        Format::Sarif => kodo_scan::render::sarif(&report),
+        _ => kodo_scan::render::markdown(&report),
+    });
+
+    if !ctx.global.check {
+        return Ok(Outcome::Success);
+    }
+    // `--check` was given, so a config exists (a missing one is an error above).
+    let Some(config) = config else {
+        return Ok(Outcome::Success);
+    };
+    let keys: BTreeSet<docs::Key> = report
+        .keys
+        .iter()
+        .filter(|k| config.sync.include_builtin_events || !k.key.starts_with('$'))
+        .map(|k| (k.kind, k.key.clone()))
+        .collect();
+    let answers = docs::answer(&config, &keys).await;
+    for note in &answers.notes {
+        ctx.printer.warn(note);
+    }
+    let mut undocumented = Vec::new();
+    let mut unknown = 0;
+    for (kind, key) in &keys {
+        match answers.get(*kind, key) {
+            Answer::Documented => {}
+            Answer::Undocumented => undocumented.push((*kind, key.as_str())),
+            Answer::Unknown => unknown += 1,
+        }
+    }
+    if unknown > 0 {
+        anyhow::bail!(
+            "cannot check {unknown} key(s) against the documentation: {}\n  hint: run `kodo snapshot refresh` where Notion is reachable",
+            answers
+                .unknown_reason
+                .as_deref()
+                .unwrap_or("neither the snapshot nor Notion answered")
+        );
+    }
+    if undocumented.is_empty() {
+        ctx.printer.info(&format!(
+            "kodo: all {} event and flag keys in the code are documented",
+            keys.len()
+        ));
+        return Ok(Outcome::Success);
+    }
+    eprintln!("kodo: the code references keys the Notion documentation lacks:");
+    for (kind, key) in &undocumented {
+        let label = match kind {
+            Kind::Event => "event",
+            Kind::Flag => "flag",
+        };
+        let first = report
+            .keys
+            .iter()
+            .find(|k| k.kind == *kind && k.key == *key)
+            .and_then(|k| k.references.first())
+            .map(|r| format!("{}:{}", r.path, r.line))
+            .unwrap_or_default();
+        eprintln!("  {first}  {label}  `{key}`");
+    }
+    eprintln!(
+        "  fix: document them in Notion (or `kodo ph-sync import` for keys PostHog already has), then `kodo snapshot refresh`"
+    );
+    Ok(Outcome::CheckFailed)
 }

@@ -34,7 +34,6 @@ pub struct ScanSettings {
 /// Exactly one of the four key fields must be set: `*_arg` is a 0-based positional
 /// argument, `*_key` a key of an object/hash argument or a keyword argument.
 #[derive(Deserialize, Clone, Debug, PartialEq, Eq)]
-#[serde(deny_unknown_fields)]
 pub struct Wrapper {
     /// The function or method name (`capturePostHogEvent`), or `receiver.name` to require
     /// a receiver (`analytics.track`).
