@@ -20,8 +20,11 @@ use crate::output::Printer;
 pub enum Outcome {
     /// Exit code 0.
     Success,
-    /// Exit code 1: a check found drift, or a hook blocked.
+    /// Exit code 1: a check found drift, or the git hook blocked the commit.
     CheckFailed,
+    /// Exit code 2 as a verdict, not an error: the Claude Code PreToolUse hook refuses the tool
+    /// call (Claude Code blocks on exit 2 and shows the hook's stderr to Claude).
+    Blocked,
 }
 
 /// What every command gets: the global options, the printer and the working directory.

@@ -14,6 +14,7 @@ fn main() -> ExitCode {
     match app::run(cli) {
         Ok(Outcome::Success) => ExitCode::SUCCESS,
         Ok(Outcome::CheckFailed) => ExitCode::from(1),
+        Ok(Outcome::Blocked) => ExitCode::from(2),
         Err(err) => {
             eprintln!("error: {err}");
             for cause in err.chain().skip(1) {
