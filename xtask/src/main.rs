@@ -12,6 +12,8 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 use xshell::{cmd, Shell};
 
+mod bench_scan;
+
 const HELP: &str = "\
 cargo xtask <task>
 
@@ -153,9 +155,16 @@ fn ci(sh: &Shell) -> Result<()> {
     step("format");
     cmd!(sh, "{cargo} fmt --all --check").run()?;
     step("clippy");
-    cmd!(sh, "{cargo} clippy --workspace --all-targets --quiet -- -D warnings").run()?;
+    cmd!(
+        sh,
+        "{cargo} clippy --workspace --all-targets --quiet -- -D warnings"
+    )
+    .run()?;
     step("Notion SDK (npm ci tests/sdk)");
-    if !root().join("tests/sdk/node_modules/@notionhq/client").exists() {
+    if !root()
+        .join("tests/sdk/node_modules/@notionhq/client")
+        .exists()
+    {
         cmd!(sh, "npm ci --prefix tests/sdk --no-audit --no-fund").run()?;
     }
     step("tests");
@@ -174,11 +183,61 @@ fn ci(sh: &Shell) -> Result<()> {
     Ok(())
 }
 
+/// Runs the benchmarks and rewrites their sections of BENCHMARKS.md.
 fn bench(sh: &Shell, args: &[String]) -> Result<()> {
     let what = args.first().map(String::as_str).unwrap_or("all");
+    if !["scan", "all"].contains(&what) {
+        bail!("unknown benchmark `{what}` (scan or all)");
+    }
     let bin_dir = build(sh, true, &["kodo", "kodo-sandbox"])?;
-    let _ = (what, bin_dir);
-    bail!("no benchmarks are wired yet")
+    let kodo = bin_dir.join("kodo");
+    let work = root().join("target/bench");
+    std::fs::create_dir_all(&work)?;
+    let machine = machine_line();
+    if matches!(what, "scan" | "all") {
+        step("scanner: kodo scan vs ripgrep");
+        let table = bench_scan::run(&work, &kodo, 50_000)?;
+        write_section("Scanner", &format!("{machine}\n\n{table}"))?;
+    }
+    eprintln!("BENCHMARKS.md updated");
+    Ok(())
+}
+
+/// The machine the figures come from: cores and CPU model.
+fn machine_line() -> String {
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let model = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|text| {
+            text.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|m| m.trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    format!("Measured on {cores} cores ({model}) by `cargo xtask bench`.")
+}
+
+/// Replaces the body of `## {heading}` in BENCHMARKS.md (adding the section if missing).
+fn write_section(heading: &str, body: &str) -> Result<()> {
+    let path = root().join("BENCHMARKS.md");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|_| {
+        "# Benchmarks\n\nWritten by `cargo xtask bench`; the numbers are this machine's.\n".into()
+    });
+    let marker = format!("## {heading}\n");
+    let section = format!("{marker}\n{}\n", body.trim_end());
+    let new = match text.find(&marker) {
+        Some(start) => {
+            let after = start + marker.len();
+            let end = text[after..]
+                .find("\n## ")
+                .map_or(text.len(), |i| after + i + 1);
+            format!("{}{section}\n{}", &text[..start], &text[end..])
+        }
+        None => format!("{}\n{section}", text.trim_end().to_string() + "\n"),
+    };
+    std::fs::write(&path, new.trim_end().to_string() + "\n")?;
+    Ok(())
 }
 
 fn step(name: &str) {
