@@ -77,11 +77,15 @@ pub fn run(workdir: &Path, kodo_bin: &Path, files: usize) -> Result<String> {
     if !kodo_bin.is_file() {
         bail!("{} does not exist: build it first", kodo_bin.display());
     }
-    let repo = workdir.join(format!("scan-bench-{files}"));
+    // Bump the version when the generator changes, so a stale tree is not reused.
+    let repo = workdir.join(format!("scan-bench-v2-{files}"));
     let (n_files, bytes) = generate(&repo, files)?;
 
     let kodo_args: Vec<String> = {
-        let stem = kodo_bin.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+        let stem = kodo_bin
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
         let mut a = Vec::new();
         if stem == "kodo" {
             a.push("scan".to_string());
@@ -97,15 +101,23 @@ pub fn run(workdir: &Path, kodo_bin: &Path, files: usize) -> Result<String> {
     rg_args.push(repo.display().to_string());
 
     // Warm the page cache, and check kodo's output is a real report.
-    let out = Command::new(kodo_bin).args(&kodo_args).stderr(Stdio::inherit()).output().context("running kodo")?;
+    let out = Command::new(kodo_bin)
+        .args(&kodo_args)
+        .stderr(Stdio::inherit())
+        .output()
+        .context("running kodo")?;
     if !out.status.success() {
         bail!("kodo scan failed: {}", out.status);
     }
-    let report: serde_json::Value = serde_json::from_slice(&out.stdout).context("kodo scan did not print JSON")?;
+    let report: serde_json::Value =
+        serde_json::from_slice(&out.stdout).context("kodo scan did not print JSON")?;
     let keys = report["keys"].as_array().map_or(0, Vec::len);
     let dynamic = report["dynamic"].as_array().map_or(0, Vec::len);
-    let references: usize =
-        report["keys"].as_array().map_or(0, |ks| ks.iter().map(|k| k["references"].as_array().map_or(0, Vec::len)).sum());
+    let references: usize = report["keys"].as_array().map_or(0, |ks| {
+        ks.iter()
+            .map(|k| k["references"].as_array().map_or(0, Vec::len))
+            .sum()
+    });
     let scanned = report["files_scanned"].as_u64().unwrap_or(0);
     time_once(&rg, &rg_args)?;
 
@@ -124,14 +136,34 @@ pub fn run(workdir: &Path, kodo_bin: &Path, files: usize) -> Result<String> {
     )?;
     writeln!(md, "| tool | best of 3 (s) | peak RSS (MiB) |")?;
     writeln!(md, "|---|---|---|")?;
-    writeln!(md, "| `{} {}` | {:.3} | {:.1} |", kodo_bin.display(), kodo_args.first().map_or("", |s| s.as_str()), kodo_best.as_secs_f64(), kodo_rss as f64 / 1024.0)?;
-    writeln!(md, "| `rg -F -n` ({} names) | {:.3} | {:.1} |", CALL_NAMES.len(), rg_best.as_secs_f64(), rg_rss as f64 / 1024.0)?;
-    writeln!(md, "\nkodo / ripgrep wall time: **{ratio:.2}×** (target ≤ 1.5×).")?;
+    writeln!(
+        md,
+        "| `{} {}` | {:.3} | {:.1} |",
+        kodo_bin.display(),
+        kodo_args.first().map_or("", |s| s.as_str()),
+        kodo_best.as_secs_f64(),
+        kodo_rss as f64 / 1024.0
+    )?;
+    writeln!(
+        md,
+        "| `rg -F -n` ({} names) | {:.3} | {:.1} |",
+        CALL_NAMES.len(),
+        rg_best.as_secs_f64(),
+        rg_rss as f64 / 1024.0
+    )?;
+    writeln!(
+        md,
+        "\nkodo / ripgrep wall time: **{ratio:.2}×** (target ≤ 1.5×)."
+    )?;
     Ok(md)
 }
 
 fn which(name: &str) -> Option<PathBuf> {
-    std::env::var_os("PATH").and_then(|paths| std::env::split_paths(&paths).map(|p| p.join(name)).find(|p| p.is_file()))
+    std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|p| p.join(name))
+            .find(|p| p.is_file())
+    })
 }
 
 fn time_once(bin: &Path, args: &[String]) -> Result<Duration> {
@@ -174,12 +206,20 @@ fn peak_rss_kib(bin: &Path, args: &[String]) -> Result<u64> {
         if status.success() || status.code() == Some(1) {
             let text = fs::read_to_string(&out_file)?;
             let _ = fs::remove_file(&out_file);
-            if let Some(kib) = text.lines().filter_map(|l| l.trim().parse::<u64>().ok()).last() {
+            if let Some(kib) = text
+                .lines()
+                .filter_map(|l| l.trim().parse::<u64>().ok())
+                .next_back()
+            {
                 return Ok(kib);
             }
         }
     }
-    let mut child = Command::new(bin).args(args).stdout(Stdio::null()).stderr(Stdio::null()).spawn()?;
+    let mut child = Command::new(bin)
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()?;
     let status_path = format!("/proc/{}/status", child.id());
     let mut peak = 0u64;
     loop {
@@ -248,7 +288,9 @@ fn generate(repo: &Path, files: usize) -> Result<(usize, u64)> {
         let dir = match lang {
             "ts" => repo.join(format!("web/svc{service:03}/src/mod{dir_index:04}")),
             "py" => repo.join(format!("api/svc{service:03}/app/mod{dir_index:04}")),
-            _ => repo.join(format!("services/svc{service:03}/internal/mod{dir_index:04}")),
+            _ => repo.join(format!(
+                "services/svc{service:03}/internal/mod{dir_index:04}"
+            )),
         };
         fs::create_dir_all(&dir)?;
         // One constants file per directory.
@@ -270,10 +312,19 @@ fn generate(repo: &Path, files: usize) -> Result<(usize, u64)> {
             let (name, text) = match lang {
                 "ts" => {
                     let ext = if k % 3 == 0 { "tsx" } else { "ts" };
-                    (format!("component{k:03}.{ext}"), ts_file(&mut rng, service, k, tracked, noisy))
+                    (
+                        format!("component{k:03}.{ext}"),
+                        ts_file(&mut rng, service, k, tracked, noisy),
+                    )
                 }
-                "py" => (format!("module{k:03}.py"), py_file(&mut rng, service, k, tracked, noisy)),
-                _ => (format!("handler{k:03}.go"), go_file(&mut rng, dir_index, service, k, tracked, noisy)),
+                "py" => (
+                    format!("module{k:03}.py"),
+                    py_file(&mut rng, service, k, tracked, noisy),
+                ),
+                _ => (
+                    format!("handler{k:03}.go"),
+                    go_file(&mut rng, dir_index, service, k, tracked, noisy),
+                ),
             };
             bytes += text.len() as u64;
             fs::write(dir.join(name), text)?;
@@ -339,11 +390,14 @@ fn ts_file(rng: &mut Rng, service: usize, k: usize, tracked: bool, noisy: bool) 
 fn py_file(rng: &mut Rng, service: usize, k: usize, tracked: bool, noisy: bool) -> String {
     let mut s = String::with_capacity(2400);
     s.push_str("import logging\nfrom dataclasses import dataclass\n\nimport posthog\n\nfrom . import events\n\nlog = logging.getLogger(__name__)\n\n\n");
-    let _ = writeln!(s, "@dataclass\nclass Record{k}:\n    id: str\n    amount: int\n    note: str = \"\"\n\n");
+    let _ = writeln!(
+        s,
+        "@dataclass\nclass Record{k}:\n    id: str\n    amount: int\n    note: str = \"\"\n\n"
+    );
     for f in 0..6 {
         let _ = writeln!(
             s,
-            "def summarize_{f}(records: list[Record{k}], limit: int = {}) -> dict:\n    \"\"\"Return totals for the first `limit` records (capture nothing).\"\"\"\n    total = sum(r.amount for r in records[:limit])\n    notes = [r.note.strip() for r in records if r.note]\n    log.debug(\"summarized %d records\", len(records))\n    return {{\"total\": total, \"notes\": notes, \"kind\": \"{f}\"}}\n\n",
+            "def summarize_{f}(records: list[Record{k}], limit: int = {}) -> dict:\n    \"\"\"Return totals for the first `limit` records (no side effects).\"\"\"\n    total = sum(r.amount for r in records[:limit])\n    notes = [r.note.strip() for r in records if r.note]\n    log.debug(\"summarized %d records\", len(records))\n    return {{\"total\": total, \"notes\": notes, \"kind\": \"{f}\"}}\n\n",
             5 + rng.below(50)
         );
     }
@@ -360,14 +414,21 @@ fn py_file(rng: &mut Rng, service: usize, k: usize, tracked: bool, noisy: bool) 
     s
 }
 
-fn go_file(rng: &mut Rng, dir_index: usize, service: usize, k: usize, tracked: bool, noisy: bool) -> String {
+fn go_file(
+    rng: &mut Rng,
+    dir_index: usize,
+    service: usize,
+    k: usize,
+    tracked: bool,
+    noisy: bool,
+) -> String {
     let mut s = String::with_capacity(2400);
     let _ = writeln!(s, "package mod{dir_index:04}\n\nimport (\n\t\"context\"\n\t\"fmt\"\n\t\"strings\"\n\n\t\"github.com/posthog/posthog-go\"\n)\n");
     let _ = writeln!(s, "// Handler{k} serves one endpoint.\ntype Handler{k} struct {{\n\tclient posthog.Client\n\tprefix string\n}}\n");
     for f in 0..6 {
         let _ = writeln!(
             s,
-            "// Format{f} renders a row; it does not capture anything.\nfunc (h *Handler{k}) Format{f}(ctx context.Context, parts []string) (string, error) {{\n\tif len(parts) > {} {{\n\t\treturn \"\", fmt.Errorf(\"too many parts: %d\", len(parts))\n\t}}\n\treturn h.prefix + strings.Join(parts, \",\"), nil\n}}\n",
+            "// Format{f} renders a row without side effects.\nfunc (h *Handler{k}) Format{f}(ctx context.Context, parts []string) (string, error) {{\n\tif len(parts) > {} {{\n\t\treturn \"\", fmt.Errorf(\"too many parts: %d\", len(parts))\n\t}}\n\treturn h.prefix + strings.Join(parts, \",\"), nil\n}}\n",
             3 + rng.below(30)
         );
     }
