@@ -271,6 +271,7 @@ mod tests {
                 props: Default::default(),
             },
             soft: Default::default(),
+            human: Default::default(),
             detail: None,
             deleted: false,
             posthog_id: id,

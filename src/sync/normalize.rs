@@ -81,6 +81,10 @@ pub struct Desired {
     pub record: Record,
     /// Properties whose value is only a default: they fill an empty property, never replace.
     pub soft: BTreeSet<&'static str>,
+    /// Properties the schema gives kodo that people write too (a flag's human-readable
+    /// Name): treated like human-owned ones — filled when empty, replaced only with
+    /// `--overwrite`.
+    pub human: BTreeSet<&'static str>,
     /// The PostHog state in a few words, for reports: `active at 25%`, `inactive`, `running`.
     pub detail: Option<String>,
     /// Deleted in PostHog (a flag found by ID after it left the list): documented as
@@ -101,6 +105,7 @@ impl Desired {
                 props: Default::default(),
             },
             soft: BTreeSet::new(),
+            human: BTreeSet::new(),
             detail: None,
             deleted: false,
             posthog_id: None,
@@ -557,10 +562,15 @@ impl Normalizer<'_> {
         }
         d.set_owner(self.people, &[e.owner.as_ref(), e.created_by.as_ref()]);
         d.set_date("Created", e.created_at.as_deref());
+        // Last seen moves every day an event arrives: it dates a new row, and is never a
+        // reason to rewrite one.
         d.set_date(
             "Last Updated",
             e.last_seen_at.as_deref().or(e.updated_at.as_deref()),
         );
+        if d.record.props.contains_key("Last Updated") {
+            d.soft.insert("Last Updated");
+        }
         d
     }
 
@@ -590,6 +600,7 @@ impl Normalizer<'_> {
         d.deleted = f.deleted;
         d.set("Flag Key", PropValue::Text(key.clone()));
         d.set_text("Name", f.name.as_deref());
+        d.human.insert("Name");
         let (kind, guess) = flag_type(&key, used_by_experiment, &self.sync.flag_types);
         d.set("Type", PropValue::Select(Some(kind)));
         if guess {
@@ -825,10 +836,10 @@ mod tests {
         );
         assert_eq!(p["Created"], V::Date(Some("2025-01-01".into())));
         assert_eq!(p["Last Updated"], V::Date(Some("2026-04-29".into())));
+        assert!(d.soft.contains("Last Updated"));
         // No owner in PostHog, no scan: not written at all.
         assert!(!p.contains_key("Owner"));
         assert!(!p.contains_key("Tracked On"));
-        assert!(d.soft.is_empty());
         // An event with no description leaves Description alone.
         let d = with(&sync, &People::default(), |n| n.event(&events[2]));
         assert!(!d.record.props.contains_key("Description"));
@@ -924,6 +935,7 @@ mod tests {
         assert_eq!(simple.props["Name"], V::Text("New checkout flow".into()));
         assert_eq!(simple.props["Type"], V::Select(Some("release".into())));
         assert!(out[0].soft.contains("Type"));
+        assert!(out[0].human.contains("Name"));
         assert_eq!(
             simple.props["Owner"],
             V::People(vec!["notion-user-1".into()])

@@ -96,17 +96,21 @@ impl Item {
         Some((notion, ph))
     }
 
-    /// Changes to kodo-owned properties other than the status: the row is stale.
+    /// Changes to the facts an audit reports besides the status ([`audited`]): the row is
+    /// stale. A row with a status mismatch is reported as that instead.
     pub fn stale_changes(&self) -> Vec<&Change> {
         let resource = self.desired.record.resource;
-        let status = status_property(resource);
+        if self.mismatch().is_some() {
+            return Vec::new();
+        }
         match &self.step {
             Step::Update { changes, .. } => changes
                 .iter()
-                .filter(|c| Some(c.property) != status)
+                .filter(|c| audited(resource, c.property))
                 .filter(|c| {
                     let spec = resource.schema().property(c.property);
                     spec.is_some_and(|s| s.ownership == Ownership::Kodo)
+                        && !self.desired.human.contains(c.property)
                         && !self.desired.soft.contains(c.property)
                 })
                 .collect(),
@@ -189,6 +193,20 @@ pub fn status_property(resource: Resource) -> Option<&'static str> {
     }
 }
 
+/// The properties, besides the status, whose disagreement with PostHog an audit reports:
+/// facts a reader relies on. `import` also refreshes descriptive ones (a flag's Name and
+/// Targeting, a dashboard's URL), but a differently worded description is not worth a
+/// finding.
+pub fn audited(resource: Resource, property: &str) -> bool {
+    let facts: &[&str] = match resource {
+        Resource::Events => &[],
+        Resource::Flags => &["Rollout %"],
+        Resource::Experiments => &["Flag Key", "Start Date", "End Date", "Result"],
+        Resource::Dashboards => &["Dashboard Name", "Pinned"],
+    };
+    facts.contains(&property)
+}
+
 /// Notion values people set that kodo never replaces.
 fn protected(resource: Resource, property: &str, current: &str) -> bool {
     resource == Resource::Events && property == "Implementation Status" && current == "deprecated"
@@ -240,7 +258,7 @@ pub fn diff(
             continue;
         }
         let soft = desired.soft.contains(spec.name);
-        let human = spec.ownership == Ownership::Human;
+        let human = spec.ownership == Ownership::Human || desired.human.contains(spec.name);
         if !have.is_empty() && (soft || (human && !options.overwrite)) {
             continue;
         }
@@ -508,6 +526,7 @@ mod tests {
                 props: props.iter().cloned().collect(),
             },
             soft: BTreeSet::new(),
+            human: BTreeSet::new(),
             detail: None,
             deleted: false,
             posthog_id: None,
@@ -934,6 +953,53 @@ mod tests {
                 page_id: "p".into()
             }
         );
+    }
+
+    #[test]
+    fn only_audited_facts_make_a_row_stale() {
+        let r = Resource::Flags;
+        let d = desired(
+            r,
+            "f",
+            &[
+                ("Flag Key", text("f")),
+                ("Status", select("rolling_out")),
+                ("Rollout %", PropValue::Number(Some(50.0))),
+                ("Targeting", text("50% of all users")),
+            ],
+        );
+        let reworded = row(
+            r,
+            "p",
+            &[
+                ("Flag Key", text("f")),
+                ("Status", select("rolling_out")),
+                ("Rollout %", PropValue::Number(Some(50.0))),
+                ("Targeting", text("Half of everyone")),
+            ],
+        );
+        let p = plan(
+            input(r, vec![d.clone()], vec![reworded]),
+            PlanOptions::default(),
+        );
+        assert!(
+            matches!(&p.items[0].step, Step::Update { changes, .. } if changes[0].property == "Targeting")
+        );
+        assert!(p.items[0].stale_changes().is_empty());
+        let rolled = row(
+            r,
+            "p",
+            &[
+                ("Flag Key", text("f")),
+                ("Status", select("rolling_out")),
+                ("Rollout %", PropValue::Number(Some(25.0))),
+                ("Targeting", text("50% of all users")),
+            ],
+        );
+        let p = plan(input(r, vec![d], vec![rolled]), PlanOptions::default());
+        let stale = p.items[0].stale_changes();
+        assert_eq!(stale.len(), 1);
+        assert_eq!(stale[0].property, "Rollout %");
     }
 
     #[test]

@@ -352,7 +352,7 @@ fn issues(out: &mut String, f: &Findings) {
         section(
             out,
             "Stale Documentation",
-            "Properties kodo keeps in step with PostHog differ (Notion → PostHog):",
+            "Documented facts differ from PostHog (Notion → PostHog):",
             f.stale.iter().map(stale_line).collect(),
         );
     }
@@ -981,7 +981,7 @@ Documentation status doesn't match PostHog state:
         assert!(text.contains(
             "- [ ] Experiment `Checkout test`: Notion says \"running\", PostHog concluded\n"
         ));
-        assert!(text.contains("### Stale Documentation\nProperties kodo keeps in step with PostHog differ (Notion → PostHog):\n- [ ] Flag `beta_x`: Rollout %: 25 → 50\n"));
+        assert!(text.contains("### Stale Documentation\nDocumented facts differ from PostHog (Notion → PostHog):\n- [ ] Flag `beta_x`: Rollout %: 25 → 50\n"));
         assert!(text.contains("### Fully Synced\nNone.\n"));
         assert!(text.contains("1. Review the 2 orphaned entries in Notion, then archive or remove them; to move them to the trash: `kodo ph-sync import events --archive-orphans`, `kodo ph-sync import flags --archive-orphans`\n"));
         assert!(!f.in_sync());
