@@ -66,7 +66,7 @@ pub(crate) fn find_calls(
     let family = lang.family();
     let mut out = Vec::new();
     for (i, tok) in toks.iter().enumerate() {
-        if tok.kind != Tk::Ident {
+        if tok.kind != Tk::Ident || !table.may_be_call(tok.text(src)) {
             continue;
         }
         let Ok(name) = std::str::from_utf8(tok.text(src)) else {

@@ -78,6 +78,10 @@ pub(crate) struct Pattern {
 pub(crate) struct Table {
     pub by_name: HashMap<String, Vec<Pattern>>,
     pub prefilter: AhoCorasick,
+    /// Cheap pre-check before hashing an identifier: its first byte and length occur
+    /// among the call names.
+    first_bytes: [bool; 256],
+    lengths: u64,
 }
 
 use Family as F;
@@ -470,8 +474,23 @@ fn builtin_rows() -> Vec<Row> {
     ]
 }
 
-/// Names that make a file worth tokenizing beyond the call names themselves.
-const EXTRA_NEEDLES: &[&str] = &["evaluateFlags", "evaluate_flags", "EvaluateFlags"];
+/// The prefilter's literals. Every built-in call name contains one of them (a unit test
+/// checks this), and they are chosen to start with rare byte triples, so the SIMD search
+/// rejects files quickly instead of stopping at every `get…`, `use…` or `is…`.
+/// `new` and `check` only count as `Event::new` and `FeatureFlags.check`.
+const BUILTIN_NEEDLES: &[&str] = &[
+    "apture",
+    "Feature",
+    "feature_",
+    "sEnabled",
+    "etFlag",
+    "s_enabled",
+    "_flag",
+    "enabled?",
+    "Event::new",
+    "uateFlags",
+    "uate_flags",
+];
 
 impl Table {
     /// Builds the table from the built-in rows and the (validated) wrappers.
@@ -517,20 +536,76 @@ impl Table {
                 file_requires: None,
             });
         }
-        let mut needles: Vec<String> = by_name.keys().cloned().collect();
-        // `new` only matters as `Event::new`; `check` as `FeatureFlags.check`.
-        needles.retain(|n| n != "new" && n != "check");
-        needles.extend(["Event::new".to_string(), "FeatureFlags".to_string()]);
-        needles.extend(EXTRA_NEEDLES.iter().map(|s| s.to_string()));
+        let mut needles: Vec<String> = BUILTIN_NEEDLES.iter().map(|s| s.to_string()).collect();
+        needles.extend(
+            settings
+                .wrappers
+                .iter()
+                .map(|w| w.call.rsplit('.').next().unwrap_or(&w.call).to_string()),
+        );
         needles.sort();
         needles.dedup();
         let prefilter =
             AhoCorasick::new(&needles).map_err(|e| ScanError::Matcher(e.to_string()))?;
-        Ok(Table { by_name, prefilter })
+        let mut first_bytes = [false; 256];
+        let mut lengths = 0u64;
+        for name in by_name.keys() {
+            if let Some(b) = name.bytes().next() {
+                first_bytes[b as usize] = true;
+            }
+            lengths |= 1u64 << name.len().min(63);
+        }
+        Ok(Table {
+            by_name,
+            prefilter,
+            first_bytes,
+            lengths,
+        })
+    }
+
+    /// Whether an identifier may be a call name (no false negatives).
+    pub(crate) fn may_be_call(&self, ident: &[u8]) -> bool {
+        ident.first().is_some_and(|b| self.first_bytes[*b as usize])
+            && self.lengths & (1u64 << ident.len().min(63)) != 0
     }
 
     /// Whether a file's bytes contain any call name at all.
     pub(crate) fn worth_parsing(&self, bytes: &[u8]) -> bool {
         self.prefilter.is_match(bytes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_builtin_call_name_contains_a_prefilter_needle() {
+        for (_, names, ..) in builtin_rows() {
+            for name in names {
+                let name = match *name {
+                    "new" => "Event::new",
+                    "check" => "FeatureFlags.check",
+                    n => n,
+                };
+                assert!(
+                    BUILTIN_NEEDLES.iter().any(|n| name.contains(n)),
+                    "`{name}` escapes the prefilter"
+                );
+            }
+        }
+        for snapshot_source in ["evaluateFlags", "evaluate_flags", "EvaluateFlags"] {
+            assert!(BUILTIN_NEEDLES.iter().any(|n| snapshot_source.contains(n)));
+        }
+    }
+
+    #[test]
+    fn prefilter_rejects_plain_code_and_keeps_wrappers() {
+        let settings: ScanSettings =
+            serde_json::from_str(r#"{"wrappers":[{"call":"track","event_arg":0}]}"#).unwrap();
+        let t = Table::new(&settings).unwrap();
+        assert!(!t.worth_parsing(b"import { useMemo } from 'react'\nconst log = getLogger()\n"));
+        assert!(t.worth_parsing(b"posthog.capture('x')"));
+        assert!(t.worth_parsing(b"track('x')"));
     }
 }

@@ -204,6 +204,118 @@ pub(crate) fn resolve_in(
     Ok(out)
 }
 
+/// Resolves names whose import (or Go package) says which files define them, by reading
+/// just those files: `(origin, family, name)` in, one resolution per request out
+/// (`Unresolved` when the named files do not define it, for the caller to search wider).
+/// Only regular files inside `base` are read, never through a symbolic link.
+pub(crate) fn resolve_targeted(
+    base: &Path,
+    requests: &[(Origin, Family, String)],
+) -> Vec<Resolution> {
+    let canonical_base = base.canonicalize().ok();
+    let mut files_of: Vec<Vec<String>> = Vec::with_capacity(requests.len());
+    let mut wanted: HashMap<String, HashSet<String>> = HashMap::new();
+    let mut cache: HashMap<(&Origin, Family), Vec<String>> = HashMap::new();
+    for (origin, family, name) in requests {
+        let files = cache
+            .entry((origin, *family))
+            .or_insert_with(|| candidate_files(base, origin, *family))
+            .clone();
+        for f in &files {
+            wanted
+                .entry(f.clone())
+                .or_default()
+                .insert(last_segment(name).to_string());
+        }
+        files_of.push(files);
+    }
+    let mut defs_of: HashMap<String, Vec<Def>> = HashMap::new();
+    let mut toks = Vec::new();
+    for (rel, names) in &wanted {
+        let path = base.join(rel);
+        let inside = match (&canonical_base, path.canonicalize()) {
+            (Some(b), Ok(p)) => p.starts_with(b),
+            _ => false,
+        };
+        let regular = std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_file());
+        let (Some(lang), true, true) = (Lang::from_path(rel), inside, regular) else {
+            continue;
+        };
+        let Ok(bytes) = std::fs::read(&path) else {
+            continue;
+        };
+        if bytes.len() as u64 > crate::walk::MAX_FILE_BYTES {
+            continue;
+        }
+        tokenize(&bytes, lang, &mut toks);
+        let defs = find_defs(&bytes, &toks, lang, &|last| {
+            names.contains(last.trim_start_matches('@'))
+        });
+        defs_of.insert(rel.clone(), defs);
+    }
+    requests
+        .iter()
+        .zip(files_of)
+        .map(|((origin, _, name), files)| {
+            let mut index = DefIndex::default();
+            for f in &files {
+                for d in defs_of.get(f).into_iter().flatten() {
+                    index.push(d.clone(), f);
+                }
+            }
+            index.lookup_from(name, Some(origin))
+        })
+        .collect()
+}
+
+/// Repo-relative files an origin can mean, that exist.
+fn candidate_files(base: &Path, origin: &Origin, family: Family) -> Vec<String> {
+    let exts: &[&str] = match family {
+        Family::Js => &["ts", "tsx", "js", "jsx", "mjs", "cjs", "mts", "cts"],
+        Family::Python => &["py", "pyi"],
+        Family::Go => &["go"],
+        _ => &[],
+    };
+    match origin {
+        Origin::Stem(stem) => {
+            // A module resolves to one file: `stem.ext` first, then a directory's index.
+            let direct = exts.iter().map(|ext| format!("{stem}.{ext}"));
+            let index = exts.iter().flat_map(|ext| {
+                [
+                    format!("{stem}/index.{ext}"),
+                    format!("{stem}/__init__.{ext}"),
+                ]
+            });
+            direct
+                .chain(index)
+                .find(|c| base.join(c).is_file())
+                .into_iter()
+                .collect()
+        }
+        Origin::Dir(dir) => {
+            let Ok(entries) = std::fs::read_dir(base.join(dir)) else {
+                return Vec::new();
+            };
+            let mut out: Vec<String> = entries
+                .filter_map(Result::ok)
+                .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+                .filter_map(|e| {
+                    let name = e.file_name().to_string_lossy().into_owned();
+                    let rel = if dir.is_empty() {
+                        name
+                    } else {
+                        format!("{dir}/{name}")
+                    };
+                    (Lang::from_path(&rel).map(Lang::family) == Some(family)).then_some(rel)
+                })
+                .collect();
+            out.sort();
+            out
+        }
+        Origin::Tail(_) => Vec::new(),
+    }
+}
+
 /// Public entry point: see [`crate::resolve_identifiers`].
 pub(crate) fn resolve_identifiers(
     root: &Path,

@@ -12,9 +12,9 @@ use crate::imports::{import_map, origin_of, Origin};
 use crate::lang::{Family, Lang};
 use crate::lexer::{tokenize, Token};
 use crate::patterns::{SideHint, Table};
-use crate::resolve::{resolve_in, DefIndex, Resolution};
+use crate::resolve::{resolve_in, resolve_targeted, DefIndex, Resolution};
 use crate::settings::Compiled;
-use crate::walk::{is_minified, walk};
+use crate::walk::{base_dir, is_minified, walk};
 use crate::{KeyReport, Reference, ScanError, ScanReport, ScanSettings, Side, REPORT_VERSION};
 
 /// A reference, its language family, and (for an unresolved identifier) where its import
@@ -57,6 +57,32 @@ pub(crate) fn scan(root: &Path, settings: &ScanSettings) -> Result<ScanReport, S
         matched += st.matched;
         refs.extend(st.refs);
     }
+    // Names whose import says where they live: read just those files.
+    let targeted: Vec<usize> = (0..refs.len())
+        .filter(|&i| {
+            let (r, _, hint) = &refs[i];
+            r.key.is_none()
+                && r.dynamic_reason.is_none()
+                && r.identifier.is_some()
+                && matches!(hint, Some((Origin::Stem(_) | Origin::Dir(_), _)))
+        })
+        .collect();
+    if !targeted.is_empty() {
+        let requests: Vec<(Origin, Family, String)> = targeted
+            .iter()
+            .filter_map(|&i| {
+                let (_, family, hint) = &refs[i];
+                hint.as_ref().map(|(o, l)| (o.clone(), *family, l.clone()))
+            })
+            .collect();
+        let resolutions = resolve_targeted(&base_dir(root), &requests);
+        for (&i, resolution) in targeted.iter().zip(&resolutions) {
+            if *resolution != Resolution::Unresolved {
+                apply(&mut refs[i].0, resolution);
+            }
+        }
+    }
+    // The rest: one prefiltered walk for all remaining names.
     let mut pending: HashMap<Family, HashSet<String>> = HashMap::new();
     for (r, family, hint) in &refs {
         if let (None, Some(id), None) = (&r.key, &r.identifier, &r.dynamic_reason) {

@@ -36,15 +36,11 @@ where
     M: Fn() -> S + Sync,
     F: Fn(&mut S, &str, Lang, &[u8]) + Sync,
 {
-    let meta = std::fs::metadata(root).map_err(|source| ScanError::Root {
+    std::fs::metadata(root).map_err(|source| ScanError::Root {
         path: root.to_path_buf(),
         source,
     })?;
-    let base: PathBuf = if meta.is_file() {
-        root.parent().map(Path::to_path_buf).unwrap_or_default()
-    } else {
-        root.to_path_buf()
-    };
+    let base = base_dir(root);
     let excluded_dirs = compiled.excluded_dirs.clone();
     let exclude = compiled.exclude.clone();
     let filter_base = base.clone();
@@ -78,6 +74,15 @@ where
     Ok(shared
         .into_inner()
         .unwrap_or_else(|poisoned| poisoned.into_inner()))
+}
+
+/// The directory paths are reported relative to: `root`, or its parent for a file.
+pub(crate) fn base_dir(root: &Path) -> PathBuf {
+    if root.is_file() {
+        root.parent().map(Path::to_path_buf).unwrap_or_default()
+    } else {
+        root.to_path_buf()
+    }
 }
 
 /// `path` relative to `base`, with `/` separators.
