@@ -1196,3 +1196,135 @@ async fn user_information_capabilities_are_honoured() {
     );
     assert_eq!(env.notion("GET", "/v1/users/me", None).await.status, 200);
 }
+
+#[tokio::test]
+async fn filter_properties_limits_the_returned_values() {
+    let env = start("demo").await;
+    let rows = env
+        .query_all(
+            EVENTS_DS,
+            json!({"filter": {"property": "Event Name", "title": {"equals": "user_signed_up"}}}),
+        )
+        .await;
+    let id = rows[0]["id"].as_str().unwrap();
+    let domain_id = rows[0]["properties"]["Domain"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let encoded: String = domain_id.replace('%', "%25");
+    let page = env
+        .notion(
+            "GET",
+            &format!("/v1/pages/{id}?filter_properties=title&filter_properties={encoded}"),
+            None,
+        )
+        .await;
+    let keys: Vec<&String> = page.body["properties"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .collect();
+    assert_eq!(keys, ["Event Name", "Domain"]);
+}
+
+#[tokio::test]
+async fn removing_an_option_clears_it_from_rows() {
+    let env = start("demo").await;
+    let ds = env
+        .notion("GET", &format!("/v1/data_sources/{EVENTS_DS}"), None)
+        .await;
+    let kept: Vec<Value> = ds.body["properties"]["Domain"]["select"]["options"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|o| o["name"] != "system_")
+        .cloned()
+        .collect();
+    let patch = json!({"properties": {"Domain": {"select": {"options": kept}}}});
+    let answer = env
+        .notion(
+            "PATCH",
+            &format!("/v1/data_sources/{EVENTS_DS}"),
+            Some(patch),
+        )
+        .await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    let rows = env
+        .query_all(
+            EVENTS_DS,
+            json!({"filter": {"property": "Event Name", "title": {"starts_with": "system_"}}}),
+        )
+        .await;
+    assert_eq!(rows.len(), 3);
+    assert!(rows
+        .iter()
+        .all(|r| r["properties"]["Domain"]["select"].is_null()));
+    // Colours of existing options cannot be changed.
+    let mut recolored = ds.body["properties"]["Category"]["select"]["options"].clone();
+    recolored[0]["color"] = json!(if recolored[0]["color"] == "red" {
+        "blue"
+    } else {
+        "red"
+    });
+    let refused = env
+        .notion(
+            "PATCH",
+            &format!("/v1/data_sources/{EVENTS_DS}"),
+            Some(json!({"properties": {"Category": {"select": {"options": recolored}}}})),
+        )
+        .await;
+    assert_eq!(refused.status, 400);
+}
+
+#[tokio::test]
+async fn select_values_can_name_an_option_by_id() {
+    let env = start("demo").await;
+    let ds = env
+        .notion("GET", &format!("/v1/data_sources/{EVENTS_DS}"), None)
+        .await;
+    let option = ds.body["properties"]["Category"]["select"]["options"][2].clone();
+    let mut body = event_row("error_by_option_id");
+    body["properties"]["Category"] = json!({"select": {"id": option["id"]}});
+    let answer = env.notion("POST", "/v1/pages", Some(body)).await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    assert_eq!(
+        answer.body["properties"]["Category"]["select"]["name"],
+        option["name"]
+    );
+    let mut body = event_row("error_by_missing_option_id");
+    body["properties"]["Category"] = json!({"select": {"id": "nope"}});
+    assert_eq!(
+        env.notion("POST", "/v1/pages", Some(body)).await.status,
+        400
+    );
+}
+
+#[tokio::test]
+async fn databases_can_be_renamed_and_trashed() {
+    let env = start("demo").await;
+    let renamed = env
+        .notion(
+            "PATCH",
+            &format!("/v1/databases/{EVENTS_DB}"),
+            Some(json!({"title": text("Tracking events")})),
+        )
+        .await;
+    assert_eq!(renamed.status, 200);
+    assert_eq!(renamed.body["title"][0]["plain_text"], "Tracking events");
+    let search = env
+        .notion("POST", "/v1/search", Some(json!({"query": "tracking events", "filter": {"property": "object", "value": "data_source"}})))
+        .await;
+    assert_eq!(search.body["results"][0]["id"], EVENTS_DS);
+    let trashed = env
+        .notion(
+            "PATCH",
+            &format!("/v1/databases/{EVENTS_DB}"),
+            Some(json!({"in_trash": true})),
+        )
+        .await;
+    assert_eq!(trashed.body["in_trash"], true);
+    let search = env
+        .notion("POST", "/v1/search", Some(json!({"query": "tracking events", "filter": {"property": "object", "value": "data_source"}})))
+        .await;
+    assert_eq!(search.body["results"], json!([]));
+}
