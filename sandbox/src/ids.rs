@@ -16,8 +16,11 @@ pub fn normalize(text: &str) -> Option<String> {
         return None;
     }
     // Dashes, when present, must sit where a UUID has them.
-    if text.contains('-') && text.len() != 36 {
-        return None;
+    if text.contains('-') {
+        let dashes: Vec<usize> = text.match_indices('-').map(|(i, _)| i).collect();
+        if text.len() != 36 || dashes != [8, 13, 18, 23] {
+            return None;
+        }
     }
     Some(dashed(&hex.to_ascii_lowercase()))
 }
@@ -123,6 +126,7 @@ mod tests {
         assert_eq!(normalize("not-an-id"), None);
         assert_eq!(normalize("248104cd477e80fdb757e945d38000b"), None);
         assert_eq!(normalize("248104cd-477e80fdb757e945d38000bd"), None);
+        assert_eq!(normalize("2481-04cd477e-80fd-b757-e945d38000bd"), None);
     }
 
     #[test]
