@@ -4,17 +4,20 @@
 //! - With a snapshot younger than `sync.snapshot_max_age_hours` there is no network access at
 //!   all: a key is documented exactly when the snapshot lists it.
 //! - Notion is asked only for keys the snapshot cannot vouch for (no snapshot, or a stale one
-//!   that does not list them), with one filtered query per database, all under one hard
-//!   deadline ([`LIVE_TIMEOUT`]); the hook never waits longer for the network.
+//!   that does not list them), with one filtered query per database (plus one request to find
+//!   the data source when `.kodo/state.json` has not cached it), the databases in parallel, all
+//!   under one hard deadline ([`LIVE_TIMEOUT`]); the hook never waits longer for the network.
 //! - A key is [`Answer::Unknown`] only when neither source could answer; the reason says why and
 //!   never contains a token (the token's variable is named, never its value).
+//! - The hook writes nothing: it reads `.kodo/state.json`'s data-source cache when there is one
+//!   and never updates it.
 //! - Flags are also documented by an experiment row whose Flag Key is the flag (as the snapshot's
 //!   `experiments[].flag_key`).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use kodo_api::{NotionClient, NotionOptions, Page, Secret};
+use kodo_api::{ApiError, NotionClient, NotionOptions, Page, Secret};
 use kodo_scan::Kind;
 use serde_json::{json, Value};
 
@@ -27,6 +30,9 @@ pub const LIVE_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// Notion's limit on conditions in one compound filter.
 const FILTER_CHUNK: usize = 100;
+
+/// Requests one hook run may send at once: at most two per database, three databases.
+const BURST: u32 = 6;
 
 /// A key to check: event name or flag key.
 pub type Key = (Kind, String);
@@ -202,9 +208,11 @@ async fn live_documented(config: &Config, keys: &BTreeSet<Key>) -> Result<BTreeS
         Secret::new(token),
         NotionOptions {
             rate_per_sec: config.notion.rate_limit,
+            burst: BURST,
             timeout: LIVE_TIMEOUT,
             connect_timeout: Duration::from_secs(2),
-            max_attempts: 1,
+            // A 429 or a 5xx is retried after its wait, within the overall deadline.
+            max_attempts: 3,
             token_env_var: config.notion.token_env_var.clone(),
             ..NotionOptions::default()
         },
@@ -220,87 +228,103 @@ async fn live_documented(config: &Config, keys: &BTreeSet<Key>) -> Result<BTreeS
         .filter(|(k, _)| *k == Kind::Flag)
         .map(|(_, key)| key.as_str())
         .collect();
-    let mut documented = BTreeSet::new();
-    if !events.is_empty() {
-        for key in matching(&client, config, Resource::Events, None, &events).await? {
-            documented.insert((Kind::Event, key));
-        }
-    }
-    if !flags.is_empty() {
-        for key in matching(&client, config, Resource::Flags, None, &flags).await? {
-            documented.insert((Kind::Flag, key));
-        }
-        let rest: Vec<&str> = flags
-            .iter()
-            .copied()
-            .filter(|f| !documented.contains(&(Kind::Flag, f.to_string())))
-            .collect();
-        if !rest.is_empty() && config.notion.databases.experiments.is_some() {
-            let found = matching(
-                &client,
-                config,
-                Resource::Experiments,
-                Some("Flag Key"),
-                &rest,
-            )
-            .await?;
-            for key in found {
-                documented.insert((Kind::Flag, key));
+    let sources = crate::state::State::load(&config.kodo_dir())
+        .map(|s| s.data_sources)
+        .unwrap_or_default();
+    let lookup = |resource, keys| matching(&client, config, &sources, resource, keys);
+    let has_experiments = config.notion.databases.experiments.is_some();
+    let (found_events, found_flags, found_in_experiments) = tokio::join!(
+        async {
+            match events.is_empty() {
+                true => Ok(BTreeSet::new()),
+                false => lookup(Resource::Events, &events).await,
+            }
+        },
+        async {
+            match flags.is_empty() {
+                true => Ok(BTreeSet::new()),
+                false => lookup(Resource::Flags, &flags).await,
+            }
+        },
+        async {
+            match flags.is_empty() || !has_experiments {
+                true => Ok(BTreeSet::new()),
+                false => lookup(Resource::Experiments, &flags).await,
             }
         }
-    }
+    );
+    let mut documented: BTreeSet<Key> = BTreeSet::new();
+    documented.extend(found_events?.into_iter().map(|k| (Kind::Event, k)));
+    documented.extend(found_flags?.into_iter().map(|k| (Kind::Flag, k)));
+    documented.extend(found_in_experiments?.into_iter().map(|k| (Kind::Flag, k)));
     Ok(documented)
 }
 
-/// The values among `keys` that rows of `resource`'s database hold in `property` (its title
-/// property when `None`), trashed rows excluded.
+/// The key property of a resource's rows, and its Notion filter type (the spec's schema).
+fn key_property(resource: Resource) -> (&'static str, &'static str) {
+    match resource {
+        Resource::Events => ("Event Name", "title"),
+        Resource::Flags => ("Flag Key", "title"),
+        Resource::Experiments => ("Flag Key", "rich_text"),
+        Resource::Dashboards => ("Dashboard Name", "title"),
+    }
+}
+
+/// The data source to query for a configured ID: `.kodo/state.json`'s cache (written by the
+/// sync engine), else the database's only data source, else the ID itself as a data-source ID.
+async fn data_source_id(
+    client: &NotionClient,
+    sources: &BTreeMap<String, String>,
+    id: &str,
+) -> Result<String, String> {
+    if let Some(cached) = sources.get(id) {
+        return Ok(cached.clone());
+    }
+    match client.retrieve_database(id).await {
+        Ok(db) => match db.data_sources.as_slice() {
+            [only] => Ok(only.id.clone()),
+            [] => Err(format!("the Notion database {id} has no data source")),
+            _ => Err(format!(
+                "the Notion database {id} has several data sources; put the data source ID in the config (Database settings → Manage data sources → Copy data source ID)"
+            )),
+        },
+        Err(e) if e.is_not_found() || matches!(e, ApiError::Validation { .. }) => {
+            Ok(id.to_string())
+        }
+        Err(e) => Err(one_line(&e.to_string())),
+    }
+}
+
+/// The values among `keys` that rows of `resource`'s database hold in its key property,
+/// trashed rows excluded.
 async fn matching(
     client: &NotionClient,
     config: &Config,
+    sources: &BTreeMap<String, String>,
     resource: Resource,
-    property: Option<&str>,
     keys: &[&str],
 ) -> Result<BTreeSet<String>, String> {
-    let id = config
-        .database(resource)
-        .map_err(|_| {
-            format!(
-                "no Notion database is configured for {} (`notion.databases.{}`)",
-                resource.plural(),
-                resource.config_key()
-            )
-        })?
-        .to_string();
-    let source = client
-        .resolve_data_source(&id)
-        .await
-        .map_err(|e| one_line(&e.to_string()))?;
-    let found_property = match property {
-        Some(name) => source
-            .properties
-            .iter()
-            .find(|(n, p)| n.as_str() == name && matches!(p.kind.as_str(), "rich_text" | "title")),
-        None => source.properties.iter().find(|(_, p)| p.kind == "title"),
-    };
-    let Some((name, schema)) = found_property else {
-        return Err(format!(
-            "the {} database has no {} property",
+    let id = config.database(resource).map_err(|_| {
+        format!(
+            "no Notion database is configured for {} (`notion.databases.{}`)",
             resource.plural(),
-            property.unwrap_or("title")
-        ));
-    };
+            resource.config_key()
+        )
+    })?;
+    let source_id = data_source_id(client, sources, id).await?;
+    let (property, filter_type) = key_property(resource);
     let mut found = BTreeSet::new();
     for chunk in keys.chunks(FILTER_CHUNK) {
         let conditions: Vec<Value> = chunk
             .iter()
-            .map(|k| json!({"property": name, schema.kind.as_str(): {"equals": k}}))
+            .map(|k| json!({"property": property, filter_type: {"equals": k}}))
             .collect();
         let rows = client
-            .query_all(&source.id, Some(json!({ "or": conditions })))
+            .query_all(&source_id, Some(json!({ "or": conditions })))
             .await
             .map_err(|e| one_line(&e.to_string()))?;
         for row in rows.iter().filter(|r| !r.in_trash) {
-            if let Some(value) = text_of(row, name) {
+            if let Some(value) = text_of(row, property) {
                 if chunk.contains(&value.as_str()) {
                     found.insert(value);
                 }

@@ -184,10 +184,22 @@ pub fn human(findings: &[Finding], mode: Mode, notes: &[String]) -> String {
         }
     }
 
+    // A name that breaks a blocking naming rule is renamed first, not documented as it is.
+    let misnamed: BTreeSet<(Kind, &str)> = blocking
+        .iter()
+        .filter(|f| {
+            matches!(
+                f.problem,
+                Problem::NotSnakeCase | Problem::NoAllowedPrefix { .. }
+            )
+        })
+        .filter_map(|f| f.key.as_deref().map(|k| (f.kind, k)))
+        .collect();
     let undocumented: BTreeSet<(Kind, &str)> = blocking
         .iter()
         .filter(|f| f.problem == Problem::Undocumented)
         .filter_map(|f| f.key.as_deref().map(|k| (f.kind, k)))
+        .filter(|k| !misnamed.contains(k))
         .collect();
     if !undocumented.is_empty() {
         let _ = writeln!(out, "\nTo fix, document each key in Notion:");
@@ -216,7 +228,7 @@ pub fn human(findings: &[Finding], mode: Mode, notes: &[String]) -> String {
     }) {
         let _ = writeln!(
             out,
-            "\nTo fix a name, rename the event in the code (the naming rules are `sync.naming` in `.kodo/config.json`)."
+            "\nTo fix a name, rename the event in the code (the naming rules are `sync.naming` in `.kodo/config.json`), then document the new name."
         );
     }
     let unverified: BTreeSet<&str> = blocking

@@ -1,0 +1,420 @@
+//! `kodo hook pre-commit` in real temporary git repositories, through the real binary, offline.
+
+mod precommit_support;
+
+use precommit_support::*;
+use serde_json::json;
+
+const APP: &str = "src/app.ts";
+
+fn app_with(lines: &[&str]) -> String {
+    let mut text = String::from("import posthog from 'posthog-js'\n\nexport function main() {\n");
+    for l in lines {
+        text.push_str("  ");
+        text.push_str(l);
+        text.push('\n');
+    }
+    text.push_str("}\n");
+    text
+}
+
+#[test]
+fn an_undocumented_event_is_blocked_with_location_and_fix() {
+    let repo = Repo::with_kodo(&["user_signed_up"], &[]);
+    repo.write(APP, &app_with(&["posthog.capture('checkout_started')"]));
+    repo.git(&["add", APP]);
+    let out = repo.hook();
+    assert_code(&out, 1);
+    let err = stderr(&out);
+    assert!(err.contains("src/app.ts:4"), "{err}");
+    assert!(
+        err.contains("event  `checkout_started`  is not documented"),
+        "{err}"
+    );
+    assert!(
+        err.contains("Events database in Notion with Event Name = `checkout_started`"),
+        "{err}"
+    );
+    assert!(err.contains("`kodo snapshot refresh`"), "{err}");
+    assert!(err.contains("`kodo ph-sync import events`"), "{err}");
+    assert!(err.contains("`// kodo-ignore: <reason>`"), "{err}");
+    assert!(err.contains("KODO_SKIP=1 git commit"), "{err}");
+    assert!(err.contains("git commit --no-verify"), "{err}");
+    // Offline with a fresh snapshot: Notion (a closed port here) was never asked.
+    assert!(!err.contains("Notion could not"), "{err}");
+}
+
+#[test]
+fn documented_events_and_flags_pass_silently() {
+    let repo = Repo::with_kodo(&["user_signed_up"], &["release-checkout-v2"]);
+    repo.write(
+        APP,
+        &app_with(&[
+            "posthog.capture('user_signed_up')",
+            "if (posthog.isFeatureEnabled('release-checkout-v2')) {}",
+            // A flag documented only as an experiment's flag key counts as documented.
+            "posthog.getFeatureFlag('exp-checkout-copy')",
+            // PostHog's own events are not checked by default.
+            "posthog.capture('$pageview')",
+        ]),
+    );
+    repo.git(&["add", APP]);
+    let out = repo.hook();
+    assert_code(&out, 0);
+    assert_eq!(stderr(&out), "");
+}
+
+#[test]
+fn an_undocumented_flag_is_blocked() {
+    let repo = Repo::with_kodo(&[], &["known-flag"]);
+    repo.write(
+        "app/views.py",
+        "from posthog import Posthog\nposthog = Posthog('k')\n\nif posthog.feature_enabled('new-pricing', 'user-1'):\n    pass\n",
+    );
+    repo.git(&["add", "."]);
+    let out = repo.hook();
+    assert_code(&out, 1);
+    let err = stderr(&out);
+    assert!(err.contains("app/views.py:4"), "{err}");
+    assert!(err.contains("flag   `new-pricing`"), "{err}");
+    assert!(
+        err.contains("Feature Flags database in Notion with Flag Key = `new-pricing`"),
+        "{err}"
+    );
+    // The waiver is offered in the file's own comment syntax.
+    assert!(err.contains("`# kodo-ignore: <reason>`"), "{err}");
+}
+
+#[test]
+fn what_is_checked_is_the_staged_content_not_the_working_tree() {
+    let repo = Repo::with_kodo(&["user_signed_up"], &[]);
+    repo.write(APP, &app_with(&["posthog.capture('user_signed_up')"]));
+    repo.git(&["add", APP]);
+    // An unstaged edit adds an undocumented event: not part of this commit.
+    repo.write(
+        APP,
+        &app_with(&[
+            "posthog.capture('user_signed_up')",
+            "posthog.capture('not_staged')",
+        ]),
+    );
+    assert_code(&repo.hook(), 0);
+    // And the other way round: staged undocumented, working tree fixed but not staged.
+    repo.git(&["add", APP]);
+    repo.write(APP, &app_with(&["posthog.capture('user_signed_up')"]));
+    let out = repo.hook();
+    assert_code(&out, 1);
+    assert!(stderr(&out).contains("`not_staged`"));
+}
+
+#[test]
+fn a_constant_in_an_unstaged_or_untracked_file_is_resolved() {
+    let repo = Repo::with_kodo(&["user_signed_up"], &[]);
+    repo.write(
+        "src/events.ts",
+        "export const EVENTS = {\n  signup: 'user_signed_up',\n};\n",
+    );
+    repo.commit_all("events");
+    // Unstaged: a new constant in a tracked file that is not part of the commit.
+    repo.write(
+        "src/events.ts",
+        "export const EVENTS = {\n  signup: 'user_signed_up',\n  checkout: 'checkout_started',\n};\n",
+    );
+    repo.write(
+        APP,
+        &format!(
+            "import {{ EVENTS }} from './events'\n{}",
+            app_with(&["posthog.capture(EVENTS.checkout)"])
+        ),
+    );
+    repo.git(&["add", APP]);
+    let out = repo.hook();
+    assert_code(&out, 1);
+    let err = stderr(&out);
+    assert!(err.contains("src/app.ts:5"), "{err}");
+    assert!(err.contains("`checkout_started`"), "{err}");
+
+    // Untracked: a file git does not know at all.
+    repo.write(
+        "src/flags.ts",
+        "export const BETA_FLAG = 'beta-untracked'\n",
+    );
+    repo.write(
+        "src/other.ts",
+        "import { BETA_FLAG } from './flags'\nif (posthog.isFeatureEnabled(BETA_FLAG)) {}\n",
+    );
+    repo.git(&["reset", "-q", APP]);
+    repo.git(&["add", "src/other.ts"]);
+    let out = repo.hook();
+    assert_code(&out, 1);
+    assert!(
+        stderr(&out).contains("flag   `beta-untracked`"),
+        "{}",
+        stderr(&out)
+    );
+
+    // A constant that resolves to a documented name passes.
+    repo.git(&["reset", "-q", "src/other.ts"]);
+    repo.write(
+        APP,
+        &format!(
+            "import {{ EVENTS }} from './events'\n{}",
+            app_with(&["posthog.capture(EVENTS.signup)"])
+        ),
+    );
+    repo.git(&["add", APP]);
+    assert_code(&repo.hook(), 0);
+}
+
+#[test]
+fn an_unresolvable_key_is_a_warning_not_a_block() {
+    let repo = Repo::with_kodo(&[], &[]);
+    repo.write(
+        APP,
+        &app_with(&[
+            "posthog.capture(`step_${n}_done`)",
+            "posthog.capture(NOWHERE_DEFINED)",
+        ]),
+    );
+    repo.git(&["add", APP]);
+    let out = repo.hook();
+    assert_code(&out, 0);
+    let err = stderr(&out);
+    assert!(
+        err.contains("warning: src/app.ts:4  event  (dynamic key) cannot be checked"),
+        "{err}"
+    );
+    assert!(err.contains("no definition of `NOWHERE_DEFINED`"), "{err}");
+}
+
+#[test]
+fn a_waiver_with_a_reason_lets_the_line_through() {
+    let repo = Repo::with_kodo(&[], &[]);
+    repo.write(
+        APP,
+        &app_with(&[
+            "posthog.capture('legacy_import') // kodo-ignore: one-off backfill, removed next sprint",
+            "// kodo-ignore: prototype behind a kill switch",
+            "posthog.capture('prototype_clicked')",
+        ]),
+    );
+    repo.git(&["add", APP]);
+    let out = repo.hook();
+    assert_code(&out, 0);
+    let err = stderr(&out);
+    assert!(
+        err.contains("waived src/app.ts:4  event  `legacy_import` (one-off backfill"),
+        "{err}"
+    );
+    assert!(
+        err.contains("`prototype_clicked` (prototype behind a kill switch)"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_waiver_without_a_reason_is_not_a_waiver() {
+    let repo = Repo::with_kodo(&[], &[]);
+    repo.write(
+        APP,
+        &app_with(&["posthog.capture('legacy_import') // kodo-ignore"]),
+    );
+    repo.git(&["add", APP]);
+    let out = repo.hook();
+    assert_code(&out, 1);
+    assert!(
+        stderr(&out).contains("has no reason, so it is not a waiver"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn kodo_skip_skips_the_check() {
+    let repo = Repo::with_kodo(&[], &[]);
+    repo.write(APP, &app_with(&["posthog.capture('anything_goes')"]));
+    repo.git(&["add", APP]);
+    let out = repo
+        .kodo(&["hook", "pre-commit"])
+        .env("KODO_SKIP", "1")
+        .output()
+        .unwrap();
+    assert_code(&out, 0);
+    assert!(stderr(&out).contains("KODO_SKIP is set"));
+    // `KODO_SKIP=0` does not skip.
+    let out = repo
+        .kodo(&["hook", "pre-commit"])
+        .env("KODO_SKIP", "0")
+        .output()
+        .unwrap();
+    assert_code(&out, 1);
+}
+
+#[test]
+fn moved_and_unchanged_lines_are_not_added() {
+    let repo = Repo::with_kodo(&[], &[]);
+    // Existing, undocumented captures from before kodo was adopted.
+    repo.write(
+        APP,
+        &app_with(&[
+            "posthog.capture('legacy_one')",
+            "const x = 1",
+            "posthog.capture('legacy_two')",
+        ]),
+    );
+    repo.commit_all("legacy");
+    // Reorder the captures, re-indent one, and change an unrelated line.
+    repo.write(
+        APP,
+        &app_with(&[
+            "posthog.capture('legacy_two')",
+            "const x = 2",
+            "    posthog.capture( 'legacy_one' )",
+        ]),
+    );
+    repo.git(&["add", APP]);
+    assert_code(&repo.hook(), 0);
+    // Moving a capture into another file (rename or not) adds nothing either.
+    repo.git(&["mv", APP, "src/main.ts"]);
+    repo.write(
+        "src/util.ts",
+        "export function f() {\n  posthog.capture('legacy_one')\n}\n",
+    );
+    repo.git(&["add", "."]);
+    assert_code(&repo.hook(), 0);
+}
+
+#[test]
+fn a_repository_without_kodo_is_never_blocked() {
+    let repo = Repo::new();
+    repo.write(APP, &app_with(&["posthog.capture('whatever')"]));
+    repo.git(&["add", APP]);
+    let out = repo.hook();
+    assert_code(&out, 0);
+    assert!(
+        stderr(&out).contains("no .kodo/config.json"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn the_first_commit_is_checked_too() {
+    let repo = Repo::new();
+    repo.config(&closed_port_url(), json!({}));
+    repo.snapshot(&hours_ago(1), &["user_signed_up"], &[]);
+    repo.write(APP, &app_with(&["posthog.capture('first_ever')"]));
+    repo.git(&["add", "."]);
+    let out = repo.hook();
+    assert_code(&out, 1);
+    assert!(stderr(&out).contains("`first_ever`"));
+}
+
+#[test]
+fn naming_rules_warn_or_block_as_configured() {
+    let repo = Repo::with_kodo(&["LegacyEvent"], &[]);
+    repo.config(
+        &closed_port_url(),
+        json!({"naming": {"snake_case": "warning", "prefixes": ["user_", "subscription_"], "prefix_rule": "error"}}),
+    );
+    repo.commit_all("naming rules");
+    // A documented name is never re-judged.
+    repo.write(
+        APP,
+        &app_with(&["posthog.capture('LegacyEvent') // kodo-ignore: irrelevant"]),
+    );
+    repo.write("src/b.ts", "posthog.capture('LegacyEvent')\n");
+    repo.git(&["add", "src/b.ts"]);
+    assert_code(&repo.hook(), 0);
+    repo.git(&["reset", "-q"]);
+
+    // Undocumented and badly named: blocked as undocumented, with the naming problems listed.
+    repo.write(APP, &app_with(&["posthog.capture('CheckoutStarted')"]));
+    repo.git(&["add", APP]);
+    let out = repo.hook();
+    assert_code(&out, 1);
+    let err = stderr(&out);
+    assert!(
+        err.contains("warning: src/app.ts:4  event  `CheckoutStarted` is not snake_case"),
+        "{err}"
+    );
+    assert!(
+        err.contains("starts with none of the allowed prefixes `user_`, `subscription_`"),
+        "{err}"
+    );
+
+    // The naming error alone blocks, even when the key's documentation is waived.
+    repo.write(
+        APP,
+        &app_with(&["posthog.capture('checkout_started') // kodo-ignore: documented tomorrow"]),
+    );
+    repo.git(&["add", APP]);
+    // The waiver covers the whole line, so nothing blocks...
+    assert_code(&repo.hook(), 0);
+    // ...but without it, both problems block.
+    repo.write(APP, &app_with(&["posthog.capture('checkout_started')"]));
+    repo.git(&["add", APP]);
+    let out = repo.hook();
+    assert_code(&out, 1);
+    let err = stderr(&out);
+    assert!(
+        err.contains("`checkout_started`  starts with none of the allowed prefixes"),
+        "{err}"
+    );
+    assert!(!err.contains("is not snake_case"), "{err}");
+    assert!(err.contains("To fix a name"), "{err}");
+}
+
+#[test]
+fn json_output_lists_the_findings() {
+    let repo = Repo::with_kodo(&[], &[]);
+    repo.write(APP, &app_with(&["posthog.capture('checkout_started')"]));
+    repo.git(&["add", APP]);
+    let out = repo
+        .kodo(&["hook", "pre-commit", "--format", "json"])
+        .output()
+        .unwrap();
+    assert_code(&out, 1);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["blocked"], true);
+    assert_eq!(v["findings"][0]["path"], "src/app.ts");
+    assert_eq!(v["findings"][0]["line"], 4);
+    assert_eq!(v["findings"][0]["key"], "checkout_started");
+    assert_eq!(v["findings"][0]["problem"], "undocumented");
+}
+
+#[test]
+fn git_commit_runs_the_installed_hook() {
+    let repo = Repo::with_kodo(&["user_signed_up"], &[]);
+    assert_code(&repo.kodo(&["hooks", "install"]).output().unwrap(), 0);
+    repo.write(APP, &app_with(&["posthog.capture('checkout_started')"]));
+    repo.git(&["add", APP]);
+    let out = repo
+        .git_cmd(&["commit", "-m", "adds an event"])
+        .env("PATH", path_with_kodo())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("`checkout_started`"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(repo.git(&["rev-list", "--count", "HEAD"]).trim(), "1");
+    // `git commit -a` uses a temporary index: the hook sees it.
+    repo.write(APP, &app_with(&["posthog.capture('user_signed_up')"]));
+    let out = repo
+        .git_cmd(&["commit", "-q", "-a", "-m", "documented"])
+        .env("PATH", path_with_kodo())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    // --no-verify goes around it.
+    repo.write(APP, &app_with(&["posthog.capture('checkout_started')"]));
+    let out = repo
+        .git_cmd(&["commit", "-q", "-a", "--no-verify", "-m", "skip"])
+        .env("PATH", path_with_kodo())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+}
