@@ -545,8 +545,11 @@ impl Table {
         );
         needles.sort();
         needles.dedup();
-        let prefilter =
-            AhoCorasick::new(&needles).map_err(|e| ScanError::Matcher(e.to_string()))?;
+        let prefilter = AhoCorasick::builder()
+            // Leftmost semantics let the SIMD (Teddy) prefilter run; `Standard` cannot use it.
+            .match_kind(aho_corasick::MatchKind::LeftmostFirst)
+            .build(&needles)
+            .map_err(|e| ScanError::Matcher(e.to_string()))?;
         let mut first_bytes = [false; 256];
         let mut lengths = 0u64;
         for name in by_name.keys() {

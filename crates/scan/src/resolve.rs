@@ -167,7 +167,11 @@ pub(crate) fn resolve_in(
     if needles.is_empty() {
         return Ok(HashMap::new());
     }
-    let prefilter = AhoCorasick::new(&needles).map_err(|e| ScanError::Matcher(e.to_string()))?;
+    let prefilter = AhoCorasick::builder()
+        // Leftmost semantics let the SIMD (Teddy) prefilter run; `Standard` cannot use it.
+        .match_kind(aho_corasick::MatchKind::LeftmostFirst)
+        .build(&needles)
+        .map_err(|e| ScanError::Matcher(e.to_string()))?;
     let wanted: HashMap<Family, HashSet<String>> = names
         .iter()
         .map(|(f, ns)| (*f, ns.iter().map(|n| last_segment(n).to_string()).collect()))
@@ -229,30 +233,61 @@ pub(crate) fn resolve_targeted(
         }
         files_of.push(files);
     }
-    let mut defs_of: HashMap<String, Vec<Def>> = HashMap::new();
-    let mut toks = Vec::new();
+    // Directories checked to lie inside `base` (no symbolic link leads out).
+    let mut dirs_inside: HashMap<String, bool> = HashMap::new();
+    let mut jobs: Vec<(&String, &HashSet<String>, Lang)> = Vec::new();
     for (rel, names) in &wanted {
-        let path = base.join(rel);
-        let inside = match (&canonical_base, path.canonicalize()) {
-            (Some(b), Ok(p)) => p.starts_with(b),
-            _ => false,
-        };
-        let regular = std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_file());
-        let (Some(lang), true, true) = (Lang::from_path(rel), inside, regular) else {
-            continue;
-        };
-        let Ok(bytes) = std::fs::read(&path) else {
-            continue;
-        };
-        if bytes.len() as u64 > crate::walk::MAX_FILE_BYTES {
-            continue;
-        }
-        tokenize(&bytes, lang, &mut toks);
-        let defs = find_defs(&bytes, &toks, lang, &|last| {
-            names.contains(last.trim_start_matches('@'))
+        let dir = rel.rsplit_once('/').map_or("", |(d, _)| d).to_string();
+        let inside = *dirs_inside.entry(dir.clone()).or_insert_with(|| {
+            match (&canonical_base, base.join(&dir).canonicalize()) {
+                (Some(b), Ok(p)) => p.starts_with(b),
+                _ => false,
+            }
         });
-        defs_of.insert(rel.clone(), defs);
+        if let (Some(lang), true) = (Lang::from_path(rel), inside) {
+            jobs.push((rel, names, lang));
+        }
     }
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(8);
+    let chunk = jobs.len().div_ceil(threads).max(1);
+    let defs_of: HashMap<String, Vec<Def>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = jobs
+            .chunks(chunk)
+            .map(|part| {
+                scope.spawn(move || {
+                    let mut toks = Vec::new();
+                    let mut buf = Vec::new();
+                    let mut out: Vec<(String, Vec<Def>)> = Vec::new();
+                    for (rel, names, lang) in part {
+                        let path = base.join(rel);
+                        let regular = std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_file());
+                        if !regular || !crate::walk::read_source(&path, &mut buf) {
+                            continue;
+                        }
+                        // Only files that contain a wanted name are tokenized.
+                        if !names
+                            .iter()
+                            .any(|n| memchr::memmem::find(&buf, n.as_bytes()).is_some())
+                        {
+                            continue;
+                        }
+                        tokenize(&buf, *lang, &mut toks);
+                        let defs = find_defs(&buf, &toks, *lang, &|last| {
+                            names.contains(last.trim_start_matches('@'))
+                        });
+                        out.push(((*rel).clone(), defs));
+                    }
+                    out
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_default())
+            .collect()
+    });
     requests
         .iter()
         .zip(files_of)

@@ -176,15 +176,13 @@ impl<S, F> Drop for Visitor<'_, S, F> {
 }
 
 /// Reads a file into `buf`; false for unreadable, oversized or binary files.
-fn read_source(path: &Path, buf: &mut Vec<u8>) -> bool {
+pub(crate) fn read_source(path: &Path, buf: &mut Vec<u8>) -> bool {
     buf.clear();
-    let Ok(mut f) = File::open(path) else {
+    let Ok(f) = File::open(path) else {
         return false;
     };
-    if f.metadata().map_or(true, |m| m.len() > MAX_FILE_BYTES) {
-        return false;
-    }
-    if f.read_to_end(buf).is_err() {
+    // Reading one byte past the limit tells an oversized file without a `stat`.
+    if f.take(MAX_FILE_BYTES + 1).read_to_end(buf).is_err() || buf.len() as u64 > MAX_FILE_BYTES {
         return false;
     }
     memchr::memchr(0, &buf[..buf.len().min(8192)]).is_none()
