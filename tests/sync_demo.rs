@@ -1,0 +1,384 @@
+//! The spec's example, end to end: the `demo` scenario is exactly the example at the bottom of
+//! ph-sync-spec.md, so `kodo ph-sync audit` must report exactly its findings — and after an
+//! import, nothing.
+
+mod common;
+
+use common::TestEnv;
+use serde_json::{json, Value};
+
+/// The report with its one time-dependent line replaced.
+fn without_timestamp(text: &str) -> String {
+    text.lines()
+        .map(|l| {
+            if l.starts_with("Generated: ") {
+                "Generated: <timestamp>"
+            } else {
+                l
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+        + "\n"
+}
+
+const SPEC_REPORT: &str = "\
+# PostHog-Notion Sync Audit Report
+Generated: <timestamp>
+
+## Summary
+- Events: 47 in PostHog, 41 in Notion
+- Flags: 12 in PostHog, 10 in Notion
+- Experiments: 3 in PostHog, 3 in Notion
+- Dashboards: 6 in PostHog, 4 in Notion
+
+## Issues Found
+
+### Undocumented Resources
+These exist in PostHog but not in Notion:
+- [ ] Event: `error_api_timeout`
+- [ ] Event: `feature_export_completed`
+- [ ] Event: `feature_export_started`
+- [ ] Event: `system_job_failed`
+- [ ] Event: `system_webhook_sent`
+- [ ] Event: `user_api_key_created`
+- [ ] Flag: `ops_maintenance_mode` (inactive)
+- [ ] Flag: `release_new_api_v2` (active at 25%)
+- [ ] Dashboard: `API Performance` (ID: 123)
+- [ ] Dashboard: `Error Tracking` (ID: 124)
+
+### Orphaned Documentation
+These exist in Notion but not in PostHog:
+None.
+
+### Status Mismatches
+Documentation status doesn't match PostHog state:
+- [ ] Flag `release_checkout_v2`: Notion says \"draft\", PostHog is active at 100%
+
+### Fully Synced
+- Experiments: All 3 documented correctly
+
+## Recommended Actions
+1. Document the 10 undocumented resources: `kodo ph-sync import events`, `kodo ph-sync import flags`, `kodo ph-sync import dashboards`
+2. Update the 1 status mismatch: `kodo ph-sync import flags`
+";
+
+#[test]
+fn demo_audit_is_the_spec_example() {
+    let env = TestEnv::start("demo");
+    let out = env
+        .kodo()
+        .args(["ph-sync", "audit", "--check"])
+        .assert()
+        .code(1)
+        .get_output()
+        .clone();
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(without_timestamp(&stdout), SPEC_REPORT);
+    // The timestamp is RFC 3339 UTC.
+    let generated = stdout.lines().nth(1).unwrap();
+    assert!(
+        generated.starts_with("Generated: 20") && generated.ends_with('Z'),
+        "{generated}"
+    );
+}
+
+#[test]
+fn demo_audit_json_has_exactly_the_spec_findings() {
+    let env = TestEnv::start("demo");
+    let text = env.ph_sync(&["audit", "--format", "json"]);
+    let v: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(v["version"], 1);
+    for (resource, posthog, notion, undocumented) in [
+        ("events", 47, 41, 6),
+        ("flags", 12, 10, 2),
+        ("experiments", 3, 3, 0),
+        ("dashboards", 6, 4, 2),
+    ] {
+        let s = &v["summary"][resource];
+        assert_eq!(s["posthog"], posthog, "{resource}");
+        assert_eq!(s["notion"], notion, "{resource}");
+        assert_eq!(s["undocumented"], undocumented, "{resource}");
+        assert_eq!(s["orphaned"], 0, "{resource}");
+    }
+    let undocumented: Vec<(String, String)> = v["undocumented"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["resource"].as_str().unwrap().to_string(),
+                f["key"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let expected: Vec<(String, String)> = [
+        ("events", "error_api_timeout"),
+        ("events", "feature_export_completed"),
+        ("events", "feature_export_started"),
+        ("events", "system_job_failed"),
+        ("events", "system_webhook_sent"),
+        ("events", "user_api_key_created"),
+        ("flags", "ops_maintenance_mode"),
+        ("flags", "release_new_api_v2"),
+        ("dashboards", "API Performance"),
+        ("dashboards", "Error Tracking"),
+    ]
+    .iter()
+    .map(|(r, k)| (r.to_string(), k.to_string()))
+    .collect();
+    assert_eq!(undocumented, expected);
+    assert_eq!(v["undocumented"][7]["detail"], "active at 25%");
+    assert_eq!(v["undocumented"][6]["detail"], "inactive");
+    assert_eq!(v["undocumented"][8]["id"], 123);
+    assert_eq!(
+        v["mismatches"],
+        json!([{
+            "resource": "flags",
+            "key": "release_checkout_v2",
+            "notion_status": "draft",
+            "posthog_status": "active",
+            "detail": "active at 100%",
+            "url": v["mismatches"][0]["url"],
+        }])
+    );
+    assert!(v["mismatches"][0]["url"].is_string());
+    assert_eq!(v["orphaned"], json!([]));
+    assert_eq!(v["stale"], json!([]));
+    assert_eq!(v["planned"], json!([]));
+    assert_eq!(v["in_sync"], false);
+}
+
+#[test]
+fn demo_audit_csv_lists_one_finding_per_row() {
+    let env = TestEnv::start("demo");
+    let text = env.ph_sync(&["audit", "flags", "--format", "csv"]);
+    assert_eq!(
+        text,
+        "type,resource,key,notion_status,posthog_status,detail\r\n\
+         undocumented,flags,ops_maintenance_mode,,draft,inactive\r\n\
+         undocumented,flags,release_new_api_v2,,rolling_out,active at 25%\r\n\
+         mismatch,flags,release_checkout_v2,draft,active,active at 100%\r\n"
+    );
+}
+
+#[test]
+fn import_creates_exactly_the_missing_rows_then_audit_is_clean_and_a_rerun_writes_nothing() {
+    let env = TestEnv::start("demo");
+    env.clear_requests();
+    let out = env.ph_sync(&["import"]);
+    assert!(
+        out.contains("Events: 6 to create, 0 to update, 41 unchanged\n"),
+        "{out}"
+    );
+    assert!(out.contains("  + release_new_api_v2\n"), "{out}");
+    assert!(
+        out.contains("  ~ release_checkout_v2: Status: draft → active; Rollout %: 0 → 100;"),
+        "{out}"
+    );
+    assert!(out.contains("  + API Performance (ID: 123)\n"), "{out}");
+    // Exactly one create per missing row, every query a full page.
+    assert_eq!(env.page_creates().len(), 10);
+    let queries: Vec<Value> = env
+        .requests()
+        .into_iter()
+        .filter(|r| r["path"].as_str().is_some_and(|p| p.ends_with("/query")))
+        .collect();
+    assert_eq!(queries.len(), 4, "one query per database: {queries:?}");
+
+    assert_eq!(
+        common::plain(
+            &env.row_where("feature_flags", "Flag Key", "release_checkout_v2")["properties"]
+                ["Status"]
+        ),
+        "active"
+    );
+    let dashboard = env.row_where("dashboards", "Dashboard Name", "API Performance");
+    assert_eq!(common::plain(&dashboard["properties"]["ID"]), "123");
+
+    env.kodo()
+        .args(["ph-sync", "audit", "--check"])
+        .assert()
+        .code(0);
+    env.kodo()
+        .args(["ph-sync", "status", "--check"])
+        .assert()
+        .code(0);
+    env.kodo().args(["ph-sync", "--check"]).assert().code(0);
+
+    env.clear_requests();
+    let out = env.ph_sync(&["import"]);
+    assert!(
+        out.contains("Events: nothing to do (47 unchanged)\n"),
+        "{out}"
+    );
+    assert!(
+        out.contains("Import done: created 0, recovered 0, updated 0, unchanged 68, failed 0."),
+        "{out}"
+    );
+    let writes = env.notion_writes();
+    assert!(writes.is_empty(), "a re-run wrote: {writes:?}");
+}
+
+#[test]
+fn import_dry_run_prints_the_plan_and_writes_nothing() {
+    let env = TestEnv::start("demo");
+    env.clear_requests();
+    let out = env.ph_sync(&["import", "flags", "--dry-run"]);
+    assert!(out.starts_with("Flags: 2 to create, "), "{out}");
+    assert!(env.notion_writes().is_empty());
+    assert!(!env.root().join(".kodo/state.json").exists());
+    assert!(!env.root().join(".kodo/snapshot.json").exists());
+}
+
+#[test]
+fn human_fields_are_kept_unless_overwrite() {
+    let env = TestEnv::start("demo");
+    env.ph_sync(&["import", "events"]);
+    let row = env.row_where("events", "Event Name", "user_signed_up");
+    let page = row["id"].as_str().unwrap().to_string();
+    env.sandbox.admin_send(
+        "PATCH",
+        &format!("/notion/pages/{page}"),
+        json!({"properties": {"Description": {"rich_text": [{"text": {"content": "In our own words"}}]}}}),
+    );
+    let out = env.ph_sync(&["import", "events"]);
+    assert!(
+        out.contains("Events: nothing to do (47 unchanged)"),
+        "{out}"
+    );
+    let description = |env: &TestEnv| {
+        common::plain(
+            &env.row_where("events", "Event Name", "user_signed_up")["properties"]["Description"],
+        )
+    };
+    assert_eq!(description(&env), "In our own words");
+
+    let posthog_description = env.state()["posthog"]["event_definitions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["name"] == "user_signed_up")
+        .and_then(|d| d["description"].as_str())
+        .unwrap()
+        .to_string();
+    let out = env.ph_sync(&["import", "events", "--overwrite"]);
+    assert!(
+        out.contains("~ user_signed_up: Description: In our own words →"),
+        "{out}"
+    );
+    assert_eq!(description(&env), posthog_description);
+}
+
+#[test]
+fn status_and_the_default_overview() {
+    let env = TestEnv::start("demo");
+    let out = env.ph_sync(&["status"]);
+    assert!(out.starts_with("# PostHog-Notion Sync Status\n\n"), "{out}");
+    assert!(
+        out.contains(
+            "Flags             12      10             2         0           1      0  never\n"
+        ),
+        "{out}"
+    );
+    assert!(out.ends_with("Out of sync: `kodo ph-sync audit` lists every discrepancy.\n"));
+    let v: Value = serde_json::from_str(&env.ph_sync(&["status", "--format", "json"])).unwrap();
+    assert_eq!(v["resources"]["events"]["undocumented"], 6);
+    assert_eq!(v["resources"]["events"]["last_sync"], Value::Null);
+    env.kodo()
+        .args(["ph-sync", "status", "--check"])
+        .assert()
+        .code(1);
+
+    let out = env
+        .kodo()
+        .args(["ph-sync", "--check"])
+        .assert()
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
+    let out = String::from_utf8(out).unwrap();
+    assert!(out.contains("## Discrepancies"), "{out}");
+    assert!(
+        out.contains("- [ ] Flag: `release_new_api_v2` (active at 25%)"),
+        "{out}"
+    );
+    assert!(
+        out.ends_with(
+            "## To fix\n    kodo ph-sync import events\n    kodo ph-sync import flags\n    kodo ph-sync import dashboards\n"
+        ),
+        "{out}"
+    );
+
+    env.ph_sync(&["import", "flags"]);
+    let v: Value = serde_json::from_str(&env.ph_sync(&["status", "--format", "json"])).unwrap();
+    assert_eq!(v["resources"]["flags"]["last_sync"]["action"], "import");
+    assert_eq!(v["resources"]["events"]["last_sync"], Value::Null);
+}
+
+#[test]
+fn export_writes_the_notion_side_and_the_snapshot() {
+    let env = TestEnv::start("demo");
+    let out = env.ph_sync(&["export"]);
+    assert!(out.contains("Flags: 10 rows → "), "{out}");
+    let flags: Value = serde_json::from_str(
+        &std::fs::read_to_string(env.root().join(".kodo/export/flags.json")).unwrap(),
+    )
+    .unwrap();
+    let flags = flags.as_array().unwrap();
+    assert_eq!(flags.len(), 10);
+    let checkout = flags
+        .iter()
+        .find(|f| f["Flag Key"] == "release_checkout_v2")
+        .unwrap();
+    assert_eq!(checkout["Status"], "draft");
+    assert!(checkout["page_id"].is_string());
+    let csv = std::fs::read_to_string(env.root().join(".kodo/export/events.csv")).unwrap();
+    assert!(
+        csv.starts_with("Event Name,Domain,Category,Description,"),
+        "{csv}"
+    );
+    assert_eq!(csv.matches("\r\n").count(), 42);
+
+    let snapshot: Value = serde_json::from_str(
+        &std::fs::read_to_string(env.root().join(".kodo/snapshot.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(snapshot["version"], 1);
+    assert_eq!(snapshot["events"].as_array().unwrap().len(), 41);
+    assert!(snapshot["flags"]
+        .as_array()
+        .unwrap()
+        .contains(&json!("release_checkout_v2")));
+
+    // `notion-sync --direction pull` is export; with --format it writes to stdout.
+    let out = env
+        .kodo()
+        .args([
+            "notion-sync",
+            "--direction",
+            "pull",
+            "--type",
+            "dashboards",
+            "--format",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let dashboards: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(dashboards.as_array().unwrap().len(), 4);
+}
+
+#[test]
+fn notion_sync_push_is_import() {
+    let env = TestEnv::start("demo");
+    env.clear_requests();
+    env.kodo()
+        .args(["notion-sync", "--direction", "push", "--type", "dashboards"])
+        .assert()
+        .success();
+    assert_eq!(env.page_creates().len(), 2);
+    assert_eq!(env.column("dashboards", "ID").len(), 6);
+}
