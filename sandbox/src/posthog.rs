@@ -1421,11 +1421,9 @@ impl PosthogStore {
         resource: Resource,
         body: &Map<String, Value>,
     ) -> Result<PosthogOk, PosthogError> {
-        // Read-only and server-assigned fields are ignored on create, as DRF does.
+        // Read-only, server-assigned and unknown fields are ignored, as DRF does.
         let mut body = body.clone();
-        for field in ["id", "created_by", "created_at", "updated_at", "deleted"] {
-            body.remove(field);
-        }
+        body.retain(|k, _| writable(resource, k) && k != "deleted");
         let creator = self.api_user.clone();
         let value = match resource {
             Resource::EventDefinitions => return Err(PosthogError::method_not_allowed("POST")),
@@ -1452,9 +1450,7 @@ impl PosthogStore {
         body: &Map<String, Value>,
     ) -> Result<PosthogOk, PosthogError> {
         let mut body = body.clone();
-        for field in ["id", "created_by", "created_at", "updated_at"] {
-            body.remove(field);
-        }
+        body.retain(|k, _| writable(resource, k));
         let value = match resource {
             Resource::EventDefinitions => {
                 let index = self
@@ -1462,12 +1458,6 @@ impl PosthogStore {
                     .iter()
                     .position(|d| s(d, "id") == Some(id))
                     .ok_or_else(PosthogError::not_found)?;
-                body.retain(|k, _| {
-                    matches!(
-                        k.as_str(),
-                        "description" | "tags" | "verified" | "hidden" | "owner"
-                    )
-                });
                 if let Some(owner) = body.get("owner").cloned() {
                     let owner = match owner {
                         Value::Number(n) => self
@@ -1521,6 +1511,66 @@ impl PosthogStore {
         };
         Ok(ok(200, value))
     }
+}
+
+/// Fields PostHog's serializers accept on create and update (others are ignored).
+fn writable(resource: Resource, field: &str) -> bool {
+    let fields: &[&str] = match resource {
+        Resource::EventDefinitions => &["description", "tags", "verified", "hidden", "owner"],
+        Resource::FeatureFlags => &[
+            "name",
+            "key",
+            "filters",
+            "active",
+            "deleted",
+            "tags",
+            "ensure_experience_continuity",
+            "rollback_conditions",
+            "performed_rollback",
+            "creation_context",
+            "is_remote_configuration",
+            "has_encrypted_payloads",
+            "evaluation_runtime",
+            "analytics_dashboards",
+            "version",
+        ],
+        Resource::Experiments => &[
+            "name",
+            "description",
+            "start_date",
+            "end_date",
+            "feature_flag_key",
+            "parameters",
+            "secondary_metrics",
+            "saved_metrics_ids",
+            "filters",
+            "archived",
+            "deleted",
+            "type",
+            "exposure_criteria",
+            "metrics",
+            "metrics_secondary",
+            "stats_config",
+            "conclusion",
+            "conclusion_comment",
+            "primary_metrics_ordered_uuids",
+            "secondary_metrics_ordered_uuids",
+            "holdout_id",
+        ],
+        Resource::Dashboards => &[
+            "name",
+            "description",
+            "pinned",
+            "tags",
+            "deleted",
+            "restriction_level",
+            "filters",
+            "variables",
+            "breakdown_colors",
+            "data_color_theme_id",
+        ],
+    };
+    fields.contains(&field)
 }
 
 fn ok(status: u16, body: Value) -> PosthogOk {

@@ -511,3 +511,34 @@ async fn the_burst_throttle_allows_480_requests_a_minute() {
         format!("Request was throttled. Expected available in {wait} seconds.")
     );
 }
+
+#[tokio::test]
+async fn unknown_and_read_only_fields_are_ignored_on_write() {
+    let env = start("demo").await;
+    let created = env
+        .posthog(
+            "POST",
+            &project("feature_flags/"),
+            Some(json!({"key": "beta_ignored", "id": 5, "created_by": null, "made_up_field": 1, "deleted": true})),
+        )
+        .await;
+    assert_eq!(created.status, 201);
+    assert_ne!(created.body["id"], 5);
+    assert_eq!(created.body["deleted"], false);
+    assert_eq!(
+        created.body["created_by"]["email"],
+        "maya.chen@acme.example"
+    );
+    assert!(created.body.get("made_up_field").is_none());
+    let id = created.body["id"].as_i64().unwrap();
+    let patched = env
+        .posthog(
+            "PATCH",
+            &project(&format!("feature_flags/{id}/")),
+            Some(json!({"made_up_field": 2, "name": "Renamed"})),
+        )
+        .await;
+    assert_eq!(patched.body["name"], "Renamed");
+    assert!(patched.body.get("made_up_field").is_none());
+    assert_eq!(patched.body["version"], 2);
+}
