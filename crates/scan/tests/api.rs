@@ -34,6 +34,15 @@ fn scan_file_text_resolves_local_constants_and_leaves_others_for_the_caller() {
 }
 
 #[test]
+fn columns_count_code_points_and_snippets_are_trimmed() {
+    let text = "    /* é */ posthog.capture('unicode')   \n";
+    let refs = scan_file_text("a.js", text, &ScanSettings::default());
+    // The column points at the call name; `é` is one code point (two bytes).
+    assert_eq!((refs[0].line, refs[0].column), (1, 21));
+    assert_eq!(refs[0].snippet, "/* é */ posthog.capture('unicode')");
+}
+
+#[test]
 fn resolve_identifiers_finds_only_the_names_asked_for() {
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path();
