@@ -26,6 +26,7 @@ pub mod notion;
 pub mod options;
 pub mod posthog;
 pub mod scenario;
+pub mod secret;
 pub mod server;
 
 pub use blocking::BlockingSandbox;

@@ -143,7 +143,7 @@ impl Resource {
 /// The PostHog project held in memory.
 #[derive(Debug)]
 pub struct PosthogStore {
-    pub key: String,
+    pub key: crate::secret::Token,
     pub project_id: i64,
     pub project_name: String,
     pub organization_id: String,
@@ -1229,7 +1229,7 @@ impl PosthogStore {
             ["users", "@me"] if method == "GET" => Ok(ok(200, self.me_json())),
             ["personal_api_keys", "@current"] if method == "GET" => Ok(ok(
                 200,
-                json!({"scopes": ["*"], "scoped_teams": null, "scoped_organizations": null, "mask_value": mask(&self.key)}),
+                json!({"scopes": ["*"], "scoped_teams": null, "scoped_organizations": null, "mask_value": mask(self.key.expose())}),
             )),
             [scope, project] | [scope, project, ..]
                 if matches!(*scope, "projects" | "environments") =>

@@ -20,6 +20,7 @@ use crate::notion::model::{
 };
 use crate::notion::values::{self, IdSource};
 use crate::posthog::{PosthogError, PosthogStore, Resource};
+use crate::secret::Token;
 use crate::{clock, ids};
 
 const DEMO: &str = include_str!("../scenarios/demo.json");
@@ -164,8 +165,8 @@ pub struct Scenario {
     pub name: String,
     #[serde(default)]
     pub description: String,
-    pub notion_token: String,
-    pub posthog_key: String,
+    pub notion_token: Token,
+    pub posthog_key: Token,
     pub posthog: PosthogSpec,
     pub notion: NotionSpec,
 }
@@ -190,12 +191,12 @@ impl Scenario {
 
     /// The Notion integration token.
     pub fn notion_token(&self) -> &str {
-        &self.notion_token
+        self.notion_token.expose()
     }
 
     /// The PostHog personal API key.
     pub fn posthog_key(&self) -> &str {
-        &self.posthog_key
+        self.posthog_key.expose()
     }
 
     /// The kodo `.kodo/config.json` pointing at a sandbox on `base_url`.

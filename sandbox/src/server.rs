@@ -335,7 +335,7 @@ async fn notion_request(
         .authorization
         .as_deref()
         .and_then(|h| h.strip_prefix("Bearer "))
-        .is_some_and(|t| t == token);
+        .is_some_and(|t| token.matches(t));
     if !authorized {
         return fail(NotionError::unauthorized(), None);
     }
@@ -471,7 +471,7 @@ async fn posthog_request(
         None => return fail(PosthogError::not_authenticated(), None, None),
         Some(value) => {
             let given = value.strip_prefix("Bearer ").map(str::trim);
-            if given != Some(key.as_str()) {
+            if !given.is_some_and(|g| key.matches(g)) {
                 return fail(PosthogError::authentication_failed(), None, None);
             }
         }

@@ -408,7 +408,7 @@ pub struct Cursor {
 /// The whole Notion side of the sandbox.
 #[derive(Debug)]
 pub struct NotionStore {
-    pub token: String,
+    pub token: crate::secret::Token,
     pub workspace_name: String,
     pub workspace_id: String,
     pub bot: User,
