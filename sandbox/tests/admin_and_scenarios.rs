@@ -550,3 +550,97 @@ fn blocking_admin_helpers_panic_with_the_answer() {
         .expect("starts");
     sandbox.admin_get("/nope");
 }
+
+#[tokio::test]
+async fn documented_demo_fields_mirror_posthog() {
+    let env = start("demo").await;
+    let flags = env
+        .posthog(
+            "GET",
+            &format!("/api/projects/{PROJECT}/feature_flags/"),
+            None,
+        )
+        .await;
+    for row in env.query_all(FLAGS_DS, json!({})).await {
+        let key = text_of(&row, "Flag Key");
+        let flag = flags.body["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["key"] == key.as_str())
+            .unwrap();
+        assert_eq!(
+            text_of(&row, "Name"),
+            flag["name"].as_str().unwrap(),
+            "{key}"
+        );
+        let expected_type = if key.starts_with("exp_") {
+            "experiment"
+        } else {
+            key.split('_').next().unwrap()
+        };
+        assert_eq!(
+            row["properties"]["Type"]["select"]["name"], expected_type,
+            "{key}"
+        );
+    }
+    let events = env
+        .posthog(
+            "GET",
+            &format!("/api/projects/{PROJECT}/event_definitions/"),
+            None,
+        )
+        .await;
+    for row in env.query_all(EVENTS_DS, json!({})).await {
+        let name = text_of(&row, "Event Name");
+        let definition = events.body["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["name"] == name.as_str())
+            .unwrap();
+        assert_eq!(
+            text_of(&row, "Description"),
+            definition["description"].as_str().unwrap(),
+            "{name}"
+        );
+        assert_eq!(
+            row["properties"]["Implementation Status"]["select"]["name"],
+            "implemented"
+        );
+        assert_eq!(
+            row["properties"]["Owner"]["people"][0]["person"]["email"],
+            definition["owner"]["email"],
+            "{name}"
+        );
+        assert_eq!(
+            row["properties"]["Domain"]["select"]["name"],
+            format!("{}_", name.split('_').next().unwrap())
+        );
+    }
+    let dashboards = env
+        .posthog("GET", &format!("/api/projects/{PROJECT}/dashboards/"), None)
+        .await;
+    for row in env.query_all(DASHBOARDS_DS, json!({})).await {
+        let id = row["properties"]["ID"]["number"].as_i64().unwrap();
+        let dashboard = dashboards.body["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["id"] == id)
+            .unwrap();
+        assert_eq!(
+            text_of(&row, "Dashboard Name"),
+            dashboard["name"].as_str().unwrap()
+        );
+        assert_eq!(row["properties"]["Pinned"]["checkbox"], dashboard["pinned"]);
+        assert_eq!(
+            row["properties"]["Category"]["select"]["name"],
+            dashboard["tags"][0]
+        );
+        assert_eq!(
+            text_of(&row, "Purpose"),
+            dashboard["description"].as_str().unwrap()
+        );
+    }
+}
