@@ -4,8 +4,10 @@
 //! by kind then key) whatever the thread scheduling; every reference either has a key or a
 //! `dynamic_reason`; memory held across files is only the references found.
 
+use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
+use std::rc::Rc;
 
 use crate::extract::{find_calls, KeyExpr};
 use crate::imports::{import_map, origin_of, Origin};
@@ -114,20 +116,44 @@ pub(crate) fn scan(root: &Path, settings: &ScanSettings) -> Result<ScanReport, S
     ))
 }
 
+/// Settings and the matcher compiled from them.
+type CachedMatcher = (ScanSettings, Rc<(Compiled, Table)>);
+
 pub(crate) fn scan_file_text(path: &str, text: &str, settings: &ScanSettings) -> Vec<Reference> {
     let Some(lang) = Lang::from_path(path) else {
         return Vec::new();
     };
-    let compiled = Compiled::new(settings).or_else(|_| Compiled::new(&ScanSettings::default()));
-    let (Ok(compiled), Ok(table)) = (compiled, Table::new(settings)) else {
-        return Vec::new();
+    // Callers such as the pre-commit gate scan many files with the same settings: keep the
+    // compiled matcher of the last settings seen on this thread.
+    thread_local! {
+        static COMPILED: RefCell<Option<CachedMatcher>> = const { RefCell::new(None) };
+    }
+    let cached = COMPILED.with(|c| {
+        c.borrow()
+            .as_ref()
+            .filter(|(s, _)| s == settings)
+            .map(|(_, t)| Rc::clone(t))
+    });
+    let parts = match cached {
+        Some(parts) => parts,
+        None => {
+            let compiled =
+                Compiled::new(settings).or_else(|_| Compiled::new(&ScanSettings::default()));
+            let (Ok(compiled), Ok(table)) = (compiled, Table::new(settings)) else {
+                return Vec::new();
+            };
+            let parts = Rc::new((compiled, table));
+            COMPILED.with(|c| *c.borrow_mut() = Some((settings.clone(), Rc::clone(&parts))));
+            parts
+        }
     };
+    let (compiled, table) = &*parts;
     let bytes = text.as_bytes();
     if !table.worth_parsing(bytes) || is_minified(bytes) {
         return Vec::new();
     }
     let mut toks = Vec::new();
-    let mut refs: Vec<Reference> = file_refs(path, lang, bytes, &table, &compiled, &mut toks)
+    let mut refs: Vec<Reference> = file_refs(path, lang, bytes, table, compiled, &mut toks)
         .into_iter()
         .map(|(r, _)| r)
         .collect();

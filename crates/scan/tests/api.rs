@@ -176,3 +176,40 @@ fn output_is_identical_across_runs() {
         );
     }
 }
+
+/// The tokenizer and extractor never panic on cut-off input (a file being edited, a
+/// partial staged hunk): every fixture source, truncated at many points, scans cleanly.
+#[test]
+fn truncated_sources_never_panic() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let mut stack = vec![root.clone()];
+    let mut checked = 0;
+    while let Some(dir) = stack.pop() {
+        for entry in fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+                continue;
+            }
+            let Ok(text) = fs::read_to_string(&path) else {
+                continue;
+            };
+            let rel = path
+                .strip_prefix(&root)
+                .unwrap()
+                .to_string_lossy()
+                .replace('\\', "/");
+            let full = scan_file_text(&rel, &text, &ScanSettings::default()).len();
+            let mut cut = 0;
+            while cut < text.len() {
+                if text.is_char_boundary(cut) {
+                    let partial = scan_file_text(&rel, &text[..cut], &ScanSettings::default());
+                    assert!(partial.len() <= full + 2, "{rel} cut at {cut}");
+                    checked += 1;
+                }
+                cut += 5;
+            }
+        }
+    }
+    assert!(checked > 1000, "only {checked} prefixes checked");
+}
