@@ -62,9 +62,9 @@ fn build(sh: &Shell, release: bool, bins: &[&str]) -> Result<PathBuf> {
     if release {
         args.push("--release".into());
     }
+    // Each binary is its package's namesake (kodo, kodo-sandbox).
     for bin in bins {
-        args.push("--bin".into());
-        args.push((*bin).into());
+        args.extend(["--package".into(), (*bin).into(), "--bin".into(), (*bin).into()]);
     }
     cmd!(sh, "{cargo} {args...}").run()?;
     let target = std::env::var_os("CARGO_TARGET_DIR")
