@@ -105,6 +105,68 @@ impl TestEnv {
         cmd
     }
 
+    /// The `kodo` binary as a plain `std` command (to spawn and kill), set up like
+    /// [`kodo`](Self::kodo).
+    pub fn kodo_process(&self) -> std::process::Command {
+        let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("kodo"));
+        cmd.current_dir(self.root())
+            .env_remove("NOTION_API_KEY")
+            .env_remove("POSTHOG_PERSONAL_API_KEY")
+            .env("NO_COLOR", "1")
+            .env("KODO_TEST_NO_RETRY_DELAY", "1")
+            .env("NOTION_API_KEY", self.scenario.notion_token())
+            .env("POSTHOG_PERSONAL_API_KEY", self.scenario.posthog_key());
+        cmd
+    }
+
+    /// Sets the emulator's injected faults.
+    pub fn set_faults(&self, faults: Value) {
+        self.sandbox.admin_send("PUT", "/faults", faults);
+    }
+
+    /// Every live row of every kodo database, keyed by database, as sorted lines of
+    /// `property=value` pairs (the emulator's address replaced by `<sandbox>`): two
+    /// workspaces holding the same documentation give the same picture.
+    pub fn notion_picture(&self) -> Vec<(String, Vec<String>)> {
+        let base = self.sandbox.base_url();
+        ["events", "feature_flags", "experiments", "dashboards"]
+            .iter()
+            .map(|key| {
+                let mut lines: Vec<String> = self
+                    .rows(key)
+                    .iter()
+                    .map(|row| {
+                        let mut props: Vec<String> = row["properties"]
+                            .as_object()
+                            .into_iter()
+                            .flatten()
+                            .map(|(name, value)| format!("{name}={}", plain(value)))
+                            .collect();
+                        props.sort();
+                        props.join(" | ").replace(&base, "<sandbox>")
+                    })
+                    .collect();
+                lines.sort();
+                (key.to_string(), lines)
+            })
+            .collect()
+    }
+
+    /// Panics if two live rows of a database share their title.
+    pub fn assert_no_duplicates(&self) {
+        for (key, title) in [
+            ("events", "Event Name"),
+            ("feature_flags", "Flag Key"),
+            ("experiments", "Experiment Name"),
+            ("dashboards", "Dashboard Name"),
+        ] {
+            let values = self.column(key, title);
+            let mut unique = values.clone();
+            unique.dedup();
+            assert_eq!(values, unique, "duplicate rows in {key}");
+        }
+    }
+
     /// `kodo ph-sync <args>`, expected to exit 0; returns stdout.
     pub fn ph_sync(&self, args: &[&str]) -> String {
         let out = self
