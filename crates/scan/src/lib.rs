@@ -148,6 +148,20 @@ pub fn scan_file_text(path: &str, text: &str, settings: &ScanSettings) -> Vec<Re
     scan::scan_file_text(path, text, settings)
 }
 
+/// Scans one file's text like [`scan_file_text`] and resolves its identifiers against the
+/// repository at `root`: a name imported from a file (JS/TS `import`, Python `from …
+/// import`, Go's package) is looked up by reading just that file; only names with no
+/// import to follow need a (prefiltered) walk. This is the fast path for checking a few
+/// changed files; unresolved or ambiguous names get a `dynamic_reason` as in [`scan`].
+pub fn scan_file_resolved(
+    root: &Path,
+    path: &str,
+    text: &str,
+    settings: &ScanSettings,
+) -> Result<Vec<Reference>, ScanError> {
+    scan::scan_file_resolved(root, path, text, settings)
+}
+
 /// Finds the definitions of just `names` (as written in code: `SIGNUP`, `Events.SIGNUP`,
 /// `EVENTS.signup`) under `root`, with a walk that only tokenizes files containing the
 /// names' bytes.

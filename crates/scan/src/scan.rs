@@ -59,6 +59,17 @@ pub(crate) fn scan(root: &Path, settings: &ScanSettings) -> Result<ScanReport, S
         matched += st.matched;
         refs.extend(st.refs);
     }
+    resolve_pending(root, &compiled, &mut refs)?;
+    Ok(assemble(
+        refs.into_iter().map(|(r, _, _)| r).collect(),
+        scanned,
+        matched,
+    ))
+}
+
+/// Resolves the identifiers `refs` still carry: names whose import says where they live
+/// are looked up in just those files; the rest in one prefiltered walk.
+fn resolve_pending(root: &Path, compiled: &Compiled, refs: &mut [Found]) -> Result<(), ScanError> {
     // Names whose import says where they live: read just those files.
     let targeted: Vec<usize> = (0..refs.len())
         .filter(|&i| {
@@ -86,16 +97,16 @@ pub(crate) fn scan(root: &Path, settings: &ScanSettings) -> Result<ScanReport, S
     }
     // The rest: one prefiltered walk for all remaining names.
     let mut pending: HashMap<Family, HashSet<String>> = HashMap::new();
-    for (r, family, hint) in &refs {
+    for (r, family, hint) in refs.iter() {
         if let (None, Some(id), None) = (&r.key, &r.identifier, &r.dynamic_reason) {
             let lookup = hint.as_ref().map_or(id, |(_, l)| l);
             pending.entry(*family).or_default().insert(lookup.clone());
         }
     }
     if !pending.is_empty() {
-        let found = resolve_in(root, &compiled, &pending)?;
+        let found = resolve_in(root, compiled, &pending)?;
         let empty = DefIndex::default();
-        for (r, family, hint) in &mut refs {
+        for (r, family, hint) in refs.iter_mut() {
             if let (None, Some(id), None) = (&r.key, &r.identifier, &r.dynamic_reason) {
                 let (origin, lookup) = match hint {
                     Some((o, l)) => (Some(&*o), l.as_str()),
@@ -109,11 +120,34 @@ pub(crate) fn scan(root: &Path, settings: &ScanSettings) -> Result<ScanReport, S
             }
         }
     }
-    Ok(assemble(
-        refs.into_iter().map(|(r, _, _)| r).collect(),
-        scanned,
-        matched,
-    ))
+    Ok(())
+}
+
+/// See [`crate::scan_file_resolved`].
+pub(crate) fn scan_file_resolved(
+    root: &Path,
+    path: &str,
+    text: &str,
+    settings: &ScanSettings,
+) -> Result<Vec<Reference>, ScanError> {
+    let Some(lang) = Lang::from_path(path) else {
+        return Ok(Vec::new());
+    };
+    let compiled = Compiled::new(settings)?;
+    let table = Table::new(settings)?;
+    let bytes = text.as_bytes();
+    if !table.worth_parsing(bytes) || is_minified(bytes) {
+        return Ok(Vec::new());
+    }
+    let mut toks = Vec::new();
+    let mut refs: Vec<Found> = file_refs(path, lang, bytes, &table, &compiled, &mut toks)
+        .into_iter()
+        .map(|(r, o)| (r, lang.family(), o))
+        .collect();
+    resolve_pending(root, &compiled, &mut refs)?;
+    let mut refs: Vec<Reference> = refs.into_iter().map(|(r, _, _)| r).collect();
+    refs.sort_by_key(|r| (r.line, r.column));
+    Ok(refs)
 }
 
 /// Settings and the matcher compiled from them.

@@ -213,3 +213,35 @@ fn truncated_sources_never_panic() {
     }
     assert!(checked > 1000, "only {checked} prefixes checked");
 }
+
+#[test]
+fn scan_file_resolved_follows_imports_then_searches_the_rest() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    fs::create_dir_all(root.join("web/a")).unwrap();
+    fs::create_dir_all(root.join("web/b")).unwrap();
+    fs::write(
+        root.join("web/a/events.ts"),
+        "export const SAME = 'a_event'\n",
+    )
+    .unwrap();
+    fs::write(
+        root.join("web/b/events.ts"),
+        "export const SAME = 'b_event'\n",
+    )
+    .unwrap();
+    fs::write(
+        root.join("web/shared.ts"),
+        "export const GLOBAL_ONLY = 'global_event'\n",
+    )
+    .unwrap();
+    let text = "import { SAME } from './events'\nposthog.capture(SAME)\nposthog.capture(GLOBAL_ONLY)\nposthog.capture(NOWHERE)\n";
+    let refs = kodo_scan::scan_file_resolved(root, "web/b/page.ts", text, &ScanSettings::default())
+        .unwrap();
+    let keys: Vec<Option<&str>> = refs.iter().map(|r| r.key.as_deref()).collect();
+    assert_eq!(keys, [Some("b_event"), Some("global_event"), None]);
+    assert_eq!(
+        refs[2].dynamic_reason.as_deref(),
+        Some("unresolved identifier `NOWHERE`")
+    );
+}
