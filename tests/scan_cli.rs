@@ -1,0 +1,147 @@
+//! `kodo scan` through the real binary: formats, repositories without kodo config, and
+//! `--check` against the documentation (the snapshot that `ph-sync` writes).
+
+mod common;
+
+use assert_cmd::Command;
+use common::TestEnv;
+use serde_json::Value;
+
+fn write(root: &std::path::Path, path: &str, text: &str) {
+    let path = root.join(path);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, text).unwrap();
+}
+
+fn kodo_in(dir: &std::path::Path) -> Command {
+    let mut cmd = Command::cargo_bin("kodo").unwrap();
+    cmd.current_dir(dir).env("NO_COLOR", "1");
+    cmd
+}
+
+const APP_TS: &str = "\
+import posthog from 'posthog-js'
+export const EVENTS = { SIGNUP: 'user_signed_up' } as const
+posthog.capture(EVENTS.SIGNUP, { plan: 'pro' })
+if (posthog.isFeatureEnabled('beta_ai_assistant')) { render() }
+// posthog.capture('not_real_commented_out')
+posthog.capture(`dynamic_${kind}`)
+";
+
+#[test]
+fn scans_a_repository_without_kodo_config_as_json() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join(".git")).unwrap();
+    write(dir.path(), "web/app.ts", APP_TS);
+    let out = kodo_in(dir.path())
+        .args(["scan", "--format", "json", "--no-git"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let report: Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(report["version"], 1);
+    let keys: Vec<(String, String, String)> = report["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| {
+            (
+                k["kind"].as_str().unwrap().to_string(),
+                k["key"].as_str().unwrap().to_string(),
+                k["tracked_on"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            ("event".into(), "user_signed_up".into(), "frontend".into()),
+            ("flag".into(), "beta_ai_assistant".into(), "frontend".into()),
+        ]
+    );
+    let dynamic = report["dynamic"].as_array().unwrap();
+    assert_eq!(dynamic.len(), 1, "{dynamic:?}");
+    assert_eq!(dynamic[0]["path"], "web/app.ts");
+    assert_eq!(dynamic[0]["line"], 6);
+}
+
+#[test]
+fn sarif_and_markdown_formats() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "web/app.ts", APP_TS);
+    let out = kodo_in(dir.path())
+        .args(["scan", ".", "--format", "sarif", "--no-git"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let sarif: Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(sarif["version"], "2.1.0");
+    let results = sarif["runs"][0]["results"].as_array().unwrap();
+    assert!(results.iter().any(|r| {
+        r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "web/app.ts"
+    }));
+    let md = kodo_in(dir.path())
+        .args(["scan", "--no-git"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let md = String::from_utf8(md).unwrap();
+    assert!(md.contains("`user_signed_up`"), "{md}");
+    assert!(!md.contains("not_real_commented_out"), "{md}");
+}
+
+/// Runs a command and returns its exit code and stderr.
+fn code_and_stderr(cmd: &mut Command) -> (Option<i32>, String) {
+    let out = cmd.output().unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn csv_is_a_usage_error_and_a_missing_explicit_config_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, stderr) = code_and_stderr(kodo_in(dir.path()).args(["scan", "--format", "csv"]));
+    assert_eq!(code, Some(2));
+    assert!(stderr.contains("md, json or sarif"), "{stderr}");
+    let (code, stderr) =
+        code_and_stderr(kodo_in(dir.path()).args(["scan", "--config", "nope.json"]));
+    assert_eq!(code, Some(2));
+    assert!(stderr.contains("nope.json"), "{stderr}");
+}
+
+#[test]
+fn check_fails_on_keys_the_documentation_lacks_and_passes_once_documented() {
+    let env = TestEnv::start("demo");
+    // Any command that reads Notion refreshes the snapshot the check uses.
+    env.kodo().args(["ph-sync", "audit"]).assert().code(0);
+    write(
+        env.root(),
+        "web/app.ts",
+        "posthog.capture('user_logged_in')\nposthog.capture('user_went_bowling')\nposthog.isFeatureEnabled('beta_ai_assistant')\n",
+    );
+    let (code, stderr) = code_and_stderr(env.kodo().args(["scan", "--check", "--no-git"]));
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(
+        stderr.contains("web/app.ts:2  event  `user_went_bowling`"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("user_logged_in"), "{stderr}");
+    assert!(!stderr.contains("beta_ai_assistant"), "{stderr}");
+    write(
+        env.root(),
+        "web/app.ts",
+        "posthog.capture('user_logged_in')\nposthog.isFeatureEnabled('beta_ai_assistant')\n",
+    );
+    env.kodo()
+        .args(["scan", "--check", "--no-git"])
+        .assert()
+        .code(0);
+}
