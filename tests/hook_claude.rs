@@ -1,0 +1,864 @@
+//! `kodo hook claude` through the real binary, fed the JSON Claude Code sends to hooks, against
+//! the emulator's demo scenario (Notion documents `release_checkout_v2`, "Pricing page layout"
+//! and "Product Overview"; it does not document `release_new_api_v2`, `ops_maintenance_mode`,
+//! "API Performance" or "Error Tracking").
+//!
+//! Exit codes as Claude Code reads them: 0 lets the call through (stdout may carry JSON), 2
+//! blocks a PreToolUse call and shows stderr to Claude, 1 is a non-blocking error.
+
+mod common;
+
+use std::net::TcpListener;
+use std::path::Path;
+
+use common::{assert_no_tokens, TestEnv};
+use serde_json::{json, Value};
+
+const PREFIXES: [&str; 2] = ["mcp__posthog__", "mcp__plugin_posthog_posthog__"];
+
+/// What one run of the hook gave back.
+struct Run {
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+}
+
+impl Run {
+    fn assert_silent_pass(&self, what: &str) {
+        assert_eq!(self.code, Some(0), "{what}: {}", self.stderr);
+        assert_eq!(self.stdout, "", "{what}: stdout");
+        assert_eq!(self.stderr, "", "{what}: stderr");
+    }
+
+    fn assert_blocked(&self, what: &str, names: &[&str]) {
+        assert_eq!(self.code, Some(2), "{what}: stderr was {}", self.stderr);
+        assert_eq!(self.stdout, "", "{what}: stdout");
+        for name in names {
+            assert!(
+                self.stderr.contains(name),
+                "{what}: stderr does not name {name}:\n{}",
+                self.stderr
+            );
+        }
+    }
+}
+
+fn payload(root: &Path, event: &str, tool: &str, input: Value) -> Value {
+    json!({
+        "session_id": "0b7c5c1e-3f57-4d0a-9d1e-2c8a4f6b9e10",
+        "transcript_path": "/home/dev/.claude/projects/-work-app/0b7c5c1e.jsonl",
+        "cwd": root.display().to_string(),
+        "permission_mode": "default",
+        "hook_event_name": event,
+        "tool_name": tool,
+        "tool_input": input,
+        "tool_use_id": "toolu_01ABCDEF"
+    })
+}
+
+fn pre(env: &TestEnv, tool: &str, input: Value) -> Value {
+    payload(env.root(), "PreToolUse", tool, input)
+}
+
+/// A PostToolUse payload whose response is the MCP content block wrapping `text`.
+fn post(env: &TestEnv, tool: &str, input: Value, text: &str) -> Value {
+    let mut p = payload(env.root(), "PostToolUse", tool, input);
+    p["tool_response"] = json!([{"type": "text", "text": text}]);
+    p["duration_ms"] = json!(412);
+    p
+}
+
+fn exec(env: &TestEnv, command: &str) -> Value {
+    pre(env, "mcp__posthog__exec", json!({ "command": command }))
+}
+
+fn run_stdin(env: &TestEnv, stdin: &str, vars: &[(&str, &str)]) -> Run {
+    let mut cmd = env.kodo();
+    cmd.args(["hook", "claude"])
+        .env_remove("KODO_ALLOW_UNDOCUMENTED")
+        .env_remove("KODO_HOOK_TIMEOUT_MS")
+        .write_stdin(stdin.to_string());
+    for (k, v) in vars {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().expect("run kodo hook claude");
+    let run = Run {
+        code: out.status.code(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    };
+    assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+    assert_no_tokens(&env.scenario, &[&run.stdout, &run.stderr]);
+    run
+}
+
+fn run(env: &TestEnv, payload: &Value) -> Run {
+    run_stdin(env, &payload.to_string(), &[])
+}
+
+fn set_sync(env: &TestEnv, key: &str, value: Value) {
+    let mut config = env.config();
+    config["sync"][key] = value;
+    env.write_config(&config);
+}
+
+/// The demo project with `sync.require_notion_entry: true`.
+fn gated() -> TestEnv {
+    let env = TestEnv::start("demo");
+    set_sync(&env, "require_notion_entry", json!(true));
+    env
+}
+
+fn set_notion_url(env: &TestEnv, url: &str) {
+    let mut config = env.config();
+    config["notion"]["baseUrl"] = json!(url);
+    env.write_config(&config);
+}
+
+/// A loopback URL nothing listens on.
+fn closed_port_url() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    drop(listener);
+    format!("http://{addr}")
+}
+
+/// A loopback server that accepts connections and never answers.
+fn silent_server_url() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming().flatten() {
+            held.push(stream);
+        }
+    });
+    format!("http://{addr}")
+}
+
+fn write_snapshot(env: &TestEnv, flags: &[&str]) {
+    let snapshot = json!({
+        "version": 1,
+        "generated_at": "2026-05-01T12:00:00Z",
+        "events": [],
+        "flags": flags,
+        "experiments": [{"name": "Pricing page layout", "flag_key": "exp_pricing_page_layout"}],
+        "dashboards": [{"id": 118, "name": "Product Overview"}]
+    });
+    std::fs::write(
+        env.root().join(".kodo/snapshot.json"),
+        serde_json::to_string_pretty(&snapshot).expect("json"),
+    )
+    .expect("write snapshot");
+}
+
+fn flag_input(key: &str) -> Value {
+    json!({
+        "name": "Some flag",
+        "key": key,
+        "description": "What it gates",
+        "filters": {"groups": [{"properties": [], "rollout_percentage": 10}]},
+        "active": false,
+        "tags": []
+    })
+}
+
+// ---- PreToolUse ------------------------------------------------------------------------------
+
+#[test]
+fn per_tool_creations_of_undocumented_resources_are_blocked_under_any_prefix() {
+    let env = gated();
+    for prefix in PREFIXES {
+        let flag = run(
+            &env,
+            &pre(
+                &env,
+                &format!("{prefix}create-feature-flag"),
+                flag_input("release_new_api_v2"),
+            ),
+        );
+        flag.assert_blocked(
+            prefix,
+            &[
+                "feature flag `release_new_api_v2` is not documented in Notion (Feature Flags database)",
+                "Flag Key = `release_new_api_v2`",
+                "kodo ph-sync import flags",
+                "KODO_ALLOW_UNDOCUMENTED=1",
+            ],
+        );
+
+        let experiment = run(
+            &env,
+            &pre(
+                &env,
+                &format!("{prefix}experiment-create"),
+                json!({"name": "Search ranking", "feature_flag_key": "exp_search_ranking",
+                       "description": "Does the new ranking help?", "type": "product"}),
+            ),
+        );
+        experiment.assert_blocked(
+            prefix,
+            &[
+                "experiment `Search ranking` is not documented in Notion (Experiments database)",
+                "Experiment Name = `Search ranking` and Flag Key = `exp_search_ranking`",
+                "kodo ph-sync import experiments",
+            ],
+        );
+
+        // The current server's flat input and the legacy server's `data` wrapper.
+        for input in [
+            json!({"name": "API Performance", "tags": ["technical"]}),
+            json!({"data": {"name": "API Performance", "pinned": true}}),
+        ] {
+            let dashboard = run(
+                &env,
+                &pre(&env, &format!("{prefix}dashboard-create"), input),
+            );
+            dashboard.assert_blocked(
+                prefix,
+                &[
+                    "dashboard `API Performance` is not documented in Notion (Dashboards database)",
+                    "Dashboard Name = `API Performance`",
+                    "kodo ph-sync import dashboards",
+                ],
+            );
+        }
+    }
+    assert!(env.notion_writes().is_empty(), "PreToolUse never writes");
+}
+
+#[test]
+fn per_tool_creations_of_documented_resources_pass_silently() {
+    let env = gated();
+    for prefix in PREFIXES {
+        run(
+            &env,
+            &pre(
+                &env,
+                &format!("{prefix}create-feature-flag"),
+                flag_input("release_checkout_v2"),
+            ),
+        )
+        .assert_silent_pass("documented flag");
+        run(
+            &env,
+            &pre(
+                &env,
+                &format!("{prefix}experiment-create"),
+                json!({"name": "Pricing page layout", "feature_flag_key": "exp_pricing_page_layout"}),
+            ),
+        )
+        .assert_silent_pass("documented experiment");
+        run(
+            &env,
+            &pre(
+                &env,
+                &format!("{prefix}dashboard-create"),
+                json!({"name": "Product Overview"}),
+            ),
+        )
+        .assert_silent_pass("documented dashboard");
+    }
+}
+
+#[test]
+fn exec_mode_calls_are_gated_like_per_tool_calls() {
+    let env = gated();
+    let undocumented = [
+        (
+            r#"call create-feature-flag {"key": "ops_maintenance_mode", "name": "Maintenance mode", "filters": {"groups": []}, "active": false}"#,
+            "feature flag `ops_maintenance_mode` is not documented",
+            "kodo ph-sync import flags",
+        ),
+        (
+            r#"call --json experiment-create '{"name":"Search ranking","feature_flag_key":"exp_search_ranking"}'"#,
+            "experiment `Search ranking` is not documented",
+            "kodo ph-sync import experiments",
+        ),
+        (
+            r#"call dashboard-create {"name": "Error Tracking"}"#,
+            "dashboard `Error Tracking` is not documented",
+            "kodo ph-sync import dashboards",
+        ),
+    ];
+    for (command, missing, fix) in undocumented {
+        run(&env, &exec(&env, command)).assert_blocked(command, &[missing, fix]);
+    }
+    for command in [
+        r#"call create-feature-flag {"key": "release_checkout_v2", "name": "Checkout v2"}"#,
+        r#"call --json experiment-create '{"name":"Pricing page layout","feature_flag_key":"exp_pricing_page_layout"}'"#,
+        r#"call dashboard-create {"name": "Product Overview"}"#,
+    ] {
+        run(&env, &exec(&env, command)).assert_silent_pass(command);
+    }
+    // The official PostHog plugin's server name too.
+    let plugin_exec = pre(
+        &env,
+        "mcp__plugin_posthog_posthog__exec",
+        json!({"command": r#"call create-feature-flag {"key": "release_new_api_v2"}"#}),
+    );
+    run(&env, &plugin_exec).assert_blocked("plugin exec", &["`release_new_api_v2`"]);
+}
+
+#[test]
+fn unrelated_tools_pass_at_once_without_touching_the_network() {
+    let env = gated();
+    env.clear_requests();
+    for payload in [
+        pre(
+            &env,
+            "mcp__posthog__feature-flag-get-all",
+            json!({"data": {"limit": 100}}),
+        ),
+        pre(
+            &env,
+            "Bash",
+            json!({"command": "call create-feature-flag {\"key\":\"release_new_api_v2\"}"}),
+        ),
+        exec(&env, "call feature-flag-get-all {}"),
+        exec(&env, "info create-feature-flag"),
+        pre(
+            &env,
+            "mcp__posthog__update-feature-flag",
+            json!({"flagKey": "release_new_api_v2", "data": {"active": true}}),
+        ),
+    ] {
+        run(&env, &payload).assert_silent_pass(&payload["tool_name"].to_string());
+    }
+    assert_eq!(env.requests(), Vec::<Value>::new());
+}
+
+#[test]
+fn without_require_notion_entry_nothing_is_blocked_or_asked() {
+    let env = TestEnv::start("demo");
+    set_sync(&env, "require_notion_entry", json!(false));
+    env.clear_requests();
+    run(
+        &env,
+        &pre(
+            &env,
+            "mcp__posthog__create-feature-flag",
+            flag_input("release_new_api_v2"),
+        ),
+    )
+    .assert_silent_pass("require_notion_entry off");
+    assert_eq!(env.requests(), Vec::<Value>::new());
+}
+
+#[test]
+fn the_environment_variable_lets_undocumented_creations_through() {
+    let env = gated();
+    let call = pre(
+        &env,
+        "mcp__posthog__create-feature-flag",
+        flag_input("release_new_api_v2"),
+    );
+    for value in ["1", "true"] {
+        let allowed = run_stdin(
+            &env,
+            &call.to_string(),
+            &[("KODO_ALLOW_UNDOCUMENTED", value)],
+        );
+        assert_eq!(allowed.code, Some(0), "{}", allowed.stderr);
+        assert_eq!(allowed.stdout, "");
+        assert!(
+            allowed.stderr.contains("KODO_ALLOW_UNDOCUMENTED is set")
+                && allowed.stderr.contains("`release_new_api_v2`"),
+            "{}",
+            allowed.stderr
+        );
+    }
+    let still_blocked = run_stdin(&env, &call.to_string(), &[("KODO_ALLOW_UNDOCUMENTED", "0")]);
+    still_blocked.assert_blocked("KODO_ALLOW_UNDOCUMENTED=0", &["`release_new_api_v2`"]);
+}
+
+#[test]
+fn the_config_is_found_from_the_sessions_directory() {
+    let env = gated();
+    let elsewhere = tempfile::tempdir().expect("temp dir");
+    let call = pre(
+        &env,
+        "mcp__posthog__create-feature-flag",
+        flag_input("release_new_api_v2"),
+    );
+    let out = env
+        .kodo()
+        .current_dir(elsewhere.path())
+        .args(["hook", "claude"])
+        .env_remove("KODO_ALLOW_UNDOCUMENTED")
+        .write_stdin(call.to_string())
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("`release_new_api_v2`"));
+
+    // A session in a directory without kodo is left alone.
+    let mut foreign = call.clone();
+    foreign["cwd"] = json!(elsewhere.path().display().to_string());
+    run(&env, &foreign).assert_silent_pass("project without kodo");
+}
+
+#[test]
+fn a_broken_config_is_reported_without_blocking() {
+    let env = gated();
+    std::fs::write(env.config_path(), "{\"posthog\": ").expect("write");
+    let out = run(
+        &env,
+        &pre(
+            &env,
+            "mcp__posthog__create-feature-flag",
+            flag_input("release_new_api_v2"),
+        ),
+    );
+    assert_eq!(out.code, Some(1), "{}", out.stderr);
+    assert_eq!(out.stdout, "");
+    assert!(
+        out.stderr
+            .contains("the kodo config cannot be used, so the documentation check was skipped")
+            && out.stderr.contains("malformed JSON"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn malformed_stdin_is_a_clear_non_blocking_error() {
+    let env = gated();
+    for (stdin, detail) in [
+        ("not json", "not valid JSON (line 1, column 2)"),
+        ("[]", "must be a JSON object, found an array"),
+        ("", "no hook input on stdin"),
+        ("{\"tool_name\": \"Bash\"}", "`hook_event_name` is missing"),
+    ] {
+        let out = run_stdin(&env, stdin, &[]);
+        assert_eq!(out.code, Some(1), "{stdin:?}: {}", out.stderr);
+        assert_eq!(out.stdout, "");
+        assert!(
+            out.stderr
+                .contains("kodo hook claude: cannot read the hook input: ")
+                && out.stderr.contains(detail),
+            "{stdin:?}: {}",
+            out.stderr
+        );
+    }
+}
+
+// ---- offline ---------------------------------------------------------------------------------
+
+#[test]
+fn unreachable_notion_falls_back_to_the_snapshot() {
+    let env = gated();
+    set_notion_url(&env, &closed_port_url());
+    write_snapshot(&env, &["release_new_api_v2"]);
+    run(
+        &env,
+        &pre(
+            &env,
+            "mcp__posthog__create-feature-flag",
+            flag_input("release_new_api_v2"),
+        ),
+    )
+    .assert_silent_pass("listed in the snapshot");
+    run(
+        &env,
+        &exec(
+            &env,
+            r#"call dashboard-create {"name": "Product Overview"}"#,
+        ),
+    )
+    .assert_silent_pass("dashboard listed in the snapshot");
+
+    let blocked = run(
+        &env,
+        &pre(
+            &env,
+            "mcp__posthog__create-feature-flag",
+            flag_input("ops_maintenance_mode"),
+        ),
+    );
+    blocked.assert_blocked(
+        "not in the snapshot",
+        &[
+            "feature flag `ops_maintenance_mode` is not documented",
+            "(answered from the snapshot of 2026-05-01T12:00:00Z: Notion did not answer",
+        ],
+    );
+}
+
+#[test]
+fn unreachable_notion_without_a_snapshot_follows_the_offline_policy() {
+    let env = gated();
+    set_notion_url(&env, &closed_port_url());
+    let call = pre(
+        &env,
+        "mcp__plugin_posthog_posthog__create-feature-flag",
+        flag_input("release_checkout_v2"),
+    );
+    let blocked = run(&env, &call);
+    blocked.assert_blocked(
+        "offline, default policy",
+        &[
+            "cannot tell whether feature flag `release_checkout_v2` is documented",
+            "Notion could not be reached",
+            "no local snapshot",
+            "KODO_ALLOW_UNDOCUMENTED=1",
+            "sync.offline_policy to \"allow\"",
+        ],
+    );
+
+    set_sync(&env, "offline_policy", json!("allow"));
+    let allowed = run(&env, &call);
+    assert_eq!(allowed.code, Some(0), "{}", allowed.stderr);
+    assert_eq!(allowed.stdout, "");
+    assert!(
+        allowed.stderr.starts_with("warning: ")
+            && allowed.stderr.contains("sync.offline_policy is \"allow\""),
+        "{}",
+        allowed.stderr
+    );
+}
+
+#[test]
+fn a_notion_that_never_answers_does_not_hang_the_hook() {
+    let env = gated();
+    set_notion_url(&env, &silent_server_url());
+    write_snapshot(&env, &["release_new_api_v2"]);
+    let fast = [("KODO_HOOK_TIMEOUT_MS", "300")];
+    let documented = run_stdin(
+        &env,
+        &pre(
+            &env,
+            "mcp__posthog__create-feature-flag",
+            flag_input("release_new_api_v2"),
+        )
+        .to_string(),
+        &fast,
+    );
+    documented.assert_silent_pass("hanging Notion, listed in the snapshot");
+    let undocumented = run_stdin(
+        &env,
+        &exec(
+            &env,
+            r#"call --json experiment-create '{"name":"Search ranking","feature_flag_key":"exp_search_ranking"}'"#,
+        )
+        .to_string(),
+        &fast,
+    );
+    undocumented.assert_blocked(
+        "hanging Notion, not in the snapshot",
+        &[
+            "experiment `Search ranking` is not documented",
+            "Notion did not answer: no answer within 0.3 s",
+        ],
+    );
+}
+
+#[test]
+fn live_notion_wins_over_a_snapshot_that_disagrees() {
+    let env = gated();
+    // The snapshot says documented; Notion, reachable, says otherwise.
+    write_snapshot(&env, &["release_new_api_v2"]);
+    run(
+        &env,
+        &pre(
+            &env,
+            "mcp__posthog__create-feature-flag",
+            flag_input("release_new_api_v2"),
+        ),
+    )
+    .assert_blocked("live answer", &["`release_new_api_v2` is not documented"]);
+}
+
+// ---- PostToolUse -----------------------------------------------------------------------------
+
+/// Creates `body` in the emulator's PostHog (as the MCP tool did) and returns PostHog's answer.
+fn posthog_create(env: &TestEnv, resource: &str, body: Value) -> Value {
+    env.sandbox
+        .admin_send("POST", &format!("/posthog/{resource}"), body)
+}
+
+fn additional_context(out: &Run) -> String {
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    let value: Value = serde_json::from_str(out.stdout.trim()).expect("stdout is one JSON object");
+    assert_eq!(value["hookSpecificOutput"]["hookEventName"], "PostToolUse");
+    value["hookSpecificOutput"]["additionalContext"]
+        .as_str()
+        .expect("additionalContext")
+        .to_string()
+}
+
+#[test]
+fn a_created_flag_gets_its_notion_row_once() {
+    let env = TestEnv::start("demo");
+    let before = env.rows("feature_flags").len();
+    let created = posthog_create(
+        &env,
+        "feature_flags",
+        json!({"key": "release_search_v3", "name": "Search v3", "active": false,
+               "filters": {"groups": [{"properties": [], "rollout_percentage": 0}]}}),
+    );
+    let call = post(
+        &env,
+        "mcp__posthog__create-feature-flag",
+        flag_input("release_search_v3"),
+        &created.to_string(),
+    );
+    let first = run(&env, &call);
+    let context = additional_context(&first);
+    assert!(
+        context.starts_with(
+            "kodo documented feature flag `release_search_v3` in Notion (Feature Flags database, created)"
+        ),
+        "{context}"
+    );
+    let row = env.row_where("feature_flags", "Flag Key", "release_search_v3");
+    assert_eq!(common::plain(&row["properties"]["Status"]), "draft");
+    assert_eq!(env.rows("feature_flags").len(), before + 1);
+
+    env.clear_requests();
+    let again = run(&env, &call);
+    assert!(
+        additional_context(&again).contains("(Feature Flags database, unchanged"),
+        "{}",
+        again.stdout
+    );
+    assert_eq!(env.rows("feature_flags").len(), before + 1);
+    assert!(
+        env.notion_writes().is_empty(),
+        "a repeated call writes nothing"
+    );
+}
+
+#[test]
+fn an_active_flag_is_rolling_out_and_a_documented_one_is_updated() {
+    let env = TestEnv::start("demo");
+    let created = posthog_create(
+        &env,
+        "feature_flags",
+        json!({"key": "beta_bulk_edit", "name": "Bulk edit", "active": true,
+               "filters": {"groups": [{"properties": [], "rollout_percentage": 50}]}}),
+    );
+    let out = run(
+        &env,
+        &post(
+            &env,
+            "mcp__plugin_posthog_posthog__create-feature-flag",
+            flag_input("beta_bulk_edit"),
+            &created.to_string(),
+        ),
+    );
+    assert!(additional_context(&out).contains("created"));
+    let row = env.row_where("feature_flags", "Flag Key", "beta_bulk_edit");
+    assert_eq!(common::plain(&row["properties"]["Status"]), "rolling_out");
+
+    // Documented first as `draft` (the demo's `release_checkout_v2`), live at 100% in PostHog:
+    // the row is updated in place.
+    let flag = env.sandbox.admin_send(
+        "PATCH",
+        "/posthog/feature_flags/201",
+        json!({"active": true}),
+    );
+    let before = env.rows("feature_flags").len();
+    let out = run(
+        &env,
+        &post(
+            &env,
+            "mcp__posthog__create-feature-flag",
+            flag_input("release_checkout_v2"),
+            &flag.to_string(),
+        ),
+    );
+    let context = additional_context(&out);
+    assert!(
+        context.contains("feature flag `release_checkout_v2`")
+            && context.contains("updated: ")
+            && context.contains("Status"),
+        "{context}"
+    );
+    let row = env.row_where("feature_flags", "Flag Key", "release_checkout_v2");
+    assert_eq!(common::plain(&row["properties"]["Status"]), "active");
+    assert_eq!(env.rows("feature_flags").len(), before);
+}
+
+#[test]
+fn a_created_experiment_and_dashboard_are_documented() {
+    let env = TestEnv::start("demo");
+    let experiment = posthog_create(
+        &env,
+        "experiments",
+        json!({"name": "Search ranking", "feature_flag_key": "exp_search_ranking",
+               "description": "Does the new ranking help?"}),
+    );
+    let out = run(
+        &env,
+        &post(
+            &env,
+            "mcp__posthog__exec",
+            json!({"command": r#"call --json experiment-create '{"name":"Search ranking","feature_flag_key":"exp_search_ranking"}'"#}),
+            &experiment.to_string(),
+        ),
+    );
+    assert!(
+        additional_context(&out).starts_with(
+            "kodo documented experiment `Search ranking` in Notion (Experiments database, created)"
+        ),
+        "{}",
+        out.stdout
+    );
+    let row = env.row_where("experiments", "Experiment Name", "Search ranking");
+    assert_eq!(common::plain(&row["properties"]["Status"]), "draft");
+    assert_eq!(
+        common::plain(&row["properties"]["Flag Key"]),
+        "exp_search_ranking"
+    );
+
+    let dashboard = posthog_create(
+        &env,
+        "dashboards",
+        json!({"name": "Search Health", "tags": ["technical"]}),
+    );
+    let call = post(
+        &env,
+        "mcp__plugin_posthog_posthog__dashboard-create",
+        json!({"name": "Search Health", "tags": ["technical"]}),
+        &dashboard.to_string(),
+    );
+    let out = run(&env, &call);
+    assert!(additional_context(&out).contains("dashboard `Search Health`"));
+    let row = env.row_where("dashboards", "Dashboard Name", "Search Health");
+    assert_eq!(
+        common::plain(&row["properties"]["ID"]),
+        dashboard["id"].to_string()
+    );
+    let again = run(&env, &call);
+    assert!(additional_context(&again).contains("unchanged"));
+    env.row_where("dashboards", "Dashboard Name", "Search Health");
+}
+
+#[test]
+fn a_text_only_response_is_read_back_from_posthog() {
+    let env = TestEnv::start("demo");
+    // CLI mode without --json prints text; the flag exists in PostHog (demo, undocumented).
+    let out = run(
+        &env,
+        &post(
+            &env,
+            "mcp__posthog__exec",
+            json!({"command": r#"call create-feature-flag {"key": "ops_maintenance_mode", "name": "Maintenance mode"}"#}),
+            "Created feature flag ops_maintenance_mode (id 209): inactive, 0% rollout",
+        ),
+    );
+    assert!(
+        additional_context(&out).contains("feature flag `ops_maintenance_mode`"),
+        "{}",
+        out.stdout
+    );
+    let row = env.row_where("feature_flags", "Flag Key", "ops_maintenance_mode");
+    assert_eq!(common::plain(&row["properties"]["Status"]), "draft");
+}
+
+#[test]
+fn nothing_is_written_when_auto_sync_is_off_or_the_tool_failed() {
+    let env = TestEnv::start("demo");
+    let created = posthog_create(
+        &env,
+        "feature_flags",
+        json!({"key": "release_search_v3", "active": false}),
+    );
+    let call = post(
+        &env,
+        "mcp__posthog__create-feature-flag",
+        flag_input("release_search_v3"),
+        &created.to_string(),
+    );
+    set_sync(&env, "auto_sync_on_create", json!(false));
+    env.clear_requests();
+    run(&env, &call).assert_silent_pass("auto_sync_on_create off");
+    assert_eq!(env.requests(), Vec::<Value>::new());
+
+    set_sync(&env, "auto_sync_on_create", json!(true));
+    let mut failed = call.clone();
+    failed["tool_response"] = json!({
+        "content": [{"type": "text", "text": "Error: A feature flag with this key already exists."}],
+        "isError": true
+    });
+    run(&env, &failed).assert_silent_pass("failed tool call");
+    let mut error_text = call;
+    error_text["tool_response"] = json!([{"type": "text",
+        "text": "Error: Failed to create feature flag: There is already a feature flag with this key."}]);
+    run(&env, &error_text).assert_silent_pass("error text");
+    assert!(env.notion_writes().is_empty());
+    assert!(env
+        .column("feature_flags", "Flag Key")
+        .iter()
+        .all(|k| k != "release_search_v3"));
+}
+
+#[test]
+fn a_failed_notion_write_is_reported_without_blocking() {
+    let env = TestEnv::start("demo");
+    let created = posthog_create(
+        &env,
+        "feature_flags",
+        json!({"key": "release_search_v3", "active": false}),
+    );
+    set_notion_url(&env, &closed_port_url());
+    let out = run(
+        &env,
+        &post(
+            &env,
+            "mcp__posthog__create-feature-flag",
+            flag_input("release_search_v3"),
+            &created.to_string(),
+        ),
+    );
+    assert_eq!(out.code, Some(1), "{}", out.stderr);
+    assert_eq!(out.stdout, "");
+    assert!(
+        out.stderr.contains(
+            "feature flag `release_search_v3` was created in PostHog, but its Notion entry was not written"
+        ) && out.stderr.contains("Run `kodo ph-sync import flags` to document it."),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn a_missing_notion_token_is_answered_like_an_unreachable_notion() {
+    let env = gated();
+    std::fs::remove_file(env.root().join(".env")).expect("remove .env");
+    let call = pre(
+        &env,
+        "mcp__posthog__create-feature-flag",
+        flag_input("release_checkout_v2"),
+    );
+    let out = env
+        .kodo()
+        .env_remove("NOTION_API_KEY")
+        .env_remove("KODO_ALLOW_UNDOCUMENTED")
+        .args(["hook", "claude"])
+        .write_stdin(call.to_string())
+        .output()
+        .expect("run");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("`NOTION_API_KEY` is not set") && stderr.contains("no local snapshot"),
+        "{stderr}"
+    );
+
+    write_snapshot(&env, &["release_checkout_v2"]);
+    let out = env
+        .kodo()
+        .env_remove("NOTION_API_KEY")
+        .args(["hook", "claude"])
+        .write_stdin(call.to_string())
+        .output()
+        .expect("run");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
