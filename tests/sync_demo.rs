@@ -382,3 +382,68 @@ fn notion_sync_push_is_import() {
     assert_eq!(env.page_creates().len(), 2);
     assert_eq!(env.column("dashboards", "ID").len(), 6);
 }
+
+/// Notion requests of the log, as `METHOD first-two-path-segments status`.
+fn notion_calls(env: &TestEnv) -> Vec<String> {
+    let mut calls: Vec<String> = env
+        .requests()
+        .into_iter()
+        .filter(|r| r["service"] == "notion")
+        .map(|r| {
+            let path = r["path"].as_str().unwrap_or("");
+            let kind: Vec<&str> = path.split('/').skip(2).collect();
+            let shape = match kind.as_slice() {
+                [what, _, action] => format!("{what}/*/{action}"),
+                [what, _] => format!("{what}/*"),
+                other => other.join("/"),
+            };
+            format!(
+                "{} {shape} {}",
+                r["method"].as_str().unwrap_or(""),
+                r["status"]
+            )
+        })
+        .collect();
+    calls.sort();
+    calls
+}
+
+#[test]
+fn reads_are_minimal_and_data_source_ids_work_too() {
+    let env = TestEnv::start("demo");
+    env.clear_requests();
+    env.ph_sync(&["audit"]);
+    // First run: each configured database, its data source's schema, one query page.
+    let mut expected: Vec<String> = Vec::new();
+    for _ in 0..4 {
+        expected.push("GET data_sources/* 200".into());
+        expected.push("GET databases/* 200".into());
+        expected.push("POST data_sources/*/query 200".into());
+    }
+    expected.sort();
+    assert_eq!(notion_calls(&env), expected);
+
+    // Later runs remember the data sources: one schema read and one query per database.
+    env.clear_requests();
+    env.ph_sync(&["audit"]);
+    let mut expected: Vec<String> = Vec::new();
+    for _ in 0..4 {
+        expected.push("GET data_sources/* 200".into());
+        expected.push("POST data_sources/*/query 200".into());
+    }
+    expected.sort();
+    assert_eq!(notion_calls(&env), expected);
+
+    // Data-source IDs (Notion's "Copy data source ID") work as well as database IDs.
+    let mut config = env.config();
+    for key in ["events", "feature_flags", "experiments", "dashboards"] {
+        config["notion"]["databases"][key] = json!(env.data_source_of(key));
+    }
+    env.write_config(&config);
+    std::fs::remove_file(env.root().join(".kodo/state.json")).unwrap();
+    let out = env.ph_sync(&["audit"]);
+    assert!(
+        out.contains("- Events: 47 in PostHog, 41 in Notion"),
+        "{out}"
+    );
+}

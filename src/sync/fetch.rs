@@ -20,7 +20,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use futures_util::future::try_join_all;
 use futures_util::StreamExt;
 use kodo_api::{
-    DataSource, NotionClient, NotionOptions, PostHogClient, PostHogOptions, Secret, UsersAccess,
+    ApiError, DataSource, NotionClient, NotionOptions, PostHogClient, PostHogOptions, Secret,
+    UsersAccess,
 };
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -166,7 +167,20 @@ pub async fn data_source(
             Err(e) => return Err(e.into()),
         }
     }
-    Ok(client.resolve_data_source(configured).await?)
+    // `setup` writes database IDs, so ask for a database first: two requests in all (the
+    // database, then its data source's schema), where trying the ID as a data source first
+    // would take three.
+    match client.retrieve_database(configured).await {
+        Ok(db) => match db.data_sources.as_slice() {
+            [only] => Ok(client.retrieve_data_source(&only.id).await?),
+            // Several data sources (or none): the client's resolution explains the choice.
+            _ => Ok(client.resolve_data_source(configured).await?),
+        },
+        Err(e) if e.is_not_found() || matches!(e, ApiError::Validation { .. }) => {
+            Ok(client.resolve_data_source(configured).await?)
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// The schema's properties the data source has with the right type; warns about the others
