@@ -256,23 +256,33 @@ pub async fn check_change(
 ) -> anyhow::Result<Verdict> {
     let settings = config.scan.scan_settings()?;
     let excluder = Excluder::new(&settings)?;
-    let new_paths: Vec<&str> = changes
+    // Each side is read by its blob id from the diff (no index or tree lookup); a file whose
+    // diff names no new blob and adds no line (a pure rename, a mode change) cannot add a key.
+    let spec = |blob: &Option<String>, prefix: &str, path: &str| match blob {
+        Some(id) => id.clone(),
+        None => format!("{prefix}{path}"),
+    };
+    let new_side: Vec<(&FileChange, &str)> = changes
         .iter()
-        .filter_map(|c| c.new_path.as_deref())
-        .filter(|p| !excluder.excluded(p))
+        .filter_map(|c| c.new_path.as_deref().map(|p| (c, p)))
+        .filter(|(c, p)| !excluder.excluded(p) && (c.new_blob.is_some() || !c.added.is_empty()))
         .collect();
-    let old_paths: Vec<&str> = changes
+    let old_side: Vec<(&FileChange, &str)> = changes
         .iter()
-        .filter_map(|c| c.old_path.as_deref())
-        .filter(|p| !excluder.excluded(p))
+        .filter_map(|c| c.old_path.as_deref().map(|p| (c, p)))
+        .filter(|(c, p)| !excluder.excluded(p) && (c.old_blob.is_some() || !c.added.is_empty()))
         .collect();
-    if new_paths.is_empty() {
+    if new_side.is_empty() {
         return Ok(Verdict::default());
     }
-    let specs: Vec<String> = new_paths
+    let specs: Vec<String> = new_side
         .iter()
-        .map(|p| format!("{new_prefix}{p}"))
-        .chain(old_paths.iter().map(|p| format!("{old_prefix}{p}")))
+        .map(|(c, p)| spec(&c.new_blob, new_prefix, p))
+        .chain(
+            old_side
+                .iter()
+                .map(|(c, p)| spec(&c.old_blob, old_prefix, p)),
+        )
         .collect();
     let blobs = git.read_blobs(&specs)?;
     let texts: Vec<Option<String>> = blobs
@@ -282,23 +292,22 @@ pub async fn check_change(
                 .map(|b| String::from_utf8_lossy(&b).into_owned())
         })
         .collect();
-    let (new_texts, old_texts) = texts.split_at(new_paths.len());
-    let empty = BTreeSet::new();
-    let new_files: Vec<NewFile<'_>> = new_paths
+    let (new_texts, old_texts) = texts.split_at(new_side.len());
+    let new_files: Vec<NewFile<'_>> = new_side
         .iter()
         .zip(new_texts)
-        .filter_map(|(path, text)| {
-            let added = changes
-                .iter()
-                .find(|c| c.new_path.as_deref() == Some(*path))
-                .map_or(&empty, |c| &c.added);
-            text.as_deref().map(|text| NewFile { path, text, added })
+        .filter_map(|((change, path), text)| {
+            text.as_deref().map(|text| NewFile {
+                path,
+                text,
+                added: &change.added,
+            })
         })
         .collect();
-    let old_files: Vec<OldFile<'_>> = old_paths
+    let old_files: Vec<OldFile<'_>> = old_side
         .iter()
         .zip(old_texts)
-        .filter_map(|(path, text)| text.as_deref().map(|text| OldFile { path, text }))
+        .filter_map(|((_, path), text)| text.as_deref().map(|text| OldFile { path, text }))
         .collect();
     let before = Before::scan(&old_files, &settings);
     let mut added = check::added_references(&new_files, &before, &settings);

@@ -50,6 +50,10 @@ pub struct FileChange {
     pub old_path: Option<String>,
     /// 1-based line numbers, on the new side, of the added lines.
     pub added: BTreeSet<u32>,
+    /// The blob on the old side (`git diff --full-index`), when the diff names one.
+    pub old_blob: Option<String>,
+    /// The blob on the new side, when the diff names one.
+    pub new_blob: Option<String>,
 }
 
 /// Parses the output of `git diff -U0 --src-prefix=a/ --dst-prefix=b/` into one entry per
@@ -91,6 +95,12 @@ pub fn parse_diff(text: &str) -> Vec<FileChange> {
             file.old_path = Some(unquote(rest));
         } else if let Some(rest) = line.strip_prefix("rename to ") {
             file.new_path = Some(unquote(rest));
+        } else if let Some(rest) = line.strip_prefix("index ") {
+            let ids = rest.split(' ').next().unwrap_or("");
+            if let Some((old, new)) = ids.split_once("..") {
+                file.old_blob = blob_id(old);
+                file.new_blob = blob_id(new);
+            }
         } else if line.starts_with("new file mode") {
             file.old_path = None;
         } else if line.starts_with("deleted file mode") {
@@ -124,7 +134,7 @@ fn header_paths(rest: &str) -> FileChange {
     FileChange {
         old_path: old.strip_prefix("a/").map(str::to_string),
         new_path: new.strip_prefix("b/").map(str::to_string),
-        added: BTreeSet::new(),
+        ..FileChange::default()
     }
 }
 
@@ -161,6 +171,12 @@ fn side_path(rest: &str, prefix: &str) -> Option<String> {
     }
     let path = unquote(rest);
     Some(path.strip_prefix(prefix).unwrap_or(&path).to_string())
+}
+
+/// An object id from an `index` line; all zeros (no object) is `None`.
+fn blob_id(id: &str) -> Option<String> {
+    let hex = id.len() >= 4 && id.bytes().all(|b| b.is_ascii_hexdigit());
+    (hex && !id.bytes().all(|b| b == b'0')).then(|| id.to_string())
 }
 
 /// `+c,d` from a hunk header `-a,b +c,d @@ …`.
@@ -226,6 +242,7 @@ const DIFF_OPTIONS: &[&str] = &[
     "--src-prefix=a/",
     "--dst-prefix=b/",
     "-U0",
+    "--full-index",
     "-M",
     "--ignore-submodules=all",
     "--diff-filter=ACMRD",
@@ -257,8 +274,19 @@ impl Git {
         Ok(output.stdout)
     }
 
-    /// The root of the working tree this directory belongs to.
+    /// The root of the working tree this directory belongs to: the nearest directory with a
+    /// `.git` entry, found without running git unless `GIT_DIR` or `GIT_WORK_TREE` is set (then
+    /// git decides).
     pub fn toplevel(&self) -> Result<PathBuf, GitError> {
+        if std::env::var_os("GIT_DIR").is_none() && std::env::var_os("GIT_WORK_TREE").is_none() {
+            if let Some(found) = self.dir.ancestors().find(|d| d.join(".git").exists()) {
+                return Ok(found.to_path_buf());
+            }
+        }
+        self.toplevel_from_git()
+    }
+
+    fn toplevel_from_git(&self) -> Result<PathBuf, GitError> {
         let out =
             self.run(&["rev-parse", "--show-toplevel"])
                 .map_err(|_| GitError::NotARepository {
@@ -331,7 +359,8 @@ impl Git {
         Ok(parse_diff(&String::from_utf8_lossy(&self.run(&args)?)))
     }
 
-    /// Reads objects (`:path`, `HEAD:path`, `<sha>:path`) with one `git cat-file --batch`.
+    /// Reads objects (blob ids, or `:path`, `HEAD:path`, `<sha>:path`) with one
+    /// `git cat-file --batch`.
     /// A missing object, a non-blob, a path git cannot be asked for (a newline in it) or a file
     /// over [`MAX_FILE_BYTES`] is `None`.
     pub fn read_blobs(&self, specs: &[String]) -> Result<Vec<Option<Vec<u8>>>, GitError> {
@@ -418,11 +447,6 @@ impl Git {
             });
         }
         Ok(out)
-    }
-
-    /// Whether `HEAD` names a commit (false before the first commit).
-    pub fn has_head(&self) -> bool {
-        self.rev("HEAD").is_ok()
     }
 }
 
