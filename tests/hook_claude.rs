@@ -115,12 +115,11 @@ fn set_notion_url(env: &TestEnv, url: &str) {
     env.write_config(&config);
 }
 
-/// A loopback URL nothing listens on.
+/// A loopback URL nothing listens on: port 1, outside the ephemeral range every test server
+/// binds in. (A port freed by dropping a listener could be taken by a parallel test's
+/// emulator, which would then answer.)
 fn closed_port_url() -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    drop(listener);
-    format!("http://{addr}")
+    "http://127.0.0.1:1".to_string()
 }
 
 /// A loopback server that accepts connections and never answers.
