@@ -447,3 +447,26 @@ fn reads_are_minimal_and_data_source_ids_work_too() {
         "{out}"
     );
 }
+
+#[test]
+fn import_fills_tracked_on_from_the_code_scan() {
+    let env = TestEnv::start("demo");
+    std::fs::create_dir_all(env.root().join("web/src")).unwrap();
+    std::fs::write(
+        env.root().join("web/src/keys.ts"),
+        "export function created() {\n  posthog.capture('user_api_key_created', { scope: 'read' })\n}\n\
+         export function signup() {\n  posthog.capture('user_signed_up')\n}\n",
+    )
+    .unwrap();
+    env.ph_sync(&["import", "events"]);
+    let row = env.row_where("events", "Event Name", "user_api_key_created");
+    assert_eq!(common::plain(&row["properties"]["Tracked On"]), "frontend");
+    // Documented as tracked on both sides: a scan of one repository never takes a side away.
+    let row = env.row_where("events", "Event Name", "user_signed_up");
+    assert_eq!(common::plain(&row["properties"]["Tracked On"]), "both");
+    // Audits do not need the scan.
+    env.kodo()
+        .args(["ph-sync", "audit", "events", "--check"])
+        .assert()
+        .code(0);
+}

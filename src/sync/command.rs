@@ -183,6 +183,15 @@ async fn analyse(
     let notion = fetch::notion_client(&config, &ctx.printer)?;
     let posthog = fetch::posthog_client(&config, &ctx.printer)?;
     let mut state = load_state(ctx, &config);
+    // The code scan only feeds properties an import writes (Tracked On, Related PR); reports
+    // do not need it.
+    let scan = async {
+        if options.scan {
+            scan::facts(&config, &ctx.printer).await
+        } else {
+            ScanFacts::default()
+        }
+    };
     let (inventory, facts) = tokio::join!(
         fetch::inventory(
             &config,
@@ -193,7 +202,7 @@ async fn analyse(
             options,
             &ctx.printer
         ),
-        scan::facts(&config, &ctx.printer)
+        scan
     );
     let inventory = inventory?;
     remember_data_sources(&config, &mut state, &inventory.notion);
@@ -365,7 +374,10 @@ async fn import(ctx: &Context, resources: &[Resource], flags: Flags) -> anyhow::
     let mut a = analyse(
         ctx,
         resources,
-        FetchOptions { users: true },
+        FetchOptions {
+            users: true,
+            scan: true,
+        },
         PlanOptions {
             overwrite: flags.overwrite,
         },

@@ -306,6 +306,8 @@ pub async fn people(client: &NotionClient, printer: &Printer) -> Result<People, 
 pub struct FetchOptions {
     /// Read the Notion users (to fill Owner).
     pub users: bool,
+    /// Scan the code (to fill Tracked On and Related PR); run by the caller, beside the reads.
+    pub scan: bool,
 }
 
 /// Reads everything a run over `resources` needs.

@@ -232,6 +232,30 @@ fn is_retired(resource: Resource, status: Option<&str>) -> bool {
     )
 }
 
+/// "Tracked On" from the scan of this repository, merged with what Notion says: one repository
+/// may not hold every caller of an event, so a side is added, never taken away; frontend and
+/// backend together are `both`.
+pub fn merge_tracked_on(have: &PropValue, want: &PropValue) -> PropValue {
+    let sides = |v: &PropValue| -> Vec<String> {
+        match v {
+            PropValue::MultiSelect(items) => items.clone(),
+            _ => Vec::new(),
+        }
+    };
+    let all: Vec<String> = sides(have).into_iter().chain(sides(want)).collect();
+    let has = |s: &str| all.iter().any(|x| x == s);
+    let merged = if has("both") || (has("frontend") && has("backend")) {
+        vec!["both".to_string()]
+    } else if has("frontend") {
+        vec!["frontend".to_string()]
+    } else if has("backend") {
+        vec!["backend".to_string()]
+    } else {
+        all
+    };
+    PropValue::MultiSelect(merged)
+}
+
 /// The properties of `desired` that differ from `row`, per the ownership rules.
 pub fn diff(
     desired: &Desired,
@@ -254,6 +278,13 @@ pub fn diff(
             .get(spec.name)
             .cloned()
             .unwrap_or_else(|| PropValue::empty(spec.kind));
+        let merged;
+        let want = if resource == Resource::Events && spec.name == "Tracked On" {
+            merged = merge_tracked_on(&have, want);
+            &merged
+        } else {
+            want
+        };
         if model::same(want, &have) {
             continue;
         }
@@ -1000,6 +1031,42 @@ mod tests {
         let stale = p.items[0].stale_changes();
         assert_eq!(stale.len(), 1);
         assert_eq!(stale[0].property, "Rollout %");
+    }
+
+    #[test]
+    fn tracked_on_only_gains_sides() {
+        let ms = |v: &[&str]| PropValue::MultiSelect(v.iter().map(|s| s.to_string()).collect());
+        assert_eq!(
+            merge_tracked_on(&ms(&["both"]), &ms(&["frontend"])),
+            ms(&["both"])
+        );
+        assert_eq!(
+            merge_tracked_on(&ms(&["backend"]), &ms(&["frontend"])),
+            ms(&["both"])
+        );
+        assert_eq!(
+            merge_tracked_on(&ms(&[]), &ms(&["frontend"])),
+            ms(&["frontend"])
+        );
+        assert_eq!(
+            merge_tracked_on(&ms(&["frontend"]), &ms(&["frontend"])),
+            ms(&["frontend"])
+        );
+        let r = Resource::Events;
+        let d = desired(
+            r,
+            "e",
+            &[("Event Name", text("e")), ("Tracked On", ms(&["frontend"]))],
+        );
+        let rows = vec![row(
+            r,
+            "p",
+            &[("Event Name", text("e")), ("Tracked On", ms(&["backend"]))],
+        )];
+        let p = plan(input(r, vec![d], rows), PlanOptions::default());
+        assert!(
+            matches!(&p.items[0].step, Step::Update { changes, .. } if changes[0].to == ms(&["both"]))
+        );
     }
 
     #[test]

@@ -144,9 +144,14 @@ impl Findings {
             }
             for o in &p.orphans {
                 let record = &o.row.record;
+                let key = if record.key.is_empty() {
+                    "(untitled)".to_string()
+                } else {
+                    record.key.clone()
+                };
                 f.orphaned.push(Finding {
                     resource,
-                    key: record.key.clone(),
+                    key,
                     id: dashboard_id(resource, &record.keys.primary),
                     notion_status: record.status.clone(),
                     posthog_status: None,
