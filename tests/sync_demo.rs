@@ -470,3 +470,57 @@ fn import_fills_tracked_on_from_the_code_scan() {
         .assert()
         .code(0);
 }
+
+#[test]
+fn import_json_plan_and_result() {
+    let env = TestEnv::start("demo");
+    let text = env.ph_sync(&["import", "flags", "--dry-run", "--format", "json"]);
+    let v: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(v["dry_run"], true);
+    assert_eq!(
+        v["plan"]["flags"]["create"],
+        json!(["ops_maintenance_mode", "release_new_api_v2"])
+    );
+    let update = v["plan"]["flags"]["update"].as_array().unwrap();
+    let checkout = update
+        .iter()
+        .find(|u| u["key"] == "release_checkout_v2")
+        .unwrap();
+    assert_eq!(
+        checkout["changes"][0],
+        json!({"property": "Status", "from": "draft", "to": "active"})
+    );
+    assert_eq!(v["result"], Value::Null);
+
+    let text = env.ph_sync(&["import", "flags", "--format", "json"]);
+    let v: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(v["result"]["created"], 2);
+    assert_eq!(v["result"]["failed"], json!([]));
+}
+
+#[test]
+fn a_flag_that_can_no_longer_be_fetched_may_have_been_deleted() {
+    let env = TestEnv::start("demo");
+    // kodo saw `release_sunset_banner` (ID 9999) once; PostHog no longer knows that ID.
+    std::fs::write(
+        env.root().join(".kodo/state.json"),
+        r#"{"version": 1, "flag_ids": {"release_sunset_banner": 9999}}"#,
+    )
+    .unwrap();
+    let ds = env.data_source_of("feature_flags");
+    env.sandbox.admin_send(
+        "POST",
+        "/notion/pages",
+        json!({"parent": {"data_source_id": ds},
+               "properties": {
+                   "Flag Key": {"title": [{"text": {"content": "release_sunset_banner"}}]},
+                   "Status": {"select": {"name": "active"}}}}),
+    );
+    let text = env.ph_sync(&["audit", "flags"]);
+    assert!(
+        text.contains("- [ ] Flag: `release_sunset_banner` - May have been deleted\n"),
+        "{text}"
+    );
+    // The deleted flag of the demo (`release_old_navbar`) is not documented: not reported.
+    assert!(!text.contains("release_old_navbar"), "{text}");
+}
