@@ -184,7 +184,10 @@ fn an_unresolvable_key_is_a_warning_not_a_block() {
         err.contains("warning: src/app.ts:4  event  (dynamic key) cannot be checked"),
         "{err}"
     );
-    assert!(err.contains("no definition of `NOWHERE_DEFINED`"), "{err}");
+    assert!(
+        err.contains("unresolved identifier `NOWHERE_DEFINED`"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -9,9 +9,10 @@
 //! ([`docs`]: the snapshot, or Notion with a short deadline) → findings → a report ([`report`]).
 //!
 //! **Invariants.**
-//! - The cost follows the size of the change, not of the repository: the repository is walked
-//!   only to resolve identifiers that a changed file uses but does not define, and that walk is
-//!   prefiltered by the identifiers' bytes.
+//! - The cost follows the size of the change, not of the repository: an identifier that a
+//!   changed file uses but does not define is looked up in the file it is imported from, and the
+//!   repository is walked (prefiltered by the identifiers' bytes) only for a name with no import
+//!   to follow.
 //! - A repository without `.kodo/config.json` is never blocked: one note, exit 0.
 //! - `KODO_SKIP=1` (or `true`/`yes`) skips the hook with a note; git's `--no-verify` skips it
 //!   without running kodo at all.
@@ -25,12 +26,12 @@ pub mod docs;
 pub mod git;
 pub mod report;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
 
 use anyhow::Context as _;
 use globset::{Glob, GlobSet, GlobSetBuilder};
-use kodo_scan::{Resolution, ScanSettings};
+use kodo_scan::{Kind, Reference, ScanSettings};
 
 use crate::app::{Context, Outcome};
 use crate::cli::Format;
@@ -311,7 +312,7 @@ pub async fn check_change(
         .collect();
     let before = Before::scan(&old_files, &settings);
     let mut added = check::added_references(&new_files, &before, &settings);
-    resolve(&mut added, &before, top, &settings)?;
+    resolve(&mut added, &new_files, &before, top, &settings)?;
 
     let policy = Policy {
         include_builtin_events: config.sync.include_builtin_events,
@@ -329,50 +330,49 @@ pub async fn check_change(
     })
 }
 
-/// Resolves the identifiers that added references use but their file does not define, across
-/// the working tree (so a constant in an unstaged or untracked file is found). A reference that
-/// resolves to a key the change did not add is dropped; one that does not resolve stays dynamic.
+/// Resolves the identifiers that added references use but their file does not define, with
+/// the scanner's fast path: a name imported from another file is looked up in just that file,
+/// and only a name with no import to follow costs a (prefiltered) walk of the working tree, so a
+/// constant in an unstaged or untracked file is found. A reference that resolves to a key the
+/// change did not add is dropped; one that does not resolve stays dynamic, with the scanner's
+/// reason.
 fn resolve(
     added: &mut Vec<Added>,
+    new_files: &[NewFile<'_>],
     before: &Before,
     top: &Path,
     settings: &ScanSettings,
 ) -> anyhow::Result<()> {
-    let names: BTreeSet<String> = added
+    let pending: BTreeSet<&str> = added
         .iter()
-        .filter(|a| a.key.is_none())
-        .filter_map(|a| a.identifier.clone())
+        .filter(|a| a.key.is_none() && a.identifier.is_some())
+        .map(|a| a.path.as_str())
         .collect();
-    if names.is_empty() {
+    if pending.is_empty() {
         return Ok(());
     }
-    let names: Vec<String> = names.into_iter().collect();
-    let resolved = kodo_scan::resolve_identifiers(top, &names, settings)
-        .context("cannot resolve the identifiers used as event names or flag keys")?;
+    let mut resolved: HashMap<(String, u32, u32, Kind), Reference> = HashMap::new();
+    for file in new_files.iter().filter(|f| pending.contains(f.path)) {
+        let refs = kodo_scan::scan_file_resolved(top, file.path, file.text, settings)
+            .context("cannot resolve the identifiers used as event names or flag keys")?;
+        for r in refs {
+            resolved.insert((r.path.clone(), r.line, r.column, r.kind), r);
+        }
+    }
     for a in added.iter_mut() {
         let (None, Some(id)) = (&a.key, &a.identifier) else {
             continue;
         };
-        match resolved.get(id) {
-            Some(Resolution::Resolved { value, .. }) => {
-                a.key = Some(value.clone());
+        match resolved.get(&(a.path.clone(), a.line, a.column, a.kind)) {
+            Some(r) if r.key.is_some() => {
+                a.key = r.key.clone();
                 a.dynamic_reason = None;
             }
-            Some(Resolution::Ambiguous { values, locations }) => {
-                let defs: Vec<String> = values
-                    .iter()
-                    .zip(locations)
-                    .map(|(v, l)| format!("\"{v}\" ({l})"))
-                    .collect();
-                a.dynamic_reason = Some(format!(
-                    "`{id}` is defined with different values: {}",
-                    defs.join(", ")
-                ));
+            Some(r) => {
+                a.dynamic_reason = r.dynamic_reason.clone();
             }
-            Some(Resolution::Unresolved) | None => {
-                a.dynamic_reason = Some(format!(
-                    "no definition of `{id}` was found in the working tree"
-                ));
+            None => {
+                a.dynamic_reason = Some(format!("unresolved identifier `{id}`"));
             }
         }
     }

@@ -45,6 +45,8 @@ pub enum Waiver {
 pub struct Added {
     pub path: String,
     pub line: u32,
+    /// 1-based column, as the scanner gives it.
+    pub column: u32,
     pub kind: Kind,
     pub key: Option<String>,
     pub identifier: Option<String>,
@@ -116,6 +118,7 @@ pub fn added_references(
                 waiver: waiver_for(&lines, r.line),
                 path: file.path.to_string(),
                 line: r.line,
+                column: r.column,
                 kind: r.kind,
                 key: r.key,
                 identifier: r.identifier,
@@ -471,6 +474,7 @@ mod tests {
         Added {
             path: "a.ts".into(),
             line: 1,
+            column: 1,
             kind,
             key: key.map(String::from),
             identifier: None,
