@@ -315,57 +315,66 @@ fn the_first_commit_is_checked_too() {
 
 #[test]
 fn naming_rules_warn_or_block_as_configured() {
-    let repo = Repo::with_kodo(&["LegacyEvent"], &[]);
+    let repo = Repo::with_kodo(&["user_SignedIn", "checkout_done"], &[]);
     repo.config(
         &closed_port_url(),
         json!({"naming": {"snake_case": "warning", "prefixes": ["user_", "subscription_"], "prefix_rule": "error"}}),
     );
     repo.commit_all("naming rules");
-    // A documented name is never re-judged.
-    repo.write(
-        APP,
-        &app_with(&["posthog.capture('LegacyEvent') // kodo-ignore: irrelevant"]),
-    );
-    repo.write("src/b.ts", "posthog.capture('LegacyEvent')\n");
-    repo.git(&["add", "src/b.ts"]);
-    assert_code(&repo.hook(), 0);
-    repo.git(&["reset", "-q"]);
 
-    // Undocumented and badly named: blocked as undocumented, with the naming problems listed.
+    // A warning-level rule only warns, documented or not.
+    repo.write(APP, &app_with(&["posthog.capture('user_SignedIn')"]));
+    repo.git(&["add", APP]);
+    let out = repo.hook();
+    assert_code(&out, 0);
+    assert!(
+        stderr(&out).contains("warning: src/app.ts:4  event  `user_SignedIn` is not snake_case"),
+        "{}",
+        stderr(&out)
+    );
+
+    // An error-level rule blocks a name the change adds, even a documented one: documenting a
+    // name first does not exempt it.
+    repo.write(APP, &app_with(&["posthog.capture('checkout_done')"]));
+    repo.git(&["add", APP]);
+    let out = repo.hook();
+    assert_code(&out, 1);
+    let err = stderr(&out);
+    assert!(
+        err.contains("src/app.ts:4  event  `checkout_done`  starts with none of the allowed prefixes `user_`, `subscription_`"),
+        "{err}"
+    );
+    assert!(!err.contains("is not documented"), "{err}");
+    assert!(err.contains("To fix a name, rename the event"), "{err}");
+
+    // Undocumented and badly named: both listed, and the fix is to rename first, not to
+    // document the bad name.
     repo.write(APP, &app_with(&["posthog.capture('CheckoutStarted')"]));
     repo.git(&["add", APP]);
     let out = repo.hook();
     assert_code(&out, 1);
     let err = stderr(&out);
     assert!(
+        err.contains("`CheckoutStarted`  is not documented"),
+        "{err}"
+    );
+    assert!(
         err.contains("warning: src/app.ts:4  event  `CheckoutStarted` is not snake_case"),
         "{err}"
     );
     assert!(
-        err.contains("starts with none of the allowed prefixes `user_`, `subscription_`"),
+        err.contains("`CheckoutStarted`  starts with none of the allowed prefixes"),
         "{err}"
     );
+    assert!(!err.contains("Event Name = `CheckoutStarted`"), "{err}");
 
-    // The naming error alone blocks, even when the key's documentation is waived.
+    // A waiver covers the naming rules too.
     repo.write(
         APP,
-        &app_with(&["posthog.capture('checkout_started') // kodo-ignore: documented tomorrow"]),
+        &app_with(&["posthog.capture('checkout_done') // kodo-ignore: name agreed with data team"]),
     );
     repo.git(&["add", APP]);
-    // The waiver covers the whole line, so nothing blocks...
     assert_code(&repo.hook(), 0);
-    // ...but without it, both problems block.
-    repo.write(APP, &app_with(&["posthog.capture('checkout_started')"]));
-    repo.git(&["add", APP]);
-    let out = repo.hook();
-    assert_code(&out, 1);
-    let err = stderr(&out);
-    assert!(
-        err.contains("`checkout_started`  starts with none of the allowed prefixes"),
-        "{err}"
-    );
-    assert!(!err.contains("is not snake_case"), "{err}");
-    assert!(err.contains("To fix a name"), "{err}");
 }
 
 #[test]

@@ -16,8 +16,9 @@
 //!   carries a waiver with a reason.
 //! - A dynamic key is a warning ("cannot check"), never a block.
 //! - `$` events are PostHog's own: never checked unless `sync.include_builtin_events`.
-//! - Naming rules judge event names that are not documented yet: a documented name is the
-//!   team's established name and is never re-judged at a call site.
+//! - Naming rules judge every event name the change adds, documented or not (documentation
+//!   comes first, so exempting documented names would exempt every name); `$` events are
+//!   exempt, and a waiver covers them like any other problem.
 //! - Findings come out sorted by path, line, kind and key, so output is deterministic.
 
 use std::collections::BTreeSet;
@@ -286,7 +287,7 @@ pub fn evaluate(added: &[Added], answers: &Answers, policy: &Policy<'_>) -> Vec<
                 out.push(finding(Problem::Unverified { reason }, severity));
             }
         }
-        if a.kind == Kind::Event && answer != Answer::Documented && !is_builtin(a.kind, key) {
+        if a.kind == Kind::Event && !is_builtin(a.kind, key) {
             let rules = policy.naming;
             if let Some(severity) = level(rules.snake_case) {
                 if !is_snake_case(key) {
@@ -501,7 +502,7 @@ mod tests {
             .insert((Kind::Event, "user_ok".into()), Answer::Documented);
         answers
             .by_key
-            .insert((Kind::Event, "LegacyDocumented".into()), Answer::Documented);
+            .insert((Kind::Event, "user_Documented".into()), Answer::Documented);
         answers
             .by_key
             .insert((Kind::Event, "user_new".into()), Answer::Undocumented);
@@ -511,7 +512,7 @@ mod tests {
         answers.unknown_reason = Some("offline".into());
         let list = [
             add(Kind::Event, Some("user_ok"), Waiver::None),
-            add(Kind::Event, Some("LegacyDocumented"), Waiver::None),
+            add(Kind::Event, Some("user_Documented"), Waiver::None),
             add(
                 Kind::Event,
                 Some("user_new"),
@@ -526,7 +527,9 @@ mod tests {
             .iter()
             .map(|f| (f.key.as_deref().unwrap_or("?"), &f.problem, f.blocks()))
             .collect();
-        assert_eq!(problems.len(), 4, "{problems:?}");
+        assert_eq!(problems.len(), 5, "{problems:?}");
+        // Documented, but the name the change adds breaks an error-level rule.
+        assert!(problems.contains(&("user_Documented", &Problem::NotSnakeCase, true)));
         assert!(problems.contains(&("user_new", &Problem::Undocumented, false)));
         assert!(problems.contains(&(
             "other_thing",
