@@ -4,9 +4,11 @@
 //! - With a snapshot younger than `sync.snapshot_max_age_hours` there is no network access at
 //!   all: a key is documented exactly when the snapshot lists it.
 //! - Notion is asked only for keys the snapshot cannot vouch for (no snapshot, or a stale one
-//!   that does not list them), with one filtered query per database (plus one request to find
-//!   the data source when `.kodo/state.json` has not cached it), the databases in parallel, all
-//!   under one hard deadline ([`LIVE_TIMEOUT`]); the hook never waits longer for the network.
+//!   that does not list them): one filtered query per database (plus one request to find the
+//!   data source when `.kodo/state.json` has not cached it), events and flags in parallel, the
+//!   experiments only for flags the Flags database lacks, all under one hard deadline
+//!   ([`LIVE_TIMEOUT`]). Each request is sent once: a connection failure fails at once, and a
+//!   rate limit gets another try after [`RATE_LIMIT_WAIT`] only if the deadline allows.
 //! - A key is [`Answer::Unknown`] only when neither source could answer; the reason says why and
 //!   never contains a token (the token's variable is named, never its value).
 //! - The hook writes nothing: it reads `.kodo/state.json`'s data-source cache when there is one
@@ -30,6 +32,10 @@ pub const LIVE_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// Notion's limit on conditions in one compound filter.
 const FILTER_CHUNK: usize = 100;
+
+/// How long to wait after Notion rate-limits the hook before one more try (if the deadline
+/// allows).
+const RATE_LIMIT_WAIT: Duration = Duration::from_millis(1000);
 
 /// Requests one hook run may send at once: at most two per database, three databases.
 const BURST: u32 = 6;
@@ -169,24 +175,35 @@ pub async fn answer_with_timeout(
         return answers;
     }
     answers.asked_notion = true;
-    let live = tokio::time::timeout(timeout, live_documented(config, &pending)).await;
-    let failure = match live {
-        Ok(Ok(documented)) => {
-            for key in pending {
-                let answer = if documented.contains(&key) {
-                    Answer::Documented
-                } else {
-                    Answer::Undocumented
-                };
-                answers.by_key.insert(key, answer);
+    let deadline = tokio::time::Instant::now() + timeout;
+    let failure = loop {
+        match tokio::time::timeout_at(deadline, live_documented(config, &pending)).await {
+            Ok(Ok(documented)) => {
+                for key in pending {
+                    let answer = if documented.contains(&key) {
+                        Answer::Documented
+                    } else {
+                        Answer::Undocumented
+                    };
+                    answers.by_key.insert(key, answer);
+                }
+                return answers;
             }
-            return answers;
+            Ok(Err(LiveError::RateLimited(reason))) => {
+                if tokio::time::Instant::now() + RATE_LIMIT_WAIT < deadline {
+                    tokio::time::sleep(RATE_LIMIT_WAIT).await;
+                    continue;
+                }
+                break reason;
+            }
+            Ok(Err(LiveError::Failed(reason))) => break reason,
+            Err(_) => {
+                break format!(
+                    "Notion did not answer within {} s",
+                    timeout.as_secs_f64().round()
+                )
+            }
         }
-        Ok(Err(reason)) => reason,
-        Err(_) => format!(
-            "Notion did not answer within {} s",
-            timeout.as_secs_f64().round()
-        ),
     };
     answers.notes.push(format!(
         "{why_live}, and Notion could not be asked: {failure}"
@@ -198,11 +215,35 @@ pub async fn answer_with_timeout(
     answers
 }
 
-/// The pending keys that Notion documents. An error is a one-line reason.
-async fn live_documented(config: &Config, keys: &BTreeSet<Key>) -> Result<BTreeSet<Key>, String> {
+/// Why Notion could not answer; the text is one line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum LiveError {
+    /// Notion asked to slow down: worth another try within the deadline.
+    RateLimited(String),
+    /// Anything else (no connection, no token, a refused request): final.
+    Failed(String),
+}
+
+impl From<ApiError> for LiveError {
+    fn from(e: ApiError) -> LiveError {
+        let text = one_line(&e.to_string());
+        match e {
+            ApiError::RateLimited { .. } => LiveError::RateLimited(text),
+            _ => LiveError::Failed(text),
+        }
+    }
+}
+
+/// The pending keys that Notion documents. Each request is sent once: a connection failure
+/// fails at once rather than backing off past the deadline, and a rate limit is retried by the
+/// caller.
+async fn live_documented(
+    config: &Config,
+    keys: &BTreeSet<Key>,
+) -> Result<BTreeSet<Key>, LiveError> {
     let token = config
         .notion_token()
-        .map_err(|_| format!("`{}` is not set", config.notion.token_env_var))?;
+        .map_err(|_| LiveError::Failed(format!("`{}` is not set", config.notion.token_env_var)))?;
     let client = NotionClient::new(
         &config.notion.base_url,
         Secret::new(token),
@@ -211,13 +252,11 @@ async fn live_documented(config: &Config, keys: &BTreeSet<Key>) -> Result<BTreeS
             burst: BURST,
             timeout: LIVE_TIMEOUT,
             connect_timeout: Duration::from_secs(2),
-            // A 429 or a 5xx is retried after its wait, within the overall deadline.
-            max_attempts: 3,
+            max_attempts: 1,
             token_env_var: config.notion.token_env_var.clone(),
             ..NotionOptions::default()
         },
-    )
-    .map_err(|e| one_line(&e.to_string()))?;
+    )?;
     let events: Vec<&str> = keys
         .iter()
         .filter(|(k, _)| *k == Kind::Event)
@@ -232,8 +271,7 @@ async fn live_documented(config: &Config, keys: &BTreeSet<Key>) -> Result<BTreeS
         .map(|s| s.data_sources)
         .unwrap_or_default();
     let lookup = |resource, keys| matching(&client, config, &sources, resource, keys);
-    let has_experiments = config.notion.databases.experiments.is_some();
-    let (found_events, found_flags, found_in_experiments) = tokio::join!(
+    let (found_events, found_flags) = tokio::join!(
         async {
             match events.is_empty() {
                 true => Ok(BTreeSet::new()),
@@ -245,18 +283,22 @@ async fn live_documented(config: &Config, keys: &BTreeSet<Key>) -> Result<BTreeS
                 true => Ok(BTreeSet::new()),
                 false => lookup(Resource::Flags, &flags).await,
             }
-        },
-        async {
-            match flags.is_empty() || !has_experiments {
-                true => Ok(BTreeSet::new()),
-                false => lookup(Resource::Experiments, &flags).await,
-            }
         }
     );
     let mut documented: BTreeSet<Key> = BTreeSet::new();
     documented.extend(found_events?.into_iter().map(|k| (Kind::Event, k)));
-    documented.extend(found_flags?.into_iter().map(|k| (Kind::Flag, k)));
-    documented.extend(found_in_experiments?.into_iter().map(|k| (Kind::Flag, k)));
+    let found_flags = found_flags?;
+    // Only a flag the Flags database lacks is looked for among the experiments' flag keys.
+    let rest: Vec<&str> = flags
+        .iter()
+        .copied()
+        .filter(|f| !found_flags.contains(*f))
+        .collect();
+    documented.extend(found_flags.into_iter().map(|k| (Kind::Flag, k)));
+    if !rest.is_empty() && config.notion.databases.experiments.is_some() {
+        let found = lookup(Resource::Experiments, &rest).await?;
+        documented.extend(found.into_iter().map(|k| (Kind::Flag, k)));
+    }
     Ok(documented)
 }
 
@@ -276,22 +318,22 @@ async fn data_source_id(
     client: &NotionClient,
     sources: &BTreeMap<String, String>,
     id: &str,
-) -> Result<String, String> {
+) -> Result<String, LiveError> {
     if let Some(cached) = sources.get(id) {
         return Ok(cached.clone());
     }
     match client.retrieve_database(id).await {
         Ok(db) => match db.data_sources.as_slice() {
             [only] => Ok(only.id.clone()),
-            [] => Err(format!("the Notion database {id} has no data source")),
-            _ => Err(format!(
+            [] => Err(LiveError::Failed(format!("the Notion database {id} has no data source"))),
+            _ => Err(LiveError::Failed(format!(
                 "the Notion database {id} has several data sources; put the data source ID in the config (Database settings → Manage data sources → Copy data source ID)"
-            )),
+            ))),
         },
         Err(e) if e.is_not_found() || matches!(e, ApiError::Validation { .. }) => {
             Ok(id.to_string())
         }
-        Err(e) => Err(one_line(&e.to_string())),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -303,13 +345,13 @@ async fn matching(
     sources: &BTreeMap<String, String>,
     resource: Resource,
     keys: &[&str],
-) -> Result<BTreeSet<String>, String> {
+) -> Result<BTreeSet<String>, LiveError> {
     let id = config.database(resource).map_err(|_| {
-        format!(
+        LiveError::Failed(format!(
             "no Notion database is configured for {} (`notion.databases.{}`)",
             resource.plural(),
             resource.config_key()
-        )
+        ))
     })?;
     let source_id = data_source_id(client, sources, id).await?;
     let (property, filter_type) = key_property(resource);
@@ -321,8 +363,7 @@ async fn matching(
             .collect();
         let rows = client
             .query_all(&source_id, Some(json!({ "or": conditions })))
-            .await
-            .map_err(|e| one_line(&e.to_string()))?;
+            .await?;
         for row in rows.iter().filter(|r| !r.in_trash) {
             if let Some(value) = text_of(row, property) {
                 if chunk.contains(&value.as_str()) {
