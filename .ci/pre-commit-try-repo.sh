@@ -31,6 +31,9 @@ trap 'rm -rf "$repo"' EXIT
 export GIT_CONFIG_GLOBAL=/dev/null GIT_CONFIG_NOSYSTEM=1
 # pre-commit's environments (the hook's cargo build included) are kept between runs.
 export PRE_COMMIT_HOME="$work/cache"
+# pre-commit runs `cargo install` without --locked, so dependencies are resolved afresh: keep
+# them to versions that support the crate's rust-version.
+export CARGO_RESOLVER_INCOMPATIBLE_RUST_VERSIONS=fallback
 unset KODO_SKIP KODO_BIN GITHUB_ACTIONS
 
 cd "$repo"
