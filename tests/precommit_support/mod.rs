@@ -7,7 +7,6 @@
 
 #![allow(dead_code)]
 
-use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
@@ -21,12 +20,11 @@ pub struct Repo {
     pub root: PathBuf,
 }
 
-/// A loopback URL on which nothing listens.
+/// A loopback URL on which nothing listens: port 1, outside the ephemeral range every test
+/// server binds in (a port freed by dropping a listener could be taken by a parallel test's
+/// emulator).
 pub fn closed_port_url() -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let port = listener.local_addr().expect("addr").port();
-    drop(listener);
-    format!("http://127.0.0.1:{port}")
+    "http://127.0.0.1:1".to_string()
 }
 
 /// An RFC 3339 timestamp `hours` ago.

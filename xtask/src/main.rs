@@ -12,7 +12,9 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 use xshell::{cmd, Shell};
 
+mod bench_hook;
 mod bench_scan;
+mod bench_sync;
 
 const HELP: &str = "\
 cargo xtask <task>
@@ -64,7 +66,12 @@ fn build(sh: &Shell, release: bool, bins: &[&str]) -> Result<PathBuf> {
     }
     // Each binary is its package's namesake (kodo, kodo-sandbox).
     for bin in bins {
-        args.extend(["--package".into(), (*bin).into(), "--bin".into(), (*bin).into()]);
+        args.extend([
+            "--package".into(),
+            (*bin).into(),
+            "--bin".into(),
+            (*bin).into(),
+        ]);
     }
     cmd!(sh, "{cargo} {args...}").run()?;
     let target = std::env::var_os("CARGO_TARGET_DIR")
@@ -186,8 +193,8 @@ fn ci(sh: &Shell) -> Result<()> {
 /// Runs the benchmarks and rewrites their sections of BENCHMARKS.md.
 fn bench(sh: &Shell, args: &[String]) -> Result<()> {
     let what = args.first().map(String::as_str).unwrap_or("all");
-    if !["scan", "all"].contains(&what) {
-        bail!("unknown benchmark `{what}` (scan or all)");
+    if !["scan", "sync", "hook", "all"].contains(&what) {
+        bail!("unknown benchmark `{what}` (scan, sync, hook or all)");
     }
     let bin_dir = build(sh, true, &["kodo", "kodo-sandbox"])?;
     let kodo = bin_dir.join("kodo");
@@ -198,6 +205,16 @@ fn bench(sh: &Shell, args: &[String]) -> Result<()> {
         step("scanner: kodo scan vs ripgrep");
         let table = bench_scan::run(&work, &kodo, 50_000)?;
         write_section("Scanner", &format!("{machine}\n\n{table}"))?;
+    }
+    if matches!(what, "hook" | "all") {
+        step("pre-commit hook latency");
+        let table = bench_hook::run(&kodo, &[5_000, 20_000, 80_000])?;
+        write_section("Pre-commit hook", &format!("{machine}\n\n{table}"))?;
+    }
+    if matches!(what, "sync" | "all") {
+        step("sync: import against the emulator at 3 requests/s");
+        let table = bench_sync::run(&kodo, &bin_dir.join("kodo-sandbox"), &[50, 500, 2_000])?;
+        write_section("Sync", &format!("{machine}\n\n{table}"))?;
     }
     eprintln!("BENCHMARKS.md updated");
     Ok(())
