@@ -20,9 +20,16 @@ fn main() {
             Ok(refs) => {
                 let elapsed = start.elapsed();
                 for r in &refs {
-                    println!("{}:{} {:?} {:?} {:?}", r.path, r.line, r.identifier, r.key, r.dynamic_reason);
+                    println!(
+                        "{}:{} {:?} {:?} {:?}",
+                        r.path, r.line, r.identifier, r.key, r.dynamic_reason
+                    );
                 }
-                eprintln!("scanned and resolved {} references in {:.1} ms", refs.len(), elapsed.as_secs_f64() * 1000.0);
+                eprintln!(
+                    "scanned and resolved {} references in {:.1} ms",
+                    refs.len(),
+                    elapsed.as_secs_f64() * 1000.0
+                );
             }
             Err(e) => eprintln!("error: {e}"),
         }
