@@ -119,6 +119,29 @@ impl State {
 /// Writes `bytes` to `path` atomically: a temporary file in the same directory, flushed, then
 /// renamed over `path`. Creates the directory if needed.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    write_atomic_with(path, bytes, |_| Ok(()))
+}
+
+/// [`write_atomic`] for a script: the file is executable (0755 on Unix) before it appears at
+/// `path`, so nothing ever runs a half-written or non-executable hook.
+pub fn write_atomic_executable(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    write_atomic_with(path, bytes, |tmp| {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(tmp, std::fs::Permissions::from_mode(0o755))?;
+        }
+        #[cfg(not(unix))]
+        let _ = tmp;
+        Ok(())
+    })
+}
+
+fn write_atomic_with(
+    path: &Path,
+    bytes: &[u8],
+    prepare: impl FnOnce(&Path) -> std::io::Result<()>,
+) -> std::io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir)?;
     let name = path
@@ -130,6 +153,8 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         let mut file = std::fs::File::create(&tmp)?;
         file.write_all(bytes)?;
         file.sync_all()?;
+        drop(file);
+        prepare(&tmp)?;
         std::fs::rename(&tmp, path)
     })();
     if result.is_err() {

@@ -15,7 +15,6 @@
 //! - Every file is written atomically (a temporary file in the same directory, then a rename).
 //! - `--dry-run` prints what would be written and writes nothing.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
@@ -142,9 +141,11 @@ fn install_git_hook(ctx: &Context, force: bool) -> anyhow::Result<Outcome> {
             backup.display()
         ));
     }
-    write_atomic(&path, script.as_bytes(), true).map_err(|source| InstallError::Write {
-        path: path.clone(),
-        source,
+    crate::state::write_atomic_executable(&path, script.as_bytes()).map_err(|source| {
+        InstallError::Write {
+            path: path.clone(),
+            source,
+        }
     })?;
     ctx.printer.info(&format!(
         "kodo: {} `{}`: commits that add undocumented events or flags are now blocked (skip once with KODO_SKIP=1 or --no-verify)",
@@ -195,7 +196,7 @@ fn install_claude_settings(ctx: &Context) -> anyhow::Result<Outcome> {
         ctx.printer.data(&merged);
         return Ok(Outcome::Success);
     }
-    write_atomic(&path, merged.as_bytes(), false).map_err(|source| InstallError::Write {
+    crate::state::write_atomic(&path, merged.as_bytes()).map_err(|source| InstallError::Write {
         path: path.clone(),
         source,
     })?;
@@ -206,41 +207,6 @@ fn install_claude_settings(ctx: &Context) -> anyhow::Result<Outcome> {
         super::claude::TOOL_MATCHER,
     ));
     Ok(Outcome::Success)
-}
-
-fn write_atomic(path: &Path, bytes: &[u8], executable: bool) -> std::io::Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir)?;
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "file".into());
-    let tmp = dir.join(format!(".{name}.kodo-{}.tmp", std::process::id()));
-    let result = (|| {
-        let mut file = std::fs::File::create(&tmp)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        drop(file);
-        if executable {
-            set_executable(&tmp)?;
-        }
-        std::fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
-}
-
-#[cfg(unix)]
-fn set_executable(path: &Path) -> std::io::Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755))
-}
-
-#[cfg(not(unix))]
-fn set_executable(_path: &Path) -> std::io::Result<()> {
-    Ok(())
 }
 
 #[cfg(unix)]

@@ -30,7 +30,6 @@ use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
 
 use anyhow::Context as _;
-use globset::{Glob, GlobSet, GlobSetBuilder};
 use kodo_scan::{Kind, Reference, ScanSettings};
 
 use crate::app::{Context, Outcome};
@@ -43,18 +42,6 @@ use report::Mode;
 
 /// Set to `1` to skip the hook for one commit: `KODO_SKIP=1 git commit …`.
 pub const SKIP_ENV: &str = "KODO_SKIP";
-
-/// Directories the scanner skips unless `scan.exclude` lifts them with `!name` (as `kodo scan`).
-const DEFAULT_EXCLUDED_DIRS: &[&str] = &[
-    "node_modules",
-    "vendor",
-    "dist",
-    "build",
-    "bower_components",
-    "Pods",
-    "target",
-    "__pycache__",
-];
 
 /// What the gate found in one change.
 #[derive(Debug, Clone, Default)]
@@ -176,75 +163,6 @@ fn skip_requested() -> bool {
     })
 }
 
-/// The scanner settings of a config's `scan` section.
-pub trait AsScanSettings {
-    fn scan_settings(&self) -> anyhow::Result<ScanSettings>;
-}
-
-impl AsScanSettings for serde_json::Value {
-    fn scan_settings(&self) -> anyhow::Result<ScanSettings> {
-        if self.is_null() {
-            return Ok(ScanSettings::default());
-        }
-        let settings: ScanSettings = serde_json::from_value(self.clone())
-            .context("the `scan` section of .kodo/config.json is not valid")?;
-        settings.validate()?;
-        Ok(settings)
-    }
-}
-
-impl AsScanSettings for ScanSettings {
-    fn scan_settings(&self) -> anyhow::Result<ScanSettings> {
-        self.validate()?;
-        Ok(self.clone())
-    }
-}
-
-/// Paths the scanner would skip: hidden paths, the default directories and `scan.exclude`.
-struct Excluder {
-    dirs: Vec<String>,
-    globs: GlobSet,
-}
-
-impl Excluder {
-    fn new(settings: &ScanSettings) -> anyhow::Result<Excluder> {
-        let lifted: Vec<&str> = settings
-            .exclude
-            .iter()
-            .filter_map(|e| e.strip_prefix('!'))
-            .map(|e| e.trim_end_matches('/'))
-            .collect();
-        let dirs = DEFAULT_EXCLUDED_DIRS
-            .iter()
-            .filter(|d| !lifted.contains(d))
-            .map(|d| d.to_string())
-            .collect();
-        let mut builder = GlobSetBuilder::new();
-        for pattern in settings.exclude.iter().filter(|p| !p.starts_with('!')) {
-            for variant in [
-                pattern.clone(),
-                format!("{}/**", pattern.trim_end_matches('/')),
-            ] {
-                builder.add(Glob::new(&variant).context("scan.exclude")?);
-            }
-        }
-        Ok(Excluder {
-            dirs,
-            globs: builder.build().context("scan.exclude")?,
-        })
-    }
-
-    fn excluded(&self, path: &str) -> bool {
-        let mut segments: Vec<&str> = path.split('/').collect();
-        let file = segments.pop().unwrap_or("");
-        file.starts_with('.')
-            || segments
-                .iter()
-                .any(|s| s.starts_with('.') || self.dirs.iter().any(|d| d == s))
-            || self.globs.is_match(path)
-    }
-}
-
 /// Checks one change. `new_prefix`/`old_prefix` turn a path into a `git cat-file` object name
 /// for the new and the previous side (`:` is the index, `HEAD:` the last commit).
 pub async fn check_change(
@@ -255,8 +173,8 @@ pub async fn check_change(
     new_prefix: &str,
     old_prefix: &str,
 ) -> anyhow::Result<Verdict> {
-    let settings = config.scan.scan_settings()?;
-    let excluder = Excluder::new(&settings)?;
+    let settings = &config.scan;
+    let excluder = settings.path_filter()?;
     // Each side is read by its blob id from the diff (no index or tree lookup); a file whose
     // diff names no new blob and adds no line (a pure rename, a mode change) cannot add a key.
     let spec = |blob: &Option<String>, prefix: &str, path: &str| match blob {
@@ -310,9 +228,9 @@ pub async fn check_change(
         .zip(old_texts)
         .filter_map(|((_, path), text)| text.as_deref().map(|text| OldFile { path, text }))
         .collect();
-    let before = Before::scan(&old_files, &settings);
-    let mut added = check::added_references(&new_files, &before, &settings);
-    resolve(&mut added, &new_files, &before, top, &settings)?;
+    let before = Before::scan(&old_files, settings);
+    let mut added = check::added_references(&new_files, &before, settings);
+    resolve(&mut added, &new_files, &before, top, settings)?;
 
     let policy = Policy {
         include_builtin_events: config.sync.include_builtin_events,
@@ -387,33 +305,3 @@ fn is_binary(bytes: &[u8]) -> bool {
     bytes.iter().take(8000).any(|b| *b == 0)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn excluder_follows_the_scanner() {
-        let settings: ScanSettings =
-            serde_json::from_str(r#"{"exclude": ["gen", "!vendor", "**/*.min.js"]}"#).unwrap();
-        let e = Excluder::new(&settings).unwrap();
-        assert!(e.excluded("gen/a.ts"));
-        assert!(e.excluded("web/node_modules/x/index.js"));
-        assert!(e.excluded("web/app.min.js"));
-        assert!(e.excluded(".github/scripts/a.js"));
-        assert!(!e.excluded("vendor/lib.js"));
-        assert!(!e.excluded("src/gen.ts"));
-        assert!(!e.excluded("src/app.ts"));
-    }
-
-    #[test]
-    fn scan_settings_from_the_raw_section() {
-        let value = serde_json::json!({"wrappers": [{"call": "track", "event_arg": 0}]});
-        assert_eq!(value.scan_settings().unwrap().wrappers.len(), 1);
-        assert_eq!(
-            serde_json::Value::Null.scan_settings().unwrap(),
-            ScanSettings::default()
-        );
-        let bad = serde_json::json!({"wrappers": [{"call": "track"}]});
-        assert!(bad.scan_settings().is_err());
-    }
-}

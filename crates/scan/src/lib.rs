@@ -39,7 +39,7 @@ use serde::{Deserialize, Serialize};
 
 pub use error::ScanError;
 pub use resolve::Resolution;
-pub use settings::{ScanSettings, Wrapper};
+pub use settings::{PathFilter, ScanSettings, Wrapper};
 
 /// The version of the JSON report format ([`ScanReport::version`]).
 pub const REPORT_VERSION: u32 = 1;

@@ -126,6 +126,39 @@ impl ScanSettings {
     }
 }
 
+/// Which repository-relative paths a scan skips, for callers that see paths without walking
+/// the tree (the pre-commit gate reads a diff): hidden files and directories, the default
+/// excluded directories (unless lifted with `!name`) and `scan.exclude`.
+#[derive(Debug, Clone)]
+pub struct PathFilter {
+    excluded_dirs: Vec<String>,
+    exclude: GlobSet,
+}
+
+impl PathFilter {
+    /// Whether the walk would skip `path` (repository-relative, `/`-separated).
+    pub fn excluded(&self, path: &str) -> bool {
+        let mut segments: Vec<&str> = path.split('/').collect();
+        let file = segments.pop().unwrap_or("");
+        file.starts_with('.')
+            || segments
+                .iter()
+                .any(|s| s.starts_with('.') || self.excluded_dirs.iter().any(|d| d == s))
+            || (!self.exclude.is_empty() && self.exclude.is_match(path))
+    }
+}
+
+impl ScanSettings {
+    /// The path rules of these settings; fails as [`ScanSettings::validate`] does.
+    pub fn path_filter(&self) -> Result<PathFilter, ScanError> {
+        let compiled = Compiled::new(self)?;
+        Ok(PathFilter {
+            excluded_dirs: compiled.excluded_dirs,
+            exclude: compiled.exclude,
+        })
+    }
+}
+
 fn invalid(field: String, message: String) -> ScanError {
     ScanError::InvalidSetting { field, message }
 }
@@ -280,5 +313,20 @@ mod tests {
         assert!(c.excluded_dirs.contains(&"node_modules".to_string()));
         assert!(c.excluded("legacy/a.ts"));
         assert!(!c.excluded("src/legacy.ts"));
+    }
+
+    #[test]
+    fn path_filter_skips_what_the_walk_skips() {
+        let s = ScanSettings {
+            exclude: vec!["legacy".into(), "!build".into()],
+            ..ScanSettings::default()
+        };
+        let f = s.path_filter().unwrap();
+        assert!(f.excluded("legacy/a.ts"));
+        assert!(f.excluded("web/node_modules/x/index.js"));
+        assert!(f.excluded(".github/workflows/x.ts"));
+        assert!(f.excluded("web/.hidden.ts"));
+        assert!(!f.excluded("build/app.ts"));
+        assert!(!f.excluded("src/legacy.ts"));
     }
 }
