@@ -304,4 +304,3 @@ fn resolve(
 fn is_binary(bytes: &[u8]) -> bool {
     bytes.iter().take(8000).any(|b| *b == 0)
 }
-
