@@ -13,7 +13,8 @@ pub const EXIT_CODES_HELP: &str = "\
 Exit codes:
   0  success
   1  a check failed: drift found with --check, or a git hook blocked the commit
-  2  usage, configuration, authentication or network error";
+  2  usage, configuration, authentication or network error; from `kodo hook claude`, the
+     refusal of an undocumented create (Claude Code blocks the tool call on exit 2)";
 
 /// Keep PostHog analytics configuration, Notion documentation and source code in agreement.
 #[derive(Debug, Parser)]
