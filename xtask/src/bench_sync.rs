@@ -279,7 +279,9 @@ pub fn run(kodo_bin: &Path, sandbox_bin: &Path, sizes: &[usize]) -> Result<Strin
         "`kodo ph-sync import all` of N undocumented PostHog resources into empty Notion databases, \
          against the emulator at Notion's {RATE} requests/s. The minimum is what any correct import \
          needs: per database, its data source and schema (2) and one query (1); the user list (1); \
-         one create per resource. The floor is the requests made ÷ {RATE}/s.\n"
+         one create per resource. The floor is the requests made ÷ {RATE}/s; kodo sends its \
+         first {RATE} requests at once (Notion allows short bursts), so a fully paced run ends \
+         about a second under it.\n"
     );
     let _ = writeln!(
         out,
