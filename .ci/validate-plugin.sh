@@ -33,7 +33,13 @@ if [ "$(installed_version || true)" != "$CLAUDE_CODE_VERSION" ]; then
 fi
 
 home=$(mktemp -d)
-trap 'rm -rf "$home"' EXIT
+# Validate the files git tracks (what a git-based install copies), not the working tree with
+# its build outputs and node_modules, which would exceed the directory checks' limits.
+copy=$(mktemp -d)
+trap 'rm -rf "$home" "$copy"' EXIT
+(cd "$root" && git ls-files -z --cached --others --exclude-standard | xargs -0 cp --parents -t "$copy")
+src_root=$root
+root=$copy
 run_claude() {
     HOME=$home CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1 DISABLE_AUTOUPDATER=1 \
         timeout 120 "$claude" "$@"
@@ -43,7 +49,7 @@ status=0
 # The repository root validates the marketplace and the plugin's commands and skills;
 # plugin.json validates the plugin manifest and its hooks file.
 for target in "$root" "$root/.claude-plugin/plugin.json"; do
-    echo "== claude plugin validate --strict ${target#"$root"/}"
+    echo "== claude plugin validate --strict ${target#"$root"/} (a copy of $src_root's tracked files)"
     run_claude plugin validate --strict "$target" || true
     report=$(run_claude plugin validate --strict --json "$target" || true)
     if ! REPORT=$report node -e '
