@@ -855,6 +855,17 @@ mod tests {
     }
 
     #[test]
+    fn invalid_scan_settings_name_the_entry() {
+        let err = parse(
+            r#"{"posthog": {"project_id": "1"}, "notion": {},
+                "scan": {"wrappers": [{"call": "track", "event_arg": 0}, {"call": "trackFlag"}]}}"#,
+        )
+        .unwrap_err();
+        let message = err.to_string();
+        assert!(message.contains("scan.wrappers[1]"), "{message}");
+    }
+
+    #[test]
     fn missing_database_names_resource_and_fix() {
         let config = parse(MINIMAL).unwrap();
         let err = config.database(Resource::Flags).unwrap_err();

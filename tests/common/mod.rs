@@ -94,24 +94,15 @@ impl TestEnv {
 
     /// The `kodo` binary, run in the project directory with the scenario's tokens.
     pub fn kodo(&self) -> Command {
-        let mut cmd = Command::cargo_bin("kodo").expect("kodo binary");
-        cmd.current_dir(self.root())
-            .env_remove("NOTION_API_KEY")
-            .env_remove("POSTHOG_PERSONAL_API_KEY")
-            .env("NO_COLOR", "1")
-            .env("KODO_TEST_NO_RETRY_DELAY", "1")
-            .env("NOTION_API_KEY", self.scenario.notion_token())
-            .env("POSTHOG_PERSONAL_API_KEY", self.scenario.posthog_key());
-        cmd
+        Command::from_std(self.kodo_process())
     }
 
-    /// The `kodo` binary as a plain `std` command (to spawn and kill), set up like
-    /// [`kodo`](Self::kodo).
+    /// The `kodo` binary as a plain `std` command (to spawn and kill): run in the project
+    /// directory with the scenario's tokens (never the developer's), `NO_COLOR=1` and
+    /// `KODO_TEST_NO_RETRY_DELAY=1`.
     pub fn kodo_process(&self) -> std::process::Command {
         let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("kodo"));
         cmd.current_dir(self.root())
-            .env_remove("NOTION_API_KEY")
-            .env_remove("POSTHOG_PERSONAL_API_KEY")
             .env("NO_COLOR", "1")
             .env("KODO_TEST_NO_RETRY_DELAY", "1")
             .env("NOTION_API_KEY", self.scenario.notion_token())
