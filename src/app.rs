@@ -72,15 +72,18 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         .build()
         .context("cannot start the async runtime")?;
     match cli.command {
-        Command::PhSync(args) => runtime.block_on(crate::sync::command::run(
-            &ctx,
-            args.action,
-            args.resource.resources(),
-            crate::sync::command::Flags {
-                overwrite: args.overwrite,
-                archive_orphans: args.archive_orphans,
-            },
-        )),
+        Command::PhSync(args) => {
+            let (action, resource) = args.target().map_err(anyhow::Error::msg)?;
+            runtime.block_on(crate::sync::command::run(
+                &ctx,
+                action,
+                resource.resources(),
+                crate::sync::command::Flags {
+                    overwrite: args.overwrite,
+                    archive_orphans: args.archive_orphans,
+                },
+            ))
+        }
         Command::NotionSync(args) => {
             let action = match args.direction {
                 Direction::Push => Action::Import,

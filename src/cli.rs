@@ -61,7 +61,11 @@ pub enum Format {
 pub enum Command {
     /// Sync PostHog and Notion: status, import, export, audit or setup (none: status, the
     /// discrepancies, and the commands that would fix them)
-    #[command(name = "ph-sync", after_help = EXIT_CODES_HELP)]
+    #[command(
+        name = "ph-sync",
+        after_help = EXIT_CODES_HELP,
+        override_usage = "kodo ph-sync [OPTIONS] [ACTION] [RESOURCE]"
+    )]
     PhSync(PhSyncArgs),
     /// The spec's CLI alternative: `--direction push` is `ph-sync import`, `pull` is `export`
     #[command(name = "notion-sync", after_help = EXIT_CODES_HELP)]
@@ -144,18 +148,88 @@ pub enum SnapshotAction {
 
 #[derive(Debug, Args)]
 pub struct PhSyncArgs {
-    /// What to do
-    #[arg(value_enum)]
-    pub action: Option<Action>,
-    /// Which resources
-    #[arg(value_enum, default_value = "all")]
-    pub resource: ResourceArg,
+    /// [ACTION] [RESOURCE], both optional: ACTION is status, import, export, audit or setup (none:
+    /// status, the discrepancies and the commands that fix them); RESOURCE is events, flags,
+    /// experiments, dashboards or all (the default)
+    #[arg(value_enum, value_name = "WORD", num_args = 0..=2, hide_possible_values = true)]
+    pub words: Vec<Word>,
     /// Overwrite fields people write (Description, Hypothesis, Owner, …) with PostHog's values
     #[arg(long)]
     pub overwrite: bool,
     /// Move orphaned Notion rows (no PostHog counterpart) to the trash during import
     #[arg(long)]
     pub archive_orphans: bool,
+}
+
+/// A positional word of `ph-sync`: an action or a resource.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Word {
+    Status,
+    Import,
+    Export,
+    Audit,
+    Setup,
+    Events,
+    Flags,
+    Experiments,
+    Dashboards,
+    All,
+}
+
+impl Word {
+    fn action(self) -> Option<Action> {
+        Some(match self {
+            Word::Status => Action::Status,
+            Word::Import => Action::Import,
+            Word::Export => Action::Export,
+            Word::Audit => Action::Audit,
+            Word::Setup => Action::Setup,
+            _ => return None,
+        })
+    }
+
+    fn resource(self) -> Option<ResourceArg> {
+        Some(match self {
+            Word::Events => ResourceArg::Events,
+            Word::Flags => ResourceArg::Flags,
+            Word::Experiments => ResourceArg::Experiments,
+            Word::Dashboards => ResourceArg::Dashboards,
+            Word::All => ResourceArg::All,
+            _ => return None,
+        })
+    }
+}
+
+impl PhSyncArgs {
+    /// The action (if any) and the resources the words name: `[ACTION] [RESOURCE]`, each
+    /// optional, in that order.
+    pub fn target(&self) -> Result<(Option<Action>, ResourceArg), String> {
+        let usage = "usage: kodo ph-sync [status|import|export|audit|setup] \
+                     [events|flags|experiments|dashboards|all]";
+        match self.words.as_slice() {
+            [] => Ok((None, ResourceArg::All)),
+            [one] => match (one.action(), one.resource()) {
+                (Some(action), _) => Ok((Some(action), ResourceArg::All)),
+                (_, Some(resource)) => Ok((None, resource)),
+                _ => Err(usage.into()),
+            },
+            [first, second] => match (first.action(), second.resource()) {
+                (Some(action), Some(resource)) => Ok((Some(action), resource)),
+                _ => Err(format!(
+                    "`{}` cannot follow `{}`: the action comes first, then the resource\n  {usage}",
+                    word_name(*second),
+                    word_name(*first)
+                )),
+            },
+            _ => Err(usage.into()),
+        }
+    }
+}
+
+fn word_name(word: Word) -> String {
+    word.to_possible_value()
+        .map(|v| v.get_name().to_string())
+        .unwrap_or_default()
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -243,8 +317,36 @@ mod tests {
         let Command::PhSync(args) = cli.command else {
             panic!("expected ph-sync")
         };
-        assert_eq!(args.action, Some(Action::Audit));
-        assert_eq!(args.resource.resources(), vec![Resource::Flags]);
+        let (action, resource) = args.target().unwrap();
+        assert_eq!(action, Some(Action::Audit));
+        assert_eq!(resource.resources(), vec![Resource::Flags]);
+    }
+
+    fn target(words: &[&str]) -> Result<(Option<Action>, ResourceArg), String> {
+        let mut argv = vec!["kodo", "ph-sync"];
+        argv.extend(words);
+        let cli = Cli::try_parse_from(argv).map_err(|e| e.to_string())?;
+        let Command::PhSync(args) = cli.command else {
+            panic!("expected ph-sync")
+        };
+        args.target()
+    }
+
+    #[test]
+    fn action_and_resource_are_each_optional() {
+        assert_eq!(target(&["flags"]), Ok((None, ResourceArg::Flags)));
+        assert_eq!(
+            target(&["import"]),
+            Ok((Some(Action::Import), ResourceArg::All))
+        );
+        assert_eq!(
+            target(&["export", "events"]),
+            Ok((Some(Action::Export), ResourceArg::Events))
+        );
+        let err = target(&["flags", "audit"]).unwrap_err();
+        assert!(err.contains("the action comes first"), "{err}");
+        assert!(target(&["audit", "import"]).is_err());
+        assert!(target(&["audit", "flags", "events"]).is_err());
     }
 
     #[test]
@@ -253,8 +355,7 @@ mod tests {
         let Command::PhSync(args) = cli.command else {
             panic!("expected ph-sync")
         };
-        assert_eq!(args.action, None);
-        assert_eq!(args.resource, ResourceArg::All);
+        assert_eq!(args.target(), Ok((None, ResourceArg::All)));
     }
 
     #[test]
