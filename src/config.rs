@@ -14,7 +14,6 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
-use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
@@ -565,45 +564,23 @@ fn strip_position(message: &str) -> String {
     }
 }
 
-/// Refuses any URL that would carry a token in clear text to a non-loopback host.
+/// Refuses any URL that would carry a token in clear text to a non-loopback host, using the
+/// API clients' own check so the config and the clients agree.
 fn check_url(path: &Path, key: &str, url: &str) -> Result<(), ConfigError> {
-    let invalid = |message: String| ConfigError::Invalid {
-        path: path.to_path_buf(),
-        key: key.to_string(),
-        message,
-        hint: "use a full URL such as https://eu.posthog.com".into(),
-    };
-    let (scheme, rest) = url
-        .split_once("://")
-        .ok_or_else(|| invalid(format!("`{url}` is not a URL")))?;
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
-    let host_port = authority.rsplit('@').next().unwrap_or(authority);
-    let host = if let Some(bracketed) = host_port.strip_prefix('[') {
-        bracketed.split(']').next().unwrap_or("")
-    } else {
-        host_port.split(':').next().unwrap_or("")
-    };
-    if host.is_empty() {
-        return Err(invalid(format!("`{url}` has no host")));
-    }
-    match scheme.to_ascii_lowercase().as_str() {
-        "https" => Ok(()),
-        "http" if is_loopback(host) => Ok(()),
-        "http" => Err(ConfigError::InsecureUrl {
+    match kodo_api::check_base_url(url, key) {
+        Ok(_) => Ok(()),
+        Err(kodo_api::ApiError::InsecureUrl { .. }) => Err(ConfigError::InsecureUrl {
             path: path.to_path_buf(),
             key: key.to_string(),
             url: url.to_string(),
         }),
-        other => Err(invalid(format!(
-            "`{other}` is not a supported scheme (use https)"
-        ))),
+        Err(e) => Err(ConfigError::Invalid {
+            path: path.to_path_buf(),
+            key: key.to_string(),
+            message: e.to_string(),
+            hint: "use a full URL such as https://eu.posthog.com".into(),
+        }),
     }
-}
-
-/// Whether `host` is a loopback host: 127.0.0.0/8, ::1 or localhost.
-pub fn is_loopback(host: &str) -> bool {
-    host.eq_ignore_ascii_case("localhost")
-        || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
 /// Collects the paths of keys the schema does not declare.
