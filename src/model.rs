@@ -569,20 +569,11 @@ pub fn decode(spec: &PropSpec, raw: Option<&Value>) -> PropValue {
     }
 }
 
-/// The concatenated `plain_text` (or `text.content`) of a rich-text array.
+/// The concatenated `plain_text` (or `text.content`) of a rich-text array value.
 pub fn plain_text(items: &Value) -> String {
     items
         .as_array()
-        .map(|items| {
-            items
-                .iter()
-                .filter_map(|t| {
-                    t.get("plain_text")
-                        .and_then(Value::as_str)
-                        .or_else(|| t.pointer("/text/content").and_then(Value::as_str))
-                })
-                .collect()
-        })
+        .map(|items| kodo_api::notion::plain_text(items))
         .unwrap_or_default()
 }
 
