@@ -218,6 +218,9 @@ pub struct SyncConfig {
     pub offline_policy: OfflinePolicy,
     pub strict_offline: bool,
     pub snapshot_max_age_hours: f64,
+    /// Audit: a flag released to everyone and unchanged for this many days, still checked in
+    /// code, is a clean-up candidate.
+    pub cleanup_after_days: u32,
     pub flag_types: BTreeMap<String, String>,
     pub event_categories: BTreeMap<String, String>,
     pub naming: NamingRules,
@@ -232,6 +235,7 @@ impl Default for SyncConfig {
             offline_policy: OfflinePolicy::Block,
             strict_offline: false,
             snapshot_max_age_hours: 168.0,
+            cleanup_after_days: 30,
             flag_types: BTreeMap::new(),
             event_categories: BTreeMap::new(),
             naming: NamingRules::default(),
@@ -305,6 +309,7 @@ struct RawSync {
     offline_policy: Option<OfflinePolicy>,
     strict_offline: Option<bool>,
     snapshot_max_age_hours: Option<f64>,
+    cleanup_after_days: Option<serde_json::Number>,
     flag_types: BTreeMap<String, String>,
     event_categories: BTreeMap<String, String>,
     naming: NamingRules,
@@ -449,6 +454,20 @@ impl Config {
             });
         }
         let sync_defaults = SyncConfig::default();
+        let cleanup_after_days = match &raw.sync.cleanup_after_days {
+            None => sync_defaults.cleanup_after_days,
+            Some(n) => match n.as_u64().and_then(|d| u32::try_from(d).ok()) {
+                Some(days) => days,
+                None => return Err(ConfigError::Invalid {
+                    path: file,
+                    key: "sync.cleanup_after_days".into(),
+                    message: format!("{n} is not a whole number of days"),
+                    hint:
+                        "use a number of days such as 30 (0 makes every flag at 100% a candidate)"
+                            .into(),
+                }),
+            },
+        };
         let sync = SyncConfig {
             auto_sync_on_create: raw
                 .sync
@@ -465,6 +484,7 @@ impl Config {
                 .sync
                 .snapshot_max_age_hours
                 .unwrap_or(sync_defaults.snapshot_max_age_hours),
+            cleanup_after_days,
             flag_types: raw.sync.flag_types,
             event_categories: raw.sync.event_categories,
             naming: raw.sync.naming,
@@ -926,7 +946,7 @@ mod tests {
                      "pages": {"analytics_home": "h", "tracking_plan": "t"}},
           "sync": {"auto_sync_on_create": true, "require_notion_entry": false, "include_builtin_events": false,
                    "offline_policy": "block", "strict_offline": false, "snapshot_max_age_hours": 1,
-                   "flag_types": {"x": "ops"}, "event_categories": {"y": "error"},
+                   "cleanup_after_days": 14, "flag_types": {"x": "ops"}, "event_categories": {"y": "error"},
                    "naming": {"snake_case": "error", "prefixes": ["user_"], "prefix_rule": "warning"}},
           "scan": {"clients": ["analytics"], "wrappers": [{"call": "track", "event_arg": 0}],
                    "frontend": ["web/**"], "backend": ["api/**"], "exclude": ["gen/**"]}}"#;
@@ -942,5 +962,25 @@ mod tests {
         assert!(config.warnings.is_empty());
         assert_eq!(config.sync.naming.snake_case, RuleLevel::Error);
         assert_eq!(config.notion.analytics_home.as_deref(), Some("h"));
+        assert_eq!(config.sync.cleanup_after_days, 14);
+    }
+
+    #[test]
+    fn cleanup_after_days_defaults_to_30_and_must_be_whole_days() {
+        assert_eq!(parse(MINIMAL).unwrap().sync.cleanup_after_days, 30);
+        let with = |days: &str| {
+            let mut v: Value = serde_json::from_str(MINIMAL).unwrap();
+            v["sync"] =
+                serde_json::from_str(&format!("{{\"cleanup_after_days\": {days}}}")).unwrap();
+            parse(&v.to_string())
+        };
+        assert_eq!(with("0").unwrap().sync.cleanup_after_days, 0);
+        assert_eq!(with("90").unwrap().sync.cleanup_after_days, 90);
+        for bad in ["-1", "1.5"] {
+            match with(bad) {
+                Err(ConfigError::Invalid { key, .. }) => assert_eq!(key, "sync.cleanup_after_days"),
+                other => panic!("{bad}: {other:?}"),
+            }
+        }
     }
 }
