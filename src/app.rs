@@ -81,6 +81,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
                 crate::sync::command::Flags {
                     overwrite: args.overwrite,
                     archive_orphans: args.archive_orphans,
+                    no_code: args.no_code,
                 },
             ))
         }
@@ -97,6 +98,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
                 crate::sync::command::Flags {
                     overwrite: args.overwrite,
                     archive_orphans: false,
+                    no_code: true,
                 },
             ))
         }

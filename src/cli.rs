@@ -159,6 +159,9 @@ pub struct PhSyncArgs {
     /// Move orphaned Notion rows (no PostHog counterpart) to the trash during import
     #[arg(long)]
     pub archive_orphans: bool,
+    /// Leave the source code out of audit and the overview (no code scan, no code section)
+    #[arg(long)]
+    pub no_code: bool,
 }
 
 /// A positional word of `ph-sync`: an action or a resource.

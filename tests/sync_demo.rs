@@ -1,6 +1,6 @@
 //! The spec's example, end to end: the `demo` scenario is exactly the example at the bottom of
-//! ph-sync-spec.md, so `kodo ph-sync audit` must report exactly its findings — and after an
-//! import, nothing.
+//! ph-sync-spec.md, so `kodo ph-sync audit` must report exactly its findings (plus a one-line
+//! code section: the demo project has no code) — and after an import, nothing.
 
 mod common;
 
@@ -57,6 +57,9 @@ Documentation status doesn't match PostHog state:
 
 ### Fully Synced
 - Experiments: All 3 documented correctly
+
+## Code
+No PostHog references found in the code (0 files scanned).
 
 ## Recommended Actions
 1. Document the 10 undocumented resources: `kodo ph-sync import events`, `kodo ph-sync import flags`, `kodo ph-sync import dashboards`
@@ -146,6 +149,12 @@ fn demo_audit_json_has_exactly_the_spec_findings() {
     assert_eq!(v["orphaned"], json!([]));
     assert_eq!(v["stale"], json!([]));
     assert_eq!(v["planned"], json!([]));
+    // No code in the project: scanned, nothing to judge.
+    assert_eq!(
+        v["code"],
+        json!({"scanned": true, "files_scanned": 0, "in_code_only": [], "unreferenced": [],
+               "dead_flag_references": [], "cleanup_candidates": [], "dynamic": []})
+    );
     assert_eq!(v["in_sync"], false);
 }
 
@@ -464,7 +473,7 @@ fn import_fills_tracked_on_from_the_code_scan() {
     // Documented as tracked on both sides: a scan of one repository never takes a side away.
     let row = env.row_where("events", "Event Name", "user_signed_up");
     assert_eq!(common::plain(&row["properties"]["Tracked On"]), "both");
-    // Audits do not need the scan.
+    // Both captured events are now in PostHog and documented: the code agrees too.
     env.kodo()
         .args(["ph-sync", "audit", "events", "--check"])
         .assert()

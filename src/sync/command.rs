@@ -10,6 +10,9 @@
 //!   `.kodo/state.json`; only `import` records a sync time.
 //! - `--check` turns "out of sync" into exit code 1 (audit, status, the default overview); a
 //!   failed write is exit code 2, after every other write has been tried.
+//! - `audit` and the default overview also judge the code (unless `--no-code`): the scan runs
+//!   beside the reads, and a scan that fails is a warning and a "not scanned" code section,
+//!   never a failed audit.
 
 use std::collections::BTreeMap;
 
@@ -23,6 +26,7 @@ use crate::snapshot::{now_rfc3339, Snapshot};
 use crate::state::State;
 
 use super::apply;
+use super::code::{self, CodeInput, CodeReport};
 use super::fetch::{self, FetchOptions, Inventory};
 use super::normalize::{experiment_flag_keys, Normalizer, ScanFacts};
 use super::plan::{self, PlanInput, PlanOptions, ResourcePlan};
@@ -34,6 +38,8 @@ use super::{export, scan, setup};
 pub struct Flags {
     pub overwrite: bool,
     pub archive_orphans: bool,
+    /// Leave the code out of `audit` and the overview.
+    pub no_code: bool,
 }
 
 /// Runs `kodo ph-sync`.
@@ -47,9 +53,9 @@ pub async fn run(
         Some(Action::Setup) => setup::run(ctx, &resources).await,
         Some(Action::Import) => import(ctx, &resources, flags).await,
         Some(Action::Export) => export_action(ctx, &resources).await,
-        Some(Action::Audit) => audit(ctx, &resources).await,
-        Some(Action::Status) => status(ctx, &resources, false).await,
-        None => status(ctx, &resources, true).await,
+        Some(Action::Audit) => audit(ctx, &resources, !flags.no_code).await,
+        Some(Action::Status) => status(ctx, &resources, false, false).await,
+        None => status(ctx, &resources, true, !flags.no_code).await,
     }
 }
 
@@ -170,6 +176,8 @@ struct Analysis {
     plans: Vec<ResourcePlan>,
     notion: kodo_api::NotionClient,
     now: String,
+    /// The code scan for the audit's code section, when asked for.
+    code_scan: Option<Result<kodo_scan::ScanReport, String>>,
 }
 
 async fn analyse(
@@ -177,14 +185,15 @@ async fn analyse(
     resources: &[Resource],
     options: FetchOptions,
     plan_options: PlanOptions,
+    judge_code: bool,
 ) -> anyhow::Result<Analysis> {
     let config = ctx.load_config()?;
     preflight(&config, resources, true)?;
     let notion = fetch::notion_client(&config, &ctx.printer)?;
     let posthog = fetch::posthog_client(&config, &ctx.printer)?;
     let mut state = load_state(ctx, &config);
-    // The code scan only feeds properties an import writes (Tracked On, Related PR); reports
-    // do not need it.
+    // Import's scan feeds the properties it writes (Tracked On, Related PR); the audit's
+    // feeds its code section.
     let scan = async {
         if options.scan {
             scan::facts(&config, &ctx.printer).await
@@ -192,7 +201,14 @@ async fn analyse(
             ScanFacts::default()
         }
     };
-    let (inventory, facts) = tokio::join!(
+    let code_scan = async {
+        if judge_code {
+            Some(scan::report(&config).await)
+        } else {
+            None
+        }
+    };
+    let (inventory, facts, code_scan) = tokio::join!(
         fetch::inventory(
             &config,
             &notion,
@@ -202,7 +218,8 @@ async fn analyse(
             options,
             &ctx.printer
         ),
-        scan
+        scan,
+        code_scan
     );
     let inventory = inventory?;
     remember_data_sources(&config, &mut state, &inventory.notion);
@@ -232,7 +249,35 @@ async fn analyse(
         plans,
         notion,
         now: now_rfc3339(),
+        code_scan,
     })
+}
+
+/// The audit's code section, from the analysis (none when the code was not to be judged).
+fn code_report(ctx: &Context, a: &Analysis) -> Option<CodeReport> {
+    let report = match a.code_scan.as_ref()? {
+        Ok(report) => report,
+        Err(reason) => {
+            ctx.printer.warn(&format!(
+                "code scan failed ({reason}); the audit's code section is left out"
+            ));
+            return Some(CodeReport::not_scanned(reason));
+        }
+    };
+    let now = time::OffsetDateTime::parse(&a.now, &time::format_description::well_known::Rfc3339)
+        .unwrap_or_else(|_| time::OffsetDateTime::now_utc());
+    let rows = |r: Resource| a.inventory.notion.get(&r).map(|side| side.rows.as_slice());
+    Some(code::findings(&CodeInput {
+        scan: report,
+        posthog: &a.inventory.posthog,
+        deleted_flags: &a.inventory.deleted_flags,
+        maybe_deleted: &a.inventory.maybe_deleted,
+        notion_events: rows(Resource::Events),
+        notion_flags: rows(Resource::Flags),
+        include_builtin_events: a.config.sync.include_builtin_events,
+        cleanup_after_days: a.config.sync.cleanup_after_days,
+        now,
+    }))
 }
 
 fn make_plans(
@@ -309,16 +354,18 @@ fn reject_sarif(ctx: &Context, action: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn audit(ctx: &Context, resources: &[Resource]) -> anyhow::Result<Outcome> {
+async fn audit(ctx: &Context, resources: &[Resource], judge_code: bool) -> anyhow::Result<Outcome> {
     reject_sarif(ctx, "ph-sync audit")?;
     let a = analyse(
         ctx,
         resources,
         FetchOptions::default(),
         PlanOptions::default(),
+        judge_code,
     )
     .await?;
-    let findings = Findings::from_plans(&a.plans);
+    let mut findings = Findings::from_plans(&a.plans);
+    findings.code = code_report(ctx, &a);
     let text = match ctx.global.format {
         Some(Format::Json) => report::audit_json(&findings, &a.now),
         Some(Format::Csv) => report::audit_csv(&findings),
@@ -338,16 +385,23 @@ fn check(ctx: &Context, findings: &Findings) -> Outcome {
     }
 }
 
-async fn status(ctx: &Context, resources: &[Resource], overview: bool) -> anyhow::Result<Outcome> {
+async fn status(
+    ctx: &Context,
+    resources: &[Resource],
+    overview: bool,
+    judge_code: bool,
+) -> anyhow::Result<Outcome> {
     reject_sarif(ctx, "ph-sync status")?;
     let a = analyse(
         ctx,
         resources,
         FetchOptions::default(),
         PlanOptions::default(),
+        judge_code,
     )
     .await?;
-    let findings = Findings::from_plans(&a.plans);
+    let mut findings = Findings::from_plans(&a.plans);
+    findings.code = code_report(ctx, &a);
     let last = last_syncs(&a.state, resources);
     let text = match ctx.global.format {
         Some(Format::Json) if overview => {
@@ -381,6 +435,7 @@ async fn import(ctx: &Context, resources: &[Resource], flags: Flags) -> anyhow::
         PlanOptions {
             overwrite: flags.overwrite,
         },
+        false,
     )
     .await?;
     let json = ctx.global.format == Some(Format::Json);

@@ -3,13 +3,15 @@
 //! Data flows one way. [`fetch`] reads PostHog and Notion (and the code scan); [`normalize`]
 //! turns PostHog's objects into the one model; [`plan`] diffs them against Notion's rows
 //! without any I/O; [`apply`] carries a plan out, or [`report`] renders it. [`command`] is the
-//! `kodo ph-sync` entry point; [`setup`] creates the databases; [`export`] writes Notion's
+//! `kodo ph-sync` entry point; [`code`] judges the source code against both sides (the
+//! audit's code section); [`setup`] creates the databases; [`export`] writes Notion's
 //! side to files; [`single`] serves the Claude Code hook (one lookup, one upsert).
 //!
 //! **Invariants.** Library modules return [`SyncError`]; only [`command`] turns errors into
 //! messages with context. No error, warning or log line carries a token.
 
 pub mod apply;
+pub mod code;
 pub mod command;
 pub mod export;
 pub mod fetch;

@@ -7,7 +7,9 @@
 //! - Stable order: resources in the spec's order, then by key.
 //! - The Markdown audit keeps every section of the spec's "Audit Report Format", saying
 //!   "None." when one is empty; sections the spec lacks (stale properties, planned entries)
-//!   appear only when they have something to say.
+//!   appear only when they have something to say. The code section (`## Code`, rendered by
+//!   [`super::code`]) comes after the spec's issues and "Fully Synced", before "Recommended
+//!   Actions", and only when the code was scanned or the scan failed (not with `--no-code`).
 //! - The JSON shape is versioned (`"version": 1`) and documented in the README; fields are
 //!   only ever added.
 
@@ -17,6 +19,7 @@ use serde::Serialize;
 
 use crate::model::Resource;
 
+use super::code::{self, CodeReport};
 use super::plan::{OrphanReason, ResourcePlan, Step};
 
 /// Counts for one resource.
@@ -68,6 +71,8 @@ pub struct Findings {
     pub mismatches: Vec<Finding>,
     pub stale: Vec<Finding>,
     pub planned: Vec<Finding>,
+    /// The code section; `None` when the code was not to be judged (`--no-code`, `status`).
+    pub code: Option<CodeReport>,
 }
 
 impl Findings {
@@ -185,9 +190,11 @@ impl Findings {
         f
     }
 
-    /// Whether nothing is out of sync (planned entries are not a problem).
+    /// Whether nothing is out of sync (planned entries and the code's advisory findings are
+    /// not a problem).
     pub fn in_sync(&self) -> bool {
         self.summary.iter().all(Summary::in_sync)
+            && self.code.as_ref().is_none_or(CodeReport::in_sync)
     }
 }
 
@@ -317,6 +324,9 @@ pub fn recommended_actions(f: &Findings) -> Vec<String> {
             commands(f.stale.iter().map(|x| x.resource), "")
         ));
     }
+    if let Some(c) = &f.code {
+        out.extend(code::actions(c));
+    }
     out
 }
 
@@ -399,6 +409,9 @@ pub fn audit_markdown(f: &Findings, generated_at: &str) -> String {
         })
         .collect();
     section(&mut out, "Fully Synced", "", synced);
+    if let Some(c) = &f.code {
+        out.push_str(&code::markdown(c));
+    }
     let _ = writeln!(out, "\n## Recommended Actions");
     let actions = recommended_actions(f);
     if actions.is_empty() {
@@ -420,6 +433,7 @@ struct JsonReport<'a> {
     mismatches: &'a [Finding],
     stale: &'a [Finding],
     planned: &'a [Finding],
+    code: Option<&'a CodeReport>,
     in_sync: bool,
 }
 
@@ -441,6 +455,7 @@ pub fn audit_json(f: &Findings, generated_at: &str) -> String {
         mismatches: &f.mismatches,
         stale: &f.stale,
         planned: &f.planned,
+        code: f.code.as_ref(),
         in_sync: f.in_sync(),
     };
     let mut text = serde_json::to_string_pretty(&report).unwrap_or_default();
@@ -495,6 +510,11 @@ pub fn audit_csv(f: &Findings) -> String {
                 x.posthog_status.as_deref().unwrap_or(""),
                 &x.detail,
             ]));
+        }
+    }
+    if let Some(c) = &f.code {
+        for record in code::csv_records(c) {
+            out.push_str(&csv_row(&record));
         }
     }
     out
@@ -663,6 +683,9 @@ pub fn overview(f: &Findings, last: &[(Resource, Option<LastSync>)]) -> String {
     }
     out.push_str("\n## Discrepancies\n");
     issues(&mut out, f);
+    if let Some(c) = &f.code {
+        code::problem_sections(&mut out, c, true);
+    }
     let mut fixes: Vec<String> = Vec::new();
     let mut import: Vec<Resource> = f
         .undocumented
@@ -1028,9 +1051,69 @@ Documentation status doesn't match PostHog state:
                 "mismatches",
                 "stale",
                 "planned",
+                "code",
                 "in_sync"
             ]
         );
+        // Not judged (`--no-code`): null.
+        assert_eq!(v["code"], serde_json::Value::Null);
+    }
+
+    #[test]
+    fn the_code_section_sits_before_the_actions_and_can_put_an_audit_out_of_sync() {
+        let mut f = Findings {
+            summary: vec![summary(Resource::Flags, 2, 2)],
+            ..Findings::default()
+        };
+        let mut c = CodeReport {
+            scanned: true,
+            files_scanned: 4,
+            any_reference: true,
+            cleanup_after_days: 30,
+            ..CodeReport::default()
+        };
+        c.cleanup_candidates.push(code::Cleanup {
+            key: "release_x".into(),
+            since: "2025-01-02".into(),
+            references: vec!["web/a.ts:3".into()],
+        });
+        f.code = Some(c.clone());
+        // Clean-up candidates are advisory.
+        assert!(f.in_sync());
+        let text = audit_markdown(&f, "T");
+        assert!(
+            text.contains(
+                "- Flags: All 2 documented correctly
+
+## Code
+
+### In Code, Not Documented
+"
+            ),
+            "{text}"
+        );
+        assert!(text.ends_with("## Recommended Actions
+1. Consider removing the 1 clean-up candidate (`release_x`) from the code, then the flags from PostHog
+"), "{text}");
+        c.dead_flag_references.push(code::DeadFlag {
+            key: "beta_y".into(),
+            posthog_state: code::DeadState::Deleted,
+            references: vec!["api/b.py:9".into()],
+        });
+        f.code = Some(c);
+        assert!(!f.in_sync());
+        let v: serde_json::Value = serde_json::from_str(&audit_json(&f, "T")).unwrap();
+        assert_eq!(v["in_sync"], false);
+        assert_eq!(v["code"]["files_scanned"], 4);
+        assert_eq!(
+            v["code"]["dead_flag_references"],
+            serde_json::json!([{"key": "beta_y", "posthog_state": "deleted", "references": ["api/b.py:9"]}])
+        );
+        let csv = audit_csv(&f);
+        assert!(csv.ends_with("dead_flag_reference,flags,beta_y,,,deleted in PostHog; api/b.py:9\r\ncleanup_candidate,flags,release_x,,,\"at 100%, unchanged since 2025-01-02; web/a.ts:3\"\r\n"), "{csv}");
+        let text = overview(&f, &[]);
+        assert!(text.contains("### Flags Removed in PostHog but Still in Code\nPostHog no longer serves these flags, yet code checks them (a live bug):\n- [ ] Flag: `beta_y` - deleted in PostHog (api/b.py:9)\n"), "{text}");
+        assert!(!text.contains("In Code, Not Documented"), "{text}");
     }
 
     #[test]

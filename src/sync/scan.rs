@@ -1,13 +1,15 @@
 //! The code scan's contribution to sync: which side tracks each event ("Tracked On") and the
-//! pull request that introduced each flag ("Related PR").
+//! pull request that introduced each flag ("Related PR") for `import`, and the whole
+//! [`ScanReport`] for the audit's code section.
 //!
 //! **Invariants.** The scan only ever adds facts: a key the scan does not see leaves those
 //! Notion properties as they are. A scan that fails (bad `scan` settings, an unreadable
 //! tree, a broken git history) is a warning and yields no facts; it never stops a sync.
+//! Scans run off the async runtime's threads.
 
 use std::path::Path;
 
-use kodo_scan::{Kind, ScanSettings, Side};
+use kodo_scan::{Kind, ScanReport, ScanSettings, Side};
 
 use crate::config::Config;
 use crate::output::Printer;
@@ -46,6 +48,18 @@ pub fn facts_at(
         }
     }
     Ok(facts)
+}
+
+/// The scan of the config's repository (no git history: the audit needs none), off the async
+/// runtime's threads. The error is the reason, for the report to print.
+pub async fn report(config: &Config) -> Result<ScanReport, String> {
+    let settings = config.scan.clone();
+    let root = config.root.clone();
+    match tokio::task::spawn_blocking(move || kodo_scan::scan(&root, &settings)).await {
+        Ok(Ok(report)) => Ok(report),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(e) => Err(e.to_string()),
+    }
 }
 
 /// The scan of the config's repository, off the async runtime's threads; a failure is a
