@@ -259,7 +259,7 @@ fn code_report(ctx: &Context, a: &Analysis) -> Option<CodeReport> {
         Ok(report) => report,
         Err(reason) => {
             ctx.printer.warn(&format!(
-                "code scan failed ({reason}); the audit's code section is left out"
+                "code scan failed ({reason}); the code section says \"Not scanned\" and judges nothing"
             ));
             return Some(CodeReport::not_scanned(reason));
         }
