@@ -147,9 +147,16 @@ impl CodeReport {
         }
     }
 
-    /// Whether the code agrees with both sides (advisory findings do not count).
+    /// Whether the code agrees with the documentation. Problems: a name the code uses that
+    /// Notion does not document, and a check of a flag PostHog no longer serves. A documented
+    /// name PostHog has not seen yet is the documentation-first workflow (written, not yet
+    /// deployed or created) and, like the other findings, advisory.
     pub fn in_sync(&self) -> bool {
-        self.in_code_only.is_empty() && self.dead_flag_references.is_empty()
+        !self
+            .in_code_only
+            .iter()
+            .any(|item| item.missing.contains(&System::Notion))
+            && self.dead_flag_references.is_empty()
     }
 
     /// Whether the section has any finding.
@@ -901,6 +908,22 @@ mod tests {
             ]
         );
         assert!(!c.in_sync());
+        // Documented but not yet seen by PostHog (written before it is deployed) is advisory.
+        let documented_first = CodeReport {
+            in_code_only: c
+                .in_code_only
+                .iter()
+                .filter(|item| item.missing == vec![System::Posthog])
+                .cloned()
+                .collect(),
+            ..c.clone()
+        };
+        assert_eq!(documented_first.in_code_only.len(), 1);
+        assert!(CodeReport {
+            dead_flag_references: Vec::new(),
+            ..documented_first
+        }
+        .in_sync());
         let md = markdown(&c);
         assert!(md.contains("- [ ] Event: `new_event` - in neither PostHog nor Notion (web/a.ts:3, api/b.py:9)\n"), "{md}");
         assert!(
