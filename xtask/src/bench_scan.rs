@@ -17,56 +17,6 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 
-/// The call names kodo's prefilter looks for (mirrors `crates/scan/src/patterns.rs`), so
-/// ripgrep does the same literal search.
-const CALL_NAMES: &[&str] = &[
-    "capture",
-    "captureTyped",
-    "captureImmediate",
-    "captureWithEvent",
-    "isFeatureEnabled",
-    "getFeatureFlag",
-    "getFeatureFlagPayload",
-    "getFeatureFlagResult",
-    "isEnabled",
-    "getFlag",
-    "getFlagPayload",
-    "useFeatureFlagEnabled",
-    "useFeatureFlagVariantKey",
-    "useFeatureFlagPayload",
-    "useFeatureFlagResult",
-    "useFeatureFlag",
-    "useFeatureFlagWithPayload",
-    "PostHogFeature",
-    "feature_enabled",
-    "is_feature_enabled",
-    "get_feature_flag",
-    "get_feature_flag_payload",
-    "get_feature_flag_result",
-    "is_enabled",
-    "get_flag",
-    "get_flag_payload",
-    "Capture",
-    "FeatureFlagPayload",
-    "IsEnabled",
-    "GetFlag",
-    "GetFlagPayload",
-    "enabled?",
-    "IsFeatureEnabled",
-    "IsFeatureEnabledAsync",
-    "GetFeatureFlag",
-    "GetFeatureFlagAsync",
-    "GetFeatureFlagPayload",
-    "GetFeatureFlagPayloadAsync",
-    "feature_flag_enabled",
-    "feature_flag",
-    "FeatureFlags",
-    "Event::new",
-    "evaluateFlags",
-    "evaluate_flags",
-    "EvaluateFlags",
-];
-
 /// Generates (or reuses) a repository of `files` files under `workdir`, benchmarks
 /// `kodo_bin` against `rg`, and returns a Markdown table.
 ///
@@ -94,7 +44,7 @@ pub fn run(workdir: &Path, kodo_bin: &Path, files: usize) -> Result<String> {
         a
     };
     let mut rg_args: Vec<String> = vec!["--no-messages".into(), "-F".into(), "-n".into()];
-    for name in CALL_NAMES {
+    for name in kodo_scan::call_names() {
         rg_args.push("-e".into());
         rg_args.push((*name).into());
     }
@@ -147,7 +97,7 @@ pub fn run(workdir: &Path, kodo_bin: &Path, files: usize) -> Result<String> {
     writeln!(
         md,
         "| `rg -F -n` ({} names) | {:.3} | {:.1} |",
-        CALL_NAMES.len(),
+        kodo_scan::call_names().len(),
         rg_best.as_secs_f64(),
         rg_rss as f64 / 1024.0
     )?;

@@ -41,6 +41,13 @@ pub use error::ScanError;
 pub use resolve::Resolution;
 pub use settings::{PathFilter, ScanSettings, Wrapper};
 
+/// The SDK call names the scanner recognises out of the box (`capture`, `isFeatureEnabled`,
+/// `useFeatureFlagEnabled`, …), sorted: what a text search would look for to find the same
+/// calls (the benchmark gives them to ripgrep).
+pub fn call_names() -> Vec<&'static str> {
+    patterns::builtin_call_names()
+}
+
 /// The version of the JSON report format ([`ScanReport::version`]).
 pub const REPORT_VERSION: u32 = 1;
 

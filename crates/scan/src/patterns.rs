@@ -474,6 +474,17 @@ fn builtin_rows() -> Vec<Row> {
     ]
 }
 
+/// Every built-in SDK call name, sorted and without repeats.
+pub(crate) fn builtin_call_names() -> Vec<&'static str> {
+    let mut names: Vec<&'static str> = builtin_rows()
+        .into_iter()
+        .flat_map(|row| row.1.iter().copied())
+        .collect();
+    names.sort_unstable();
+    names.dedup();
+    names
+}
+
 /// The prefilter's literals. Every built-in call name contains one of them (a unit test
 /// checks this), and they are chosen to start with rare byte triples, so the SIMD search
 /// rejects files quickly instead of stopping at every `get…`, `use…` or `is…`.

@@ -245,3 +245,26 @@ fn scan_file_resolved_follows_imports_then_searches_the_rest() {
         Some("unresolved identifier `NOWHERE`")
     );
 }
+
+#[test]
+fn call_names_cover_every_sdk_family() {
+    let names = kodo_scan::call_names();
+    for expected in [
+        "capture",
+        "captureImmediate",
+        "isFeatureEnabled",
+        "useFeatureFlagEnabled",
+        "feature_enabled",
+        "IsFeatureEnabledAsync",
+        "Capture",
+    ] {
+        assert!(
+            names.contains(&expected),
+            "{expected} missing from {names:?}"
+        );
+    }
+    let mut sorted = names.clone();
+    sorted.sort_unstable();
+    sorted.dedup();
+    assert_eq!(sorted, names);
+}
