@@ -804,6 +804,50 @@ async fn select_number_checkbox_multi_select_and_compound_filters() {
     assert!(backend_names.contains(&"user_logged_in".to_string()));
     assert!(!backend_names.contains(&"user_logged_out".to_string()));
 
+    // People filters take a user id (with or without dashes).
+    const JONAS: &str = "6d1f9b4c2a3e4f7b9c0d8e2f3a4b5c62";
+    let owner =
+        |op: &str, value: Value| json!({"filter": {"property": "Owner", "people": {op: value}}});
+    let mut jonas = names(
+        &env,
+        EVENTS_DS,
+        owner("contains", json!(JONAS)),
+        "Event Name",
+    )
+    .await;
+    jonas.sort();
+    assert_eq!(jonas.len(), 10, "{jonas:?}");
+    assert_eq!(jonas[0], "feature_comment_added");
+    assert!(jonas.contains(&"user_signed_up".to_string()));
+    let others = names(
+        &env,
+        EVENTS_DS,
+        owner("does_not_contain", json!(JONAS)),
+        "Event Name",
+    )
+    .await;
+    assert_eq!(others.len(), 31);
+    assert!(!others.contains(&"user_signed_up".to_string()));
+    assert!(names(
+        &env,
+        EVENTS_DS,
+        owner("is_empty", json!(true)),
+        "Event Name"
+    )
+    .await
+    .is_empty());
+    assert_eq!(
+        names(
+            &env,
+            EVENTS_DS,
+            owner("is_not_empty", json!(true)),
+            "Event Name"
+        )
+        .await
+        .len(),
+        41
+    );
+
     let nested = json!({"filter": {"or": [
         {"property": "Status", "select": {"equals": "rolling_out"}},
         {"and": [

@@ -39,8 +39,8 @@ pub enum Condition {
     Number(NumberCond),
     Checkbox { equals: bool },
     Select(SelectCond),
-    MultiSelect(MultiCond),
-    People(PeopleCond),
+    MultiSelect(ListCond),
+    People(ListCond),
     Date(DateCond),
 }
 
@@ -76,20 +76,44 @@ pub enum SelectCond {
     IsNotEmpty,
 }
 
+/// A condition on a list value (multi_select option names, people user ids).
 #[derive(Debug, Clone)]
-pub enum MultiCond {
+pub enum ListCond {
     Contains(String),
     DoesNotContain(String),
     IsEmpty,
     IsNotEmpty,
 }
 
-#[derive(Debug, Clone)]
-pub enum PeopleCond {
-    Contains(String),
-    DoesNotContain(String),
-    IsEmpty,
-    IsNotEmpty,
+impl ListCond {
+    /// Parses `{contains|does_not_contain|is_empty|is_not_empty: …}` at `path`.
+    fn parse(inner: &Value, path: &str) -> Result<ListCond, NotionError> {
+        let (op, v) = single_op(inner, path)?;
+        let p = format!("{path}.{op}");
+        Ok(match op {
+            "contains" => ListCond::Contains(want_string(v, &p)?),
+            "does_not_contain" => ListCond::DoesNotContain(want_string(v, &p)?),
+            "is_empty" => {
+                want_true(v, &p)?;
+                ListCond::IsEmpty
+            }
+            "is_not_empty" => {
+                want_true(v, &p)?;
+                ListCond::IsNotEmpty
+            }
+            other => return Err(unknown_op(path, other)),
+        })
+    }
+
+    /// Whether a list of `len` items, of which `has` says which are present, matches.
+    fn matches(&self, len: usize, has: impl Fn(&str) -> bool) -> bool {
+        match self {
+            ListCond::Contains(item) => has(item),
+            ListCond::DoesNotContain(item) => !has(item),
+            ListCond::IsEmpty => len == 0,
+            ListCond::IsNotEmpty => len > 0,
+        }
+    }
 }
 
 /// A date comparison; `date_only` compares calendar days.
@@ -381,40 +405,8 @@ pub fn parse_filter(
                 other => return Err(unknown_op(&inner_path, other)),
             })
         }
-        "multi_select" => {
-            let (op, v) = single_op(inner, &inner_path)?;
-            let p = format!("{inner_path}.{op}");
-            Condition::MultiSelect(match op {
-                "contains" => MultiCond::Contains(want_string(v, &p)?),
-                "does_not_contain" => MultiCond::DoesNotContain(want_string(v, &p)?),
-                "is_empty" => {
-                    want_true(v, &p)?;
-                    MultiCond::IsEmpty
-                }
-                "is_not_empty" => {
-                    want_true(v, &p)?;
-                    MultiCond::IsNotEmpty
-                }
-                other => return Err(unknown_op(&inner_path, other)),
-            })
-        }
-        "people" => {
-            let (op, v) = single_op(inner, &inner_path)?;
-            let p = format!("{inner_path}.{op}");
-            Condition::People(match op {
-                "contains" => PeopleCond::Contains(want_string(v, &p)?),
-                "does_not_contain" => PeopleCond::DoesNotContain(want_string(v, &p)?),
-                "is_empty" => {
-                    want_true(v, &p)?;
-                    PeopleCond::IsEmpty
-                }
-                "is_not_empty" => {
-                    want_true(v, &p)?;
-                    PeopleCond::IsNotEmpty
-                }
-                other => return Err(unknown_op(&inner_path, other)),
-            })
-        }
+        "multi_select" => Condition::MultiSelect(ListCond::parse(inner, &inner_path)?),
+        "people" => Condition::People(ListCond::parse(inner, &inner_path)?),
         "date" => Condition::Date(parse_date_cond(inner, &inner_path)?),
         other => {
             return Err(NotionError::validation(format!(
@@ -603,12 +595,7 @@ pub fn matches(ds: &DataSource, page: &Page, filter: &Filter) -> bool {
                             .collect(),
                         _ => Vec::new(),
                     };
-                    match cond {
-                        MultiCond::Contains(s) => names.contains(s),
-                        MultiCond::DoesNotContain(s) => !names.contains(s),
-                        MultiCond::IsEmpty => names.is_empty(),
-                        MultiCond::IsNotEmpty => !names.is_empty(),
-                    }
+                    cond.matches(names.len(), |name| names.iter().any(|n| n == name))
                 }
                 Condition::People(cond) => {
                     let people: Vec<String> = match (&def.kind, value) {
@@ -617,14 +604,9 @@ pub fn matches(ds: &DataSource, page: &Page, filter: &Filter) -> bool {
                         (_, Some(StoredValue::People(ids))) => ids.clone(),
                         _ => Vec::new(),
                     };
-                    let has =
-                        |id: &str| crate::ids::normalize(id).is_some_and(|id| people.contains(&id));
-                    match cond {
-                        PeopleCond::Contains(id) => has(id),
-                        PeopleCond::DoesNotContain(id) => !has(id),
-                        PeopleCond::IsEmpty => people.is_empty(),
-                        PeopleCond::IsNotEmpty => !people.is_empty(),
-                    }
+                    cond.matches(people.len(), |id| {
+                        crate::ids::normalize(id).is_some_and(|id| people.contains(&id))
+                    })
                 }
                 Condition::Date(cond) => {
                     let at = match def.kind {
