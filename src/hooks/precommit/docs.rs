@@ -19,12 +19,12 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use kodo_api::{ApiError, NotionClient, NotionOptions, Page, Secret};
+use kodo_api::{ApiError, NotionClient, NotionOptions, Secret};
 use kodo_scan::Kind;
 use serde_json::{json, Value};
 
 use crate::config::Config;
-use crate::model::Resource;
+use crate::model::{self, PropSpec, Resource};
 use crate::snapshot::Snapshot;
 
 /// The total time the hook may spend asking Notion.
@@ -303,13 +303,18 @@ async fn live_documented(
 }
 
 /// The key property of a resource's rows, and its Notion filter type (the spec's schema).
-fn key_property(resource: Resource) -> (&'static str, &'static str) {
-    match resource {
-        Resource::Events => ("Event Name", "title"),
-        Resource::Flags => ("Flag Key", "title"),
-        Resource::Experiments => ("Flag Key", "rich_text"),
-        Resource::Dashboards => ("Dashboard Name", "title"),
-    }
+/// The property of `resource`'s database that holds the key the gate checks (its type comes
+/// from the schema in `model`).
+fn key_property(resource: Resource) -> &'static PropSpec {
+    let name = match resource {
+        Resource::Events => "Event Name",
+        Resource::Flags | Resource::Experiments => "Flag Key",
+        Resource::Dashboards => "Dashboard Name",
+    };
+    let schema = resource.schema();
+    schema
+        .property(name)
+        .unwrap_or_else(|| schema.title_property())
 }
 
 /// The data source to query for a configured ID: `.kodo/state.json`'s cache (written by the
@@ -354,7 +359,8 @@ async fn matching(
         ))
     })?;
     let source_id = data_source_id(client, sources, id).await?;
-    let (property, filter_type) = key_property(resource);
+    let spec = key_property(resource);
+    let (property, filter_type) = (spec.name, spec.kind.notion_name());
     let mut found = BTreeSet::new();
     for chunk in keys.chunks(FILTER_CHUNK) {
         let conditions: Vec<Value> = chunk
@@ -365,21 +371,15 @@ async fn matching(
             .query_all(&source_id, Some(json!({ "or": conditions })))
             .await?;
         for row in rows.iter().filter(|r| !r.in_trash) {
-            if let Some(value) = text_of(row, property) {
-                if chunk.contains(&value.as_str()) {
-                    found.insert(value);
+            let value = model::decode(spec, row.properties.get(property));
+            if let Some(value) = value.as_text().map(str::trim) {
+                if chunk.contains(&value) {
+                    found.insert(value.to_string());
                 }
             }
         }
     }
     Ok(found)
-}
-
-fn text_of(row: &Page, property: &str) -> Option<String> {
-    let value = row.properties.get(property)?;
-    let kind = value.get("type").and_then(Value::as_str)?;
-    let items = value.get(kind)?.as_array()?;
-    Some(kodo_api::notion::plain_text(items).trim().to_string())
 }
 
 fn one_line(text: &str) -> String {
