@@ -13,7 +13,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use crate::cli::GlobalArgs;
 
 /// A request logger as the API clients take it.
-pub type Logger = Arc<dyn Fn(&str) + Send + Sync>;
+pub use kodo_api::Logger;
 
 #[derive(Clone, Debug)]
 pub struct Printer {
