@@ -2,9 +2,7 @@
 //! filtered query) and `upsert_from_posthog` (create or update exactly once); plus Owner
 //! resolution when the integration may not read e-mails, and `kodo snapshot refresh`.
 
-mod common;
-
-use common::TestEnv;
+use crate::common::TestEnv;
 use kodo::config::Config;
 use kodo::model::Resource;
 use kodo::output::Printer;
@@ -102,8 +100,11 @@ fn upsert_creates_once_then_updates_only_what_changed() {
         .unwrap();
     assert!(matches!(first, UpsertResult::Created { .. }), "{first:?}");
     let row = env.row_where("feature_flags", "Flag Key", "release_new_api_v2");
-    assert_eq!(common::plain(&row["properties"]["Status"]), "rolling_out");
-    assert_eq!(common::plain(&row["properties"]["Rollout %"]), "25");
+    assert_eq!(
+        crate::common::plain(&row["properties"]["Status"]),
+        "rolling_out"
+    );
+    assert_eq!(crate::common::plain(&row["properties"]["Rollout %"]), "25");
 
     env.clear_requests();
     let again = rt
@@ -150,7 +151,7 @@ fn upsert_creates_once_then_updates_only_what_changed() {
         .unwrap();
     assert!(matches!(made, UpsertResult::Created { .. }), "{made:?}");
     assert_eq!(
-        common::plain(
+        crate::common::plain(
             &env.row_where("dashboards", "Dashboard Name", "API Performance")["properties"]["ID"]
         ),
         "123"
@@ -175,7 +176,7 @@ fn upsert_creates_once_then_updates_only_what_changed() {
 fn owner_stays_empty_when_the_integration_may_not_read_users() {
     let mut scenario = kodo_sandbox::Scenario::builtin("demo").unwrap();
     scenario.notion.user_access = kodo_sandbox::notion::model::UserAccess::None;
-    let env = TestEnv::with(scenario, common::fast_options());
+    let env = TestEnv::with(scenario, crate::common::fast_options());
     let out = env
         .kodo()
         .args(["ph-sync", "import", "flags"])
@@ -185,7 +186,7 @@ fn owner_stays_empty_when_the_integration_may_not_read_users() {
     assert!(out.status.success(), "{stderr}");
     assert!(stderr.contains("may not read users"), "{stderr}");
     let row = env.row_where("feature_flags", "Flag Key", "release_new_api_v2");
-    assert_eq!(common::plain(&row["properties"]["Owner"]), "");
+    assert_eq!(crate::common::plain(&row["properties"]["Owner"]), "");
 }
 
 #[test]

@@ -2,11 +2,9 @@
 //! answer 503, connections dropped after a write — and a kodo process killed mid-import.
 //! Every run must end in the same Notion state as a quiet one, with no duplicate rows.
 
-mod common;
-
 use std::process::Stdio;
 
-use common::TestEnv;
+use crate::common::TestEnv;
 use serde_json::json;
 
 /// The Notion state a fault-free import of the demo produces.

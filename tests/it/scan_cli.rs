@@ -1,10 +1,8 @@
 //! `kodo scan` through the real binary: formats, repositories without kodo config, and
 //! `--check` against the documentation (the snapshot that `ph-sync` writes).
 
-mod common;
-
+use crate::common::TestEnv;
 use assert_cmd::Command;
-use common::TestEnv;
 use serde_json::Value;
 
 fn write(root: &std::path::Path, path: &str, text: &str) {

@@ -1,8 +1,6 @@
 //! `kodo hook pre-commit` in real temporary git repositories, through the real binary, offline.
 
-mod precommit_support;
-
-use precommit_support::*;
+use crate::precommit_support::*;
 use serde_json::json;
 
 const APP: &str = "src/app.ts";

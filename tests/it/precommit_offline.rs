@@ -3,10 +3,8 @@
 //! Notion passes with a warning unless `sync.strict_offline`. The live check runs against the
 //! emulator, never a real service.
 
-mod precommit_support;
-
+use crate::precommit_support::*;
 use kodo_sandbox::{BlockingSandbox, Options, Scenario};
-use precommit_support::*;
 use serde_json::json;
 
 const APP: &str = "src/app.ts";

@@ -2,9 +2,7 @@
 //! the emulator. Each finding is asserted exactly for the names the code uses; a flag deleted
 //! in PostHog while code still checks it fails `--check` until the code is fixed.
 
-mod common;
-
-use common::{plain, TestEnv};
+use crate::common::{plain, TestEnv};
 use serde_json::{json, Value};
 
 /// The frontend: a documented event, an event PostHog has but Notion lacks, an event in

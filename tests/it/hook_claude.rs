@@ -6,12 +6,10 @@
 //! Exit codes as Claude Code reads them: 0 lets the call through (stdout may carry JSON), 2
 //! blocks a PreToolUse call and shows stderr to Claude, 1 is a non-blocking error.
 
-mod common;
-
 use std::net::TcpListener;
 use std::path::Path;
 
-use common::{assert_no_tokens, TestEnv};
+use crate::common::{assert_no_tokens, TestEnv};
 use serde_json::{json, Value};
 
 const PREFIXES: [&str; 2] = ["mcp__posthog__", "mcp__plugin_posthog_posthog__"];
@@ -611,7 +609,7 @@ fn a_created_flag_gets_its_notion_row_once() {
         "{context}"
     );
     let row = env.row_where("feature_flags", "Flag Key", "release_search_v3");
-    assert_eq!(common::plain(&row["properties"]["Status"]), "draft");
+    assert_eq!(crate::common::plain(&row["properties"]["Status"]), "draft");
     assert_eq!(env.rows("feature_flags").len(), before + 1);
 
     env.clear_requests();
@@ -648,7 +646,10 @@ fn an_active_flag_is_rolling_out_and_a_documented_one_is_updated() {
     );
     assert!(additional_context(&out).contains("created"));
     let row = env.row_where("feature_flags", "Flag Key", "beta_bulk_edit");
-    assert_eq!(common::plain(&row["properties"]["Status"]), "rolling_out");
+    assert_eq!(
+        crate::common::plain(&row["properties"]["Status"]),
+        "rolling_out"
+    );
 
     // Documented first as `draft` (the demo's `release_checkout_v2`), live at 100% in PostHog:
     // the row is updated in place.
@@ -675,7 +676,7 @@ fn an_active_flag_is_rolling_out_and_a_documented_one_is_updated() {
         "{context}"
     );
     let row = env.row_where("feature_flags", "Flag Key", "release_checkout_v2");
-    assert_eq!(common::plain(&row["properties"]["Status"]), "active");
+    assert_eq!(crate::common::plain(&row["properties"]["Status"]), "active");
     assert_eq!(env.rows("feature_flags").len(), before);
 }
 
@@ -705,9 +706,9 @@ fn a_created_experiment_and_dashboard_are_documented() {
         out.stdout
     );
     let row = env.row_where("experiments", "Experiment Name", "Search ranking");
-    assert_eq!(common::plain(&row["properties"]["Status"]), "draft");
+    assert_eq!(crate::common::plain(&row["properties"]["Status"]), "draft");
     assert_eq!(
-        common::plain(&row["properties"]["Flag Key"]),
+        crate::common::plain(&row["properties"]["Flag Key"]),
         "exp_search_ranking"
     );
 
@@ -726,7 +727,7 @@ fn a_created_experiment_and_dashboard_are_documented() {
     assert!(additional_context(&out).contains("dashboard `Search Health`"));
     let row = env.row_where("dashboards", "Dashboard Name", "Search Health");
     assert_eq!(
-        common::plain(&row["properties"]["ID"]),
+        crate::common::plain(&row["properties"]["ID"]),
         dashboard["id"].to_string()
     );
     let again = run(&env, &call);
@@ -753,7 +754,7 @@ fn a_text_only_response_is_read_back_from_posthog() {
         out.stdout
     );
     let row = env.row_where("feature_flags", "Flag Key", "ops_maintenance_mode");
-    assert_eq!(common::plain(&row["properties"]["Status"]), "draft");
+    assert_eq!(crate::common::plain(&row["properties"]["Status"]), "draft");
 }
 
 #[test]

@@ -1,9 +1,7 @@
 //! What `kodo ph-sync` says when something is wrong: each kind of configuration error, bad
 //! credentials — and that no token ever appears in any output, logs included.
 
-mod common;
-
-use common::{assert_no_tokens, TestEnv};
+use crate::common::{assert_no_tokens, TestEnv};
 use serde_json::json;
 
 fn run(env: &TestEnv, args: &[&str]) -> (Option<i32>, String, String) {

@@ -1,9 +1,7 @@
 //! `kodo scan --rev-range A..B [--check]`: the pre-commit check over what a range of commits
 //! adds, for CI, with GitHub Actions annotations.
 
-mod precommit_support;
-
-use precommit_support::*;
+use crate::precommit_support::*;
 
 /// `main` with one documented capture; `feature` adds an undocumented event (line 3 of
 /// src/app.ts) in its second commit and a documented one in its first.

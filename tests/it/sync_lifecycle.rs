@@ -2,11 +2,9 @@
 //! server: setup on an empty workspace, import, audit, drift on both sides, import again,
 //! and a re-run that writes nothing.
 
-mod common;
-
 use std::collections::BTreeSet;
 
-use common::TestEnv;
+use crate::common::TestEnv;
 use serde_json::{json, Value};
 
 /// PostHog content a team might have, created through the admin API as a person would.
@@ -122,35 +120,41 @@ fn setup_import_drift_audit_fix_and_a_quiet_rerun() {
         ["checkout_completed", "error_api_timeout", "user_signed_up"]
     );
     let flag = env.row_where("feature_flags", "Flag Key", "release_search_v2");
-    assert_eq!(common::plain(&flag["properties"]["Status"]), "rolling_out");
-    assert_eq!(common::plain(&flag["properties"]["Rollout %"]), "25");
-    assert_eq!(common::plain(&flag["properties"]["Type"]), "release");
     assert_eq!(
-        common::plain(&flag["properties"]["Targeting"]),
+        crate::common::plain(&flag["properties"]["Status"]),
+        "rolling_out"
+    );
+    assert_eq!(crate::common::plain(&flag["properties"]["Rollout %"]), "25");
+    assert_eq!(crate::common::plain(&flag["properties"]["Type"]), "release");
+    assert_eq!(
+        crate::common::plain(&flag["properties"]["Targeting"]),
         "25% of all users"
     );
     // The creator is a Notion user: Owner is filled.
     assert_eq!(
-        common::plain(&flag["properties"]["Owner"]),
+        crate::common::plain(&flag["properties"]["Owner"]),
         "5c0e8a3b-1f2d-4e6a-8b9c-7d1e2f3a4b51"
     );
     let dashboard = env.row_where("dashboards", "Dashboard Name", "Growth");
     assert_eq!(
-        common::plain(&dashboard["properties"]["Category"]),
+        crate::common::plain(&dashboard["properties"]["Category"]),
         "growth"
     );
-    assert_eq!(common::plain(&dashboard["properties"]["Pinned"]), "true");
     assert_eq!(
-        common::plain(&dashboard["properties"]["PostHog URL"]),
+        crate::common::plain(&dashboard["properties"]["Pinned"]),
+        "true"
+    );
+    assert_eq!(
+        crate::common::plain(&dashboard["properties"]["PostHog URL"]),
         format!("{}/project/84211/dashboard/701", env.sandbox.base_url())
     );
     let experiment = env.row_where("experiments", "Experiment Name", "Checkout copy");
     assert_eq!(
-        common::plain(&experiment["properties"]["Status"]),
+        crate::common::plain(&experiment["properties"]["Status"]),
         "running"
     );
     assert_eq!(
-        common::plain(&experiment["properties"]["Hypothesis"]),
+        crate::common::plain(&experiment["properties"]["Hypothesis"]),
         "Shorter copy lifts checkout completion"
     );
 
@@ -279,13 +283,13 @@ fn setup_import_drift_audit_fix_and_a_quiet_rerun() {
         "{out}"
     );
     assert_eq!(
-        common::plain(
+        crate::common::plain(
             &env.row_where("feature_flags", "Flag Key", "ops_kill_switch")["properties"]["Status"]
         ),
         "archived"
     );
     assert_eq!(
-        common::plain(
+        crate::common::plain(
             &env.row_where("feature_flags", "Flag Key", "release_search_v2")["properties"]
                 ["Rollout %"]
         ),
@@ -293,11 +297,11 @@ fn setup_import_drift_audit_fix_and_a_quiet_rerun() {
     );
     let experiment = env.row_where("experiments", "Experiment Name", "Checkout copy");
     assert_eq!(
-        common::plain(&experiment["properties"]["Status"]),
+        crate::common::plain(&experiment["properties"]["Status"]),
         "concluded"
     );
     assert_eq!(
-        common::plain(&experiment["properties"]["End Date"]),
+        crate::common::plain(&experiment["properties"]["End Date"]),
         "2026-02-01"
     );
     let report = audit_json(&env);

@@ -2,9 +2,7 @@
 //! ph-sync-spec.md, so `kodo ph-sync audit` must report exactly its findings (plus a one-line
 //! code section: the demo project has no code) — and after an import, nothing.
 
-mod common;
-
-use common::TestEnv;
+use crate::common::TestEnv;
 use serde_json::{json, Value};
 
 /// The report with its one time-dependent line replaced.
@@ -196,14 +194,14 @@ fn import_creates_exactly_the_missing_rows_then_audit_is_clean_and_a_rerun_write
     assert_eq!(queries.len(), 4, "one query per database: {queries:?}");
 
     assert_eq!(
-        common::plain(
+        crate::common::plain(
             &env.row_where("feature_flags", "Flag Key", "release_checkout_v2")["properties"]
                 ["Status"]
         ),
         "active"
     );
     let dashboard = env.row_where("dashboards", "Dashboard Name", "API Performance");
-    assert_eq!(common::plain(&dashboard["properties"]["ID"]), "123");
+    assert_eq!(crate::common::plain(&dashboard["properties"]["ID"]), "123");
 
     env.kodo()
         .args(["ph-sync", "audit", "--check"])
@@ -257,7 +255,7 @@ fn human_fields_are_kept_unless_overwrite() {
         "{out}"
     );
     let description = |env: &TestEnv| {
-        common::plain(
+        crate::common::plain(
             &env.row_where("events", "Event Name", "user_signed_up")["properties"]["Description"],
         )
     };
@@ -469,10 +467,16 @@ fn import_fills_tracked_on_from_the_code_scan() {
     .unwrap();
     env.ph_sync(&["import", "events"]);
     let row = env.row_where("events", "Event Name", "user_api_key_created");
-    assert_eq!(common::plain(&row["properties"]["Tracked On"]), "frontend");
+    assert_eq!(
+        crate::common::plain(&row["properties"]["Tracked On"]),
+        "frontend"
+    );
     // Documented as tracked on both sides: a scan of one repository never takes a side away.
     let row = env.row_where("events", "Event Name", "user_signed_up");
-    assert_eq!(common::plain(&row["properties"]["Tracked On"]), "both");
+    assert_eq!(
+        crate::common::plain(&row["properties"]["Tracked On"]),
+        "both"
+    );
     // Both captured events are now in PostHog and documented: the code agrees too.
     env.kodo()
         .args(["ph-sync", "audit", "events", "--check"])

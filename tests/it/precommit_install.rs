@@ -1,11 +1,9 @@
 //! `kodo hooks install`: the git hook (where git looks for it, never over a hook kodo did not
 //! write unless --force, idempotent) and `--claude-settings`.
 
-mod precommit_support;
-
 use std::os::unix::fs::PermissionsExt;
 
-use precommit_support::*;
+use crate::precommit_support::*;
 
 const MARKER: &str = "# kodo-managed-hook v1";
 

@@ -1,0 +1,21 @@
+//! One integration-test binary: every end-to-end test of the `kodo` crate.
+//!
+//! One binary links once instead of fourteen times; each module is one area.
+
+mod common;
+mod precommit_support;
+
+mod hook_claude;
+mod plugin_launcher;
+mod plugin_manifest;
+mod precommit_hook;
+mod precommit_install;
+mod precommit_offline;
+mod precommit_range;
+mod scan_cli;
+mod sync_code;
+mod sync_demo;
+mod sync_errors;
+mod sync_faults;
+mod sync_lifecycle;
+mod sync_single;
