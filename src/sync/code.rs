@@ -788,6 +788,7 @@ mod tests {
             dynamic: Vec::new(),
             files_scanned: 3,
             files_matched: 1,
+            skipped: Vec::new(),
         }
     }
 

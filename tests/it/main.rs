@@ -4,6 +4,7 @@
 
 mod common;
 mod precommit_support;
+mod reliability;
 
 mod hook_claude;
 mod plugin_launcher;

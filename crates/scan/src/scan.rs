@@ -16,8 +16,11 @@ use crate::lexer::{tokenize, Token};
 use crate::patterns::{SideHint, Table};
 use crate::resolve::{resolve_in, resolve_targeted, DefIndex, Resolution};
 use crate::settings::Compiled;
-use crate::walk::{base_dir, is_minified, walk};
-use crate::{KeyReport, Reference, ScanError, ScanReport, ScanSettings, Side, REPORT_VERSION};
+use crate::walk::{base_dir, content_skip, is_minified, walk};
+use crate::{
+    KeyReport, Reference, ScanError, ScanReport, ScanSettings, Side, SkipReason, Skipped,
+    REPORT_VERSION,
+};
 
 /// A reference, its language family, and (for an unresolved identifier) where its import
 /// points and the name to look up there.
@@ -29,21 +32,27 @@ struct State {
     toks: Vec<Token>,
     scanned: usize,
     matched: usize,
+    minified: Vec<String>,
 }
 
 pub(crate) fn scan(root: &Path, settings: &ScanSettings) -> Result<ScanReport, ScanError> {
     let compiled = Compiled::new(settings)?;
     let table = Table::new(settings)?;
-    let states = walk(
+    let (states, mut skipped) = walk(
         root,
         &compiled,
         &|_| true,
         State::default,
         |st, rel, lang, bytes| {
-            st.scanned += 1;
-            if !table.worth_parsing(bytes) || is_minified(bytes) {
+            if !table.worth_parsing(bytes) {
+                st.scanned += 1;
                 return;
             }
+            if is_minified(bytes) {
+                st.minified.push(rel.to_string());
+                return;
+            }
+            st.scanned += 1;
             let refs = file_refs(rel, lang, bytes, &table, &compiled, &mut st.toks);
             if !refs.is_empty() {
                 st.matched += 1;
@@ -58,13 +67,30 @@ pub(crate) fn scan(root: &Path, settings: &ScanSettings) -> Result<ScanReport, S
         scanned += st.scanned;
         matched += st.matched;
         refs.extend(st.refs);
+        skipped.extend(st.minified.into_iter().map(|path| Skipped {
+            path,
+            reason: SkipReason::Minified,
+        }));
     }
     resolve_pending(root, &compiled, &mut refs)?;
-    Ok(assemble(
+    let mut report = assemble(
         refs.into_iter().map(|(r, _, _)| r).collect(),
         scanned,
         matched,
-    ))
+    );
+    skipped.sort();
+    report.skipped = skipped;
+    Ok(report)
+}
+
+/// See [`crate::skip_reason`].
+pub(crate) fn skip_reason(path: &str, bytes: &[u8], settings: &ScanSettings) -> Option<SkipReason> {
+    Lang::from_path(path)?;
+    if let Some(reason) = content_skip(bytes) {
+        return Some(reason);
+    }
+    let parts = matcher(settings)?;
+    (parts.1.worth_parsing(bytes) && is_minified(bytes)).then_some(SkipReason::Minified)
 }
 
 /// Resolves the identifiers `refs` still carry: names whose import says where they live
@@ -153,10 +179,8 @@ pub(crate) fn scan_file_resolved(
 /// Settings and the matcher compiled from them.
 type CachedMatcher = (ScanSettings, Rc<(Compiled, Table)>);
 
-pub(crate) fn scan_file_text(path: &str, text: &str, settings: &ScanSettings) -> Vec<Reference> {
-    let Some(lang) = Lang::from_path(path) else {
-        return Vec::new();
-    };
+/// The compiled matcher for `settings`, cached per thread.
+fn matcher(settings: &ScanSettings) -> Option<Rc<(Compiled, Table)>> {
     // Callers such as the pre-commit gate scan many files with the same settings: keep the
     // compiled matcher of the last settings seen on this thread.
     thread_local! {
@@ -168,18 +192,24 @@ pub(crate) fn scan_file_text(path: &str, text: &str, settings: &ScanSettings) ->
             .filter(|(s, _)| s == settings)
             .map(|(_, t)| Rc::clone(t))
     });
-    let parts = match cached {
-        Some(parts) => parts,
-        None => {
-            let compiled =
-                Compiled::new(settings).or_else(|_| Compiled::new(&ScanSettings::default()));
-            let (Ok(compiled), Ok(table)) = (compiled, Table::new(settings)) else {
-                return Vec::new();
-            };
-            let parts = Rc::new((compiled, table));
-            COMPILED.with(|c| *c.borrow_mut() = Some((settings.clone(), Rc::clone(&parts))));
-            parts
-        }
+    if cached.is_some() {
+        return cached;
+    }
+    let compiled = Compiled::new(settings).or_else(|_| Compiled::new(&ScanSettings::default()));
+    let (Ok(compiled), Ok(table)) = (compiled, Table::new(settings)) else {
+        return None;
+    };
+    let parts = Rc::new((compiled, table));
+    COMPILED.with(|c| *c.borrow_mut() = Some((settings.clone(), Rc::clone(&parts))));
+    Some(parts)
+}
+
+pub(crate) fn scan_file_text(path: &str, text: &str, settings: &ScanSettings) -> Vec<Reference> {
+    let Some(lang) = Lang::from_path(path) else {
+        return Vec::new();
+    };
+    let Some(parts) = matcher(settings) else {
+        return Vec::new();
     };
     let (compiled, table) = &*parts;
     let bytes = text.as_bytes();
@@ -387,5 +417,6 @@ pub(crate) fn assemble(
         dynamic,
         files_scanned,
         files_matched,
+        skipped: Vec::new(),
     }
 }
