@@ -1265,34 +1265,15 @@ impl PosthogStore {
 
     // ---------------------------------------------------------------- updates
 
-    /// Applies a PATCH to a flag (API validation).
-    fn update_flag(&mut self, index: usize, body: &Map<String, Value>) -> Result<(), PosthogError> {
+    /// What deleting or restoring a flag does besides the flag itself
+    /// (`FeatureFlagSerializer.update`): a running experiment blocks the delete; a flag an
+    /// experiment uses gets its key tombstoned; restoring takes the tombstone off again.
+    fn flag_lifecycle(
+        &self,
+        index: usize,
+        body: &mut Map<String, Value>,
+    ) -> Result<(), PosthogError> {
         let id = id_of(&self.feature_flags[index]);
-        if body.contains_key("key") {
-            self.check_flag_key(body.get("key"), id)?;
-        }
-        let filters = match body.get("filters") {
-            Some(f) => Some(Self::normalize_filters(f)?),
-            None => None,
-        };
-        for (field, check) in [("active", "bool"), ("deleted", "bool"), ("name", "str")] {
-            if let Some(v) = body.get(field) {
-                let ok = if check == "bool" {
-                    v.is_boolean()
-                } else {
-                    v.is_string()
-                };
-                if !ok {
-                    let detail = if check == "bool" {
-                        "Must be a valid boolean."
-                    } else {
-                        "Not a valid string."
-                    };
-                    return Err(PosthogError::validation("invalid", detail, Some(field)));
-                }
-            }
-        }
-        let mut body = body.clone();
         let flag_id = id.unwrap_or_default();
         let was_deleted = b(&self.feature_flags[index], "deleted");
         let current_key = s(&self.feature_flags[index], "key")
@@ -1353,6 +1334,38 @@ impl PosthogStore {
                 body.insert("key".into(), json!(candidate));
             }
         }
+        Ok(())
+    }
+
+    /// Applies a PATCH to a flag (API validation).
+    fn update_flag(&mut self, index: usize, body: &Map<String, Value>) -> Result<(), PosthogError> {
+        let id = id_of(&self.feature_flags[index]);
+        if body.contains_key("key") {
+            self.check_flag_key(body.get("key"), id)?;
+        }
+        let filters = match body.get("filters") {
+            Some(f) => Some(Self::normalize_filters(f)?),
+            None => None,
+        };
+        for (field, check) in [("active", "bool"), ("deleted", "bool"), ("name", "str")] {
+            if let Some(v) = body.get(field) {
+                let ok = if check == "bool" {
+                    v.is_boolean()
+                } else {
+                    v.is_string()
+                };
+                if !ok {
+                    let detail = if check == "bool" {
+                        "Must be a valid boolean."
+                    } else {
+                        "Not a valid string."
+                    };
+                    return Err(PosthogError::validation("invalid", detail, Some(field)));
+                }
+            }
+        }
+        let mut body = body.clone();
+        self.flag_lifecycle(index, &mut body)?;
         let mut merged = self.feature_flags[index].clone();
         for (k, v) in &body {
             merged.insert(k.clone(), v.clone());
@@ -1474,6 +1487,10 @@ impl PosthogStore {
                 if let Some(filters) = body.get("filters").cloned() {
                     body.insert("filters".into(), Self::normalize_filters(&filters)?);
                 }
+                self.flag_lifecycle(index, &mut body)?;
+                let mut merged = self.feature_flags[index].clone();
+                merged.extend(body.clone());
+                Self::check_archived(&merged)?;
                 Self::update_plain(&mut self.feature_flags, index, &body, Some("updated_at"));
                 Ok(self.flag_json(&self.feature_flags[index]))
             }
