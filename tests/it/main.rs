@@ -6,6 +6,7 @@ mod common;
 mod precommit_support;
 mod reliability;
 
+mod documented;
 mod hook_claude;
 mod plugin_launcher;
 mod plugin_manifest;
