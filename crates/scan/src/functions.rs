@@ -42,14 +42,56 @@ pub(crate) struct FnSpan {
 }
 
 const JS_NOT_METHODS: &[&str] = &[
-    "if", "for", "while", "switch", "catch", "function", "return", "with", "else", "do", "try",
-    "new", "typeof", "await", "yield", "super", "import", "constructor",
+    "if",
+    "for",
+    "while",
+    "switch",
+    "catch",
+    "function",
+    "return",
+    "with",
+    "else",
+    "do",
+    "try",
+    "new",
+    "typeof",
+    "await",
+    "yield",
+    "super",
+    "import",
+    "constructor",
 ];
 
 const C_NOT_METHODS: &[&str] = &[
-    "if", "for", "while", "switch", "catch", "return", "else", "do", "try", "new", "using",
-    "lock", "foreach", "synchronized", "guard", "when", "sizeof", "typeof", "nameof", "init",
-    "super", "this", "base", "throw", "assert", "elif", "unless", "until", "match",
+    "if",
+    "for",
+    "while",
+    "switch",
+    "catch",
+    "return",
+    "else",
+    "do",
+    "try",
+    "new",
+    "using",
+    "lock",
+    "foreach",
+    "synchronized",
+    "guard",
+    "when",
+    "sizeof",
+    "typeof",
+    "nameof",
+    "init",
+    "super",
+    "this",
+    "base",
+    "throw",
+    "assert",
+    "elif",
+    "unless",
+    "until",
+    "match",
 ];
 
 /// Every function-like definition in the file, in token order.
@@ -310,7 +352,10 @@ fn bound_name(src: &[u8], toks: &[Token], k: usize) -> Option<String> {
     // `useCallback(` / `useMemo(() =>` wrappers: the name of what the call is bound to.
     if toks[p].is(src, "(")
         && p >= 1
-        && matches!(word(src, &toks[p - 1]), b"useCallback" | b"memo" | b"forwardRef")
+        && matches!(
+            word(src, &toks[p - 1]),
+            b"useCallback" | b"memo" | b"forwardRef"
+        )
     {
         p = p.checked_sub(2)?;
     }
@@ -361,7 +406,15 @@ fn js(src: &[u8], toks: &[Token], out: &mut Vec<FnSpan>) {
                 continue;
             };
             let name = name.or_else(|| bound_name(src, toks, k));
-            push(src, toks, out, name, k, params(src, toks, j, close, Lang::Ts), body);
+            push(
+                src,
+                toks,
+                out,
+                name,
+                k,
+                params(src, toks, j, close, Lang::Ts),
+                body,
+            );
         } else if t.is(src, "=>") {
             let Some(prev) = k.checked_sub(1) else {
                 continue;
@@ -421,7 +474,10 @@ fn js(src: &[u8], toks: &[Token], out: &mut Vec<FnSpan>) {
                 let p = &toks[k - 1];
                 matches!(
                     p.text(src),
-                    b"{" | b"}" | b";" | b"," | b"*"
+                    b"{" | b"}"
+                        | b";"
+                        | b","
+                        | b"*"
                         | b"async"
                         | b"static"
                         | b"get"
@@ -535,10 +591,7 @@ fn indented(src: &[u8], toks: &[Token], lang: Lang, out: &mut Vec<FnSpan>) {
         }
         let mut j = k + 1;
         // Ruby `def self.name`.
-        if lang == Lang::Ruby
-            && is_p(src, toks.get(j), "self")
-            && is_p(src, toks.get(j + 1), ".")
-        {
+        if lang == Lang::Ruby && is_p(src, toks.get(j), "self") && is_p(src, toks.get(j + 1), ".") {
             j += 2;
         }
         let Some(n) = toks.get(j).filter(|n| n.kind == Tk::Ident) else {

@@ -315,7 +315,11 @@ pub(crate) fn extract(
 
 /// Every call argument that is a bare name (or `a.b`): (call token, callee, how it is
 /// passed, the name). JSX attributes `<C attr={name}>` count as named arguments.
-fn forwarded_args(src: &[u8], toks: &[Token], lang: Lang) -> Vec<(usize, String, ArgShape, String)> {
+fn forwarded_args(
+    src: &[u8],
+    toks: &[Token],
+    lang: Lang,
+) -> Vec<(usize, String, ArgShape, String)> {
     let mut out = Vec::new();
     let is_js = lang.family() == Family::Js;
     for k in 0..toks.len() {
@@ -338,10 +342,7 @@ fn forwarded_args(src: &[u8], toks: &[Token], lang: Lang) -> Vec<(usize, String,
                     j = close_of(src, toks, j).unwrap_or(j) + 1;
                     continue;
                 }
-                if a.kind == Tk::Ident
-                    && toks[j + 1].is(src, "=")
-                    && toks[j + 2].is(src, "{")
-                {
+                if a.kind == Tk::Ident && toks[j + 1].is(src, "=") && toks[j + 2].is(src, "{") {
                     let close = close_of(src, toks, j + 2).unwrap_or(j + 2);
                     if let Some(name) = bare_name(src, toks, j + 3, close) {
                         let attr = String::from_utf8_lossy(a.text(src)).into_owned();
@@ -492,7 +493,10 @@ pub(crate) fn close(facts: &[FileFacts], configured: &BTreeSet<String>) -> Vec<I
         }
         let list = found.entry((w.family, w.name.clone())).or_default();
         if list.iter().any(|x| {
-            x.slot == w.slot && x.kind == w.kind && x.returned == w.returned && x.only_in == w.only_in
+            x.slot == w.slot
+                && x.kind == w.kind
+                && x.returned == w.returned
+                && x.only_in == w.only_in
         }) {
             return false;
         }
@@ -589,7 +593,8 @@ pub(crate) fn close(facts: &[FileFacts], configured: &BTreeSet<String>) -> Vec<I
     }
     let mut out: Vec<Inferred> = found.into_values().flatten().collect();
     out.sort_by(|a, b| {
-        (&a.name, &a.path, a.line, &a.slot, a.kind).cmp(&(&b.name, &b.path, b.line, &b.slot, b.kind))
+        (&a.name, &a.path, a.line, &a.slot, a.kind)
+            .cmp(&(&b.name, &b.path, b.line, &b.slot, b.kind))
     });
     out
 }

@@ -13,8 +13,8 @@ use aho_corasick::AhoCorasick;
 
 use crate::extract::{find_calls, KeyExpr, RawRef};
 use crate::functions::find_functions;
-use crate::infer::{self, FileFacts, Inferred, Slot};
 use crate::imports::{import_map, imported_origins, origin_of, Origin};
+use crate::infer::{self, FileFacts, Inferred, Slot};
 use crate::lang::{Family, Lang};
 use crate::lexer::{tokenize, Token};
 use crate::patterns::{SideHint, Table};
@@ -22,7 +22,7 @@ use crate::resolve::{resolve_in, resolve_targeted, DefIndex, Resolution};
 use crate::settings::Compiled;
 use crate::walk::{base_dir, is_minified, walk};
 use crate::{
-    Kind, KeyReport, Reference, ScanError, ScanReport, ScanSettings, Side, WrapperReport,
+    KeyReport, Kind, Reference, ScanError, ScanReport, ScanSettings, Side, WrapperReport,
     REPORT_VERSION,
 };
 
@@ -246,7 +246,10 @@ fn resolve_pending(root: &Path, compiled: &Compiled, refs: &mut [Found]) -> Resu
     }
     // The rest: one prefiltered walk for all remaining names.
     let mut pending: HashMap<Family, HashSet<String>> = HashMap::new();
-    for Found { r, family, hint, .. } in refs.iter() {
+    for Found {
+        r, family, hint, ..
+    } in refs.iter()
+    {
         if let (None, Some(id), None) = (&r.key, &r.identifier, &r.dynamic_reason) {
             let lookup = hint.as_ref().map_or(id, |(_, l)| l);
             pending.entry(*family).or_default().insert(lookup.clone());
@@ -255,7 +258,10 @@ fn resolve_pending(root: &Path, compiled: &Compiled, refs: &mut [Found]) -> Resu
     if !pending.is_empty() {
         let found = resolve_in(root, compiled, &pending)?;
         let empty = DefIndex::default();
-        for Found { r, family, hint, .. } in refs.iter_mut() {
+        for Found {
+            r, family, hint, ..
+        } in refs.iter_mut()
+        {
             if let (None, Some(id), None) = (&r.key, &r.identifier, &r.dynamic_reason) {
                 let (origin, lookup) = match hint {
                     Some((o, l)) => (Some(&*o), l.as_str()),
@@ -398,9 +404,9 @@ fn file_refs(
             if def == rel {
                 return true;
             }
-            let shadowed = fns.iter().any(|f| {
-                f.name.as_deref().map(str::as_bytes) == Some(toks[r.tok].text(bytes))
-            });
+            let shadowed = fns
+                .iter()
+                .any(|f| f.name.as_deref().map(str::as_bytes) == Some(toks[r.tok].text(bytes)));
             let same_package =
                 lang == Lang::Go && def.rsplit_once('/').map_or("", |(d, _)| d) == dir;
             !shadowed && (same_package || origins.iter().any(|o| o.links(def)))
@@ -514,10 +520,9 @@ fn marked_server(bytes: &[u8]) -> bool {
     let head = &bytes[..bytes.len().min(512)];
     let directive = {
         let t = String::from_utf8_lossy(head);
-        let first = t
-            .lines()
-            .map(str::trim)
-            .find(|l| !l.is_empty() && !l.starts_with("//") && !l.starts_with("/*") && !l.starts_with('*'));
+        let first = t.lines().map(str::trim).find(|l| {
+            !l.is_empty() && !l.starts_with("//") && !l.starts_with("/*") && !l.starts_with('*')
+        });
         first.is_some_and(|l| l.starts_with("\"use server\"") || l.starts_with("'use server'"))
     };
     directive
