@@ -5,8 +5,14 @@
 //! - Lists ask for `limit=100` and follow the absolute `next` URLs to the end; a `next` on
 //!   another host is refused (the key is never sent elsewhere) and one on the same host is
 //!   always fetched with the configured scheme (never downgraded to http).
-//! - Experiments are listed twice (the default list hides archived ones; `?archived=true`
-//!   returns only those) and merged by id.
+//! - Experiments and feature flags are listed twice (the default list hides archived ones;
+//!   `?archived=true` returns only those: PostHog/posthog PR #63338 for flags) and merged by id.
+//! - Every list is de-duplicated by id: limit/offset pagination over a live ordering (flags
+//!   `-created_at`, dashboards pinned first then by name, events by name) repeats an item on
+//!   the next page when something is created ahead of it mid-listing; the first copy wins.
+//! - Dashboards are listed with `?exclude_generated=true`: PostHog creates a "Generated
+//!   Dashboard: <key> Usage" for every flag (products/feature_flags/backend/api/feature_flag.py
+//!   `_create_usage_dashboard`), which is not a dashboard anyone documents.
 //! - Decoding tolerates missing, extra and `null` fields.
 //! - Reads retry 429 (honouring `Retry-After`) and 5xx; writes retry only 429.
 //! - 401/403 name the key's environment variable and the scopes needed, and say so when a
@@ -179,9 +185,18 @@ impl PostHogClient {
         self.list("event_definitions", &[]).await
     }
 
-    /// Every (non-deleted) feature flag.
+    /// Every (non-deleted) feature flag, archived ones included (two lists, merged by id).
     pub async fn feature_flags(&self) -> Result<Vec<FeatureFlag>> {
-        self.list("feature_flags", &[]).await
+        let mut all: Vec<FeatureFlag> = self.list("feature_flags", &[]).await?;
+        let archived: Vec<FeatureFlag> =
+            self.list("feature_flags", &[("archived", "true")]).await?;
+        let mut seen: HashSet<i64> = all.iter().map(|f| f.id).collect();
+        for f in archived {
+            if seen.insert(f.id) {
+                all.push(f);
+            }
+        }
+        Ok(all)
     }
 
     /// One flag by id, deleted ones included; `None` when PostHog answers 404.
@@ -214,9 +229,10 @@ impl PostHogClient {
         Ok(all)
     }
 
-    /// Every (non-deleted) dashboard.
+    /// Every (non-deleted) dashboard except the usage dashboards PostHog generates for flags.
     pub async fn dashboards(&self) -> Result<Vec<Dashboard>> {
-        self.list("dashboards", &[]).await
+        self.list("dashboards", &[("exclude_generated", "true")])
+            .await
     }
 
     /// Creates a feature flag from `body` (PostHog's create payload). Retried only on 429; a
@@ -271,6 +287,7 @@ impl PostHogClient {
             }
         }
         let mut items = Vec::new();
+        let mut ids: HashSet<String> = HashSet::new();
         let mut visited: HashSet<String> = HashSet::new();
         loop {
             visited.insert(url.to_string());
@@ -281,11 +298,24 @@ impl PostHogClient {
                 access: Access::Read,
             };
             let request = call.describe();
-            let page: ListPage<T> = match self.t.execute(call).await {
+            let page: ListPage<Value> = match self.t.execute(call).await {
                 Ok(reply) => self.decode(&reply.body, &request)?,
                 Err(f) => return Err(self.map(f, "project", &self.project_id.clone())),
             };
-            items.extend(page.results);
+            for item in page.results {
+                // An item without an id cannot repeat as far as kodo can tell: keep it.
+                let fresh = match item.get("id").filter(|id| !id.is_null()) {
+                    Some(id) => ids.insert(id.to_string()),
+                    None => true,
+                };
+                if fresh {
+                    items.push(serde_json::from_value(item).map_err(|e| ApiError::Decode {
+                        service: Service::PostHog,
+                        what: request.clone(),
+                        message: e.to_string(),
+                    })?);
+                }
+            }
             let Some(next) = page.next.filter(|n| !n.is_empty()) else {
                 return Ok(items);
             };

@@ -88,9 +88,13 @@ pub struct FeatureFlag {
     /// Whether the flag is on.
     #[serde(deserialize_with = "null_default")]
     pub active: bool,
-    /// Soft-deleted (only seen when fetched by id).
+    /// Soft-deleted (only seen when fetched by id). Its key may then be tombstoned as
+    /// `<key>:deleted:<id>` (see [`FeatureFlag::key_without_tombstone`]).
     #[serde(deserialize_with = "null_default")]
     pub deleted: bool,
+    /// Archived: done for good, disabled, left out of the default list (PR #63338).
+    #[serde(deserialize_with = "null_default")]
+    pub archived: bool,
     /// Targeting.
     #[serde(deserialize_with = "null_default")]
     pub filters: FlagFilters,
@@ -107,6 +111,26 @@ pub struct FeatureFlag {
     /// Persist the value across authentication steps.
     #[serde(deserialize_with = "null_default")]
     pub ensure_experience_continuity: bool,
+}
+
+impl FeatureFlag {
+    /// The flag's key as code knows it: a soft-deleted flag some experiment used has its key
+    /// renamed to `<key>:deleted:<id>` (`FeatureFlag.tombstoned_key` /
+    /// `key_without_tombstone`, products/feature_flags/backend/models/feature_flag.py), and
+    /// only then is the suffix stripped.
+    pub fn key_without_tombstone(&self) -> &str {
+        strip_tombstone(&self.key, self.id, self.deleted)
+    }
+}
+
+/// `key` without the `:deleted:<id>` suffix PostHog gives a soft-deleted flag's key; any
+/// other key (a live flag's, or a suffix with another id) is returned as it is.
+pub fn strip_tombstone(key: &str, id: i64, deleted: bool) -> &str {
+    let suffix = format!(":deleted:{id}");
+    match key.strip_suffix(&suffix) {
+        Some(original) if deleted => original,
+        _ => key,
+    }
 }
 
 /// An experiment.
@@ -145,6 +169,11 @@ pub struct Experiment {
     pub metrics: Value,
     /// Secondary metrics (raw).
     pub metrics_secondary: Value,
+    /// Shared metrics linked to the experiment (raw `ExperimentToSavedMetric` objects:
+    /// `name`, `query`, and `metadata.type` = `primary` or `secondary`).
+    pub saved_metrics: Value,
+    /// PostHog's stored status: `draft`, `running` or `stopped` (`Experiment.Status`).
+    pub status: Option<String>,
     /// Parameters (raw: variants, sample size, …).
     pub parameters: Value,
     /// Conclusion (`won`, `lost`, `inconclusive`, …).
