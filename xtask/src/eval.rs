@@ -245,8 +245,8 @@ fn found(r: &Value) -> Result<Found> {
 ///
 /// A reference matches a label when both have the same path, kind and key (or both are
 /// dynamic) and their lines differ by at most `tolerance`. Within each (path, kind, key)
-/// group both sides are sorted by line and each label takes the first unmatched reference
-/// in its window, which is a maximum matching for points on a line. Found references in
+/// group the matching has the most pairs and, among those, the closest lines (so a report is
+/// credited to the label on its own line rather than to a neighbour's). Found references in
 /// `out_of_scope` files are set aside; so are dynamic ones at a labelled wrapper's SDK call
 /// that no label claimed.
 pub fn score(
@@ -279,30 +279,38 @@ pub fn score(
     for idx in by_group.values_mut() {
         idx.sort_by_key(|&i| in_scope[i].line);
     }
-    let mut ordered: Vec<&Label> = labels.iter().collect();
-    ordered.sort_by(|a, b| (&a.path, a.line).cmp(&(&b.path, b.line)));
+    // Labels grouped the same way, each group sorted by line.
+    let mut label_groups: BTreeMap<Group, Vec<usize>> = BTreeMap::new();
+    for (i, l) in labels.iter().enumerate() {
+        let key = if l.dynamic { None } else { l.key.as_deref() };
+        label_groups
+            .entry((l.path.as_str(), l.kind, key))
+            .or_default()
+            .push(i);
+    }
     let mut matched = vec![false; in_scope.len()];
-    for label in ordered {
-        let key = if label.dynamic {
-            None
-        } else {
-            label.key.as_deref()
+    let mut label_matched = vec![false; labels.len()];
+    for (group, lidx) in label_groups.iter_mut() {
+        lidx.sort_by_key(|&i| labels[i].line);
+        let Some(fidx) = by_group.get(group) else {
+            continue;
         };
-        let hit = by_group
-            .get(&(label.path.as_str(), label.kind, key))
-            .and_then(|idx| {
-                idx.iter()
-                    .copied()
-                    .find(|&i| !matched[i] && in_scope[i].line.abs_diff(label.line) <= tolerance)
-            });
-        match hit {
-            Some(i) => {
-                matched[i] = true;
-                s.true_positives += 1;
-            }
-            None => s.misses.push(label.clone()),
+        let label_lines: Vec<u32> = lidx.iter().map(|&i| labels[i].line).collect();
+        let found_lines: Vec<u32> = fidx.iter().map(|&i| in_scope[i].line).collect();
+        for (a, b) in match_lines(&label_lines, &found_lines, tolerance) {
+            label_matched[lidx[a]] = true;
+            matched[fidx[b]] = true;
+            s.true_positives += 1;
         }
     }
+    let mut misses: Vec<&Label> = labels
+        .iter()
+        .zip(&label_matched)
+        .filter(|(_, m)| !**m)
+        .map(|(l, _)| l)
+        .collect();
+    misses.sort_by(|a, b| (&a.path, a.line).cmp(&(&b.path, b.line)));
+    s.misses = misses.into_iter().cloned().collect();
     for (i, f) in in_scope.into_iter().enumerate() {
         if matched[i] {
             continue;
@@ -319,6 +327,44 @@ pub fn score(
     }
     s.found = s.true_positives + s.false_positives.len();
     s
+}
+
+/// A one-to-one matching between two sorted lists of lines, pairing only lines at most
+/// `tolerance` apart: the most pairs, and among those the least total distance. Pairs of such
+/// a matching never cross, so a dynamic programme over the two sorted lists finds it.
+fn match_lines(labels: &[u32], found: &[u32], tolerance: u32) -> Vec<(usize, usize)> {
+    let (n, m) = (labels.len(), found.len());
+    // best[i][j]: (pairs, -distance) for labels[i..] and found[j..].
+    let mut best = vec![vec![(0usize, 0i64); m + 1]; n + 1];
+    for i in (0..n).rev() {
+        for j in (0..m).rev() {
+            let mut b = best[i + 1][j].max(best[i][j + 1]);
+            let d = labels[i].abs_diff(found[j]);
+            if d <= tolerance {
+                let (p, c) = best[i + 1][j + 1];
+                b = b.max((p + 1, c - i64::from(d)));
+            }
+            best[i][j] = b;
+        }
+    }
+    let mut pairs = Vec::new();
+    let (mut i, mut j) = (0, 0);
+    while i < n && j < m {
+        let d = labels[i].abs_diff(found[j]);
+        if d <= tolerance && {
+            let (p, c) = best[i + 1][j + 1];
+            (p + 1, c - i64::from(d)) == best[i][j]
+        } {
+            pairs.push((i, j));
+            i += 1;
+            j += 1;
+        } else if best[i + 1][j] == best[i][j] {
+            i += 1;
+        } else {
+            j += 1;
+        }
+    }
+    pairs
 }
 
 /// Where the checkouts are: `$KODO_EVAL_DIR`, else the first existing default.
@@ -484,7 +530,14 @@ pub fn run(root: &Path, kodo: &Path, opts: &Options) -> Result<bool> {
             "Measured by `cargo xtask eval` on {date} at kodo commit `{short}`, with zero \
              configuration (no `.kodo/config.json`, no `scan.wrappers`). Labels: `eval/labels/`, \
              rules: `eval/README.md`; a reference matches its label by path, kind and key within \
-             {LINE_TOLERANCE} lines.\n\n{table}",
+             {LINE_TOLERANCE} lines.\n\n{table}\n\
+             Labels are every capture and flag check in each app's production code, written by \
+             hand, including those made through the app's own wrappers (labelled at the call \
+             site); *dynamic* counts labels whose key is only known at run time. *Recall* is the \
+             share of labels kodo reports with the right key; *precision* the share of kodo's \
+             reports that are labels (dynamic reports of a labelled wrapper's own SDK call are \
+             left out of both). Run `cargo xtask eval` for each app's misses, grouped by the \
+             wrapper they go through, and its false positives.",
             short = &kodo_commit[..kodo_commit.len().min(10)],
             table = markdown(&results, &dir, false)
         );
@@ -556,6 +609,10 @@ fn markdown(results: &[AppResult], dir: &Path, details: bool) -> String {
             r.file.app, s.labels, s.found, s.true_positives, s.wrapper_bodies, s.out_of_scope
         );
         if !s.misses.is_empty() {
+            let _ = writeln!(md, "\nMisses by route (what kodo would have to follow):\n");
+            for (via, n) in misses_by_route(&s.misses) {
+                let _ = writeln!(md, "- {n} × {via}");
+            }
             let _ = writeln!(md, "\nMisses ({}):\n", s.misses.len());
             for m in &s.misses {
                 let key = m
@@ -598,6 +655,18 @@ fn markdown(results: &[AppResult], dir: &Path, details: bool) -> String {
     md
 }
 
+/// Misses grouped by the route their label names (`via`), most frequent first.
+pub fn misses_by_route(misses: &[Label]) -> Vec<(String, usize)> {
+    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+    for m in misses {
+        let via = m.via.clone().unwrap_or_else(|| "a direct SDK call".into());
+        *counts.entry(via).or_default() += 1;
+    }
+    let mut v: Vec<(String, usize)> = counts.into_iter().collect();
+    v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    v
+}
+
 fn to_json(results: &[AppResult], kodo_commit: &str) -> Value {
     json!({
         "version": EVAL_JSON_VERSION,
@@ -615,6 +684,10 @@ fn to_json(results: &[AppResult], kodo_commit: &str) -> Value {
             "precision": r.score.precision(),
             "wrapper_bodies": r.score.wrapper_bodies,
             "out_of_scope": r.score.out_of_scope,
+            "misses_by_route": misses_by_route(&r.score.misses)
+                .into_iter()
+                .map(|(via, n)| json!({"via": via, "count": n}))
+                .collect::<Vec<_>>(),
             "misses": r.score.misses,
             "false_positives": r.score.false_positives,
         })).collect::<Vec<_>>(),
@@ -774,6 +847,30 @@ mod tests {
     }
 
     #[test]
+    fn a_report_is_credited_to_the_closest_label() {
+        // Two labels of one key three lines apart and one report on the second label's line:
+        // the second label is the hit, the first the miss.
+        let labels = vec![
+            label("a.ts", 56, Kind::Flag, Some("f")),
+            label("a.ts", 59, Kind::Flag, Some("f")),
+        ];
+        let s = score(
+            &labels,
+            &[],
+            &no_globs(),
+            vec![found("a.ts", 59, Kind::Flag, Some("f"))],
+            3,
+        );
+        assert_eq!(s.true_positives, 1);
+        assert_eq!(s.misses[0].line, 56);
+        // Closeness never costs a pair: 10 and 13 against 12 and 16 is two pairs (10-12,
+        // 13-16), although 13-12 is the closest single pair.
+        assert_eq!(match_lines(&[10, 13], &[12, 16], 3), vec![(0, 0), (1, 1)]);
+        assert_eq!(match_lines(&[5], &[1, 4, 6], 3), vec![(0, 1)]);
+        assert!(match_lines(&[5], &[9], 3).is_empty());
+    }
+
+    #[test]
     fn out_of_scope_files_and_dynamic_wrapper_bodies_are_set_aside() {
         let labels = vec![label("src/a.ts", 10, Kind::Event, Some("x"))];
         let wrappers = vec![WrapperLabel {
@@ -798,6 +895,21 @@ mod tests {
         assert_eq!(s.found, 2);
         assert_eq!(s.true_positives, 1);
         assert_eq!(s.false_positives[0].key.as_deref(), Some("event"));
+    }
+
+    #[test]
+    fn misses_are_grouped_by_route_most_frequent_first() {
+        let mut a = label("a.ts", 1, Kind::Event, Some("x"));
+        a.via = Some("useAnalytics().capture".into());
+        let b = label("a.ts", 5, Kind::Event, Some("y"));
+        let groups = misses_by_route(&[a.clone(), b, a]);
+        assert_eq!(
+            groups,
+            vec![
+                ("useAnalytics().capture".to_string(), 2),
+                ("a direct SDK call".to_string(), 1)
+            ]
+        );
     }
 
     #[test]
