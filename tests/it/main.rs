@@ -7,6 +7,7 @@ mod precommit_support;
 
 mod documented;
 mod hook_claude;
+mod pipeline;
 mod plugin_launcher;
 mod plugin_manifest;
 mod precommit_hook;
