@@ -4,6 +4,7 @@
 
 mod common;
 mod precommit_support;
+mod reliability;
 
 mod documented;
 mod hook_claude;
@@ -15,6 +16,7 @@ mod precommit_install;
 mod precommit_offline;
 mod precommit_range;
 mod scan_cli;
+mod snapshots;
 mod sync_code;
 mod sync_demo;
 mod sync_errors;
