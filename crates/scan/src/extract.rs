@@ -58,7 +58,7 @@ pub(crate) fn find_calls(
     lang: Lang,
     table: &Table,
     clients: &[String],
-    visible: &dyn Fn(&Pattern) -> bool,
+    visible: &dyn Fn(&Pattern, Option<&str>) -> bool,
 ) -> Vec<RawRef> {
     let mut cx = Ctx {
         src,
@@ -84,8 +84,11 @@ pub(crate) fn find_calls(
             if !p.families.is_empty() && !p.families.contains(&family) {
                 continue;
             }
-            if (p.inferred || p.only_in.is_some()) && !visible(p) {
-                continue;
+            if p.inferred || p.only_in.is_some() {
+                let (chain, _) = receiver_chain(&cx, i);
+                if !visible(p, chain.last().map(String::as_str)) {
+                    continue;
+                }
             }
             if let Some(needle) = p.file_requires {
                 if memchr::memmem::find(src, needle.as_bytes()).is_none() {
@@ -628,10 +631,27 @@ fn positional_key(cx: &Ctx, positional: &[Arg], n: usize) -> KeyExpr {
 
 fn starts_object(cx: &Ctx, a: &Arg) -> bool {
     let t = &cx.toks[a.start];
-    t.is(cx.src, "{")
+    go_literal_brace(cx, a).is_some()
+        || t.is(cx.src, "{")
         || t.is(cx.src, "[")
         || (t.is(cx.src, "%") && cx.toks.get(a.start + 1).is_some_and(|n| n.is(cx.src, "{")))
         || (t.is(cx.src, "array") && cx.toks.get(a.start + 1).is_some_and(|n| n.is(cx.src, "(")))
+}
+
+/// A Go composite literal argument (`Event{…}`, `&pkg.Event{…}`): its `{`.
+fn go_literal_brace(cx: &Ctx, a: &Arg) -> Option<usize> {
+    if cx.lang != Lang::Go {
+        return None;
+    }
+    let (src, toks) = (cx.src, cx.toks);
+    let mut j = a.start;
+    if toks[j].is(src, "&") {
+        j += 1;
+    }
+    while j + 1 < a.end && toks[j].kind == Tk::Ident && toks[j + 1].is(src, ".") {
+        j += 2;
+    }
+    (j + 1 < a.end && toks[j].kind == Tk::Ident && toks[j + 1].is(src, "{")).then_some(j + 1)
 }
 
 /// The value of `key` in a keyword argument or in the first object-like argument that has
@@ -646,7 +666,9 @@ fn keyed(cx: &Ctx, args: &[Arg], key: &str) -> KeyExpr {
         .iter()
         .filter(|a| a.name.is_none() && starts_object(cx, a))
     {
-        let open = if toks[a.start].is(src, "%") || toks[a.start].is(src, "array") {
+        let open = if let Some(b) = go_literal_brace(cx, a) {
+            b
+        } else if toks[a.start].is(src, "%") || toks[a.start].is(src, "array") {
             a.start + 1
         } else {
             a.start
@@ -972,7 +994,7 @@ mod tests {
             "client".to_string(),
             "ph".to_string(),
         ];
-        find_calls(src.as_bytes(), &toks, lang, &table, &clients, &|_| true)
+        find_calls(src.as_bytes(), &toks, lang, &table, &clients, &|_, _| true)
             .into_iter()
             .map(|r| (r.kind, r.key, r.sdk))
             .collect()

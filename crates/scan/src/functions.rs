@@ -36,6 +36,8 @@ pub(crate) struct FnSpan {
     pub params: Vec<Param>,
     /// Token range of the body, `start..end`.
     pub body: (usize, usize),
+    /// A Go method's receiver name (`t` in `func (t *T) Name(…)`).
+    pub receiver: Option<String>,
     /// The function returns another function directly (`return (e) => …`): a hook or
     /// factory whose result is the wrapper (`const track = useTrack()`).
     pub returns_fn: Option<usize>,
@@ -611,6 +613,7 @@ fn push(
         params,
         body,
         returns_fn,
+        receiver: None,
     });
 }
 
@@ -684,12 +687,22 @@ fn go(src: &[u8], toks: &[Token], out: &mut Vec<FnSpan>) {
             continue;
         }
         let mut j = k + 1;
+        let mut receiver = None;
         // A method receiver `(t *T)`.
         if is_p(src, toks.get(j), "(")
             && toks
                 .get(close_of(src, toks, j).unwrap_or(0) + 1)
                 .is_some_and(|n| n.kind == Tk::Ident)
         {
+            receiver = toks
+                .get(j + 1)
+                .filter(|r| {
+                    r.kind == Tk::Ident
+                        && toks
+                            .get(j + 2)
+                            .is_some_and(|n| n.kind == Tk::Ident || n.is(src, "*"))
+                })
+                .map(|r| name_of(src, r));
             j = close_of(src, toks, j).unwrap_or(j) + 1;
         }
         let mut name = None;
@@ -742,6 +755,9 @@ fn go(src: &[u8], toks: &[Token], out: &mut Vec<FnSpan>) {
         }
         let ps = params(src, toks, j, close, Lang::Go);
         push(src, toks, out, name, name_tok, ps, body);
+        if let Some(last) = out.last_mut() {
+            last.receiver = receiver;
+        }
     }
 }
 

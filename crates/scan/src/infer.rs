@@ -59,7 +59,12 @@ pub enum ArgShape {
     Pos(usize),
     /// Keyword argument, key of an object argument, or JSX attribute.
     Named(String),
+    /// The receiver of a method call (`e.PosthogEvent()`).
+    Receiver,
 }
+
+/// The parameter index that stands for a Go method's receiver.
+pub const RECEIVER: usize = usize::MAX;
 
 /// A parameter that reaches the key of an SDK (or wrapper) call in the function's body.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
@@ -157,6 +162,8 @@ impl Inferred {
     /// Call-site key positions for this wrapper.
     pub(crate) fn key_at(&self, kwargs: bool) -> Vec<KeyAt> {
         match &self.slot {
+            // Only reachable through other wrappers (`e.PosthogEvent()` in `Dispatch(e)`).
+            Slot::Field { index, .. } if *index == RECEIVER => vec![],
             Slot::Param { index, name } if kwargs => vec![KeyAt::NamedOr(name.clone(), *index)],
             Slot::Param { index, .. } => vec![KeyAt::Arg(*index)],
             Slot::Field { field, .. } => {
@@ -176,7 +183,27 @@ impl Inferred {
             (Slot::Param { index, .. }, ArgShape::Pos(n)) => index == n,
             (Slot::Param { name, .. }, ArgShape::Named(k)) => name == k,
             (Slot::Field { field, .. }, ArgShape::Named(k)) => field == k,
-            (Slot::Field { .. }, ArgShape::Pos(_)) => false,
+            // The whole object is passed where a field of it is read.
+            (Slot::Field { index, .. }, ArgShape::Pos(n)) => index == n,
+            (Slot::Field { index, .. }, ArgShape::Receiver) => *index == RECEIVER,
+            (Slot::Param { .. }, ArgShape::Receiver) => false,
+        }
+    }
+
+    /// The slot of a function that passes its own `from` as this wrapper's `arg`: passing a
+    /// whole parameter where a field of it is read makes that field the key.
+    fn through(&self, from: &Slot, arg: &ArgShape) -> Option<Slot> {
+        match (from, &self.slot, arg) {
+            (
+                Slot::Param { index, .. },
+                Slot::Field { field, .. },
+                ArgShape::Pos(_) | ArgShape::Receiver,
+            ) => Some(Slot::Field {
+                index: *index,
+                field: field.clone(),
+            }),
+            (Slot::Field { .. }, Slot::Field { .. }, ArgShape::Pos(_) | ArgShape::Receiver) => None,
+            _ => Some(from.clone()),
         }
     }
 }
@@ -204,6 +231,18 @@ pub(crate) fn param_slot<'a>(
     for (idx, f) in fns.iter().enumerate().rev() {
         if !(f.body.0 <= at && at < f.body.1) {
             continue;
+        }
+        if let (Some(r), Some(field)) = (&f.receiver, second) {
+            if r == first {
+                return Some((
+                    f,
+                    idx,
+                    Slot::Field {
+                        index: RECEIVER,
+                        field: field.to_string(),
+                    },
+                ));
+            }
         }
         for (i, p) in f.params.iter().enumerate() {
             if !p.name.is_empty() && p.name == first {
@@ -433,6 +472,15 @@ fn forwarded_args(
         let Some(open) = toks.get(k + 1).filter(|o| o.is(src, "(")).map(|_| k + 1) else {
             continue;
         };
+        // `x.method(…)`: `x` is passed as the receiver.
+        if k >= 2
+            && toks[k - 1].is(src, ".")
+            && toks[k - 2].kind == Tk::Ident
+            && (k < 3 || !matches!(toks[k - 3].text(src), b"." | b"?." | b"->"))
+        {
+            let recv = String::from_utf8_lossy(toks[k - 2].text(src)).into_owned();
+            out.push((k - 2, callee.clone(), ArgShape::Receiver, recv));
+        }
         let Some(close) = close_of(src, toks, open) else {
             continue;
         };
@@ -621,10 +669,13 @@ pub(crate) fn close(facts: &[FileFacts], configured: &BTreeSet<String>) -> Vec<I
                         .iter()
                         .filter(|w| !w.returned && w.only_in.is_none() && w.accepts(&fw.arg))
                     {
+                        let Some(slot) = w.through(&fw.slot, &fw.arg) else {
+                            continue;
+                        };
                         new.push(Inferred {
                             name: f.name.clone(),
                             family,
-                            slot: fw.slot.clone(),
+                            slot,
                             kind: w.kind,
                             sdk: w.sdk.clone(),
                             side: w.side,

@@ -100,7 +100,7 @@ pub(crate) fn scan(root: &Path, settings: &ScanSettings) -> Result<ScanReport, S
             inferred = infer::close(&facts, &configured);
             let fresh: HashSet<String> = inferred
                 .iter()
-                .filter(|w| !w.returned && !done.contains(&w.name))
+                .filter(|w| !w.returned && !done.contains(&w.name) && !w.key_at(false).is_empty())
                 .map(|w| w.name.clone())
                 .collect();
             if fresh.is_empty() {
@@ -194,7 +194,10 @@ fn wrapper_reports(settings: &ScanSettings, inferred: &[Inferred]) -> Vec<Wrappe
             inferred: false,
         })
         .collect();
-    for w in inferred.iter().filter(|w| !w.returned) {
+    for w in inferred
+        .iter()
+        .filter(|w| !w.returned && !w.key_at(false).is_empty())
+    {
         let (arg, key) = match &w.slot {
             Slot::Param { index, .. } => (Some(*index), None),
             Slot::Field { field, .. } => (None, Some(field.clone())),
@@ -386,14 +389,24 @@ fn file_refs(
     // file that imports its module (or a directory above it).
     let origins: OnceCell<Vec<Origin>> = OnceCell::new();
     let dir = rel.rsplit_once('/').map_or("", |(d, _)| d);
-    let visible = |p: &Pattern| -> bool {
+    let visible = |p: &Pattern, receiver: Option<&str>| -> bool {
         if p.only_in.as_deref().is_some_and(|only| only != rel) {
             return false;
         }
         let Some(def) = p.defined_in.as_deref() else {
             return true;
         };
+        // A method called through an object named like the wrapper's module
+        // (`self.analytics.event(…)` for `analytics.py`), as injected objects are.
+        let norm = |s: &str| {
+            s.trim_matches('_')
+                .to_ascii_lowercase()
+                .replace(['_', '-'], "")
+        };
+        let stem = def.rsplit('/').next().unwrap_or(def);
+        let stem = stem.split('.').next().unwrap_or(stem);
         def == rel
+            || receiver.is_some_and(|r| !stem.is_empty() && norm(r) == norm(stem))
             || (lang == Lang::Go && def.rsplit_once('/').map_or("", |(d, _)| d) == dir)
             || origins
                 .get_or_init(|| imported_origins(bytes, toks, lang, rel))
