@@ -266,3 +266,35 @@ fn pre_commit_offline_with_a_stale_snapshot() {
         &["hook", "pre-commit"],
     );
 }
+
+#[test]
+fn hooks_install_messages() {
+    let repo = Repo::with_kodo(&[], &[]);
+    gate(&repo, "hooks_install_pre_commit", &["hooks", "install"]);
+    gate(
+        &repo,
+        "hooks_install_pre_commit_again",
+        &["hooks", "install"],
+    );
+    repo.write(
+        ".git/hooks/pre-commit",
+        "#!/bin/sh\necho someone else's hook\n",
+    );
+    gate(
+        &repo,
+        "hooks_install_refuses_a_foreign_hook",
+        &["hooks", "install"],
+    );
+    gate(
+        &repo,
+        "hooks_install_claude_settings",
+        &["hooks", "install", "--claude-settings"],
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut cmd = assert_cmd::Command::cargo_bin("kodo").expect("kodo");
+    cmd.current_dir(dir.path())
+        .env("NO_COLOR", "1")
+        .env("GIT_CEILING_DIRECTORIES", dir.path())
+        .args(["hooks", "install"]);
+    check("hooks_install_outside_git", dir.path(), &run(&mut cmd));
+}

@@ -136,3 +136,62 @@ fn setup_dry_run_in_each_format() {
     snap(&env, "setup_md", &["ph-sync", "setup"]);
     snap(&env, "setup_md_again", &["ph-sync", "setup"]);
 }
+
+/// The frontend and backend of `sync_code.rs`: documented and undocumented names, a flag
+/// PostHog never had, a dynamic key, and a check of `release_dark_mode`, deleted below.
+const APP_TS: &str = "\
+import posthog from 'posthog-js'
+
+posthog.capture('user_signed_up')
+posthog.capture('error_api_timeout')
+posthog.capture('checkout_confetti_shown')
+if (posthog.isFeatureEnabled('release_onboarding_checklist')) {}
+if (posthog.isFeatureEnabled('release_checkout_v2')) {}
+if (posthog.isFeatureEnabled('beta_ghost_mode')) {}
+posthog.capture(`page_${name}_viewed`)
+";
+
+const FLAGS_PY: &str = "\
+from posthog import Posthog
+
+posthog = Posthog('phc_public')
+
+def dark_mode(user_id):
+    return posthog.feature_enabled('release_dark_mode', user_id)
+";
+
+#[test]
+fn audit_with_a_code_section() {
+    let env = TestEnv::start("demo");
+    for (path, text) in [("web/app.ts", APP_TS), ("api/flags.py", FLAGS_PY)] {
+        let path = env.root().join(path);
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+        std::fs::write(path, text).expect("write");
+    }
+    run(env.kodo().args(["ph-sync", "import"]));
+    // `release_dark_mode` (202) is deleted in PostHog while the backend still checks it.
+    env.sandbox.admin_send(
+        "PATCH",
+        "/posthog/feature_flags/202",
+        serde_json::json!({"deleted": true}),
+    );
+    snap(&env, "audit_code_md", &["ph-sync", "audit", "--check"]);
+    snap(
+        &env,
+        "audit_code_json",
+        &["ph-sync", "audit", "--format", "json"],
+    );
+    snap(
+        &env,
+        "audit_code_csv",
+        &["ph-sync", "audit", "--format", "csv"],
+    );
+    snap(&env, "overview_code_md", &["ph-sync"]);
+    snap(&env, "audit_no_code_md", &["ph-sync", "audit", "--no-code"]);
+}
+
+#[test]
+fn snapshot_refresh() {
+    let env = TestEnv::start("demo");
+    snap(&env, "snapshot_refresh", &["snapshot", "refresh"]);
+}

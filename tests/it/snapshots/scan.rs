@@ -70,3 +70,12 @@ fn scan_check_against_the_demo_documentation() {
         .args(["scan", "--check", "--no-git", "--format", "json"]));
     check("scan_check_json", env.root(), &out);
 }
+
+#[test]
+fn scan_errors() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = run(kodo_in(dir.path()).args(["scan", "no/such/dir"]));
+    check("scan_path_not_a_directory", dir.path(), &out);
+    let out = run(kodo_in(dir.path()).args(["scan", "--config", "nope.json"]));
+    check("scan_explicit_config_missing", dir.path(), &out);
+}
