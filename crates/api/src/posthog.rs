@@ -50,11 +50,29 @@ pub const REQUIRED_SCOPES: [&str; 4] = [
 /// Page size asked for on every list.
 const LIMIT: &str = "100";
 
+/// PostHog's throttles for a personal API key: 480 requests in any minute and 4,800 in any
+/// hour (posthog/rate_limit.py BurstRateThrottle / SustainedRateThrottle).
+pub const DEFAULT_WINDOWS: [(u32, Duration); 2] = [
+    (480, Duration::from_secs(60)),
+    (4_800, Duration::from_secs(3_600)),
+];
+
+/// The most one call waits on PostHog's stated throttle waits: the hourly window, and a
+/// margin.
+pub const DEFAULT_MAX_THROTTLE_WAIT: Duration = Duration::from_secs(65 * 60);
+
 /// Settings for a [`PostHogClient`].
 #[derive(Clone)]
 pub struct PostHogOptions {
     /// Sustained requests per second (PostHog allows 480/minute for CRUD endpoints).
     pub rate_per_sec: f64,
+    /// Sliding windows the key's requests must fit (`(limit, span)`): PostHog throttles a
+    /// personal key at 480/minute and 4,800/hour (BurstRateThrottle, SustainedRateThrottle in
+    /// posthog/rate_limit.py).
+    pub windows: Vec<(u32, Duration)>,
+    /// How long in all one call may wait when PostHog throttles it and says for how long
+    /// (`Retry-After`); such answers do not use up `max_attempts`. Past this, it fails.
+    pub max_throttle_wait: Duration,
     /// Requests allowed at once before pacing starts.
     pub burst: u32,
     /// Per-request timeout.
@@ -77,6 +95,8 @@ impl Default for PostHogOptions {
         PostHogOptions {
             rate_per_sec: 8.0,
             burst: 10,
+            windows: DEFAULT_WINDOWS.to_vec(),
+            max_throttle_wait: DEFAULT_MAX_THROTTLE_WAIT,
             timeout: DEFAULT_TIMEOUT,
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             max_attempts: DEFAULT_MAX_ATTEMPTS,
@@ -92,6 +112,8 @@ impl fmt::Debug for PostHogOptions {
         f.debug_struct("PostHogOptions")
             .field("rate_per_sec", &self.rate_per_sec)
             .field("burst", &self.burst)
+            .field("windows", &self.windows)
+            .field("max_throttle_wait", &self.max_throttle_wait)
             .field("timeout", &self.timeout)
             .field("connect_timeout", &self.connect_timeout)
             .field("max_attempts", &self.max_attempts)
@@ -162,8 +184,13 @@ impl PostHogClient {
             extra_headers: HeaderMap::new(),
             timeout: opts.timeout,
             connect_timeout: opts.connect_timeout,
-            limiter: Arc::new(RateLimiter::new(opts.rate_per_sec, opts.burst)),
-            policy: RetryPolicy::new(opts.max_attempts, opts.max_retry_delay),
+            limiter: Arc::new(RateLimiter::with_windows(
+                opts.rate_per_sec,
+                opts.burst,
+                &opts.windows,
+            )),
+            policy: RetryPolicy::new(opts.max_attempts, opts.max_retry_delay)
+                .with_throttle_budget(opts.max_throttle_wait),
             logger: opts.logger,
         })?;
         Ok(PostHogClient {
