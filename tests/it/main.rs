@@ -4,6 +4,7 @@
 
 mod common;
 mod precommit_support;
+mod reliability;
 
 mod documented;
 mod hook_claude;

@@ -790,6 +790,7 @@ mod tests {
             files_scanned: 3,
             files_matched: 1,
             wrappers: Vec::new(),
+            skipped: Vec::new(),
         }
     }
 
