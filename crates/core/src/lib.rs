@@ -21,4 +21,3 @@ pub mod normalize;
 pub mod outcome;
 pub mod plan;
 pub mod report;
-pub mod source;
