@@ -14,8 +14,6 @@
 
 use std::collections::HashSet;
 use std::fmt;
-use std::sync::Arc;
-use std::time::Duration;
 
 use reqwest::header::HeaderMap;
 use reqwest::{Method, Url};
@@ -25,9 +23,8 @@ use serde_json::Value;
 
 use crate::error::{ApiError, Result, Service};
 use crate::http::{
-    check_base_url, normalize_base, Access, Call, Failure, FailureKind, Logger, RateLimiter,
-    RequestStats, RetryPolicy, Transport, TransportConfig, DEFAULT_CONNECT_TIMEOUT,
-    DEFAULT_MAX_ATTEMPTS, DEFAULT_TIMEOUT,
+    check_base_url, normalize_base, Access, Call, ClientOptions, Failure, FailureKind,
+    RequestStats, Transport, TransportConfig,
 };
 use crate::secret::Secret;
 
@@ -41,58 +38,6 @@ pub const REQUIRED_SCOPES: [&str; 4] = [
 
 /// Page size asked for on every list.
 const LIMIT: &str = "100";
-
-/// Settings for a [`PostHogClient`].
-#[derive(Clone)]
-pub struct PostHogOptions {
-    /// Sustained requests per second (PostHog allows 480/minute for CRUD endpoints).
-    pub rate_per_sec: f64,
-    /// Requests allowed at once before pacing starts.
-    pub burst: u32,
-    /// Per-request timeout.
-    pub timeout: Duration,
-    /// Connect timeout.
-    pub connect_timeout: Duration,
-    /// Sends per call, the first included.
-    pub max_attempts: u32,
-    /// Upper bound on every retry wait (for tests); `None` = the normal policy. The
-    /// `KODO_TEST_NO_RETRY_DELAY=1` environment variable sets 10 ms.
-    pub max_retry_delay: Option<Duration>,
-    /// Receives one line per request, retry and wait.
-    pub logger: Option<Logger>,
-    /// Name of the environment variable the key came from, for error messages.
-    pub key_env_var: String,
-}
-
-impl Default for PostHogOptions {
-    fn default() -> Self {
-        PostHogOptions {
-            rate_per_sec: 8.0,
-            burst: 10,
-            timeout: DEFAULT_TIMEOUT,
-            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
-            max_attempts: DEFAULT_MAX_ATTEMPTS,
-            max_retry_delay: None,
-            logger: None,
-            key_env_var: "POSTHOG_PERSONAL_API_KEY".to_owned(),
-        }
-    }
-}
-
-impl fmt::Debug for PostHogOptions {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("PostHogOptions")
-            .field("rate_per_sec", &self.rate_per_sec)
-            .field("burst", &self.burst)
-            .field("timeout", &self.timeout)
-            .field("connect_timeout", &self.connect_timeout)
-            .field("max_attempts", &self.max_attempts)
-            .field("max_retry_delay", &self.max_retry_delay)
-            .field("logger", &self.logger.as_ref().map(|_| "<fn>"))
-            .field("key_env_var", &self.key_env_var)
-            .finish()
-    }
-}
 
 // ---- types -----------------------------------------------------------------------------------
 
@@ -372,13 +317,9 @@ impl fmt::Debug for PostHogClient {
 
 impl PostHogClient {
     /// A client for project `project_id` at `base_url` (the region URL, e.g.
-    /// `https://us.posthog.com`, or a loopback emulator).
-    pub fn new(
-        base_url: &str,
-        project_id: &str,
-        key: Secret,
-        opts: PostHogOptions,
-    ) -> Result<Self> {
+    /// `https://us.posthog.com`, or a loopback emulator). `opts` usually starts from
+    /// [`ClientOptions::posthog`].
+    pub fn new(base_url: &str, project_id: &str, key: Secret, opts: ClientOptions) -> Result<Self> {
         let checked = check_base_url(base_url, "posthog.region_url")?;
         let region_url = checked.as_str().trim_end_matches('/').to_owned();
         let base = normalize_base(checked, "/api");
@@ -393,23 +334,19 @@ impl PostHogClient {
             });
         }
         let project_key = key.expose().trim().starts_with("phc_");
+        let key_env_var = opts.credential_env_var.clone();
         let t = Transport::new(TransportConfig {
             service: Service::PostHog,
             base,
             secret: key,
-            credential_name: opts.key_env_var.clone(),
             extra_headers: HeaderMap::new(),
-            timeout: opts.timeout,
-            connect_timeout: opts.connect_timeout,
-            limiter: Arc::new(RateLimiter::new(opts.rate_per_sec, opts.burst)),
-            policy: RetryPolicy::new(opts.max_attempts, opts.max_retry_delay),
-            logger: opts.logger,
+            options: opts,
         })?;
         Ok(PostHogClient {
             t,
             project_id,
             region_url,
-            key_env_var: opts.key_env_var,
+            key_env_var,
             project_key,
         })
     }

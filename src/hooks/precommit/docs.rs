@@ -19,7 +19,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use kodo_api::{ApiError, NotionClient, NotionOptions, Secret};
+use kodo_api::{ApiError, ClientOptions, NotionClient, RateLimits, Secret};
 use kodo_scan::Kind;
 use serde_json::{json, Value};
 
@@ -36,9 +36,6 @@ const FILTER_CHUNK: usize = 100;
 /// How long to wait after Notion rate-limits the hook before one more try (if the deadline
 /// allows).
 const RATE_LIMIT_WAIT: Duration = Duration::from_millis(1000);
-
-/// Requests one hook run may send at once: at most two per database, three databases.
-const BURST: u32 = 6;
 
 /// A key to check: event name or flag key.
 pub type Key = (Kind, String);
@@ -247,14 +244,13 @@ async fn live_documented(
     let client = NotionClient::new(
         &config.notion.base_url,
         Secret::new(token),
-        NotionOptions {
-            rate_per_sec: config.notion.rate_limit,
-            burst: BURST,
+        ClientOptions {
+            limits: RateLimits::windows([config.notion.rate_limit]),
             timeout: LIVE_TIMEOUT,
             connect_timeout: Duration::from_secs(2),
             max_attempts: 1,
-            token_env_var: config.notion.token_env_var.clone(),
-            ..NotionOptions::default()
+            credential_env_var: config.notion.token_env_var.clone(),
+            ..ClientOptions::notion()
         },
     )?;
     let events: Vec<&str> = keys
