@@ -8,7 +8,9 @@
 pub mod app;
 pub mod cli;
 pub mod config;
+pub mod documented;
 pub mod hooks;
+pub mod lookup;
 pub mod model;
 pub mod output;
 pub mod scan_cmd;

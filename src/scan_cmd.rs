@@ -19,7 +19,7 @@ use kodo_scan::{Kind, ScanReport, ScanSettings};
 use crate::app::{Context, Outcome};
 use crate::cli::{Format, ScanArgs};
 use crate::config::ConfigError;
-use crate::hooks::precommit::docs::{self, Answer};
+use crate::lookup::{self, Answer, Mode};
 
 pub async fn run(ctx: &Context, args: ScanArgs) -> anyhow::Result<Outcome> {
     let format = ctx.global.format.unwrap_or(Format::Md);
@@ -76,20 +76,24 @@ pub async fn run(ctx: &Context, args: ScanArgs) -> anyhow::Result<Outcome> {
     let Some(config) = config else {
         return Ok(Outcome::Success);
     };
-    let keys: BTreeSet<docs::Key> = report
+    let keys: BTreeSet<(Kind, String)> = report
         .keys
         .iter()
         .filter(|k| config.sync.include_builtin_events || !k.key.starts_with('$'))
         .map(|k| (k.kind, k.key.clone()))
         .collect();
-    let answers = docs::answer(&config, &keys).await;
+    let asked = keys
+        .iter()
+        .map(|(kind, key)| lookup::code_key(*kind, key))
+        .collect();
+    let answers = lookup::answer(&config, &asked, Mode::OfflineFirst, lookup::LIVE_TIMEOUT).await;
     for note in &answers.notes {
         ctx.printer.warn(note);
     }
     let mut undocumented = Vec::new();
     let mut unknown = 0;
     for (kind, key) in &keys {
-        match answers.get(*kind, key) {
+        match answers.get_code(*kind, key) {
             Answer::Documented => {}
             Answer::Undocumented => undocumented.push((*kind, key.as_str())),
             Answer::Unknown => unknown += 1,

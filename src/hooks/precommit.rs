@@ -6,7 +6,7 @@
 //! and previous contents of the changed files, read with one `git cat-file --batch` → the
 //! scanner on those texts only → the references the change adds ([`check`]) → the identifiers
 //! they use, resolved across the working tree only when there are any → the documentation
-//! ([`docs`]: the snapshot, or Notion with a short deadline) → findings → a report ([`report`]).
+//! ([`crate::lookup`]: the snapshot, or Notion with a short deadline) → findings → a report ([`report`]).
 //!
 //! **Invariants.**
 //! - The cost follows the size of the change, not of the repository: an identifier that a
@@ -22,7 +22,6 @@
 //!   `scan --rev-range`; `--format json` puts the JSON report on stdout in both.
 
 pub mod check;
-pub mod docs;
 pub mod git;
 pub mod report;
 
@@ -35,6 +34,7 @@ use kodo_scan::{Kind, Reference, ScanSettings};
 use crate::app::{Context, Outcome};
 use crate::cli::Format;
 use crate::config::{Config, ConfigError};
+use crate::lookup;
 
 use check::{Added, Before, Finding, NewFile, OldFile, Policy};
 use git::{FileChange, Git};
@@ -238,7 +238,17 @@ pub async fn check_change(
         naming: &config.sync.naming,
     };
     let keys = check::keys_to_check(&added, &policy);
-    let answers = docs::answer(config, &keys).await;
+    let keys = keys
+        .iter()
+        .map(|(kind, key)| lookup::code_key(*kind, key))
+        .collect();
+    let answers = lookup::answer(
+        config,
+        &keys,
+        lookup::Mode::OfflineFirst,
+        lookup::LIVE_TIMEOUT,
+    )
+    .await;
     let findings = check::evaluate(&added, &answers, &policy);
     Ok(Verdict {
         findings,

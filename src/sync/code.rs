@@ -761,6 +761,7 @@ mod tests {
             key: key.map(str::to_string),
             identifier: None,
             dynamic_reason: None,
+            in_test: false,
         }
     }
 
@@ -788,6 +789,7 @@ mod tests {
             dynamic: Vec::new(),
             files_scanned: 3,
             files_matched: 1,
+            wrappers: Vec::new(),
         }
     }
 

@@ -28,7 +28,7 @@ use std::path::PathBuf;
 use crate::config::ConfigError;
 use crate::model::Resource;
 
-pub use single::{is_documented, upsert_from_posthog, UpsertResult};
+pub use single::{upsert_from_posthog, UpsertResult};
 
 /// What can go wrong while syncing. Every variant is exit code 2.
 #[derive(Debug, thiserror::Error)]

@@ -5,6 +5,7 @@
 mod common;
 mod precommit_support;
 
+mod documented;
 mod hook_claude;
 mod plugin_launcher;
 mod plugin_manifest;

@@ -1,6 +1,7 @@
 //! See <https://github.com/matklad/cargo-xtask/>.
 //!
-//! `cargo xtask demo`, `cargo xtask ph-sync ARGS…`, `cargo xtask ci`, `cargo xtask bench`.
+//! `cargo xtask demo`, `cargo xtask ph-sync ARGS…`, `cargo xtask ci`, `cargo xtask bench`,
+//! `cargo xtask eval`.
 //! Needs only cargo, plus Node/npm and Python for the parts of `ci` that run the official
 //! Notion SDK, Claude Code's plugin validator and the pre-commit framework.
 
@@ -15,6 +16,7 @@ use xshell::{cmd, Shell};
 mod bench_hook;
 mod bench_scan;
 mod bench_sync;
+mod eval;
 
 const HELP: &str = "\
 cargo xtask <task>
@@ -25,6 +27,10 @@ Tasks:
   ci               format check, clippy -D warnings, all tests, the Notion SDK check,
                    the plugin validation and the pre-commit framework check
   bench [WHAT]     benchmarks (scan, sync, hook or all) into BENCHMARKS.md
+  eval [OPTIONS]   the scanner's recall and precision on real apps (eval/labels/, checkouts in
+                   $KODO_EVAL_DIR, else target/eval-apps or /work/eval-apps; see eval/README.md)
+                   --json (for machines), --app NAME (repeatable), --write (BENCHMARKS.md),
+                   --min F (exit 1 if an app's recall or precision is below F)
 ";
 
 fn main() -> Result<()> {
@@ -37,6 +43,7 @@ fn main() -> Result<()> {
         Some("ph-sync") => ph_sync(&sh, &rest),
         Some("ci") => ci(&sh),
         Some("bench") => bench(&sh, &rest),
+        Some("eval") => eval_task(&sh, &rest),
         Some("help" | "--help" | "-h") | None => {
             print!("{HELP}");
             Ok(())
@@ -217,6 +224,17 @@ fn bench(sh: &Shell, args: &[String]) -> Result<()> {
         write_section("Sync", &format!("{machine}\n\n{table}"))?;
     }
     eprintln!("BENCHMARKS.md updated");
+    Ok(())
+}
+
+/// `cargo xtask eval`: builds kodo and scores its scan of each present checkout.
+fn eval_task(sh: &Shell, args: &[String]) -> Result<()> {
+    let opts = eval::Options::parse(args)?;
+    let bin_dir = build(sh, false, &["kodo"])?;
+    if !eval::run(&root(), &bin_dir.join("kodo"), &opts)? {
+        eprintln!("an app is below --min");
+        std::process::exit(1);
+    }
     Ok(())
 }
 

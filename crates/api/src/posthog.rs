@@ -5,8 +5,14 @@
 //! - Lists ask for `limit=100` and follow the absolute `next` URLs to the end; a `next` on
 //!   another host is refused (the key is never sent elsewhere) and one on the same host is
 //!   always fetched with the configured scheme (never downgraded to http).
-//! - Experiments are listed twice (the default list hides archived ones; `?archived=true`
-//!   returns only those) and merged by id.
+//! - Experiments and feature flags are listed twice (the default list hides archived ones;
+//!   `?archived=true` returns only those: PostHog/posthog PR #63338 for flags) and merged by id.
+//! - Every list is de-duplicated by id: limit/offset pagination over a live ordering (flags
+//!   `-created_at`, dashboards pinned first then by name, events by name) repeats an item on
+//!   the next page when something is created ahead of it mid-listing; the first copy wins.
+//! - Dashboards are listed with `?exclude_generated=true`: PostHog creates a "Generated
+//!   Dashboard: <key> Usage" for every flag (products/feature_flags/backend/api/feature_flag.py
+//!   `_create_usage_dashboard`), which is not a dashboard anyone documents.
 //! - Decoding tolerates missing, extra and `null` fields.
 //! - Reads retry 429 (honouring `Retry-After`) and 5xx; writes retry only 429.
 //! - 401/403 name the key's environment variable and the scopes needed, and say so when a
@@ -119,9 +125,13 @@ pub struct FeatureFlag {
     /// Whether the flag is on.
     #[serde(deserialize_with = "null_default")]
     pub active: bool,
-    /// Soft-deleted (only seen when fetched by id).
+    /// Soft-deleted (only seen when fetched by id). Its key may then be tombstoned as
+    /// `<key>:deleted:<id>` (see [`FeatureFlag::key_without_tombstone`]).
     #[serde(deserialize_with = "null_default")]
     pub deleted: bool,
+    /// Archived: done for good, disabled, left out of the default list (PR #63338).
+    #[serde(deserialize_with = "null_default")]
+    pub archived: bool,
     /// Targeting.
     #[serde(deserialize_with = "null_default")]
     pub filters: FlagFilters,
@@ -138,6 +148,26 @@ pub struct FeatureFlag {
     /// Persist the value across authentication steps.
     #[serde(deserialize_with = "null_default")]
     pub ensure_experience_continuity: bool,
+}
+
+impl FeatureFlag {
+    /// The flag's key as code knows it: a soft-deleted flag some experiment used has its key
+    /// renamed to `<key>:deleted:<id>` (`FeatureFlag.tombstoned_key` /
+    /// `key_without_tombstone`, products/feature_flags/backend/models/feature_flag.py), and
+    /// only then is the suffix stripped.
+    pub fn key_without_tombstone(&self) -> &str {
+        strip_tombstone(&self.key, self.id, self.deleted)
+    }
+}
+
+/// `key` without the `:deleted:<id>` suffix PostHog gives a soft-deleted flag's key; any
+/// other key (a live flag's, or a suffix with another id) is returned as it is.
+pub fn strip_tombstone(key: &str, id: i64, deleted: bool) -> &str {
+    let suffix = format!(":deleted:{id}");
+    match key.strip_suffix(&suffix) {
+        Some(original) if deleted => original,
+        _ => key,
+    }
 }
 
 /// An experiment.
@@ -176,6 +206,11 @@ pub struct Experiment {
     pub metrics: Value,
     /// Secondary metrics (raw).
     pub metrics_secondary: Value,
+    /// Shared metrics linked to the experiment (raw `ExperimentToSavedMetric` objects:
+    /// `name`, `query`, and `metadata.type` = `primary` or `secondary`).
+    pub saved_metrics: Value,
+    /// PostHog's stored status: `draft`, `running` or `stopped` (`Experiment.Status`).
+    pub status: Option<String>,
     /// Parameters (raw: variants, sample size, …).
     pub parameters: Value,
     /// Conclusion (`won`, `lost`, `inconclusive`, …).
@@ -361,9 +396,18 @@ impl PostHogClient {
         self.list("event_definitions", &[]).await
     }
 
-    /// Every (non-deleted) feature flag.
+    /// Every (non-deleted) feature flag, archived ones included (two lists, merged by id).
     pub async fn feature_flags(&self) -> Result<Vec<FeatureFlag>> {
-        self.list("feature_flags", &[]).await
+        let mut all: Vec<FeatureFlag> = self.list("feature_flags", &[]).await?;
+        let archived: Vec<FeatureFlag> =
+            self.list("feature_flags", &[("archived", "true")]).await?;
+        let mut seen: HashSet<i64> = all.iter().map(|f| f.id).collect();
+        for f in archived {
+            if seen.insert(f.id) {
+                all.push(f);
+            }
+        }
+        Ok(all)
     }
 
     /// One flag by id, deleted ones included; `None` when PostHog answers 404.
@@ -396,9 +440,10 @@ impl PostHogClient {
         Ok(all)
     }
 
-    /// Every (non-deleted) dashboard.
+    /// Every (non-deleted) dashboard except the usage dashboards PostHog generates for flags.
     pub async fn dashboards(&self) -> Result<Vec<Dashboard>> {
-        self.list("dashboards", &[]).await
+        self.list("dashboards", &[("exclude_generated", "true")])
+            .await
     }
 
     /// Creates a feature flag from `body` (PostHog's create payload). Retried only on 429; a
@@ -453,6 +498,7 @@ impl PostHogClient {
             }
         }
         let mut items = Vec::new();
+        let mut ids: HashSet<String> = HashSet::new();
         let mut visited: HashSet<String> = HashSet::new();
         loop {
             visited.insert(url.to_string());
@@ -463,11 +509,24 @@ impl PostHogClient {
                 access: Access::Read,
             };
             let request = call.describe();
-            let page: ListPage<T> = match self.t.execute(call).await {
+            let page: ListPage<Value> = match self.t.execute(call).await {
                 Ok(reply) => self.decode(&reply.body, &request)?,
                 Err(f) => return Err(self.map(f, "project", &self.project_id.clone())),
             };
-            items.extend(page.results);
+            for item in page.results {
+                // An item without an id cannot repeat as far as kodo can tell: keep it.
+                let fresh = match item.get("id").filter(|id| !id.is_null()) {
+                    Some(id) => ids.insert(id.to_string()),
+                    None => true,
+                };
+                if fresh {
+                    items.push(serde_json::from_value(item).map_err(|e| ApiError::Decode {
+                        service: Service::PostHog,
+                        what: request.clone(),
+                        message: e.to_string(),
+                    })?);
+                }
+            }
             let Some(next) = page.next.filter(|n| !n.is_empty()) else {
                 return Ok(items);
             };

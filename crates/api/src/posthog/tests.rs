@@ -47,6 +47,9 @@ fn query_param(r: &Recorded, name: &str) -> Option<String> {
 #[tokio::test]
 async fn lists_ask_for_100_and_follow_absolute_next_links_to_the_end() {
     let server = TestServer::start(|r| {
+        if query_param(r, "archived").as_deref() == Some("true") {
+            return Action::json(200, page(vec![json!({"id": 900, "key": "flag_archived", "archived": true, "active": false})], None));
+        }
         let offset: usize = query_param(r, "offset").map(|o| o.parse().unwrap()).unwrap_or(0);
         let host = r.header("Host").unwrap().to_owned();
         let results: Vec<Value> = (offset..(offset + 100).min(230))
@@ -60,10 +63,12 @@ async fn lists_ask_for_100_and_follow_absolute_next_links_to_the_end() {
     .await;
     let c = client(&server);
     let flags = c.feature_flags().await.unwrap();
-    assert_eq!(flags.len(), 230);
+    assert_eq!(flags.len(), 231);
     assert_eq!(flags[229].key, "flag_229");
+    assert!(flags[230].archived, "archived flags are listed too");
     let reqs = server.requests();
-    assert_eq!(reqs.len(), 3);
+    assert_eq!(reqs.len(), 4);
+    assert_eq!(query_param(&reqs[3], "archived").as_deref(), Some("true"));
     assert_eq!(reqs[0].path, "/api/projects/42/feature_flags/");
     assert_eq!(reqs[0].query.as_deref(), Some("limit=100"));
     assert_eq!(query_param(&reqs[2], "offset").as_deref(), Some("200"));
@@ -73,7 +78,7 @@ async fn lists_ask_for_100_and_follow_absolute_next_links_to_the_end() {
             Some(format!("Bearer {KEY}").as_str())
         );
     }
-    assert_eq!(c.stats().reads, 3);
+    assert_eq!(c.stats().reads, 4);
     assert_eq!(c.stats().writes, 0);
 }
 
