@@ -104,10 +104,11 @@ pub async fn upsert_from_posthog(
         People::default()
     };
     let scan = ScanFacts::default();
+    let rules = super::rules(&config.sync);
     let n = Normalizer {
         region_url: &config.posthog.region_url,
         project_id: &config.posthog.project_id,
-        sync: &config.sync,
+        rules: &rules,
         people: &people,
         scan: &scan,
     };

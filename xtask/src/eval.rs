@@ -530,7 +530,14 @@ pub fn run(root: &Path, kodo: &Path, opts: &Options) -> Result<bool> {
             "Measured by `cargo xtask eval` on {date} at kodo commit `{short}`, with zero \
              configuration (no `.kodo/config.json`, no `scan.wrappers`). Labels: `eval/labels/`, \
              rules: `eval/README.md`; a reference matches its label by path, kind and key within \
-             {LINE_TOLERANCE} lines.\n\n{table}",
+             {LINE_TOLERANCE} lines.\n\n{table}\n\
+             Labels are every capture and flag check in each app's production code, written by \
+             hand, including those made through the app's own wrappers (labelled at the call \
+             site); *dynamic* counts labels whose key is only known at run time. *Recall* is the \
+             share of labels kodo reports with the right key; *precision* the share of kodo's \
+             reports that are labels (dynamic reports of a labelled wrapper's own SDK call are \
+             left out of both). Run `cargo xtask eval` for each app's misses, grouped by the \
+             wrapper they go through, and its false positives.",
             short = &kodo_commit[..kodo_commit.len().min(10)],
             table = markdown(&results, &dir, false)
         );

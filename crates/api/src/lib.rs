@@ -20,26 +20,38 @@
 //! wait. Updates ([`NotionClient::update_page`]) are settled by reading the page back and
 //! comparing the values sent; re-sending the same values is harmless.
 
+#[cfg(feature = "client")]
 pub mod error;
+#[cfg(feature = "client")]
 pub mod http;
+#[cfg(feature = "client")]
 pub mod notion;
+#[cfg(feature = "client")]
 pub mod posthog;
+#[cfg(feature = "client")]
 pub mod secret;
+pub mod types;
 
+#[cfg(feature = "client")]
 pub use error::{ApiError, Result, Service};
+#[cfg(feature = "client")]
 pub use http::{
     check_base_url, Budget, ClientOptions, Logger, Pacing, RateLimiter, RateLimits, RequestStats,
     NOTION_DEFAULT_BUDGET_PER_MINUTE, NO_RETRY_DELAY_ENV, TEST_RETRY_DELAY_CAP,
 };
+#[cfg(feature = "client")]
 pub use notion::{
     CreateOutcome, DataSource, DataSourceRef, Database, KeyLookup, KeyType, NotionClient, Page,
     PropertySchema, User, UsersAccess, NOTION_VERSION,
 };
-pub use posthog::{
-    Dashboard, EventDefinition, Experiment, FeatureFlag, FlagFilters, FlagGroup, Multivariate,
-    PostHogClient, UserBasic, Variant, REQUIRED_SCOPES,
-};
+#[cfg(feature = "client")]
+pub use posthog::{PostHogClient, REQUIRED_SCOPES};
+#[cfg(feature = "client")]
 pub use secret::Secret;
+pub use types::posthog::{
+    Dashboard, EventDefinition, Experiment, FeatureFlag, FlagFilters, FlagGroup, Multivariate,
+    UserBasic, Variant,
+};
 
-#[cfg(test)]
+#[cfg(all(test, feature = "client"))]
 pub(crate) mod testserver;

@@ -35,8 +35,8 @@ use time::OffsetDateTime;
 
 use crate::model::{NotionRow, Resource};
 
-use super::normalize::{day, is_builtin_event};
-use super::source::{PhFilters, PhFlag, PostHogData};
+use crate::normalize::{day, is_builtin_event};
+use crate::source::{PhFilters, PhFlag, PostHogData};
 
 /// A system a name is missing from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -745,7 +745,7 @@ mod tests {
     use serde_json::json;
     use time::macros::datetime;
 
-    use crate::sync::source::{PhEvent, PhExperiment};
+    use crate::source::{PhEvent, PhExperiment};
 
     const NOW: OffsetDateTime = datetime!(2026-05-01 12:00 UTC);
 

@@ -17,14 +17,13 @@
 //!   only when every group has the same rollout, and "Targeting" spells the groups out.
 //! - Dates are days (`YYYY-MM-DD`, the prefix of PostHog's timestamps).
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde_json::Value;
 
-use crate::config::SyncConfig;
 use crate::model::{self, format_number, MatchKeys, PropValue, Record, Resource};
 
-use super::source::{PhDashboard, PhEvent, PhExperiment, PhFilters, PhFlag, PhGroup, PhUser};
+use crate::source::{PhDashboard, PhEvent, PhExperiment, PhFilters, PhFlag, PhGroup, PhUser};
 
 /// What the code scan found, keyed by event name / flag key. Empty when no scan ran.
 #[derive(Debug, Clone, Default)]
@@ -64,13 +63,24 @@ impl People {
     }
 }
 
+/// The config's rules the normaliser follows (`sync.*` in `.kodo/config.json`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Rules {
+    /// Keep PostHog's own `$` events (`sync.include_builtin_events`).
+    pub include_builtin_events: bool,
+    /// Flag key pattern → Type (`sync.flag_types`).
+    pub flag_types: BTreeMap<String, String>,
+    /// Event name pattern → Category (`sync.event_categories`).
+    pub event_categories: BTreeMap<String, String>,
+}
+
 /// Everything besides the PostHog object that decides a record.
 #[derive(Debug, Clone, Copy)]
 pub struct Normalizer<'a> {
     /// PostHog app URL, e.g. `https://us.posthog.com`.
     pub region_url: &'a str,
     pub project_id: &'a str,
-    pub sync: &'a SyncConfig,
+    pub rules: &'a Rules,
     pub people: &'a People,
     pub scan: &'a ScanFacts,
 }
@@ -433,7 +443,7 @@ fn describe_group(group: &PhGroup) -> String {
     text
 }
 
-fn describe_condition(p: &super::source::PhProperty) -> String {
+fn describe_condition(p: &crate::source::PhProperty) -> String {
     let key = value_text(&p.key);
     let op = p.operator.as_deref().unwrap_or("exact");
     let value = value_text(&p.value);
@@ -530,7 +540,7 @@ impl Normalizer<'_> {
     /// `sync.include_builtin_events`.
     pub fn events(&self, list: &[PhEvent]) -> Vec<Desired> {
         list.iter()
-            .filter(|e| self.sync.include_builtin_events || !is_builtin_event(&e.name))
+            .filter(|e| self.rules.include_builtin_events || !is_builtin_event(&e.name))
             .filter(|e| !e.name.trim().is_empty())
             .map(|e| self.event(e))
             .collect()
@@ -550,7 +560,7 @@ impl Normalizer<'_> {
         if let Some(domain) = event_domain(&name) {
             d.set("Domain", PropValue::Select(Some(domain)));
         }
-        let (category, guess) = event_category(&name, &self.sync.event_categories);
+        let (category, guess) = event_category(&name, &self.rules.event_categories);
         d.set("Category", PropValue::Select(Some(category)));
         if guess {
             d.soft.insert("Category");
@@ -601,7 +611,7 @@ impl Normalizer<'_> {
         d.set("Flag Key", PropValue::Text(key.clone()));
         d.set_text("Name", f.name.as_deref());
         d.human.insert("Name");
-        let (kind, guess) = flag_type(&key, used_by_experiment, &self.sync.flag_types);
+        let (kind, guess) = flag_type(&key, used_by_experiment, &self.rules.flag_types);
         d.set("Type", PropValue::Select(Some(kind)));
         if guess {
             d.soft.insert("Type");
@@ -785,12 +795,12 @@ mod tests {
         serde_json::from_value(value["response"]["results"].clone()).unwrap()
     }
 
-    fn with<R>(sync: &SyncConfig, people: &People, f: impl FnOnce(&Normalizer) -> R) -> R {
+    fn with<R>(sync: &Rules, people: &People, f: impl FnOnce(&Normalizer) -> R) -> R {
         let scan = ScanFacts::default();
         let n = Normalizer {
             region_url: "https://us.posthog.com",
             project_id: "4242",
-            sync,
+            rules: sync,
             people,
             scan: &scan,
         };
@@ -800,7 +810,7 @@ mod tests {
     #[test]
     fn builtin_events_are_left_out_unless_configured() {
         let events: Vec<PhEvent> = example("events");
-        let sync = SyncConfig::default();
+        let sync = Rules::default();
         let names: Vec<String> = with(&sync, &People::default(), |n| {
             n.events(&events)
                 .into_iter()
@@ -808,9 +818,9 @@ mod tests {
                 .collect()
         });
         assert_eq!(names, ["order_placed", "user_signed_up"]);
-        let sync = SyncConfig {
+        let sync = Rules {
             include_builtin_events: true,
-            ..SyncConfig::default()
+            ..Rules::default()
         };
         let count = with(&sync, &People::default(), |n| n.events(&events).len());
         assert_eq!(count, 3);
@@ -819,7 +829,7 @@ mod tests {
     #[test]
     fn event_record_from_the_example() {
         let events: Vec<PhEvent> = example("events");
-        let sync = SyncConfig::default();
+        let sync = Rules::default();
         let d = with(&sync, &People::default(), |n| n.event(&events[1]));
         let p = &d.record.props;
         assert_eq!(d.record.key, "order_placed");
@@ -919,7 +929,7 @@ mod tests {
     #[test]
     fn flags_from_the_example() {
         let flags: Vec<PhFlag> = example("flags");
-        let sync = SyncConfig::default();
+        let sync = Rules::default();
         let people = People::new([("USER@example.com", "notion-user-1")]);
         let used = BTreeSet::from(["pricing-page-test".to_string()]);
         let out = with(&sync, &people, |n| n.flags(&flags, &used));
@@ -976,7 +986,7 @@ mod tests {
 
     #[test]
     fn flag_status_edge_cases() {
-        let sync = SyncConfig::default();
+        let sync = Rules::default();
         let people = People::default();
         let flag = |v: Value| -> PhFlag { serde_json::from_value(v).unwrap() };
         let inactive = flag(
@@ -1015,7 +1025,7 @@ mod tests {
     fn experiments_from_the_examples() {
         let mut list: Vec<PhExperiment> = example("experiments");
         list.extend(example::<PhExperiment>("archived"));
-        let sync = SyncConfig::default();
+        let sync = Rules::default();
         let people = People::new([("test@posthog.com", "u-test")]);
         let out = with(&sync, &people, |n| n.experiments(&list));
         let statuses: Vec<_> = out
@@ -1067,7 +1077,7 @@ mod tests {
     #[test]
     fn dashboards_from_the_example() {
         let list: Vec<PhDashboard> = example("dashboards");
-        let sync = SyncConfig::default();
+        let sync = Rules::default();
         let people = People::new([("user-e@example.com", "u-e")]);
         let out = with(&sync, &people, |n| n.dashboards(&list));
         let revenue = &out[1];

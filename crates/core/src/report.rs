@@ -19,8 +19,8 @@ use serde::Serialize;
 
 use crate::model::Resource;
 
-use super::code::{self, CodeReport};
-use super::plan::{OrphanReason, ResourcePlan, Step};
+use crate::code::{self, CodeReport};
+use crate::plan::{OrphanReason, ResourcePlan, Step};
 
 /// Counts for one resource.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -776,7 +776,7 @@ pub fn import_plan_text(plans: &[ResourcePlan], archive_orphans: bool) -> String
 /// `kodo ph-sync import --format json`: the plan and, unless a dry run, the result.
 pub fn import_json(
     plans: &[ResourcePlan],
-    outcome: Option<&super::apply::Outcome>,
+    outcome: Option<&crate::outcome::Outcome>,
     dry_run: bool,
 ) -> String {
     let mut plan = serde_json::Map::new();
@@ -823,7 +823,7 @@ pub fn import_json(
 }
 
 /// The line that ends an import.
-pub fn import_summary(outcome: &super::apply::Outcome) -> String {
+pub fn import_summary(outcome: &crate::outcome::Outcome) -> String {
     let mut line = format!(
         "Import done: created {}, recovered {}, updated {}, unchanged {}",
         outcome.created, outcome.recovered, outcome.updated, outcome.unchanged

@@ -23,7 +23,7 @@ use serde::Serialize;
 
 use crate::model::{self, NotionRow, Ownership, PropValue, Resource};
 
-use super::normalize::Desired;
+use crate::normalize::Desired;
 
 /// The planner's inputs for one resource.
 #[derive(Debug, Clone)]

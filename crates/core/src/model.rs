@@ -23,19 +23,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 /// The four kinds of resource kodo keeps in agreement.
-#[derive(
-    Clone,
-    Copy,
-    Debug,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    Serialize,
-    Deserialize,
-    clap::ValueEnum,
-)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Resource {
     Events,
@@ -573,7 +561,7 @@ pub fn decode(spec: &PropSpec, raw: Option<&Value>) -> PropValue {
 pub fn plain_text(items: &Value) -> String {
     items
         .as_array()
-        .map(|items| kodo_api::notion::plain_text(items))
+        .map(|items| kodo_api::types::notion::plain_text(items))
         .unwrap_or_default()
 }
 
