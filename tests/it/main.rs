@@ -14,6 +14,7 @@ mod precommit_install;
 mod precommit_offline;
 mod precommit_range;
 mod scan_cli;
+mod snapshots;
 mod sync_code;
 mod sync_demo;
 mod sync_errors;

@@ -182,7 +182,11 @@ fn ci(sh: &Shell) -> Result<()> {
         cmd!(sh, "npm ci --prefix tests/sdk --no-audit --no-fund").run()?;
     }
     step("tests");
-    cmd!(sh, "{cargo} test --workspace --quiet").run()?;
+    // Snapshot tests compare, never write: a difference or a missing snapshot fails.
+    cmd!(sh, "{cargo} test --workspace --quiet")
+        .env("INSTA_UPDATE", "no")
+        .env_remove("INSTA_FORCE_PASS")
+        .run()?;
     let validate = root().join(".ci/validate-plugin.sh");
     if validate.exists() {
         step("plugin validation (claude plugin validate --strict)");

@@ -55,8 +55,9 @@ pub const DEFAULT_MAX_ATTEMPTS: u32 = 6;
 /// Notion's `additional_data.rate_limit_reason` when a connection's access is restricted.
 pub const BLOCKED_REASON: &str = "public_api_request_blocked";
 
-/// The longest `Retry-After` honoured; longer values (or absurd ones) are cut to this.
-pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(15 * 60);
+/// The longest `Retry-After` honoured; longer values (or absurd ones) are cut to this. An
+/// hour: PostHog's sustained throttle is a one-hour window (posthog/rate_limit.py).
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(60 * 60);
 
 const BACKOFF_BASE: Duration = Duration::from_secs(1);
 const BACKOFF_CAP: Duration = Duration::from_secs(30);
@@ -81,6 +82,10 @@ pub struct ClientOptions {
     /// Upper bound on every retry wait (for tests); `None` = the normal policy. The
     /// `KODO_TEST_NO_RETRY_DELAY=1` environment variable sets 10 ms.
     pub max_retry_delay: Option<Duration>,
+    /// When set, a throttled answer that states its wait (`Retry-After`) does not use up an
+    /// attempt: one call waits as told for up to this long in all, then fails. PostHog's hourly
+    /// window can ask for most of an hour.
+    pub max_throttle_wait: Option<Duration>,
     /// Receives one line per request, retry and wait.
     pub logger: Option<Logger>,
     /// Name of the environment variable the credential came from, for error messages.
@@ -97,20 +102,29 @@ impl ClientOptions {
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             max_attempts: DEFAULT_MAX_ATTEMPTS,
             max_retry_delay: None,
+            max_throttle_wait: None,
             logger: None,
             credential_env_var: "NOTION_API_KEY".to_owned(),
         }
     }
 
-    /// PostHog's defaults: 8 requests/s with a burst of 10 (under its 480/minute CRUD
-    /// throttle), a 30 s timeout, 6 attempts.
+    /// PostHog's defaults: 8 requests/s with a burst of 10, within its 480/minute and
+    /// 4,800/hour windows ([`crate::posthog::DEFAULT_WINDOWS`]), a 30 s timeout, 6 attempts,
+    /// and up to 65 minutes of stated throttle waits per call.
     pub fn posthog() -> Self {
         ClientOptions {
-            limits: RateLimits::paced(8.0, 10),
+            limits: RateLimits {
+                pacing: Some(Pacing {
+                    rate_per_sec: 8.0,
+                    burst: 10,
+                }),
+                windows: crate::posthog::DEFAULT_WINDOWS.to_vec(),
+            },
             timeout: DEFAULT_TIMEOUT,
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             max_attempts: DEFAULT_MAX_ATTEMPTS,
             max_retry_delay: None,
+            max_throttle_wait: Some(crate::posthog::DEFAULT_MAX_THROTTLE_WAIT),
             logger: None,
             credential_env_var: "POSTHOG_PERSONAL_API_KEY".to_owned(),
         }
@@ -125,6 +139,7 @@ impl std::fmt::Debug for ClientOptions {
             .field("connect_timeout", &self.connect_timeout)
             .field("max_attempts", &self.max_attempts)
             .field("max_retry_delay", &self.max_retry_delay)
+            .field("max_throttle_wait", &self.max_throttle_wait)
             .field("logger", &self.logger.as_ref().map(|_| "<fn>"))
             .field("credential_env_var", &self.credential_env_var)
             .finish()
@@ -581,6 +596,9 @@ pub(crate) struct RetryPolicy {
     pub(crate) max_attempts: u32,
     /// Upper bound on every retry wait (tests), if any.
     pub(crate) delay_cap: Option<Duration>,
+    /// When set, a throttled answer that states its wait (`Retry-After`) does not use up an
+    /// attempt: the call waits as told until the stated waits add up to more than this.
+    pub(crate) throttle_budget: Option<Duration>,
 }
 
 impl RetryPolicy {
@@ -598,7 +616,15 @@ impl RetryPolicy {
         RetryPolicy {
             max_attempts: max_attempts.max(1),
             delay_cap,
+            throttle_budget: None,
         }
+    }
+
+    /// Lets throttled answers with a stated wait retry beyond `max_attempts`, for as long as
+    /// the stated waits add up to at most `budget`.
+    pub(crate) fn with_throttle_budget(mut self, budget: Duration) -> Self {
+        self.throttle_budget = Some(budget);
+        self
     }
 
     /// Exponential backoff for the `retry`-th retry (1-based): 1 s, 2 s, 4 s … capped at 30 s,
@@ -767,7 +793,11 @@ impl Transport {
             extra_headers: cfg.extra_headers,
             limiter: Arc::new(RateLimiter::with_limits(opts.limits)),
             counters: Counters::default(),
-            policy: RetryPolicy::new(opts.max_attempts, opts.max_retry_delay),
+            policy: match opts.max_throttle_wait {
+                Some(budget) => RetryPolicy::new(opts.max_attempts, opts.max_retry_delay)
+                    .with_throttle_budget(budget),
+                None => RetryPolicy::new(opts.max_attempts, opts.max_retry_delay),
+            },
             logger: opts.logger,
             timeout: opts.timeout,
             blocked: Mutex::new(None),
@@ -816,6 +846,9 @@ impl Transport {
         let started = Instant::now();
         let max = self.policy.max_attempts;
         let mut attempt: u32 = 0;
+        // Throttled sends whose wait the service stated, when they do not count as attempts.
+        let mut free_retries: u32 = 0;
+        let mut throttle_waited = Duration::ZERO;
         loop {
             attempt += 1;
             if let Some(body) = self.blocked_answer() {
@@ -872,15 +905,29 @@ impl Transport {
                                 Some(body.clone());
                             return Err(fail(FailureKind::Status { status, body }));
                         }
-                        if attempt >= max {
+                        // Wait what the service asks (Retry-After, repeated in the body as
+                        // additional_data.retry_after).
+                        let stated =
+                            retry_after.or_else(|| json.as_ref().and_then(body_retry_after));
+                        // With a throttle budget, a stated wait is honoured while the
+                        // stated waits fit the budget, and the call ends once they would not.
+                        let (free, over_budget) = match (stated, self.policy.throttle_budget) {
+                            (Some(wait), Some(budget)) if throttle_waited + wait <= budget => {
+                                throttle_waited += wait;
+                                (true, false)
+                            }
+                            (Some(_), Some(_)) => (false, true),
+                            _ => (false, false),
+                        };
+                        if free {
+                            free_retries += 1;
+                        }
+                        if over_budget || (!free && attempt - free_retries >= max) {
                             return Err(fail(FailureKind::Status { status, body }));
                         }
-                        // Wait what the service asks (Retry-After, repeated in the body as
-                        // additional_data.retry_after); "if another 429 or 529 arrives,
-                        // increase the delay with exponential backoff and jitter" (same page).
-                        let asked =
-                            retry_after.or_else(|| json.as_ref().and_then(body_retry_after));
-                        let wait = match asked {
+                        // "If another 429 or 529 arrives, increase the delay with exponential
+                        // backoff and jitter" (developers.notion.com/reference/request-limits).
+                        let wait = match stated {
                             Some(asked) if attempt == 1 => asked,
                             Some(asked) => asked.max(self.policy.backoff(attempt - 1)),
                             None => self.policy.backoff(attempt),
@@ -895,12 +942,13 @@ impl Transport {
                             "{request} rate limited ({status}{why}): pausing all {} requests for {:.1}s (attempt {} of {max} next)",
                             self.service,
                             wait.as_secs_f64(),
-                            attempt + 1
+                            attempt - free_retries + 1
                         ));
                         self.limiter.pause_for(wait);
                         continue;
                     }
-                    if status >= 500 && call.access == Access::Read && attempt < max {
+                    if status >= 500 && call.access == Access::Read && attempt - free_retries < max
+                    {
                         let wait = retry_after.unwrap_or_else(|| self.policy.backoff(attempt));
                         self.wait(
                             wait,
@@ -917,7 +965,7 @@ impl Transport {
                 Err(NetError { message, sent }) => {
                     self.log(&format!("{request} -> failed: {message} ({ms} ms)"));
                     let retryable = call.access == Access::Read || !sent;
-                    if retryable && attempt < max {
+                    if retryable && attempt - free_retries < max {
                         let wait = self.policy.backoff(attempt);
                         self.wait(
                             wait,
@@ -1107,6 +1155,7 @@ mod tests {
         let p = RetryPolicy {
             max_attempts: 6,
             delay_cap: None,
+            throttle_budget: None,
         };
         let b1 = p.backoff(1);
         assert!(
@@ -1122,6 +1171,7 @@ mod tests {
         let capped = RetryPolicy {
             max_attempts: 6,
             delay_cap: Some(TEST_RETRY_DELAY_CAP),
+            throttle_budget: None,
         };
         assert_eq!(capped.backoff(5), TEST_RETRY_DELAY_CAP);
         assert_eq!(capped.capped(Duration::from_secs(49)), TEST_RETRY_DELAY_CAP);

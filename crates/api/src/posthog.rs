@@ -20,6 +20,7 @@
 
 use std::collections::HashSet;
 use std::fmt;
+use std::time::Duration;
 
 use reqwest::header::HeaderMap;
 use reqwest::{Method, Url};
@@ -28,6 +29,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::error::{ApiError, Result, Service};
+pub use crate::http::Budget;
 use crate::http::{
     check_base_url, normalize_base, Access, Call, ClientOptions, Failure, FailureKind,
     RequestStats, Transport, TransportConfig,
@@ -46,6 +48,23 @@ pub const REQUIRED_SCOPES: [&str; 4] = [
 
 /// Page size asked for on every list.
 const LIMIT: &str = "100";
+
+/// PostHog's throttles for a personal API key: 480 requests in any minute and 4,800 in any
+/// hour (posthog/rate_limit.py BurstRateThrottle / SustainedRateThrottle).
+pub const DEFAULT_WINDOWS: [Budget; 2] = [
+    Budget {
+        requests: 480,
+        per: Duration::from_secs(60),
+    },
+    Budget {
+        requests: 4_800,
+        per: Duration::from_secs(3_600),
+    },
+];
+
+/// The most one call waits on PostHog's stated throttle waits: the hourly window, and a
+/// margin.
+pub const DEFAULT_MAX_THROTTLE_WAIT: Duration = Duration::from_secs(65 * 60);
 
 #[derive(Deserialize)]
 struct ListPage<T> {

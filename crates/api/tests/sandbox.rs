@@ -227,6 +227,32 @@ async fn tombstoned_keys_are_recognised() {
     env.sandbox.shutdown().await;
 }
 
+/// PostHog's sustained window (4,800/hour, shrunk here to 3 per 2 s) asks a long run to wait
+/// again and again; the run waits it out instead of giving up after `max_attempts`.
+#[tokio::test]
+async fn a_long_run_waits_out_posthogs_sustained_window() {
+    let env = start("demo", fast_options()).await;
+    admin(
+        &env.sandbox.base_url(),
+        reqwest::Method::PUT,
+        "posthog_rate_limit",
+        Some(json!({"burst": {"limit": 480, "seconds": 60}, "sustained": {"limit": 3, "seconds": 2}})),
+    )
+    .await;
+    let defs = env.posthog.event_definitions().await.unwrap();
+    let flags = env.posthog.feature_flags().await.unwrap();
+    let experiments = env.posthog.experiments().await.unwrap();
+    let dashboards = env.posthog.dashboards().await.unwrap();
+    assert_eq!(
+        (defs.len(), experiments.len(), dashboards.len()),
+        (51, 3, 6)
+    );
+    assert!(!flags.is_empty());
+    let s = env.posthog.stats();
+    assert!(s.rate_limited > 6, "{s:?}");
+    env.sandbox.shutdown().await;
+}
+
 #[tokio::test]
 async fn archived_experiments_are_listed_too() {
     let env = start("demo", fast_options()).await;

@@ -285,6 +285,47 @@ async fn persistent_throttling_ends_in_rate_limited_with_attempts() {
     assert!(err.to_string().contains("after 3 attempts"), "{err}");
 }
 
+/// The hourly window (4,800/hour) can ask a long run to wait many times in a row: a
+/// throttled answer that states its wait does not use up an attempt.
+#[tokio::test]
+async fn stated_throttle_waits_do_not_use_up_attempts() {
+    let n = Arc::new(AtomicUsize::new(0));
+    let n2 = Arc::clone(&n);
+    let server = TestServer::start(move |_| {
+        if n2.fetch_add(1, Ordering::SeqCst) < 9 {
+            Action::json(
+                429,
+                json!({"type": "throttled_error", "code": "throttled",
+                    "detail": "Request was throttled. Expected available in 300 seconds.", "attr": null}),
+            )
+            .header("Retry-After", "300")
+        } else {
+            Action::json(200, page(vec![json!({"id": "e1", "name": "signup"})], None))
+        }
+    })
+    .await;
+    let c = client(&server);
+    let defs = c.event_definitions().await.unwrap();
+    assert_eq!(defs[0].name, "signup");
+    let s = c.stats();
+    assert_eq!((s.reads, s.rate_limited), (10, 9));
+}
+
+/// ... but only for as long as the stated waits fit `max_throttle_wait`.
+#[tokio::test]
+async fn stated_throttle_waits_past_the_budget_fail() {
+    let server = TestServer::start(|_| {
+        Action::json(429, json!({"type": "throttled_error", "code": "throttled", "detail": "Request was throttled. Expected available in 1800 seconds.", "attr": null}))
+            .header("Retry-After", "1800")
+    })
+    .await;
+    let c = client(&server);
+    let err = c.dashboards().await.unwrap_err();
+    assert!(matches!(err, ApiError::RateLimited { .. }), "{err:?}");
+    // 1800 s twice fit the 65-minute budget; the third would not.
+    assert_eq!(c.stats().reads, 3);
+}
+
 #[tokio::test]
 async fn creating_a_flag_is_not_resent_on_a_server_error() {
     let server = TestServer::start(|_| Action::json(500, json!({"detail": "Server Error"}))).await;
