@@ -50,7 +50,7 @@ pub use posthog::{PostHogClient, REQUIRED_SCOPES};
 pub use secret::Secret;
 pub use types::posthog::{
     Dashboard, EventDefinition, Experiment, FeatureFlag, FlagFilters, FlagGroup, Multivariate,
-    UserBasic, Variant,
+    PropertyFilter, UserBasic, Variant,
 };
 
 #[cfg(all(test, feature = "client"))]
