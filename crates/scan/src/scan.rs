@@ -16,55 +16,15 @@ use crate::lexer::{tokenize, Token};
 use crate::patterns::{SideHint, Table};
 use crate::resolve::{resolve_in, resolve_targeted, DefIndex, Resolution};
 use crate::settings::Compiled;
-use crate::walk::{base_dir, is_minified, walk};
+use crate::walk::{base_dir, is_minified};
 use crate::{KeyReport, Reference, ScanError, ScanReport, ScanSettings, Side, REPORT_VERSION};
 
 /// A reference, its language family, and (for an unresolved identifier) where its import
 /// points and the name to look up there.
 type Found = (Reference, Family, Option<(Origin, String)>);
 
-#[derive(Default)]
-struct State {
-    refs: Vec<Found>,
-    toks: Vec<Token>,
-    scanned: usize,
-    matched: usize,
-}
-
 pub(crate) fn scan(root: &Path, settings: &ScanSettings) -> Result<ScanReport, ScanError> {
-    let compiled = Compiled::new(settings)?;
-    let table = Table::new(settings)?;
-    let states = walk(
-        root,
-        &compiled,
-        &|_| true,
-        State::default,
-        |st, rel, lang, bytes| {
-            st.scanned += 1;
-            if !table.worth_parsing(bytes) || is_minified(bytes) {
-                return;
-            }
-            let refs = file_refs(rel, lang, bytes, &table, &compiled, &mut st.toks);
-            if !refs.is_empty() {
-                st.matched += 1;
-            }
-            st.refs
-                .extend(refs.into_iter().map(|(r, o)| (r, lang.family(), o)));
-        },
-    )?;
-    let (mut scanned, mut matched) = (0, 0);
-    let mut refs: Vec<Found> = Vec::new();
-    for st in states {
-        scanned += st.scanned;
-        matched += st.matched;
-        refs.extend(st.refs);
-    }
-    resolve_pending(root, &compiled, &mut refs)?;
-    Ok(assemble(
-        refs.into_iter().map(|(r, _, _)| r).collect(),
-        scanned,
-        matched,
-    ))
+    crate::incremental::scan(root, settings, &crate::ScanOptions::default()).map(|(r, _)| r)
 }
 
 /// Resolves the identifiers `refs` still carry: names whose import says where they live
@@ -196,7 +156,7 @@ pub(crate) fn scan_file_text(path: &str, text: &str, settings: &ScanSettings) ->
 }
 
 /// Sets the key or the dynamic reason of an identifier reference from its resolution.
-fn apply(r: &mut Reference, resolution: &Resolution) {
+pub(crate) fn apply(r: &mut Reference, resolution: &Resolution) {
     let id = r.identifier.clone().unwrap_or_default();
     match resolution {
         Resolution::Resolved { value, .. } => r.key = Some(value.clone()),
@@ -216,7 +176,7 @@ fn apply(r: &mut Reference, resolution: &Resolution) {
 }
 
 /// The references of one file, with identifiers resolved against the file's own constants.
-fn file_refs(
+pub(crate) fn file_refs(
     rel: &str,
     lang: Lang,
     bytes: &[u8],

@@ -7,13 +7,13 @@
 //! Each worker thread owns one read buffer that is reused for every file, and one state
 //! value that is handed back at the end, so memory does not grow with the number of files.
 
-use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use ignore::{DirEntry, ParallelVisitor, ParallelVisitorBuilder, WalkBuilder, WalkState};
 
+use crate::cache::Stat;
 use crate::lang::Lang;
 use crate::settings::Compiled;
 use crate::ScanError;
@@ -35,6 +35,50 @@ where
     S: Send,
     M: Fn() -> S + Sync,
     F: Fn(&mut S, &str, Lang, &[u8]) + Sync,
+{
+    walk_files(
+        root,
+        compiled,
+        want,
+        make,
+        |st: &mut S, rel, lang, file: &mut File<'_>| {
+            if let Some(bytes) = file.read() {
+                visit(st, rel, lang, bytes);
+            }
+        },
+    )
+}
+
+/// A file the walk found, read only on demand (a cached file is only `stat`ed).
+pub(crate) struct File<'a> {
+    entry: &'a DirEntry,
+    buf: &'a mut Vec<u8>,
+}
+
+impl File<'_> {
+    /// The file's size, modification time and inode (not following a symbolic link).
+    pub(crate) fn stat(&self) -> Option<Stat> {
+        self.entry.metadata().ok().map(|m| Stat::of(&m))
+    }
+
+    /// The file's bytes; `None` for unreadable, oversized or binary files.
+    pub(crate) fn read(&mut self) -> Option<&[u8]> {
+        read_source(self.entry.path(), self.buf).then_some(&self.buf[..])
+    }
+}
+
+/// Like [`walk`], but `visit` decides whether to read each file.
+pub(crate) fn walk_files<S, M, F>(
+    root: &Path,
+    compiled: &Compiled,
+    want: &(dyn Fn(Lang) -> bool + Sync),
+    make: M,
+    visit: F,
+) -> Result<Vec<S>, ScanError>
+where
+    S: Send,
+    M: Fn() -> S + Sync,
+    F: Fn(&mut S, &str, Lang, &mut File<'_>) + Sync,
 {
     std::fs::metadata(root).map_err(|source| ScanError::Root {
         path: root.to_path_buf(),
@@ -109,7 +153,7 @@ impl<'s, S, M, F> ParallelVisitorBuilder<'s> for Builder<'s, S, M, F>
 where
     S: Send + 's,
     M: Fn() -> S + Sync,
-    F: Fn(&mut S, &str, Lang, &[u8]) + Sync,
+    F: Fn(&mut S, &str, Lang, &mut File<'_>) + Sync,
 {
     fn build(&mut self) -> Box<dyn ParallelVisitor + 's> {
         Box::new(Visitor {
@@ -137,7 +181,7 @@ struct Visitor<'a, S, F> {
 impl<S, F> ParallelVisitor for Visitor<'_, S, F>
 where
     S: Send,
-    F: Fn(&mut S, &str, Lang, &[u8]) + Sync,
+    F: Fn(&mut S, &str, Lang, &mut File<'_>) + Sync,
 {
     fn visit(&mut self, entry: Result<DirEntry, ignore::Error>) -> WalkState {
         let Ok(entry) = entry else {
@@ -153,11 +197,12 @@ where
         if !(self.want)(lang) || self.compiled.excluded(&rel) {
             return WalkState::Continue;
         }
-        if !read_source(entry.path(), &mut self.buf) {
-            return WalkState::Continue;
-        }
         if let Some(state) = self.state.as_mut() {
-            (self.visit)(state, &rel, lang, &self.buf);
+            let mut file = File {
+                entry: &entry,
+                buf: &mut self.buf,
+            };
+            (self.visit)(state, &rel, lang, &mut file);
         }
         WalkState::Continue
     }
@@ -178,7 +223,7 @@ impl<S, F> Drop for Visitor<'_, S, F> {
 /// Reads a file into `buf`; false for unreadable, oversized or binary files.
 pub(crate) fn read_source(path: &Path, buf: &mut Vec<u8>) -> bool {
     buf.clear();
-    let Ok(f) = File::open(path) else {
+    let Ok(f) = std::fs::File::open(path) else {
         return false;
     };
     // Reading one byte past the limit tells an oversized file without a `stat`.
