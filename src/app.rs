@@ -90,7 +90,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
                 Direction::Push => Action::Import,
                 Direction::Pull => Action::Export,
             };
-            let resources = ResourceArg::from_resource(args.resource).resources();
+            let resources = ResourceArg::from_resource(args.resource.into()).resources();
             runtime.block_on(crate::sync::command::run(
                 &ctx,
                 Some(action),

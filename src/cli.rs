@@ -282,12 +282,33 @@ impl ResourceArg {
     }
 }
 
+/// One resource on the command line (`--type`): the clap-facing twin of the model's
+/// [`Resource`], which knows nothing of the CLI.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ResourceType {
+    Events,
+    Flags,
+    Experiments,
+    Dashboards,
+}
+
+impl From<ResourceType> for Resource {
+    fn from(r: ResourceType) -> Resource {
+        match r {
+            ResourceType::Events => Resource::Events,
+            ResourceType::Flags => Resource::Flags,
+            ResourceType::Experiments => Resource::Experiments,
+            ResourceType::Dashboards => Resource::Dashboards,
+        }
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct NotionSyncArgs {
     #[arg(long, value_enum)]
     pub direction: Direction,
     #[arg(long = "type", value_enum)]
-    pub resource: Resource,
+    pub resource: ResourceType,
     /// Overwrite fields people write (push only)
     #[arg(long)]
     pub overwrite: bool,
@@ -379,7 +400,7 @@ mod tests {
             panic!("expected notion-sync")
         };
         assert_eq!(args.direction, Direction::Push);
-        assert_eq!(args.resource, Resource::Experiments);
+        assert_eq!(Resource::from(args.resource), Resource::Experiments);
     }
 
     #[test]

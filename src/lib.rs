@@ -8,10 +8,14 @@
 pub mod app;
 pub mod cli;
 pub mod config;
+pub mod documented;
 pub mod hooks;
-pub mod model;
+pub mod lookup;
 pub mod output;
 pub mod scan_cmd;
 pub mod snapshot;
 pub mod state;
 pub mod sync;
+
+/// The one model, from the pure core (re-exported so `crate::model` paths keep working).
+pub use kodo_core::model;

@@ -19,7 +19,7 @@ use kodo_scan::{Kind, ScanOptions, ScanReport, ScanSettings, ScanStats};
 use crate::app::{Context, Outcome};
 use crate::cli::{Format, ScanArgs};
 use crate::config::ConfigError;
-use crate::hooks::precommit::docs::{self, Answer};
+use crate::lookup::{self, Answer, Mode};
 
 /// The scan cache of the repository whose kodo config lives under `config_root`
 /// (`.kodo/cache/`), unless `--no-cache`.
@@ -122,6 +122,7 @@ pub async fn run(ctx: &Context, args: ScanArgs) -> anyhow::Result<Outcome> {
     .await
     .context("the scan stopped unexpectedly")??;
 
+    report_skipped(ctx, &report.skipped);
     ctx.printer.data(&match format {
         Format::Json => kodo_scan::render::json(&report),
         Format::Sarif => kodo_scan::render::sarif(&report),
@@ -135,20 +136,24 @@ pub async fn run(ctx: &Context, args: ScanArgs) -> anyhow::Result<Outcome> {
     let Some(config) = config else {
         return Ok(Outcome::Success);
     };
-    let keys: BTreeSet<docs::Key> = report
+    let keys: BTreeSet<(Kind, String)> = report
         .keys
         .iter()
         .filter(|k| config.sync.include_builtin_events || !k.key.starts_with('$'))
         .map(|k| (k.kind, k.key.clone()))
         .collect();
-    let answers = docs::answer(&config, &keys).await;
+    let asked = keys
+        .iter()
+        .map(|(kind, key)| lookup::code_key(*kind, key))
+        .collect();
+    let answers = lookup::answer(&config, &asked, Mode::OfflineFirst, lookup::LIVE_TIMEOUT).await;
     for note in &answers.notes {
         ctx.printer.warn(note);
     }
     let mut undocumented = Vec::new();
     let mut unknown = 0;
     for (kind, key) in &keys {
-        match answers.get(*kind, key) {
+        match answers.get_code(*kind, key) {
             Answer::Documented => {}
             Answer::Undocumented => undocumented.push((*kind, key.as_str())),
             Answer::Unknown => unknown += 1,
@@ -189,4 +194,26 @@ pub async fn run(ctx: &Context, args: ScanArgs) -> anyhow::Result<Outcome> {
         "  fix: document them in Notion (or `kodo ph-sync import` for keys PostHog already has), then `kodo snapshot refresh`"
     );
     Ok(Outcome::CheckFailed)
+}
+
+/// Files the scan could not read are never passed over in silence: a count on stderr, and with
+/// `-v` each file and why (the JSON report lists them in `skipped`).
+fn report_skipped(ctx: &Context, skipped: &[kodo_scan::Skipped]) {
+    if skipped.is_empty() {
+        return;
+    }
+    let summary = kodo_scan::render::skipped_summary(skipped);
+    if ctx.global.verbose == 0 {
+        ctx.printer
+            .warn(&format!("{summary} Run with -v to list them."));
+        return;
+    }
+    ctx.printer.warn(&summary);
+    for s in skipped {
+        eprintln!(
+            "  {}  {}",
+            kodo_scan::render::display_path(&s.path),
+            s.reason.describe()
+        );
+    }
 }

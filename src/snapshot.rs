@@ -23,7 +23,8 @@ use serde::{Deserialize, Serialize};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
-use crate::model::{NotionRow, PropValue, Resource};
+use crate::documented::{row_id, row_text, DocKey, Documented};
+use crate::model::{NotionRow, Resource};
 
 /// The file's name under `.kodo/`.
 pub const FILE_NAME: &str = "snapshot.json";
@@ -122,25 +123,23 @@ impl Snapshot {
             .map_err(|source| SnapshotError::Write { path, source })
     }
 
-    /// Replaces one resource's list with what `rows` document.
+    /// Replaces one resource's list with what `rows` document (rows not in the trash; values
+    /// normalised as [`crate::documented`] says).
     pub fn set_rows(&mut self, resource: Resource, rows: &[NotionRow]) {
-        let text = |row: &NotionRow, name: &str| -> Option<String> {
-            row.record
-                .props
-                .get(name)
-                .and_then(PropValue::as_text)
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(str::to_string)
-        };
         match resource {
             Resource::Events => {
-                self.events = rows.iter().filter_map(|r| text(r, "Event Name")).collect();
+                self.events = rows
+                    .iter()
+                    .filter_map(|r| row_text(r, "Event Name"))
+                    .collect();
                 self.events.sort();
                 self.events.dedup();
             }
             Resource::Flags => {
-                self.flags = rows.iter().filter_map(|r| text(r, "Flag Key")).collect();
+                self.flags = rows
+                    .iter()
+                    .filter_map(|r| row_text(r, "Flag Key"))
+                    .collect();
                 self.flags.sort();
                 self.flags.dedup();
             }
@@ -148,8 +147,8 @@ impl Snapshot {
                 self.experiments = rows
                     .iter()
                     .filter_map(|r| {
-                        let name = text(r, "Experiment Name");
-                        let flag_key = text(r, "Flag Key");
+                        let name = row_text(r, "Experiment Name");
+                        let flag_key = row_text(r, "Flag Key");
                         (name.is_some() || flag_key.is_some()).then(|| SnapshotExperiment {
                             name: name.unwrap_or_default(),
                             flag_key,
@@ -163,11 +162,8 @@ impl Snapshot {
                 self.dashboards = rows
                     .iter()
                     .map(|r| SnapshotDashboard {
-                        id: match r.record.props.get("ID") {
-                            Some(PropValue::Number(Some(n))) if n.fract() == 0.0 => Some(*n as i64),
-                            _ => None,
-                        },
-                        name: text(r, "Dashboard Name").unwrap_or_default(),
+                        id: row_id(r, "ID"),
+                        name: row_text(r, "Dashboard Name").unwrap_or_default(),
                     })
                     .filter(|d| d.id.is_some() || !d.name.is_empty())
                     .collect();
@@ -202,29 +198,27 @@ impl Snapshot {
         Some(Duration::from_secs_f64(age.as_seconds_f64().max(0.0)))
     }
 
-    pub fn documents_event(&self, name: &str) -> bool {
-        self.events.iter().any(|e| e == name)
+    /// What the snapshot documents, as the index a live query builds from Notion's rows.
+    pub fn documented(&self) -> Documented {
+        let mut d = Documented::default();
+        for e in &self.events {
+            d.add_event(Some(e));
+        }
+        for f in &self.flags {
+            d.add_flag(Some(f));
+        }
+        for x in &self.experiments {
+            d.add_experiment(Some(&x.name), x.flag_key.as_deref());
+        }
+        for b in &self.dashboards {
+            d.add_dashboard(Some(&b.name), b.id);
+        }
+        d
     }
 
-    pub fn documents_flag(&self, key: &str) -> bool {
-        self.flags.iter().any(|f| f == key)
-    }
-
-    /// An experiment is documented by a row with its flag key or, failing that, its name.
-    pub fn documents_experiment(&self, name: &str, flag_key: Option<&str>) -> bool {
-        self.experiments.iter().any(|x| {
-            flag_key.is_some_and(|k| x.flag_key.as_deref() == Some(k))
-                || (!name.is_empty() && x.name == name)
-        })
-    }
-
-    pub fn documents_dashboard(&self, name: &str) -> bool {
-        self.dashboards.iter().any(|d| d.name == name)
-    }
-
-    /// A dashboard is documented by a row with its ID.
-    pub fn documents_dashboard_id(&self, id: i64) -> bool {
-        self.dashboards.iter().any(|d| d.id == Some(id))
+    /// Whether the snapshot documents `key` ([`crate::documented`]'s rule).
+    pub fn documents(&self, key: &DocKey) -> bool {
+        self.documented().documents(key)
     }
 }
 
@@ -286,14 +280,16 @@ mod tests {
             )],
         );
         assert_eq!(s.events, ["a_event", "b_event"]);
-        assert!(s.documents_event("a_event"));
-        assert!(!s.documents_event("c_event"));
-        assert!(s.documents_experiment("other name", Some("checkout-copy")));
-        assert!(s.documents_experiment("Checkout copy", None));
-        assert!(!s.documents_experiment("Nope", Some("nope")));
-        assert!(s.documents_dashboard("API Performance"));
-        assert!(s.documents_dashboard_id(123));
-        assert!(!s.documents_flag("x"));
+        assert!(s.documents(&DocKey::event("a_event")));
+        assert!(!s.documents(&DocKey::event("c_event")));
+        assert!(s.documents(&DocKey::experiment("other name", Some("checkout-copy"))));
+        assert!(s.documents(&DocKey::experiment("Checkout copy", None)));
+        assert!(!s.documents(&DocKey::experiment("Nope", Some("nope"))));
+        assert!(s.documents(&DocKey::dashboard("API Performance", None)));
+        assert!(s.documents(&DocKey::dashboard("", Some(123))));
+        assert!(!s.documents(&DocKey::flag("x")));
+        // The experiment documents its flag.
+        assert!(s.documents(&DocKey::flag("checkout-copy")));
         s.save(dir.path()).unwrap();
         let text = std::fs::read_to_string(dir.path().join(FILE_NAME)).unwrap();
         let v: serde_json::Value = serde_json::from_str(&text).unwrap();

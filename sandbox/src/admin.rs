@@ -5,8 +5,11 @@
 //! Invariant: admin requests bypass authentication, rate limits, faults and the request
 //! log, but Notion page writes still go through the public API's validation.
 
+use std::time::Duration;
+
 use serde_json::{json, Map, Value};
 
+use crate::limits::SlidingWindow;
 use crate::notion::{self, NotionError};
 use crate::options::FaultConfig;
 use crate::posthog::Resource;
@@ -117,6 +120,51 @@ pub fn handle(
                 ),
             }
         }
+        ("GET", ["posthog_list_shift"]) => {
+            (200, json!({"list_shift": lock(&shared.posthog).list_shift}))
+        }
+        ("PUT", ["posthog_list_shift"]) => {
+            let map = match parse_object(body) {
+                Ok(map) => map,
+                Err(e) => return e,
+            };
+            match map.get("list_shift").and_then(Value::as_u64) {
+                Some(shift) => {
+                    lock(&shared.posthog).list_shift = shift as usize;
+                    (200, json!({"list_shift": shift}))
+                }
+                None => error(400, "expected {\"list_shift\": integer >= 0}"),
+            }
+        }
+        ("GET", ["posthog_rate_limit"]) => {
+            let burst = lock(&shared.posthog_burst).config();
+            let sustained = lock(&shared.posthog_sustained).config();
+            (200, posthog_limits_json(burst, sustained))
+        }
+        ("PUT", ["posthog_rate_limit"]) => {
+            let map = match parse_object(body) {
+                Ok(map) => map,
+                Err(e) => return e,
+            };
+            let window = |name: &str| {
+                let w = map.get(name)?;
+                let limit = w.get("limit").and_then(Value::as_u64)?;
+                let seconds = w.get("seconds").and_then(Value::as_f64)?;
+                (seconds > 0.0 && seconds.is_finite())
+                    .then(|| (limit as usize, Duration::from_secs_f64(seconds)))
+            };
+            match (window("burst"), window("sustained")) {
+                (Some(burst), Some(sustained)) => {
+                    *lock(&shared.posthog_burst) = SlidingWindow::new(burst.0, burst.1);
+                    *lock(&shared.posthog_sustained) = SlidingWindow::new(sustained.0, sustained.1);
+                    (200, posthog_limits_json(burst, sustained))
+                }
+                _ => error(
+                    400,
+                    "expected {\"burst\": {\"limit\": n, \"seconds\": s}, \"sustained\": {\"limit\": n, \"seconds\": s}}",
+                ),
+            }
+        }
         (_, ["posthog", resource, rest @ ..]) => {
             let Some(resource) = Resource::from_segment(resource) else {
                 return error(404, format!("unknown PostHog resource `{resource}`"));
@@ -169,4 +217,11 @@ pub fn handle(
         }
         _ => error(404, format!("no admin endpoint {method} /__admin{rest}")),
     }
+}
+
+fn posthog_limits_json(burst: (usize, Duration), sustained: (usize, Duration)) -> Value {
+    json!({
+        "burst": {"limit": burst.0, "seconds": burst.1.as_secs_f64()},
+        "sustained": {"limit": sustained.0, "seconds": sustained.1.as_secs_f64()},
+    })
 }

@@ -72,6 +72,11 @@ impl SlidingWindow {
         }
     }
 
+    /// The limit and the window.
+    pub fn config(&self) -> (usize, Duration) {
+        (self.limit, self.window)
+    }
+
     /// Whether a request made at `now` would be allowed, or the whole seconds to wait.
     pub fn check(&mut self, now: Instant) -> Result<(), u64> {
         while self

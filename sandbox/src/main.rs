@@ -38,6 +38,10 @@ struct Args {
     /// Rows one Notion query can reach.
     #[arg(long, default_value_t = 10_000)]
     query_row_cap: usize,
+    /// Serve PostHog list pages after the first this many items early, as when items are
+    /// created mid-listing (0 = off).
+    #[arg(long, default_value_t = 0)]
+    posthog_list_shift: usize,
     /// Write DIR/.kodo/config.json and DIR/.env for this sandbox before serving.
     #[arg(long, value_name = "DIR")]
     write_config: Option<PathBuf>,
@@ -126,6 +130,7 @@ async fn main() -> ExitCode {
         faults,
         seed: args.seed,
         query_row_cap: args.query_row_cap,
+        posthog_list_shift: args.posthog_list_shift,
     };
     let addr = SocketAddr::from(([127, 0, 0, 1], args.port));
     let sandbox = match Sandbox::start_on(scenario.clone(), options, addr).await {

@@ -133,6 +133,9 @@ pub struct Options {
     pub seed: u64,
     /// Rows one Notion query can reach before it answers `request_status: incomplete`.
     pub query_row_cap: usize,
+    /// PostHog list-shift mode: pages after the first are served this many items earlier,
+    /// as when items are created ahead of a client's position mid-listing (0 = off).
+    pub posthog_list_shift: usize,
 }
 
 impl Default for Options {
@@ -143,6 +146,7 @@ impl Default for Options {
             faults: FaultConfig::default(),
             seed: 0,
             query_row_cap: 10_000,
+            posthog_list_shift: 0,
         }
     }
 }

@@ -11,6 +11,29 @@
 //! - deleted flags are left out of the list but still retrievable; deleted dashboards and
 //!   experiments are left out of both; archived experiments are listed only with
 //!   `?archived=true`, which lists only them;
+//! - archived flags (PostHog/posthog PR #63338, `FeatureFlag.archived` in
+//!   products/feature_flags/backend/models/feature_flag.py) are left out of the flag list
+//!   unless `?archived=` is given (`true`: only archived, `false`: only the others), are still
+//!   retrievable, report `status: "ARCHIVED"`, and must be disabled (an archived flag that
+//!   would be active is refused);
+//! - creating a flag creates its usage dashboard "Generated Dashboard: <key> Usage"
+//!   (`creation_mode: "template"`, `_create_usage_dashboard` in
+//!   products/feature_flags/backend/api/feature_flag.py); the dashboard list hides such
+//!   dashboards only with `?exclude_generated=true` and is ordered pinned first, then by name
+//!   (`DashboardsViewSet` in products/dashboards/backend/api/dashboard.py);
+//! - soft-deleting a flag some experiment uses renames its key to `<key>:deleted:<id>`
+//!   (`FeatureFlag.tombstoned_key`), a running experiment blocks the delete, restoring it
+//!   restores the key, and creating a flag with the key of a soft-deleted one frees the key
+//!   (`_free_key_held_by_soft_deleted_flags`: the old flag is removed, or tombstoned when an
+//!   experiment still references it);
+//! - experiments report `status` (`draft`/`running`/`stopped`, `Experiment.computed_status` in
+//!   products/experiments/backend/models/experiment.py), accept only PostHog's `conclusion`
+//!   choices, and carry their shared metrics as `saved_metrics` (`ExperimentToSavedMetric`:
+//!   `id`, `experiment`, `saved_metric`, `metadata`, `created_at`, `query`, `name`) from
+//!   `saved_metrics_ids: [{id, metadata: {type}}]`;
+//! - an optional list-shift mode serves every page after the first as if `list_shift` items
+//!   had been inserted ahead of it meanwhile, as limit/offset pagination over a live ordering
+//!   does when something is created mid-listing (items repeat across pages);
 //! - flags, experiments and dashboards cannot be DELETEd (405): PATCH `{"deleted": true}`.
 
 use rand::rngs::StdRng;
@@ -157,7 +180,26 @@ pub struct PosthogStore {
     pub feature_flags: Vec<Map<String, Value>>,
     pub experiments: Vec<Map<String, Value>>,
     pub dashboards: Vec<Map<String, Value>>,
+    /// Shared experiment metrics (`ExperimentSavedMetric`: id, name, description, query,
+    /// metadata, created_by, created_at, updated_at).
+    pub saved_metrics: Vec<Map<String, Value>>,
+    /// List-shift mode: pages after the first are served `list_shift` items earlier, as if
+    /// that many items had been inserted ahead of them between the requests (0 = off).
+    pub list_shift: usize,
     pub rng: StdRng,
+}
+
+/// The name prefix of the dashboards PostHog generates for flags
+/// (`GENERATED_DASHBOARD_PREFIX`, products/dashboards/backend/api/dashboard.py).
+pub const GENERATED_DASHBOARD_PREFIX: &str = "Generated Dashboard";
+
+/// The `conclusion` choices of `Experiment` (products/experiments/backend/models/experiment.py).
+pub const EXPERIMENT_CONCLUSIONS: [&str; 5] =
+    ["won", "lost", "inconclusive", "stopped_early", "invalid"];
+
+/// The tombstoned key of a soft-deleted flag (`FeatureFlag.tombstoned_key`).
+pub fn tombstoned_key(key: &str, id: i64) -> String {
+    format!("{key}:deleted:{id}")
 }
 
 /// A successful answer.
@@ -271,6 +313,8 @@ impl PosthogStore {
             .collect();
         let status = if b(flag, "deleted") {
             "DELETED"
+        } else if b(flag, "archived") {
+            "ARCHIVED"
         } else {
             "ACTIVE"
         };
@@ -290,6 +334,7 @@ impl PosthogStore {
                 "filters",
                 "deleted",
                 "active",
+                "archived",
                 "created_by",
                 "created_at",
                 "updated_at",
@@ -339,7 +384,59 @@ impl PosthogStore {
                 "evaluation_runtime": f.get("evaluation_runtime"),
             })
         });
-        let derived = json!({ "feature_flag": embedded });
+        let set = |k: &str| experiment.get(k).is_some_and(|v| !v.is_null());
+        // Experiment.computed_status: stopped once launched and ended, running once launched.
+        let status = match (set("start_date"), set("end_date")) {
+            (true, true) => "stopped",
+            (true, false) => "running",
+            _ => "draft",
+        };
+        let experiment_id = experiment.get("id").cloned().unwrap_or(Value::Null);
+        let saved_metrics: Vec<Value> = experiment
+            .get("saved_metrics_ids")
+            .and_then(Value::as_array)
+            .map(|links| {
+                links
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(i, link)| {
+                        let id = link.get("id").and_then(Value::as_i64)?;
+                        let metric = self.saved_metrics.iter().find(|m| id_of(m) == Some(id))?;
+                        let link_id = experiment_id.as_i64().unwrap_or(0) * 1000 + i as i64 + 1;
+                        Some(json!({
+                            "id": link_id,
+                            "experiment": experiment_id,
+                            "saved_metric": id,
+                            "metadata": link.get("metadata").cloned().unwrap_or_else(|| json!({})),
+                            "created_at": experiment.get("created_at"),
+                            "query": metric.get("query"),
+                            "name": metric.get("name"),
+                        }))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        // The serializer reads the key through get_feature_flag_key(), which strips the
+        // soft-delete tombstone.
+        let flag_key = flag
+            .and_then(|f| s(f, "key"))
+            .map(|k| {
+                match (
+                    k.rsplit_once(":deleted:"),
+                    flag.is_some_and(|f| b(f, "deleted")),
+                ) {
+                    (Some((original, _)), true) => original.to_string(),
+                    _ => k.to_string(),
+                }
+            })
+            .map(Value::String)
+            .or_else(|| experiment.get("feature_flag_key").cloned());
+        let derived = json!({
+            "feature_flag": embedded,
+            "feature_flag_key": flag_key,
+            "saved_metrics": saved_metrics,
+            "status": status,
+        });
         let mut out = ordered(
             experiment,
             &derived,
@@ -371,6 +468,7 @@ impl PosthogStore {
                 "stats_config",
                 "conclusion",
                 "conclusion_comment",
+                "status",
                 "primary_metrics_ordered_uuids",
                 "secondary_metrics_ordered_uuids",
                 "user_access_level",
@@ -609,6 +707,7 @@ impl PosthogStore {
     ) -> Result<Map<String, Value>, PosthogError> {
         let key = self.check_flag_key(body.get("key"), None)?;
         let filters = Self::normalize_filters(body.get("filters").unwrap_or(&Value::Null))?;
+        self.free_key_held_by_soft_deleted_flags(&key, None)?;
         let now = Self::now();
         let id = body
             .get("id")
@@ -621,6 +720,7 @@ impl PosthogStore {
             "filters": filters,
             "deleted": false,
             "active": true,
+            "archived": false,
             "created_by": creator,
             "created_at": now,
             "updated_at": now,
@@ -666,9 +766,178 @@ impl PosthogStore {
                 Some("active"),
             ));
         }
+        Self::check_archived(map)?;
         let flag = map.clone();
         self.feature_flags.push(flag.clone());
         Ok(flag)
+    }
+
+    /// An archived flag must be disabled (PR #63338: the serializer refuses archiving an
+    /// enabled flag unless `active: false` comes in the same request, and re-enabling an
+    /// archived one; the `archived_flag_must_be_disabled` check constraint backs it). The
+    /// wording of the error is kodo-sandbox's own.
+    fn check_archived(flag: &Map<String, Value>) -> Result<(), PosthogError> {
+        if let Some(v) = flag.get("archived") {
+            if !v.is_boolean() {
+                return Err(PosthogError::validation(
+                    "invalid",
+                    "Must be a valid boolean.",
+                    Some("archived"),
+                ));
+            }
+        }
+        if b(flag, "archived") && b(flag, "active") {
+            return Err(PosthogError::validation(
+                "invalid_input",
+                "An archived feature flag must be disabled: send \"active\": false with \"archived\": true, or unarchive the flag before enabling it.",
+                Some("archived"),
+            ));
+        }
+        Ok(())
+    }
+
+    /// `_free_key_held_by_soft_deleted_flags`: a soft-deleted flag holding `key` is removed,
+    /// or, when an experiment still references it (the foreign key is RESTRICT), renamed to
+    /// its tombstoned key; an active (not deleted) experiment on it makes the key unusable.
+    fn free_key_held_by_soft_deleted_flags(
+        &mut self,
+        key: &str,
+        except_id: Option<i64>,
+    ) -> Result<(), PosthogError> {
+        let holders: Vec<i64> = self
+            .feature_flags
+            .iter()
+            .filter(|f| s(f, "key") == Some(key) && b(f, "deleted") && id_of(f) != except_id)
+            .filter_map(id_of)
+            .collect();
+        for id in holders {
+            let users: Vec<&Map<String, Value>> = self
+                .experiments
+                .iter()
+                .filter(|e| e.get("feature_flag_id").and_then(Value::as_i64) == Some(id))
+                .collect();
+            if users.is_empty() {
+                self.feature_flags.retain(|f| id_of(f) != Some(id));
+                continue;
+            }
+            let active: Vec<String> = users
+                .iter()
+                .filter(|e| !b(e, "deleted"))
+                .filter_map(|e| id_of(e).map(|i| i.to_string()))
+                .collect();
+            if !active.is_empty() {
+                return Err(PosthogError::validation(
+                    "invalid_input",
+                    format!(
+                        "Cannot reuse key '{key}': a soft-deleted flag with this key is still referenced by active experiment(s) with ID(s): {}. Please contact support.",
+                        active.join(", ")
+                    ),
+                    None,
+                ));
+            }
+            if let Some(flag) = self.feature_flags.iter_mut().find(|f| id_of(f) == Some(id)) {
+                flag.insert("key".into(), json!(tombstoned_key(key, id)));
+            }
+        }
+        Ok(())
+    }
+
+    /// Creates the flag's usage dashboard, as `_create_usage_dashboard` does on every flag
+    /// create: "Generated Dashboard: <key> Usage", `creation_mode: "template"`, linked from
+    /// the flag's `usage_dashboard`.
+    pub fn create_usage_dashboard(&mut self, flag_id: i64) -> Result<(), PosthogError> {
+        let Some(flag) = self
+            .feature_flags
+            .iter()
+            .find(|f| id_of(f) == Some(flag_id))
+        else {
+            return Err(PosthogError::not_found());
+        };
+        let key = s(flag, "key").unwrap_or_default().to_string();
+        let creator = flag.get("created_by").cloned().unwrap_or(Value::Null);
+        let created_at = flag.get("created_at").cloned();
+        let body = json!({
+            "name": format!("{GENERATED_DASHBOARD_PREFIX}: {key} Usage"),
+            "description": format!("This dashboard was generated by the feature flag with key ({key})"),
+            "creation_mode": "template",
+        });
+        let body = body.as_object().cloned().unwrap_or_default();
+        let dashboard = self.create_dashboard(&body, creator)?;
+        let dashboard_id = id_of(&dashboard);
+        if let Some(at) = created_at {
+            if let Some(d) = self
+                .dashboards
+                .iter_mut()
+                .find(|d| id_of(d) == dashboard_id)
+            {
+                d.insert("created_at".into(), at);
+            }
+        }
+        if let Some(flag) = self
+            .feature_flags
+            .iter_mut()
+            .find(|f| id_of(f) == Some(flag_id))
+        {
+            flag.insert("usage_dashboard".into(), json!(dashboard_id));
+        }
+        Ok(())
+    }
+
+    /// Gives every flag without one its usage dashboard (scenario loading, after the
+    /// scenario's own dashboards so their ids stay as written).
+    pub fn create_missing_usage_dashboards(&mut self) -> Result<(), PosthogError> {
+        let ids: Vec<i64> = self
+            .feature_flags
+            .iter()
+            .filter(|f| f.get("usage_dashboard").is_none_or(Value::is_null))
+            .filter_map(id_of)
+            .collect();
+        for id in ids {
+            self.create_usage_dashboard(id)?;
+        }
+        Ok(())
+    }
+
+    fn check_conclusion(body: &Map<String, Value>) -> Result<(), PosthogError> {
+        match body.get("conclusion") {
+            None | Some(Value::Null) => Ok(()),
+            Some(Value::String(c)) if EXPERIMENT_CONCLUSIONS.contains(&c.as_str()) => Ok(()),
+            Some(other) => {
+                let shown = other
+                    .as_str()
+                    .map(str::to_string)
+                    .unwrap_or_else(|| other.to_string());
+                Err(PosthogError::validation(
+                    "invalid_choice",
+                    format!("\"{shown}\" is not a valid choice."),
+                    Some("conclusion"),
+                ))
+            }
+        }
+    }
+
+    fn check_saved_metric_ids(&self, body: &Map<String, Value>) -> Result<(), PosthogError> {
+        let Some(links) = body.get("saved_metrics_ids").filter(|v| !v.is_null()) else {
+            return Ok(());
+        };
+        let invalid = |detail: &str| {
+            PosthogError::validation("invalid_input", detail, Some("saved_metrics_ids"))
+        };
+        let links = links
+            .as_array()
+            .ok_or_else(|| invalid("Saved metrics must be a list."))?;
+        for link in links {
+            let id = link
+                .get("id")
+                .and_then(Value::as_i64)
+                .ok_or_else(|| invalid("Saved metric must be an object with an id."))?;
+            if !self.saved_metrics.iter().any(|m| id_of(m) == Some(id)) {
+                return Err(invalid(
+                    "Saved metric does not exist or does not belong to this project.",
+                ));
+            }
+        }
+        Ok(())
     }
 
     fn parse_date_field(value: &Value, attr: &str) -> Result<Value, PosthogError> {
@@ -730,6 +999,8 @@ impl PosthogStore {
         let end_date =
             Self::parse_date_field(body.get("end_date").unwrap_or(&Value::Null), "end_date")?;
         let parameters = body.get("parameters").cloned().unwrap_or(Value::Null);
+        Self::check_conclusion(body)?;
+        self.check_saved_metric_ids(body)?;
         let flag_id = match self.flag_by_key(&flag_key) {
             Some(flag) => {
                 let variants = flag["filters"]["multivariate"]["variants"]
@@ -784,7 +1055,9 @@ impl PosthogStore {
                 });
                 let flag_body = flag_body.as_object().cloned().unwrap_or_default();
                 let flag = self.create_flag(&flag_body, creator.clone())?;
-                id_of(&flag).unwrap_or_default()
+                let id = id_of(&flag).unwrap_or_default();
+                self.create_usage_dashboard(id)?;
+                id
             }
         };
         let now = Self::now();
@@ -992,6 +1265,78 @@ impl PosthogStore {
 
     // ---------------------------------------------------------------- updates
 
+    /// What deleting or restoring a flag does besides the flag itself
+    /// (`FeatureFlagSerializer.update`): a running experiment blocks the delete; a flag an
+    /// experiment uses gets its key tombstoned; restoring takes the tombstone off again.
+    fn flag_lifecycle(
+        &self,
+        index: usize,
+        body: &mut Map<String, Value>,
+    ) -> Result<(), PosthogError> {
+        let id = id_of(&self.feature_flags[index]);
+        let flag_id = id.unwrap_or_default();
+        let was_deleted = b(&self.feature_flags[index], "deleted");
+        let current_key = s(&self.feature_flags[index], "key")
+            .unwrap_or_default()
+            .to_string();
+        let users: Vec<&Map<String, Value>> = self
+            .experiments
+            .iter()
+            .filter(|e| e.get("feature_flag_id").and_then(Value::as_i64) == id)
+            .collect();
+        if body.get("deleted") == Some(&Value::Bool(true)) {
+            // FeatureFlagSerializer.update: only a running experiment blocks the delete; a
+            // flag any experiment uses gets its key tombstoned to free it.
+            let running: Vec<String> = users
+                .iter()
+                .filter(|e| {
+                    !b(e, "deleted")
+                        && e.get("start_date").is_some_and(|v| !v.is_null())
+                        && e.get("end_date").is_none_or(Value::is_null)
+                })
+                .map(|e| {
+                    format!(
+                        "\"{}\" (ID: {})",
+                        s(e, "name").unwrap_or_default(),
+                        id_of(e).unwrap_or_default()
+                    )
+                })
+                .collect();
+            if !running.is_empty() {
+                return Err(PosthogError::validation(
+                    "invalid_input",
+                    format!(
+                        "Cannot delete a feature flag that is linked to running experiment(s): {}. Please stop the experiment(s) before deleting the flag.",
+                        running.join(", ")
+                    ),
+                    None,
+                ));
+            }
+            if !users.is_empty() && !was_deleted {
+                body.insert("key".into(), json!(tombstoned_key(&current_key, flag_id)));
+            }
+        }
+        if body.get("deleted") == Some(&Value::Bool(false)) && was_deleted {
+            // Restoring: the tombstone comes off; a key taken meanwhile gets -2, -3, ...
+            let suffix = format!(":deleted:{flag_id}");
+            if let Some(original) = current_key.strip_suffix(&suffix) {
+                let taken = |candidate: &str| {
+                    self.feature_flags
+                        .iter()
+                        .any(|f| s(f, "key") == Some(candidate) && id_of(f) != id)
+                };
+                let mut candidate = original.to_string();
+                let mut counter = 2;
+                while taken(&candidate) {
+                    candidate = format!("{original}-{counter}");
+                    counter += 1;
+                }
+                body.insert("key".into(), json!(candidate));
+            }
+        }
+        Ok(())
+    }
+
     /// Applies a PATCH to a flag (API validation).
     fn update_flag(&mut self, index: usize, body: &Map<String, Value>) -> Result<(), PosthogError> {
         let id = id_of(&self.feature_flags[index]);
@@ -1019,9 +1364,16 @@ impl PosthogStore {
                 }
             }
         }
+        let mut body = body.clone();
+        self.flag_lifecycle(index, &mut body)?;
+        let mut merged = self.feature_flags[index].clone();
+        for (k, v) in &body {
+            merged.insert(k.clone(), v.clone());
+        }
+        Self::check_archived(&merged)?;
         let user = self.api_user.clone();
         let flag = &mut self.feature_flags[index];
-        for (k, v) in body {
+        for (k, v) in &body {
             if !matches!(k.as_str(), "id" | "filters" | "created_at" | "created_by") {
                 flag.insert(k.clone(), v.clone());
             }
@@ -1050,6 +1402,8 @@ impl PosthogStore {
                 ));
             }
         }
+        Self::check_conclusion(body)?;
+        self.check_saved_metric_ids(body)?;
         let mut changes = body.clone();
         for field in ["start_date", "end_date"] {
             if let Some(v) = body.get(field) {
@@ -1133,6 +1487,10 @@ impl PosthogStore {
                 if let Some(filters) = body.get("filters").cloned() {
                     body.insert("filters".into(), Self::normalize_filters(&filters)?);
                 }
+                self.flag_lifecycle(index, &mut body)?;
+                let mut merged = self.feature_flags[index].clone();
+                merged.extend(body.clone());
+                Self::check_archived(&merged)?;
                 Self::update_plain(&mut self.feature_flags, index, &body, Some("updated_at"));
                 Ok(self.flag_json(&self.feature_flags[index]))
             }
@@ -1166,7 +1524,10 @@ impl PosthogStore {
             }
             Resource::FeatureFlags => {
                 let f = self.create_flag(body, creator)?;
-                self.flag_json(&f)
+                let id = id_of(&f).unwrap_or_default();
+                self.create_usage_dashboard(id)?;
+                let index = self.index_of(&self.feature_flags, &id.to_string())?;
+                self.flag_json(&self.feature_flags[index])
             }
             Resource::Experiments => {
                 let e = self.create_experiment(body, creator)?;
@@ -1325,10 +1686,18 @@ impl PosthogStore {
             }
             Resource::FeatureFlags => {
                 let active = param("active");
+                // exclude_archived_unless_requested, then `_apply_filters` on `archived`.
+                let archived = param("archived");
                 let mut flags: Vec<&Map<String, Value>> = self
                     .feature_flags
                     .iter()
                     .filter(|f| !b(f, "deleted"))
+                    .filter(|f| match archived {
+                        None => !b(f, "archived"),
+                        Some("true") => b(f, "archived"),
+                        Some("false") => !b(f, "archived"),
+                        Some(_) => true,
+                    })
                     .filter(|f| match active {
                         Some("true") => b(f, "active"),
                         Some("false") => !b(f, "active"),
@@ -1366,15 +1735,29 @@ impl PosthogStore {
                     .collect()
             }
             Resource::Dashboards => {
+                let exclude_generated = param("exclude_generated") == Some("true");
+                let creation_mode = param("creation_mode").filter(|m| !m.is_empty());
                 let mut dashboards: Vec<&Map<String, Value>> = self
                     .dashboards
                     .iter()
                     .filter(|d| !b(d, "deleted"))
+                    .filter(|d| {
+                        !exclude_generated
+                            || !s(d, "name")
+                                .unwrap_or_default()
+                                .starts_with(GENERATED_DASHBOARD_PREFIX)
+                    })
+                    .filter(|d| match creation_mode {
+                        Some(mode) => s(d, "creation_mode") == Some(mode),
+                        None => s(d, "creation_mode") != Some("unlisted"),
+                    })
                     .collect();
-                dashboards.sort_by(|a, b| {
-                    s(a, "name")
-                        .cmp(&s(b, "name"))
-                        .then(id_of(a).cmp(&id_of(b)))
+                // order_by("-pinned", "name"); ties by id, as Postgres happens to return them.
+                dashboards.sort_by(|x, y| {
+                    b(y, "pinned")
+                        .cmp(&b(x, "pinned"))
+                        .then(s(x, "name").cmp(&s(y, "name")))
+                        .then(id_of(x).cmp(&id_of(y)))
                 });
                 dashboards
                     .into_iter()
@@ -1382,7 +1765,7 @@ impl PosthogStore {
                     .collect()
             }
         };
-        Ok(paginate(items, url))
+        Ok(paginate_shifted(items, url, self.list_shift))
     }
 
     fn retrieve(&self, resource: Resource, id: &str) -> Result<Value, PosthogError> {
@@ -1429,7 +1812,10 @@ impl PosthogStore {
             Resource::EventDefinitions => return Err(PosthogError::method_not_allowed("POST")),
             Resource::FeatureFlags => {
                 let f = self.create_flag(&body, creator)?;
-                self.flag_json(&f)
+                let id = id_of(&f).unwrap_or_default();
+                self.create_usage_dashboard(id)?;
+                let index = self.index_of(&self.feature_flags, &id.to_string())?;
+                self.flag_json(&self.feature_flags[index])
             }
             Resource::Experiments => {
                 let e = self.create_experiment(&body, creator)?;
@@ -1533,6 +1919,7 @@ fn writable(resource: Resource, field: &str) -> bool {
             "evaluation_runtime",
             "analytics_dashboards",
             "version",
+            "archived",
         ],
         Resource::Experiments => &[
             "name",
@@ -1654,6 +2041,12 @@ fn url_with(url: &RequestUrl, set: &[(&str, String)], remove: &[&str]) -> String
 
 /// DRF LimitOffsetPagination over already-ordered items.
 pub fn paginate(items: Vec<Value>, url: &RequestUrl) -> Value {
+    paginate_shifted(items, url, 0)
+}
+
+/// [`paginate`], with pages after the first served `shift` items earlier: what a client sees
+/// when `shift` items were inserted ahead of its position between two page requests.
+pub fn paginate_shifted(items: Vec<Value>, url: &RequestUrl, shift: usize) -> Value {
     let param = |key: &str| {
         url.query
             .iter()
@@ -1692,7 +2085,12 @@ pub fn paginate(items: Vec<Value>, url: &RequestUrl) -> Value {
             )
         }
     });
-    let results: Vec<Value> = items.into_iter().skip(offset).take(limit).collect();
+    let start = if offset > 0 {
+        offset.saturating_sub(shift)
+    } else {
+        0
+    };
+    let results: Vec<Value> = items.into_iter().skip(start).take(limit).collect();
     json!({"count": count, "next": next, "previous": previous, "results": results})
 }
 

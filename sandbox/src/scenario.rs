@@ -156,6 +156,10 @@ pub struct PosthogSpec {
     pub experiments: Vec<Map<String, Value>>,
     #[serde(default)]
     pub dashboards: Vec<Map<String, Value>>,
+    /// Shared experiment metrics (`ExperimentSavedMetric`), linked from experiments'
+    /// `saved_metrics_ids`.
+    #[serde(default)]
+    pub saved_metrics: Vec<Map<String, Value>>,
 }
 
 /// A complete scenario.
@@ -514,6 +518,8 @@ impl Scenario {
             feature_flags: Vec::new(),
             experiments: Vec::new(),
             dashboards: Vec::new(),
+            saved_metrics: Vec::new(),
+            list_shift: 0,
             rng: StdRng::seed_from_u64(seed ^ 0x9057),
         };
         for definition in &spec.event_definitions {
@@ -531,20 +537,38 @@ impl Scenario {
         }
         for flag in &spec.feature_flags {
             let body = expand_flag(flag);
+            let creator = match body.get("created_by") {
+                Some(v) => store.resolve_user(v),
+                None => store.api_user.clone(),
+            };
             store
-                .admin_create(Resource::FeatureFlags, &body)
+                .create_flag(&body, creator)
                 .map_err(|e| invalid("feature flag", e))?;
+        }
+        for metric in &spec.saved_metrics {
+            let mut metric = metric.clone();
+            let creator = match metric.get("created_by") {
+                Some(v) => store.resolve_user(v),
+                None => store.api_user.clone(),
+            };
+            metric.insert("created_by".into(), creator);
+            store.saved_metrics.push(metric);
+        }
+        // Dashboards before experiments and generated dashboards: their ids stay as written.
+        for dashboard in &spec.dashboards {
+            store
+                .admin_create(Resource::Dashboards, dashboard)
+                .map_err(|e| invalid("dashboard", e))?;
         }
         for experiment in &spec.experiments {
             store
                 .admin_create(Resource::Experiments, experiment)
                 .map_err(|e| invalid("experiment", e))?;
         }
-        for dashboard in &spec.dashboards {
-            store
-                .admin_create(Resource::Dashboards, dashboard)
-                .map_err(|e| invalid("dashboard", e))?;
-        }
+        // PostHog creates a usage dashboard with every flag.
+        store
+            .create_missing_usage_dashboards()
+            .map_err(|e| invalid("usage dashboard", e))?;
         Ok(store)
     }
 }

@@ -39,8 +39,17 @@ async fn the_demo_matches_the_specs_example() {
         get(format!("/api/projects/{PROJECT}/experiments/")).await["count"],
         3
     );
+    // Every flag (the deleted one too) has its generated usage dashboard; only
+    // `exclude_generated=true` hides them.
     assert_eq!(
         get(format!("/api/projects/{PROJECT}/dashboards/")).await["count"],
+        6 + 13
+    );
+    assert_eq!(
+        get(format!(
+            "/api/projects/{PROJECT}/dashboards/?exclude_generated=true"
+        ))
+        .await["count"],
         6
     );
 
@@ -150,7 +159,10 @@ async fn the_demo_matches_the_specs_example() {
         .iter()
         .map(|r| r["properties"]["ID"]["number"].as_i64().unwrap())
         .collect();
-    let dashboards = get(format!("/api/projects/{PROJECT}/dashboards/")).await;
+    let dashboards = get(format!(
+        "/api/projects/{PROJECT}/dashboards/?exclude_generated=true"
+    ))
+    .await;
     let mut undocumented: Vec<(i64, String)> = dashboards["results"]
         .as_array()
         .unwrap()

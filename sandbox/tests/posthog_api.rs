@@ -201,7 +201,9 @@ async fn deleted_flags_leave_the_list_but_stay_retrievable() {
 #[tokio::test]
 async fn deleted_dashboards_are_gone_from_list_and_retrieve() {
     let env = start("demo").await;
-    let list = env.posthog("GET", &project("dashboards/"), None).await;
+    let list = env
+        .posthog("GET", &project("dashboards/?exclude_generated=true"), None)
+        .await;
     assert_eq!(list.body["count"], 6);
     let ids: Vec<i64> = list.body["results"]
         .as_array()
@@ -541,4 +543,266 @@ async fn unknown_and_read_only_fields_are_ignored_on_write() {
     assert_eq!(patched.body["name"], "Renamed");
     assert!(patched.body.get("made_up_field").is_none());
     assert_eq!(patched.body["version"], 2);
+}
+
+fn ids(answer: &Answer) -> Vec<i64> {
+    answer.body["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["id"].as_i64().unwrap())
+        .collect()
+}
+
+/// PostHog/posthog PR #63338: archived flags leave the default list, `?archived=true` lists
+/// only them, retrieve still works, `status` says ARCHIVED, and an archived flag is disabled.
+#[tokio::test]
+async fn archived_flags_are_listed_only_on_request() {
+    let env = start("demo").await;
+    let still_on = env
+        .posthog(
+            "PATCH",
+            &project("feature_flags/208/"),
+            Some(json!({"archived": true})),
+        )
+        .await;
+    assert_eq!(still_on.status, 400, "{}", still_on.body);
+    assert_eq!(still_on.body["attr"], "archived");
+    let archived = env
+        .posthog(
+            "PATCH",
+            &project("feature_flags/208/"),
+            Some(json!({"archived": true, "active": false})),
+        )
+        .await;
+    assert_eq!(archived.status, 200, "{}", archived.body);
+    assert_eq!(archived.body["archived"], true);
+    assert_eq!(archived.body["status"], "ARCHIVED");
+    let default = env.posthog("GET", &project("feature_flags/"), None).await;
+    assert_eq!(default.body["count"], 11);
+    assert!(!ids(&default).contains(&208));
+    let only = env
+        .posthog("GET", &project("feature_flags/?archived=true"), None)
+        .await;
+    assert_eq!(ids(&only), [208]);
+    let others = env
+        .posthog("GET", &project("feature_flags/?archived=false"), None)
+        .await;
+    assert_eq!(others.body["count"], 11);
+    let one = env
+        .posthog("GET", &project("feature_flags/208/"), None)
+        .await;
+    assert_eq!(one.status, 200);
+    assert_eq!(one.body["archived"], true);
+    let enable = env
+        .posthog(
+            "PATCH",
+            &project("feature_flags/208/"),
+            Some(json!({"active": true})),
+        )
+        .await;
+    assert_eq!(enable.status, 400, "{}", enable.body);
+}
+
+/// `_create_usage_dashboard`: every flag create makes "Generated Dashboard: <key> Usage";
+/// the dashboard list hides those only with `exclude_generated=true`, pinned ones first.
+#[tokio::test]
+async fn creating_a_flag_generates_its_usage_dashboard() {
+    let env = start("demo").await;
+    let created = env
+        .posthog(
+            "POST",
+            &project("feature_flags/"),
+            Some(json!({"key": "release_search_v3", "name": "Search v3"})),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let dashboard_id = created.body["usage_dashboard"].as_i64().unwrap();
+    let dashboard = env
+        .posthog(
+            "GET",
+            &project(&format!("dashboards/{dashboard_id}/")),
+            None,
+        )
+        .await;
+    assert_eq!(
+        dashboard.body["name"],
+        "Generated Dashboard: release_search_v3 Usage"
+    );
+    assert_eq!(dashboard.body["creation_mode"], "template");
+    let all = env
+        .posthog("GET", &project("dashboards/?limit=100"), None)
+        .await;
+    assert!(ids(&all).contains(&dashboard_id));
+    let pinned: Vec<bool> = all.body["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["pinned"].as_bool().unwrap())
+        .collect();
+    let first_unpinned = pinned.iter().position(|p| !p).unwrap();
+    assert!(pinned[first_unpinned..].iter().all(|p| !p), "{pinned:?}");
+    let hidden = env
+        .posthog("GET", &project("dashboards/?exclude_generated=true"), None)
+        .await;
+    assert!(!ids(&hidden).contains(&dashboard_id));
+    assert!(hidden.body["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|d| !d["name"]
+            .as_str()
+            .unwrap()
+            .starts_with("Generated Dashboard")));
+}
+
+/// `FeatureFlag.tombstoned_key`: deleting a flag an experiment uses renames its key to
+/// `<key>:deleted:<id>`; a running experiment blocks the delete; restoring restores the key.
+#[tokio::test]
+async fn deleting_an_experiments_flag_tombstones_its_key() {
+    let env = start("demo").await;
+    // exp_pricing_page_layout's experiment (31) is running.
+    let flags = env
+        .posthog(
+            "GET",
+            &project("feature_flags/?search=exp_pricing_page_layout"),
+            None,
+        )
+        .await;
+    let running_flag = flags.body["results"][0]["id"].as_i64().unwrap();
+    let blocked = env
+        .posthog(
+            "PATCH",
+            &project(&format!("feature_flags/{running_flag}/")),
+            Some(json!({"deleted": true})),
+        )
+        .await;
+    assert_eq!(blocked.status, 400, "{}", blocked.body);
+    assert!(blocked.body["detail"]
+        .as_str()
+        .unwrap()
+        .contains("running experiment"));
+    // exp_checkout_button_copy's experiment (32) has stopped.
+    let flags = env
+        .posthog(
+            "GET",
+            &project("feature_flags/?search=exp_checkout_button_copy"),
+            None,
+        )
+        .await;
+    let id = flags.body["results"][0]["id"].as_i64().unwrap();
+    let deleted = env
+        .posthog(
+            "PATCH",
+            &project(&format!("feature_flags/{id}/")),
+            Some(json!({"deleted": true})),
+        )
+        .await;
+    assert_eq!(deleted.status, 200, "{}", deleted.body);
+    assert_eq!(
+        deleted.body["key"],
+        format!("exp_checkout_button_copy:deleted:{id}")
+    );
+    // The experiment still names the original key.
+    let experiment = env.posthog("GET", &project("experiments/32/"), None).await;
+    assert_eq!(
+        experiment.body["feature_flag_key"],
+        "exp_checkout_button_copy"
+    );
+    let restored = env
+        .posthog(
+            "PATCH",
+            &project(&format!("feature_flags/{id}/")),
+            Some(json!({"deleted": false})),
+        )
+        .await;
+    assert_eq!(restored.body["key"], "exp_checkout_button_copy");
+}
+
+/// `Experiment.computed_status`, the `conclusion` choices, and saved (shared) metrics.
+#[tokio::test]
+async fn experiments_report_status_conclusions_and_saved_metrics() {
+    let env = start("demo").await;
+    let running = env.posthog("GET", &project("experiments/31/"), None).await;
+    assert_eq!(running.body["status"], "running");
+    let saved = &running.body["saved_metrics"];
+    assert_eq!(saved.as_array().unwrap().len(), 1, "{saved}");
+    assert_eq!(saved[0]["name"], "Pricing page bounce rate");
+    assert_eq!(saved[0]["metadata"]["type"], "secondary");
+    assert_eq!(saved[0]["saved_metric"], 41);
+    assert_eq!(saved[0]["query"]["kind"], "ExperimentMetric");
+    let stopped = env.posthog("GET", &project("experiments/32/"), None).await;
+    assert_eq!(stopped.body["status"], "stopped");
+    let draft = env.posthog("GET", &project("experiments/33/"), None).await;
+    assert_eq!(draft.body["status"], "draft");
+    for conclusion in ["won", "lost", "inconclusive", "stopped_early", "invalid"] {
+        let answer = env
+            .posthog(
+                "PATCH",
+                &project("experiments/32/"),
+                Some(json!({"conclusion": conclusion})),
+            )
+            .await;
+        assert_eq!(answer.status, 200, "{conclusion}: {}", answer.body);
+    }
+    let bad = env
+        .posthog(
+            "PATCH",
+            &project("experiments/32/"),
+            Some(json!({"conclusion": "shipped"})),
+        )
+        .await;
+    assert_eq!(bad.status, 400);
+    assert_eq!(bad.body["code"], "invalid_choice");
+    assert_eq!(bad.body["attr"], "conclusion");
+    let unknown_metric = env
+        .posthog(
+            "PATCH",
+            &project("experiments/33/"),
+            Some(json!({"saved_metrics_ids": [{"id": 999, "metadata": {"type": "primary"}}]})),
+        )
+        .await;
+    assert_eq!(unknown_metric.status, 400, "{}", unknown_metric.body);
+}
+
+/// The list-shift mode: a page after the first starts `shift` items early, so the last
+/// items of one page come again at the top of the next, as when flags are created
+/// mid-listing (ordering `-created_at`).
+#[tokio::test]
+async fn list_shift_mode_repeats_items_across_pages() {
+    let env = start("demo").await;
+    let set = env
+        .admin("PUT", "/posthog_list_shift", Some(json!({"list_shift": 2})))
+        .await;
+    assert_eq!(set.status, 200, "{}", set.body);
+    let first = env
+        .posthog("GET", &project("feature_flags/?limit=5"), None)
+        .await;
+    let next = first.body["next"].as_str().unwrap().to_string();
+    let second = env.posthog("GET", &next, None).await;
+    let (a, b) = (ids(&first), ids(&second));
+    assert_eq!(a[3..], b[..2], "{a:?} then {b:?}");
+}
+
+/// PostHog's two throttles are sliding windows that can be set at run time.
+#[tokio::test]
+async fn posthog_throttle_windows_are_configurable() {
+    let env = start("demo").await;
+    let set = env
+        .admin(
+            "PUT",
+            "/posthog_rate_limit",
+            Some(json!({"burst": {"limit": 100, "seconds": 60}, "sustained": {"limit": 2, "seconds": 30}})),
+        )
+        .await;
+    assert_eq!(set.status, 200, "{}", set.body);
+    for _ in 0..2 {
+        let ok = env.posthog("GET", &project("feature_flags/"), None).await;
+        assert_eq!(ok.status, 200);
+    }
+    let throttled = env.posthog("GET", &project("feature_flags/"), None).await;
+    assert_eq!(throttled.status, 429);
+    assert_eq!(throttled.body["code"], "throttled");
+    let wait: u64 = throttled.retry_after.as_deref().unwrap().parse().unwrap();
+    assert!((29..=30).contains(&wait), "{wait}");
 }

@@ -6,11 +6,12 @@
 //! Otherwise the config is found from the hook's `cwd` (else the process's; `--config` wins) and:
 //!
 //! - **PreToolUse**, with `sync.require_notion_entry`: [`ALLOW_UNDOCUMENTED_ENV`] set → allowed
-//!   with a note; else one filtered Notion query ([`crate::sync::is_documented`]) → documented:
-//!   allowed silently, not documented: blocked (exit 2, [`block_reason`] on stderr). When Notion
-//!   does not answer, the local snapshot answers (and a block says so, with its date); with no
-//!   snapshot either, `sync.offline_policy` decides (`block` by default, with a message naming
-//!   both ways to let creations through).
+//!   with a note; else [`crate::lookup`] in live mode (one filtered Notion query; the rule for
+//!   what documents a creation is [`crate::documented`]'s, the same as the git gates') →
+//!   documented: allowed silently, not documented: blocked (exit 2, [`block_reason`] on stderr).
+//!   When Notion does not answer, the local snapshot answers as far as it can (a block says so,
+//!   with its date); when it cannot either, `sync.offline_policy` decides (`block` by default,
+//!   with a message naming both ways to let creations through).
 //! - **PostToolUse**, with `sync.auto_sync_on_create`: the created object is read from the tool's
 //!   response ([`created_object`]), or fetched from PostHog by key or name when the response is
 //!   not JSON (the CLI mode's text output); then [`crate::sync::upsert_from_posthog`] creates or
@@ -45,9 +46,10 @@ use super::claude::{
 };
 use crate::app::{Context, Outcome};
 use crate::config::{self, Config, ConfigError, OfflinePolicy};
+use crate::documented::DocKey;
+use crate::lookup::{self, seconds, Answer, Mode};
 use crate::model::Resource;
 use crate::output::Printer;
-use crate::snapshot::Snapshot;
 use crate::sync::{self, fetch, UpsertResult};
 
 /// Environment variable overriding the timeout of the Notion lookup and of the PostHog
@@ -141,15 +143,6 @@ fn step_timeout(value: Option<&str>) -> Duration {
     match value.map(str::trim).and_then(|v| v.parse::<u64>().ok()) {
         Some(ms) => Duration::from_millis(ms.clamp(1, max)),
         None => DEFAULT_STEP_TIMEOUT,
-    }
-}
-
-fn seconds(d: Duration) -> String {
-    let s = d.as_secs_f64();
-    if s >= 1.0 && s.fract() == 0.0 {
-        format!("{s:.0} s")
-    } else {
-        format!("{s:.1} s")
     }
 }
 
@@ -271,27 +264,17 @@ fn allows_undocumented(value: Option<&str>) -> bool {
     })
 }
 
-/// The Notion lookup for a creation: (resource, key, alt) as [`crate::sync::is_documented`]
-/// takes them.
-fn lookup(creation: &Creation) -> (Resource, String, Option<String>) {
-    match creation {
-        Creation::Flag { key, .. } => (Resource::Flags, key.clone(), None),
-        Creation::Experiment { name, flag_key } => (
-            Resource::Experiments,
-            flag_key.clone().unwrap_or_default(),
-            Some(name.clone()),
-        ),
-        Creation::Dashboard { name } => (Resource::Dashboards, name.clone(), None),
-    }
+/// The resource a creation documents.
+fn resource_of(creation: &Creation) -> Resource {
+    doc_key(creation).resource()
 }
 
-fn in_snapshot(snapshot: &Snapshot, creation: &Creation) -> bool {
+/// What the documentation lookup is asked about a creation.
+fn doc_key(creation: &Creation) -> DocKey {
     match creation {
-        Creation::Flag { key, .. } => snapshot.documents_flag(key),
-        Creation::Experiment { name, flag_key } => {
-            snapshot.documents_experiment(name, flag_key.as_deref())
-        }
-        Creation::Dashboard { name } => snapshot.documents_dashboard(name),
+        Creation::Flag { key, .. } => DocKey::flag(key),
+        Creation::Experiment { name, flag_key } => DocKey::experiment(name, flag_key.as_deref()),
+        Creation::Dashboard { name } => DocKey::dashboard(name, None),
     }
 }
 
@@ -307,45 +290,46 @@ async fn pre_tool_use(config: &Config, creation: &Creation, budget: &Budget) -> 
         );
         return Outcome::Success;
     }
-    let (resource, key, alt) = lookup(creation);
-    let owned = config.clone();
-    let live = detached(budget.step(), move || async move {
-        sync::is_documented(&owned, resource, &key, alt.as_deref())
-            .await
-            .map_err(|e| e.to_string())
+    let key = doc_key(creation);
+    let keys = std::collections::BTreeSet::from([key.clone()]);
+    let (owned, asked, step) = (config.clone(), keys.clone(), budget.step());
+    let answers = match detached(budget.remaining(), move || async move {
+        lookup::answer(&owned, &asked, Mode::Live, step).await
     })
     .await
-    .and_then(|answer| answer);
-    match live {
-        Ok(true) => Outcome::Success,
-        Ok(false) => {
-            eprintln!("{}", block_reason(creation));
-            Outcome::Blocked
-        }
-        Err(why) => offline_answer(config, creation, &one_line(&why)),
-    }
-}
-
-/// Notion did not answer (`why`): the snapshot answers, else `sync.offline_policy`.
-fn offline_answer(config: &Config, creation: &Creation, why: &str) -> Outcome {
-    let no_snapshot = match Snapshot::load(&config.kodo_dir()) {
-        Ok(Some(snapshot)) => {
-            if in_snapshot(&snapshot, creation) {
-                return Outcome::Success;
-            }
+    {
+        Ok(answers) => answers,
+        Err(why) => lookup::without_notion(config, &keys, &why),
+    };
+    let why = answers.notion_failure.as_deref().unwrap_or_default();
+    match answers.get(&key) {
+        Answer::Documented => Outcome::Success,
+        Answer::Undocumented if answers.from_snapshot.contains(&key) => {
             eprintln!(
                 "{}\n(answered from the snapshot of {}: Notion did not answer: {why})",
                 block_reason(creation),
-                snapshot.generated_at
+                answers.snapshot_of.as_deref().unwrap_or("unknown date"),
             );
-            return Outcome::Blocked;
+            Outcome::Blocked
         }
-        Ok(None) => "there is no local snapshot (`.kodo/snapshot.json`)".to_string(),
-        Err(e) => one_line(&e.to_string()),
-    };
+        Answer::Undocumented => {
+            eprintln!("{}", block_reason(creation));
+            Outcome::Blocked
+        }
+        Answer::Unknown => offline_answer(
+            config,
+            creation,
+            why,
+            answers.snapshot_gap.as_deref().unwrap_or_default(),
+        ),
+    }
+}
+
+/// Neither Notion (`why`) nor the snapshot (`gap`) could answer: `sync.offline_policy` decides.
+fn offline_answer(config: &Config, creation: &Creation, why: &str, gap: &str) -> Outcome {
     let what = format!(
         "kodo: cannot tell whether {} `{}` is documented in Notion ({} database): Notion could \
-         not be reached ({why}), and {no_snapshot}; `kodo snapshot refresh` writes one.",
+         not be reached ({why}), and {gap}; `kodo snapshot refresh` writes a fresh one.",
         creation.kind(),
         creation.identifier(),
         creation.notion_database(),
@@ -386,7 +370,7 @@ async fn post_tool_use(
     if !config.sync.auto_sync_on_create || tool_failed(input) {
         return Outcome::Success;
     }
-    let (resource, _, _) = lookup(creation);
+    let resource = resource_of(creation);
     let object = match created_object(input).filter(|o| fits(creation, o)) {
         Some(object) => object,
         None => {

@@ -6,7 +6,7 @@
 //! and previous contents of the changed files, read with one `git cat-file --batch` → the
 //! scanner on those texts only → the references the change adds ([`check`]) → the identifiers
 //! they use, resolved across the working tree only when there are any → the documentation
-//! ([`docs`]: the snapshot, or Notion with a short deadline) → findings → a report ([`report`]).
+//! ([`crate::lookup`]: the snapshot, or Notion with a short deadline) → findings → a report ([`report`]).
 //!
 //! **Invariants.**
 //! - The cost follows the size of the change, not of the repository: an identifier that a
@@ -22,7 +22,6 @@
 //!   `scan --rev-range`; `--format json` puts the JSON report on stdout in both.
 
 pub mod check;
-pub mod docs;
 pub mod git;
 pub mod report;
 
@@ -35,8 +34,9 @@ use kodo_scan::{Kind, Reference, ScanSettings};
 use crate::app::{Context, Outcome};
 use crate::cli::Format;
 use crate::config::{Config, ConfigError};
+use crate::lookup;
 
-use check::{Added, Before, Finding, NewFile, OldFile, Policy};
+use check::{Added, Before, Finding, NewFile, OldFile, Policy, Unscanned};
 use git::{FileChange, Git};
 use report::Mode;
 
@@ -53,11 +53,13 @@ pub struct Verdict {
     pub added: usize,
     /// How many changed files were read.
     pub files: usize,
+    /// Changed files that could not be scanned.
+    pub unscanned: Vec<Unscanned>,
 }
 
 impl Verdict {
     pub fn blocked(&self) -> bool {
-        self.findings.iter().any(Finding::blocks)
+        self.findings.iter().any(Finding::blocks) || self.unscanned.iter().any(|u| u.blocks)
     }
 }
 
@@ -91,10 +93,14 @@ pub async fn run(ctx: &Context) -> anyhow::Result<Outcome> {
         );
     }
     if ctx.global.format == Some(Format::Json) {
-        ctx.printer
-            .data(&report::json(&verdict.findings, &verdict.notes));
+        ctx.printer.data(&report::json(
+            &verdict.findings,
+            &verdict.notes,
+            &verdict.unscanned,
+        ));
     } else {
-        let text = report::human(&verdict.findings, Mode::Hook, &verdict.notes);
+        let mut text = report::human(&verdict.findings, Mode::Hook, &verdict.notes);
+        text.push_str(&report::unscanned(&verdict.unscanned, Mode::Hook));
         if !text.is_empty() {
             eprint!("{text}");
         }
@@ -134,10 +140,14 @@ pub async fn check_rev_range(
         }
     }
     if ctx.global.format == Some(Format::Json) {
-        ctx.printer
-            .data(&report::json(&verdict.findings, &verdict.notes));
+        ctx.printer.data(&report::json(
+            &verdict.findings,
+            &verdict.notes,
+            &verdict.unscanned,
+        ));
     } else {
-        let text = report::human(&verdict.findings, Mode::Range, &verdict.notes);
+        let mut text = report::human(&verdict.findings, Mode::Range, &verdict.notes);
+        text.push_str(&report::unscanned(&verdict.unscanned, Mode::Range));
         if text.is_empty() {
             ctx.printer.info(&format!(
                 "kodo: {range} adds {} event or flag reference(s) in {} changed file(s); nothing undocumented",
@@ -204,11 +214,32 @@ pub async fn check_change(
         )
         .collect();
     let blobs = git.read_blobs(&specs)?;
+    // A new side that cannot be scanned is reported by name; an old side that cannot is only
+    // missing from the comparison (its references count as new, the safe direction).
+    let mut unscanned = Vec::new();
     let texts: Vec<Option<String>> = blobs
         .into_iter()
-        .map(|b| {
-            b.filter(|b| !is_binary(b))
-                .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .enumerate()
+        .map(|(i, blob)| {
+            let (is_new, path) = match new_side.get(i) {
+                Some((_, p)) => (true, *p),
+                None => (false, old_side[i - new_side.len()].1),
+            };
+            let reason = match &blob {
+                None => kodo_scan::is_source(path).then_some(kodo_scan::SkipReason::Unreadable),
+                Some(bytes) => kodo_scan::skip_reason(path, bytes, settings),
+            };
+            if let (Some(reason), true) = (reason, is_new) {
+                unscanned.push(Unscanned {
+                    path: path.to_string(),
+                    reason,
+                    blocks: config.sync.strict_offline,
+                });
+            }
+            match reason {
+                Some(_) => None,
+                None => blob.map(|b| String::from_utf8_lossy(&b).into_owned()),
+            }
         })
         .collect();
     let (new_texts, old_texts) = texts.split_at(new_side.len());
@@ -238,13 +269,24 @@ pub async fn check_change(
         naming: &config.sync.naming,
     };
     let keys = check::keys_to_check(&added, &policy);
-    let answers = docs::answer(config, &keys).await;
+    let keys = keys
+        .iter()
+        .map(|(kind, key)| lookup::code_key(*kind, key))
+        .collect();
+    let answers = lookup::answer(
+        config,
+        &keys,
+        lookup::Mode::OfflineFirst,
+        lookup::LIVE_TIMEOUT,
+    )
+    .await;
     let findings = check::evaluate(&added, &answers, &policy);
     Ok(Verdict {
         findings,
         notes: answers.notes,
         added: added.len(),
         files: new_files.len(),
+        unscanned,
     })
 }
 
@@ -299,8 +341,4 @@ fn resolve(
         _ => true,
     });
     Ok(())
-}
-
-fn is_binary(bytes: &[u8]) -> bool {
-    bytes.iter().take(8000).any(|b| *b == 0)
 }

@@ -16,11 +16,11 @@ use std::sync::Mutex;
 
 use futures_util::StreamExt;
 use kodo_api::{CreateOutcome, KeyLookup, KeyType, NotionClient, Page};
-use serde::Serialize;
 use serde_json::json;
 
 use crate::model::{decode_page, NotionRow, Resource};
 use crate::output::Printer;
+pub use kodo_core::outcome::{Failure, Outcome};
 
 use super::normalize::Desired;
 use super::plan::{create_properties, update_properties, Change, Item, Orphan, ResourcePlan, Step};
@@ -67,33 +67,6 @@ pub fn key_lookup(desired: &Desired) -> KeyLookup {
             },
         },
     }
-}
-
-/// A write that failed.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Failure {
-    pub resource: Resource,
-    pub key: String,
-    pub action: &'static str,
-    pub error: String,
-}
-
-/// What applying a plan did.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct Outcome {
-    pub created: usize,
-    /// Creates whose answer was lost and whose row turned out to exist.
-    pub recovered: usize,
-    pub updated: usize,
-    pub unchanged: usize,
-    pub archived: usize,
-    pub failed: Vec<Failure>,
-    /// The rows as they now are (created, recovered or updated), by resource.
-    #[serde(skip)]
-    pub rows: BTreeMap<Resource, Vec<NotionRow>>,
-    /// Page IDs moved to the trash.
-    #[serde(skip)]
-    pub trashed: BTreeSet<String>,
 }
 
 enum Op<'a> {

@@ -287,10 +287,11 @@ fn make_plans(
     resources: &[Resource],
     options: PlanOptions,
 ) -> Vec<ResourcePlan> {
+    let rules = super::rules(&config.sync);
     let n = Normalizer {
         region_url: &config.posthog.region_url,
         project_id: &config.posthog.project_id,
-        sync: &config.sync,
+        rules: &rules,
         people: &inventory.people,
         scan: facts,
     };

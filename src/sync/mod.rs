@@ -11,24 +11,22 @@
 //! messages with context. No error, warning or log line carries a token.
 
 pub mod apply;
-pub mod code;
 pub mod command;
 pub mod export;
 pub mod fetch;
-pub mod normalize;
-pub mod plan;
-pub mod report;
 pub mod scan;
 pub mod setup;
 pub mod single;
-pub mod source;
+
+// The pure stages live in `kodo-core`; re-exported so the engine's paths stay short.
+pub use kodo_core::{code, normalize, plan, report, source};
 
 use std::path::PathBuf;
 
-use crate::config::ConfigError;
+use crate::config::{ConfigError, SyncConfig};
 use crate::model::Resource;
 
-pub use single::{is_documented, upsert_from_posthog, UpsertResult};
+pub use single::{upsert_from_posthog, UpsertResult};
 
 /// What can go wrong while syncing. Every variant is exit code 2.
 #[derive(Debug, thiserror::Error)]
@@ -55,4 +53,13 @@ pub enum SyncError {
     Snapshot(#[from] crate::snapshot::SnapshotError),
     #[error(transparent)]
     State(#[from] crate::state::StateError),
+}
+
+/// The normaliser's rules, from the config's `sync` section.
+pub(crate) fn rules(sync: &SyncConfig) -> normalize::Rules {
+    normalize::Rules {
+        include_builtin_events: sync.include_builtin_events,
+        flag_types: sync.flag_types.clone(),
+        event_categories: sync.event_categories.clone(),
+    }
 }

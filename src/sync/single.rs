@@ -1,16 +1,18 @@
-//! One resource at a time, for the Claude Code hook: "is this documented?" (one filtered
-//! query) and "document this PostHog object" (create or update its row exactly once).
+//! One resource at a time, for the Claude Code hook: "document this PostHog object" (create or
+//! update its row exactly once). "Is this documented?" is [`crate::lookup`]'s.
 //!
-//! **Invariants.** [`is_documented`] reads only the rows whose key matches (a title,
-//! rich-text or number `equals` filter), never the whole database. [`upsert_from_posthog`]
+//! **Invariants.** The row is found with the documentation lookup's filter
+//! ([`DocKey::filter`]: a title, rich-text or number `equals`), never by reading the whole
+//! database. [`upsert_from_posthog`]
 //! goes through the same normaliser, planner and exactly-once create as `import`, so the row
 //! it writes is the row `import` would write, and a repeated call changes nothing.
 
 use kodo_api::{CreateOutcome, NotionClient};
 use serde::Serialize;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use crate::config::Config;
+use crate::documented::DocKey;
 use crate::model::{decode_page, NotionRow, Resource};
 use crate::output::Printer;
 use crate::snapshot::Snapshot;
@@ -20,51 +22,6 @@ use super::normalize::{self, Desired, Normalizer, People, ScanFacts};
 use super::plan::{self, PlanInput, PlanOptions, Step};
 use super::source::{PhDashboard, PhEvent, PhExperiment, PhFlag};
 use super::{apply, fetch, SyncError};
-
-fn title_equals(property: &str, value: &str) -> Value {
-    json!({"property": property, "title": {"equals": value}})
-}
-
-/// The query filter for rows documenting a resource.
-///
-/// - events: `key` is the event name; flags: the flag key;
-/// - experiments: `key` is the feature-flag key, `alt` the experiment name (either matches);
-/// - dashboards: `key` is the dashboard name, `alt` its PostHog ID (either matches).
-pub fn key_filter(resource: Resource, key: &str, alt: Option<&str>) -> Option<Value> {
-    let key = key.trim();
-    let alt = alt.map(str::trim).filter(|a| !a.is_empty());
-    let mut any = Vec::new();
-    match resource {
-        Resource::Events if !key.is_empty() => any.push(title_equals("Event Name", key)),
-        Resource::Flags if !key.is_empty() => any.push(title_equals("Flag Key", key)),
-        Resource::Experiments => {
-            if !key.is_empty() {
-                any.push(json!({"property": "Flag Key", "rich_text": {"equals": key}}));
-            }
-            if let Some(name) = alt {
-                any.push(title_equals("Experiment Name", name));
-            }
-        }
-        Resource::Dashboards => {
-            if !key.is_empty() {
-                any.push(title_equals("Dashboard Name", key));
-            }
-            if let Some(id) = alt.and_then(|a| a.parse::<i64>().ok()) {
-                any.push(json!({"property": "ID", "number": {"equals": id}}));
-            }
-        }
-        _ => {}
-    }
-    match any.len() {
-        0 => None,
-        1 => any.pop(),
-        _ => Some(json!({"or": any})),
-    }
-}
-
-fn quiet_client(config: &Config) -> Result<NotionClient, SyncError> {
-    fetch::notion_client(config, &Printer::silent())
-}
 
 async fn matching_rows(
     client: &NotionClient,
@@ -88,22 +45,6 @@ async fn matching_rows(
         })
         .collect();
     Ok((ds, rows))
-}
-
-/// Whether Notion documents the resource (see [`key_filter`] for `key` and `alt`).
-pub async fn is_documented(
-    config: &Config,
-    resource: Resource,
-    key: &str,
-    alt: Option<&str>,
-) -> Result<bool, SyncError> {
-    let Some(filter) = key_filter(resource, key, alt) else {
-        return Ok(false);
-    };
-    let client = quiet_client(config)?;
-    let state = State::load(&config.kodo_dir()).unwrap_or_default();
-    let (_, rows) = matching_rows(&client, config, resource, filter, &state).await?;
-    Ok(!rows.is_empty())
 }
 
 /// What [`upsert_from_posthog`] did.
@@ -163,10 +104,11 @@ pub async fn upsert_from_posthog(
         People::default()
     };
     let scan = ScanFacts::default();
+    let rules = super::rules(&config.sync);
     let n = Normalizer {
         region_url: &config.posthog.region_url,
         project_id: &config.posthog.project_id,
-        sync: &config.sync,
+        rules: &rules,
         people: &people,
         scan: &scan,
     };
@@ -189,15 +131,23 @@ pub async fn upsert_from_posthog(
         Resource::Dashboards => n.dashboard(&decode::<PhDashboard>(object, "dashboard")?),
     };
     let record = &desired.record;
-    let (key, alt) = match resource {
-        Resource::Experiments => (
-            record.keys.primary.clone().unwrap_or_default(),
-            record.keys.fallback.clone(),
+    let key = match resource {
+        Resource::Events => DocKey::event(&record.key),
+        Resource::Flags => DocKey::flag(&record.key),
+        Resource::Experiments => DocKey::experiment(
+            record.keys.fallback.as_deref().unwrap_or_default(),
+            record.keys.primary.as_deref(),
         ),
-        Resource::Dashboards => (record.key.clone(), record.keys.primary.clone()),
-        _ => (record.key.clone(), None),
+        Resource::Dashboards => DocKey::dashboard(
+            &record.key,
+            record
+                .keys
+                .primary
+                .as_deref()
+                .and_then(|id| id.parse().ok()),
+        ),
     };
-    let Some(filter) = key_filter(resource, &key, alt.as_deref()) else {
+    let Some(filter) = key.filter(resource) else {
         return Ok(UpsertResult::Skipped {
             reason: format!("the PostHog {} has no key", resource.label().to_lowercase()),
         });
@@ -283,40 +233,4 @@ pub async fn upsert_from_posthog(
         }
     }
     Ok(result)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn filters_are_one_equals_query_per_key() {
-        assert_eq!(
-            key_filter(Resource::Events, "user_signed_up", None),
-            Some(json!({"property": "Event Name", "title": {"equals": "user_signed_up"}}))
-        );
-        assert_eq!(
-            key_filter(
-                Resource::Experiments,
-                "checkout-copy",
-                Some("Checkout copy")
-            ),
-            Some(json!({"or": [
-                {"property": "Flag Key", "rich_text": {"equals": "checkout-copy"}},
-                {"property": "Experiment Name", "title": {"equals": "Checkout copy"}}
-            ]}))
-        );
-        assert_eq!(
-            key_filter(Resource::Dashboards, "API Performance", Some("123")),
-            Some(json!({"or": [
-                {"property": "Dashboard Name", "title": {"equals": "API Performance"}},
-                {"property": "ID", "number": {"equals": 123}}
-            ]}))
-        );
-        assert_eq!(key_filter(Resource::Flags, "  ", None), None);
-        assert_eq!(
-            key_filter(Resource::Experiments, "", Some("Only a name")),
-            Some(json!({"property": "Experiment Name", "title": {"equals": "Only a name"}}))
-        );
-    }
 }

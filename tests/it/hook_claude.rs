@@ -133,10 +133,17 @@ fn silent_server_url() -> String {
     format!("http://{addr}")
 }
 
-fn write_snapshot(env: &TestEnv, flags: &[&str]) {
+/// A snapshot written just now (fresh: it answers "not documented" too).
+fn write_snapshot(env: &TestEnv, flags: &[&str]) -> String {
+    let now = kodo::snapshot::now_rfc3339();
+    write_snapshot_of(env, &now, flags);
+    now
+}
+
+fn write_snapshot_of(env: &TestEnv, generated_at: &str, flags: &[&str]) {
     let snapshot = json!({
         "version": 1,
-        "generated_at": "2026-05-01T12:00:00Z",
+        "generated_at": generated_at,
         "events": [],
         "flags": flags,
         "experiments": [{"name": "Pricing page layout", "flag_key": "exp_pricing_page_layout"}],
@@ -446,7 +453,7 @@ fn malformed_stdin_is_a_clear_non_blocking_error() {
 fn unreachable_notion_falls_back_to_the_snapshot() {
     let env = gated();
     set_notion_url(&env, &closed_port_url());
-    write_snapshot(&env, &["release_new_api_v2"]);
+    let generated_at = write_snapshot(&env, &["release_new_api_v2"]);
     run(
         &env,
         &pre(
@@ -477,9 +484,43 @@ fn unreachable_notion_falls_back_to_the_snapshot() {
         "not in the snapshot",
         &[
             "feature flag `ops_maintenance_mode` is not documented",
-            "(answered from the snapshot of 2026-05-01T12:00:00Z: Notion did not answer",
+            &format!("(answered from the snapshot of {generated_at}: Notion did not answer"),
         ],
     );
+}
+
+#[test]
+fn a_stale_snapshot_vouches_for_what_it_lists_and_no_more() {
+    // The git gates' rule: a snapshot older than sync.snapshot_max_age_hours cannot say
+    // "not documented", so Notion's silence leaves the offline policy to decide.
+    let env = gated();
+    set_notion_url(&env, &closed_port_url());
+    write_snapshot_of(&env, "2026-05-01T12:00:00Z", &["release_new_api_v2"]);
+    run(
+        &env,
+        &pre(
+            &env,
+            "mcp__posthog__create-feature-flag",
+            flag_input("release_new_api_v2"),
+        ),
+    )
+    .assert_silent_pass("listed in a stale snapshot");
+    let call = pre(
+        &env,
+        "mcp__posthog__create-feature-flag",
+        flag_input("ops_maintenance_mode"),
+    );
+    run(&env, &call).assert_blocked(
+        "not in a stale snapshot, default policy",
+        &[
+            "cannot tell whether feature flag `ops_maintenance_mode` is documented",
+            "the snapshot `.kodo/snapshot.json` is ",
+            "sync.offline_policy is \"block\"",
+        ],
+    );
+    set_sync(&env, "offline_policy", json!("allow"));
+    let allowed = run(&env, &call);
+    assert_eq!(allowed.code, Some(0), "{}", allowed.stderr);
 }
 
 #[test]
@@ -497,7 +538,7 @@ fn unreachable_notion_without_a_snapshot_follows_the_offline_policy() {
         &[
             "cannot tell whether feature flag `release_checkout_v2` is documented",
             "Notion could not be reached",
-            "no local snapshot",
+            "there is no snapshot",
             "KODO_ALLOW_UNDOCUMENTED=1",
             "sync.offline_policy to \"allow\"",
         ],
@@ -843,7 +884,7 @@ fn a_missing_notion_token_is_answered_like_an_unreachable_notion() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(
-        stderr.contains("`NOTION_API_KEY` is not set") && stderr.contains("no local snapshot"),
+        stderr.contains("`NOTION_API_KEY` is not set") && stderr.contains("there is no snapshot"),
         "{stderr}"
     );
 

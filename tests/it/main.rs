@@ -4,7 +4,9 @@
 
 mod common;
 mod precommit_support;
+mod reliability;
 
+mod documented;
 mod hook_claude;
 mod plugin_launcher;
 mod plugin_manifest;
@@ -13,6 +15,7 @@ mod precommit_install;
 mod precommit_offline;
 mod precommit_range;
 mod scan_cli;
+mod snapshots;
 mod sync_code;
 mod sync_demo;
 mod sync_errors;

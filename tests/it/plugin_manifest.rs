@@ -318,6 +318,16 @@ fn commands_are_limited_to_the_kodo_binary() {
     ] {
         assert!(body.contains(section), "ph-sync.md: {section}");
     }
+    // The live bugs come first, before the documentation gaps.
+    let first = |needle: &str| {
+        body.find(needle)
+            .unwrap_or_else(|| panic!("ph-sync.md does not mention {needle}"))
+    };
+    assert!(first("code.dead_flag_references") < first("### Undocumented Resources"));
+    assert!(first("code.in_code_only") < first("### Undocumented Resources"));
+    // The JSON contract is documented once, in the README, and the command points there.
+    assert!(body.contains("\"Machine-readable output\" section of the plugin's README"));
+    assert!(read("README.md").contains("### Machine-readable output"));
     // `/kodo ph-sync …` (the spec's spelling) is the `kodo` command with a bare alias.
     let fm = frontmatter("commands/kodo.md");
     assert_eq!(field(&fm, "name"), Some("kodo"));
@@ -362,4 +372,40 @@ fn ci_validates_the_plugin_strictly_with_a_pinned_cli() {
     let pinned = Regex::new(r#"CLAUDE_CODE_VERSION=\d+\.\d+\.\d+\n"#).unwrap();
     assert!(pinned.is_match(&script));
     assert!(script.contains(r#"@anthropic-ai/claude-code@$CLAUDE_CODE_VERSION"#));
+}
+
+/// `/kodo:ph-sync` presents everything the audit's JSON has: every list of findings and every
+/// part of the code section, by the name the JSON gives it (from a real run on the demo).
+#[test]
+fn ph_sync_command_presents_every_part_of_the_audit_json() {
+    let env = crate::common::TestEnv::start("demo");
+    let out = env
+        .kodo()
+        .args(["ph-sync", "audit", "--format", "json"])
+        .output()
+        .expect("run kodo");
+    let audit: Value = serde_json::from_slice(&out.stdout).expect("audit JSON");
+    let body = read("commands/ph-sync.md");
+    let mut names: Vec<String> = audit
+        .as_object()
+        .expect("object")
+        .keys()
+        .filter(|k| !["version", "generated_at"].contains(&k.as_str()))
+        .map(|k| format!("`{k}`"))
+        .collect();
+    names.extend(
+        audit["code"]
+            .as_object()
+            .expect("code section")
+            .keys()
+            .filter(|k| k.as_str() != "files_scanned")
+            .map(|k| format!("code.{k}")),
+    );
+    assert!(names.len() > 10, "{names:?}");
+    for name in names {
+        assert!(
+            body.contains(&name),
+            "commands/ph-sync.md never presents {name}"
+        );
+    }
 }

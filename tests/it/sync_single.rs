@@ -1,12 +1,14 @@
-//! One resource at a time, as the Claude Code hook uses the sync engine: `is_documented` (one
-//! filtered query) and `upsert_from_posthog` (create or update exactly once); plus Owner
+//! One resource at a time, as the Claude Code hook uses the sync engine: the live
+//! documentation lookup (one filtered query) and `upsert_from_posthog` (create or update exactly once); plus Owner
 //! resolution when the integration may not read e-mails, and `kodo snapshot refresh`.
 
 use crate::common::TestEnv;
 use kodo::config::Config;
+use kodo::documented::DocKey;
+use kodo::lookup::{self, Answer, Mode};
 use kodo::model::Resource;
 use kodo::output::Printer;
-use kodo::sync::{is_documented, upsert_from_posthog, UpsertResult};
+use kodo::sync::{upsert_from_posthog, UpsertResult};
 use serde_json::{json, Value};
 
 /// The env's config, with token variables only this test file uses (so a token set in the
@@ -46,40 +48,44 @@ fn posthog_object(env: &TestEnv, list: &str, field: &str, value: &str) -> Value 
 }
 
 #[test]
-fn is_documented_asks_one_filtered_query() {
+fn the_live_lookup_asks_one_filtered_query() {
     let env = TestEnv::start("demo");
     let config = library_config(&env);
     let rt = runtime();
-    let check = |resource, key: &str, alt: Option<&str>| {
-        rt.block_on(is_documented(&config, resource, key, alt))
-            .unwrap()
+    let check = |key: DocKey| {
+        let keys = std::collections::BTreeSet::from([key.clone()]);
+        let answers = rt.block_on(lookup::answer(
+            &config,
+            &keys,
+            Mode::Live,
+            std::time::Duration::from_secs(5),
+        ));
+        assert_eq!(answers.notion_failure, None);
+        answers.get(&key) == Answer::Documented
     };
     env.clear_requests();
-    assert!(check(Resource::Flags, "release_checkout_v2", None));
+    assert!(check(DocKey::flag("release_checkout_v2")));
     let queries: Vec<Value> = env
         .requests()
         .into_iter()
         .filter(|r| r["path"].as_str().is_some_and(|p| p.ends_with("/query")))
         .collect();
     assert_eq!(queries.len(), 1, "{queries:?}");
-    assert!(!check(Resource::Flags, "release_new_api_v2", None));
-    assert!(check(Resource::Events, "user_signed_up", None));
-    assert!(!check(Resource::Events, "user_api_key_created", None));
+    assert!(!check(DocKey::flag("release_new_api_v2")));
+    assert!(check(DocKey::event("user_signed_up")));
+    assert!(!check(DocKey::event("user_api_key_created")));
     // Text equality is exact: Notion's equals is case-sensitive.
-    assert!(!check(Resource::Events, "USER_SIGNED_UP", None));
-    assert!(check(
-        Resource::Experiments,
-        "exp_pricing_page_layout",
-        Some("Some other name")
-    ));
-    assert!(check(
-        Resource::Experiments,
-        "",
-        Some("Pricing page layout")
-    ));
-    assert!(check(Resource::Dashboards, "Product Overview", None));
-    assert!(check(Resource::Dashboards, "Renamed", Some("118")));
-    assert!(!check(Resource::Dashboards, "API Performance", Some("123")));
+    assert!(!check(DocKey::event("USER_SIGNED_UP")));
+    assert!(check(DocKey::experiment(
+        "Some other name",
+        Some("exp_pricing_page_layout")
+    )));
+    assert!(check(DocKey::experiment("Pricing page layout", None)));
+    // The experiment documents its flag.
+    assert!(check(DocKey::flag("exp_pricing_page_layout")));
+    assert!(check(DocKey::dashboard("Product Overview", None)));
+    assert!(check(DocKey::dashboard("Renamed", Some(118))));
+    assert!(!check(DocKey::dashboard("API Performance", Some(123))));
 }
 
 #[test]
@@ -206,9 +212,9 @@ fn snapshot_refresh_rewrites_the_snapshot() {
     let snapshot = kodo::snapshot::load(&env.root().join(".kodo"))
         .unwrap()
         .unwrap();
-    assert!(snapshot.documents_flag("release_checkout_v2"));
-    assert!(!snapshot.documents_flag("release_new_api_v2"));
-    assert!(snapshot.documents_dashboard("Product Overview"));
-    assert!(snapshot.documents_experiment("Pricing page layout", None));
+    assert!(snapshot.documents(&DocKey::flag("release_checkout_v2")));
+    assert!(!snapshot.documents(&DocKey::flag("release_new_api_v2")));
+    assert!(snapshot.documents(&DocKey::dashboard("Product Overview", None)));
+    assert!(snapshot.documents(&DocKey::experiment("Pricing page layout", None)));
     assert!(snapshot.age().is_some());
 }

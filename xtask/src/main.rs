@@ -1,6 +1,7 @@
 //! See <https://github.com/matklad/cargo-xtask/>.
 //!
-//! `cargo xtask demo`, `cargo xtask ph-sync ARGS…`, `cargo xtask ci`, `cargo xtask bench`.
+//! `cargo xtask demo`, `cargo xtask ph-sync ARGS…`, `cargo xtask ci`, `cargo xtask bench`,
+//! `cargo xtask eval`.
 //! Needs only cargo, plus Node/npm and Python for the parts of `ci` that run the official
 //! Notion SDK, Claude Code's plugin validator and the pre-commit framework.
 
@@ -16,6 +17,7 @@ mod bench_hook;
 mod bench_scan;
 mod bench_sync;
 mod bench_tree;
+mod eval;
 
 const HELP: &str = "\
 cargo xtask <task>
@@ -26,6 +28,10 @@ Tasks:
   ci               format check, clippy -D warnings, all tests, the Notion SDK check,
                    the plugin validation and the pre-commit framework check
   bench [WHAT]     benchmarks (scan, sync, hook or all) into BENCHMARKS.md
+  eval [OPTIONS]   the scanner's recall and precision on real apps (eval/labels/, checkouts in
+                   $KODO_EVAL_DIR, else target/eval-apps or /work/eval-apps; see eval/README.md)
+                   --json (for machines), --app NAME (repeatable), --write (BENCHMARKS.md),
+                   --min F (exit 1 if an app's recall or precision is below F)
 ";
 
 fn main() -> Result<()> {
@@ -38,6 +44,7 @@ fn main() -> Result<()> {
         Some("ph-sync") => ph_sync(&sh, &rest),
         Some("ci") => ci(&sh),
         Some("bench") => bench(&sh, &rest),
+        Some("eval") => eval_task(&sh, &rest),
         Some("help" | "--help" | "-h") | None => {
             print!("{HELP}");
             Ok(())
@@ -176,7 +183,11 @@ fn ci(sh: &Shell) -> Result<()> {
         cmd!(sh, "npm ci --prefix tests/sdk --no-audit --no-fund").run()?;
     }
     step("tests");
-    cmd!(sh, "{cargo} test --workspace --quiet").run()?;
+    // Snapshot tests compare, never write: a difference or a missing snapshot fails.
+    cmd!(sh, "{cargo} test --workspace --quiet")
+        .env("INSTA_UPDATE", "no")
+        .env_remove("INSTA_FORCE_PASS")
+        .run()?;
     let validate = root().join(".ci/validate-plugin.sh");
     if validate.exists() {
         step("plugin validation (claude plugin validate --strict)");
@@ -224,6 +235,17 @@ fn bench(sh: &Shell, args: &[String]) -> Result<()> {
         write_section("Sync", &format!("{machine}\n\n{table}"))?;
     }
     eprintln!("BENCHMARKS.md updated");
+    Ok(())
+}
+
+/// `cargo xtask eval`: builds kodo and scores its scan of each present checkout.
+fn eval_task(sh: &Shell, args: &[String]) -> Result<()> {
+    let opts = eval::Options::parse(args)?;
+    let bin_dir = build(sh, false, &["kodo"])?;
+    if !eval::run(&root(), &bin_dir.join("kodo"), &opts)? {
+        eprintln!("an app is below --min");
+        std::process::exit(1);
+    }
     Ok(())
 }
 

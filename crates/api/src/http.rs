@@ -47,8 +47,9 @@ pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Default number of sends per call (the first one included).
 pub const DEFAULT_MAX_ATTEMPTS: u32 = 6;
 
-/// The longest `Retry-After` honoured; longer values (or absurd ones) are cut to this.
-pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(15 * 60);
+/// The longest `Retry-After` honoured; longer values (or absurd ones) are cut to this. An
+/// hour: PostHog's sustained throttle is a one-hour window (posthog/rate_limit.py).
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(60 * 60);
 
 const BACKOFF_BASE: Duration = Duration::from_secs(1);
 const BACKOFF_CAP: Duration = Duration::from_secs(30);
@@ -193,6 +194,35 @@ struct Bucket {
     tokens: f64,
     updated: Instant,
     paused_until: Option<Instant>,
+    /// Sliding windows (`limit` requests in any `span`), as DRF's SimpleRateThrottle counts.
+    windows: Vec<Window>,
+}
+
+#[derive(Debug)]
+struct Window {
+    limit: usize,
+    span: Duration,
+    sent: std::collections::VecDeque<Instant>,
+}
+
+impl Window {
+    /// How long until one more request fits (zero when it fits now).
+    fn wait(&mut self, now: Instant) -> Duration {
+        while self
+            .sent
+            .front()
+            .is_some_and(|t| now.saturating_duration_since(*t) >= self.span)
+        {
+            self.sent.pop_front();
+        }
+        if self.sent.len() < self.limit {
+            return Duration::ZERO;
+        }
+        self.sent
+            .front()
+            .map(|oldest| (*oldest + self.span).saturating_duration_since(now))
+            .unwrap_or(Duration::ZERO)
+    }
 }
 
 impl RateLimiter {
@@ -213,8 +243,26 @@ impl RateLimiter {
                 tokens: burst,
                 updated: Instant::now(),
                 paused_until: None,
+                windows: Vec::new(),
             }),
         }
+    }
+
+    /// [`RateLimiter::new`], plus sliding windows: at most `limit` requests in any `span`
+    /// (PostHog's BurstRateThrottle 480/minute and SustainedRateThrottle 4,800/hour), so a
+    /// long run waits for its budget instead of running into 429s.
+    pub fn with_windows(rate_per_sec: f64, burst: u32, windows: &[(u32, Duration)]) -> Self {
+        let limiter = RateLimiter::new(rate_per_sec, burst);
+        limiter.bucket().windows = windows
+            .iter()
+            .filter(|(limit, span)| *limit > 0 && !span.is_zero())
+            .map(|&(limit, span)| Window {
+                limit: limit as usize,
+                span,
+                sent: std::collections::VecDeque::new(),
+            })
+            .collect();
+        limiter
     }
 
     fn bucket(&self) -> std::sync::MutexGuard<'_, Bucket> {
@@ -235,12 +283,22 @@ impl RateLimiter {
                         let elapsed = now.saturating_duration_since(b.updated).as_secs_f64();
                         b.tokens = (b.tokens + elapsed * self.rate_per_sec).min(self.burst);
                         b.updated = now;
-                        if b.tokens >= 1.0 {
+                        let window_wait = b
+                            .windows
+                            .iter_mut()
+                            .map(|w| w.wait(now))
+                            .max()
+                            .unwrap_or(Duration::ZERO);
+                        if b.tokens >= 1.0 && window_wait.is_zero() {
                             b.tokens -= 1.0;
+                            for w in &mut b.windows {
+                                w.sent.push_back(now);
+                            }
                             return;
                         }
-                        Duration::try_from_secs_f64((1.0 - b.tokens) / self.rate_per_sec)
+                        Duration::try_from_secs_f64((1.0 - b.tokens).max(0.0) / self.rate_per_sec)
                             .unwrap_or(Duration::from_secs(1))
+                            .max(window_wait)
                     }
                 }
             };
@@ -310,6 +368,9 @@ pub(crate) struct RetryPolicy {
     pub(crate) max_attempts: u32,
     /// Upper bound on every retry wait (tests), if any.
     pub(crate) delay_cap: Option<Duration>,
+    /// When set, a throttled answer that states its wait (`Retry-After`) does not use up an
+    /// attempt: the call waits as told until the stated waits add up to more than this.
+    pub(crate) throttle_budget: Option<Duration>,
 }
 
 impl RetryPolicy {
@@ -327,7 +388,15 @@ impl RetryPolicy {
         RetryPolicy {
             max_attempts: max_attempts.max(1),
             delay_cap,
+            throttle_budget: None,
         }
+    }
+
+    /// Lets throttled answers with a stated wait retry beyond `max_attempts`, for as long as
+    /// the stated waits add up to at most `budget`.
+    pub(crate) fn with_throttle_budget(mut self, budget: Duration) -> Self {
+        self.throttle_budget = Some(budget);
+        self
     }
 
     /// Exponential backoff for the `retry`-th retry (1-based): 1 s, 2 s, 4 s … capped at 30 s,
@@ -534,6 +603,9 @@ impl Transport {
         let started = Instant::now();
         let max = self.policy.max_attempts;
         let mut attempt: u32 = 0;
+        // Throttled sends whose wait the service stated, when they do not count as attempts.
+        let mut free_retries: u32 = 0;
+        let mut throttle_waited = Duration::ZERO;
         loop {
             attempt += 1;
             self.limiter.acquire().await;
@@ -569,23 +641,37 @@ impl Transport {
                             .and_then(|j| j.pointer("/additional_data/rate_limit_reason"))
                             .and_then(Value::as_str)
                             == Some("public_api_request_blocked");
-                        if blocked || attempt >= max {
+                        let stated =
+                            retry_after.or_else(|| json.as_ref().and_then(body_retry_after));
+                        // With a throttle budget, a stated wait is honoured while the
+                        // stated waits fit the budget, and the call ends once they would not.
+                        let (free, over_budget) = match (stated, self.policy.throttle_budget) {
+                            (Some(wait), Some(budget)) if throttle_waited + wait <= budget => {
+                                throttle_waited += wait;
+                                (true, false)
+                            }
+                            (Some(_), Some(_)) => (false, true),
+                            _ => (false, false),
+                        };
+                        if free {
+                            free_retries += 1;
+                        }
+                        if blocked || over_budget || (!free && attempt - free_retries >= max) {
                             return Err(fail(FailureKind::Status { status, body }));
                         }
-                        let wait = retry_after
-                            .or_else(|| json.as_ref().and_then(body_retry_after))
-                            .unwrap_or_else(|| self.policy.backoff(attempt));
+                        let wait = stated.unwrap_or_else(|| self.policy.backoff(attempt));
                         let wait = self.policy.capped(wait);
                         self.log(&format!(
                             "{request} rate limited ({status}): pausing all {} requests for {:.1}s (attempt {} of {max} next)",
                             self.service,
                             wait.as_secs_f64(),
-                            attempt + 1
+                            attempt - free_retries + 1
                         ));
                         self.limiter.pause_for(wait);
                         continue;
                     }
-                    if status >= 500 && call.access == Access::Read && attempt < max {
+                    if status >= 500 && call.access == Access::Read && attempt - free_retries < max
+                    {
                         let wait = retry_after.unwrap_or_else(|| self.policy.backoff(attempt));
                         self.wait(
                             wait,
@@ -602,7 +688,7 @@ impl Transport {
                 Err(NetError { message, sent }) => {
                     self.log(&format!("{request} -> failed: {message} ({ms} ms)"));
                     let retryable = call.access == Access::Read || !sent;
-                    if retryable && attempt < max {
+                    if retryable && attempt - free_retries < max {
                         let wait = self.policy.backoff(attempt);
                         self.wait(
                             wait,
@@ -792,6 +878,7 @@ mod tests {
         let p = RetryPolicy {
             max_attempts: 6,
             delay_cap: None,
+            throttle_budget: None,
         };
         let b1 = p.backoff(1);
         assert!(
@@ -807,6 +894,7 @@ mod tests {
         let capped = RetryPolicy {
             max_attempts: 6,
             delay_cap: Some(TEST_RETRY_DELAY_CAP),
+            throttle_budget: None,
         };
         assert_eq!(capped.backoff(5), TEST_RETRY_DELAY_CAP);
         assert_eq!(capped.capped(Duration::from_secs(49)), TEST_RETRY_DELAY_CAP);
@@ -828,6 +916,26 @@ mod tests {
             "{:?}",
             start.elapsed()
         );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn sliding_windows_hold_requests_back_until_the_oldest_leaves() {
+        let limiter = RateLimiter::with_windows(
+            1000.0,
+            100,
+            &[(3, Duration::from_secs(10)), (5, Duration::from_secs(100))],
+        );
+        let start = Instant::now();
+        for _ in 0..3 {
+            limiter.acquire().await;
+        }
+        assert_eq!(start.elapsed(), Duration::ZERO);
+        limiter.acquire().await;
+        assert_eq!(start.elapsed(), Duration::from_secs(10), "the short window");
+        limiter.acquire().await;
+        limiter.acquire().await;
+        // The long window: five in any 100 s.
+        assert_eq!(start.elapsed(), Duration::from_secs(100));
     }
 
     #[tokio::test(start_paused = true)]

@@ -19,25 +19,37 @@
 //! wait. Updates ([`NotionClient::update_page`]) are settled by reading the page back and
 //! comparing the values sent; re-sending the same values is harmless.
 
+#[cfg(feature = "client")]
 pub mod error;
+#[cfg(feature = "client")]
 pub mod http;
+#[cfg(feature = "client")]
 pub mod notion;
+#[cfg(feature = "client")]
 pub mod posthog;
+#[cfg(feature = "client")]
 pub mod secret;
+pub mod types;
 
+#[cfg(feature = "client")]
 pub use error::{ApiError, Result, Service};
+#[cfg(feature = "client")]
 pub use http::{
     check_base_url, Logger, RateLimiter, RequestStats, NO_RETRY_DELAY_ENV, TEST_RETRY_DELAY_CAP,
 };
+#[cfg(feature = "client")]
 pub use notion::{
     CreateOutcome, DataSource, DataSourceRef, Database, KeyLookup, KeyType, NotionClient,
     NotionOptions, Page, PropertySchema, User, UsersAccess, NOTION_VERSION,
 };
-pub use posthog::{
-    Dashboard, EventDefinition, Experiment, FeatureFlag, FlagFilters, FlagGroup, Multivariate,
-    PostHogClient, PostHogOptions, UserBasic, Variant, REQUIRED_SCOPES,
-};
+#[cfg(feature = "client")]
+pub use posthog::{PostHogClient, PostHogOptions, REQUIRED_SCOPES};
+#[cfg(feature = "client")]
 pub use secret::Secret;
+pub use types::posthog::{
+    Dashboard, EventDefinition, Experiment, FeatureFlag, FlagFilters, FlagGroup, Multivariate,
+    UserBasic, Variant,
+};
 
-#[cfg(test)]
+#[cfg(all(test, feature = "client"))]
 pub(crate) mod testserver;

@@ -5,8 +5,14 @@
 //! - Lists ask for `limit=100` and follow the absolute `next` URLs to the end; a `next` on
 //!   another host is refused (the key is never sent elsewhere) and one on the same host is
 //!   always fetched with the configured scheme (never downgraded to http).
-//! - Experiments are listed twice (the default list hides archived ones; `?archived=true`
-//!   returns only those) and merged by id.
+//! - Experiments and feature flags are listed twice (the default list hides archived ones;
+//!   `?archived=true` returns only those: PostHog/posthog PR #63338 for flags) and merged by id.
+//! - Every list is de-duplicated by id: limit/offset pagination over a live ordering (flags
+//!   `-created_at`, dashboards pinned first then by name, events by name) repeats an item on
+//!   the next page when something is created ahead of it mid-listing; the first copy wins.
+//! - Dashboards are listed with `?exclude_generated=true`: PostHog creates a "Generated
+//!   Dashboard: <key> Usage" for every flag (products/feature_flags/backend/api/feature_flag.py
+//!   `_create_usage_dashboard`), which is not a dashboard anyone documents.
 //! - Decoding tolerates missing, extra and `null` fields.
 //! - Reads retry 429 (honouring `Retry-After`) and 5xx; writes retry only 429.
 //! - 401/403 name the key's environment variable and the scopes needed, and say so when a
@@ -20,7 +26,7 @@ use std::time::Duration;
 use reqwest::header::HeaderMap;
 use reqwest::{Method, Url};
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::Deserialize;
 use serde_json::Value;
 
 use crate::error::{ApiError, Result, Service};
@@ -30,6 +36,8 @@ use crate::http::{
     DEFAULT_MAX_ATTEMPTS, DEFAULT_TIMEOUT,
 };
 use crate::secret::Secret;
+
+pub use crate::types::posthog::*;
 
 /// The read scopes kodo needs on a personal API key.
 pub const REQUIRED_SCOPES: [&str; 4] = [
@@ -42,11 +50,29 @@ pub const REQUIRED_SCOPES: [&str; 4] = [
 /// Page size asked for on every list.
 const LIMIT: &str = "100";
 
+/// PostHog's throttles for a personal API key: 480 requests in any minute and 4,800 in any
+/// hour (posthog/rate_limit.py BurstRateThrottle / SustainedRateThrottle).
+pub const DEFAULT_WINDOWS: [(u32, Duration); 2] = [
+    (480, Duration::from_secs(60)),
+    (4_800, Duration::from_secs(3_600)),
+];
+
+/// The most one call waits on PostHog's stated throttle waits: the hourly window, and a
+/// margin.
+pub const DEFAULT_MAX_THROTTLE_WAIT: Duration = Duration::from_secs(65 * 60);
+
 /// Settings for a [`PostHogClient`].
 #[derive(Clone)]
 pub struct PostHogOptions {
     /// Sustained requests per second (PostHog allows 480/minute for CRUD endpoints).
     pub rate_per_sec: f64,
+    /// Sliding windows the key's requests must fit (`(limit, span)`): PostHog throttles a
+    /// personal key at 480/minute and 4,800/hour (BurstRateThrottle, SustainedRateThrottle in
+    /// posthog/rate_limit.py).
+    pub windows: Vec<(u32, Duration)>,
+    /// How long in all one call may wait when PostHog throttles it and says for how long
+    /// (`Retry-After`); such answers do not use up `max_attempts`. Past this, it fails.
+    pub max_throttle_wait: Duration,
     /// Requests allowed at once before pacing starts.
     pub burst: u32,
     /// Per-request timeout.
@@ -69,6 +95,8 @@ impl Default for PostHogOptions {
         PostHogOptions {
             rate_per_sec: 8.0,
             burst: 10,
+            windows: DEFAULT_WINDOWS.to_vec(),
+            max_throttle_wait: DEFAULT_MAX_THROTTLE_WAIT,
             timeout: DEFAULT_TIMEOUT,
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             max_attempts: DEFAULT_MAX_ATTEMPTS,
@@ -84,6 +112,8 @@ impl fmt::Debug for PostHogOptions {
         f.debug_struct("PostHogOptions")
             .field("rate_per_sec", &self.rate_per_sec)
             .field("burst", &self.burst)
+            .field("windows", &self.windows)
+            .field("max_throttle_wait", &self.max_throttle_wait)
             .field("timeout", &self.timeout)
             .field("connect_timeout", &self.connect_timeout)
             .field("max_attempts", &self.max_attempts)
@@ -92,253 +122,6 @@ impl fmt::Debug for PostHogOptions {
             .field("key_env_var", &self.key_env_var)
             .finish()
     }
-}
-
-// ---- types -----------------------------------------------------------------------------------
-
-/// The creator/owner of a resource.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(default)]
-pub struct UserBasic {
-    /// E-mail (empty when unknown).
-    #[serde(deserialize_with = "null_default")]
-    pub email: String,
-    /// First name.
-    #[serde(deserialize_with = "null_default")]
-    pub first_name: String,
-    /// Last name.
-    #[serde(deserialize_with = "null_default")]
-    pub last_name: String,
-}
-
-/// One release-condition group of a flag.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[serde(default)]
-pub struct FlagGroup {
-    /// Share of matching users, 0–100; `None` (JSON null) means 100.
-    pub rollout_percentage: Option<f64>,
-    /// Property filters (raw).
-    #[serde(deserialize_with = "null_default")]
-    pub properties: Vec<Value>,
-    /// Variant override for this group.
-    pub variant: Option<String>,
-}
-
-/// One variant of a multivariate flag.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[serde(default)]
-pub struct Variant {
-    /// Variant key (`control`, `test`, …).
-    #[serde(deserialize_with = "null_default")]
-    pub key: String,
-    /// Optional description.
-    #[serde(deserialize_with = "null_default")]
-    pub name: String,
-    /// Share of users, 0–100.
-    #[serde(deserialize_with = "null_default")]
-    pub rollout_percentage: f64,
-}
-
-/// A flag's variants.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[serde(default)]
-pub struct Multivariate {
-    /// The variants.
-    #[serde(deserialize_with = "null_default")]
-    pub variants: Vec<Variant>,
-}
-
-/// A flag's targeting.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[serde(default)]
-pub struct FlagFilters {
-    /// Release-condition groups.
-    #[serde(deserialize_with = "null_default")]
-    pub groups: Vec<FlagGroup>,
-    /// Variants, for multivariate flags.
-    pub multivariate: Option<Multivariate>,
-}
-
-/// A feature flag.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[serde(default)]
-pub struct FeatureFlag {
-    /// Flag id.
-    pub id: i64,
-    /// Flag key (what code checks).
-    #[serde(deserialize_with = "null_default")]
-    pub key: String,
-    /// Description (may be empty).
-    #[serde(deserialize_with = "null_default")]
-    pub name: String,
-    /// Whether the flag is on.
-    #[serde(deserialize_with = "null_default")]
-    pub active: bool,
-    /// Soft-deleted (only seen when fetched by id).
-    #[serde(deserialize_with = "null_default")]
-    pub deleted: bool,
-    /// Targeting.
-    #[serde(deserialize_with = "null_default")]
-    pub filters: FlagFilters,
-    /// Creation time.
-    pub created_at: Option<String>,
-    /// Last update time.
-    pub updated_at: Option<String>,
-    /// Creator.
-    #[serde(deserialize_with = "lenient")]
-    pub created_by: Option<UserBasic>,
-    /// Tags.
-    #[serde(deserialize_with = "string_list")]
-    pub tags: Vec<String>,
-    /// Persist the value across authentication steps.
-    #[serde(deserialize_with = "null_default")]
-    pub ensure_experience_continuity: bool,
-}
-
-/// An experiment.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[serde(default)]
-pub struct Experiment {
-    /// Experiment id.
-    pub id: i64,
-    /// Name.
-    #[serde(deserialize_with = "null_default")]
-    pub name: String,
-    /// Description (empty when none).
-    #[serde(deserialize_with = "null_default")]
-    pub description: String,
-    /// Key of the flag that splits traffic.
-    #[serde(deserialize_with = "null_default")]
-    pub feature_flag_key: String,
-    /// The flag itself, when PostHog embeds it.
-    #[serde(deserialize_with = "lenient")]
-    pub feature_flag: Option<FeatureFlag>,
-    /// Launch time; `None` for a draft.
-    pub start_date: Option<String>,
-    /// Stop time.
-    pub end_date: Option<String>,
-    /// Archived.
-    #[serde(deserialize_with = "null_default")]
-    pub archived: bool,
-    /// Creator.
-    #[serde(deserialize_with = "lenient")]
-    pub created_by: Option<UserBasic>,
-    /// Creation time.
-    pub created_at: Option<String>,
-    /// Last update time.
-    pub updated_at: Option<String>,
-    /// Primary metrics (raw).
-    pub metrics: Value,
-    /// Secondary metrics (raw).
-    pub metrics_secondary: Value,
-    /// Parameters (raw: variants, sample size, …).
-    pub parameters: Value,
-    /// Conclusion (`won`, `lost`, `inconclusive`, …).
-    pub conclusion: Option<String>,
-    /// Conclusion comment.
-    pub conclusion_comment: Option<String>,
-}
-
-/// A dashboard.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[serde(default)]
-pub struct Dashboard {
-    /// Dashboard id.
-    pub id: i64,
-    /// Name.
-    #[serde(deserialize_with = "null_default")]
-    pub name: String,
-    /// Description.
-    #[serde(deserialize_with = "null_default")]
-    pub description: String,
-    /// Pinned.
-    #[serde(deserialize_with = "null_default")]
-    pub pinned: bool,
-    /// Tags.
-    #[serde(deserialize_with = "string_list")]
-    pub tags: Vec<String>,
-    /// Creator.
-    #[serde(deserialize_with = "lenient")]
-    pub created_by: Option<UserBasic>,
-    /// Creation time.
-    pub created_at: Option<String>,
-    /// Soft-deleted.
-    #[serde(deserialize_with = "null_default")]
-    pub deleted: bool,
-}
-
-/// An event definition (an event name PostHog has seen or that was defined).
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[serde(default)]
-pub struct EventDefinition {
-    /// Definition id (a UUID).
-    #[serde(deserialize_with = "id_string")]
-    pub id: String,
-    /// Event name.
-    #[serde(deserialize_with = "null_default")]
-    pub name: String,
-    /// Description.
-    pub description: Option<String>,
-    /// Tags.
-    #[serde(deserialize_with = "string_list")]
-    pub tags: Vec<String>,
-    /// Owner.
-    #[serde(deserialize_with = "lenient")]
-    pub owner: Option<UserBasic>,
-    /// When it was first defined/seen.
-    pub created_at: Option<String>,
-    /// Last time the event was seen.
-    pub last_seen_at: Option<String>,
-    /// Verified.
-    #[serde(deserialize_with = "null_default")]
-    pub verified: bool,
-}
-
-fn null_default<'de, D, T>(d: D) -> std::result::Result<T, D::Error>
-where
-    D: Deserializer<'de>,
-    T: Default + Deserialize<'de>,
-{
-    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
-}
-
-/// Any shape: an object that decodes becomes `Some`, anything else (null, an id) `None`.
-fn lenient<'de, D, T>(d: D) -> std::result::Result<Option<T>, D::Error>
-where
-    D: Deserializer<'de>,
-    T: DeserializeOwned,
-{
-    let v = Value::deserialize(d)?;
-    Ok(serde_json::from_value(v).ok())
-}
-
-/// A list of strings; `null`, and non-string items (PostHog's schema allows `[null]`), are
-/// dropped.
-fn string_list<'de, D>(d: D) -> std::result::Result<Vec<String>, D::Error>
-where
-    D: Deserializer<'de>,
-{
-    Ok(match Value::deserialize(d)? {
-        Value::Array(items) => items
-            .into_iter()
-            .filter_map(|v| match v {
-                Value::String(s) => Some(s),
-                _ => None,
-            })
-            .collect(),
-        _ => Vec::new(),
-    })
-}
-
-fn id_string<'de, D>(d: D) -> std::result::Result<String, D::Error>
-where
-    D: Deserializer<'de>,
-{
-    Ok(match Value::deserialize(d)? {
-        Value::String(s) => s,
-        Value::Null => String::new(),
-        other => other.to_string(),
-    })
 }
 
 #[derive(Deserialize)]
@@ -401,8 +184,13 @@ impl PostHogClient {
             extra_headers: HeaderMap::new(),
             timeout: opts.timeout,
             connect_timeout: opts.connect_timeout,
-            limiter: Arc::new(RateLimiter::new(opts.rate_per_sec, opts.burst)),
-            policy: RetryPolicy::new(opts.max_attempts, opts.max_retry_delay),
+            limiter: Arc::new(RateLimiter::with_windows(
+                opts.rate_per_sec,
+                opts.burst,
+                &opts.windows,
+            )),
+            policy: RetryPolicy::new(opts.max_attempts, opts.max_retry_delay)
+                .with_throttle_budget(opts.max_throttle_wait),
             logger: opts.logger,
         })?;
         Ok(PostHogClient {
@@ -424,9 +212,18 @@ impl PostHogClient {
         self.list("event_definitions", &[]).await
     }
 
-    /// Every (non-deleted) feature flag.
+    /// Every (non-deleted) feature flag, archived ones included (two lists, merged by id).
     pub async fn feature_flags(&self) -> Result<Vec<FeatureFlag>> {
-        self.list("feature_flags", &[]).await
+        let mut all: Vec<FeatureFlag> = self.list("feature_flags", &[]).await?;
+        let archived: Vec<FeatureFlag> =
+            self.list("feature_flags", &[("archived", "true")]).await?;
+        let mut seen: HashSet<i64> = all.iter().map(|f| f.id).collect();
+        for f in archived {
+            if seen.insert(f.id) {
+                all.push(f);
+            }
+        }
+        Ok(all)
     }
 
     /// One flag by id, deleted ones included; `None` when PostHog answers 404.
@@ -459,9 +256,10 @@ impl PostHogClient {
         Ok(all)
     }
 
-    /// Every (non-deleted) dashboard.
+    /// Every (non-deleted) dashboard except the usage dashboards PostHog generates for flags.
     pub async fn dashboards(&self) -> Result<Vec<Dashboard>> {
-        self.list("dashboards", &[]).await
+        self.list("dashboards", &[("exclude_generated", "true")])
+            .await
     }
 
     /// Creates a feature flag from `body` (PostHog's create payload). Retried only on 429; a
@@ -516,6 +314,7 @@ impl PostHogClient {
             }
         }
         let mut items = Vec::new();
+        let mut ids: HashSet<String> = HashSet::new();
         let mut visited: HashSet<String> = HashSet::new();
         loop {
             visited.insert(url.to_string());
@@ -526,11 +325,24 @@ impl PostHogClient {
                 access: Access::Read,
             };
             let request = call.describe();
-            let page: ListPage<T> = match self.t.execute(call).await {
+            let page: ListPage<Value> = match self.t.execute(call).await {
                 Ok(reply) => self.decode(&reply.body, &request)?,
                 Err(f) => return Err(self.map(f, "project", &self.project_id.clone())),
             };
-            items.extend(page.results);
+            for item in page.results {
+                // An item without an id cannot repeat as far as kodo can tell: keep it.
+                let fresh = match item.get("id").filter(|id| !id.is_null()) {
+                    Some(id) => ids.insert(id.to_string()),
+                    None => true,
+                };
+                if fresh {
+                    items.push(serde_json::from_value(item).map_err(|e| ApiError::Decode {
+                        service: Service::PostHog,
+                        what: request.clone(),
+                        message: e.to_string(),
+                    })?);
+                }
+            }
             let Some(next) = page.next.filter(|n| !n.is_empty()) else {
                 return Ok(items);
             };

@@ -119,6 +119,143 @@ async fn posthog_lists_every_resource_of_the_demo_project() {
     env.sandbox.shutdown().await;
 }
 
+/// PostHog/posthog PR #63338: the default flag list leaves archived flags out; the client
+/// lists `?archived=true` too.
+#[tokio::test]
+async fn archived_flags_are_listed_too() {
+    let env = start("demo", fast_options()).await;
+    let before = env.posthog.feature_flags().await.unwrap().len();
+    admin(
+        &env.sandbox.base_url(),
+        reqwest::Method::PATCH,
+        "posthog/feature_flags/208",
+        Some(json!({"archived": true, "active": false})),
+    )
+    .await;
+    let flags = env.posthog.feature_flags().await.unwrap();
+    assert_eq!(flags.len(), before);
+    let archived = flags.iter().find(|f| f.id == 208).unwrap();
+    assert!(archived.archived && !archived.active);
+    env.sandbox.shutdown().await;
+}
+
+/// Every flag create generates "Generated Dashboard: <key> Usage"; the client asks for
+/// `exclude_generated=true`.
+#[tokio::test]
+async fn generated_usage_dashboards_are_left_out() {
+    let env = start("demo", fast_options()).await;
+    let created = env
+        .posthog
+        .create_feature_flag(&json!({"key": "release_search_v3", "name": "Search v3"}))
+        .await
+        .unwrap();
+    let state = admin(&env.sandbox.base_url(), reqwest::Method::GET, "state", None).await;
+    let generated = state["posthog"]["dashboards"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["creation_mode"] == "template")
+        .count();
+    assert_eq!(generated, 14, "13 seeded flags and the new one");
+    let dashboards = env.posthog.dashboards().await.unwrap();
+    assert_eq!(dashboards.len(), 6);
+    assert!(dashboards
+        .iter()
+        .all(|d| !d.name.starts_with("Generated Dashboard")));
+    assert!(created.id > 0);
+    env.sandbox.shutdown().await;
+}
+
+/// Limit/offset pages over a live ordering repeat items when something is created ahead
+/// mid-listing; the client keeps the first copy of each id.
+#[tokio::test]
+async fn shifted_pages_do_not_repeat_items() {
+    let env = start("demo", fast_options()).await;
+    let base = env.sandbox.base_url();
+    for i in 0..60 {
+        admin(
+            &base,
+            reqwest::Method::POST,
+            "posthog/event_definitions",
+            Some(json!({"name": format!("bulk_event_{i:02}")})),
+        )
+        .await;
+    }
+    admin(
+        &base,
+        reqwest::Method::PUT,
+        "posthog_list_shift",
+        Some(json!({"list_shift": 7})),
+    )
+    .await;
+    let defs = env.posthog.event_definitions().await.unwrap();
+    let mut names: Vec<&str> = defs.iter().map(|d| d.name.as_str()).collect();
+    assert_eq!(names.len(), 111);
+    names.sort_unstable();
+    names.dedup();
+    assert_eq!(names.len(), 111);
+    env.sandbox.shutdown().await;
+}
+
+/// Shared metrics (`saved_metrics`) come through the client with their name and type.
+#[tokio::test]
+async fn experiments_keep_their_saved_metrics_and_status() {
+    let env = start("demo", fast_options()).await;
+    let exps = env.posthog.experiments().await.unwrap();
+    let pricing = exps.iter().find(|e| e.id == 31).unwrap();
+    assert_eq!(pricing.status.as_deref(), Some("running"));
+    assert_eq!(pricing.saved_metrics[0]["name"], "Pricing page bounce rate");
+    assert_eq!(pricing.saved_metrics[0]["metadata"]["type"], "secondary");
+    let stopped = exps.iter().find(|e| e.id == 32).unwrap();
+    assert_eq!(stopped.status.as_deref(), Some("stopped"));
+    env.sandbox.shutdown().await;
+}
+
+/// A flag an experiment used keeps its id when deleted, but its key becomes
+/// `<key>:deleted:<id>`.
+#[tokio::test]
+async fn tombstoned_keys_are_recognised() {
+    let env = start("demo", fast_options()).await;
+    admin(
+        &env.sandbox.base_url(),
+        reqwest::Method::PATCH,
+        "posthog/feature_flags/206",
+        Some(json!({"deleted": true})),
+    )
+    .await;
+    let flag = env.posthog.feature_flag(206).await.unwrap().unwrap();
+    assert!(flag.deleted);
+    assert_eq!(flag.key, "exp_checkout_button_copy:deleted:206");
+    assert_eq!(flag.key_without_tombstone(), "exp_checkout_button_copy");
+    env.sandbox.shutdown().await;
+}
+
+/// PostHog's sustained window (4,800/hour, shrunk here to 3 per 2 s) asks a long run to wait
+/// again and again; the run waits it out instead of giving up after `max_attempts`.
+#[tokio::test]
+async fn a_long_run_waits_out_posthogs_sustained_window() {
+    let env = start("demo", fast_options()).await;
+    admin(
+        &env.sandbox.base_url(),
+        reqwest::Method::PUT,
+        "posthog_rate_limit",
+        Some(json!({"burst": {"limit": 480, "seconds": 60}, "sustained": {"limit": 3, "seconds": 2}})),
+    )
+    .await;
+    let defs = env.posthog.event_definitions().await.unwrap();
+    let flags = env.posthog.feature_flags().await.unwrap();
+    let experiments = env.posthog.experiments().await.unwrap();
+    let dashboards = env.posthog.dashboards().await.unwrap();
+    assert_eq!(
+        (defs.len(), experiments.len(), dashboards.len()),
+        (51, 3, 6)
+    );
+    assert!(!flags.is_empty());
+    let s = env.posthog.stats();
+    assert!(s.rate_limited > 6, "{s:?}");
+    env.sandbox.shutdown().await;
+}
+
 #[tokio::test]
 async fn archived_experiments_are_listed_too() {
     let env = start("demo", fast_options()).await;
@@ -159,7 +296,8 @@ async fn posthog_lists_page_through_more_than_one_hundred_items() {
     keys.dedup();
     assert_eq!(keys.len(), 130);
     let s = env.posthog.stats();
-    assert_eq!((s.writes, s.reads), (130, 2));
+    // Two pages of the default list, one (empty) page of archived flags.
+    assert_eq!((s.writes, s.reads), (130, 3));
     env.sandbox.shutdown().await;
 }
 

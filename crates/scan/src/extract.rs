@@ -28,6 +28,10 @@ pub(crate) struct RawRef {
     pub sdk: String,
     pub side: SideHint,
     pub key: KeyExpr,
+    /// Matched an inferred wrapper's row.
+    pub inferred: bool,
+    /// The inferred wrapper's file.
+    pub defined_in: Option<String>,
 }
 
 /// Keywords that may directly precede a bare call; any other identifier before a bare
@@ -54,6 +58,7 @@ pub(crate) fn find_calls(
     lang: Lang,
     table: &Table,
     clients: &[String],
+    rel: &str,
 ) -> Vec<RawRef> {
     let mut cx = Ctx {
         src,
@@ -77,6 +82,9 @@ pub(crate) fn find_calls(
         };
         for p in patterns {
             if !p.families.is_empty() && !p.families.contains(&family) {
+                continue;
+            }
+            if p.only_in.as_deref().is_some_and(|only| only != rel) {
                 continue;
             }
             if let Some(needle) = p.file_requires {
@@ -103,7 +111,7 @@ struct Arg {
 
 fn match_call(cx: &Ctx, i: usize, p: &Pattern) -> Option<RawRef> {
     let toks = cx.toks;
-    if let KeyAt::JsxAttr(attr) = p.key {
+    if let KeyAt::JsxAttr(attr) = &p.key {
         if i == 0 || !toks[i - 1].is(cx.src, "<") {
             return None;
         }
@@ -114,6 +122,8 @@ fn match_call(cx: &Ctx, i: usize, p: &Pattern) -> Option<RawRef> {
             sdk: p.sdk.clone(),
             side: p.side,
             key,
+            inferred: p.inferred,
+            defined_in: p.defined_in.clone(),
         });
     }
     let objc_send = cx.lang == Lang::ObjC && toks.get(i + 1).is_some_and(|t| t.is(cx.src, ":"));
@@ -135,6 +145,11 @@ fn match_call(cx: &Ctx, i: usize, p: &Pattern) -> Option<RawRef> {
                 })
         }
         Recv::Named(n) => has_receiver && chain.last() == Some(n),
+        Recv::Inferred => !chain.iter().any(|s| {
+            crate::patterns::OTHER_LIBRARIES
+                .iter()
+                .any(|o| o.eq_ignore_ascii_case(s.trim_start_matches('_')))
+        }),
     };
     if !ok {
         return None;
@@ -143,16 +158,29 @@ fn match_call(cx: &Ctx, i: usize, p: &Pattern) -> Option<RawRef> {
         return None;
     }
     let (args, close) = call_args(cx, i, &p.key)?;
-    if !has_receiver && p.recv == Recv::Any && looks_like_signature(cx, &args, close) {
+    if !has_receiver
+        && matches!(p.recv, Recv::Any | Recv::Inferred)
+        && looks_like_signature(cx, &args, close)
+    {
         return None;
     }
-    let positional: Vec<Arg> = args.iter().copied().filter(|a| a.name.is_none()).collect();
+    // `*args`, `**kwargs` and `...rest` spread unknown arguments: they are not positional.
+    let positional: Vec<Arg> = args
+        .iter()
+        .copied()
+        .filter(|a| {
+            a.name.is_none()
+                && !(a.start < a.end
+                    && cx.toks[a.start].kind == Tk::Punct
+                    && matches!(cx.toks[a.start].text(cx.src), b"**" | b"*" | b"..."))
+        })
+        .collect();
     let mut sdk = p.sdk.clone();
     let mut side = p.side;
     let key = match &p.key {
         KeyAt::Arg(n) => positional_key(cx, &positional, *n),
         KeyAt::Key(k) => keyed(cx, &args, k),
-        KeyAt::NamedOr(k, n) => match named(cx, &args, k) {
+        KeyAt::NamedOr(k, n) => match named(cx, &args, k.as_str()) {
             Some(a) => key_expr(cx, a.start, a.end),
             None => positional_key(cx, &positional, *n),
         },
@@ -209,6 +237,8 @@ fn match_call(cx: &Ctx, i: usize, p: &Pattern) -> Option<RawRef> {
         sdk,
         side,
         key,
+        inferred: p.inferred,
+        defined_in: p.defined_in.clone(),
     })
 }
 
@@ -349,6 +379,12 @@ fn is_declaration(cx: &Ctx, i: usize) -> bool {
         return false;
     }
     let prev = &cx.toks[i - 1];
+    // Go method `func (r *T) Name(`.
+    if cx.lang == Lang::Go && prev.is(cx.src, ")") {
+        if let Some(open) = match_back(cx.toks, cx.src, i - 1) {
+            return open > 0 && cx.toks[open - 1].is(cx.src, "func");
+        }
+    }
     if prev.kind == Tk::Ident && prev.line == cx.toks[i].line {
         let t = prev.text(cx.src);
         return !CALL_PREFIX.iter().any(|k| k.as_bytes() == t);
@@ -360,7 +396,19 @@ fn is_declaration(cx: &Ctx, i: usize) -> bool {
 /// (`capture(event: string) {`, an interface member `useFlag(key: string): boolean;`).
 fn looks_like_signature(cx: &Ctx, args: &[Arg], close: usize) -> bool {
     let (src, toks) = (cx.src, cx.toks);
-    if matches!(cx.lang, Lang::Go | Lang::Python | Lang::Ruby | Lang::Elixir) {
+    if cx.lang == Lang::Go {
+        // An interface method or func type: `Name(event string, props map[string]any)`;
+        // two names side by side are never an expression.
+        return args.iter().any(|a| {
+            a.end >= a.start + 2
+                && toks[a.start].kind == Tk::Ident
+                && (toks[a.start + 1].kind == Tk::Ident
+                    || toks[a.start + 1].is(src, "...")
+                    || (toks[a.start + 1].is(src, "[")
+                        && toks.get(a.start + 2).is_some_and(|t| t.is(src, "]"))))
+        });
+    }
+    if matches!(cx.lang, Lang::Python | Lang::Ruby | Lang::Elixir) {
         return false;
     }
     if toks
@@ -862,7 +910,7 @@ mod tests {
             "client".to_string(),
             "ph".to_string(),
         ];
-        find_calls(src.as_bytes(), &toks, lang, &table, &clients)
+        find_calls(src.as_bytes(), &toks, lang, &table, &clients, path)
             .into_iter()
             .map(|r| (r.kind, r.key, r.sdk))
             .collect()

@@ -38,6 +38,102 @@ impl Origin {
     }
 }
 
+/// Every module a file imports, as origins (JS/TS `import … from`, `import '…'`,
+/// `require('…')`; Python `from … import`, `import …`; Go import paths as
+/// [`Origin::Tail`]). Packages outside the repository (`posthog-js`) have no origin.
+pub(crate) fn imported_origins(src: &[u8], toks: &[Token], lang: Lang, path: &str) -> Vec<Origin> {
+    let dir = path.rsplit_once('/').map_or("", |(d, _)| d);
+    let mut out = Vec::new();
+    match lang.family() {
+        crate::lang::Family::Js => {
+            for (k, t) in toks.iter().enumerate() {
+                if t.kind != Tk::Str || k == 0 {
+                    continue;
+                }
+                let p = &toks[k - 1];
+                let spec_pos = p.is(src, "from")
+                    || p.is(src, "import")
+                    || (p.is(src, "(")
+                        && k >= 2
+                        && (toks[k - 2].is(src, "require") || toks[k - 2].is(src, "import")));
+                if spec_pos {
+                    if let Some(o) = js_origin(dir, &str_value(src, t)) {
+                        out.push(o);
+                    }
+                }
+            }
+        }
+        crate::lang::Family::Python => {
+            for (k, t) in toks.iter().enumerate() {
+                let first_on_line = k == 0 || toks[k - 1].line != t.line;
+                if t.kind != Tk::Ident
+                    || !first_on_line
+                    || !(t.text(src) == b"from" || t.text(src) == b"import")
+                {
+                    continue;
+                }
+                let mut module = String::new();
+                let mut j = k + 1;
+                while j < toks.len()
+                    && toks[j].line == t.line
+                    && !matches!(toks[j].text(src), b"import" | b"as" | b",")
+                {
+                    module.push_str(&String::from_utf8_lossy(toks[j].text(src)));
+                    j += 1;
+                }
+                if let Some(o) = py_origin(dir, &module) {
+                    out.push(o);
+                }
+            }
+        }
+        crate::lang::Family::Go => {
+            let mut in_block = false;
+            for (k, t) in toks.iter().enumerate() {
+                if t.is(src, "import") {
+                    in_block = toks.get(k + 1).is_some_and(|n| n.is(src, "("));
+                    if let Some(s) = toks.get(k + 1).filter(|s| s.kind == Tk::Str) {
+                        out.push(Origin::Tail(str_value(src, s)));
+                    }
+                    continue;
+                }
+                if in_block {
+                    if t.is(src, ")") {
+                        in_block = false;
+                    } else if t.kind == Tk::Str {
+                        out.push(Origin::Tail(str_value(src, t)));
+                    }
+                }
+            }
+        }
+        _ => {}
+    }
+    out
+}
+
+impl Origin {
+    /// Whether importing this origin can bring in something defined at `path`: the file
+    /// itself, a directory (package, barrel) above it, or a Go package path ending in its
+    /// directory.
+    pub(crate) fn links(&self, path: &str) -> bool {
+        let no_ext = path.rsplit_once('.').map_or(path, |(a, _)| a);
+        let dir = path.rsplit_once('/').map_or("", |(d, _)| d);
+        let under = |base: &str| {
+            !base.is_empty() && (no_ext == base || no_ext.starts_with(&format!("{base}/")))
+        };
+        match self {
+            Origin::Stem(s) => self.admits(path) || under(s),
+            Origin::Tail(t) => {
+                let t = t.trim_end_matches('/');
+                self.admits(path)
+                    || no_ext.contains(&format!("/{t}/"))
+                    || no_ext.starts_with(&format!("{t}/"))
+                    || (!dir.is_empty() && (t == dir || t.ends_with(&format!("/{dir}"))))
+            }
+            Origin::Dir(d) => dir == d,
+        }
+    }
+}
+
 /// A local name bound by an import: where it comes from and its name there.
 pub(crate) type Imports = HashMap<String, (Origin, String)>;
 

@@ -28,26 +28,48 @@ use serde::{Deserialize, Serialize};
 use crate::cache::{self, CacheStatus, Entry, Stat};
 use crate::defs::{find_defs, Def};
 use crate::imports::Origin;
+use crate::infer::{self, FileFacts, Inferred};
 use crate::lang::{Family, Lang};
 use crate::lexer::{tokenize, Token};
 use crate::patterns::Table;
 use crate::resolve::{candidate_files, last_segment, DefIndex, Resolution};
-use crate::scan::{apply, assemble, file_refs};
+use crate::scan::{apply, assemble, file_refs, wrapper_reports, Found, MAX_INFERENCE_ROUNDS};
 use crate::settings::Compiled;
 use crate::walk::{base_dir, is_minified, read_source, walk_files};
 use crate::words::Words;
-use crate::{Reference, ScanError, ScanOptions, ScanReport, ScanSettings, ScanStats};
+use crate::{
+    Reference, ScanError, ScanOptions, ScanReport, ScanSettings, ScanStats, SkipReason, Skipped,
+};
 
 /// What the per-file pass extracts from one file (what the cache stores per file).
 #[derive(Serialize, Deserialize, Clone, Debug)]
 pub(crate) struct FileExtract {
-    /// References, with identifiers resolved within the file where possible, and where an
-    /// unresolved identifier's import points.
-    pub refs: Vec<(Reference, Option<(Origin, String)>)>,
+    /// References, with identifiers resolved within the file where possible, where an
+    /// unresolved identifier's import points, and whose parameter a key is.
+    pub refs: Vec<Found>,
+    /// The file's facts for wrapper inference (its functions' sinks and forwards, hook
+    /// bindings), when it was tokenized and has any.
+    pub facts: Option<FileFacts>,
+    /// It was tokenized by the per-file pass (it contains a call name).
+    pub tokenized: bool,
+    /// Minified code containing a call name: not scanned, reported as skipped.
+    pub minified: bool,
     /// Every string constant the file defines, once the file has been tokenized.
     pub defs: Option<Vec<Def>>,
     /// The words the file contains.
     pub words: Words,
+    /// What the inference rounds of the scan that wrote this found in the file, each under
+    /// the key of its round (the round's number, its new wrapper names and every wrapper
+    /// inferred so far): reused while the keys match.
+    pub rounds: Vec<RoundResult>,
+}
+
+/// One inference round's findings in one file.
+#[derive(Serialize, Deserialize, Clone, Debug)]
+pub(crate) struct RoundResult {
+    key: u64,
+    refs: Vec<Found>,
+    facts: FileFacts,
 }
 
 type Files = Vec<(String, Entry<FileExtract>)>;
@@ -59,7 +81,7 @@ enum Seen {
     /// Stat changed, content the same: the cached extract stands.
     SameContent(Stat),
     /// Extracted now.
-    Extracted(Entry<FileExtract>),
+    Extracted(Box<Entry<FileExtract>>),
 }
 
 #[derive(Default)]
@@ -85,22 +107,31 @@ fn extract(
     compiled: &Compiled,
     toks: &mut Vec<Token>,
 ) -> FileExtract {
-    let words = Words::of(bytes);
-    if !table.worth_parsing(bytes) || is_minified(bytes) {
-        return FileExtract {
-            refs: Vec::new(),
-            defs: None,
-            words,
-        };
+    let mut out = FileExtract {
+        refs: Vec::new(),
+        facts: None,
+        tokenized: false,
+        minified: false,
+        defs: None,
+        words: Words::of(bytes),
+        rounds: Vec::new(),
+    };
+    if !table.worth_parsing(bytes) {
+        return out;
     }
-    let refs = file_refs(rel, lang, bytes, table, compiled, toks);
+    if is_minified(bytes) {
+        out.minified = true;
+        return out;
+    }
+    let (refs, facts) = file_refs(rel, lang, bytes, table, compiled, toks, None);
     // `file_refs` left the file's tokens in `toks`.
-    let defs = find_defs(bytes, toks, lang, &|_| true);
-    FileExtract {
-        refs,
-        defs: Some(defs),
-        words,
+    out.defs = Some(find_defs(bytes, toks, lang, &|_| true));
+    out.refs = refs;
+    out.tokenized = true;
+    if !facts.fns.is_empty() || !facts.bindings.is_empty() {
+        out.facts = Some(facts);
     }
+    out
 }
 
 /// See [`crate::scan_with`].
@@ -128,7 +159,7 @@ pub(crate) fn scan(
         },
     };
     lap("read cache", &mut phases);
-    let states = walk_files(
+    let (states, mut skipped) = walk_files(
         root,
         &compiled,
         &|_| true,
@@ -154,11 +185,11 @@ pub(crate) fn scan(
             let seen = if same {
                 Seen::SameContent(stat)
             } else {
-                Seen::Extracted(Entry {
+                Seen::Extracted(Box::new(Entry {
                     stat,
                     hash,
                     extract: extract(rel, lang, bytes, &table, &compiled, &mut st.toks),
-                })
+                }))
             };
             st.files.push((rel.to_string(), seen));
         },
@@ -180,7 +211,7 @@ pub(crate) fn scan(
         let entry = match seen {
             Seen::Extracted(entry) => {
                 stats.files_extracted += 1;
-                entry
+                *entry
             }
             Seen::Unchanged(stat) | Seen::SameContent(stat) => {
                 let Some(mut entry) = prev_entries.remove(&rel) else {
@@ -197,43 +228,64 @@ pub(crate) fn scan(
         };
         files.push((rel, entry));
     }
-    let scanned = files.len();
-    let matched = files
-        .iter()
-        .filter(|(_, e)| !e.extract.refs.is_empty())
-        .count();
-    let mut refs: Vec<Found> = files
-        .iter()
-        .flat_map(|(rel, e)| {
-            let family = Lang::from_path(rel).map(Lang::family);
-            e.extract
-                .refs
-                .iter()
-                .filter_map(move |(r, o)| family.map(|f| (r.clone(), f, o.clone())))
-        })
-        .collect();
+    drop(prev_entries);
     lap("merge with cache", &mut phases);
+
     let base = base_dir(root);
     let mut store = DefStore {
         base: &base,
         files: &mut files,
         read: 0,
+        changed: false,
     };
+    let mut scanned = 0;
+    let mut matched_files: HashSet<usize> = HashSet::new();
+    let mut refs: Vec<Found> = Vec::new();
+    for (i, (rel, e)) in store.files.iter().enumerate() {
+        if e.extract.minified {
+            skipped.push(Skipped {
+                path: rel.clone(),
+                reason: SkipReason::Minified,
+            });
+            continue;
+        }
+        scanned += 1;
+        if !e.extract.refs.is_empty() {
+            matched_files.insert(i);
+        }
+        refs.extend(e.extract.refs.iter().cloned());
+    }
+    let inferred = if settings.infer_wrappers {
+        infer_rounds(
+            &mut store,
+            settings,
+            &compiled,
+            &mut refs,
+            &mut matched_files,
+        )?
+    } else {
+        Vec::new()
+    };
+    lap("wrapper inference", &mut phases);
     resolve(&mut store, &mut refs);
     stats.files_read_to_resolve = store.read;
-    let defs_filled = store.read > 0;
-    let report = assemble(
-        refs.into_iter().map(|(r, _, _)| r).collect(),
+    let defs_changed = store.changed;
+    let mut report = assemble(
+        refs.into_iter().map(|f| f.r).collect(),
         scanned,
-        matched,
+        matched_files.len(),
+        settings.include_tests,
     );
+    report.wrappers = wrapper_reports(settings, &inferred);
+    skipped.sort();
+    report.skipped = skipped;
     lap("resolve and assemble", &mut phases);
 
     if let Some(path) = &cache_path {
         let changed = stats.cache != CacheStatus::Used
             || stats.files_extracted > 0
             || stats.files_rehashed > 0
-            || defs_filled
+            || defs_changed
             || prev_count != files.len();
         if changed {
             let entries: Vec<(&str, &Entry<FileExtract>)> =
@@ -253,15 +305,175 @@ pub(crate) fn scan(
     Ok((report, stats))
 }
 
-type Found = (Reference, Family, Option<(Origin, String)>);
+/// The key of one inference round: what its findings in a file depend on besides the
+/// file's bytes and the settings.
+fn round_key(round: usize, fresh: &HashSet<String>, inferred: &[Inferred]) -> u64 {
+    let mut names: Vec<&String> = fresh.iter().collect();
+    names.sort();
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    round.hash(&mut h);
+    names.hash(&mut h);
+    format!("{inferred:?}").hash(&mut h);
+    h.finish()
+}
+
+/// Wrapper inference as [`crate::scan`] does it: the wrappers are closed over every file's
+/// facts, then each round looks for call sites of the wrappers new in it, in the files
+/// whose words contain their names (read only when the cache has no findings for the same
+/// round key), until no new wrapper appears. Returns the wrappers inferred; `refs` gains
+/// the call sites, and loses the keys that are an inferred wrapper's own parameter.
+fn infer_rounds(
+    store: &mut DefStore<'_>,
+    settings: &ScanSettings,
+    compiled: &Compiled,
+    refs: &mut Vec<Found>,
+    matched_files: &mut HashSet<usize>,
+) -> Result<Vec<Inferred>, ScanError> {
+    let configured: BTreeSet<String> = settings
+        .wrappers
+        .iter()
+        .map(|w| w.call.rsplit('.').next().unwrap_or(&w.call).to_string())
+        .collect();
+    let mut facts: Vec<FileFacts> = store
+        .files
+        .iter()
+        .filter_map(|(_, e)| e.extract.facts.clone())
+        .collect();
+    let mut tokenized: Vec<bool> = store
+        .files
+        .iter()
+        .map(|(_, e)| e.extract.tokenized)
+        .collect();
+    let mut kept: Vec<Vec<RoundResult>> = vec![Vec::new(); store.files.len()];
+    let mut done: HashSet<String> = HashSet::new();
+    let mut inferred: Vec<Inferred> = Vec::new();
+    for round in 0..MAX_INFERENCE_ROUNDS {
+        inferred = infer::close(&facts, &configured);
+        let fresh: HashSet<String> = inferred
+            .iter()
+            .filter(|w| !w.returned && !done.contains(&w.name))
+            .map(|w| w.name.clone())
+            .collect();
+        if fresh.is_empty() {
+            break;
+        }
+        let key = round_key(round, &fresh, &inferred);
+        let candidates: Vec<usize> = (0..store.files.len())
+            .filter(|&i| {
+                let e = &store.files[i].1.extract;
+                !e.minified && fresh.iter().any(|n| e.words.may_contain(n))
+            })
+            .collect();
+        let mut results: Vec<(usize, RoundResult)> = Vec::new();
+        let mut to_read: Vec<usize> = Vec::new();
+        for &i in &candidates {
+            match store.files[i]
+                .1
+                .extract
+                .rounds
+                .iter()
+                .find(|r| r.key == key)
+            {
+                Some(r) => results.push((i, r.clone())),
+                None => to_read.push(i),
+            }
+        }
+        if !to_read.is_empty() {
+            let table = Table::with_inferred(settings, &inferred)?;
+            store.read += to_read.len();
+            let jobs: Vec<(usize, &str)> = to_read
+                .iter()
+                .map(|&i| (i, store.files[i].0.as_str()))
+                .collect();
+            let base = store.base;
+            let found = parallel(&jobs, |(i, rel), buf, toks| {
+                let lang = Lang::from_path(rel)?;
+                read_source(&base.join(rel), buf).ok()?;
+                if is_minified(buf) {
+                    return None;
+                }
+                let (refs, facts) = file_refs(rel, lang, buf, &table, compiled, toks, Some(&fresh));
+                Some((*i, RoundResult { key, refs, facts }))
+            });
+            results.extend(found);
+        }
+        results.sort_by_key(|(i, _)| *i);
+        for (i, result) in results {
+            if !result.refs.is_empty() {
+                matched_files.insert(i);
+            }
+            refs.extend(result.refs.iter().cloned());
+            if !tokenized[i] {
+                tokenized[i] = true;
+                if !result.facts.fns.is_empty() || !result.facts.bindings.is_empty() {
+                    facts.push(result.facts.clone());
+                }
+            }
+            kept[i].push(result);
+        }
+        done.extend(fresh);
+    }
+    // Keep exactly this scan's findings in the cache.
+    for (i, rounds) in kept.into_iter().enumerate() {
+        let e = &mut store.files[i].1.extract;
+        let same = e.rounds.len() == rounds.len()
+            && e.rounds.iter().zip(&rounds).all(|(a, b)| a.key == b.key);
+        if !same {
+            e.rounds = rounds;
+            store.changed = true;
+        }
+    }
+    // A key that is a wrapper's own parameter is not a reference: its call sites are.
+    let wrapper_names: HashSet<(Family, &str)> = inferred
+        .iter()
+        .map(|w| (w.family, w.name.as_str()))
+        .collect();
+    refs.retain(|f| {
+        f.param_of
+            .as_deref()
+            .is_none_or(|n| !wrapper_names.contains(&(f.family, n)))
+    });
+    Ok(inferred)
+}
+
+/// Runs `job` over `jobs` on a few threads, each with its own read buffer and token vector.
+fn parallel<J: Sync, T: Send>(
+    jobs: &[J],
+    job: impl Fn(&J, &mut Vec<u8>, &mut Vec<Token>) -> Option<T> + Sync,
+) -> Vec<T> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(8);
+    let chunk = jobs.len().div_ceil(threads).max(1);
+    let job = &job;
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = jobs
+            .chunks(chunk)
+            .map(|part| {
+                scope.spawn(move || {
+                    let (mut buf, mut toks) = (Vec::new(), Vec::new());
+                    part.iter()
+                        .filter_map(|j| job(j, &mut buf, &mut toks))
+                        .collect::<Vec<T>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_default())
+            .collect()
+    })
+}
 
 /// Every file of the scan with its extract, and reads of files whose definitions are not
 /// known yet.
 struct DefStore<'a> {
     base: &'a Path,
     files: &'a mut Files,
-    /// Files read to find definitions.
+    /// Files read after the per-file pass (for definitions, or inference rounds).
     read: usize,
+    /// An entry gained definitions or round findings: the cache is worth rewriting.
+    changed: bool,
 }
 
 impl DefStore<'_> {
@@ -284,33 +496,12 @@ impl DefStore<'_> {
             return;
         }
         self.read += need.len();
-        let threads = std::thread::available_parallelism()
-            .map_or(1, |n| n.get())
-            .min(8);
-        let chunk = need.len().div_ceil(threads).max(1);
-        let found: Vec<(usize, Vec<Def>)> = std::thread::scope(|scope| {
-            let handles: Vec<_> = need
-                .chunks(chunk)
-                .map(|part| {
-                    scope.spawn(move || {
-                        let (mut buf, mut toks) = (Vec::new(), Vec::new());
-                        let mut out = Vec::new();
-                        for (i, path, lang) in part {
-                            if !read_source(path, &mut buf) {
-                                continue;
-                            }
-                            tokenize(&buf, *lang, &mut toks);
-                            out.push((*i, find_defs(&buf, &toks, *lang, &|_| true)));
-                        }
-                        out
-                    })
-                })
-                .collect();
-            handles
-                .into_iter()
-                .flat_map(|h| h.join().unwrap_or_default())
-                .collect()
+        let found = parallel(&need, |(i, path, lang), buf, toks| {
+            read_source(path, buf).ok()?;
+            tokenize(buf, *lang, toks);
+            Some((*i, find_defs(buf, toks, *lang, &|_| true)))
         });
+        self.changed = true;
         for (i, defs) in found {
             self.files[i].1.extract.defs = Some(defs);
         }
@@ -345,7 +536,7 @@ fn resolve(store: &mut DefStore<'_>, refs: &mut [Found]) {
     // Names whose import says where they live.
     let targeted: Vec<usize> = (0..refs.len())
         .filter(|&i| {
-            let (r, _, hint) = &refs[i];
+            let Found { r, hint, .. } = &refs[i];
             pending(r) && matches!(hint, Some((Origin::Stem(_) | Origin::Dir(_), _)))
         })
         .collect();
@@ -353,20 +544,23 @@ fn resolve(store: &mut DefStore<'_>, refs: &mut [Found]) {
         let requests: Vec<(Origin, Family, String)> = targeted
             .iter()
             .filter_map(|&i| {
-                let (_, family, hint) = &refs[i];
+                let Found { family, hint, .. } = &refs[i];
                 hint.as_ref().map(|(o, l)| (o.clone(), *family, l.clone()))
             })
             .collect();
         let resolutions = resolve_targeted(store, &requests);
         for (&i, resolution) in targeted.iter().zip(&resolutions) {
             if *resolution != Resolution::Unresolved {
-                apply(&mut refs[i].0, resolution);
+                apply(&mut refs[i].r, resolution);
             }
         }
     }
     // The rest: every file of the family that defines one of the names.
     let mut wanted: HashMap<Family, HashSet<String>> = HashMap::new();
-    for (r, family, hint) in refs.iter() {
+    for Found {
+        r, family, hint, ..
+    } in refs.iter()
+    {
         if let (true, Some(id)) = (pending(r), &r.identifier) {
             let lookup = hint.as_ref().map_or(id, |(_, l)| l);
             let last = last_segment(lookup);
@@ -400,7 +594,10 @@ fn resolve(store: &mut DefStore<'_>, refs: &mut [Found]) {
         index.insert(family, found);
     }
     let empty = DefIndex::default();
-    for (r, family, hint) in refs.iter_mut() {
+    for Found {
+        r, family, hint, ..
+    } in refs.iter_mut()
+    {
         if let (true, Some(id)) = (pending(r), r.identifier.clone()) {
             let (origin, lookup) = match hint {
                 Some((o, l)) => (Some(&*o), l.as_str()),

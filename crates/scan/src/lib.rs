@@ -22,9 +22,11 @@ mod cache;
 mod defs;
 mod error;
 mod extract;
+mod functions;
 pub mod git;
 mod imports;
 mod incremental;
+pub mod infer;
 mod lang;
 mod lexer;
 mod patterns;
@@ -112,6 +114,84 @@ pub struct Reference {
     pub identifier: Option<String>,
     /// Why the key is unknown (`interpolated string …`, `unresolved identifier …`).
     pub dynamic_reason: Option<String>,
+    /// The reference is in a test file (see [`is_test_path`]).
+    #[serde(default)]
+    pub in_test: bool,
+}
+
+/// A wrapper the scan used: configured in `scan.wrappers`, or inferred from a function whose
+/// parameter reaches an SDK call's key. The key fields follow `scan.wrappers` (exactly one
+/// is set), so an inferred entry can be committed to the config as it is.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct WrapperReport {
+    /// The function or method name call sites use.
+    pub call: String,
+    /// Positional argument holding the event name.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub event_arg: Option<usize>,
+    /// Object key, keyword argument or JSX prop holding the event name.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub event_key: Option<String>,
+    /// Positional argument holding the flag key.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub flag_arg: Option<usize>,
+    /// Object key, keyword argument or JSX prop holding the flag key.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub flag_key: Option<String>,
+    /// `path:line` of the definition (inferred wrappers), else `null`.
+    pub defined_at: Option<String>,
+    /// The SDK the wrapper ends in (`posthog-node`), or `wrapper` when configured.
+    pub sdk: String,
+    /// Where its captures run, decided by the SDK behind it (inferred wrappers).
+    pub side: Option<Side>,
+    /// Only in this file (a name bound to a hook's result: `const track = useTrack()`).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub only_in: Option<String>,
+    /// Inferred by the scan rather than configured.
+    pub inferred: bool,
+}
+
+/// Whether a repo-relative path is a test file by its language's convention: `*.test.*`,
+/// `*.spec.*`, `*_test.go`, `test_*.py`, `*_test.py`, `*_spec.rb`, `*Test.java`/`.kt`,
+/// `*Tests.cs`/`.swift`, or anything under `__tests__/`, `__mocks__/`, `test/`, `tests/`,
+/// `spec/`, `e2e/`, `cypress/` or `playwright/`.
+pub fn is_test_path(path: &str) -> bool {
+    let mut segments: Vec<&str> = path.split('/').collect();
+    let file = segments.pop().unwrap_or("");
+    if segments.iter().any(|s| {
+        matches!(
+            *s,
+            "__tests__"
+                | "__mocks__"
+                | "test"
+                | "tests"
+                | "spec"
+                | "specs"
+                | "e2e"
+                | "cypress"
+                | "playwright"
+                | "testdata"
+                | "fixtures"
+        )
+    }) {
+        return true;
+    }
+    let stem = file.split('.').next().unwrap_or(file);
+    let mut parts = file.split('.');
+    parts.next();
+    let middle: Vec<&str> = parts.collect();
+    middle
+        .iter()
+        .rev()
+        .skip(1)
+        .any(|p| matches!(*p, "test" | "spec" | "cy"))
+        || stem.ends_with("_test")
+        || (stem.starts_with("test_") && file.ends_with(".py"))
+        || stem.ends_with("_spec")
+        || ((stem.ends_with("Test") || stem.ends_with("Tests") || stem.ends_with("Spec"))
+            && stem.len() > 4
+            && stem.starts_with(|c: char| c.is_ascii_uppercase()))
+        || file == "conftest.py"
 }
 
 /// Everything known about one key.
@@ -144,6 +224,62 @@ pub struct ScanReport {
     pub files_scanned: usize,
     /// Source files with at least one reference.
     pub files_matched: usize,
+    /// The wrappers used: configured, then inferred, sorted by call name.
+    #[serde(default)]
+    pub wrappers: Vec<WrapperReport>,
+    /// Source files that were not scanned, and why, sorted by path. Never dropped in silence.
+    #[serde(default)]
+    pub skipped: Vec<Skipped>,
+}
+
+/// Why a source file was not scanned.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum SkipReason {
+    /// Minified or generated code (long lines that are not string data) that contains one of
+    /// the call names: its references would point at unreadable lines.
+    Minified,
+    /// Larger than 8 MiB.
+    TooLarge,
+    /// Could not be opened or read (permissions, a vanished file, an I/O error).
+    Unreadable,
+    /// A NUL byte in its first 8 KiB.
+    Binary,
+}
+
+impl SkipReason {
+    /// The reason as a short phrase for people (`too large (over 8 MiB)`).
+    pub fn describe(self) -> &'static str {
+        match self {
+            SkipReason::Minified => "minified",
+            SkipReason::TooLarge => "too large (over 8 MiB)",
+            SkipReason::Unreadable => "unreadable",
+            SkipReason::Binary => "binary",
+        }
+    }
+}
+
+/// A source file the scan did not read, and why.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Skipped {
+    /// Repo-relative path with `/` separators.
+    pub path: String,
+    /// Why it was not scanned.
+    pub reason: SkipReason,
+}
+
+/// Whether `path` (repo-relative) is a source file the scanner reads: its extension is one
+/// of the languages it knows.
+pub fn is_source(path: &str) -> bool {
+    lang::Lang::from_path(path).is_some()
+}
+
+/// Whether [`scan`] would skip a source file with these contents, and why: too large, binary,
+/// or minified while containing one of the call names. `None` for a file it reads, and for a
+/// path that is not a source file at all. For callers that read files themselves (the
+/// pre-commit gate reads staged blobs) and must not drop one in silence.
+pub fn skip_reason(path: &str, bytes: &[u8], settings: &ScanSettings) -> Option<SkipReason> {
+    scan::skip_reason(path, bytes, settings)
 }
 
 /// Scans the repository at `root` (a directory, or a single file), without a cache.

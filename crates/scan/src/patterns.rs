@@ -25,7 +25,44 @@ pub(crate) enum Recv {
     Snapshot,
     /// A receiver chain ending in exactly this name (`Event::new`, wrapper `analytics.track`).
     Named(String),
+    /// An inferred wrapper: any receiver, or none, except another analytics or logging
+    /// library's (`mixpanel.track`, `Sentry.captureException`, `logger.event`).
+    Inferred,
 }
+
+/// Receiver names that belong to other libraries: a call through them is never a call of
+/// an inferred wrapper that happens to share its name.
+pub(crate) const OTHER_LIBRARIES: &[&str] = &[
+    "mixpanel",
+    "amplitude",
+    "segment",
+    "rudderanalytics",
+    "sentry",
+    "bugsnag",
+    "datadog",
+    "datadogrum",
+    "newrelic",
+    "gtag",
+    "dataLayer",
+    "heap",
+    "intercom",
+    "hotjar",
+    "fullstory",
+    "plausible",
+    "umami",
+    "logger",
+    "log",
+    "logging",
+    "console",
+    "tracer",
+    "span",
+    "statsd",
+    "metrics",
+    "query",
+    "parser",
+    "regex",
+    "re",
+];
 
 /// Where the key is.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -35,7 +72,7 @@ pub(crate) enum KeyAt {
     /// A keyword argument, or a key of the first object/hash/array argument.
     Key(String),
     /// A keyword argument, else a positional argument.
-    NamedOr(&'static str, usize),
+    NamedOr(String, usize),
     /// posthog-js `capture('e', props)` (frontend) or posthog-node `capture({ event })`.
     JsCapture,
     /// posthog-js `isFeatureEnabled('k')` or posthog-node `isFeatureEnabled('k', distinctId)`.
@@ -49,7 +86,7 @@ pub(crate) enum KeyAt {
     /// A field of a composite literal (Go `posthog.Capture{Event: …}`).
     StructField(&'static str),
     /// An attribute of a JSX element (`<PostHogFeature flag="k">`).
-    JsxAttr(&'static str),
+    JsxAttr(String),
 }
 
 /// Which side a call shape runs on before path rules apply.
@@ -72,6 +109,13 @@ pub(crate) struct Pattern {
     pub side: SideHint,
     /// The file must contain this text (for generic names such as Rust `Event::new`).
     pub file_requires: Option<&'static str>,
+    /// An inferred wrapper (not a built-in row or a configured wrapper).
+    pub inferred: bool,
+    /// The row applies only in this file (a name bound to a hook's result).
+    pub only_in: Option<String>,
+    /// Where an inferred wrapper is defined (a same-named function of another file is
+    /// another function).
+    pub defined_in: Option<String>,
 }
 
 /// All rows, indexed by call name, plus the prefilter over the names.
@@ -180,7 +224,7 @@ fn builtin_rows() -> Vec<Row> {
             &["PostHogFeature"],
             Recv::Any,
             Kind::Flag,
-            JsxAttr("flag"),
+            JsxAttr("flag".into()),
             "posthog-react",
             Frontend,
         ),
@@ -205,7 +249,7 @@ fn builtin_rows() -> Vec<Row> {
             ],
             Recv::Client,
             Kind::Flag,
-            NamedOr("key", 0),
+            NamedOr("key".into(), 0),
             "posthog-python",
             Backend,
         ),
@@ -371,7 +415,7 @@ fn builtin_rows() -> Vec<Row> {
             &["capture"],
             Recv::Client,
             Kind::Event,
-            NamedOr("eventName", 0),
+            NamedOr("eventName".into(), 0),
             "posthog-flutter",
             Frontend,
         ),
@@ -394,7 +438,7 @@ fn builtin_rows() -> Vec<Row> {
             &["Capture"],
             Recv::Client,
             Kind::Event,
-            NamedOr("eventName", 1),
+            NamedOr("eventName".into(), 1),
             "posthog-dotnet",
             Backend,
         ),
@@ -410,7 +454,7 @@ fn builtin_rows() -> Vec<Row> {
             ],
             Recv::Client,
             Kind::Flag,
-            NamedOr("featureKey", 0),
+            NamedOr("featureKey".into(), 0),
             "posthog-dotnet",
             Backend,
         ),
@@ -503,9 +547,34 @@ const BUILTIN_NEEDLES: &[&str] = &[
     "uate_flags",
 ];
 
+/// An Aho-Corasick automaton over literal needles whose build and search are linear in the
+/// needles' total length and the haystack, whatever the needles are. A needle comes from
+/// configuration or code (a wrapper name, an identifier) and can be enormous; the DFA that
+/// `AhoCorasick::new` may pick costs the square of a repetitive needle's length to build (a
+/// 16,000-character wrapper name took seconds), so the contiguous NFA is used instead.
+pub(crate) fn literal_matcher<S: AsRef<[u8]>>(
+    needles: &[S],
+    kind: aho_corasick::MatchKind,
+) -> Result<AhoCorasick, ScanError> {
+    AhoCorasick::builder()
+        .kind(Some(aho_corasick::AhoCorasickKind::ContiguousNFA))
+        .match_kind(kind)
+        .build(needles)
+        .map_err(|e| ScanError::Matcher(e.to_string()))
+}
+
 impl Table {
     /// Builds the table from the built-in rows and the (validated) wrappers.
     pub(crate) fn new(settings: &ScanSettings) -> Result<Table, ScanError> {
+        Table::with_inferred(settings, &[])
+    }
+
+    /// Builds the table from the built-in rows, the configured wrappers and the inferred
+    /// ones (which come last, so built-in and configured rows win for the same call).
+    pub(crate) fn with_inferred(
+        settings: &ScanSettings,
+        inferred: &[crate::infer::Inferred],
+    ) -> Result<Table, ScanError> {
         let mut by_name: HashMap<String, Vec<Pattern>> = HashMap::new();
         for (families, names, recv, kind, key, sdk, side) in builtin_rows() {
             for name in names {
@@ -518,6 +587,9 @@ impl Table {
                     sdk: sdk.to_string(),
                     side,
                     file_requires,
+                    inferred: false,
+                    only_in: None,
+                    defined_in: None,
                 });
             }
         }
@@ -545,7 +617,31 @@ impl Table {
                 sdk: "wrapper".into(),
                 side: Ambiguous,
                 file_requires: None,
+                inferred: false,
+                only_in: None,
+                defined_in: None,
             });
+        }
+        for w in inferred {
+            let side = match w.side {
+                crate::Side::Frontend => Frontend,
+                crate::Side::Backend => Backend,
+                crate::Side::Both => Ambiguous,
+            };
+            for key in w.key_at(crate::infer::kwargs_lang(w.family)) {
+                by_name.entry(w.name.clone()).or_default().push(Pattern {
+                    families: vec![w.family],
+                    recv: Recv::Inferred,
+                    kind: w.kind,
+                    key,
+                    sdk: w.sdk.clone(),
+                    side,
+                    file_requires: None,
+                    inferred: true,
+                    only_in: w.only_in.clone(),
+                    defined_in: Some(w.path.clone()),
+                });
+            }
         }
         let mut needles: Vec<String> = BUILTIN_NEEDLES.iter().map(|s| s.to_string()).collect();
         needles.extend(
@@ -554,13 +650,11 @@ impl Table {
                 .iter()
                 .map(|w| w.call.rsplit('.').next().unwrap_or(&w.call).to_string()),
         );
+        needles.extend(inferred.iter().map(|w| w.name.clone()));
         needles.sort();
         needles.dedup();
-        let prefilter = AhoCorasick::builder()
-            // Leftmost semantics let the SIMD (Teddy) prefilter run; `Standard` cannot use it.
-            .match_kind(aho_corasick::MatchKind::LeftmostFirst)
-            .build(&needles)
-            .map_err(|e| ScanError::Matcher(e.to_string()))?;
+        // Leftmost semantics let the SIMD (Teddy) prefilter run; `Standard` cannot use it.
+        let prefilter = literal_matcher(&needles, aho_corasick::MatchKind::LeftmostFirst)?;
         let mut first_bytes = [false; 256];
         let mut lengths = 0u64;
         for name in by_name.keys() {

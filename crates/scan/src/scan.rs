@@ -9,22 +9,92 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 use std::rc::Rc;
 
-use crate::extract::{find_calls, KeyExpr};
-use crate::imports::{import_map, origin_of, Origin};
+use crate::extract::{find_calls, KeyExpr, RawRef};
+use crate::functions::find_functions;
+use crate::imports::{import_map, imported_origins, origin_of, Origin};
+use crate::infer::{self, FileFacts, Inferred, Slot};
 use crate::lang::{Family, Lang};
 use crate::lexer::{tokenize, Token};
 use crate::patterns::{SideHint, Table};
 use crate::resolve::{resolve_in, resolve_targeted, DefIndex, Resolution};
 use crate::settings::Compiled;
-use crate::walk::{base_dir, is_minified};
-use crate::{KeyReport, Reference, ScanError, ScanReport, ScanSettings, Side, REPORT_VERSION};
+use crate::walk::{base_dir, content_skip, is_minified};
+use crate::{
+    KeyReport, Kind, Reference, ScanError, ScanReport, ScanSettings, Side, SkipReason,
+    WrapperReport, REPORT_VERSION,
+};
 
-/// A reference, its language family, and (for an unresolved identifier) where its import
-/// points and the name to look up there.
-type Found = (Reference, Family, Option<(Origin, String)>);
+/// A reference, its language family, (for an unresolved identifier) where its import
+/// points and the name to look up there, and (for a key that is a parameter) the function
+/// whose parameter it is: if that function turns out to be a wrapper, its call sites are
+/// the references and this one is dropped.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub(crate) struct Found {
+    pub r: Reference,
+    pub family: Family,
+    pub hint: Option<(Origin, String)>,
+    pub param_of: Option<String>,
+}
+
+/// Passes of inference after the first walk: each finds call sites of the wrappers the
+/// previous one inferred (and wrappers around those). Real code needs one or two.
+pub(crate) const MAX_INFERENCE_ROUNDS: usize = 4;
 
 pub(crate) fn scan(root: &Path, settings: &ScanSettings) -> Result<ScanReport, ScanError> {
     crate::incremental::scan(root, settings, &crate::ScanOptions::default()).map(|(r, _)| r)
+}
+
+/// See [`crate::skip_reason`].
+pub(crate) fn skip_reason(path: &str, bytes: &[u8], settings: &ScanSettings) -> Option<SkipReason> {
+    Lang::from_path(path)?;
+    if let Some(reason) = content_skip(bytes) {
+        return Some(reason);
+    }
+    let parts = matcher(settings)?;
+    (parts.1.worth_parsing(bytes) && is_minified(bytes)).then_some(SkipReason::Minified)
+}
+
+/// The configured wrappers, then the inferred ones, as the report lists them.
+pub(crate) fn wrapper_reports(
+    settings: &ScanSettings,
+    inferred: &[Inferred],
+) -> Vec<WrapperReport> {
+    let mut out: Vec<WrapperReport> = settings
+        .wrappers
+        .iter()
+        .map(|w| WrapperReport {
+            call: w.call.clone(),
+            event_arg: w.event_arg,
+            event_key: w.event_key.clone(),
+            flag_arg: w.flag_arg,
+            flag_key: w.flag_key.clone(),
+            defined_at: None,
+            sdk: "wrapper".into(),
+            side: None,
+            only_in: None,
+            inferred: false,
+        })
+        .collect();
+    for w in inferred.iter().filter(|w| !w.returned) {
+        let (arg, key) = match &w.slot {
+            Slot::Param { index, .. } => (Some(*index), None),
+            Slot::Field { field, .. } => (None, Some(field.clone())),
+        };
+        let (event, flag) = (w.kind == Kind::Event, w.kind == Kind::Flag);
+        out.push(WrapperReport {
+            call: w.name.clone(),
+            event_arg: arg.filter(|_| event),
+            event_key: key.clone().filter(|_| event),
+            flag_arg: arg.filter(|_| flag),
+            flag_key: key.filter(|_| flag),
+            defined_at: Some(format!("{}:{}", w.path, w.line)),
+            sdk: w.sdk.clone(),
+            side: Some(w.side),
+            only_in: w.only_in.clone(),
+            inferred: true,
+        });
+    }
+    out
 }
 
 /// Resolves the identifiers `refs` still carry: names whose import says where they live
@@ -33,7 +103,7 @@ fn resolve_pending(root: &Path, compiled: &Compiled, refs: &mut [Found]) -> Resu
     // Names whose import says where they live: read just those files.
     let targeted: Vec<usize> = (0..refs.len())
         .filter(|&i| {
-            let (r, _, hint) = &refs[i];
+            let Found { r, hint, .. } = &refs[i];
             r.key.is_none()
                 && r.dynamic_reason.is_none()
                 && r.identifier.is_some()
@@ -44,20 +114,23 @@ fn resolve_pending(root: &Path, compiled: &Compiled, refs: &mut [Found]) -> Resu
         let requests: Vec<(Origin, Family, String)> = targeted
             .iter()
             .filter_map(|&i| {
-                let (_, family, hint) = &refs[i];
+                let Found { family, hint, .. } = &refs[i];
                 hint.as_ref().map(|(o, l)| (o.clone(), *family, l.clone()))
             })
             .collect();
         let resolutions = resolve_targeted(&base_dir(root), &requests);
         for (&i, resolution) in targeted.iter().zip(&resolutions) {
             if *resolution != Resolution::Unresolved {
-                apply(&mut refs[i].0, resolution);
+                apply(&mut refs[i].r, resolution);
             }
         }
     }
     // The rest: one prefiltered walk for all remaining names.
     let mut pending: HashMap<Family, HashSet<String>> = HashMap::new();
-    for (r, family, hint) in refs.iter() {
+    for Found {
+        r, family, hint, ..
+    } in refs.iter()
+    {
         if let (None, Some(id), None) = (&r.key, &r.identifier, &r.dynamic_reason) {
             let lookup = hint.as_ref().map_or(id, |(_, l)| l);
             pending.entry(*family).or_default().insert(lookup.clone());
@@ -66,7 +139,10 @@ fn resolve_pending(root: &Path, compiled: &Compiled, refs: &mut [Found]) -> Resu
     if !pending.is_empty() {
         let found = resolve_in(root, compiled, &pending)?;
         let empty = DefIndex::default();
-        for (r, family, hint) in refs.iter_mut() {
+        for Found {
+            r, family, hint, ..
+        } in refs.iter_mut()
+        {
             if let (None, Some(id), None) = (&r.key, &r.identifier, &r.dynamic_reason) {
                 let (origin, lookup) = match hint {
                     Some((o, l)) => (Some(&*o), l.as_str()),
@@ -100,12 +176,9 @@ pub(crate) fn scan_file_resolved(
         return Ok(Vec::new());
     }
     let mut toks = Vec::new();
-    let mut refs: Vec<Found> = file_refs(path, lang, bytes, &table, &compiled, &mut toks)
-        .into_iter()
-        .map(|(r, o)| (r, lang.family(), o))
-        .collect();
+    let (mut refs, _) = file_refs(path, lang, bytes, &table, &compiled, &mut toks, None);
     resolve_pending(root, &compiled, &mut refs)?;
-    let mut refs: Vec<Reference> = refs.into_iter().map(|(r, _, _)| r).collect();
+    let mut refs: Vec<Reference> = refs.into_iter().map(|f| f.r).collect();
     refs.sort_by_key(|r| (r.line, r.column));
     Ok(refs)
 }
@@ -113,10 +186,8 @@ pub(crate) fn scan_file_resolved(
 /// Settings and the matcher compiled from them.
 type CachedMatcher = (ScanSettings, Rc<(Compiled, Table)>);
 
-pub(crate) fn scan_file_text(path: &str, text: &str, settings: &ScanSettings) -> Vec<Reference> {
-    let Some(lang) = Lang::from_path(path) else {
-        return Vec::new();
-    };
+/// The compiled matcher for `settings`, cached per thread.
+fn matcher(settings: &ScanSettings) -> Option<Rc<(Compiled, Table)>> {
     // Callers such as the pre-commit gate scan many files with the same settings: keep the
     // compiled matcher of the last settings seen on this thread.
     thread_local! {
@@ -128,18 +199,24 @@ pub(crate) fn scan_file_text(path: &str, text: &str, settings: &ScanSettings) ->
             .filter(|(s, _)| s == settings)
             .map(|(_, t)| Rc::clone(t))
     });
-    let parts = match cached {
-        Some(parts) => parts,
-        None => {
-            let compiled =
-                Compiled::new(settings).or_else(|_| Compiled::new(&ScanSettings::default()));
-            let (Ok(compiled), Ok(table)) = (compiled, Table::new(settings)) else {
-                return Vec::new();
-            };
-            let parts = Rc::new((compiled, table));
-            COMPILED.with(|c| *c.borrow_mut() = Some((settings.clone(), Rc::clone(&parts))));
-            parts
-        }
+    if cached.is_some() {
+        return cached;
+    }
+    let compiled = Compiled::new(settings).or_else(|_| Compiled::new(&ScanSettings::default()));
+    let (Ok(compiled), Ok(table)) = (compiled, Table::new(settings)) else {
+        return None;
+    };
+    let parts = Rc::new((compiled, table));
+    COMPILED.with(|c| *c.borrow_mut() = Some((settings.clone(), Rc::clone(&parts))));
+    Some(parts)
+}
+
+pub(crate) fn scan_file_text(path: &str, text: &str, settings: &ScanSettings) -> Vec<Reference> {
+    let Some(lang) = Lang::from_path(path) else {
+        return Vec::new();
+    };
+    let Some(parts) = matcher(settings) else {
+        return Vec::new();
     };
     let (compiled, table) = &*parts;
     let bytes = text.as_bytes();
@@ -147,9 +224,10 @@ pub(crate) fn scan_file_text(path: &str, text: &str, settings: &ScanSettings) ->
         return Vec::new();
     }
     let mut toks = Vec::new();
-    let mut refs: Vec<Reference> = file_refs(path, lang, bytes, table, compiled, &mut toks)
+    let mut refs: Vec<Reference> = file_refs(path, lang, bytes, table, compiled, &mut toks, None)
+        .0
         .into_iter()
-        .map(|(r, _)| r)
+        .map(|f| f.r)
         .collect();
     refs.sort_by_key(|r| (r.line, r.column));
     refs
@@ -175,7 +253,9 @@ pub(crate) fn apply(r: &mut Reference, resolution: &Resolution) {
     }
 }
 
-/// The references of one file, with identifiers resolved against the file's own constants.
+/// The references of one file, with identifiers resolved against the file's own constants,
+/// and the file's facts for wrapper inference. With `only`, just the references of
+/// inferred wrappers of those names (a later inference round).
 pub(crate) fn file_refs(
     rel: &str,
     lang: Lang,
@@ -183,11 +263,53 @@ pub(crate) fn file_refs(
     table: &Table,
     compiled: &Compiled,
     toks: &mut Vec<Token>,
-) -> Vec<(Reference, Option<(Origin, String)>)> {
+    only: Option<&HashSet<String>>,
+) -> (Vec<Found>, FileFacts) {
     tokenize(bytes, lang, toks);
-    let raw = find_calls(bytes, toks, lang, table, &compiled.clients);
+    let raw = find_calls(bytes, toks, lang, table, &compiled.clients, rel);
+    let fns = find_functions(bytes, toks, lang);
+    let server_file = marked_server(bytes);
+    let side_of = |r: &RawRef| side_for(rel, lang, r.side, compiled, server_file);
+    let facts = infer::extract(rel, bytes, toks, lang, &fns, &raw, &side_of);
+    // An inferred wrapper is called from its own file, from its package (Go), or from a
+    // file that imports its module (or a directory above it); a function of the same name
+    // defined in the calling file is the one its calls mean.
+    let origins = if raw.iter().any(|r| r.inferred) {
+        imported_origins(bytes, toks, lang, rel)
+    } else {
+        Vec::new()
+    };
+    let dir = rel.rsplit_once('/').map_or("", |(d, _)| d);
+    let raw: Vec<RawRef> = raw
+        .into_iter()
+        .filter(|r| {
+            let Some(def) = r.defined_in.as_deref().filter(|_| r.inferred) else {
+                return true;
+            };
+            if def == rel {
+                return true;
+            }
+            let shadowed = fns
+                .iter()
+                .any(|f| f.name.as_deref().map(str::as_bytes) == Some(toks[r.tok].text(bytes)));
+            let same_package =
+                lang == Lang::Go && def.rsplit_once('/').map_or("", |(d, _)| d) == dir;
+            !shadowed && (same_package || origins.iter().any(|o| o.links(def)))
+        })
+        .collect();
+    let raw: Vec<RawRef> = match only {
+        Some(names) => raw
+            .into_iter()
+            .filter(|r| {
+                r.inferred
+                    && std::str::from_utf8(toks[r.tok].text(bytes))
+                        .is_ok_and(|n| names.contains(n.trim_start_matches('$')))
+            })
+            .collect(),
+        None => raw,
+    };
     if raw.is_empty() {
-        return Vec::new();
+        return (Vec::new(), facts);
     }
     let has_idents = raw.iter().any(|r| matches!(r.key, KeyExpr::Ident(_)));
     let local = if has_idents {
@@ -204,32 +326,54 @@ pub(crate) fn file_refs(
     } else {
         Default::default()
     };
-    raw.into_iter()
+    let in_test = crate::is_test_path(rel);
+    let refs = raw
+        .into_iter()
         .map(|r| {
             let tok = &toks[r.tok];
             let (column, snippet) = locate(bytes, tok.start as usize);
             let mut origin = None;
+            let mut param_of = None;
             let mut reference = Reference {
                 path: rel.to_string(),
                 line: tok.line,
                 column,
                 snippet,
                 kind: r.kind,
-                side: side_for(rel, lang, r.side, compiled),
+                side: side_of(&r),
                 sdk: r.sdk,
                 key: None,
                 identifier: None,
                 dynamic_reason: None,
+                in_test,
             };
             match r.key {
                 KeyExpr::Literal(k) => reference.key = Some(k),
                 KeyExpr::Dynamic(reason) => reference.dynamic_reason = Some(reason),
                 KeyExpr::Ident(id) => {
                     reference.identifier = Some(id.clone());
-                    if let Some(index) = local.as_ref().filter(|i| !i.is_empty()) {
-                        match index.lookup(&id) {
-                            Resolution::Unresolved => {}
-                            found => apply(&mut reference, &found),
+                    // A parameter is never a constant defined elsewhere.
+                    if let Some((f, _, _)) = infer::param_slot(&fns, r.tok, &id) {
+                        let first = id.split('.').next().unwrap_or(&id);
+                        reference.dynamic_reason = Some(match &f.name {
+                            Some(n) => format!("parameter `{first}` of `{n}`"),
+                            None => format!("parameter `{first}` of a function"),
+                        });
+                        param_of = f.name.clone().or_else(|| {
+                            fns.iter()
+                                .rev()
+                                .find(|o| {
+                                    o.returns_fn.is_some_and(|t| t <= f.tok && f.tok <= t + 3)
+                                })
+                                .and_then(|o| o.name.clone())
+                        });
+                    }
+                    if reference.dynamic_reason.is_none() {
+                        if let Some(index) = local.as_ref().filter(|i| !i.is_empty()) {
+                            match index.lookup(&id) {
+                                Resolution::Unresolved => {}
+                                found => apply(&mut reference, &found),
+                            }
                         }
                     }
                     // Elixir module attributes are private to their module.
@@ -244,9 +388,31 @@ pub(crate) fn file_refs(
                     }
                 }
             }
-            (reference, origin)
+            Found {
+                r: reference,
+                family: lang.family(),
+                hint: origin,
+                param_of,
+            }
         })
-        .collect()
+        .collect();
+    (refs, facts)
+}
+
+/// A file marked as server-only: a `"use server"` directive first, or `import
+/// "server-only"` (Next.js).
+fn marked_server(bytes: &[u8]) -> bool {
+    let head = &bytes[..bytes.len().min(512)];
+    let directive = {
+        let t = String::from_utf8_lossy(head);
+        let first = t.lines().map(str::trim).find(|l| {
+            !l.is_empty() && !l.starts_with("//") && !l.starts_with("/*") && !l.starts_with('*')
+        });
+        first.is_some_and(|l| l.starts_with("\"use server\"") || l.starts_with("'use server'"))
+    };
+    directive
+        || memchr::memmem::find(bytes, b"import \"server-only\"").is_some()
+        || memchr::memmem::find(bytes, b"import 'server-only'").is_some()
 }
 
 /// Column (1-based, code points) and trimmed line text for a byte offset.
@@ -267,8 +433,9 @@ fn locate(bytes: &[u8], offset: usize) -> (u32, String) {
     (column, snippet)
 }
 
-/// Path globs win; then the call shape; then server-looking paths; then the language.
-fn side_for(rel: &str, lang: Lang, hint: SideHint, compiled: &Compiled) -> Side {
+/// Path globs win; then the call shape (for a wrapper, the SDK behind it); then a file
+/// marked server-only; then server-looking paths; then the language.
+fn side_for(rel: &str, lang: Lang, hint: SideHint, compiled: &Compiled, server_file: bool) -> Side {
     let front = compiled.frontend.is_match(rel);
     let back = compiled.backend.is_match(rel);
     match (front, back) {
@@ -280,6 +447,9 @@ fn side_for(rel: &str, lang: Lang, hint: SideHint, compiled: &Compiled) -> Side 
         SideHint::Frontend => Side::Frontend,
         SideHint::Backend => Side::Backend,
         SideHint::Ambiguous => {
+            if server_file {
+                return Side::Backend;
+            }
             let serverish = rel.split('/').rev().skip(1).any(|seg| {
                 matches!(
                     seg,
@@ -309,12 +479,25 @@ pub(crate) fn assemble(
     mut refs: Vec<Reference>,
     files_scanned: usize,
     files_matched: usize,
+    include_tests: bool,
 ) -> ScanReport {
     refs.sort_by(|a, b| {
         (&a.path, a.line, a.column, a.kind).cmp(&(&b.path, b.line, b.column, b.kind))
     });
     let mut groups: BTreeMap<(crate::Kind, String), Vec<Reference>> = BTreeMap::new();
     let mut dynamic = Vec::new();
+    if !include_tests {
+        // A key only tests reference is not the product's; nor is a test's dynamic key.
+        let product: HashSet<(crate::Kind, String)> = refs
+            .iter()
+            .filter(|r| !r.in_test)
+            .filter_map(|r| r.key.clone().map(|k| (r.kind, k)))
+            .collect();
+        refs.retain(|r| match &r.key {
+            Some(k) => !r.in_test || product.contains(&(r.kind, k.clone())),
+            None => !r.in_test,
+        });
+    }
     for r in refs {
         match r.key.clone() {
             Some(k) => groups.entry((r.kind, k)).or_default().push(r),
@@ -324,8 +507,14 @@ pub(crate) fn assemble(
     let keys = groups
         .into_iter()
         .map(|((kind, key), references)| {
-            let front = references.iter().any(|r| r.side == Side::Frontend);
-            let back = references.iter().any(|r| r.side == Side::Backend);
+            // Tracked On is the product's: test references only decide it when a key has
+            // nothing else.
+            let counted: Vec<&Reference> = match references.iter().any(|r| !r.in_test) {
+                true => references.iter().filter(|r| !r.in_test).collect(),
+                false => references.iter().collect(),
+            };
+            let front = counted.iter().any(|r| r.side == Side::Frontend);
+            let back = counted.iter().any(|r| r.side == Side::Backend);
             let tracked_on = match (front, back) {
                 (true, true) => Side::Both,
                 (true, false) => Side::Frontend,
@@ -347,5 +536,7 @@ pub(crate) fn assemble(
         dynamic,
         files_scanned,
         files_matched,
+        wrappers: Vec::new(),
+        skipped: Vec::new(),
     }
 }

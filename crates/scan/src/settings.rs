@@ -11,7 +11,7 @@ use serde::Deserialize;
 use crate::ScanError;
 
 /// The `scan` section of `.kodo/config.json`. Every field is optional.
-#[derive(Deserialize, Default, Clone, Debug, PartialEq, Eq)]
+#[derive(Deserialize, Clone, Debug, PartialEq, Eq)]
 #[serde(default)]
 pub struct ScanSettings {
     /// Extra names of PostHog client objects (`analytics`, `tracker`); `posthog`, `client`,
@@ -25,6 +25,26 @@ pub struct ScanSettings {
     pub backend: Vec<String>,
     /// Globs of paths to skip, added to the defaults; `!name` lifts a default directory.
     pub exclude: Vec<String>,
+    /// Infer wrappers: functions whose parameter reaches an SDK call's key (default true).
+    pub infer_wrappers: bool,
+    /// Count references in test files (`*.test.ts`, `test_*.py`, `*_test.go`, `tests/`, …)
+    /// like any other; by default a key referenced only from tests is left out of the
+    /// report's keys (its references are still marked `in_test`).
+    pub include_tests: bool,
+}
+
+impl Default for ScanSettings {
+    fn default() -> Self {
+        ScanSettings {
+            clients: Vec::new(),
+            wrappers: Vec::new(),
+            frontend: Vec::new(),
+            backend: Vec::new(),
+            exclude: Vec::new(),
+            infer_wrappers: true,
+            include_tests: false,
+        }
+    }
 }
 
 /// A custom function that captures an event or checks a flag, e.g.

@@ -63,6 +63,9 @@ fixtures! {
     dynamic_keys_are_reported => "dynamic",
     walk_rules => "ignored",
     side_rules => "sides",
+    inferred_wrappers_js => "infer-js",
+    inferred_wrappers_python => "infer-python",
+    inferred_wrappers_go => "infer-go",
 }
 
 /// Every fixture directory has a test above, so a new fixture cannot be silently skipped.

@@ -28,7 +28,7 @@ use serde::Serialize;
 
 use crate::config::{NamingRules, RuleLevel};
 
-use super::docs::{Answer, Answers};
+use crate::lookup::{Answer, Answers};
 
 /// A waiver found on a reference's line (or on a comment line just above it).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -225,6 +225,16 @@ impl Finding {
     }
 }
 
+/// A changed file the gate could not scan (too large, binary, minified, unreadable): never
+/// passed over in silence. A warning naming it, or a block under `sync.strict_offline`, where
+/// nothing may go in unchecked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Unscanned {
+    pub path: String,
+    pub reason: kodo_scan::SkipReason,
+    pub blocks: bool,
+}
+
 /// The settings evaluation needs.
 pub struct Policy<'a> {
     pub include_builtin_events: bool,
@@ -270,7 +280,7 @@ pub fn evaluate(added: &[Added], answers: &Answers, policy: &Policy<'_>) -> Vec<
         if is_builtin(a.kind, key) && !policy.include_builtin_events {
             continue;
         }
-        let answer = answers.get(a.kind, key);
+        let answer = answers.get_code(a.kind, key);
         match &answer {
             Answer::Documented => {}
             Answer::Undocumented => out.push(finding(Problem::Undocumented, Severity::Error)),
@@ -497,18 +507,22 @@ mod tests {
             naming: &naming,
         };
         let mut answers = Answers::default();
-        answers
-            .by_key
-            .insert((Kind::Event, "user_ok".into()), Answer::Documented);
-        answers
-            .by_key
-            .insert((Kind::Event, "user_Documented".into()), Answer::Documented);
-        answers
-            .by_key
-            .insert((Kind::Event, "user_new".into()), Answer::Undocumented);
-        answers
-            .by_key
-            .insert((Kind::Event, "other_thing".into()), Answer::Unknown);
+        answers.by_key.insert(
+            crate::lookup::code_key(Kind::Event, "user_ok"),
+            Answer::Documented,
+        );
+        answers.by_key.insert(
+            crate::lookup::code_key(Kind::Event, "user_Documented"),
+            Answer::Documented,
+        );
+        answers.by_key.insert(
+            crate::lookup::code_key(Kind::Event, "user_new"),
+            Answer::Undocumented,
+        );
+        answers.by_key.insert(
+            crate::lookup::code_key(Kind::Event, "other_thing"),
+            Answer::Unknown,
+        );
         answers.unknown_reason = Some("offline".into());
         let list = [
             add(Kind::Event, Some("user_ok"), Waiver::None),
@@ -581,9 +595,10 @@ mod tests {
             naming: &naming,
         };
         let mut answers = Answers::default();
-        answers
-            .by_key
-            .insert((Kind::Event, "Bad Name".into()), Answer::Undocumented);
+        answers.by_key.insert(
+            crate::lookup::code_key(Kind::Event, "Bad Name"),
+            Answer::Undocumented,
+        );
         let findings = evaluate(
             &[add(Kind::Event, Some("Bad Name"), Waiver::None)],
             &answers,

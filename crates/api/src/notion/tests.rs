@@ -354,6 +354,7 @@ async fn a_429_pauses_every_concurrent_caller_for_retry_after() {
     c.t.policy = RetryPolicy {
         max_attempts: 6,
         delay_cap: None,
+        throttle_budget: None,
     };
     let c = Arc::new(c);
 

@@ -313,17 +313,7 @@ pub(crate) struct RequestStatus {
     pub(crate) kind: String,
 }
 
-/// The plain text of a rich-text array: `plain_text` of each item, else `text.content`.
-pub fn plain_text(items: &[Value]) -> String {
-    items
-        .iter()
-        .filter_map(|t| {
-            t.get("plain_text")
-                .and_then(Value::as_str)
-                .or_else(|| t.pointer("/text/content").and_then(Value::as_str))
-        })
-        .collect()
-}
+pub use crate::types::notion::plain_text;
 
 #[cfg(test)]
 mod tests {

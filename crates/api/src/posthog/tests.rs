@@ -47,6 +47,9 @@ fn query_param(r: &Recorded, name: &str) -> Option<String> {
 #[tokio::test]
 async fn lists_ask_for_100_and_follow_absolute_next_links_to_the_end() {
     let server = TestServer::start(|r| {
+        if query_param(r, "archived").as_deref() == Some("true") {
+            return Action::json(200, page(vec![json!({"id": 900, "key": "flag_archived", "archived": true, "active": false})], None));
+        }
         let offset: usize = query_param(r, "offset").map(|o| o.parse().unwrap()).unwrap_or(0);
         let host = r.header("Host").unwrap().to_owned();
         let results: Vec<Value> = (offset..(offset + 100).min(230))
@@ -60,10 +63,12 @@ async fn lists_ask_for_100_and_follow_absolute_next_links_to_the_end() {
     .await;
     let c = client(&server);
     let flags = c.feature_flags().await.unwrap();
-    assert_eq!(flags.len(), 230);
+    assert_eq!(flags.len(), 231);
     assert_eq!(flags[229].key, "flag_229");
+    assert!(flags[230].archived, "archived flags are listed too");
     let reqs = server.requests();
-    assert_eq!(reqs.len(), 3);
+    assert_eq!(reqs.len(), 4);
+    assert_eq!(query_param(&reqs[3], "archived").as_deref(), Some("true"));
     assert_eq!(reqs[0].path, "/api/projects/42/feature_flags/");
     assert_eq!(reqs[0].query.as_deref(), Some("limit=100"));
     assert_eq!(query_param(&reqs[2], "offset").as_deref(), Some("200"));
@@ -73,7 +78,7 @@ async fn lists_ask_for_100_and_follow_absolute_next_links_to_the_end() {
             Some(format!("Bearer {KEY}").as_str())
         );
     }
-    assert_eq!(c.stats().reads, 3);
+    assert_eq!(c.stats().reads, 4);
     assert_eq!(c.stats().writes, 0);
 }
 
@@ -278,6 +283,47 @@ async fn persistent_throttling_ends_in_rate_limited_with_attempts() {
         "{err:?}"
     );
     assert!(err.to_string().contains("after 3 attempts"), "{err}");
+}
+
+/// The hourly window (4,800/hour) can ask a long run to wait many times in a row: a
+/// throttled answer that states its wait does not use up an attempt.
+#[tokio::test]
+async fn stated_throttle_waits_do_not_use_up_attempts() {
+    let n = Arc::new(AtomicUsize::new(0));
+    let n2 = Arc::clone(&n);
+    let server = TestServer::start(move |_| {
+        if n2.fetch_add(1, Ordering::SeqCst) < 9 {
+            Action::json(
+                429,
+                json!({"type": "throttled_error", "code": "throttled",
+                    "detail": "Request was throttled. Expected available in 300 seconds.", "attr": null}),
+            )
+            .header("Retry-After", "300")
+        } else {
+            Action::json(200, page(vec![json!({"id": "e1", "name": "signup"})], None))
+        }
+    })
+    .await;
+    let c = client(&server);
+    let defs = c.event_definitions().await.unwrap();
+    assert_eq!(defs[0].name, "signup");
+    let s = c.stats();
+    assert_eq!((s.reads, s.rate_limited), (10, 9));
+}
+
+/// ... but only for as long as the stated waits fit `max_throttle_wait`.
+#[tokio::test]
+async fn stated_throttle_waits_past_the_budget_fail() {
+    let server = TestServer::start(|_| {
+        Action::json(429, json!({"type": "throttled_error", "code": "throttled", "detail": "Request was throttled. Expected available in 1800 seconds.", "attr": null}))
+            .header("Retry-After", "1800")
+    })
+    .await;
+    let c = client(&server);
+    let err = c.dashboards().await.unwrap_err();
+    assert!(matches!(err, ApiError::RateLimited { .. }), "{err:?}");
+    // 1800 s twice fit the 65-minute budget; the third would not.
+    assert_eq!(c.stats().reads, 3);
 }
 
 #[tokio::test]

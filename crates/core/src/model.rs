@@ -1,0 +1,1082 @@
+//! The one model: the four resources, their Notion database schemas, property values, and the
+//! spec's status mapping.
+//!
+//! Everything kodo compares is first normalised into a [`Record`]: a resource kind, a match key
+//! and a map from Notion property name to a typed [`PropValue`]. PostHog objects become records
+//! (see `normalize`), Notion pages become records (see [`decode_page`]), and the planner diffs
+//! records. Nothing here does I/O.
+//!
+//! **Invariants.**
+//! - [`Resource::schema`] is exactly the spec's "Database Schemas" table: property names, types
+//!   and select options. `setup` creates databases from it, and the planner never writes a
+//!   property the schema does not list.
+//! - [`encode`] only produces values Notion accepts: text split into 2,000-character pieces,
+//!   at most 100 pieces; no commas in select options; `null`, never `""`, for an empty URL,
+//!   number, select or date.
+//! - [`same`] is the planner's equality: a value that reads back from Notion differently only
+//!   in form (rounded dates, split text, reordered multi-select, truncated reads) is the same.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+/// The four kinds of resource kodo keeps in agreement.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Resource {
+    Events,
+    Flags,
+    Experiments,
+    Dashboards,
+}
+
+impl Resource {
+    /// All resources, in the spec's order.
+    pub const ALL: [Resource; 4] = [
+        Resource::Events,
+        Resource::Flags,
+        Resource::Experiments,
+        Resource::Dashboards,
+    ];
+
+    /// `events`, `flags`, `experiments`, `dashboards`: the CLI's and JSON's name.
+    pub fn plural(self) -> &'static str {
+        match self {
+            Resource::Events => "events",
+            Resource::Flags => "flags",
+            Resource::Experiments => "experiments",
+            Resource::Dashboards => "dashboards",
+        }
+    }
+
+    /// `Event`, `Flag`, `Experiment`, `Dashboard`: the audit report's label.
+    pub fn label(self) -> &'static str {
+        match self {
+            Resource::Events => "Event",
+            Resource::Flags => "Flag",
+            Resource::Experiments => "Experiment",
+            Resource::Dashboards => "Dashboard",
+        }
+    }
+
+    /// The summary line's name: `Events`, `Flags`, `Experiments`, `Dashboards`.
+    pub fn title(self) -> &'static str {
+        match self {
+            Resource::Events => "Events",
+            Resource::Flags => "Flags",
+            Resource::Experiments => "Experiments",
+            Resource::Dashboards => "Dashboards",
+        }
+    }
+
+    /// The key under `notion.databases` in the config.
+    pub fn config_key(self) -> &'static str {
+        match self {
+            Resource::Events => "events",
+            Resource::Flags => "feature_flags",
+            Resource::Experiments => "experiments",
+            Resource::Dashboards => "dashboards",
+        }
+    }
+
+    /// The Notion database's schema.
+    pub fn schema(self) -> &'static DatabaseSchema {
+        match self {
+            Resource::Events => &EVENTS,
+            Resource::Flags => &FLAGS,
+            Resource::Experiments => &EXPERIMENTS,
+            Resource::Dashboards => &DASHBOARDS,
+        }
+    }
+}
+
+impl fmt::Display for Resource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.plural())
+    }
+}
+
+/// A Notion property type kodo uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PropType {
+    Title,
+    RichText,
+    Select,
+    MultiSelect,
+    Number,
+    Checkbox,
+    Url,
+    Date,
+    People,
+}
+
+impl PropType {
+    /// Notion's name for the type (`rich_text`, `multi_select`, …).
+    pub fn notion_name(self) -> &'static str {
+        match self {
+            PropType::Title => "title",
+            PropType::RichText => "rich_text",
+            PropType::Select => "select",
+            PropType::MultiSelect => "multi_select",
+            PropType::Number => "number",
+            PropType::Checkbox => "checkbox",
+            PropType::Url => "url",
+            PropType::Date => "date",
+            PropType::People => "people",
+        }
+    }
+}
+
+/// Who writes a property.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ownership {
+    /// Computed from PostHog (and the code scan): kept up to date by every import.
+    Kodo,
+    /// Written by people (Description, Hypothesis, Owner…): filled when empty, never overwritten
+    /// without `--overwrite`.
+    Human,
+}
+
+/// One property of a database schema.
+#[derive(Debug)]
+pub struct PropSpec {
+    pub name: &'static str,
+    pub kind: PropType,
+    pub options: &'static [&'static str],
+    pub ownership: Ownership,
+}
+
+/// One of the four databases.
+#[derive(Debug)]
+pub struct DatabaseSchema {
+    pub resource: Resource,
+    /// The database title `setup` gives it.
+    pub title: &'static str,
+    pub properties: &'static [PropSpec],
+}
+
+impl DatabaseSchema {
+    pub fn property(&self, name: &str) -> Option<&'static PropSpec> {
+        self.properties.iter().find(|p| p.name == name)
+    }
+
+    /// The title property (the row's key for events and flags, the name otherwise).
+    pub fn title_property(&self) -> &'static PropSpec {
+        // Every schema below has exactly one title property (checked by a test).
+        self.properties
+            .iter()
+            .find(|p| p.kind == PropType::Title)
+            .unwrap_or(&self.properties[0])
+    }
+
+    /// The `properties` object of a Notion create-database or update-data-source request.
+    pub fn notion_properties(&self) -> Value {
+        let mut out = serde_json::Map::new();
+        for spec in self.properties {
+            out.insert(spec.name.to_string(), property_config(spec));
+        }
+        Value::Object(out)
+    }
+}
+
+/// The schema entry of one property, in Notion's request shape.
+pub fn property_config(spec: &PropSpec) -> Value {
+    let options = || {
+        json!({"options": spec.options.iter().enumerate().map(|(i, name)| {
+            json!({"name": name, "color": OPTION_COLORS[i % OPTION_COLORS.len()]})
+        }).collect::<Vec<_>>()})
+    };
+    match spec.kind {
+        PropType::Select => json!({"select": options()}),
+        PropType::MultiSelect => json!({"multi_select": options()}),
+        PropType::Number => json!({"number": {"format": "number"}}),
+        other => json!({ other.notion_name(): {} }),
+    }
+}
+
+const OPTION_COLORS: [&str; 9] = [
+    "gray", "blue", "green", "yellow", "orange", "red", "purple", "pink", "brown",
+];
+
+macro_rules! prop {
+    ($name:literal, $kind:ident) => {
+        prop!($name, $kind, [], Kodo)
+    };
+    ($name:literal, $kind:ident, $owner:ident) => {
+        prop!($name, $kind, [], $owner)
+    };
+    ($name:literal, $kind:ident, [$($opt:literal),*], $owner:ident) => {
+        PropSpec { name: $name, kind: PropType::$kind, options: &[$($opt),*], ownership: Ownership::$owner }
+    };
+}
+
+/// Events database: the spec's table.
+pub static EVENTS: DatabaseSchema = DatabaseSchema {
+    resource: Resource::Events,
+    title: "Events",
+    properties: &[
+        prop!("Event Name", Title),
+        prop!(
+            "Domain",
+            Select,
+            ["user_", "subscription_", "feature_", "error_", "system_"],
+            Kodo
+        ),
+        prop!(
+            "Category",
+            Select,
+            ["conversion", "engagement", "error", "system"],
+            Kodo
+        ),
+        prop!("Description", RichText, Human),
+        prop!("Properties", RichText, Human),
+        prop!(
+            "Implementation Status",
+            Select,
+            ["planned", "implemented", "deprecated"],
+            Kodo
+        ),
+        prop!(
+            "Tracked On",
+            MultiSelect,
+            ["frontend", "backend", "both"],
+            Kodo
+        ),
+        prop!("Feature Area", MultiSelect, Human),
+        prop!("Owner", People, Human),
+        prop!("Created", Date),
+        prop!("Last Updated", Date),
+    ],
+};
+
+/// Feature Flags database: the spec's table.
+pub static FLAGS: DatabaseSchema = DatabaseSchema {
+    resource: Resource::Flags,
+    title: "Feature Flags",
+    properties: &[
+        prop!("Flag Key", Title),
+        prop!("Name", RichText),
+        prop!(
+            "Type",
+            Select,
+            ["release", "experiment", "ops", "beta", "config"],
+            Kodo
+        ),
+        prop!(
+            "Status",
+            Select,
+            ["draft", "active", "rolling_out", "archived"],
+            Kodo
+        ),
+        prop!("Rollout %", Number),
+        prop!("Targeting", RichText),
+        prop!("Owner", People, Human),
+        prop!("Created", Date),
+        prop!("Planned Removal", Date, Human),
+        prop!("Related PR", Url),
+    ],
+};
+
+/// Experiments database: the spec's table.
+pub static EXPERIMENTS: DatabaseSchema = DatabaseSchema {
+    resource: Resource::Experiments,
+    title: "Experiments",
+    properties: &[
+        prop!("Experiment Name", Title),
+        prop!("Flag Key", RichText),
+        prop!("Hypothesis", RichText, Human),
+        prop!(
+            "Status",
+            Select,
+            ["draft", "running", "concluded", "archived"],
+            Kodo
+        ),
+        prop!("Primary Metric", RichText, Human),
+        prop!("Secondary Metrics", RichText, Human),
+        prop!("Start Date", Date),
+        prop!("End Date", Date),
+        prop!(
+            "Result",
+            Select,
+            ["won", "lost", "inconclusive", "stopped_early"],
+            Kodo
+        ),
+        prop!("Winner Variant", RichText, Human),
+        prop!("Learnings", RichText, Human),
+        prop!("Owner", People, Human),
+    ],
+};
+
+/// Dashboards database: the spec's table.
+pub static DASHBOARDS: DatabaseSchema = DatabaseSchema {
+    resource: Resource::Dashboards,
+    title: "Dashboards",
+    properties: &[
+        prop!("Dashboard Name", Title),
+        prop!("ID", Number),
+        prop!("Purpose", RichText, Human),
+        prop!(
+            "Category",
+            Select,
+            ["product", "growth", "technical", "executive"],
+            Kodo
+        ),
+        prop!("Audience", MultiSelect, Human),
+        prop!(
+            "Refresh Cadence",
+            Select,
+            ["realtime", "daily", "weekly"],
+            Human
+        ),
+        prop!("Pinned", Checkbox),
+        prop!("Owner", People, Human),
+        prop!("PostHog URL", Url),
+        prop!("Last Reviewed", Date, Human),
+    ],
+};
+
+/// A typed property value. Title and rich text are both `Text`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum PropValue {
+    Text(String),
+    Select(Option<String>),
+    MultiSelect(Vec<String>),
+    Number(Option<f64>),
+    Checkbox(bool),
+    Url(Option<String>),
+    /// An ISO 8601 date (`2026-01-31`) or date-time.
+    Date(Option<String>),
+    /// Notion user IDs.
+    People(Vec<String>),
+}
+
+impl PropValue {
+    /// Whether a person would call the property empty (a human-owned property is filled only
+    /// when empty). An unchecked checkbox is not empty: it is `false`.
+    pub fn is_empty(&self) -> bool {
+        match self {
+            PropValue::Text(s) => s.trim().is_empty(),
+            PropValue::Select(v) | PropValue::Url(v) | PropValue::Date(v) => {
+                v.as_deref().is_none_or(|s| s.trim().is_empty())
+            }
+            PropValue::MultiSelect(v) | PropValue::People(v) => v.is_empty(),
+            PropValue::Number(n) => n.is_none(),
+            PropValue::Checkbox(_) => false,
+        }
+    }
+
+    /// The empty value of a property type.
+    pub fn empty(kind: PropType) -> PropValue {
+        match kind {
+            PropType::Title | PropType::RichText => PropValue::Text(String::new()),
+            PropType::Select => PropValue::Select(None),
+            PropType::MultiSelect => PropValue::MultiSelect(Vec::new()),
+            PropType::Number => PropValue::Number(None),
+            PropType::Checkbox => PropValue::Checkbox(false),
+            PropType::Url => PropValue::Url(None),
+            PropType::Date => PropValue::Date(None),
+            PropType::People => PropValue::People(Vec::new()),
+        }
+    }
+
+    /// A short human rendering for plans and reports.
+    pub fn display(&self) -> String {
+        match self {
+            PropValue::Text(s) => {
+                let s = s.replace('\n', " ");
+                if s.chars().count() > 60 {
+                    format!("{}…", s.chars().take(59).collect::<String>())
+                } else {
+                    s
+                }
+            }
+            PropValue::Select(v) | PropValue::Url(v) | PropValue::Date(v) => {
+                v.clone().unwrap_or_else(|| "(empty)".into())
+            }
+            PropValue::MultiSelect(v) | PropValue::People(v) => {
+                if v.is_empty() {
+                    "(empty)".into()
+                } else {
+                    v.join(", ")
+                }
+            }
+            PropValue::Number(n) => n.map_or_else(|| "(empty)".into(), format_number),
+            PropValue::Checkbox(b) => b.to_string(),
+        }
+    }
+
+    /// The value as plain text (title, rich text, select, URL or date), if it has one.
+    pub fn as_text(&self) -> Option<&str> {
+        match self {
+            PropValue::Text(s) => Some(s),
+            PropValue::Select(v) | PropValue::Url(v) | PropValue::Date(v) => v.as_deref(),
+            _ => None,
+        }
+    }
+}
+
+/// `25` rather than `25.0`; fractions kept.
+pub fn format_number(n: f64) -> String {
+    if n.fract() == 0.0 && n.abs() < 1e15 {
+        format!("{}", n as i64)
+    } else {
+        format!("{n}")
+    }
+}
+
+/// Notion's limit on one text object's content.
+pub const MAX_TEXT_CHARS: usize = 2000;
+/// Notion's limit on the elements of one array in a request.
+pub const MAX_ARRAY_ITEMS: usize = 100;
+
+/// Encodes a value in Notion's page-property write shape for `spec`.
+pub fn encode(spec: &PropSpec, value: &PropValue) -> Value {
+    match (spec.kind, value) {
+        (PropType::Title, PropValue::Text(s)) => json!({"title": rich_text(s)}),
+        (PropType::RichText, PropValue::Text(s)) => json!({"rich_text": rich_text(s)}),
+        (PropType::Select, PropValue::Select(v)) => match v.as_deref().map(sanitize_option) {
+            Some(name) if !name.is_empty() => json!({"select": {"name": name}}),
+            _ => json!({"select": null}),
+        },
+        (PropType::MultiSelect, PropValue::MultiSelect(v)) => {
+            let mut names: Vec<String> = Vec::new();
+            for name in v.iter().map(|s| sanitize_option(s)) {
+                if !name.is_empty() && !names.contains(&name) {
+                    names.push(name);
+                }
+            }
+            names.truncate(MAX_ARRAY_ITEMS);
+            json!({"multi_select": names.iter().map(|n| json!({"name": n})).collect::<Vec<_>>()})
+        }
+        (PropType::Number, PropValue::Number(n)) => json!({"number": n}),
+        (PropType::Checkbox, PropValue::Checkbox(b)) => json!({"checkbox": b}),
+        (PropType::Url, PropValue::Url(v)) => match v.as_deref().map(str::trim) {
+            Some(url) if !url.is_empty() => json!({"url": url}),
+            _ => json!({"url": null}),
+        },
+        (PropType::Date, PropValue::Date(v)) => match v.as_deref().map(str::trim) {
+            Some(date) if !date.is_empty() => json!({"date": {"start": date}}),
+            _ => json!({"date": null}),
+        },
+        (PropType::People, PropValue::People(ids)) => json!({"people": ids
+            .iter()
+            .take(MAX_ARRAY_ITEMS)
+            .map(|id| json!({"object": "user", "id": id}))
+            .collect::<Vec<_>>()}),
+        // A value of the wrong variant for its property is a programming error upstream; the
+        // safe encoding is the property's empty value, never a request Notion would reject.
+        (kind, _) => encode(spec, &PropValue::empty(kind)),
+    }
+}
+
+/// Text as Notion rich-text objects of at most 2,000 characters each (at most 100 of them).
+/// Splits on character boundaries, so multi-byte text is never cut inside a character.
+pub fn rich_text(s: &str) -> Vec<Value> {
+    let mut out = Vec::new();
+    let mut chunk = String::new();
+    let mut count = 0;
+    for c in s.chars() {
+        if count == MAX_TEXT_CHARS {
+            out.push(json!({"type": "text", "text": {"content": std::mem::take(&mut chunk)}}));
+            count = 0;
+            if out.len() == MAX_ARRAY_ITEMS {
+                return out;
+            }
+        }
+        chunk.push(c);
+        count += 1;
+    }
+    if !chunk.is_empty() {
+        out.push(json!({"type": "text", "text": {"content": chunk}}));
+    }
+    out
+}
+
+/// Notion rejects commas in select option names; kodo writes `;` instead.
+pub fn sanitize_option(name: &str) -> String {
+    name.replace(',', ";").trim().to_string()
+}
+
+/// Decodes a property from Notion's read shape (page or query result). A missing or
+/// unexpected value decodes as the property's empty value.
+pub fn decode(spec: &PropSpec, raw: Option<&Value>) -> PropValue {
+    let Some(raw) = raw else {
+        return PropValue::empty(spec.kind);
+    };
+    let field = |name: &str| raw.get(name).unwrap_or(&Value::Null);
+    match spec.kind {
+        PropType::Title => PropValue::Text(plain_text(field("title"))),
+        PropType::RichText => PropValue::Text(plain_text(field("rich_text"))),
+        PropType::Select => PropValue::Select(
+            field("select")
+                .get("name")
+                .and_then(Value::as_str)
+                .map(str::to_string),
+        ),
+        PropType::MultiSelect => PropValue::MultiSelect(
+            field("multi_select")
+                .as_array()
+                .map(|items| {
+                    items
+                        .iter()
+                        .filter_map(|o| o.get("name").and_then(Value::as_str))
+                        .map(str::to_string)
+                        .collect()
+                })
+                .unwrap_or_default(),
+        ),
+        PropType::Number => PropValue::Number(field("number").as_f64()),
+        PropType::Checkbox => PropValue::Checkbox(field("checkbox").as_bool().unwrap_or(false)),
+        PropType::Url => PropValue::Url(
+            field("url")
+                .as_str()
+                .filter(|s| !s.is_empty())
+                .map(str::to_string),
+        ),
+        PropType::Date => PropValue::Date(
+            field("date")
+                .get("start")
+                .and_then(Value::as_str)
+                .map(str::to_string),
+        ),
+        PropType::People => PropValue::People(
+            field("people")
+                .as_array()
+                .map(|items| {
+                    items
+                        .iter()
+                        .filter_map(|u| u.get("id").and_then(Value::as_str))
+                        .map(str::to_string)
+                        .collect()
+                })
+                .unwrap_or_default(),
+        ),
+    }
+}
+
+/// The concatenated `plain_text` (or `text.content`) of a rich-text array value.
+pub fn plain_text(items: &Value) -> String {
+    items
+        .as_array()
+        .map(|items| kodo_api::types::notion::plain_text(items))
+        .unwrap_or_default()
+}
+
+/// Notion truncates title and rich-text reads at this many items.
+pub const READ_TRUNCATION_ITEMS: usize = 25;
+
+/// The planner's equality between what kodo would write (`desired`) and what Notion holds
+/// (`current`).
+pub fn same(desired: &PropValue, current: &PropValue) -> bool {
+    match (desired, current) {
+        (PropValue::Text(a), PropValue::Text(b)) => {
+            let (a, b) = (a.trim_end(), b.trim_end());
+            // Reads stop after 25 rich-text items: a long value that starts with what was read
+            // back is the value kodo wrote.
+            a == b
+                || (b.chars().count() >= READ_TRUNCATION_ITEMS * MAX_TEXT_CHARS && a.starts_with(b))
+        }
+        (PropValue::Select(a), PropValue::Select(b)) => {
+            a.as_deref().map(sanitize_option).filter(|s| !s.is_empty())
+                == b.as_deref().map(sanitize_option).filter(|s| !s.is_empty())
+        }
+        (PropValue::MultiSelect(a), PropValue::MultiSelect(b)) => {
+            let mut a: Vec<String> = a.iter().map(|s| sanitize_option(s)).collect();
+            let mut b: Vec<String> = b.iter().map(|s| sanitize_option(s)).collect();
+            a.sort();
+            a.dedup();
+            b.sort();
+            b.dedup();
+            a == b
+        }
+        (PropValue::People(a), PropValue::People(b)) => {
+            let mut a = a.clone();
+            let mut b = b.clone();
+            a.sort();
+            b.sort();
+            a == b
+        }
+        (PropValue::Number(a), PropValue::Number(b)) => match (a, b) {
+            (Some(a), Some(b)) => (a - b).abs() < 1e-9,
+            (None, None) => true,
+            _ => false,
+        },
+        (PropValue::Date(a), PropValue::Date(b)) => {
+            // kodo writes dates as days; Notion may read back a time it rounded.
+            let day =
+                |v: &Option<String>| v.as_deref().map(|s| s.get(..10).unwrap_or(s).to_string());
+            day(a) == day(b)
+        }
+        (PropValue::Url(a), PropValue::Url(b)) => {
+            a.as_deref().map(str::trim).filter(|s| !s.is_empty())
+                == b.as_deref().map(str::trim).filter(|s| !s.is_empty())
+        }
+        (a, b) => a == b,
+    }
+}
+
+/// A resource in the common model: its kind, match keys and property values.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Record {
+    pub resource: Resource,
+    /// The key that identifies the resource (event name, flag key, experiment flag key or
+    /// name, dashboard ID or name): what reports show.
+    pub key: String,
+    pub keys: MatchKeys,
+    /// Status in the spec's vocabulary (`draft`, `rolling_out`, …), where the resource has one.
+    pub status: Option<String>,
+    pub props: BTreeMap<&'static str, PropValue>,
+}
+
+/// How a record is matched with its counterpart.
+///
+/// Events by name; flags by key; experiments by their feature-flag key, falling back to their
+/// name; dashboards by PostHog ID, falling back to their name.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct MatchKeys {
+    pub primary: Option<String>,
+    pub fallback: Option<String>,
+}
+
+/// A row of a Notion database, decoded.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct NotionRow {
+    pub page_id: String,
+    pub url: Option<String>,
+    pub record: Record,
+}
+
+/// Decodes a Notion page of `resource`'s database into a row. Properties the schema does not
+/// list are ignored; properties the page lacks decode as empty.
+pub fn decode_page(
+    resource: Resource,
+    page_id: &str,
+    url: Option<&str>,
+    properties: &serde_json::Map<String, Value>,
+) -> NotionRow {
+    let schema = resource.schema();
+    let mut props = BTreeMap::new();
+    for spec in schema.properties {
+        props.insert(spec.name, decode(spec, properties.get(spec.name)));
+    }
+    let text = |name: &str| {
+        props
+            .get(name)
+            .and_then(PropValue::as_text)
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+    };
+    let (keys, status) = match resource {
+        Resource::Events => (
+            MatchKeys {
+                primary: text("Event Name"),
+                fallback: None,
+            },
+            text("Implementation Status"),
+        ),
+        Resource::Flags => (
+            MatchKeys {
+                primary: text("Flag Key"),
+                fallback: None,
+            },
+            text("Status"),
+        ),
+        Resource::Experiments => (
+            MatchKeys {
+                primary: text("Flag Key"),
+                fallback: text("Experiment Name"),
+            },
+            text("Status"),
+        ),
+        Resource::Dashboards => (
+            MatchKeys {
+                primary: match props.get("ID") {
+                    Some(PropValue::Number(Some(n))) => Some(format_number(*n)),
+                    _ => None,
+                },
+                fallback: text("Dashboard Name"),
+            },
+            None,
+        ),
+    };
+    let key = match resource {
+        // Reports name experiments and dashboards by their names.
+        Resource::Experiments | Resource::Dashboards => keys.fallback.clone(),
+        _ => keys.primary.clone(),
+    }
+    .or_else(|| keys.primary.clone())
+    .unwrap_or_default();
+    NotionRow {
+        page_id: page_id.to_string(),
+        url: url.map(str::to_string),
+        record: Record {
+            resource,
+            key,
+            keys,
+            status,
+            props,
+        },
+    }
+}
+
+/// A flag's status in the spec's vocabulary.
+///
+/// | PostHog | Notion |
+/// |---|---|
+/// | deleted | `archived` |
+/// | active=false (any rollout) | `draft` |
+/// | active, rollout < 100 | `rolling_out` |
+/// | active, rollout = 100 | `active` |
+pub fn flag_status(active: bool, deleted: bool, rollout: f64) -> &'static str {
+    if deleted {
+        "archived"
+    } else if !active {
+        "draft"
+    } else if rollout >= 100.0 {
+        "active"
+    } else {
+        "rolling_out"
+    }
+}
+
+/// An experiment's status in the spec's vocabulary; `archived` wins over the dates.
+pub fn experiment_status(
+    start_date: Option<&str>,
+    end_date: Option<&str>,
+    archived: bool,
+) -> &'static str {
+    let set = |d: Option<&str>| d.is_some_and(|s| !s.trim().is_empty());
+    if archived {
+        "archived"
+    } else if set(end_date) {
+        "concluded"
+    } else if set(start_date) {
+        "running"
+    } else {
+        "draft"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_schema_has_exactly_one_title_and_unique_names() {
+        for resource in Resource::ALL {
+            let schema = resource.schema();
+            let titles = schema
+                .properties
+                .iter()
+                .filter(|p| p.kind == PropType::Title)
+                .count();
+            assert_eq!(titles, 1, "{resource}");
+            let mut names: Vec<_> = schema.properties.iter().map(|p| p.name).collect();
+            names.sort();
+            names.dedup();
+            assert_eq!(names.len(), schema.properties.len(), "{resource}");
+            for spec in schema.properties {
+                for option in spec.options {
+                    assert!(!option.contains(','), "{option}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn schemas_match_the_spec_tables() {
+        let names =
+            |r: Resource| -> Vec<&str> { r.schema().properties.iter().map(|p| p.name).collect() };
+        assert_eq!(
+            names(Resource::Events),
+            [
+                "Event Name",
+                "Domain",
+                "Category",
+                "Description",
+                "Properties",
+                "Implementation Status",
+                "Tracked On",
+                "Feature Area",
+                "Owner",
+                "Created",
+                "Last Updated"
+            ]
+        );
+        assert_eq!(
+            names(Resource::Flags),
+            [
+                "Flag Key",
+                "Name",
+                "Type",
+                "Status",
+                "Rollout %",
+                "Targeting",
+                "Owner",
+                "Created",
+                "Planned Removal",
+                "Related PR"
+            ]
+        );
+        assert_eq!(
+            names(Resource::Experiments),
+            [
+                "Experiment Name",
+                "Flag Key",
+                "Hypothesis",
+                "Status",
+                "Primary Metric",
+                "Secondary Metrics",
+                "Start Date",
+                "End Date",
+                "Result",
+                "Winner Variant",
+                "Learnings",
+                "Owner"
+            ]
+        );
+        assert_eq!(
+            names(Resource::Dashboards),
+            [
+                "Dashboard Name",
+                "ID",
+                "Purpose",
+                "Category",
+                "Audience",
+                "Refresh Cadence",
+                "Pinned",
+                "Owner",
+                "PostHog URL",
+                "Last Reviewed"
+            ]
+        );
+        let status = FLAGS.property("Status").unwrap();
+        assert_eq!(
+            status.options,
+            ["draft", "active", "rolling_out", "archived"]
+        );
+    }
+
+    #[test]
+    fn notion_properties_request_shape() {
+        let props = FLAGS.notion_properties();
+        assert_eq!(props["Flag Key"], json!({"title": {}}));
+        assert_eq!(props["Rollout %"], json!({"number": {"format": "number"}}));
+        assert_eq!(props["Related PR"], json!({"url": {}}));
+        assert_eq!(
+            props["Status"]["select"]["options"][2]["name"],
+            "rolling_out"
+        );
+    }
+
+    #[test]
+    fn flag_status_follows_the_spec_table() {
+        assert_eq!(flag_status(false, false, 0.0), "draft");
+        assert_eq!(flag_status(false, false, 100.0), "draft");
+        assert_eq!(flag_status(true, false, 25.0), "rolling_out");
+        assert_eq!(flag_status(true, false, 100.0), "active");
+        assert_eq!(flag_status(true, true, 100.0), "archived");
+    }
+
+    #[test]
+    fn experiment_status_follows_the_spec_table() {
+        assert_eq!(experiment_status(None, None, false), "draft");
+        assert_eq!(
+            experiment_status(Some("2026-01-01T00:00:00Z"), None, false),
+            "running"
+        );
+        assert_eq!(
+            experiment_status(Some("2026-01-01"), Some("2026-02-01"), false),
+            "concluded"
+        );
+        assert_eq!(
+            experiment_status(Some("2026-01-01"), Some("2026-02-01"), true),
+            "archived"
+        );
+        assert_eq!(experiment_status(Some(""), None, false), "draft");
+    }
+
+    #[test]
+    fn long_text_is_split_at_2000_characters_on_char_boundaries() {
+        let text = "é".repeat(4500);
+        let encoded = encode(
+            EVENTS.property("Description").unwrap(),
+            &PropValue::Text(text.clone()),
+        );
+        let parts = encoded["rich_text"].as_array().unwrap();
+        assert_eq!(parts.len(), 3);
+        assert_eq!(
+            parts[0]["text"]["content"]
+                .as_str()
+                .unwrap()
+                .chars()
+                .count(),
+            2000
+        );
+        assert_eq!(
+            parts[2]["text"]["content"]
+                .as_str()
+                .unwrap()
+                .chars()
+                .count(),
+            500
+        );
+        assert_eq!(plain_text(&encoded["rich_text"]), text);
+    }
+
+    #[test]
+    fn empty_values_encode_as_null_never_empty_strings() {
+        assert_eq!(
+            encode(
+                FLAGS.property("Related PR").unwrap(),
+                &PropValue::Url(Some(String::new()))
+            ),
+            json!({"url": null})
+        );
+        assert_eq!(
+            encode(FLAGS.property("Related PR").unwrap(), &PropValue::Url(None)),
+            json!({"url": null})
+        );
+        assert_eq!(
+            encode(FLAGS.property("Type").unwrap(), &PropValue::Select(None)),
+            json!({"select": null})
+        );
+        assert_eq!(
+            encode(
+                FLAGS.property("Rollout %").unwrap(),
+                &PropValue::Number(None)
+            ),
+            json!({"number": null})
+        );
+        assert_eq!(
+            encode(FLAGS.property("Created").unwrap(), &PropValue::Date(None)),
+            json!({"date": null})
+        );
+        // A value of the wrong kind never produces an invalid request.
+        assert_eq!(
+            encode(
+                FLAGS.property("Related PR").unwrap(),
+                &PropValue::Text("x".into())
+            ),
+            json!({"url": null})
+        );
+    }
+
+    #[test]
+    fn select_commas_are_sanitised() {
+        let spec = EVENTS.property("Feature Area").unwrap();
+        let encoded = encode(
+            spec,
+            &PropValue::MultiSelect(vec!["Billing, Payments".into(), "Billing; Payments".into()]),
+        );
+        assert_eq!(
+            encoded,
+            json!({"multi_select": [{"name": "Billing; Payments"}]})
+        );
+    }
+
+    #[test]
+    fn decode_reads_notion_shapes() {
+        let page: serde_json::Map<String, Value> = serde_json::from_value(json!({
+            "Flag Key": {"id": "title", "type": "title", "title": [{"type": "text", "text": {"content": "release_x", "link": null}, "plain_text": "release_x", "href": null}]},
+            "Status": {"id": "a", "type": "select", "select": {"id": "b", "name": "draft", "color": "gray"}},
+            "Rollout %": {"id": "c", "type": "number", "number": 25},
+            "Owner": {"id": "d", "type": "people", "people": [{"object": "user", "id": "u1", "name": "Ann"}]},
+            "Created": {"id": "e", "type": "date", "date": {"start": "2026-01-02", "end": null, "time_zone": null}},
+            "Related PR": {"id": "f", "type": "url", "url": null},
+            "Unknown": {"id": "g", "type": "checkbox", "checkbox": true}
+        }))
+        .unwrap();
+        let row = decode_page(Resource::Flags, "p1", None, &page);
+        assert_eq!(row.record.key, "release_x");
+        assert_eq!(row.record.status.as_deref(), Some("draft"));
+        assert_eq!(row.record.props["Rollout %"], PropValue::Number(Some(25.0)));
+        assert_eq!(
+            row.record.props["Owner"],
+            PropValue::People(vec!["u1".into()])
+        );
+        assert_eq!(
+            row.record.props["Created"],
+            PropValue::Date(Some("2026-01-02".into()))
+        );
+        assert_eq!(row.record.props["Related PR"], PropValue::Url(None));
+        assert_eq!(
+            row.record.props["Targeting"],
+            PropValue::Text(String::new())
+        );
+        assert!(!row.record.props.contains_key("Unknown"));
+    }
+
+    #[test]
+    fn dashboards_and_experiments_match_by_id_or_flag_key_then_name() {
+        let page: serde_json::Map<String, Value> = serde_json::from_value(json!({
+            "Dashboard Name": {"type": "title", "title": [{"plain_text": "API Performance"}]},
+            "ID": {"type": "number", "number": 123}
+        }))
+        .unwrap();
+        let row = decode_page(Resource::Dashboards, "p", None, &page);
+        assert_eq!(row.record.keys.primary.as_deref(), Some("123"));
+        assert_eq!(row.record.keys.fallback.as_deref(), Some("API Performance"));
+        assert_eq!(row.record.key, "API Performance");
+        let page: serde_json::Map<String, Value> = serde_json::from_value(json!({
+            "Experiment Name": {"type": "title", "title": [{"plain_text": "Checkout test"}]}
+        }))
+        .unwrap();
+        let row = decode_page(Resource::Experiments, "p", None, &page);
+        assert_eq!(row.record.keys.primary, None);
+        assert_eq!(row.record.keys.fallback.as_deref(), Some("Checkout test"));
+    }
+
+    #[test]
+    fn same_ignores_differences_of_form() {
+        assert!(same(
+            &PropValue::Date(Some("2026-01-02".into())),
+            &PropValue::Date(Some("2026-01-02T00:00:00.000Z".into()))
+        ));
+        assert!(!same(
+            &PropValue::Date(Some("2026-01-02".into())),
+            &PropValue::Date(Some("2026-01-03".into()))
+        ));
+        assert!(same(
+            &PropValue::MultiSelect(vec!["b".into(), "a".into()]),
+            &PropValue::MultiSelect(vec!["a".into(), "b".into()])
+        ));
+        assert!(same(
+            &PropValue::Url(Some(String::new())),
+            &PropValue::Url(None)
+        ));
+        assert!(same(
+            &PropValue::Number(Some(25.0)),
+            &PropValue::Number(Some(25.0))
+        ));
+        assert!(!same(
+            &PropValue::Number(Some(25.0)),
+            &PropValue::Number(None)
+        ));
+        assert!(!same(
+            &PropValue::Select(Some("draft".into())),
+            &PropValue::Select(Some("active".into()))
+        ));
+        let long = "x".repeat(60_000);
+        let truncated = "x".repeat(50_000);
+        assert!(same(
+            &PropValue::Text(long.clone()),
+            &PropValue::Text(truncated)
+        ));
+        assert!(!same(
+            &PropValue::Text(long),
+            &PropValue::Text("x".repeat(10))
+        ));
+    }
+
+    #[test]
+    fn emptiness() {
+        assert!(PropValue::Text("  ".into()).is_empty());
+        assert!(!PropValue::Checkbox(false).is_empty());
+        assert!(PropValue::People(vec![]).is_empty());
+        assert!(!PropValue::Number(Some(0.0)).is_empty());
+    }
+}

@@ -1,0 +1,1176 @@
+//! Findings and their renderings: the audit report (Markdown in the spec's format, JSON, CSV),
+//! the status table, and the no-action overview.
+//!
+//! **Invariants.**
+//! - Pure: renderers take [`Findings`] and the timestamp to print; nothing here reads a clock or
+//!   does I/O, so the output is exact and testable.
+//! - Stable order: resources in the spec's order, then by key.
+//! - The Markdown audit keeps every section of the spec's "Audit Report Format", saying
+//!   "None." when one is empty; sections the spec lacks (stale properties, planned entries)
+//!   appear only when they have something to say. The code section (`## Code`, rendered by
+//!   [`super::code`]) comes after the spec's issues and "Fully Synced", before "Recommended
+//!   Actions", and only when the code was scanned or the scan failed (not with `--no-code`).
+//! - The JSON shape is versioned (`"version": 1`) and documented in the README; fields are
+//!   only ever added.
+
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+use crate::model::Resource;
+
+use crate::code::{self, CodeReport};
+use crate::plan::{OrphanReason, ResourcePlan, Step};
+
+/// Counts for one resource.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Summary {
+    #[serde(skip)]
+    pub resource: Resource,
+    pub posthog: usize,
+    pub notion: usize,
+    pub undocumented: usize,
+    pub orphaned: usize,
+    pub mismatches: usize,
+    pub stale: usize,
+    pub planned: usize,
+}
+
+impl Summary {
+    pub fn in_sync(&self) -> bool {
+        self.undocumented == 0 && self.orphaned == 0 && self.mismatches == 0 && self.stale == 0
+    }
+}
+
+/// One finding (an undocumented resource, an orphaned row, a mismatch, …).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Finding {
+    pub resource: Resource,
+    pub key: String,
+    /// Dashboards' PostHog ID.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    pub notion_status: Option<String>,
+    pub posthog_status: Option<String>,
+    /// PostHog's state in words (`active at 25%`), the orphan's reason, or the stale
+    /// properties.
+    pub detail: String,
+    /// Orphans only: `no_match`, `may_have_been_deleted` or `duplicate`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<OrphanReason>,
+    /// The Notion page, when there is one.
+    pub url: Option<String>,
+}
+
+/// Everything an audit found, for the resources asked.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Findings {
+    pub summary: Vec<Summary>,
+    pub undocumented: Vec<Finding>,
+    pub orphaned: Vec<Finding>,
+    pub mismatches: Vec<Finding>,
+    pub stale: Vec<Finding>,
+    pub planned: Vec<Finding>,
+    /// The code section; `None` when the code was not to be judged (`--no-code`, `status`).
+    pub code: Option<CodeReport>,
+}
+
+impl Findings {
+    pub fn from_plans(plans: &[ResourcePlan]) -> Findings {
+        let mut f = Findings::default();
+        for p in plans {
+            let resource = p.resource;
+            let mut summary = Summary {
+                resource,
+                posthog: p.posthog_count,
+                notion: p.notion_count,
+                undocumented: 0,
+                orphaned: p.orphans.len(),
+                mismatches: 0,
+                stale: 0,
+                planned: p.planned.len(),
+            };
+            for item in &p.items {
+                let d = &item.desired;
+                let id = (resource == Resource::Dashboards)
+                    .then_some(d.posthog_id)
+                    .flatten();
+                if item.step == Step::Create {
+                    if d.deleted {
+                        continue;
+                    }
+                    summary.undocumented += 1;
+                    f.undocumented.push(Finding {
+                        resource,
+                        key: d.record.key.clone(),
+                        id,
+                        notion_status: None,
+                        posthog_status: d.record.status.clone(),
+                        detail: d.detail.clone().unwrap_or_default(),
+                        reason: None,
+                        url: None,
+                    });
+                    continue;
+                }
+                if let Some((notion, posthog)) = item.mismatch() {
+                    summary.mismatches += 1;
+                    f.mismatches.push(Finding {
+                        resource,
+                        key: d.record.key.clone(),
+                        id,
+                        notion_status: Some(notion.to_string()),
+                        posthog_status: Some(posthog.to_string()),
+                        detail: d.detail.clone().unwrap_or_else(|| posthog.to_string()),
+                        reason: None,
+                        url: item.url.clone(),
+                    });
+                }
+                let stale = item.stale_changes();
+                if !stale.is_empty() {
+                    summary.stale += 1;
+                    let detail = stale
+                        .iter()
+                        .map(|c| {
+                            format!("{}: {} → {}", c.property, c.from.display(), c.to.display())
+                        })
+                        .collect::<Vec<_>>()
+                        .join("; ");
+                    f.stale.push(Finding {
+                        resource,
+                        key: d.record.key.clone(),
+                        id,
+                        notion_status: item.notion_status.clone(),
+                        posthog_status: d.record.status.clone(),
+                        detail,
+                        reason: None,
+                        url: item.url.clone(),
+                    });
+                }
+            }
+            for o in &p.orphans {
+                let record = &o.row.record;
+                let key = if record.key.is_empty() {
+                    "(untitled)".to_string()
+                } else {
+                    record.key.clone()
+                };
+                f.orphaned.push(Finding {
+                    resource,
+                    key,
+                    id: dashboard_id(resource, &record.keys.primary),
+                    notion_status: record.status.clone(),
+                    posthog_status: None,
+                    detail: match o.reason {
+                        OrphanReason::NoMatch => "Consider archiving or removing".into(),
+                        OrphanReason::MayHaveBeenDeleted => "May have been deleted".into(),
+                        OrphanReason::Duplicate => format!(
+                            "Duplicate: another Notion entry documents the same {}; merge them and remove this one",
+                            resource.label().to_lowercase()
+                        ),
+                    },
+                    reason: Some(o.reason),
+                    url: o.row.url.clone(),
+                });
+            }
+            for row in &p.planned {
+                let record = &row.record;
+                f.planned.push(Finding {
+                    resource,
+                    key: record.key.clone(),
+                    id: dashboard_id(resource, &record.keys.primary),
+                    notion_status: record.status.clone(),
+                    posthog_status: None,
+                    detail: "Documented, not yet in PostHog".into(),
+                    reason: None,
+                    url: row.url.clone(),
+                });
+            }
+            f.summary.push(summary);
+        }
+        f
+    }
+
+    /// Whether nothing is out of sync (planned entries and the code's advisory findings are
+    /// not a problem).
+    pub fn in_sync(&self) -> bool {
+        self.summary.iter().all(Summary::in_sync)
+            && self.code.as_ref().is_none_or(CodeReport::in_sync)
+    }
+}
+
+fn dashboard_id(resource: Resource, primary: &Option<String>) -> Option<i64> {
+    (resource == Resource::Dashboards)
+        .then(|| primary.as_deref().and_then(|p| p.parse().ok()))
+        .flatten()
+}
+
+fn plural(n: usize, one: &str, many: &str) -> String {
+    if n == 1 {
+        format!("{n} {one}")
+    } else {
+        format!("{n} {many}")
+    }
+}
+
+/// `- [ ] Flag: \`key\` (active at 25%)`
+fn undocumented_line(f: &Finding) -> String {
+    let mut line = format!("- [ ] {}: `{}`", f.resource.label(), f.key);
+    match f.resource {
+        Resource::Events => {}
+        Resource::Dashboards => {
+            if let Some(id) = f.id {
+                let _ = write!(line, " (ID: {id})");
+            }
+        }
+        _ => {
+            if !f.detail.is_empty() {
+                let _ = write!(line, " ({})", f.detail);
+            }
+        }
+    }
+    line
+}
+
+fn orphan_line(f: &Finding) -> String {
+    let mut line = format!("- [ ] {}: `{}`", f.resource.label(), f.key);
+    if let Some(id) = f.id {
+        let _ = write!(line, " (ID: {id})");
+    }
+    let _ = write!(line, " - {}", f.detail);
+    line
+}
+
+/// What PostHog's side of a mismatch is, as the report words it.
+fn posthog_phrase(f: &Finding) -> String {
+    let status = f.posthog_status.as_deref().unwrap_or("");
+    match (f.resource, status) {
+        (Resource::Flags, "active" | "rolling_out") => format!("PostHog is {}", f.detail),
+        (Resource::Flags, "draft") => "PostHog has it inactive".into(),
+        (Resource::Flags, "archived") => "PostHog deleted it".into(),
+        (Resource::Experiments, "draft") => "PostHog has it as a draft".into(),
+        (Resource::Experiments, "running") => "PostHog is running it".into(),
+        (Resource::Experiments, "concluded") => "PostHog concluded".into(),
+        (Resource::Experiments, "archived") => "PostHog archived it".into(),
+        (Resource::Events, _) => "PostHog tracks it".into(),
+        (_, other) => format!("PostHog says \"{other}\""),
+    }
+}
+
+fn mismatch_line(f: &Finding) -> String {
+    format!(
+        "- [ ] {} `{}`: Notion says \"{}\", {}",
+        f.resource.label(),
+        f.key,
+        f.notion_status.as_deref().unwrap_or(""),
+        posthog_phrase(f)
+    )
+}
+
+fn stale_line(f: &Finding) -> String {
+    format!("- [ ] {} `{}`: {}", f.resource.label(), f.key, f.detail)
+}
+
+fn planned_line(f: &Finding) -> String {
+    let mut line = format!("- {}: `{}`", f.resource.label(), f.key);
+    if let Some(status) = &f.notion_status {
+        let _ = write!(line, " ({status})");
+    }
+    line
+}
+
+/// `kodo ph-sync import flags`, one per resource with something to fix.
+fn commands(resources: impl Iterator<Item = Resource>, suffix: &str) -> String {
+    let mut seen: Vec<Resource> = resources.collect();
+    seen.sort();
+    seen.dedup();
+    seen.iter()
+        .map(|r| format!("`kodo ph-sync import {}{suffix}`", r.plural()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The numbered fix list, in the spec's order.
+pub fn recommended_actions(f: &Findings) -> Vec<String> {
+    let mut out = Vec::new();
+    if !f.undocumented.is_empty() {
+        out.push(format!(
+            "Document the {}: {}",
+            plural(
+                f.undocumented.len(),
+                "undocumented resource",
+                "undocumented resources"
+            ),
+            commands(f.undocumented.iter().map(|x| x.resource), "")
+        ));
+    }
+    if !f.orphaned.is_empty() {
+        out.push(format!(
+            "Review the {} in Notion, then archive or remove them; to move them to the trash: {}",
+            plural(f.orphaned.len(), "orphaned entry", "orphaned entries"),
+            commands(f.orphaned.iter().map(|x| x.resource), " --archive-orphans")
+        ));
+    }
+    if !f.mismatches.is_empty() {
+        out.push(format!(
+            "Update the {}: {}",
+            plural(f.mismatches.len(), "status mismatch", "status mismatches"),
+            commands(f.mismatches.iter().map(|x| x.resource), "")
+        ));
+    }
+    if !f.stale.is_empty() {
+        out.push(format!(
+            "Refresh the {}: {}",
+            plural(f.stale.len(), "stale entry", "stale entries"),
+            commands(f.stale.iter().map(|x| x.resource), "")
+        ));
+    }
+    if let Some(c) = &f.code {
+        out.extend(code::actions(c));
+    }
+    out
+}
+
+fn section(out: &mut String, title: &str, intro: &str, lines: Vec<String>) {
+    let _ = writeln!(out, "\n### {title}");
+    if !intro.is_empty() {
+        let _ = writeln!(out, "{intro}");
+    }
+    if lines.is_empty() {
+        let _ = writeln!(out, "None.");
+    }
+    for line in lines {
+        let _ = writeln!(out, "{line}");
+    }
+}
+
+/// The issue sections (shared by the audit report and the no-action overview).
+fn issues(out: &mut String, f: &Findings) {
+    section(
+        out,
+        "Undocumented Resources",
+        "These exist in PostHog but not in Notion:",
+        f.undocumented.iter().map(undocumented_line).collect(),
+    );
+    section(
+        out,
+        "Orphaned Documentation",
+        "These exist in Notion but not in PostHog:",
+        f.orphaned.iter().map(orphan_line).collect(),
+    );
+    section(
+        out,
+        "Status Mismatches",
+        "Documentation status doesn't match PostHog state:",
+        f.mismatches.iter().map(mismatch_line).collect(),
+    );
+    if !f.stale.is_empty() {
+        section(
+            out,
+            "Stale Documentation",
+            "Documented facts differ from PostHog (Notion → PostHog):",
+            f.stale.iter().map(stale_line).collect(),
+        );
+    }
+    if !f.planned.is_empty() {
+        section(
+            out,
+            "Planned",
+            "Documented in Notion, not yet in PostHog (documentation first):",
+            f.planned.iter().map(planned_line).collect(),
+        );
+    }
+}
+
+/// The audit report in the spec's Markdown format.
+pub fn audit_markdown(f: &Findings, generated_at: &str) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "# PostHog-Notion Sync Audit Report");
+    let _ = writeln!(out, "Generated: {generated_at}");
+    let _ = writeln!(out, "\n## Summary");
+    for s in &f.summary {
+        let _ = writeln!(
+            out,
+            "- {}: {} in PostHog, {} in Notion",
+            s.resource.title(),
+            s.posthog,
+            s.notion
+        );
+    }
+    let _ = writeln!(out, "\n## Issues Found");
+    issues(&mut out, f);
+    let synced: Vec<String> = f
+        .summary
+        .iter()
+        .filter(|s| s.in_sync())
+        .map(|s| match s.posthog {
+            0 => format!("- {}: none in PostHog", s.resource.title()),
+            1 => format!("- {}: The 1 documented correctly", s.resource.title()),
+            n => format!("- {}: All {n} documented correctly", s.resource.title()),
+        })
+        .collect();
+    section(&mut out, "Fully Synced", "", synced);
+    if let Some(c) = &f.code {
+        out.push_str(&code::markdown(c));
+    }
+    let _ = writeln!(out, "\n## Recommended Actions");
+    let actions = recommended_actions(f);
+    if actions.is_empty() {
+        let _ = writeln!(out, "Nothing to do: PostHog and Notion agree.");
+    }
+    for (i, action) in actions.iter().enumerate() {
+        let _ = writeln!(out, "{}. {action}", i + 1);
+    }
+    out
+}
+
+#[derive(Serialize)]
+struct JsonReport<'a> {
+    version: u32,
+    generated_at: &'a str,
+    summary: serde_json::Map<String, serde_json::Value>,
+    undocumented: &'a [Finding],
+    orphaned: &'a [Finding],
+    mismatches: &'a [Finding],
+    stale: &'a [Finding],
+    planned: &'a [Finding],
+    code: Option<&'a CodeReport>,
+    in_sync: bool,
+}
+
+/// The audit as JSON (schema in the README).
+pub fn audit_json(f: &Findings, generated_at: &str) -> String {
+    let mut summary = serde_json::Map::new();
+    for s in &f.summary {
+        summary.insert(
+            s.resource.plural().to_string(),
+            serde_json::to_value(s).unwrap_or_default(),
+        );
+    }
+    let report = JsonReport {
+        version: 1,
+        generated_at,
+        summary,
+        undocumented: &f.undocumented,
+        orphaned: &f.orphaned,
+        mismatches: &f.mismatches,
+        stale: &f.stale,
+        planned: &f.planned,
+        code: f.code.as_ref(),
+        in_sync: f.in_sync(),
+    };
+    let mut text = serde_json::to_string_pretty(&report).unwrap_or_default();
+    text.push('\n');
+    text
+}
+
+/// One RFC 4180 field: quoted when it holds a comma, quote or line break.
+pub fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+/// One CSV record, CRLF-terminated as RFC 4180 says.
+pub fn csv_row<S: AsRef<str>>(fields: &[S]) -> String {
+    let mut line = fields
+        .iter()
+        .map(|f| csv_field(f.as_ref()))
+        .collect::<Vec<_>>()
+        .join(",");
+    line.push_str("\r\n");
+    line
+}
+
+/// The audit as CSV: one row per finding.
+pub fn audit_csv(f: &Findings) -> String {
+    let mut out = csv_row(&[
+        "type",
+        "resource",
+        "key",
+        "notion_status",
+        "posthog_status",
+        "detail",
+    ]);
+    let groups: [(&str, &[Finding]); 5] = [
+        ("undocumented", &f.undocumented),
+        ("orphaned", &f.orphaned),
+        ("mismatch", &f.mismatches),
+        ("stale", &f.stale),
+        ("planned", &f.planned),
+    ];
+    for (kind, items) in groups {
+        for x in items {
+            out.push_str(&csv_row(&[
+                kind,
+                x.resource.plural(),
+                &x.key,
+                x.notion_status.as_deref().unwrap_or(""),
+                x.posthog_status.as_deref().unwrap_or(""),
+                &x.detail,
+            ]));
+        }
+    }
+    if let Some(c) = &f.code {
+        for record in code::csv_records(c) {
+            out.push_str(&csv_row(&record));
+        }
+    }
+    out
+}
+
+/// When a resource was last synced.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LastSync {
+    pub at: String,
+    pub action: String,
+}
+
+/// The status table.
+pub fn status_markdown(f: &Findings, last: &[(Resource, Option<LastSync>)]) -> String {
+    let header = [
+        "Resource",
+        "PostHog",
+        "Notion",
+        "Undocumented",
+        "Orphaned",
+        "Mismatched",
+        "Stale",
+        "Last sync",
+    ];
+    let mut rows: Vec<Vec<String>> = Vec::new();
+    for s in &f.summary {
+        let sync = last
+            .iter()
+            .find(|(r, _)| *r == s.resource)
+            .and_then(|(_, l)| l.as_ref())
+            .map_or_else(
+                || "never".to_string(),
+                |l| format!("{} ({})", l.at, l.action),
+            );
+        rows.push(vec![
+            s.resource.title().to_string(),
+            s.posthog.to_string(),
+            s.notion.to_string(),
+            s.undocumented.to_string(),
+            s.orphaned.to_string(),
+            s.mismatches.to_string(),
+            s.stale.to_string(),
+            sync,
+        ]);
+    }
+    let widths: Vec<usize> = (0..header.len())
+        .map(|i| {
+            rows.iter()
+                .map(|r| r[i].chars().count())
+                .chain([header[i].len()])
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let mut out = String::new();
+    let line = |cells: Vec<String>| -> String {
+        let mut l = String::new();
+        for (i, cell) in cells.iter().enumerate() {
+            let pad = widths[i].saturating_sub(cell.chars().count());
+            if i > 0 {
+                l.push_str("  ");
+            }
+            // Names and the last column left-aligned, counts right-aligned.
+            if i == 0 || i == cells.len() - 1 {
+                l.push_str(cell);
+                l.push_str(&" ".repeat(pad));
+            } else {
+                l.push_str(&" ".repeat(pad));
+                l.push_str(cell);
+            }
+        }
+        l.trim_end().to_string()
+    };
+    let _ = writeln!(
+        out,
+        "{}",
+        line(header.iter().map(|s| s.to_string()).collect())
+    );
+    for r in rows {
+        let _ = writeln!(out, "{}", line(r));
+    }
+    out
+}
+
+/// `kodo ph-sync status` as Markdown.
+pub fn status_text(f: &Findings, last: &[(Resource, Option<LastSync>)]) -> String {
+    let mut out = String::from("# PostHog-Notion Sync Status\n\n");
+    out.push_str(&status_markdown(f, last));
+    if f.in_sync() {
+        out.push_str("\nIn sync.\n");
+    } else {
+        out.push_str("\nOut of sync: `kodo ph-sync audit` lists every discrepancy.\n");
+    }
+    out
+}
+
+/// `kodo ph-sync status --format json`.
+pub fn status_json(
+    f: &Findings,
+    last: &[(Resource, Option<LastSync>)],
+    generated_at: &str,
+) -> String {
+    let mut resources = serde_json::Map::new();
+    for s in &f.summary {
+        let mut v = serde_json::to_value(s).unwrap_or_default();
+        let sync = last
+            .iter()
+            .find(|(r, _)| *r == s.resource)
+            .and_then(|(_, l)| l.clone());
+        v["last_sync"] = serde_json::to_value(sync).unwrap_or_default();
+        resources.insert(s.resource.plural().to_string(), v);
+    }
+    let mut text = serde_json::to_string_pretty(&serde_json::json!({
+        "version": 1,
+        "generated_at": generated_at,
+        "resources": resources,
+        "in_sync": f.in_sync(),
+    }))
+    .unwrap_or_default();
+    text.push('\n');
+    text
+}
+
+/// `kodo ph-sync status --format csv`.
+pub fn status_csv(f: &Findings, last: &[(Resource, Option<LastSync>)]) -> String {
+    let mut out = csv_row(&[
+        "resource",
+        "posthog",
+        "notion",
+        "undocumented",
+        "orphaned",
+        "mismatches",
+        "stale",
+        "planned",
+        "last_sync",
+        "last_action",
+    ]);
+    for s in &f.summary {
+        let sync = last
+            .iter()
+            .find(|(r, _)| *r == s.resource)
+            .and_then(|(_, l)| l.clone());
+        out.push_str(&csv_row(&[
+            s.resource.plural().to_string(),
+            s.posthog.to_string(),
+            s.notion.to_string(),
+            s.undocumented.to_string(),
+            s.orphaned.to_string(),
+            s.mismatches.to_string(),
+            s.stale.to_string(),
+            s.planned.to_string(),
+            sync.as_ref().map(|l| l.at.clone()).unwrap_or_default(),
+            sync.map(|l| l.action).unwrap_or_default(),
+        ]));
+    }
+    out
+}
+
+/// `kodo ph-sync` with no action: the status, the discrepancies, and the fixing commands.
+pub fn overview(f: &Findings, last: &[(Resource, Option<LastSync>)]) -> String {
+    let mut out = String::from("# PostHog-Notion Sync\n\n");
+    out.push_str(&status_markdown(f, last));
+    if f.in_sync() && f.planned.is_empty() {
+        out.push_str("\nIn sync: nothing to do.\n");
+        return out;
+    }
+    out.push_str("\n## Discrepancies\n");
+    issues(&mut out, f);
+    if let Some(c) = &f.code {
+        code::problem_sections(&mut out, c, true);
+    }
+    let mut fixes: Vec<String> = Vec::new();
+    let mut import: Vec<Resource> = f
+        .undocumented
+        .iter()
+        .chain(&f.mismatches)
+        .chain(&f.stale)
+        .map(|x| x.resource)
+        .collect();
+    import.sort();
+    import.dedup();
+    for r in &import {
+        fixes.push(format!("kodo ph-sync import {}", r.plural()));
+    }
+    let mut orphaned: Vec<Resource> = f.orphaned.iter().map(|x| x.resource).collect();
+    orphaned.sort();
+    orphaned.dedup();
+    for r in orphaned {
+        fixes.push(format!(
+            "kodo ph-sync import {} --archive-orphans   # after reviewing the orphaned entries",
+            r.plural()
+        ));
+    }
+    if !fixes.is_empty() {
+        out.push_str("\n## To fix\n");
+        for fix in fixes {
+            let _ = writeln!(out, "    {fix}");
+        }
+    }
+    out
+}
+
+/// `kodo ph-sync import`'s plan, as text.
+pub fn import_plan_text(plans: &[ResourcePlan], archive_orphans: bool) -> String {
+    let mut out = String::new();
+    for p in plans {
+        let creates = p.creates().count();
+        let updates = p.updates().count();
+        let unchanged = p.unchanged();
+        let title = p.resource.title();
+        if creates == 0 && updates == 0 && p.orphans.is_empty() {
+            let _ = writeln!(out, "{title}: nothing to do ({unchanged} unchanged)");
+            continue;
+        }
+        let _ = writeln!(
+            out,
+            "{title}: {creates} to create, {updates} to update, {unchanged} unchanged"
+        );
+        for item in &p.items {
+            let d = &item.desired;
+            match &item.step {
+                Step::Create => {
+                    let mut line = format!("  + {}", d.record.key);
+                    if let (Resource::Dashboards, Some(id)) = (p.resource, d.posthog_id) {
+                        let _ = write!(line, " (ID: {id})");
+                    }
+                    let _ = writeln!(out, "{line}");
+                }
+                Step::Update { changes, .. } => {
+                    let list = changes
+                        .iter()
+                        .map(|c| {
+                            format!("{}: {} → {}", c.property, c.from.display(), c.to.display())
+                        })
+                        .collect::<Vec<_>>()
+                        .join("; ");
+                    let _ = writeln!(out, "  ~ {}: {list}", d.record.key);
+                }
+                Step::Unchanged { .. } => {}
+            }
+        }
+        for o in &p.orphans {
+            let why = match o.reason {
+                OrphanReason::NoMatch => "no PostHog counterpart",
+                OrphanReason::MayHaveBeenDeleted => "may have been deleted in PostHog",
+                OrphanReason::Duplicate => "duplicate entry",
+            };
+            let fate = if archive_orphans {
+                "will be moved to the trash"
+            } else {
+                "left as is; --archive-orphans moves it to the trash"
+            };
+            let _ = writeln!(out, "  ? {} ({why}; {fate})", o.row.record.key);
+        }
+    }
+    out
+}
+
+/// `kodo ph-sync import --format json`: the plan and, unless a dry run, the result.
+pub fn import_json(
+    plans: &[ResourcePlan],
+    outcome: Option<&crate::outcome::Outcome>,
+    dry_run: bool,
+) -> String {
+    let mut plan = serde_json::Map::new();
+    for p in plans {
+        let create: Vec<&str> = p.creates().map(|i| i.desired.record.key.as_str()).collect();
+        let update: Vec<serde_json::Value> = p
+            .items
+            .iter()
+            .filter_map(|i| match &i.step {
+                Step::Update { page_id, changes } => Some(serde_json::json!({
+                    "key": i.desired.record.key,
+                    "page_id": page_id,
+                    "changes": changes,
+                })),
+                _ => None,
+            })
+            .collect();
+        let orphaned: Vec<serde_json::Value> = p
+            .orphans
+            .iter()
+            .map(|o| {
+                serde_json::json!({"key": o.row.record.key, "page_id": o.row.page_id, "reason": o.reason})
+            })
+            .collect();
+        plan.insert(
+            p.resource.plural().to_string(),
+            serde_json::json!({
+                "create": create,
+                "update": update,
+                "unchanged": p.unchanged(),
+                "orphaned": orphaned,
+            }),
+        );
+    }
+    let mut text = serde_json::to_string_pretty(&serde_json::json!({
+        "version": 1,
+        "dry_run": dry_run,
+        "plan": plan,
+        "result": outcome,
+    }))
+    .unwrap_or_default();
+    text.push('\n');
+    text
+}
+
+/// The line that ends an import.
+pub fn import_summary(outcome: &crate::outcome::Outcome) -> String {
+    let mut line = format!(
+        "Import done: created {}, recovered {}, updated {}, unchanged {}",
+        outcome.created, outcome.recovered, outcome.updated, outcome.unchanged
+    );
+    if outcome.archived > 0 {
+        let _ = write!(line, ", archived {}", outcome.archived);
+    }
+    let _ = write!(line, ", failed {}.", outcome.failed.len());
+    for f in &outcome.failed {
+        let _ = write!(
+            line,
+            "\n  failed to {} {} `{}`: {}",
+            f.action,
+            f.resource.label().to_lowercase(),
+            f.key,
+            f.error
+        );
+    }
+    line.push('\n');
+    line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn finding(resource: Resource, key: &str) -> Finding {
+        Finding {
+            resource,
+            key: key.into(),
+            id: None,
+            notion_status: None,
+            posthog_status: None,
+            detail: String::new(),
+            reason: None,
+            url: None,
+        }
+    }
+
+    fn summary(resource: Resource, posthog: usize, notion: usize) -> Summary {
+        Summary {
+            resource,
+            posthog,
+            notion,
+            undocumented: 0,
+            orphaned: 0,
+            mismatches: 0,
+            stale: 0,
+            planned: 0,
+        }
+    }
+
+    /// The spec's example, as findings.
+    fn spec_example() -> Findings {
+        let mut f = Findings::default();
+        let mut events = summary(Resource::Events, 47, 41);
+        events.undocumented = 6;
+        let mut flags = summary(Resource::Flags, 12, 10);
+        flags.undocumented = 2;
+        flags.mismatches = 1;
+        let experiments = summary(Resource::Experiments, 3, 3);
+        let mut dashboards = summary(Resource::Dashboards, 6, 4);
+        dashboards.undocumented = 2;
+        f.summary = vec![events, flags, experiments, dashboards];
+        for e in [
+            "error_api_timeout",
+            "feature_export_completed",
+            "feature_export_started",
+            "system_job_failed",
+            "system_webhook_sent",
+            "user_api_key_created",
+        ] {
+            f.undocumented.push(finding(Resource::Events, e));
+        }
+        let mut flag = finding(Resource::Flags, "ops_maintenance_mode");
+        flag.detail = "inactive".into();
+        f.undocumented.push(flag);
+        let mut flag = finding(Resource::Flags, "release_new_api_v2");
+        flag.detail = "active at 25%".into();
+        f.undocumented.push(flag);
+        for (name, id) in [("API Performance", 123), ("Error Tracking", 124)] {
+            let mut d = finding(Resource::Dashboards, name);
+            d.id = Some(id);
+            d.detail = format!("ID: {id}");
+            f.undocumented.push(d);
+        }
+        let mut m = finding(Resource::Flags, "release_checkout_v2");
+        m.notion_status = Some("draft".into());
+        m.posthog_status = Some("active".into());
+        m.detail = "active at 100%".into();
+        f.mismatches.push(m);
+        f
+    }
+
+    #[test]
+    fn audit_markdown_matches_the_spec_format() {
+        let text = audit_markdown(&spec_example(), "2026-05-01T12:00:00Z");
+        let expected = "\
+# PostHog-Notion Sync Audit Report
+Generated: 2026-05-01T12:00:00Z
+
+## Summary
+- Events: 47 in PostHog, 41 in Notion
+- Flags: 12 in PostHog, 10 in Notion
+- Experiments: 3 in PostHog, 3 in Notion
+- Dashboards: 6 in PostHog, 4 in Notion
+
+## Issues Found
+
+### Undocumented Resources
+These exist in PostHog but not in Notion:
+- [ ] Event: `error_api_timeout`
+- [ ] Event: `feature_export_completed`
+- [ ] Event: `feature_export_started`
+- [ ] Event: `system_job_failed`
+- [ ] Event: `system_webhook_sent`
+- [ ] Event: `user_api_key_created`
+- [ ] Flag: `ops_maintenance_mode` (inactive)
+- [ ] Flag: `release_new_api_v2` (active at 25%)
+- [ ] Dashboard: `API Performance` (ID: 123)
+- [ ] Dashboard: `Error Tracking` (ID: 124)
+
+### Orphaned Documentation
+These exist in Notion but not in PostHog:
+None.
+
+### Status Mismatches
+Documentation status doesn't match PostHog state:
+- [ ] Flag `release_checkout_v2`: Notion says \"draft\", PostHog is active at 100%
+
+### Fully Synced
+- Experiments: All 3 documented correctly
+
+## Recommended Actions
+1. Document the 10 undocumented resources: `kodo ph-sync import events`, `kodo ph-sync import flags`, `kodo ph-sync import dashboards`
+2. Update the 1 status mismatch: `kodo ph-sync import flags`
+";
+        assert_eq!(text, expected);
+    }
+
+    #[test]
+    fn clean_audit_says_so() {
+        let f = Findings {
+            summary: vec![summary(Resource::Flags, 2, 2)],
+            ..Findings::default()
+        };
+        let text = audit_markdown(&f, "T");
+        assert!(text.contains(
+            "### Orphaned Documentation\nThese exist in Notion but not in PostHog:\nNone.\n"
+        ));
+        assert!(text.contains("- Flags: All 2 documented correctly"));
+        assert!(
+            text.ends_with("## Recommended Actions\nNothing to do: PostHog and Notion agree.\n")
+        );
+        assert!(f.in_sync());
+    }
+
+    #[test]
+    fn orphans_mismatches_and_stale_lines() {
+        let mut s = summary(Resource::Flags, 1, 3);
+        s.orphaned = 2;
+        s.stale = 1;
+        let mut f = Findings {
+            summary: vec![s],
+            ..Findings::default()
+        };
+        let mut gone = finding(Resource::Flags, "old_flag");
+        gone.detail = "May have been deleted".into();
+        f.orphaned.push(gone);
+        let mut ev = finding(Resource::Events, "legacy_event");
+        ev.detail = "Consider archiving or removing".into();
+        f.orphaned.push(ev);
+        let mut x = finding(Resource::Experiments, "Checkout test");
+        x.notion_status = Some("running".into());
+        x.posthog_status = Some("concluded".into());
+        f.mismatches.push(x);
+        let mut st = finding(Resource::Flags, "beta_x");
+        st.detail = "Rollout %: 25 → 50".into();
+        f.stale.push(st);
+        let text = audit_markdown(&f, "T");
+        assert!(text.contains("- [ ] Flag: `old_flag` - May have been deleted\n"));
+        assert!(text.contains("- [ ] Event: `legacy_event` - Consider archiving or removing\n"));
+        assert!(text.contains(
+            "- [ ] Experiment `Checkout test`: Notion says \"running\", PostHog concluded\n"
+        ));
+        assert!(text.contains("### Stale Documentation\nDocumented facts differ from PostHog (Notion → PostHog):\n- [ ] Flag `beta_x`: Rollout %: 25 → 50\n"));
+        assert!(text.contains("### Fully Synced\nNone.\n"));
+        assert!(text.contains("1. Review the 2 orphaned entries in Notion, then archive or remove them; to move them to the trash: `kodo ph-sync import events --archive-orphans`, `kodo ph-sync import flags --archive-orphans`\n"));
+        assert!(!f.in_sync());
+    }
+
+    #[test]
+    fn audit_json_has_the_documented_schema() {
+        let text = audit_json(&spec_example(), "2026-05-01T12:00:00Z");
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(v["version"], 1);
+        assert_eq!(v["generated_at"], "2026-05-01T12:00:00Z");
+        assert_eq!(v["summary"]["events"]["posthog"], 47);
+        assert_eq!(v["summary"]["events"]["notion"], 41);
+        assert_eq!(v["summary"]["flags"]["undocumented"], 2);
+        assert_eq!(v["summary"]["flags"]["mismatches"], 1);
+        assert_eq!(v["undocumented"].as_array().unwrap().len(), 10);
+        assert_eq!(
+            v["undocumented"][0],
+            serde_json::json!({
+                "resource": "events", "key": "error_api_timeout", "notion_status": null,
+                "posthog_status": null, "detail": "", "url": null
+            })
+        );
+        assert_eq!(v["undocumented"][8]["id"], 123);
+        assert_eq!(v["mismatches"][0]["notion_status"], "draft");
+        assert_eq!(v["mismatches"][0]["posthog_status"], "active");
+        assert_eq!(v["mismatches"][0]["detail"], "active at 100%");
+        assert_eq!(v["orphaned"], serde_json::json!([]));
+        assert_eq!(v["in_sync"], false);
+        let keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+        assert_eq!(
+            keys,
+            [
+                "version",
+                "generated_at",
+                "summary",
+                "undocumented",
+                "orphaned",
+                "mismatches",
+                "stale",
+                "planned",
+                "code",
+                "in_sync"
+            ]
+        );
+        // Not judged (`--no-code`): null.
+        assert_eq!(v["code"], serde_json::Value::Null);
+    }
+
+    #[test]
+    fn the_code_section_sits_before_the_actions_and_can_put_an_audit_out_of_sync() {
+        let mut f = Findings {
+            summary: vec![summary(Resource::Flags, 2, 2)],
+            ..Findings::default()
+        };
+        let mut c = CodeReport {
+            scanned: true,
+            files_scanned: 4,
+            any_reference: true,
+            cleanup_after_days: 30,
+            ..CodeReport::default()
+        };
+        c.cleanup_candidates.push(code::Cleanup {
+            key: "release_x".into(),
+            since: "2025-01-02".into(),
+            references: vec!["web/a.ts:3".into()],
+        });
+        f.code = Some(c.clone());
+        // Clean-up candidates are advisory.
+        assert!(f.in_sync());
+        let text = audit_markdown(&f, "T");
+        assert!(
+            text.contains(
+                "- Flags: All 2 documented correctly
+
+## Code
+
+### In Code, Not Documented
+"
+            ),
+            "{text}"
+        );
+        assert!(text.ends_with("## Recommended Actions
+1. Consider removing the 1 clean-up candidate (`release_x`) from the code, then the flags from PostHog
+"), "{text}");
+        c.dead_flag_references.push(code::DeadFlag {
+            key: "beta_y".into(),
+            posthog_state: code::DeadState::Deleted,
+            references: vec!["api/b.py:9".into()],
+        });
+        f.code = Some(c);
+        assert!(!f.in_sync());
+        let v: serde_json::Value = serde_json::from_str(&audit_json(&f, "T")).unwrap();
+        assert_eq!(v["in_sync"], false);
+        assert_eq!(v["code"]["files_scanned"], 4);
+        assert_eq!(
+            v["code"]["dead_flag_references"],
+            serde_json::json!([{"key": "beta_y", "posthog_state": "deleted", "references": ["api/b.py:9"]}])
+        );
+        let csv = audit_csv(&f);
+        assert!(csv.ends_with("dead_flag_reference,flags,beta_y,,,deleted in PostHog; api/b.py:9\r\ncleanup_candidate,flags,release_x,,,\"at 100%, unchanged since 2025-01-02; web/a.ts:3\"\r\n"), "{csv}");
+        let text = overview(&f, &[]);
+        assert!(text.contains("### Flags Removed in PostHog but Still in Code\nPostHog no longer serves these flags, yet code checks them (a live bug):\n- [ ] Flag: `beta_y` - deleted in PostHog (api/b.py:9)\n"), "{text}");
+        assert!(!text.contains("In Code, Not Documented"), "{text}");
+    }
+
+    #[test]
+    fn csv_quotes_per_rfc_4180() {
+        assert_eq!(csv_field("plain"), "plain");
+        assert_eq!(csv_field("a,b"), "\"a,b\"");
+        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(csv_field("two\nlines"), "\"two\nlines\"");
+        let text = audit_csv(&spec_example());
+        let lines: Vec<&str> = text.split("\r\n").collect();
+        assert_eq!(
+            lines[0],
+            "type,resource,key,notion_status,posthog_status,detail"
+        );
+        assert_eq!(
+            lines[7],
+            "undocumented,flags,ops_maintenance_mode,,,inactive"
+        );
+        assert_eq!(
+            lines[11],
+            "mismatch,flags,release_checkout_v2,draft,active,active at 100%"
+        );
+        assert_eq!(lines.len(), 13);
+    }
+
+    #[test]
+    fn status_table_and_overview() {
+        let f = spec_example();
+        let last = vec![
+            (
+                Resource::Events,
+                Some(LastSync {
+                    at: "2026-05-01T10:00:00Z".into(),
+                    action: "import".into(),
+                }),
+            ),
+            (Resource::Flags, None),
+        ];
+        let table = status_markdown(&f, &last);
+        let expected = "\
+Resource     PostHog  Notion  Undocumented  Orphaned  Mismatched  Stale  Last sync
+Events            47      41             6         0           0      0  2026-05-01T10:00:00Z (import)
+Flags             12      10             2         0           1      0  never
+Experiments        3       3             0         0           0      0  never
+Dashboards         6       4             2         0           0      0  never
+";
+        assert_eq!(table, expected);
+        let text = overview(&f, &last);
+        assert!(text.contains("## Discrepancies\n\n### Undocumented Resources\n"));
+        assert!(text.ends_with("## To fix\n    kodo ph-sync import events\n    kodo ph-sync import flags\n    kodo ph-sync import dashboards\n"));
+        let json: serde_json::Value = serde_json::from_str(&status_json(&f, &last, "T")).unwrap();
+        assert_eq!(json["resources"]["events"]["last_sync"]["action"], "import");
+        assert_eq!(
+            json["resources"]["flags"]["last_sync"],
+            serde_json::Value::Null
+        );
+        assert_eq!(json["resources"]["dashboards"]["undocumented"], 2);
+        assert_eq!(json["in_sync"], false);
+    }
+}

@@ -1,0 +1,848 @@
+//! Finds function-like definitions in one file's tokens: their name, their parameters and
+//! the token range of their body. Wrapper inference reads them (a parameter that flows into
+//! an SDK call makes a wrapper), and identifier resolution uses them for scope (a parameter
+//! or a function's local never resolves through a definition elsewhere).
+//!
+//! Recognised: JS/TS `function f(…) {`, arrow functions (`const f = (…) => …`, object and
+//! class members `f: (…) =>`, `f = (…) =>`, `const f = useCallback((…) => …)`), methods
+//! `f(…) {`; Python `def f(…):`; Go `func f(…)`, `func (r *T) f(…)`, `f := func(…)`; Ruby
+//! and Elixir `def`; PHP `function`; Kotlin `fun`, Swift `func`, Rust `fn`; Java, C#, Dart
+//! and Objective-C-free C-like methods `Type f(Type p, …) {`.
+//!
+//! Invariants: it never fails; a construct it does not understand is simply not a function
+//! (so inference misses it, never invents one); body ranges nest properly.
+
+use crate::lang::Lang;
+use crate::lexer::{Tk, Token};
+
+/// One parameter: its name and, for a JS destructuring pattern, the fields it binds
+/// (`({ event, props: p })` binds `event` → `event`, `p` → `props`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Param {
+    pub name: String,
+    /// (local name, field name) pairs of an object pattern.
+    pub fields: Vec<(String, String)>,
+}
+
+/// A function-like definition.
+#[derive(Clone, Debug)]
+pub(crate) struct FnSpan {
+    /// The name call sites use; `None` for an anonymous function.
+    pub name: Option<String>,
+    /// Token index of the name (or of the keyword / arrow for anonymous functions).
+    pub tok: usize,
+    /// Positional parameters (Python `self`/`cls` and Go receivers excluded; `*args`,
+    /// `**kwargs` and rest parameters are not positional and are left out).
+    pub params: Vec<Param>,
+    /// Token range of the body, `start..end`.
+    pub body: (usize, usize),
+    /// The function returns another function directly (`return (e) => …`): a hook or
+    /// factory whose result is the wrapper (`const track = useTrack()`).
+    pub returns_fn: Option<usize>,
+}
+
+const JS_NOT_METHODS: &[&str] = &[
+    "if",
+    "for",
+    "while",
+    "switch",
+    "catch",
+    "function",
+    "return",
+    "with",
+    "else",
+    "do",
+    "try",
+    "new",
+    "typeof",
+    "await",
+    "yield",
+    "super",
+    "import",
+    "constructor",
+];
+
+const C_NOT_METHODS: &[&str] = &[
+    "if",
+    "for",
+    "while",
+    "switch",
+    "catch",
+    "return",
+    "else",
+    "do",
+    "try",
+    "new",
+    "using",
+    "lock",
+    "foreach",
+    "synchronized",
+    "guard",
+    "when",
+    "sizeof",
+    "typeof",
+    "nameof",
+    "init",
+    "super",
+    "this",
+    "base",
+    "throw",
+    "assert",
+    "elif",
+    "unless",
+    "until",
+    "match",
+];
+
+/// Every function-like definition in the file, in token order.
+pub(crate) fn find_functions(src: &[u8], toks: &[Token], lang: Lang) -> Vec<FnSpan> {
+    let mut out = Vec::new();
+    match lang {
+        Lang::Js | Lang::Ts | Lang::Vue | Lang::Svelte => js(src, toks, &mut out),
+        Lang::Python | Lang::Ruby | Lang::Elixir => indented(src, toks, lang, &mut out),
+        Lang::Go => go(src, toks, &mut out),
+        _ => c_like(src, toks, lang, &mut out),
+    }
+    out.sort_by_key(|f| (f.body.0, std::cmp::Reverse(f.body.1)));
+    out
+}
+
+fn word<'a>(src: &'a [u8], t: &Token) -> &'a [u8] {
+    t.text(src)
+}
+
+fn name_of(src: &[u8], t: &Token) -> String {
+    String::from_utf8_lossy(t.text(src))
+        .trim_start_matches('$')
+        .to_string()
+}
+
+fn is_p(src: &[u8], t: Option<&Token>, p: &str) -> bool {
+    t.is_some_and(|t| t.is(src, p))
+}
+
+/// The closer matching the opener at `k`.
+pub(crate) fn close_of(src: &[u8], toks: &[Token], k: usize) -> Option<usize> {
+    let mut depth = 0usize;
+    for (j, t) in toks.iter().enumerate().skip(k) {
+        if t.kind != Tk::Punct {
+            continue;
+        }
+        match t.text(src) {
+            b"(" | b"[" | b"{" => depth += 1,
+            b")" | b"]" | b"}" => {
+                depth = depth.saturating_sub(1);
+                if depth == 0 {
+                    return Some(j);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+/// The opener matching the closer at `k`.
+fn open_of(src: &[u8], toks: &[Token], k: usize) -> Option<usize> {
+    let mut depth = 0usize;
+    let mut j = k;
+    loop {
+        let t = &toks[j];
+        if t.kind == Tk::Punct {
+            match t.text(src) {
+                b")" | b"]" | b"}" => depth += 1,
+                b"(" | b"[" | b"{" => {
+                    depth = depth.checked_sub(1)?;
+                    if depth == 0 {
+                        return Some(j);
+                    }
+                }
+                _ => {}
+            }
+        }
+        if j == 0 {
+            return None;
+        }
+        j -= 1;
+    }
+}
+
+/// Splits `from..to` at depth-0 commas; in a parameter list `<…>` nests too (generics).
+fn pieces(src: &[u8], toks: &[Token], from: usize, to: usize) -> Vec<(usize, usize)> {
+    let mut out = Vec::new();
+    let mut depth = 0usize;
+    let mut start = from;
+    for (j, t) in toks.iter().enumerate().take(to).skip(from) {
+        if t.kind == Tk::Punct {
+            match t.text(src) {
+                b"(" | b"[" | b"{" | b"<" => depth += 1,
+                b")" | b"]" | b"}" | b">" => depth = depth.saturating_sub(1),
+                b"," if depth == 0 => {
+                    if start < j {
+                        out.push((start, j));
+                    }
+                    start = j + 1;
+                }
+                _ => {}
+            }
+        }
+    }
+    if start < to {
+        out.push((start, to));
+    }
+    out
+}
+
+/// Parameters between the parentheses `open..close` (exclusive of both).
+fn params(src: &[u8], toks: &[Token], open: usize, close: usize, lang: Lang) -> Vec<Param> {
+    let mut out = Vec::new();
+    for (s, e) in pieces(src, toks, open + 1, close) {
+        let first = &toks[s];
+        // Rest, `*args`, `**kwargs`: not positional.
+        let spread = first.is(src, "...") || first.is(src, "*") || first.is(src, "**");
+        if spread && lang != Lang::Go {
+            continue;
+        }
+        if first.is(src, "{") && matches!(lang, Lang::Js | Lang::Ts | Lang::Vue | Lang::Svelte) {
+            let close = close_of(src, toks, s).unwrap_or(e).min(e);
+            let mut fields = Vec::new();
+            for (fs, fe) in pieces(src, toks, s + 1, close) {
+                let f = &toks[fs];
+                if f.kind != Tk::Ident {
+                    continue;
+                }
+                let field = name_of(src, f);
+                let local = if is_p(src, toks.get(fs + 1), ":")
+                    && toks.get(fs + 2).is_some_and(|t| t.kind == Tk::Ident)
+                    && fs + 2 < fe
+                {
+                    name_of(src, &toks[fs + 2])
+                } else {
+                    field.clone()
+                };
+                fields.push((local, field));
+            }
+            out.push(Param {
+                name: String::new(),
+                fields,
+            });
+            continue;
+        }
+        let name = param_name(src, toks, s, e, lang).unwrap_or_default();
+        out.push(Param {
+            name,
+            fields: Vec::new(),
+        });
+    }
+    if matches!(lang, Lang::Python | Lang::Rust)
+        && out
+            .first()
+            .is_some_and(|p| p.name == "self" || p.name == "cls")
+    {
+        out.remove(0);
+    }
+    out
+}
+
+/// The name a parameter binds, from its tokens `s..e`.
+fn param_name(src: &[u8], toks: &[Token], s: usize, e: usize, lang: Lang) -> Option<String> {
+    // Cut a default value.
+    let mut end = e;
+    let mut depth = 0usize;
+    for (j, t) in toks.iter().enumerate().take(e).skip(s) {
+        if t.kind == Tk::Punct {
+            match t.text(src) {
+                b"(" | b"[" | b"{" | b"<" => depth += 1,
+                b")" | b"]" | b"}" | b">" => depth = depth.saturating_sub(1),
+                b"=" if depth == 0 => {
+                    end = j;
+                    break;
+                }
+                _ => {}
+            }
+        }
+    }
+    let idents = |from: usize, to: usize| -> Vec<usize> {
+        (from..to)
+            .filter(|&j| toks[j].kind == Tk::Ident)
+            .filter(|&j| {
+                !matches!(
+                    word(src, &toks[j]),
+                    b"final"
+                        | b"const"
+                        | b"var"
+                        | b"val"
+                        | b"let"
+                        | b"mut"
+                        | b"readonly"
+                        | b"public"
+                        | b"private"
+                        | b"protected"
+                        | b"required"
+                        | b"in"
+                        | b"out"
+                        | b"ref"
+                        | b"params"
+                        | b"this"
+                        | b"inout"
+                )
+            })
+            .collect()
+    };
+    // `name: Type` (TS, Python, Kotlin, Swift, Rust, Elixir keyword): the ident before `:`.
+    let colon = (s..end).find(|&j| toks[j].is(src, ":"));
+    if let Some(c) = colon {
+        if !matches!(lang, Lang::Php) {
+            let ids = idents(s, c);
+            return ids.last().map(|&j| name_of(src, &toks[j]));
+        }
+    }
+    let ids = idents(s, end);
+    if lang == Lang::Php {
+        return (s..end)
+            .find(|&j| toks[j].kind == Tk::Ident && toks[j].text(src).starts_with(b"$"))
+            .map(|j| name_of(src, &toks[j]));
+    }
+    match lang {
+        // Go: name first (`event string`); others without `:`: type first (`String event`).
+        Lang::Go | Lang::Ruby | Lang::Elixir | Lang::Js | Lang::Ts | Lang::Vue | Lang::Svelte => {
+            ids.first().map(|&j| name_of(src, &toks[j]))
+        }
+        _ => ids.last().map(|&j| name_of(src, &toks[j])),
+    }
+}
+
+/// A block or expression body starting at `k`: `{…}` to its closer, else an expression to
+/// the first depth-0 `,`, `;`, closer or line break that ends it.
+fn body_from(src: &[u8], toks: &[Token], k: usize) -> Option<(usize, usize)> {
+    let t = toks.get(k)?;
+    if t.is(src, "{") {
+        let c = close_of(src, toks, k)?;
+        return Some((k + 1, c));
+    }
+    let mut depth = 0usize;
+    let mut j = k;
+    while j < toks.len() {
+        let t = &toks[j];
+        if t.kind == Tk::Punct {
+            match t.text(src) {
+                b"(" | b"[" | b"{" => depth += 1,
+                b")" | b"]" | b"}" => {
+                    if depth == 0 {
+                        break;
+                    }
+                    depth -= 1;
+                }
+                b"," | b";" if depth == 0 => break,
+                _ => {}
+            }
+        }
+        j += 1;
+    }
+    Some((k, j))
+}
+
+/// The name an anonymous function at `k` (its `(`, `async` or `function` token) is bound
+/// to: `const f =`, `f:`, `f =`, `const f = useCallback(`.
+fn bound_name(src: &[u8], toks: &[Token], k: usize) -> Option<String> {
+    let mut p = k.checked_sub(1)?;
+    if toks[p].is(src, "async") {
+        p = p.checked_sub(1)?;
+    }
+    // `useCallback(` / `useMemo(() =>` wrappers: the name of what the call is bound to.
+    if toks[p].is(src, "(")
+        && p >= 1
+        && matches!(
+            word(src, &toks[p - 1]),
+            b"useCallback" | b"memo" | b"forwardRef"
+        )
+    {
+        p = p.checked_sub(2)?;
+    }
+    let t = &toks[p];
+    if (t.is(src, "=") || t.is(src, ":") || t.is(src, ":=")) && p >= 1 {
+        let n = &toks[p - 1];
+        if n.kind == Tk::Ident {
+            // `x.y = …`: a member of another object, named by its last segment.
+            return Some(name_of(src, n));
+        }
+        if n.kind == Tk::Str && t.is(src, ":") {
+            return Some(crate::lexer::str_value(src, n));
+        }
+        // `f: Type = (…) =>` (TS class property with a type).
+    }
+    None
+}
+
+fn js(src: &[u8], toks: &[Token], out: &mut Vec<FnSpan>) {
+    for k in 0..toks.len() {
+        let t = &toks[k];
+        if t.is(src, "function") {
+            let mut j = k + 1;
+            if is_p(src, toks.get(j), "*") {
+                j += 1;
+            }
+            let mut name = None;
+            if let Some(n) = toks.get(j).filter(|n| n.kind == Tk::Ident) {
+                name = Some(name_of(src, n));
+                j += 1;
+            }
+            if is_p(src, toks.get(j), "<") {
+                j = skip_angle(src, toks, j);
+            }
+            if !is_p(src, toks.get(j), "(") {
+                continue;
+            }
+            let Some(close) = close_of(src, toks, j) else {
+                continue;
+            };
+            let Some(open_body) = (close + 1..toks.len().min(close + 40))
+                .find(|&b| toks[b].is(src, "{") || toks[b].is(src, ";"))
+                .filter(|&b| toks[b].is(src, "{"))
+            else {
+                continue;
+            };
+            let Some(body) = body_from(src, toks, open_body) else {
+                continue;
+            };
+            let name = name.or_else(|| bound_name(src, toks, k));
+            push(
+                src,
+                toks,
+                out,
+                name,
+                k,
+                params(src, toks, j, close, Lang::Ts),
+                body,
+            );
+        } else if t.is(src, "=>") {
+            let Some(prev) = k.checked_sub(1) else {
+                continue;
+            };
+            // Params: `(…)`, `(…): Type`, or a single identifier.
+            let (open, close, ps) = if toks[prev].is(src, ")") {
+                let Some(open) = open_of(src, toks, prev) else {
+                    continue;
+                };
+                (open, prev, params(src, toks, open, prev, Lang::Ts))
+            } else if toks[prev].kind == Tk::Ident {
+                // `x => …` or `(…): T =>`.
+                let mut q = prev;
+                while q >= 1 && !toks[q].is(src, ":") && q + 6 > prev {
+                    q -= 1;
+                }
+                if toks[q].is(src, ":") && q >= 1 && toks[q - 1].is(src, ")") {
+                    let Some(open) = open_of(src, toks, q - 1) else {
+                        continue;
+                    };
+                    (open, q - 1, params(src, toks, open, q - 1, Lang::Ts))
+                } else {
+                    (
+                        prev,
+                        prev,
+                        vec![Param {
+                            name: name_of(src, &toks[prev]),
+                            fields: Vec::new(),
+                        }],
+                    )
+                }
+            } else {
+                continue;
+            };
+            let _ = close;
+            // A generic arrow `<T,>(…) =>`.
+            let mut start = open;
+            if start >= 1 && toks[start - 1].is(src, ">") {
+                if let Some(lt) = (start.saturating_sub(8)..start)
+                    .rev()
+                    .find(|&q| toks[q].is(src, "<"))
+                {
+                    start = lt;
+                }
+            }
+            let Some(body) = body_from(src, toks, k + 1) else {
+                continue;
+            };
+            let name = bound_name(src, toks, start);
+            push(src, toks, out, name, start, ps, body);
+        } else if t.kind == Tk::Ident
+            && is_p(src, toks.get(k + 1), "(")
+            && !JS_NOT_METHODS.iter().any(|w| w.as_bytes() == t.text(src))
+        {
+            // Method shorthand: `name(…) {` in a class or object literal.
+            let prev_ok = k == 0 || {
+                let p = &toks[k - 1];
+                matches!(
+                    p.text(src),
+                    b"{" | b"}"
+                        | b";"
+                        | b","
+                        | b"*"
+                        | b"async"
+                        | b"static"
+                        | b"get"
+                        | b"set"
+                        | b"public"
+                        | b"private"
+                        | b"protected"
+                        | b"readonly"
+                        | b"override"
+                        | b"abstract"
+                ) || p.line != t.line && !is_member(src, p)
+            };
+            if !prev_ok {
+                continue;
+            }
+            let Some(close) = close_of(src, toks, k + 1) else {
+                continue;
+            };
+            let Some(open_body) = (close + 1..toks.len().min(close + 30))
+                .take_while(|&b| !toks[b].is(src, ";") && !toks[b].is(src, "=>"))
+                .find(|&b| toks[b].is(src, "{"))
+            else {
+                continue;
+            };
+            // Between `)` and `{` only a return type may sit.
+            if open_body != close + 1 && !is_p(src, toks.get(close + 1), ":") {
+                continue;
+            }
+            let Some(body) = body_from(src, toks, open_body) else {
+                continue;
+            };
+            push(
+                src,
+                toks,
+                out,
+                Some(name_of(src, t)),
+                k,
+                params(src, toks, k + 1, close, Lang::Ts),
+                body,
+            );
+        }
+    }
+}
+
+fn is_member(src: &[u8], t: &Token) -> bool {
+    t.kind == Tk::Punct && matches!(t.text(src), b"." | b"?." | b"->" | b"::")
+}
+
+fn skip_angle(src: &[u8], toks: &[Token], j: usize) -> usize {
+    let mut depth = 0usize;
+    let mut k = j;
+    while k < toks.len() && k < j + 64 {
+        if toks[k].is(src, "<") {
+            depth += 1;
+        } else if toks[k].is(src, ">") {
+            depth -= 1;
+            if depth == 0 {
+                return k + 1;
+            }
+        }
+        k += 1;
+    }
+    j
+}
+
+/// Records a function, noting whether its body returns a function directly.
+fn push(
+    src: &[u8],
+    toks: &[Token],
+    out: &mut Vec<FnSpan>,
+    name: Option<String>,
+    tok: usize,
+    params: Vec<Param>,
+    body: (usize, usize),
+) {
+    let returns_fn = (body.0..body.1).find_map(|j| {
+        let t = &toks[j];
+        if !t.is(src, "return") {
+            return None;
+        }
+        let n = toks.get(j + 1)?;
+        // `return (…) =>`, `return function`, `return useCallback(`, `return x => …`.
+        if n.is(src, "function") || n.is(src, "useCallback") {
+            return Some(j + 1);
+        }
+        if n.is(src, "(") {
+            let c = close_of(src, toks, j + 1)?;
+            return is_p(src, toks.get(c + 1), "=>").then_some(j + 1);
+        }
+        (n.kind == Tk::Ident && is_p(src, toks.get(j + 2), "=>")).then_some(j + 1)
+    });
+    out.push(FnSpan {
+        name,
+        tok,
+        params,
+        body,
+        returns_fn,
+    });
+}
+
+fn indented(src: &[u8], toks: &[Token], lang: Lang, out: &mut Vec<FnSpan>) {
+    for k in 0..toks.len() {
+        let t = &toks[k];
+        let is_def = match lang {
+            Lang::Python => t.is(src, "def"),
+            Lang::Ruby => t.is(src, "def"),
+            _ => t.is(src, "def") || t.is(src, "defp"),
+        };
+        if !is_def || (k > 0 && toks[k - 1].line == t.line && !toks[k - 1].is(src, "async")) {
+            continue;
+        }
+        let mut j = k + 1;
+        // Ruby `def self.name`.
+        if lang == Lang::Ruby && is_p(src, toks.get(j), "self") && is_p(src, toks.get(j + 1), ".") {
+            j += 2;
+        }
+        let Some(n) = toks.get(j).filter(|n| n.kind == Tk::Ident) else {
+            continue;
+        };
+        let name = name_of(src, n);
+        let (ps, after) = if is_p(src, toks.get(j + 1), "(") {
+            let Some(close) = close_of(src, toks, j + 1) else {
+                continue;
+            };
+            (params(src, toks, j + 1, close, lang), close + 1)
+        } else if lang == Lang::Ruby {
+            // `def name a, b` up to the end of the line.
+            let mut e = j + 1;
+            while e < toks.len() && toks[e].line == n.line {
+                e += 1;
+            }
+            let ps = pieces(src, toks, j + 1, e)
+                .into_iter()
+                .filter_map(|(s, e2)| {
+                    param_name(src, toks, s, e2, lang).map(|name| Param {
+                        name,
+                        fields: Vec::new(),
+                    })
+                })
+                .collect();
+            (ps, e)
+        } else {
+            (Vec::new(), j + 1)
+        };
+        let indent = indent_of(src, t.start as usize);
+        let line = toks[after.saturating_sub(1)].line;
+        let mut end = after;
+        while end < toks.len()
+            && (toks[end].line <= line || indent_of(src, toks[end].start as usize) > indent)
+        {
+            end += 1;
+        }
+        push(src, toks, out, Some(name), j, ps, (after, end));
+    }
+}
+
+fn indent_of(src: &[u8], start: usize) -> usize {
+    let line_start = memchr::memrchr(b'\n', &src[..start]).map_or(0, |p| p + 1);
+    src[line_start..start]
+        .iter()
+        .take_while(|b| **b == b' ' || **b == b'\t')
+        .count()
+}
+
+fn go(src: &[u8], toks: &[Token], out: &mut Vec<FnSpan>) {
+    for k in 0..toks.len() {
+        if !toks[k].is(src, "func") {
+            continue;
+        }
+        let mut j = k + 1;
+        // A method receiver `(t *T)`.
+        if is_p(src, toks.get(j), "(")
+            && toks
+                .get(close_of(src, toks, j).unwrap_or(0) + 1)
+                .is_some_and(|n| n.kind == Tk::Ident)
+        {
+            j = close_of(src, toks, j).unwrap_or(j) + 1;
+        }
+        let mut name = None;
+        let mut name_tok = k;
+        if let Some(n) = toks.get(j).filter(|n| n.kind == Tk::Ident) {
+            name = Some(name_of(src, n));
+            name_tok = j;
+            j += 1;
+        }
+        if is_p(src, toks.get(j), "[") {
+            j = close_of(src, toks, j).unwrap_or(j) + 1;
+        }
+        if !is_p(src, toks.get(j), "(") {
+            continue;
+        }
+        let Some(close) = close_of(src, toks, j) else {
+            continue;
+        };
+        // Results up to the body's `{` on the same line (a type `interface{}` is skipped).
+        let mut b = close + 1;
+        let mut found = None;
+        while b < toks.len() && b < close + 60 {
+            let tb = &toks[b];
+            if tb.is(src, "{") {
+                let prev = &toks[b - 1];
+                if prev.is(src, "interface") || prev.is(src, "struct") {
+                    b = close_of(src, toks, b).unwrap_or(b) + 1;
+                    continue;
+                }
+                found = Some(b);
+                break;
+            }
+            if tb.is(src, "(") || tb.is(src, "[") {
+                b = close_of(src, toks, b).unwrap_or(b) + 1;
+                continue;
+            }
+            if tb.line != toks[close].line || tb.is(src, ";") || tb.is(src, ")") {
+                break;
+            }
+            b += 1;
+        }
+        let Some(open_body) = found else {
+            continue;
+        };
+        let Some(body) = body_from(src, toks, open_body) else {
+            continue;
+        };
+        if name.is_none() {
+            name = bound_name(src, toks, k);
+        }
+        let ps = params(src, toks, j, close, Lang::Go);
+        push(src, toks, out, name, name_tok, ps, body);
+    }
+}
+
+fn c_like(src: &[u8], toks: &[Token], lang: Lang, out: &mut Vec<FnSpan>) {
+    for k in 0..toks.len() {
+        let t = &toks[k];
+        if t.kind != Tk::Ident || !is_p(src, toks.get(k + 1), "(") {
+            continue;
+        }
+        if C_NOT_METHODS.iter().any(|w| w.as_bytes() == t.text(src)) {
+            continue;
+        }
+        let Some(prev) = k.checked_sub(1).map(|p| &toks[p]) else {
+            continue;
+        };
+        // A declaration: after a keyword (`fun`, `func`, `fn`, `function`, `def`), a type
+        // or modifier identifier, or a generic/array/nullable type's closer.
+        let decl = match lang {
+            Lang::Kotlin => prev.is(src, "fun"),
+            Lang::Swift => prev.is(src, "func"),
+            Lang::Rust => prev.is(src, "fn"),
+            Lang::Php => prev.is(src, "function"),
+            _ => {
+                (prev.kind == Tk::Ident
+                    && !matches!(
+                        prev.text(src),
+                        b"return" | b"new" | b"throw" | b"await" | b"else" | b"case" | b"yield"
+                    ))
+                    || (prev.kind == Tk::Punct
+                        && matches!(prev.text(src), b">" | b"]" | b"?")
+                        && prev.line == t.line)
+            }
+        };
+        if !decl {
+            continue;
+        }
+        let Some(close) = close_of(src, toks, k + 1) else {
+            continue;
+        };
+        let Some(open_body) = (close + 1..toks.len().min(close + 40))
+            .take_while(|&b| !toks[b].is(src, ";") && !toks[b].is(src, "=>"))
+            .find(|&b| toks[b].is(src, "{"))
+        else {
+            continue;
+        };
+        let Some(body) = body_from(src, toks, open_body) else {
+            continue;
+        };
+        push(
+            src,
+            toks,
+            out,
+            Some(name_of(src, t)),
+            k,
+            params(src, toks, k + 1, close, lang),
+            body,
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lexer::tokenize;
+
+    fn fns(src: &str, path: &str) -> Vec<(Option<String>, Vec<String>)> {
+        let lang = Lang::from_path(path).unwrap();
+        let mut toks = Vec::new();
+        tokenize(src.as_bytes(), lang, &mut toks);
+        find_functions(src.as_bytes(), &toks, lang)
+            .into_iter()
+            .map(|f| {
+                let ps = f
+                    .params
+                    .iter()
+                    .map(|p| {
+                        if p.fields.is_empty() {
+                            p.name.clone()
+                        } else {
+                            let fs: Vec<String> = p.fields.iter().map(|f| f.1.clone()).collect();
+                            format!("{{{}}}", fs.join(","))
+                        }
+                    })
+                    .collect();
+                (f.name, ps)
+            })
+            .collect()
+    }
+
+    fn named(n: &str, ps: &[&str]) -> (Option<String>, Vec<String>) {
+        (Some(n.into()), ps.iter().map(|s| s.to_string()).collect())
+    }
+
+    #[test]
+    fn js_functions_arrows_methods_and_components() {
+        let src = "export function track(event: string, props?: object) { posthog.capture(event, props) }\nconst capture = useCallback((name) => posthog.capture(name), [])\nclass A { send(ev) { this.client.capture({ event: ev }) } }\nfunction Btn({ trackingEventName, ...rest }) { return <b/> }\nconst o = { go: async (x) => x }";
+        assert_eq!(
+            fns(src, "a.tsx"),
+            vec![
+                named("track", &["event", "props"]),
+                named("capture", &["name"]),
+                named("send", &["ev"]),
+                named("Btn", &["{trackingEventName}"]),
+                named("go", &["x"]),
+            ]
+        );
+    }
+
+    #[test]
+    fn python_go_and_c_like() {
+        assert_eq!(
+            fns(
+                "class A:\n    def event(self, name, *args, **kwargs):\n        self.c.capture(name)\n\ndef f(x: str = 'a'):\n    pass\n",
+                "a.py"
+            ),
+            vec![named("event", &["name"]), named("f", &["x"])]
+        );
+        assert_eq!(
+            fns(
+                "func (t *Telemetry) CaptureEvent(name string, props map[string]interface{}) error {\n\treturn nil\n}\nfunc (b *B) enqueue(ctx context.Context, userID, event string) {\n}\n",
+                "a.go"
+            ),
+            vec![
+                named("CaptureEvent", &["name", "props"]),
+                named("enqueue", &["ctx", "userID", "event"]),
+            ]
+        );
+        assert_eq!(
+            fns(
+                "public void track(String event, Map<String, Object> p) { if (x) { } }",
+                "A.java"
+            ),
+            vec![named("track", &["event", "p"])]
+        );
+        assert_eq!(
+            fns("fun track(event: String) { }", "a.kt"),
+            vec![named("track", &["event"])]
+        );
+    }
+}

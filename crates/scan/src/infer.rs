@@ -1,0 +1,675 @@
+//! Wrapper inference: which project functions capture events or check flags.
+//!
+//! Two steps, kept apart on purpose:
+//!
+//! 1. **Per file** ([`extract`]): from one file's tokens, its functions ([`crate::functions`])
+//!    and the SDK/wrapper calls found in it, a [`FileFacts`]: for each named function, which
+//!    of its parameters flows into an SDK call's key ([`Sink`]) and which flows into an
+//!    argument of any other call ([`Forward`]), plus `const x = useHook()` bindings. It
+//!    depends only on the file's text (and the call table it was matched with), so it is
+//!    plain data that a cache can store.
+//! 2. **Across files** ([`close`]): the wrappers are the functions with a sink, then,
+//!    transitively to a fixed point, the functions that forward a parameter into a
+//!    wrapper's key argument. A hook that returns a wrapper makes the name it is bound to
+//!    a wrapper in that file.
+//!
+//! Invariants: inference only ever adds call shapes (a configured `scan.wrappers` entry of
+//! the same name wins); a function is a wrapper only through a parameter that reaches a
+//! key, never through a name that merely looks like one; the result is deterministic
+//! (sorted by name, path and line).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+
+use crate::extract::{KeyExpr, RawRef};
+use crate::functions::{close_of, FnSpan};
+use crate::lang::{Family, Lang};
+use crate::lexer::{Tk, Token};
+use crate::patterns::KeyAt;
+use crate::{Kind, Side};
+
+/// Which parameter of a function: a positional one (with its name, for keyword calls), or
+/// a field of one (an object pattern `{ event }`, `props.event`, `opts.event`).
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum Slot {
+    /// Positional parameter `index`, named `name`.
+    Param {
+        /// 0-based position (Python `self` and Go receivers not counted).
+        index: usize,
+        /// The parameter's name.
+        name: String,
+    },
+    /// Field `field` of positional parameter `index`.
+    Field {
+        /// 0-based position of the object parameter.
+        index: usize,
+        /// The field (object key, JSX prop).
+        field: String,
+    },
+}
+
+/// How a call passes a value: as positional argument `n`, or under a name (keyword
+/// argument, object key, JSX attribute).
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[serde(rename_all = "snake_case")]
+pub enum ArgShape {
+    /// Positional argument.
+    Pos(usize),
+    /// Keyword argument, key of an object argument, or JSX attribute.
+    Named(String),
+}
+
+/// A parameter that reaches the key of an SDK (or wrapper) call in the function's body.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct Sink {
+    /// The parameter.
+    pub slot: Slot,
+    /// Event or flag.
+    pub kind: Kind,
+    /// The SDK behind the call.
+    pub sdk: String,
+    /// The side the SDK call runs on, decided in the wrapper's file.
+    pub side: Side,
+}
+
+/// A parameter passed on to another call (`track(name)` inside `function onClick(name)`).
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct Forward {
+    /// The parameter.
+    pub slot: Slot,
+    /// The callee's name (last segment: `analytics.track` is `track`).
+    pub callee: String,
+    /// Where the callee receives it.
+    pub arg: ArgShape,
+}
+
+/// One named function and what its parameters flow into.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct FnFacts {
+    /// The name call sites use.
+    pub name: String,
+    /// 1-based line of the definition.
+    pub line: u32,
+    /// The facts belong to a function this one returns (`useTrack` returning
+    /// `(e) => posthog.capture(e)`): calls of `name` itself are not captures.
+    pub returned: bool,
+    /// Parameters that reach a key.
+    pub sinks: Vec<Sink>,
+    /// Parameters passed on to other calls.
+    pub forwards: Vec<Forward>,
+}
+
+/// `const local = call(…)`: a name bound to what a hook or factory returns.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct Binding {
+    /// The local name.
+    pub local: String,
+    /// The function called.
+    pub call: String,
+}
+
+/// Everything wrapper inference needs from one file (the cacheable per-file extract).
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Default)]
+pub struct FileFacts {
+    /// Repo-relative path.
+    pub path: String,
+    /// Functions with at least one sink or forward.
+    pub fns: Vec<FnFacts>,
+    /// Hook/factory results bound to names.
+    pub bindings: Vec<Binding>,
+}
+
+/// An inferred wrapper: call sites of `name` are resolved like SDK calls.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Inferred {
+    pub name: String,
+    pub family: Family,
+    pub slot: Slot,
+    pub kind: Kind,
+    pub sdk: String,
+    pub side: Side,
+    /// Where the wrapper is defined.
+    pub path: String,
+    pub line: u32,
+    /// Call shapes only apply in this file (a name bound to a hook's result).
+    pub only_in: Option<String>,
+    /// The wrapper is what a hook returns, not the hook itself.
+    pub returned: bool,
+}
+
+impl Inferred {
+    /// Call-site key positions for this wrapper.
+    pub(crate) fn key_at(&self, kwargs: bool) -> Vec<KeyAt> {
+        match &self.slot {
+            Slot::Param { index, name } if kwargs => vec![KeyAt::NamedOr(name.clone(), *index)],
+            Slot::Param { index, .. } => vec![KeyAt::Arg(*index)],
+            Slot::Field { field, .. } => {
+                if self.name.starts_with(|c: char| c.is_ascii_uppercase())
+                    && self.family == Family::Js
+                {
+                    vec![KeyAt::JsxAttr(field.clone())]
+                } else {
+                    vec![KeyAt::Key(field.clone())]
+                }
+            }
+        }
+    }
+
+    fn accepts(&self, arg: &ArgShape) -> bool {
+        match (&self.slot, arg) {
+            (Slot::Param { index, .. }, ArgShape::Pos(n)) => index == n,
+            (Slot::Param { name, .. }, ArgShape::Named(k)) => name == k,
+            (Slot::Field { field, .. }, ArgShape::Named(k)) => field == k,
+            (Slot::Field { .. }, ArgShape::Pos(_)) => false,
+        }
+    }
+}
+
+/// Whether a language's calls can name their arguments (`f(event="x")`).
+pub(crate) fn kwargs_lang(family: Family) -> bool {
+    matches!(
+        family,
+        Family::Python | Family::Jvm | Family::Dart | Family::Apple | Family::DotNet
+    )
+}
+
+/// The innermost function around token `at` that has a parameter bound to `first` (the
+/// first segment of an identifier), and the slot: `event` → the parameter, `props.x` /
+/// `opts.x` → a field of it, a destructured `x` → that field.
+pub(crate) fn param_slot<'a>(
+    fns: &'a [FnSpan],
+    at: usize,
+    ident: &str,
+) -> Option<(&'a FnSpan, usize, Slot)> {
+    let mut segs = ident.split('.');
+    let first = segs.next()?;
+    let second = segs.next();
+    // Innermost first: the spans are sorted by body start, so scan from the back.
+    for (idx, f) in fns.iter().enumerate().rev() {
+        if !(f.body.0 <= at && at < f.body.1) {
+            continue;
+        }
+        for (i, p) in f.params.iter().enumerate() {
+            if !p.name.is_empty() && p.name == first {
+                let slot = match second {
+                    Some(field) => Slot::Field {
+                        index: i,
+                        field: field.to_string(),
+                    },
+                    None => Slot::Param {
+                        index: i,
+                        name: p.name.clone(),
+                    },
+                };
+                return Some((f, idx, slot));
+            }
+            if let Some((_, field)) = p.fields.iter().find(|(local, _)| local == first) {
+                return Some((
+                    f,
+                    idx,
+                    Slot::Field {
+                        index: i,
+                        field: field.clone(),
+                    },
+                ));
+            }
+        }
+    }
+    None
+}
+
+/// The name facts of span `idx` are recorded under: its own, or for an anonymous function
+/// returned by a named one, the outer function's (with `returned`).
+fn owner(fns: &[FnSpan], idx: usize) -> Option<(String, u32, bool, usize)> {
+    let f = &fns[idx];
+    if let Some(n) = &f.name {
+        return Some((n.clone(), 0, false, idx));
+    }
+    // Returned directly by an enclosing named function.
+    fns.iter().enumerate().rev().find_map(|(j, outer)| {
+        let r = outer.returns_fn?;
+        (j != idx && outer.name.is_some() && r <= f.tok && f.tok <= r + 3)
+            .then(|| (outer.name.clone().unwrap_or_default(), 0, true, j))
+    })
+}
+
+/// Builds a file's facts from its functions and the calls found in it. `side_of` decides
+/// the side of an SDK call in this file.
+pub(crate) fn extract(
+    path: &str,
+    src: &[u8],
+    toks: &[Token],
+    lang: Lang,
+    fns: &[FnSpan],
+    calls: &[RawRef],
+    side_of: &dyn Fn(&RawRef) -> Side,
+) -> FileFacts {
+    let mut by_fn: BTreeMap<usize, FnFacts> = BTreeMap::new();
+    fn entry<'m>(
+        by_fn: &'m mut BTreeMap<usize, FnFacts>,
+        fns: &[FnSpan],
+        toks: &[Token],
+        idx: usize,
+    ) -> Option<&'m mut FnFacts> {
+        let (name, _, returned, owner_idx) = owner(fns, idx)?;
+        let line = toks[fns[owner_idx].tok].line;
+        Some(by_fn.entry(idx).or_insert_with(|| FnFacts {
+            name,
+            line,
+            returned,
+            sinks: Vec::new(),
+            forwards: Vec::new(),
+        }))
+    }
+    if !fns.is_empty() {
+        for r in calls {
+            let KeyExpr::Ident(id) = &r.key else {
+                continue;
+            };
+            if let Some((_, idx, slot)) = param_slot(fns, r.tok, id) {
+                let sink = Sink {
+                    slot,
+                    kind: r.kind,
+                    sdk: r.sdk.clone(),
+                    side: side_of(r),
+                };
+                if let Some(e) = entry(&mut by_fn, fns, toks, idx) {
+                    if !e.sinks.contains(&sink) {
+                        e.sinks.push(sink);
+                    }
+                }
+            }
+        }
+        for (call_tok, callee, arg, ident) in forwarded_args(src, toks, lang) {
+            if let Some((_, idx, slot)) = param_slot(fns, call_tok, &ident) {
+                let fwd = Forward { slot, callee, arg };
+                if let Some(e) = entry(&mut by_fn, fns, toks, idx) {
+                    if !e.forwards.contains(&fwd) {
+                        e.forwards.push(fwd);
+                    }
+                }
+            }
+        }
+    }
+    let mut merged: Vec<FnFacts> = Vec::new();
+    for (_, f) in by_fn {
+        match merged
+            .iter_mut()
+            .find(|m| m.name == f.name && m.line == f.line && m.returned == f.returned)
+        {
+            Some(m) => {
+                m.sinks.extend(f.sinks);
+                m.forwards.extend(f.forwards);
+            }
+            None => merged.push(f),
+        }
+    }
+    FileFacts {
+        path: path.to_string(),
+        fns: merged,
+        bindings: bindings(src, toks, lang),
+    }
+}
+
+/// Every call argument that is a bare name (or `a.b`): (call token, callee, how it is
+/// passed, the name). JSX attributes `<C attr={name}>` count as named arguments.
+fn forwarded_args(
+    src: &[u8],
+    toks: &[Token],
+    lang: Lang,
+) -> Vec<(usize, String, ArgShape, String)> {
+    let mut out = Vec::new();
+    let is_js = lang.family() == Family::Js;
+    for k in 0..toks.len() {
+        let t = &toks[k];
+        if t.kind != Tk::Ident {
+            continue;
+        }
+        let callee = String::from_utf8_lossy(t.text(src))
+            .trim_start_matches('$')
+            .to_string();
+        if is_js && k > 0 && toks[k - 1].is(src, "<") {
+            // JSX element: attributes up to `>` or `/>`.
+            let mut j = k + 1;
+            while j + 3 < toks.len() {
+                let a = &toks[j];
+                if a.is(src, ">") || a.is(src, "/") || a.is(src, "<") {
+                    break;
+                }
+                if a.is(src, "{") {
+                    j = close_of(src, toks, j).unwrap_or(j) + 1;
+                    continue;
+                }
+                if a.kind == Tk::Ident && toks[j + 1].is(src, "=") && toks[j + 2].is(src, "{") {
+                    let close = close_of(src, toks, j + 2).unwrap_or(j + 2);
+                    if let Some(name) = bare_name(src, toks, j + 3, close) {
+                        let attr = String::from_utf8_lossy(a.text(src)).into_owned();
+                        out.push((j + 3, callee.clone(), ArgShape::Named(attr), name));
+                    }
+                    j = close + 1;
+                    continue;
+                }
+                j += 1;
+            }
+            continue;
+        }
+        let Some(open) = toks.get(k + 1).filter(|o| o.is(src, "(")).map(|_| k + 1) else {
+            continue;
+        };
+        let Some(close) = close_of(src, toks, open) else {
+            continue;
+        };
+        let mut pos = 0usize;
+        for (s, e) in split(src, toks, open + 1, close) {
+            let (s0, e0) = (s, e);
+            // Keyword argument `name=x` / `name: x`.
+            if e0 - s0 >= 3
+                && toks[s0].kind == Tk::Ident
+                && (toks[s0 + 1].is(src, "=") || (!is_js && toks[s0 + 1].is(src, ":")))
+            {
+                if let Some(name) = bare_name(src, toks, s0 + 2, e0) {
+                    let kw = String::from_utf8_lossy(toks[s0].text(src)).into_owned();
+                    out.push((s0 + 2, callee.clone(), ArgShape::Named(kw), name));
+                }
+                continue;
+            }
+            // Object argument `{ event: x, flag }`.
+            if toks[s0].is(src, "{") {
+                let c = close_of(src, toks, s0).unwrap_or(e0).min(e0);
+                for (ms, me) in split(src, toks, s0 + 1, c) {
+                    let m = &toks[ms];
+                    if m.kind != Tk::Ident && m.kind != Tk::Str {
+                        continue;
+                    }
+                    let key = if m.kind == Tk::Str {
+                        crate::lexer::str_value(src, m)
+                    } else {
+                        String::from_utf8_lossy(m.text(src)).into_owned()
+                    };
+                    if me == ms + 1 && m.kind == Tk::Ident {
+                        out.push((ms, callee.clone(), ArgShape::Named(key.clone()), key));
+                    } else if me > ms + 2 && toks[ms + 1].is(src, ":") {
+                        if let Some(name) = bare_name(src, toks, ms + 2, me) {
+                            out.push((ms + 2, callee.clone(), ArgShape::Named(key), name));
+                        }
+                    }
+                }
+                pos += 1;
+                continue;
+            }
+            if toks[s0].is(src, "**") || toks[s0].is(src, "...") {
+                continue;
+            }
+            if let Some(name) = bare_name(src, toks, s0, e0) {
+                out.push((s0, callee.clone(), ArgShape::Pos(pos), name));
+            }
+            pos += 1;
+        }
+    }
+    out
+}
+
+/// `x`, `a.b` (two segments at most) as a string, if `s..e` is just that.
+fn bare_name(src: &[u8], toks: &[Token], s: usize, e: usize) -> Option<String> {
+    let name = |t: &Token| {
+        String::from_utf8_lossy(t.text(src))
+            .trim_start_matches('$')
+            .to_string()
+    };
+    match e.checked_sub(s)? {
+        1 if toks[s].kind == Tk::Ident => Some(name(&toks[s])),
+        3 if toks[s].kind == Tk::Ident
+            && toks[s + 2].kind == Tk::Ident
+            && matches!(toks[s + 1].text(src), b"." | b"?." | b"->") =>
+        {
+            Some(format!("{}.{}", name(&toks[s]), name(&toks[s + 2])))
+        }
+        _ => None,
+    }
+}
+
+fn split(src: &[u8], toks: &[Token], from: usize, to: usize) -> Vec<(usize, usize)> {
+    let mut out = Vec::new();
+    let mut depth = 0usize;
+    let mut start = from;
+    for (j, t) in toks.iter().enumerate().take(to).skip(from) {
+        if t.kind == Tk::Punct {
+            match t.text(src) {
+                b"(" | b"[" | b"{" => depth += 1,
+                b")" | b"]" | b"}" => depth = depth.saturating_sub(1),
+                b"," if depth == 0 => {
+                    if start < j {
+                        out.push((start, j));
+                    }
+                    start = j + 1;
+                }
+                _ => {}
+            }
+        }
+    }
+    if start < to {
+        out.push((start, to));
+    }
+    out
+}
+
+/// `const x = f(…)`, `x := f(…)`, `x = f(…)`: a name bound to a call's result.
+fn bindings(src: &[u8], toks: &[Token], lang: Lang) -> Vec<Binding> {
+    let mut out = Vec::new();
+    if !matches!(lang.family(), Family::Js | Family::Python | Family::Go) {
+        return out;
+    }
+    for k in 1..toks.len().saturating_sub(2) {
+        let eq = &toks[k];
+        if !(eq.is(src, "=") || eq.is(src, ":=")) {
+            continue;
+        }
+        let (l, c, o) = (&toks[k - 1], &toks[k + 1], &toks[k + 2]);
+        if l.kind != Tk::Ident || c.kind != Tk::Ident || !o.is(src, "(") {
+            continue;
+        }
+        if k >= 2 && matches!(toks[k - 2].text(src), b"." | b"?." | b"->") {
+            continue;
+        }
+        out.push(Binding {
+            local: String::from_utf8_lossy(l.text(src)).into_owned(),
+            call: String::from_utf8_lossy(c.text(src)).into_owned(),
+        });
+    }
+    out
+}
+
+/// The wrappers the facts imply, closed to a fixed point. `configured` names win: no
+/// wrapper of that name is inferred.
+pub(crate) fn close(facts: &[FileFacts], configured: &BTreeSet<String>) -> Vec<Inferred> {
+    type K = (Family, String);
+    let mut found: BTreeMap<K, Vec<Inferred>> = BTreeMap::new();
+    let family_of = |path: &str| Lang::from_path(path).map(Lang::family);
+    let add = |found: &mut BTreeMap<K, Vec<Inferred>>, w: Inferred| -> bool {
+        if configured.contains(&w.name) {
+            return false;
+        }
+        let list = found.entry((w.family, w.name.clone())).or_default();
+        if list.iter().any(|x| {
+            x.slot == w.slot
+                && x.kind == w.kind
+                && x.returned == w.returned
+                && x.only_in == w.only_in
+        }) {
+            return false;
+        }
+        list.push(w);
+        true
+    };
+    for file in facts {
+        let Some(family) = family_of(&file.path) else {
+            continue;
+        };
+        for f in &file.fns {
+            for s in &f.sinks {
+                add(
+                    &mut found,
+                    Inferred {
+                        name: f.name.clone(),
+                        family,
+                        slot: s.slot.clone(),
+                        kind: s.kind,
+                        sdk: s.sdk.clone(),
+                        side: s.side,
+                        path: file.path.clone(),
+                        line: f.line,
+                        only_in: None,
+                        returned: f.returned,
+                    },
+                );
+            }
+        }
+    }
+    // Forwards into a wrapper's key make the forwarding function a wrapper, to a fixed point.
+    loop {
+        let mut new = Vec::new();
+        for file in facts {
+            let Some(family) = family_of(&file.path) else {
+                continue;
+            };
+            for f in &file.fns {
+                for fw in &f.forwards {
+                    let Some(targets) = found.get(&(family, fw.callee.clone())) else {
+                        continue;
+                    };
+                    for w in targets
+                        .iter()
+                        .filter(|w| !w.returned && w.only_in.is_none() && w.accepts(&fw.arg))
+                    {
+                        new.push(Inferred {
+                            name: f.name.clone(),
+                            family,
+                            slot: fw.slot.clone(),
+                            kind: w.kind,
+                            sdk: w.sdk.clone(),
+                            side: w.side,
+                            path: file.path.clone(),
+                            line: f.line,
+                            only_in: None,
+                            returned: f.returned,
+                        });
+                    }
+                }
+            }
+        }
+        let mut changed = false;
+        for w in new {
+            // A function is never a wrapper of itself through recursion alone.
+            changed |= add(&mut found, w);
+        }
+        if !changed {
+            break;
+        }
+    }
+    // `const track = useTrack()`: `track` is a wrapper in that file.
+    let mut local = Vec::new();
+    for file in facts {
+        let Some(family) = family_of(&file.path) else {
+            continue;
+        };
+        for b in &file.bindings {
+            let Some(ws) = found.get(&(family, b.call.clone())) else {
+                continue;
+            };
+            for w in ws.iter().filter(|w| w.returned) {
+                local.push(Inferred {
+                    name: b.local.clone(),
+                    only_in: Some(file.path.clone()),
+                    returned: false,
+                    ..w.clone()
+                });
+            }
+        }
+    }
+    for w in local {
+        add(&mut found, w);
+    }
+    let mut out: Vec<Inferred> = found.into_values().flatten().collect();
+    out.sort_by(|a, b| {
+        (&a.name, &a.path, a.line, &a.slot, a.kind)
+            .cmp(&(&b.name, &b.path, b.line, &b.slot, b.kind))
+    });
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn facts(path: &str, fns: Vec<FnFacts>) -> FileFacts {
+        FileFacts {
+            path: path.into(),
+            fns,
+            bindings: Vec::new(),
+        }
+    }
+
+    fn param(i: usize, n: &str) -> Slot {
+        Slot::Param {
+            index: i,
+            name: n.into(),
+        }
+    }
+
+    #[test]
+    fn closes_transitively_and_respects_argument_positions() {
+        let base = FnFacts {
+            name: "track".into(),
+            line: 1,
+            returned: false,
+            sinks: vec![Sink {
+                slot: param(0, "event"),
+                kind: Kind::Event,
+                sdk: "posthog-js".into(),
+                side: Side::Frontend,
+            }],
+            forwards: vec![],
+        };
+        let outer = FnFacts {
+            name: "trackClick".into(),
+            line: 3,
+            returned: false,
+            sinks: vec![],
+            forwards: vec![Forward {
+                slot: param(1, "what"),
+                callee: "track".into(),
+                arg: ArgShape::Pos(0),
+            }],
+        };
+        let wrong_pos = FnFacts {
+            name: "notAWrapper".into(),
+            line: 9,
+            returned: false,
+            sinks: vec![],
+            forwards: vec![Forward {
+                slot: param(0, "props"),
+                callee: "track".into(),
+                arg: ArgShape::Pos(1),
+            }],
+        };
+        let all = vec![
+            facts("a.ts", vec![base]),
+            facts("b.ts", vec![outer, wrong_pos]),
+        ];
+        let got: Vec<(String, Slot)> = close(&all, &BTreeSet::new())
+            .into_iter()
+            .map(|w| (w.name, w.slot))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("track".into(), param(0, "event")),
+                ("trackClick".into(), param(1, "what")),
+            ]
+        );
+        let configured: BTreeSet<String> = ["track".to_string()].into();
+        assert!(close(&all, &configured).is_empty());
+    }
+}

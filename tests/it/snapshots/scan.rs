@@ -1,0 +1,81 @@
+//! `kodo scan` as Markdown, JSON and SARIF, and `scan --check`'s verdict.
+
+use std::path::Path;
+
+use super::{check, run};
+use crate::common::TestEnv;
+use assert_cmd::Command;
+
+const APP_TS: &str = "\
+import posthog from 'posthog-js'
+export const EVENTS = { SIGNUP: 'user_signed_up' } as const
+posthog.capture(EVENTS.SIGNUP, { plan: 'pro' })
+if (posthog.isFeatureEnabled('beta_ai_assistant')) { render() }
+// posthog.capture('not_real_commented_out')
+posthog.capture(`dynamic_${kind}`)
+";
+
+const WORKER_PY: &str = "\
+from posthog import Posthog
+posthog = Posthog('phc_x', host='https://us.i.posthog.com')
+
+def on_job_failed(job):
+    posthog.capture(distinct_id=job.owner, event='system_job_failed')
+    if posthog.feature_enabled('ops_maintenance_mode', job.owner):
+        return
+";
+
+fn write(root: &Path, path: &str, text: &str) {
+    let path = root.join(path);
+    std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+    std::fs::write(path, text).expect("write");
+}
+
+fn fixture(root: &Path) {
+    write(root, "web/src/app.ts", APP_TS);
+    write(root, "worker/jobs.py", WORKER_PY);
+}
+
+fn kodo_in(dir: &Path) -> Command {
+    let mut cmd = Command::cargo_bin("kodo").expect("kodo binary");
+    cmd.current_dir(dir).env("NO_COLOR", "1");
+    cmd
+}
+
+#[test]
+fn scan_in_each_format() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    fixture(dir.path());
+    for (name, format) in [
+        ("scan_md", "md"),
+        ("scan_json", "json"),
+        ("scan_sarif", "sarif"),
+    ] {
+        let out = run(kodo_in(dir.path()).args(["scan", "--no-git", "--format", format]));
+        check(name, dir.path(), &out);
+    }
+    let out = run(kodo_in(dir.path()).args(["scan", "--no-git", "--format", "csv"]));
+    check("scan_csv_is_refused", dir.path(), &out);
+}
+
+#[test]
+fn scan_check_against_the_demo_documentation() {
+    let env = TestEnv::start("demo");
+    fixture(env.root());
+    run(env.kodo().args(["snapshot", "refresh"]));
+    let out = run(env.kodo().args(["scan", "--check", "--no-git"]));
+    check("scan_check_md", env.root(), &out);
+    let out = run(env
+        .kodo()
+        .args(["scan", "--check", "--no-git", "--format", "json"]));
+    check("scan_check_json", env.root(), &out);
+}
+
+#[test]
+fn scan_errors() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = run(kodo_in(dir.path()).args(["scan", "no/such/dir"]));
+    check("scan_path_not_a_directory", dir.path(), &out);
+    let out = run(kodo_in(dir.path()).args(["scan", "--config", "nope.json"]));
+    check("scan_explicit_config_missing", dir.path(), &out);
+}
