@@ -128,7 +128,7 @@ fn extract(
     out.defs = Some(find_defs(bytes, toks, lang, &|_| true));
     out.refs = refs;
     out.tokenized = true;
-    if !facts.fns.is_empty() || !facts.bindings.is_empty() {
+    if facts.has_any() {
         out.facts = Some(facts);
     }
     out
@@ -351,7 +351,7 @@ fn infer_rounds(
         inferred = infer::close(&facts, &configured);
         let fresh: HashSet<String> = inferred
             .iter()
-            .filter(|w| !w.returned && !done.contains(&w.name))
+            .filter(|w| !w.returned && !done.contains(&w.name) && !w.key_at(false).is_empty())
             .map(|w| w.name.clone())
             .collect();
         if fresh.is_empty() {
@@ -405,7 +405,7 @@ fn infer_rounds(
             refs.extend(result.refs.iter().cloned());
             if !tokenized[i] {
                 tokenized[i] = true;
-                if !result.facts.fns.is_empty() || !result.facts.bindings.is_empty() {
+                if result.facts.has_any() {
                     facts.push(result.facts.clone());
                 }
             }
