@@ -42,8 +42,7 @@ fn conditional_literals(cx: &Ctx, s: usize, e: usize) -> Option<Vec<String>> {
     // Depth-0 `?` … `:` with one literal between and one after.
     let mut depth = 0usize;
     let mut q = None;
-    for k in s..e {
-        let t = &toks[k];
+    for (k, t) in toks.iter().enumerate().take(e).skip(s) {
         if t.kind != Tk::Punct {
             continue;
         }
