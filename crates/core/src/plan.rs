@@ -293,9 +293,8 @@ pub fn diff(
             if soft || spec.ownership == Ownership::Human {
                 continue;
             }
-            let kodo_wrote = || {
-                written.and_then(|w| w.get(spec.name)) == Some(&model::fingerprint(&have))
-            };
+            let kodo_wrote =
+                || written.and_then(|w| w.get(spec.name)) == Some(&model::fingerprint(&have));
             if spec.ownership == Ownership::Derived && !kodo_wrote() {
                 kept.push(Change {
                     property: spec.name,
@@ -727,9 +726,10 @@ mod tests {
         assert!(
             matches!(&p.items[0].step, Step::Update { changes, .. } if changes[0].property == "Description")
         );
-        assert!(
-            p.items[0].stale_changes().is_empty(),
-            "filling a human field is not staleness"
+        assert_eq!(
+            p.items[0].stale_changes().len(),
+            1,
+            "filling an empty property is a write, so a finding"
         );
 
         let written = vec![row(
@@ -1038,7 +1038,7 @@ mod tests {
     }
 
     #[test]
-    fn only_audited_facts_make_a_row_stale() {
+    fn a_persons_wording_of_derived_text_is_kept_and_kodos_own_is_refreshed() {
         let r = Resource::Flags;
         let d = desired(
             r,
@@ -1061,13 +1061,36 @@ mod tests {
             ],
         );
         let p = plan(
-            input(r, vec![d.clone()], vec![reworded]),
+            input(r, vec![d.clone()], vec![reworded.clone()]),
             PlanOptions::default(),
         );
+        assert!(matches!(&p.items[0].step, Step::Unchanged { .. }));
+        assert_eq!(
+            p.items[0].kept.len(),
+            1,
+            "a person's wording is kept, and said so"
+        );
+        assert_eq!(p.items[0].kept[0].property, "Targeting");
+        // kodo wrote "Half of everyone" itself last time: its own text is refreshed.
+        let mut own = input(r, vec![d.clone()], vec![reworded.clone()]);
+        own.written.entry("f".into()).or_default().insert(
+            "Targeting".into(),
+            model::fingerprint(&text("Half of everyone")),
+        );
+        let p = plan(own, PlanOptions::default());
         assert!(
             matches!(&p.items[0].step, Step::Update { changes, .. } if changes[0].property == "Targeting")
         );
-        assert!(p.items[0].stale_changes().is_empty());
+        assert!(p.items[0].kept.is_empty());
+        let p = plan(
+            input(r, vec![d.clone()], vec![reworded]),
+            PlanOptions { overwrite: true },
+        );
+        assert_eq!(
+            p.items[0].stale_changes().len(),
+            1,
+            "--overwrite replaces it"
+        );
         let rolled = row(
             r,
             "p",

@@ -363,15 +363,15 @@ pub fn recommended_actions(f: &Findings) -> Vec<String> {
             commands(f.stale.iter().map(|x| x.resource), "")
         ));
     }
+    if let Some(c) = &f.code {
+        out.extend(code::actions(c));
+    }
     if !f.edited.is_empty() {
         out.push(format!(
             "Review the {} people made to text kodo derives (kept; PostHog's wording is shown): to replace them, {}",
             plural(f.edited.len(), "edit", "edits"),
             commands(f.edited.iter().map(|x| x.resource), " --overwrite")
         ));
-    }
-    if let Some(c) = &f.code {
-        out.extend(code::actions(c));
     }
     out
 }
@@ -782,7 +782,8 @@ pub fn import_plan_text(plans: &[ResourcePlan], archive_orphans: bool) -> String
         let updates = p.updates().count();
         let unchanged = p.unchanged();
         let title = p.resource.title();
-        if creates == 0 && updates == 0 && p.orphans.is_empty() {
+        let kept = p.items.iter().any(|i| !i.kept.is_empty());
+        if creates == 0 && updates == 0 && p.orphans.is_empty() && !kept {
             let _ = writeln!(out, "{title}: nothing to do ({unchanged} unchanged)");
             continue;
         }
@@ -811,6 +812,15 @@ pub fn import_plan_text(plans: &[ResourcePlan], archive_orphans: bool) -> String
                     let _ = writeln!(out, "  ~ {}: {list}", d.record.key);
                 }
                 Step::Unchanged { .. } => {}
+            }
+            if !item.kept.is_empty() {
+                let names: Vec<&str> = item.kept.iter().map(|c| c.property).collect();
+                let _ = writeln!(
+                    out,
+                    "  = {}: {} edited in Notion, kept (--overwrite replaces it)",
+                    d.record.key,
+                    names.join(", ")
+                );
             }
         }
         for o in &p.orphans {
@@ -1110,6 +1120,7 @@ Documentation status doesn't match PostHog state:
                 "mismatches",
                 "stale",
                 "planned",
+                "edited",
                 "code",
                 "in_sync"
             ]

@@ -49,9 +49,7 @@ fn value(rng: &mut Rng, spec: &model::PropSpec) -> Option<PropValue> {
         }
         PropType::Number => PropValue::Number([Some(0.0), Some(25.0), Some(100.0)][rng.below(3)]),
         PropType::Checkbox => PropValue::Checkbox(rng.chance(50)),
-        PropType::Date => {
-            PropValue::Date(Some(["2026-01-01", "2026-02-02"][rng.below(2)].into()))
-        }
+        PropType::Date => PropValue::Date(Some(["2026-01-01", "2026-02-02"][rng.below(2)].into())),
         _ => return None,
     })
 }
@@ -197,12 +195,18 @@ fn audit_findings_are_the_plans_writes() {
             found.insert((x.key.clone(), status_prop.unwrap().to_string()));
         }
         for x in &f.stale {
-            assert!(!x.changes.is_empty(), "seed {seed}: a stale finding lists its changes");
+            assert!(
+                !x.changes.is_empty(),
+                "seed {seed}: a stale finding lists its changes"
+            );
             for c in &x.changes {
                 found.insert((x.key.clone(), c.property.to_string()));
             }
         }
-        assert_eq!(found, writes, "seed {seed}: the audit's findings are the plan's writes");
+        assert_eq!(
+            found, writes,
+            "seed {seed}: the audit's findings are the plan's writes"
+        );
 
         let mut edited: BTreeSet<(String, String)> = BTreeSet::new();
         for x in &f.edited {
