@@ -383,6 +383,18 @@ async fn vanished_flags(
             .await;
     for result in results {
         let (key, flag) = result?;
+        // PostHog renames a deleted flag's key to `<key>:deleted:<id>` when an experiment
+        // used it (FeatureFlag.tombstoned_key); the id says it is still the same flag.
+        let flag = flag.map(|mut f| {
+            let original = kodo_api::types::posthog::strip_tombstone(
+                f.key.trim(),
+                f.id.unwrap_or_default(),
+                f.deleted,
+            )
+            .to_string();
+            f.key = original;
+            f
+        });
         match flag {
             Some(flag) if flag.key.trim() == key && flag.deleted => {
                 inventory.deleted_flags.push(flag)

@@ -9,6 +9,7 @@ mod documented;
 mod hook_claude;
 mod plugin_launcher;
 mod plugin_manifest;
+mod posthog_fidelity;
 mod precommit_hook;
 mod precommit_install;
 mod precommit_offline;

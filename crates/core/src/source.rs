@@ -64,6 +64,9 @@ pub struct PhFlag {
     pub active: bool,
     #[serde(default, deserialize_with = "nullable")]
     pub deleted: bool,
+    /// Archived: done for good and disabled (PostHog/posthog PR #63338).
+    #[serde(default, deserialize_with = "nullable")]
+    pub archived: bool,
     #[serde(default, deserialize_with = "nullable")]
     pub filters: PhFilters,
     #[serde(default)]
@@ -160,6 +163,15 @@ pub struct PhExperiment {
     pub metrics_secondary: Vec<Value>,
     #[serde(default, deserialize_with = "nullable")]
     pub saved_metrics: Vec<Value>,
+    /// The oldest experiments' primary metric (`{events, actions, insight}`).
+    #[serde(default)]
+    pub filters: Value,
+    /// The oldest experiments' secondary metrics (`[{name, filters}]`).
+    #[serde(default, deserialize_with = "nullable")]
+    pub secondary_metrics: Vec<Value>,
+    /// The flag PostHog embeds (its `active` tells a paused experiment from a running one).
+    #[serde(default)]
+    pub feature_flag: Value,
     #[serde(default)]
     pub conclusion: Option<String>,
     #[serde(default)]

@@ -174,6 +174,11 @@ pub struct Experiment {
     pub saved_metrics: Value,
     /// PostHog's stored status: `draft`, `running` or `stopped` (`Experiment.Status`).
     pub status: Option<String>,
+    /// The oldest experiments' metric (raw: `{events, actions, insight}`), from before
+    /// `metrics` existed.
+    pub filters: Value,
+    /// The oldest experiments' secondary metrics (raw: `[{name, filters}]`).
+    pub secondary_metrics: Value,
     /// Parameters (raw: variants, sample size, …).
     pub parameters: Value,
     /// Conclusion (`won`, `lost`, `inconclusive`, …).
