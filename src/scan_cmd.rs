@@ -63,6 +63,7 @@ pub async fn run(ctx: &Context, args: ScanArgs) -> anyhow::Result<Outcome> {
     .await
     .context("the scan stopped unexpectedly")??;
 
+    report_skipped(ctx, &report.skipped);
     ctx.printer.data(&match format {
         Format::Json => kodo_scan::render::json(&report),
         Format::Sarif => kodo_scan::render::sarif(&report),
@@ -134,4 +135,26 @@ pub async fn run(ctx: &Context, args: ScanArgs) -> anyhow::Result<Outcome> {
         "  fix: document them in Notion (or `kodo ph-sync import` for keys PostHog already has), then `kodo snapshot refresh`"
     );
     Ok(Outcome::CheckFailed)
+}
+
+/// Files the scan could not read are never passed over in silence: a count on stderr, and with
+/// `-v` each file and why (the JSON report lists them in `skipped`).
+fn report_skipped(ctx: &Context, skipped: &[kodo_scan::Skipped]) {
+    if skipped.is_empty() {
+        return;
+    }
+    let summary = kodo_scan::render::skipped_summary(skipped);
+    if ctx.global.verbose == 0 {
+        ctx.printer
+            .warn(&format!("{summary} Run with -v to list them."));
+        return;
+    }
+    ctx.printer.warn(&summary);
+    for s in skipped {
+        eprintln!(
+            "  {}  {}",
+            kodo_scan::render::display_path(&s.path),
+            s.reason.describe()
+        );
+    }
 }

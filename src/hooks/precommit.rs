@@ -36,7 +36,7 @@ use crate::cli::Format;
 use crate::config::{Config, ConfigError};
 use crate::lookup;
 
-use check::{Added, Before, Finding, NewFile, OldFile, Policy};
+use check::{Added, Before, Finding, NewFile, OldFile, Policy, Unscanned};
 use git::{FileChange, Git};
 use report::Mode;
 
@@ -53,11 +53,13 @@ pub struct Verdict {
     pub added: usize,
     /// How many changed files were read.
     pub files: usize,
+    /// Changed files that could not be scanned.
+    pub unscanned: Vec<Unscanned>,
 }
 
 impl Verdict {
     pub fn blocked(&self) -> bool {
-        self.findings.iter().any(Finding::blocks)
+        self.findings.iter().any(Finding::blocks) || self.unscanned.iter().any(|u| u.blocks)
     }
 }
 
@@ -91,10 +93,14 @@ pub async fn run(ctx: &Context) -> anyhow::Result<Outcome> {
         );
     }
     if ctx.global.format == Some(Format::Json) {
-        ctx.printer
-            .data(&report::json(&verdict.findings, &verdict.notes));
+        ctx.printer.data(&report::json(
+            &verdict.findings,
+            &verdict.notes,
+            &verdict.unscanned,
+        ));
     } else {
-        let text = report::human(&verdict.findings, Mode::Hook, &verdict.notes);
+        let mut text = report::human(&verdict.findings, Mode::Hook, &verdict.notes);
+        text.push_str(&report::unscanned(&verdict.unscanned, Mode::Hook));
         if !text.is_empty() {
             eprint!("{text}");
         }
@@ -134,10 +140,14 @@ pub async fn check_rev_range(
         }
     }
     if ctx.global.format == Some(Format::Json) {
-        ctx.printer
-            .data(&report::json(&verdict.findings, &verdict.notes));
+        ctx.printer.data(&report::json(
+            &verdict.findings,
+            &verdict.notes,
+            &verdict.unscanned,
+        ));
     } else {
-        let text = report::human(&verdict.findings, Mode::Range, &verdict.notes);
+        let mut text = report::human(&verdict.findings, Mode::Range, &verdict.notes);
+        text.push_str(&report::unscanned(&verdict.unscanned, Mode::Range));
         if text.is_empty() {
             ctx.printer.info(&format!(
                 "kodo: {range} adds {} event or flag reference(s) in {} changed file(s); nothing undocumented",
@@ -204,11 +214,32 @@ pub async fn check_change(
         )
         .collect();
     let blobs = git.read_blobs(&specs)?;
+    // A new side that cannot be scanned is reported by name; an old side that cannot is only
+    // missing from the comparison (its references count as new, the safe direction).
+    let mut unscanned = Vec::new();
     let texts: Vec<Option<String>> = blobs
         .into_iter()
-        .map(|b| {
-            b.filter(|b| !is_binary(b))
-                .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .enumerate()
+        .map(|(i, blob)| {
+            let (is_new, path) = match new_side.get(i) {
+                Some((_, p)) => (true, *p),
+                None => (false, old_side[i - new_side.len()].1),
+            };
+            let reason = match &blob {
+                None => kodo_scan::is_source(path).then_some(kodo_scan::SkipReason::Unreadable),
+                Some(bytes) => kodo_scan::skip_reason(path, bytes, settings),
+            };
+            if let (Some(reason), true) = (reason, is_new) {
+                unscanned.push(Unscanned {
+                    path: path.to_string(),
+                    reason,
+                    blocks: config.sync.strict_offline,
+                });
+            }
+            match reason {
+                Some(_) => None,
+                None => blob.map(|b| String::from_utf8_lossy(&b).into_owned()),
+            }
         })
         .collect();
     let (new_texts, old_texts) = texts.split_at(new_side.len());
@@ -255,6 +286,7 @@ pub async fn check_change(
         notes: answers.notes,
         added: added.len(),
         files: new_files.len(),
+        unscanned,
     })
 }
 
@@ -309,8 +341,4 @@ fn resolve(
         _ => true,
     });
     Ok(())
-}
-
-fn is_binary(bytes: &[u8]) -> bool {
-    bytes.iter().take(8000).any(|b| *b == 0)
 }

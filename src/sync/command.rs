@@ -229,8 +229,8 @@ async fn analyse(
         .iter()
         .chain(&inventory.deleted_flags)
     {
-        if let Some(id) = flag.id {
-            state.flag_ids.insert(flag.key.trim().to_string(), id);
+        if flag.id > 0 {
+            state.flag_ids.insert(flag.key.trim().to_string(), flag.id);
         }
     }
     let plans = make_plans(&config, &inventory, &facts, resources, plan_options);

@@ -20,11 +20,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use futures_util::future::try_join_all;
 use futures_util::StreamExt;
 use kodo_api::{
-    ApiError, DataSource, NotionClient, NotionOptions, PostHogClient, PostHogOptions, Secret,
-    UsersAccess,
+    ApiError, DataSource, FeatureFlag, NotionClient, NotionOptions, PostHogClient, PostHogOptions,
+    Secret, UsersAccess,
 };
-use serde::de::DeserializeOwned;
-use serde::Serialize;
 
 use crate::config::Config;
 use crate::model::{decode_page, NotionRow, Resource};
@@ -32,7 +30,7 @@ use crate::output::Printer;
 use crate::state::State;
 
 use super::normalize::People;
-use super::source::{PhDashboard, PhEvent, PhExperiment, PhFlag, PostHogData};
+use super::normalize::PostHogData;
 use super::SyncError;
 
 /// How many flags are fetched by ID at once.
@@ -90,21 +88,9 @@ pub struct Inventory {
     pub notion: BTreeMap<Resource, NotionSide>,
     pub people: People,
     /// Documented flags that left PostHog's list and were found deleted by ID.
-    pub deleted_flags: Vec<PhFlag>,
+    pub deleted_flags: Vec<FeatureFlag>,
     /// Documented flags that left PostHog's list and can no longer be fetched.
     pub maybe_deleted: BTreeSet<String>,
-}
-
-/// Converts the API crate's typed objects to the normaliser's lenient ones (same JSON).
-fn convert<T: Serialize, U: DeserializeOwned>(items: Vec<T>) -> Result<Vec<U>, SyncError> {
-    items
-        .into_iter()
-        .map(|item| {
-            serde_json::to_value(item)
-                .and_then(serde_json::from_value)
-                .map_err(|e| SyncError::Decode(e.to_string()))
-        })
-        .collect()
 }
 
 /// Reads PostHog's resources of the kinds asked. Flags need the experiments too (a flag an
@@ -116,34 +102,34 @@ pub async fn posthog_data(
     let wants = |r: Resource| resources.contains(&r);
     let events = async {
         if wants(Resource::Events) {
-            convert::<_, PhEvent>(client.event_definitions().await?)
+            client.event_definitions().await
         } else {
             Ok(Vec::new())
         }
     };
     let flags = async {
         if wants(Resource::Flags) {
-            convert::<_, PhFlag>(client.feature_flags().await?)
+            client.feature_flags().await
         } else {
             Ok(Vec::new())
         }
     };
     let experiments = async {
         if wants(Resource::Experiments) || wants(Resource::Flags) {
-            convert::<_, PhExperiment>(client.experiments().await?)
+            client.experiments().await
         } else {
             Ok(Vec::new())
         }
     };
     let dashboards = async {
         if wants(Resource::Dashboards) {
-            convert::<_, PhDashboard>(client.dashboards().await?)
+            client.dashboards().await
         } else {
             Ok(Vec::new())
         }
     };
     let (events, flags, experiments, dashboards) =
-        tokio::try_join!(events, flags, experiments, dashboards)?;
+        tokio::try_join!(events, flags, experiments, dashboards).map_err(SyncError::Api)?;
     Ok(PostHogData {
         events,
         flags,
@@ -368,14 +354,10 @@ async fn vanished_flags(
         .collect();
     lookups.sort();
     lookups.dedup();
-    let results: Vec<Result<(String, Option<PhFlag>), SyncError>> =
+    let results: Vec<Result<(String, Option<FeatureFlag>), SyncError>> =
         futures_util::stream::iter(lookups)
             .map(|(key, id)| async move {
-                let found = client.feature_flag(id).await?;
-                let flag = match found {
-                    Some(f) => convert::<_, PhFlag>(vec![f])?.pop(),
-                    None => None,
-                };
+                let flag = client.feature_flag(id).await?;
                 Ok((key, flag))
             })
             .buffer_unordered(FLAG_LOOKUPS_IN_FLIGHT)
@@ -386,13 +368,7 @@ async fn vanished_flags(
         // PostHog renames a deleted flag's key to `<key>:deleted:<id>` when an experiment
         // used it (FeatureFlag.tombstoned_key); the id says it is still the same flag.
         let flag = flag.map(|mut f| {
-            let original = kodo_api::types::posthog::strip_tombstone(
-                f.key.trim(),
-                f.id.unwrap_or_default(),
-                f.deleted,
-            )
-            .to_string();
-            f.key = original;
+            f.key = f.key_without_tombstone().trim().to_string();
             f
         });
         match flag {

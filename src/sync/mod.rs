@@ -19,7 +19,7 @@ pub mod setup;
 pub mod single;
 
 // The pure stages live in `kodo-core`; re-exported so the engine's paths stay short.
-pub use kodo_core::{code, normalize, plan, report, source};
+pub use kodo_core::{code, normalize, plan, report};
 
 use std::path::PathBuf;
 

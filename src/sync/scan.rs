@@ -24,6 +24,12 @@ pub fn facts_at(
     printer: &Printer,
 ) -> Result<ScanFacts, String> {
     let mut report = kodo_scan::scan(root, settings).map_err(|e| e.to_string())?;
+    if !report.skipped.is_empty() {
+        printer.warn(&format!(
+            "{} Their events and flags are not in Tracked On or Related PR; `kodo scan -v` lists them.",
+            kodo_scan::render::skipped_summary(&report.skipped)
+        ));
+    }
     if let Err(e) = kodo_scan::git::annotate(root, &mut report) {
         printer.warn(&format!(
             "no Related PR information ({e}); Related PR is left as it is"

@@ -7,7 +7,7 @@
 //! goes through the same normaliser, planner and exactly-once create as `import`, so the row
 //! it writes is the row `import` would write, and a repeated call changes nothing.
 
-use kodo_api::{CreateOutcome, NotionClient};
+use kodo_api::{CreateOutcome, Dashboard, EventDefinition, Experiment, FeatureFlag, NotionClient};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -20,7 +20,6 @@ use crate::state::State;
 
 use super::normalize::{self, Desired, Normalizer, People, ScanFacts};
 use super::plan::{self, PlanInput, PlanOptions, Step};
-use super::source::{PhDashboard, PhEvent, PhExperiment, PhFlag};
 use super::{apply, fetch, SyncError};
 
 async fn matching_rows(
@@ -73,7 +72,22 @@ pub enum UpsertResult {
     Skipped { reason: String },
 }
 
-fn decode<T: serde::de::DeserializeOwned>(object: &Value, what: &str) -> anyhow::Result<T> {
+/// Decodes one PostHog object into kodo-api's types (the same ones a full import reads).
+/// Those are lenient about every field but the object's identity, `identity`, which must be
+/// there.
+fn decode<T: serde::de::DeserializeOwned>(
+    object: &Value,
+    what: &str,
+    identity: &str,
+) -> anyhow::Result<T> {
+    let present = match object.get(identity) {
+        Some(Value::String(s)) => !s.trim().is_empty(),
+        Some(Value::Null) | None => false,
+        Some(_) => true,
+    };
+    if !present {
+        anyhow::bail!("the PostHog {what} object cannot be read: it has no `{identity}`");
+    }
     serde_json::from_value(object.clone())
         .map_err(|e| anyhow::anyhow!("the PostHog {what} object cannot be read: {e}"))
 }
@@ -114,7 +128,7 @@ pub async fn upsert_from_posthog(
     };
     let desired: Desired = match resource {
         Resource::Events => {
-            let e: PhEvent = decode(object, "event definition")?;
+            let e: EventDefinition = decode(object, "event definition", "name")?;
             if normalize::is_builtin_event(&e.name) && !config.sync.include_builtin_events {
                 return Ok(UpsertResult::Skipped {
                     reason: format!("`{}` is one of PostHog's own events", e.name),
@@ -123,12 +137,12 @@ pub async fn upsert_from_posthog(
             n.event(&e)
         }
         Resource::Flags => {
-            let f: PhFlag = decode(object, "feature flag")?;
+            let f: FeatureFlag = decode(object, "feature flag", "key")?;
             let used = !f.experiment_set.is_empty();
             n.flag(&f, used)
         }
-        Resource::Experiments => n.experiment(&decode::<PhExperiment>(object, "experiment")?),
-        Resource::Dashboards => n.dashboard(&decode::<PhDashboard>(object, "dashboard")?),
+        Resource::Experiments => n.experiment(&decode::<Experiment>(object, "experiment", "name")?),
+        Resource::Dashboards => n.dashboard(&decode::<Dashboard>(object, "dashboard", "id")?),
     };
     let record = &desired.record;
     let key = match resource {

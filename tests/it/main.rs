@@ -4,9 +4,11 @@
 
 mod common;
 mod precommit_support;
+mod reliability;
 
 mod documented;
 mod hook_claude;
+mod pipeline;
 mod plugin_launcher;
 mod plugin_manifest;
 mod posthog_fidelity;

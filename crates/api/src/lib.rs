@@ -48,7 +48,7 @@ pub use posthog::{PostHogClient, PostHogOptions, REQUIRED_SCOPES};
 pub use secret::Secret;
 pub use types::posthog::{
     Dashboard, EventDefinition, Experiment, FeatureFlag, FlagFilters, FlagGroup, Multivariate,
-    UserBasic, Variant,
+    PropertyFilter, UserBasic, Variant,
 };
 
 #[cfg(all(test, feature = "client"))]

@@ -36,7 +36,9 @@ use time::OffsetDateTime;
 use crate::model::{NotionRow, Resource};
 
 use crate::normalize::{day, is_builtin_event};
-use crate::source::{PhFilters, PhFlag, PostHogData};
+use kodo_api::types::posthog::{FeatureFlag, FlagFilters};
+
+use crate::normalize::PostHogData;
 
 /// A system a name is missing from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -177,7 +179,7 @@ pub struct CodeInput<'a> {
     /// whenever flags were asked).
     pub posthog: &'a PostHogData,
     /// Documented flags that left PostHog's list and were found deleted by ID.
-    pub deleted_flags: &'a [PhFlag],
+    pub deleted_flags: &'a [FeatureFlag],
     /// Documented flags that left PostHog's list and can no longer be fetched.
     pub maybe_deleted: &'a BTreeSet<String>,
     /// Notion's event rows, when events were asked.
@@ -220,7 +222,7 @@ fn has_status(statuses: Option<&Vec<Option<String>>>, status: &str) -> bool {
 
 /// Whether every user gets the flag: a condition group without property filters at 100%
 /// (groups are alternatives), and no variants (a multivariate flag returns a variant).
-pub fn released_to_everyone(filters: &PhFilters) -> bool {
+pub fn released_to_everyone(filters: &FlagFilters) -> bool {
     let multivariate = filters
         .multivariate
         .as_ref()
@@ -307,7 +309,7 @@ pub fn findings(input: &CodeInput) -> CodeReport {
 
     if let Some(rows) = input.notion_flags {
         let notion = documented(rows);
-        let listed: BTreeMap<&str, &PhFlag> = input
+        let listed: BTreeMap<&str, &FeatureFlag> = input
             .posthog
             .flags
             .iter()
@@ -331,7 +333,7 @@ pub fn findings(input: &CodeInput) -> CodeReport {
             .experiments
             .iter()
             .filter(|x| x.archived)
-            .filter_map(|x| x.feature_flag_key.as_deref())
+            .map(|x| x.feature_flag_key.as_str())
             .map(str::trim)
             .collect();
         for k in input.scan.keys.iter().filter(|k| k.kind == Kind::Flag) {
@@ -745,7 +747,7 @@ mod tests {
     use serde_json::json;
     use time::macros::datetime;
 
-    use crate::source::{PhEvent, PhExperiment};
+    use kodo_api::types::posthog::{EventDefinition, Experiment};
 
     const NOW: OffsetDateTime = datetime!(2026-05-01 12:00 UTC);
 
@@ -790,6 +792,7 @@ mod tests {
             files_scanned: 3,
             files_matched: 1,
             wrappers: Vec::new(),
+            skipped: Vec::new(),
         }
     }
 
@@ -809,7 +812,7 @@ mod tests {
         decode_page(Resource::Flags, "p", None, props.as_object().unwrap())
     }
 
-    fn flag(key: &str, active: bool, rollout: Option<f64>, updated_at: &str) -> PhFlag {
+    fn flag(key: &str, active: bool, rollout: Option<f64>, updated_at: &str) -> FeatureFlag {
         serde_json::from_value(json!({
             "key": key, "active": active, "updated_at": updated_at,
             "filters": {"groups": [{"properties": [], "rollout_percentage": rollout}]}
@@ -817,17 +820,17 @@ mod tests {
         .unwrap()
     }
 
-    fn event(name: &str) -> PhEvent {
-        PhEvent {
+    fn event(name: &str) -> EventDefinition {
+        EventDefinition {
             name: name.into(),
-            ..PhEvent::default()
+            ..EventDefinition::default()
         }
     }
 
     struct World {
         scan: ScanReport,
         posthog: PostHogData,
-        deleted: Vec<PhFlag>,
+        deleted: Vec<FeatureFlag>,
         maybe_deleted: BTreeSet<String>,
         events: Vec<NotionRow>,
         flags: Vec<NotionRow>,
@@ -1011,11 +1014,11 @@ mod tests {
             flag("experiment_done", false, None, "2026-01-01T00:00:00Z"),
             flag("draft_inactive", false, None, "2026-01-01T00:00:00Z"),
         ];
-        w.posthog.experiments = vec![PhExperiment {
+        w.posthog.experiments = vec![Experiment {
             name: "Done".into(),
-            feature_flag_key: Some("experiment_done".into()),
+            feature_flag_key: "experiment_done".into(),
             archived: true,
-            ..PhExperiment::default()
+            ..Experiment::default()
         }];
         let c = w.judge();
         let dead: Vec<(&str, DeadState)> = c

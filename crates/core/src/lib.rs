@@ -18,4 +18,3 @@ pub mod normalize;
 pub mod outcome;
 pub mod plan;
 pub mod report;
-pub mod source;

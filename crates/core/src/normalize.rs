@@ -23,7 +23,19 @@ use serde_json::Value;
 
 use crate::model::{self, format_number, MatchKeys, PropValue, Record, Resource};
 
-use crate::source::{PhDashboard, PhEvent, PhExperiment, PhFilters, PhFlag, PhGroup, PhUser};
+use kodo_api::types::posthog::{
+    Dashboard, EventDefinition, Experiment, FeatureFlag, FlagFilters, FlagGroup, PropertyFilter,
+    UserBasic,
+};
+
+/// Everything fetched from PostHog for the resources asked.
+#[derive(Debug, Clone, Default)]
+pub struct PostHogData {
+    pub events: Vec<EventDefinition>,
+    pub flags: Vec<FeatureFlag>,
+    pub experiments: Vec<Experiment>,
+    pub dashboards: Vec<Dashboard>,
+}
 
 /// What the code scan found, keyed by event name / flag key. Empty when no scan ran.
 #[derive(Debug, Clone, Default)]
@@ -143,11 +155,12 @@ impl Desired {
         }
     }
 
-    fn set_owner(&mut self, people: &People, users: &[Option<&PhUser>]) {
+    fn set_owner(&mut self, people: &People, users: &[Option<&UserBasic>]) {
         let id = users
             .iter()
             .flatten()
-            .filter_map(|u| u.email.as_deref())
+            .map(|u| u.email.as_str())
+            .filter(|email| !email.trim().is_empty())
             .find_map(|email| people.lookup(email));
         if let Some(id) = id {
             self.set("Owner", PropValue::People(vec![id.to_string()]));
@@ -339,7 +352,7 @@ pub struct Rollout {
     pub groups: usize,
 }
 
-pub fn rollout(filters: &PhFilters) -> Rollout {
+pub fn rollout(filters: &FlagFilters) -> Rollout {
     if filters.groups.is_empty() {
         return Rollout {
             max: 0.0,
@@ -360,12 +373,12 @@ pub fn rollout(filters: &PhFilters) -> Rollout {
     }
 }
 
-fn group_share(group: &PhGroup) -> f64 {
+fn group_share(group: &FlagGroup) -> f64 {
     group.rollout_percentage.unwrap_or(100.0).clamp(0.0, 100.0)
 }
 
 /// A flag's state in a few words: `active at 25%`, `inactive`, `deleted`, `archived`.
-pub fn flag_detail(flag: &PhFlag) -> String {
+pub fn flag_detail(flag: &FeatureFlag) -> String {
     if flag.deleted {
         return "deleted".into();
     }
@@ -387,7 +400,7 @@ pub fn flag_detail(flag: &PhFlag) -> String {
 }
 
 /// A readable summary of a flag's release conditions and variants.
-pub fn targeting(filters: &PhFilters) -> String {
+pub fn targeting(filters: &FlagFilters) -> String {
     let mut text = match filters.groups.as_slice() {
         [] => "No release conditions: nobody gets the flag".to_string(),
         [only] => describe_group(only),
@@ -417,7 +430,7 @@ pub fn targeting(filters: &PhFilters) -> String {
     text
 }
 
-fn describe_group(group: &PhGroup) -> String {
+fn describe_group(group: &FlagGroup) -> String {
     let share = format!("{}%", format_number(group_share(group)));
     let mut cohorts = Vec::new();
     let mut conditions = Vec::new();
@@ -446,7 +459,7 @@ fn describe_group(group: &PhGroup) -> String {
     text
 }
 
-fn describe_condition(p: &crate::source::PhProperty) -> String {
+fn describe_condition(p: &PropertyFilter) -> String {
     let key = value_text(&p.key);
     let op = p.operator.as_deref().unwrap_or("exact");
     let value = value_text(&p.value);
@@ -624,7 +637,7 @@ fn join_metrics<'v>(metrics: impl Iterator<Item = &'v Value>) -> Option<String> 
 impl Normalizer<'_> {
     /// Event definitions → records; PostHog's own `$` events are left out unless
     /// `sync.include_builtin_events`.
-    pub fn events(&self, list: &[PhEvent]) -> Vec<Desired> {
+    pub fn events(&self, list: &[EventDefinition]) -> Vec<Desired> {
         list.iter()
             .filter(|e| self.rules.include_builtin_events || !is_builtin_event(&e.name))
             .filter(|e| !e.name.trim().is_empty())
@@ -632,7 +645,7 @@ impl Normalizer<'_> {
             .collect()
     }
 
-    pub fn event(&self, e: &PhEvent) -> Desired {
+    pub fn event(&self, e: &EventDefinition) -> Desired {
         let name = e.name.trim().to_string();
         let mut d = Desired::new(
             Resource::Events,
@@ -672,7 +685,7 @@ impl Normalizer<'_> {
 
     /// Flags → records. `experiment_flags` are the flag keys experiments use (Type
     /// `experiment`).
-    pub fn flags(&self, list: &[PhFlag], experiment_flags: &BTreeSet<String>) -> Vec<Desired> {
+    pub fn flags(&self, list: &[FeatureFlag], experiment_flags: &BTreeSet<String>) -> Vec<Desired> {
         list.iter()
             .filter(|f| !f.key.trim().is_empty())
             .map(|f| {
@@ -682,7 +695,7 @@ impl Normalizer<'_> {
             .collect()
     }
 
-    pub fn flag(&self, f: &PhFlag, used_by_experiment: bool) -> Desired {
+    pub fn flag(&self, f: &FeatureFlag, used_by_experiment: bool) -> Desired {
         let key = f.key.trim().to_string();
         let mut d = Desired::new(
             Resource::Flags,
@@ -692,10 +705,10 @@ impl Normalizer<'_> {
                 fallback: None,
             },
         );
-        d.posthog_id = f.id;
+        d.posthog_id = Some(f.id).filter(|&id| id > 0);
         d.deleted = f.deleted;
         d.set("Flag Key", PropValue::Text(key.clone()));
-        d.set_text("Name", f.name.as_deref());
+        d.set_text("Name", Some(&f.name));
         d.human.insert("Name");
         let (kind, guess) = flag_type(&key, used_by_experiment, &self.rules.flag_types);
         d.set("Type", PropValue::Select(Some(kind)));
@@ -720,19 +733,16 @@ impl Normalizer<'_> {
     }
 
     /// Experiments (active and archived) → records.
-    pub fn experiments(&self, list: &[PhExperiment]) -> Vec<Desired> {
+    pub fn experiments(&self, list: &[Experiment]) -> Vec<Desired> {
         list.iter()
             .filter(|x| !x.deleted && !x.name.trim().is_empty())
             .map(|x| self.experiment(x))
             .collect()
     }
 
-    pub fn experiment(&self, x: &PhExperiment) -> Desired {
+    pub fn experiment(&self, x: &Experiment) -> Desired {
         let name = x.name.trim().to_string();
-        let flag_key = x
-            .feature_flag_key
-            .as_deref()
-            .map(str::trim)
+        let flag_key = Some(x.feature_flag_key.trim())
             .filter(|k| !k.is_empty())
             .map(str::to_string);
         let mut d = Desired::new(
@@ -743,20 +753,19 @@ impl Normalizer<'_> {
                 fallback: Some(name.clone()),
             },
         );
-        d.posthog_id = x.id;
+        d.posthog_id = Some(x.id).filter(|&id| id > 0);
         d.set("Experiment Name", PropValue::Text(name));
         if let Some(key) = &flag_key {
             d.set("Flag Key", PropValue::Text(key.clone()));
         }
-        d.set_text("Hypothesis", x.description.as_deref());
+        d.set_text("Hypothesis", Some(&x.description));
         let status =
             model::experiment_status(x.start_date.as_deref(), x.end_date.as_deref(), x.archived);
         d.set_status("Status", status);
         // PostHog's own states: `stopped` is the spec's `concluded`; a paused experiment is
         // a running one whose flag is off (`Experiment.is_paused`,
         // products/experiments/backend/models/experiment.py): still `running`, said so.
-        let paused =
-            status == "running" && x.feature_flag.get("active") == Some(&Value::Bool(false));
+        let paused = status == "running" && x.feature_flag.as_ref().is_some_and(|f| !f.active);
         d.detail = Some(if paused {
             "running (paused: its flag is off)".to_string()
         } else {
@@ -804,18 +813,15 @@ impl Normalizer<'_> {
     }
 
     /// Dashboards → records.
-    pub fn dashboards(&self, list: &[PhDashboard]) -> Vec<Desired> {
+    pub fn dashboards(&self, list: &[Dashboard]) -> Vec<Desired> {
         list.iter()
             .filter(|b| !b.deleted)
             .map(|b| self.dashboard(b))
             .collect()
     }
 
-    pub fn dashboard(&self, b: &PhDashboard) -> Desired {
-        let name = b
-            .name
-            .as_deref()
-            .map(str::trim)
+    pub fn dashboard(&self, b: &Dashboard) -> Desired {
+        let name = Some(b.name.trim())
             .filter(|s| !s.is_empty())
             .unwrap_or("Untitled")
             .to_string();
@@ -831,7 +837,7 @@ impl Normalizer<'_> {
         d.posthog_id = Some(b.id);
         d.set("Dashboard Name", PropValue::Text(name));
         d.set("ID", PropValue::Number(Some(b.id as f64)));
-        d.set_text("Purpose", b.description.as_deref());
+        d.set_text("Purpose", Some(&b.description));
         let options = model::DASHBOARDS
             .property("Category")
             .map(|p| p.options)
@@ -868,12 +874,11 @@ pub fn dashboard_url(region_url: &str, project_id: &str, id: i64) -> String {
 }
 
 /// The flag keys that experiments use.
-pub fn experiment_flag_keys(experiments: &[PhExperiment]) -> BTreeSet<String> {
+pub fn experiment_flag_keys(experiments: &[Experiment]) -> BTreeSet<String> {
     experiments
         .iter()
         .filter(|x| !x.deleted)
-        .filter_map(|x| x.feature_flag_key.as_deref())
-        .map(str::trim)
+        .map(|x| x.feature_flag_key.trim())
         .filter(|k| !k.is_empty())
         .map(str::to_string)
         .collect()
@@ -915,7 +920,7 @@ mod tests {
 
     #[test]
     fn builtin_events_are_left_out_unless_configured() {
-        let events: Vec<PhEvent> = example("events");
+        let events: Vec<EventDefinition> = example("events");
         let sync = Rules::default();
         let names: Vec<String> = with(&sync, &People::default(), |n| {
             n.events(&events)
@@ -934,7 +939,7 @@ mod tests {
 
     #[test]
     fn event_record_from_the_example() {
-        let events: Vec<PhEvent> = example("events");
+        let events: Vec<EventDefinition> = example("events");
         let sync = Rules::default();
         let d = with(&sync, &People::default(), |n| n.event(&events[1]));
         let p = &d.record.props;
@@ -1034,7 +1039,7 @@ mod tests {
 
     #[test]
     fn flags_from_the_example() {
-        let flags: Vec<PhFlag> = example("flags");
+        let flags: Vec<FeatureFlag> = example("flags");
         let sync = Rules::default();
         let people = People::new([("USER@example.com", "notion-user-1")]);
         let used = BTreeSet::from(["pricing-page-test".to_string()]);
@@ -1094,7 +1099,7 @@ mod tests {
     fn flag_status_edge_cases() {
         let sync = Rules::default();
         let people = People::default();
-        let flag = |v: Value| -> PhFlag { serde_json::from_value(v).unwrap() };
+        let flag = |v: Value| -> FeatureFlag { serde_json::from_value(v).unwrap() };
         let inactive = flag(
             serde_json::json!({"key": "ops_maintenance_mode", "active": false,
             "filters": {"groups": [{"properties": [], "rollout_percentage": 100}]}}),
@@ -1131,7 +1136,7 @@ mod tests {
     fn archived_flags_are_archived_but_not_deleted() {
         let sync = Rules::default();
         let people = People::default();
-        let archived: PhFlag = serde_json::from_value(serde_json::json!({
+        let archived: FeatureFlag = serde_json::from_value(serde_json::json!({
             "key": "ops_old", "active": false, "archived": true,
             "filters": {"groups": [{"rollout_percentage": 100}]}}))
         .unwrap();
@@ -1176,9 +1181,9 @@ mod tests {
     fn a_running_experiment_whose_flag_is_off_is_paused() {
         let sync = Rules::default();
         let people = People::default();
-        let x: PhExperiment = serde_json::from_value(serde_json::json!({
+        let x: Experiment = serde_json::from_value(serde_json::json!({
             "name": "Paused one", "feature_flag_key": "exp_p", "start_date": "2026-01-01T00:00:00Z",
-            "feature_flag": {"key": "exp_p", "active": false}}))
+            "feature_flag": {"id": 7, "key": "exp_p", "active": false}}))
         .unwrap();
         let d = with(&sync, &people, |n| n.experiment(&x));
         assert_eq!(d.record.status.as_deref(), Some("running"));
@@ -1190,8 +1195,8 @@ mod tests {
 
     #[test]
     fn experiments_from_the_examples() {
-        let mut list: Vec<PhExperiment> = example("experiments");
-        list.extend(example::<PhExperiment>("archived"));
+        let mut list: Vec<Experiment> = example("experiments");
+        list.extend(example::<Experiment>("archived"));
         let sync = Rules::default();
         let people = People::new([("test@posthog.com", "u-test")]);
         let out = with(&sync, &people, |n| n.experiments(&list));
@@ -1243,7 +1248,7 @@ mod tests {
 
     #[test]
     fn dashboards_from_the_example() {
-        let list: Vec<PhDashboard> = example("dashboards");
+        let list: Vec<Dashboard> = example("dashboards");
         let sync = Rules::default();
         let people = People::new([("user-e@example.com", "u-e")]);
         let out = with(&sync, &people, |n| n.dashboards(&list));
@@ -1267,7 +1272,7 @@ mod tests {
         assert!(!out[0].record.props.contains_key("Purpose"));
         assert!(!out[0].record.props.contains_key("Owner"));
         assert_eq!(out[0].record.props["Pinned"], V::Checkbox(true));
-        let tagged: PhDashboard = serde_json::from_value(
+        let tagged: Dashboard = serde_json::from_value(
             serde_json::json!({"id": 9, "name": "Exec", "tags": ["Executive"]}),
         )
         .unwrap();

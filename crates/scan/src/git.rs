@@ -17,7 +17,7 @@ use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use aho_corasick::{AhoCorasick, MatchKind};
+use aho_corasick::MatchKind;
 
 use crate::lang::Lang;
 use crate::{Commit, ScanError, ScanReport};
@@ -83,10 +83,7 @@ pub fn annotate(repo: &Path, report: &mut ScanReport) -> Result<(), ScanError> {
             }
         }
     }
-    let matcher = AhoCorasick::builder()
-        .match_kind(MatchKind::Standard)
-        .build(&needles)
-        .map_err(|e| ScanError::Matcher(e.to_string()))?;
+    let matcher = crate::patterns::literal_matcher(&needles, MatchKind::Standard)?;
 
     let mut child = Command::new("git")
         .arg("-C")

@@ -223,6 +223,59 @@ pub struct ScanReport {
     /// The wrappers used: configured, then inferred, sorted by call name.
     #[serde(default)]
     pub wrappers: Vec<WrapperReport>,
+    /// Source files that were not scanned, and why, sorted by path. Never dropped in silence.
+    #[serde(default)]
+    pub skipped: Vec<Skipped>,
+}
+
+/// Why a source file was not scanned.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum SkipReason {
+    /// Minified or generated code (long lines that are not string data) that contains one of
+    /// the call names: its references would point at unreadable lines.
+    Minified,
+    /// Larger than 8 MiB.
+    TooLarge,
+    /// Could not be opened or read (permissions, a vanished file, an I/O error).
+    Unreadable,
+    /// A NUL byte in its first 8 KiB.
+    Binary,
+}
+
+impl SkipReason {
+    /// The reason as a short phrase for people (`too large (over 8 MiB)`).
+    pub fn describe(self) -> &'static str {
+        match self {
+            SkipReason::Minified => "minified",
+            SkipReason::TooLarge => "too large (over 8 MiB)",
+            SkipReason::Unreadable => "unreadable",
+            SkipReason::Binary => "binary",
+        }
+    }
+}
+
+/// A source file the scan did not read, and why.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Skipped {
+    /// Repo-relative path with `/` separators.
+    pub path: String,
+    /// Why it was not scanned.
+    pub reason: SkipReason,
+}
+
+/// Whether `path` (repo-relative) is a source file the scanner reads: its extension is one
+/// of the languages it knows.
+pub fn is_source(path: &str) -> bool {
+    lang::Lang::from_path(path).is_some()
+}
+
+/// Whether [`scan`] would skip a source file with these contents, and why: too large, binary,
+/// or minified while containing one of the call names. `None` for a file it reads, and for a
+/// path that is not a source file at all. For callers that read files themselves (the
+/// pre-commit gate reads staged blobs) and must not drop one in silence.
+pub fn skip_reason(path: &str, bytes: &[u8], settings: &ScanSettings) -> Option<SkipReason> {
+    scan::skip_reason(path, bytes, settings)
 }
 
 /// Scans the repository at `root` (a directory, or a single file).

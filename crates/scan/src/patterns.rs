@@ -547,6 +547,22 @@ const BUILTIN_NEEDLES: &[&str] = &[
     "uate_flags",
 ];
 
+/// An Aho-Corasick automaton over literal needles whose build and search are linear in the
+/// needles' total length and the haystack, whatever the needles are. A needle comes from
+/// configuration or code (a wrapper name, an identifier) and can be enormous; the DFA that
+/// `AhoCorasick::new` may pick costs the square of a repetitive needle's length to build (a
+/// 16,000-character wrapper name took seconds), so the contiguous NFA is used instead.
+pub(crate) fn literal_matcher<S: AsRef<[u8]>>(
+    needles: &[S],
+    kind: aho_corasick::MatchKind,
+) -> Result<AhoCorasick, ScanError> {
+    AhoCorasick::builder()
+        .kind(Some(aho_corasick::AhoCorasickKind::ContiguousNFA))
+        .match_kind(kind)
+        .build(needles)
+        .map_err(|e| ScanError::Matcher(e.to_string()))
+}
+
 impl Table {
     /// Builds the table from the built-in rows and the (validated) wrappers.
     pub(crate) fn new(settings: &ScanSettings) -> Result<Table, ScanError> {
@@ -637,11 +653,8 @@ impl Table {
         needles.extend(inferred.iter().map(|w| w.name.clone()));
         needles.sort();
         needles.dedup();
-        let prefilter = AhoCorasick::builder()
-            // Leftmost semantics let the SIMD (Teddy) prefilter run; `Standard` cannot use it.
-            .match_kind(aho_corasick::MatchKind::LeftmostFirst)
-            .build(&needles)
-            .map_err(|e| ScanError::Matcher(e.to_string()))?;
+        // Leftmost semantics let the SIMD (Teddy) prefilter run; `Standard` cannot use it.
+        let prefilter = literal_matcher(&needles, aho_corasick::MatchKind::LeftmostFirst)?;
         let mut first_bytes = [false; 256];
         let mut lengths = 0u64;
         for name in by_name.keys() {

@@ -128,6 +128,9 @@ pub fn markdown(r: &ScanReport) -> String {
         r.files_matched,
         r.dynamic.len()
     ));
+    if !r.skipped.is_empty() {
+        out.push_str(&format!("{}\n", skipped_summary(&r.skipped)));
+    }
     for (kind, title, col) in [
         (Kind::Event, "Events", "Event"),
         (Kind::Flag, "Flags", "Flag"),
@@ -141,7 +144,7 @@ pub fn markdown(r: &ScanReport) -> String {
             let refs: Vec<String> = k
                 .references
                 .iter()
-                .map(|r| format!("`{}:{}`", r.path, r.line))
+                .map(|r| code(&format!("{}:{}", display_path(&r.path), r.line)))
                 .collect();
             let commit = k.first_commit.as_ref().map_or(String::new(), |c| {
                 let short: String = c.sha.chars().take(7).collect();
@@ -165,9 +168,8 @@ pub fn markdown(r: &ScanReport) -> String {
         out.push_str("\n## Dynamic keys\n\nThese keys are not literals; check them by hand.\n\n| Location | Kind | SDK | Why | Code |\n|---|---|---|---|---|\n");
         for d in &r.dynamic {
             out.push_str(&format!(
-                "| `{}:{}` | {} | {} | {} | {} |\n",
-                d.path,
-                d.line,
+                "| {} | {} | {} | {} | {} |\n",
+                code(&format!("{}:{}", display_path(&d.path), d.line)),
                 kind_name(d.kind),
                 d.sdk,
                 cell(d.dynamic_reason.as_deref().unwrap_or("")),
@@ -176,6 +178,44 @@ pub fn markdown(r: &ScanReport) -> String {
         }
     }
     out
+}
+
+/// One sentence for people: how many source files were not scanned, by reason
+/// (`3 source files not scanned: 2 minified, 1 too large (over 8 MiB).`).
+pub fn skipped_summary(skipped: &[crate::Skipped]) -> String {
+    let mut counts: std::collections::BTreeMap<crate::SkipReason, usize> = Default::default();
+    for s in skipped {
+        *counts.entry(s.reason).or_default() += 1;
+    }
+    let parts: Vec<String> = counts
+        .iter()
+        .map(|(reason, n)| format!("{n} {}", reason.describe()))
+        .collect();
+    let files = if skipped.len() == 1 { "file" } else { "files" };
+    format!(
+        "{} source {files} not scanned: {}.",
+        skipped.len(),
+        parts.join(", ")
+    )
+}
+
+/// A file name as people see it in a terminal or a Markdown report: control characters
+/// (a newline, an escape sequence that could rewrite the terminal, a DEL) are written as
+/// `\u{1b}`-style escapes, and a backslash as `\\` so an escape cannot be faked.
+/// JSON output needs no such care: its encoder escapes them.
+pub fn display_path(path: &str) -> std::borrow::Cow<'_, str> {
+    if !path.chars().any(|c| c.is_control() || c == '\\') {
+        return std::borrow::Cow::Borrowed(path);
+    }
+    let mut out = String::with_capacity(path.len() + 8);
+    for c in path.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            c if c.is_control() => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    std::borrow::Cow::Owned(out)
 }
 
 /// Text safe inside a table cell.

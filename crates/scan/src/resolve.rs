@@ -15,7 +15,6 @@
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::Path;
 
-use aho_corasick::AhoCorasick;
 use serde::Serialize;
 
 use crate::defs::{find_defs, Def};
@@ -167,17 +166,15 @@ pub(crate) fn resolve_in(
     if needles.is_empty() {
         return Ok(HashMap::new());
     }
-    let prefilter = AhoCorasick::builder()
-        // Leftmost semantics let the SIMD (Teddy) prefilter run; `Standard` cannot use it.
-        .match_kind(aho_corasick::MatchKind::LeftmostFirst)
-        .build(&needles)
-        .map_err(|e| ScanError::Matcher(e.to_string()))?;
+    // Leftmost semantics let the SIMD (Teddy) prefilter run; `Standard` cannot use it.
+    let prefilter =
+        crate::patterns::literal_matcher(&needles, aho_corasick::MatchKind::LeftmostFirst)?;
     let wanted: HashMap<Family, HashSet<String>> = names
         .iter()
         .map(|(f, ns)| (*f, ns.iter().map(|n| last_segment(n).to_string()).collect()))
         .collect();
     let want_lang = |l: Lang| wanted.contains_key(&l.family());
-    let states = walk(
+    let (states, _unread) = walk(
         root,
         compiled,
         &want_lang,
@@ -263,7 +260,7 @@ pub(crate) fn resolve_targeted(
                     for (rel, names, lang) in part {
                         let path = base.join(rel);
                         let regular = std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_file());
-                        if !regular || !crate::walk::read_source(&path, &mut buf) {
+                        if !regular || crate::walk::read_source(&path, &mut buf).is_err() {
                             continue;
                         }
                         // Only files that contain a wanted name are tokenized.

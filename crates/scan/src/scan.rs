@@ -9,8 +9,6 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::Path;
 use std::rc::Rc;
 
-use aho_corasick::AhoCorasick;
-
 use crate::extract::{find_calls, KeyExpr, RawRef};
 use crate::functions::find_functions;
 use crate::imports::{import_map, imported_origins, origin_of, Origin};
@@ -20,10 +18,10 @@ use crate::lexer::{tokenize, Token};
 use crate::patterns::{SideHint, Table};
 use crate::resolve::{resolve_in, resolve_targeted, DefIndex, Resolution};
 use crate::settings::Compiled;
-use crate::walk::{base_dir, is_minified, walk};
+use crate::walk::{base_dir, content_skip, is_minified, walk};
 use crate::{
-    KeyReport, Kind, Reference, ScanError, ScanReport, ScanSettings, Side, WrapperReport,
-    REPORT_VERSION,
+    KeyReport, Kind, Reference, ScanError, ScanReport, ScanSettings, Side, SkipReason, Skipped,
+    WrapperReport, REPORT_VERSION,
 };
 
 /// A reference, its language family, (for an unresolved identifier) where its import
@@ -45,6 +43,7 @@ struct State {
     scanned: usize,
     matched: usize,
     tokenized: Vec<String>,
+    minified: Vec<String>,
 }
 
 /// Passes of inference after the first walk: each finds call sites of the wrappers the
@@ -54,16 +53,21 @@ const MAX_INFERENCE_ROUNDS: usize = 4;
 pub(crate) fn scan(root: &Path, settings: &ScanSettings) -> Result<ScanReport, ScanError> {
     let compiled = Compiled::new(settings)?;
     let table = Table::new(settings)?;
-    let states = walk(
+    let (states, mut skipped) = walk(
         root,
         &compiled,
         &|_| true,
         State::default,
         |st, rel, lang, bytes| {
-            st.scanned += 1;
-            if !table.worth_parsing(bytes) || is_minified(bytes) {
+            if !table.worth_parsing(bytes) {
+                st.scanned += 1;
                 return;
             }
+            if is_minified(bytes) {
+                st.minified.push(rel.to_string());
+                return;
+            }
+            st.scanned += 1;
             let (refs, facts) = file_refs(rel, lang, bytes, &table, &compiled, &mut st.toks, None);
             if !refs.is_empty() {
                 st.matched += 1;
@@ -87,6 +91,10 @@ pub(crate) fn scan(root: &Path, settings: &ScanSettings) -> Result<ScanReport, S
         refs.extend(st.refs);
         facts.extend(st.facts);
         tokenized.extend(st.tokenized);
+        skipped.extend(st.minified.into_iter().map(|path| Skipped {
+            path,
+            reason: SkipReason::Minified,
+        }));
     }
     let mut inferred: Vec<Inferred> = Vec::new();
     if settings.infer_wrappers {
@@ -109,13 +117,11 @@ pub(crate) fn scan(root: &Path, settings: &ScanSettings) -> Result<ScanReport, S
             let round_table = Table::with_inferred(settings, &inferred)?;
             let mut needles: Vec<&String> = fresh.iter().collect();
             needles.sort();
-            let prefilter = AhoCorasick::builder()
-                .match_kind(aho_corasick::MatchKind::LeftmostFirst)
-                .build(&needles)
-                .map_err(|e| ScanError::Matcher(e.to_string()))?;
+            let prefilter =
+                crate::patterns::literal_matcher(&needles, aho_corasick::MatchKind::LeftmostFirst)?;
             let seen = &tokenized;
             let fresh_ref = &fresh;
-            let states = walk(
+            let (states, _unread) = walk(
                 root,
                 &compiled,
                 &|_| true,
@@ -173,7 +179,19 @@ pub(crate) fn scan(root: &Path, settings: &ScanSettings) -> Result<ScanReport, S
         settings.include_tests,
     );
     report.wrappers = wrapper_reports(settings, &inferred);
+    skipped.sort();
+    report.skipped = skipped;
     Ok(report)
+}
+
+/// See [`crate::skip_reason`].
+pub(crate) fn skip_reason(path: &str, bytes: &[u8], settings: &ScanSettings) -> Option<SkipReason> {
+    Lang::from_path(path)?;
+    if let Some(reason) = content_skip(bytes) {
+        return Some(reason);
+    }
+    let parts = matcher(settings)?;
+    (parts.1.worth_parsing(bytes) && is_minified(bytes)).then_some(SkipReason::Minified)
 }
 
 /// The configured wrappers, then the inferred ones, as the report lists them.
@@ -305,10 +323,8 @@ pub(crate) fn scan_file_resolved(
 /// Settings and the matcher compiled from them.
 type CachedMatcher = (ScanSettings, Rc<(Compiled, Table)>);
 
-pub(crate) fn scan_file_text(path: &str, text: &str, settings: &ScanSettings) -> Vec<Reference> {
-    let Some(lang) = Lang::from_path(path) else {
-        return Vec::new();
-    };
+/// The compiled matcher for `settings`, cached per thread.
+fn matcher(settings: &ScanSettings) -> Option<Rc<(Compiled, Table)>> {
     // Callers such as the pre-commit gate scan many files with the same settings: keep the
     // compiled matcher of the last settings seen on this thread.
     thread_local! {
@@ -320,18 +336,24 @@ pub(crate) fn scan_file_text(path: &str, text: &str, settings: &ScanSettings) ->
             .filter(|(s, _)| s == settings)
             .map(|(_, t)| Rc::clone(t))
     });
-    let parts = match cached {
-        Some(parts) => parts,
-        None => {
-            let compiled =
-                Compiled::new(settings).or_else(|_| Compiled::new(&ScanSettings::default()));
-            let (Ok(compiled), Ok(table)) = (compiled, Table::new(settings)) else {
-                return Vec::new();
-            };
-            let parts = Rc::new((compiled, table));
-            COMPILED.with(|c| *c.borrow_mut() = Some((settings.clone(), Rc::clone(&parts))));
-            parts
-        }
+    if cached.is_some() {
+        return cached;
+    }
+    let compiled = Compiled::new(settings).or_else(|_| Compiled::new(&ScanSettings::default()));
+    let (Ok(compiled), Ok(table)) = (compiled, Table::new(settings)) else {
+        return None;
+    };
+    let parts = Rc::new((compiled, table));
+    COMPILED.with(|c| *c.borrow_mut() = Some((settings.clone(), Rc::clone(&parts))));
+    Some(parts)
+}
+
+pub(crate) fn scan_file_text(path: &str, text: &str, settings: &ScanSettings) -> Vec<Reference> {
+    let Some(lang) = Lang::from_path(path) else {
+        return Vec::new();
+    };
+    let Some(parts) = matcher(settings) else {
+        return Vec::new();
     };
     let (compiled, table) = &*parts;
     let bytes = text.as_bytes();
@@ -652,5 +674,6 @@ pub(crate) fn assemble(
         files_scanned,
         files_matched,
         wrappers: Vec::new(),
+        skipped: Vec::new(),
     }
 }

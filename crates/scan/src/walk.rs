@@ -3,7 +3,8 @@
 //! Invariants: honours `.gitignore` (also outside a git repository), `.ignore` and
 //! `.kodoignore`; skips hidden files, the default excluded directories and `scan.exclude`;
 //! never follows a symbolic link (so it never leaves the repository); skips files that are
-//! not a known language, larger than [`MAX_FILE_BYTES`], or binary (a NUL byte early on).
+//! not a known language; files larger than [`MAX_FILE_BYTES`], unreadable or binary (a NUL
+//! byte early on) are not scanned but handed back as [`Skipped`], never dropped in silence.
 //! Each worker thread owns one read buffer that is reused for every file, and one state
 //! value that is handed back at the end, so memory does not grow with the number of files.
 
@@ -16,21 +17,21 @@ use ignore::{DirEntry, ParallelVisitor, ParallelVisitorBuilder, WalkBuilder, Wal
 
 use crate::lang::Lang;
 use crate::settings::Compiled;
-use crate::ScanError;
+use crate::{ScanError, SkipReason, Skipped};
 
 /// Files larger than this are generated or data, not hand-written code.
 pub(crate) const MAX_FILE_BYTES: u64 = 8 * 1024 * 1024;
 
 /// Visits every source file under `root` in parallel. `visit` gets the thread's state, the
 /// repo-relative `/`-separated path, the language and the file's bytes. Returns the states
-/// of all threads.
+/// of all threads, and the source files that could not be read (unsorted).
 pub(crate) fn walk<S, M, F>(
     root: &Path,
     compiled: &Compiled,
     want: &(dyn Fn(Lang) -> bool + Sync),
     make: M,
     visit: F,
-) -> Result<Vec<S>, ScanError>
+) -> Result<(Vec<S>, Vec<Skipped>), ScanError>
 where
     S: Send,
     M: Fn() -> S + Sync,
@@ -61,7 +62,7 @@ where
             let rel = rel_path(&filter_base, e.path());
             exclude.is_empty() || !exclude.is_match(&rel)
         });
-    let shared: Mutex<Vec<S>> = Mutex::new(Vec::new());
+    let shared: Mutex<(Vec<S>, Vec<Skipped>)> = Mutex::new((Vec::new(), Vec::new()));
     let mut vb = Builder {
         shared: &shared,
         make: &make,
@@ -97,7 +98,7 @@ pub(crate) fn rel_path(base: &Path, path: &Path) -> String {
 }
 
 struct Builder<'a, S, M, F> {
-    shared: &'a Mutex<Vec<S>>,
+    shared: &'a Mutex<(Vec<S>, Vec<Skipped>)>,
     make: &'a M,
     visit: &'a F,
     base: &'a Path,
@@ -120,18 +121,20 @@ where
             compiled: self.compiled,
             want: self.want,
             buf: Vec::with_capacity(64 * 1024),
+            skipped: Vec::new(),
         })
     }
 }
 
 struct Visitor<'a, S, F> {
-    shared: &'a Mutex<Vec<S>>,
+    shared: &'a Mutex<(Vec<S>, Vec<Skipped>)>,
     state: Option<S>,
     visit: &'a F,
     base: &'a Path,
     compiled: &'a Compiled,
     want: &'a (dyn Fn(Lang) -> bool + Sync),
     buf: Vec<u8>,
+    skipped: Vec<Skipped>,
 }
 
 impl<S, F> ParallelVisitor for Visitor<'_, S, F>
@@ -153,7 +156,8 @@ where
         if !(self.want)(lang) || self.compiled.excluded(&rel) {
             return WalkState::Continue;
         }
-        if !read_source(entry.path(), &mut self.buf) {
+        if let Err(reason) = read_source(entry.path(), &mut self.buf) {
+            self.skipped.push(Skipped { path: rel, reason });
             return WalkState::Continue;
         }
         if let Some(state) = self.state.as_mut() {
@@ -170,35 +174,88 @@ impl<S, F> Drop for Visitor<'_, S, F> {
                 .shared
                 .lock()
                 .unwrap_or_else(|poisoned| poisoned.into_inner());
-            all.push(state);
+            all.0.push(state);
+        }
+        if !self.skipped.is_empty() {
+            let mut all = self
+                .shared
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            all.1.append(&mut self.skipped);
         }
     }
 }
 
-/// Reads a file into `buf`; false for unreadable, oversized or binary files.
-pub(crate) fn read_source(path: &Path, buf: &mut Vec<u8>) -> bool {
+/// Reads a file into `buf`, or says why it cannot be scanned (unreadable, oversized, binary).
+pub(crate) fn read_source(path: &Path, buf: &mut Vec<u8>) -> Result<(), SkipReason> {
     buf.clear();
-    let Ok(f) = File::open(path) else {
-        return false;
-    };
+    let f = File::open(path).map_err(|_| SkipReason::Unreadable)?;
     // Reading one byte past the limit tells an oversized file without a `stat`.
-    if f.take(MAX_FILE_BYTES + 1).read_to_end(buf).is_err() || buf.len() as u64 > MAX_FILE_BYTES {
-        return false;
-    }
-    memchr::memchr(0, &buf[..buf.len().min(8192)]).is_none()
+    f.take(MAX_FILE_BYTES + 1)
+        .read_to_end(buf)
+        .map_err(|_| SkipReason::Unreadable)?;
+    content_skip(buf).map_or(Ok(()), Err)
 }
 
-/// Minified code: long lines on average, or one enormous line.
+/// Why bytes already read cannot be scanned as source: oversized or binary.
+pub(crate) fn content_skip(bytes: &[u8]) -> Option<SkipReason> {
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        Some(SkipReason::TooLarge)
+    } else if memchr::memchr(0, &bytes[..bytes.len().min(8192)]).is_some() {
+        Some(SkipReason::Binary)
+    } else {
+        None
+    }
+}
+
+/// Lines longer than this are looked at closely by [`is_minified`].
+const LONG_LINE: usize = 1000;
+
+/// Minified code: long lines on average, or one enormous line. A long line that is mostly
+/// one or more string literals (an inlined data URI, a PEM key, a translation) is data, not
+/// minification: such lines are left out of the measure, so a hand-written file that embeds
+/// one is still scanned.
 pub(crate) fn is_minified(bytes: &[u8]) -> bool {
     if bytes.len() < 2048 {
         return false;
     }
-    let lines = memchr::memchr_iter(b'\n', bytes).count() + 1;
-    let mut longest = 0usize;
+    let (mut lines, mut total, mut longest) = (0usize, 0usize, 0usize);
     let mut last = 0usize;
     for p in memchr::memchr_iter(b'\n', bytes).chain(std::iter::once(bytes.len())) {
-        longest = longest.max(p - last);
+        let line = &bytes[last..p];
         last = p + 1;
+        if line.len() > LONG_LINE && mostly_string(line) {
+            continue;
+        }
+        lines += 1;
+        total += line.len() + 1;
+        longest = longest.max(line.len());
     }
-    longest > 1000 && (bytes.len() / lines > 200 || longest > 20_000)
+    longest > LONG_LINE && (total / lines.max(1) > 200 || longest > 20_000)
+}
+
+/// Whether at least 90% of a line's bytes are inside quotes (`"`, `'` or a backtick, with
+/// backslash escapes). Minified code is mostly operators and names, so it never is.
+fn mostly_string(line: &[u8]) -> bool {
+    let mut inside = 0usize;
+    let mut quote: Option<u8> = None;
+    let mut escaped = false;
+    for &b in line {
+        match quote {
+            Some(q) => {
+                if escaped {
+                    escaped = false;
+                } else if b == b'\\' {
+                    escaped = true;
+                } else if b == q {
+                    quote = None;
+                    continue;
+                }
+                inside += 1;
+            }
+            None if matches!(b, b'"' | b'\'' | b'`') => quote = Some(b),
+            None => {}
+        }
+    }
+    inside * 10 >= line.len() * 9
 }

@@ -225,6 +225,16 @@ impl Finding {
     }
 }
 
+/// A changed file the gate could not scan (too large, binary, minified, unreadable): never
+/// passed over in silence. A warning naming it, or a block under `sync.strict_offline`, where
+/// nothing may go in unchecked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Unscanned {
+    pub path: String,
+    pub reason: kodo_scan::SkipReason,
+    pub blocks: bool,
+}
+
 /// The settings evaluation needs.
 pub struct Policy<'a> {
     pub include_builtin_events: bool,

@@ -13,7 +13,7 @@ use std::fmt::Write as _;
 use kodo_scan::Kind;
 use serde_json::json;
 
-use super::check::{Finding, Problem, Severity, Waiver};
+use super::check::{Finding, Problem, Severity, Unscanned, Waiver};
 
 /// Where the findings come from, which decides the ways out that are offered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -265,6 +265,51 @@ pub fn human(findings: &[Finding], mode: Mode, notes: &[String]) -> String {
     out
 }
 
+/// The changed files that could not be scanned, each by name and why: warnings, or (under
+/// `sync.strict_offline`) a block with the ways out. Empty when every file was scanned.
+pub fn unscanned(files: &[Unscanned], mode: Mode) -> String {
+    let mut out = String::new();
+    for u in files.iter().filter(|u| !u.blocks) {
+        let _ = writeln!(
+            out,
+            "warning: {} was not scanned for events and flags: {} (not blocking: sync.strict_offline is off)",
+            kodo_scan::render::display_path(&u.path),
+            u.reason.describe()
+        );
+    }
+    let blocking: Vec<&Unscanned> = files.iter().filter(|u| u.blocks).collect();
+    if blocking.is_empty() {
+        return out;
+    }
+    let subject = match mode {
+        Mode::Hook => "this commit",
+        Mode::Range => "these commits",
+    };
+    let _ = writeln!(
+        out,
+        "kodo: {subject} cannot go in as is: changed files could not be scanned for events and flags, and sync.strict_offline is on:\n"
+    );
+    for u in &blocking {
+        let _ = writeln!(
+            out,
+            "  {}  {}",
+            kodo_scan::render::display_path(&u.path),
+            u.reason.describe()
+        );
+    }
+    let _ = writeln!(
+        out,
+        "\nTo fix, make the file scannable, or leave it out of the check with `scan.exclude` in `.kodo/config.json`."
+    );
+    if mode == Mode::Hook {
+        let _ = writeln!(
+            out,
+            "To commit anyway:\n  - KODO_SKIP=1 git commit …\n  - git commit --no-verify"
+        );
+    }
+    out
+}
+
 /// GitHub Actions workflow commands: `::error` for what blocks, `::warning` for the rest.
 pub fn github_annotations(findings: &[Finding]) -> String {
     let mut out = String::new();
@@ -302,8 +347,8 @@ fn escape_property(s: &str) -> String {
 }
 
 /// The JSON report: `{"blocked": bool, "findings": [...]}`.
-pub fn json(findings: &[Finding], notes: &[String]) -> String {
-    let blocked = findings.iter().any(Finding::blocks);
+pub fn json(findings: &[Finding], notes: &[String], unscanned: &[Unscanned]) -> String {
+    let blocked = findings.iter().any(Finding::blocks) || unscanned.iter().any(|u| u.blocks);
     let value = json!({
         "version": 1,
         "blocked": blocked,
@@ -313,6 +358,7 @@ pub fn json(findings: &[Finding], notes: &[String]) -> String {
             v
         }).collect::<Vec<_>>(),
         "notes": notes,
+        "unscanned": unscanned,
     });
     let mut text = serde_json::to_string_pretty(&value).unwrap_or_default();
     text.push('\n');
@@ -421,7 +467,7 @@ mod tests {
             Problem::Undocumented,
             Severity::Error,
         );
-        let v: serde_json::Value = serde_json::from_str(&json(&[f], &[])).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&json(&[f], &[], &[])).unwrap();
         assert_eq!(v["blocked"], true);
         assert_eq!(v["findings"][0]["problem"], "undocumented");
         assert_eq!(v["findings"][0]["kind"], "flag");

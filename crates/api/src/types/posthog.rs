@@ -31,11 +31,28 @@ pub struct UserBasic {
 pub struct FlagGroup {
     /// Share of matching users, 0–100; `None` (JSON null) means 100.
     pub rollout_percentage: Option<f64>,
-    /// Property filters (raw).
+    /// Property filters (who matches).
     #[serde(deserialize_with = "null_default")]
-    pub properties: Vec<Value>,
+    pub properties: Vec<PropertyFilter>,
     /// Variant override for this group.
     pub variant: Option<String>,
+}
+
+/// One property filter of a condition group (`{"key", "value", "operator", "type"}`; `type`
+/// `cohort` means "members of cohort `value`").
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PropertyFilter {
+    /// The property (a string, or whatever PostHog stored).
+    pub key: Value,
+    /// The value compared against.
+    pub value: Value,
+    /// `exact`, `is_not`, `icontains`, …; `None` means `exact`.
+    #[serde(deserialize_with = "lenient_string")]
+    pub operator: Option<String>,
+    /// `person`, `cohort`, `group`, …
+    #[serde(rename = "type", deserialize_with = "lenient_string")]
+    pub kind: Option<String>,
 }
 
 /// One variant of a multivariate flag.
@@ -48,9 +65,8 @@ pub struct Variant {
     /// Optional description.
     #[serde(deserialize_with = "null_default")]
     pub name: String,
-    /// Share of users, 0–100.
-    #[serde(deserialize_with = "null_default")]
-    pub rollout_percentage: f64,
+    /// Share of users, 0–100 (`None` when PostHog gave none).
+    pub rollout_percentage: Option<f64>,
 }
 
 /// A flag's variants.
@@ -111,6 +127,9 @@ pub struct FeatureFlag {
     /// Persist the value across authentication steps.
     #[serde(deserialize_with = "null_default")]
     pub ensure_experience_continuity: bool,
+    /// IDs of the experiments that use the flag.
+    #[serde(deserialize_with = "value_list")]
+    pub experiment_set: Vec<Value>,
 }
 
 impl FeatureFlag {
@@ -158,6 +177,9 @@ pub struct Experiment {
     /// Archived.
     #[serde(deserialize_with = "null_default")]
     pub archived: bool,
+    /// Soft-deleted.
+    #[serde(deserialize_with = "null_default")]
+    pub deleted: bool,
     /// Creator.
     #[serde(deserialize_with = "lenient")]
     pub created_by: Option<UserBasic>,
@@ -165,20 +187,24 @@ pub struct Experiment {
     pub created_at: Option<String>,
     /// Last update time.
     pub updated_at: Option<String>,
-    /// Primary metrics (raw).
-    pub metrics: Value,
-    /// Secondary metrics (raw).
-    pub metrics_secondary: Value,
+    /// Primary metrics (raw query objects).
+    #[serde(deserialize_with = "value_list")]
+    pub metrics: Vec<Value>,
+    /// Secondary metrics (raw query objects).
+    #[serde(deserialize_with = "value_list")]
+    pub metrics_secondary: Vec<Value>,
     /// Shared metrics linked to the experiment (raw `ExperimentToSavedMetric` objects:
     /// `name`, `query`, and `metadata.type` = `primary` or `secondary`).
-    pub saved_metrics: Value,
+    #[serde(deserialize_with = "value_list")]
+    pub saved_metrics: Vec<Value>,
     /// PostHog's stored status: `draft`, `running` or `stopped` (`Experiment.Status`).
     pub status: Option<String>,
     /// The oldest experiments' metric (raw: `{events, actions, insight}`), from before
     /// `metrics` existed.
     pub filters: Value,
     /// The oldest experiments' secondary metrics (raw: `[{name, filters}]`).
-    pub secondary_metrics: Value,
+    #[serde(deserialize_with = "value_list")]
+    pub secondary_metrics: Vec<Value>,
     /// Parameters (raw: variants, sample size, …).
     pub parameters: Value,
     /// Conclusion (`won`, `lost`, `inconclusive`, …).
@@ -233,8 +259,13 @@ pub struct EventDefinition {
     /// Owner.
     #[serde(deserialize_with = "lenient")]
     pub owner: Option<UserBasic>,
+    /// Who defined it.
+    #[serde(deserialize_with = "lenient")]
+    pub created_by: Option<UserBasic>,
     /// When it was first defined/seen.
     pub created_at: Option<String>,
+    /// Last change to the definition.
+    pub updated_at: Option<String>,
     /// Last time the event was seen.
     pub last_seen_at: Option<String>,
     /// Verified.
@@ -278,6 +309,28 @@ where
     })
 }
 
+/// A JSON array's items; `null` or any other shape gives no items.
+fn value_list<'de, D>(d: D) -> std::result::Result<Vec<Value>, D::Error>
+where
+    D: Deserializer<'de>,
+{
+    Ok(match Value::deserialize(d)? {
+        Value::Array(items) => items,
+        _ => Vec::new(),
+    })
+}
+
+/// A string; `null` or any other shape gives `None`.
+fn lenient_string<'de, D>(d: D) -> std::result::Result<Option<String>, D::Error>
+where
+    D: Deserializer<'de>,
+{
+    Ok(match Value::deserialize(d)? {
+        Value::String(s) => Some(s),
+        _ => None,
+    })
+}
+
 fn id_string<'de, D>(d: D) -> std::result::Result<String, D::Error>
 where
     D: Deserializer<'de>,
@@ -287,4 +340,37 @@ where
         Value::Null => String::new(),
         other => other.to_string(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn nulls_and_odd_shapes_decode_as_empty_values() {
+        let flag: FeatureFlag = serde_json::from_value(json!({
+            "key": "k", "filters": null, "tags": null, "active": null, "extra": {"x": 1},
+            "experiment_set": null
+        }))
+        .unwrap();
+        assert_eq!(flag.key, "k");
+        assert!(flag.filters.groups.is_empty());
+        assert!(flag.tags.is_empty());
+        assert!(!flag.active);
+        assert!(flag.experiment_set.is_empty());
+        let x: Experiment = serde_json::from_value(json!({
+            "name": "x", "metrics": null, "metrics_secondary": {"not": "a list"},
+            "saved_metrics": [{"name": "m", "metadata": {"type": "primary"}}]
+        }))
+        .unwrap();
+        assert!(x.metrics.is_empty() && x.metrics_secondary.is_empty());
+        assert_eq!(x.saved_metrics[0]["metadata"]["type"], "primary");
+        let group: FlagGroup = serde_json::from_value(json!({
+            "properties": [{"key": "email", "value": "@x.com", "operator": null, "type": 3}]
+        }))
+        .unwrap();
+        assert_eq!(group.properties[0].operator, None);
+        assert_eq!(group.properties[0].kind, None);
+    }
 }
