@@ -78,24 +78,39 @@ fn write_config(dir: &std::path::Path, scenario: &Scenario, base_url: &str) -> s
     )
 }
 
-async fn wait_for_signal() {
+/// SIGTERM, registered before the "listening" line is printed so that a signal sent right
+/// after it is never missed (a handler installed later would let it kill the process).
+#[cfg(unix)]
+type Terminate = Option<tokio::signal::unix::Signal>;
+#[cfg(not(unix))]
+type Terminate = ();
+
+fn register_terminate() -> Terminate {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
+        signal(SignalKind::terminate()).ok()
+    }
+}
+
+async fn wait_for_signal(terminate: Terminate) {
+    #[cfg(unix)]
+    {
+        match terminate {
+            Some(mut term) => {
                 tokio::select! {
                     _ = tokio::signal::ctrl_c() => {}
                     _ = term.recv() => {}
                 }
             }
-            Err(_) => {
+            None => {
                 let _ = tokio::signal::ctrl_c().await;
             }
         }
     }
     #[cfg(not(unix))]
     {
+        let () = terminate;
         let _ = tokio::signal::ctrl_c().await;
     }
 }
@@ -146,10 +161,11 @@ async fn main() -> ExitCode {
             return fail(format!("--write-config {}: {e}", dir.display()));
         }
     }
+    let terminate = register_terminate();
     let mut stdout = std::io::stdout();
     let _ = writeln!(stdout, "kodo-sandbox listening on {base_url}");
     let _ = stdout.flush();
-    wait_for_signal().await;
+    wait_for_signal(terminate).await;
     sandbox.shutdown().await;
     ExitCode::SUCCESS
 }
