@@ -8,7 +8,6 @@
 pub mod app;
 pub mod cli;
 pub mod config;
-pub mod documented;
 pub mod hooks;
 pub mod lookup;
 pub mod output;
@@ -17,5 +16,7 @@ pub mod snapshot;
 pub mod state;
 pub mod sync;
 
+/// "Is this key documented?": the one rule, from the pure core.
+pub use kodo_core::documented;
 /// The one model, from the pure core (re-exported so `crate::model` paths keep working).
 pub use kodo_core::model;

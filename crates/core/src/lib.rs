@@ -5,6 +5,8 @@
 //!   [`model::Record`] and the spec's status tables.
 //! - [`normalize`]: PostHog objects → the records kodo would write.
 //! - [`plan`]: records against Notion's rows → creates, updates, orphans.
+//! - [`documented`]: "is this key documented?", the one rule the Claude hook, the pre-commit
+//!   gate and `scan --check` share.
 //! - [`code`]: the audit's code section (the code scan judged against both sides).
 //! - [`report`]: the audit and status renderers (Markdown, JSON, CSV).
 //! - [`outcome`]: what applying a plan did.
@@ -13,6 +15,7 @@
 //! runtime, HTTP client, CLI parser or file-system access; a timestamp is passed in.
 
 pub mod code;
+pub mod documented;
 pub mod model;
 pub mod normalize;
 pub mod outcome;

@@ -58,7 +58,7 @@ pub(crate) fn find_calls(
     lang: Lang,
     table: &Table,
     clients: &[String],
-    rel: &str,
+    visible: &dyn Fn(&Pattern, Option<&str>) -> bool,
 ) -> Vec<RawRef> {
     let mut cx = Ctx {
         src,
@@ -84,8 +84,11 @@ pub(crate) fn find_calls(
             if !p.families.is_empty() && !p.families.contains(&family) {
                 continue;
             }
-            if p.only_in.as_deref().is_some_and(|only| only != rel) {
-                continue;
+            if p.inferred || p.only_in.is_some() {
+                let (chain, _) = receiver_chain(&cx, i);
+                if !visible(p, chain.last().map(String::as_str)) {
+                    continue;
+                }
             }
             if let Some(needle) = p.file_requires {
                 if memchr::memmem::find(src, needle.as_bytes()).is_none() {
@@ -190,10 +193,20 @@ fn match_call(cx: &Ctx, i: usize, p: &Pattern) -> Option<RawRef> {
             None => return None,
         },
         KeyAt::JsCapture => {
+            let bound = positional
+                .first()
+                .filter(|a| a.end == a.start + 1 && toks[a.start].kind == Tk::Ident)
+                .and_then(|a| bound_object(cx, a.start));
             if positional.first().is_some_and(|a| starts_object(cx, a)) {
                 sdk = "posthog-node".into();
                 side = SideHint::Backend;
                 keyed(cx, &args, "event")
+            } else if let Some(open) = bound {
+                // `const data = { event, distinctId }; posthog.capture(data)`.
+                sdk = "posthog-node".into();
+                side = SideHint::Backend;
+                object_member(cx, open, "event")
+                    .unwrap_or_else(|| KeyExpr::Dynamic("no `event` in the object argument".into()))
             } else {
                 positional_key(cx, &positional, 0)
             }
@@ -618,10 +631,27 @@ fn positional_key(cx: &Ctx, positional: &[Arg], n: usize) -> KeyExpr {
 
 fn starts_object(cx: &Ctx, a: &Arg) -> bool {
     let t = &cx.toks[a.start];
-    t.is(cx.src, "{")
+    go_literal_brace(cx, a).is_some()
+        || t.is(cx.src, "{")
         || t.is(cx.src, "[")
         || (t.is(cx.src, "%") && cx.toks.get(a.start + 1).is_some_and(|n| n.is(cx.src, "{")))
         || (t.is(cx.src, "array") && cx.toks.get(a.start + 1).is_some_and(|n| n.is(cx.src, "(")))
+}
+
+/// A Go composite literal argument (`Event{…}`, `&pkg.Event{…}`): its `{`.
+fn go_literal_brace(cx: &Ctx, a: &Arg) -> Option<usize> {
+    if cx.lang != Lang::Go {
+        return None;
+    }
+    let (src, toks) = (cx.src, cx.toks);
+    let mut j = a.start;
+    if toks[j].is(src, "&") {
+        j += 1;
+    }
+    while j + 1 < a.end && toks[j].kind == Tk::Ident && toks[j + 1].is(src, ".") {
+        j += 2;
+    }
+    (j + 1 < a.end && toks[j].kind == Tk::Ident && toks[j + 1].is(src, "{")).then_some(j + 1)
 }
 
 /// The value of `key` in a keyword argument or in the first object-like argument that has
@@ -636,30 +666,83 @@ fn keyed(cx: &Ctx, args: &[Arg], key: &str) -> KeyExpr {
         .iter()
         .filter(|a| a.name.is_none() && starts_object(cx, a))
     {
-        let open = if toks[a.start].is(src, "%") || toks[a.start].is(src, "array") {
+        let open = if let Some(b) = go_literal_brace(cx, a) {
+            b
+        } else if toks[a.start].is(src, "%") || toks[a.start].is(src, "array") {
             a.start + 1
         } else {
             a.start
         };
-        let Some(close) = match_fwd(toks, src, open) else {
+        if match_fwd(toks, src, open).is_none() {
             continue;
-        };
-        let members = split_members(cx, open + 1, close);
-        for m in &members {
-            if m.name.is_some() && arg_name(cx, m).as_deref() == Some(key) {
-                return key_expr(cx, m.start, m.end);
-            }
-            if m.name.is_none()
-                && m.end == m.start + 1
-                && toks[m.start].kind == Tk::Ident
-                && toks[m.start].text(src) == key.as_bytes()
-            {
-                return KeyExpr::Ident(key.to_string());
-            }
         }
-        return KeyExpr::Dynamic(format!("no `{key}` in the object argument"));
+        return object_member(cx, open, key)
+            .unwrap_or_else(|| KeyExpr::Dynamic(format!("no `{key}` in the object argument")));
     }
     KeyExpr::Dynamic(format!("no `{key}` argument"))
+}
+
+/// The value of member `key` of the object literal opening at `open` (`{ event: … }`, the
+/// shorthand `{ event }`).
+fn object_member(cx: &Ctx, open: usize, key: &str) -> Option<KeyExpr> {
+    let (src, toks) = (cx.src, cx.toks);
+    let close = match_fwd(toks, src, open)?;
+    for m in &split_members(cx, open + 1, close) {
+        if m.name.is_some() && arg_name(cx, m).as_deref() == Some(key) {
+            return Some(key_expr(cx, m.start, m.end));
+        }
+        if m.name.is_none()
+            && m.end == m.start + 1
+            && toks[m.start].kind == Tk::Ident
+            && toks[m.start].text(src) == key.as_bytes()
+        {
+            return Some(KeyExpr::Ident(key.to_string()));
+        }
+    }
+    None
+}
+
+/// For the name at `at`, the object literal it was last assigned before (`const x: T = {`
+/// on an earlier line of the file, nearest first).
+fn bound_object(cx: &Ctx, at: usize) -> Option<usize> {
+    let (src, toks) = (cx.src, cx.toks);
+    let name = toks[at].text(src);
+    let mut k = at;
+    while k > 0 && at - k < 4000 {
+        k -= 1;
+        let t = &toks[k];
+        if t.kind != Tk::Ident || t.text(src) != name {
+            continue;
+        }
+        if (k > 0 && is_member_punct(&toks[k - 1], src))
+            || !toks
+                .get(k + 1)
+                .is_some_and(|n| n.is(src, "=") || n.is(src, ":"))
+        {
+            continue;
+        }
+        let mut depth = 0usize;
+        let mut j = k + 1;
+        while j < at && j < k + 60 {
+            let tj = &toks[j];
+            if tj.line != t.line || tj.is(src, ";") {
+                break;
+            }
+            if tj.kind == Tk::Punct {
+                match tj.text(src) {
+                    b"(" | b"[" | b"<" => depth += 1,
+                    b")" | b"]" | b">" => depth = depth.saturating_sub(1),
+                    b"=" if depth == 0 => {
+                        return toks.get(j + 1).filter(|n| n.is(src, "{")).map(|_| j + 1);
+                    }
+                    b"," | b"{" | b"}" if depth == 0 => break,
+                    _ => {}
+                }
+            }
+            j += 1;
+        }
+    }
+    None
 }
 
 /// Like [`split_args`] but object members always use `key:` / `'key' =>` / `"key":`.
@@ -901,6 +984,7 @@ mod tests {
     use crate::ScanSettings;
 
     fn keys(src: &str, path: &str) -> Vec<(Kind, KeyExpr, String)> {
+        let _ = path;
         let table = Table::new(&ScanSettings::default()).unwrap();
         let lang = Lang::from_path(path).unwrap();
         let mut toks = Vec::new();
@@ -910,7 +994,7 @@ mod tests {
             "client".to_string(),
             "ph".to_string(),
         ];
-        find_calls(src.as_bytes(), &toks, lang, &table, &clients, path)
+        find_calls(src.as_bytes(), &toks, lang, &table, &clients, &|_, _| true)
             .into_iter()
             .map(|r| (r.kind, r.key, r.sdk))
             .collect()

@@ -36,6 +36,8 @@ pub(crate) struct FnSpan {
     pub params: Vec<Param>,
     /// Token range of the body, `start..end`.
     pub body: (usize, usize),
+    /// A Go method's receiver name (`t` in `func (t *T) Name(…)`).
+    pub receiver: Option<String>,
     /// The function returns another function directly (`return (e) => …`): a hook or
     /// factory whose result is the wrapper (`const track = useTrack()`).
     pub returns_fn: Option<usize>,
@@ -205,26 +207,9 @@ fn params(src: &[u8], toks: &[Token], open: usize, close: usize, lang: Lang) -> 
         }
         if first.is(src, "{") && matches!(lang, Lang::Js | Lang::Ts | Lang::Vue | Lang::Svelte) {
             let close = close_of(src, toks, s).unwrap_or(e).min(e);
-            let mut fields = Vec::new();
-            for (fs, fe) in pieces(src, toks, s + 1, close) {
-                let f = &toks[fs];
-                if f.kind != Tk::Ident {
-                    continue;
-                }
-                let field = name_of(src, f);
-                let local = if is_p(src, toks.get(fs + 1), ":")
-                    && toks.get(fs + 2).is_some_and(|t| t.kind == Tk::Ident)
-                    && fs + 2 < fe
-                {
-                    name_of(src, &toks[fs + 2])
-                } else {
-                    field.clone()
-                };
-                fields.push((local, field));
-            }
             out.push(Param {
                 name: String::new(),
-                fields,
+                fields: pattern_fields(src, toks, s, close),
             });
             continue;
         }
@@ -242,6 +227,56 @@ fn params(src: &[u8], toks: &[Token], open: usize, close: usize, lang: Lang) -> 
         out.remove(0);
     }
     out
+}
+
+/// The (local, field) pairs of the object pattern `{ a, b: c, ...rest }` at `open..close`.
+fn pattern_fields(src: &[u8], toks: &[Token], open: usize, close: usize) -> Vec<(String, String)> {
+    let mut fields = Vec::new();
+    for (fs, fe) in pieces(src, toks, open + 1, close) {
+        let f = &toks[fs];
+        if f.kind != Tk::Ident {
+            continue;
+        }
+        let field = name_of(src, f);
+        let local = if is_p(src, toks.get(fs + 1), ":")
+            && toks.get(fs + 2).is_some_and(|t| t.kind == Tk::Ident)
+            && fs + 2 < fe
+        {
+            name_of(src, &toks[fs + 2])
+        } else {
+            field.clone()
+        };
+        fields.push((local, field));
+    }
+    fields
+}
+
+/// `const { a, b } = props` in a body: the fields come from parameter `props`.
+fn destructured_in_body(src: &[u8], toks: &[Token], body: (usize, usize), params: &mut [Param]) {
+    for k in body.0..body.1 {
+        if !toks[k].is(src, "{")
+            || k == 0
+            || !matches!(toks[k - 1].text(src), b"const" | b"let" | b"var")
+        {
+            continue;
+        }
+        let Some(close) = close_of(src, toks, k) else {
+            continue;
+        };
+        if !is_p(src, toks.get(close + 1), "=") {
+            continue;
+        }
+        let Some(from) = toks.get(close + 2).filter(|t| t.kind == Tk::Ident) else {
+            continue;
+        };
+        let ends = toks
+            .get(close + 3)
+            .is_none_or(|n| n.line != from.line || n.is(src, ";"));
+        let from = name_of(src, from);
+        if let Some(p) = params.iter_mut().find(|p| p.name == from).filter(|_| ends) {
+            p.fields.extend(pattern_fields(src, toks, k, close));
+        }
+    }
 }
 
 /// The name a parameter binds, from its tokens `s..e`.
@@ -550,9 +585,12 @@ fn push(
     out: &mut Vec<FnSpan>,
     name: Option<String>,
     tok: usize,
-    params: Vec<Param>,
+    mut params: Vec<Param>,
     body: (usize, usize),
 ) {
+    if params.iter().any(|p| !p.name.is_empty()) {
+        destructured_in_body(src, toks, body, &mut params);
+    }
     let returns_fn = (body.0..body.1).find_map(|j| {
         let t = &toks[j];
         if !t.is(src, "return") {
@@ -575,6 +613,7 @@ fn push(
         params,
         body,
         returns_fn,
+        receiver: None,
     });
 }
 
@@ -648,12 +687,22 @@ fn go(src: &[u8], toks: &[Token], out: &mut Vec<FnSpan>) {
             continue;
         }
         let mut j = k + 1;
+        let mut receiver = None;
         // A method receiver `(t *T)`.
         if is_p(src, toks.get(j), "(")
             && toks
                 .get(close_of(src, toks, j).unwrap_or(0) + 1)
                 .is_some_and(|n| n.kind == Tk::Ident)
         {
+            receiver = toks
+                .get(j + 1)
+                .filter(|r| {
+                    r.kind == Tk::Ident
+                        && toks
+                            .get(j + 2)
+                            .is_some_and(|n| n.kind == Tk::Ident || n.is(src, "*"))
+                })
+                .map(|r| name_of(src, r));
             j = close_of(src, toks, j).unwrap_or(j) + 1;
         }
         let mut name = None;
@@ -706,6 +755,9 @@ fn go(src: &[u8], toks: &[Token], out: &mut Vec<FnSpan>) {
         }
         let ps = params(src, toks, j, close, Lang::Go);
         push(src, toks, out, name, name_tok, ps, body);
+        if let Some(last) = out.last_mut() {
+            last.receiver = receiver;
+        }
     }
 }
 

@@ -57,8 +57,23 @@ pub(crate) fn imported_origins(src: &[u8], toks: &[Token], lang: Lang, path: &st
                         && k >= 2
                         && (toks[k - 2].is(src, "require") || toks[k - 2].is(src, "import")));
                 if spec_pos {
-                    if let Some(o) = js_origin(dir, &str_value(src, t)) {
+                    let spec = str_value(src, t);
+                    if let Some(o) = js_origin(dir, &spec) {
                         out.push(o);
+                    }
+                    // A workspace package (`@packages/ui/analytics/client`, `shared/x`):
+                    // the path inside the package.
+                    if !spec.starts_with('.') && !spec.starts_with("@/") && !spec.starts_with("~/")
+                    {
+                        let mut segs = spec.split('/');
+                        if spec.starts_with('@') {
+                            segs.next();
+                        }
+                        segs.next();
+                        let inner: Vec<&str> = segs.collect();
+                        if !inner.is_empty() {
+                            out.push(Origin::Tail(inner.join("/")));
+                        }
                     }
                 }
             }
@@ -223,6 +238,11 @@ fn js_imports(src: &[u8], toks: &[Token], dir: &str, out: &mut Imports) {
 }
 
 fn js_origin(dir: &str, spec: &str) -> Option<Origin> {
+    // ESM TypeScript imports name the compiled file: `./posthog.js` is `./posthog.ts`.
+    let spec = [".js", ".jsx", ".mjs", ".cjs"]
+        .iter()
+        .find_map(|ext| spec.strip_suffix(ext))
+        .unwrap_or(spec);
     if spec.starts_with("./") || spec.starts_with("../") || spec == "." || spec == ".." {
         return Some(Origin::Stem(join(dir, spec)));
     }

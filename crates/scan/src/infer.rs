@@ -59,7 +59,12 @@ pub enum ArgShape {
     Pos(usize),
     /// Keyword argument, key of an object argument, or JSX attribute.
     Named(String),
+    /// The receiver of a method call (`e.PosthogEvent()`).
+    Receiver,
 }
+
+/// The parameter index that stands for a Go method's receiver.
+pub const RECEIVER: usize = usize::MAX;
 
 /// A parameter that reaches the key of an SDK (or wrapper) call in the function's body.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
@@ -108,6 +113,9 @@ pub struct Binding {
     pub local: String,
     /// The function called.
     pub call: String,
+    /// 1-based line.
+    #[serde(default)]
+    pub line: u32,
 }
 
 /// Everything wrapper inference needs from one file (the cacheable per-file extract).
@@ -119,6 +127,17 @@ pub struct FileFacts {
     pub fns: Vec<FnFacts>,
     /// Hook/factory results bound to names.
     pub bindings: Vec<Binding>,
+    /// `const trackEvent = track`, `self.event = self.analytics.event`: another name for a
+    /// function (`local` is `call` is `target`'s last segment).
+    #[serde(default)]
+    pub aliases: Vec<Binding>,
+}
+
+impl FileFacts {
+    /// Whether the file has anything for inference.
+    pub fn has_any(&self) -> bool {
+        !self.fns.is_empty() || !self.bindings.is_empty() || !self.aliases.is_empty()
+    }
 }
 
 /// An inferred wrapper: call sites of `name` are resolved like SDK calls.
@@ -143,6 +162,8 @@ impl Inferred {
     /// Call-site key positions for this wrapper.
     pub(crate) fn key_at(&self, kwargs: bool) -> Vec<KeyAt> {
         match &self.slot {
+            // Only reachable through other wrappers (`e.PosthogEvent()` in `Dispatch(e)`).
+            Slot::Field { index, .. } if *index == RECEIVER => vec![],
             Slot::Param { index, name } if kwargs => vec![KeyAt::NamedOr(name.clone(), *index)],
             Slot::Param { index, .. } => vec![KeyAt::Arg(*index)],
             Slot::Field { field, .. } => {
@@ -162,7 +183,27 @@ impl Inferred {
             (Slot::Param { index, .. }, ArgShape::Pos(n)) => index == n,
             (Slot::Param { name, .. }, ArgShape::Named(k)) => name == k,
             (Slot::Field { field, .. }, ArgShape::Named(k)) => field == k,
-            (Slot::Field { .. }, ArgShape::Pos(_)) => false,
+            // The whole object is passed where a field of it is read.
+            (Slot::Field { index, .. }, ArgShape::Pos(n)) => index == n,
+            (Slot::Field { index, .. }, ArgShape::Receiver) => *index == RECEIVER,
+            (Slot::Param { .. }, ArgShape::Receiver) => false,
+        }
+    }
+
+    /// The slot of a function that passes its own `from` as this wrapper's `arg`: passing a
+    /// whole parameter where a field of it is read makes that field the key.
+    fn through(&self, from: &Slot, arg: &ArgShape) -> Option<Slot> {
+        match (from, &self.slot, arg) {
+            (
+                Slot::Param { index, .. },
+                Slot::Field { field, .. },
+                ArgShape::Pos(_) | ArgShape::Receiver,
+            ) => Some(Slot::Field {
+                index: *index,
+                field: field.clone(),
+            }),
+            (Slot::Field { .. }, Slot::Field { .. }, ArgShape::Pos(_) | ArgShape::Receiver) => None,
+            _ => Some(from.clone()),
         }
     }
 }
@@ -190,6 +231,18 @@ pub(crate) fn param_slot<'a>(
     for (idx, f) in fns.iter().enumerate().rev() {
         if !(f.body.0 <= at && at < f.body.1) {
             continue;
+        }
+        if let (Some(r), Some(field)) = (&f.receiver, second) {
+            if r == first {
+                return Some((
+                    f,
+                    idx,
+                    Slot::Field {
+                        index: RECEIVER,
+                        field: field.to_string(),
+                    },
+                ));
+            }
         }
         for (i, p) in f.params.iter().enumerate() {
             if !p.name.is_empty() && p.name == first {
@@ -310,7 +363,68 @@ pub(crate) fn extract(
         path: path.to_string(),
         fns: merged,
         bindings: bindings(src, toks, lang),
+        aliases: aliases(src, toks, lang),
     }
+}
+
+/// `const a = b;`, `export const a = x.b`, `self.a = self.x.b`: `a` names the function `b`.
+fn aliases(src: &[u8], toks: &[Token], lang: Lang) -> Vec<Binding> {
+    let mut out = Vec::new();
+    for k in 1..toks.len().saturating_sub(1) {
+        if !toks[k].is(src, "=") {
+            continue;
+        }
+        let l = &toks[k - 1];
+        if l.kind != Tk::Ident {
+            continue;
+        }
+        // The value: a name chain ending the statement.
+        let mut j = k + 1;
+        let mut last = None;
+        while j < toks.len() && toks[j].kind == Tk::Ident && toks[j].line == toks[k].line {
+            last = Some(j);
+            if toks
+                .get(j + 1)
+                .is_some_and(|n| matches!(n.text(src), b"." | b"?." | b"->"))
+                && toks[j + 1].kind == Tk::Punct
+            {
+                j += 2;
+            } else {
+                j += 1;
+                break;
+            }
+        }
+        let Some(last) = last else {
+            continue;
+        };
+        let ends = toks
+            .get(j)
+            .is_none_or(|n| n.line != toks[k].line || n.is(src, ";"));
+        if !ends || j == k + 1 {
+            continue;
+        }
+        let member_target = last > k + 1;
+        let is_decl = k >= 2 && matches!(toks[k - 2].text(src), b"const" | b"let" | b"var");
+        let is_self_attr = k >= 3
+            && toks[k - 2].is(src, ".")
+            && matches!(toks[k - 3].text(src), b"self" | b"this");
+        if !(is_decl
+            || is_self_attr
+            || (lang == Lang::Python && k >= 2 && toks[k - 2].line != l.line))
+        {
+            continue;
+        }
+        let target = String::from_utf8_lossy(toks[last].text(src)).into_owned();
+        let local = String::from_utf8_lossy(l.text(src)).into_owned();
+        if local != target && (member_target || is_decl || lang == Lang::Python) {
+            out.push(Binding {
+                local,
+                call: target,
+                line: toks[k].line,
+            });
+        }
+    }
+    out
 }
 
 /// Every call argument that is a bare name (or `a.b`): (call token, callee, how it is
@@ -358,6 +472,15 @@ fn forwarded_args(
         let Some(open) = toks.get(k + 1).filter(|o| o.is(src, "(")).map(|_| k + 1) else {
             continue;
         };
+        // `x.method(…)`: `x` is passed as the receiver.
+        if k >= 2
+            && toks[k - 1].is(src, ".")
+            && toks[k - 2].kind == Tk::Ident
+            && (k < 3 || !matches!(toks[k - 3].text(src), b"." | b"?." | b"->"))
+        {
+            let recv = String::from_utf8_lossy(toks[k - 2].text(src)).into_owned();
+            out.push((k - 2, callee.clone(), ArgShape::Receiver, recv));
+        }
         let Some(close) = close_of(src, toks, open) else {
             continue;
         };
@@ -476,6 +599,7 @@ fn bindings(src: &[u8], toks: &[Token], lang: Lang) -> Vec<Binding> {
         out.push(Binding {
             local: String::from_utf8_lossy(l.text(src)).into_owned(),
             call: String::from_utf8_lossy(c.text(src)).into_owned(),
+            line: eq.line,
         });
     }
     out
@@ -497,6 +621,8 @@ pub(crate) fn close(facts: &[FileFacts], configured: &BTreeSet<String>) -> Vec<I
                 && x.kind == w.kind
                 && x.returned == w.returned
                 && x.only_in == w.only_in
+                && x.path == w.path
+                && x.line == w.line
         }) {
             return false;
         }
@@ -543,10 +669,13 @@ pub(crate) fn close(facts: &[FileFacts], configured: &BTreeSet<String>) -> Vec<I
                         .iter()
                         .filter(|w| !w.returned && w.only_in.is_none() && w.accepts(&fw.arg))
                     {
+                        let Some(slot) = w.through(&fw.slot, &fw.arg) else {
+                            continue;
+                        };
                         new.push(Inferred {
                             name: f.name.clone(),
                             family,
-                            slot: fw.slot.clone(),
+                            slot,
                             kind: w.kind,
                             sdk: w.sdk.clone(),
                             side: w.side,
@@ -559,9 +688,29 @@ pub(crate) fn close(facts: &[FileFacts], configured: &BTreeSet<String>) -> Vec<I
                 }
             }
         }
+        // `const trackEvent = track`: another name for a wrapper.
+        for file in facts {
+            let Some(family) = family_of(&file.path) else {
+                continue;
+            };
+            for a in &file.aliases {
+                let targets = found.get(&(family, a.call.clone()));
+                // A same-named function of the alias's own file is the one it names.
+                let local_target = targets.is_some_and(|ws| ws.iter().any(|w| w.path == file.path));
+                for w in targets.into_iter().flatten() {
+                    if w.only_in.is_none() && (!local_target || w.path == file.path) {
+                        new.push(Inferred {
+                            name: a.local.clone(),
+                            path: file.path.clone(),
+                            line: a.line,
+                            ..w.clone()
+                        });
+                    }
+                }
+            }
+        }
         let mut changed = false;
         for w in new {
-            // A function is never a wrapper of itself through recursion alone.
             changed |= add(&mut found, w);
         }
         if !changed {
@@ -608,6 +757,7 @@ mod tests {
             path: path.into(),
             fns,
             bindings: Vec::new(),
+            aliases: Vec::new(),
         }
     }
 

@@ -4,7 +4,7 @@
 //! by kind then key) whatever the thread scheduling; every reference either has a key or a
 //! `dynamic_reason`; memory held across files is only the references found.
 
-use std::cell::RefCell;
+use std::cell::{OnceCell, RefCell};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::Path;
 use std::rc::Rc;
@@ -15,7 +15,7 @@ use crate::imports::{import_map, imported_origins, origin_of, Origin};
 use crate::infer::{self, FileFacts, Inferred, Slot};
 use crate::lang::{Family, Lang};
 use crate::lexer::{tokenize, Token};
-use crate::patterns::{SideHint, Table};
+use crate::patterns::{Pattern, SideHint, Table};
 use crate::resolve::{resolve_in, resolve_targeted, DefIndex, Resolution};
 use crate::settings::Compiled;
 use crate::walk::{base_dir, content_skip, is_minified, walk};
@@ -74,7 +74,7 @@ pub(crate) fn scan(root: &Path, settings: &ScanSettings) -> Result<ScanReport, S
             }
             st.refs.extend(refs);
             st.tokenized.push(rel.to_string());
-            if !facts.fns.is_empty() || !facts.bindings.is_empty() {
+            if facts.has_any() {
                 st.facts.push(facts);
             }
         },
@@ -108,7 +108,7 @@ pub(crate) fn scan(root: &Path, settings: &ScanSettings) -> Result<ScanReport, S
             inferred = infer::close(&facts, &configured);
             let fresh: HashSet<String> = inferred
                 .iter()
-                .filter(|w| !w.returned && !done.contains(&w.name))
+                .filter(|w| !w.returned && !done.contains(&w.name) && !w.key_at(false).is_empty())
                 .map(|w| w.name.clone())
                 .collect();
             if fresh.is_empty() {
@@ -142,7 +142,7 @@ pub(crate) fn scan(root: &Path, settings: &ScanSettings) -> Result<ScanReport, S
                     st.refs.extend(refs);
                     if !seen.contains(rel) {
                         st.tokenized.push(rel.to_string());
-                        if !facts.fns.is_empty() || !facts.bindings.is_empty() {
+                        if facts.has_any() {
                             st.facts.push(facts);
                         }
                     }
@@ -212,7 +212,10 @@ fn wrapper_reports(settings: &ScanSettings, inferred: &[Inferred]) -> Vec<Wrappe
             inferred: false,
         })
         .collect();
-    for w in inferred.iter().filter(|w| !w.returned) {
+    for w in inferred
+        .iter()
+        .filter(|w| !w.returned && !w.key_at(false).is_empty())
+    {
         let (arg, key) = match &w.slot {
             Slot::Param { index, .. } => (Some(*index), None),
             Slot::Field { field, .. } => (None, Some(field.clone())),
@@ -403,35 +406,47 @@ fn file_refs(
     only: Option<&HashSet<String>>,
 ) -> (Vec<Found>, FileFacts) {
     tokenize(bytes, lang, toks);
-    let raw = find_calls(bytes, toks, lang, table, &compiled.clients, rel);
     let fns = find_functions(bytes, toks, lang);
+    // An inferred wrapper is called from its own file, from its package (Go), or from a
+    // file that imports its module (or a directory above it).
+    let origins: OnceCell<Vec<Origin>> = OnceCell::new();
+    let dir = rel.rsplit_once('/').map_or("", |(d, _)| d);
+    let visible = |p: &Pattern, receiver: Option<&str>| -> bool {
+        if p.only_in.as_deref().is_some_and(|only| only != rel) {
+            return false;
+        }
+        let Some(def) = p.defined_in.as_deref() else {
+            return true;
+        };
+        // A method called through an object named like the wrapper's module
+        // (`self.analytics.event(…)` for `analytics.py`), as injected objects are.
+        let norm = |s: &str| {
+            s.trim_matches('_')
+                .to_ascii_lowercase()
+                .replace(['_', '-'], "")
+        };
+        let stem = def.rsplit('/').next().unwrap_or(def);
+        let stem = stem.split('.').next().unwrap_or(stem);
+        def == rel
+            || receiver.is_some_and(|r| !stem.is_empty() && norm(r) == norm(stem))
+            || (lang == Lang::Go && def.rsplit_once('/').map_or("", |(d, _)| d) == dir)
+            || origins
+                .get_or_init(|| imported_origins(bytes, toks, lang, rel))
+                .iter()
+                .any(|o| o.links(def))
+    };
+    let raw = find_calls(bytes, toks, lang, table, &compiled.clients, &visible);
     let server_file = marked_server(bytes);
     let side_of = |r: &RawRef| side_for(rel, lang, r.side, compiled, server_file);
     let facts = infer::extract(rel, bytes, toks, lang, &fns, &raw, &side_of);
-    // An inferred wrapper is called from its own file, from its package (Go), or from a
-    // file that imports its module (or a directory above it); a function of the same name
-    // defined in the calling file is the one its calls mean.
-    let origins = if raw.iter().any(|r| r.inferred) {
-        imported_origins(bytes, toks, lang, rel)
-    } else {
-        Vec::new()
-    };
-    let dir = rel.rsplit_once('/').map_or("", |(d, _)| d);
+    // A function of the same name defined in the calling file is the one its calls mean.
     let raw: Vec<RawRef> = raw
         .into_iter()
         .filter(|r| {
-            let Some(def) = r.defined_in.as_deref().filter(|_| r.inferred) else {
-                return true;
-            };
-            if def == rel {
-                return true;
-            }
-            let shadowed = fns
-                .iter()
-                .any(|f| f.name.as_deref().map(str::as_bytes) == Some(toks[r.tok].text(bytes)));
-            let same_package =
-                lang == Lang::Go && def.rsplit_once('/').map_or("", |(d, _)| d) == dir;
-            !shadowed && (same_package || origins.iter().any(|o| o.links(def)))
+            r.defined_in.as_deref().is_none_or(|def| def == rel)
+                || !fns
+                    .iter()
+                    .any(|f| f.name.as_deref().map(str::as_bytes) == Some(toks[r.tok].text(bytes)))
         })
         .collect();
     let raw: Vec<RawRef> = match only {

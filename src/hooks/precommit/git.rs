@@ -37,6 +37,14 @@ pub enum GitError {
         "`{range}` is not a revision range\n  hint: use A..B (or A...B), e.g. origin/main..HEAD"
     )]
     BadRange { range: String },
+    #[error(
+        "`{rev}` (in `{range}`) is not a commit this repository has\n  hint: check the spelling, or fetch it first (in CI, a shallow clone may lack it: fetch with enough depth)"
+    )]
+    UnknownRevision { range: String, rev: String },
+    #[error(
+        "the two sides of `{range}` share no history (no merge base)\n  hint: name a base branch the other side forked from, e.g. origin/main..HEAD"
+    )]
+    NoMergeBase { range: String },
     #[error("cannot read the contents git printed for `git cat-file --batch`: {0}")]
     Batch(String),
 }
@@ -330,13 +338,19 @@ impl Git {
         };
         let a = if a.is_empty() { "HEAD" } else { a };
         let b = if b.is_empty() { "HEAD" } else { b };
-        let bad = |_| GitError::BadRange {
+        let unknown = |rev: &str| {
+            let (range, rev) = (range.to_string(), rev.to_string());
+            move |_| GitError::UnknownRevision { range, rev }
+        };
+        let old = self.rev(a).map_err(unknown(a))?;
+        let new = self.rev(b).map_err(unknown(b))?;
+        let no_base = |_| GitError::NoMergeBase {
             range: range.to_string(),
         };
-        let new = self.rev(b).map_err(bad)?;
-        let base = String::from_utf8_lossy(&self.run(&["merge-base", a, &new]).map_err(bad)?)
-            .trim()
-            .to_string();
+        let base =
+            String::from_utf8_lossy(&self.run(&["merge-base", &old, &new]).map_err(no_base)?)
+                .trim()
+                .to_string();
         Ok((base, new))
     }
 

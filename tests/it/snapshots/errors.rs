@@ -167,3 +167,12 @@ fn a_database_without_its_key_property() {
         &["ph-sync", "import", "dashboards"],
     );
 }
+
+/// The help a person reads first: the top level and `ph-sync` (exit codes included).
+#[test]
+fn help_texts() {
+    let env = TestEnv::start("empty");
+    snap(&env, "help_kodo", &["--help"]);
+    snap(&env, "help_ph_sync", &["ph-sync", "--help"]);
+    snap(&env, "help_scan", &["scan", "--help"]);
+}

@@ -109,6 +109,21 @@ fn export_in_each_format() {
     snap(&env, "export_md", &["ph-sync", "export"]);
     snap(
         &env,
+        "export_all_json",
+        &["ph-sync", "export", "--format", "json"],
+    );
+    snap(
+        &env,
+        "export_events_csv",
+        &["ph-sync", "export", "events", "--format", "csv"],
+    );
+    snap(
+        &env,
+        "export_dashboards_csv",
+        &["ph-sync", "export", "dashboards", "--format", "csv"],
+    );
+    snap(
+        &env,
         "export_flags_json",
         &["ph-sync", "export", "flags", "--format", "json"],
     );
@@ -194,4 +209,22 @@ fn audit_with_a_code_section() {
 fn snapshot_refresh() {
     let env = TestEnv::start("demo");
     snap(&env, "snapshot_refresh", &["snapshot", "refresh"]);
+}
+
+/// The spec's CLI alternative: `notion-sync --direction push` is `ph-sync import`.
+#[test]
+fn notion_sync_alias() {
+    let env = TestEnv::start("demo");
+    snap(
+        &env,
+        "notion_sync_push_dry_run",
+        &[
+            "notion-sync",
+            "--direction",
+            "push",
+            "--type",
+            "flags",
+            "--dry-run",
+        ],
+    );
 }

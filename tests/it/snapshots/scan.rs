@@ -79,3 +79,64 @@ fn scan_errors() {
     let out = run(kodo_in(dir.path()).args(["scan", "--config", "nope.json"]));
     check("scan_explicit_config_missing", dir.path(), &out);
 }
+
+/// `scan --rev-range` over a feature branch that adds one undocumented event: the CI report,
+/// with GitHub Actions annotations, as JSON, and the errors of bad ranges.
+#[test]
+fn scan_rev_range_reports() {
+    use crate::precommit_support::Repo;
+    let repo = Repo::with_kodo(&["user_signed_up", "user_logged_in"], &[]);
+    repo.write(
+        "src/app.ts",
+        "import posthog from 'posthog-js'\nposthog.capture('user_signed_up')\n",
+    );
+    repo.commit_all("app");
+    repo.git(&["checkout", "-q", "-b", "feature"]);
+    repo.write(
+        "src/app.ts",
+        "import posthog from 'posthog-js'\nposthog.capture('user_signed_up')\nposthog.capture('checkout_started')\nposthog.capture('user_logged_in')\n",
+    );
+    repo.commit_all("undocumented");
+    let root = repo.path("");
+    let snap = |name: &str, args: &[&str], github: bool| {
+        let mut cmd = repo.kodo(args);
+        if github {
+            cmd.env("GITHUB_ACTIONS", "true");
+        }
+        check(name, &root, &super::run_std(&mut cmd));
+    };
+    snap(
+        "scan_rev_range_github_actions",
+        &["scan", "--rev-range", "main..feature", "--check"],
+        true,
+    );
+    snap(
+        "scan_rev_range_json",
+        &[
+            "scan",
+            "--rev-range",
+            "main..feature",
+            "--check",
+            "--format",
+            "json",
+        ],
+        false,
+    );
+    snap(
+        "scan_rev_range_not_a_range",
+        &["scan", "--rev-range", "main", "--check"],
+        false,
+    );
+    snap(
+        "scan_rev_range_unknown_revision",
+        &["scan", "--rev-range", "main..no-such-branch", "--check"],
+        false,
+    );
+    repo.git(&["checkout", "-q", "--orphan", "lonely"]);
+    repo.commit_all("unrelated history");
+    snap(
+        "scan_rev_range_no_merge_base",
+        &["scan", "--rev-range", "main..lonely", "--check"],
+        false,
+    );
+}

@@ -3,7 +3,7 @@
 //! The Claude Code hook (a flag, experiment or dashboard about to be created), the git
 //! pre-commit gate and `kodo scan --check` (event names and flag keys in code) all ask this
 //! question. They get their rows from different places (the local snapshot, one filtered Notion
-//! query: see [`crate::lookup`]), but every answer is given here:
+//! query: see `kodo::lookup`), but every answer is given here:
 //!
 //! - **Keys.** Surrounding whitespace is not part of a key, case is: Notion's text `equals`
 //!   filters and PostHog's keys are case-sensitive (`decisions.md`). An empty key is never
