@@ -196,14 +196,14 @@ async fn analyse(
     // feeds its code section.
     let scan = async {
         if options.scan {
-            scan::facts(&config, &ctx.printer).await
+            scan::facts(&config, ctx.global.no_cache, &ctx.printer).await
         } else {
             ScanFacts::default()
         }
     };
     let code_scan = async {
         if judge_code {
-            Some(scan::report(&config).await)
+            Some(scan::report(&config, ctx.global.no_cache, &ctx.printer).await)
         } else {
             None
         }
@@ -547,6 +547,10 @@ async fn export_action(ctx: &Context, resources: &[Resource]) -> anyhow::Result<
         }
         _ => {
             let dir = config.kodo_dir().join("export");
+            if !ctx.global.dry_run {
+                crate::state::ensure_inside(&config.root, &dir)
+                    .with_context(|| format!("cannot write the export to `{}`", dir.display()))?;
+            }
             for (r, side) in &sides {
                 let json_path = dir.join(format!("{}.json", r.plural()));
                 let csv_path = dir.join(format!("{}.csv", r.plural()));
