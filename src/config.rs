@@ -17,7 +17,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
-use serde_json::Value;
+use serde_json::{json, Value};
 
 use crate::model::Resource;
 
@@ -166,7 +166,8 @@ pub struct PostHogConfig {
 pub struct NotionConfig {
     pub token_env_var: String,
     pub base_url: String,
-    pub rate_limit: f64,
+    /// The per-connection request budget kodo spends (`notion.rateLimit`).
+    pub rate_limit: kodo_api::Budget,
     pub databases: Databases,
     pub analytics_home: Option<String>,
     pub tracking_plan: Option<String>,
@@ -287,7 +288,7 @@ struct RawNotion {
     #[serde(rename = "baseUrl")]
     base_url: Option<String>,
     #[serde(rename = "rateLimit")]
-    rate_limit: Option<f64>,
+    rate_limit: Option<Value>,
     #[serde(default)]
     databases: RawDatabases,
     #[serde(default)]
@@ -452,15 +453,15 @@ impl Config {
                 .unwrap_or_else(|| DEFAULT_NOTION_BASE_URL.into()),
         );
         check_url(&file, "notion.baseUrl", &base_url)?;
-        let rate_limit = notion.rate_limit.unwrap_or(3.0);
-        if !(rate_limit > 0.0 && rate_limit.is_finite()) {
-            return Err(ConfigError::Invalid {
-                path: file,
+        let rate_limit =
+            notion_budget(notion.rate_limit.as_ref()).map_err(|message| ConfigError::Invalid {
+                path: file.clone(),
                 key: "notion.rateLimit".into(),
-                message: format!("{rate_limit} is not a positive number"),
-                hint: "use the average requests per second allowed, e.g. 3".into(),
-            });
-        }
+                message,
+                hint: "use {\"requestsPerWindow\": 180} (Notion's per-connection budget per \
+                       60-second window: 180 on most plans, 600 on Business and Enterprise)"
+                    .into(),
+            })?;
         let sync_defaults = SyncConfig::default();
         let cleanup_after_days = match &raw.sync.cleanup_after_days {
             None => sync_defaults.cleanup_after_days,
@@ -580,6 +581,49 @@ fn non_empty(value: Option<String>) -> Option<String> {
     value.filter(|v| !v.trim().is_empty())
 }
 
+/// `notion.rateLimit`: `{"requestsPerWindow": N, "windowSeconds": S}` (defaults 180 and 60:
+/// Notion's per-connection budget on every plan but Business and Enterprise, which get 600;
+/// <https://developers.notion.com/reference/request-limits>), or, the older form, a number of
+/// requests per second, spent per 60-second window (`3` = 180 per window).
+fn notion_budget(value: Option<&Value>) -> Result<kodo_api::Budget, String> {
+    let minute = std::time::Duration::from_secs(60);
+    let default = kodo_api::Budget::per_minute(kodo_api::NOTION_DEFAULT_BUDGET_PER_MINUTE);
+    let positive = |v: &Value, what: &str| -> Result<f64, String> {
+        match v.as_f64() {
+            Some(n) if n > 0.0 && n.is_finite() => Ok(n),
+            _ => Err(format!("{what} is {v}, not a positive number")),
+        }
+    };
+    match value {
+        None | Some(Value::Null) => Ok(default),
+        Some(n @ Value::Number(_)) => {
+            let per_sec = positive(n, "the rate")?;
+            Ok(kodo_api::Budget {
+                requests: ((per_sec * 60.0).round() as u32).max(1),
+                per: minute,
+            })
+        }
+        Some(Value::Object(map)) => {
+            let requests = match map.get("requestsPerWindow") {
+                None => default.requests,
+                Some(v) => match v.as_u64().and_then(|n| u32::try_from(n).ok()) {
+                    Some(n) if n > 0 => n,
+                    _ => return Err(format!("requestsPerWindow is {v}, not a positive integer")),
+                },
+            };
+            let per = match map.get("windowSeconds") {
+                None => minute,
+                Some(v) => std::time::Duration::try_from_secs_f64(positive(v, "windowSeconds")?)
+                    .map_err(|e| format!("windowSeconds is {v}: {e}"))?,
+            };
+            Ok(kodo_api::Budget { requests, per })
+        }
+        Some(other) => Err(format!(
+            "{other} is neither a budget object nor a number of requests per second"
+        )),
+    }
+}
+
 fn trim_slash(url: String) -> String {
     url.trim_end_matches('/').to_string()
 }
@@ -615,6 +659,15 @@ fn check_url(path: &Path, key: &str, url: &str) -> Result<(), ConfigError> {
 fn unknown_keys(value: &Value, schema: &Value, prefix: &str, out: &mut Vec<String>) {
     match value {
         Value::Object(map) => {
+            // A key that may be a number or an object (`oneOf`) is checked against its object form.
+            let schema = schema
+                .get("oneOf")
+                .and_then(Value::as_array)
+                .and_then(|alts| {
+                    alts.iter()
+                        .find(|a| a.get("type") == Some(&json!("object")))
+                })
+                .unwrap_or(schema);
             let properties = schema.get("properties").and_then(Value::as_object);
             let additional = schema.get("additionalProperties");
             for (key, child) in map {

@@ -24,7 +24,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use kodo_api::{ApiError, NotionClient, NotionOptions, Secret};
+use kodo_api::{ApiError, ClientOptions, NotionClient, RateLimits, Secret};
 use kodo_scan::Kind;
 use serde_json::{json, Value};
 
@@ -42,9 +42,6 @@ const FILTER_CHUNK: usize = 100;
 /// How long to wait after Notion rate-limits a lookup before one more try (if the deadline
 /// allows).
 const RATE_LIMIT_WAIT: Duration = Duration::from_millis(1000);
-
-/// Requests one lookup may send at once: at most two per database, three databases.
-const BURST: u32 = 6;
 
 /// Which source answers first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -350,15 +347,14 @@ async fn live_documented(
     let client = NotionClient::new(
         &config.notion.base_url,
         Secret::new(token),
-        NotionOptions {
-            rate_per_sec: config.notion.rate_limit,
-            burst: BURST,
+        ClientOptions {
+            limits: RateLimits::windows([config.notion.rate_limit]),
             // `ask_notion`'s deadline governs: a request never times out before it does.
             timeout: timeout.max(LIVE_TIMEOUT),
             connect_timeout: Duration::from_secs(2),
             max_attempts: 1,
-            token_env_var: config.notion.token_env_var.clone(),
-            ..NotionOptions::default()
+            credential_env_var: config.notion.token_env_var.clone(),
+            ..ClientOptions::notion()
         },
     )?;
     let sources = crate::state::State::load(&config.kodo_dir())

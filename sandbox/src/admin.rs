@@ -15,6 +15,16 @@ use crate::options::FaultConfig;
 use crate::posthog::Resource;
 use crate::server::{lock, Shared};
 
+/// The Notion rate limit in force, as `GET /__admin/rate_limit` shows it.
+fn rate_limit(shared: &Shared) -> Value {
+    let (budget, window) = lock(&shared.notion_budget).config();
+    json!({
+        "requests_per_window": budget,
+        "window_secs": window.as_secs_f64(),
+        "blocked": *lock(&shared.notion_blocked),
+    })
+}
+
 fn error(status: u16, message: impl Into<String>) -> (u16, Value) {
     (status, json!({"error": message.into()}))
 }
@@ -98,25 +108,32 @@ pub fn handle(
             lock(&shared.faults).set_config(config.clone());
             (200, json!(config))
         }
-        ("GET", ["rate_limit"]) => {
-            let (rate, burst) = lock(&shared.notion_bucket).config();
-            (200, json!({"rate_limit_per_sec": rate, "burst": burst}))
-        }
+        ("GET", ["rate_limit"]) => (200, rate_limit(shared)),
         ("PUT", ["rate_limit"]) => {
             let map = match parse_object(body) {
                 Ok(map) => map,
                 Err(e) => return e,
             };
-            let rate = map.get("rate_limit_per_sec").and_then(Value::as_f64);
-            let burst = map.get("burst").and_then(Value::as_u64);
-            match (rate, burst) {
-                (Some(rate), Some(burst)) if rate >= 0.0 && burst <= u64::from(u32::MAX) => {
-                    lock(&shared.notion_bucket).reconfigure(rate, burst as u32);
-                    (200, json!({"rate_limit_per_sec": rate, "burst": burst}))
+            let budget = map.get("requests_per_window").and_then(Value::as_u64);
+            let window = map
+                .get("window_secs")
+                .and_then(Value::as_f64)
+                .and_then(|s| std::time::Duration::try_from_secs_f64(s).ok())
+                .filter(|w| !w.is_zero());
+            let blocked = map.get("blocked").map(Value::as_bool);
+            match (budget, window, blocked) {
+                (Some(budget), Some(window), None | Some(Some(_)))
+                    if budget <= u64::from(u32::MAX) =>
+                {
+                    lock(&shared.notion_budget).reconfigure(budget as u32, window);
+                    if let Some(Some(b)) = blocked {
+                        *lock(&shared.notion_blocked) = b;
+                    }
+                    (200, rate_limit(shared))
                 }
                 _ => error(
                     400,
-                    "expected {\"rate_limit_per_sec\": number >= 0, \"burst\": integer}",
+                    "expected {\"requests_per_window\": integer, \"window_secs\": number > 0, \"blocked\"?: boolean}",
                 ),
             }
         }

@@ -1,5 +1,5 @@
-//! Rate limiting as each service does it: Notion's token bucket (an average rate with a
-//! burst allowance) and PostHog's DRF throttles (a count per sliding window).
+//! Rate limiting as each service does it: Notion's per-connection budget (a fixed number of
+//! requests per 60-second window) and PostHog's DRF throttles (a count per sliding window).
 //!
 //! Invariant: a refused request consumes nothing, and every wait reported is a whole
 //! number of seconds of at least 1, as the services' `Retry-After` headers are.
@@ -7,50 +7,59 @@
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
-/// Notion's per-integration limit: `rate` requests per second on average, `burst` at once.
+/// Notion's per-connection limit: "Each connection has a fixed budget of requests per
+/// 60-second window … The budget can be spent at any pace within the window — spread out
+/// evenly or in a single burst. When a request exceeds this limit, the `Retry-After` value is
+/// the time until the window resets, so it is at most 60 seconds" (180 requests per minute on
+/// most plans, 600 on Business and Enterprise;
+/// <https://developers.notion.com/reference/request-limits>).
+///
+/// A window starts with the first request after the previous one ended.
 #[derive(Debug)]
-pub struct TokenBucket {
-    rate: f64,
-    burst: f64,
-    tokens: f64,
-    last: Instant,
+pub struct WindowBudget {
+    budget: u32,
+    window: Duration,
+    started: Option<Instant>,
+    used: u32,
 }
 
-impl TokenBucket {
-    /// A full bucket.
-    pub fn new(rate: f64, burst: u32) -> Self {
-        TokenBucket {
-            rate: rate.max(0.0),
-            burst: f64::from(burst),
-            tokens: f64::from(burst),
-            last: Instant::now(),
+impl WindowBudget {
+    /// `budget` requests per `window` (at least 1 ms), nothing spent yet.
+    pub fn new(budget: u32, window: Duration) -> Self {
+        WindowBudget {
+            budget,
+            window: window.max(Duration::from_millis(1)),
+            started: None,
+            used: 0,
         }
     }
 
-    /// Changes the limit; the bucket starts full again.
-    pub fn reconfigure(&mut self, rate: f64, burst: u32) {
-        *self = TokenBucket::new(rate, burst);
+    /// Changes the limit; the next request starts a fresh window.
+    pub fn reconfigure(&mut self, budget: u32, window: Duration) {
+        *self = WindowBudget::new(budget, window);
     }
 
-    /// The current rate and burst.
-    pub fn config(&self) -> (f64, u32) {
-        (self.rate, self.burst as u32)
+    /// The budget and the window's length.
+    pub fn config(&self) -> (u32, Duration) {
+        (self.budget, self.window)
     }
 
-    /// Takes one token, or tells how many whole seconds until one is available.
+    /// Spends one request, or tells the whole seconds until the window resets (at least 1).
     pub fn try_take(&mut self, now: Instant) -> Result<(), u64> {
-        let elapsed = now.saturating_duration_since(self.last).as_secs_f64();
-        self.last = now;
-        self.tokens = (self.tokens + elapsed * self.rate).min(self.burst);
-        if self.tokens >= 1.0 {
-            self.tokens -= 1.0;
+        let started = match self.started {
+            Some(at) if now.saturating_duration_since(at) < self.window => at,
+            _ => {
+                self.started = Some(now);
+                self.used = 0;
+                now
+            }
+        };
+        if self.used < self.budget {
+            self.used += 1;
             return Ok(());
         }
-        if self.rate <= 0.0 {
-            return Err(3600);
-        }
-        let wait = ((1.0 - self.tokens) / self.rate).ceil();
-        Err((wait as u64).clamp(1, 3600))
+        let reset = (started + self.window).saturating_duration_since(now);
+        Err((reset.as_secs_f64().ceil() as u64).max(1))
     }
 }
 
@@ -107,23 +116,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn bucket_allows_the_burst_then_refuses_with_a_whole_second_wait() {
+    fn the_budget_is_spent_in_a_burst_then_refused_until_the_window_resets() {
         let now = Instant::now();
-        let mut bucket = TokenBucket::new(3.0, 10);
-        for _ in 0..10 {
-            assert_eq!(bucket.try_take(now), Ok(()));
+        let mut budget = WindowBudget::new(180, Duration::from_secs(60));
+        for _ in 0..180 {
+            assert_eq!(budget.try_take(now), Ok(()));
         }
-        assert_eq!(bucket.try_take(now), Err(1));
-        // A third of a second later one token is back.
-        assert_eq!(bucket.try_take(now + Duration::from_millis(340)), Ok(()));
-    }
-
-    #[test]
-    fn slow_buckets_report_long_waits() {
-        let now = Instant::now();
-        let mut bucket = TokenBucket::new(0.1, 1);
-        assert_eq!(bucket.try_take(now), Ok(()));
-        assert_eq!(bucket.try_take(now), Err(10));
+        assert_eq!(budget.try_take(now + Duration::from_secs(11)), Err(49));
+        assert_eq!(budget.try_take(now + Duration::from_millis(59_500)), Err(1));
+        // A new window: the whole budget again.
+        for _ in 0..180 {
+            assert_eq!(budget.try_take(now + Duration::from_secs(60)), Ok(()));
+        }
+        assert_eq!(budget.try_take(now + Duration::from_secs(61)), Err(59));
     }
 
     #[test]

@@ -23,12 +23,12 @@ struct Args {
     /// Port on 127.0.0.1 (0 = any free port).
     #[arg(long, default_value_t = 0)]
     port: u16,
-    /// Notion requests per second (average).
-    #[arg(long, default_value_t = 3.0)]
-    rate_limit: f64,
-    /// Notion burst allowance.
-    #[arg(long, default_value_t = 10)]
-    burst: u32,
+    /// Notion requests per window (180 on most plans, 600 on Business and Enterprise).
+    #[arg(long, default_value_t = 180)]
+    notion_budget: u32,
+    /// Length of Notion's rate-limit window in seconds (fractions allowed, to scale time).
+    #[arg(long, default_value_t = 60.0)]
+    notion_window_secs: f64,
     /// Faults, e.g. `429=0.2,5xx=0.05,commit503=0.05,drop=0.05,latency=0-20`.
     #[arg(long, default_value = "")]
     faults: String,
@@ -78,25 +78,26 @@ fn write_config(dir: &std::path::Path, scenario: &Scenario, base_url: &str) -> s
     )
 }
 
-async fn wait_for_signal() {
+/// Installs the SIGTERM/Ctrl-C handlers now and returns a future that ends on the first
+/// signal. Installed before the "listening" line is printed, so a signal sent as soon as that
+/// line is read is never missed (it would otherwise kill the process with the default action).
+fn signal_received() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
-    {
+    let term = {
         use tokio::signal::unix::{signal, SignalKind};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
-                }
+        signal(SignalKind::terminate()).ok()
+    };
+    let ctrl_c = tokio::signal::ctrl_c();
+    async move {
+        #[cfg(unix)]
+        if let Some(mut term) = term {
+            tokio::select! {
+                _ = ctrl_c => {}
+                _ = term.recv() => {}
             }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
+            return;
         }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
+        let _ = ctrl_c.await;
     }
 }
 
@@ -121,12 +122,13 @@ async fn main() -> ExitCode {
         Ok(f) => f,
         Err(e) => return fail(format!("--faults: {e}")),
     };
-    if args.rate_limit.is_nan() || args.rate_limit < 0.0 {
-        return fail("--rate-limit must be a number >= 0");
-    }
+    let notion_window = match std::time::Duration::try_from_secs_f64(args.notion_window_secs) {
+        Ok(w) if !w.is_zero() => w,
+        _ => return fail("--notion-window-secs must be a number of seconds > 0"),
+    };
     let options = Options {
-        rate_limit_per_sec: args.rate_limit,
-        burst: args.burst,
+        notion_budget: args.notion_budget,
+        notion_window,
         faults,
         seed: args.seed,
         query_row_cap: args.query_row_cap,
@@ -146,10 +148,11 @@ async fn main() -> ExitCode {
             return fail(format!("--write-config {}: {e}", dir.display()));
         }
     }
+    let stop = signal_received();
     let mut stdout = std::io::stdout();
     let _ = writeln!(stdout, "kodo-sandbox listening on {base_url}");
     let _ = stdout.flush();
-    wait_for_signal().await;
+    stop.await;
     sandbox.shutdown().await;
     ExitCode::SUCCESS
 }

@@ -1,9 +1,11 @@
 //! Run-time options of a sandbox: the Notion rate limit, the per-query row cap, the
 //! seed that makes generated ids and injected faults reproducible, and the fault mix.
 //!
-//! Invariants: `Options::default()` gives the real services' defaults (3 requests/s with a
-//! burst of 10, no faults, 10,000 rows per query); every fault rate is a probability in
+//! Invariants: `Options::default()` gives the real services' defaults (180 Notion requests per
+//! 60-second window, no faults, 10,000 rows per query); every fault rate is a probability in
 //! `0.0..=1.0` and `latency_ms.0 <= latency_ms.1` once a [`FaultConfig`] has been validated.
+
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
@@ -123,10 +125,12 @@ fn parse_latency(value: &str) -> Result<(u64, u64), FaultSpecError> {
 /// Options of one sandbox run.
 #[derive(Debug, Clone)]
 pub struct Options {
-    /// Average Notion requests per second allowed for the integration token (Notion: 3).
-    pub rate_limit_per_sec: f64,
-    /// Requests that may be made at once above the average (token-bucket size).
-    pub burst: u32,
+    /// Notion requests the integration token may make per window (Notion: 180 on most plans,
+    /// 600 on Business and Enterprise).
+    pub notion_budget: u32,
+    /// The length of Notion's rate-limit window (Notion: 60 s). Shorter windows scale time
+    /// down for benchmarks.
+    pub notion_window: Duration,
     /// Injected failures.
     pub faults: FaultConfig,
     /// Seeds generated ids, option colours and fault draws.
@@ -141,8 +145,8 @@ pub struct Options {
 impl Default for Options {
     fn default() -> Self {
         Options {
-            rate_limit_per_sec: 3.0,
-            burst: 10,
+            notion_budget: 180,
+            notion_window: Duration::from_secs(60),
             faults: FaultConfig::default(),
             seed: 0,
             query_row_cap: 10_000,
@@ -190,8 +194,8 @@ mod tests {
     #[test]
     fn defaults_match_the_real_services() {
         let options = Options::default();
-        assert_eq!(options.rate_limit_per_sec, 3.0);
-        assert_eq!(options.burst, 10);
+        assert_eq!(options.notion_budget, 180);
+        assert_eq!(options.notion_window, Duration::from_secs(60));
         assert_eq!(options.query_row_cap, 10_000);
         assert_eq!(options.faults, FaultConfig::default());
     }

@@ -31,7 +31,7 @@ use tokio::sync::{oneshot, Notify};
 use tokio::task::JoinSet;
 
 use crate::faults::{FaultDraw, FaultEngine};
-use crate::limits::{SlidingWindow, TokenBucket};
+use crate::limits::{SlidingWindow, WindowBudget};
 use crate::notion::{self, NotionError, NotionStore};
 use crate::options::Options;
 use crate::posthog::{PosthogError, PosthogStore, RequestUrl};
@@ -63,7 +63,9 @@ pub struct LogEntry {
 pub struct Shared {
     pub notion: Mutex<NotionStore>,
     pub posthog: Mutex<PosthogStore>,
-    pub notion_bucket: Mutex<TokenBucket>,
+    pub notion_budget: Mutex<WindowBudget>,
+    /// Set by the admin API: every Notion request is answered 429 `public_api_request_blocked`.
+    pub notion_blocked: Mutex<bool>,
     pub posthog_burst: Mutex<SlidingWindow>,
     pub posthog_sustained: Mutex<SlidingWindow>,
     pub faults: Mutex<FaultEngine>,
@@ -88,7 +90,11 @@ impl Shared {
         Ok(Shared {
             notion: Mutex::new(notion),
             posthog: Mutex::new(posthog),
-            notion_bucket: Mutex::new(TokenBucket::new(options.rate_limit_per_sec, options.burst)),
+            notion_budget: Mutex::new(WindowBudget::new(
+                options.notion_budget,
+                options.notion_window,
+            )),
+            notion_blocked: Mutex::new(false),
             // PostHog's BurstRateThrottle and SustainedRateThrottle.
             posthog_burst: Mutex::new(SlidingWindow::new(480, Duration::from_secs(60))),
             posthog_sustained: Mutex::new(SlidingWindow::new(4800, Duration::from_secs(3600))),
@@ -320,14 +326,14 @@ async fn notion_request(
     let fail = |error: NotionError, fault: Option<&'static str>| {
         log(Some(error.status), fault);
         let mut response = notion_error(&error, &request_id);
-        if error.status == 429 {
-            let wait = error
-                .additional_data
-                .as_ref()
-                .and_then(|d| d["retry_after"].as_str())
-                .unwrap_or("1")
-                .to_string();
-            set_header(&mut response, "retry-after", &wait);
+        // "Whenever a response includes Retry-After, the body repeats the wait as
+        // additional_data.retry_after" (developers.notion.com/reference/request-limits).
+        if let Some(wait) = error
+            .additional_data
+            .as_ref()
+            .and_then(|d| d["retry_after"].as_str())
+        {
+            set_header(&mut response, "retry-after", wait);
         }
         Outcome::Respond(response)
     };
@@ -352,7 +358,10 @@ async fn notion_request(
             )
         }
     }
-    if let Err(wait) = lock(&shared.notion_bucket).try_take(Instant::now()) {
+    if *lock(&shared.notion_blocked) {
+        return fail(NotionError::request_blocked(), None);
+    }
+    if let Err(wait) = lock(&shared.notion_budget).try_take(Instant::now()) {
         return fail(NotionError::rate_limited(wait), None);
     }
     if draw.throttle {

@@ -21,8 +21,7 @@ async fn event_rows_named(env: &Env, name: &str) -> Vec<Value> {
 #[tokio::test]
 async fn notion_rate_limit_answers_429_with_an_integer_retry_after() {
     let options = Options {
-        rate_limit_per_sec: 0.01,
-        burst: 3,
+        notion_budget: 3,
         ..Options::default()
     };
     let env = start_with(kodo_sandbox::Scenario::builtin("demo").unwrap(), options).await;
@@ -42,7 +41,8 @@ async fn notion_rate_limit_answers_429_with_an_integer_retry_after() {
         .unwrap()
         .parse()
         .expect("integer seconds");
-    assert!(wait >= 1);
+    // The per-connection window resets within 60 s (developers.notion.com/reference/request-limits).
+    assert!((1..=60).contains(&wait), "{wait}");
     assert_eq!(
         limited.body["additional_data"]["rate_limit_reason"],
         "public_api_request_rate_limit"
@@ -65,7 +65,7 @@ async fn notion_rate_limit_answers_429_with_an_integer_retry_after() {
         .admin(
             "PUT",
             "/rate_limit",
-            Some(json!({"rate_limit_per_sec": 1000.0, "burst": 100})),
+            Some(json!({"requests_per_window": 1000, "window_secs": 60})),
         )
         .await;
     assert_eq!(changed.status, 200);
@@ -73,18 +73,42 @@ async fn notion_rate_limit_answers_429_with_an_integer_retry_after() {
 }
 
 #[tokio::test]
-async fn bursts_beyond_the_default_limit_are_refused() {
+async fn the_default_budget_is_180_requests_per_window_spendable_in_a_burst() {
     let env = start_with(
         kodo_sandbox::Scenario::builtin("demo").unwrap(),
         Options::default(),
     )
     .await;
     let mut statuses = Vec::new();
-    for _ in 0..25 {
+    for _ in 0..181 {
         statuses.push(env.notion("GET", "/v1/users/me", None).await.status);
     }
-    assert!(statuses[..10].iter().all(|s| *s == 200), "{statuses:?}");
-    assert!(statuses.contains(&429), "{statuses:?}");
+    assert!(statuses[..180].iter().all(|s| *s == 200), "{statuses:?}");
+    assert_eq!(statuses[180], 429);
+    let state = env.admin("GET", "/rate_limit", None).await;
+    assert_eq!(state.body["requests_per_window"], 180);
+    assert_eq!(state.body["window_secs"], 60.0);
+}
+
+#[tokio::test]
+async fn a_blocked_connection_gets_429_public_api_request_blocked_without_retry_after() {
+    let env = start_with(kodo_sandbox::Scenario::builtin("demo").unwrap(), fast()).await;
+    let set = env
+        .admin(
+            "PUT",
+            "/rate_limit",
+            Some(json!({"requests_per_window": 1000, "window_secs": 60, "blocked": true})),
+        )
+        .await;
+    assert_eq!(set.status, 200);
+    let answer = env.notion("GET", "/v1/users/me", None).await;
+    assert_eq!(answer.status, 429);
+    assert_eq!(answer.body["code"], "rate_limited");
+    assert_eq!(
+        answer.body["additional_data"]["rate_limit_reason"],
+        "public_api_request_blocked"
+    );
+    assert_eq!(answer.retry_after, None);
 }
 
 #[tokio::test]

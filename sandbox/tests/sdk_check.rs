@@ -22,8 +22,7 @@ fn notion_js_sdk_accepts_the_sandbox() {
     let scenario = Scenario::builtin("demo").expect("demo scenario");
     let token = scenario.notion_token().to_string();
     let options = Options {
-        rate_limit_per_sec: 1000.0,
-        burst: 1000,
+        notion_budget: 100_000,
         ..Options::default()
     };
     let sandbox = BlockingSandbox::start(scenario, options).expect("sandbox starts");

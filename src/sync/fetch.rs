@@ -20,7 +20,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use futures_util::future::try_join_all;
 use futures_util::StreamExt;
 use kodo_api::{
-    ApiError, DataSource, FeatureFlag, NotionClient, NotionOptions, PostHogClient, PostHogOptions,
+    ApiError, ClientOptions, DataSource, FeatureFlag, NotionClient, PostHogClient, RateLimits,
     Secret, UsersAccess,
 };
 
@@ -36,16 +36,14 @@ use super::SyncError;
 /// How many flags are fetched by ID at once.
 const FLAG_LOOKUPS_IN_FLIGHT: usize = 4;
 
-/// The Notion client for `config`, pacing requests at `notion.rateLimit`.
+/// The Notion client for `config`, spending the `notion.rateLimit` budget.
 pub fn notion_client(config: &Config, printer: &Printer) -> Result<NotionClient, SyncError> {
     let token = Secret::new(config.notion_token()?);
-    let rate = config.notion.rate_limit;
-    let options = NotionOptions {
-        rate_per_sec: rate,
-        burst: burst_for(rate),
+    let options = ClientOptions {
+        limits: RateLimits::windows([config.notion.rate_limit]),
         logger: printer.logger(),
-        token_env_var: config.notion.token_env_var.clone(),
-        ..NotionOptions::default()
+        credential_env_var: config.notion.token_env_var.clone(),
+        ..ClientOptions::notion()
     };
     Ok(NotionClient::new(&config.notion.base_url, token, options)?)
 }
@@ -53,10 +51,10 @@ pub fn notion_client(config: &Config, printer: &Printer) -> Result<NotionClient,
 /// The PostHog client for `config`.
 pub fn posthog_client(config: &Config, printer: &Printer) -> Result<PostHogClient, SyncError> {
     let key = Secret::new(config.posthog_token()?);
-    let options = PostHogOptions {
+    let options = ClientOptions {
         logger: printer.logger(),
-        key_env_var: config.posthog.token_env_var.clone(),
-        ..PostHogOptions::default()
+        credential_env_var: config.posthog.token_env_var.clone(),
+        ..ClientOptions::posthog()
     };
     Ok(PostHogClient::new(
         &config.posthog.region_url,
@@ -64,11 +62,6 @@ pub fn posthog_client(config: &Config, printer: &Printer) -> Result<PostHogClien
         key,
         options,
     )?)
-}
-
-/// Requests allowed at once: one second's worth (at least one).
-pub fn burst_for(rate: f64) -> u32 {
-    (rate.ceil() as u32).max(1)
 }
 
 /// One Notion database as read.

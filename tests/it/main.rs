@@ -22,4 +22,5 @@ mod sync_demo;
 mod sync_errors;
 mod sync_faults;
 mod sync_lifecycle;
+mod sync_rate_limits;
 mod sync_single;

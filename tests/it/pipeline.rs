@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use kodo::model::PropValue;
 use kodo::sync::normalize::{Normalizer, People, Rules, ScanFacts};
-use kodo_api::{PostHogClient, PostHogOptions, Secret};
+use kodo_api::{ClientOptions, PostHogClient, RateLimits, Secret};
 use kodo_sandbox::{Sandbox, Scenario};
 use serde_json::json;
 
@@ -40,11 +40,10 @@ async fn saved_metrics_reach_the_experiment_rows() {
         &sandbox.base_url(),
         &project,
         Secret::new(key),
-        PostHogOptions {
-            rate_per_sec: 1_000.0,
-            burst: 1_000,
+        ClientOptions {
+            limits: RateLimits::paced(1_000.0, 1_000),
             max_retry_delay: Some(Duration::from_millis(10)),
-            ..PostHogOptions::default()
+            ..ClientOptions::posthog()
         },
     )
     .unwrap();

@@ -185,6 +185,16 @@ pub fn parse_labels(text: &str, stem: &str) -> Result<LabelFile> {
             );
         }
     }
+    let mut seen = std::collections::BTreeSet::new();
+    for label in &file.references {
+        if !seen.insert((&label.path, label.line, label.kind, &label.key)) {
+            bail!(
+                "{}:{} is labelled twice with the same kind and key: one call is one reference",
+                label.path,
+                label.line
+            );
+        }
+    }
     globs(&file.out_of_scope)?;
     Ok(file)
 }
@@ -385,8 +395,10 @@ pub fn eval_dir(root: &Path) -> (PathBuf, bool) {
 }
 
 /// The command-line options of `cargo xtask eval`.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Options {
+    /// How many times kodo scans each app (to check the report is deterministic).
+    pub runs: u32,
     pub json: bool,
     pub write: bool,
     pub apps: Vec<String>,
@@ -395,7 +407,13 @@ pub struct Options {
 
 impl Options {
     pub fn parse(args: &[String]) -> Result<Options> {
-        let mut o = Options::default();
+        let mut o = Options {
+            runs: 3,
+            json: false,
+            write: false,
+            apps: Vec::new(),
+            min: None,
+        };
         let mut it = args.iter();
         while let Some(a) = it.next() {
             match a.as_str() {
@@ -404,6 +422,13 @@ impl Options {
                 "--app" => o
                     .apps
                     .push(it.next().context("`--app` needs an app name")?.clone()),
+                "--runs" => {
+                    let v = it.next().context("`--runs` needs a count, e.g. 3")?;
+                    o.runs =
+                        v.parse().ok().filter(|n| *n >= 1).with_context(|| {
+                            format!("`--runs {v}`: expected a whole number ≥ 1")
+                        })?;
+                }
                 "--min" => {
                     let v = it.next().context("`--min` needs a number, e.g. 0.97")?;
                     let v: f64 = v
@@ -416,7 +441,7 @@ impl Options {
                 }
                 other => bail!(
                     "unknown option `{other}` for `cargo xtask eval` \
-                     (--json, --write, --app NAME, --min F)"
+                     (--json, --write, --app NAME, --min F, --runs N)"
                 ),
             }
         }
@@ -428,6 +453,25 @@ impl Options {
 struct AppResult {
     file: LabelFile,
     score: Score,
+    /// The most references by which a later run differed from the first.
+    unstable: usize,
+}
+
+/// How many references one run reported and the other did not (as multisets of path, line,
+/// kind and key).
+pub fn run_difference(a: &[Found], b: &[Found]) -> usize {
+    let mut counts: BTreeMap<(&str, u32, Kind, Option<&str>), i64> = BTreeMap::new();
+    for f in a {
+        *counts
+            .entry((f.path.as_str(), f.line, f.kind, f.key.as_deref()))
+            .or_default() += 1;
+    }
+    for f in b {
+        *counts
+            .entry((f.path.as_str(), f.line, f.kind, f.key.as_deref()))
+            .or_default() -= 1;
+    }
+    counts.values().map(|c| c.unsigned_abs() as usize).sum()
 }
 
 /// Runs the evaluation; returns whether every evaluated app met `--min` (true without it).
@@ -480,9 +524,16 @@ pub fn run(root: &Path, kodo: &Path, opts: &Options) -> Result<bool> {
                 file.commit
             );
         }
-        let report = run_kodo(kodo, &checkout)?;
-        let found =
-            found_references(&report).with_context(|| format!("{}: kodo's report", file.app))?;
+        // Several runs: the report must not depend on thread scheduling (ARCHITECTURE.md: the
+        // scanner's output is deterministic). The first run is the one scored.
+        let found = found_references(&run_kodo(kodo, &checkout)?)
+            .with_context(|| format!("{}: kodo's report", file.app))?;
+        let mut unstable = 0;
+        for _ in 1..opts.runs {
+            let again = found_references(&run_kodo(kodo, &checkout)?)
+                .with_context(|| format!("{}: kodo's report", file.app))?;
+            unstable = unstable.max(run_difference(&found, &again));
+        }
         let score = score(
             &file.references,
             &file.wrappers,
@@ -490,7 +541,11 @@ pub fn run(root: &Path, kodo: &Path, opts: &Options) -> Result<bool> {
             found,
             LINE_TOLERANCE,
         );
-        results.push(AppResult { file, score });
+        results.push(AppResult {
+            file,
+            score,
+            unstable,
+        });
     }
     for name in &opts.apps {
         if !known.contains(name) {
@@ -519,10 +574,10 @@ pub fn run(root: &Path, kodo: &Path, opts: &Options) -> Result<bool> {
     if opts.json {
         println!(
             "{}",
-            serde_json::to_string_pretty(&to_json(&results, &kodo_commit))?
+            serde_json::to_string_pretty(&to_json(&results, &kodo_commit, opts.runs))?
         );
     } else {
-        print!("{}", markdown(&results, &dir, true));
+        print!("{}", markdown(&results, &dir, true, opts.runs));
     }
     if opts.write {
         let date = today()?;
@@ -539,7 +594,7 @@ pub fn run(root: &Path, kodo: &Path, opts: &Options) -> Result<bool> {
              left out of both). Run `cargo xtask eval` for each app's misses, grouped by the \
              wrapper they go through, and its false positives.",
             short = &kodo_commit[..kodo_commit.len().min(10)],
-            table = markdown(&results, &dir, false)
+            table = markdown(&results, &dir, false, opts.runs)
         );
         crate::write_section("Scanner evaluation on real apps", &body)?;
         eprintln!("BENCHMARKS.md updated");
@@ -556,11 +611,12 @@ fn fmt_ratio(r: Option<f64>) -> String {
     r.map_or_else(|| "–".into(), |v| format!("{v:.2}"))
 }
 
-fn markdown(results: &[AppResult], dir: &Path, details: bool) -> String {
+fn markdown(results: &[AppResult], dir: &Path, details: bool, runs: u32) -> String {
     let mut md = String::new();
-    md.push_str(
-        "| app | language | commit | labels (events / flags, dynamic) | found | true positives | recall | precision |\n\
-         |---|---|---|---:|---:|---:|---:|---:|\n",
+    let _ = writeln!(
+        md,
+        "| app | language | commit | labels (events / flags, dynamic) | found | true positives | recall | precision | same in {runs} runs |\n\
+         |---|---|---|---:|---:|---:|---:|---:|---|"
     );
     let (mut labels, mut found, mut tp) = (0, 0, 0);
     for r in results {
@@ -574,7 +630,7 @@ fn markdown(results: &[AppResult], dir: &Path, details: bool) -> String {
         let dynamic = r.file.references.iter().filter(|l| l.dynamic).count();
         let _ = writeln!(
             md,
-            "| [{app}](https://github.com/{repo}) | {lang} | `{commit}` | {n} ({events} / {flags}, {dynamic}) | {found} | {tp} | {recall} | {precision} |",
+            "| [{app}](https://github.com/{repo}) | {lang} | `{commit}` | {n} ({events} / {flags}, {dynamic}) | {found} | {tp} | {recall} | {precision} | {stable} |",
             app = r.file.app,
             repo = r.file.repo,
             lang = r.file.languages.join(", "),
@@ -585,6 +641,11 @@ fn markdown(results: &[AppResult], dir: &Path, details: bool) -> String {
             tp = s.true_positives,
             recall = fmt_ratio(s.recall()),
             precision = fmt_ratio(s.precision()),
+            stable = if r.unstable == 0 {
+                "yes".to_string()
+            } else {
+                format!("**no** ({} differ)", r.unstable)
+            },
         );
         labels += s.labels;
         found += s.found;
@@ -592,7 +653,7 @@ fn markdown(results: &[AppResult], dir: &Path, details: bool) -> String {
     }
     let _ = writeln!(
         md,
-        "| **all** | | | {labels} | {found} | {tp} | {} | {} |",
+        "| **all** | | | {labels} | {found} | {tp} | {} | {} | |",
         fmt_ratio(ratio(tp, labels)),
         fmt_ratio(ratio(tp, found))
     );
@@ -608,6 +669,14 @@ fn markdown(results: &[AppResult], dir: &Path, details: bool) -> String {
              labelled wrapper bodies, {} reference(s) in out-of-scope files.\n",
             r.file.app, s.labels, s.found, s.true_positives, s.wrapper_bodies, s.out_of_scope
         );
+        if r.unstable > 0 {
+            let _ = writeln!(
+                md,
+                "\n**Not deterministic:** identical runs of `kodo scan` differ by up to {} \
+                 reference(s); the figures are the first run's.",
+                r.unstable
+            );
+        }
         if !s.misses.is_empty() {
             let _ = writeln!(md, "\nMisses by route (what kodo would have to follow):\n");
             for (via, n) in misses_by_route(&s.misses) {
@@ -667,9 +736,10 @@ pub fn misses_by_route(misses: &[Label]) -> Vec<(String, usize)> {
     v
 }
 
-fn to_json(results: &[AppResult], kodo_commit: &str) -> Value {
+fn to_json(results: &[AppResult], kodo_commit: &str, runs: u32) -> Value {
     json!({
         "version": EVAL_JSON_VERSION,
+        "runs": runs,
         "kodo_commit": kodo_commit,
         "line_tolerance": LINE_TOLERANCE,
         "apps": results.iter().map(|r| json!({
@@ -683,6 +753,7 @@ fn to_json(results: &[AppResult], kodo_commit: &str) -> Value {
             "recall": r.score.recall(),
             "precision": r.score.precision(),
             "wrapper_bodies": r.score.wrapper_bodies,
+            "references_differing_between_runs": r.unstable,
             "out_of_scope": r.score.out_of_scope,
             "misses_by_route": misses_by_route(&r.score.misses)
                 .into_iter()
@@ -723,7 +794,8 @@ fn run_kodo(kodo: &Path, checkout: &Path) -> Result<Value> {
     let home = std::env::temp_dir().join(format!("kodo-eval-home-{}", std::process::id()));
     std::fs::create_dir_all(&home)?;
     let out = Command::new(kodo)
-        .args(["scan", "--format", "json", "."])
+        // --no-git: the commit history (Related PR) is not part of what is evaluated.
+        .args(["scan", "--format", "json", "--no-git", "."])
         .current_dir(checkout)
         .env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
@@ -913,6 +985,37 @@ mod tests {
     }
 
     #[test]
+    fn options_are_parsed_and_checked() {
+        let args = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let o = Options::parse(&args(&["--app", "aider", "--runs", "5", "--min", "0.97"])).unwrap();
+        assert_eq!(
+            (o.apps, o.runs, o.min),
+            (vec!["aider".to_string()], 5, Some(0.97))
+        );
+        assert_eq!(Options::parse(&[]).unwrap().runs, 3);
+        assert!(Options::parse(&args(&["--runs", "0"])).is_err());
+        assert!(Options::parse(&args(&["--min", "1.5"])).is_err());
+        assert!(Options::parse(&args(&["--app"])).is_err());
+        assert!(Options::parse(&args(&["--bogus"])).is_err());
+    }
+
+    #[test]
+    fn runs_are_compared_as_multisets() {
+        let a = vec![
+            found("a.ts", 1, Kind::Event, Some("x")),
+            found("a.ts", 1, Kind::Event, Some("x")),
+            found("b.ts", 2, Kind::Flag, None),
+        ];
+        assert_eq!(run_difference(&a, &a), 0);
+        let b = vec![
+            found("a.ts", 1, Kind::Event, Some("x")),
+            found("b.ts", 2, Kind::Flag, Some("f")),
+        ];
+        // One `x` fewer, the dynamic flag gone, a keyed flag new.
+        assert_eq!(run_difference(&a, &b), 3);
+    }
+
+    #[test]
     fn no_labels_or_nothing_found_has_no_ratio() {
         let s = score(&[], &[], &no_globs(), vec![], 3);
         assert_eq!((s.recall(), s.precision()), (None, None));
@@ -939,6 +1042,39 @@ mod tests {
         assert!(parse_labels(&typo, "x").is_err());
         let short = ok.replace("0123456789abcdef0123456789abcdef01234567", "0123abc");
         assert!(parse_labels(&short, "x").is_err());
+    }
+
+    #[test]
+    fn the_committed_label_files_are_valid() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../eval/labels");
+        let mut n = 0;
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_none_or(|e| e != "json") {
+                continue;
+            }
+            let stem = path.file_stem().unwrap().to_string_lossy().into_owned();
+            let text = std::fs::read_to_string(&path).unwrap();
+            let file =
+                parse_labels(&text, &stem).unwrap_or_else(|e| panic!("{}: {e:#}", path.display()));
+            assert!(
+                !file.references.is_empty(),
+                "{}: no references",
+                path.display()
+            );
+            n += 1;
+        }
+        assert!(n >= 4, "the evaluation needs at least four apps, found {n}");
+    }
+
+    #[test]
+    fn a_label_given_twice_is_an_error() {
+        let text = r#"{"app":"x","repo":"o/x","commit":"0123456789abcdef0123456789abcdef01234567","fetch":"f",
+            "languages":["go"],"description":"d",
+            "references":[{"path":"a.go","line":3,"kind":"event","key":"k"},
+                          {"path":"a.go","line":3,"kind":"event","key":"k"}]}"#;
+        let err = parse_labels(text, "x").unwrap_err().to_string();
+        assert!(err.contains("labelled twice"), "{err}");
     }
 
     #[test]

@@ -30,7 +30,8 @@ Tasks:
   eval [OPTIONS]   the scanner's recall and precision on real apps (eval/labels/, checkouts in
                    $KODO_EVAL_DIR, else target/eval-apps or /work/eval-apps; see eval/README.md)
                    --json (for machines), --app NAME (repeatable), --write (BENCHMARKS.md),
-                   --min F (exit 1 if an app's recall or precision is below F)
+                   --min F (exit 1 if an app's recall or precision is below F),
+                   --runs N (scan each app N times to check determinism; default 3)
 ";
 
 fn main() -> Result<()> {

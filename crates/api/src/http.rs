@@ -15,6 +15,7 @@
 //! - The credential travels only in a header marked sensitive; log lines and errors carry the
 //!   method and path only.
 
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
@@ -36,16 +37,23 @@ pub const NO_RETRY_DELAY_ENV: &str = "KODO_TEST_NO_RETRY_DELAY";
 /// The longest retry wait when [`NO_RETRY_DELAY_ENV`] is set.
 pub const TEST_RETRY_DELAY_CAP: Duration = Duration::from_millis(10);
 
-/// Default sustained request rate for Notion (its documented average of 3 requests/second).
+/// Fallback pace when a configured rate is unusable (not positive, not finite).
 pub const DEFAULT_RATE_PER_SEC: f64 = 3.0;
-/// Default burst for Notion.
-pub const DEFAULT_BURST: u32 = 3;
-/// Default per-request timeout.
+/// Default per-request timeout for PostHog.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+/// Default per-request timeout for Notion: above Notion's 55 s server deadline
+/// (`"deadline_ms": "55000"` in the 503 a late write answers with,
+/// <https://developers.notion.com/reference/request-limits>), so kodo never abandons a write
+/// the server is still committing; the official SDK uses the same 60 s
+/// (makenotion/notion-sdk-js `src/Client.ts`: `timeoutMs ?? 60_000`).
+pub const NOTION_TIMEOUT: Duration = Duration::from_secs(60);
 /// Default connect timeout.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Default number of sends per call (the first one included).
 pub const DEFAULT_MAX_ATTEMPTS: u32 = 6;
+
+/// Notion's `additional_data.rate_limit_reason` when a connection's access is restricted.
+pub const BLOCKED_REASON: &str = "public_api_request_blocked";
 
 /// The longest `Retry-After` honoured; longer values (or absurd ones) are cut to this. An
 /// hour: PostHog's sustained throttle is a one-hour window (posthog/rate_limit.py).
@@ -57,6 +65,86 @@ const JITTER_MAX_MS: u64 = 250;
 
 /// Receives one line per request, per retry and per wait. Never receives a credential.
 pub type Logger = Arc<dyn Fn(&str) + Send + Sync>;
+
+/// The settings every client shares: how fast it may send, how long it waits, how often it
+/// tries, where its log lines go, and which environment variable its credential came from.
+/// [`ClientOptions::notion`] and [`ClientOptions::posthog`] are each service's defaults.
+#[derive(Clone)]
+pub struct ClientOptions {
+    /// Pace and window budgets, shared by every request of the client.
+    pub limits: RateLimits,
+    /// Per-request timeout.
+    pub timeout: Duration,
+    /// Connect timeout.
+    pub connect_timeout: Duration,
+    /// Sends per call, the first included.
+    pub max_attempts: u32,
+    /// Upper bound on every retry wait (for tests); `None` = the normal policy. The
+    /// `KODO_TEST_NO_RETRY_DELAY=1` environment variable sets 10 ms.
+    pub max_retry_delay: Option<Duration>,
+    /// When set, a throttled answer that states its wait (`Retry-After`) does not use up an
+    /// attempt: one call waits as told for up to this long in all, then fails. PostHog's hourly
+    /// window can ask for most of an hour.
+    pub max_throttle_wait: Option<Duration>,
+    /// Receives one line per request, retry and wait.
+    pub logger: Option<Logger>,
+    /// Name of the environment variable the credential came from, for error messages.
+    pub credential_env_var: String,
+}
+
+impl ClientOptions {
+    /// Notion's defaults: the smallest plan's per-connection budget (180 requests per
+    /// 60-second window), a 60 s timeout (above Notion's 55 s server deadline), 6 attempts.
+    pub fn notion() -> Self {
+        ClientOptions {
+            limits: RateLimits::notion_default(),
+            timeout: NOTION_TIMEOUT,
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            max_attempts: DEFAULT_MAX_ATTEMPTS,
+            max_retry_delay: None,
+            max_throttle_wait: None,
+            logger: None,
+            credential_env_var: "NOTION_API_KEY".to_owned(),
+        }
+    }
+
+    /// PostHog's defaults: 8 requests/s with a burst of 10, within its 480/minute and
+    /// 4,800/hour windows ([`crate::posthog::DEFAULT_WINDOWS`]), a 30 s timeout, 6 attempts,
+    /// and up to 65 minutes of stated throttle waits per call.
+    pub fn posthog() -> Self {
+        ClientOptions {
+            limits: RateLimits {
+                pacing: Some(Pacing {
+                    rate_per_sec: 8.0,
+                    burst: 10,
+                }),
+                windows: crate::posthog::DEFAULT_WINDOWS.to_vec(),
+            },
+            timeout: DEFAULT_TIMEOUT,
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            max_attempts: DEFAULT_MAX_ATTEMPTS,
+            max_retry_delay: None,
+            max_throttle_wait: Some(crate::posthog::DEFAULT_MAX_THROTTLE_WAIT),
+            logger: None,
+            credential_env_var: "POSTHOG_PERSONAL_API_KEY".to_owned(),
+        }
+    }
+}
+
+impl std::fmt::Debug for ClientOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientOptions")
+            .field("limits", &self.limits)
+            .field("timeout", &self.timeout)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("max_attempts", &self.max_attempts)
+            .field("max_retry_delay", &self.max_retry_delay)
+            .field("max_throttle_wait", &self.max_throttle_wait)
+            .field("logger", &self.logger.as_ref().map(|_| "<fn>"))
+            .field("credential_env_var", &self.credential_env_var)
+            .finish()
+    }
+}
 
 /// Checks a configured base URL before any credential is sent to it.
 ///
@@ -177,51 +265,127 @@ fn seconds(secs: f64) -> Option<Duration> {
 const MIN_RATE_PER_SEC: f64 = 0.001;
 const MAX_RATE_PER_SEC: f64 = 1_000_000.0;
 
-/// A token bucket shared by all concurrent work on one client.
+/// A request budget: at most `requests` sends in any span of `per`.
 ///
-/// `acquire` hands out at most `burst` requests at once and `rate_per_sec` on average.
-/// [`RateLimiter::pause_for`] (called when a 429 arrives) blocks every caller until the pause
-/// ends, after which the bucket restarts with one token.
+/// Notion's per-connection limit is one of these: "Each connection has a fixed budget of
+/// requests per 60-second window … The budget can be spent at any pace within the window —
+/// spread out evenly or in a single burst" (180 per minute on most plans, 600 on Business and
+/// Enterprise; <https://developers.notion.com/reference/request-limits>). PostHog's throttles
+/// are sliding windows of the same shape.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Budget {
+    /// Sends allowed per window (at least 1).
+    pub requests: u32,
+    /// The window's length.
+    pub per: Duration,
+}
+
+impl Budget {
+    /// `requests` per minute.
+    pub const fn per_minute(requests: u32) -> Self {
+        Budget {
+            requests,
+            per: Duration::from_secs(60),
+        }
+    }
+}
+
+/// Steady pacing: `rate_per_sec` on average, `burst` at once (a token bucket).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Pacing {
+    /// Average sends per second.
+    pub rate_per_sec: f64,
+    /// Sends allowed at once.
+    pub burst: u32,
+}
+
+/// How fast one client may send: an optional steady pace plus any number of window budgets,
+/// all of which must have room before a request goes out.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct RateLimits {
+    /// A token bucket, when the service wants a steady pace.
+    pub pacing: Option<Pacing>,
+    /// Window budgets (Notion: one per-connection window; PostHog: per minute and per hour).
+    pub windows: Vec<Budget>,
+}
+
+impl RateLimits {
+    /// Only a token bucket.
+    pub fn paced(rate_per_sec: f64, burst: u32) -> Self {
+        RateLimits {
+            pacing: Some(Pacing {
+                rate_per_sec,
+                burst,
+            }),
+            windows: Vec::new(),
+        }
+    }
+
+    /// Only window budgets.
+    pub fn windows(windows: impl IntoIterator<Item = Budget>) -> Self {
+        RateLimits {
+            pacing: None,
+            windows: windows.into_iter().collect(),
+        }
+    }
+
+    /// Notion's documented per-connection budget for the smallest plans: 180 requests per
+    /// 60-second window ("All other plans: 180 requests per minute (an average of 3 per
+    /// second)", <https://developers.notion.com/reference/request-limits>).
+    pub fn notion_default() -> Self {
+        RateLimits::windows([Budget::per_minute(NOTION_DEFAULT_BUDGET_PER_MINUTE)])
+    }
+}
+
+/// A window's span as the limiter measures it: its length plus a 1% allowance.
+fn span(budget: &Budget) -> Duration {
+    budget.per + budget.per / 100
+}
+
+/// Notion's per-connection budget on every plan but Business and Enterprise (which get 600).
+pub const NOTION_DEFAULT_BUDGET_PER_MINUTE: u32 = 180;
+
+/// A rate limiter shared by all concurrent work on one client: an optional token bucket and
+/// window budgets ([`RateLimits`]).
+///
+/// Each send is stamped twice: when it is allowed out, and again when its answer arrives
+/// (when the [`Permit`] is dropped). The later stamp is what counts: the service counted the
+/// request somewhere in between, so measuring windows from the answer can only err on the
+/// safe side, whatever the connection set-up or transit time. No span of `per` (plus a 1%
+/// allowance) ever holds more than `requests` sends: a budget is spent in a burst, then the
+/// next send waits for the oldest to leave the window. [`RateLimiter::pause_for`] (called
+/// when a 429 arrives) blocks every caller until the pause ends.
 #[derive(Debug)]
 pub struct RateLimiter {
-    rate_per_sec: f64,
-    burst: f64,
-    state: Mutex<Bucket>,
+    limits: RateLimits,
+    /// The longest window's span: older stamps are forgotten.
+    horizon: Duration,
+    state: Mutex<LimiterState>,
 }
 
 #[derive(Debug)]
-struct Bucket {
+struct LimiterState {
     tokens: f64,
     updated: Instant,
     paused_until: Option<Instant>,
-    /// Sliding windows (`limit` requests in any `span`), as DRF's SimpleRateThrottle counts.
-    windows: Vec<Window>,
+    /// Stamps of recent sends (a multiset: several sends can share an instant).
+    sent: BTreeMap<Instant, u32>,
 }
 
+/// One send allowed by a [`RateLimiter`]. Keep it until the answer has arrived: dropping it
+/// re-stamps the send with that moment.
 #[derive(Debug)]
-struct Window {
-    limit: usize,
-    span: Duration,
-    sent: std::collections::VecDeque<Instant>,
+#[must_use = "hold the permit until the answer arrives"]
+pub struct Permit<'a> {
+    limiter: &'a RateLimiter,
+    stamped: Option<Instant>,
 }
 
-impl Window {
-    /// How long until one more request fits (zero when it fits now).
-    fn wait(&mut self, now: Instant) -> Duration {
-        while self
-            .sent
-            .front()
-            .is_some_and(|t| now.saturating_duration_since(*t) >= self.span)
-        {
-            self.sent.pop_front();
+impl Drop for Permit<'_> {
+    fn drop(&mut self) {
+        if let Some(at) = self.stamped.take() {
+            self.limiter.restamp(at, Instant::now());
         }
-        if self.sent.len() < self.limit {
-            return Duration::ZERO;
-        }
-        self.sent
-            .front()
-            .map(|oldest| (*oldest + self.span).saturating_duration_since(now))
-            .unwrap_or(Duration::ZERO)
     }
 }
 
@@ -230,75 +394,81 @@ impl RateLimiter {
     /// A non-positive or non-finite rate falls back to [`DEFAULT_RATE_PER_SEC`]; burst is at
     /// least 1.
     pub fn new(rate_per_sec: f64, burst: u32) -> Self {
-        let rate_per_sec = if rate_per_sec.is_finite() && rate_per_sec > 0.0 {
-            rate_per_sec.clamp(MIN_RATE_PER_SEC, MAX_RATE_PER_SEC)
-        } else {
-            DEFAULT_RATE_PER_SEC
-        };
-        let burst = f64::from(burst.max(1));
+        RateLimiter::with_limits(RateLimits::paced(rate_per_sec, burst))
+    }
+
+    /// A limiter enforcing `limits`. Rates are clamped to sane values, budgets to at least one
+    /// request per window of at least 1 ms.
+    pub fn with_limits(limits: RateLimits) -> Self {
+        let pacing = limits.pacing.map(|p| Pacing {
+            rate_per_sec: if p.rate_per_sec.is_finite() && p.rate_per_sec > 0.0 {
+                p.rate_per_sec.clamp(MIN_RATE_PER_SEC, MAX_RATE_PER_SEC)
+            } else {
+                DEFAULT_RATE_PER_SEC
+            },
+            burst: p.burst.max(1),
+        });
+        let windows: Vec<Budget> = limits
+            .windows
+            .iter()
+            .map(|w| Budget {
+                requests: w.requests.max(1),
+                per: w.per.max(Duration::from_millis(1)),
+            })
+            .collect();
+        let horizon = windows.iter().map(span).max().unwrap_or(Duration::ZERO);
+        let tokens = pacing.map(|p| f64::from(p.burst)).unwrap_or(0.0);
         RateLimiter {
-            rate_per_sec,
-            burst,
-            state: Mutex::new(Bucket {
-                tokens: burst,
+            state: Mutex::new(LimiterState {
+                tokens,
                 updated: Instant::now(),
                 paused_until: None,
-                windows: Vec::new(),
+                sent: BTreeMap::new(),
             }),
+            horizon,
+            limits: RateLimits { pacing, windows },
         }
     }
 
-    /// [`RateLimiter::new`], plus sliding windows: at most `limit` requests in any `span`
-    /// (PostHog's BurstRateThrottle 480/minute and SustainedRateThrottle 4,800/hour), so a
-    /// long run waits for its budget instead of running into 429s.
-    pub fn with_windows(rate_per_sec: f64, burst: u32, windows: &[(u32, Duration)]) -> Self {
-        let limiter = RateLimiter::new(rate_per_sec, burst);
-        limiter.bucket().windows = windows
-            .iter()
-            .filter(|(limit, span)| *limit > 0 && !span.is_zero())
-            .map(|&(limit, span)| Window {
-                limit: limit as usize,
-                span,
-                sent: std::collections::VecDeque::new(),
-            })
-            .collect();
-        limiter
+    /// The limits in force.
+    pub fn limits(&self) -> &RateLimits {
+        &self.limits
     }
 
-    fn bucket(&self) -> std::sync::MutexGuard<'_, Bucket> {
-        // No code panics while holding the lock, so a poisoned lock still holds a sound bucket.
+    fn state(&self) -> std::sync::MutexGuard<'_, LimiterState> {
+        // No code panics while holding the lock, so a poisoned lock still holds a sound state.
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Waits until a request may be sent.
-    pub async fn acquire(&self) {
+    /// Waits until a request may be sent, and counts it against every budget.
+    pub async fn acquire(&self) -> Permit<'_> {
         loop {
             let wait = {
-                let mut b = self.bucket();
+                let mut s = self.state();
                 let now = Instant::now();
-                match b.paused_until {
+                match s.paused_until {
                     Some(until) if until > now => until - now,
                     _ => {
-                        b.paused_until = None;
-                        let elapsed = now.saturating_duration_since(b.updated).as_secs_f64();
-                        b.tokens = (b.tokens + elapsed * self.rate_per_sec).min(self.burst);
-                        b.updated = now;
-                        let window_wait = b
-                            .windows
-                            .iter_mut()
-                            .map(|w| w.wait(now))
-                            .max()
-                            .unwrap_or(Duration::ZERO);
-                        if b.tokens >= 1.0 && window_wait.is_zero() {
-                            b.tokens -= 1.0;
-                            for w in &mut b.windows {
-                                w.sent.push_back(now);
+                        s.paused_until = None;
+                        match self.wait_needed(&mut s, now) {
+                            Some(wait) => wait,
+                            None => {
+                                if self.limits.pacing.is_some() {
+                                    s.tokens -= 1.0;
+                                }
+                                if self.limits.windows.is_empty() {
+                                    return Permit {
+                                        limiter: self,
+                                        stamped: None,
+                                    };
+                                }
+                                *s.sent.entry(now).or_insert(0) += 1;
+                                return Permit {
+                                    limiter: self,
+                                    stamped: Some(now),
+                                };
                             }
-                            return;
                         }
-                        Duration::try_from_secs_f64((1.0 - b.tokens).max(0.0) / self.rate_per_sec)
-                            .unwrap_or(Duration::from_secs(1))
-                            .max(window_wait)
                     }
                 }
             };
@@ -306,24 +476,82 @@ impl RateLimiter {
         }
     }
 
+    /// Moves one send's stamp from `from` to `to` (its answer arrived).
+    fn restamp(&self, from: Instant, to: Instant) {
+        let mut s = self.state();
+        if let Some(n) = s.sent.get_mut(&from) {
+            *n -= 1;
+            if *n == 0 {
+                s.sent.remove(&from);
+            }
+        }
+        *s.sent.entry(to).or_insert(0) += 1;
+    }
+
+    /// `None` when a send may go out at `now`, else how long until one may.
+    fn wait_needed(&self, s: &mut LimiterState, now: Instant) -> Option<Duration> {
+        let mut wait = Duration::ZERO;
+        if let Some(p) = self.limits.pacing {
+            let elapsed = now.saturating_duration_since(s.updated).as_secs_f64();
+            s.tokens = (s.tokens + elapsed * p.rate_per_sec).min(f64::from(p.burst));
+            s.updated = now;
+            if s.tokens < 1.0 {
+                wait = wait.max(
+                    Duration::try_from_secs_f64((1.0 - s.tokens) / p.rate_per_sec)
+                        .unwrap_or(Duration::from_secs(1)),
+                );
+            }
+        }
+        // Forget stamps no window can see any more.
+        while let Some((&oldest, _)) = s.sent.first_key_value() {
+            if now.saturating_duration_since(oldest) < self.horizon {
+                break;
+            }
+            s.sent.pop_first();
+        }
+        for budget in &self.limits.windows {
+            let span = span(budget);
+            let inside: Vec<(Instant, u32)> = s
+                .sent
+                .iter()
+                .filter(|(t, _)| now.saturating_duration_since(**t) < span)
+                .map(|(t, n)| (*t, *n))
+                .collect();
+            let count: u64 = inside.iter().map(|(_, n)| u64::from(*n)).sum();
+            if count < u64::from(budget.requests) {
+                continue;
+            }
+            // The send that must leave the window before one more fits.
+            let mut to_leave = count - u64::from(budget.requests) + 1;
+            for (at, n) in inside {
+                if u64::from(n) >= to_leave {
+                    wait = wait.max((at + span).saturating_duration_since(now));
+                    break;
+                }
+                to_leave -= u64::from(n);
+            }
+        }
+        (!wait.is_zero()).then_some(wait)
+    }
+
     /// Blocks every caller of [`RateLimiter::acquire`] for `wait` (extending, never shortening,
     /// a pause already in force).
     pub fn pause_for(&self, wait: Duration) {
-        let mut b = self.bucket();
+        let mut s = self.state();
         let until = Instant::now() + wait;
-        let until = match b.paused_until {
+        let until = match s.paused_until {
             Some(existing) if existing > until => existing,
             _ => until,
         };
-        b.paused_until = Some(until);
-        b.tokens = b.tokens.min(1.0);
-        b.updated = until;
+        s.paused_until = Some(until);
+        s.tokens = s.tokens.min(1.0);
+        s.updated = until;
     }
 
     /// How much of a pause remains (zero when none is in force).
     pub fn paused_for(&self) -> Duration {
-        let b = self.bucket();
-        b.paused_until
+        let s = self.state();
+        s.paused_until
             .map(|u| u.saturating_duration_since(Instant::now()))
             .unwrap_or(Duration::ZERO)
     }
@@ -497,18 +725,13 @@ impl Failure {
     }
 }
 
-/// Settings for a [`Transport`].
+/// What a [`Transport`] needs besides the shared [`ClientOptions`].
 pub(crate) struct TransportConfig {
     pub(crate) service: Service,
     pub(crate) base: Url,
     pub(crate) secret: Secret,
-    pub(crate) credential_name: String,
     pub(crate) extra_headers: HeaderMap,
-    pub(crate) timeout: Duration,
-    pub(crate) connect_timeout: Duration,
-    pub(crate) limiter: Arc<RateLimiter>,
-    pub(crate) policy: RetryPolicy,
-    pub(crate) logger: Option<Logger>,
+    pub(crate) options: ClientOptions,
 }
 
 /// One service's HTTP client, limiter, counters and retry loop.
@@ -524,14 +747,21 @@ pub(crate) struct Transport {
     pub(crate) policy: RetryPolicy,
     logger: Option<Logger>,
     timeout: Duration,
+    /// Set once the service answered `public_api_request_blocked`: every later call fails at
+    /// once with that answer instead of being sent.
+    blocked: Mutex<Option<Vec<u8>>>,
 }
 
 impl Transport {
     pub(crate) fn new(cfg: TransportConfig) -> Result<Self, ApiError> {
+        let opts = cfg.options;
         if cfg.secret.is_blank() {
             return Err(ApiError::Unauthorized {
                 service: cfg.service,
-                hint: format!("{} is empty; set it to the credential", cfg.credential_name),
+                hint: format!(
+                    "{} is empty; set it to the credential",
+                    opts.credential_env_var
+                ),
             });
         }
         let mut auth = HeaderValue::from_str(&format!("Bearer {}", cfg.secret.expose().trim()))
@@ -540,13 +770,13 @@ impl Transport {
                 hint: format!(
                     "the value of {} contains characters that cannot be sent in an HTTP header \
                      (a stray newline or quote?)",
-                    cfg.credential_name
+                    opts.credential_env_var
                 ),
             })?;
         auth.set_sensitive(true);
         let client = reqwest::Client::builder()
-            .timeout(cfg.timeout)
-            .connect_timeout(cfg.connect_timeout)
+            .timeout(opts.timeout)
+            .connect_timeout(opts.connect_timeout)
             .user_agent(concat!("kodo/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| ApiError::InvalidUrl {
@@ -561,11 +791,16 @@ impl Transport {
             auth,
             secret: cfg.secret,
             extra_headers: cfg.extra_headers,
-            limiter: cfg.limiter,
+            limiter: Arc::new(RateLimiter::with_limits(opts.limits)),
             counters: Counters::default(),
-            policy: cfg.policy,
-            logger: cfg.logger,
-            timeout: cfg.timeout,
+            policy: match opts.max_throttle_wait {
+                Some(budget) => RetryPolicy::new(opts.max_attempts, opts.max_retry_delay)
+                    .with_throttle_budget(budget),
+                None => RetryPolicy::new(opts.max_attempts, opts.max_retry_delay),
+            },
+            logger: opts.logger,
+            timeout: opts.timeout,
+            blocked: Mutex::new(None),
         })
     }
 
@@ -582,6 +817,14 @@ impl Transport {
         if let Some(logger) = &self.logger {
             logger(&self.redact(line));
         }
+    }
+
+    /// The answer that blocked this client, once the service said `public_api_request_blocked`.
+    fn blocked_answer(&self) -> Option<Vec<u8>> {
+        self.blocked
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// Records that a caller is about to repeat a send on its own (outside `execute`).
@@ -608,7 +851,15 @@ impl Transport {
         let mut throttle_waited = Duration::ZERO;
         loop {
             attempt += 1;
-            self.limiter.acquire().await;
+            if let Some(body) = self.blocked_answer() {
+                return Err(Failure {
+                    request,
+                    attempts: attempt - 1,
+                    elapsed: started.elapsed(),
+                    kind: FailureKind::Status { status: 429, body },
+                });
+            }
+            let permit = self.limiter.acquire().await;
             match call.access {
                 Access::Read => self.counters.reads.fetch_add(1, Ordering::Relaxed),
                 Access::Write => self.counters.writes.fetch_add(1, Ordering::Relaxed),
@@ -618,6 +869,7 @@ impl Transport {
             }
             let sent_at = Instant::now();
             let outcome = self.send_once(&call).await;
+            drop(permit);
             let ms = sent_at.elapsed().as_millis();
             let fail = |kind| Failure {
                 request: request.clone(),
@@ -636,11 +888,25 @@ impl Transport {
                         status == 429 || (self.service == Service::Notion && status == 529);
                     if throttled {
                         self.counters.rate_limited.fetch_add(1, Ordering::Relaxed);
-                        let blocked = json
+                        let reason = json
                             .as_ref()
                             .and_then(|j| j.pointer("/additional_data/rate_limit_reason"))
                             .and_then(Value::as_str)
-                            == Some("public_api_request_blocked");
+                            .unwrap_or("");
+                        // "public_api_request_blocked: This connection's API access has been
+                        // restricted. Retrying won't help." (developers.notion.com/reference/
+                        // request-limits): stop this call and every later one.
+                        if reason == BLOCKED_REASON {
+                            self.log(&format!(
+                                "{request}: {} blocked this connection ({BLOCKED_REASON}); sending nothing more",
+                                self.service
+                            ));
+                            *self.blocked.lock().unwrap_or_else(|p| p.into_inner()) =
+                                Some(body.clone());
+                            return Err(fail(FailureKind::Status { status, body }));
+                        }
+                        // Wait what the service asks (Retry-After, repeated in the body as
+                        // additional_data.retry_after).
                         let stated =
                             retry_after.or_else(|| json.as_ref().and_then(body_retry_after));
                         // With a throttle budget, a stated wait is honoured while the
@@ -656,13 +922,24 @@ impl Transport {
                         if free {
                             free_retries += 1;
                         }
-                        if blocked || over_budget || (!free && attempt - free_retries >= max) {
+                        if over_budget || (!free && attempt - free_retries >= max) {
                             return Err(fail(FailureKind::Status { status, body }));
                         }
-                        let wait = stated.unwrap_or_else(|| self.policy.backoff(attempt));
+                        // "If another 429 or 529 arrives, increase the delay with exponential
+                        // backoff and jitter" (developers.notion.com/reference/request-limits).
+                        let wait = match stated {
+                            Some(asked) if attempt == 1 => asked,
+                            Some(asked) => asked.max(self.policy.backoff(attempt - 1)),
+                            None => self.policy.backoff(attempt),
+                        };
                         let wait = self.policy.capped(wait);
+                        let why = if reason.is_empty() {
+                            String::new()
+                        } else {
+                            format!(", {reason}")
+                        };
                         self.log(&format!(
-                            "{request} rate limited ({status}): pausing all {} requests for {:.1}s (attempt {} of {max} next)",
+                            "{request} rate limited ({status}{why}): pausing all {} requests for {:.1}s (attempt {} of {max} next)",
                             self.service,
                             wait.as_secs_f64(),
                             attempt - free_retries + 1
@@ -905,11 +1182,11 @@ mod tests {
         let limiter = RateLimiter::new(2.0, 3);
         let start = Instant::now();
         for _ in 0..3 {
-            limiter.acquire().await;
+            drop(limiter.acquire().await);
         }
         assert_eq!(start.elapsed(), Duration::ZERO, "the burst is free");
-        limiter.acquire().await;
-        limiter.acquire().await;
+        drop(limiter.acquire().await);
+        drop(limiter.acquire().await);
         // Two more at 2/s: one every 500 ms.
         assert!(
             start.elapsed() >= Duration::from_millis(1000),
@@ -919,23 +1196,74 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn sliding_windows_hold_requests_back_until_the_oldest_leaves() {
-        let limiter = RateLimiter::with_windows(
-            1000.0,
-            100,
-            &[(3, Duration::from_secs(10)), (5, Duration::from_secs(100))],
-        );
+    async fn a_window_budget_is_spent_in_a_burst_then_waits_for_the_window() {
+        let limiter = RateLimiter::with_limits(RateLimits::windows([Budget::per_minute(180)]));
         let start = Instant::now();
-        for _ in 0..3 {
-            limiter.acquire().await;
+        for _ in 0..180 {
+            drop(limiter.acquire().await);
         }
-        assert_eq!(start.elapsed(), Duration::ZERO);
-        limiter.acquire().await;
-        assert_eq!(start.elapsed(), Duration::from_secs(10), "the short window");
-        limiter.acquire().await;
-        limiter.acquire().await;
-        // The long window: five in any 100 s.
-        assert_eq!(start.elapsed(), Duration::from_secs(100));
+        assert_eq!(
+            start.elapsed(),
+            Duration::ZERO,
+            "the whole budget is free at once"
+        );
+        drop(limiter.acquire().await);
+        let waited = start.elapsed();
+        // The 181st waits for the first to leave the window (60 s plus the 1% allowance).
+        assert!(
+            waited >= Duration::from_secs(60) && waited <= Duration::from_millis(60_700),
+            "{waited:?}"
+        );
+        // 360 requests in all: the second minute's budget is free again at once.
+        for _ in 0..179 {
+            drop(limiter.acquire().await);
+        }
+        assert!(start.elapsed() <= Duration::from_millis(60_700));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn every_window_must_have_room() {
+        let limiter = RateLimiter::with_limits(RateLimits::windows([
+            Budget {
+                requests: 3,
+                per: Duration::from_secs(1),
+            },
+            Budget {
+                requests: 5,
+                per: Duration::from_secs(100),
+            },
+        ]));
+        let start = Instant::now();
+        for _ in 0..5 {
+            drop(limiter.acquire().await);
+        }
+        // 3 at once, 2 more after the 1 s window: the short window paced them.
+        assert!(
+            start.elapsed() >= Duration::from_secs(1),
+            "{:?}",
+            start.elapsed()
+        );
+        assert!(
+            start.elapsed() < Duration::from_secs(3),
+            "{:?}",
+            start.elapsed()
+        );
+        drop(limiter.acquire().await);
+        // The 6th waits for the long window.
+        assert!(
+            start.elapsed() >= Duration::from_secs(100),
+            "{:?}",
+            start.elapsed()
+        );
+    }
+
+    #[test]
+    fn notion_defaults_are_the_documented_budget_and_a_timeout_past_the_deadline() {
+        let opts = ClientOptions::notion();
+        assert_eq!(opts.limits.windows, vec![Budget::per_minute(180)]);
+        assert_eq!(opts.limits.pacing, None);
+        // Notion's server deadline is 55 s ("deadline_ms": "55000").
+        assert!(opts.timeout > Duration::from_secs(55));
     }
 
     #[tokio::test(start_paused = true)]
@@ -948,7 +1276,7 @@ mod tests {
         for _ in 0..4 {
             let l = Arc::clone(&limiter);
             tasks.push(tokio::spawn(async move {
-                l.acquire().await;
+                drop(l.acquire().await);
                 Instant::now()
             }));
         }

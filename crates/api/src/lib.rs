@@ -6,9 +6,10 @@
 //!   project, read with a personal API key.
 //! - [`ApiError`]: every failure, worded for the user; never contains a credential.
 //! - [`Secret`]: a credential whose `Debug`/`Display` print `***`.
-//! - [`RateLimiter`], [`RequestStats`], [`check_base_url`]: the shared HTTP policy (one token
-//!   bucket per client that a 429 pauses for every caller; bounded retries honouring
-//!   `Retry-After`; https only, except to loopback hosts).
+//! - [`ClientOptions`], [`RateLimiter`], [`RequestStats`], [`check_base_url`]: the shared HTTP
+//!   policy (one limiter per client, spending window budgets and an optional steady pace, that
+//!   a 429 pauses for every caller; bounded retries honouring `Retry-After`; https only,
+//!   except to loopback hosts).
 //!
 //! Exactly-once design. Notion's `POST /v1/pages` is not idempotent, and a create can succeed
 //! while its answer is lost (a timeout, a dropped connection, a 5xx). [`NotionClient::create_page`]
@@ -35,15 +36,16 @@ pub mod types;
 pub use error::{ApiError, Result, Service};
 #[cfg(feature = "client")]
 pub use http::{
-    check_base_url, Logger, RateLimiter, RequestStats, NO_RETRY_DELAY_ENV, TEST_RETRY_DELAY_CAP,
+    check_base_url, Budget, ClientOptions, Logger, Pacing, RateLimiter, RateLimits, RequestStats,
+    NOTION_DEFAULT_BUDGET_PER_MINUTE, NO_RETRY_DELAY_ENV, TEST_RETRY_DELAY_CAP,
 };
 #[cfg(feature = "client")]
 pub use notion::{
-    CreateOutcome, DataSource, DataSourceRef, Database, KeyLookup, KeyType, NotionClient,
-    NotionOptions, Page, PropertySchema, User, UsersAccess, NOTION_VERSION,
+    CreateOutcome, DataSource, DataSourceRef, Database, KeyLookup, KeyType, NotionClient, Page,
+    PropertySchema, User, UsersAccess, NOTION_VERSION,
 };
 #[cfg(feature = "client")]
-pub use posthog::{PostHogClient, PostHogOptions, REQUIRED_SCOPES};
+pub use posthog::{PostHogClient, REQUIRED_SCOPES};
 #[cfg(feature = "client")]
 pub use secret::Secret;
 pub use types::posthog::{

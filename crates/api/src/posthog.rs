@@ -20,7 +20,6 @@
 
 use std::collections::HashSet;
 use std::fmt;
-use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::header::HeaderMap;
@@ -30,10 +29,10 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::error::{ApiError, Result, Service};
+pub use crate::http::Budget;
 use crate::http::{
-    check_base_url, normalize_base, Access, Call, Failure, FailureKind, Logger, RateLimiter,
-    RequestStats, RetryPolicy, Transport, TransportConfig, DEFAULT_CONNECT_TIMEOUT,
-    DEFAULT_MAX_ATTEMPTS, DEFAULT_TIMEOUT,
+    check_base_url, normalize_base, Access, Call, ClientOptions, Failure, FailureKind,
+    RequestStats, Transport, TransportConfig,
 };
 use crate::secret::Secret;
 
@@ -52,77 +51,20 @@ const LIMIT: &str = "100";
 
 /// PostHog's throttles for a personal API key: 480 requests in any minute and 4,800 in any
 /// hour (posthog/rate_limit.py BurstRateThrottle / SustainedRateThrottle).
-pub const DEFAULT_WINDOWS: [(u32, Duration); 2] = [
-    (480, Duration::from_secs(60)),
-    (4_800, Duration::from_secs(3_600)),
+pub const DEFAULT_WINDOWS: [Budget; 2] = [
+    Budget {
+        requests: 480,
+        per: Duration::from_secs(60),
+    },
+    Budget {
+        requests: 4_800,
+        per: Duration::from_secs(3_600),
+    },
 ];
 
 /// The most one call waits on PostHog's stated throttle waits: the hourly window, and a
 /// margin.
 pub const DEFAULT_MAX_THROTTLE_WAIT: Duration = Duration::from_secs(65 * 60);
-
-/// Settings for a [`PostHogClient`].
-#[derive(Clone)]
-pub struct PostHogOptions {
-    /// Sustained requests per second (PostHog allows 480/minute for CRUD endpoints).
-    pub rate_per_sec: f64,
-    /// Sliding windows the key's requests must fit (`(limit, span)`): PostHog throttles a
-    /// personal key at 480/minute and 4,800/hour (BurstRateThrottle, SustainedRateThrottle in
-    /// posthog/rate_limit.py).
-    pub windows: Vec<(u32, Duration)>,
-    /// How long in all one call may wait when PostHog throttles it and says for how long
-    /// (`Retry-After`); such answers do not use up `max_attempts`. Past this, it fails.
-    pub max_throttle_wait: Duration,
-    /// Requests allowed at once before pacing starts.
-    pub burst: u32,
-    /// Per-request timeout.
-    pub timeout: Duration,
-    /// Connect timeout.
-    pub connect_timeout: Duration,
-    /// Sends per call, the first included.
-    pub max_attempts: u32,
-    /// Upper bound on every retry wait (for tests); `None` = the normal policy. The
-    /// `KODO_TEST_NO_RETRY_DELAY=1` environment variable sets 10 ms.
-    pub max_retry_delay: Option<Duration>,
-    /// Receives one line per request, retry and wait.
-    pub logger: Option<Logger>,
-    /// Name of the environment variable the key came from, for error messages.
-    pub key_env_var: String,
-}
-
-impl Default for PostHogOptions {
-    fn default() -> Self {
-        PostHogOptions {
-            rate_per_sec: 8.0,
-            burst: 10,
-            windows: DEFAULT_WINDOWS.to_vec(),
-            max_throttle_wait: DEFAULT_MAX_THROTTLE_WAIT,
-            timeout: DEFAULT_TIMEOUT,
-            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
-            max_attempts: DEFAULT_MAX_ATTEMPTS,
-            max_retry_delay: None,
-            logger: None,
-            key_env_var: "POSTHOG_PERSONAL_API_KEY".to_owned(),
-        }
-    }
-}
-
-impl fmt::Debug for PostHogOptions {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("PostHogOptions")
-            .field("rate_per_sec", &self.rate_per_sec)
-            .field("burst", &self.burst)
-            .field("windows", &self.windows)
-            .field("max_throttle_wait", &self.max_throttle_wait)
-            .field("timeout", &self.timeout)
-            .field("connect_timeout", &self.connect_timeout)
-            .field("max_attempts", &self.max_attempts)
-            .field("max_retry_delay", &self.max_retry_delay)
-            .field("logger", &self.logger.as_ref().map(|_| "<fn>"))
-            .field("key_env_var", &self.key_env_var)
-            .finish()
-    }
-}
 
 #[derive(Deserialize)]
 struct ListPage<T> {
@@ -155,13 +97,9 @@ impl fmt::Debug for PostHogClient {
 
 impl PostHogClient {
     /// A client for project `project_id` at `base_url` (the region URL, e.g.
-    /// `https://us.posthog.com`, or a loopback emulator).
-    pub fn new(
-        base_url: &str,
-        project_id: &str,
-        key: Secret,
-        opts: PostHogOptions,
-    ) -> Result<Self> {
+    /// `https://us.posthog.com`, or a loopback emulator). `opts` usually starts from
+    /// [`ClientOptions::posthog`].
+    pub fn new(base_url: &str, project_id: &str, key: Secret, opts: ClientOptions) -> Result<Self> {
         let checked = check_base_url(base_url, "posthog.region_url")?;
         let region_url = checked.as_str().trim_end_matches('/').to_owned();
         let base = normalize_base(checked, "/api");
@@ -176,28 +114,19 @@ impl PostHogClient {
             });
         }
         let project_key = key.expose().trim().starts_with("phc_");
+        let key_env_var = opts.credential_env_var.clone();
         let t = Transport::new(TransportConfig {
             service: Service::PostHog,
             base,
             secret: key,
-            credential_name: opts.key_env_var.clone(),
             extra_headers: HeaderMap::new(),
-            timeout: opts.timeout,
-            connect_timeout: opts.connect_timeout,
-            limiter: Arc::new(RateLimiter::with_windows(
-                opts.rate_per_sec,
-                opts.burst,
-                &opts.windows,
-            )),
-            policy: RetryPolicy::new(opts.max_attempts, opts.max_retry_delay)
-                .with_throttle_budget(opts.max_throttle_wait),
-            logger: opts.logger,
+            options: opts,
         })?;
         Ok(PostHogClient {
             t,
             project_id,
             region_url,
-            key_env_var: opts.key_env_var,
+            key_env_var,
             project_key,
         })
     }

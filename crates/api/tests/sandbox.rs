@@ -7,8 +7,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use kodo_api::{
-    ApiError, CreateOutcome, KeyLookup, KeyType, NotionClient, NotionOptions, PostHogClient,
-    PostHogOptions, Secret, UsersAccess,
+    ApiError, ClientOptions, CreateOutcome, KeyLookup, KeyType, NotionClient, PostHogClient,
+    RateLimits, Secret, UsersAccess,
 };
 use kodo_sandbox::{FaultConfig, Options, Sandbox, Scenario};
 use serde_json::{json, Value};
@@ -17,19 +17,17 @@ const EVENTS_DS: &str = "22d9f5a1-4b6c-8069-b3f4-a5b6c7d8e9f0";
 
 fn fast_options() -> Options {
     Options {
-        rate_limit_per_sec: 10_000.0,
-        burst: 10_000,
+        notion_budget: 1_000_000,
         ..Options::default()
     }
 }
 
-fn notion_options() -> NotionOptions {
-    NotionOptions {
-        rate_per_sec: 1_000.0,
-        burst: 1_000,
+fn notion_options() -> ClientOptions {
+    ClientOptions {
+        limits: RateLimits::paced(1_000.0, 1_000),
         max_attempts: 10,
         max_retry_delay: Some(Duration::from_millis(10)),
-        ..NotionOptions::default()
+        ..ClientOptions::notion()
     }
 }
 
@@ -53,11 +51,10 @@ async fn start(scenario: &str, options: Options) -> Env {
         &base,
         &project,
         Secret::new(posthog_key),
-        PostHogOptions {
-            rate_per_sec: 1_000.0,
-            burst: 1_000,
+        ClientOptions {
+            limits: RateLimits::paced(1_000.0, 1_000),
             max_retry_delay: Some(Duration::from_millis(10)),
-            ..PostHogOptions::default()
+            ..ClientOptions::posthog()
         },
     )
     .unwrap();
@@ -509,8 +506,8 @@ async fn the_emulators_rate_limit_is_absorbed_by_waiting() {
     let env = start(
         "demo",
         Options {
-            rate_limit_per_sec: 20.0,
-            burst: 2,
+            notion_budget: 6,
+            notion_window: Duration::from_millis(200),
             ..Options::default()
         },
     )
@@ -519,7 +516,7 @@ async fn the_emulators_rate_limit_is_absorbed_by_waiting() {
         NotionClient::new(
             &env.sandbox.base_url(),
             Secret::new(Scenario::builtin("demo").unwrap().notion_token()),
-            NotionOptions {
+            ClientOptions {
                 max_attempts: 40,
                 ..notion_options()
             },
@@ -558,7 +555,7 @@ async fn wrong_credentials_are_explained() {
         &base,
         project,
         Secret::new("phc_project_key_000"),
-        PostHogOptions::default(),
+        ClientOptions::posthog(),
     )
     .unwrap();
     let err = posthog.feature_flags().await.unwrap_err();
@@ -567,7 +564,7 @@ async fn wrong_credentials_are_explained() {
         &base,
         "1",
         Secret::new(Scenario::builtin("demo").unwrap().posthog_key()),
-        PostHogOptions::default(),
+        ClientOptions::posthog(),
     )
     .unwrap();
     let err = other.dashboards().await.unwrap_err();

@@ -99,6 +99,20 @@ impl NotionError {
         error
     }
 
+    /// 429 for a connection whose API access Notion has restricted: `rate_limit_reason`
+    /// `public_api_request_blocked` ("Retrying won't help. Contact Notion support.",
+    /// <https://developers.notion.com/reference/request-limits>). No `Retry-After`: waiting
+    /// does not lift it.
+    pub fn request_blocked() -> Self {
+        let mut error = Self::new(
+            429,
+            "rate_limited",
+            "You have been rate limited. Please try again in a few minutes.",
+        );
+        error.additional_data = Some(json!({"rate_limit_reason": "public_api_request_blocked"}));
+        error
+    }
+
     /// A 5xx as Notion sends it (500, 502, 503 or 504).
     pub fn server(status: u16) -> Self {
         match status {

@@ -21,8 +21,7 @@ pub const MAYA: &str = "5c0e8a3b-1f2d-4e6a-8b9c-7d1e2f3a4b51";
 /// Options that never rate limit (for tests about something else).
 pub fn fast() -> Options {
     Options {
-        rate_limit_per_sec: 1_000_000.0,
-        burst: 1_000_000,
+        notion_budget: 1_000_000,
         ..Options::default()
     }
 }

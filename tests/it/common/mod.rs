@@ -2,8 +2,8 @@
 //! a running emulator ([`BlockingSandbox`]) with its `.kodo/config.json` and `.env` written,
 //! and an `assert_cmd` command for the real `kodo` binary.
 //!
-//! Invariants: the emulator runs at a high rate limit (200 requests/s, burst 200) and the
-//! config's `notion.rateLimit` matches, so tests are fast without any timed assertion; the
+//! Invariants: the emulator runs at a high rate limit (100,000 requests per 60-second window)
+//! and the config's `notion.rateLimit` matches, so tests are fast without any timed assertion; the
 //! `kodo` command never inherits a token from the developer's environment — it gets the
 //! scenario's, plus `NO_COLOR=1` and `KODO_TEST_NO_RETRY_DELAY=1`.
 
@@ -16,8 +16,8 @@ use kodo_sandbox::{BlockingSandbox, FaultConfig, Options, Scenario};
 use serde_json::{json, Value};
 use tempfile::TempDir;
 
-/// The rate limit tests run at (requests per second and burst).
-pub const FAST_RATE: f64 = 200.0;
+/// The Notion budget tests run at (requests per 60-second window).
+pub const FAST_BUDGET: u32 = 100_000;
 
 /// A project directory wired to a running emulator.
 pub struct TestEnv {
@@ -29,8 +29,7 @@ pub struct TestEnv {
 /// Emulator options for tests: fast, no faults, a fixed seed.
 pub fn fast_options() -> Options {
     Options {
-        rate_limit_per_sec: FAST_RATE,
-        burst: FAST_RATE as u32,
+        notion_budget: FAST_BUDGET,
         faults: FaultConfig::default(),
         seed: 7,
         ..Options::default()
@@ -47,7 +46,10 @@ impl TestEnv {
     /// Any scenario and options; the config's `notion.rateLimit` follows the options.
     pub fn with(scenario: Scenario, options: Options) -> TestEnv {
         let dir = tempfile::tempdir().expect("temp dir");
-        let rate = options.rate_limit_per_sec;
+        let budget = json!({
+            "requestsPerWindow": options.notion_budget,
+            "windowSeconds": options.notion_window.as_secs_f64(),
+        });
         let sandbox = BlockingSandbox::start(scenario.clone(), options).expect("start sandbox");
         let env = TestEnv {
             dir,
@@ -55,7 +57,7 @@ impl TestEnv {
             scenario,
         };
         let mut config = env.scenario.kodo_config(&env.sandbox.base_url());
-        config["notion"]["rateLimit"] = json!(rate);
+        config["notion"]["rateLimit"] = budget;
         env.write_config(&config);
         std::fs::write(
             env.root().join(".env"),

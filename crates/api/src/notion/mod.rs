@@ -2,7 +2,8 @@
 //!
 //! Invariants:
 //! - Every request carries `Notion-Version: 2025-09-03` and goes through the shared
-//!   [`crate::http`] loop (one token bucket per client; 429/529 pause every caller).
+//!   [`crate::http`] loop (one limiter per client spending the per-connection window budget;
+//!   429/529 pause every caller).
 //! - Rows are addressed through data sources, never databases; [`NotionClient::resolve_data_source`]
 //!   accepts either id and says which to configure when a database has several data sources.
 //! - Creates are exactly-once: `POST /v1/pages` is sent again only after a query by the row's
@@ -18,8 +19,6 @@ mod types;
 
 use std::collections::HashSet;
 use std::fmt;
-use std::sync::Arc;
-use std::time::Duration;
 
 use reqwest::header::{HeaderMap, HeaderValue};
 use reqwest::{Method, Url};
@@ -29,9 +28,8 @@ use tokio::time::Instant;
 
 use crate::error::{ApiError, Result, Service};
 use crate::http::{
-    check_base_url, normalize_base, Access, Call, Failure, FailureKind, Logger, RateLimiter, Reply,
-    RequestStats, RetryPolicy, Transport, TransportConfig, DEFAULT_BURST, DEFAULT_CONNECT_TIMEOUT,
-    DEFAULT_MAX_ATTEMPTS, DEFAULT_RATE_PER_SEC, DEFAULT_TIMEOUT,
+    check_base_url, normalize_base, Access, Call, ClientOptions, Failure, FailureKind, RateLimiter,
+    Reply, RequestStats, Transport, TransportConfig,
 };
 use crate::secret::Secret;
 
@@ -51,58 +49,6 @@ const SHARE_HINT: &str = "Share it with the integration (in Notion: ••• me
 the integration; sharing a parent page shares everything under it), and check the id: a database \
 id (the one in the page URL) is not a data-source id (Database settings → Manage data sources → \
 Copy data source ID).";
-
-/// Settings for a [`NotionClient`].
-#[derive(Clone)]
-pub struct NotionOptions {
-    /// Sustained requests per second (Notion allows an average of 3).
-    pub rate_per_sec: f64,
-    /// Requests allowed at once before pacing starts.
-    pub burst: u32,
-    /// Per-request timeout.
-    pub timeout: Duration,
-    /// Connect timeout.
-    pub connect_timeout: Duration,
-    /// Sends per call, the first included.
-    pub max_attempts: u32,
-    /// Upper bound on every retry wait (for tests); `None` = the normal policy. The
-    /// `KODO_TEST_NO_RETRY_DELAY=1` environment variable sets 10 ms.
-    pub max_retry_delay: Option<Duration>,
-    /// Receives one line per request, retry and wait.
-    pub logger: Option<Logger>,
-    /// Name of the environment variable the token came from, for error messages.
-    pub token_env_var: String,
-}
-
-impl Default for NotionOptions {
-    fn default() -> Self {
-        NotionOptions {
-            rate_per_sec: DEFAULT_RATE_PER_SEC,
-            burst: DEFAULT_BURST,
-            timeout: DEFAULT_TIMEOUT,
-            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
-            max_attempts: DEFAULT_MAX_ATTEMPTS,
-            max_retry_delay: None,
-            logger: None,
-            token_env_var: "NOTION_API_KEY".to_owned(),
-        }
-    }
-}
-
-impl fmt::Debug for NotionOptions {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("NotionOptions")
-            .field("rate_per_sec", &self.rate_per_sec)
-            .field("burst", &self.burst)
-            .field("timeout", &self.timeout)
-            .field("connect_timeout", &self.connect_timeout)
-            .field("max_attempts", &self.max_attempts)
-            .field("max_retry_delay", &self.max_retry_delay)
-            .field("logger", &self.logger.as_ref().map(|_| "<fn>"))
-            .field("token_env_var", &self.token_env_var)
-            .finish()
-    }
-}
 
 /// A Notion API client. Cheap to share by reference across concurrent tasks; all of them draw
 /// on one rate limiter.
@@ -164,26 +110,20 @@ fn committed(f: &Failure) -> Committed {
 
 impl NotionClient {
     /// A client for `base_url` (`https://api.notion.com`, or a loopback emulator).
-    pub fn new(base_url: &str, token: Secret, opts: NotionOptions) -> Result<Self> {
+    /// `opts` usually starts from [`ClientOptions::notion`].
+    pub fn new(base_url: &str, token: Secret, opts: ClientOptions) -> Result<Self> {
         let base = normalize_base(check_base_url(base_url, "notion.baseUrl")?, "/v1");
         let mut extra_headers = HeaderMap::new();
         extra_headers.insert("Notion-Version", HeaderValue::from_static(NOTION_VERSION));
+        let token_env_var = opts.credential_env_var.clone();
         let t = Transport::new(TransportConfig {
             service: Service::Notion,
             base,
             secret: token,
-            credential_name: opts.token_env_var.clone(),
             extra_headers,
-            timeout: opts.timeout,
-            connect_timeout: opts.connect_timeout,
-            limiter: Arc::new(RateLimiter::new(opts.rate_per_sec, opts.burst)),
-            policy: RetryPolicy::new(opts.max_attempts, opts.max_retry_delay),
-            logger: opts.logger,
+            options: opts,
         })?;
-        Ok(NotionClient {
-            t,
-            token_env_var: opts.token_env_var,
-        })
+        Ok(NotionClient { t, token_env_var })
     }
 
     /// Request counters so far.

@@ -8,18 +8,17 @@ use std::time::Duration;
 use serde_json::{json, Value};
 
 use super::*;
-use crate::http::RetryPolicy;
+use crate::http::{Logger, RateLimits, RetryPolicy};
 use crate::testserver::{Action, Recorded, TestServer};
 
 const TOKEN: &str = "ntn_test_secret_token_123";
 
-fn options() -> NotionOptions {
-    NotionOptions {
-        rate_per_sec: 1000.0,
-        burst: 1000,
+fn options() -> ClientOptions {
+    ClientOptions {
+        limits: RateLimits::paced(1000.0, 1000),
         timeout: Duration::from_secs(10),
         max_retry_delay: Some(Duration::from_millis(1)),
-        ..NotionOptions::default()
+        ..ClientOptions::notion()
     }
 }
 
@@ -270,7 +269,7 @@ async fn create_that_never_lands_gives_up_after_max_attempts_with_a_counted_erro
     let c = NotionClient::new(
         &server.url,
         Secret::new(TOKEN),
-        NotionOptions {
+        ClientOptions {
             max_attempts: 3,
             ..options()
         },
@@ -344,7 +343,7 @@ async fn a_429_pauses_every_concurrent_caller_for_retry_after() {
     let mut c = NotionClient::new(
         &server.url,
         Secret::new(TOKEN),
-        NotionOptions {
+        ClientOptions {
             logger: Some(logger),
             ..options()
         },
@@ -451,7 +450,7 @@ async fn endless_conflicts_end_in_a_conflict_error() {
     let c = NotionClient::new(
         &server.url,
         Secret::new(TOKEN),
-        NotionOptions {
+        ClientOptions {
             max_attempts: 2,
             ..options()
         },
@@ -869,7 +868,7 @@ async fn reads_retry_server_errors_and_report_attempts_and_elapsed_time() {
     let c = NotionClient::new(
         &down.url,
         Secret::new(TOKEN),
-        NotionOptions {
+        ClientOptions {
             max_attempts: 3,
             ..options()
         },
@@ -961,7 +960,7 @@ async fn reads_time_out_and_are_retried() {
     let c = NotionClient::new(
         &server.url,
         Secret::new(TOKEN),
-        NotionOptions {
+        ClientOptions {
             timeout: Duration::from_millis(200),
             max_attempts: 2,
             ..options()
@@ -1018,9 +1017,9 @@ async fn the_token_never_appears_in_errors_logs_or_debug_output() {
     let c = NotionClient::new(
         &server.url,
         Secret::new(TOKEN),
-        NotionOptions {
+        ClientOptions {
             logger: Some(logger),
-            token_env_var: "MY_NOTION_TOKEN".into(),
+            credential_env_var: "MY_NOTION_TOKEN".into(),
             ..options()
         },
     )
@@ -1074,7 +1073,7 @@ async fn a_create_whose_lookup_also_fails_is_reported_as_ambiguous() {
     let c = NotionClient::new(
         &server.url,
         Secret::new(TOKEN),
-        NotionOptions {
+        ClientOptions {
             max_attempts: 2,
             ..options()
         },

@@ -8,16 +8,16 @@ use std::time::Duration;
 use serde_json::{json, Value};
 
 use super::*;
+use crate::http::RateLimits;
 use crate::testserver::{Action, Recorded, TestServer};
 
 const KEY: &str = "phx_test_personal_key_456";
 
-fn options() -> PostHogOptions {
-    PostHogOptions {
-        rate_per_sec: 1000.0,
-        burst: 1000,
+fn options() -> ClientOptions {
+    ClientOptions {
+        limits: RateLimits::paced(1000.0, 1000),
         max_retry_delay: Some(Duration::from_millis(1)),
-        ..PostHogOptions::default()
+        ..ClientOptions::posthog()
     }
 }
 
@@ -175,8 +175,8 @@ async fn a_rejected_personal_key_names_the_variable_and_the_scopes() {
         &server.url,
         "42",
         Secret::new(KEY),
-        PostHogOptions {
-            key_env_var: "PH_KEY".into(),
+        ClientOptions {
+            credential_env_var: "PH_KEY".into(),
             ..options()
         },
     )
@@ -271,7 +271,7 @@ async fn persistent_throttling_ends_in_rate_limited_with_attempts() {
         &server.url,
         "42",
         Secret::new(KEY),
-        PostHogOptions {
+        ClientOptions {
             max_attempts: 3,
             ..options()
         },
