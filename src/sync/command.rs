@@ -547,6 +547,10 @@ async fn export_action(ctx: &Context, resources: &[Resource]) -> anyhow::Result<
         }
         _ => {
             let dir = config.kodo_dir().join("export");
+            if !ctx.global.dry_run {
+                crate::state::ensure_inside(&config.root, &dir)
+                    .with_context(|| format!("cannot write the export to `{}`", dir.display()))?;
+            }
             for (r, side) in &sides {
                 let json_path = dir.join(format!("{}.json", r.plural()));
                 let csv_path = dir.join(format!("{}.csv", r.plural()));

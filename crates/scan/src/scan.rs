@@ -274,13 +274,21 @@ pub(crate) fn file_refs(
     // file that imports its module (or a directory above it).
     let origins: OnceCell<Vec<Origin>> = OnceCell::new();
     let dir = rel.rsplit_once('/').map_or("", |(d, _)| d);
-    let visible = |p: &Pattern, receiver: Option<&str>| -> bool {
+    let visible = |p: &Pattern, name: &str, receiver: Option<&str>| -> bool {
         if p.only_in.as_deref().is_some_and(|only| only != rel) {
             return false;
         }
         let Some(def) = p.defined_in.as_deref() else {
             return true;
         };
+        // A function of the same name defined in the calling file is the one a bare (or
+        // `self.`) call means.
+        if def != rel
+            && receiver.is_none_or(|r| matches!(r, "self" | "this"))
+            && fns.iter().any(|f| f.name.as_deref() == Some(name))
+        {
+            return false;
+        }
         // A method called through an object named like the wrapper's module
         // (`self.analytics.event(…)` for `analytics.py`), as injected objects are.
         let norm = |s: &str| {
@@ -302,16 +310,6 @@ pub(crate) fn file_refs(
     let server_file = marked_server(bytes);
     let side_of = |r: &RawRef| side_for(rel, lang, r.side, compiled, server_file);
     let facts = infer::extract(rel, bytes, toks, lang, &fns, &raw, &side_of);
-    // A function of the same name defined in the calling file is the one its calls mean.
-    let raw: Vec<RawRef> = raw
-        .into_iter()
-        .filter(|r| {
-            r.defined_in.as_deref().is_none_or(|def| def == rel)
-                || !fns
-                    .iter()
-                    .any(|f| f.name.as_deref().map(str::as_bytes) == Some(toks[r.tok].text(bytes)))
-        })
-        .collect();
     let raw: Vec<RawRef> = match only {
         Some(names) => raw
             .into_iter()
@@ -344,6 +342,19 @@ pub(crate) fn file_refs(
     let in_test = crate::is_test_path(rel);
     let refs = raw
         .into_iter()
+        .flat_map(|r| {
+            // A conditional of literals is one reference per branch.
+            match &r.key {
+                KeyExpr::OneOf(keys) => keys
+                    .iter()
+                    .map(|k| RawRef {
+                        key: k.clone(),
+                        ..r.clone()
+                    })
+                    .collect::<Vec<_>>(),
+                _ => vec![r],
+            }
+        })
         .map(|r| {
             let tok = &toks[r.tok];
             let (column, snippet) = locate(bytes, tok.start as usize);
@@ -365,6 +376,10 @@ pub(crate) fn file_refs(
             match r.key {
                 KeyExpr::Literal(k) => reference.key = Some(k),
                 KeyExpr::Dynamic(reason) => reference.dynamic_reason = Some(reason),
+                // Split into one reference per key above; a nested list stays dynamic.
+                KeyExpr::OneOf(_) => {
+                    reference.dynamic_reason = Some("nested list of keys".into());
+                }
                 KeyExpr::Ident(id) => {
                     reference.identifier = Some(id.clone());
                     // A parameter is never a constant defined elsewhere.
