@@ -70,6 +70,11 @@ pub struct State {
     pub flag_ids: BTreeMap<String, i64>,
     #[serde(default)]
     pub data_sources: BTreeMap<String, String>,
+    /// Per resource (plural), row key → derived property → fingerprint of what kodo last wrote
+    /// there (`kodo_core::model::fingerprint`): a value that no longer matches was edited by
+    /// a person and is kept.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub written: BTreeMap<String, kodo_core::plan::Written>,
 }
 
 impl Default for State {
@@ -79,6 +84,7 @@ impl Default for State {
             last_sync: BTreeMap::new(),
             flag_ids: BTreeMap::new(),
             data_sources: BTreeMap::new(),
+            written: BTreeMap::new(),
         }
     }
 }
@@ -102,6 +108,23 @@ impl State {
         let mut text = serde_json::to_string_pretty(self).unwrap_or_else(|_| "{}".into());
         text.push('\n');
         write_atomic(&path, text.as_bytes()).map_err(|source| StateError::Write { path, source })
+    }
+
+    /// Remembers what an item of `resource`'s plan wrote to its derived properties.
+    pub fn remember_written(&mut self, resource: &str, item: &kodo_core::plan::Item) {
+        let writes = kodo_core::plan::derived_writes(item);
+        if writes.is_empty() {
+            return;
+        }
+        let row = self
+            .written
+            .entry(resource.to_string())
+            .or_default()
+            .entry(item.desired.record.key.clone())
+            .or_default();
+        for (property, fingerprint) in writes {
+            row.insert(property.to_string(), fingerprint);
+        }
     }
 
     /// Records a sync of `resource` (its plural name) at `at`.

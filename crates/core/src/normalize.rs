@@ -103,10 +103,6 @@ pub struct Desired {
     pub record: Record,
     /// Properties whose value is only a default: they fill an empty property, never replace.
     pub soft: BTreeSet<&'static str>,
-    /// Properties the schema gives kodo that people write too (a flag's human-readable
-    /// Name): treated like human-owned ones — filled when empty, replaced only with
-    /// `--overwrite`.
-    pub human: BTreeSet<&'static str>,
     /// The PostHog state in a few words, for reports: `active at 25%`, `inactive`, `running`.
     pub detail: Option<String>,
     /// Deleted in PostHog (a flag found by ID after it left the list): documented as
@@ -127,7 +123,6 @@ impl Desired {
                 props: Default::default(),
             },
             soft: BTreeSet::new(),
-            human: BTreeSet::new(),
             detail: None,
             deleted: false,
             posthog_id: None,
@@ -623,7 +618,6 @@ impl Normalizer<'_> {
         d.deleted = f.deleted;
         d.set("Flag Key", PropValue::Text(key.clone()));
         d.set_text("Name", Some(&f.name));
-        d.human.insert("Name");
         let (kind, guess) = flag_type(&key, used_by_experiment, &self.rules.flag_types);
         d.set("Type", PropValue::Select(Some(kind)));
         if guess {
@@ -951,7 +945,10 @@ mod tests {
         assert_eq!(simple.props["Name"], V::Text("New checkout flow".into()));
         assert_eq!(simple.props["Type"], V::Select(Some("release".into())));
         assert!(out[0].soft.contains("Type"));
-        assert!(out[0].human.contains("Name"));
+        assert_eq!(
+            model::FLAGS.property("Name").map(|p| p.ownership),
+            Some(model::Ownership::Derived)
+        );
         assert_eq!(
             simple.props["Owner"],
             V::People(vec!["notion-user-1".into()])
