@@ -11,8 +11,8 @@
 //!   `committed_resource_id` is settled by reading that id. Updates are settled by reading the
 //!   page back and comparing the values sent.
 //! - Queries never send `start_cursor: null`, always sort by `created_time` ascending, and
-//!   continue past Notion's per-query row limit (`request_status.type == "incomplete"`) with a
-//!   `created_time` `on_or_after` filter, de-duplicating rows by id.
+//!   continue past Notion's per-query row limit (`request_status.type == "incomplete"` on any
+//!   page of the result) with a `created_time` `on_or_after` filter, de-duplicating rows by id.
 
 mod compare;
 mod types;
@@ -319,7 +319,11 @@ impl NotionClient {
             let mut cursor: Option<String> = None;
             let mut new_rows = 0usize;
             let mut last_created: Option<String> = None;
-            let incomplete = loop {
+            // "Check request_status.type === "incomplete" on every response page … Any page
+            // with that status means the whole query result was capped"
+            // (developers.notion.com/reference/query-a-data-source, "Pagination limit").
+            let mut incomplete = false;
+            loop {
                 let mut body = Map::new();
                 body.insert("page_size".into(), json!(PAGE_SIZE));
                 body.insert(
@@ -345,11 +349,15 @@ impl NotionClient {
                         rows.push(row);
                     }
                 }
+                incomplete |= page
+                    .request_status
+                    .as_ref()
+                    .is_some_and(|s| s.kind == "incomplete");
                 match page.next_cursor {
                     Some(next) if page.has_more && !next.is_empty() => cursor = Some(next),
-                    _ => break page.request_status.is_some_and(|s| s.kind == "incomplete"),
+                    _ => break,
                 }
-            };
+            }
             if !incomplete {
                 return Ok(rows);
             }
