@@ -654,6 +654,26 @@ impl NotionClient {
                     self.token_env_var
                 ),
             },
+            // The Free workspace block limit, enforced by the API from September 8, 2026:
+            // 403 restricted_resource with additional_data.block_limit
+            // (developers.notion.com/reference/workspace-block-limits).
+            403 if body
+                .as_ref()
+                .and_then(|b| b.pointer("/additional_data/block_limit"))
+                .is_some() =>
+            {
+                ApiError::Forbidden {
+                    service: Service::Notion,
+                    message,
+                    hint: "This is the Free workspace's block limit, not a permission problem: \
+                           Free workspaces with more than one member can create 1,000 blocks in \
+                           all, and every row kodo writes is a block. Retrying won't help; a \
+                           workspace owner can upgrade the plan (see \
+                           https://www.notion.com/help/understanding-block-usage). Reads and \
+                           edits of existing rows still work."
+                        .to_owned(),
+                }
+            }
             403 => ApiError::Forbidden {
                 service: Service::Notion,
                 message,
