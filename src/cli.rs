@@ -41,6 +41,9 @@ pub struct GlobalArgs {
     /// Exit 1 when anything is out of sync (audit, status, scan)
     #[arg(long, global = true)]
     pub check: bool,
+    /// Neither read nor write the code scan's cache (.kodo/cache/); scan every file afresh
+    #[arg(long, global = true)]
+    pub no_cache: bool,
     /// Print only errors
     #[arg(short, long, global = true, conflicts_with = "verbose")]
     pub quiet: bool,

@@ -11,15 +11,68 @@
 //! or without git, the report has no commits and a warning says why.
 
 use std::collections::BTreeSet;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
-use kodo_scan::{Kind, ScanReport, ScanSettings};
+use kodo_scan::{Kind, ScanOptions, ScanReport, ScanSettings, ScanStats};
 
 use crate::app::{Context, Outcome};
 use crate::cli::{Format, ScanArgs};
 use crate::config::ConfigError;
 use crate::lookup::{self, Answer, Mode};
+
+/// The scan cache of the repository whose kodo config lives under `config_root`
+/// (`.kodo/cache/`), unless `--no-cache`.
+pub fn scan_options(config_root: &Path, no_cache: bool) -> ScanOptions {
+    ScanOptions {
+        cache_dir: (!no_cache).then(|| config_root.join(".kodo").join("cache")),
+    }
+}
+
+/// Scans with `options` and reports what the cache did: `-v` says how many files were read,
+/// a cache that cannot be written is a warning (the scan itself stands).
+pub fn scan_logged(
+    root: &Path,
+    settings: &ScanSettings,
+    options: &ScanOptions,
+    printer: &crate::output::Printer,
+) -> Result<ScanReport, kodo_scan::ScanError> {
+    let (report, stats) = kodo_scan::scan_with(root, settings, options)?;
+    log_stats(&stats, printer);
+    Ok(report)
+}
+
+fn log_stats(stats: &ScanStats, printer: &crate::output::Printer) {
+    if let Some(e) = &stats.cache_error {
+        printer.warn(&format!(
+            "{e} (the scan is complete; the next one reads every file again)"
+        ));
+    }
+    if printer.verbose > 0 {
+        let cache = match &stats.cache {
+            kodo_scan::CacheStatus::Disabled => "no cache".to_string(),
+            kodo_scan::CacheStatus::Missing => "no cache yet".to_string(),
+            kodo_scan::CacheStatus::Ignored(why) => format!("cache ignored: {why}"),
+            kodo_scan::CacheStatus::Used => "cache used".to_string(),
+        };
+        eprintln!(
+            "  scan: {cache}; {} files unchanged, {} touched but unchanged, {} read and scanned, {} read again for definitions{}",
+            stats.files_unchanged,
+            stats.files_rehashed,
+            stats.files_extracted,
+            stats.files_read_to_resolve,
+            if stats.cache_written { "; cache written" } else { "" }
+        );
+    }
+    if printer.verbose > 1 {
+        let phases: Vec<String> = stats
+            .phases
+            .iter()
+            .map(|(name, d)| format!("{name} {:.1} ms", d.as_secs_f64() * 1000.0))
+            .collect();
+        eprintln!("  scan stages: {}", phases.join(", "));
+    }
+}
 
 pub async fn run(ctx: &Context, args: ScanArgs) -> anyhow::Result<Outcome> {
     let format = ctx.global.format.unwrap_or(Format::Md);
@@ -50,8 +103,14 @@ pub async fn run(ctx: &Context, args: ScanArgs) -> anyhow::Result<Outcome> {
     let with_git = !args.no_git;
     let printer = ctx.printer.clone();
     let scan_root = root.clone();
+    // The cache lives in the repository that uses kodo; a directory without kodo config
+    // gets no `.kodo/` written into it.
+    let options = match &config {
+        Some(config) => scan_options(&config.root, ctx.global.no_cache),
+        None => ScanOptions::default(),
+    };
     let report = tokio::task::spawn_blocking(move || -> anyhow::Result<ScanReport> {
-        let mut report = kodo_scan::scan(&scan_root, &settings)
+        let mut report = scan_logged(&scan_root, &settings, &options, &printer)
             .with_context(|| format!("cannot scan `{}`", scan_root.display()))?;
         if with_git {
             if let Err(e) = kodo_scan::git::annotate(&scan_root, &mut report) {

@@ -196,14 +196,14 @@ async fn analyse(
     // feeds its code section.
     let scan = async {
         if options.scan {
-            scan::facts(&config, &ctx.printer).await
+            scan::facts(&config, ctx.global.no_cache, &ctx.printer).await
         } else {
             ScanFacts::default()
         }
     };
     let code_scan = async {
         if judge_code {
-            Some(scan::report(&config).await)
+            Some(scan::report(&config, ctx.global.no_cache, &ctx.printer).await)
         } else {
             None
         }

@@ -9,7 +9,7 @@
 
 use std::path::Path;
 
-use kodo_scan::{Kind, ScanReport, ScanSettings, Side};
+use kodo_scan::{Kind, ScanOptions, ScanReport, ScanSettings, Side};
 
 use crate::config::Config;
 use crate::output::Printer;
@@ -21,9 +21,11 @@ use super::normalize::ScanFacts;
 pub fn facts_at(
     root: &Path,
     settings: &ScanSettings,
+    options: &ScanOptions,
     printer: &Printer,
 ) -> Result<ScanFacts, String> {
-    let mut report = kodo_scan::scan(root, settings).map_err(|e| e.to_string())?;
+    let mut report = crate::scan_cmd::scan_logged(root, settings, options, printer)
+        .map_err(|e| e.to_string())?;
     if !report.skipped.is_empty() {
         printer.warn(&format!(
             "{} Their events and flags are not in Tracked On or Related PR; `kodo scan -v` lists them.",
@@ -57,26 +59,36 @@ pub fn facts_at(
 }
 
 /// The scan of the config's repository (no git history: the audit needs none), off the async
-/// runtime's threads. The error is the reason, for the report to print.
-pub async fn report(config: &Config) -> Result<ScanReport, String> {
+/// runtime's threads, with the scan cache unless `no_cache`. The error is the reason, for the
+/// report to print.
+pub async fn report(
+    config: &Config,
+    no_cache: bool,
+    printer: &Printer,
+) -> Result<ScanReport, String> {
     let settings = config.scan.clone();
     let root = config.root.clone();
-    match tokio::task::spawn_blocking(move || kodo_scan::scan(&root, &settings)).await {
+    let options = crate::scan_cmd::scan_options(&config.root, no_cache);
+    let printer = printer.clone();
+    let scan = move || crate::scan_cmd::scan_logged(&root, &settings, &options, &printer);
+    match tokio::task::spawn_blocking(scan).await {
         Ok(Ok(report)) => Ok(report),
         Ok(Err(e)) => Err(e.to_string()),
         Err(e) => Err(e.to_string()),
     }
 }
 
-/// The scan of the config's repository, off the async runtime's threads; a failure is a
-/// warning and no facts.
-pub async fn facts(config: &Config, printer: &Printer) -> ScanFacts {
+/// The scan of the config's repository, off the async runtime's threads, with the scan cache
+/// unless `no_cache`; a failure is a warning and no facts.
+pub async fn facts(config: &Config, no_cache: bool, printer: &Printer) -> ScanFacts {
     // The settings were validated when the config was loaded.
     let settings = config.scan.clone();
     let root = config.root.clone();
+    let options = crate::scan_cmd::scan_options(&config.root, no_cache);
     let scan_printer = printer.clone();
     let joined =
-        tokio::task::spawn_blocking(move || facts_at(&root, &settings, &scan_printer)).await;
+        tokio::task::spawn_blocking(move || facts_at(&root, &settings, &options, &scan_printer))
+            .await;
     match joined {
         Ok(Ok(facts)) => facts,
         Ok(Err(e)) => {
@@ -105,7 +117,13 @@ mod tests {
             "posthog.capture('user_signed_up', {plan: 'pro'})\nif (posthog.isFeatureEnabled('beta_x')) {}\n",
         )
         .unwrap();
-        let facts = facts_at(dir.path(), &ScanSettings::default(), &Printer::silent()).unwrap();
+        let facts = facts_at(
+            dir.path(),
+            &ScanSettings::default(),
+            &ScanOptions::default(),
+            &Printer::silent(),
+        )
+        .unwrap();
         assert_eq!(
             facts.tracked_on.get("user_signed_up").map(String::as_str),
             Some("frontend")

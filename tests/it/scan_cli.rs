@@ -143,3 +143,53 @@ fn check_fails_on_keys_the_documentation_lacks_and_passes_once_documented() {
         .assert()
         .code(0);
 }
+
+#[test]
+fn the_scan_cache_lives_in_dot_kodo_and_changes_nothing_in_the_report() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join(".git")).unwrap();
+    write(
+        dir.path(),
+        ".kodo/config.json",
+        r#"{"posthog": {"project_id": "1"}, "notion": {}}"#,
+    );
+    write(dir.path(), "web/app.ts", APP_TS);
+    let scan = |extra: &[&str]| {
+        let out = kodo_in(dir.path())
+            .args(["scan", "--format", "json", "--no-git", "-v"])
+            .args(extra)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (
+            String::from_utf8(out.stdout).unwrap(),
+            String::from_utf8(out.stderr).unwrap(),
+        )
+    };
+    let (uncached, stderr) = scan(&["--no-cache"]);
+    assert!(stderr.contains("scan: no cache;"), "{stderr}");
+    assert!(!dir.path().join(".kodo/cache").exists());
+
+    let (first, stderr) = scan(&[]);
+    assert_eq!(first, uncached);
+    assert!(
+        stderr.contains("no cache yet") && stderr.contains("cache written"),
+        "{stderr}"
+    );
+    let cache = dir.path().join(".kodo/cache");
+    let ignore = std::fs::read_to_string(cache.join(".gitignore")).unwrap();
+    assert!(ignore.lines().any(|l| l == "*"), "{ignore}");
+
+    let (second, stderr) = scan(&[]);
+    assert_eq!(second, uncached);
+    assert!(stderr.contains("scan: cache used"), "{stderr}");
+
+    // Deleting the cache is always safe.
+    std::fs::remove_dir_all(&cache).unwrap();
+    let (third, _) = scan(&[]);
+    assert_eq!(third, uncached);
+}

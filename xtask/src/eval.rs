@@ -185,6 +185,16 @@ pub fn parse_labels(text: &str, stem: &str) -> Result<LabelFile> {
             );
         }
     }
+    let mut seen = std::collections::BTreeSet::new();
+    for label in &file.references {
+        if !seen.insert((&label.path, label.line, label.kind, &label.key)) {
+            bail!(
+                "{}:{} is labelled twice with the same kind and key: one call is one reference",
+                label.path,
+                label.line
+            );
+        }
+    }
     globs(&file.out_of_scope)?;
     Ok(file)
 }
@@ -1032,6 +1042,39 @@ mod tests {
         assert!(parse_labels(&typo, "x").is_err());
         let short = ok.replace("0123456789abcdef0123456789abcdef01234567", "0123abc");
         assert!(parse_labels(&short, "x").is_err());
+    }
+
+    #[test]
+    fn the_committed_label_files_are_valid() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../eval/labels");
+        let mut n = 0;
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_none_or(|e| e != "json") {
+                continue;
+            }
+            let stem = path.file_stem().unwrap().to_string_lossy().into_owned();
+            let text = std::fs::read_to_string(&path).unwrap();
+            let file =
+                parse_labels(&text, &stem).unwrap_or_else(|e| panic!("{}: {e:#}", path.display()));
+            assert!(
+                !file.references.is_empty(),
+                "{}: no references",
+                path.display()
+            );
+            n += 1;
+        }
+        assert!(n >= 4, "the evaluation needs at least four apps, found {n}");
+    }
+
+    #[test]
+    fn a_label_given_twice_is_an_error() {
+        let text = r#"{"app":"x","repo":"o/x","commit":"0123456789abcdef0123456789abcdef01234567","fetch":"f",
+            "languages":["go"],"description":"d",
+            "references":[{"path":"a.go","line":3,"kind":"event","key":"k"},
+                          {"path":"a.go","line":3,"kind":"event","key":"k"}]}"#;
+        let err = parse_labels(text, "x").unwrap_err().to_string();
+        assert!(err.contains("labelled twice"), "{err}");
     }
 
     #[test]

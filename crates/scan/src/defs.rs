@@ -17,7 +17,7 @@ use crate::lang::Lang;
 use crate::lexer::{str_value, Tk, Token};
 
 /// One constant definition.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Def {
     pub chain: Vec<String>,
     pub value: String,

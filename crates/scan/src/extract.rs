@@ -17,6 +17,50 @@ pub(crate) enum KeyExpr {
     /// A (possibly qualified, `.`-joined) name to resolve: `EVENTS.signup`, `@flag`.
     Ident(String),
     Dynamic(String),
+    /// Several keys at once: a conditional of literals (`c ? "a" : "b"`, `"a" if c else
+    /// "b"`), or a list of flag keys (`evaluate_flags(…, flag_keys=["a", B])`).
+    OneOf(Vec<KeyExpr>),
+}
+
+/// `c ? "a" : "b"` or Python `"a" if c else "b"` with plain literal branches.
+fn conditional_literals(cx: &Ctx, s: usize, e: usize) -> Option<Vec<String>> {
+    let (src, toks) = (cx.src, cx.toks);
+    let lit = |k: usize| {
+        (toks[k].kind == Tk::Str && !toks[k].interpolated()).then(|| str_value(src, &toks[k]))
+    };
+    if e < s + 5 {
+        return None;
+    }
+    if cx.lang == Lang::Python {
+        let a = lit(s)?;
+        if !toks[s + 1].is(src, "if") || !toks[e - 2].is(src, "else") {
+            return None;
+        }
+        let b = lit(e - 1)?;
+        return Some(vec![a, b]);
+    }
+    // Depth-0 `?` … `:` with one literal between and one after.
+    let mut depth = 0usize;
+    let mut q = None;
+    for (k, t) in toks.iter().enumerate().take(e).skip(s) {
+        if t.kind != Tk::Punct {
+            continue;
+        }
+        match t.text(src) {
+            b"(" | b"[" | b"{" => depth += 1,
+            b")" | b"]" | b"}" => depth = depth.saturating_sub(1),
+            b"?" if depth == 0 => {
+                q = Some(k);
+                break;
+            }
+            _ => {}
+        }
+    }
+    let q = q?;
+    if q + 4 != e || !toks[q + 2].is(src, ":") {
+        return None;
+    }
+    Some(vec![lit(q + 1)?, lit(q + 3)?])
 }
 
 /// One call found in a file.
@@ -30,8 +74,6 @@ pub(crate) struct RawRef {
     pub key: KeyExpr,
     /// Matched an inferred wrapper's row.
     pub inferred: bool,
-    /// The inferred wrapper's file.
-    pub defined_in: Option<String>,
 }
 
 /// Keywords that may directly precede a bare call; any other identifier before a bare
@@ -58,7 +100,7 @@ pub(crate) fn find_calls(
     lang: Lang,
     table: &Table,
     clients: &[String],
-    visible: &dyn Fn(&Pattern, Option<&str>) -> bool,
+    visible: &dyn Fn(&Pattern, &str, Option<&str>) -> bool,
 ) -> Vec<RawRef> {
     let mut cx = Ctx {
         src,
@@ -86,7 +128,7 @@ pub(crate) fn find_calls(
             }
             if p.inferred || p.only_in.is_some() {
                 let (chain, _) = receiver_chain(&cx, i);
-                if !visible(p, chain.last().map(String::as_str)) {
+                if !visible(p, name, chain.last().map(String::as_str)) {
                     continue;
                 }
             }
@@ -126,7 +168,6 @@ fn match_call(cx: &Ctx, i: usize, p: &Pattern) -> Option<RawRef> {
             side: p.side,
             key,
             inferred: p.inferred,
-            defined_in: p.defined_in.clone(),
         });
     }
     let objc_send = cx.lang == Lang::ObjC && toks.get(i + 1).is_some_and(|t| t.is(cx.src, ":"));
@@ -243,6 +284,29 @@ fn match_call(cx: &Ctx, i: usize, p: &Pattern) -> Option<RawRef> {
             }
         }
         KeyAt::JsxAttr(_) => return None,
+        KeyAt::List(k) => {
+            // Without the list, all flags are evaluated: no key is referenced.
+            let (ls, le) = match named(cx, &args, k.as_str()) {
+                Some(a) => (a.start, a.end),
+                None => args
+                    .iter()
+                    .filter(|a| a.name.is_none() && toks[a.start].is(cx.src, "{"))
+                    .find_map(|a| member_range(cx, a.start, k))?,
+            };
+            if ls >= le {
+                return None;
+            }
+            if !(toks[ls].is(cx.src, "[") && toks[le - 1].is(cx.src, "]")) {
+                key_expr(cx, ls, le)
+            } else {
+                KeyExpr::OneOf(
+                    split_args(cx, ls + 1, le - 1)
+                        .iter()
+                        .map(|el| key_expr(cx, el.start, el.end))
+                        .collect(),
+                )
+            }
+        }
     };
     Some(RawRef {
         tok: i,
@@ -251,7 +315,6 @@ fn match_call(cx: &Ctx, i: usize, p: &Pattern) -> Option<RawRef> {
         side,
         key,
         inferred: p.inferred,
-        defined_in: p.defined_in.clone(),
     })
 }
 
@@ -493,6 +556,10 @@ fn call_args(cx: &Ctx, i: usize, key: &KeyAt) -> Option<(Vec<Arg>, usize)> {
             end,
         ));
     }
+    // An optional call `posthog?.capture?.("e")`.
+    if next.is(src, "?.") && toks.get(o + 1).is_some_and(|t| t.is(src, "(")) {
+        o += 1;
+    }
     // Generic arguments before the parenthesis: `captureTyped<Events>(…)`, `f::<T>(…)`.
     if next.is(src, "::") && toks.get(o + 1).is_some_and(|t| t.is(src, "<")) {
         o += 1;
@@ -702,6 +769,15 @@ fn object_member(cx: &Ctx, open: usize, key: &str) -> Option<KeyExpr> {
     None
 }
 
+/// The token range of member `key`'s value in the object literal opening at `open`.
+fn member_range(cx: &Ctx, open: usize, key: &str) -> Option<(usize, usize)> {
+    let close = match_fwd(cx.toks, cx.src, open)?;
+    split_members(cx, open + 1, close)
+        .iter()
+        .find(|m| m.name.is_some() && arg_name(cx, m).as_deref() == Some(key) && m.start < m.end)
+        .map(|m| (m.start, m.end))
+}
+
 /// For the name at `at`, the object literal it was last assigned before (`const x: T = {`
 /// on an earlier line of the file, nearest first).
 fn bound_object(cx: &Ctx, at: usize) -> Option<usize> {
@@ -884,6 +960,9 @@ fn key_expr(cx: &Ctx, start: usize, end: usize) -> KeyExpr {
             format!("`{short}`")
         }
     };
+    if let Some(keys) = conditional_literals(cx, s, e) {
+        return KeyExpr::OneOf(keys.into_iter().map(KeyExpr::Literal).collect());
+    }
     if e - s == 1 && toks[s].kind == Tk::Str {
         if toks[s].interpolated() {
             return KeyExpr::Dynamic(format!("interpolated string {}", expr()));
@@ -994,10 +1073,12 @@ mod tests {
             "client".to_string(),
             "ph".to_string(),
         ];
-        find_calls(src.as_bytes(), &toks, lang, &table, &clients, &|_, _| true)
-            .into_iter()
-            .map(|r| (r.kind, r.key, r.sdk))
-            .collect()
+        find_calls(src.as_bytes(), &toks, lang, &table, &clients, &|_, _, _| {
+            true
+        })
+        .into_iter()
+        .map(|r| (r.kind, r.key, r.sdk))
+        .collect()
     }
 
     fn lit(s: &str) -> KeyExpr {

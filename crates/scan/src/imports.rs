@@ -13,7 +13,7 @@ use crate::lang::Lang;
 use crate::lexer::{str_value, Tk, Token};
 
 /// A constraint on the defining file's repo-relative path.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub(crate) enum Origin {
     /// Exactly this path without extension (or its `/index`, `/__init__`).
     Stem(String),

@@ -335,8 +335,14 @@ pub(crate) fn extract(
                 }
             }
         }
-        for (call_tok, callee, arg, ident) in forwarded_args(src, toks, lang) {
-            if let Some((_, idx, slot)) = param_slot(fns, call_tok, &ident) {
+        // An SDK call's own arguments are sinks, not forwards (`posthog.capture(e, props)`
+        // must not make `props` a key through a wrapper that is also named `capture`).
+        let sdk_calls: std::collections::HashSet<usize> = calls.iter().map(|r| r.tok).collect();
+        for (call, arg_tok, callee, arg, ident) in forwarded_args(src, toks, lang) {
+            if sdk_calls.contains(&call) {
+                continue;
+            }
+            if let Some((_, idx, slot)) = param_slot(fns, arg_tok, &ident) {
                 let fwd = Forward { slot, callee, arg };
                 if let Some(e) = entry(&mut by_fn, fns, toks, idx) {
                     if !e.forwards.contains(&fwd) {
@@ -429,11 +435,12 @@ fn aliases(src: &[u8], toks: &[Token], lang: Lang) -> Vec<Binding> {
 
 /// Every call argument that is a bare name (or `a.b`): (call token, callee, how it is
 /// passed, the name). JSX attributes `<C attr={name}>` count as named arguments.
+#[allow(clippy::type_complexity)]
 fn forwarded_args(
     src: &[u8],
     toks: &[Token],
     lang: Lang,
-) -> Vec<(usize, String, ArgShape, String)> {
+) -> Vec<(usize, usize, String, ArgShape, String)> {
     let mut out = Vec::new();
     let is_js = lang.family() == Family::Js;
     for k in 0..toks.len() {
@@ -460,7 +467,7 @@ fn forwarded_args(
                     let close = close_of(src, toks, j + 2).unwrap_or(j + 2);
                     if let Some(name) = bare_name(src, toks, j + 3, close) {
                         let attr = String::from_utf8_lossy(a.text(src)).into_owned();
-                        out.push((j + 3, callee.clone(), ArgShape::Named(attr), name));
+                        out.push((k, j + 3, callee.clone(), ArgShape::Named(attr), name));
                     }
                     j = close + 1;
                     continue;
@@ -479,7 +486,7 @@ fn forwarded_args(
             && (k < 3 || !matches!(toks[k - 3].text(src), b"." | b"?." | b"->"))
         {
             let recv = String::from_utf8_lossy(toks[k - 2].text(src)).into_owned();
-            out.push((k - 2, callee.clone(), ArgShape::Receiver, recv));
+            out.push((k, k - 2, callee.clone(), ArgShape::Receiver, recv));
         }
         let Some(close) = close_of(src, toks, open) else {
             continue;
@@ -494,7 +501,7 @@ fn forwarded_args(
             {
                 if let Some(name) = bare_name(src, toks, s0 + 2, e0) {
                     let kw = String::from_utf8_lossy(toks[s0].text(src)).into_owned();
-                    out.push((s0 + 2, callee.clone(), ArgShape::Named(kw), name));
+                    out.push((k, s0 + 2, callee.clone(), ArgShape::Named(kw), name));
                 }
                 continue;
             }
@@ -512,10 +519,10 @@ fn forwarded_args(
                         String::from_utf8_lossy(m.text(src)).into_owned()
                     };
                     if me == ms + 1 && m.kind == Tk::Ident {
-                        out.push((ms, callee.clone(), ArgShape::Named(key.clone()), key));
+                        out.push((k, ms, callee.clone(), ArgShape::Named(key.clone()), key));
                     } else if me > ms + 2 && toks[ms + 1].is(src, ":") {
                         if let Some(name) = bare_name(src, toks, ms + 2, me) {
-                            out.push((ms + 2, callee.clone(), ArgShape::Named(key), name));
+                            out.push((k, ms + 2, callee.clone(), ArgShape::Named(key), name));
                         }
                     }
                 }
@@ -526,7 +533,7 @@ fn forwarded_args(
                 continue;
             }
             if let Some(name) = bare_name(src, toks, s0, e0) {
-                out.push((s0, callee.clone(), ArgShape::Pos(pos), name));
+                out.push((k, s0, callee.clone(), ArgShape::Pos(pos), name));
             }
             pos += 1;
         }

@@ -27,7 +27,9 @@ pub(crate) enum Lang {
 }
 
 /// Languages that can refer to each other's constants.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub(crate) enum Family {
     Js,
     Python,

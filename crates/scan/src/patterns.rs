@@ -87,6 +87,9 @@ pub(crate) enum KeyAt {
     StructField(&'static str),
     /// An attribute of a JSX element (`<PostHogFeature flag="k">`).
     JsxAttr(String),
+    /// Every element of a list in a keyword argument or object member
+    /// (`evaluate_flags(…, flag_keys=[…])`, `evaluateFlags(id, { flagKeys: […] })`).
+    List(String),
 }
 
 /// Which side a call shape runs on before path rules apply.
@@ -186,6 +189,24 @@ fn builtin_rows() -> Vec<Row> {
             JsFlag,
             "posthog-js",
             Ambiguous,
+        ),
+        (
+            js,
+            &["evaluateFlags"],
+            Recv::Client,
+            Kind::Flag,
+            List("flagKeys".into()),
+            "posthog-node",
+            Backend,
+        ),
+        (
+            &[F::Python],
+            &["evaluate_flags"],
+            Recv::Client,
+            Kind::Flag,
+            List("flag_keys".into()),
+            "posthog-python",
+            Backend,
         ),
         (
             js,

@@ -213,7 +213,6 @@ pub(crate) fn resolve_targeted(
     base: &Path,
     requests: &[(Origin, Family, String)],
 ) -> Vec<Resolution> {
-    let canonical_base = base.canonicalize().ok();
     let mut files_of: Vec<Vec<String>> = Vec::with_capacity(requests.len());
     let mut wanted: HashMap<String, HashSet<String>> = HashMap::new();
     let mut cache: HashMap<(&Origin, Family), Vec<String>> = HashMap::new();
@@ -230,10 +229,34 @@ pub(crate) fn resolve_targeted(
         }
         files_of.push(files);
     }
+    let defs_of = read_defs(base, &wanted);
+    requests
+        .iter()
+        .zip(files_of)
+        .map(|((origin, _, name), files)| {
+            let mut index = DefIndex::default();
+            for f in &files {
+                for d in defs_of.get(f).into_iter().flatten() {
+                    index.push(d.clone(), f);
+                }
+            }
+            index.lookup_from(name, Some(origin))
+        })
+        .collect()
+}
+
+/// Reads the files in `wanted` (repo-relative, each with the last name segments wanted from
+/// it) and finds those definitions. Only regular files inside `base` are read, never through
+/// a symbolic link, and only files containing a wanted name are tokenized.
+pub(crate) fn read_defs(
+    base: &Path,
+    wanted: &HashMap<String, HashSet<String>>,
+) -> HashMap<String, Vec<Def>> {
+    let canonical_base = base.canonicalize().ok();
     // Directories checked to lie inside `base` (no symbolic link leads out).
     let mut dirs_inside: HashMap<String, bool> = HashMap::new();
     let mut jobs: Vec<(&String, &HashSet<String>, Lang)> = Vec::new();
-    for (rel, names) in &wanted {
+    for (rel, names) in wanted.iter() {
         let dir = rel.rsplit_once('/').map_or("", |(d, _)| d).to_string();
         let inside = *dirs_inside.entry(dir.clone()).or_insert_with(|| {
             match (&canonical_base, base.join(&dir).canonicalize()) {
@@ -249,7 +272,7 @@ pub(crate) fn resolve_targeted(
         .map_or(1, |n| n.get())
         .min(8);
     let chunk = jobs.len().div_ceil(threads).max(1);
-    let defs_of: HashMap<String, Vec<Def>> = std::thread::scope(|scope| {
+    std::thread::scope(|scope| {
         let handles: Vec<_> = jobs
             .chunks(chunk)
             .map(|part| {
@@ -284,24 +307,11 @@ pub(crate) fn resolve_targeted(
             .into_iter()
             .flat_map(|h| h.join().unwrap_or_default())
             .collect()
-    });
-    requests
-        .iter()
-        .zip(files_of)
-        .map(|((origin, _, name), files)| {
-            let mut index = DefIndex::default();
-            for f in &files {
-                for d in defs_of.get(f).into_iter().flatten() {
-                    index.push(d.clone(), f);
-                }
-            }
-            index.lookup_from(name, Some(origin))
-        })
-        .collect()
+    })
 }
 
 /// Repo-relative files an origin can mean, that exist.
-fn candidate_files(base: &Path, origin: &Origin, family: Family) -> Vec<String> {
+pub(crate) fn candidate_files(base: &Path, origin: &Origin, family: Family) -> Vec<String> {
     let exts: &[&str] = match family {
         Family::Js => &["ts", "tsx", "js", "jsx", "mjs", "cjs", "mts", "cts"],
         Family::Python => &["py", "pyi"],

@@ -5,7 +5,7 @@
 //! `dynamic_reason`; memory held across files is only the references found.
 
 use std::cell::{OnceCell, RefCell};
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 use std::rc::Rc;
 
@@ -18,9 +18,9 @@ use crate::lexer::{tokenize, Token};
 use crate::patterns::{Pattern, SideHint, Table};
 use crate::resolve::{resolve_in, resolve_targeted, DefIndex, Resolution};
 use crate::settings::Compiled;
-use crate::walk::{base_dir, content_skip, is_minified, walk};
+use crate::walk::{base_dir, content_skip, is_minified};
 use crate::{
-    KeyReport, Kind, Reference, ScanError, ScanReport, ScanSettings, Side, SkipReason, Skipped,
+    KeyReport, Kind, Reference, ScanError, ScanReport, ScanSettings, Side, SkipReason,
     WrapperReport, REPORT_VERSION,
 };
 
@@ -28,6 +28,7 @@ use crate::{
 /// points and the name to look up there, and (for a key that is a parameter) the function
 /// whose parameter it is: if that function turns out to be a wrapper, its call sites are
 /// the references and this one is dropped.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Found {
     pub r: Reference,
     pub family: Family,
@@ -35,153 +36,12 @@ pub(crate) struct Found {
     pub param_of: Option<String>,
 }
 
-#[derive(Default)]
-struct State {
-    refs: Vec<Found>,
-    facts: Vec<FileFacts>,
-    toks: Vec<Token>,
-    scanned: usize,
-    matched: usize,
-    tokenized: Vec<String>,
-    minified: Vec<String>,
-}
-
 /// Passes of inference after the first walk: each finds call sites of the wrappers the
 /// previous one inferred (and wrappers around those). Real code needs one or two.
-const MAX_INFERENCE_ROUNDS: usize = 4;
+pub(crate) const MAX_INFERENCE_ROUNDS: usize = 4;
 
 pub(crate) fn scan(root: &Path, settings: &ScanSettings) -> Result<ScanReport, ScanError> {
-    let compiled = Compiled::new(settings)?;
-    let table = Table::new(settings)?;
-    let (states, mut skipped) = walk(
-        root,
-        &compiled,
-        &|_| true,
-        State::default,
-        |st, rel, lang, bytes| {
-            if !table.worth_parsing(bytes) {
-                st.scanned += 1;
-                return;
-            }
-            if is_minified(bytes) {
-                st.minified.push(rel.to_string());
-                return;
-            }
-            st.scanned += 1;
-            let (refs, facts) = file_refs(rel, lang, bytes, &table, &compiled, &mut st.toks, None);
-            if !refs.is_empty() {
-                st.matched += 1;
-            }
-            st.refs.extend(refs);
-            st.tokenized.push(rel.to_string());
-            if facts.has_any() {
-                st.facts.push(facts);
-            }
-        },
-    )?;
-    let (mut scanned, mut matched) = (0, 0);
-    let mut refs: Vec<Found> = Vec::new();
-    let mut facts: Vec<FileFacts> = Vec::new();
-    let mut tokenized: HashSet<String> = HashSet::new();
-    let mut matched_files: HashSet<String> = HashSet::new();
-    for st in states {
-        scanned += st.scanned;
-        matched += st.matched;
-        matched_files.extend(st.refs.iter().map(|f| f.r.path.clone()));
-        refs.extend(st.refs);
-        facts.extend(st.facts);
-        tokenized.extend(st.tokenized);
-        skipped.extend(st.minified.into_iter().map(|path| Skipped {
-            path,
-            reason: SkipReason::Minified,
-        }));
-    }
-    let mut inferred: Vec<Inferred> = Vec::new();
-    if settings.infer_wrappers {
-        let configured: BTreeSet<String> = settings
-            .wrappers
-            .iter()
-            .map(|w| w.call.rsplit('.').next().unwrap_or(&w.call).to_string())
-            .collect();
-        let mut done: HashSet<String> = HashSet::new();
-        for _ in 0..MAX_INFERENCE_ROUNDS {
-            inferred = infer::close(&facts, &configured);
-            let fresh: HashSet<String> = inferred
-                .iter()
-                .filter(|w| !w.returned && !done.contains(&w.name) && !w.key_at(false).is_empty())
-                .map(|w| w.name.clone())
-                .collect();
-            if fresh.is_empty() {
-                break;
-            }
-            let round_table = Table::with_inferred(settings, &inferred)?;
-            let mut needles: Vec<&String> = fresh.iter().collect();
-            needles.sort();
-            let prefilter =
-                crate::patterns::literal_matcher(&needles, aho_corasick::MatchKind::LeftmostFirst)?;
-            let seen = &tokenized;
-            let fresh_ref = &fresh;
-            let (states, _unread) = walk(
-                root,
-                &compiled,
-                &|_| true,
-                State::default,
-                |st, rel, lang, bytes| {
-                    if !prefilter.is_match(bytes) || is_minified(bytes) {
-                        return;
-                    }
-                    let (refs, facts) = file_refs(
-                        rel,
-                        lang,
-                        bytes,
-                        &round_table,
-                        &compiled,
-                        &mut st.toks,
-                        Some(fresh_ref),
-                    );
-                    st.refs.extend(refs);
-                    if !seen.contains(rel) {
-                        st.tokenized.push(rel.to_string());
-                        if facts.has_any() {
-                            st.facts.push(facts);
-                        }
-                    }
-                },
-            )?;
-            for st in states {
-                for f in &st.refs {
-                    if matched_files.insert(f.r.path.clone()) {
-                        matched += 1;
-                    }
-                }
-                refs.extend(st.refs);
-                facts.extend(st.facts);
-                tokenized.extend(st.tokenized);
-            }
-            done.extend(fresh);
-        }
-        // A key that is a wrapper's own parameter is not a reference: its call sites are.
-        let wrapper_names: HashSet<(Family, &str)> = inferred
-            .iter()
-            .map(|w| (w.family, w.name.as_str()))
-            .collect();
-        refs.retain(|f| {
-            f.param_of
-                .as_deref()
-                .is_none_or(|n| !wrapper_names.contains(&(f.family, n)))
-        });
-    }
-    resolve_pending(root, &compiled, &mut refs)?;
-    let mut report = assemble(
-        refs.into_iter().map(|f| f.r).collect(),
-        scanned,
-        matched,
-        settings.include_tests,
-    );
-    report.wrappers = wrapper_reports(settings, &inferred);
-    skipped.sort();
-    report.skipped = skipped;
-    Ok(report)
+    crate::incremental::scan(root, settings, &crate::ScanOptions::default()).map(|(r, _)| r)
 }
 
 /// See [`crate::skip_reason`].
@@ -195,7 +55,10 @@ pub(crate) fn skip_reason(path: &str, bytes: &[u8], settings: &ScanSettings) -> 
 }
 
 /// The configured wrappers, then the inferred ones, as the report lists them.
-fn wrapper_reports(settings: &ScanSettings, inferred: &[Inferred]) -> Vec<WrapperReport> {
+pub(crate) fn wrapper_reports(
+    settings: &ScanSettings,
+    inferred: &[Inferred],
+) -> Vec<WrapperReport> {
     let mut out: Vec<WrapperReport> = settings
         .wrappers
         .iter()
@@ -374,7 +237,7 @@ pub(crate) fn scan_file_text(path: &str, text: &str, settings: &ScanSettings) ->
 }
 
 /// Sets the key or the dynamic reason of an identifier reference from its resolution.
-fn apply(r: &mut Reference, resolution: &Resolution) {
+pub(crate) fn apply(r: &mut Reference, resolution: &Resolution) {
     let id = r.identifier.clone().unwrap_or_default();
     match resolution {
         Resolution::Resolved { value, .. } => r.key = Some(value.clone()),
@@ -396,7 +259,7 @@ fn apply(r: &mut Reference, resolution: &Resolution) {
 /// The references of one file, with identifiers resolved against the file's own constants,
 /// and the file's facts for wrapper inference. With `only`, just the references of
 /// inferred wrappers of those names (a later inference round).
-fn file_refs(
+pub(crate) fn file_refs(
     rel: &str,
     lang: Lang,
     bytes: &[u8],
@@ -411,13 +274,21 @@ fn file_refs(
     // file that imports its module (or a directory above it).
     let origins: OnceCell<Vec<Origin>> = OnceCell::new();
     let dir = rel.rsplit_once('/').map_or("", |(d, _)| d);
-    let visible = |p: &Pattern, receiver: Option<&str>| -> bool {
+    let visible = |p: &Pattern, name: &str, receiver: Option<&str>| -> bool {
         if p.only_in.as_deref().is_some_and(|only| only != rel) {
             return false;
         }
         let Some(def) = p.defined_in.as_deref() else {
             return true;
         };
+        // A function of the same name defined in the calling file is the one a bare (or
+        // `self.`) call means.
+        if def != rel
+            && receiver.is_none_or(|r| matches!(r, "self" | "this"))
+            && fns.iter().any(|f| f.name.as_deref() == Some(name))
+        {
+            return false;
+        }
         // A method called through an object named like the wrapper's module
         // (`self.analytics.event(…)` for `analytics.py`), as injected objects are.
         let norm = |s: &str| {
@@ -439,16 +310,6 @@ fn file_refs(
     let server_file = marked_server(bytes);
     let side_of = |r: &RawRef| side_for(rel, lang, r.side, compiled, server_file);
     let facts = infer::extract(rel, bytes, toks, lang, &fns, &raw, &side_of);
-    // A function of the same name defined in the calling file is the one its calls mean.
-    let raw: Vec<RawRef> = raw
-        .into_iter()
-        .filter(|r| {
-            r.defined_in.as_deref().is_none_or(|def| def == rel)
-                || !fns
-                    .iter()
-                    .any(|f| f.name.as_deref().map(str::as_bytes) == Some(toks[r.tok].text(bytes)))
-        })
-        .collect();
     let raw: Vec<RawRef> = match only {
         Some(names) => raw
             .into_iter()
@@ -481,6 +342,19 @@ fn file_refs(
     let in_test = crate::is_test_path(rel);
     let refs = raw
         .into_iter()
+        .flat_map(|r| {
+            // A conditional of literals is one reference per branch.
+            match &r.key {
+                KeyExpr::OneOf(keys) => keys
+                    .iter()
+                    .map(|k| RawRef {
+                        key: k.clone(),
+                        ..r.clone()
+                    })
+                    .collect::<Vec<_>>(),
+                _ => vec![r],
+            }
+        })
         .map(|r| {
             let tok = &toks[r.tok];
             let (column, snippet) = locate(bytes, tok.start as usize);
@@ -502,6 +376,10 @@ fn file_refs(
             match r.key {
                 KeyExpr::Literal(k) => reference.key = Some(k),
                 KeyExpr::Dynamic(reason) => reference.dynamic_reason = Some(reason),
+                // Split into one reference per key above; a nested list stays dynamic.
+                KeyExpr::OneOf(_) => {
+                    reference.dynamic_reason = Some("nested list of keys".into());
+                }
                 KeyExpr::Ident(id) => {
                     reference.identifier = Some(id.clone());
                     // A parameter is never a constant defined elsewhere.

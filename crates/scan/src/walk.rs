@@ -15,6 +15,7 @@ use std::sync::Mutex;
 
 use ignore::{DirEntry, ParallelVisitor, ParallelVisitorBuilder, WalkBuilder, WalkState};
 
+use crate::cache::Stat;
 use crate::lang::Lang;
 use crate::settings::Compiled;
 use crate::{ScanError, SkipReason, Skipped};
@@ -36,6 +37,62 @@ where
     S: Send,
     M: Fn() -> S + Sync,
     F: Fn(&mut S, &str, Lang, &[u8]) + Sync,
+{
+    walk_files(
+        root,
+        compiled,
+        want,
+        make,
+        |st: &mut S, rel, lang, file: &mut SourceFile<'_>| {
+            if let Some(bytes) = file.read() {
+                visit(st, rel, lang, bytes);
+            }
+        },
+    )
+}
+
+/// A file the walk found, read only on demand (a cached file is only `stat`ed).
+pub(crate) struct SourceFile<'a> {
+    entry: &'a DirEntry,
+    rel: &'a str,
+    buf: &'a mut Vec<u8>,
+    skipped: &'a mut Vec<Skipped>,
+}
+
+impl SourceFile<'_> {
+    /// The file's size, modification time and inode (not following a symbolic link).
+    pub(crate) fn stat(&self) -> Option<Stat> {
+        self.entry.metadata().ok().map(|m| Stat::of(&m))
+    }
+
+    /// The file's bytes; `None` (and the file handed back as skipped, with the reason) for
+    /// unreadable, oversized or binary files.
+    pub(crate) fn read(&mut self) -> Option<&[u8]> {
+        match read_source(self.entry.path(), self.buf) {
+            Ok(()) => Some(&self.buf[..]),
+            Err(reason) => {
+                self.skipped.push(Skipped {
+                    path: self.rel.to_string(),
+                    reason,
+                });
+                None
+            }
+        }
+    }
+}
+
+/// Like [`walk`], but `visit` decides whether to read each file.
+pub(crate) fn walk_files<S, M, F>(
+    root: &Path,
+    compiled: &Compiled,
+    want: &(dyn Fn(Lang) -> bool + Sync),
+    make: M,
+    visit: F,
+) -> Result<(Vec<S>, Vec<Skipped>), ScanError>
+where
+    S: Send,
+    M: Fn() -> S + Sync,
+    F: Fn(&mut S, &str, Lang, &mut SourceFile<'_>) + Sync,
 {
     std::fs::metadata(root).map_err(|source| ScanError::Root {
         path: root.to_path_buf(),
@@ -110,7 +167,7 @@ impl<'s, S, M, F> ParallelVisitorBuilder<'s> for Builder<'s, S, M, F>
 where
     S: Send + 's,
     M: Fn() -> S + Sync,
-    F: Fn(&mut S, &str, Lang, &[u8]) + Sync,
+    F: Fn(&mut S, &str, Lang, &mut SourceFile<'_>) + Sync,
 {
     fn build(&mut self) -> Box<dyn ParallelVisitor + 's> {
         Box::new(Visitor {
@@ -140,7 +197,7 @@ struct Visitor<'a, S, F> {
 impl<S, F> ParallelVisitor for Visitor<'_, S, F>
 where
     S: Send,
-    F: Fn(&mut S, &str, Lang, &[u8]) + Sync,
+    F: Fn(&mut S, &str, Lang, &mut SourceFile<'_>) + Sync,
 {
     fn visit(&mut self, entry: Result<DirEntry, ignore::Error>) -> WalkState {
         let Ok(entry) = entry else {
@@ -156,12 +213,14 @@ where
         if !(self.want)(lang) || self.compiled.excluded(&rel) {
             return WalkState::Continue;
         }
-        if let Err(reason) = read_source(entry.path(), &mut self.buf) {
-            self.skipped.push(Skipped { path: rel, reason });
-            return WalkState::Continue;
-        }
         if let Some(state) = self.state.as_mut() {
-            (self.visit)(state, &rel, lang, &self.buf);
+            let mut file = SourceFile {
+                entry: &entry,
+                rel: &rel,
+                buf: &mut self.buf,
+                skipped: &mut self.skipped,
+            };
+            (self.visit)(state, &rel, lang, &mut file);
         }
         WalkState::Continue
     }

@@ -66,6 +66,7 @@ fixtures! {
     inferred_wrappers_js => "infer-js",
     inferred_wrappers_python => "infer-python",
     inferred_wrappers_go => "infer-go",
+    call_patterns => "patterns",
 }
 
 /// Every fixture directory has a test above, so a new fixture cannot be silently skipped.

@@ -1,0 +1,353 @@
+//! The persistent scan cache through the public API: a re-scan reads only what changed, a
+//! broken or foreign cache is ignored and rebuilt, concurrent scans never tear the file, and
+//! the report is the same with and without the cache.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+use kodo_scan::{render, scan, scan_with, CacheStatus, ScanOptions, ScanSettings, ScanStats};
+
+fn write(root: &Path, rel: &str, text: &str) {
+    let path = root.join(rel);
+    fs::create_dir_all(path.parent().unwrap()).unwrap();
+    fs::write(&path, text).unwrap();
+}
+
+/// Sets a file's modification time `secs` seconds into the past (so its cache entry is
+/// trusted on stat: entries of files modified just before a scan are checked by content).
+fn age(path: &Path, secs: u64) {
+    let f = fs::File::options().write(true).open(path).unwrap();
+    f.set_modified(SystemTime::now() - Duration::from_secs(secs))
+        .unwrap();
+}
+
+fn age_all(root: &Path) {
+    for entry in walk(root) {
+        age(&entry, 3600);
+    }
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
+
+/// A small app: literal keys, constants imported from another file, a Go package constant,
+/// a Python module constant, a wrapper and a dynamic key.
+fn app(root: &Path) {
+    write(
+        root,
+        "web/src/analytics.ts",
+        "export const EVENTS = { signup: 'user_signed_up', login: 'user_logged_in' } as const\nexport const BETA = 'beta-flag'\n",
+    );
+    write(
+        root,
+        "web/src/App.tsx",
+        "import posthog from 'posthog-js'\nimport { useFeatureFlagEnabled } from 'posthog-js/react'\nimport { EVENTS, BETA } from './analytics'\nexport function App() {\n  const on = useFeatureFlagEnabled(BETA)\n  posthog.capture(EVENTS.signup, { on })\n  track('app_opened')\n  posthog.capture(`page_${name}`)\n  return null\n}\n",
+    );
+    write(
+        root,
+        "web/src/util.ts",
+        "export const add = (a: number, b: number) => a + b\n",
+    );
+    write(
+        root,
+        "api/app/names.py",
+        "ORDER_PLACED = \"order_placed\"\n",
+    );
+    write(
+        root,
+        "api/app/views.py",
+        "import posthog\nfrom .names import ORDER_PLACED\n\ndef place(user):\n    posthog.capture(ORDER_PLACED, distinct_id=user.id)\n",
+    );
+    write(
+        root,
+        "svc/orders/events.go",
+        "package orders\n\nconst (\n\tEventShipped = \"order_shipped\"\n)\n",
+    );
+    write(
+        root,
+        "svc/orders/handler.go",
+        "package orders\n\nimport \"github.com/posthog/posthog-go\"\n\nfunc ship(c posthog.Client, id string) {\n\tc.Enqueue(posthog.Capture{DistinctId: id, Event: EventShipped})\n}\n",
+    );
+    age_all(root);
+}
+
+fn settings() -> ScanSettings {
+    serde_json::from_str(r#"{"wrappers":[{"call":"track","event_arg":0}]}"#).unwrap()
+}
+
+fn cached(dir: &Path) -> ScanOptions {
+    ScanOptions {
+        cache_dir: Some(dir.to_path_buf()),
+    }
+}
+
+fn run(root: &Path, cache: &Path) -> (String, ScanStats) {
+    let (report, stats) = scan_with(root, &settings(), &cached(cache)).unwrap();
+    (render::json(&report), stats)
+}
+
+fn cache_file(cache: &Path) -> PathBuf {
+    let files: Vec<PathBuf> = fs::read_dir(cache)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "bin"))
+        .collect();
+    assert_eq!(files.len(), 1, "{files:?}");
+    files[0].clone()
+}
+
+#[test]
+fn rescans_reuse_unchanged_files_and_match_a_scan_without_cache() {
+    let tree = tempfile::tempdir().unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    app(tree.path());
+    let plain = render::json(&scan(tree.path(), &settings()).unwrap());
+    assert!(plain.contains("user_signed_up") && plain.contains("order_shipped"));
+    assert!(plain.contains("order_placed") && plain.contains("beta-flag"));
+
+    let (first, stats) = run(tree.path(), cache.path());
+    assert_eq!(first, plain);
+    assert_eq!(stats.cache, CacheStatus::Missing);
+    assert_eq!((stats.files_extracted, stats.files_unchanged), (7, 0));
+    assert!(stats.cache_written);
+    assert!(cache.path().join(".gitignore").is_file());
+
+    let (second, stats) = run(tree.path(), cache.path());
+    assert_eq!(second, plain);
+    assert_eq!(stats.cache, CacheStatus::Used);
+    assert_eq!(
+        (
+            stats.files_unchanged,
+            stats.files_extracted,
+            stats.files_read_to_resolve
+        ),
+        (7, 0, 0)
+    );
+    // Nothing changed: the cache is not rewritten.
+    assert!(!stats.cache_written);
+}
+
+#[test]
+fn a_changed_stat_is_a_miss_and_a_touched_file_is_not_extracted_again() {
+    let tree = tempfile::tempdir().unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    app(tree.path());
+    run(tree.path(), cache.path());
+
+    // Same content, new modification time: read and hashed, not extracted.
+    age(&tree.path().join("web/src/util.ts"), 60);
+    let (out, stats) = run(tree.path(), cache.path());
+    assert_eq!((stats.files_rehashed, stats.files_extracted), (1, 0));
+    assert_eq!(out, render::json(&scan(tree.path(), &settings()).unwrap()));
+
+    // New content: extracted again; the constant it now defines is found by the others.
+    write(
+        tree.path(),
+        "web/src/analytics.ts",
+        "export const EVENTS = { signup: 'user_registered', login: 'user_logged_in' } as const\nexport const BETA = 'beta-flag'\n",
+    );
+    let (out, stats) = run(tree.path(), cache.path());
+    assert_eq!(stats.files_extracted, 1);
+    assert_eq!(stats.files_unchanged + stats.files_rehashed, 6);
+    assert!(out.contains("user_registered") && !out.contains("user_signed_up"));
+    assert_eq!(out, render::json(&scan(tree.path(), &settings()).unwrap()));
+
+    // A new file and a deleted one.
+    write(
+        tree.path(),
+        "web/src/New.tsx",
+        "import posthog from 'posthog-js'\nposthog.capture('new_file_event')\n",
+    );
+    fs::remove_file(tree.path().join("api/app/views.py")).unwrap();
+    let (out, stats) = run(tree.path(), cache.path());
+    assert_eq!(stats.files_extracted, 1);
+    assert!(out.contains("new_file_event") && !out.contains("order_placed"));
+    assert_eq!(out, render::json(&scan(tree.path(), &settings()).unwrap()));
+}
+
+#[test]
+fn a_file_changed_within_the_timestamp_granularity_is_checked_by_content() {
+    let tree = tempfile::tempdir().unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    app(tree.path());
+    // Modified "now": the scan that caches it cannot trust a later identical stat.
+    write(tree.path(), "web/src/util.ts", "export const x = 1\n");
+    run(tree.path(), cache.path());
+    let (_, stats) = run(tree.path(), cache.path());
+    assert_eq!(stats.files_unchanged, 6);
+    assert_eq!(stats.files_rehashed, 1);
+}
+
+#[test]
+fn a_corrupt_cache_is_ignored_and_rebuilt() {
+    let tree = tempfile::tempdir().unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    app(tree.path());
+    let (expected, _) = run(tree.path(), cache.path());
+    let file = cache_file(cache.path());
+    let mut bytes = fs::read(&file).unwrap();
+
+    // A flipped byte in the body.
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0x5a;
+    fs::write(&file, &bytes).unwrap();
+    let (out, stats) = run(tree.path(), cache.path());
+    assert_eq!(out, expected);
+    assert!(
+        matches!(&stats.cache, CacheStatus::Ignored(why) if why.contains("corrupt")),
+        "{:?}",
+        stats.cache
+    );
+    assert!(stats.cache_written);
+    assert_eq!(run(tree.path(), cache.path()).1.cache, CacheStatus::Used);
+
+    // Truncated, and not a cache at all.
+    let good = fs::read(&file).unwrap();
+    for broken in [
+        &good[..good.len() / 3],
+        b"{\"not\": \"a cache\"}".as_slice(),
+        b"",
+    ] {
+        fs::write(&file, broken).unwrap();
+        let (out, stats) = run(tree.path(), cache.path());
+        assert_eq!(out, expected);
+        assert!(
+            matches!(stats.cache, CacheStatus::Ignored(_)),
+            "{:?}",
+            stats.cache
+        );
+        assert_eq!(stats.files_extracted, 7);
+    }
+}
+
+#[test]
+fn a_cache_from_another_format_or_other_settings_is_not_trusted() {
+    let tree = tempfile::tempdir().unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    app(tree.path());
+    let (expected, _) = run(tree.path(), cache.path());
+    let file = cache_file(cache.path());
+    let mut bytes = fs::read(&file).unwrap();
+    // The format version follows the 8-byte magic.
+    bytes[8] = bytes[8].wrapping_add(1);
+    fs::write(&file, &bytes).unwrap();
+    let (out, stats) = run(tree.path(), cache.path());
+    assert_eq!(out, expected);
+    assert!(
+        matches!(&stats.cache, CacheStatus::Ignored(why) if why.contains("format")),
+        "{:?}",
+        stats.cache
+    );
+
+    // Other settings (a wrapper fewer): the extracts would differ, so nothing is reused.
+    let (report, stats) =
+        scan_with(tree.path(), &ScanSettings::default(), &cached(cache.path())).unwrap();
+    assert!(
+        matches!(&stats.cache, CacheStatus::Ignored(why) if why.contains("settings")),
+        "{:?}",
+        stats.cache
+    );
+    assert_eq!(stats.files_extracted, 7);
+    assert!(!render::json(&report).contains("app_opened"));
+}
+
+#[test]
+fn concurrent_scans_never_leave_a_torn_cache() {
+    let tree = tempfile::tempdir().unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    app(tree.path());
+    // Enough files that writing the cache takes a while.
+    for i in 0..300 {
+        write(
+            tree.path(),
+            &format!("web/gen/f{i:03}.ts"),
+            &format!("import posthog from 'posthog-js'\nexport const N{i} = 'n{i}'\nposthog.capture('gen_{i}')\n"),
+        );
+    }
+    let expected = render::json(&scan(tree.path(), &settings()).unwrap());
+    for round in 0..4 {
+        // Each round starts without a cache, so every scan writes one.
+        let _ = fs::remove_dir_all(cache.path());
+        let outputs: Vec<String> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..6)
+                .map(|_| s.spawn(|| run(tree.path(), cache.path())))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    let (out, stats) = h.join().unwrap();
+                    assert_eq!(stats.cache_error, None, "round {round}");
+                    out
+                })
+                .collect()
+        });
+        assert!(outputs.iter().all(|o| *o == expected), "round {round}");
+        // The file left behind is whole, and no temporary file is.
+        let (out, stats) = run(tree.path(), cache.path());
+        assert_eq!(stats.cache, CacheStatus::Used, "round {round}");
+        assert_eq!(out, expected);
+        let leftovers: Vec<PathBuf> = fs::read_dir(cache.path())
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "tmp"))
+            .collect();
+        assert!(leftovers.is_empty(), "{leftovers:?}");
+    }
+}
+
+#[test]
+fn without_a_cache_directory_nothing_is_written() {
+    let tree = tempfile::tempdir().unwrap();
+    app(tree.path());
+    let (_, stats) = scan_with(tree.path(), &settings(), &ScanOptions::default()).unwrap();
+    assert_eq!(stats.cache, CacheStatus::Disabled);
+    assert!(!stats.cache_written);
+    assert!(!tree.path().join(".kodo").exists());
+}
+
+#[cfg(unix)]
+#[test]
+fn a_symlinked_cache_directory_is_never_written_through() {
+    let tree = tempfile::tempdir().unwrap();
+    let elsewhere = tempfile::tempdir().unwrap();
+    app(tree.path());
+    let link = tree.path().join("cache-link");
+    std::os::unix::fs::symlink(elsewhere.path(), &link).unwrap();
+    let (report, stats) = scan_with(tree.path(), &settings(), &cached(&link)).unwrap();
+    assert!(render::json(&report).contains("user_signed_up"));
+    assert!(stats.cache_error.is_some());
+    assert_eq!(fs::read_dir(elsewhere.path()).unwrap().count(), 0);
+}
+
+/// Every fixture of the corpus gives the same report from a cold cache and a warm one.
+#[test]
+fn the_fixture_corpus_is_the_same_with_the_cache() {
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    for entry in fs::read_dir(&fixtures).unwrap() {
+        let dir = entry.unwrap().path();
+        if !dir.is_dir() {
+            continue;
+        }
+        let settings: ScanSettings = match fs::read_to_string(dir.join("settings.json")) {
+            Ok(text) => serde_json::from_str(&text).unwrap(),
+            Err(_) => ScanSettings::default(),
+        };
+        let plain = render::json(&scan(&dir, &settings).unwrap());
+        let cache = tempfile::tempdir().unwrap();
+        for pass in ["cold", "warm"] {
+            let (report, _) = scan_with(&dir, &settings, &cached(cache.path())).unwrap();
+            assert_eq!(render::json(&report), plain, "{} ({pass})", dir.display());
+        }
+    }
+}
