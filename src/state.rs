@@ -70,6 +70,11 @@ pub struct State {
     pub flag_ids: BTreeMap<String, i64>,
     #[serde(default)]
     pub data_sources: BTreeMap<String, String>,
+    /// Per resource (plural), row key → derived property → fingerprint of what kodo last wrote
+    /// there (`kodo_core::model::fingerprint`): a value that no longer matches was edited by
+    /// a person and is kept.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub written: BTreeMap<String, kodo_core::plan::Written>,
 }
 
 impl Default for State {
@@ -79,6 +84,7 @@ impl Default for State {
             last_sync: BTreeMap::new(),
             flag_ids: BTreeMap::new(),
             data_sources: BTreeMap::new(),
+            written: BTreeMap::new(),
         }
     }
 }
@@ -104,6 +110,23 @@ impl State {
         write_atomic(&path, text.as_bytes()).map_err(|source| StateError::Write { path, source })
     }
 
+    /// Remembers what an item of `resource`'s plan wrote to its derived properties.
+    pub fn remember_written(&mut self, resource: &str, item: &kodo_core::plan::Item) {
+        let writes = kodo_core::plan::derived_writes(item);
+        if writes.is_empty() {
+            return;
+        }
+        let row = self
+            .written
+            .entry(resource.to_string())
+            .or_default()
+            .entry(item.desired.record.key.clone())
+            .or_default();
+        for (property, fingerprint) in writes {
+            row.insert(property.to_string(), fingerprint);
+        }
+    }
+
     /// Records a sync of `resource` (its plural name) at `at`.
     pub fn record_sync(&mut self, resource: &str, at: &str, action: &str) {
         self.last_sync.insert(
@@ -116,56 +139,150 @@ impl State {
     }
 }
 
-/// Writes `bytes` to `path` atomically: a temporary file in the same directory, flushed, then
-/// renamed over `path`. Creates the directory if needed.
+/// Writes `bytes` to `path` atomically; the one way kodo writes a file (state, snapshot,
+/// export, config, hooks). Creates the directory if needed.
+///
+/// A temporary file with an unpredictable name is created exclusively (`O_EXCL`, by the
+/// `tempfile` crate) in the target directory, written, flushed to disk, and renamed over
+/// `path`; the directory is then synced. A symbolic link at `path` is refused, never
+/// followed (a planted link cannot make kodo overwrite the file it points to, and is never
+/// silently replaced either); a name planted next to it cannot be guessed. An existing
+/// file keeps its permissions; a new one is 0644.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    write_atomic_with(path, bytes, |_| Ok(()))
+    write_atomic_with(path, bytes, 0o644)
 }
 
 /// [`write_atomic`] for a script: the file is executable (0755 on Unix) before it appears at
 /// `path`, so nothing ever runs a half-written or non-executable hook.
 pub fn write_atomic_executable(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    write_atomic_with(path, bytes, |tmp| {
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            std::fs::set_permissions(tmp, std::fs::Permissions::from_mode(0o755))?;
-        }
-        #[cfg(not(unix))]
-        let _ = tmp;
-        Ok(())
-    })
+    write_atomic_with(path, bytes, 0o755)
 }
 
-fn write_atomic_with(
-    path: &Path,
-    bytes: &[u8],
-    prepare: impl FnOnce(&Path) -> std::io::Result<()>,
-) -> std::io::Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
+/// The error for a symbolic link where kodo would write a file.
+fn symlink_refused(path: &Path) -> std::io::Error {
+    let target = std::fs::read_link(path)
+        .map(|t| format!(" (to `{}`)", t.display()))
+        .unwrap_or_default();
+    std::io::Error::new(
+        std::io::ErrorKind::InvalidInput,
+        format!(
+            "`{}` is a symbolic link{target}, and kodo never writes through one; remove the link and run again",
+            path.display()
+        ),
+    )
+}
+
+fn write_atomic_with(path: &Path, bytes: &[u8], new_mode: u32) -> std::io::Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
     std::fs::create_dir_all(dir)?;
+    let existing = match std::fs::symlink_metadata(path) {
+        Ok(meta) if meta.file_type().is_symlink() => return Err(symlink_refused(path)),
+        Ok(meta) => Some(meta.permissions()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(e),
+    };
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "file".into());
-    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-    let result = (|| {
-        let mut file = std::fs::File::create(&tmp)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        drop(file);
-        prepare(&tmp)?;
-        std::fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
+    let mut tmp = tempfile::Builder::new()
+        .prefix(&format!(".{name}."))
+        .suffix(".tmp")
+        .tempfile_in(dir)?;
+    tmp.write_all(bytes)?;
+    match existing {
+        Some(perms) if new_mode != 0o755 => tmp.as_file().set_permissions(perms)?,
+        _ => {
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                tmp.as_file()
+                    .set_permissions(std::fs::Permissions::from_mode(new_mode))?;
+            }
+            #[cfg(not(unix))]
+            let _ = new_mode;
+        }
     }
-    result
+    tmp.as_file().sync_all()?;
+    // A rename replaces whatever is at `path` (even a link planted since the check above)
+    // without following it.
+    tmp.persist(path).map_err(|e| e.error)?;
+    #[cfg(unix)]
+    if let Ok(d) = std::fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
+    Ok(())
+}
+
+/// Creates `dir` if needed and checks that it resolves to a place inside `root` (a directory
+/// that is, or passes through, a symbolic link leaving the repository is refused), so a
+/// cloned repository cannot make kodo write files elsewhere.
+pub fn ensure_inside(root: &Path, dir: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let real_root = root.canonicalize()?;
+    let real = dir.canonicalize()?;
+    if real.starts_with(&real_root) {
+        return Ok(());
+    }
+    Err(std::io::Error::new(
+        std::io::ErrorKind::InvalidInput,
+        format!(
+            "`{}` resolves to `{}`, outside the repository `{}` (a symbolic link?); kodo writes only inside the repository: remove the link and run again",
+            dir.display(),
+            real.display(),
+            real_root.display()
+        ),
+    ))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(unix)]
+    #[test]
+    fn atomic_write_refuses_links_keeps_modes_and_leaves_nothing_behind() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let outside = dir.path().join("outside.txt");
+        std::fs::write(&outside, "keep").unwrap();
+        let link = dir.path().join("d/state.json");
+        std::fs::create_dir_all(link.parent().unwrap()).unwrap();
+        std::os::unix::fs::symlink(&outside, &link).unwrap();
+        let err = write_atomic(&link, b"new").unwrap_err();
+        assert!(err.to_string().contains("is a symbolic link"), "{err}");
+        assert_eq!(std::fs::read_to_string(&outside).unwrap(), "keep");
+
+        let file = dir.path().join("d/plain.json");
+        write_atomic(&file, b"one").unwrap();
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&file), 0o644);
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
+        write_atomic(&file, b"two").unwrap();
+        assert_eq!(
+            (std::fs::read_to_string(&file).unwrap(), mode(&file)),
+            ("two".into(), 0o600)
+        );
+        let script = dir.path().join("d/hook");
+        write_atomic_executable(&script, b"#!/bin/sh\n").unwrap();
+        assert_eq!(mode(&script), 0o755);
+        let names: Vec<String> = std::fs::read_dir(dir.path().join("d"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert!(names.iter().all(|n| !n.ends_with(".tmp")), "{names:?}");
+
+        // A directory that leads out of the root is refused.
+        let root = dir.path().join("repo");
+        std::fs::create_dir_all(&root).unwrap();
+        std::os::unix::fs::symlink(dir.path(), root.join("export")).unwrap();
+        let err = ensure_inside(&root, &root.join("export")).unwrap_err();
+        assert!(err.to_string().contains("outside the repository"), "{err}");
+        ensure_inside(&root, &root.join("fine/nested")).unwrap();
+    }
 
     #[test]
     fn missing_file_is_empty_state_and_round_trips() {

@@ -244,7 +244,6 @@ mod tests {
                 props: Default::default(),
             },
             soft: Default::default(),
-            human: Default::default(),
             detail: None,
             deleted: false,
             posthog_id: id,

@@ -233,7 +233,7 @@ async fn analyse(
             state.flag_ids.insert(flag.key.trim().to_string(), flag.id);
         }
     }
-    let plans = make_plans(&config, &inventory, &facts, resources, plan_options);
+    let plans = make_plans(&config, &inventory, &facts, resources, plan_options, &state);
     if ctx.global.verbose > 0 {
         let stats = posthog.stats();
         ctx.printer.info(&format!(
@@ -286,6 +286,7 @@ fn make_plans(
     facts: &ScanFacts,
     resources: &[Resource],
     options: PlanOptions,
+    state: &State,
 ) -> Vec<ResourcePlan> {
     let rules = super::rules(&config.sync);
     let n = Normalizer {
@@ -328,6 +329,11 @@ fn make_plans(
                     Default::default()
                 },
                 writable: Some(side.writable.clone()),
+                written: state
+                    .written
+                    .get(resource.plural())
+                    .cloned()
+                    .unwrap_or_default(),
             },
             options,
         ));
@@ -490,6 +496,18 @@ async fn import(ctx: &Context, resources: &[Resource], flags: Flags) -> anyhow::
     }
     save_snapshot(ctx, &a.config, &a.inventory.notion, &a.now);
     let failed_resources: Vec<Resource> = outcome.failed.iter().map(|f| f.resource).collect();
+    for p in &a.plans {
+        for item in &p.items {
+            let key = &item.desired.record.key;
+            let failed = outcome
+                .failed
+                .iter()
+                .any(|f| f.resource == p.resource && &f.key == key);
+            if !failed {
+                a.state.remember_written(p.resource.plural(), item);
+            }
+        }
+    }
     for r in resources {
         if !failed_resources.contains(r) {
             a.state.record_sync(r.plural(), &a.now, "import");
@@ -547,6 +565,10 @@ async fn export_action(ctx: &Context, resources: &[Resource]) -> anyhow::Result<
         }
         _ => {
             let dir = config.kodo_dir().join("export");
+            if !ctx.global.dry_run {
+                crate::state::ensure_inside(&config.root, &dir)
+                    .with_context(|| format!("cannot write the export to `{}`", dir.display()))?;
+            }
             for (r, side) in &sides {
                 let json_path = dir.join(format!("{}.json", r.plural()));
                 let csv_path = dir.join(format!("{}.csv", r.plural()));

@@ -382,6 +382,12 @@ async fn vanished_flags(
             .await;
     for result in results {
         let (key, flag) = result?;
+        // PostHog renames a deleted flag's key to `<key>:deleted:<id>` when an experiment
+        // used it (FeatureFlag.tombstoned_key); the id says it is still the same flag.
+        let flag = flag.map(|mut f| {
+            f.key = f.key_without_tombstone().trim().to_string();
+            f
+        });
         match flag {
             Some(flag) if flag.key.trim() == key && flag.deleted => {
                 inventory.deleted_flags.push(flag)

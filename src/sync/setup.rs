@@ -7,10 +7,12 @@
 //!   second run writes nothing.
 //! - User data is never changed: a property of the wrong type is an error naming it, existing
 //!   select options are all kept.
-//! - The config file is edited, not rewritten from kodo's model: only
-//!   `notion.databases.<key>` changes, every other key keeps its value and place; the file is
-//!   written (atomically) right after each database is created, so a run that stops halfway
-//!   never forgets a database it made.
+//! - The config file is edited in place as text, not rewritten: only the value of
+//!   `notion.databases.<key>` changes (or one member is inserted), so formatting, key order,
+//!   number spelling and line endings are kept byte for byte; the file is written (atomically)
+//!   right after each database is created, so a run that stops halfway never forgets a
+//!   database it made. A symlinked config is written through to its target, which must be
+//!   inside the repository.
 //! - `--dry-run` reads, and prints what it would create or add, but writes nothing.
 //! - With no config at all, a starter `.kodo/config.json` (and its JSON Schema) is written and
 //!   the run stops, naming the keys to fill in.
@@ -128,26 +130,218 @@ pub fn schema_update(
     }))
 }
 
-/// Sets `notion.databases.<key>` in the config text, keeping everything else as it was.
+/// Sets `notion.databases.<key>` to `id` in the config's text, editing only that value: the
+/// file's formatting, key order, comments-free layout, number spelling and line endings are
+/// kept byte for byte. The edit is guided by the JSON's spans (a value is replaced where it
+/// stands; a missing member is inserted after the last member of its object, indented and
+/// terminated like its siblings), never a re-serialisation, so `setup` gives a one-line diff.
 pub fn set_database_id(text: &str, key: &str, id: &str) -> Result<String, serde_json::Error> {
-    let mut value: Value = serde_json::from_str(text)?;
-    let root = ensure_object(&mut value);
-    let notion = ensure_object(root.entry("notion").or_insert_with(|| json!({})));
-    let databases = ensure_object(notion.entry("databases").or_insert_with(|| json!({})));
-    databases.insert(key.to_string(), Value::String(id.to_string()));
-    let mut out = serde_json::to_string_pretty(&value)?;
-    out.push('\n');
-    Ok(out)
+    // Validate first: the span walk below may then assume well-formed JSON.
+    let _: Value = serde_json::from_str(text)?;
+    let value = serde_json::to_string(id)?;
+    let bytes = text.as_bytes();
+    let newline = if text.contains("\r\n") { "\r\n" } else { "\n" };
+    let root = spans::value_at(bytes, spans::skip_ws(bytes, 0));
+    let mut path: Vec<&str> = vec!["notion", "databases", key];
+    let mut obj = root;
+    while let Some(step) = path.first().copied() {
+        let members = spans::members(bytes, obj.start);
+        match members.iter().find(|m| m.key == step) {
+            Some(m) if path.len() == 1 || bytes.get(m.value.start) != Some(&b'{') => {
+                if path.len() == 1 {
+                    return Ok(splice(text, m.value.start, m.value.end, &value));
+                }
+                // A non-object where an object belongs: replace it with the nested members.
+                let inner = nested(&path[1..], &value);
+                return Ok(splice(text, m.value.start, m.value.end, &inner));
+            }
+            Some(m) => {
+                obj = m.value;
+                path.remove(0);
+            }
+            None => {
+                let member_value = if path.len() == 1 {
+                    value.clone()
+                } else {
+                    nested(&path[1..], &value)
+                };
+                let member = format!("{}: {member_value}", serde_json::to_string(step)?);
+                return Ok(insert_member(text, obj, &members, &member, newline));
+            }
+        }
+    }
+    Ok(text.to_string())
 }
 
-fn ensure_object(value: &mut Value) -> &mut Map<String, Value> {
-    if !value.is_object() {
-        *value = json!({});
+/// `{"a": {"b": value}}` for a path of missing objects, on one line.
+fn nested(path: &[&str], value: &str) -> String {
+    let mut out = value.to_string();
+    for step in path.iter().rev() {
+        out = format!(
+            "{{{}: {out}}}",
+            serde_json::to_string(step).unwrap_or_default()
+        );
     }
-    match value {
-        Value::Object(map) => map,
-        _ => unreachable!("made an object above"),
+    out
+}
+
+fn splice(text: &str, start: usize, end: usize, with: &str) -> String {
+    format!("{}{with}{}", &text[..start], &text[end..])
+}
+
+/// Inserts `member` into the object at `obj`, after its last member, with the siblings'
+/// indentation, or on the same line when the siblings share the object's line.
+fn insert_member(
+    text: &str,
+    obj: spans::Span,
+    members: &[spans::Member],
+    member: &str,
+    newline: &str,
+) -> String {
+    let bytes = text.as_bytes();
+    let indent_of = |pos: usize| -> &str {
+        let line_start = text[..pos].rfind('\n').map_or(0, |p| p + 1);
+        let ws_end = line_start
+            + bytes[line_start..]
+                .iter()
+                .take_while(|b| **b == b' ' || **b == b'\t')
+                .count();
+        &text[line_start..ws_end]
+    };
+    match members.last() {
+        Some(last) => {
+            let first = &members[0];
+            let same_line = !text[obj.start..first.key_start].contains('\n');
+            let insertion = if same_line {
+                format!(", {member}")
+            } else {
+                format!(",{newline}{}{member}", indent_of(first.key_start))
+            };
+            splice(text, last.value.end, last.value.end, &insertion)
+        }
+        // An empty object gets the member on its line: `{}` becomes `{"key": "id"}`.
+        None => splice(text, obj.start + 1, obj.end - 1, member),
     }
+}
+
+/// Byte spans of JSON values in text already known to be valid JSON.
+mod spans {
+    #[derive(Clone, Copy, Debug)]
+    pub struct Span {
+        pub start: usize,
+        pub end: usize,
+    }
+
+    pub struct Member {
+        pub key: String,
+        pub key_start: usize,
+        pub value: Span,
+    }
+
+    pub fn skip_ws(b: &[u8], mut i: usize) -> usize {
+        while i < b.len() && matches!(b[i], b' ' | b'\t' | b'\n' | b'\r') {
+            i += 1;
+        }
+        i
+    }
+
+    fn string_end(b: &[u8], start: usize) -> usize {
+        let mut i = start + 1;
+        while i < b.len() {
+            match b[i] {
+                b'\\' => i += 2,
+                b'"' => return i + 1,
+                _ => i += 1,
+            }
+        }
+        b.len()
+    }
+
+    /// The span of the value starting at `i`.
+    pub fn value_at(b: &[u8], i: usize) -> Span {
+        let end = match b.get(i) {
+            Some(b'"') => string_end(b, i),
+            Some(b'{') | Some(b'[') => {
+                let mut depth = 0usize;
+                let mut j = i;
+                loop {
+                    match b.get(j) {
+                        None => break b.len(),
+                        Some(b'"') => {
+                            j = string_end(b, j);
+                            continue;
+                        }
+                        Some(b'{') | Some(b'[') => depth += 1,
+                        Some(b'}') | Some(b']') => {
+                            depth -= 1;
+                            if depth == 0 {
+                                break j + 1;
+                            }
+                        }
+                        _ => {}
+                    }
+                    j += 1;
+                }
+            }
+            _ => {
+                let mut j = i;
+                while j < b.len()
+                    && !matches!(b[j], b',' | b'}' | b']' | b' ' | b'\t' | b'\n' | b'\r')
+                {
+                    j += 1;
+                }
+                j
+            }
+        };
+        Span { start: i, end }
+    }
+
+    /// The members of the object whose `{` is at `start` (empty if it is not an object).
+    pub fn members(b: &[u8], start: usize) -> Vec<Member> {
+        let mut out = Vec::new();
+        if b.get(start) != Some(&b'{') {
+            return out;
+        }
+        let mut i = skip_ws(b, start + 1);
+        while b.get(i) == Some(&b'"') {
+            let key_end = string_end(b, i);
+            let key: String = serde_json::from_slice(&b[i..key_end]).unwrap_or_default();
+            let colon = skip_ws(b, key_end);
+            let value = value_at(b, skip_ws(b, colon + 1));
+            out.push(Member {
+                key,
+                key_start: i,
+                value,
+            });
+            i = skip_ws(b, value.end);
+            if b.get(i) == Some(&b',') {
+                i = skip_ws(b, i + 1);
+            }
+        }
+        out
+    }
+}
+
+/// Where an edited config is written: the file itself, or, when `path` is a symbolic link
+/// (a config shared across a monorepo), the file it points to, which must be inside the
+/// repository; the link stays a link.
+fn write_target(path: &Path, root: &Path) -> anyhow::Result<PathBuf> {
+    let is_link = std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink());
+    if !is_link {
+        return Ok(path.to_path_buf());
+    }
+    let target = path
+        .canonicalize()
+        .with_context(|| format!("cannot follow the symbolic link `{}`", path.display()))?;
+    let real_root = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
+    if !target.starts_with(&real_root) {
+        anyhow::bail!(
+            "`{}` is a symbolic link to `{}`, outside the repository, and kodo writes only inside it\n  hint: copy the file into the repository, or point the link at a file inside it",
+            path.display(),
+            target.display()
+        );
+    }
+    Ok(target)
 }
 
 /// The starter config written when there is none.
@@ -340,7 +534,8 @@ async fn setup_one(
         .with_context(|| format!("cannot read `{}`", path.display()))?;
     let updated = set_database_id(&text, resource.config_key(), &database.id)
         .with_context(|| format!("cannot edit `{}`", path.display()))?;
-    write_atomic(path, updated.as_bytes()).with_context(|| {
+    let target = write_target(path, &config.root)?;
+    write_atomic(&target, updated.as_bytes()).with_context(|| {
         format!(
             "created the {} database ({}) but cannot write its ID into `{}`; add it as `notion.databases.{}`",
             resource.label(),
@@ -487,16 +682,52 @@ mod tests {
     }
 
     #[test]
-    fn config_edit_keeps_everything_else() {
-        let text = "{\n  \"posthog\": {\"project_id\": \"1\", \"zeta\": true},\n  \"notion\": {\"tokenEnvVar\": \"N\", \"databases\": {\"events\": \"e\"}},\n  \"custom\": [1, 2]\n}\n";
+    fn config_edit_changes_only_the_database_id() {
+        // Inline objects, key order, number spelling and the missing final newline are kept.
+        let text = "{\n  \"posthog\": {\"project_id\": \"1\", \"zeta\": true},\n  \"notion\": {\"tokenEnvVar\": \"N\", \"rateLimit\": 3.0e0, \"databases\": {\"events\": \"e\"}},\n  \"custom\": [1, 2]\n}";
         let out = set_database_id(text, "feature_flags", "db-123").unwrap();
-        let expected = "{\n  \"posthog\": {\n    \"project_id\": \"1\",\n    \"zeta\": true\n  },\n  \"notion\": {\n    \"tokenEnvVar\": \"N\",\n    \"databases\": {\n      \"events\": \"e\",\n      \"feature_flags\": \"db-123\"\n    }\n  },\n  \"custom\": [\n    1,\n    2\n  ]\n}\n";
-        assert_eq!(out, expected);
-        let out = set_database_id("{}", "events", "x").unwrap();
         assert_eq!(
             out,
-            "{\n  \"notion\": {\n    \"databases\": {\n      \"events\": \"x\"\n    }\n  }\n}\n"
+            text.replace(
+                "{\"events\": \"e\"}",
+                "{\"events\": \"e\", \"feature_flags\": \"db-123\"}"
+            )
         );
+        // An existing value is replaced where it stands.
+        let out = set_database_id(text, "events", "db-9").unwrap();
+        assert_eq!(
+            out,
+            text.replace("\"events\": \"e\"", "\"events\": \"db-9\"")
+        );
+        // Tabs and CRLF line endings: the new member is indented and terminated like its siblings.
+        let text = "{\r\n\t\"notion\": {\r\n\t\t\"databases\": {\r\n\t\t\t\"events\": \"e\"\r\n\t\t}\r\n\t}\r\n}\r\n";
+        let out = set_database_id(text, "dashboards", "d\"1").unwrap();
+        assert_eq!(
+            out,
+            "{\r\n\t\"notion\": {\r\n\t\t\"databases\": {\r\n\t\t\t\"events\": \"e\",\r\n\t\t\t\"dashboards\": \"d\\\"1\"\r\n\t\t}\r\n\t}\r\n}\r\n"
+        );
+        // Missing objects are created, one line, in the nearest existing object.
+        let text = "{\n    \"notion\": {\n        \"tokenEnvVar\": \"N\"\n    }\n}\n";
+        let out = set_database_id(text, "events", "x").unwrap();
+        assert_eq!(
+            out,
+            "{\n    \"notion\": {\n        \"tokenEnvVar\": \"N\",\n        \"databases\": {\"events\": \"x\"}\n    }\n}\n"
+        );
+        let out = set_database_id("{}", "events", "x").unwrap();
+        assert_eq!(out, "{\"notion\": {\"databases\": {\"events\": \"x\"}}}");
+        let out = set_database_id("{\"notion\": {\"databases\": { }}}", "events", "x").unwrap();
+        assert_eq!(out, "{\"notion\": {\"databases\": {\"events\": \"x\"}}}");
+        // Whatever the edit, the result is valid JSON with the ID in place.
+        for text in [
+            "{\"notion\": null}",
+            "{\"notion\": {\"databases\": \"oops\"}}",
+            "{\"a\": \"}{\\\"\", \"notion\": {\"databases\": {\"x\": [1, {\"y\": 2}]}}}",
+        ] {
+            let out = set_database_id(text, "events", "x").unwrap();
+            let v: Value = serde_json::from_str(&out).unwrap();
+            assert_eq!(v["notion"]["databases"]["events"], "x", "{out}");
+        }
+        assert!(set_database_id("{", "events", "x").is_err());
     }
 
     #[test]

@@ -184,6 +184,11 @@ pub async fn upsert_from_posthog(
             rows,
             maybe_deleted: Default::default(),
             writable: Some(writable.clone()),
+            written: state
+                .written
+                .get(resource.plural())
+                .cloned()
+                .unwrap_or_default(),
         },
         PlanOptions::default(),
     );
@@ -232,6 +237,7 @@ pub async fn upsert_from_posthog(
             None,
         ),
     };
+    state.remember_written(resource.plural(), item);
     if let Err(e) = state.save(&kodo_dir) {
         printer.warn(&e.to_string());
     }

@@ -11,6 +11,7 @@ mod hook_claude;
 mod pipeline;
 mod plugin_launcher;
 mod plugin_manifest;
+mod posthog_fidelity;
 mod precommit_hook;
 mod precommit_install;
 mod precommit_offline;

@@ -75,13 +75,44 @@ fn demo_audit_is_the_spec_example() {
         .get_output()
         .clone();
     let stdout = String::from_utf8(out.stdout).unwrap();
-    assert_eq!(without_timestamp(&stdout), SPEC_REPORT);
+    // The spec's example, plus what the import also writes (stale facts: the emulator's
+    // dashboard URLs, the mismatched flag's rollout) and the people's edits it keeps: the audit
+    // is the plan.
+    let report = without_timestamp(&stdout);
+    let (head, tail) = SPEC_REPORT.split_once("### Fully Synced").unwrap();
+    assert!(report.starts_with(head), "{report}");
+    let stale = section(&report, "### Stale Documentation");
+    assert_eq!(stale.len(), 5, "{report}");
+    assert!(stale.contains(&"- [ ] Flag `release_checkout_v2`: Rollout %: 0 → 100"));
+    assert_eq!(
+        section(&report, "### Edited in Notion").len(),
+        9,
+        "{report}"
+    );
+    let (synced, actions) = tail.split_once("## Recommended Actions\n").unwrap();
+    assert!(
+        report.contains(&format!("### Fully Synced{synced}")),
+        "{report}"
+    );
+    assert!(report.contains(actions), "{report}");
     // The timestamp is RFC 3339 UTC.
     let generated = stdout.lines().nth(1).unwrap();
     assert!(
         generated.starts_with("Generated: 20") && generated.ends_with('Z'),
         "{generated}"
     );
+}
+
+/// The `- [ ]` lines of a report's section.
+fn section<'r>(report: &'r str, title: &str) -> Vec<&'r str> {
+    report
+        .split(title)
+        .nth(1)
+        .unwrap_or_default()
+        .lines()
+        .skip(2)
+        .take_while(|l| l.starts_with("- [ ]"))
+        .collect()
 }
 
 #[test]
@@ -145,7 +176,37 @@ fn demo_audit_json_has_exactly_the_spec_findings() {
     );
     assert!(v["mismatches"][0]["url"].is_string());
     assert_eq!(v["orphaned"], json!([]));
-    assert_eq!(v["stale"], json!([]));
+    let keys = |kind: &str| -> Vec<String> {
+        v[kind]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| {
+                format!(
+                    "{}/{}",
+                    f["resource"].as_str().unwrap(),
+                    f["key"].as_str().unwrap()
+                )
+            })
+            .collect()
+    };
+    assert_eq!(
+        keys("stale"),
+        [
+            "flags/release_checkout_v2",
+            "dashboards/Activation & Onboarding",
+            "dashboards/Feature Adoption",
+            "dashboards/Product Overview",
+            "dashboards/Revenue & Subscriptions"
+        ]
+    );
+    assert_eq!(v["stale"][0]["changes"][0]["property"], "Rollout %");
+    assert_eq!(keys("edited").len(), 9);
+    assert!(v["edited"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|f| f["changes"][0]["property"] == "Targeting"));
     assert_eq!(v["planned"], json!([]));
     // No code in the project: scanned, nothing to judge.
     assert_eq!(
@@ -165,7 +226,17 @@ fn demo_audit_csv_lists_one_finding_per_row() {
         "type,resource,key,notion_status,posthog_status,detail\r\n\
          undocumented,flags,ops_maintenance_mode,,draft,inactive\r\n\
          undocumented,flags,release_new_api_v2,,rolling_out,active at 25%\r\n\
-         mismatch,flags,release_checkout_v2,draft,active,active at 100%\r\n"
+         mismatch,flags,release_checkout_v2,draft,active,active at 100%\r\n\
+         stale,flags,release_checkout_v2,draft,active,Rollout %: 0 → 100\r\n\
+         edited,flags,beta_ai_assistant,active,active,Targeting: Users with person property beta_opt_in = true → 100% where beta_opt_in is true\r\n\
+         edited,flags,beta_team_workspaces,draft,draft,Targeting: Nobody yet → 0% of all users\r\n\
+         edited,flags,exp_checkout_button_copy,active,active,\"Targeting: Experiment Checkout button copy: control/test 50/50 → 100% of all users; variants: control 50%, test 50%\"\r\n\
+         edited,flags,exp_pricing_page_layout,active,active,\"Targeting: Experiment Pricing page layout: control/test 50/50 → 100% of all users; variants: control 50%, test 50%\"\r\n\
+         edited,flags,exp_trial_length_test,draft,draft,\"Targeting: Experiment Trial length test: control/test 50/50 (not launc… → 100% of all users; variants: control 50%, test 50%\"\r\n\
+         edited,flags,ops_rate_limit_override,active,active,Targeting: All users; checked server-side per workspace plan → 100% of all users\r\n\
+         edited,flags,release_checkout_v2,draft,active,Targeting: Everyone (not launched yet) → 100% of all users\r\n\
+         edited,flags,release_legacy_export_removal,draft,draft,Targeting: Nobody yet → 0% of all users\r\n\
+         edited,flags,release_onboarding_checklist,active,active,Targeting: All users → 100% of all users\r\n"
     );
 }
 
@@ -180,7 +251,7 @@ fn import_creates_exactly_the_missing_rows_then_audit_is_clean_and_a_rerun_write
     );
     assert!(out.contains("  + release_new_api_v2\n"), "{out}");
     assert!(
-        out.contains("  ~ release_checkout_v2: Status: draft → active; Rollout %: 0 → 100;"),
+        out.contains("  ~ release_checkout_v2: Status: draft → active; Rollout %: 0 → 100\n"),
         "{out}"
     );
     assert!(out.contains("  + API Performance (ID: 123)\n"), "{out}");
@@ -284,7 +355,7 @@ fn status_and_the_default_overview() {
     assert!(out.starts_with("# PostHog-Notion Sync Status\n\n"), "{out}");
     assert!(
         out.contains(
-            "Flags             12      10             2         0           1      0  never\n"
+            "Flags             12      10             2         0           1      1  never\n"
         ),
         "{out}"
     );
@@ -536,4 +607,77 @@ fn a_flag_that_can_no_longer_be_fetched_may_have_been_deleted() {
     );
     // The deleted flag of the demo (`release_old_navbar`) is not documented: not reported.
     assert!(!text.contains("release_old_navbar"), "{text}");
+}
+
+/// The audit is the import's plan: on the demo, every create and every property the dry run
+/// would write is exactly one finding of the audit, and nothing else is.
+#[test]
+fn demo_audit_and_dry_run_agree() {
+    use std::collections::BTreeSet;
+    let env = TestEnv::start("demo");
+    let plan: Value =
+        serde_json::from_str(&env.ph_sync(&["import", "--dry-run", "--format", "json"])).unwrap();
+    let audit: Value = serde_json::from_str(&env.ph_sync(&["audit", "--format", "json"])).unwrap();
+    let status = |property: &str| match property {
+        "Status" | "Implementation Status" => "(status)".to_string(),
+        other => other.to_string(),
+    };
+    let mut writes = BTreeSet::new();
+    for (resource, p) in plan["plan"].as_object().unwrap() {
+        for key in p["create"].as_array().unwrap() {
+            writes.insert((
+                resource.clone(),
+                key.as_str().unwrap().to_string(),
+                "(create)".into(),
+            ));
+        }
+        for u in p["update"].as_array().unwrap() {
+            for c in u["changes"].as_array().unwrap() {
+                let key = u["key"].as_str().unwrap().to_string();
+                writes.insert((
+                    resource.clone(),
+                    key,
+                    status(c["property"].as_str().unwrap()),
+                ));
+            }
+        }
+    }
+    let mut findings = BTreeSet::new();
+    let each = |kind: &str| audit[kind].as_array().unwrap().clone();
+    for f in each("undocumented") {
+        findings.insert((
+            f["resource"].as_str().unwrap().into(),
+            f["key"].as_str().unwrap().into(),
+            "(create)".into(),
+        ));
+    }
+    for f in each("mismatches") {
+        findings.insert((
+            f["resource"].as_str().unwrap().into(),
+            f["key"].as_str().unwrap().into(),
+            "(status)".into(),
+        ));
+    }
+    for f in each("stale") {
+        for c in f["changes"].as_array().unwrap() {
+            findings.insert((
+                f["resource"].as_str().unwrap().into(),
+                f["key"].as_str().unwrap().into(),
+                status(c["property"].as_str().unwrap()),
+            ));
+        }
+    }
+    assert!(!writes.is_empty());
+    assert_eq!(
+        findings, writes,
+        "the audit's findings are the dry run's writes"
+    );
+    // The people's wording the import keeps is reported, and never among the writes.
+    for f in each("edited") {
+        let key = f["key"].as_str().unwrap();
+        assert!(
+            !writes.iter().any(|(_, k, p)| k == key && p == "Targeting"),
+            "{key}"
+        );
+    }
 }

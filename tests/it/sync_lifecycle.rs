@@ -222,9 +222,14 @@ fn setup_import_drift_audit_fix_and_a_quiet_rerun() {
             ("experiments", "Checkout copy")
         ])
     );
+    // Every other value the import writes is stale too: the concluded experiment's dates and
+    // result, besides its status.
     assert_eq!(
         keys(&report, "stale"),
-        set(&[("flags", "release_search_v2")])
+        set(&[
+            ("flags", "release_search_v2"),
+            ("experiments", "Checkout copy")
+        ])
     );
     assert!(report["planned"].as_array().unwrap().is_empty());
     let mismatches = report["mismatches"].as_array().unwrap();
@@ -241,7 +246,8 @@ fn setup_import_drift_audit_fix_and_a_quiet_rerun() {
     assert_eq!(find("Checkout copy")["notion_status"], "running");
     assert_eq!(find("Checkout copy")["posthog_status"], "concluded");
     assert_eq!(
-        report["stale"][0]["detail"], "Rollout %: 25 → 60",
+        report["stale"][0]["detail"],
+        "Rollout %: 25 → 60; Targeting: 25% of all users → 60% of all users",
         "{report}"
     );
     // release_search_v2, beta_reports, beta_new_nav and the experiment's exp_checkout_copy; the

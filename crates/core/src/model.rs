@@ -137,6 +137,23 @@ pub enum Ownership {
     /// Written by people (Description, Hypothesis, Owner…): filled when empty, never overwritten
     /// without `--overwrite`.
     Human,
+    /// Derived from PostHog but worded for people, who may edit it (a flag's Name and
+    /// Targeting): filled when empty; afterwards rewritten only while Notion still holds what
+    /// kodo last wrote there (its [`fingerprint`]). A person's edit is kept and reported,
+    /// replaced only with `--overwrite`.
+    Derived,
+}
+
+/// A stable fingerprint of a value as kodo wrote it (FNV-1a 64 of its display text, hex):
+/// what `.kodo/state.json` remembers of a [`Ownership::Derived`] property, to tell kodo's
+/// own text from a person's edit. Stable across Rust versions and platforms.
+pub fn fingerprint(value: &PropValue) -> String {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in value.display().bytes() {
+        hash ^= u64::from(byte);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("{hash:016x}")
 }
 
 /// One property of a database schema.
@@ -257,7 +274,7 @@ pub static FLAGS: DatabaseSchema = DatabaseSchema {
     title: "Feature Flags",
     properties: &[
         prop!("Flag Key", Title),
-        prop!("Name", RichText),
+        prop!("Name", RichText, Derived),
         prop!(
             "Type",
             Select,
@@ -271,7 +288,7 @@ pub static FLAGS: DatabaseSchema = DatabaseSchema {
             Kodo
         ),
         prop!("Rollout %", Number),
-        prop!("Targeting", RichText),
+        prop!("Targeting", RichText, Derived),
         prop!("Owner", People, Human),
         prop!("Created", Date),
         prop!("Planned Removal", Date, Human),

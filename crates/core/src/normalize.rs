@@ -103,10 +103,6 @@ pub struct Desired {
     pub record: Record,
     /// Properties whose value is only a default: they fill an empty property, never replace.
     pub soft: BTreeSet<&'static str>,
-    /// Properties the schema gives kodo that people write too (a flag's human-readable
-    /// Name): treated like human-owned ones — filled when empty, replaced only with
-    /// `--overwrite`.
-    pub human: BTreeSet<&'static str>,
     /// The PostHog state in a few words, for reports: `active at 25%`, `inactive`, `running`.
     pub detail: Option<String>,
     /// Deleted in PostHog (a flag found by ID after it left the list): documented as
@@ -127,7 +123,6 @@ impl Desired {
                 props: Default::default(),
             },
             soft: BTreeSet::new(),
-            human: BTreeSet::new(),
             detail: None,
             deleted: false,
             posthog_id: None,
@@ -377,10 +372,13 @@ fn group_share(group: &FlagGroup) -> f64 {
     group.rollout_percentage.unwrap_or(100.0).clamp(0.0, 100.0)
 }
 
-/// A flag's state in a few words: `active at 25%`, `inactive`, `deleted`.
+/// A flag's state in a few words: `active at 25%`, `inactive`, `deleted`, `archived`.
 pub fn flag_detail(flag: &FeatureFlag) -> String {
     if flag.deleted {
         return "deleted".into();
+    }
+    if flag.archived {
+        return "archived".into();
     }
     if !flag.active {
         return "inactive".into();
@@ -498,6 +496,44 @@ fn value_text(value: &Value) -> String {
     }
 }
 
+/// Every `conclusion` PostHog has (`Experiment.conclusion` choices,
+/// products/experiments/backend/models/experiment.py) and the spec's Result for it. `invalid`
+/// (the data cannot be trusted) gave no answer, which the spec calls `inconclusive`.
+pub const CONCLUSIONS: [(&str, &str); 5] = [
+    ("won", "won"),
+    ("lost", "lost"),
+    ("inconclusive", "inconclusive"),
+    ("stopped_early", "stopped_early"),
+    ("invalid", "inconclusive"),
+];
+
+/// The Result for a PostHog `conclusion`; `None` for a value PostHog does not have.
+pub fn experiment_result(conclusion: &str) -> Option<&'static str> {
+    let conclusion = conclusion.trim();
+    CONCLUSIONS
+        .iter()
+        .find(|(c, _)| *c == conclusion)
+        .map(|(_, result)| *result)
+}
+
+/// Whether an experiment's legacy `filters` name no event or action.
+fn filters_are_empty(filters: &Value) -> bool {
+    ["events", "actions"].iter().all(|k| {
+        filters
+            .get(*k)
+            .and_then(Value::as_array)
+            .is_none_or(Vec::is_empty)
+    })
+}
+
+/// The legacy metric kinds (`LEGACY_METRIC_KINDS`, products/experiments/backend/models/
+/// experiment.py) keep their query one level down: `count_query` (a TrendsQuery) or
+/// `funnels_query` (a FunnelsQuery), each with `series`.
+const LEGACY_METRIC_QUERIES: [(&str, &str, &str); 2] = [
+    ("ExperimentTrendsQuery", "count_query", "trend"),
+    ("ExperimentFunnelsQuery", "funnels_query", "funnel"),
+];
+
 /// Readable name of an experiment metric: its `name`, else what it measures
 /// (`funnel: checkout_started → checkout_completed`, `mean of page_loaded`).
 pub fn metric_name(metric: &Value) -> Option<String> {
@@ -512,6 +548,25 @@ pub fn metric_name(metric: &Value) -> Option<String> {
     // Saved metrics wrap the metric in `query`.
     if let Some(query) = metric.get("query").filter(|q| q.is_object()) {
         return metric_name(query);
+    }
+    // Legacy query kinds: the series is in the inner query.
+    let kind = metric.get("kind").and_then(Value::as_str);
+    if let Some((_, field, label)) = LEGACY_METRIC_QUERIES
+        .iter()
+        .find(|(k, _, _)| Some(*k) == kind)
+    {
+        let steps = legacy_steps(metric.get(*field).and_then(|q| q.get("series")));
+        return (!steps.is_empty()).then(|| format!("{label}: {}", steps.join(" → ")));
+    }
+    // The oldest format: `filters` with `events`/`actions` and an `insight` kind.
+    if metric.get("events").is_some() || metric.get("actions").is_some() {
+        let mut steps = legacy_steps(metric.get("events"));
+        steps.extend(legacy_steps(metric.get("actions")));
+        let label = match metric.get("insight").and_then(Value::as_str) {
+            Some("FUNNELS") => "funnel",
+            _ => "trend",
+        };
+        return (!steps.is_empty()).then(|| format!("{label}: {}", steps.join(" → ")));
     }
     let node = |n: &Value| -> Option<String> {
         n.get("custom_name")
@@ -541,6 +596,32 @@ pub fn metric_name(metric: &Value) -> Option<String> {
         }
     }
     None
+}
+
+/// The events (or actions) of a legacy series, in order: `custom_name`, `event`, `name`, or
+/// an action's `id`.
+fn legacy_steps(series: Option<&Value>) -> Vec<String> {
+    let Some(items) = series.and_then(Value::as_array) else {
+        return Vec::new();
+    };
+    let mut items: Vec<&Value> = items.iter().collect();
+    items.sort_by_key(|n| n.get("order").and_then(Value::as_i64).unwrap_or(0));
+    items
+        .into_iter()
+        .filter_map(|n| {
+            n.get("custom_name")
+                .or_else(|| n.get("event"))
+                .or_else(|| n.get("name"))
+                .and_then(Value::as_str)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+                .or_else(|| match n.get("id") {
+                    Some(Value::String(id)) => Some(id.clone()),
+                    Some(id) if !id.is_null() => Some(format!("action {id}")),
+                    _ => None,
+                })
+        })
+        .collect()
 }
 
 fn join_metrics<'v>(metrics: impl Iterator<Item = &'v Value>) -> Option<String> {
@@ -623,14 +704,17 @@ impl Normalizer<'_> {
         d.deleted = f.deleted;
         d.set("Flag Key", PropValue::Text(key.clone()));
         d.set_text("Name", Some(&f.name));
-        d.human.insert("Name");
         let (kind, guess) = flag_type(&key, used_by_experiment, &self.rules.flag_types);
         d.set("Type", PropValue::Select(Some(kind)));
         if guess {
             d.soft.insert("Type");
         }
         let r = rollout(&f.filters);
-        d.set_status("Status", model::flag_status(f.active, f.deleted, r.max));
+        // An archived flag is done for good (PR #63338), as a deleted one: `archived`.
+        d.set_status(
+            "Status",
+            model::flag_status(f.active, f.deleted || f.archived, r.max),
+        );
         d.set("Rollout %", PropValue::Number(r.uniform));
         d.set("Targeting", PropValue::Text(targeting(&f.filters)));
         d.set_owner(self.people, &[f.created_by.as_ref()]);
@@ -672,7 +756,15 @@ impl Normalizer<'_> {
         let status =
             model::experiment_status(x.start_date.as_deref(), x.end_date.as_deref(), x.archived);
         d.set_status("Status", status);
-        d.detail = Some(status.to_string());
+        // PostHog's own states: `stopped` is the spec's `concluded`; a paused experiment is
+        // a running one whose flag is off (`Experiment.is_paused`,
+        // products/experiments/backend/models/experiment.py): still `running`, said so.
+        let paused = status == "running" && x.feature_flag.as_ref().is_some_and(|f| !f.active);
+        d.detail = Some(if paused {
+            "running (paused: its flag is off)".to_string()
+        } else {
+            status.to_string()
+        });
         let saved = |kind: &str| {
             x.saved_metrics
                 .iter()
@@ -680,11 +772,22 @@ impl Normalizer<'_> {
                 .cloned()
                 .collect::<Vec<_>>()
         };
-        let primary: Vec<Value> = x.metrics.iter().cloned().chain(saved("primary")).collect();
+        // The oldest experiments keep their metric in `filters` and their secondary ones in
+        // `secondary_metrics`; they count only when nothing newer is there.
+        let legacy_primary =
+            (x.metrics.is_empty() && !filters_are_empty(&x.filters)).then(|| x.filters.clone());
+        let primary: Vec<Value> = x
+            .metrics
+            .iter()
+            .cloned()
+            .chain(legacy_primary)
+            .chain(saved("primary"))
+            .collect();
         let secondary: Vec<Value> = x
             .metrics_secondary
             .iter()
             .cloned()
+            .chain(x.secondary_metrics.iter().cloned())
             .chain(saved("secondary"))
             .collect();
         if let Some(text) = join_metrics(primary.iter()) {
@@ -695,11 +798,7 @@ impl Normalizer<'_> {
         }
         d.set_date("Start Date", x.start_date.as_deref());
         d.set_date("End Date", x.end_date.as_deref());
-        if let Some(result) = x.conclusion.as_deref().filter(|c| {
-            model::EXPERIMENTS
-                .property("Result")
-                .is_some_and(|p| p.options.contains(c))
-        }) {
+        if let Some(result) = x.conclusion.as_deref().and_then(experiment_result) {
             d.set("Result", PropValue::Select(Some(result.to_string())));
         }
         d.set_text("Learnings", x.conclusion_comment.as_deref());
@@ -951,7 +1050,10 @@ mod tests {
         assert_eq!(simple.props["Name"], V::Text("New checkout flow".into()));
         assert_eq!(simple.props["Type"], V::Select(Some("release".into())));
         assert!(out[0].soft.contains("Type"));
-        assert!(out[0].human.contains("Name"));
+        assert_eq!(
+            model::FLAGS.property("Name").map(|p| p.ownership),
+            Some(model::Ownership::Derived)
+        );
         assert_eq!(
             simple.props["Owner"],
             V::People(vec!["notion-user-1".into()])
@@ -1024,6 +1126,67 @@ mod tests {
         assert_eq!(
             targeting(&targeted.filters),
             "2 condition groups: 100% of cohort 1; 25% where email is a@example.com and plan is pro or team (variant test)"
+        );
+    }
+
+    #[test]
+    fn archived_flags_are_archived_but_not_deleted() {
+        let sync = Rules::default();
+        let people = People::default();
+        let archived: FeatureFlag = serde_json::from_value(serde_json::json!({
+            "key": "ops_old", "active": false, "archived": true,
+            "filters": {"groups": [{"rollout_percentage": 100}]}}))
+        .unwrap();
+        let d = with(&sync, &people, |n| n.flag(&archived, false));
+        assert_eq!(d.record.status.as_deref(), Some("archived"));
+        assert_eq!(d.detail.as_deref(), Some("archived"));
+        assert!(!d.deleted, "an archived flag still exists in PostHog");
+    }
+
+    #[test]
+    fn every_conclusion_has_a_result() {
+        for (conclusion, result) in CONCLUSIONS {
+            assert_eq!(experiment_result(conclusion), Some(result));
+            assert!(model::EXPERIMENTS
+                .property("Result")
+                .is_some_and(|p| p.options.contains(&result)));
+        }
+        assert_eq!(experiment_result("invalid"), Some("inconclusive"));
+        assert_eq!(experiment_result("shipped"), None);
+    }
+
+    #[test]
+    fn old_metric_formats_get_a_name() {
+        let trends = serde_json::json!({"kind": "ExperimentTrendsQuery",
+            "count_query": {"kind": "TrendsQuery", "series": [{"kind": "EventsNode", "event": "report_exported"}]}});
+        assert_eq!(
+            metric_name(&trends).as_deref(),
+            Some("trend: report_exported")
+        );
+        let funnels = serde_json::json!({"kind": "ExperimentFunnelsQuery",
+            "funnels_query": {"series": [{"event": "a"}, {"custom_name": "B step", "event": "b"}]}});
+        assert_eq!(metric_name(&funnels).as_deref(), Some("funnel: a → B step"));
+        let filters = serde_json::json!({"insight": "FUNNELS",
+            "events": [{"id": "second", "order": 1}, {"id": "first", "order": 0}], "actions": []});
+        assert_eq!(
+            metric_name(&filters).as_deref(),
+            Some("funnel: first → second")
+        );
+    }
+
+    #[test]
+    fn a_running_experiment_whose_flag_is_off_is_paused() {
+        let sync = Rules::default();
+        let people = People::default();
+        let x: Experiment = serde_json::from_value(serde_json::json!({
+            "name": "Paused one", "feature_flag_key": "exp_p", "start_date": "2026-01-01T00:00:00Z",
+            "feature_flag": {"id": 7, "key": "exp_p", "active": false}}))
+        .unwrap();
+        let d = with(&sync, &people, |n| n.experiment(&x));
+        assert_eq!(d.record.status.as_deref(), Some("running"));
+        assert_eq!(
+            d.detail.as_deref(),
+            Some("running (paused: its flag is off)")
         );
     }
 

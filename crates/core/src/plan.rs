@@ -17,7 +17,7 @@
 //!   built (`planned` event, `draft` flag or experiment: documentation first) and rows already
 //!   retired (`deprecated` event, `archived` flag or experiment).
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use serde::Serialize;
 
@@ -37,7 +37,13 @@ pub struct PlanInput {
     pub maybe_deleted: BTreeSet<String>,
     /// The properties the data source has with the right type; `None` = all of the schema.
     pub writable: Option<BTreeSet<&'static str>>,
+    /// What kodo last wrote to [`Ownership::Derived`] properties: row key → property →
+    /// [`model::fingerprint`] (from `.kodo/state.json`).
+    pub written: Written,
 }
+
+/// Row key → property → fingerprint of the value kodo last wrote there.
+pub type Written = BTreeMap<String, BTreeMap<String, String>>;
 
 /// Planner options.
 #[derive(Debug, Clone, Copy, Default)]
@@ -77,42 +83,36 @@ pub struct Item {
     pub notion_status: Option<String>,
     /// The matched row's URL.
     pub url: Option<String>,
+    /// Derived properties a person edited in Notion: PostHog's value differs, and kodo keeps
+    /// the person's (without `--overwrite`). Reported, never written.
+    pub kept: Vec<Change>,
 }
 
 impl Item {
-    /// The status mismatch, if Notion's status differs from PostHog's state.
+    /// The status mismatch: Notion's status differs from PostHog's state, and the import
+    /// writes PostHog's (so a status kodo may not replace is no mismatch).
     pub fn mismatch(&self) -> Option<(&str, &str)> {
         let ph = self.desired.record.status.as_deref()?;
         let notion = self.notion_status.as_deref().filter(|s| !s.is_empty())?;
-        if notion == ph
-            || protected(
-                self.desired.record.resource,
-                status_property(self.desired.record.resource)?,
-                notion,
-            )
-        {
+        let property = status_property(self.desired.record.resource)?;
+        let written = matches!(&self.step, Step::Update { changes, .. }
+            if changes.iter().any(|c| c.property == property));
+        if notion == ph || !written {
             return None;
         }
         Some((notion, ph))
     }
 
-    /// Changes to the facts an audit reports besides the status ([`audited`]): the row is
-    /// stale. A row with a status mismatch is reported as that instead.
+    /// Every change the import writes to this row except the status change a mismatch
+    /// already reports: stale facts (old → new) and missing values it fills. The audit lists
+    /// exactly these, so the audit is the plan.
     pub fn stale_changes(&self) -> Vec<&Change> {
-        let resource = self.desired.record.resource;
-        if self.mismatch().is_some() {
-            return Vec::new();
-        }
+        let status = status_property(self.desired.record.resource);
+        let mismatch = self.mismatch().is_some();
         match &self.step {
             Step::Update { changes, .. } => changes
                 .iter()
-                .filter(|c| audited(resource, c.property))
-                .filter(|c| {
-                    let spec = resource.schema().property(c.property);
-                    spec.is_some_and(|s| s.ownership == Ownership::Kodo)
-                        && !self.desired.human.contains(c.property)
-                        && !self.desired.soft.contains(c.property)
-                })
+                .filter(|c| !(mismatch && Some(c.property) == status))
                 .collect(),
             _ => Vec::new(),
         }
@@ -193,20 +193,6 @@ pub fn status_property(resource: Resource) -> Option<&'static str> {
     }
 }
 
-/// The properties, besides the status, whose disagreement with PostHog an audit reports:
-/// facts a reader relies on. `import` also refreshes descriptive ones (a flag's Name and
-/// Targeting, a dashboard's URL), but a differently worded description is not worth a
-/// finding.
-pub fn audited(resource: Resource, property: &str) -> bool {
-    let facts: &[&str] = match resource {
-        Resource::Events => &[],
-        Resource::Flags => &["Rollout %"],
-        Resource::Experiments => &["Flag Key", "Start Date", "End Date", "Result"],
-        Resource::Dashboards => &["Dashboard Name", "Pinned"],
-    };
-    facts.contains(&property)
-}
-
 /// Notion values people set that kodo never replaces.
 fn protected(resource: Resource, property: &str, current: &str) -> bool {
     resource == Resource::Events && property == "Implementation Status" && current == "deprecated"
@@ -256,15 +242,29 @@ pub fn merge_tracked_on(have: &PropValue, want: &PropValue) -> PropValue {
     PropValue::MultiSelect(merged)
 }
 
-/// The properties of `desired` that differ from `row`, per the ownership rules.
+/// What [`diff`] found for one row.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Diff {
+    /// Properties to write.
+    pub changes: Vec<Change>,
+    /// Derived properties a person edited: kept, reported.
+    pub kept: Vec<Change>,
+}
+
+/// The properties of `desired` that differ from `row`, per the ownership rules: kodo's own
+/// properties follow PostHog; people's are filled when empty; derived ones are filled when
+/// empty and rewritten only while they hold what kodo last wrote (`written`, this row's
+/// fingerprints) — a person's edit is kept. `--overwrite` replaces people's and derived text.
 pub fn diff(
     desired: &Desired,
     row: &NotionRow,
     options: PlanOptions,
     writable: Option<&BTreeSet<&'static str>>,
-) -> Vec<Change> {
+    written: Option<&BTreeMap<String, String>>,
+) -> Diff {
     let resource = desired.record.resource;
     let mut changes = Vec::new();
+    let mut kept = Vec::new();
     for spec in resource.schema().properties {
         let Some(want) = desired.record.props.get(spec.name) else {
             continue;
@@ -289,8 +289,21 @@ pub fn diff(
             continue;
         }
         let soft = desired.soft.contains(spec.name);
-        let human = spec.ownership == Ownership::Human || desired.human.contains(spec.name);
-        if !have.is_empty() && (soft || (human && !options.overwrite)) {
+        if !have.is_empty() && !options.overwrite {
+            if soft || spec.ownership == Ownership::Human {
+                continue;
+            }
+            let kodo_wrote =
+                || written.and_then(|w| w.get(spec.name)) == Some(&model::fingerprint(&have));
+            if spec.ownership == Ownership::Derived && !kodo_wrote() {
+                kept.push(Change {
+                    property: spec.name,
+                    from: have,
+                    to: want.clone(),
+                });
+                continue;
+            }
+        } else if !have.is_empty() && soft {
             continue;
         }
         if have
@@ -305,7 +318,7 @@ pub fn diff(
             to: want.clone(),
         });
     }
-    changes
+    Diff { changes, kept }
 }
 
 /// Plans one resource.
@@ -316,6 +329,7 @@ pub fn plan(input: PlanInput, options: PlanOptions) -> ResourcePlan {
         rows,
         maybe_deleted,
         writable,
+        written,
     } = input;
     desired.sort_by(|a, b| {
         (&a.record.key, &a.record.keys.primary).cmp(&(&b.record.key, &b.record.keys.primary))
@@ -462,10 +476,17 @@ pub fn plan(input: PlanInput, options: PlanOptions) -> ResourcePlan {
                 step: Step::Create,
                 notion_status: None,
                 url: None,
+                kept: Vec::new(),
             },
             Some(i) => {
                 let row = &rows[i];
-                let changes = diff(&d, row, options, writable.as_ref());
+                let Diff { changes, kept } = diff(
+                    &d,
+                    row,
+                    options,
+                    writable.as_ref(),
+                    written.get(&d.record.key),
+                );
                 let step = if changes.is_empty() {
                     Step::Unchanged {
                         page_id: row.page_id.clone(),
@@ -481,6 +502,7 @@ pub fn plan(input: PlanInput, options: PlanOptions) -> ResourcePlan {
                     url: row.url.clone(),
                     desired: d,
                     step,
+                    kept,
                 }
             }
         })
@@ -494,6 +516,34 @@ pub fn plan(input: PlanInput, options: PlanOptions) -> ResourcePlan {
         orphans,
         planned,
         retired,
+    }
+}
+
+/// The [`Ownership::Derived`] properties this item writes, with the fingerprint of each value:
+/// what to remember once the write succeeded, so the next run can tell kodo's text from a
+/// person's edit.
+pub fn derived_writes(item: &Item) -> Vec<(&'static str, String)> {
+    let schema = item.desired.record.resource.schema();
+    let derived = |name: &str| {
+        schema
+            .property(name)
+            .is_some_and(|p| p.ownership == Ownership::Derived)
+    };
+    match &item.step {
+        Step::Create => item
+            .desired
+            .record
+            .props
+            .iter()
+            .filter(|(name, _)| derived(name))
+            .map(|(name, value)| (*name, model::fingerprint(value)))
+            .collect(),
+        Step::Update { changes, .. } => changes
+            .iter()
+            .filter(|c| derived(c.property))
+            .map(|c| (c.property, model::fingerprint(&c.to)))
+            .collect(),
+        Step::Unchanged { .. } => Vec::new(),
     }
 }
 
@@ -557,7 +607,6 @@ mod tests {
                 props: props.iter().cloned().collect(),
             },
             soft: BTreeSet::new(),
-            human: BTreeSet::new(),
             detail: None,
             deleted: false,
             posthog_id: None,
@@ -590,6 +639,7 @@ mod tests {
             rows,
             maybe_deleted: BTreeSet::new(),
             writable: None,
+            written: Written::new(),
         }
     }
 
@@ -676,9 +726,10 @@ mod tests {
         assert!(
             matches!(&p.items[0].step, Step::Update { changes, .. } if changes[0].property == "Description")
         );
-        assert!(
-            p.items[0].stale_changes().is_empty(),
-            "filling a human field is not staleness"
+        assert_eq!(
+            p.items[0].stale_changes().len(),
+            1,
+            "filling an empty property is a write, so a finding"
         );
 
         let written = vec![row(
@@ -987,7 +1038,7 @@ mod tests {
     }
 
     #[test]
-    fn only_audited_facts_make_a_row_stale() {
+    fn a_persons_wording_of_derived_text_is_kept_and_kodos_own_is_refreshed() {
         let r = Resource::Flags;
         let d = desired(
             r,
@@ -1010,13 +1061,36 @@ mod tests {
             ],
         );
         let p = plan(
-            input(r, vec![d.clone()], vec![reworded]),
+            input(r, vec![d.clone()], vec![reworded.clone()]),
             PlanOptions::default(),
         );
+        assert!(matches!(&p.items[0].step, Step::Unchanged { .. }));
+        assert_eq!(
+            p.items[0].kept.len(),
+            1,
+            "a person's wording is kept, and said so"
+        );
+        assert_eq!(p.items[0].kept[0].property, "Targeting");
+        // kodo wrote "Half of everyone" itself last time: its own text is refreshed.
+        let mut own = input(r, vec![d.clone()], vec![reworded.clone()]);
+        own.written.entry("f".into()).or_default().insert(
+            "Targeting".into(),
+            model::fingerprint(&text("Half of everyone")),
+        );
+        let p = plan(own, PlanOptions::default());
         assert!(
             matches!(&p.items[0].step, Step::Update { changes, .. } if changes[0].property == "Targeting")
         );
-        assert!(p.items[0].stale_changes().is_empty());
+        assert!(p.items[0].kept.is_empty());
+        let p = plan(
+            input(r, vec![d.clone()], vec![reworded]),
+            PlanOptions { overwrite: true },
+        );
+        assert_eq!(
+            p.items[0].stale_changes().len(),
+            1,
+            "--overwrite replaces it"
+        );
         let rolled = row(
             r,
             "p",

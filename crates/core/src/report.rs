@@ -20,7 +20,7 @@ use serde::Serialize;
 use crate::model::Resource;
 
 use crate::code::{self, CodeReport};
-use crate::plan::{OrphanReason, ResourcePlan, Step};
+use crate::plan::{Change, OrphanReason, ResourcePlan, Step};
 
 /// Counts for one resource.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -34,6 +34,8 @@ pub struct Summary {
     pub mismatches: usize,
     pub stale: usize,
     pub planned: usize,
+    /// Rows whose derived text a person edited (kept; not a problem).
+    pub edited: usize,
 }
 
 impl Summary {
@@ -60,6 +62,9 @@ pub struct Finding {
     pub reason: Option<OrphanReason>,
     /// The Notion page, when there is one.
     pub url: Option<String>,
+    /// Stale and edited findings: each property, Notion's value and PostHog's.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub changes: Vec<Change>,
 }
 
 /// Everything an audit found, for the resources asked.
@@ -71,6 +76,9 @@ pub struct Findings {
     pub mismatches: Vec<Finding>,
     pub stale: Vec<Finding>,
     pub planned: Vec<Finding>,
+    /// Derived text (a flag's Name, Targeting) a person edited in Notion: `import` keeps it
+    /// and says so; `--overwrite` replaces it.
+    pub edited: Vec<Finding>,
     /// The code section; `None` when the code was not to be judged (`--no-code`, `status`).
     pub code: Option<CodeReport>,
 }
@@ -89,6 +97,7 @@ impl Findings {
                 mismatches: 0,
                 stale: 0,
                 planned: p.planned.len(),
+                edited: 0,
             };
             for item in &p.items {
                 let d = &item.desired;
@@ -109,6 +118,7 @@ impl Findings {
                         detail: d.detail.clone().unwrap_or_default(),
                         reason: None,
                         url: None,
+                        changes: Vec::new(),
                     });
                     continue;
                 }
@@ -123,18 +133,13 @@ impl Findings {
                         detail: d.detail.clone().unwrap_or_else(|| posthog.to_string()),
                         reason: None,
                         url: item.url.clone(),
+                        changes: Vec::new(),
                     });
                 }
                 let stale = item.stale_changes();
                 if !stale.is_empty() {
                     summary.stale += 1;
-                    let detail = stale
-                        .iter()
-                        .map(|c| {
-                            format!("{}: {} → {}", c.property, c.from.display(), c.to.display())
-                        })
-                        .collect::<Vec<_>>()
-                        .join("; ");
+                    let detail = change_list(stale.iter().copied());
                     f.stale.push(Finding {
                         resource,
                         key: d.record.key.clone(),
@@ -144,6 +149,21 @@ impl Findings {
                         detail,
                         reason: None,
                         url: item.url.clone(),
+                        changes: stale.into_iter().cloned().collect(),
+                    });
+                }
+                if !item.kept.is_empty() {
+                    summary.edited += 1;
+                    f.edited.push(Finding {
+                        resource,
+                        key: d.record.key.clone(),
+                        id,
+                        notion_status: item.notion_status.clone(),
+                        posthog_status: d.record.status.clone(),
+                        detail: change_list(item.kept.iter()),
+                        reason: None,
+                        url: item.url.clone(),
+                        changes: item.kept.clone(),
                     });
                 }
             }
@@ -170,6 +190,7 @@ impl Findings {
                     },
                     reason: Some(o.reason),
                     url: o.row.url.clone(),
+                    changes: Vec::new(),
                 });
             }
             for row in &p.planned {
@@ -183,6 +204,7 @@ impl Findings {
                     detail: "Documented, not yet in PostHog".into(),
                     reason: None,
                     url: row.url.clone(),
+                    changes: Vec::new(),
                 });
             }
             f.summary.push(summary);
@@ -196,6 +218,23 @@ impl Findings {
         self.summary.iter().all(Summary::in_sync)
             && self.code.as_ref().is_none_or(CodeReport::in_sync)
     }
+}
+
+/// `Rollout %: 25 → 50; Targeting: (empty) → 50% of all users`
+fn change_list<'c>(changes: impl Iterator<Item = &'c Change>) -> String {
+    changes
+        .map(|c| {
+            let show = |v: &crate::model::PropValue| {
+                if v.is_empty() {
+                    "(empty)".to_string()
+                } else {
+                    v.display()
+                }
+            };
+            format!("{}: {} → {}", c.property, show(&c.from), show(&c.to))
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 fn dashboard_id(resource: Resource, primary: &Option<String>) -> Option<i64> {
@@ -327,6 +366,13 @@ pub fn recommended_actions(f: &Findings) -> Vec<String> {
     if let Some(c) = &f.code {
         out.extend(code::actions(c));
     }
+    if !f.edited.is_empty() {
+        out.push(format!(
+            "Review the {} people made to text kodo derives (kept; PostHog's wording is shown): to replace them, {}",
+            plural(f.edited.len(), "edit", "edits"),
+            commands(f.edited.iter().map(|x| x.resource), " --overwrite")
+        ));
+    }
     out
 }
 
@@ -369,6 +415,14 @@ fn issues(out: &mut String, f: &Findings) {
             "Stale Documentation",
             "Documented facts differ from PostHog (Notion → PostHog):",
             f.stale.iter().map(stale_line).collect(),
+        );
+    }
+    if !f.edited.is_empty() {
+        section(
+            out,
+            "Edited in Notion",
+            "Text kodo derives from PostHog that a person changed; kept (Notion → PostHog):",
+            f.edited.iter().map(stale_line).collect(),
         );
     }
     if !f.planned.is_empty() {
@@ -433,6 +487,7 @@ struct JsonReport<'a> {
     mismatches: &'a [Finding],
     stale: &'a [Finding],
     planned: &'a [Finding],
+    edited: &'a [Finding],
     code: Option<&'a CodeReport>,
     in_sync: bool,
 }
@@ -455,6 +510,7 @@ pub fn audit_json(f: &Findings, generated_at: &str) -> String {
         mismatches: &f.mismatches,
         stale: &f.stale,
         planned: &f.planned,
+        edited: &f.edited,
         code: f.code.as_ref(),
         in_sync: f.in_sync(),
     };
@@ -493,12 +549,13 @@ pub fn audit_csv(f: &Findings) -> String {
         "posthog_status",
         "detail",
     ]);
-    let groups: [(&str, &[Finding]); 5] = [
+    let groups: [(&str, &[Finding]); 6] = [
         ("undocumented", &f.undocumented),
         ("orphaned", &f.orphaned),
         ("mismatch", &f.mismatches),
         ("stale", &f.stale),
         ("planned", &f.planned),
+        ("edited", &f.edited),
     ];
     for (kind, items) in groups {
         for x in items {
@@ -725,7 +782,8 @@ pub fn import_plan_text(plans: &[ResourcePlan], archive_orphans: bool) -> String
         let updates = p.updates().count();
         let unchanged = p.unchanged();
         let title = p.resource.title();
-        if creates == 0 && updates == 0 && p.orphans.is_empty() {
+        let kept = p.items.iter().any(|i| !i.kept.is_empty());
+        if creates == 0 && updates == 0 && p.orphans.is_empty() && !kept {
             let _ = writeln!(out, "{title}: nothing to do ({unchanged} unchanged)");
             continue;
         }
@@ -754,6 +812,15 @@ pub fn import_plan_text(plans: &[ResourcePlan], archive_orphans: bool) -> String
                     let _ = writeln!(out, "  ~ {}: {list}", d.record.key);
                 }
                 Step::Unchanged { .. } => {}
+            }
+            if !item.kept.is_empty() {
+                let names: Vec<&str> = item.kept.iter().map(|c| c.property).collect();
+                let _ = writeln!(
+                    out,
+                    "  = {}: {} edited in Notion, kept (--overwrite replaces it)",
+                    d.record.key,
+                    names.join(", ")
+                );
             }
         }
         for o in &p.orphans {
@@ -860,6 +927,7 @@ mod tests {
             detail: String::new(),
             reason: None,
             url: None,
+            changes: Vec::new(),
         }
     }
 
@@ -873,6 +941,7 @@ mod tests {
             mismatches: 0,
             stale: 0,
             planned: 0,
+            edited: 0,
         }
     }
 
@@ -1051,6 +1120,7 @@ Documentation status doesn't match PostHog state:
                 "mismatches",
                 "stale",
                 "planned",
+                "edited",
                 "code",
                 "in_sync"
             ]

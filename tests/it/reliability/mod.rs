@@ -1,4 +1,5 @@
 //! Reliability and safety (issue 15): nothing skipped in silence, files kodo writes, concurrent
 //! runs, and inputs that must never block a commit.
 
+mod files;
 mod skipped;

@@ -199,6 +199,12 @@ pub struct Experiment {
     pub saved_metrics: Vec<Value>,
     /// PostHog's stored status: `draft`, `running` or `stopped` (`Experiment.Status`).
     pub status: Option<String>,
+    /// The oldest experiments' metric (raw: `{events, actions, insight}`), from before
+    /// `metrics` existed.
+    pub filters: Value,
+    /// The oldest experiments' secondary metrics (raw: `[{name, filters}]`).
+    #[serde(deserialize_with = "value_list")]
+    pub secondary_metrics: Vec<Value>,
     /// Parameters (raw: variants, sample size, …).
     pub parameters: Value,
     /// Conclusion (`won`, `lost`, `inconclusive`, …).
