@@ -50,6 +50,14 @@ pub enum ConfigError {
         searched_from.display()
     )]
     NotFound { searched_from: PathBuf },
+    /// The config file given to [`Config::load`] (a `--config` path) does not exist; a config
+    /// that [`find`] could not find is [`ConfigError::NotFound`].
+    #[error(
+        "the config file `{}` does not exist\n  hint: check the --config path, or run `kodo ph-sync setup --config {}` to create it",
+        path.display(),
+        path.display()
+    )]
+    NoSuchFile { path: PathBuf },
     #[error("cannot read `{}`: {source}", path.display())]
     Io {
         path: PathBuf,
@@ -351,8 +359,8 @@ impl Config {
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|source| {
             if source.kind() == std::io::ErrorKind::NotFound {
-                ConfigError::NotFound {
-                    searched_from: path.to_path_buf(),
+                ConfigError::NoSuchFile {
+                    path: path.to_path_buf(),
                 }
             } else {
                 ConfigError::Io {

@@ -795,7 +795,9 @@ fn run_kodo(kodo: &Path, checkout: &Path) -> Result<Value> {
     std::fs::create_dir_all(&home)?;
     let out = Command::new(kodo)
         // --no-git: the commit history (Related PR) is not part of what is evaluated.
-        .args(["scan", "--format", "json", "--no-git", "."])
+        // --no-cache: every run scans afresh (and writes nothing into the checkout), so the
+        // runs compare the scanner with itself, not with a cache an older build left.
+        .args(["scan", "--format", "json", "--no-git", "--no-cache", "."])
         .current_dir(checkout)
         .env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
