@@ -4,7 +4,7 @@
 //! [`Outcome`] or an error, and every error is exit code 2. Config warnings are printed once,
 //! here, before the command runs.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 
@@ -55,6 +55,34 @@ impl Context {
     }
 
     /// Loads the config and prints its warnings.
+    /// Takes the repository's write lock (`.kodo/lock`, beside the config) for a command that
+    /// writes Notion: waits for another run, saying so, or with `--no-wait` fails at once.
+    /// `None` when there is no config yet (nothing to lock: such a run writes no row).
+    pub async fn write_lock(&self) -> anyhow::Result<Option<crate::lock::RepoLock>> {
+        if self.global.dry_run {
+            return Ok(None);
+        }
+        let Some(kodo_dir) = self
+            .config_path()
+            .ok()
+            .filter(|p| p.is_file())
+            .and_then(|p| p.parent().map(Path::to_path_buf))
+        else {
+            return Ok(None);
+        };
+        let wait = if self.global.no_wait {
+            crate::lock::Wait::No
+        } else {
+            crate::lock::Wait::Forever
+        };
+        let printer = self.printer.clone();
+        let lock = crate::lock::acquire(&kodo_dir, wait, move || {
+            printer.warn("another kodo run is writing to Notion from this repository; waiting for it to finish (--no-wait exits instead)");
+        })
+        .await?;
+        Ok(Some(lock))
+    }
+
     pub fn load_config(&self) -> Result<Config, config::ConfigError> {
         let config = Config::load(&self.config_path()?)?;
         for warning in &config.warnings {

@@ -44,6 +44,10 @@ pub struct GlobalArgs {
     /// Neither read nor write the code scan's cache (.kodo/cache/); scan every file afresh
     #[arg(long, global = true)]
     pub no_cache: bool,
+    /// When another kodo run is writing to Notion from this repository, exit 2 at once
+    /// instead of waiting for it
+    #[arg(long, global = true)]
+    pub no_wait: bool,
     /// Print only errors
     #[arg(short, long, global = true, conflicts_with = "verbose")]
     pub quiet: bool,

@@ -9,6 +9,7 @@ pub mod app;
 pub mod cli;
 pub mod config;
 pub mod hooks;
+pub mod lock;
 pub mod lookup;
 pub mod output;
 pub mod scan_cmd;

@@ -396,7 +396,14 @@ async fn post_tool_use(
     };
     let name = object_name(resource, &object).unwrap_or_else(|| creation.identifier().into());
     let owned = config.clone();
+    let deadline = std::time::Instant::now() + budget.remaining();
     let written = detached(budget.remaining(), move || async move {
+        // One writer at a time: a second hook for the same creation (plugin hooks plus
+        // settings hooks) waits here, then finds the row the first one wrote.
+        let _lock =
+            crate::lock::acquire(&owned.kodo_dir(), crate::lock::Wait::Until(deadline), || {})
+                .await
+                .map_err(|e| e.to_string())?;
         sync::upsert_from_posthog(&owned, resource, &object, &Printer::silent())
             .await
             .map_err(|e| format!("{e:#}"))

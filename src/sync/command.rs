@@ -49,6 +49,11 @@ pub async fn run(
     resources: Vec<Resource>,
     flags: Flags,
 ) -> anyhow::Result<Outcome> {
+    // One writer at a time: setup and import hold `.kodo/lock` for the whole run.
+    let _lock = match action {
+        Some(Action::Setup | Action::Import) => ctx.write_lock().await?,
+        _ => None,
+    };
     match action {
         Some(Action::Setup) => setup::run(ctx, &resources).await,
         Some(Action::Import) => import(ctx, &resources, flags).await,
