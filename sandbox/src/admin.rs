@@ -108,6 +108,19 @@ pub fn handle(
             lock(&shared.faults).set_config(config.clone());
             (200, json!(config))
         }
+        ("PUT", ["block_limit"]) => {
+            let map = match parse_object(body) {
+                Ok(map) => map,
+                Err(e) => return e,
+            };
+            match map.get("reached").and_then(Value::as_bool) {
+                Some(reached) => {
+                    *lock(&shared.notion_block_limit) = reached;
+                    (200, json!({"reached": reached}))
+                }
+                None => error(400, "expected {\"reached\": boolean}"),
+            }
+        }
         ("GET", ["rate_limit"]) => (200, rate_limit(shared)),
         ("PUT", ["rate_limit"]) => {
             let map = match parse_object(body) {

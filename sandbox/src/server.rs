@@ -66,6 +66,9 @@ pub struct Shared {
     pub notion_budget: Mutex<WindowBudget>,
     /// Set by the admin API: every Notion request is answered 429 `public_api_request_blocked`.
     pub notion_blocked: Mutex<bool>,
+    /// Set by the admin API: the workspace is past the Free block limit, so writes that create
+    /// blocks (pages, databases) are refused with 403.
+    pub notion_block_limit: Mutex<bool>,
     pub posthog_burst: Mutex<SlidingWindow>,
     pub posthog_sustained: Mutex<SlidingWindow>,
     pub faults: Mutex<FaultEngine>,
@@ -95,6 +98,7 @@ impl Shared {
                 options.notion_window,
             )),
             notion_blocked: Mutex::new(false),
+            notion_block_limit: Mutex::new(false),
             // PostHog's BurstRateThrottle and SustainedRateThrottle.
             posthog_burst: Mutex::new(SlidingWindow::new(480, Duration::from_secs(60))),
             posthog_sustained: Mutex::new(SlidingWindow::new(4800, Duration::from_secs(3600))),
@@ -360,6 +364,13 @@ async fn notion_request(
     }
     if *lock(&shared.notion_blocked) {
         return fail(NotionError::request_blocked(), None);
+    }
+    // "Create a page: Fails. The page itself is a block. … Create a database: Fails."
+    // (developers.notion.com/reference/workspace-block-limits); reads and edits still work.
+    let creates_blocks =
+        method == "POST" && matches!(segments.as_slice(), ["pages"] | ["databases"]);
+    if creates_blocks && *lock(&shared.notion_block_limit) {
+        return fail(NotionError::block_limit(), None);
     }
     if let Err(wait) = lock(&shared.notion_budget).try_take(Instant::now()) {
         return fail(NotionError::rate_limited(wait), None);

@@ -436,3 +436,23 @@ async fn the_request_log_never_holds_a_token() {
     assert_eq!(cleared.status, 200);
     assert_eq!(env.admin("GET", "/requests", None).await.body, json!([]));
 }
+
+#[tokio::test]
+async fn past_the_free_block_limit_creates_fail_with_403_and_reads_still_work() {
+    let env = start_with(kodo_sandbox::Scenario::builtin("demo").unwrap(), fast()).await;
+    let set = env
+        .admin("PUT", "/block_limit", Some(json!({"reached": true})))
+        .await;
+    assert_eq!(set.status, 200);
+    let answer = env
+        .notion("POST", "/v1/pages", Some(event_row("user_block_limit")))
+        .await;
+    assert_eq!(answer.status, 403);
+    assert_eq!(answer.body["code"], "restricted_resource");
+    assert_eq!(
+        answer.body["additional_data"]["block_limit"],
+        "block_creation"
+    );
+    assert!(event_rows_named(&env, "user_block_limit").await.is_empty());
+    assert_eq!(env.notion("GET", "/v1/users/me", None).await.status, 200);
+}

@@ -89,6 +89,11 @@ async fn one_query_stops_at_the_row_cap_and_says_so() {
     let last = loop {
         let answer = env.notion("POST", &path, Some(body.clone())).await;
         assert_eq!(answer.status, 200);
+        // Every page served from a capped result says so, not only the last.
+        assert_eq!(
+            answer.body["request_status"],
+            json!({"type": "incomplete", "incomplete_reason": "query_result_limit_reached"})
+        );
         ids.extend(
             answer.body["results"]
                 .as_array()

@@ -149,16 +149,40 @@ pub async fn data_source(
     // `setup` writes database IDs, so ask for a database first: two requests in all (the
     // database, then its data source's schema), where trying the ID as a data source first
     // would take three.
-    match client.retrieve_database(configured).await {
+    let resolved = match client.retrieve_database(configured).await {
         Ok(db) => match db.data_sources.as_slice() {
-            [only] => Ok(client.retrieve_data_source(&only.id).await?),
+            [only] => client.retrieve_data_source(&only.id).await,
             // Several data sources (or none): the client's resolution explains the choice.
-            _ => Ok(client.resolve_data_source(configured).await?),
+            _ => client.resolve_data_source(configured).await,
         },
         Err(e) if e.is_not_found() || matches!(e, ApiError::Validation { .. }) => {
-            Ok(client.resolve_data_source(configured).await?)
+            client.resolve_data_source(configured).await
         }
-        Err(e) => Err(e.into()),
+        Err(e) => Err(e),
+    };
+    resolved.map_err(|e| name_config_key(e, config, resource))
+}
+
+/// A "not found" for a configured ID says which config key holds it, so the fix is obvious.
+fn name_config_key(e: ApiError, config: &Config, resource: Resource) -> SyncError {
+    match e {
+        ApiError::NotFound {
+            service,
+            what,
+            id,
+            hint,
+        } => ApiError::NotFound {
+            service,
+            what,
+            id,
+            hint: format!(
+                "It is `notion.databases.{}` in {}: correct it there, or run `kodo ph-sync setup`. {hint}",
+                resource.config_key(),
+                config.path.display()
+            ),
+        }
+        .into(),
+        other => other.into(),
     }
 }
 

@@ -187,3 +187,34 @@ fn sarif_is_refused_for_sync_reports() {
     assert_eq!(code, Some(2));
     assert!(stderr.contains("only for `kodo scan`"), "{stderr}");
 }
+
+#[test]
+fn the_free_workspace_block_limit_is_named_not_mistaken_for_sharing() {
+    // developers.notion.com/reference/workspace-block-limits: 403 restricted_resource with
+    // additional_data.block_limit once a Free workspace's grace period is over.
+    let env = TestEnv::start("demo");
+    env.sandbox
+        .admin_send("PUT", "/block_limit", json!({"reached": true}));
+    let (code, stdout, stderr) = run(&env, &["ph-sync", "import"]);
+    assert_eq!(code, Some(2));
+    // Each failed create is listed with the reason.
+    let all = format!("{stdout}{stderr}");
+    assert!(all.contains("block limit"), "{all}");
+    assert!(all.contains("upgrade the plan"), "{all}");
+    assert!(!all.contains("share the pages"), "{all}");
+}
+
+#[test]
+fn an_unknown_database_id_names_the_config_key_that_holds_it() {
+    let env = TestEnv::start("demo");
+    let mut config = env.config();
+    config["notion"]["databases"]["experiments"] = json!("0000aaaa-1111-4222-8333-444455556666");
+    env.write_config(&config);
+    let (code, _, stderr) = run(&env, &["ph-sync", "audit", "experiments"]);
+    assert_eq!(code, Some(2));
+    assert!(
+        stderr.contains("0000aaaa-1111-4222-8333-444455556666"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("notion.databases.experiments"), "{stderr}");
+}

@@ -912,6 +912,10 @@ pub fn paginate(
         .min(cap.max(start));
     let ids = ordered[start..end].to_vec();
     let more_rows = end < ordered.len();
+    // "pagination stops at the 10,000th result: has_more becomes false, and every response
+    // page served from the capped result includes a request_status marking the result as
+    // incomplete" (developers.notion.com/reference/query-a-data-source, "Pagination limit").
+    let capped = ordered.len() > cap;
     if more_rows && end >= cap {
         return Ok(Window {
             ids,
@@ -933,14 +937,14 @@ pub fn paginate(
             ids,
             next_cursor: Some(cursor),
             has_more: true,
-            incomplete: false,
+            incomplete: capped,
         });
     }
     Ok(Window {
         ids,
         next_cursor: None,
         has_more: false,
-        incomplete: false,
+        incomplete: capped,
     })
 }
 

@@ -65,6 +65,18 @@ impl NotionError {
         Self::new(401, "unauthorized", "API token is invalid.")
     }
 
+    /// 403 for a write that would create blocks in a Free workspace past its block limit
+    /// (developers.notion.com/reference/workspace-block-limits, "Error response").
+    pub fn block_limit() -> Self {
+        let mut error = Self::new(
+            403,
+            "restricted_resource",
+            "This workspace has used all of its free blocks. Upgrade its plan in Notion to create more content. Learn more: https://www.notion.com/help/understanding-block-usage",
+        );
+        error.additional_data = Some(json!({"block_limit": "block_creation"}));
+        error
+    }
+
     /// 403 `restricted_resource`.
     pub fn restricted() -> Self {
         Self::new(

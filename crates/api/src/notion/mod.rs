@@ -11,8 +11,8 @@
 //!   `committed_resource_id` is settled by reading that id. Updates are settled by reading the
 //!   page back and comparing the values sent.
 //! - Queries never send `start_cursor: null`, always sort by `created_time` ascending, and
-//!   continue past Notion's per-query row limit (`request_status.type == "incomplete"`) with a
-//!   `created_time` `on_or_after` filter, de-duplicating rows by id.
+//!   continue past Notion's per-query row limit (`request_status.type == "incomplete"` on any
+//!   page of the result) with a `created_time` `on_or_after` filter, de-duplicating rows by id.
 
 mod compare;
 mod types;
@@ -319,7 +319,11 @@ impl NotionClient {
             let mut cursor: Option<String> = None;
             let mut new_rows = 0usize;
             let mut last_created: Option<String> = None;
-            let incomplete = loop {
+            // "Check request_status.type === "incomplete" on every response page … Any page
+            // with that status means the whole query result was capped"
+            // (developers.notion.com/reference/query-a-data-source, "Pagination limit").
+            let mut incomplete = false;
+            loop {
                 let mut body = Map::new();
                 body.insert("page_size".into(), json!(PAGE_SIZE));
                 body.insert(
@@ -345,11 +349,15 @@ impl NotionClient {
                         rows.push(row);
                     }
                 }
+                incomplete |= page
+                    .request_status
+                    .as_ref()
+                    .is_some_and(|s| s.kind == "incomplete");
                 match page.next_cursor {
                     Some(next) if page.has_more && !next.is_empty() => cursor = Some(next),
-                    _ => break page.request_status.is_some_and(|s| s.kind == "incomplete"),
+                    _ => break,
                 }
-            };
+            }
             if !incomplete {
                 return Ok(rows);
             }
@@ -646,6 +654,26 @@ impl NotionClient {
                     self.token_env_var
                 ),
             },
+            // The Free workspace block limit, enforced by the API from September 8, 2026:
+            // 403 restricted_resource with additional_data.block_limit
+            // (developers.notion.com/reference/workspace-block-limits).
+            403 if body
+                .as_ref()
+                .and_then(|b| b.pointer("/additional_data/block_limit"))
+                .is_some() =>
+            {
+                ApiError::Forbidden {
+                    service: Service::Notion,
+                    message,
+                    hint: "This is the Free workspace's block limit, not a permission problem: \
+                           Free workspaces with more than one member can create 1,000 blocks in \
+                           all, and every row kodo writes is a block. Retrying won't help; a \
+                           workspace owner can upgrade the plan (see \
+                           https://www.notion.com/help/understanding-block-usage). Reads and \
+                           edits of existing rows still work."
+                        .to_owned(),
+                }
+            }
             403 => ApiError::Forbidden {
                 service: Service::Notion,
                 message,

@@ -676,6 +676,40 @@ async fn query_continues_past_the_row_limit_by_created_time_without_duplicates()
     );
 }
 
+/// "Any page with that status means the whole query result was capped"
+/// (developers.notion.com/reference/query-a-data-source): a marker on an earlier page counts
+/// even when the last page carries none.
+#[tokio::test]
+async fn an_incomplete_marker_on_any_page_means_the_result_was_capped() {
+    let rows: Vec<Value> = (0..9)
+        .map(|i| {
+            page_json(
+                &format!("r{i}"),
+                &format!("2025-01-01T10:0{i}:00.000Z"),
+                "k",
+            )
+        })
+        .collect();
+    let inner = capped_server_script(rows, 6, 3);
+    let server = TestServer::start(move |r| {
+        let first_page = r.body.get("start_cursor").is_none();
+        let Action::Respond { status, body, .. } = inner(r) else {
+            unreachable!("the script answers JSON")
+        };
+        let mut body: Value = serde_json::from_str(&body).unwrap();
+        if first_page && body["request_status"].is_null() {
+            body["request_status"] =
+                json!({"type": "incomplete", "incomplete_reason": "query_result_limit_reached"});
+        } else if !first_page && body["request_status"]["type"] == "incomplete" {
+            body["request_status"] = json!({"type": "complete"});
+        }
+        Action::json(status, body)
+    })
+    .await;
+    let got = client(&server).query_all("ds1", None).await.unwrap();
+    assert_eq!(got.len(), 9, "rows past the cap were dropped");
+}
+
 #[tokio::test]
 async fn query_continuation_keeps_the_callers_filter() {
     let rows: Vec<Value> = (0..7)
