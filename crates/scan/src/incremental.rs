@@ -32,7 +32,7 @@ use crate::infer::{self, FileFacts, Inferred};
 use crate::lang::{Family, Lang};
 use crate::lexer::{tokenize, Token};
 use crate::patterns::Table;
-use crate::resolve::{candidate_files, last_segment, DefIndex, Resolution};
+use crate::resolve::{last_segment, DefIndex, Resolution};
 use crate::scan::{apply, assemble, file_refs, wrapper_reports, Found, MAX_INFERENCE_ROUNDS};
 use crate::settings::Compiled;
 use crate::walk::{base_dir, is_minified, read_source, walk_files};
@@ -620,22 +620,7 @@ fn resolve_targeted(
     requests: &[(Origin, Family, String)],
 ) -> Vec<Resolution> {
     let base = store.base;
-    let mut files_of: Vec<Vec<String>> = Vec::with_capacity(requests.len());
-    let mut wanted: HashMap<String, HashSet<String>> = HashMap::new();
-    let mut candidates: HashMap<(&Origin, Family), Vec<String>> = HashMap::new();
-    for (origin, family, name) in requests {
-        let files = candidates
-            .entry((origin, *family))
-            .or_insert_with(|| candidate_files(base, origin, *family))
-            .clone();
-        for f in &files {
-            wanted
-                .entry(f.clone())
-                .or_default()
-                .insert(last_segment(name).to_string());
-        }
-        files_of.push(files);
-    }
+    let (files_of, wanted) = crate::resolve::candidates_of(base, requests);
     let mut walked: Vec<(usize, &HashSet<String>)> = Vec::new();
     let mut outside: HashMap<String, HashSet<String>> = HashMap::new();
     {

@@ -205,14 +205,12 @@ pub(crate) fn resolve_in(
     Ok(out)
 }
 
-/// Resolves names whose import (or Go package) says which files define them, by reading
-/// just those files: `(origin, family, name)` in, one resolution per request out
-/// (`Unresolved` when the named files do not define it, for the caller to search wider).
-/// Only regular files inside `base` are read, never through a symbolic link.
-pub(crate) fn resolve_targeted(
+/// The files each request may be defined in (in request order), and per file the names
+/// wanted from it: the grouping both targeted resolvers start from.
+pub(crate) fn candidates_of(
     base: &Path,
     requests: &[(Origin, Family, String)],
-) -> Vec<Resolution> {
+) -> (Vec<Vec<String>>, HashMap<String, HashSet<String>>) {
     let mut files_of: Vec<Vec<String>> = Vec::with_capacity(requests.len());
     let mut wanted: HashMap<String, HashSet<String>> = HashMap::new();
     let mut cache: HashMap<(&Origin, Family), Vec<String>> = HashMap::new();
@@ -229,6 +227,18 @@ pub(crate) fn resolve_targeted(
         }
         files_of.push(files);
     }
+    (files_of, wanted)
+}
+
+/// Resolves names whose import (or Go package) says which files define them, by reading
+/// just those files: `(origin, family, name)` in, one resolution per request out
+/// (`Unresolved` when the named files do not define it, for the caller to search wider).
+/// Only regular files inside `base` are read, never through a symbolic link.
+pub(crate) fn resolve_targeted(
+    base: &Path,
+    requests: &[(Origin, Family, String)],
+) -> Vec<Resolution> {
+    let (files_of, wanted) = candidates_of(base, requests);
     let defs_of = read_defs(base, &wanted);
     requests
         .iter()
