@@ -585,7 +585,7 @@ async fn setup_then_rows_in_an_empty_workspace() {
         .to_owned();
     let db = env
         .notion
-        .create_database(&parent, "Events", json!({
+        .create_database(&parent, "Events", "", json!({
             "Event Name": {"title": {}},
             "Implementation Status": {"select": {"options": [{"name": "planned", "color": "gray"}]}},
             "Description": {"rich_text": {}}
