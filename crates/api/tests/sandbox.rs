@@ -360,6 +360,7 @@ fn faults() -> FaultConfig {
         rate_commit_then_503: 0.2,
         rate_drop_after_commit: 0.2,
         latency_ms: (0, 2),
+        ..FaultConfig::default()
     }
 }
 
