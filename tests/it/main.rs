@@ -8,6 +8,7 @@ mod reliability;
 
 mod documented;
 mod hook_claude;
+mod notion_fidelity;
 mod pipeline;
 mod plugin_launcher;
 mod plugin_manifest;
