@@ -423,16 +423,39 @@ fn infer_rounds(
             store.changed = true;
         }
     }
-    // A key that is a wrapper's own parameter is not a reference: its call sites are.
+    // A key that is a wrapper's own parameter is not a reference: its call sites are. A
+    // wrapper nothing in the repository calls (a framework's entry point: a view, a handler)
+    // has no call sites, so its body's reference stays, dynamic.
+    let called: HashSet<(Family, &str)> = refs
+        .iter()
+        .filter_map(|f| f.via.as_deref().map(|v| (f.family, v)))
+        .collect();
     let wrapper_names: HashSet<(Family, &str)> = inferred
         .iter()
-        .map(|w| (w.family, w.name.as_str()))
+        // (A receiver's method, `e.PosthogEvent()`, is reached only through other wrappers.)
+        .filter(|w| called.contains(&(w.family, w.name.as_str())) || w.key_at(false).is_empty())
+        .map(|w| (w.family, w.origin.as_str()))
         .collect();
     refs.retain(|f| {
         f.param_of
             .as_deref()
             .is_none_or(|n| !wrapper_names.contains(&(f.family, n)))
     });
+    let uncalled: HashSet<(Family, &str)> = inferred
+        .iter()
+        .map(|w| (w.family, w.origin.as_str()))
+        .filter(|k| !wrapper_names.contains(k))
+        .collect();
+    for f in refs.iter_mut() {
+        if f.param_of
+            .as_deref()
+            .is_some_and(|n| uncalled.contains(&(f.family, n)))
+        {
+            if let Some(reason) = &mut f.r.dynamic_reason {
+                reason.push_str(", which nothing in the repository calls");
+            }
+        }
+    }
     Ok(inferred)
 }
 

@@ -34,6 +34,9 @@ pub(crate) struct Found {
     pub family: Family,
     pub hint: Option<(Origin, String)>,
     pub param_of: Option<String>,
+    /// The inferred wrapper called (its name), for a call site of one.
+    #[serde(default)]
+    pub via: Option<String>,
 }
 
 /// Passes of inference after the first walk: each finds call sites of the wrappers the
@@ -296,8 +299,14 @@ pub(crate) fn file_refs(
                 .to_ascii_lowercase()
                 .replace(['_', '-'], "")
         };
-        let stem = def.rsplit('/').next().unwrap_or(def);
-        let stem = stem.split('.').next().unwrap_or(stem);
+        // A package's `index.ts` / `__init__.py` / `mod.rs` is named by its directory
+        // (`lib/analytics/index.ts` is the `analytics` module).
+        let mut segs = def.rsplit('/');
+        let file = segs.next().unwrap_or(def);
+        let mut stem = file.split('.').next().unwrap_or(file);
+        if matches!(stem, "index" | "__init__" | "mod") {
+            stem = segs.next().unwrap_or(stem);
+        }
         def == rel
             || receiver.is_some_and(|r| !stem.is_empty() && norm(r) == norm(stem))
             || (lang == Lang::Go && def.rsplit_once('/').map_or("", |(d, _)| d) == dir)
@@ -324,7 +333,33 @@ pub(crate) fn file_refs(
     if raw.is_empty() {
         return (Vec::new(), facts);
     }
-    let has_idents = raw.iter().any(|r| matches!(r.key, KeyExpr::Ident(_)));
+    // `const e = c ? A : B; capture(e)`: the local's branches are the keys.
+    let scope_of = |k: usize| {
+        fns.iter()
+            .rev()
+            .find(|f| f.body.0 <= k && k < f.body.1)
+            .map_or((0, toks.len()), |f| f.body)
+    };
+    let raw: Vec<RawRef> = raw
+        .into_iter()
+        .map(|mut r| {
+            if let KeyExpr::Ident(id) = &r.key {
+                if !id.contains('.') && infer::param_slot(&fns, r.tok, id).is_none() {
+                    if let Some(keys) =
+                        crate::extract::local_conditional(bytes, toks, lang, r.tok, id, &scope_of)
+                    {
+                        r.key = KeyExpr::OneOf(keys);
+                    }
+                }
+            }
+            r
+        })
+        .collect();
+    let has_idents = raw.iter().any(|r| match &r.key {
+        KeyExpr::Ident(_) => true,
+        KeyExpr::OneOf(keys) => keys.iter().any(|k| matches!(k, KeyExpr::Ident(_))),
+        _ => false,
+    });
     let local = if has_idents {
         let mut index = DefIndex::default();
         for d in crate::defs::find_defs(bytes, toks, lang, &|_| true) {
@@ -357,6 +392,11 @@ pub(crate) fn file_refs(
         })
         .map(|r| {
             let tok = &toks[r.tok];
+            let via = r.inferred.then(|| {
+                String::from_utf8_lossy(tok.text(bytes))
+                    .trim_start_matches('$')
+                    .to_string()
+            });
             let (column, snippet) = locate(bytes, tok.start as usize);
             let mut origin = None;
             let mut param_of = None;
@@ -423,6 +463,7 @@ pub(crate) fn file_refs(
                 family: lang.family(),
                 hint: origin,
                 param_of,
+                via,
             }
         })
         .collect();
