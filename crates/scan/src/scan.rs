@@ -39,6 +39,48 @@ pub(crate) struct Found {
     pub via: Option<String>,
 }
 
+/// The inferred wrappers call sites went through, by family and name.
+pub(crate) fn called_names(refs: &[Found]) -> std::collections::BTreeSet<(Family, String)> {
+    refs.iter()
+        .filter_map(|f| f.via.clone().map(|v| (f.family, v)))
+        .collect()
+}
+
+/// A key that is a wrapper's own parameter is not a reference: its call sites are, so it is
+/// dropped. A wrapper nothing in the repository calls (a framework's entry point: a view, a
+/// handler) has no call sites, so its body's reference stays, dynamic, and says so. A
+/// receiver's method (`e.PosthogEvent()`) is reached only through other wrappers.
+pub(crate) fn drop_wrapper_params(
+    refs: &mut Vec<Found>,
+    inferred: &[Inferred],
+    called: &std::collections::BTreeSet<(Family, String)>,
+) {
+    let mut live: HashSet<(Family, &str)> = HashSet::new();
+    let mut uncalled: HashSet<(Family, &str)> = HashSet::new();
+    for w in inferred {
+        if called.contains(&(w.family, w.name.clone())) || w.key_at(false).is_empty() {
+            live.insert((w.family, w.origin.as_str()));
+        } else {
+            uncalled.insert((w.family, w.origin.as_str()));
+        }
+    }
+    refs.retain(|f| {
+        f.param_of
+            .as_deref()
+            .is_none_or(|n| !live.contains(&(f.family, n)))
+    });
+    for f in refs.iter_mut() {
+        if f.param_of
+            .as_deref()
+            .is_some_and(|n| uncalled.contains(&(f.family, n)))
+        {
+            if let Some(reason) = &mut f.r.dynamic_reason {
+                reason.push_str(", which nothing in the repository calls");
+            }
+        }
+    }
+}
+
 /// Passes of inference after the first walk: each finds call sites of the wrappers the
 /// previous one inferred (and wrappers around those). Real code needs one or two.
 pub(crate) const MAX_INFERENCE_ROUNDS: usize = 4;
