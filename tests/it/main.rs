@@ -7,6 +7,7 @@ mod precommit_support;
 mod reliability;
 
 mod documented;
+mod everyday;
 mod hook_claude;
 mod notion_fidelity;
 mod pipeline;
