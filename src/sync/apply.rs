@@ -247,6 +247,7 @@ mod tests {
             detail: None,
             deleted: false,
             posthog_id: id,
+            creator: None,
         }
     }
 
