@@ -8,6 +8,7 @@ mod reliability;
 
 mod documented;
 mod hook_claude;
+mod hygiene;
 mod pipeline;
 mod plugin_launcher;
 mod plugin_manifest;

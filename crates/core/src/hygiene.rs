@@ -271,6 +271,15 @@ impl Directory {
         d
     }
 
+    /// The directory with more people (guests found by ID).
+    pub fn with(&self, more: impl IntoIterator<Item = Member>) -> Directory {
+        let mut all: Vec<Member> = self.people.values().cloned().collect();
+        all.extend(more);
+        let mut d = Directory::new(all);
+        d.readable = self.readable;
+        d
+    }
+
     pub fn readable(&self) -> bool {
         self.readable
     }
@@ -641,8 +650,13 @@ impl RowJudge<'_> {
             return None;
         }
         let kind = self.flag_type()?;
+        let article = if kind.starts_with(['a', 'e', 'i', 'o', 'u']) {
+            "an"
+        } else {
+            "a"
+        };
         TEMPORARY_FLAG_TYPES.contains(&kind.as_str()).then(|| {
-            format!("a {kind} flag with no Planned Removal: set the date it will be removed from the code and archived")
+            format!("{article} {kind} flag with no Planned Removal: set the date it will be removed from the code and archived")
         })
     }
 

@@ -1129,3 +1129,34 @@ async fn a_create_whose_lookup_also_fails_is_reported_as_ambiguous() {
         "never re-sent while the outcome is unknown"
     );
 }
+
+#[tokio::test]
+async fn retrieve_user_finds_guests_and_says_none_for_removed_members() {
+    let server = TestServer::start(|r| {
+        if r.path.ends_with("/v1/users/guest") {
+            Action::json(
+                200,
+                json!({"object": "user", "id": "guest", "type": "person",
+                "person": {"email": "g@partner.example"}, "name": "Gus"}),
+            )
+        } else {
+            Action::json(
+                404,
+                notion_error(
+                    404,
+                    "object_not_found",
+                    "Could not find user with ID: gone.",
+                ),
+            )
+        }
+    })
+    .await;
+    let guest = client(&server)
+        .retrieve_user("guest")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(guest.email.as_deref(), Some("g@partner.example"));
+    assert!(!guest.is_bot);
+    assert_eq!(client(&server).retrieve_user("gone").await.unwrap(), None);
+}
