@@ -131,7 +131,10 @@ async fn the_demo_matches_the_specs_example() {
             );
             continue;
         }
-        assert_eq!(owner["person"]["email"], flag["created_by"]["email"], "{key}");
+        assert_eq!(
+            owner["person"]["email"], flag["created_by"]["email"],
+            "{key}"
+        );
     }
 
     let experiment_rows = env.query_all(EXPERIMENTS_DS, json!({})).await;

@@ -43,6 +43,7 @@ pub fn notion_client(config: &Config, printer: &Printer) -> Result<NotionClient,
     let options = ClientOptions {
         limits: RateLimits::windows([config.notion.rate_limit]),
         logger: printer.logger(),
+        notice: printer.notice(),
         credential_env_var: config.notion.token_env_var.clone(),
         ..ClientOptions::notion()
     };
@@ -54,6 +55,7 @@ pub fn posthog_client(config: &Config, printer: &Printer) -> Result<PostHogClien
     let key = Secret::new(config.posthog_token()?);
     let options = ClientOptions {
         logger: printer.logger(),
+        notice: printer.notice(),
         credential_env_var: config.posthog.token_env_var.clone(),
         ..ClientOptions::posthog()
     };
@@ -397,7 +399,10 @@ pub async fn inventory(
             Ok((People::default(), Directory::unreadable()))
         }
     };
-    let (ph, sides, (people, directory)) = tokio::try_join!(ph, sides, users)?;
+    // All three run at once; when several fail, the error reported is always the first of
+    // PostHog, the databases, the users (so it does not depend on which answered first).
+    let (ph, sides, users) = tokio::join!(ph, sides, users);
+    let (ph, sides, (people, directory)) = (ph?, sides?, users?);
     let mut inventory = Inventory {
         posthog: ph,
         notion: sides,

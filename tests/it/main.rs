@@ -7,8 +7,10 @@ mod precommit_support;
 mod reliability;
 
 mod documented;
+mod everyday;
 mod hook_claude;
 mod hygiene;
+mod notion_fidelity;
 mod pipeline;
 mod plugin_launcher;
 mod plugin_manifest;
