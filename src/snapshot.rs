@@ -371,9 +371,9 @@ mod tests {
         assert_eq!(s.events, ["a_event", "b_event"]);
         assert!(s.documents(&DocKey::event("a_event")));
         assert!(!s.documents(&DocKey::event("c_event")));
-        assert!(s.documents(&DocKey::experiment("other name", Some("checkout-copy"))));
-        assert!(s.documents(&DocKey::experiment("Checkout copy", None)));
-        assert!(!s.documents(&DocKey::experiment("Nope", Some("nope"))));
+        assert!(s.documents(&DocKey::experiment("Checkout copy")));
+        assert!(s.documents(&DocKey::flag("checkout-copy")));
+        assert!(!s.documents(&DocKey::experiment("other name")));
         assert!(s.documents(&DocKey::dashboard("API Performance", None)));
         assert!(s.documents(&DocKey::dashboard("", Some(123))));
         assert!(!s.documents(&DocKey::flag("x")));
