@@ -7,12 +7,12 @@
 
 pub mod app;
 pub mod cli;
+pub mod cmd;
 pub mod config;
 pub mod hooks;
 pub mod lock;
 pub mod lookup;
 pub mod output;
-pub mod scan_cmd;
 pub mod snapshot;
 pub mod state;
 pub mod sync;
