@@ -42,9 +42,13 @@ struct Args {
     /// created mid-listing (0 = off).
     #[arg(long, default_value_t = 0)]
     posthog_list_shift: usize,
-    /// Write DIR/.kodo/config.json and DIR/.env for this sandbox before serving.
+    /// Write DIR/.kodo/config.json and DIR/.env for this sandbox before serving (refused when
+    /// either exists, unless --force).
     #[arg(long, value_name = "DIR")]
     write_config: Option<PathBuf>,
+    /// With --write-config: replace an existing DIR/.kodo/config.json or DIR/.env.
+    #[arg(long, requires = "write_config")]
+    force: bool,
 }
 
 fn fail(message: impl std::fmt::Display) -> ExitCode {
@@ -60,6 +64,15 @@ fn load_scenario(name: &str) -> Result<Scenario, String> {
         format!("cannot read scenario `{name}` (not `demo`, `empty` or a readable file): {e}")
     })?;
     Scenario::from_json(&text).map_err(|e| format!("{name}: {e}"))
+}
+
+/// The files `--write-config DIR` would replace, which only `--force` allows: a real
+/// project's config and `.env` (its real tokens) must not be lost to a mistyped directory.
+fn existing_config_files(dir: &std::path::Path) -> Vec<PathBuf> {
+    [dir.join(".kodo").join("config.json"), dir.join(".env")]
+        .into_iter()
+        .filter(|p| p.symlink_metadata().is_ok())
+        .collect()
 }
 
 fn write_config(dir: &std::path::Path, scenario: &Scenario, base_url: &str) -> std::io::Result<()> {
@@ -134,6 +147,22 @@ async fn main() -> ExitCode {
         query_row_cap: args.query_row_cap,
         posthog_list_shift: args.posthog_list_shift,
     };
+    if let Some(dir) = &args.write_config {
+        let existing = existing_config_files(dir);
+        if !existing.is_empty() && !args.force {
+            let names: Vec<String> = existing
+                .iter()
+                .map(|p| format!("`{}`", p.display()))
+                .collect();
+            return fail(format!(
+                "--write-config {}: {} already exist{}; kodo-sandbox will not replace them \
+                 (add --force to overwrite, or pick an empty directory)",
+                dir.display(),
+                names.join(" and "),
+                if existing.len() == 1 { "s" } else { "" }
+            ));
+        }
+    }
     let addr = SocketAddr::from(([127, 0, 0, 1], args.port));
     let sandbox = match Sandbox::start_on(scenario.clone(), options, addr).await {
         Ok(s) => s,

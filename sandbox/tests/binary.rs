@@ -102,3 +102,63 @@ fn bad_scenarios_and_faults_exit_2() {
     let stderr = run_failing(&["--no-such-flag"]);
     assert!(!stderr.is_empty());
 }
+
+#[test]
+fn write_config_never_replaces_a_config_or_env_without_force() {
+    let dir = tempfile::tempdir().unwrap();
+    let kodo = dir.path().join(".kodo");
+    std::fs::create_dir_all(&kodo).unwrap();
+    std::fs::write(kodo.join("config.json"), "{\"mine\": true}\n").unwrap();
+    let target = dir.path().to_str().unwrap();
+    let stderr = run_failing(&["--scenario", "empty", "--write-config", target]);
+    assert!(
+        stderr.contains("config.json` already exists") && stderr.contains("--force"),
+        "{stderr}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(kodo.join("config.json")).unwrap(),
+        "{\"mine\": true}\n"
+    );
+    assert!(!dir.path().join(".env").exists(), "nothing was written");
+
+    // A `.env` alone (a project's real tokens) is protected too; both are named.
+    std::fs::write(dir.path().join(".env"), "NOTION_API_KEY=ntn_real\n").unwrap();
+    let stderr = run_failing(&["--scenario", "empty", "--write-config", target]);
+    assert!(
+        stderr.contains("config.json` and `") && stderr.contains(".env` already exist;"),
+        "{stderr}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join(".env")).unwrap(),
+        "NOTION_API_KEY=ntn_real\n"
+    );
+
+    // --force replaces both; --force without --write-config is a usage error.
+    let mut child = Command::new(BIN)
+        .args([
+            "--scenario",
+            "empty",
+            "--port",
+            "0",
+            "--force",
+            "--write-config",
+            target,
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(line.starts_with("kodo-sandbox listening on "), "{line}");
+    let env_file = std::fs::read_to_string(dir.path().join(".env")).unwrap();
+    assert!(!env_file.contains("ntn_real"), "{env_file}");
+    let config = std::fs::read_to_string(kodo.join("config.json")).unwrap();
+    assert!(config.contains("baseUrl"), "{config}");
+    let stderr = run_failing(&["--force"]);
+    assert!(stderr.contains("--write-config"), "{stderr}");
+}

@@ -347,6 +347,59 @@ async fn text_of_exactly_2000_characters_is_accepted() {
     assert_eq!(answer.status, 200, "{}", answer.body);
 }
 
+/// Notion counts lengths as JavaScript does, in UTF-16 code units: an emoji outside the BMP
+/// is 2 (developers.notion.com/reference/request-limits; option names: dvanoni/notero#427).
+#[tokio::test]
+async fn lengths_are_counted_in_utf16_units() {
+    let env = start("demo").await;
+    // 1,001 emoji: 1,001 chars, 2,002 units.
+    let error = create_error(
+        &env,
+        json!({"Description": {"rich_text": text(&"🚀".repeat(1001))}}),
+    )
+    .await;
+    assert_eq!(
+        error["message"],
+        "body failed validation: body.properties.Description.rich_text[0].text.content.length should be ≤ `2000`, instead was `2002`."
+    );
+    let error = create_error(
+        &env,
+        json!({"Domain": {"select": {"name": "🚀".repeat(51)}}}),
+    )
+    .await;
+    assert_eq!(
+        error["message"],
+        "body failed validation: body.properties.Domain.select.name.length should be ≤ `100`, instead was `102`."
+    );
+    let error = create_error(
+        &env,
+        json!({"Tracked On": {"multi_select": [{"name": "x".repeat(101)}]}}),
+    )
+    .await;
+    assert_eq!(
+        error["message"],
+        "body failed validation: body.properties.Tracked On.multi_select[0].name.length should be ≤ `100`, instead was `101`."
+    );
+    let mut body = event_row("user_emoji_description");
+    body["properties"]["Description"] = json!({"rich_text": text(&"🚀".repeat(1000))});
+    body["properties"]["Domain"] = json!({"select": {"name": "🚀".repeat(50)}});
+    let answer = env.notion("POST", "/v1/pages", Some(body)).await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    let body = json!({
+        "parent": {"type": "data_source_id", "data_source_id": FLAGS_DS},
+        "properties": {
+            "Flag Key": {"title": text("release_long_url")},
+            "Related PR": {"url": format!("https://x.example/{}", "🚀".repeat(1000))}
+        }
+    });
+    let answer = env.notion("POST", "/v1/pages", Some(body)).await;
+    assert_eq!(answer.status, 400);
+    assert_eq!(
+        answer.body["message"],
+        "body failed validation: body.properties.Related PR.url.length should be ≤ `2000`, instead was `2018`."
+    );
+}
+
 #[tokio::test]
 async fn empty_url_is_rejected_and_null_clears() {
     let env = start("demo").await;

@@ -9,6 +9,7 @@ mod reliability;
 mod architecture;
 mod documented;
 mod hook_claude;
+mod notion_fidelity;
 mod pipeline;
 mod plugin_launcher;
 mod plugin_manifest;

@@ -5,9 +5,8 @@
 //! Needs only cargo, plus Node/npm and Python for the parts of `ci` that run the official
 //! Notion SDK, Claude Code's plugin validator and the pre-commit framework.
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
@@ -17,13 +16,17 @@ mod bench_hook;
 mod bench_scan;
 mod bench_sync;
 mod bench_tree;
+mod demo;
 mod eval;
 
 const HELP: &str = "\
 cargo xtask <task>
 
 Tasks:
-  demo             run `kodo ph-sync` and `kodo ph-sync audit` against the emulator's demo scenario
+  demo             the whole product on the emulator's demo scenario and a sample app: status,
+                   audit with its code section, import --dry-run, the pre-commit gate, the
+                   Claude Code hook (your own PostHog/Notion keys are never used);
+                   --keep leaves the sample application on disk
   ph-sync ARGS…    build kodo and run `kodo ph-sync ARGS…` in the current directory
   ci               format check, clippy -D warnings, all tests, the Notion SDK check,
                    the plugin validation and the pre-commit framework check
@@ -35,13 +38,23 @@ Tasks:
                    --runs N (scan each app N times to check determinism; default 3)
 ";
 
-fn main() -> Result<()> {
+fn main() -> std::process::ExitCode {
+    match run() {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::from(2)
+        }
+    }
+}
+
+fn run() -> Result<()> {
     let mut args = std::env::args().skip(1);
     let task = args.next();
     let rest: Vec<String> = args.collect();
     let sh = Shell::new()?;
     match task.as_deref() {
-        Some("demo") => demo(&sh),
+        Some("demo") => demo(&sh, &rest),
         Some("ph-sync") => ph_sync(&sh, &rest),
         Some("ci") => ci(&sh),
         Some("bench") => bench(&sh, &rest),
@@ -89,70 +102,15 @@ fn build(sh: &Shell, release: bool, bins: &[&str]) -> Result<PathBuf> {
     Ok(target.join(if release { "release" } else { "debug" }))
 }
 
-/// A running `kodo-sandbox`, stopped on drop.
-struct Sandbox {
-    child: Child,
-    base_url: String,
-}
-
-impl Sandbox {
-    fn start(bin_dir: &Path, scenario: &str, config_dir: &Path, extra: &[&str]) -> Result<Sandbox> {
-        let mut child = Command::new(bin_dir.join("kodo-sandbox"))
-            .args(["--scenario", scenario, "--port", "0", "--write-config"])
-            .arg(config_dir)
-            .args(extra)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .context("cannot start kodo-sandbox")?;
-        let stdout = child.stdout.take().context("no stdout from kodo-sandbox")?;
-        let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line)?;
-        let Some(base_url) = line.trim().strip_prefix("kodo-sandbox listening on ") else {
-            let _ = child.kill();
-            bail!("kodo-sandbox did not start (it printed `{}`)", line.trim());
-        };
-        Ok(Sandbox {
-            base_url: base_url.to_string(),
-            child,
-        })
-    }
-}
-
-impl Drop for Sandbox {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn demo(sh: &Shell) -> Result<()> {
+fn demo(sh: &Shell, args: &[String]) -> Result<()> {
+    let keep = match args {
+        [] => false,
+        [flag] if flag == "--keep" => true,
+        _ => bail!("usage: cargo xtask demo [--keep]"),
+    };
     let bin_dir = build(sh, false, &["kodo", "kodo-sandbox"])?;
-    let dir = tempdir()?;
-    let sandbox = Sandbox::start(&bin_dir, "demo", &dir, &[])?;
-    println!(
-        "# kodo demo\n\nThe emulator serves the `demo` scenario (the spec's example team) at {}.\n\
-         A config pointing at it is in {}.\n",
-        sandbox.base_url,
-        dir.join(".kodo/config.json").display()
-    );
-    let kodo = bin_dir.join("kodo");
-    for args in [&["ph-sync"][..], &["ph-sync", "audit"][..]] {
-        println!("$ kodo {}\n", args.join(" "));
-        let status = Command::new(&kodo)
-            .args(args)
-            .current_dir(&dir)
-            .env("NO_COLOR", "1")
-            .status()
-            .context("cannot run kodo")?;
-        println!();
-        if status.code() == Some(2) {
-            bail!("`kodo {}` failed", args.join(" "));
-        }
-    }
-    drop(sandbox);
-    let _ = std::fs::remove_dir_all(&dir);
-    Ok(())
+    let stdout = std::io::stdout();
+    demo::run(&bin_dir, keep, &mut stdout.lock())
 }
 
 fn ph_sync(sh: &Shell, args: &[String]) -> Result<()> {

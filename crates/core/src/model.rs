@@ -10,9 +10,10 @@
 //! - [`Resource::schema`] is exactly the spec's "Database Schemas" table: property names, types
 //!   and select options. `setup` creates databases from it, and the planner never writes a
 //!   property the schema does not list.
-//! - [`encode`] only produces values Notion accepts: text split into 2,000-character pieces,
-//!   at most 100 pieces; no commas in select options; `null`, never `""`, for an empty URL,
-//!   number, select or date.
+//! - [`encode`] only produces values Notion accepts, lengths counted in UTF-16 units as
+//!   Notion counts them: text split into pieces of 2,000 units at grapheme boundaries, at most
+//!   100 pieces; select options without commas and at most 100 units; URLs of at most 2,000
+//!   units; `null`, never `""`, for an empty URL, number, select or date.
 //! - [`same`] is the planner's equality: a value that reads back from Notion differently only
 //!   in form (rounded dates, split text, reordered multi-select, truncated reads) is the same.
 
@@ -444,10 +445,23 @@ pub fn format_number(n: f64) -> String {
     }
 }
 
-/// Notion's limit on one text object's content.
-pub const MAX_TEXT_CHARS: usize = 2000;
+/// Notion's limit on one text object's content, in UTF-16 code units: Notion counts as
+/// JavaScript's `string.length` does, so an emoji outside the BMP counts 2
+/// (developers.notion.com/reference/request-limits, "Size limits": `text.content` 2000).
+pub const MAX_TEXT_UNITS: usize = 2000;
+/// Notion's limit on any URL, in UTF-16 code units (same page: "Any URL", 2000).
+pub const MAX_URL_UNITS: usize = 2000;
+/// Notion's limit on a select or multi-select option name, in UTF-16 code units. Not in the
+/// request-limits table, but enforced: `body.properties.Collections.multi_select[2].name.length
+/// should be ≤ `100`, instead was `118`.` (dvanoni/notero#427, fixed by truncating in #451).
+pub const MAX_OPTION_UNITS: usize = 100;
 /// Notion's limit on the elements of one array in a request.
 pub const MAX_ARRAY_ITEMS: usize = 100;
+
+/// A string's length as Notion (JavaScript) counts it: UTF-16 code units.
+pub fn utf16_len(s: &str) -> usize {
+    s.chars().map(char::len_utf16).sum()
+}
 
 /// Encodes a value in Notion's page-property write shape for `spec`.
 pub fn encode(spec: &PropSpec, value: &PropValue) -> Value {
@@ -470,9 +484,9 @@ pub fn encode(spec: &PropSpec, value: &PropValue) -> Value {
         }
         (PropType::Number, PropValue::Number(n)) => json!({"number": n}),
         (PropType::Checkbox, PropValue::Checkbox(b)) => json!({"checkbox": b}),
-        (PropType::Url, PropValue::Url(v)) => match v.as_deref().map(str::trim) {
-            Some(url) if !url.is_empty() => json!({"url": url}),
-            _ => json!({"url": null}),
+        (PropType::Url, PropValue::Url(v)) => match url_value(v.as_deref()) {
+            Some(url) => json!({"url": url}),
+            None => json!({"url": null}),
         },
         (PropType::Date, PropValue::Date(v)) => match v.as_deref().map(str::trim) {
             Some(date) if !date.is_empty() => json!({"date": {"start": date}}),
@@ -489,32 +503,84 @@ pub fn encode(spec: &PropSpec, value: &PropValue) -> Value {
     }
 }
 
-/// Text as Notion rich-text objects of at most 2,000 characters each (at most 100 of them).
-/// Splits on character boundaries, so multi-byte text is never cut inside a character.
+/// Text as Notion rich-text objects of at most 2,000 UTF-16 units each (at most 100 of them).
 pub fn rich_text(s: &str) -> Vec<Value> {
+    text_pieces(s)
+        .into_iter()
+        .map(|piece| json!({"type": "text", "text": {"content": piece}}))
+        .collect()
+}
+
+/// Splits text into pieces of at most [`MAX_TEXT_UNITS`] UTF-16 units, at most
+/// [`MAX_ARRAY_ITEMS`] of them (the rest is dropped: Notion cannot take it in one request).
+/// Pieces end on grapheme-cluster boundaries, so neither a surrogate pair nor an emoji
+/// sequence or a letter with its combining marks is ever cut; only a single cluster longer
+/// than a whole piece (pathological) is cut, and then between characters.
+pub fn text_pieces(s: &str) -> Vec<&str> {
+    use unicode_segmentation::UnicodeSegmentation;
     let mut out = Vec::new();
-    let mut chunk = String::new();
-    let mut count = 0;
-    for c in s.chars() {
-        if count == MAX_TEXT_CHARS {
-            out.push(json!({"type": "text", "text": {"content": std::mem::take(&mut chunk)}}));
-            count = 0;
+    let (mut start, mut units) = (0, 0);
+    for (at, cluster) in s.grapheme_indices(true) {
+        let len = utf16_len(cluster);
+        if units + len > MAX_TEXT_UNITS && units > 0 {
+            out.push(&s[start..at]);
             if out.len() == MAX_ARRAY_ITEMS {
                 return out;
             }
+            (start, units) = (at, 0);
         }
-        chunk.push(c);
-        count += 1;
+        if len > MAX_TEXT_UNITS {
+            for (i, c) in cluster.char_indices() {
+                if units + c.len_utf16() > MAX_TEXT_UNITS {
+                    out.push(&s[start..at + i]);
+                    if out.len() == MAX_ARRAY_ITEMS {
+                        return out;
+                    }
+                    (start, units) = (at + i, 0);
+                }
+                units += c.len_utf16();
+            }
+        } else {
+            units += len;
+        }
     }
-    if !chunk.is_empty() {
-        out.push(json!({"type": "text", "text": {"content": chunk}}));
+    if start < s.len() {
+        out.push(&s[start..]);
     }
     out
 }
 
-/// Notion rejects commas in select option names; kodo writes `;` instead.
+/// The longest prefix of `s` that is at most `max` UTF-16 units and ends on a grapheme
+/// boundary.
+fn prefix_within(s: &str, max: usize) -> &str {
+    use unicode_segmentation::UnicodeSegmentation;
+    let mut units = 0;
+    for (at, cluster) in s.grapheme_indices(true) {
+        units += utf16_len(cluster);
+        if units > max {
+            return &s[..at];
+        }
+    }
+    s
+}
+
+/// A select option name as kodo writes it: Notion rejects commas (kodo writes `;`) and names
+/// over 100 UTF-16 units (kodo shortens them at a grapheme boundary and ends them with `…`).
+/// The planner compares options through this too, so a shortened name reads back as the same.
 pub fn sanitize_option(name: &str) -> String {
-    name.replace(',', ";").trim().to_string()
+    let name = name.replace(',', ";");
+    let name = name.trim();
+    if utf16_len(name) <= MAX_OPTION_UNITS {
+        return name.to_string();
+    }
+    format!("{}…", prefix_within(name, MAX_OPTION_UNITS - 1).trim_end())
+}
+
+/// A URL as kodo writes it: trimmed; empty, or longer than Notion's 2,000 UTF-16 units, is no
+/// URL (`null`): Notion would refuse the whole page write, and a cut URL is a wrong link.
+pub fn url_value(url: Option<&str>) -> Option<&str> {
+    url.map(str::trim)
+        .filter(|u| !u.is_empty() && utf16_len(u) <= MAX_URL_UNITS)
 }
 
 /// Decodes a property from Notion's read shape (page or query result). A missing or
@@ -585,6 +651,19 @@ pub fn plain_text(items: &Value) -> String {
 /// Notion truncates title and rich-text reads at this many items.
 pub const READ_TRUNCATION_ITEMS: usize = 25;
 
+/// Whether `read` can be Notion's 25-item read of `written`: `written` needs more than 25
+/// pieces, and `read` holds at least what 25 of kodo's pieces hold (a longer prefix is an
+/// older, coarser splitting of the same text).
+fn is_truncated_read(written: &str, read: &str) -> bool {
+    let pieces = text_pieces(written);
+    pieces.len() > READ_TRUNCATION_ITEMS
+        && read.len()
+            >= pieces[..READ_TRUNCATION_ITEMS]
+                .iter()
+                .map(|p| p.len())
+                .sum::<usize>()
+}
+
 /// The planner's equality between what kodo would write (`desired`) and what Notion holds
 /// (`current`).
 pub fn same(desired: &PropValue, current: &PropValue) -> bool {
@@ -593,8 +672,7 @@ pub fn same(desired: &PropValue, current: &PropValue) -> bool {
             let (a, b) = (a.trim_end(), b.trim_end());
             // Reads stop after 25 rich-text items: a long value that starts with what was read
             // back is the value kodo wrote.
-            a == b
-                || (b.chars().count() >= READ_TRUNCATION_ITEMS * MAX_TEXT_CHARS && a.starts_with(b))
+            a == b || (a.starts_with(b) && is_truncated_read(a, b))
         }
         (PropValue::Select(a), PropValue::Select(b)) => {
             a.as_deref().map(sanitize_option).filter(|s| !s.is_empty())
@@ -628,8 +706,7 @@ pub fn same(desired: &PropValue, current: &PropValue) -> bool {
             day(a) == day(b)
         }
         (PropValue::Url(a), PropValue::Url(b)) => {
-            a.as_deref().map(str::trim).filter(|s| !s.is_empty())
-                == b.as_deref().map(str::trim).filter(|s| !s.is_empty())
+            url_value(a.as_deref()) == url_value(b.as_deref())
         }
         (a, b) => a == b,
     }
@@ -917,7 +994,7 @@ mod tests {
     }
 
     #[test]
-    fn long_text_is_split_at_2000_characters_on_char_boundaries() {
+    fn bmp_text_is_split_at_2000_characters() {
         let text = "é".repeat(4500);
         let encoded = encode(
             EVENTS.property("Description").unwrap(),
@@ -942,6 +1019,117 @@ mod tests {
             500
         );
         assert_eq!(plain_text(&encoded["rich_text"]), text);
+    }
+
+    fn piece_units(encoded: &Value, key: &str) -> Vec<usize> {
+        encoded[key]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| utf16_len(p["text"]["content"].as_str().unwrap()))
+            .collect()
+    }
+
+    #[test]
+    fn text_is_split_by_utf16_units_never_inside_a_surrogate_pair() {
+        // 1,500 emoji are 1,500 chars but 3,000 UTF-16 units: one piece would be refused.
+        let text = "🚀".repeat(1500);
+        let encoded = encode(
+            EVENTS.property("Description").unwrap(),
+            &PropValue::Text(text.clone()),
+        );
+        assert_eq!(piece_units(&encoded, "rich_text"), vec![2000, 1000]);
+        assert_eq!(plain_text(&encoded["rich_text"]), text);
+        // An odd budget cannot end between the two halves of a pair.
+        let text = format!("a{}", "🚀".repeat(1500));
+        let encoded = encode(
+            EVENTS.property("Event Name").unwrap(),
+            &PropValue::Text(text),
+        );
+        assert_eq!(piece_units(&encoded, "title"), vec![1999, 1002]);
+    }
+
+    #[test]
+    fn text_is_split_between_grapheme_clusters() {
+        // A family emoji (man ZWJ woman ZWJ girl) is 8 UTF-16 units in one cluster; "e" plus a
+        // combining acute accent is 2. Neither may be cut at the 2,000-unit boundary.
+        let family = "👨\u{200d}👩\u{200d}👧";
+        let text = format!("{}{}", "x".repeat(1996), family.repeat(2));
+        let pieces = text_pieces(&text);
+        assert_eq!(pieces.len(), 2);
+        assert_eq!(pieces[1], family.repeat(2));
+        let text = format!("{}{}", "x".repeat(1999), "e\u{301}");
+        assert_eq!(
+            text_pieces(&text),
+            vec!["x".repeat(1999), "e\u{301}".to_string()]
+        );
+        // A single cluster longer than a piece is cut between characters, never lost.
+        let zalgo = format!("a{}", "\u{301}".repeat(2500));
+        let pieces = text_pieces(&zalgo);
+        assert_eq!(
+            pieces.iter().map(|p| utf16_len(p)).collect::<Vec<_>>(),
+            vec![2000, 501]
+        );
+        assert_eq!(pieces.concat(), zalgo);
+    }
+
+    #[test]
+    fn text_stops_at_100_pieces() {
+        let text = "ab".repeat(150_000);
+        assert_eq!(text_pieces(&text).len(), MAX_ARRAY_ITEMS);
+        assert_eq!(text_pieces("").len(), 0);
+    }
+
+    #[test]
+    fn a_truncated_read_of_long_emoji_text_is_the_same() {
+        let text = "🚀".repeat(30_000); // 60,000 units: 30 pieces
+        let read: String = text_pieces(&text)[..READ_TRUNCATION_ITEMS].concat();
+        assert!(same(
+            &PropValue::Text(text.clone()),
+            &PropValue::Text(read.clone())
+        ));
+        let shorter: String = read.chars().take(100).collect();
+        assert!(!same(&PropValue::Text(text), &PropValue::Text(shorter)));
+    }
+
+    #[test]
+    fn select_options_are_at_most_100_utf16_units() {
+        let long = format!("{}_", "🚀".repeat(80)); // 161 units
+        let name = sanitize_option(&long);
+        assert!(utf16_len(&name) <= MAX_OPTION_UNITS, "{name}");
+        assert!(name.ends_with('…'));
+        assert_eq!(name, format!("{}…", "🚀".repeat(49)));
+        assert_eq!(
+            encode(
+                EVENTS.property("Domain").unwrap(),
+                &PropValue::Select(Some(long.clone()))
+            ),
+            json!({"select": {"name": name}})
+        );
+        // What was written reads back as the same, so a re-run plans nothing.
+        assert!(same(
+            &PropValue::Select(Some(long)),
+            &PropValue::Select(Some(name))
+        ));
+        let exact = "a".repeat(100);
+        assert_eq!(sanitize_option(&exact), exact);
+    }
+
+    #[test]
+    fn a_url_notion_cannot_hold_is_not_written() {
+        let spec = FLAGS.property("Related PR").unwrap();
+        let ok = format!("https://example.com/{}", "é".repeat(1980));
+        assert_eq!(
+            encode(spec, &PropValue::Url(Some(ok.clone()))),
+            json!({"url": ok})
+        );
+        // 1,000 emoji: 1,000 chars, 2,000+ units.
+        let long = format!("https://example.com/{}", "🚀".repeat(1000));
+        assert_eq!(
+            encode(spec, &PropValue::Url(Some(long.clone()))),
+            json!({"url": null})
+        );
+        assert!(same(&PropValue::Url(Some(long)), &PropValue::Url(None)));
     }
 
     #[test]

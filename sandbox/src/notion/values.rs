@@ -20,12 +20,27 @@ use crate::{clock, ids};
 
 /// Longest `text.content` (in UTF-16 units, as JavaScript counts) Notion accepts.
 pub const MAX_TEXT: usize = 2000;
+/// Longest select or multi-select option name (UTF-16 units): `body.properties.Collections.
+/// multi_select[2].name.length should be ≤ `100`, instead was `118`.` (dvanoni/notero#427).
+pub const MAX_OPTION_NAME: usize = 100;
 /// Longest array Notion accepts in a request.
 pub const MAX_ARRAY: usize = 100;
 
 /// JavaScript's `string.length`.
 fn js_len(text: &str) -> usize {
     text.encode_utf16().count()
+}
+
+fn check_option_name(name: &str, path: &str) -> Result<(), NotionError> {
+    let length = js_len(name);
+    if length > MAX_OPTION_NAME {
+        return Err(NotionError::body(
+            &format!("{path}.name.length"),
+            &format!("≤ `{MAX_OPTION_NAME}`"),
+            &format!("`{length}`"),
+        ));
+    }
+    Ok(())
 }
 
 fn expect_object<'a>(value: &'a Value, path: &str) -> Result<&'a Map<String, Value>, NotionError> {
@@ -227,7 +242,10 @@ fn parse_option_ref(
         Some(Value::String(name)) if name.contains(',') => Err(NotionError::validation(format!(
             "Invalid select option, commas not allowed: {name}"
         ))),
-        Some(Value::String(name)) => Ok(OptionRef::Name(name.clone())),
+        Some(Value::String(name)) => {
+            check_option_name(name, path)?;
+            Ok(OptionRef::Name(name.clone()))
+        }
         other => Err(NotionError::body(
             &format!("{path}.name"),
             "a string",
@@ -717,6 +735,7 @@ fn parse_option_spec(value: &Value, path: &str) -> Result<OptionSpec, NotionErro
                 &format!("`\"{name}\"`"),
             ));
         }
+        check_option_name(name, path)?;
     }
     let color = optional_string(map, "color", path)?;
     if let Some(color) = &color {
