@@ -115,6 +115,12 @@ pub struct ScanArgs {
     /// Do not read git history for "Related PR"
     #[arg(long)]
     pub no_git: bool,
+    /// Count keys referenced only from test files too (overrides `scan.include_tests`)
+    #[arg(long)]
+    pub include_tests: bool,
+    /// Print a `scan.wrappers` block of the wrappers the scan inferred, to commit and edit
+    #[arg(long)]
+    pub suggest_config: bool,
     /// Output format: md (human Markdown), json (stable, for machines) or sarif (code scanning)
     #[arg(long, value_enum)]
     pub format: Option<ScanFormat>,

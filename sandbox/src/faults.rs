@@ -89,6 +89,7 @@ mod tests {
             rate_5xx: 0.3,
             rate_commit_then_503: 0.3,
             rate_drop_after_commit: 0.3,
+            commit503_delay_ms: 0,
             latency_ms: (0, 5),
         };
         let mut a = FaultEngine::new(config.clone(), 42);

@@ -21,6 +21,11 @@ pub struct FaultConfig {
     /// `POST /v1/pages` and `POST /v1/databases`: the object is created, then the answer
     /// is 503 `service_unavailable` with `additional_data.committed_resource_id`.
     pub rate_commit_then_503: f64,
+    /// How long a commit-then-503 takes to answer, in milliseconds. Real Notion answers it when
+    /// its server deadline has passed (`"elapsed_ms": "55012", "deadline_ms": "55000"`), so a
+    /// client whose timeout is shorter than that gives up while the write is already saved;
+    /// 0 (the default) answers at once.
+    pub commit503_delay_ms: u64,
     /// Notion writes (POST/PATCH that change state): the write is applied, then the
     /// connection is closed without any response.
     pub rate_drop_after_commit: f64,
@@ -35,18 +40,24 @@ pub enum FaultSpecError {
     #[error("fault entry `{0}` is not of the form name=value")]
     NotAPair(String),
     /// An entry names no known fault.
-    #[error("unknown fault `{0}` (expected 429, 5xx, commit503, drop or latency)")]
+    #[error(
+        "unknown fault `{0}` (expected 429, 5xx, commit503, commit503_delay, drop or latency)"
+    )]
     UnknownFault(String),
     /// A rate is not a number between 0 and 1.
     #[error("fault rate `{name}={value}` must be a number between 0 and 1")]
     BadRate { name: String, value: String },
+    /// A delay is not a whole number of milliseconds.
+    #[error("delay `{0}` must be a whole number of milliseconds")]
+    BadDelay(String),
     /// A latency is not `MS` or `LO-HI` with `LO <= HI`.
     #[error("latency `{0}` must be MS or LO-HI in milliseconds with LO <= HI")]
     BadLatency(String),
 }
 
 impl FaultConfig {
-    /// Parses the command-line form, e.g. `429=0.2,5xx=0.05,commit503=0.05,drop=0.05,latency=0-20`.
+    /// Parses the command-line form, e.g.
+    /// `429=0.2,5xx=0.05,commit503=0.05,commit503_delay=55000,drop=0.05,latency=0-20`.
     /// An empty string means no faults.
     pub fn parse(spec: &str) -> Result<FaultConfig, FaultSpecError> {
         let mut config = FaultConfig::default();
@@ -71,6 +82,11 @@ impl FaultConfig {
                 "429" => config.rate_429 = rate()?,
                 "5xx" => config.rate_5xx = rate()?,
                 "commit503" => config.rate_commit_then_503 = rate()?,
+                "commit503_delay" => {
+                    config.commit503_delay_ms = value
+                        .parse()
+                        .map_err(|_| FaultSpecError::BadDelay(value.to_string()))?
+                }
                 "drop" => config.rate_drop_after_commit = rate()?,
                 "latency" => config.latency_ms = parse_latency(value)?,
                 other => return Err(FaultSpecError::UnknownFault(other.to_string())),

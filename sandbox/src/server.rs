@@ -403,6 +403,11 @@ async fn notion_request(
         Ok(ok) => {
             if ok.wrote && draw.commit_then_503 {
                 if let Some(created) = &ok.created_id {
+                    // Saved already (reads see it), answered only once the deadline passed.
+                    let delay = lock(&shared.faults).config().commit503_delay_ms;
+                    if delay > 0 {
+                        tokio::time::sleep(Duration::from_millis(delay)).await;
+                    }
                     return fail(NotionError::committed_create(created), Some("commit503"));
                 }
             }

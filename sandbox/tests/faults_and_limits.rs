@@ -272,6 +272,54 @@ async fn commit_then_503_saves_the_page_and_names_it() {
     );
 }
 
+/// Real Notion answers a commit-then-503 once its 55 s deadline passed; with
+/// `commit503_delay_ms` the sandbox answers late too, while the row is already readable.
+#[tokio::test]
+async fn a_late_commit_then_503_is_saved_before_it_answers() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let env = start_with(
+        kodo_sandbox::Scenario::builtin("demo").unwrap(),
+        with_faults(FaultConfig {
+            rate_commit_then_503: 1.0,
+            commit503_delay_ms: 3_000,
+            ..FaultConfig::default()
+        }),
+    )
+    .await;
+    let answered = AtomicBool::new(false);
+    let write = async {
+        let answer = env
+            .notion("POST", "/v1/pages", Some(event_row("user_late")))
+            .await;
+        answered.store(true, Ordering::SeqCst);
+        answer
+    };
+    let read = async {
+        loop {
+            if !event_rows_named(&env, "user_late").await.is_empty() {
+                return answered.load(Ordering::SeqCst);
+            }
+            tokio::task::yield_now().await;
+        }
+    };
+    let (answer, answered_when_visible) = tokio::join!(write, read);
+    assert!(
+        !answered_when_visible,
+        "the row is readable before the 503 arrives"
+    );
+    assert_eq!(answer.status, 503);
+    let id = answer.body["additional_data"]["committed_resource_id"]
+        .as_str()
+        .unwrap();
+    assert_eq!(event_rows_named(&env, "user_late").await[0]["id"], id);
+    assert_eq!(
+        FaultConfig::parse("commit503=1,commit503_delay=55000")
+            .unwrap()
+            .commit503_delay_ms,
+        55_000
+    );
+}
+
 #[tokio::test]
 async fn dropped_connection_after_commit_still_saved_the_row() {
     let env = start_with(

@@ -45,8 +45,9 @@ pub async fn run(ctx: &Context, args: ScanArgs) -> anyhow::Result<Outcome> {
     if !root.is_dir() {
         anyhow::bail!("`{}` is not a directory", root.display());
     }
-    let settings: ScanSettings = config.as_ref().map(|c| c.scan.clone()).unwrap_or_default();
-    let with_git = !args.no_git;
+    let mut settings: ScanSettings = config.as_ref().map(|c| c.scan.clone()).unwrap_or_default();
+    settings.include_tests |= args.include_tests;
+    let with_git = !args.no_git && !args.suggest_config;
     let printer = ctx.printer.clone();
     let scan_root = root.clone();
     // The cache lives in the repository that uses kodo; a directory without kodo config
@@ -69,6 +70,10 @@ pub async fn run(ctx: &Context, args: ScanArgs) -> anyhow::Result<Outcome> {
     .context("the scan stopped unexpectedly")??;
 
     report_skipped(ctx, &report.skipped);
+    if args.suggest_config {
+        ctx.printer.data(&suggested_config(&report));
+        return Ok(Outcome::Success);
+    }
     ctx.printer.data(&match format {
         ScanFormat::Json => kodo_scan::render::json(&report),
         ScanFormat::Sarif => kodo_scan::render::sarif(&report),
@@ -162,4 +167,45 @@ fn report_skipped(ctx: &Context, skipped: &[kodo_scan::Skipped]) {
             s.reason.describe()
         );
     }
+}
+
+/// A `scan` section with the inferred wrappers as `scan.wrappers` entries (the keys
+/// `.kodo/config.json` accepts), for a team to commit and edit; configured wrappers are kept.
+fn suggested_config(report: &ScanReport) -> String {
+    let mut seen = BTreeSet::new();
+    let wrappers: Vec<serde_json::Value> = report
+        .wrappers
+        .iter()
+        .filter(|w| w.only_in.is_none())
+        .filter(|w| {
+            seen.insert((
+                w.call.clone(),
+                w.event_arg,
+                w.event_key.clone(),
+                w.flag_arg,
+                w.flag_key.clone(),
+            ))
+        })
+        .map(|w| {
+            let mut entry = serde_json::json!({ "call": w.call });
+            for (key, value) in [
+                ("event_arg", w.event_arg.map(serde_json::Value::from)),
+                (
+                    "event_key",
+                    w.event_key.clone().map(serde_json::Value::from),
+                ),
+                ("flag_arg", w.flag_arg.map(serde_json::Value::from)),
+                ("flag_key", w.flag_key.clone().map(serde_json::Value::from)),
+            ] {
+                if let Some(v) = value {
+                    entry[key] = v;
+                }
+            }
+            entry
+        })
+        .collect();
+    let doc = serde_json::json!({ "scan": { "wrappers": wrappers } });
+    let mut out = serde_json::to_string_pretty(&doc).unwrap_or_default();
+    out.push('\n');
+    out
 }

@@ -85,6 +85,7 @@ pub async fn run(
     for &resource in resources {
         let result = setup::setup_one(
             ctx.global.dry_run,
+            &ctx.printer,
             &config,
             &path,
             &client,

@@ -13,6 +13,10 @@
 //!   right after each database is created, so a run that stops halfway never forgets a
 //!   database it made. A symlinked config is written through to its target, which must be
 //!   inside the repository.
+//! - Never a second database: one kodo creates carries a marker in its description
+//!   (`kodo:<key>`); when `notion.databases.<key>` is not set, setup first looks for a database
+//!   with the schema's title and that marker under the analytics page and adopts it. So a
+//!   create whose answer was lost (a dropped connection, a late 503) is not repeated on re-run.
 //! - `--dry-run` reads, and prints what it would create or add, but writes nothing.
 //! - With no config at all, a starter `.kodo/config.json` (and its JSON Schema) is written and
 //!   the run stops, naming the keys to fill in.
@@ -27,6 +31,7 @@ use serde_json::{json, Map, Value};
 
 use crate::config::{self, Config};
 use crate::model::{DatabaseSchema, PropType, Resource};
+use crate::output::Printer;
 use crate::state::{write_atomic, State};
 
 use super::fetch;
@@ -35,7 +40,8 @@ use super::fetch;
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SetupResult {
     pub resource: Resource,
-    /// `created`, `updated` or `unchanged`.
+    /// `created`, `adopted` (a database kodo created earlier, found by title and marker),
+    /// `updated` or `unchanged`.
     pub action: &'static str,
     pub database_id: Option<String>,
     pub added_properties: Vec<String>,
@@ -371,6 +377,7 @@ pub fn starter_config() -> String {
 /// nothing.
 pub async fn setup_one(
     dry_run: bool,
+    printer: &Printer,
     config: &Config,
     path: &Path,
     client: &NotionClient,
@@ -432,6 +439,66 @@ pub async fn setup_one(
             config.path.display()
         );
     };
+    // A database this setup created earlier whose ID never reached the config: the answer to
+    // the create was lost (a dropped connection, a timeout while Notion was still saving), or
+    // the config was reset. It is adopted, never created a second time.
+    let found = client
+        .find_databases(parent, schema.title)
+        .await
+        .with_context(|| {
+            format!(
+                "cannot look for an earlier {} database under `notion.pages.analytics_home`",
+                resource.label()
+            )
+        })?;
+    let marker = created_marker(resource);
+    let made_by_kodo: Vec<_> = found
+        .into_iter()
+        .filter(|db| db.description.contains(&marker))
+        .collect();
+    if let Some(database) = made_by_kodo.first() {
+        if made_by_kodo.len() > 1 {
+            let others: Vec<&str> = made_by_kodo[1..].iter().map(|d| d.id.as_str()).collect();
+            printer.warn(&format!(
+                "several {} databases made by kodo are under the analytics page; using the oldest ({}), not {}",
+                resource.label(),
+                database.id,
+                others.join(", ")
+            ));
+        }
+        result.action = "adopted";
+        result.database_id = Some(database.id.clone());
+        let Some(ds_ref) = database.data_sources.first() else {
+            anyhow::bail!(
+                "the {} database {} that kodo created has no data source; delete it in Notion and run setup again",
+                resource.label(),
+                database.id
+            );
+        };
+        let ds = client
+            .retrieve_data_source(&ds_ref.id)
+            .await
+            .with_context(|| format!("cannot read the {} database", resource.label()))?;
+        if let Ok(Some(update)) = schema_update(schema, &ds) {
+            result.added_properties = update.added_properties;
+            result.added_options = update.added_options;
+            if !dry_run {
+                client
+                    .update_data_source(&ds.id, update.body)
+                    .await
+                    .with_context(|| {
+                        format!("cannot update the {} database's schema", resource.label())
+                    })?;
+            }
+        }
+        if !dry_run {
+            save_database_id(config, path, resource, &database.id)?;
+            state
+                .data_sources
+                .insert(database.id.clone(), ds.id.clone());
+        }
+        return Ok(result);
+    }
     result.action = "created";
     result.added_properties = schema
         .properties
@@ -442,23 +509,15 @@ pub async fn setup_one(
         return Ok(result);
     }
     let database = client
-        .create_database(parent, schema.title, schema.notion_properties())
+        .create_database(
+            parent,
+            schema.title,
+            &created_description(resource),
+            schema.notion_properties(),
+        )
         .await
         .with_context(|| format!("cannot create the {} database", resource.label()))?;
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("cannot read `{}`", path.display()))?;
-    let updated = set_database_id(&text, resource.config_key(), &database.id)
-        .with_context(|| format!("cannot edit `{}`", path.display()))?;
-    let target = write_target(path, &config.root)?;
-    write_atomic(&target, updated.as_bytes()).with_context(|| {
-        format!(
-            "created the {} database ({}) but cannot write its ID into `{}`; add it as `notion.databases.{}`",
-            resource.label(),
-            database.id,
-            path.display(),
-            resource.config_key()
-        )
-    })?;
+    save_database_id(config, path, resource, &database.id)?;
     if let Some(ds) = database.data_sources.first() {
         state
             .data_sources
@@ -480,6 +539,42 @@ pub fn render_json(results: &[SetupResult], dry_run: bool) -> String {
     text
 }
 
+/// The token in a database's description that says kodo's setup created it for `resource`.
+fn created_marker(resource: Resource) -> String {
+    format!("kodo:{}", resource.config_key())
+}
+
+/// The description setup gives a database it creates: a line for people, and the marker a
+/// re-run recognises it by.
+fn created_description(resource: Resource) -> String {
+    format!(
+        "Kept in agreement with PostHog by kodo ph-sync; edit rows freely. ({})",
+        created_marker(resource)
+    )
+}
+
+/// Writes `notion.databases.<key>` into the config file.
+fn save_database_id(
+    config: &Config,
+    path: &Path,
+    resource: Resource,
+    database_id: &str,
+) -> anyhow::Result<()> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read `{}`", path.display()))?;
+    let updated = set_database_id(&text, resource.config_key(), database_id)
+        .with_context(|| format!("cannot edit `{}`", path.display()))?;
+    let target = write_target(path, &config.root)?;
+    write_atomic(&target, updated.as_bytes()).with_context(|| {
+        format!(
+            "the {} database ({database_id}) exists but its ID cannot be written into `{}`; add it as `notion.databases.{}`",
+            resource.label(),
+            path.display(),
+            resource.config_key()
+        )
+    })
+}
+
 /// The human summary.
 pub fn render(results: &[SetupResult], dry_run: bool) -> String {
     let mut out = String::new();
@@ -494,6 +589,16 @@ pub fn render(results: &[SetupResult], dry_run: bool) -> String {
                 "{name}: created the database ({}), ID saved as notion.databases.{}",
                 r.database_id.as_deref().unwrap_or(""),
                 r.resource.config_key()
+            ),
+            ("adopted", dry_run) => format!(
+                "{name}: {} the database kodo created earlier ({}){}",
+                if dry_run { "would use" } else { "found" },
+                r.database_id.as_deref().unwrap_or(""),
+                if dry_run {
+                    String::new()
+                } else {
+                    format!(", ID saved as notion.databases.{}", r.resource.config_key())
+                }
             ),
             ("updated", _) => {
                 let mut parts = Vec::new();

@@ -45,3 +45,102 @@ fn emoji_text_and_a_long_domain_are_imported_within_notions_utf16_limits() {
     env.ph_sync(&["import"]);
     assert!(env.notion_writes().is_empty(), "{:?}", env.notion_writes());
 }
+
+fn databases_titled(env: &TestEnv, title: &str) -> Vec<serde_json::Value> {
+    env.state()["notion"]["databases"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|db| plain_title(&db["title"]) == title && db["in_trash"] != true)
+        .cloned()
+        .collect()
+}
+
+fn plain_title(title: &serde_json::Value) -> String {
+    title
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|t| t["plain_text"].as_str().or(t["text"]["content"].as_str()))
+        .collect()
+}
+
+/// A database create whose answer is lost (the connection drops after Notion saved it) fails
+/// setup; the re-run finds that database by its title and kodo's marker under the analytics
+/// page and adopts it, instead of making a second one.
+#[test]
+fn setup_after_a_lost_database_create_adopts_the_database_it_made() {
+    let env = TestEnv::start("empty");
+    env.set_faults(json!({"rate_drop_after_commit": 1.0}));
+    let out = env
+        .kodo()
+        .args(["ph-sync", "setup", "events"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(env.config()["notion"]["databases"]["events"].is_null());
+    let made = databases_titled(&env, "Events");
+    assert_eq!(made.len(), 1, "the lost create was saved");
+
+    env.set_faults(json!({}));
+    let text = env.ph_sync(&["setup"]);
+    assert!(
+        text.contains("found the database kodo created earlier"),
+        "{text}"
+    );
+    let events = databases_titled(&env, "Events");
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(
+        env.config()["notion"]["databases"]["events"],
+        events[0]["id"],
+        "the config names the adopted database"
+    );
+    for title in ["Feature Flags", "Experiments", "Dashboards"] {
+        assert_eq!(databases_titled(&env, title).len(), 1, "{title}");
+    }
+    // The adopted database works like a created one.
+    env.sandbox.admin_send(
+        "POST",
+        "/posthog/event_definitions",
+        json!({"name": "user_signed_up"}),
+    );
+    env.ph_sync(&["import"]);
+    assert_eq!(env.column("events", "Event Name"), vec!["user_signed_up"]);
+}
+
+/// A database with kodo's title that kodo did not make (no marker) is left alone.
+#[test]
+fn setup_does_not_adopt_a_database_a_person_made() {
+    let env = TestEnv::start("empty");
+    let parent = env.config()["notion"]["pages"]["analytics_home"].clone();
+    let (status, body) = env.sandbox.admin_request(
+        "POST",
+        "/notion/databases",
+        json!({
+            "parent": {"type": "page_id", "page_id": parent},
+            "title": [{"text": {"content": "Events"}}],
+            "initial_data_source": {"properties": {"Name": {"title": {}}}}
+        }),
+    );
+    assert_eq!(status, 200, "{body}");
+    let text = env.ph_sync(&["setup", "events"]);
+    assert!(text.contains("created the database"), "{text}");
+    assert_eq!(databases_titled(&env, "Events").len(), 2);
+    assert_ne!(env.config()["notion"]["databases"]["events"], body["id"]);
+}
+
+/// Notion answers a write that outlived its server deadline with a late 503 naming what it
+/// saved; kodo waits for it (its timeout is above the deadline) and uses that database.
+#[test]
+fn setup_waits_for_a_late_commit_then_503_and_makes_one_database() {
+    let env = TestEnv::start("empty");
+    env.set_faults(json!({"rate_commit_then_503": 1.0, "commit503_delay_ms": 2000}));
+    env.ph_sync(&["setup", "events"]);
+    let events = databases_titled(&env, "Events");
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(
+        env.config()["notion"]["databases"]["events"],
+        events[0]["id"]
+    );
+}

@@ -196,3 +196,120 @@ fn the_scan_cache_lives_in_dot_kodo_and_changes_nothing_in_the_report() {
     let (third, _) = scan(&[]);
     assert_eq!(third, uncached);
 }
+
+const TRACK_TS: &str = "\
+import posthog from 'posthog-js'
+export function captureEvent(event: string, props?: object) { posthog.capture(event, props) }
+export function isOn(flag: string) { return posthog.isFeatureEnabled(flag) }
+";
+const USES_TS: &str = "\
+import { captureEvent, isOn } from './track'
+captureEvent('signed_up')
+if (isOn('beta_banner')) { show() }
+";
+
+fn keys_of(json: &[u8]) -> Vec<String> {
+    let report: Value = serde_json::from_slice(json).unwrap();
+    report["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| {
+            format!(
+                "{} {}",
+                k["kind"].as_str().unwrap(),
+                k["key"].as_str().unwrap()
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn suggest_config_prints_the_inferred_wrappers_as_a_scan_section_that_finds_the_same_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join(".git")).unwrap();
+    write(dir.path(), "web/track.ts", TRACK_TS);
+    write(dir.path(), "web/app.ts", USES_TS);
+    let out = kodo_in(dir.path())
+        .args(["scan", "--suggest-config"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let suggested: Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(
+        suggested,
+        serde_json::json!({"scan": {"wrappers": [
+            {"call": "captureEvent", "event_arg": 0},
+            {"call": "isOn", "flag_arg": 0},
+        ]}})
+    );
+    let inferred = kodo_in(dir.path())
+        .args(["scan", "--format", "json", "--no-git"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    assert_eq!(keys_of(&inferred), ["event signed_up", "flag beta_banner"]);
+
+    // Committed with inference off, the suggestion finds the same keys.
+    let mut config = serde_json::json!({"posthog": {"project_id": "1"}, "notion": {}});
+    config["scan"] = suggested["scan"].clone();
+    config["scan"]["infer_wrappers"] = false.into();
+    write(dir.path(), ".kodo/config.json", &config.to_string());
+    let configured = kodo_in(dir.path())
+        .args(["scan", "--format", "json", "--no-git", "--no-cache"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    assert_eq!(keys_of(&configured), keys_of(&inferred));
+    let report: Value = serde_json::from_slice(&configured).unwrap();
+    assert!(report["wrappers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|w| w["inferred"] == false));
+}
+
+#[test]
+fn include_tests_counts_keys_referenced_only_from_test_files() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join(".git")).unwrap();
+    write(dir.path(), "web/track.ts", TRACK_TS);
+    write(dir.path(), "web/app.ts", USES_TS);
+    write(
+        dir.path(),
+        "web/__tests__/app.test.ts",
+        "import { captureEvent } from '../track'\ncaptureEvent('only_in_a_test')\ncaptureEvent('signed_up')\n",
+    );
+    let scan = |extra: &[&str]| {
+        kodo_in(dir.path())
+            .args(["scan", "--format", "json", "--no-git"])
+            .args(extra)
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone()
+    };
+    let default = scan(&[]);
+    assert_eq!(keys_of(&default), ["event signed_up", "flag beta_banner"]);
+    // The test reference of a product key is kept, marked.
+    let report: Value = serde_json::from_slice(&default).unwrap();
+    let refs = report["keys"][0]["references"].as_array().unwrap();
+    assert!(refs
+        .iter()
+        .any(|r| r["path"] == "web/__tests__/app.test.ts" && r["in_test"] == true));
+    assert_eq!(
+        keys_of(&scan(&["--include-tests"])),
+        [
+            "event only_in_a_test",
+            "event signed_up",
+            "flag beta_banner"
+        ]
+    );
+}

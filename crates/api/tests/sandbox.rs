@@ -360,6 +360,7 @@ fn faults() -> FaultConfig {
         rate_commit_then_503: 0.2,
         rate_drop_after_commit: 0.2,
         latency_ms: (0, 2),
+        ..FaultConfig::default()
     }
 }
 
@@ -585,7 +586,7 @@ async fn setup_then_rows_in_an_empty_workspace() {
         .to_owned();
     let db = env
         .notion
-        .create_database(&parent, "Events", json!({
+        .create_database(&parent, "Events", "", json!({
             "Event Name": {"title": {}},
             "Implementation Status": {"select": {"options": [{"name": "planned", "color": "gray"}]}},
             "Description": {"rich_text": {}}

@@ -37,7 +37,7 @@ pub use types::{
     plain_text, CreateOutcome, DataSource, DataSourceRef, Database, KeyLookup, KeyType, Page,
     PropertySchema, User, UsersAccess,
 };
-use types::{RawDataSource, RawDatabase, RawList, RawPage, RawUser};
+use types::{RawDataSource, RawDatabase, RawList, RawPage, RawSearchHit, RawUser};
 
 /// The Notion API version kodo speaks.
 pub const NOTION_VERSION: &str = "2025-09-03";
@@ -226,19 +226,27 @@ impl NotionClient {
     /// Creates a database (with its initial data source) under `parent_page_id`.
     ///
     /// A 503 carrying `committed_resource_id` is settled by reading that database. Any other
-    /// unknown outcome is an [`ApiError::AmbiguousWrite`]: setup is idempotent, so the user
-    /// re-runs rather than risking a second database.
+    /// unknown outcome is an [`ApiError::AmbiguousWrite`], never a second send: the user
+    /// re-runs setup, which finds the database by its title and description marker.
+    ///
+    /// `description` (plain text; empty for none) is the database's description line: setup
+    /// writes a marker there so that a re-run can recognise a database it created when the
+    /// answer to that create was lost (see [`NotionClient::find_databases`]).
     pub async fn create_database(
         &self,
         parent_page_id: &str,
         title: &str,
+        description: &str,
         properties: Value,
     ) -> Result<Database> {
-        let body = json!({
+        let mut body = json!({
             "parent": {"type": "page_id", "page_id": parent_page_id},
             "title": [{"type": "text", "text": {"content": title}}],
             "initial_data_source": {"properties": properties},
         });
+        if !description.is_empty() {
+            body["description"] = json!([{"type": "text", "text": {"content": description}}]);
+        }
         let url = self.url(&["databases"]);
         let call = Call {
             method: Method::POST,
@@ -266,6 +274,61 @@ impl NotionClient {
                 _ => Err(self.map(f, "parent page", parent_page_id)),
             },
         }
+    }
+
+    /// The databases titled `title` directly under the page `parent_page_id`, not in the
+    /// trash, oldest first, each read in full (with its description).
+    ///
+    /// Found with `POST /v1/search` filtered to data sources: "the provided query is matched
+    /// against the database title", and each result names its database (`parent.database_id`)
+    /// and the database's parent (`database_parent`) (developers.notion.com/reference/
+    /// post-search, 2025-09-03). Search indexing is not immediate
+    /// (developers.notion.com/reference/search-optimizations-and-limitations): a database
+    /// created a moment ago may not be found yet.
+    pub async fn find_databases(&self, parent_page_id: &str, title: &str) -> Result<Vec<Database>> {
+        let url = self.url(&["search"]);
+        let wanted = compact_id(parent_page_id);
+        let mut ids: Vec<String> = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let mut body = json!({
+                "query": title,
+                "filter": {"property": "object", "value": "data_source"},
+                "page_size": PAGE_SIZE,
+            });
+            if let Some(c) = &cursor {
+                body["start_cursor"] = json!(c);
+            }
+            let page: RawList<RawSearchHit> = self
+                .read(Method::POST, url.clone(), Some(&body), "search", title)
+                .await?;
+            for hit in page.results.iter().filter(|h| h.object == "data_source") {
+                let under_parent = hit
+                    .database_parent
+                    .get("page_id")
+                    .and_then(Value::as_str)
+                    .is_some_and(|p| compact_id(p) == wanted);
+                if let Some(db) = hit.parent.get("database_id").and_then(Value::as_str) {
+                    if under_parent && !ids.iter().any(|known| compact_id(known) == compact_id(db))
+                    {
+                        ids.push(db.to_owned());
+                    }
+                }
+            }
+            match page.next_cursor {
+                Some(next) if page.has_more && !next.is_empty() => cursor = Some(next),
+                _ => break,
+            }
+        }
+        let mut found = Vec::new();
+        for id in ids {
+            let db = self.retrieve_database(&id).await?;
+            if db.title == title && !db.in_trash {
+                found.push(db);
+            }
+        }
+        found.sort_by(|a, b| a.created_time.cmp(&b.created_time).then(a.id.cmp(&b.id)));
+        Ok(found)
     }
 
     /// Changes a data source's schema or title (`PATCH /v1/data_sources/{id}` with `body`).
@@ -771,6 +834,14 @@ fn failure_summary(f: &Failure) -> String {
         }
         FailureKind::Network { message, .. } => message.clone(),
     }
+}
+
+/// A Notion id without dashes, lower-case: ids are accepted (and returned) both ways.
+fn compact_id(id: &str) -> String {
+    id.chars()
+        .filter(|c| *c != '-')
+        .map(|c| c.to_ascii_lowercase())
+        .collect()
 }
 
 #[cfg(test)]

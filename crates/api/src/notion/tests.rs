@@ -962,7 +962,7 @@ async fn create_database_sends_the_2025_shape_and_settles_a_committed_503() {
     .await;
     let props = json!({"Event Name": {"title": {}}});
     let db = client(&server)
-        .create_database("parent1", "Events", props.clone())
+        .create_database("parent1", "Events", "", props.clone())
         .await
         .unwrap();
     assert_eq!(db.data_sources[0].id, "ds9");
@@ -980,7 +980,12 @@ async fn create_database_sends_the_2025_shape_and_settles_a_committed_503() {
 async fn create_database_with_a_lost_answer_is_ambiguous_and_not_resent() {
     let server = TestServer::start(|_| Action::Drop).await;
     let err = client(&server)
-        .create_database("parent1", "Events", json!({"Event Name": {"title": {}}}))
+        .create_database(
+            "parent1",
+            "Events",
+            "",
+            json!({"Event Name": {"title": {}}}),
+        )
         .await
         .unwrap_err();
     assert!(matches!(err, ApiError::AmbiguousWrite { .. }), "{err:?}");

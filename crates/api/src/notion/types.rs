@@ -45,6 +45,14 @@ pub struct Database {
     pub title: String,
     /// Its data sources.
     pub data_sources: Vec<DataSourceRef>,
+    /// Plain-text description.
+    pub description: String,
+    /// The page it sits in, when its parent is a page.
+    pub parent_page_id: Option<String>,
+    /// Whether it is in the trash.
+    pub in_trash: bool,
+    /// ISO-8601 creation time.
+    pub created_time: String,
 }
 
 /// One property of a data source's schema.
@@ -203,6 +211,16 @@ pub(crate) struct RawDatabase {
     title: Vec<Value>,
     #[serde(default)]
     data_sources: Vec<DataSourceRef>,
+    #[serde(default)]
+    description: Vec<Value>,
+    #[serde(default)]
+    parent: Value,
+    #[serde(default)]
+    in_trash: Option<bool>,
+    #[serde(default)]
+    archived: Option<bool>,
+    #[serde(default)]
+    created_time: String,
 }
 
 impl From<RawDatabase> for Database {
@@ -211,8 +229,28 @@ impl From<RawDatabase> for Database {
             id: r.id,
             title: plain_text(&r.title),
             data_sources: r.data_sources,
+            description: plain_text(&r.description),
+            parent_page_id: r
+                .parent
+                .get("page_id")
+                .and_then(Value::as_str)
+                .map(str::to_owned),
+            in_trash: r.in_trash.or(r.archived).unwrap_or(false),
+            created_time: r.created_time,
         }
     }
+}
+
+/// A search result: only what finding a database by title needs (`object: "data_source"`
+/// results carry `parent.database_id` and the database's own parent as `database_parent`).
+#[derive(Deserialize)]
+pub(crate) struct RawSearchHit {
+    #[serde(default)]
+    pub(crate) object: String,
+    #[serde(default)]
+    pub(crate) parent: Value,
+    #[serde(default)]
+    pub(crate) database_parent: Value,
 }
 
 #[derive(Deserialize)]
