@@ -15,7 +15,7 @@ pub use crate::cmd::{Context, Outcome};
 
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
-    let ctx = Context::new(cli.global)?;
+    let ctx = Context::new(cli.global, cli.command.format_given())?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

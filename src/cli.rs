@@ -104,6 +104,21 @@ pub enum Command {
     Snapshot(SnapshotArgs),
 }
 
+impl Command {
+    /// Whether the command line asked for a `--format` (machine output `-q` does not silence).
+    pub fn format_given(&self) -> bool {
+        match self {
+            Command::PhSync(args) => args.format.is_some(),
+            Command::NotionSync(args) => args.format.is_some(),
+            Command::Scan(args) => args.format.is_some(),
+            Command::Hook(HookArgs {
+                which: HookWhich::PreCommit(args),
+            }) => args.format.is_some(),
+            Command::Hook(_) | Command::Hooks(_) | Command::Snapshot(_) => false,
+        }
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct ScanArgs {
     /// Directory to scan [default: the repository root of the config, else the current directory]

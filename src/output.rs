@@ -20,17 +20,22 @@ pub struct Printer {
     pub stderr_is_tty: bool,
     pub stdout_is_tty: bool,
     pub no_color: bool,
+    /// False under `-q` without an explicit `--format`: the human report is left out too
+    /// (errors only); asked-for machine output is still written.
+    pub report: bool,
 }
 
 impl Printer {
-    /// A printer for this process's terminal: `-q` is `quiet`, `-v` counts in `verbose`.
-    pub fn new(quiet: bool, verbose: u8) -> Printer {
+    /// A printer for this process's terminal: `-q` is `quiet`, `-v` counts in `verbose`;
+    /// `format_given`: the command line asked for a `--format`.
+    pub fn new(quiet: bool, verbose: u8, format_given: bool) -> Printer {
         Printer {
             quiet,
             verbose,
             stderr_is_tty: std::io::stderr().is_terminal(),
             stdout_is_tty: std::io::stdout().is_terminal(),
             no_color: std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()),
+            report: !quiet || format_given,
         }
     }
 
@@ -42,11 +47,16 @@ impl Printer {
             stderr_is_tty: false,
             stdout_is_tty: false,
             no_color: true,
+            report: true,
         }
     }
 
-    /// Writes data to stdout. A closed pipe (`kodo … | head`) is not an error.
+    /// Writes data to stdout (not under `-q` without `--format`). A closed pipe
+    /// (`kodo … | head`) is not an error.
     pub fn data(&self, text: &str) {
+        if !self.report {
+            return;
+        }
         let mut out = std::io::stdout().lock();
         let _ = out.write_all(text.as_bytes());
         if !text.ends_with('\n') {
@@ -62,14 +72,24 @@ impl Printer {
         }
     }
 
-    /// A warning on stderr (shown even with `-q`: it is something to fix).
+    /// A warning on stderr (suppressed by `-q`, which prints errors only).
     pub fn warn(&self, text: &str) {
-        eprintln!("warning: {text}");
+        if !self.quiet {
+            eprintln!("warning: {text}");
+        }
     }
 
     /// The request logger for `-v`, if verbose.
     pub fn logger(&self) -> Option<Logger> {
         (self.verbose > 0).then(|| Arc::new(|line: &str| eprintln!("  {line}")) as Logger)
+    }
+
+    /// Where the API clients announce a long wait (a retry or a rate-limit pause of more
+    /// than a second): stderr, unless `-q` (nothing but errors) or `-v` (the request log
+    /// already says it).
+    pub fn notice(&self) -> Option<Logger> {
+        (!self.quiet && self.verbose == 0)
+            .then(|| Arc::new(|line: &str| eprintln!("kodo: {line}")) as Logger)
     }
 
     /// A progress bar over `len` steps, drawn on a terminal only.

@@ -11,6 +11,11 @@
 //! overview, `kodo snapshot refresh`) rewrites it, so the git pre-commit gate and the Claude
 //! Code hook can answer "is this documented?" offline.
 //!
+//! The file changes only when what Notion documents changes: a run that finds the same lists
+//! leaves it untouched (a committed snapshot stays clean in `git status`) and records when it
+//! checked in `.kodo/cache/snapshot-verified` (git-ignored), which [`Snapshot::load`] takes as
+//! the snapshot's age while it names the file's `generated_at`.
+//!
 //! **Invariants.** Lists are sorted and free of duplicates. Every Notion row that is not in the
 //! trash counts as documentation, planned entries included (documentation comes first). A
 //! refresh of some resources keeps the others' lists from the previous snapshot. Writes are
@@ -28,6 +33,19 @@ use crate::model::{NotionRow, Resource};
 
 /// The file's name under `.kodo/`.
 pub const FILE_NAME: &str = "snapshot.json";
+
+/// Under `.kodo/`: when a run last found the snapshot still right, for the snapshot whose
+/// `generated_at` it names.
+const VERIFIED_FILE: &str = "cache/snapshot-verified";
+
+/// The contents of [`VERIFIED_FILE`].
+#[derive(Debug, Serialize, Deserialize)]
+struct Verified {
+    /// The `generated_at` of the snapshot file this applies to.
+    snapshot_generated_at: String,
+    /// When a run last read Notion and found the same lists.
+    verified_at: String,
+}
 
 /// Errors reading or writing the snapshot.
 #[derive(Debug, thiserror::Error)]
@@ -102,8 +120,25 @@ impl Snapshot {
         }
     }
 
-    /// Reads the snapshot from `kodo_dir`; `None` when there is none yet.
+    /// Reads the snapshot from `kodo_dir`; `None` when there is none yet. Its `generated_at`
+    /// is the last time a run found it right (the file's own, or a later check recorded in
+    /// `.kodo/cache/snapshot-verified` for this very file).
     pub fn load(kodo_dir: &Path) -> Result<Option<Snapshot>, SnapshotError> {
+        let Some(mut snapshot) = Snapshot::load_file(kodo_dir)? else {
+            return Ok(None);
+        };
+        if let Some(verified) = read_verified(kodo_dir) {
+            if verified.snapshot_generated_at == snapshot.generated_at
+                && later(&verified.verified_at, &snapshot.generated_at)
+            {
+                snapshot.generated_at = verified.verified_at;
+            }
+        }
+        Ok(Some(snapshot))
+    }
+
+    /// The snapshot file as it is.
+    fn load_file(kodo_dir: &Path) -> Result<Option<Snapshot>, SnapshotError> {
         let path = kodo_dir.join(FILE_NAME);
         match std::fs::read_to_string(&path) {
             Ok(text) => serde_json::from_str(&text)
@@ -114,13 +149,38 @@ impl Snapshot {
         }
     }
 
-    /// Writes the snapshot atomically.
+    /// Writes the snapshot atomically, unless the file already lists the same things: then
+    /// only the time of this check is recorded (in the git-ignored cache directory).
     pub fn save(&self, kodo_dir: &Path) -> Result<(), SnapshotError> {
+        if let Ok(Some(on_disk)) = Snapshot::load_file(kodo_dir) {
+            if on_disk.same_lists(self) {
+                // Best effort: without the record, the snapshot only looks older than it is.
+                let _ = write_verified(
+                    kodo_dir,
+                    &Verified {
+                        snapshot_generated_at: on_disk.generated_at,
+                        verified_at: self.generated_at.clone(),
+                    },
+                );
+                return Ok(());
+            }
+        }
         let path = kodo_dir.join(FILE_NAME);
         let mut text = serde_json::to_string_pretty(self).unwrap_or_else(|_| "{}".into());
         text.push('\n');
         crate::state::write_atomic(&path, text.as_bytes())
-            .map_err(|source| SnapshotError::Write { path, source })
+            .map_err(|source| SnapshotError::Write { path, source })?;
+        let _ = std::fs::remove_file(kodo_dir.join(VERIFIED_FILE));
+        Ok(())
+    }
+
+    /// Everything but the time.
+    fn same_lists(&self, other: &Snapshot) -> bool {
+        self.version == other.version
+            && self.events == other.events
+            && self.flags == other.flags
+            && self.experiments == other.experiments
+            && self.dashboards == other.dashboards
     }
 
     /// Replaces one resource's list with what `rows` document (rows not in the trash; values
@@ -222,6 +282,35 @@ impl Snapshot {
     }
 }
 
+fn read_verified(kodo_dir: &Path) -> Option<Verified> {
+    let text = std::fs::read_to_string(kodo_dir.join(VERIFIED_FILE)).ok()?;
+    serde_json::from_str(&text).ok()
+}
+
+/// Writes the record, and a `.gitignore` of `*` for the cache directory if it has none.
+fn write_verified(kodo_dir: &Path, verified: &Verified) -> std::io::Result<()> {
+    let path = kodo_dir.join(VERIFIED_FILE);
+    if let Some(dir) = path.parent() {
+        let ignore = dir.join(".gitignore");
+        if !ignore.exists() {
+            crate::state::write_atomic(&ignore, b"*\n")?;
+        }
+    }
+    let text = serde_json::to_string(verified).map_err(std::io::Error::other)?;
+    crate::state::write_atomic(&path, text.as_bytes())
+}
+
+/// Whether RFC 3339 time `a` is after `b` (false when either cannot be read).
+fn later(a: &str, b: &str) -> bool {
+    match (
+        OffsetDateTime::parse(a, &Rfc3339),
+        OffsetDateTime::parse(b, &Rfc3339),
+    ) {
+        (Ok(a), Ok(b)) => a > b,
+        _ => false,
+    }
+}
+
 /// The current time as RFC 3339 (UTC, whole seconds).
 pub fn now_rfc3339() -> String {
     let now = OffsetDateTime::now_utc();
@@ -282,9 +371,9 @@ mod tests {
         assert_eq!(s.events, ["a_event", "b_event"]);
         assert!(s.documents(&DocKey::event("a_event")));
         assert!(!s.documents(&DocKey::event("c_event")));
-        assert!(s.documents(&DocKey::experiment("other name", Some("checkout-copy"))));
-        assert!(s.documents(&DocKey::experiment("Checkout copy", None)));
-        assert!(!s.documents(&DocKey::experiment("Nope", Some("nope"))));
+        assert!(s.documents(&DocKey::experiment("Checkout copy")));
+        assert!(s.documents(&DocKey::flag("checkout-copy")));
+        assert!(!s.documents(&DocKey::experiment("other name")));
         assert!(s.documents(&DocKey::dashboard("API Performance", None)));
         assert!(s.documents(&DocKey::dashboard("", Some(123))));
         assert!(!s.documents(&DocKey::flag("x")));
@@ -302,6 +391,42 @@ mod tests {
             json!({"id": 123, "name": "API Performance"})
         );
         assert_eq!(load(dir.path()).unwrap(), Some(s));
+    }
+
+    #[test]
+    fn an_unchanged_snapshot_is_not_rewritten_but_its_check_is_remembered() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = Snapshot::new("2026-05-01T12:00:00Z");
+        s.flags = vec!["release_x".into()];
+        s.save(dir.path()).unwrap();
+        let path = dir.path().join(FILE_NAME);
+        let before = std::fs::read_to_string(&path).unwrap();
+
+        s.generated_at = "2026-05-03T08:00:00Z".into();
+        s.save(dir.path()).unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), before);
+        assert_eq!(
+            load(dir.path()).unwrap().unwrap().generated_at,
+            "2026-05-03T08:00:00Z",
+            "the check counts for the snapshot's age"
+        );
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("cache/.gitignore")).unwrap(),
+            "*\n"
+        );
+
+        // A different snapshot file (a `git pull`) is not made younger by the old record.
+        let mut pulled = Snapshot::new("2026-05-02T00:00:00Z");
+        pulled.flags = vec!["release_y".into()];
+        std::fs::write(&path, serde_json::to_string(&pulled).unwrap()).unwrap();
+        assert_eq!(load(dir.path()).unwrap().unwrap(), pulled);
+
+        // A change is written, with its time.
+        let mut changed = pulled.clone();
+        changed.generated_at = "2026-05-04T00:00:00Z".into();
+        changed.events = vec!["signed_up".into()];
+        changed.save(dir.path()).unwrap();
+        assert_eq!(load(dir.path()).unwrap().unwrap(), changed);
     }
 
     #[test]

@@ -102,9 +102,18 @@ impl State {
         }
     }
 
-    /// Writes the state atomically.
+    /// Writes the state atomically, unless the file already says the same thing apart from
+    /// the times of the last syncs: a read-only command (`status`, `audit`) then leaves a
+    /// committed `.kodo/state.json` untouched, so `git status` stays clean.
     pub fn save(&self, kodo_dir: &Path) -> Result<(), StateError> {
         let path = kodo_dir.join(FILE_NAME);
+        if let Ok(Some(on_disk)) =
+            std::fs::read_to_string(&path).map(|text| serde_json::from_str::<State>(&text).ok())
+        {
+            if on_disk.without_times() == self.without_times() {
+                return Ok(());
+            }
+        }
         let mut text = serde_json::to_string_pretty(self).unwrap_or_else(|_| "{}".into());
         text.push('\n');
         write_atomic(&path, text.as_bytes()).map_err(|source| StateError::Write { path, source })
@@ -125,6 +134,15 @@ impl State {
         for (property, fingerprint) in writes {
             row.insert(property.to_string(), fingerprint);
         }
+    }
+
+    /// The state with every last-sync time blanked (the actions kept).
+    fn without_times(&self) -> State {
+        let mut state = self.clone();
+        for sync in state.last_sync.values_mut() {
+            sync.at.clear();
+        }
+        state
     }
 
     /// Records a sync of `resource` (its plural name) at `at`.
@@ -301,6 +319,27 @@ mod tests {
             .map(|e| e.unwrap().file_name().into_string().unwrap())
             .collect();
         assert_eq!(names, [FILE_NAME]);
+    }
+
+    #[test]
+    fn a_save_that_changes_only_times_leaves_the_file_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut state = State::default();
+        state.record_sync("flags", "2026-05-01T12:00:00Z", "audit");
+        state.save(dir.path()).unwrap();
+        let path = dir.path().join(FILE_NAME);
+        let before = std::fs::read_to_string(&path).unwrap();
+        state.record_sync("flags", "2026-05-02T09:30:00Z", "audit");
+        state.save(dir.path()).unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), before);
+        // Anything else (another action, a new flag id) is written, with the new time.
+        state.record_sync("flags", "2026-05-02T09:31:00Z", "import");
+        state.save(dir.path()).unwrap();
+        let after = State::load(dir.path()).unwrap();
+        assert_eq!(after.last_sync["flags"].at, "2026-05-02T09:31:00Z");
+        state.flag_ids.insert("release_y".into(), 3);
+        state.save(dir.path()).unwrap();
+        assert_eq!(State::load(dir.path()).unwrap(), state);
     }
 
     #[test]

@@ -43,8 +43,9 @@ use serde_json::{json, Value};
 use crate::config::{self, Config, ConfigError, OfflinePolicy};
 use crate::documented::DocKey;
 use crate::hooks::claude::{
-    block_reason, classify, created_object, parse_input, Creation, HookEvent, HookInput,
-    ALLOW_UNDOCUMENTED_ENV, HOOK_TIMEOUT_SECS,
+    block_reason, classify_call, created_object, parse_input, undocumented_flag_reason,
+    unnamed_reason, CreateCall, Creation, HookEvent, HookInput, ALLOW_UNDOCUMENTED_ENV,
+    HOOK_TIMEOUT_SECS,
 };
 use crate::lookup::{self, seconds, Answer, Mode};
 use crate::model::Resource;
@@ -81,7 +82,7 @@ pub async fn run(ctx: &Context) -> anyhow::Result<Outcome> {
         Ok(input) => input,
         Err(e) => return Ok(input_error(&e.to_string())),
     };
-    let Some(creation) = classify(&input) else {
+    let Some(call) = classify_call(&input) else {
         return Ok(Outcome::Success);
     };
     let event = input.hook_event_name.clone();
@@ -100,9 +101,18 @@ pub async fn run(ctx: &Context) -> anyhow::Result<Outcome> {
             return Ok(Outcome::CheckFailed);
         }
     };
-    Ok(match event {
-        HookEvent::PreToolUse => pre_tool_use(&config, &creation, &budget).await,
-        _ => post_tool_use(&config, &creation, &input, &budget).await,
+    // `experiment-copy-to-project` into another project: not the project kodo documents.
+    if call
+        .target_project
+        .as_deref()
+        .is_some_and(|p| p != config.posthog.project_id.trim())
+    {
+        return Ok(Outcome::Success);
+    }
+    Ok(match (event, &call.creation) {
+        (HookEvent::PreToolUse, Some(creation)) => pre_tool_use(&config, creation, &budget).await,
+        (HookEvent::PreToolUse, None) => pre_tool_use_unnamed(&config, &call),
+        (_, _) => post_tool_use(&config, &call, &input, &budget).await,
     })
 }
 
@@ -270,13 +280,37 @@ fn resource_of(creation: &Creation) -> Resource {
     doc_key(creation).resource()
 }
 
-/// What the documentation lookup is asked about a creation.
+/// What the documentation lookup is asked about a creation: the object itself.
 fn doc_key(creation: &Creation) -> DocKey {
     match creation {
         Creation::Flag { key, .. } => DocKey::flag(key),
-        Creation::Experiment { name, flag_key } => DocKey::experiment(name, flag_key.as_deref()),
+        Creation::Experiment { name, .. } => DocKey::experiment(name),
         Creation::Dashboard { name } => DocKey::dashboard(name, None),
     }
+}
+
+/// The flag an experiment call creates for itself (PostHog makes it when no flag has the key),
+/// which must be documented too: by a Feature Flags row, or by an experiment row naming it.
+fn flag_key_of(creation: &Creation) -> Option<DocKey> {
+    match creation {
+        Creation::Experiment {
+            flag_key: Some(key),
+            ..
+        } => Some(DocKey::flag(key)),
+        _ => None,
+    }
+}
+
+/// A create whose name PostHog picks: nobody can have documented it under that name, so with
+/// `sync.require_notion_entry` it is refused until the call names it.
+fn pre_tool_use_unnamed(config: &Config, call: &CreateCall) -> Outcome {
+    if !config.sync.require_notion_entry
+        || allows_undocumented(std::env::var(ALLOW_UNDOCUMENTED_ENV).ok().as_deref())
+    {
+        return Outcome::Success;
+    }
+    eprintln!("{}", unnamed_reason(call.tool));
+    Outcome::Blocked
 }
 
 async fn pre_tool_use(config: &Config, creation: &Creation, budget: &Budget) -> Outcome {
@@ -292,7 +326,9 @@ async fn pre_tool_use(config: &Config, creation: &Creation, budget: &Budget) -> 
         return Outcome::Success;
     }
     let key = doc_key(creation);
-    let keys = std::collections::BTreeSet::from([key.clone()]);
+    let flag = flag_key_of(creation);
+    let mut keys = std::collections::BTreeSet::from([key.clone()]);
+    keys.extend(flag.clone());
     let (owned, asked, step) = (config.clone(), keys.clone(), budget.step());
     let answers = match detached(budget.remaining(), move || async move {
         lookup::answer(&owned, &asked, Mode::Live, step).await
@@ -303,8 +339,19 @@ async fn pre_tool_use(config: &Config, creation: &Creation, budget: &Budget) -> 
         Err(why) => lookup::without_notion(config, &keys, &why),
     };
     let why = answers.notion_failure.as_deref().unwrap_or_default();
+    let flag_answer = flag.as_ref().map_or(Answer::Documented, |f| answers.get(f));
     match answers.get(&key) {
-        Answer::Documented => Outcome::Success,
+        Answer::Documented if flag_answer == Answer::Documented => Outcome::Success,
+        Answer::Documented if flag_answer == Answer::Undocumented => {
+            eprintln!("{}", undocumented_flag_reason(creation));
+            Outcome::Blocked
+        }
+        Answer::Documented => offline_answer(
+            config,
+            creation,
+            why,
+            answers.snapshot_gap.as_deref().unwrap_or_default(),
+        ),
         Answer::Undocumented if answers.from_snapshot.contains(&key) => {
             eprintln!(
                 "{}\n(answered from the snapshot of {}: Notion did not answer: {why})",
@@ -364,13 +411,33 @@ fn one_line(text: &str) -> String {
 
 async fn post_tool_use(
     config: &Config,
-    creation: &Creation,
+    call: &CreateCall,
     input: &HookInput,
     budget: &Budget,
 ) -> Outcome {
     if !config.sync.auto_sync_on_create || tool_failed(input) {
         return Outcome::Success;
     }
+    // A call that left the name to PostHog: the response names what was created.
+    let named = call.creation.clone().or_else(|| {
+        let object = created_object(input)?;
+        Some(Creation::Experiment {
+            name: object.get("name")?.as_str()?.to_string(),
+            flag_key: object
+                .get("feature_flag_key")
+                .and_then(Value::as_str)
+                .map(str::to_string),
+        })
+    });
+    let Some(creation) = named.as_ref() else {
+        eprintln!(
+            "{PREFIX}: `{}` created an experiment whose name its response does not give, so \
+             its Notion entry was not written.\nRun `kodo ph-sync import experiments` to \
+             document it.",
+            call.tool.name
+        );
+        return Outcome::CheckFailed;
+    };
     let resource = resource_of(creation);
     let object = match created_object(input).filter(|o| fits(creation, o)) {
         Some(object) => object,

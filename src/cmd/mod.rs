@@ -52,8 +52,9 @@ pub struct Context {
 }
 
 impl Context {
-    pub fn new(global: GlobalArgs) -> anyhow::Result<Context> {
-        let printer = Printer::new(global.quiet, global.verbose);
+    /// `format_given`: the command line asked for a `--format` (which `-q` does not silence).
+    pub fn new(global: GlobalArgs, format_given: bool) -> anyhow::Result<Context> {
+        let printer = Printer::new(global.quiet, global.verbose, format_given);
         let cwd = std::env::current_dir().context("cannot read the current directory")?;
         Ok(Context {
             global,

@@ -8,12 +8,14 @@
 //!
 //! Invariants:
 //! - Nothing here panics on any input; malformed stdin is a [`HookInputError`].
-//! - [`classify`] recognises exactly three PostHog MCP create tools
-//!   (`create-feature-flag`, `experiment-create`, `dashboard-create`) under any
-//!   `mcp__<server>__` prefix, both called directly and through PostHog's
-//!   single-tool CLI mode (`mcp__<server>__exec` with `call <tool> <json>`).
-//!   Everything else, including a create whose identifying field is missing
-//!   (PostHog rejects those itself), is `None`: not a creation kodo gates.
+//! - [`CREATE_TOOLS`] is the one table of PostHog's MCP tools that create something kodo
+//!   documents, with their argument shapes as the real server defines them
+//!   (PostHog/posthog `products/*/mcp/tools.yaml` and the generated
+//!   `services/mcp/src/tools/generated/*.ts`). [`classify_call`] recognises exactly those,
+//!   under any `mcp__<server>__` prefix, both called directly and through PostHog's
+//!   single-tool CLI mode (`mcp__<server>__exec` with `call <tool> <json>`), and
+//!   [`TOOL_MATCHER`] selects exactly those plus `exec`. Everything else is `None`: not a
+//!   creation kodo gates.
 //! - [`created_object`] only ever returns a JSON object that carries `id`,
 //!   `key` or `name`, found breadth-first so the top-level resource wins over
 //!   nested ones such as `created_by`.
@@ -27,8 +29,7 @@ use serde_json::{Map, Value};
 /// for the `regex` crate) for the tools `kodo hook claude` handles: the three
 /// PostHog create tools and the CLI-mode `exec` tool, under any MCP server
 /// prefix. Used by `plugin/hooks.json` and by `.claude/settings.json` installs.
-pub const TOOL_MATCHER: &str =
-    "^mcp__.+__(create-feature-flag|experiment-create|dashboard-create|exec)$";
+pub const TOOL_MATCHER: &str = "^mcp__.+__(create-feature-flag|experiment-create|experiment-duplicate|experiment-copy-to-project|experiment-create-from-prompt|dashboard-create|exec)$";
 
 /// Seconds Claude Code gives the hook before it kills it. A PreToolUse hook
 /// that times out does not block, so kodo's own network timeout must stay well
@@ -197,7 +198,8 @@ pub enum Creation {
     Experiment {
         /// The experiment's name (the Notion row's Experiment Name).
         name: String,
-        /// The key of the flag the experiment uses, when given.
+        /// The key of the flag the experiment is created on, when the call gives it: PostHog
+        /// creates that flag when none has the key.
         flag_key: Option<String>,
     },
     /// `dashboard-create`.
@@ -254,23 +256,120 @@ impl Creation {
     }
 }
 
-/// The PostHog create tools kodo gates.
+/// What kind of PostHog object a create tool makes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum CreateTool {
+pub enum CreatesKind {
     Flag,
     Experiment,
     Dashboard,
 }
 
+/// One PostHog MCP tool that creates something kodo documents, and the shape of its arguments.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CreateTool {
+    /// The tool's name on PostHog's MCP server (the part after `mcp__<server>__`).
+    pub name: &'static str,
+    /// What it creates.
+    pub creates: CreatesKind,
+    /// The arguments holding the new object's identifier (flag key, experiment or dashboard
+    /// name), first present wins; `data.name` is an argument nested in `data`.
+    pub identifier: &'static [&'static str],
+    /// Whether PostHog picks the identifier when it is not given (a duplicate's
+    /// "Original Name (Copy)", a prompt experiment's generated name). Otherwise a call
+    /// without it is refused by PostHog itself, and is no creation.
+    pub identifier_defaults: bool,
+    /// The argument with the key of the flag an experiment is created on, which PostHog
+    /// creates when no flag has it.
+    pub flag_key: Option<&'static str>,
+    /// The argument naming the project the object is created in, when not the current one.
+    pub target_project: Option<&'static str>,
+}
+
+/// PostHog's MCP tools that create a flag, an experiment or a dashboard. The one table: the
+/// hook matcher, the classification and the tests all read it.
+///
+/// Sources (PostHog/posthog): `products/feature_flags/mcp/tools.yaml` (`create-feature-flag`:
+/// `key`, `name`); `products/experiments/mcp/tools.yaml` and
+/// `services/mcp/src/tools/generated/experiments.ts` (`experiment-create`: `name` and
+/// `feature_flag_key` required, "Feature flag is auto-created"; `experiment-duplicate`: `id`,
+/// optional `name` — default "Original Name (Copy)" — and `feature_flag_key`, the original's
+/// flag reused when omitted; `experiment-copy-to-project`: `id`, `target_team_id`, optional
+/// `name` and `feature_flag_key`; `experiment-create-from-prompt`: `prompt_name`, `versions`,
+/// `templates`, optional `name` — default built from the prompt, versions and templates — and
+/// `feature_flag_key`, the flag auto-created); `products/dashboards/mcp/tools.yaml`
+/// (`dashboard-create`: flat `name`; older servers nest it in `data`).
+pub const CREATE_TOOLS: &[CreateTool] = &[
+    CreateTool {
+        name: "create-feature-flag",
+        creates: CreatesKind::Flag,
+        identifier: &["key"],
+        identifier_defaults: false,
+        flag_key: None,
+        target_project: None,
+    },
+    CreateTool {
+        name: "experiment-create",
+        creates: CreatesKind::Experiment,
+        identifier: &["name"],
+        identifier_defaults: false,
+        flag_key: Some("feature_flag_key"),
+        target_project: None,
+    },
+    CreateTool {
+        name: "experiment-duplicate",
+        creates: CreatesKind::Experiment,
+        identifier: &["name"],
+        identifier_defaults: true,
+        flag_key: Some("feature_flag_key"),
+        target_project: None,
+    },
+    CreateTool {
+        name: "experiment-copy-to-project",
+        creates: CreatesKind::Experiment,
+        identifier: &["name"],
+        identifier_defaults: true,
+        flag_key: Some("feature_flag_key"),
+        target_project: Some("target_team_id"),
+    },
+    CreateTool {
+        name: "experiment-create-from-prompt",
+        creates: CreatesKind::Experiment,
+        identifier: &["name"],
+        identifier_defaults: true,
+        flag_key: Some("feature_flag_key"),
+        target_project: None,
+    },
+    CreateTool {
+        name: "dashboard-create",
+        creates: CreatesKind::Dashboard,
+        identifier: &["data.name", "name"],
+        identifier_defaults: false,
+        flag_key: None,
+        target_project: None,
+    },
+];
+
 impl CreateTool {
-    fn from_name(tool: &str) -> Option<Self> {
-        match tool {
-            "create-feature-flag" => Some(Self::Flag),
-            "experiment-create" => Some(Self::Experiment),
-            "dashboard-create" => Some(Self::Dashboard),
-            _ => None,
-        }
+    fn from_name(tool: &str) -> Option<&'static CreateTool> {
+        CREATE_TOOLS.iter().find(|t| t.name == tool)
     }
+
+    /// The argument a caller must give so kodo can check the new object's identifier.
+    pub fn identifier_arg(&self) -> &'static str {
+        self.identifier.last().copied().unwrap_or("name")
+    }
+}
+
+/// A call of one of [`CREATE_TOOLS`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CreateCall {
+    /// The tool.
+    pub tool: &'static CreateTool,
+    /// What it creates; `None` when the call leaves the name to PostHog
+    /// ([`CreateTool::identifier_defaults`]), so nobody can document it first.
+    pub creation: Option<Creation>,
+    /// The project it creates in, when the call names one ([`CreateTool::target_project`]).
+    pub target_project: Option<String>,
 }
 
 /// The bare MCP tool name: `create-feature-flag` for
@@ -285,40 +384,60 @@ fn mcp_tool(tool_name: &str) -> Option<&str> {
     Some(tool)
 }
 
-/// Recognises a PostHog create call and extracts what identifies the new
-/// resource. `None` for every other tool, for CLI-mode commands that are not a
-/// `call` of a create tool, and for creates missing their identifying field.
-pub fn classify(input: &HookInput) -> Option<Creation> {
+/// Recognises a PostHog create call and extracts what identifies the new resource. `None` for
+/// every other tool, for CLI-mode commands that are not a `call` of a create tool, for calls
+/// without a JSON object of arguments, and for creates missing an identifier PostHog requires.
+pub fn classify_call(input: &HookInput) -> Option<CreateCall> {
     let tool = mcp_tool(input.tool_name.as_deref()?)?;
     if tool == "exec" {
         let command = input.tool_input.get("command")?.as_str()?;
         let (tool, args) = parse_exec_call(command)?;
-        return creation_from_args(tool, &args);
+        return call_from_args(tool, &args);
     }
-    creation_from_args(CreateTool::from_name(tool)?, &input.tool_input)
+    call_from_args(CreateTool::from_name(tool)?, &input.tool_input)
 }
 
-fn creation_from_args(tool: CreateTool, args: &Value) -> Option<Creation> {
+/// What a create call creates, when it says (see [`classify_call`]).
+pub fn classify(input: &HookInput) -> Option<Creation> {
+    classify_call(input)?.creation
+}
+
+fn call_from_args(tool: &'static CreateTool, args: &Value) -> Option<CreateCall> {
     let args = args.as_object()?;
-    match tool {
-        CreateTool::Flag => Some(Creation::Flag {
-            key: non_empty_str(args.get("key"))?,
-            name: non_empty_str(args.get("name")),
-        }),
-        CreateTool::Experiment => Some(Creation::Experiment {
-            name: non_empty_str(args.get("name"))?,
-            flag_key: non_empty_str(args.get("feature_flag_key")),
-        }),
-        CreateTool::Dashboard => {
-            // Legacy server: `{data: {name, ...}}`; current server: flat.
-            let name = match args.get("data").map(inline_json) {
-                Some(Value::Object(data)) => non_empty_str(data.get("name")),
+    let arg = |path: &str| -> Option<String> {
+        match path.split_once('.') {
+            Some((outer, inner)) => match args.get(outer).map(inline_json) {
+                Some(Value::Object(nested)) => non_empty_str(nested.get(inner)),
                 _ => None,
-            }
-            .or_else(|| non_empty_str(args.get("name")))?;
-            Some(Creation::Dashboard { name })
+            },
+            None => non_empty_str(args.get(path)),
         }
+    };
+    let identifier = tool.identifier.iter().find_map(|path| arg(path));
+    if identifier.is_none() && !tool.identifier_defaults {
+        return None;
     }
+    let creation = identifier.map(|id| match tool.creates {
+        CreatesKind::Flag => Creation::Flag {
+            key: id,
+            name: arg("name"),
+        },
+        CreatesKind::Experiment => Creation::Experiment {
+            name: id,
+            flag_key: tool.flag_key.and_then(arg),
+        },
+        CreatesKind::Dashboard => Creation::Dashboard { name: id },
+    });
+    let target_project = tool.target_project.and_then(|key| match args.get(key) {
+        Some(Value::Number(n)) => Some(n.to_string()),
+        Some(Value::String(s)) if !s.trim().is_empty() => Some(s.trim().to_string()),
+        _ => None,
+    });
+    Some(CreateCall {
+        tool,
+        creation,
+        target_project,
+    })
 }
 
 /// Models sometimes pass a nested object as a JSON string; read it as JSON.
@@ -340,7 +459,7 @@ fn non_empty_str(value: Option<&Value>) -> Option<String> {
 /// create tool and its JSON input. `None` for other commands (`learn`,
 /// `tools`, `search`, `info`, `schema`), for calls of other tools, and for
 /// input that is not a JSON object.
-fn parse_exec_call(command: &str) -> Option<(CreateTool, Value)> {
+fn parse_exec_call(command: &str) -> Option<(&'static CreateTool, Value)> {
     let (verb, mut rest) = next_word(command)?;
     if verb != "call" {
         return None;
@@ -505,6 +624,42 @@ pub fn block_reason(c: &Creation) -> String {
          {ALLOW_UNDOCUMENTED_ENV}=1 in its environment.",
         kind = c.kind(),
         resource = c.resource_type(),
+    )
+}
+
+/// The message when an experiment is documented but the flag the call creates it on is not.
+pub fn undocumented_flag_reason(c: &Creation) -> String {
+    let (name, flag) = match c {
+        Creation::Experiment {
+            name,
+            flag_key: Some(flag),
+        } => (name.as_str(), flag.as_str()),
+        other => return block_reason(other),
+    };
+    format!(
+        "kodo: experiment `{name}` is documented, but its feature flag `{flag}` (which PostHog \
+         creates for it when no flag has that key) is not documented in Notion, and \
+         sync.require_notion_entry is on.\n\
+         Document it first: set Flag Key = `{flag}` on the experiment's row in the Experiments \
+         database, or add a row with Flag Key = `{flag}` to the Feature Flags database, then \
+         retry.\n\
+         To let undocumented creations through, restart Claude Code with \
+         {ALLOW_UNDOCUMENTED_ENV}=1 in its environment."
+    )
+}
+
+/// The message when a create leaves the new object's name to PostHog.
+pub fn unnamed_reason(tool: &CreateTool) -> String {
+    format!(
+        "kodo: `{tool}` was called without `{arg}`, so PostHog would pick the new experiment's \
+         name and nobody can have documented it in Notion first (sync.require_notion_entry is \
+         on).\n\
+         Pass `{arg}` (and `feature_flag_key` for a flag of its own), add a row with that \
+         Experiment Name to the Experiments database, then retry.\n\
+         To let undocumented creations through, restart Claude Code with \
+         {ALLOW_UNDOCUMENTED_ENV}=1 in its environment.",
+        tool = tool.name,
+        arg = tool.identifier_arg(),
     )
 }
 
@@ -962,6 +1117,68 @@ mod tests {
         });
         assert!(dashboard.contains("Dashboard Name = `API Performance` to the Dashboards database"));
         assert!(dashboard.contains("kodo ph-sync import dashboards"));
+    }
+
+    #[test]
+    fn the_matcher_selects_exactly_the_table_and_exec() {
+        let re = regex::Regex::new(TOOL_MATCHER).unwrap();
+        for tool in CREATE_TOOLS {
+            assert!(
+                re.is_match(&format!("mcp__posthog__{}", tool.name)),
+                "{}",
+                tool.name
+            );
+        }
+        let listed = TOOL_MATCHER
+            .trim_start_matches("^mcp__.+__(")
+            .trim_end_matches(")$")
+            .split('|')
+            .filter(|t| *t != "exec")
+            .count();
+        assert_eq!(listed, CREATE_TOOLS.len());
+    }
+
+    #[test]
+    fn experiment_duplicates_copies_and_prompt_experiments_are_creations() {
+        let dup = classify_call(&pre(
+            "mcp__posthog__experiment-duplicate",
+            json!({"id": "31", "name": "Pricing v2", "feature_flag_key": "exp_pricing_v2"}),
+        ))
+        .unwrap();
+        assert_eq!(dup.tool.name, "experiment-duplicate");
+        assert_eq!(
+            dup.creation,
+            Some(Creation::Experiment {
+                name: "Pricing v2".into(),
+                flag_key: Some("exp_pricing_v2".into())
+            })
+        );
+        // No name: PostHog names it "Original Name (Copy)"; still a creation, unnamed.
+        let unnamed = classify_call(&pre(
+            "mcp__posthog__experiment-duplicate",
+            json!({"id": 31}),
+        ))
+        .unwrap();
+        assert_eq!(unnamed.creation, None);
+        let copy = classify_call(&exec(
+            r#"call experiment-copy-to-project {"id": 31, "target_team_id": 2, "name": "X"}"#,
+        ))
+        .unwrap();
+        assert_eq!(copy.target_project.as_deref(), Some("2"));
+        let prompt = classify_call(&pre(
+            "mcp__posthog__experiment-create-from-prompt",
+            json!({"prompt_name": "p", "versions": [1, 2], "templates": ["cost"], "name": "P"}),
+        ))
+        .unwrap();
+        assert_eq!(prompt.creation.unwrap().identifier(), "P");
+        // A plain experiment create without a name is PostHog's to refuse.
+        assert_eq!(
+            classify_call(&pre(
+                "mcp__posthog__experiment-create",
+                json!({"feature_flag_key": "k"})
+            )),
+            None
+        );
     }
 
     #[test]

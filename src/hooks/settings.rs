@@ -289,9 +289,11 @@ mod tests {
   {"matcher": "mcp__posthog__create-feature-flag", "hooks": [{"type": "command", "command": "/opt/kodo/bin/kodo hook claude", "timeout": 30}]},
   {"matcher": "Bash", "hooks": [{"type": "command", "command": "guard"}, {"type": "command", "command": "\"/old path/kodo\" hook claude"}]},
   {"matcher": "Edit", "hooks": [{"type": "command", "command": "sh \"${CLAUDE_PLUGIN_ROOT}/plugin/kodo-launcher\" hook claude"}]},
-  {"matcher": "^mcp__.+__(create-feature-flag|experiment-create|dashboard-create|exec)$", "hooks": [{"type": "command", "command": "kodo hook claude", "timeout": 60, "statusMessage": "Checking Notion"}]}
-]}}"#;
-        let value = merged(Some(existing));
+  {"matcher": "^mcp__.+__(create-feature-flag|experiment-create|dashboard-create|exec)$", "hooks": [{"type": "command", "command": "kodo hook claude"}]},
+  {"matcher": "MATCHER", "hooks": [{"type": "command", "command": "kodo hook claude", "timeout": 60, "statusMessage": "Checking Notion"}]}
+]}}"#
+            .replace("MATCHER", &TOOL_MATCHER.replace('\\', "\\\\"));
+        let value = merged(Some(&existing));
         assert_eq!(
             value["hooks"]["PreToolUse"],
             json!([

@@ -42,6 +42,7 @@ pub fn notion_client(config: &Config, printer: &Printer) -> Result<NotionClient,
     let options = ClientOptions {
         limits: RateLimits::windows([config.notion.rate_limit]),
         logger: printer.logger(),
+        notice: printer.notice(),
         credential_env_var: config.notion.token_env_var.clone(),
         ..ClientOptions::notion()
     };
@@ -53,6 +54,7 @@ pub fn posthog_client(config: &Config, printer: &Printer) -> Result<PostHogClien
     let key = Secret::new(config.posthog_token()?);
     let options = ClientOptions {
         logger: printer.logger(),
+        notice: printer.notice(),
         credential_env_var: config.posthog.token_env_var.clone(),
         ..ClientOptions::posthog()
     };

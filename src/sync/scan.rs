@@ -51,11 +51,16 @@ fn log_stats(stats: &ScanStats, printer: &Printer) {
             kodo_scan::CacheStatus::Used => "cache used".to_string(),
         };
         eprintln!(
-            "  scan: {cache}; {} files unchanged, {} touched but unchanged, {} read and scanned, {} read again for definitions{}",
+            "  scan: {cache}; {} files unchanged, {} touched but unchanged, {} read and scanned, {} read again for definitions; {}{}",
             stats.files_unchanged,
             stats.files_rehashed,
             stats.files_extracted,
             stats.files_read_to_resolve,
+            if stats.cross_file_reused {
+                "cross-file result reused"
+            } else {
+                "cross-file stage run"
+            },
             if stats.cache_written { "; cache written" } else { "" }
         );
     }

@@ -148,10 +148,9 @@ pub async fn upsert_from_posthog(
     let key = match resource {
         Resource::Events => DocKey::event(&record.key),
         Resource::Flags => DocKey::flag(&record.key),
-        Resource::Experiments => DocKey::experiment(
-            record.keys.fallback.as_deref().unwrap_or_default(),
-            record.keys.primary.as_deref(),
-        ),
+        Resource::Experiments => {
+            DocKey::experiment(record.keys.fallback.as_deref().unwrap_or_default())
+        }
         Resource::Dashboards => DocKey::dashboard(
             &record.key,
             record

@@ -903,3 +903,86 @@ fn a_missing_notion_token_is_answered_like_an_unreachable_notion() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// Every creation path of PostHog's MCP server is gated (products/experiments/mcp/tools.yaml):
+/// duplicating, copying into this project and creating from a prompt; the flag
+/// `experiment-create` makes for itself; and an experiment is documented only by its own row.
+#[test]
+fn every_experiment_creation_path_is_gated() {
+    let env = gated();
+    let project = env.config()["posthog"]["project_id"].clone();
+    let project = project
+        .as_str()
+        .map(str::to_string)
+        .unwrap_or_else(|| project.to_string());
+    let blocked = [
+        (
+            "experiment-duplicate",
+            json!({"id": 31, "name": "Pricing page layout v2", "feature_flag_key": "exp_pricing_v2"}),
+            "experiment `Pricing page layout v2` is not documented",
+        ),
+        (
+            "experiment-duplicate",
+            json!({"id": 31}),
+            "`experiment-duplicate` was called without `name`",
+        ),
+        (
+            "experiment-copy-to-project",
+            json!({"id": 31, "target_team_id": project, "name": "Search ranking"}),
+            "experiment `Search ranking` is not documented",
+        ),
+        (
+            "experiment-create-from-prompt",
+            json!({"prompt_name": "onboarding-tips", "versions": [1, 2], "templates": ["cost"],
+                   "name": "Onboarding tips prompt"}),
+            "experiment `Onboarding tips prompt` is not documented",
+        ),
+        (
+            "experiment-create-from-prompt",
+            json!({"prompt_name": "onboarding-tips", "versions": [1, 2], "templates": ["cost"]}),
+            "`experiment-create-from-prompt` was called without `name`",
+        ),
+        // Documented experiment, but the flag PostHog creates for it is not.
+        (
+            "experiment-create",
+            json!({"name": "Pricing page layout", "feature_flag_key": "exp_pricing_brand_new"}),
+            "its feature flag `exp_pricing_brand_new`",
+        ),
+        // Another experiment's row on the same flag does not document a new experiment.
+        (
+            "experiment-create",
+            json!({"name": "Pricing layout rerun", "feature_flag_key": "exp_pricing_page_layout"}),
+            "experiment `Pricing layout rerun` is not documented",
+        ),
+    ];
+    for (tool, input, message) in &blocked {
+        for prefix in PREFIXES {
+            let what = format!("{prefix}{tool} {input}");
+            run(&env, &pre(&env, &format!("{prefix}{tool}"), input.clone()))
+                .assert_blocked(&what, &[message, "KODO_ALLOW_UNDOCUMENTED=1"]);
+        }
+        // The CLI mode's single tool, same arguments.
+        let command = format!("call --json {tool} '{input}'");
+        run(&env, &exec(&env, &command)).assert_blocked(&command, &[message]);
+    }
+    // A copy into another project is not this project's documentation.
+    run(
+        &env,
+        &pre(
+            &env,
+            "mcp__posthog__experiment-copy-to-project",
+            json!({"id": 31, "target_team_id": 99999, "name": "Search ranking"}),
+        ),
+    )
+    .assert_silent_pass("copy to another project");
+    // Documented, with its documented flag: through.
+    run(
+        &env,
+        &exec(
+            &env,
+            r#"call experiment-duplicate {"id": 31, "name": "Pricing page layout", "feature_flag_key": "release_checkout_v2"}"#,
+        ),
+    )
+    .assert_silent_pass("documented duplicate");
+    assert!(env.notion_writes().is_empty(), "PreToolUse never writes");
+}

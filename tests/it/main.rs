@@ -8,6 +8,7 @@ mod reliability;
 
 mod architecture;
 mod documented;
+mod everyday;
 mod hook_claude;
 mod notion_fidelity;
 mod pipeline;

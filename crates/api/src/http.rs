@@ -8,8 +8,13 @@
 //!   was throttled.
 //! - 429/529 are retried for every method (the service did not process the request), honouring
 //!   `Retry-After`. 5xx answers and lost connections are retried only for reads; for writes
-//!   they come back to the caller, which decides how to settle the unknown outcome. A failure to
-//!   connect at all (nothing was sent) is retried for writes too.
+//!   they come back to the caller, which decides how to settle the unknown outcome. A connect
+//!   timeout (nothing was sent) is retried for writes too. A connection that cannot be made at
+//!   all (refused, a host name that does not resolve, a TLS handshake that fails) is not
+//!   retried: it fails at once with the host and the likely fix, because waiting does not
+//!   change a wrong URL or an intercepting proxy.
+//! - A retry or pause longer than a second is announced on [`ClientOptions::notice`] (kodo
+//!   prints it on stderr), so a terminal never sits silent.
 //! - At most `max_attempts` sends per call. `KODO_TEST_NO_RETRY_DELAY=1` caps every retry wait
 //!   at 10 ms; the limiter's pacing still applies.
 //! - The credential travels only in a header marked sensitive; log lines and errors carry the
@@ -88,6 +93,9 @@ pub struct ClientOptions {
     pub max_throttle_wait: Option<Duration>,
     /// Receives one line per request, retry and wait.
     pub logger: Option<Logger>,
+    /// Receives one line whenever a retry or a rate-limit pause waits longer than a second
+    /// (what a person at a terminal should hear about even without `-v`).
+    pub notice: Option<Logger>,
     /// Name of the environment variable the credential came from, for error messages.
     pub credential_env_var: String,
 }
@@ -104,6 +112,7 @@ impl ClientOptions {
             max_retry_delay: None,
             max_throttle_wait: None,
             logger: None,
+            notice: None,
             credential_env_var: "NOTION_API_KEY".to_owned(),
         }
     }
@@ -126,6 +135,7 @@ impl ClientOptions {
             max_retry_delay: None,
             max_throttle_wait: Some(crate::posthog::DEFAULT_MAX_THROTTLE_WAIT),
             logger: None,
+            notice: None,
             credential_env_var: "POSTHOG_PERSONAL_API_KEY".to_owned(),
         }
     }
@@ -141,6 +151,7 @@ impl std::fmt::Debug for ClientOptions {
             .field("max_retry_delay", &self.max_retry_delay)
             .field("max_throttle_wait", &self.max_throttle_wait)
             .field("logger", &self.logger.as_ref().map(|_| "<fn>"))
+            .field("notice", &self.notice.as_ref().map(|_| "<fn>"))
             .field("credential_env_var", &self.credential_env_var)
             .finish()
     }
@@ -746,6 +757,7 @@ pub(crate) struct Transport {
     counters: Counters,
     pub(crate) policy: RetryPolicy,
     logger: Option<Logger>,
+    notice: Option<Logger>,
     timeout: Duration,
     /// Set once the service answered `public_api_request_blocked`: every later call fails at
     /// once with that answer instead of being sent.
@@ -799,6 +811,7 @@ impl Transport {
                 None => RetryPolicy::new(opts.max_attempts, opts.max_retry_delay),
             },
             logger: opts.logger,
+            notice: opts.notice,
             timeout: opts.timeout,
             blocked: Mutex::new(None),
         })
@@ -832,10 +845,25 @@ impl Transport {
         self.counters.retries.fetch_add(1, Ordering::Relaxed);
     }
 
-    /// Sleeps `wait` (test cap applied), saying why in the log.
+    /// Tells the person waiting, when a wait is longer than [`NOTICE_AFTER`].
+    fn announce(&self, wait: Duration, why: &str) {
+        if wait > NOTICE_AFTER {
+            if let Some(notice) = &self.notice {
+                notice(&self.redact(&format!(
+                    "{}: waiting {:.0}s, {why}",
+                    self.service,
+                    wait.as_secs_f64().ceil()
+                )));
+            }
+        }
+    }
+
+    /// Sleeps `wait` (test cap applied), saying why in the log (and to the person waiting,
+    /// when it is long).
     pub(crate) async fn wait(&self, wait: Duration, why: &str) {
         let wait = self.policy.capped(wait);
         self.log(&format!("waiting {:.1}s: {why}", wait.as_secs_f64()));
+        self.announce(wait, why);
         tokio::time::sleep(wait).await;
     }
 
@@ -944,6 +972,10 @@ impl Transport {
                             wait.as_secs_f64(),
                             attempt - free_retries + 1
                         ));
+                        self.announce(
+                            wait,
+                            &format!("{} asked kodo to slow down ({status}{why})", self.service),
+                        );
                         self.limiter.pause_for(wait);
                         continue;
                     }
@@ -962,14 +994,21 @@ impl Transport {
                     }
                     return Err(fail(FailureKind::Status { status, body }));
                 }
-                Err(NetError { message, sent }) => {
+                Err(NetError {
+                    message,
+                    sent,
+                    retry,
+                }) => {
                     self.log(&format!("{request} -> failed: {message} ({ms} ms)"));
-                    let retryable = call.access == Access::Read || !sent;
+                    let retryable = retry && (call.access == Access::Read || !sent);
                     if retryable && attempt - free_retries < max {
                         let wait = self.policy.backoff(attempt);
                         self.wait(
                             wait,
-                            &format!("retrying {request} (attempt {} of {max})", attempt + 1),
+                            &format!(
+                                "retrying {request} after \"{message}\" (attempt {} of {max})",
+                                attempt + 1
+                            ),
                         )
                         .await;
                         continue;
@@ -1009,24 +1048,30 @@ impl Transport {
 
     fn net_error(&self, e: reqwest::Error, answered: bool) -> NetError {
         let sent = answered || !e.is_connect();
-        let message = if e.is_timeout() {
-            format!(
+        let (timeout, connect) = (e.is_timeout(), e.is_connect());
+        let refused = io_kinds(&e).contains(&std::io::ErrorKind::ConnectionRefused);
+        let chain = error_chain(&e.without_url());
+        let (message, retry) = if timeout {
+            let message = format!(
                 "no complete answer within {:.0}s",
                 self.timeout.as_secs_f64()
+            );
+            (message, true)
+        } else if connect {
+            (
+                connect_failure(&self.base, self.service, &chain, refused),
+                false,
             )
-        } else if e.is_connect() {
-            format!("could not connect ({})", error_chain(&e.without_url()))
         } else if answered {
-            format!(
-                "the connection broke while reading the answer ({})",
-                error_chain(&e.without_url())
-            )
+            let message = format!("the connection broke while reading the answer ({chain})");
+            (message, true)
         } else {
-            error_chain(&e.without_url())
+            (chain, true)
         };
         NetError {
             message: self.redact(&message),
             sent,
+            retry,
         }
     }
 
@@ -1049,6 +1094,64 @@ impl Transport {
 struct NetError {
     message: String,
     sent: bool,
+    /// False when trying again cannot help (the connection cannot be made at all).
+    retry: bool,
+}
+
+/// A retry or pause longer than this is announced on [`ClientOptions::notice`].
+pub const NOTICE_AFTER: Duration = Duration::from_secs(1);
+
+/// The `std::io::Error` kinds in an error's chain.
+fn io_kinds(e: &(dyn std::error::Error + 'static)) -> Vec<std::io::ErrorKind> {
+    let mut kinds = Vec::new();
+    let mut next: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = next {
+        if let Some(io) = err.downcast_ref::<std::io::Error>() {
+            kinds.push(io.kind());
+        }
+        next = err.source();
+    }
+    kinds
+}
+
+/// What a connection that could not be made means, with the host and the likely fix.
+/// `chain` is the error's text with its causes; `refused` says the host answered the
+/// connection with a refusal.
+fn connect_failure(base: &Url, service: Service, chain: &str, refused: bool) -> String {
+    let host = base.host_str().unwrap_or("?");
+    let port = base.port_or_known_default().unwrap_or(443);
+    let lower = chain.to_ascii_lowercase();
+    let setting = match service {
+        Service::Notion => "notion.baseUrl",
+        Service::PostHog => "posthog.region_url",
+    };
+    if refused || lower.contains("connection refused") {
+        format!(
+            "{host}:{port} refused the connection: nothing is listening there; check {setting} \
+             in the kodo config (and that the service, or the emulator, is running)"
+        )
+    } else if lower.contains("dns error")
+        || lower.contains("failed to lookup address")
+        || lower.contains("name or service not known")
+        || lower.contains("no such host")
+    {
+        format!(
+            "the host name {host} does not resolve (DNS): check the spelling of {setting} in the \
+             kodo config, and this machine's network or DNS settings ({chain})"
+        )
+    } else if lower.contains("certificate")
+        || lower.contains("tls")
+        || lower.contains("handshake")
+        || lower.contains("invalid peer")
+    {
+        format!(
+            "the TLS handshake with {host}:{port} failed ({chain}): a proxy that intercepts TLS \
+             needs its certificate installed in the system store, and {setting} must be an \
+             https:// URL of the service itself"
+        )
+    } else {
+        format!("could not connect to {host}:{port} ({chain}); check {setting} and the network")
+    }
 }
 
 /// `additional_data.retry_after` (Notion repeats `Retry-After` there, as a string of seconds).

@@ -14,8 +14,11 @@
 //!   dead flag check), not a missing entry. Callers pass only rows not in the trash.
 //! - **What documents what.** An event: a row of the Events database with its Event Name. A
 //!   flag: a row of the Flags database with its Flag Key, or an experiment row whose Flag Key is
-//!   the flag (the experiment documents its flag). An experiment: a row with its flag key or,
-//!   failing that, its name. A dashboard: a row with its name or its PostHog ID.
+//!   the flag (the experiment documents its flag). An experiment: a row with its own name, and
+//!   only that: several experiments can run on one flag (`experiment-duplicate` reuses the
+//!   original's flag unless given a new key), so another experiment's row on the same flag
+//!   documents the flag, not this experiment (issue 12). A dashboard: a row with its name or its
+//!   PostHog ID.
 //!
 //! [`Documented`] is what a set of rows documents; the snapshot (`.kodo/snapshot.json`) is the
 //! same index written to disk, so the snapshot and a live query cannot disagree on a row.
@@ -42,11 +45,8 @@ pub enum DocKey {
     Event(String),
     /// A feature flag key.
     Flag(String),
-    /// An experiment: its name, and the key of its flag when known.
-    Experiment {
-        name: String,
-        flag_key: Option<String>,
-    },
+    /// An experiment's name.
+    Experiment(String),
     /// A dashboard: its name, and its PostHog ID when known.
     Dashboard { name: String, id: Option<i64> },
 }
@@ -62,12 +62,9 @@ impl DocKey {
         DocKey::Flag(owned(key))
     }
 
-    /// An experiment, normalised (an empty flag key is no flag key).
-    pub fn experiment(name: &str, flag_key: Option<&str>) -> DocKey {
-        DocKey::Experiment {
-            name: owned(name),
-            flag_key: flag_key.and_then(normalise).map(str::to_string),
-        }
+    /// An experiment's name, normalised.
+    pub fn experiment(name: &str) -> DocKey {
+        DocKey::Experiment(owned(name))
     }
 
     /// A dashboard, normalised.
@@ -83,7 +80,7 @@ impl DocKey {
         match self {
             DocKey::Event(_) => Resource::Events,
             DocKey::Flag(_) => Resource::Flags,
-            DocKey::Experiment { .. } => Resource::Experiments,
+            DocKey::Experiment(_) => Resource::Experiments,
             DocKey::Dashboard { .. } => Resource::Dashboards,
         }
     }
@@ -93,7 +90,7 @@ impl DocKey {
         match self {
             DocKey::Flag(_) => &[Resource::Flags, Resource::Experiments],
             DocKey::Event(_) => &[Resource::Events],
-            DocKey::Experiment { .. } => &[Resource::Experiments],
+            DocKey::Experiment(_) => &[Resource::Experiments],
             DocKey::Dashboard { .. } => &[Resource::Dashboards],
         }
     }
@@ -126,19 +123,8 @@ impl DocKey {
             (DocKey::Flag(key), Resource::Experiments) if !key.is_empty() => {
                 out.push(flag_key(key))
             }
-            (
-                DocKey::Experiment {
-                    name,
-                    flag_key: key,
-                },
-                Resource::Experiments,
-            ) => {
-                if let Some(key) = key {
-                    out.push(flag_key(key));
-                }
-                if !name.is_empty() {
-                    out.push(title("Experiment Name", name));
-                }
+            (DocKey::Experiment(name), Resource::Experiments) if !name.is_empty() => {
+                out.push(title("Experiment Name", name))
             }
             (DocKey::Dashboard { name, id }, Resource::Dashboards) => {
                 if !name.is_empty() {
@@ -257,12 +243,7 @@ impl Documented {
         match key {
             DocKey::Event(name) => has(&self.events, name),
             DocKey::Flag(key) => has(&self.flags, key) || has(&self.experiment_flags, key),
-            DocKey::Experiment { name, flag_key } => {
-                flag_key
-                    .as_deref()
-                    .is_some_and(|k| has(&self.experiment_flags, k))
-                    || has(&self.experiment_names, name)
-            }
+            DocKey::Experiment(name) => has(&self.experiment_names, name),
             DocKey::Dashboard { name, id } => {
                 has(&self.dashboard_names, name)
                     || id.is_some_and(|id| self.dashboard_ids.contains(&id))
@@ -333,9 +314,11 @@ mod tests {
             ),
         );
         assert!(d.documents(&DocKey::flag("checkout-copy")));
-        assert!(d.documents(&DocKey::experiment("Other name", Some("checkout-copy"))));
-        assert!(d.documents(&DocKey::experiment("Checkout copy", None)));
-        assert!(!d.documents(&DocKey::experiment("Nope", Some("nope"))));
+        assert!(d.documents(&DocKey::experiment("Checkout copy")));
+        assert!(d.documents(&DocKey::flag("checkout-copy")));
+        // Another experiment on the same flag is not documented by this row.
+        assert!(!d.documents(&DocKey::experiment("Checkout copy (Copy)")));
+        assert!(!d.documents(&DocKey::experiment("Nope")));
         assert!(!d.documents(&DocKey::event("checkout-copy")));
         assert!(!d.documents(&DocKey::flag("Checkout copy")));
     }
@@ -366,12 +349,8 @@ mod tests {
             Some(json!({"property": "Flag Key", "rich_text": {"equals": "checkout-copy"}}))
         );
         assert_eq!(
-            DocKey::experiment("Checkout copy", Some("checkout-copy"))
-                .filter(Resource::Experiments),
-            Some(json!({"or": [
-                {"property": "Flag Key", "rich_text": {"equals": "checkout-copy"}},
-                {"property": "Experiment Name", "title": {"equals": "Checkout copy"}}
-            ]}))
+            DocKey::experiment("Checkout copy").filter(Resource::Experiments),
+            Some(json!({"property": "Experiment Name", "title": {"equals": "Checkout copy"}}))
         );
         assert_eq!(
             DocKey::dashboard("API Performance", Some(123)).filter(Resource::Dashboards),
@@ -379,10 +358,6 @@ mod tests {
                 {"property": "Dashboard Name", "title": {"equals": "API Performance"}},
                 {"property": "ID", "number": {"equals": 123}}
             ]}))
-        );
-        assert_eq!(
-            DocKey::experiment("Only a name", Some(" ")).filter(Resource::Experiments),
-            Some(json!({"property": "Experiment Name", "title": {"equals": "Only a name"}}))
         );
         assert_eq!(DocKey::event("e").filter(Resource::Flags), None);
         assert_eq!(

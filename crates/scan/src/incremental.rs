@@ -1,6 +1,7 @@
 //! The full scan as two stages with a cache between them: a per-file pass that reads each
 //! file once and extracts everything the later stages need ([`FileExtract`]), and the
-//! cross-file stage (identifier resolution) that works from those extracts.
+//! cross-file stage (wrapper inference, identifier resolution) that works from those
+//! extracts.
 //!
 //! The per-file pass records, for every file, its references (resolved within the file
 //! where possible, with where their imports point), every string constant it defines when
@@ -10,10 +11,24 @@
 //! the cache remembers them.
 //!
 //! With a cache ([`crate::ScanOptions::cache_dir`]), a file whose size, modification time
-//! and inode are unchanged is not read at all; a file whose stat changed but whose content
-//! hash did not is read but not re-extracted; only the others are extracted again. The
-//! cross-file stage always runs again, over all extracts, so results are identical with and
-//! without the cache.
+//! and inode are unchanged is not read at all, and its extract is not even decoded unless
+//! the cross-file stage needs it; a file whose stat changed but whose content hash did not
+//! is read but not re-extracted; only the others are extracted again. The cache also keeps
+//! the scan's final result ([`Outcome`]: every reference after inference and resolution,
+//! the inference rounds, what resolution looked at outside the walked files). What a re-scan
+//! does then depends on what changed:
+//!
+//! - nothing (every file's stat, and every file resolution probed outside the walk, as
+//!   cached): the cached result is the result; no source file is read, no extract decoded,
+//!   the cache is not rewritten;
+//! - files whose contribution to the cross-file stage is the same as before (the same
+//!   inference facts in the same round, the same definitions of every name resolution
+//!   looked up): only those files' references are recomputed (their inference rounds
+//!   replayed from the cached plan, their identifiers resolved), the others' stand;
+//! - anything else: the cross-file stage runs again over every extract, exactly as without
+//!   a cache.
+//!
+//! So results are identical with and without the cache.
 //!
 //! Invariants: the per-file extract depends only on the file's bytes, its path and the
 //! settings (whose fingerprint the cache checks); resolution reads a file only through the
@@ -22,10 +37,11 @@
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::hash::{Hash as _, Hasher as _};
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use serde::{Deserialize, Serialize};
 
-use crate::cache::{self, CacheStatus, Entry, Stat};
+use crate::cache::{self, CacheStatus, Row, Stat, View};
 use crate::defs::{find_defs, Def};
 use crate::imports::Origin;
 use crate::infer::{self, FileFacts, Inferred};
@@ -41,8 +57,9 @@ use crate::{
     Reference, ScanError, ScanOptions, ScanReport, ScanSettings, ScanStats, SkipReason, Skipped,
 };
 
-/// What the per-file pass extracts from one file (what the cache stores per file).
-#[derive(Serialize, Deserialize, Clone, Debug)]
+/// What the per-file pass extracts from one file (what the cache stores per file, decoded
+/// only when needed).
+#[derive(Serialize, Deserialize, Clone, Debug, Default)]
 pub(crate) struct FileExtract {
     /// References, with identifiers resolved within the file where possible, where an
     /// unresolved identifier's import points, and whose parameter a key is.
@@ -52,16 +69,41 @@ pub(crate) struct FileExtract {
     pub facts: Option<FileFacts>,
     /// It was tokenized by the per-file pass (it contains a call name).
     pub tokenized: bool,
-    /// Minified code containing a call name: not scanned, reported as skipped.
-    pub minified: bool,
     /// Every string constant the file defines, once the file has been tokenized.
     pub defs: Option<Vec<Def>>,
-    /// The words the file contains.
-    pub words: Words,
     /// What the inference rounds of the scan that wrote this found in the file, each under
     /// the key of its round (the round's number, its new wrapper names and every wrapper
     /// inferred so far): reused while the keys match.
     pub rounds: Vec<RoundResult>,
+}
+
+/// What every re-scan needs of a file without decoding its extract (the cache row's fixed
+/// part): the file's word filter and flags.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug)]
+pub(crate) struct Meta {
+    words: Words,
+    flags: u8,
+}
+
+/// Minified code containing a call name: not scanned, reported as skipped.
+const MINIFIED: u8 = 1;
+/// The file has references (before inference drops a wrapper's own parameter).
+const MATCHED: u8 = 2;
+
+impl Meta {
+    fn minified(&self) -> bool {
+        self.flags & MINIFIED != 0
+    }
+    fn matched(&self) -> bool {
+        self.flags & MATCHED != 0
+    }
+    fn set_matched(&mut self, on: bool) {
+        if on {
+            self.flags |= MATCHED;
+        } else {
+            self.flags &= !MATCHED;
+        }
+    }
 }
 
 /// One inference round's findings in one file.
@@ -72,22 +114,31 @@ pub(crate) struct RoundResult {
     facts: FileFacts,
 }
 
-type Files = Vec<(String, Entry<FileExtract>)>;
-
-/// How the per-file pass dealt with one file.
-enum Seen {
-    /// Stat unchanged: the cached entry stands, the file was not read.
-    Unchanged(Stat),
-    /// Stat changed, content the same: the cached extract stands.
-    SameContent(Stat),
-    /// Extracted now.
-    Extracted(Box<Entry<FileExtract>>),
+/// One inference round as the scan ran it: replayed on changed files by a re-scan.
+#[derive(Serialize, Deserialize, Clone, Debug)]
+struct RoundPlan {
+    key: u64,
+    /// The wrappers new in this round (whose call sites it looks for).
+    fresh: Vec<String>,
+    /// Every wrapper inferred when the round ran.
+    inferred: Vec<Inferred>,
 }
 
-#[derive(Default)]
-struct Pass {
-    files: Vec<(String, Seen)>,
-    toks: Vec<Token>,
+/// The scan's final result, as the cache keeps it.
+#[derive(Serialize, Deserialize, Default)]
+struct Outcome {
+    /// Every reference after inference and resolution, sorted by path, line, column, kind.
+    refs: Vec<Reference>,
+    /// The inference rounds, in order.
+    rounds: Vec<RoundPlan>,
+    /// The wrappers inferred.
+    inferred: Vec<Inferred>,
+    /// The last segments of every name resolution looked up across files.
+    wanted: BTreeSet<String>,
+    /// What targeted resolution found on disk for each import it followed.
+    probes: Vec<(Origin, Family, Vec<String>)>,
+    /// Files outside the walk that targeted resolution read, with their stat then.
+    outside: Vec<(String, Option<Stat>)>,
 }
 
 /// A fingerprint of everything besides a file's bytes and path that its extract depends on.
@@ -106,22 +157,18 @@ fn extract(
     table: &Table,
     compiled: &Compiled,
     toks: &mut Vec<Token>,
-) -> FileExtract {
-    let mut out = FileExtract {
-        refs: Vec::new(),
-        facts: None,
-        tokenized: false,
-        minified: false,
-        defs: None,
+) -> (FileExtract, Meta) {
+    let mut meta = Meta {
         words: Words::of(bytes),
-        rounds: Vec::new(),
+        flags: 0,
     };
+    let mut out = FileExtract::default();
     if !table.worth_parsing(bytes) {
-        return out;
+        return (out, meta);
     }
     if is_minified(bytes) {
-        out.minified = true;
-        return out;
+        meta.flags |= MINIFIED;
+        return (out, meta);
     }
     let (refs, facts) = file_refs(rel, lang, bytes, table, compiled, toks, None);
     // `file_refs` left the file's tokens in `toks`.
@@ -131,7 +178,251 @@ fn extract(
     if facts.has_any() {
         out.facts = Some(facts);
     }
-    out
+    (out, meta)
+}
+
+/// A cached round plan with its matcher, built on first use.
+struct Replay<'o> {
+    plan: &'o RoundPlan,
+    fresh: HashSet<String>,
+    table: OnceLock<Option<Table>>,
+}
+
+/// The cached inference rounds, replayed on the files a re-scan extracts.
+struct Replayer<'o> {
+    replays: Vec<Replay<'o>>,
+    settings: &'o ScanSettings,
+    compiled: &'o Compiled,
+}
+
+impl Replayer<'_> {
+    /// What a re-scan does to a changed file besides extracting it, so the cached
+    /// cross-file result can be kept if the file's contribution to it is the same: its
+    /// definitions are found even when it has no call (resolution would read it for them),
+    /// and the cached inference rounds are replayed on it.
+    fn prepare(
+        &self,
+        rel: &str,
+        lang: Lang,
+        bytes: &[u8],
+        ext: &mut FileExtract,
+        meta: &Meta,
+        toks: &mut Vec<Token>,
+    ) {
+        if ext.defs.is_none() {
+            tokenize(bytes, lang, toks);
+            ext.defs = Some(find_defs(bytes, toks, lang, &|_| true));
+        }
+        if meta.minified() {
+            return;
+        }
+        for replay in &self.replays {
+            if !replay.fresh.iter().any(|n| meta.words.may_contain(n)) {
+                continue;
+            }
+            let table = replay
+                .table
+                .get_or_init(|| Table::with_inferred(self.settings, &replay.plan.inferred).ok());
+            let Some(table) = table else {
+                continue;
+            };
+            let (refs, facts) = file_refs(
+                rel,
+                lang,
+                bytes,
+                table,
+                self.compiled,
+                toks,
+                Some(&replay.fresh),
+            );
+            ext.rounds.push(RoundResult {
+                key: replay.plan.key,
+                refs,
+                facts,
+            });
+        }
+    }
+}
+
+/// How the per-file pass dealt with one file.
+enum Seen {
+    /// Stat unchanged: the cached row (at this index) stands, the file was not read.
+    Unchanged(usize),
+    /// Stat changed, content the same: the cached row stands with the new stat.
+    SameContent(usize, Stat),
+    /// Extracted now.
+    Extracted(Box<(Stat, u128, Meta, FileExtract)>),
+}
+
+#[derive(Default)]
+struct Pass {
+    files: Vec<(String, Seen)>,
+    toks: Vec<Token>,
+}
+
+/// One file of the scan.
+struct Slot<'c> {
+    rel: String,
+    stat: Stat,
+    hash: u128,
+    meta: Meta,
+    /// The cached extract's bytes (empty for a file extracted now).
+    raw: &'c [u8],
+    /// The extract, once decoded (or extracted now).
+    ext: Option<Box<FileExtract>>,
+    /// `ext` differs from `raw`: the cache must encode it again.
+    dirty: bool,
+}
+
+/// Every file of the scan, with extracts decoded on demand, and reads of files whose
+/// definitions are not known yet.
+struct Store<'c, 'x> {
+    base: &'x Path,
+    slots: Vec<Slot<'c>>,
+    table: &'x Table,
+    compiled: &'x Compiled,
+    /// Files read after the per-file pass (for definitions, or inference rounds).
+    read: usize,
+}
+
+/// The slot's extract, decoded from the cache's bytes if need be; one that does not decode
+/// (a cache written by a bug) is extracted again from the file.
+fn load_ext<'s>(
+    slot: &'s mut Slot<'_>,
+    base: &Path,
+    table: &Table,
+    compiled: &Compiled,
+) -> &'s mut FileExtract {
+    if slot.ext.is_none() {
+        let ext = match postcard::from_bytes::<FileExtract>(slot.raw) {
+            Ok(ext) => ext,
+            Err(_) => {
+                let (mut buf, mut toks) = (Vec::new(), Vec::new());
+                slot.dirty = true;
+                match (
+                    Lang::from_path(&slot.rel),
+                    read_source(&base.join(&slot.rel), &mut buf),
+                ) {
+                    (Some(lang), Ok(())) => {
+                        let (ext, meta) =
+                            extract(&slot.rel, lang, &buf, table, compiled, &mut toks);
+                        slot.meta = meta;
+                        ext
+                    }
+                    _ => FileExtract::default(),
+                }
+            }
+        };
+        slot.ext = Some(Box::new(ext));
+    }
+    slot.ext.get_or_insert_with(Box::default)
+}
+
+impl<'c> Store<'c, '_> {
+    fn ext(&mut self, i: usize) -> &FileExtract {
+        load_ext(&mut self.slots[i], self.base, self.table, self.compiled)
+    }
+
+    fn ext_mut(&mut self, i: usize) -> &mut FileExtract {
+        let slot = &mut self.slots[i];
+        slot.dirty = true;
+        load_ext(slot, self.base, self.table, self.compiled)
+    }
+
+    /// Decodes every extract (the full cross-file stage needs them all), in parallel.
+    fn decode_all(&mut self) {
+        let (base, table, compiled) = (self.base, self.table, self.compiled);
+        let threads = std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .min(8);
+        let chunk = self.slots.len().div_ceil(threads).max(1);
+        std::thread::scope(|scope| {
+            for part in self.slots.chunks_mut(chunk) {
+                scope.spawn(move || {
+                    for slot in part {
+                        load_ext(slot, base, table, compiled);
+                    }
+                });
+            }
+        });
+    }
+
+    /// The decoded extract of slot `i` (all are, after [`Store::decode_all`]).
+    fn decoded(&self, i: usize) -> Option<&FileExtract> {
+        self.slots[i].ext.as_deref()
+    }
+
+    /// Fills in the definitions of the files at `idxs` that may define one of `names`
+    /// (last segments) and were not tokenized yet, reading them in parallel.
+    fn fill(&mut self, idxs: &[usize], names: &HashSet<String>) {
+        let mut need: Vec<(usize, PathBuf, Lang)> = Vec::new();
+        for &i in idxs {
+            if !names
+                .iter()
+                .any(|n| self.slots[i].meta.words.may_contain(n))
+            {
+                continue;
+            }
+            if self.ext(i).defs.is_some() {
+                continue;
+            }
+            let rel = &self.slots[i].rel;
+            if let Some(l) = Lang::from_path(rel) {
+                need.push((i, self.base.join(rel), l));
+            }
+        }
+        if need.is_empty() {
+            return;
+        }
+        self.read += need.len();
+        let found = parallel(&need, |(i, path, lang), buf, toks| {
+            read_source(path, buf).ok()?;
+            tokenize(buf, *lang, toks);
+            Some((*i, find_defs(buf, toks, *lang, &|_| true)))
+        });
+        for (i, defs) in found {
+            self.ext_mut(i).defs = Some(defs);
+        }
+    }
+
+    /// The definitions at `idx` whose last segment is one of `names`.
+    fn defs_named(&mut self, idx: usize, names: &HashSet<String>) -> Vec<Def> {
+        if !names
+            .iter()
+            .any(|n| self.slots[idx].meta.words.may_contain(n))
+        {
+            return Vec::new();
+        }
+        self.ext(idx)
+            .defs
+            .iter()
+            .flatten()
+            .filter(|d| named(d, names))
+            .cloned()
+            .collect()
+    }
+}
+
+/// Whether a definition's last segment is one of `names`.
+fn named(d: &Def, names: &HashSet<String>) -> bool {
+    d.chain
+        .last()
+        .is_some_and(|l| names.contains(l.trim_start_matches('@')))
+}
+
+/// What resolution looked up, for the cache to tell later whether it still holds.
+#[derive(Default)]
+struct Looked {
+    wanted: BTreeSet<String>,
+    probes: Vec<(Origin, Family, Vec<String>)>,
+    outside: Vec<(String, Option<Stat>)>,
+}
+
+/// The stat of a file resolution read outside the walk (`None` if it is gone).
+fn outside_stat(base: &Path, rel: &str) -> Option<Stat> {
+    std::fs::symlink_metadata(base.join(rel))
+        .ok()
+        .map(|m| Stat::of(&m))
 }
 
 /// See [`crate::scan_with`].
@@ -151,158 +442,429 @@ pub(crate) fn scan(
         phases.push((name, clock.elapsed().saturating_sub(total)));
     };
     let cache_path = options.cache_dir.as_ref().map(|d| cache::file_for(d, root));
-    let (prev, status) = match &cache_path {
-        None => (None, CacheStatus::Disabled),
-        Some(path) => match cache::load::<FileExtract>(path, settings_id) {
-            Ok(loaded) => (Some(loaded), CacheStatus::Used),
-            Err(status) => (None, status),
-        },
+    let bytes = match &cache_path {
+        None => Err(CacheStatus::Disabled),
+        Some(path) => cache::load(path),
     };
+    let loaded = match &bytes {
+        Ok(bytes) => cache::view::<Meta>(bytes, settings_id).and_then(|view| {
+            postcard::from_bytes::<Outcome>(view.result)
+                .map(|outcome| (view, outcome))
+                .map_err(|e| CacheStatus::Ignored(format!("corrupt ({e})")))
+        }),
+        Err(status) => Err(status.clone()),
+    };
+    let (prev, status): (Option<(View<'_, Meta>, Outcome)>, CacheStatus) = match loaded {
+        Ok(p) => (Some(p), CacheStatus::Used),
+        Err(status) => (None, status),
+    };
+    let replayer = Replayer {
+        replays: prev
+            .iter()
+            .flat_map(|(_, o)| &o.rounds)
+            .map(|plan| Replay {
+                plan,
+                fresh: plan.fresh.iter().cloned().collect(),
+                table: OnceLock::new(),
+            })
+            .collect(),
+        settings,
+        compiled: &compiled,
+    };
+    let view = prev.as_ref().map(|(v, _)| v);
     lap("read cache", &mut phases);
+
     let (states, mut skipped) = walk_files(
         root,
         &compiled,
         &|_| true,
         Pass::default,
         |st, rel, lang, file| {
-            let stat = file.stat().unwrap_or(Stat {
-                size: 0,
-                mtime_ns: 0,
-                inode: 0,
-            });
-            if prev.as_ref().is_some_and(|p| p.fresh(rel, &stat).is_some()) {
-                st.files.push((rel.to_string(), Seen::Unchanged(stat)));
-                return;
-            }
-            let Some(bytes) = file.read() else {
-                return;
+            let row = view.and_then(|v| v.find(rel).map(|i| (v, i)));
+            let (bytes, stat) = match row {
+                Some((v, i)) => {
+                    let stat = file.stat().unwrap_or(Stat::NONE);
+                    if v.fresh(i, &stat) {
+                        st.files.push((rel.to_string(), Seen::Unchanged(i)));
+                        return;
+                    }
+                    let Some(bytes) = file.read() else {
+                        return;
+                    };
+                    (bytes, stat)
+                }
+                // No cached row: the stat comes from the open file (no second path lookup).
+                None => match file.read_with_stat() {
+                    Some(read) => read,
+                    None => return,
+                },
             };
             let hash = cache::content_hash(bytes);
-            let same = prev
-                .as_ref()
-                .and_then(|p| p.entries.get(rel))
-                .is_some_and(|e| e.hash == hash);
-            let seen = if same {
-                Seen::SameContent(stat)
-            } else {
-                Seen::Extracted(Box::new(Entry {
-                    stat,
-                    hash,
-                    extract: extract(rel, lang, bytes, &table, &compiled, &mut st.toks),
-                }))
-            };
+            if let Some((v, i)) = row {
+                if v.rows[i].hash == hash {
+                    st.files.push((rel.to_string(), Seen::SameContent(i, stat)));
+                    return;
+                }
+            }
+            let (mut ext, meta) = extract(rel, lang, bytes, &table, &compiled, &mut st.toks);
+            if view.is_some() {
+                replayer.prepare(rel, lang, bytes, &mut ext, &meta, &mut st.toks);
+            }
+            let seen = Seen::Extracted(Box::new((stat, hash, meta, ext)));
             st.files.push((rel.to_string(), seen));
         },
     )?;
     lap("walk and per-file pass", &mut phases);
-    let (mut prev_entries, prev_count) = match prev {
-        Some(p) => {
-            let n = p.entries.len();
-            (p.entries, n)
-        }
-        None => (HashMap::new(), 0),
-    };
+
     let mut stats = ScanStats {
         cache: status,
         ..ScanStats::default()
     };
-    let mut files: Files = Vec::new();
+    let rows: &[Row<'_, Meta>] = view.map_or(&[], |v| &v.rows);
+    let mut seen_rows = vec![false; rows.len()];
+    // Files whose content changed (or that are new), by path.
+    let mut changed: HashSet<String> = HashSet::new();
+    let mut slots: Vec<Slot<'_>> = Vec::new();
     for (rel, seen) in states.into_iter().flat_map(|s| s.files) {
-        let entry = match seen {
-            Seen::Extracted(entry) => {
-                stats.files_extracted += 1;
-                *entry
-            }
-            Seen::Unchanged(stat) | Seen::SameContent(stat) => {
-                let Some(mut entry) = prev_entries.remove(&rel) else {
-                    continue;
+        let slot = match seen {
+            Seen::Unchanged(i) | Seen::SameContent(i, _) => {
+                seen_rows[i] = true;
+                let row = &rows[i];
+                let stat = match seen {
+                    Seen::SameContent(_, stat) => {
+                        stats.files_rehashed += 1;
+                        stat
+                    }
+                    _ => {
+                        stats.files_unchanged += 1;
+                        row.stat
+                    }
                 };
-                if matches!(seen, Seen::Unchanged(_)) {
-                    stats.files_unchanged += 1;
-                } else {
-                    stats.files_rehashed += 1;
+                Slot {
+                    rel,
+                    stat,
+                    hash: row.hash,
+                    meta: row.meta,
+                    raw: row.extract,
+                    ext: None,
+                    dirty: false,
                 }
-                entry.stat = stat;
-                entry
+            }
+            Seen::Extracted(found) => {
+                stats.files_extracted += 1;
+                let (stat, hash, meta, ext) = *found;
+                if let Some(v) = view {
+                    if let Some(i) = v.find(&rel) {
+                        seen_rows[i] = true;
+                    }
+                }
+                changed.insert(rel.clone());
+                Slot {
+                    rel,
+                    stat,
+                    hash,
+                    meta,
+                    raw: &[],
+                    ext: Some(Box::new(ext)),
+                    dirty: true,
+                }
             }
         };
-        files.push((rel, entry));
+        slots.push(slot);
     }
-    drop(prev_entries);
+    let removed: Vec<usize> = (0..rows.len()).filter(|&i| !seen_rows[i]).collect();
+    changed.extend(removed.iter().map(|&i| rows[i].path.to_string()));
+    slots.sort_unstable_by(|a, b| a.rel.cmp(&b.rel));
     lap("merge with cache", &mut phases);
 
     let base = base_dir(root);
-    let mut store = DefStore {
+    let mut store = Store {
         base: &base,
-        files: &mut files,
+        slots,
+        table: &table,
+        compiled: &compiled,
         read: 0,
-        changed: false,
     };
+    let kept = prev.as_ref().and_then(|(v, outcome)| {
+        keep_outcome(&mut store, v, outcome, &changed, settings).map(|refs| (refs, outcome))
+    });
+    let reused = kept.is_some();
+    let outcome = match kept {
+        Some((new_refs, old)) => {
+            let (refs, looked) = new_refs;
+            let mut wanted = old.wanted.clone();
+            wanted.extend(looked.wanted);
+            let mut probes = old.probes.clone();
+            for p in looked.probes {
+                if !probes.contains(&p) {
+                    probes.push(p);
+                }
+            }
+            let mut outside = old.outside.clone();
+            for o in looked.outside {
+                if !outside.iter().any(|(p, _)| *p == o.0) {
+                    outside.push(o);
+                }
+            }
+            Outcome {
+                refs,
+                rounds: old.rounds.clone(),
+                inferred: old.inferred.clone(),
+                wanted,
+                probes,
+                outside,
+            }
+        }
+        None => cross_file(&mut store, settings, &compiled)?,
+    };
+    stats.files_read_to_resolve = store.read;
+    stats.cross_file_reused = reused;
+    lap(
+        if reused {
+            "cached cross-file result"
+        } else {
+            "wrapper inference and resolution"
+        },
+        &mut phases,
+    );
+
     let mut scanned = 0;
-    let mut matched_files: HashSet<usize> = HashSet::new();
-    let mut refs: Vec<Found> = Vec::new();
-    for (i, (rel, e)) in store.files.iter().enumerate() {
-        if e.extract.minified {
+    let mut matched = 0;
+    for slot in &store.slots {
+        if slot.meta.minified() {
             skipped.push(Skipped {
-                path: rel.clone(),
+                path: slot.rel.clone(),
                 reason: SkipReason::Minified,
             });
-            continue;
+        } else {
+            scanned += 1;
         }
-        scanned += 1;
-        if !e.extract.refs.is_empty() {
-            matched_files.insert(i);
-        }
-        refs.extend(e.extract.refs.iter().cloned());
+        matched += usize::from(slot.meta.matched());
     }
-    let inferred = if settings.infer_wrappers {
-        infer_rounds(
-            &mut store,
-            settings,
-            &compiled,
-            &mut refs,
-            &mut matched_files,
-        )?
-    } else {
-        Vec::new()
-    };
-    lap("wrapper inference", &mut phases);
-    resolve(&mut store, &mut refs);
-    stats.files_read_to_resolve = store.read;
-    let defs_changed = store.changed;
-    let mut report = assemble(
-        refs.into_iter().map(|f| f.r).collect(),
-        scanned,
-        matched_files.len(),
-        settings.include_tests,
-    );
-    report.wrappers = wrapper_reports(settings, &inferred);
-    skipped.sort();
-    report.skipped = skipped;
-    lap("resolve and assemble", &mut phases);
-
-    if let Some(path) = &cache_path {
-        let changed = stats.cache != CacheStatus::Used
+    let dirty = store.slots.iter().any(|s| s.dirty);
+    let write = cache_path.is_some()
+        && (stats.cache != CacheStatus::Used
             || stats.files_extracted > 0
             || stats.files_rehashed > 0
-            || defs_changed
-            || prev_count != files.len();
-        if changed {
-            let entries: Vec<(&str, &Entry<FileExtract>)> =
-                files.iter().map(|(p, e)| (p.as_str(), e)).collect();
-            if let Err(e) = cache::save(path, settings_id, started, &entries) {
-                stats.cache_error = Some(format!(
-                    "cannot write the scan cache `{}`: {e}",
-                    path.display()
-                ));
-            } else {
-                stats.cache_written = true;
-            }
+            || !removed.is_empty()
+            || dirty
+            || !reused);
+    let result = if write {
+        postcard::to_allocvec(&outcome).ok()
+    } else {
+        None
+    };
+    let mut report = assemble(outcome.refs, scanned, matched, settings.include_tests);
+    report.wrappers = wrapper_reports(settings, &outcome.inferred);
+    skipped.sort();
+    report.skipped = skipped;
+    lap("assemble", &mut phases);
+
+    if let (Some(path), Some(result)) = (&cache_path, result) {
+        let encoded: Vec<Option<Vec<u8>>> = store
+            .slots
+            .iter()
+            .map(|s| match (&s.ext, s.dirty) {
+                (Some(ext), true) => postcard::to_allocvec(ext).ok(),
+                _ => None,
+            })
+            .collect();
+        let rows: Vec<Row<'_, Meta>> = store
+            .slots
+            .iter()
+            .zip(&encoded)
+            .map(|(s, enc)| Row {
+                path: &s.rel,
+                stat: s.stat,
+                hash: s.hash,
+                meta: s.meta,
+                extract: enc.as_deref().unwrap_or(s.raw),
+            })
+            .collect();
+        if let Err(e) = cache::save(path, settings_id, started, &rows, &result) {
+            stats.cache_error = Some(format!(
+                "cannot write the scan cache `{}`: {e}",
+                path.display()
+            ));
+        } else {
+            stats.cache_written = true;
         }
         lap("write cache", &mut phases);
     }
     stats.phases = phases;
     Ok((report, stats))
+}
+
+/// The cached outcome with only the `changed` files' references recomputed, if every
+/// changed file contributes to the cross-file stage exactly what it did (and what
+/// resolution saw outside the walk is as it was); `None` means the whole cross-file stage
+/// must run again.
+fn keep_outcome(
+    store: &mut Store<'_, '_>,
+    view: &View<'_, Meta>,
+    outcome: &Outcome,
+    changed: &HashSet<String>,
+    settings: &ScanSettings,
+) -> Option<(Vec<Reference>, Looked)> {
+    let base = store.base;
+    for (origin, family, files) in &outcome.probes {
+        if crate::resolve::candidate_files(base, origin, *family) != *files {
+            return None;
+        }
+    }
+    for (rel, stat) in &outcome.outside {
+        let now = outside_stat(base, rel);
+        let trusted = match (&now, stat) {
+            (Some(now), Some(_)) => view.trusted(now),
+            (None, None) => true,
+            _ => false,
+        };
+        if now != *stat || !trusted {
+            return None;
+        }
+    }
+    if changed.is_empty() {
+        return Some((outcome.refs.clone(), Looked::default()));
+    }
+    let round_of = |key: u64| outcome.rounds.iter().position(|r| r.key == key);
+    // What a file gives inference: its own facts if the per-file pass tokenized it, else
+    // those of the first round that read it.
+    let contribution = |e: &FileExtract| -> Result<Option<(Option<usize>, FileFacts)>, ()> {
+        if e.tokenized {
+            return Ok(e
+                .facts
+                .clone()
+                .filter(FileFacts::has_any)
+                .map(|f| (None, f)));
+        }
+        match e.rounds.first() {
+            None => Ok(None),
+            Some(r) => {
+                let round = round_of(r.key).ok_or(())?;
+                Ok(r.facts.has_any().then(|| (Some(round), r.facts.clone())))
+            }
+        }
+    };
+    let wanted: HashSet<String> = outcome.wanted.iter().cloned().collect();
+    let restricted = |defs: Option<&Vec<Def>>| -> Vec<Def> {
+        defs.into_iter()
+            .flatten()
+            .filter(|d| named(d, &wanted))
+            .cloned()
+            .collect()
+    };
+    let position: HashMap<String, usize> = store
+        .slots
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| changed.contains(&s.rel))
+        .map(|(i, s)| (s.rel.clone(), i))
+        .collect();
+    for rel in changed {
+        let old = match view.find(rel) {
+            Some(i) => Some(postcard::from_bytes::<FileExtract>(view.rows[i].extract).ok()?),
+            None => None,
+        };
+        let new = position.get(rel).map(|&i| store.ext(i));
+        let facts_old = old.as_ref().map_or(Ok(None), contribution).ok()?;
+        let facts_new = new.map_or(Ok(None), contribution).ok()?;
+        if facts_old != facts_new {
+            return None;
+        }
+        // A changed file's definitions are always known (`prepare_changed`).
+        if new.is_some_and(|e| e.defs.is_none()) {
+            return None;
+        }
+        if restricted(old.as_ref().and_then(|e| e.defs.as_ref()))
+            != restricted(new.and_then(|e| e.defs.as_ref()))
+        {
+            return None;
+        }
+    }
+    // The changed files' references, as the full stage would find them: the per-file
+    // pass's, then each replayed round's.
+    let wrapper_names: HashSet<(Family, &str)> = outcome
+        .inferred
+        .iter()
+        .map(|w| (w.family, w.name.as_str()))
+        .collect();
+    let mut found: Vec<Found> = Vec::new();
+    let mut idxs: Vec<usize> = position.values().copied().collect();
+    idxs.sort_unstable();
+    for &i in &idxs {
+        let e = store.ext(i);
+        let any = !e.refs.is_empty() || e.rounds.iter().any(|r| !r.refs.is_empty());
+        let mut refs: Vec<Found> = e.refs.clone();
+        refs.extend(e.rounds.iter().flat_map(|r| r.refs.iter().cloned()));
+        if !settings.infer_wrappers {
+            refs.truncate(e.refs.len());
+        }
+        found.extend(refs);
+        store.slots[i].meta.set_matched(any);
+    }
+    if settings.infer_wrappers {
+        found.retain(|f| {
+            f.param_of
+                .as_deref()
+                .is_none_or(|n| !wrapper_names.contains(&(f.family, n)))
+        });
+    }
+    let looked = resolve(store, &mut found);
+    let mut refs: Vec<Reference> = outcome
+        .refs
+        .iter()
+        .filter(|r| !changed.contains(&r.path))
+        .cloned()
+        .collect();
+    refs.extend(found.into_iter().map(|f| f.r));
+    sort_refs(&mut refs);
+    Some((refs, looked))
+}
+
+/// The order the cache keeps references in (the report's).
+fn sort_refs(refs: &mut [Reference]) {
+    refs.sort_by(|a, b| {
+        (&a.path, a.line, a.column, a.kind).cmp(&(&b.path, b.line, b.column, b.kind))
+    });
+}
+
+/// The whole cross-file stage over every file's extract: wrapper inference, then
+/// resolution.
+fn cross_file(
+    store: &mut Store<'_, '_>,
+    settings: &ScanSettings,
+    compiled: &Compiled,
+) -> Result<Outcome, ScanError> {
+    store.decode_all();
+    let mut refs: Vec<Found> = Vec::new();
+    let mut matched: Vec<bool> = vec![false; store.slots.len()];
+    for (i, slot) in store.slots.iter().enumerate() {
+        if slot.meta.minified() {
+            continue;
+        }
+        let Some(e) = store.decoded(i) else { continue };
+        matched[i] = !e.refs.is_empty();
+        refs.extend(e.refs.iter().cloned());
+    }
+    let (inferred, rounds) = if settings.infer_wrappers {
+        infer_rounds(store, settings, compiled, &mut refs, &mut matched)?
+    } else {
+        (Vec::new(), Vec::new())
+    };
+    for (slot, m) in store.slots.iter_mut().zip(matched) {
+        slot.meta.set_matched(m);
+    }
+    let looked = resolve(store, &mut refs);
+    let mut refs: Vec<Reference> = refs.into_iter().map(|f| f.r).collect();
+    sort_refs(&mut refs);
+    Ok(Outcome {
+        refs,
+        rounds,
+        inferred,
+        wanted: looked.wanted,
+        probes: looked.probes,
+        outside: looked.outside,
+    })
 }
 
 /// The key of one inference round: what its findings in a file depend on besides the
@@ -320,35 +882,40 @@ fn round_key(round: usize, fresh: &HashSet<String>, inferred: &[Inferred]) -> u6
 /// Wrapper inference as [`crate::scan`] does it: the wrappers are closed over every file's
 /// facts, then each round looks for call sites of the wrappers new in it, in the files
 /// whose words contain their names (read only when the cache has no findings for the same
-/// round key), until no new wrapper appears. Returns the wrappers inferred; `refs` gains
-/// the call sites, and loses the keys that are an inferred wrapper's own parameter.
+/// round key), until no new wrapper appears. Returns the wrappers inferred and the rounds
+/// run; `refs` gains the call sites, and loses the keys that are an inferred wrapper's own
+/// parameter. Every extract must be decoded.
 fn infer_rounds(
-    store: &mut DefStore<'_>,
+    store: &mut Store<'_, '_>,
     settings: &ScanSettings,
     compiled: &Compiled,
     refs: &mut Vec<Found>,
-    matched_files: &mut HashSet<usize>,
-) -> Result<Vec<Inferred>, ScanError> {
+    matched: &mut [bool],
+) -> Result<(Vec<Inferred>, Vec<RoundPlan>), ScanError> {
     let configured: BTreeSet<String> = settings
         .wrappers
         .iter()
         .map(|w| w.call.rsplit('.').next().unwrap_or(&w.call).to_string())
         .collect();
-    let mut facts: Vec<FileFacts> = store
-        .files
-        .iter()
-        .filter_map(|(_, e)| e.extract.facts.clone())
+    let n = store.slots.len();
+    let mut tokenized: Vec<bool> = (0..n)
+        .map(|i| store.decoded(i).is_some_and(|e| e.tokenized))
         .collect();
-    let mut tokenized: Vec<bool> = store
-        .files
-        .iter()
-        .map(|(_, e)| e.extract.tokenized)
-        .collect();
-    let mut kept: Vec<Vec<RoundResult>> = vec![Vec::new(); store.files.len()];
+    // Facts found by the rounds, in the order they were found.
+    let mut late: Vec<FileFacts> = Vec::new();
+    let mut kept: Vec<Vec<RoundResult>> = vec![Vec::new(); n];
     let mut done: HashSet<String> = HashSet::new();
     let mut inferred: Vec<Inferred> = Vec::new();
+    let mut plans: Vec<RoundPlan> = Vec::new();
+    let mut read = 0;
     for round in 0..MAX_INFERENCE_ROUNDS {
-        inferred = infer::close(&facts, &configured);
+        {
+            let facts: Vec<&FileFacts> = (0..n)
+                .filter_map(|i| store.decoded(i).and_then(|e| e.facts.as_ref()))
+                .chain(late.iter())
+                .collect();
+            inferred = infer::close(&facts, &configured);
+        }
         let fresh: HashSet<String> = inferred
             .iter()
             .filter(|w| !w.returned && !done.contains(&w.name) && !w.key_at(false).is_empty())
@@ -358,21 +925,25 @@ fn infer_rounds(
             break;
         }
         let key = round_key(round, &fresh, &inferred);
-        let candidates: Vec<usize> = (0..store.files.len())
+        let mut fresh_sorted: Vec<String> = fresh.iter().cloned().collect();
+        fresh_sorted.sort();
+        plans.push(RoundPlan {
+            key,
+            fresh: fresh_sorted,
+            inferred: inferred.clone(),
+        });
+        let candidates: Vec<usize> = (0..n)
             .filter(|&i| {
-                let e = &store.files[i].1.extract;
-                !e.minified && fresh.iter().any(|n| e.words.may_contain(n))
+                let meta = &store.slots[i].meta;
+                !meta.minified() && fresh.iter().any(|n| meta.words.may_contain(n))
             })
             .collect();
         let mut results: Vec<(usize, RoundResult)> = Vec::new();
         let mut to_read: Vec<usize> = Vec::new();
         for &i in &candidates {
-            match store.files[i]
-                .1
-                .extract
-                .rounds
-                .iter()
-                .find(|r| r.key == key)
+            match store
+                .decoded(i)
+                .and_then(|e| e.rounds.iter().find(|r| r.key == key))
             {
                 Some(r) => results.push((i, r.clone())),
                 None => to_read.push(i),
@@ -380,10 +951,10 @@ fn infer_rounds(
         }
         if !to_read.is_empty() {
             let table = Table::with_inferred(settings, &inferred)?;
-            store.read += to_read.len();
+            read += to_read.len();
             let jobs: Vec<(usize, &str)> = to_read
                 .iter()
-                .map(|&i| (i, store.files[i].0.as_str()))
+                .map(|&i| (i, store.slots[i].rel.as_str()))
                 .collect();
             let base = store.base;
             let found = parallel(&jobs, |(i, rel), buf, toks| {
@@ -400,27 +971,28 @@ fn infer_rounds(
         results.sort_by_key(|(i, _)| *i);
         for (i, result) in results {
             if !result.refs.is_empty() {
-                matched_files.insert(i);
+                matched[i] = true;
             }
             refs.extend(result.refs.iter().cloned());
             if !tokenized[i] {
                 tokenized[i] = true;
                 if result.facts.has_any() {
-                    facts.push(result.facts.clone());
+                    late.push(result.facts.clone());
                 }
             }
             kept[i].push(result);
         }
         done.extend(fresh);
     }
+    store.read += read;
     // Keep exactly this scan's findings in the cache.
     for (i, rounds) in kept.into_iter().enumerate() {
-        let e = &mut store.files[i].1.extract;
-        let same = e.rounds.len() == rounds.len()
-            && e.rounds.iter().zip(&rounds).all(|(a, b)| a.key == b.key);
+        let same = store.decoded(i).is_some_and(|e| {
+            e.rounds.len() == rounds.len()
+                && e.rounds.iter().zip(&rounds).all(|(a, b)| a.key == b.key)
+        });
         if !same {
-            e.rounds = rounds;
-            store.changed = true;
+            store.ext_mut(i).rounds = rounds;
         }
     }
     // A key that is a wrapper's own parameter is not a reference: its call sites are.
@@ -433,7 +1005,7 @@ fn infer_rounds(
             .as_deref()
             .is_none_or(|n| !wrapper_names.contains(&(f.family, n)))
     });
-    Ok(inferred)
+    Ok((inferred, plans))
 }
 
 /// Runs `job` over `jobs` on a few threads, each with its own read buffer and token vector.
@@ -465,72 +1037,12 @@ fn parallel<J: Sync, T: Send>(
     })
 }
 
-/// Every file of the scan with its extract, and reads of files whose definitions are not
-/// known yet.
-struct DefStore<'a> {
-    base: &'a Path,
-    files: &'a mut Files,
-    /// Files read after the per-file pass (for definitions, or inference rounds).
-    read: usize,
-    /// An entry gained definitions or round findings: the cache is worth rewriting.
-    changed: bool,
-}
-
-impl DefStore<'_> {
-    /// Fills in the definitions of the files at `idxs` that may define one of `names`
-    /// (last segments) and were not tokenized yet, reading them in parallel.
-    fn fill(&mut self, idxs: &[usize], names: &HashSet<String>) {
-        let need: Vec<(usize, PathBuf, Lang)> = idxs
-            .iter()
-            .copied()
-            .filter(|&i| {
-                let e = &self.files[i].1.extract;
-                e.defs.is_none() && names.iter().any(|n| e.words.may_contain(n))
-            })
-            .filter_map(|i| {
-                let rel = &self.files[i].0;
-                Lang::from_path(rel).map(|l| (i, self.base.join(rel), l))
-            })
-            .collect();
-        if need.is_empty() {
-            return;
-        }
-        self.read += need.len();
-        let found = parallel(&need, |(i, path, lang), buf, toks| {
-            read_source(path, buf).ok()?;
-            tokenize(buf, *lang, toks);
-            Some((*i, find_defs(buf, toks, *lang, &|_| true)))
-        });
-        self.changed = true;
-        for (i, defs) in found {
-            self.files[i].1.extract.defs = Some(defs);
-        }
-    }
-
-    /// The definitions at `idx` whose last segment is one of `names`.
-    fn defs_named<'s>(
-        &'s self,
-        idx: usize,
-        names: &'s HashSet<String>,
-    ) -> impl Iterator<Item = &'s Def> + 's {
-        self.files[idx]
-            .1
-            .extract
-            .defs
-            .iter()
-            .flatten()
-            .filter(move |d| {
-                d.chain
-                    .last()
-                    .is_some_and(|l| names.contains(l.trim_start_matches('@')))
-            })
-    }
-}
-
 /// Resolves the identifiers `refs` still carry, as [`crate::scan`] always has: names whose
 /// import says where they live in just those files (falling back to a wider search when
 /// those files do not define them), the rest against every file of the language family.
-fn resolve(store: &mut DefStore<'_>, refs: &mut [Found]) {
+/// Returns what it looked up.
+fn resolve(store: &mut Store<'_, '_>, refs: &mut [Found]) -> Looked {
+    let mut looked = Looked::default();
     let pending =
         |r: &Reference| r.key.is_none() && r.dynamic_reason.is_none() && r.identifier.is_some();
     // Names whose import says where they live.
@@ -548,7 +1060,7 @@ fn resolve(store: &mut DefStore<'_>, refs: &mut [Found]) {
                 hint.as_ref().map(|(o, l)| (o.clone(), *family, l.clone()))
             })
             .collect();
-        let resolutions = resolve_targeted(store, &requests);
+        let resolutions = resolve_targeted(store, &requests, &mut looked);
         for (&i, resolution) in targeted.iter().zip(&resolutions) {
             if *resolution != Resolution::Unresolved {
                 apply(&mut refs[i].r, resolution);
@@ -570,25 +1082,26 @@ fn resolve(store: &mut DefStore<'_>, refs: &mut [Found]) {
         }
     }
     if wanted.is_empty() {
-        return;
+        return looked;
     }
     let mut index: HashMap<Family, DefIndex> = HashMap::new();
     let families: BTreeSet<Family> = wanted.keys().copied().collect();
     let family_of: Vec<Option<Family>> = store
-        .files
+        .slots
         .iter()
-        .map(|(p, _)| Lang::from_path(p).map(Lang::family))
+        .map(|s| Lang::from_path(&s.rel).map(Lang::family))
         .collect();
     for family in families {
         let names = &wanted[&family];
-        let idxs: Vec<usize> = (0..store.files.len())
+        looked.wanted.extend(names.iter().cloned());
+        let idxs: Vec<usize> = (0..store.slots.len())
             .filter(|&i| family_of[i] == Some(family))
             .collect();
         store.fill(&idxs, names);
         let mut found = DefIndex::default();
         for &i in &idxs {
             for d in store.defs_named(i, names) {
-                found.push(d.clone(), &store.files[i].0);
+                found.push(d, &store.slots[i].rel);
             }
         }
         index.insert(family, found);
@@ -610,25 +1123,36 @@ fn resolve(store: &mut DefStore<'_>, refs: &mut [Found]) {
             apply(r, &resolution);
         }
     }
+    looked
 }
 
 /// [`crate::resolve::resolve_targeted`] over the store: a candidate file the scan walked is
 /// looked up in its extract (read only if its definitions are not known yet and it may
 /// define the name); one the walk skipped is read as the resolver always has.
 fn resolve_targeted(
-    store: &mut DefStore<'_>,
+    store: &mut Store<'_, '_>,
     requests: &[(Origin, Family, String)],
+    looked: &mut Looked,
 ) -> Vec<Resolution> {
     let base = store.base;
     let (files_of, wanted) = crate::resolve::candidates_of(base, requests);
+    for ((origin, family, _), files) in requests.iter().zip(&files_of) {
+        let probe = (origin.clone(), *family, files.clone());
+        if !looked.probes.contains(&probe) {
+            looked.probes.push(probe);
+        }
+    }
+    for names in wanted.values() {
+        looked.wanted.extend(names.iter().cloned());
+    }
     let mut walked: Vec<(usize, &HashSet<String>)> = Vec::new();
     let mut outside: HashMap<String, HashSet<String>> = HashMap::new();
     {
         let position: HashMap<&str, usize> = store
-            .files
+            .slots
             .iter()
             .enumerate()
-            .map(|(i, (p, _))| (p.as_str(), i))
+            .map(|(i, s)| (s.rel.as_str(), i))
             .collect();
         for (rel, names) in &wanted {
             match position.get(rel.as_str()) {
@@ -644,7 +1168,7 @@ fn resolve_targeted(
     let idxs: Vec<usize> = walked
         .iter()
         .filter(|(i, names)| {
-            let words = &store.files[*i].1.extract.words;
+            let words = &store.slots[*i].meta.words;
             names.iter().any(|n| words.may_contain(n))
         })
         .map(|(i, _)| *i)
@@ -652,8 +1176,14 @@ fn resolve_targeted(
     store.fill(&idxs, &all_names);
     let mut defs_of: HashMap<String, Vec<Def>> = HashMap::new();
     for (i, names) in &walked {
-        let defs: Vec<Def> = store.defs_named(*i, names).cloned().collect();
-        defs_of.insert(store.files[*i].0.clone(), defs);
+        let defs = store.defs_named(*i, names);
+        defs_of.insert(store.slots[*i].rel.clone(), defs);
+    }
+    // Stat before reading: a file changed meanwhile is not trusted next time.
+    for rel in outside.keys() {
+        if !looked.outside.iter().any(|(p, _)| p == rel) {
+            looked.outside.push((rel.clone(), outside_stat(base, rel)));
+        }
     }
     defs_of.extend(crate::resolve::read_defs(base, &outside));
     requests

@@ -18,6 +18,7 @@
 //! key, never through a name that merely looks like one; the result is deterministic
 //! (sorted by name, path and line).
 
+use std::borrow::Borrow;
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
@@ -141,7 +142,7 @@ impl FileFacts {
 }
 
 /// An inferred wrapper: call sites of `name` are resolved like SDK calls.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Inferred {
     pub name: String,
     pub family: Family,
@@ -614,7 +615,10 @@ fn bindings(src: &[u8], toks: &[Token], lang: Lang) -> Vec<Binding> {
 
 /// The wrappers the facts imply, closed to a fixed point. `configured` names win: no
 /// wrapper of that name is inferred.
-pub(crate) fn close(facts: &[FileFacts], configured: &BTreeSet<String>) -> Vec<Inferred> {
+pub(crate) fn close<F: Borrow<FileFacts>>(
+    facts: &[F],
+    configured: &BTreeSet<String>,
+) -> Vec<Inferred> {
     type K = (Family, String);
     let mut found: BTreeMap<K, Vec<Inferred>> = BTreeMap::new();
     let family_of = |path: &str| Lang::from_path(path).map(Lang::family);
@@ -636,7 +640,7 @@ pub(crate) fn close(facts: &[FileFacts], configured: &BTreeSet<String>) -> Vec<I
         list.push(w);
         true
     };
-    for file in facts {
+    for file in facts.iter().map(Borrow::borrow) {
         let Some(family) = family_of(&file.path) else {
             continue;
         };
@@ -663,7 +667,7 @@ pub(crate) fn close(facts: &[FileFacts], configured: &BTreeSet<String>) -> Vec<I
     // Forwards into a wrapper's key make the forwarding function a wrapper, to a fixed point.
     loop {
         let mut new = Vec::new();
-        for file in facts {
+        for file in facts.iter().map(Borrow::borrow) {
             let Some(family) = family_of(&file.path) else {
                 continue;
             };
@@ -696,7 +700,7 @@ pub(crate) fn close(facts: &[FileFacts], configured: &BTreeSet<String>) -> Vec<I
             }
         }
         // `const trackEvent = track`: another name for a wrapper.
-        for file in facts {
+        for file in facts.iter().map(Borrow::borrow) {
             let Some(family) = family_of(&file.path) else {
                 continue;
             };
@@ -726,7 +730,7 @@ pub(crate) fn close(facts: &[FileFacts], configured: &BTreeSet<String>) -> Vec<I
     }
     // `const track = useTrack()`: `track` is a wrapper in that file.
     let mut local = Vec::new();
-    for file in facts {
+    for file in facts.iter().map(Borrow::borrow) {
         let Some(family) = family_of(&file.path) else {
             continue;
         };

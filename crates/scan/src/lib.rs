@@ -310,6 +310,9 @@ pub struct ScanStats {
     pub files_extracted: usize,
     /// Files read again to find the definitions of identifiers used in other files.
     pub files_read_to_resolve: usize,
+    /// The cached cross-file result was kept: no file changed what it gives wrapper
+    /// inference or resolution, so only the changed files' references were recomputed.
+    pub cross_file_reused: bool,
     /// The cache file was (re)written.
     pub cache_written: bool,
     /// Why the cache could not be written (the scan itself succeeded).
@@ -326,6 +329,7 @@ impl Default for ScanStats {
             files_rehashed: 0,
             files_extracted: 0,
             files_read_to_resolve: 0,
+            cross_file_reused: false,
             cache_written: false,
             cache_error: None,
             phases: Vec::new(),

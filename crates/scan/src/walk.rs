@@ -68,8 +68,28 @@ impl SourceFile<'_> {
     /// The file's bytes; `None` (and the file handed back as skipped, with the reason) for
     /// unreadable, oversized or binary files.
     pub(crate) fn read(&mut self) -> Option<&[u8]> {
-        match read_source(self.entry.path(), self.buf) {
-            Ok(()) => Some(&self.buf[..]),
+        self.read_opened(false).map(|(bytes, _)| bytes)
+    }
+
+    /// Like [`SourceFile::read`], with the stat of the file it opened (an `fstat`, not a
+    /// second lookup of the path).
+    pub(crate) fn read_with_stat(&mut self) -> Option<(&[u8], Stat)> {
+        self.read_opened(true)
+            .map(|(bytes, stat)| (bytes, stat.unwrap_or(Stat::NONE)))
+    }
+
+    fn read_opened(&mut self, with_stat: bool) -> Option<(&[u8], Option<Stat>)> {
+        let mut stat = None;
+        let read = File::open(self.entry.path())
+            .map_err(|_| SkipReason::Unreadable)
+            .and_then(|f| {
+                if with_stat {
+                    stat = f.metadata().ok().map(|m| Stat::of(&m));
+                }
+                read_into(f, self.buf)
+            });
+        match read {
+            Ok(()) => Some((&self.buf[..], stat)),
             Err(reason) => {
                 self.skipped.push(Skipped {
                     path: self.rel.to_string(),
@@ -247,8 +267,12 @@ impl<S, F> Drop for Visitor<'_, S, F> {
 
 /// Reads a file into `buf`, or says why it cannot be scanned (unreadable, oversized, binary).
 pub(crate) fn read_source(path: &Path, buf: &mut Vec<u8>) -> Result<(), SkipReason> {
-    buf.clear();
     let f = File::open(path).map_err(|_| SkipReason::Unreadable)?;
+    read_into(f, buf)
+}
+
+fn read_into(f: File, buf: &mut Vec<u8>) -> Result<(), SkipReason> {
+    buf.clear();
     // Reading one byte past the limit tells an oversized file without a `stat`.
     f.take(MAX_FILE_BYTES + 1)
         .read_to_end(buf)

@@ -351,3 +351,169 @@ fn the_fixture_corpus_is_the_same_with_the_cache() {
         }
     }
 }
+
+/// The app plus an inferred wrapper (no configuration) and a file that calls it.
+fn app_with_inferred_wrapper(root: &Path) {
+    app(root);
+    write(
+        root,
+        "web/src/lib/metrics.ts",
+        "import posthog from 'posthog-js'\nexport function logMetric(name: string) {\n  posthog.capture(name)\n}\n",
+    );
+    write(
+        root,
+        "web/src/Checkout.tsx",
+        "import { logMetric } from './lib/metrics'\nexport function Checkout() {\n  logMetric('checkout_opened')\n  return null\n}\n",
+    );
+    age_all(root);
+}
+
+fn no_cache(root: &Path) -> String {
+    render::json(&scan(root, &settings()).unwrap())
+}
+
+#[test]
+fn an_edit_that_changes_nothing_across_files_keeps_the_cached_cross_file_result() {
+    let tree = tempfile::tempdir().unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    app_with_inferred_wrapper(tree.path());
+    let (first, stats) = run(tree.path(), cache.path());
+    assert!(!stats.cross_file_reused);
+    assert!(first.contains("checkout_opened") && first.contains("logMetric"));
+
+    // Unchanged: the cached result as it was.
+    let (out, stats) = run(tree.path(), cache.path());
+    assert_eq!(out, first);
+    assert!(stats.cross_file_reused);
+    assert!(!stats.cache_written);
+
+    // A new literal capture: only that file's references are recomputed.
+    write(
+        tree.path(),
+        "web/src/App.tsx",
+        "import posthog from 'posthog-js'\nimport { useFeatureFlagEnabled } from 'posthog-js/react'\nimport { EVENTS, BETA } from './analytics'\nexport function App() {\n  const on = useFeatureFlagEnabled(BETA)\n  posthog.capture(EVENTS.signup, { on })\n  track('app_opened')\n  posthog.capture(`page_${name}`)\n  posthog.capture(EVENTS.login)\n  return null\n}\n",
+    );
+    let (out, stats) = run(tree.path(), cache.path());
+    assert!(stats.cross_file_reused, "{stats:?}");
+    assert_eq!(stats.files_extracted, 1);
+    assert!(stats.cache_written);
+    assert!(out.contains("user_logged_in"));
+    assert_eq!(out, no_cache(tree.path()));
+
+    // A call site of an inferred wrapper with a new key: the cached inference round is
+    // replayed on the file.
+    write(
+        tree.path(),
+        "web/src/Checkout.tsx",
+        "import { logMetric } from './lib/metrics'\nexport function Checkout() {\n  logMetric('checkout_started')\n  return null\n}\n",
+    );
+    let (out, stats) = run(tree.path(), cache.path());
+    assert!(stats.cross_file_reused, "{stats:?}");
+    assert!(out.contains("checkout_started") && !out.contains("checkout_opened"));
+    assert_eq!(out, no_cache(tree.path()));
+
+    // The next scan trusts the edited files by content, and keeps the result.
+    let (again, stats) = run(tree.path(), cache.path());
+    assert_eq!(again, out);
+    assert!(stats.cross_file_reused);
+}
+
+#[test]
+fn an_edit_that_changes_what_other_files_see_runs_the_cross_file_stage_again() {
+    let tree = tempfile::tempdir().unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    app_with_inferred_wrapper(tree.path());
+    run(tree.path(), cache.path());
+
+    // A constant another file resolves.
+    write(
+        tree.path(),
+        "api/app/names.py",
+        "ORDER_PLACED = \"order_submitted\"\n",
+    );
+    let (out, stats) = run(tree.path(), cache.path());
+    assert!(!stats.cross_file_reused);
+    assert!(out.contains("order_submitted") && !out.contains("order_placed"));
+    assert_eq!(out, no_cache(tree.path()));
+
+    // The wrapper's key moves to another parameter: inference facts changed.
+    write(
+        tree.path(),
+        "web/src/lib/metrics.ts",
+        "import posthog from 'posthog-js'\nexport function logMetric(scope: string, name: string) {\n  posthog.capture(name)\n}\n",
+    );
+    let (out, stats) = run(tree.path(), cache.path());
+    assert!(!stats.cross_file_reused);
+    assert_eq!(out, no_cache(tree.path()));
+
+    // A new file that defines a constant others look up.
+    write(
+        tree.path(),
+        "svc/orders/more.go",
+        "package orders\n\nconst EventShipped = \"order_sent\"\n",
+    );
+    let (out, stats) = run(tree.path(), cache.path());
+    assert!(!stats.cross_file_reused);
+    assert_eq!(out, no_cache(tree.path()));
+}
+
+/// Every file of every fixture edited in turn (a line appended, then one prepended, then
+/// removed): the cached re-scan prints what a scan without the cache prints.
+#[test]
+fn edits_anywhere_in_the_fixture_corpus_match_a_scan_without_the_cache() {
+    let (reused, edits) = (std::cell::Cell::new(0), std::cell::Cell::new(0));
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    for entry in fs::read_dir(&fixtures).unwrap() {
+        let src = entry.unwrap().path();
+        if !src.is_dir() {
+            continue;
+        }
+        let settings: ScanSettings = match fs::read_to_string(src.join("settings.json")) {
+            Ok(text) => serde_json::from_str(&text).unwrap(),
+            Err(_) => ScanSettings::default(),
+        };
+        let tree = tempfile::tempdir().unwrap();
+        let mut files = Vec::new();
+        for path in walk(&src) {
+            let rel = path
+                .strip_prefix(&src)
+                .unwrap()
+                .to_string_lossy()
+                .into_owned();
+            if rel == "settings.json" || rel.ends_with(".snap") || rel.starts_with("expected") {
+                continue;
+            }
+            write(
+                tree.path(),
+                &rel,
+                &fs::read_to_string(&path).unwrap_or_default(),
+            );
+            files.push(rel);
+        }
+        files.sort();
+        let cache = tempfile::tempdir().unwrap();
+        let scan_cached = || {
+            let (report, stats) = scan_with(tree.path(), &settings, &cached(cache.path())).unwrap();
+            reused.set(reused.get() + usize::from(stats.cross_file_reused));
+            edits.set(edits.get() + 1);
+            render::json(&report)
+        };
+        let plain = || render::json(&scan(tree.path(), &settings).unwrap());
+        assert_eq!(scan_cached(), plain(), "{}", src.display());
+        for rel in &files {
+            let original = fs::read_to_string(tree.path().join(rel)).unwrap();
+            for edited in [
+                format!("{original}\n"),
+                format!("\n{original}"),
+                String::new(),
+                original.clone(),
+            ] {
+                write(tree.path(), rel, &edited);
+                assert_eq!(scan_cached(), plain(), "{} {rel}", src.display());
+            }
+        }
+    }
+    // Both ways were taken: the cached cross-file result kept, and the stage run again.
+    let (reused, edits) = (reused.get(), edits.get());
+    assert!(reused > edits / 10 && reused < edits, "{reused} of {edits}");
+}

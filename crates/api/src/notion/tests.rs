@@ -1134,3 +1134,76 @@ async fn a_create_whose_lookup_also_fails_is_reported_as_ambiguous() {
         "never re-sent while the outcome is unknown"
     );
 }
+
+#[tokio::test]
+async fn a_refused_connection_fails_at_once_with_the_host_and_the_fix() {
+    let port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let c = NotionClient::new(
+        &format!("http://127.0.0.1:{port}"),
+        Secret::new(TOKEN),
+        ClientOptions {
+            max_attempts: 6,
+            ..options()
+        },
+    )
+    .unwrap();
+    {
+        let err = c.retrieve_page("p1").await.unwrap_err();
+        let text = err.to_string();
+        assert!(
+            matches!(err, ApiError::Network { attempts: 1, .. }),
+            "{err:?}"
+        );
+        assert!(
+            text.contains(&format!("127.0.0.1:{port} refused the connection"))
+                && text.contains("notion.baseUrl"),
+            "{text}"
+        );
+        assert!(!text.contains(TOKEN));
+    }
+}
+
+#[tokio::test]
+async fn a_retry_that_waits_over_a_second_is_announced() {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let seen = Arc::clone(&calls);
+    let server = TestServer::start(move |r: &Recorded| {
+        if seen.fetch_add(1, Ordering::SeqCst) == 0 {
+            return Action::json(
+                503,
+                notion_error(503, "service_unavailable", "Notion is unavailable."),
+            )
+            .header("Retry-After", "2");
+        }
+        let id = r.path.rsplit('/').next().unwrap_or("x").to_owned();
+        Action::json(200, page_json(&id, "2025-01-01T00:00:00.000Z", "k"))
+    })
+    .await;
+    let notices = Arc::new(Mutex::new(Vec::<String>::new()));
+    let sink = Arc::clone(&notices);
+    let notice: Logger = Arc::new(move |line: &str| sink.lock().unwrap().push(line.to_owned()));
+    let mut c = NotionClient::new(
+        &server.url,
+        Secret::new(TOKEN),
+        ClientOptions {
+            notice: Some(notice),
+            ..options()
+        },
+    )
+    .unwrap();
+    c.t.policy = RetryPolicy {
+        max_attempts: 6,
+        delay_cap: None,
+        throttle_budget: None,
+    };
+    assert_eq!(c.retrieve_page("a").await.unwrap().id, "a");
+    let notices = notices.lock().unwrap().clone();
+    assert_eq!(notices.len(), 1, "{notices:?}");
+    assert!(
+        notices[0].starts_with("Notion: waiting 2s, retrying GET /v1/pages/a after 503"),
+        "{notices:?}"
+    );
+}

@@ -1,0 +1,130 @@
+//! Everyday behaviour (issue 13 item 5): `-q` prints only errors, a connection that cannot be
+//! made fails at once with the host and the fix, and read-only commands leave a committed
+//! `.kodo/` clean in `git status`.
+
+use std::process::Command;
+
+use crate::common::TestEnv;
+
+fn git(env: &TestEnv, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .args(args)
+        .current_dir(env.root())
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_AUTHOR_NAME", "Test")
+        .env("GIT_AUTHOR_EMAIL", "test@example.com")
+        .env("GIT_COMMITTER_NAME", "Test")
+        .env("GIT_COMMITTER_EMAIL", "test@example.com")
+        .env_remove("GIT_DIR")
+        .env_remove("GIT_INDEX_FILE")
+        .env_remove("GIT_WORK_TREE")
+        .output()
+        .expect("run git");
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn quiet_prints_only_errors() {
+    let env = TestEnv::start("demo");
+    std::fs::write(
+        env.root().join("app.ts"),
+        "posthog.capture('only_in_code')\n",
+    )
+    .unwrap();
+    for args in [
+        &["ph-sync", "-q"][..],
+        &["ph-sync", "status", "-q"],
+        &["ph-sync", "audit", "-q"],
+        &["ph-sync", "import", "--dry-run", "-q"],
+        &["scan", "-q"],
+    ] {
+        let out = env.kodo().args(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{args:?}");
+        assert_eq!(String::from_utf8_lossy(&out.stdout), "", "{args:?}");
+        assert_eq!(String::from_utf8_lossy(&out.stderr), "", "{args:?}");
+    }
+    // The exit code still says the result, and asked-for machine output is still written.
+    env.kodo()
+        .args(["ph-sync", "audit", "--check", "-q"])
+        .assert()
+        .code(1)
+        .stdout("")
+        .stderr("");
+    let out = env
+        .kodo()
+        .args(["ph-sync", "status", "-q", "--format", "json"])
+        .output()
+        .unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["version"], 1);
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "");
+    // An error is still an error.
+    let out = env
+        .kodo()
+        .args(["ph-sync", "status", "-q"])
+        .env_remove("NOTION_API_KEY")
+        .env("NOTION_API_KEY", "")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).starts_with("error: "),
+        "{out:?}"
+    );
+}
+
+#[test]
+fn a_refused_connection_fails_at_once_naming_the_host_and_the_setting() {
+    let env = TestEnv::start("demo");
+    let mut config = env.config();
+    // Port 1: nothing listens there (outside the range test servers bind in).
+    config["notion"]["baseUrl"] = "http://127.0.0.1:1".into();
+    env.write_config(&config);
+    let out = env.kodo().args(["ph-sync", "status"]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("127.0.0.1:1 refused the connection")
+            && stderr.contains("check notion.baseUrl")
+            && stderr.contains("after 1 attempt"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn read_only_commands_leave_a_committed_kodo_directory_clean() {
+    let env = TestEnv::start("demo");
+    git(&env, &["init", "-q", "-b", "main"]);
+    // The first run writes the snapshot and the state; the team commits them.
+    env.kodo().args(["ph-sync", "status"]).assert().code(0);
+    git(&env, &["add", "-A"]);
+    git(&env, &["commit", "-q", "--no-verify", "-m", "kodo"]);
+    assert!(env.root().join(".kodo/snapshot.json").exists());
+    assert!(env.root().join(".kodo/state.json").exists());
+    // A second apart at least, so a rewritten timestamp would differ.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    for args in [
+        &["ph-sync"][..],
+        &["ph-sync", "status"],
+        &["ph-sync", "audit"],
+        &["ph-sync", "audit", "flags", "--format", "json"],
+        &["snapshot", "refresh"],
+    ] {
+        let code = env.kodo().args(args).output().unwrap().status.code();
+        assert!(matches!(code, Some(0 | 1)), "{args:?}: {code:?}");
+        assert_eq!(git(&env, &["status", "--porcelain"]), "", "after {args:?}");
+    }
+    // A change in Notion is written, of course.
+    env.kodo()
+        .args(["ph-sync", "import", "flags"])
+        .assert()
+        .code(0);
+    let status = git(&env, &["status", "--porcelain"]);
+    assert!(status.contains(".kodo/snapshot.json"), "{status}");
+}
