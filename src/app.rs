@@ -70,6 +70,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Hooks(args) => match args.action {
             HooksAction::Install(install) => cmd::hooks::install(&ctx, &install),
         },
+        Command::Doctor(args) => runtime.block_on(cmd::doctor::run(&ctx, args.format)),
         Command::Snapshot(args) => match args.action {
             SnapshotAction::Refresh => runtime.block_on(cmd::snapshot::refresh(&ctx)),
         },

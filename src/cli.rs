@@ -70,9 +70,9 @@ pub enum ScanFormat {
     Sarif,
 }
 
-/// The formats of `kodo hook pre-commit`.
+/// The formats of `kodo hook pre-commit` and `kodo doctor`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum HookFormat {
+pub enum ReportFormat {
     Md,
     Json,
 }
@@ -102,6 +102,17 @@ pub enum Command {
     /// The local snapshot of what Notion documents (.kodo/snapshot.json), used offline by hooks
     #[command(after_help = EXIT_CODES_HELP)]
     Snapshot(SnapshotArgs),
+    /// Check that this repository is ready: config, tokens, Notion databases and parent page,
+    /// PostHog access, the snapshot and the hooks (one line per check; exit 1 if one fails)
+    #[command(after_help = EXIT_CODES_HELP)]
+    Doctor(DoctorArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// Output format: md (one line per check) or json (stable, for machines)
+    #[arg(long, value_enum)]
+    pub format: Option<ReportFormat>,
 }
 
 impl Command {
@@ -114,6 +125,7 @@ impl Command {
             Command::Hook(HookArgs {
                 which: HookWhich::PreCommit(args),
             }) => args.format.is_some(),
+            Command::Doctor(args) => args.format.is_some(),
             Command::Hook(_) | Command::Hooks(_) | Command::Snapshot(_) => false,
         }
     }
@@ -159,7 +171,7 @@ pub enum HookWhich {
 pub struct PreCommitArgs {
     /// Output format: md (the human report, on stderr) or json (on stdout)
     #[arg(long, value_enum)]
-    pub format: Option<HookFormat>,
+    pub format: Option<ReportFormat>,
 }
 
 #[derive(Debug, Args)]

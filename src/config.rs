@@ -2,7 +2,8 @@
 //!
 //! The file format is the spec's, plus a few optional keys of ours; its JSON Schema is
 //! `schema/config.schema.json`, which is embedded here and is the single source of the known
-//! keys: a key the schema does not know is a warning, never an error.
+//! keys: a key the schema does not know is a warning (with "did you mean"), except a near miss
+//! of one of [`SAFETY_KEYS`], which is an error (the check would silently stay off).
 //!
 //! **Invariants.**
 //! - Every error names the file and either the line and column or the key path, and says how to
@@ -382,18 +383,35 @@ impl Config {
             column: e.column(),
             message: strip_position(&e.to_string()),
         })?;
-        let mut warnings = Vec::new();
+        let mut unknown = Vec::new();
         let schema: Value = serde_json::from_str(SCHEMA).unwrap_or(Value::Null);
-        unknown_keys(&value, &schema, "", &mut warnings);
-        let warnings = warnings
-            .into_iter()
-            .map(|key| {
-                Warning(format!(
-                    "`{}`: unknown key `{key}` is ignored (see schema/config.schema.json for the keys kodo reads)",
-                    path.display()
-                ))
-            })
-            .collect();
+        unknown_keys(&value, &schema, "", &mut unknown);
+        let mut warnings = Vec::new();
+        for key in unknown {
+            let suggestion = did_you_mean(&key);
+            if let Some(safety) = suggestion
+                .as_ref()
+                .filter(|s| SAFETY_KEYS.contains(&s.as_str()))
+            {
+                return Err(ConfigError::Invalid {
+                    path: path.to_path_buf(),
+                    key: key.path,
+                    message: format!(
+                        "unknown key; did you mean `{safety}`? A misspelt safety setting would \
+                         silently leave its check at the default"
+                    ),
+                    hint: format!("rename the key to `{safety}`"),
+                });
+            }
+            let mean = suggestion
+                .map(|s| format!("; did you mean `{s}`?"))
+                .unwrap_or_default();
+            warnings.push(Warning(format!(
+                "`{}`: unknown key `{}` is ignored{mean} (see schema/config.schema.json for the keys kodo reads)",
+                path.display(),
+                key.path
+            )));
+        }
 
         let mut de = serde_json::Deserializer::from_str(text);
         let raw: RawConfig = serde_path_to_error::deserialize(&mut de).map_err(|e| {
@@ -655,8 +673,65 @@ fn check_url(path: &Path, key: &str, url: &str) -> Result<(), ConfigError> {
     }
 }
 
-/// Collects the paths of keys the schema does not declare.
-fn unknown_keys(value: &Value, schema: &Value, prefix: &str, out: &mut Vec<String>) {
+/// Settings whose misspelling silently turns a safety check off (or leaves it at its
+/// default): a near miss of one is an error, not a warning.
+pub const SAFETY_KEYS: &[&str] = &[
+    "sync.require_notion_entry",
+    "sync.strict_offline",
+    "sync.offline_policy",
+];
+
+/// A key the schema does not declare: its path, and the keys declared beside it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnknownKey {
+    pub path: String,
+    /// The full paths of the keys the schema declares at the same level.
+    pub known: Vec<String>,
+}
+
+/// The declared key `key` most likely meant (a small edit away), if any.
+pub fn did_you_mean(key: &UnknownKey) -> Option<String> {
+    let (_, name) = key.path.rsplit_once('.').unwrap_or(("", &key.path));
+    let name = name.to_ascii_lowercase();
+    key.known
+        .iter()
+        .map(|k| {
+            let (_, known) = k.rsplit_once('.').unwrap_or(("", k));
+            (edit_distance(&name, &known.to_ascii_lowercase()), k)
+        })
+        .filter(|(d, k)| *d <= (k.len().min(name.len()) / 4).clamp(1, 3))
+        .min()
+        .map(|(_, k)| k.clone())
+}
+
+/// Optimal string alignment distance (Levenshtein plus adjacent transpositions).
+fn edit_distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for (i, row) in d.iter_mut().enumerate() {
+        row[0] = i;
+    }
+    for (j, cell) in d[0].iter_mut().enumerate() {
+        *cell = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut best = (d[i - 1][j] + 1)
+                .min(d[i][j - 1] + 1)
+                .min(d[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                best = best.min(d[i - 2][j - 2] + 1);
+            }
+            d[i][j] = best;
+        }
+    }
+    d[a.len()][b.len()]
+}
+
+/// Collects the keys the schema does not declare.
+fn unknown_keys(value: &Value, schema: &Value, prefix: &str, out: &mut Vec<UnknownKey>) {
     match value {
         Value::Object(map) => {
             // A key that may be a number or an object (`oneOf`) is checked against its object form.
@@ -680,8 +755,19 @@ fn unknown_keys(value: &Value, schema: &Value, prefix: &str, out: &mut Vec<Strin
                     unknown_keys(child, child_schema, &path, out);
                 } else if let Some(extra @ Value::Object(_)) = additional {
                     unknown_keys(child, extra, &path, out);
-                } else if properties.is_some() {
-                    out.push(path);
+                } else if let Some(properties) = properties {
+                    let known = properties
+                        .keys()
+                        .filter(|k| !k.starts_with('$'))
+                        .map(|k| {
+                            if prefix.is_empty() {
+                                k.clone()
+                            } else {
+                                format!("{prefix}.{k}")
+                            }
+                        })
+                        .collect();
+                    out.push(UnknownKey { path, known });
                 }
             }
         }
@@ -856,6 +942,49 @@ mod tests {
         assert!(text[0].contains("`posthog.colour`"), "{text:?}");
         assert!(text.iter().any(|w| w.contains("`extra`")));
         assert!(text.iter().any(|w| w.contains("`scan.wrappers[0].oops`")));
+    }
+
+    #[test]
+    fn unknown_keys_suggest_the_key_meant_and_a_misspelt_safety_key_is_an_error() {
+        let config = parse(
+            r#"{"posthog": {"project_id": "1", "organisation_slug": "acme"}, "notion": {},
+                "sync": {"auto_sync_oncreate": true, "totally_new": 1}}"#,
+        )
+        .unwrap();
+        let text: Vec<String> = config.warnings.iter().map(|w| w.0.clone()).collect();
+        assert!(
+            text.iter().any(|w| w.contains(
+                "unknown key `posthog.organisation_slug` is ignored; did you mean `posthog.organization_slug`?"
+            )),
+            "{text:?}"
+        );
+        assert!(
+            text.iter()
+                .any(|w| w.contains("did you mean `sync.auto_sync_on_create`?")),
+            "{text:?}"
+        );
+        assert!(
+            text.iter()
+                .any(|w| w.contains("`sync.totally_new` is ignored (see")),
+            "{text:?}"
+        );
+        for typo in [
+            "requre_notion_entry",
+            "require_notion_entri",
+            "strict_ofline",
+            "offline_polcy",
+        ] {
+            let err = parse(&format!(
+                r#"{{"posthog": {{"project_id": "1"}}, "notion": {{}}, "sync": {{"{typo}": true}}}}"#
+            ))
+            .unwrap_err();
+            let message = err.to_string();
+            assert!(
+                message.contains(&format!("`sync.{typo}`: unknown key; did you mean `sync."))
+                    && message.contains("hint: rename the key"),
+                "{message}"
+            );
+        }
     }
 
     #[test]

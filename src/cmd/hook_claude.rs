@@ -629,6 +629,9 @@ fn describe(creation: &Creation, name: &str, result: &UpsertResult) -> String {
             url, properties, ..
         } => (format!("updated: {}", properties.join(", ")), url),
         UpsertResult::Unchanged { url, .. } => ("unchanged, already up to date".to_string(), url),
+        UpsertResult::Existing { url, .. } => {
+            ("already created by another kodo run".to_string(), url)
+        }
         UpsertResult::Skipped { reason } => {
             return format!("kodo did not document {kind} `{name}` in Notion: {reason}");
         }

@@ -1,7 +1,7 @@
 //! `kodo hook pre-commit` and `kodo scan --rev-range A..B`: the git pre-commit gate as
 //! commands (the gate itself is `crate::hooks::precommit`).
 
-use crate::cli::{HookFormat, ScanFormat};
+use crate::cli::{ReportFormat, ScanFormat};
 use crate::config::{Config, ConfigError};
 use crate::hooks::precommit::git::Git;
 use crate::hooks::precommit::report::{self, Mode};
@@ -10,7 +10,7 @@ use crate::hooks::precommit::{self, SKIP_ENV};
 use super::{Context, Outcome};
 
 /// `kodo hook pre-commit`.
-pub async fn run(ctx: &Context, format: Option<HookFormat>) -> anyhow::Result<Outcome> {
+pub async fn run(ctx: &Context, format: Option<ReportFormat>) -> anyhow::Result<Outcome> {
     if precommit::skip_requested() {
         ctx.printer.info(&format!(
             "kodo: {SKIP_ENV} is set, so the check for undocumented events and flags is skipped"
@@ -38,7 +38,7 @@ pub async fn run(ctx: &Context, format: Option<HookFormat>) -> anyhow::Result<Ou
             verdict.files, verdict.added
         );
     }
-    if format == Some(HookFormat::Json) {
+    if format == Some(ReportFormat::Json) {
         ctx.printer.data(&report::json(
             &verdict.findings,
             &verdict.notes,

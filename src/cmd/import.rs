@@ -5,7 +5,7 @@
 //! `--dry-run` prints the plan and writes nothing. A failed write is exit code 2, after every
 //! other write has been tried; only the resources written without failure record a sync time.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use crate::cli::SyncFormat;
 use crate::model::Resource;
@@ -64,11 +64,18 @@ pub async fn run(
         ctx.printer.info("Dry run: nothing was written.");
         return Ok(Outcome::Success);
     }
-    let targets: BTreeMap<Resource, (String, BTreeSet<&'static str>)> = a
+    let targets: BTreeMap<Resource, apply::Target> = a
         .inventory
         .notion
         .iter()
-        .map(|(r, side)| (*r, (side.data_source.id.clone(), side.writable.clone())))
+        .map(|(r, side)| {
+            let target = apply::Target {
+                data_source: side.data_source.id.clone(),
+                writable: side.writable.clone(),
+                read_at: side.read_at,
+            };
+            (*r, target)
+        })
         .collect();
     let outcome = apply::apply(
         &a.notion,
@@ -110,7 +117,12 @@ pub async fn run(
                 .failed
                 .iter()
                 .any(|f| f.resource == p.resource && &f.key == key);
-            if !failed {
+            // A row another run created holds what that run wrote, not this plan's text.
+            let theirs = outcome
+                .existing
+                .iter()
+                .any(|(r, k)| *r == p.resource && k == key);
+            if !failed && !theirs {
                 a.state.remember_written(p.resource.plural(), item);
             }
         }

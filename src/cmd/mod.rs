@@ -12,6 +12,7 @@
 //! outcomes to exit codes.
 
 pub mod audit;
+pub mod doctor;
 pub mod export;
 pub mod hook_claude;
 pub mod hook_pre_commit;

@@ -124,6 +124,7 @@ fn one_module_per_command() {
         "hooks",
         "hook_claude",
         "hook_pre_commit",
+        "doctor",
     ] {
         assert!(
             cmd.join(format!("{module}.rs")).is_file(),

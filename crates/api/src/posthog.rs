@@ -191,6 +191,27 @@ impl PostHogClient {
             .await
     }
 
+    /// Whether the key may read `resource` (`feature_flags`, `experiments`, `dashboards`,
+    /// `event_definitions`): one page of one item, for `kodo doctor`. A missing scope is
+    /// PostHog's 403, reported as the error it maps to.
+    pub async fn can_read(&self, resource: &str) -> Result<()> {
+        let mut url = self.url(&[resource]);
+        url.query_pairs_mut().append_pair("limit", "1");
+        let call = Call {
+            method: Method::GET,
+            url,
+            body: None,
+            access: Access::Read,
+        };
+        let request = call.describe();
+        match self.t.execute(call).await {
+            Ok(reply) => self
+                .decode::<ListPage<Value>>(&reply.body, &request)
+                .map(|_| ()),
+            Err(f) => Err(self.map(f, "project", &self.project_id.clone())),
+        }
+    }
+
     /// Creates a feature flag from `body` (PostHog's create payload). Retried only on 429; a
     /// 5xx or lost connection is an [`ApiError::AmbiguousWrite`].
     pub async fn create_feature_flag(&self, body: &Value) -> Result<FeatureFlag> {

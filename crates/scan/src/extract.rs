@@ -22,45 +22,189 @@ pub(crate) enum KeyExpr {
     OneOf(Vec<KeyExpr>),
 }
 
-/// `c ? "a" : "b"` or Python `"a" if c else "b"` with plain literal branches.
-fn conditional_literals(cx: &Ctx, s: usize, e: usize) -> Option<Vec<String>> {
+/// A conditional whose branches are each a plain literal or a name (`c ? "a" : "b"`,
+/// `c ? EVENTS.a : EVENTS.b`, Python `"a" if c else B`, nested `c ? "a" : d ? "b" : "c"`):
+/// one key expression per branch. Anything else in a branch makes it not a conditional of
+/// keys (the caller reports the whole expression as dynamic).
+fn conditional_keys(cx: &Ctx, s: usize, e: usize, depth_left: u8) -> Option<Vec<KeyExpr>> {
     let (src, toks) = (cx.src, cx.toks);
-    let lit = |k: usize| {
-        (toks[k].kind == Tk::Str && !toks[k].interpolated()).then(|| str_value(src, &toks[k]))
-    };
-    if e < s + 5 {
+    if e < s + 5 || depth_left == 0 {
         return None;
     }
-    if cx.lang == Lang::Python {
-        let a = lit(s)?;
-        if !toks[s + 1].is(src, "if") || !toks[e - 2].is(src, "else") {
-            return None;
-        }
-        let b = lit(e - 1)?;
-        return Some(vec![a, b]);
-    }
-    // Depth-0 `?` … `:` with one literal between and one after.
+    // The depth-0 tokens that split the conditional: `?` and `:` (or `if` and `else`).
+    let (first, second) = if cx.lang == Lang::Python {
+        ("if", "else")
+    } else {
+        ("?", ":")
+    };
     let mut depth = 0usize;
     let mut q = None;
+    let mut c = None;
     for (k, t) in toks.iter().enumerate().take(e).skip(s) {
-        if t.kind != Tk::Punct {
-            continue;
-        }
         match t.text(src) {
-            b"(" | b"[" | b"{" => depth += 1,
-            b")" | b"]" | b"}" => depth = depth.saturating_sub(1),
-            b"?" if depth == 0 => {
-                q = Some(k);
+            b"(" | b"[" | b"{" if t.kind == Tk::Punct => depth += 1,
+            b")" | b"]" | b"}" if t.kind == Tk::Punct => depth = depth.saturating_sub(1),
+            _ if depth > 0 || t.kind == Tk::Str => {}
+            w if q.is_none() && w == first.as_bytes() => q = Some(k),
+            w if q.is_some() && w == second.as_bytes() => {
+                c = Some(k);
                 break;
             }
             _ => {}
         }
     }
-    let q = q?;
-    if q + 4 != e || !toks[q + 2].is(src, ":") {
+    let (q, c) = (q?, c?);
+    let branches: [(usize, usize); 2] = if cx.lang == Lang::Python {
+        [(s, q), (c + 1, e)]
+    } else {
+        [(q + 1, c), (c + 1, e)]
+    };
+    let mut out = Vec::new();
+    for (i, (bs, be)) in branches.into_iter().enumerate() {
+        if bs >= be {
+            return None;
+        }
+        // The last branch may itself be a conditional (`a ? "x" : b ? "y" : "z"`).
+        if i == 1 && cx.lang != Lang::Python {
+            if let Some(more) = conditional_keys(cx, bs, be, depth_left - 1) {
+                out.extend(more);
+                continue;
+            }
+        }
+        out.push(simple_key(cx, bs, be)?);
+    }
+    Some(out)
+}
+
+/// A branch of a conditional: one plain literal, or a name that is not `null`/`true`/….
+fn simple_key(cx: &Ctx, s: usize, e: usize) -> Option<KeyExpr> {
+    let t = &cx.toks[s];
+    if e == s + 1 && t.kind == Tk::Str {
+        return (!t.interpolated()).then(|| KeyExpr::Literal(str_value(cx.src, t)));
+    }
+    let name = chain_name(cx, s, e)?;
+    (!matches!(
+        name.as_str(),
+        "true" | "false" | "null" | "nil" | "None" | "undefined"
+    ))
+    .then_some(KeyExpr::Ident(name))
+}
+
+/// `const name = c ? A : B` (JS/TS, also typed) or Python `name = A if c else B`, the
+/// nearest declaration before token `at` in a scope that holds `at` (`scope_of(k)` is the
+/// token range of the innermost function around token `k`, or the whole file): the
+/// conditional's branches. Only `const` in JS/TS, and in Python a name assigned once in its
+/// scope, so the value at the call is one of the branches.
+pub(crate) fn local_conditional(
+    src: &[u8],
+    toks: &[Token],
+    lang: Lang,
+    at: usize,
+    name: &str,
+    scope_of: &dyn Fn(usize) -> (usize, usize),
+) -> Option<Vec<KeyExpr>> {
+    let cx = Ctx {
+        src,
+        toks,
+        lang,
+        clients: &[],
+        snapshots: Vec::new(),
+    };
+    let js = lang.family() == crate::lang::Family::Js;
+    if !js && lang != Lang::Python {
         return None;
     }
-    Some(vec![lit(q + 1)?, lit(q + 3)?])
+    let assigned = |k: usize| {
+        (k == 0 || toks[k - 1].line != toks[k].line)
+            && toks.get(k + 1).is_some_and(|n| n.is(src, "="))
+    };
+    for k in (0..at.min(toks.len())).rev() {
+        let t = &toks[k];
+        if t.kind != Tk::Ident || t.text(src) != name.as_bytes() {
+            continue;
+        }
+        let declared = if js {
+            k > 0 && toks[k - 1].is(src, "const")
+        } else {
+            assigned(k)
+        };
+        if !declared {
+            continue;
+        }
+        let (scope_start, scope_end) = scope_of(k);
+        if !(scope_start <= at && at < scope_end) {
+            continue;
+        }
+        if !js
+            && (scope_start..scope_end)
+                .filter(|&j| toks[j].text(src) == name.as_bytes() && assigned(j))
+                .count()
+                > 1
+        {
+            return None;
+        }
+        // Skip a type annotation: `const e: EventName = …`.
+        let mut eq = k + 1;
+        if js && toks.get(eq).is_some_and(|n| n.is(src, ":")) {
+            while eq < at && !toks[eq].is(src, "=") && !toks[eq].is(src, ";") {
+                eq += 1;
+            }
+        }
+        if !toks.get(eq).is_some_and(|n| n.is(src, "=")) {
+            continue;
+        }
+        let start = eq + 1;
+        let end = expr_end(&cx, start, at)?;
+        let (mut s, mut e) = (start, end);
+        if s + 2 < e && toks[s].is(src, "(") && match_fwd(toks, src, s) == Some(e - 1) {
+            s += 1;
+            e -= 1;
+        }
+        // The nearest declaration in scope decides, conditional or not.
+        return conditional_keys(&cx, s, e, 4);
+    }
+    None
+}
+
+/// The end of the expression starting at `s` (exclusive): a depth-0 `;` or `,`, a closing
+/// bracket, or a line break where the expression cannot go on (the next line does not
+/// start with an operator and this one does not end with one). At most 200 tokens, before
+/// `limit`.
+fn expr_end(cx: &Ctx, s: usize, limit: usize) -> Option<usize> {
+    let (src, toks) = (cx.src, cx.toks);
+    let mut depth = 0usize;
+    let continues = |t: &Token| {
+        t.kind == Tk::Punct
+            && matches!(
+                t.text(src),
+                b"?" | b":" | b"." | b"?." | b"??" | b"||" | b"&&" | b"+" | b"-" | b"(" | b"["
+            )
+    };
+    let mut k = s;
+    while k < limit.min(s + 200) {
+        let t = &toks[k];
+        if k > s && depth == 0 && t.line != toks[k - 1].line {
+            let py_words = cx.lang == Lang::Python && (t.is(src, "if") || t.is(src, "else"));
+            if !continues(t) && !continues(&toks[k - 1]) && !py_words {
+                return Some(k);
+            }
+        }
+        if t.kind == Tk::Punct {
+            match t.text(src) {
+                b"(" | b"[" | b"{" => depth += 1,
+                b")" | b"]" | b"}" => {
+                    if depth == 0 {
+                        return Some(k);
+                    }
+                    depth -= 1;
+                }
+                b";" | b"," if depth == 0 => return Some(k),
+                _ => {}
+            }
+        }
+        k += 1;
+    }
+    None
 }
 
 /// One call found in a file.
@@ -960,8 +1104,8 @@ fn key_expr(cx: &Ctx, start: usize, end: usize) -> KeyExpr {
             format!("`{short}`")
         }
     };
-    if let Some(keys) = conditional_literals(cx, s, e) {
-        return KeyExpr::OneOf(keys.into_iter().map(KeyExpr::Literal).collect());
+    if let Some(keys) = conditional_keys(cx, s, e, 4) {
+        return KeyExpr::OneOf(keys);
     }
     if e - s == 1 && toks[s].kind == Tk::Str {
         if toks[s].interpolated() {

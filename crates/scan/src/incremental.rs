@@ -49,7 +49,10 @@ use crate::lang::{Family, Lang};
 use crate::lexer::{tokenize, Token};
 use crate::patterns::Table;
 use crate::resolve::{last_segment, DefIndex, Resolution};
-use crate::scan::{apply, assemble, file_refs, wrapper_reports, Found, MAX_INFERENCE_ROUNDS};
+use crate::scan::{
+    apply, assemble, called_names, drop_wrapper_params, file_refs, wrapper_reports, Found,
+    MAX_INFERENCE_ROUNDS,
+};
 use crate::settings::Compiled;
 use crate::walk::{base_dir, is_minified, read_source, walk_files};
 use crate::words::Words;
@@ -133,6 +136,8 @@ struct Outcome {
     rounds: Vec<RoundPlan>,
     /// The wrappers inferred.
     inferred: Vec<Inferred>,
+    /// The inferred wrappers some call site went through (see [`drop_wrapper_params`]).
+    called: BTreeSet<(Family, String)>,
     /// The last segments of every name resolution looked up across files.
     wanted: BTreeSet<String>,
     /// What targeted resolution found on disk for each import it followed.
@@ -610,6 +615,7 @@ pub(crate) fn scan(
                 refs,
                 rounds: old.rounds.clone(),
                 inferred: old.inferred.clone(),
+                called: old.called.clone(),
                 wanted,
                 probes,
                 outside,
@@ -780,14 +786,25 @@ fn keep_outcome(
         {
             return None;
         }
+        // Which wrappers have call sites decides which wrapper bodies' references stay.
+        let vias = |e: Option<&FileExtract>| {
+            e.map(|e| {
+                called_names(
+                    &e.refs
+                        .iter()
+                        .chain(e.rounds.iter().flat_map(|r| r.refs.iter()))
+                        .cloned()
+                        .collect::<Vec<_>>(),
+                )
+            })
+            .unwrap_or_default()
+        };
+        if vias(old.as_ref()) != vias(new) {
+            return None;
+        }
     }
     // The changed files' references, as the full stage would find them: the per-file
     // pass's, then each replayed round's.
-    let wrapper_names: HashSet<(Family, &str)> = outcome
-        .inferred
-        .iter()
-        .map(|w| (w.family, w.name.as_str()))
-        .collect();
     let mut found: Vec<Found> = Vec::new();
     let mut idxs: Vec<usize> = position.values().copied().collect();
     idxs.sort_unstable();
@@ -803,11 +820,7 @@ fn keep_outcome(
         store.slots[i].meta.set_matched(any);
     }
     if settings.infer_wrappers {
-        found.retain(|f| {
-            f.param_of
-                .as_deref()
-                .is_none_or(|n| !wrapper_names.contains(&(f.family, n)))
-        });
+        drop_wrapper_params(&mut found, &outcome.inferred, &outcome.called);
     }
     let looked = resolve(store, &mut found);
     let mut refs: Vec<Reference> = outcome
@@ -851,6 +864,10 @@ fn cross_file(
     } else {
         (Vec::new(), Vec::new())
     };
+    let called = called_names(&refs);
+    if settings.infer_wrappers {
+        drop_wrapper_params(&mut refs, &inferred, &called);
+    }
     for (slot, m) in store.slots.iter_mut().zip(matched) {
         slot.meta.set_matched(m);
     }
@@ -861,6 +878,7 @@ fn cross_file(
         refs,
         rounds,
         inferred,
+        called,
         wanted: looked.wanted,
         probes: looked.probes,
         outside: looked.outside,
@@ -995,16 +1013,6 @@ fn infer_rounds(
             store.ext_mut(i).rounds = rounds;
         }
     }
-    // A key that is a wrapper's own parameter is not a reference: its call sites are.
-    let wrapper_names: HashSet<(Family, &str)> = inferred
-        .iter()
-        .map(|w| (w.family, w.name.as_str()))
-        .collect();
-    refs.retain(|f| {
-        f.param_of
-            .as_deref()
-            .is_none_or(|n| !wrapper_names.contains(&(f.family, n)))
-    });
     Ok((inferred, plans))
 }
 

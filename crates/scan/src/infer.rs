@@ -132,6 +132,10 @@ pub struct FileFacts {
     /// function (`local` is `call` is `target`'s last segment).
     #[serde(default)]
     pub aliases: Vec<Binding>,
+    /// Names of the functions the file defines: a call of one of them from this file means
+    /// that function, not a same-named wrapper elsewhere.
+    #[serde(default)]
+    pub defined: Vec<String>,
 }
 
 impl FileFacts {
@@ -157,6 +161,9 @@ pub(crate) struct Inferred {
     pub only_in: Option<String>,
     /// The wrapper is what a hook returns, not the hook itself.
     pub returned: bool,
+    /// The function whose body holds the parameter that reaches the key (this wrapper's own
+    /// name, or for an alias or a hook's bound result, the function it stands for).
+    pub origin: String,
 }
 
 impl Inferred {
@@ -371,6 +378,12 @@ pub(crate) fn extract(
         fns: merged,
         bindings: bindings(src, toks, lang),
         aliases: aliases(src, toks, lang),
+        defined: {
+            let mut names: Vec<String> = fns.iter().filter_map(|f| f.name.clone()).collect();
+            names.sort();
+            names.dedup();
+            names
+        },
     }
 }
 
@@ -659,6 +672,7 @@ pub(crate) fn close<F: Borrow<FileFacts>>(
                         line: f.line,
                         only_in: None,
                         returned: f.returned,
+                        origin: f.name.clone(),
                     },
                 );
             }
@@ -676,10 +690,14 @@ pub(crate) fn close<F: Borrow<FileFacts>>(
                     let Some(targets) = found.get(&(family, fw.callee.clone())) else {
                         continue;
                     };
-                    for w in targets
-                        .iter()
-                        .filter(|w| !w.returned && w.only_in.is_none() && w.accepts(&fw.arg))
-                    {
+                    // A function of the file's own with the callee's name is the one called.
+                    let local = file.defined.binary_search(&fw.callee).is_ok();
+                    for w in targets.iter().filter(|w| {
+                        !w.returned
+                            && w.only_in.is_none()
+                            && (!local || w.path == file.path)
+                            && w.accepts(&fw.arg)
+                    }) {
                         let Some(slot) = w.through(&fw.slot, &fw.arg) else {
                             continue;
                         };
@@ -694,6 +712,7 @@ pub(crate) fn close<F: Borrow<FileFacts>>(
                             line: f.line,
                             only_in: None,
                             returned: f.returned,
+                            origin: f.name.clone(),
                         });
                     }
                 }
@@ -769,6 +788,7 @@ mod tests {
             fns,
             bindings: Vec::new(),
             aliases: Vec::new(),
+            defined: Vec::new(),
         }
     }
 

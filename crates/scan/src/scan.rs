@@ -34,6 +34,51 @@ pub(crate) struct Found {
     pub family: Family,
     pub hint: Option<(Origin, String)>,
     pub param_of: Option<String>,
+    /// The inferred wrapper called (its name), for a call site of one.
+    #[serde(default)]
+    pub via: Option<String>,
+}
+
+/// The inferred wrappers call sites went through, by family and name.
+pub(crate) fn called_names(refs: &[Found]) -> std::collections::BTreeSet<(Family, String)> {
+    refs.iter()
+        .filter_map(|f| f.via.clone().map(|v| (f.family, v)))
+        .collect()
+}
+
+/// A key that is a wrapper's own parameter is not a reference: its call sites are, so it is
+/// dropped. A wrapper nothing in the repository calls (a framework's entry point: a view, a
+/// handler) has no call sites, so its body's reference stays, dynamic, and says so. A
+/// receiver's method (`e.PosthogEvent()`) is reached only through other wrappers.
+pub(crate) fn drop_wrapper_params(
+    refs: &mut Vec<Found>,
+    inferred: &[Inferred],
+    called: &std::collections::BTreeSet<(Family, String)>,
+) {
+    let mut live: HashSet<(Family, &str)> = HashSet::new();
+    let mut uncalled: HashSet<(Family, &str)> = HashSet::new();
+    for w in inferred {
+        if called.contains(&(w.family, w.name.clone())) || w.key_at(false).is_empty() {
+            live.insert((w.family, w.origin.as_str()));
+        } else {
+            uncalled.insert((w.family, w.origin.as_str()));
+        }
+    }
+    refs.retain(|f| {
+        f.param_of
+            .as_deref()
+            .is_none_or(|n| !live.contains(&(f.family, n)))
+    });
+    for f in refs.iter_mut() {
+        if f.param_of
+            .as_deref()
+            .is_some_and(|n| uncalled.contains(&(f.family, n)))
+        {
+            if let Some(reason) = &mut f.r.dynamic_reason {
+                reason.push_str(", which nothing in the repository calls");
+            }
+        }
+    }
 }
 
 /// Passes of inference after the first walk: each finds call sites of the wrappers the
@@ -296,8 +341,14 @@ pub(crate) fn file_refs(
                 .to_ascii_lowercase()
                 .replace(['_', '-'], "")
         };
-        let stem = def.rsplit('/').next().unwrap_or(def);
-        let stem = stem.split('.').next().unwrap_or(stem);
+        // A package's `index.ts` / `__init__.py` / `mod.rs` is named by its directory
+        // (`lib/analytics/index.ts` is the `analytics` module).
+        let mut segs = def.rsplit('/');
+        let file = segs.next().unwrap_or(def);
+        let mut stem = file.split('.').next().unwrap_or(file);
+        if matches!(stem, "index" | "__init__" | "mod") {
+            stem = segs.next().unwrap_or(stem);
+        }
         def == rel
             || receiver.is_some_and(|r| !stem.is_empty() && norm(r) == norm(stem))
             || (lang == Lang::Go && def.rsplit_once('/').map_or("", |(d, _)| d) == dir)
@@ -324,7 +375,33 @@ pub(crate) fn file_refs(
     if raw.is_empty() {
         return (Vec::new(), facts);
     }
-    let has_idents = raw.iter().any(|r| matches!(r.key, KeyExpr::Ident(_)));
+    // `const e = c ? A : B; capture(e)`: the local's branches are the keys.
+    let scope_of = |k: usize| {
+        fns.iter()
+            .rev()
+            .find(|f| f.body.0 <= k && k < f.body.1)
+            .map_or((0, toks.len()), |f| f.body)
+    };
+    let raw: Vec<RawRef> = raw
+        .into_iter()
+        .map(|mut r| {
+            if let KeyExpr::Ident(id) = &r.key {
+                if !id.contains('.') && infer::param_slot(&fns, r.tok, id).is_none() {
+                    if let Some(keys) =
+                        crate::extract::local_conditional(bytes, toks, lang, r.tok, id, &scope_of)
+                    {
+                        r.key = KeyExpr::OneOf(keys);
+                    }
+                }
+            }
+            r
+        })
+        .collect();
+    let has_idents = raw.iter().any(|r| match &r.key {
+        KeyExpr::Ident(_) => true,
+        KeyExpr::OneOf(keys) => keys.iter().any(|k| matches!(k, KeyExpr::Ident(_))),
+        _ => false,
+    });
     let local = if has_idents {
         let mut index = DefIndex::default();
         for d in crate::defs::find_defs(bytes, toks, lang, &|_| true) {
@@ -357,6 +434,11 @@ pub(crate) fn file_refs(
         })
         .map(|r| {
             let tok = &toks[r.tok];
+            let via = r.inferred.then(|| {
+                String::from_utf8_lossy(tok.text(bytes))
+                    .trim_start_matches('$')
+                    .to_string()
+            });
             let (column, snippet) = locate(bytes, tok.start as usize);
             let mut origin = None;
             let mut param_of = None;
@@ -423,6 +505,7 @@ pub(crate) fn file_refs(
                 family: lang.family(),
                 hint: origin,
                 param_of,
+                via,
             }
         })
         .collect();
