@@ -6,6 +6,7 @@ use crate::config::{Config, ConfigError};
 use crate::hooks::precommit::git::Git;
 use crate::hooks::precommit::report::{self, Mode};
 use crate::hooks::precommit::{self, SKIP_ENV};
+use crate::sync::scan::scan_options;
 
 use super::{Context, Outcome};
 
@@ -31,7 +32,9 @@ pub async fn run(ctx: &Context, format: Option<ReportFormat>) -> anyhow::Result<
     let top = Git::new(&ctx.cwd).toplevel()?;
     let git = Git::new(&top);
     let changes = git.staged_diff()?;
-    let verdict = precommit::check_change(&git, &top, &config, &changes, ":", "HEAD:").await?;
+    let cache = scan_options(&config.root, ctx.global.no_cache);
+    let verdict =
+        precommit::check_change(&git, &top, &config, &cache, &changes, ":", "HEAD:").await?;
     if ctx.global.verbose > 0 {
         eprintln!(
             "kodo: {} changed file(s) read, {} added reference(s)",
@@ -71,10 +74,12 @@ pub async fn check_rev_range(
     let git = Git::new(&top);
     let (base, tip) = git.range_bounds(range)?;
     let changes = git.range_diff(&base, &tip)?;
+    let cache = scan_options(&config.root, ctx.global.no_cache);
     let verdict = precommit::check_change(
         &git,
         &top,
         config,
+        &cache,
         &changes,
         &format!("{tip}:"),
         &format!("{base}:"),
