@@ -11,24 +11,32 @@ use crate::sync::report::{self, Findings};
 
 use super::{Context, Outcome};
 
-/// Reads both sides (and the code, when `judge_code`), and plans as the import would.
+/// Reads both sides (and the code, when `judge_code`), and plans as the import would;
+/// `hygiene` adds the best-practice section (which reads the Notion users too).
 pub(crate) async fn analyse(
     ctx: &Context,
     resources: &[Resource],
     judge_code: bool,
+    hygiene: bool,
 ) -> anyhow::Result<(Analysis, Findings)> {
     let config = ctx.load_config()?;
     let a = analysis::analyse(
         ctx.session(),
         config,
         resources,
-        FetchOptions::default(),
+        FetchOptions {
+            users: hygiene,
+            scan: false,
+        },
         PlanOptions::default(),
         judge_code,
     )
     .await?;
     let mut findings = Findings::from_plans(&a.plans);
     findings.code = analysis::code_report(ctx.session(), &a);
+    if hygiene {
+        findings.hygiene = Some(analysis::hygiene_report(&a));
+    }
     Ok((a, findings))
 }
 
@@ -38,7 +46,7 @@ pub async fn run(
     format: Option<SyncFormat>,
     judge_code: bool,
 ) -> anyhow::Result<Outcome> {
-    let (a, findings) = analyse(ctx, resources, judge_code).await?;
+    let (a, findings) = analyse(ctx, resources, judge_code, true).await?;
     let text = match format {
         Some(SyncFormat::Json) => report::audit_json(&findings, &a.now),
         Some(SyncFormat::Csv) => report::audit_csv(&findings),

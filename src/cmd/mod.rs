@@ -121,7 +121,7 @@ impl Context {
 
     /// `--check`: drift is exit code 1.
     pub fn verdict(&self, findings: &Findings) -> Outcome {
-        if self.global.check && !findings.in_sync() {
+        if self.global.check && !findings.passes_check() {
             Outcome::CheckFailed
         } else {
             Outcome::Success

@@ -18,7 +18,8 @@ pub async fn run(
     overview: bool,
     judge_code: bool,
 ) -> anyhow::Result<Outcome> {
-    let (a, findings) = super::audit::analyse(ctx, resources, judge_code).await?;
+    // The overview judges owners too (hygiene); `status` only counts.
+    let (a, findings) = super::audit::analyse(ctx, resources, judge_code, overview).await?;
     let last = analysis::last_syncs(&a.state, resources);
     let text = match format {
         Some(SyncFormat::Json) if overview => {

@@ -215,6 +215,28 @@ pub fn code_report(s: Session<'_>, a: &Analysis) -> Option<CodeReport> {
     }))
 }
 
+/// The hygiene section: every row read, judged against the spec's best practices.
+pub fn hygiene_report(a: &Analysis) -> kodo_core::hygiene::Report {
+    let today = time::OffsetDateTime::parse(&a.now, &time::format_description::well_known::Rfc3339)
+        .unwrap_or_else(|_| time::OffsetDateTime::now_utc())
+        .date();
+    let rows: Vec<(Resource, &[crate::model::NotionRow])> = a
+        .inventory
+        .notion
+        .iter()
+        .map(|(r, side)| (*r, side.rows.as_slice()))
+        .collect();
+    let scan = a.code_scan.as_ref().and_then(|s| s.as_ref().ok());
+    kodo_core::hygiene::findings(&kodo_core::hygiene::Input {
+        plans: &a.plans,
+        rows: &rows,
+        directory: &a.inventory.directory,
+        scan,
+        settings: &a.config.sync.hygiene,
+        today,
+    })
+}
+
 pub fn make_plans(
     config: &Config,
     inventory: &Inventory,

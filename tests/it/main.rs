@@ -10,6 +10,7 @@ mod architecture;
 mod documented;
 mod everyday;
 mod hook_claude;
+mod hygiene;
 mod notion_fidelity;
 mod pipeline;
 mod plugin_launcher;
