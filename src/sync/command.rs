@@ -462,11 +462,18 @@ async fn import(ctx: &Context, resources: &[Resource], flags: Flags) -> anyhow::
         ctx.printer.info("Dry run: nothing was written.");
         return Ok(Outcome::Success);
     }
-    let targets: BTreeMap<Resource, (String, std::collections::BTreeSet<&'static str>)> = a
+    let targets: BTreeMap<Resource, apply::Target> = a
         .inventory
         .notion
         .iter()
-        .map(|(r, side)| (*r, (side.data_source.id.clone(), side.writable.clone())))
+        .map(|(r, side)| {
+            let target = apply::Target {
+                data_source: side.data_source.id.clone(),
+                writable: side.writable.clone(),
+                read_at: side.read_at,
+            };
+            (*r, target)
+        })
         .collect();
     let outcome = apply::apply(
         &a.notion,
@@ -508,7 +515,12 @@ async fn import(ctx: &Context, resources: &[Resource], flags: Flags) -> anyhow::
                 .failed
                 .iter()
                 .any(|f| f.resource == p.resource && &f.key == key);
-            if !failed {
+            // A row another run created holds what that run wrote, not this plan's text.
+            let theirs = outcome
+                .existing
+                .iter()
+                .any(|(r, k)| *r == p.resource && k == key);
+            if !failed && !theirs {
                 a.state.remember_written(p.resource.plural(), item);
             }
         }

@@ -74,6 +74,8 @@ pub struct NotionSide {
     pub rows: Vec<NotionRow>,
     /// The schema's properties the data source has with the right type.
     pub writable: BTreeSet<&'static str>,
+    /// When the rows were asked for: a key missing from them was seen missing then.
+    pub read_at: std::time::Instant,
 }
 
 /// Everything read for one run.
@@ -257,6 +259,7 @@ pub async fn notion_side(
 ) -> Result<NotionSide, SyncError> {
     let ds = data_source(client, config, resource, cache).await?;
     let writable = check_schema(resource, &ds, printer)?;
+    let read_at = std::time::Instant::now();
     let pages = client.query_all(&ds.id, None).await?;
     let rows = pages
         .iter()
@@ -270,6 +273,7 @@ pub async fn notion_side(
         data_source: ds,
         rows,
         writable,
+        read_at,
     })
 }
 

@@ -908,6 +908,13 @@ pub fn import_summary(outcome: &crate::outcome::Outcome) -> String {
     if outcome.archived > 0 {
         let _ = write!(line, ", archived {}", outcome.archived);
     }
+    if !outcome.existing.is_empty() {
+        let _ = write!(
+            line,
+            ", found {} created meanwhile by another run",
+            outcome.existing.len()
+        );
+    }
     let _ = write!(line, ", failed {}.", outcome.failed.len());
     for f in &outcome.failed {
         let _ = write!(
