@@ -532,7 +532,7 @@ pub fn render_json(results: &[SetupResult], dry_run: bool) -> String {
     let mut text = serde_json::to_string_pretty(&json!({
         "version": 1,
         "dry_run": dry_run,
-        "resources": results,
+        "resources": json_results(results, dry_run).unwrap_or_default(),
     }))
     .unwrap_or_default();
     text.push('\n');
@@ -573,6 +573,26 @@ fn save_database_id(
             resource.config_key()
         )
     })
+}
+
+/// The results as `setup --format json` gives them: in a dry run, what would happen
+/// (`would_create`, `would_update`, `would_adopt`), never a past tense for what was not done.
+pub fn json_results(results: &[SetupResult], dry_run: bool) -> serde_json::Result<Value> {
+    let mut list = Vec::new();
+    for r in results {
+        let mut value = serde_json::to_value(r)?;
+        if dry_run {
+            let planned = match r.action {
+                "created" => "would_create",
+                "updated" => "would_update",
+                "adopted" => "would_adopt",
+                other => other,
+            };
+            value["action"] = json!(planned);
+        }
+        list.push(value);
+    }
+    Ok(Value::Array(list))
 }
 
 /// The human summary.
