@@ -234,6 +234,9 @@ pub struct SyncConfig {
     pub flag_types: BTreeMap<String, String>,
     pub event_categories: BTreeMap<String, String>,
     pub naming: NamingRules,
+    /// The best-practice rules' levels (`sync.hygiene`) and the experiment grace period
+    /// (`sync.experiment_result_grace_days`).
+    pub hygiene: kodo_core::hygiene::Settings,
 }
 
 impl Default for SyncConfig {
@@ -249,6 +252,7 @@ impl Default for SyncConfig {
             flag_types: BTreeMap::new(),
             event_categories: BTreeMap::new(),
             naming: NamingRules::default(),
+            hygiene: kodo_core::hygiene::Settings::default(),
         }
     }
 }
@@ -323,6 +327,8 @@ struct RawSync {
     flag_types: BTreeMap<String, String>,
     event_categories: BTreeMap<String, String>,
     naming: NamingRules,
+    hygiene: BTreeMap<String, String>,
+    experiment_result_grace_days: Option<serde_json::Number>,
 }
 
 /// Finds `.kodo/config.json` from `start` upwards, stopping at the repository root (the first
@@ -495,6 +501,47 @@ impl Config {
                 }),
             },
         };
+        let grace_days = match &raw.sync.experiment_result_grace_days {
+            None => kodo_core::hygiene::DEFAULT_RESULT_GRACE_DAYS,
+            Some(n) => match n.as_u64().and_then(|d| u32::try_from(d).ok()) {
+                Some(days) => days,
+                None => {
+                    return Err(ConfigError::Invalid {
+                        path: file,
+                        key: "sync.experiment_result_grace_days".into(),
+                        message: format!("{n} is not a whole number of days"),
+                        hint: "use a number of days such as 14 (0 asks for the result as soon as the experiment ends)".into(),
+                    })
+                }
+            },
+        };
+        let hygiene = kodo_core::hygiene::Settings::from_pairs(
+            raw.sync
+                .hygiene
+                .iter()
+                .map(|(rule, level)| (rule.as_str(), level.as_str())),
+            grace_days,
+        )
+        .map_err(|e| {
+            let rule = match &e {
+                kodo_core::hygiene::SettingError::UnknownRule { rule }
+                | kodo_core::hygiene::SettingError::UnknownLevel { rule, .. } => rule.clone(),
+            };
+            let hint = match &e {
+                kodo_core::hygiene::SettingError::UnknownRule { .. } => {
+                    "use one of the rule ids above (they are listed in schema/config.schema.json), e.g. {\"missing-owner\": \"error\"}"
+                }
+                kodo_core::hygiene::SettingError::UnknownLevel { .. } => {
+                    "\"off\" skips the rule, \"warn\" reports it (the default), \"error\" also fails `--check`"
+                }
+            };
+            ConfigError::Invalid {
+                path: file.clone(),
+                key: format!("sync.hygiene.{rule}"),
+                message: e.to_string(),
+                hint: hint.into(),
+            }
+        })?;
         let sync = SyncConfig {
             auto_sync_on_create: raw
                 .sync
@@ -515,6 +562,7 @@ impl Config {
             flag_types: raw.sync.flag_types,
             event_categories: raw.sync.event_categories,
             naming: raw.sync.naming,
+            hygiene,
         };
         raw.scan.validate().map_err(|e| ConfigError::Invalid {
             path: file.clone(),
@@ -1137,7 +1185,8 @@ mod tests {
           "sync": {"auto_sync_on_create": true, "require_notion_entry": false, "include_builtin_events": false,
                    "offline_policy": "block", "strict_offline": false, "snapshot_max_age_hours": 1,
                    "cleanup_after_days": 14, "flag_types": {"x": "ops"}, "event_categories": {"y": "error"},
-                   "naming": {"snake_case": "error", "prefixes": ["user_"], "prefix_rule": "warning"}},
+                   "naming": {"snake_case": "error", "prefixes": ["user_"], "prefix_rule": "warning"},
+                   "hygiene": {"missing-owner": "error", "no-cleanup-plan": "off"}, "experiment_result_grace_days": 7},
           "scan": {"clients": ["analytics"], "wrappers": [{"call": "track", "event_arg": 0}],
                    "frontend": ["web/**"], "backend": ["api/**"], "exclude": ["gen/**"]}}"#;
         let mut unknown = Vec::new();
@@ -1153,6 +1202,70 @@ mod tests {
         assert_eq!(config.sync.naming.snake_case, RuleLevel::Error);
         assert_eq!(config.notion.analytics_home.as_deref(), Some("h"));
         assert_eq!(config.sync.cleanup_after_days, 14);
+        use kodo_core::hygiene::{Level, Rule};
+        assert_eq!(config.sync.hygiene.level(Rule::MissingOwner), Level::Error);
+        assert_eq!(config.sync.hygiene.level(Rule::NoCleanupPlan), Level::Off);
+        assert_eq!(config.sync.hygiene.level(Rule::FormerOwner), Level::Warn);
+        assert_eq!(config.sync.hygiene.result_grace_days, 7);
+    }
+
+    #[test]
+    fn the_schema_lists_exactly_the_hygiene_rule_ids() {
+        let schema: Value = serde_json::from_str(SCHEMA).unwrap();
+        let listed: Vec<&str> = schema["properties"]["sync"]["properties"]["hygiene"]["properties"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        let mut ids: Vec<&str> = kodo_core::hygiene::Rule::ALL
+            .iter()
+            .map(|r| r.id())
+            .collect();
+        ids.sort();
+        let mut listed_sorted = listed.clone();
+        listed_sorted.sort();
+        assert_eq!(listed_sorted, ids);
+        for rule in listed {
+            assert_eq!(
+                schema["properties"]["sync"]["properties"]["hygiene"]["properties"][rule]["enum"],
+                json!(["off", "warn", "error"])
+            );
+        }
+    }
+
+    #[test]
+    fn hygiene_settings_are_validated() {
+        let with = |sync: &str| {
+            parse(&format!(
+                r#"{{"posthog": {{"project_id": "1"}}, "notion": {{}}, "sync": {sync}}}"#
+            ))
+        };
+        let config = with("{}").unwrap();
+        assert_eq!(config.sync.hygiene, kodo_core::hygiene::Settings::default());
+        assert_eq!(config.sync.hygiene.result_grace_days, 14);
+        let error = with(r#"{"hygiene": {"missing-owners": "error"}}"#).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "`/repo/.kodo/config.json`: `sync.hygiene.missing-owners`: `missing-owners` is not a hygiene rule; the rules are missing-owner, former-owner, missing-purpose, no-cleanup-plan, cleanup-overdue, experiment-without-result, deleted-not-archived\n  hint: use one of the rule ids above (they are listed in schema/config.schema.json), e.g. {\"missing-owner\": \"error\"}"
+        );
+        let error = with(r#"{"hygiene": {"missing-owner": "fatal"}}"#).unwrap_err();
+        assert!(
+            error.to_string().contains("`sync.hygiene.missing-owner`: `fatal` is not a level for `missing-owner`; use \"off\", \"warn\" or \"error\""),
+            "{error}"
+        );
+        let error = with(r#"{"hygiene": {"missing-owner": true}}"#).unwrap_err();
+        assert!(
+            error.to_string().contains("sync.hygiene.missing-owner"),
+            "{error}"
+        );
+        let error = with(r#"{"experiment_result_grace_days": -1}"#).unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .contains("sync.experiment_result_grace_days"),
+            "{error}"
+        );
     }
 
     #[test]
