@@ -138,6 +138,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Hooks(args) => match args.action {
             HooksAction::Install(install) => crate::hooks::install::run(&ctx, &install),
         },
+        Command::Doctor => runtime.block_on(crate::doctor::run(&ctx)),
         Command::Snapshot(args) => match args.action {
             SnapshotAction::Refresh => {
                 runtime.block_on(crate::sync::command::snapshot_refresh(&ctx))

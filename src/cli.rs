@@ -89,6 +89,10 @@ pub enum Command {
     /// The local snapshot of what Notion documents (.kodo/snapshot.json), used offline by hooks
     #[command(after_help = EXIT_CODES_HELP)]
     Snapshot(SnapshotArgs),
+    /// Check that this repository is ready: config, tokens, Notion databases and parent page,
+    /// PostHog access, the snapshot and the hooks (one line per check; exit 1 if one fails)
+    #[command(after_help = EXIT_CODES_HELP)]
+    Doctor,
 }
 
 #[derive(Debug, Args)]

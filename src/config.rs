@@ -2,7 +2,8 @@
 //!
 //! The file format is the spec's, plus a few optional keys of ours; its JSON Schema is
 //! `schema/config.schema.json`, which is embedded here and is the single source of the known
-//! keys: a key the schema does not know is a warning, never an error.
+//! keys: a key the schema does not know is a warning (with "did you mean"), except a near miss
+//! of one of [`SAFETY_KEYS`], which is an error (the check would silently stay off).
 //!
 //! **Invariants.**
 //! - Every error names the file and either the line and column or the key path, and says how to
@@ -233,6 +234,9 @@ pub struct SyncConfig {
     pub flag_types: BTreeMap<String, String>,
     pub event_categories: BTreeMap<String, String>,
     pub naming: NamingRules,
+    /// The best-practice rules' levels (`sync.hygiene`) and the experiment grace period
+    /// (`sync.experiment_result_grace_days`).
+    pub hygiene: kodo_core::hygiene::Settings,
 }
 
 impl Default for SyncConfig {
@@ -248,6 +252,7 @@ impl Default for SyncConfig {
             flag_types: BTreeMap::new(),
             event_categories: BTreeMap::new(),
             naming: NamingRules::default(),
+            hygiene: kodo_core::hygiene::Settings::default(),
         }
     }
 }
@@ -322,6 +327,8 @@ struct RawSync {
     flag_types: BTreeMap<String, String>,
     event_categories: BTreeMap<String, String>,
     naming: NamingRules,
+    hygiene: BTreeMap<String, String>,
+    experiment_result_grace_days: Option<serde_json::Number>,
 }
 
 /// The config file's text, with the error a missing or unreadable file gets.
@@ -348,18 +355,35 @@ fn parse_raw(path: &Path, text: &str) -> Result<(RawConfig, Vec<Warning>), Confi
         column: e.column(),
         message: strip_position(&e.to_string()),
     })?;
-    let mut warnings = Vec::new();
+    let mut unknown = Vec::new();
     let schema: Value = serde_json::from_str(SCHEMA).unwrap_or(Value::Null);
-    unknown_keys(&value, &schema, "", &mut warnings);
-    let warnings = warnings
-            .into_iter()
-            .map(|key| {
-                Warning(format!(
-                    "`{}`: unknown key `{key}` is ignored (see schema/config.schema.json for the keys kodo reads)",
-                    path.display()
-                ))
-            })
-            .collect();
+    unknown_keys(&value, &schema, "", &mut unknown);
+    let mut warnings = Vec::new();
+    for key in unknown {
+        let suggestion = did_you_mean(&key);
+        if let Some(safety) = suggestion
+            .as_ref()
+            .filter(|s| SAFETY_KEYS.contains(&s.as_str()))
+        {
+            return Err(ConfigError::Invalid {
+                path: path.to_path_buf(),
+                key: key.path,
+                message: format!(
+                    "unknown key; did you mean `{safety}`? A misspelt safety setting would \
+                     silently leave its check at the default"
+                ),
+                hint: format!("rename the key to `{safety}`"),
+            });
+        }
+        let mean = suggestion
+            .map(|s| format!("; did you mean `{s}`?"))
+            .unwrap_or_default();
+        warnings.push(Warning(format!(
+            "`{}`: unknown key `{}` is ignored{mean} (see schema/config.schema.json for the keys kodo reads)",
+            path.display(),
+            key.path
+        )));
+    }
 
     let mut de = serde_json::Deserializer::from_str(text);
     let raw: RawConfig = serde_path_to_error::deserialize(&mut de).map_err(|e| {
@@ -373,7 +397,6 @@ fn parse_raw(path: &Path, text: &str) -> Result<(RawConfig, Vec<Warning>), Confi
             message: strip_position(&inner.to_string()),
         }
     })?;
-
     Ok((raw, warnings))
 }
 
@@ -526,6 +549,47 @@ impl Config {
                 }),
             },
         };
+        let grace_days = match &raw.sync.experiment_result_grace_days {
+            None => kodo_core::hygiene::DEFAULT_RESULT_GRACE_DAYS,
+            Some(n) => match n.as_u64().and_then(|d| u32::try_from(d).ok()) {
+                Some(days) => days,
+                None => {
+                    return Err(ConfigError::Invalid {
+                        path: file,
+                        key: "sync.experiment_result_grace_days".into(),
+                        message: format!("{n} is not a whole number of days"),
+                        hint: "use a number of days such as 14 (0 asks for the result as soon as the experiment ends)".into(),
+                    })
+                }
+            },
+        };
+        let hygiene = kodo_core::hygiene::Settings::from_pairs(
+            raw.sync
+                .hygiene
+                .iter()
+                .map(|(rule, level)| (rule.as_str(), level.as_str())),
+            grace_days,
+        )
+        .map_err(|e| {
+            let rule = match &e {
+                kodo_core::hygiene::SettingError::UnknownRule { rule }
+                | kodo_core::hygiene::SettingError::UnknownLevel { rule, .. } => rule.clone(),
+            };
+            let hint = match &e {
+                kodo_core::hygiene::SettingError::UnknownRule { .. } => {
+                    "use one of the rule ids above (they are listed in schema/config.schema.json), e.g. {\"missing-owner\": \"error\"}"
+                }
+                kodo_core::hygiene::SettingError::UnknownLevel { .. } => {
+                    "\"off\" skips the rule, \"warn\" reports it (the default), \"error\" also fails `--check`"
+                }
+            };
+            ConfigError::Invalid {
+                path: file.clone(),
+                key: format!("sync.hygiene.{rule}"),
+                message: e.to_string(),
+                hint: hint.into(),
+            }
+        })?;
         let sync = SyncConfig {
             auto_sync_on_create: raw
                 .sync
@@ -546,6 +610,7 @@ impl Config {
             flag_types: raw.sync.flag_types,
             event_categories: raw.sync.event_categories,
             naming: raw.sync.naming,
+            hygiene,
         };
         validate_scan(&file, &raw.scan)?;
         Ok(Config {
@@ -699,8 +764,65 @@ fn check_url(path: &Path, key: &str, url: &str) -> Result<(), ConfigError> {
     }
 }
 
-/// Collects the paths of keys the schema does not declare.
-fn unknown_keys(value: &Value, schema: &Value, prefix: &str, out: &mut Vec<String>) {
+/// Settings whose misspelling silently turns a safety check off (or leaves it at its
+/// default): a near miss of one is an error, not a warning.
+pub const SAFETY_KEYS: &[&str] = &[
+    "sync.require_notion_entry",
+    "sync.strict_offline",
+    "sync.offline_policy",
+];
+
+/// A key the schema does not declare: its path, and the keys declared beside it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnknownKey {
+    pub path: String,
+    /// The full paths of the keys the schema declares at the same level.
+    pub known: Vec<String>,
+}
+
+/// The declared key `key` most likely meant (a small edit away), if any.
+pub fn did_you_mean(key: &UnknownKey) -> Option<String> {
+    let (_, name) = key.path.rsplit_once('.').unwrap_or(("", &key.path));
+    let name = name.to_ascii_lowercase();
+    key.known
+        .iter()
+        .map(|k| {
+            let (_, known) = k.rsplit_once('.').unwrap_or(("", k));
+            (edit_distance(&name, &known.to_ascii_lowercase()), k)
+        })
+        .filter(|(d, k)| *d <= (k.len().min(name.len()) / 4).clamp(1, 3))
+        .min()
+        .map(|(_, k)| k.clone())
+}
+
+/// Optimal string alignment distance (Levenshtein plus adjacent transpositions).
+fn edit_distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for (i, row) in d.iter_mut().enumerate() {
+        row[0] = i;
+    }
+    for (j, cell) in d[0].iter_mut().enumerate() {
+        *cell = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut best = (d[i - 1][j] + 1)
+                .min(d[i][j - 1] + 1)
+                .min(d[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                best = best.min(d[i - 2][j - 2] + 1);
+            }
+            d[i][j] = best;
+        }
+    }
+    d[a.len()][b.len()]
+}
+
+/// Collects the keys the schema does not declare.
+fn unknown_keys(value: &Value, schema: &Value, prefix: &str, out: &mut Vec<UnknownKey>) {
     match value {
         Value::Object(map) => {
             // A key that may be a number or an object (`oneOf`) is checked against its object form.
@@ -724,8 +846,19 @@ fn unknown_keys(value: &Value, schema: &Value, prefix: &str, out: &mut Vec<Strin
                     unknown_keys(child, child_schema, &path, out);
                 } else if let Some(extra @ Value::Object(_)) = additional {
                     unknown_keys(child, extra, &path, out);
-                } else if properties.is_some() {
-                    out.push(path);
+                } else if let Some(properties) = properties {
+                    let known = properties
+                        .keys()
+                        .filter(|k| !k.starts_with('$'))
+                        .map(|k| {
+                            if prefix.is_empty() {
+                                k.clone()
+                            } else {
+                                format!("{prefix}.{k}")
+                            }
+                        })
+                        .collect();
+                    out.push(UnknownKey { path, known });
                 }
             }
         }
@@ -903,6 +1036,49 @@ mod tests {
     }
 
     #[test]
+    fn unknown_keys_suggest_the_key_meant_and_a_misspelt_safety_key_is_an_error() {
+        let config = parse(
+            r#"{"posthog": {"project_id": "1", "organisation_slug": "acme"}, "notion": {},
+                "sync": {"auto_sync_oncreate": true, "totally_new": 1}}"#,
+        )
+        .unwrap();
+        let text: Vec<String> = config.warnings.iter().map(|w| w.0.clone()).collect();
+        assert!(
+            text.iter().any(|w| w.contains(
+                "unknown key `posthog.organisation_slug` is ignored; did you mean `posthog.organization_slug`?"
+            )),
+            "{text:?}"
+        );
+        assert!(
+            text.iter()
+                .any(|w| w.contains("did you mean `sync.auto_sync_on_create`?")),
+            "{text:?}"
+        );
+        assert!(
+            text.iter()
+                .any(|w| w.contains("`sync.totally_new` is ignored (see")),
+            "{text:?}"
+        );
+        for typo in [
+            "requre_notion_entry",
+            "require_notion_entri",
+            "strict_ofline",
+            "offline_polcy",
+        ] {
+            let err = parse(&format!(
+                r#"{{"posthog": {{"project_id": "1"}}, "notion": {{}}, "sync": {{"{typo}": true}}}}"#
+            ))
+            .unwrap_err();
+            let message = err.to_string();
+            assert!(
+                message.contains(&format!("`sync.{typo}`: unknown key; did you mean `sync."))
+                    && message.contains("hint: rename the key"),
+                "{message}"
+            );
+        }
+    }
+
+    #[test]
     fn malformed_json_names_line_and_column() {
         let err = parse("{\n  \"posthog\": {\"project_id\": \"1\",}\n}").unwrap_err();
         let message = err.to_string();
@@ -1052,7 +1228,8 @@ mod tests {
           "sync": {"auto_sync_on_create": true, "require_notion_entry": false, "include_builtin_events": false,
                    "offline_policy": "block", "strict_offline": false, "snapshot_max_age_hours": 1,
                    "cleanup_after_days": 14, "flag_types": {"x": "ops"}, "event_categories": {"y": "error"},
-                   "naming": {"snake_case": "error", "prefixes": ["user_"], "prefix_rule": "warning"}},
+                   "naming": {"snake_case": "error", "prefixes": ["user_"], "prefix_rule": "warning"},
+                   "hygiene": {"missing-owner": "error", "no-cleanup-plan": "off"}, "experiment_result_grace_days": 7},
           "scan": {"clients": ["analytics"], "wrappers": [{"call": "track", "event_arg": 0}],
                    "frontend": ["web/**"], "backend": ["api/**"], "exclude": ["gen/**"]}}"#;
         let mut unknown = Vec::new();
@@ -1068,6 +1245,70 @@ mod tests {
         assert_eq!(config.sync.naming.snake_case, RuleLevel::Error);
         assert_eq!(config.notion.analytics_home.as_deref(), Some("h"));
         assert_eq!(config.sync.cleanup_after_days, 14);
+        use kodo_core::hygiene::{Level, Rule};
+        assert_eq!(config.sync.hygiene.level(Rule::MissingOwner), Level::Error);
+        assert_eq!(config.sync.hygiene.level(Rule::NoCleanupPlan), Level::Off);
+        assert_eq!(config.sync.hygiene.level(Rule::FormerOwner), Level::Warn);
+        assert_eq!(config.sync.hygiene.result_grace_days, 7);
+    }
+
+    #[test]
+    fn the_schema_lists_exactly_the_hygiene_rule_ids() {
+        let schema: Value = serde_json::from_str(SCHEMA).unwrap();
+        let listed: Vec<&str> = schema["properties"]["sync"]["properties"]["hygiene"]["properties"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        let mut ids: Vec<&str> = kodo_core::hygiene::Rule::ALL
+            .iter()
+            .map(|r| r.id())
+            .collect();
+        ids.sort();
+        let mut listed_sorted = listed.clone();
+        listed_sorted.sort();
+        assert_eq!(listed_sorted, ids);
+        for rule in listed {
+            assert_eq!(
+                schema["properties"]["sync"]["properties"]["hygiene"]["properties"][rule]["enum"],
+                json!(["off", "warn", "error"])
+            );
+        }
+    }
+
+    #[test]
+    fn hygiene_settings_are_validated() {
+        let with = |sync: &str| {
+            parse(&format!(
+                r#"{{"posthog": {{"project_id": "1"}}, "notion": {{}}, "sync": {sync}}}"#
+            ))
+        };
+        let config = with("{}").unwrap();
+        assert_eq!(config.sync.hygiene, kodo_core::hygiene::Settings::default());
+        assert_eq!(config.sync.hygiene.result_grace_days, 14);
+        let error = with(r#"{"hygiene": {"missing-owners": "error"}}"#).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "`/repo/.kodo/config.json`: `sync.hygiene.missing-owners`: `missing-owners` is not a hygiene rule; the rules are missing-owner, former-owner, missing-purpose, no-cleanup-plan, cleanup-overdue, experiment-without-result, deleted-not-archived\n  hint: use one of the rule ids above (they are listed in schema/config.schema.json), e.g. {\"missing-owner\": \"error\"}"
+        );
+        let error = with(r#"{"hygiene": {"missing-owner": "fatal"}}"#).unwrap_err();
+        assert!(
+            error.to_string().contains("`sync.hygiene.missing-owner`: `fatal` is not a level for `missing-owner`; use \"off\", \"warn\" or \"error\""),
+            "{error}"
+        );
+        let error = with(r#"{"hygiene": {"missing-owner": true}}"#).unwrap_err();
+        assert!(
+            error.to_string().contains("sync.hygiene.missing-owner"),
+            "{error}"
+        );
+        let error = with(r#"{"experiment_result_grace_days": -1}"#).unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .contains("sync.experiment_result_grace_days"),
+            "{error}"
+        );
     }
 
     #[test]

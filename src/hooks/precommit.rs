@@ -85,7 +85,8 @@ pub async fn run(ctx: &Context) -> anyhow::Result<Outcome> {
     let top = Git::new(&ctx.cwd).toplevel()?;
     let git = Git::new(&top);
     let changes = git.staged_diff()?;
-    let verdict = check_change(&git, &top, &config, &changes, ":", "HEAD:").await?;
+    let cache = crate::scan_cmd::scan_options(&config.root, ctx.global.no_cache);
+    let verdict = check_change(&git, &top, &config, &cache, &changes, ":", "HEAD:").await?;
     if ctx.global.verbose > 0 {
         eprintln!(
             "kodo: {} changed file(s) read, {} added reference(s)",
@@ -124,10 +125,12 @@ pub async fn check_rev_range(
     let git = Git::new(&top);
     let (base, tip) = git.range_bounds(range)?;
     let changes = git.range_diff(&base, &tip)?;
+    let cache = crate::scan_cmd::scan_options(&config.root, ctx.global.no_cache);
     let verdict = check_change(
         &git,
         &top,
         config,
+        &cache,
         &changes,
         &format!("{tip}:"),
         &format!("{base}:"),
@@ -174,11 +177,13 @@ fn skip_requested() -> bool {
 }
 
 /// Checks one change. `new_prefix`/`old_prefix` turn a path into a `git cat-file` object name
-/// for the new and the previous side (`:` is the index, `HEAD:` the last commit).
+/// for the new and the previous side (`:` is the index, `HEAD:` the last commit). `cache` is
+/// the scan cache the working-tree lookups may read (never write).
 pub async fn check_change(
     git: &Git,
     top: &Path,
     config: &Config,
+    cache: &kodo_scan::ScanOptions,
     changes: &[FileChange],
     new_prefix: &str,
     old_prefix: &str,
@@ -261,7 +266,7 @@ pub async fn check_change(
         .collect();
     let before = Before::scan(&old_files, settings);
     let mut added = check::added_references(&new_files, &before, settings);
-    resolve(&mut added, &new_files, &before, top, settings)?;
+    resolve(&mut added, &new_files, &before, top, settings, cache)?;
 
     let policy = Policy {
         include_builtin_events: config.sync.include_builtin_events,
@@ -293,7 +298,8 @@ pub async fn check_change(
 /// Resolves the identifiers that added references use but their file does not define, with
 /// the scanner's fast path: a name imported from another file is looked up in just that file,
 /// and only a name with no import to follow costs a (prefiltered) walk of the working tree, so a
-/// constant in an unstaged or untracked file is found. A reference that resolves to a key the
+/// constant in an unstaged or untracked file is found; that walk takes the definitions of files
+/// unchanged since the last scan from the scan cache instead of reading them. A reference that resolves to a key the
 /// change did not add is dropped; one that does not resolve stays dynamic, with the scanner's
 /// reason.
 fn resolve(
@@ -302,6 +308,7 @@ fn resolve(
     before: &Before,
     top: &Path,
     settings: &ScanSettings,
+    cache: &kodo_scan::ScanOptions,
 ) -> anyhow::Result<()> {
     let pending: BTreeSet<&str> = added
         .iter()
@@ -313,7 +320,7 @@ fn resolve(
     }
     let mut resolved: HashMap<(String, u32, u32, Kind), Reference> = HashMap::new();
     for file in new_files.iter().filter(|f| pending.contains(f.path)) {
-        let refs = kodo_scan::scan_file_resolved(top, file.path, file.text, settings)
+        let refs = kodo_scan::scan_file_resolved_with(top, file.path, file.text, settings, cache)
             .context("cannot resolve the identifiers used as event names or flag keys")?;
         for r in refs {
             resolved.insert((r.path.clone(), r.line, r.column, r.kind), r);

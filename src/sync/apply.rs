@@ -69,8 +69,21 @@ pub fn key_lookup(desired: &Desired) -> KeyLookup {
     }
 }
 
+/// Where one resource's writes go.
+#[derive(Debug, Clone)]
+pub struct Target {
+    /// The data source ID.
+    pub data_source: String,
+    /// The schema's properties it can hold.
+    pub writable: BTreeSet<&'static str>,
+    /// When its rows were read: the keys the plan creates were seen missing then, and a create
+    /// much later re-checks its key first ([`NotionClient::create_missing_page`]), because
+    /// another writer on another machine may have created the row meanwhile.
+    pub read_at: std::time::Instant,
+}
+
 enum Op<'a> {
-    Create(Resource, &'a str, &'a Item),
+    Create(Resource, &'a Target, &'a Item),
     Update(Resource, &'a Item, &'a [Change]),
     Trash(&'a Orphan),
 }
@@ -85,24 +98,23 @@ impl Op<'_> {
     }
 }
 
-/// Applies `plans`. `data_sources` maps each resource to its data source ID and the
-/// properties it can hold.
+/// Applies `plans`. `targets` says where each resource's writes go.
 pub async fn apply(
     client: &NotionClient,
     plans: &[ResourcePlan],
-    data_sources: &BTreeMap<Resource, (String, BTreeSet<&'static str>)>,
+    targets: &BTreeMap<Resource, Target>,
     archive_orphans: bool,
     printer: &Printer,
 ) -> Outcome {
     let mut ops: Vec<Op> = Vec::new();
     let mut outcome = Outcome::default();
     for plan in plans {
-        let Some((ds, _)) = data_sources.get(&plan.resource) else {
+        let Some(target) = targets.get(&plan.resource) else {
             continue;
         };
         for item in &plan.items {
             match &item.step {
-                Step::Create => ops.push(Op::Create(plan.resource, ds, item)),
+                Step::Create => ops.push(Op::Create(plan.resource, target, item)),
                 Step::Update { changes, .. } => ops.push(Op::Update(plan.resource, item, changes)),
                 Step::Unchanged { .. } => outcome.unchanged += 1,
             }
@@ -125,17 +137,26 @@ pub async fn apply(
             async move {
                 bar.set_message(op.describe());
                 match op {
-                    Op::Create(resource, ds, item) => {
-                        let writable = data_sources.get(&resource).map(|(_, w)| w);
-                        let properties = create_properties(&item.desired, writable);
+                    Op::Create(resource, target, item) => {
+                        let properties = create_properties(&item.desired, Some(&target.writable));
                         let lookup = key_lookup(&item.desired);
-                        match client.create_page(ds, properties, &lookup).await {
+                        let created = client.create_missing_page(
+                            &target.data_source,
+                            properties,
+                            &lookup,
+                            target.read_at,
+                        );
+                        match created.await {
                             Ok(CreateOutcome::Created(page)) => record(&|o| {
                                 o.created += 1;
                                 push_row(o, resource, &page);
                             }),
                             Ok(CreateOutcome::Recovered(page)) => record(&|o| {
                                 o.recovered += 1;
+                                push_row(o, resource, &page);
+                            }),
+                            Ok(CreateOutcome::Existing(page)) => record(&|o| {
+                                o.existing.push((resource, item.desired.record.key.clone()));
                                 push_row(o, resource, &page);
                             }),
                             Err(e) => record(&|o| {
@@ -247,6 +268,7 @@ mod tests {
             detail: None,
             deleted: false,
             posthog_id: id,
+            creator: None,
         }
     }
 

@@ -28,8 +28,9 @@ async fn matching_rows(
     resource: Resource,
     filter: Value,
     state: &State,
-) -> Result<(kodo_api::DataSource, Vec<NotionRow>), SyncError> {
+) -> Result<(kodo_api::DataSource, Vec<NotionRow>, std::time::Instant), SyncError> {
     let ds = fetch::data_source(client, config, resource, &state.data_sources).await?;
+    let read_at = std::time::Instant::now();
     let pages = client.query_all(&ds.id, Some(filter)).await?;
     let rows = pages
         .iter()
@@ -43,7 +44,7 @@ async fn matching_rows(
             )
         })
         .collect();
-    Ok((ds, rows))
+    Ok((ds, rows, read_at))
 }
 
 /// What [`upsert_from_posthog`] did.
@@ -56,6 +57,11 @@ pub enum UpsertResult {
     },
     /// An earlier, unconfirmed create turned out to have made the row.
     Recovered {
+        page_id: String,
+        url: Option<String>,
+    },
+    /// Another writer created the row after it was seen missing; nothing was created.
+    Existing {
         page_id: String,
         url: Option<String>,
     },
@@ -113,7 +119,7 @@ pub async fn upsert_from_posthog(
     let kodo_dir = config.kodo_dir();
     let mut state = State::load(&kodo_dir).unwrap_or_default();
     let people = if emails(object) {
-        fetch::people(&client, printer).await?
+        fetch::people(&client, printer).await?.0
     } else {
         People::default()
     };
@@ -165,7 +171,7 @@ pub async fn upsert_from_posthog(
             reason: format!("the PostHog {} has no key", resource.label().to_lowercase()),
         });
     };
-    let (ds, rows) = matching_rows(&client, config, resource, filter, &state).await?;
+    let (ds, rows, read_at) = matching_rows(&client, config, resource, filter, &state).await?;
     let writable = fetch::check_schema(resource, &ds, printer)?;
     if let Some(id) = desired.posthog_id.filter(|_| resource == Resource::Flags) {
         state.flag_ids.insert(record.key.clone(), id);
@@ -198,7 +204,8 @@ pub async fn upsert_from_posthog(
     let (result, page) = match &item.step {
         Step::Create => {
             let properties = plan::create_properties(&item.desired, Some(&writable));
-            match client.create_page(&ds.id, properties, &lookup).await? {
+            let created = client.create_missing_page(&ds.id, properties, &lookup, read_at);
+            match created.await? {
                 CreateOutcome::Created(p) => (
                     UpsertResult::Created {
                         page_id: p.id.clone(),
@@ -208,6 +215,13 @@ pub async fn upsert_from_posthog(
                 ),
                 CreateOutcome::Recovered(p) => (
                     UpsertResult::Recovered {
+                        page_id: p.id.clone(),
+                        url: url_of(&p),
+                    },
+                    Some(p),
+                ),
+                CreateOutcome::Existing(p) => (
+                    UpsertResult::Existing {
                         page_id: p.id.clone(),
                         url: url_of(&p),
                     },
@@ -236,7 +250,10 @@ pub async fn upsert_from_posthog(
             None,
         ),
     };
-    state.remember_written(resource.plural(), item);
+    if !matches!(result, UpsertResult::Existing { .. }) {
+        // A row another writer created holds that writer's text, not this plan's.
+        state.remember_written(resource.plural(), item);
+    }
     if let Err(e) = state.save(&kodo_dir) {
         printer.warn(&e.to_string());
     }

@@ -158,6 +158,59 @@ fn a_constant_in_an_unstaged_or_untracked_file_is_resolved() {
 }
 
 #[test]
+fn a_name_without_an_import_is_looked_up_through_the_scan_cache() {
+    let repo = Repo::with_kodo(&["user_signed_up"], &[]);
+    let names = repo.path("src/names.ts");
+    let set_mtime = |t: std::time::SystemTime| {
+        let f = std::fs::File::options().write(true).open(&names).unwrap();
+        f.set_modified(t).unwrap();
+    };
+    let an_hour_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+    repo.write(
+        "src/names.ts",
+        "export const GLOBAL_NAME = 'user_signed_XX'\n",
+    );
+    set_mtime(an_hour_ago);
+    // Used elsewhere already, so the scan knows (and caches) the definition.
+    repo.write("src/uses.ts", &app_with(&["posthog.capture(GLOBAL_NAME)"]));
+    repo.commit_all("names");
+    // A scan writes the cache the gate reads (and never writes).
+    assert_code(&repo.kodo(&["scan", "--no-git"]).output().unwrap(), 0);
+    let cache_files = || std::fs::read_dir(repo.path(".kodo/cache")).unwrap().count();
+    let before = cache_files();
+
+    repo.write(APP, &app_with(&["posthog.capture(GLOBAL_NAME)"]));
+    repo.git(&["add", APP]);
+    let hook = |extra: &[&str]| {
+        repo.kodo(&[&["hook", "pre-commit"][..], extra].concat())
+            .output()
+            .unwrap()
+    };
+    for extra in [&[][..], &["--no-cache"][..]] {
+        let out = hook(extra);
+        assert_code(&out, 1);
+        assert!(
+            stderr(&out).contains("`user_signed_XX`"),
+            "{}",
+            stderr(&out)
+        );
+    }
+    // New bytes behind the same size, inode and modification time: like git, the cache
+    // trusts the stat, which shows the gate took the definition from it.
+    repo.write(
+        "src/names.ts",
+        "export const GLOBAL_NAME = 'user_signed_up'\n",
+    );
+    set_mtime(an_hour_ago);
+    assert_code(&hook(&[]), 1);
+    assert_code(&hook(&["--no-cache"]), 0);
+    // A changed stat: the file is read.
+    set_mtime(an_hour_ago + std::time::Duration::from_secs(60));
+    assert_code(&hook(&[]), 0);
+    assert_eq!(cache_files(), before);
+}
+
+#[test]
 fn an_unresolvable_key_is_a_warning_not_a_block() {
     let repo = Repo::with_kodo(&[], &[]);
     repo.write(

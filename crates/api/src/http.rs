@@ -870,6 +870,17 @@ impl Transport {
     /// Sends `call`, retrying per the policy in the module doc. A 2xx answer is `Ok`; anything
     /// else (after retries) is a [`Failure`] for the caller to interpret.
     pub(crate) async fn execute(&self, call: Call<'_>) -> Result<Reply, Failure> {
+        self.execute_with(call, None).await
+    }
+
+    /// [`Transport::execute`], whose first send uses `permit` (already granted by this
+    /// client's limiter) instead of waiting for one: a caller that decided something just
+    /// before (that a row is still missing) sends at once, not after a wait in the queue.
+    pub(crate) async fn execute_with<'p>(
+        &'p self,
+        call: Call<'_>,
+        mut permit: Option<Permit<'p>>,
+    ) -> Result<Reply, Failure> {
         let request = call.describe();
         let started = Instant::now();
         let max = self.policy.max_attempts;
@@ -887,7 +898,10 @@ impl Transport {
                     kind: FailureKind::Status { status: 429, body },
                 });
             }
-            let permit = self.limiter.acquire().await;
+            let permit = match permit.take() {
+                Some(granted) => granted,
+                None => self.limiter.acquire().await,
+            };
             match call.access {
                 Access::Read => self.counters.reads.fetch_add(1, Ordering::Relaxed),
                 Access::Write => self.counters.writes.fetch_add(1, Ordering::Relaxed),

@@ -19,6 +19,12 @@
 //! (bounded). A 429/529 means Notion did not process the request, so it is re-sent after the
 //! wait. Updates ([`NotionClient::update_page`]) are settled by reading the page back and
 //! comparing the values sent; re-sending the same values is harmless.
+//!
+//! Across machines. No local lock reaches another machine's kodo, so
+//! [`NotionClient::create_missing_page`] re-checks a key by one query before creating it when
+//! the key was seen missing more than [`RECHECK_AFTER`] ago or a 409 conflict has been met
+//! since (found → [`CreateOutcome::Existing`]); a 409 on the create itself is settled the same
+//! way before sending again.
 
 #[cfg(feature = "client")]
 pub mod error;
@@ -42,7 +48,7 @@ pub use http::{
 #[cfg(feature = "client")]
 pub use notion::{
     CreateOutcome, DataSource, DataSourceRef, Database, KeyLookup, KeyType, NotionClient, Page,
-    PropertySchema, User, UsersAccess, NOTION_VERSION,
+    PropertySchema, User, UsersAccess, NOTION_VERSION, RECHECK_AFTER,
 };
 #[cfg(feature = "client")]
 pub use posthog::{PostHogClient, REQUIRED_SCOPES};

@@ -21,6 +21,10 @@ pub struct Outcome {
     pub created: usize,
     /// Creates whose answer was lost and whose row turned out to exist.
     pub recovered: usize,
+    /// Rows another writer (another machine) created after this run read the database: found
+    /// by the create's re-check of the key, and not created again. `(resource, key)`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub existing: Vec<(Resource, String)>,
     pub updated: usize,
     pub unchanged: usize,
     pub archived: usize,

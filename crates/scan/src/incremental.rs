@@ -1208,3 +1208,88 @@ fn resolve_targeted(
         })
         .collect()
 }
+
+/// [`crate::resolve::resolve_in`] with the scan cache in `dir` (read only): a file whose
+/// row is fresh by stat is skipped when its word filter rules out every name, and its
+/// cached definitions are used when it has them; every other file is read and searched as
+/// `resolve_in` does. Without a usable cache this is `resolve_in`.
+pub(crate) fn resolve_in_cached(
+    root: &Path,
+    settings: &ScanSettings,
+    compiled: &Compiled,
+    dir: &Path,
+    names: &HashMap<Family, HashSet<String>>,
+) -> Result<HashMap<Family, DefIndex>, ScanError> {
+    let Ok(bytes) = cache::load(&cache::file_for(dir, root)) else {
+        return crate::resolve::resolve_in(root, compiled, names);
+    };
+    let Ok(view) = cache::view::<Meta>(&bytes, fingerprint(settings)) else {
+        return crate::resolve::resolve_in(root, compiled, names);
+    };
+    let wanted: HashMap<Family, HashSet<String>> = names
+        .iter()
+        .map(|(f, ns)| {
+            let segments = ns
+                .iter()
+                .map(|n| last_segment(n).to_string())
+                .filter(|s| !s.is_empty());
+            (*f, segments.collect())
+        })
+        .collect();
+    let mut needles: Vec<&str> = wanted.values().flatten().map(String::as_str).collect();
+    needles.sort_unstable();
+    needles.dedup();
+    if needles.is_empty() {
+        return Ok(HashMap::new());
+    }
+    // Leftmost semantics let the SIMD (Teddy) prefilter run; `Standard` cannot use it.
+    let prefilter =
+        crate::patterns::literal_matcher(&needles, aho_corasick::MatchKind::LeftmostFirst)?;
+    let want_lang = |l: Lang| wanted.contains_key(&l.family());
+    let (states, _unread) = walk_files(
+        root,
+        compiled,
+        &want_lang,
+        || (HashMap::<Family, DefIndex>::new(), Vec::new()),
+        |(found, toks), rel, lang, file| {
+            let Some(segments) = wanted.get(&lang.family()) else {
+                return;
+            };
+            let index = found.entry(lang.family()).or_default();
+            if let Some(i) = view.find(rel) {
+                if view.fresh(i, &file.stat().unwrap_or(Stat::NONE)) {
+                    let row = &view.rows[i];
+                    if !segments.iter().any(|n| row.meta.words.may_contain(n)) {
+                        return;
+                    }
+                    let cached = postcard::from_bytes::<FileExtract>(row.extract).ok();
+                    if let Some(defs) = cached.and_then(|e| e.defs) {
+                        for d in defs.into_iter().filter(|d| named(d, segments)) {
+                            index.push(d, rel);
+                        }
+                        return;
+                    }
+                }
+            }
+            let Some(bytes) = file.read() else {
+                return;
+            };
+            if !prefilter.is_match(bytes) {
+                return;
+            }
+            tokenize(bytes, lang, toks);
+            for d in find_defs(bytes, toks, lang, &|last| {
+                segments.contains(last.trim_start_matches('@'))
+            }) {
+                index.push(d, rel);
+            }
+        },
+    )?;
+    let mut out: HashMap<Family, DefIndex> = HashMap::new();
+    for (found, _) in states {
+        for (family, index) in found {
+            out.entry(family).or_default().extend(index);
+        }
+    }
+    Ok(out)
+}

@@ -367,7 +367,22 @@ pub fn scan_file_resolved(
     text: &str,
     settings: &ScanSettings,
 ) -> Result<Vec<Reference>, ScanError> {
-    scan::scan_file_resolved(root, path, text, settings)
+    scan::scan_file_resolved(root, path, text, settings, &ScanOptions::default())
+}
+
+/// [`scan_file_resolved`] with the scan cache of [`scan_with`] (the pre-commit gate's
+/// form): a name with no import to follow is looked up in the cached definitions of every
+/// file whose stat is unchanged since the cache was written (skipping files whose word
+/// filter rules the name out), and only the other files are read. The cache is only read,
+/// never written; without a valid one this is [`scan_file_resolved`].
+pub fn scan_file_resolved_with(
+    root: &Path,
+    path: &str,
+    text: &str,
+    settings: &ScanSettings,
+    options: &ScanOptions,
+) -> Result<Vec<Reference>, ScanError> {
+    scan::scan_file_resolved(root, path, text, settings, options)
 }
 
 /// Finds the definitions of just `names` (as written in code: `SIGNUP`, `Events.SIGNUP`,

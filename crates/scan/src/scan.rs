@@ -147,7 +147,13 @@ pub(crate) fn wrapper_reports(
 
 /// Resolves the identifiers `refs` still carry: names whose import says where they live
 /// are looked up in just those files; the rest in one prefiltered walk.
-fn resolve_pending(root: &Path, compiled: &Compiled, refs: &mut [Found]) -> Result<(), ScanError> {
+fn resolve_pending(
+    root: &Path,
+    settings: &ScanSettings,
+    compiled: &Compiled,
+    options: &crate::ScanOptions,
+    refs: &mut [Found],
+) -> Result<(), ScanError> {
     // Names whose import says where they live: read just those files.
     let targeted: Vec<usize> = (0..refs.len())
         .filter(|&i| {
@@ -185,7 +191,12 @@ fn resolve_pending(root: &Path, compiled: &Compiled, refs: &mut [Found]) -> Resu
         }
     }
     if !pending.is_empty() {
-        let found = resolve_in(root, compiled, &pending)?;
+        let found = match &options.cache_dir {
+            Some(dir) => {
+                crate::incremental::resolve_in_cached(root, settings, compiled, dir, &pending)?
+            }
+            None => resolve_in(root, compiled, &pending)?,
+        };
         let empty = DefIndex::default();
         for Found {
             r, family, hint, ..
@@ -213,6 +224,7 @@ pub(crate) fn scan_file_resolved(
     path: &str,
     text: &str,
     settings: &ScanSettings,
+    options: &crate::ScanOptions,
 ) -> Result<Vec<Reference>, ScanError> {
     let Some(lang) = Lang::from_path(path) else {
         return Ok(Vec::new());
@@ -225,7 +237,7 @@ pub(crate) fn scan_file_resolved(
     }
     let mut toks = Vec::new();
     let (mut refs, _) = file_refs(path, lang, bytes, &table, &compiled, &mut toks, None);
-    resolve_pending(root, &compiled, &mut refs)?;
+    resolve_pending(root, settings, &compiled, options, &mut refs)?;
     let mut refs: Vec<Reference> = refs.into_iter().map(|f| f.r).collect();
     refs.sort_by_key(|r| (r.line, r.column));
     Ok(refs)

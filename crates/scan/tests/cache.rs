@@ -517,3 +517,65 @@ fn edits_anywhere_in_the_fixture_corpus_match_a_scan_without_the_cache() {
     let (reused, edits) = (reused.get(), edits.get());
     assert!(reused > edits / 10 && reused < edits, "{reused} of {edits}");
 }
+
+/// The pre-commit gate's lookup of a name with no import to follow reads the scan cache:
+/// a file whose stat is unchanged gives its cached definitions, any other file is read.
+#[test]
+fn the_gate_lookup_takes_unchanged_files_definitions_from_the_cache() {
+    let tree = tempfile::tempdir().unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    app(tree.path());
+    write(
+        tree.path(),
+        "web/src/consts/global.ts",
+        "export const GLOBAL_EVENT = 'global_event'\n",
+    );
+    write(
+        tree.path(),
+        "web/src/Uses.ts",
+        "import posthog from 'posthog-js'\nposthog.capture(GLOBAL_EVENT)\n",
+    );
+    age_all(tree.path());
+    let (out, _) = run(tree.path(), cache.path());
+    assert!(out.contains("global_event"));
+
+    let text = "import posthog from 'posthog-js'\nposthog.capture(GLOBAL_EVENT)\n";
+    let key = |options: Option<&Path>| {
+        let refs = match options {
+            Some(dir) => kodo_scan::scan_file_resolved_with(
+                tree.path(),
+                "web/src/New.ts",
+                text,
+                &settings(),
+                &cached(dir),
+            ),
+            None => kodo_scan::scan_file_resolved(tree.path(), "web/src/New.ts", text, &settings()),
+        }
+        .unwrap();
+        assert_eq!(refs.len(), 1);
+        refs[0].key.clone()
+    };
+    assert_eq!(key(None).as_deref(), Some("global_event"));
+    assert_eq!(key(Some(cache.path())).as_deref(), Some("global_event"));
+
+    // New bytes behind an unchanged stat (same size, inode and modification time): the
+    // cached definitions stand, which shows they are what the lookup used.
+    let path = tree.path().join("web/src/consts/global.ts");
+    let mtime = fs::metadata(&path).unwrap().modified().unwrap();
+    fs::write(&path, "export const GLOBAL_EVENT = 'global_evenX'\n").unwrap();
+    fs::File::options()
+        .write(true)
+        .open(&path)
+        .unwrap()
+        .set_modified(mtime)
+        .unwrap();
+    assert_eq!(key(None).as_deref(), Some("global_evenX"));
+    assert_eq!(key(Some(cache.path())).as_deref(), Some("global_event"));
+
+    // A changed stat: the file is read.
+    age(&path, 60);
+    assert_eq!(key(Some(cache.path())).as_deref(), Some("global_evenX"));
+    // No cache there: the plain lookup.
+    let empty = tempfile::tempdir().unwrap();
+    assert_eq!(key(Some(empty.path())).as_deref(), Some("global_evenX"));
+}

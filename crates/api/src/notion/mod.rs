@@ -55,7 +55,14 @@ Copy data source ID).";
 pub struct NotionClient {
     t: Transport,
     token_env_var: String,
+    /// When this client last received a 409 `conflict_error` (another writer was active).
+    last_conflict: std::sync::Mutex<Option<std::time::Instant>>,
 }
+
+/// How long after a row's key was seen missing a create still trusts that: older than this,
+/// another writer (a CI job, a teammate's laptop: no local lock reaches them) may have created
+/// the row meanwhile, so [`NotionClient::create_missing_page`] looks the key up first.
+pub const RECHECK_AFTER: std::time::Duration = std::time::Duration::from_secs(1);
 
 impl fmt::Debug for NotionClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -123,7 +130,11 @@ impl NotionClient {
             extra_headers,
             options: opts,
         })?;
-        Ok(NotionClient { t, token_env_var })
+        Ok(NotionClient {
+            t,
+            token_env_var,
+            last_conflict: std::sync::Mutex::new(None),
+        })
     }
 
     /// Request counters so far.
@@ -141,6 +152,22 @@ impl NotionClient {
         let url = self.url(&["users", "me"]);
         let raw: RawUser = self.read(Method::GET, url, None, "user", "me").await?;
         Ok(raw.into())
+    }
+
+    /// One user by ID: `None` when Notion does not know it (404), as for a person removed from
+    /// the workspace. Guests, whom [`NotionClient::list_users`] never returns ("Guests are not
+    /// included in the response"), are found this way
+    /// (https://developers.notion.com/reference/get-users).
+    pub async fn retrieve_user(&self, id: &str) -> Result<Option<User>> {
+        let url = self.url(&["users", id]);
+        match self
+            .read::<RawUser>(Method::GET, url, None, "user", id)
+            .await
+        {
+            Ok(raw) => Ok(Some(raw.into())),
+            Err(e) if e.is_not_found() => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 
     /// Every workspace user (all pages). Without the "read user information" capability Notion
@@ -474,6 +501,18 @@ impl NotionClient {
         properties: Value,
         key: &KeyLookup,
     ) -> Result<CreateOutcome> {
+        self.create_page_with(data_source_id, properties, key, None)
+            .await
+    }
+
+    /// [`NotionClient::create_page`] whose first send uses `permit`.
+    async fn create_page_with<'p>(
+        &'p self,
+        data_source_id: &str,
+        properties: Value,
+        key: &KeyLookup,
+        mut permit: Option<crate::http::Permit<'p>>,
+    ) -> Result<CreateOutcome> {
         let body = json!({
             "parent": {"type": "data_source_id", "data_source_id": data_source_id},
             "properties": properties,
@@ -494,7 +533,7 @@ impl NotionClient {
                 body: Some(&body),
                 access: Access::Write,
             };
-            let mut f = match self.t.execute(call).await {
+            let mut f = match self.t.execute_with(call, permit.take()).await {
                 Ok(reply) => {
                     let raw: RawPage = self.decode(&reply, "POST /v1/pages")?;
                     return Ok(CreateOutcome::Created(raw.into()));
@@ -511,12 +550,21 @@ impl NotionClient {
                 ));
                 return Ok(CreateOutcome::Created(self.retrieve_page(&id).await?));
             }
-            if !f.outcome_unknown() {
+            let conflict = f.status() == Some(409);
+            if conflict {
+                // Another writer was active: Notion saved nothing, but that writer may have
+                // created this very row.
+                self.note_conflict();
+            } else if !f.outcome_unknown() {
                 return Err(self.map(f, "data source", data_source_id));
             }
             self.t.log(&format!(
-                "POST /v1/pages: outcome unknown ({}); looking for a row with {} = {} before sending again",
-                failure_summary(&f),
+                "POST /v1/pages: {}; looking for a row with {} = {} before sending again",
+                if conflict {
+                    "conflict with another write".to_owned()
+                } else {
+                    format!("outcome unknown ({})", failure_summary(&f))
+                },
                 key.property,
                 key.value
             ));
@@ -537,6 +585,13 @@ impl NotionClient {
                 }
             })?;
             if let Some(page) = found {
+                if conflict {
+                    self.t.log(&format!(
+                        "the row exists ({}): another writer created it",
+                        page.id
+                    ));
+                    return Ok(CreateOutcome::Existing(page));
+                }
                 self.t.log(&format!(
                     "the row exists ({}): the earlier create went through",
                     page.id
@@ -546,9 +601,58 @@ impl NotionClient {
             if sends >= max {
                 return Err(self.map(f, "data source", data_source_id));
             }
+            if conflict {
+                self.t
+                    .wait(
+                        self.t.policy.backoff(sends),
+                        "retrying POST /v1/pages after a conflict",
+                    )
+                    .await;
+            }
             self.t
                 .log("no such row: the earlier create did not go through; sending it again");
         }
+    }
+
+    /// Creates a row whose key was seen missing at `seen_missing`, exactly once, without
+    /// duplicating a row another writer made since: when `seen_missing` is older than
+    /// [`RECHECK_AFTER`], or this client has met a 409 conflict since, the key is looked up
+    /// first (one query) and a row found is [`CreateOutcome::Existing`]. Otherwise (and when
+    /// the lookup finds nothing) it is [`NotionClient::create_page`].
+    pub async fn create_missing_page(
+        &self,
+        data_source_id: &str,
+        properties: Value,
+        key: &KeyLookup,
+        seen_missing: std::time::Instant,
+    ) -> Result<CreateOutcome> {
+        // The create's turn comes first (it may wait in the limiter's queue), so that the
+        // decision below is made at the moment of sending, and the send follows the key check
+        // without another wait.
+        let permit = self.t.limiter.acquire().await;
+        if self.may_be_stale(seen_missing) {
+            if let Some(page) = self.find_by_key(data_source_id, key).await? {
+                self.t.log(&format!(
+                    "{} = {} was created meanwhile by another writer ({}); not creating it again",
+                    key.property, key.value, page.id
+                ));
+                return Ok(CreateOutcome::Existing(page));
+            }
+        }
+        self.create_page_with(data_source_id, properties, key, Some(permit))
+            .await
+    }
+
+    /// Whether what was seen at `seen` may be out of date: it is older than [`RECHECK_AFTER`],
+    /// or a conflict with another writer has been met since.
+    fn may_be_stale(&self, seen: std::time::Instant) -> bool {
+        let conflict = *self.last_conflict.lock().unwrap_or_else(|p| p.into_inner());
+        seen.elapsed() >= RECHECK_AFTER || conflict.is_some_and(|c| c >= seen)
+    }
+
+    fn note_conflict(&self) {
+        *self.last_conflict.lock().unwrap_or_else(|p| p.into_inner()) =
+            Some(std::time::Instant::now());
     }
 
     /// Sets the given properties of a page (others are untouched).
@@ -604,6 +708,9 @@ impl NotionClient {
             f.attempts = attempts;
             f.elapsed = started.elapsed();
             let conflict = f.status() == Some(409);
+            if conflict {
+                self.note_conflict();
+            }
             let unsure = !matches!(committed(&f), Committed::No) || f.outcome_unknown();
             if !conflict && !unsure {
                 return Err(self.map(f, "page", id));

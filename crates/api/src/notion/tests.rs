@@ -1207,3 +1207,151 @@ async fn a_retry_that_waits_over_a_second_is_announced() {
         "{notices:?}"
     );
 }
+
+// ---- creates across machines: re-checking a stale key -------------------------------------
+
+/// A data source where another writer already made `key`; a create makes a row too.
+fn two_writers(rows: &Arc<Rows>) -> impl Fn(&Recorded) -> Action + Send + Sync + 'static {
+    let rows = Arc::clone(rows);
+    move |r| match r.line().as_str() {
+        "POST /v1/pages" => {
+            let key = r
+                .body
+                .pointer("/properties/Event Name/title/0/text/content")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned();
+            Action::json(200, rows.insert(&key))
+        }
+        "POST /v1/data_sources/ds1/query" => rows.query(r),
+        _ => Action::json(404, json!({})),
+    }
+}
+
+#[tokio::test]
+async fn a_key_seen_missing_long_ago_is_looked_up_before_the_create() {
+    let rows = Arc::new(Rows::default());
+    rows.insert("order_placed");
+    let server = TestServer::start(two_writers(&rows)).await;
+    let c = client(&server);
+    let seen = std::time::Instant::now() - RECHECK_AFTER - Duration::from_millis(1);
+    let out = c
+        .create_missing_page("ds1", props("order_placed"), &key("order_placed"), seen)
+        .await
+        .unwrap();
+    assert!(
+        matches!(out, CreateOutcome::Existing(ref p) if p.id == "p1"),
+        "{out:?}"
+    );
+    assert_eq!(server.count("POST /v1/pages"), 0);
+    assert_eq!(server.count("POST /v1/data_sources/ds1/query"), 1);
+    assert_eq!(rows.len(), 1);
+
+    // Still missing after the look-up: created, at the cost of exactly one query.
+    let out = c
+        .create_missing_page("ds1", props("cart_viewed"), &key("cart_viewed"), seen)
+        .await
+        .unwrap();
+    assert!(matches!(out, CreateOutcome::Created(_)), "{out:?}");
+    assert_eq!(server.count("POST /v1/pages"), 1);
+    assert_eq!(server.count("POST /v1/data_sources/ds1/query"), 2);
+}
+
+#[tokio::test]
+async fn a_key_seen_missing_just_now_is_created_without_a_query() {
+    let rows = Arc::new(Rows::default());
+    let server = TestServer::start(two_writers(&rows)).await;
+    let c = client(&server);
+    let out = c
+        .create_missing_page(
+            "ds1",
+            props("order_placed"),
+            &key("order_placed"),
+            std::time::Instant::now(),
+        )
+        .await
+        .unwrap();
+    assert!(matches!(out, CreateOutcome::Created(_)), "{out:?}");
+    assert_eq!(server.count("POST /v1/data_sources/ds1/query"), 0);
+}
+
+#[tokio::test]
+async fn a_conflict_on_create_is_settled_by_key_and_makes_later_creates_recheck() {
+    // Another writer makes the row while ours meets a 409: ours is not sent again.
+    let rows = Arc::new(Rows::default());
+    let r2 = Arc::clone(&rows);
+    let server = TestServer::start(move |r| match r.line().as_str() {
+        "POST /v1/pages" => {
+            let key = r
+                .body
+                .pointer("/properties/Event Name/title/0/text/content")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned();
+            if key == "order_placed" {
+                r2.insert(&key);
+                Action::json(
+                    409,
+                    notion_error(
+                        409,
+                        "conflict_error",
+                        "Conflict occurred while saving. Please try again.",
+                    ),
+                )
+            } else {
+                Action::json(200, r2.insert(&key))
+            }
+        }
+        "POST /v1/data_sources/ds1/query" => r2.query(r),
+        _ => Action::json(404, json!({})),
+    })
+    .await;
+    let c = client(&server);
+    let seen = std::time::Instant::now();
+    let out = c
+        .create_missing_page("ds1", props("order_placed"), &key("order_placed"), seen)
+        .await
+        .unwrap();
+    assert!(matches!(out, CreateOutcome::Existing(_)), "{out:?}");
+    assert_eq!(server.count("POST /v1/pages"), 1);
+    assert_eq!(rows.len(), 1);
+    // Having met a conflict, a create whose key was seen before it re-checks first, even
+    // though that was only just now.
+    let out = c
+        .create_missing_page("ds1", props("cart_viewed"), &key("cart_viewed"), seen)
+        .await
+        .unwrap();
+    assert!(matches!(out, CreateOutcome::Created(_)), "{out:?}");
+    assert_eq!(server.count("POST /v1/data_sources/ds1/query"), 2);
+}
+
+#[tokio::test]
+async fn retrieve_user_finds_guests_and_says_none_for_removed_members() {
+    let server = TestServer::start(|r| {
+        if r.path.ends_with("/v1/users/guest") {
+            Action::json(
+                200,
+                json!({"object": "user", "id": "guest", "type": "person",
+                "person": {"email": "g@partner.example"}, "name": "Gus"}),
+            )
+        } else {
+            Action::json(
+                404,
+                notion_error(
+                    404,
+                    "object_not_found",
+                    "Could not find user with ID: gone.",
+                ),
+            )
+        }
+    })
+    .await;
+    let guest = client(&server)
+        .retrieve_user("guest")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(guest.email.as_deref(), Some("g@partner.example"));
+    assert!(!guest.is_bot);
+    assert_eq!(client(&server).retrieve_user("gone").await.unwrap(), None);
+}

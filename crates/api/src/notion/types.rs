@@ -108,20 +108,26 @@ pub enum CreateOutcome {
     Created(Page),
     /// The create's outcome was unknown and the row turned out to exist already.
     Recovered(Page),
+    /// Another writer created the row since its key was seen missing: nothing was created.
+    Existing(Page),
 }
 
 impl CreateOutcome {
     /// The row, however it was obtained.
     pub fn page(&self) -> &Page {
         match self {
-            CreateOutcome::Created(p) | CreateOutcome::Recovered(p) => p,
+            CreateOutcome::Created(p)
+            | CreateOutcome::Recovered(p)
+            | CreateOutcome::Existing(p) => p,
         }
     }
 
     /// The row, however it was obtained.
     pub fn into_page(self) -> Page {
         match self {
-            CreateOutcome::Created(p) | CreateOutcome::Recovered(p) => p,
+            CreateOutcome::Created(p)
+            | CreateOutcome::Recovered(p)
+            | CreateOutcome::Existing(p) => p,
         }
     }
 }
