@@ -13,7 +13,7 @@
 //!   one: errors name the variable, never its value.
 //! - A base URL that would carry a token is `https`, or plain `http` to a loopback host.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -23,6 +23,8 @@ use serde_json::{json, Value};
 use crate::model::Resource;
 
 use kodo_scan::ScanSettings;
+
+pub use crate::dotenv::Env;
 
 /// The JSON Schema of the config file, shipped in the repository and written beside the config
 /// by `kodo ph-sync setup` so editors complete and check it.
@@ -120,12 +122,6 @@ pub enum ConfigError {
         path: PathBuf,
         resource: &'static str,
         key: &'static str,
-    },
-    #[error("`{}`:{line}: {message}", path.display())]
-    DotEnv {
-        path: PathBuf,
-        line: usize,
-        message: String,
     },
 }
 
@@ -234,6 +230,9 @@ pub struct SyncConfig {
     pub flag_types: BTreeMap<String, String>,
     pub event_categories: BTreeMap<String, String>,
     pub naming: NamingRules,
+    /// The best-practice rules' levels (`sync.hygiene`) and the experiment grace period
+    /// (`sync.experiment_result_grace_days`).
+    pub hygiene: kodo_core::hygiene::Settings,
 }
 
 impl Default for SyncConfig {
@@ -249,6 +248,7 @@ impl Default for SyncConfig {
             flag_types: BTreeMap::new(),
             event_categories: BTreeMap::new(),
             naming: NamingRules::default(),
+            hygiene: kodo_core::hygiene::Settings::default(),
         }
     }
 }
@@ -323,6 +323,8 @@ struct RawSync {
     flag_types: BTreeMap<String, String>,
     event_categories: BTreeMap<String, String>,
     naming: NamingRules,
+    hygiene: BTreeMap<String, String>,
+    experiment_result_grace_days: Option<serde_json::Number>,
 }
 
 /// Finds `.kodo/config.json` from `start` upwards, stopping at the repository root (the first
@@ -371,7 +373,7 @@ impl Config {
             }
         })?;
         let root = root_of(path);
-        let env = Env::load(&root.join(".env"))?;
+        let env = Env::at(&root.join(".env"));
         Config::parse(path, &text, env)
     }
 
@@ -495,6 +497,47 @@ impl Config {
                 }),
             },
         };
+        let grace_days = match &raw.sync.experiment_result_grace_days {
+            None => kodo_core::hygiene::DEFAULT_RESULT_GRACE_DAYS,
+            Some(n) => match n.as_u64().and_then(|d| u32::try_from(d).ok()) {
+                Some(days) => days,
+                None => {
+                    return Err(ConfigError::Invalid {
+                        path: file,
+                        key: "sync.experiment_result_grace_days".into(),
+                        message: format!("{n} is not a whole number of days"),
+                        hint: "use a number of days such as 14 (0 asks for the result as soon as the experiment ends)".into(),
+                    })
+                }
+            },
+        };
+        let hygiene = kodo_core::hygiene::Settings::from_pairs(
+            raw.sync
+                .hygiene
+                .iter()
+                .map(|(rule, level)| (rule.as_str(), level.as_str())),
+            grace_days,
+        )
+        .map_err(|e| {
+            let rule = match &e {
+                kodo_core::hygiene::SettingError::UnknownRule { rule }
+                | kodo_core::hygiene::SettingError::UnknownLevel { rule, .. } => rule.clone(),
+            };
+            let hint = match &e {
+                kodo_core::hygiene::SettingError::UnknownRule { .. } => {
+                    "use one of the rule ids above (they are listed in schema/config.schema.json), e.g. {\"missing-owner\": \"error\"}"
+                }
+                kodo_core::hygiene::SettingError::UnknownLevel { .. } => {
+                    "\"off\" skips the rule, \"warn\" reports it (the default), \"error\" also fails `--check`"
+                }
+            };
+            ConfigError::Invalid {
+                path: file.clone(),
+                key: format!("sync.hygiene.{rule}"),
+                message: e.to_string(),
+                hint: hint.into(),
+            }
+        })?;
         let sync = SyncConfig {
             auto_sync_on_create: raw
                 .sync
@@ -515,6 +558,7 @@ impl Config {
             flag_types: raw.sync.flag_types,
             event_categories: raw.sync.event_categories,
             naming: raw.sync.naming,
+            hygiene,
         };
         raw.scan.validate().map_err(|e| ConfigError::Invalid {
             path: file.clone(),
@@ -553,6 +597,12 @@ impl Config {
             warnings,
             env,
         })
+    }
+
+    /// Sends the `.env` reader's warnings (lines it could not read, reported when a token is
+    /// first needed) to `sink`.
+    pub fn set_warning_sink(&mut self, sink: crate::dotenv::WarningSink) {
+        self.env.set_warning_sink(sink);
     }
 
     /// The Notion integration token, from the environment or `.env`.
@@ -782,120 +832,6 @@ fn unknown_keys(value: &Value, schema: &Value, prefix: &str, out: &mut Vec<Unkno
     }
 }
 
-/// Environment lookup: the process environment first, then the repository's `.env`.
-#[derive(Clone, Default)]
-pub struct Env {
-    dotenv: HashMap<String, String>,
-}
-
-impl fmt::Debug for Env {
-    // Values are secrets: only the variable names are shown.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut names: Vec<&String> = self.dotenv.keys().collect();
-        names.sort();
-        f.debug_struct("Env").field("dotenv_names", &names).finish()
-    }
-}
-
-impl Env {
-    /// Reads a `.env` file; a missing file is an empty one.
-    pub fn load(path: &Path) -> Result<Env, ConfigError> {
-        match std::fs::read_to_string(path) {
-            Ok(text) => Env::parse(path, &text),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Env::default()),
-            Err(source) => Err(ConfigError::Io {
-                path: path.to_path_buf(),
-                source,
-            }),
-        }
-    }
-
-    /// Parses `.env` text: `KEY=value`, optional `export `, `#` comments, single or double
-    /// quotes (double quotes understand `\n`, `\"` and `\\`).
-    pub fn parse(path: &Path, text: &str) -> Result<Env, ConfigError> {
-        let mut dotenv = HashMap::new();
-        for (i, line) in text.lines().enumerate() {
-            let line = line.trim();
-            if line.is_empty() || line.starts_with('#') {
-                continue;
-            }
-            let line = line.strip_prefix("export ").unwrap_or(line);
-            let Some((key, value)) = line.split_once('=') else {
-                return Err(ConfigError::DotEnv {
-                    path: path.to_path_buf(),
-                    line: i + 1,
-                    message: "expected KEY=value".into(),
-                });
-            };
-            let key = key.trim();
-            if key.is_empty()
-                || !key
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.')
-            {
-                return Err(ConfigError::DotEnv {
-                    path: path.to_path_buf(),
-                    line: i + 1,
-                    message: "expected a variable name before `=`".into(),
-                });
-            }
-            let value = value.trim();
-            let value = if let Some(inner) = value.strip_prefix('"') {
-                let Some(end) = inner.rfind('"') else {
-                    return Err(ConfigError::DotEnv {
-                        path: path.to_path_buf(),
-                        line: i + 1,
-                        message: format!("unterminated double quote in the value of `{key}`"),
-                    });
-                };
-                unescape(&inner[..end])
-            } else if let Some(inner) = value.strip_prefix('\'') {
-                let Some(end) = inner.rfind('\'') else {
-                    return Err(ConfigError::DotEnv {
-                        path: path.to_path_buf(),
-                        line: i + 1,
-                        message: format!("unterminated single quote in the value of `{key}`"),
-                    });
-                };
-                inner[..end].to_string()
-            } else {
-                // An unquoted value ends at ` #` (an inline comment).
-                match value.find(" #") {
-                    Some(at) => value[..at].trim_end().to_string(),
-                    None => value.to_string(),
-                }
-            };
-            dotenv.insert(key.to_string(), value);
-        }
-        Ok(Env { dotenv })
-    }
-
-    /// The variable's value: a set environment variable wins over `.env`.
-    pub fn get(&self, var: &str) -> Option<String> {
-        std::env::var(var)
-            .ok()
-            .or_else(|| self.dotenv.get(var).cloned())
-    }
-}
-
-fn unescape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    let mut chars = s.chars();
-    while let Some(c) = chars.next() {
-        if c == '\\' {
-            match chars.next() {
-                Some('n') => out.push('\n'),
-                Some('t') => out.push('\t'),
-                Some(other) => out.push(other),
-                None => out.push('\\'),
-            }
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1081,32 +1017,6 @@ mod tests {
     }
 
     #[test]
-    fn dotenv_supplies_tokens_and_parses_quotes() {
-        let env = Env::parse(
-            Path::new(".env"),
-            "# comment\nexport KODO_TEST_DOTENV_A=\"ntn_a\\\"b\"\nKODO_TEST_DOTENV_B='phx x' \nKODO_TEST_DOTENV_C=plain # note\n",
-        )
-        .unwrap();
-        assert_eq!(env.get("KODO_TEST_DOTENV_A").as_deref(), Some("ntn_a\"b"));
-        assert_eq!(env.get("KODO_TEST_DOTENV_B").as_deref(), Some("phx x"));
-        assert_eq!(env.get("KODO_TEST_DOTENV_C").as_deref(), Some("plain"));
-        assert!(!format!("{env:?}").contains("ntn_a"));
-    }
-
-    #[test]
-    fn dotenv_errors_name_the_line() {
-        let err = Env::parse(Path::new("/repo/.env"), "A=1\nnot a pair\n").unwrap_err();
-        assert_eq!(err.to_string(), "`/repo/.env`:2: expected KEY=value");
-    }
-
-    #[test]
-    fn set_environment_variable_wins_over_dotenv() {
-        // PATH is always set in the test environment.
-        let env = Env::parse(Path::new(".env"), "PATH=from-dotenv\n").unwrap();
-        assert_ne!(env.get("PATH").as_deref(), Some("from-dotenv"));
-    }
-
-    #[test]
     fn find_walks_up_to_the_repository_root() {
         let dir = tempfile::tempdir().unwrap();
         let repo = dir.path().join("repo");
@@ -1137,7 +1047,8 @@ mod tests {
           "sync": {"auto_sync_on_create": true, "require_notion_entry": false, "include_builtin_events": false,
                    "offline_policy": "block", "strict_offline": false, "snapshot_max_age_hours": 1,
                    "cleanup_after_days": 14, "flag_types": {"x": "ops"}, "event_categories": {"y": "error"},
-                   "naming": {"snake_case": "error", "prefixes": ["user_"], "prefix_rule": "warning"}},
+                   "naming": {"snake_case": "error", "prefixes": ["user_"], "prefix_rule": "warning"},
+                   "hygiene": {"missing-owner": "error", "no-cleanup-plan": "off"}, "experiment_result_grace_days": 7},
           "scan": {"clients": ["analytics"], "wrappers": [{"call": "track", "event_arg": 0}],
                    "frontend": ["web/**"], "backend": ["api/**"], "exclude": ["gen/**"]}}"#;
         let mut unknown = Vec::new();
@@ -1153,6 +1064,70 @@ mod tests {
         assert_eq!(config.sync.naming.snake_case, RuleLevel::Error);
         assert_eq!(config.notion.analytics_home.as_deref(), Some("h"));
         assert_eq!(config.sync.cleanup_after_days, 14);
+        use kodo_core::hygiene::{Level, Rule};
+        assert_eq!(config.sync.hygiene.level(Rule::MissingOwner), Level::Error);
+        assert_eq!(config.sync.hygiene.level(Rule::NoCleanupPlan), Level::Off);
+        assert_eq!(config.sync.hygiene.level(Rule::FormerOwner), Level::Warn);
+        assert_eq!(config.sync.hygiene.result_grace_days, 7);
+    }
+
+    #[test]
+    fn the_schema_lists_exactly_the_hygiene_rule_ids() {
+        let schema: Value = serde_json::from_str(SCHEMA).unwrap();
+        let listed: Vec<&str> = schema["properties"]["sync"]["properties"]["hygiene"]["properties"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        let mut ids: Vec<&str> = kodo_core::hygiene::Rule::ALL
+            .iter()
+            .map(|r| r.id())
+            .collect();
+        ids.sort();
+        let mut listed_sorted = listed.clone();
+        listed_sorted.sort();
+        assert_eq!(listed_sorted, ids);
+        for rule in listed {
+            assert_eq!(
+                schema["properties"]["sync"]["properties"]["hygiene"]["properties"][rule]["enum"],
+                json!(["off", "warn", "error"])
+            );
+        }
+    }
+
+    #[test]
+    fn hygiene_settings_are_validated() {
+        let with = |sync: &str| {
+            parse(&format!(
+                r#"{{"posthog": {{"project_id": "1"}}, "notion": {{}}, "sync": {sync}}}"#
+            ))
+        };
+        let config = with("{}").unwrap();
+        assert_eq!(config.sync.hygiene, kodo_core::hygiene::Settings::default());
+        assert_eq!(config.sync.hygiene.result_grace_days, 14);
+        let error = with(r#"{"hygiene": {"missing-owners": "error"}}"#).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "`/repo/.kodo/config.json`: `sync.hygiene.missing-owners`: `missing-owners` is not a hygiene rule; the rules are missing-owner, former-owner, missing-purpose, no-cleanup-plan, cleanup-overdue, experiment-without-result, deleted-not-archived\n  hint: use one of the rule ids above (they are listed in schema/config.schema.json), e.g. {\"missing-owner\": \"error\"}"
+        );
+        let error = with(r#"{"hygiene": {"missing-owner": "fatal"}}"#).unwrap_err();
+        assert!(
+            error.to_string().contains("`sync.hygiene.missing-owner`: `fatal` is not a level for `missing-owner`; use \"off\", \"warn\" or \"error\""),
+            "{error}"
+        );
+        let error = with(r#"{"hygiene": {"missing-owner": true}}"#).unwrap_err();
+        assert!(
+            error.to_string().contains("sync.hygiene.missing-owner"),
+            "{error}"
+        );
+        let error = with(r#"{"experiment_result_grace_days": -1}"#).unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .contains("sync.experiment_result_grace_days"),
+            "{error}"
+        );
     }
 
     #[test]

@@ -56,8 +56,11 @@ pub fn state(shared: &Shared) -> Value {
     let mut users: Vec<Value> = notion
         .users
         .iter()
-        .map(|u| json!({"id": u.id, "name": u.name, "email": u.email, "type": "person"}))
+        .map(|u| json!({"id": u.id, "name": u.name, "email": u.email, "type": "person", "guest": u.guest}))
         .collect();
+    users.extend(notion.removed_users.iter().map(
+        |u| json!({"id": u.id, "name": u.name, "email": u.email, "type": "person", "removed": true}),
+    ));
     users.push(json!({"id": notion.bot.id, "name": notion.bot.name, "type": "bot"}));
     let notion_json = json!({
         "workspace_name": notion.workspace_name,
@@ -213,6 +216,17 @@ pub fn handle(
                 _ => return error(405, format!("{method} is not supported on this admin path")),
             };
             result.unwrap_or_else(|e| (e.status, e.to_json()))
+        }
+        ("DELETE", ["notion", "users", id]) => {
+            let mut store = lock(&shared.notion);
+            let Some(id) = crate::ids::normalize(id) else {
+                return error(400, format!("`{id}` is not a user id"));
+            };
+            if store.remove_user(&id) {
+                (200, json!({"removed": id}))
+            } else {
+                error(404, format!("no person `{id}` in the workspace"))
+            }
         }
         (_, ["notion", kind, rest @ ..]) => {
             let mut store = lock(&shared.notion);

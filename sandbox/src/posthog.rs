@@ -228,6 +228,27 @@ fn b(map: &Map<String, Value>, key: &str) -> bool {
     map.get(key).and_then(Value::as_bool).unwrap_or(false)
 }
 
+/// How a dashboard matches a list `search`: 0 by name, 1 by description, `None` not at all.
+/// PostHog ranks a fuzzy trigram word similarity on `name` above one on `description`
+/// (the dashboards list's `search` parameter, PostHog/posthog OpenAPI); the sandbox's stand-in
+/// is a case-insensitive substring, which finds a subset of what PostHog finds and always the
+/// exact name.
+fn dashboard_rank(d: &Map<String, Value>, query: &str) -> Option<u8> {
+    let has = |field: &str| {
+        s(d, field)
+            .unwrap_or_default()
+            .to_lowercase()
+            .contains(query)
+    };
+    if has("name") {
+        Some(0)
+    } else if has("description") {
+        Some(1)
+    } else {
+        None
+    }
+}
+
 fn id_of(map: &Map<String, Value>) -> Option<i64> {
     map.get("id").and_then(Value::as_i64)
 }
@@ -1723,6 +1744,13 @@ impl PosthogStore {
                     .experiments
                     .iter()
                     .filter(|e| !b(e, "deleted") && b(e, "archived") == archived)
+                    // "Free-text search applied to the experiment name (case-insensitive)"
+                    // (the experiments list's `search` parameter, PostHog/posthog OpenAPI).
+                    .filter(|e| {
+                        search.as_ref().is_none_or(|q| {
+                            s(e, "name").unwrap_or_default().to_lowercase().contains(q)
+                        })
+                    })
                     .collect();
                 experiments.sort_by(|a, b| {
                     s(b, "created_at")
@@ -1751,11 +1779,21 @@ impl PosthogStore {
                         Some(mode) => s(d, "creation_mode") == Some(mode),
                         None => s(d, "creation_mode") != Some("unlisted"),
                     })
+                    .filter(|d| {
+                        search
+                            .as_ref()
+                            .is_none_or(|q| dashboard_rank(d, q).is_some())
+                    })
                     .collect();
                 // order_by("-pinned", "name"); ties by id, as Postgres happens to return them.
+                // With `search`, relevance first ("`name` matches rank above `description`
+                // matches. Results are ordered by relevance, then pinned status, then name").
                 dashboards.sort_by(|x, y| {
-                    b(y, "pinned")
-                        .cmp(&b(x, "pinned"))
+                    let rank =
+                        |d: &Map<String, Value>| search.as_ref().and_then(|q| dashboard_rank(d, q));
+                    rank(x)
+                        .cmp(&rank(y))
+                        .then(b(y, "pinned").cmp(&b(x, "pinned")))
                         .then(s(x, "name").cmp(&s(y, "name")))
                         .then(id_of(x).cmp(&id_of(y)))
                 });

@@ -47,6 +47,13 @@ pub struct NotionUserSpec {
     pub email: Option<String>,
     #[serde(default)]
     pub avatar_url: Option<String>,
+    /// A guest of the workspace (not in the user list; found by ID).
+    #[serde(default)]
+    pub guest: bool,
+    /// A former member: present while the scenario's rows are written (so they may own
+    /// rows), then removed from the workspace.
+    #[serde(default)]
+    pub removed: bool,
 }
 
 /// A plain page of the workspace (e.g. the shared parent pages).
@@ -268,6 +275,7 @@ impl Scenario {
                 avatar_url: u.avatar_url.clone(),
                 email: u.email.clone(),
                 is_bot,
+                guest: u.guest,
             })
         };
         let users = spec
@@ -285,6 +293,7 @@ impl Scenario {
             workspace_id: id(&spec.workspace_id, "workspace")?,
             bot: user(&spec.bot, true)?,
             users,
+            removed_users: Vec::new(),
             user_access: spec.user_access,
             pages: Default::default(),
             databases: Default::default(),
@@ -465,6 +474,10 @@ impl Scenario {
                     },
                 );
             }
+        }
+        // Former members leave once their rows are written: the rows keep their ids.
+        for u in spec.users.iter().filter(|u| u.removed) {
+            store.remove_user(&id(&u.id, "user")?);
         }
         Ok(store)
     }

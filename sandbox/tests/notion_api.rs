@@ -1261,6 +1261,77 @@ async fn users_are_listed_with_emails_and_paginated() {
     assert_eq!(me.body["bot"]["workspace_name"], "Acme");
 }
 
+/// Guests are not listed but are found by ID; a removed member is found nowhere, and a People
+/// value that names them is a bare user (https://developers.notion.com/reference/get-users;
+/// partial users of removed members: stevieflyer/pydantic-api-models-notion PR #18).
+#[tokio::test]
+async fn guests_and_removed_members() {
+    const GUEST: &str = "a1a1a1a1-0000-4000-8000-000000000001";
+    const LEAVER: &str = "a1a1a1a1-0000-4000-8000-000000000002";
+    let scenario = demo_with(|v| {
+        let users = v["notion"]["users"].as_array_mut().unwrap();
+        users.push(json!({"id": GUEST, "name": "Gus Guest", "email": "gus@partner.example", "guest": true}));
+        users.push(json!({"id": LEAVER, "name": "Lea Ver", "email": "lea@acme.example"}));
+    });
+    let env = start_with(scenario, fast()).await;
+    let listed = |body: &Value| -> Vec<String> {
+        body["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|u| u["id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let list = env.notion("GET", "/v1/users", None).await;
+    assert!(!listed(&list.body).contains(&GUEST.to_string()));
+    assert!(listed(&list.body).contains(&LEAVER.to_string()));
+    let guest = env.notion("GET", &format!("/v1/users/{GUEST}"), None).await;
+    assert_eq!(guest.status, 200);
+    assert_eq!(guest.body["type"], "person");
+    assert_eq!(guest.body["person"]["email"], "gus@partner.example");
+
+    let mut body = event_row("user_owned_by_lea");
+    body["properties"]["Owner"] = json!({"people": [{"id": LEAVER}, {"id": GUEST}]});
+    let created = env.notion("POST", "/v1/pages", Some(body)).await;
+    assert_eq!(created.status, 200, "{}", created.body);
+    let page = created.body["id"].as_str().unwrap().to_string();
+
+    let removed = env
+        .admin("DELETE", &format!("/notion/users/{LEAVER}"), None)
+        .await;
+    assert_eq!(removed.status, 200, "{}", removed.body);
+    let list = env.notion("GET", "/v1/users", None).await;
+    assert!(!listed(&list.body).contains(&LEAVER.to_string()));
+    assert_eq!(
+        env.notion("GET", &format!("/v1/users/{LEAVER}"), None)
+            .await
+            .status,
+        404
+    );
+    let read = env.notion("GET", &format!("/v1/pages/{page}"), None).await;
+    let owners = read.body["properties"]["Owner"]["people"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert_eq!(owners[0], json!({"object": "user", "id": LEAVER}));
+    assert_eq!(owners[1]["name"], "Gus Guest");
+    // A removed member can no longer be made an owner.
+    let again = env
+        .notion(
+            "PATCH",
+            &format!("/v1/pages/{page}"),
+            Some(json!({"properties": {"Owner": {"people": [{"id": LEAVER}]}}})),
+        )
+        .await;
+    assert_eq!(again.status, 400, "{}", again.body);
+    assert_eq!(
+        env.admin("DELETE", &format!("/notion/users/{LEAVER}"), None)
+            .await
+            .status,
+        404
+    );
+}
+
 #[tokio::test]
 async fn user_information_capabilities_are_honoured() {
     let without_email = demo_with(|v| v["notion"]["user_access"] = json!("without_email"));

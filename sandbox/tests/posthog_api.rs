@@ -806,3 +806,51 @@ async fn posthog_throttle_windows_are_configurable() {
     let wait: u64 = throttled.retry_after.as_deref().unwrap().parse().unwrap();
     assert!((29..=30).contains(&wait), "{wait}");
 }
+
+/// `?search=` on the experiment and dashboard lists, as PostHog filters them: experiments by
+/// name, case-insensitively; dashboards by name above description (PostHog/posthog OpenAPI).
+#[tokio::test]
+async fn experiment_and_dashboard_lists_take_search() {
+    let env = start("demo").await;
+    let names = |body: &Value| -> Vec<String> {
+        body["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["name"].as_str().unwrap_or("").to_string())
+            .collect()
+    };
+    let all = env.posthog("GET", &project("experiments/"), None).await;
+    let first = names(&all.body)[0].clone();
+    let needle = first[1..first.len() - 1].to_uppercase();
+    let found = env
+        .posthog(
+            "GET",
+            &project(&format!("experiments/?search={}", needle.replace(' ', "+"))),
+            None,
+        )
+        .await;
+    assert_eq!(names(&found.body), vec![first]);
+    let none = env
+        .posthog(
+            "GET",
+            &project("experiments/?search=no-such-experiment"),
+            None,
+        )
+        .await;
+    assert_eq!(none.body["count"], 0);
+
+    env.admin(
+        "POST",
+        "/posthog/dashboards",
+        Some(json!({"name": "Quarterly review", "description": "API Performance, by quarter"})),
+    )
+    .await;
+    let found = env
+        .posthog("GET", &project("dashboards/?search=api+performance"), None)
+        .await;
+    assert_eq!(
+        names(&found.body),
+        vec!["API Performance", "Quarterly review"]
+    );
+}

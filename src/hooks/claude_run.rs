@@ -13,8 +13,9 @@
 //!   with its date); when it cannot either, `sync.offline_policy` decides (`block` by default,
 //!   with a message naming both ways to let creations through).
 //! - **PostToolUse**, with `sync.auto_sync_on_create`: the created object is read from the tool's
-//!   response ([`created_object`]), or fetched from PostHog by key or name when the response is
-//!   not JSON (the CLI mode's text output); then [`crate::sync::upsert_from_posthog`] creates or
+//!   response ([`created_object`]), or read back from PostHog when the response does not hold
+//!   it (the CLI mode's text output): by id when the output has one, else with the list's
+//!   `?search=`, never a whole list; then [`crate::sync::upsert_from_posthog`] creates or
 //!   updates its Notion row, and a `hookSpecificOutput.additionalContext` JSON on stdout tells
 //!   Claude what was written.
 //!
@@ -441,9 +442,9 @@ async fn post_tool_use(
     let object = match created_object(input).filter(|o| fits(creation, o)) {
         Some(object) => object,
         None => {
-            let owned = (config.clone(), creation.clone());
+            let owned = (config.clone(), creation.clone(), output_id(input));
             let fetched = detached(budget.step(), move || async move {
-                find_in_posthog(&owned.0, &owned.1).await
+                find_in_posthog(&owned.0, &owned.1, owned.2).await
             })
             .await
             .and_then(|found| found);
@@ -575,20 +576,42 @@ fn object_name(resource: Resource, object: &Value) -> Option<String> {
         .map(str::to_string)
 }
 
-/// Reads the created resource back from PostHog: the flag with the key, the newest experiment
-/// with the name (and flag key, when given), the newest dashboard with the name.
-async fn find_in_posthog(config: &Config, creation: &Creation) -> Result<Value, String> {
+/// Reads the created resource back from PostHog within the hook's budget, never a whole list:
+/// by id when the tool's output gives one (`id`), else through the list's `?search=` (flags by
+/// key, experiments and dashboards by name), keeping the exact match: the flag with the key,
+/// the newest experiment with the name (and flag key, when given), the newest dashboard with
+/// the name.
+async fn find_in_posthog(
+    config: &Config,
+    creation: &Creation,
+    id: Option<i64>,
+) -> Result<Value, String> {
     let client = fetch::posthog_client(config, &Printer::silent()).map_err(|e| e.to_string())?;
+    if let Some(id) = id {
+        let resource = match creation {
+            Creation::Flag { .. } => "feature_flags",
+            Creation::Experiment { .. } => "experiments",
+            Creation::Dashboard { .. } => "dashboards",
+        };
+        if let Some(object) = client
+            .retrieve(resource, id)
+            .await
+            .map_err(|e| e.to_string())?
+            .filter(|o| fits(creation, o) && object_is(creation, o))
+        {
+            return Ok(object);
+        }
+    }
     let found = match creation {
         Creation::Flag { key, .. } => client
-            .feature_flags()
+            .feature_flags_matching(key)
             .await
             .map_err(|e| e.to_string())?
             .into_iter()
             .find(|f| &f.key == key)
             .map(serde_json::to_value),
         Creation::Experiment { name, flag_key } => client
-            .experiments()
+            .experiments_matching(name)
             .await
             .map_err(|e| e.to_string())?
             .into_iter()
@@ -597,7 +620,7 @@ async fn find_in_posthog(config: &Config, creation: &Creation) -> Result<Value, 
             .max_by_key(|x| x.id)
             .map(serde_json::to_value),
         Creation::Dashboard { name } => client
-            .dashboards()
+            .dashboards_matching(name)
             .await
             .map_err(|e| e.to_string())?
             .into_iter()
@@ -614,6 +637,21 @@ async fn find_in_posthog(config: &Config, creation: &Creation) -> Result<Value, 
             creation.identifier()
         )),
     }
+}
+
+/// Whether an object read by id is the one the call created (its key or name).
+fn object_is(creation: &Creation, object: &Value) -> bool {
+    let field = if matches!(creation, Creation::Flag { .. }) {
+        "key"
+    } else {
+        "name"
+    };
+    object.get(field).and_then(Value::as_str) == Some(creation.identifier())
+}
+
+/// The id in a tool's output, when it has one: a JSON object with a numeric `id`.
+fn output_id(input: &HookInput) -> Option<i64> {
+    created_object(input)?.get("id")?.as_i64()
 }
 
 /// What Claude is told after the write.

@@ -268,6 +268,7 @@ mod tests {
             detail: None,
             deleted: false,
             posthog_id: id,
+            creator: None,
         }
     }
 

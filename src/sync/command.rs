@@ -285,6 +285,28 @@ fn code_report(ctx: &Context, a: &Analysis) -> Option<CodeReport> {
     }))
 }
 
+/// The hygiene section: every row read, judged against the spec's best practices.
+fn hygiene_report(a: &Analysis) -> kodo_core::hygiene::Report {
+    let today = time::OffsetDateTime::parse(&a.now, &time::format_description::well_known::Rfc3339)
+        .unwrap_or_else(|_| time::OffsetDateTime::now_utc())
+        .date();
+    let rows: Vec<(Resource, &[crate::model::NotionRow])> = a
+        .inventory
+        .notion
+        .iter()
+        .map(|(r, side)| (*r, side.rows.as_slice()))
+        .collect();
+    let scan = a.code_scan.as_ref().and_then(|s| s.as_ref().ok());
+    kodo_core::hygiene::findings(&kodo_core::hygiene::Input {
+        plans: &a.plans,
+        rows: &rows,
+        directory: &a.inventory.directory,
+        scan,
+        settings: &a.config.sync.hygiene,
+        today,
+    })
+}
+
 fn make_plans(
     config: &Config,
     inventory: &Inventory,
@@ -371,13 +393,17 @@ async fn audit(ctx: &Context, resources: &[Resource], judge_code: bool) -> anyho
     let a = analyse(
         ctx,
         resources,
-        FetchOptions::default(),
+        FetchOptions {
+            users: true,
+            scan: false,
+        },
         PlanOptions::default(),
         judge_code,
     )
     .await?;
     let mut findings = Findings::from_plans(&a.plans);
     findings.code = code_report(ctx, &a);
+    findings.hygiene = Some(hygiene_report(&a));
     let text = match ctx.global.format {
         Some(Format::Json) => report::audit_json(&findings, &a.now),
         Some(Format::Csv) => report::audit_csv(&findings),
@@ -390,7 +416,7 @@ async fn audit(ctx: &Context, resources: &[Resource], judge_code: bool) -> anyho
 }
 
 fn check(ctx: &Context, findings: &Findings) -> Outcome {
-    if ctx.global.check && !findings.in_sync() {
+    if ctx.global.check && !findings.passes_check() {
         Outcome::CheckFailed
     } else {
         Outcome::Success
@@ -407,13 +433,20 @@ async fn status(
     let a = analyse(
         ctx,
         resources,
-        FetchOptions::default(),
+        FetchOptions {
+            // The overview judges owners too; `status` only counts.
+            users: overview,
+            scan: false,
+        },
         PlanOptions::default(),
         judge_code,
     )
     .await?;
     let mut findings = Findings::from_plans(&a.plans);
     findings.code = code_report(ctx, &a);
+    if overview {
+        findings.hygiene = Some(hygiene_report(&a));
+    }
     let last = last_syncs(&a.state, resources);
     let text = match ctx.global.format {
         Some(Format::Json) if overview => {

@@ -32,6 +32,7 @@ use crate::state::State;
 use super::normalize::People;
 use super::normalize::PostHogData;
 use super::SyncError;
+use kodo_core::hygiene::{Directory, Member};
 
 /// How many flags are fetched by ID at once.
 const FLAG_LOOKUPS_IN_FLIGHT: usize = 4;
@@ -84,6 +85,9 @@ pub struct Inventory {
     pub posthog: PostHogData,
     pub notion: BTreeMap<Resource, NotionSide>,
     pub people: People,
+    /// Who belongs to the Notion workspace (for the hygiene findings); unreadable when the
+    /// users were not read or may not be.
+    pub directory: Directory,
     /// Documented flags that left PostHog's list and were found deleted by ID.
     pub deleted_flags: Vec<FeatureFlag>,
     /// Documented flags that left PostHog's list and can no longer be fetched.
@@ -293,27 +297,88 @@ pub async fn notion_sides(
     Ok(sides.into_iter().collect())
 }
 
-/// The Notion users by e-mail; empty (with a note) when the integration may not read them.
-pub async fn people(client: &NotionClient, printer: &Printer) -> Result<People, SyncError> {
+/// The Notion users: by e-mail (to fill People properties) and as the workspace's directory.
+/// Both are empty (with a note) when the integration may not read users.
+pub async fn people(
+    client: &NotionClient,
+    printer: &Printer,
+) -> Result<(People, Directory), SyncError> {
     match client.list_users().await? {
         UsersAccess::Users(users) => {
-            Ok(People::new(users.iter().filter(|u| !u.is_bot).filter_map(
-                |u| u.email.as_deref().map(|e| (e, u.id.as_str())),
-            )))
+            let people = People::new(
+                users
+                    .iter()
+                    .filter(|u| !u.is_bot)
+                    .filter_map(|u| u.email.as_deref().map(|e| (e, u.id.as_str()))),
+            );
+            let directory = Directory::new(users.into_iter().filter(|u| !u.is_bot).map(member));
+            Ok((people, directory))
         }
         UsersAccess::NotAllowed => {
             printer.info(
-                "note: the Notion integration may not read users, so Owner is left empty (enable \"Read user information including email addresses\" to fill it)",
+                "note: the Notion integration may not read users, so Owner is left empty and owners are not checked (enable \"Read user information including email addresses\" to fill and check them)",
             );
-            Ok(People::default())
+            Ok((People::default(), Directory::unreadable()))
         }
     }
+}
+
+fn member(u: kodo_api::User) -> Member {
+    Member {
+        id: u.id,
+        name: u.name,
+        email: u.email,
+    }
+}
+
+/// How many unlisted owners are looked up by ID at once.
+const USER_LOOKUPS_IN_FLIGHT: usize = 4;
+
+/// Owners the user list lacks are looked up by ID: Notion does not list guests, so only an ID
+/// it no longer knows at all (404) belongs to a former member.
+async fn unlisted_owners(
+    client: &NotionClient,
+    inventory: &mut Inventory,
+) -> Result<(), SyncError> {
+    if !inventory.directory.readable() {
+        return Ok(());
+    }
+    let mut unknown: BTreeSet<String> = BTreeSet::new();
+    for side in inventory.notion.values() {
+        for row in &side.rows {
+            if let Some(crate::model::PropValue::People(ids)) = row.record.props.get("Owner") {
+                unknown.extend(
+                    ids.iter()
+                        .filter(|id| inventory.directory.person(id).is_none())
+                        .cloned(),
+                );
+            }
+        }
+    }
+    if unknown.is_empty() {
+        return Ok(());
+    }
+    let found: Vec<Result<Option<kodo_api::User>, SyncError>> = futures_util::stream::iter(unknown)
+        .map(|id| async move { Ok(client.retrieve_user(&id).await?) })
+        .buffer_unordered(USER_LOOKUPS_IN_FLIGHT)
+        .collect()
+        .await;
+    let mut guests = Vec::new();
+    for user in found {
+        if let Some(user) = user? {
+            guests.push(member(user));
+        }
+    }
+    if !guests.is_empty() {
+        inventory.directory = inventory.directory.with(guests);
+    }
+    Ok(())
 }
 
 /// What to read besides the resources themselves.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct FetchOptions {
-    /// Read the Notion users (to fill Owner).
+    /// Read the Notion users (to fill Owner and to check owners).
     pub users: bool,
     /// Scan the code (to fill Tracked On and Related PR); run by the caller, beside the reads.
     pub scan: bool,
@@ -335,20 +400,25 @@ pub async fn inventory(
         if options.users {
             people(notion, printer).await
         } else {
-            Ok(People::default())
+            Ok((People::default(), Directory::unreadable()))
         }
     };
-    let (ph, sides, people) = tokio::try_join!(ph, sides, users)?;
+    // All three run at once; when several fail, the error reported is always the first of
+    // PostHog, the databases, the users (so it does not depend on which answered first).
+    let (ph, sides, users) = tokio::join!(ph, sides, users);
+    let (ph, sides, (people, directory)) = (ph?, sides?, users?);
     let mut inventory = Inventory {
         posthog: ph,
         notion: sides,
         people,
+        directory,
         deleted_flags: Vec::new(),
         maybe_deleted: BTreeSet::new(),
     };
     if resources.contains(&Resource::Flags) {
         vanished_flags(posthog, &mut inventory, state).await?;
     }
+    unlisted_owners(notion, &mut inventory).await?;
     Ok(inventory)
 }
 

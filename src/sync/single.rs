@@ -119,7 +119,7 @@ pub async fn upsert_from_posthog(
     let kodo_dir = config.kodo_dir();
     let mut state = State::load(&kodo_dir).unwrap_or_default();
     let people = if emails(object) {
-        fetch::people(&client, printer).await?
+        fetch::people(&client, printer).await?.0
     } else {
         People::default()
     };

@@ -986,3 +986,87 @@ fn every_experiment_creation_path_is_gated() {
     .assert_silent_pass("documented duplicate");
     assert!(env.notion_writes().is_empty(), "PreToolUse never writes");
 }
+
+/// The PostHog requests of the log, as `METHOD path?query`.
+fn posthog_reads(env: &TestEnv) -> Vec<String> {
+    env.requests()
+        .into_iter()
+        .filter(|r| r["service"] == "posthog")
+        .map(|r| {
+            format!(
+                "{} {}?{}",
+                r["method"].as_str().unwrap_or(""),
+                r["path"].as_str().unwrap_or(""),
+                r["query"].as_str().unwrap_or("")
+            )
+        })
+        .collect()
+}
+
+/// Without the created object in the tool's output, the read-back asks PostHog for it by id
+/// (when the output has one) or through the list's `?search=`, never for whole lists.
+#[test]
+fn the_read_back_searches_or_reads_by_id_never_whole_lists() {
+    let env = TestEnv::start("demo");
+    let cases = [
+        (
+            r#"call create-feature-flag {"key": "ops_maintenance_mode"}"#,
+            "Created feature flag ops_maintenance_mode",
+            "/feature_flags",
+        ),
+        (
+            r#"call experiment-create {"name": "Search ranking", "feature_flag_key": "exp_search_ranking"}"#,
+            "Created experiment Search ranking",
+            "/experiments",
+        ),
+        (
+            r#"call dashboard-create {"name": "API Performance"}"#,
+            "Created dashboard API Performance",
+            "/dashboards",
+        ),
+    ];
+    posthog_create(
+        &env,
+        "experiments",
+        json!({"name": "Search ranking", "feature_flag_key": "exp_search_ranking"}),
+    );
+    for (command, text, list) in cases {
+        env.clear_requests();
+        let out = run(
+            &env,
+            &post(
+                &env,
+                "mcp__posthog__exec",
+                json!({ "command": command }),
+                text,
+            ),
+        );
+        additional_context(&out);
+        let reads = posthog_reads(&env);
+        assert!(!reads.is_empty(), "{command}: nothing read back");
+        for read in &reads {
+            assert!(
+                read.contains(list) && read.contains("search="),
+                "{command}: {read} is not a search ({reads:?})"
+            );
+        }
+    }
+    // Output with only an id: read by id.
+    let created = posthog_create(&env, "dashboards", json!({"name": "Search Latency"}));
+    let id = created["id"].as_i64().unwrap();
+    env.clear_requests();
+    let out = run(
+        &env,
+        &post(
+            &env,
+            "mcp__posthog__dashboard-create",
+            json!({"name": "Search Latency"}),
+            &json!({"id": id}).to_string(),
+        ),
+    );
+    additional_context(&out);
+    let reads = posthog_reads(&env);
+    assert_eq!(reads.len(), 1, "{reads:?}");
+    assert!(reads[0].contains(&format!("/dashboards/{id}")), "{reads:?}");
+    env.row_where("dashboards", "Dashboard Name", "Search Latency");
+}

@@ -9,6 +9,7 @@ mod reliability;
 mod documented;
 mod everyday;
 mod hook_claude;
+mod hygiene;
 mod notion_fidelity;
 mod pipeline;
 mod plugin_launcher;

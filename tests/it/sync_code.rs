@@ -59,13 +59,16 @@ fn write_code(env: &TestEnv, app: &str, flags_py: Option<&str>) {
     }
 }
 
-/// The lines of the Markdown report from `## Code` up to (not including) `## Recommended
-/// Actions`.
+/// The lines of the Markdown report from `## Code` up to (not including) the next section
+/// (`## Hygiene`, then `## Recommended Actions`).
 fn code_section(md: &str) -> String {
     let start = md
         .find("\n## Code\n")
         .unwrap_or_else(|| panic!("no code section:\n{md}"));
-    let end = md.find("\n## Recommended Actions\n").unwrap();
+    let end = md
+        .find("\n## Hygiene\n")
+        .or_else(|| md.find("\n## Recommended Actions\n"))
+        .unwrap();
     md[start + 1..end].to_string()
 }
 

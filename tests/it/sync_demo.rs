@@ -236,7 +236,14 @@ fn demo_audit_csv_lists_one_finding_per_row() {
          edited,flags,ops_rate_limit_override,active,active,Targeting: All users; checked server-side per workspace plan → 100% of all users\r\n\
          edited,flags,release_checkout_v2,draft,active,Targeting: Everyone (not launched yet) → 100% of all users\r\n\
          edited,flags,release_legacy_export_removal,draft,draft,Targeting: Nobody yet → 0% of all users\r\n\
-         edited,flags,release_onboarding_checklist,active,active,Targeting: All users → 100% of all users\r\n"
+         edited,flags,release_onboarding_checklist,active,active,Targeting: All users → 100% of all users\r\n\
+         hygiene,flags,exp_checkout_button_copy,,,\"cleanup-overdue: Planned Removal 2025-12-31 has passed and PostHog still serves it (active at 100%): remove the checks and archive the flag, or set a new date\"\r\n\
+         hygiene,flags,exp_pricing_page_layout,,,\"cleanup-overdue: Planned Removal 2025-12-01 has passed and PostHog still serves it (active at 100%): remove the checks and archive the flag, or set a new date\"\r\n\
+         hygiene,flags,exp_trial_length_test,,,no-cleanup-plan: an experiment flag with no Planned Removal: set the date it will be removed from the code and archived\r\n\
+         hygiene,flags,release_checkout_v2,,,\"cleanup-overdue: Planned Removal 2025-12-31 has passed and PostHog still serves it (active at 100%): remove the checks and archive the flag, or set a new date\"\r\n\
+         hygiene,flags,release_dark_mode,,,former-owner: Owner Notion user 9a4c2e7f… is no longer a member of the Notion workspace: hand it to a current member (its PostHog creator Alex Kim is one)\r\n\
+         hygiene,flags,release_dark_mode,,,no-cleanup-plan: a release flag with no Planned Removal: set the date it will be removed from the code and archived\r\n\
+         hygiene,flags,release_onboarding_checklist,,,\"cleanup-overdue: Planned Removal 2025-12-15 has passed and PostHog still serves it (active at 100%): remove the checks and archive the flag, or set a new date\"\r\n"
     );
 }
 
@@ -491,8 +498,10 @@ fn reads_are_minimal_and_data_source_ids_work_too() {
     let env = TestEnv::start("demo");
     env.clear_requests();
     env.ph_sync(&["audit"]);
-    // First run: each configured database, its data source's schema, one query page.
-    let mut expected: Vec<String> = Vec::new();
+    // First run: each configured database, its data source's schema, one query page; the
+    // user list (owners), and the one owner it lacks looked up by ID (a guest would be found;
+    // Sam Ortiz left the workspace).
+    let mut expected: Vec<String> = vec!["GET users 200".into(), "GET users/* 404".into()];
     for _ in 0..4 {
         expected.push("GET data_sources/* 200".into());
         expected.push("GET databases/* 200".into());
@@ -504,7 +513,7 @@ fn reads_are_minimal_and_data_source_ids_work_too() {
     // Later runs remember the data sources: one schema read and one query per database.
     env.clear_requests();
     env.ph_sync(&["audit"]);
-    let mut expected: Vec<String> = Vec::new();
+    let mut expected: Vec<String> = vec!["GET users 200".into(), "GET users/* 404".into()];
     for _ in 0..4 {
         expected.push("GET data_sources/* 200".into());
         expected.push("POST data_sources/*/query 200".into());

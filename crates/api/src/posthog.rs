@@ -172,6 +172,49 @@ impl PostHogClient {
         }
     }
 
+    /// The (non-deleted, non-archived) flags whose key or name contains `text`, case-insensitively
+    /// (`?search=`: `Q(key__icontains=search) | Q(name__icontains=search)` in
+    /// PostHog/posthog products/feature_flags/backend/api/feature_flag.py).
+    pub async fn feature_flags_matching(&self, text: &str) -> Result<Vec<FeatureFlag>> {
+        self.list("feature_flags", &[("search", text)]).await
+    }
+
+    /// The (non-archived) experiments whose name contains `text`, case-insensitively
+    /// (`?search=`: "Free-text search applied to the experiment name (case-insensitive)",
+    /// the experiments list's OpenAPI parameter in PostHog/posthog).
+    pub async fn experiments_matching(&self, text: &str) -> Result<Vec<Experiment>> {
+        self.list("experiments", &[("search", text)]).await
+    }
+
+    /// The dashboards PostHog finds for `text` (`?search=`: a fuzzy match on name and
+    /// description, PostHog/posthog's dashboards list OpenAPI parameter), generated usage
+    /// dashboards left out.
+    pub async fn dashboards_matching(&self, text: &str) -> Result<Vec<Dashboard>> {
+        self.list(
+            "dashboards",
+            &[("exclude_generated", "true"), ("search", text)],
+        )
+        .await
+    }
+
+    /// One object of `resource` (`feature_flags`, `experiments`, `dashboards`) by id, as JSON;
+    /// `None` when PostHog answers 404.
+    pub async fn retrieve(&self, resource: &str, id: i64) -> Result<Option<Value>> {
+        let url = self.url(&[resource, &id.to_string()]);
+        let call = Call {
+            method: Method::GET,
+            url,
+            body: None,
+            access: Access::Read,
+        };
+        let request = call.describe();
+        match self.t.execute(call).await {
+            Ok(reply) => self.decode(&reply.body, &request).map(Some),
+            Err(f) if f.status() == Some(404) => Ok(None),
+            Err(f) => Err(self.map(f, resource, &id.to_string())),
+        }
+    }
+
     /// Every experiment, archived ones included (two lists, merged by id).
     pub async fn experiments(&self) -> Result<Vec<Experiment>> {
         let mut all: Vec<Experiment> = self.list("experiments", &[]).await?;

@@ -192,7 +192,9 @@ pub struct CodeInput<'a> {
 }
 
 /// `path:line` of each reference, once per line, in the scan's order.
-fn locations<'a>(refs: impl IntoIterator<Item = &'a kodo_scan::Reference>) -> Vec<String> {
+pub(crate) fn locations<'a>(
+    refs: impl IntoIterator<Item = &'a kodo_scan::Reference>,
+) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for r in refs {
         let loc = format!("{}:{}", r.path, r.line);

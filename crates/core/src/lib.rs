@@ -16,6 +16,7 @@
 
 pub mod code;
 pub mod documented;
+pub mod hygiene;
 pub mod model;
 pub mod normalize;
 pub mod outcome;

@@ -173,6 +173,17 @@ pub struct DatabaseSchema {
     /// The database title `setup` gives it.
     pub title: &'static str,
     pub properties: &'static [PropSpec],
+    /// The property that says what the resource is for, and the spec's words for what it
+    /// holds (its "Purpose" column): the `missing-purpose` hygiene rule asks for it.
+    pub purpose: Option<Purpose>,
+}
+
+/// The property a row's purpose is written in.
+#[derive(Debug)]
+pub struct Purpose {
+    pub property: &'static str,
+    /// The spec's "Purpose" column for it: `What the event tracks`.
+    pub what: &'static str,
 }
 
 impl DatabaseSchema {
@@ -234,6 +245,10 @@ macro_rules! prop {
 pub static EVENTS: DatabaseSchema = DatabaseSchema {
     resource: Resource::Events,
     title: "Events",
+    purpose: Some(Purpose {
+        property: "Description",
+        what: "what the event tracks",
+    }),
     properties: &[
         prop!("Event Name", Title),
         prop!(
@@ -273,6 +288,7 @@ pub static EVENTS: DatabaseSchema = DatabaseSchema {
 pub static FLAGS: DatabaseSchema = DatabaseSchema {
     resource: Resource::Flags,
     title: "Feature Flags",
+    purpose: None,
     properties: &[
         prop!("Flag Key", Title),
         prop!("Name", RichText, Derived),
@@ -301,6 +317,10 @@ pub static FLAGS: DatabaseSchema = DatabaseSchema {
 pub static EXPERIMENTS: DatabaseSchema = DatabaseSchema {
     resource: Resource::Experiments,
     title: "Experiments",
+    purpose: Some(Purpose {
+        property: "Hypothesis",
+        what: "what the experiment tests",
+    }),
     properties: &[
         prop!("Experiment Name", Title),
         prop!("Flag Key", RichText),
@@ -331,6 +351,10 @@ pub static EXPERIMENTS: DatabaseSchema = DatabaseSchema {
 pub static DASHBOARDS: DatabaseSchema = DatabaseSchema {
     resource: Resource::Dashboards,
     title: "Dashboards",
+    purpose: Some(Purpose {
+        property: "Purpose",
+        what: "what the dashboard monitors",
+    }),
     properties: &[
         prop!("Dashboard Name", Title),
         prop!("ID", Number),

@@ -110,6 +110,35 @@ pub struct Desired {
     pub deleted: bool,
     /// PostHog's numeric ID (flags, experiments, dashboards).
     pub posthog_id: Option<i64>,
+    /// Who PostHog says created (or owns) the resource, when it names someone with an e-mail:
+    /// the owner the hygiene findings suggest.
+    pub creator: Option<Creator>,
+}
+
+/// A PostHog user named as a resource's creator or owner.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Creator {
+    pub email: String,
+    /// First and last name, or the e-mail when PostHog has no name.
+    pub name: String,
+}
+
+impl Creator {
+    /// The first of `users` with an e-mail.
+    pub fn first_of(users: &[Option<&UserBasic>]) -> Option<Creator> {
+        users.iter().flatten().find_map(|u| {
+            let email = u.email.trim();
+            if email.is_empty() {
+                return None;
+            }
+            let name = format!("{} {}", u.first_name.trim(), u.last_name.trim());
+            let name = name.trim();
+            Some(Creator {
+                email: email.to_string(),
+                name: if name.is_empty() { email } else { name }.to_string(),
+            })
+        })
+    }
 }
 
 impl Desired {
@@ -126,6 +155,7 @@ impl Desired {
             detail: None,
             deleted: false,
             posthog_id: None,
+            creator: None,
         }
     }
 
@@ -151,6 +181,7 @@ impl Desired {
     }
 
     fn set_owner(&mut self, people: &People, users: &[Option<&UserBasic>]) {
+        self.creator = Creator::first_of(users);
         let id = users
             .iter()
             .flatten()

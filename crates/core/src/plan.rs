@@ -209,7 +209,7 @@ fn is_planned(resource: Resource, status: Option<&str>) -> bool {
 }
 
 /// The status a row has once its resource is retired.
-fn is_retired(resource: Resource, status: Option<&str>) -> bool {
+pub fn is_retired(resource: Resource, status: Option<&str>) -> bool {
     matches!(
         (resource, status),
         (Resource::Events, Some("deprecated"))
@@ -610,6 +610,7 @@ mod tests {
             detail: None,
             deleted: false,
             posthog_id: None,
+            creator: None,
         }
     }
 

@@ -20,6 +20,7 @@ use serde::Serialize;
 use crate::model::Resource;
 
 use crate::code::{self, CodeReport};
+use crate::hygiene;
 use crate::plan::{Change, OrphanReason, ResourcePlan, Step};
 
 /// Counts for one resource.
@@ -81,6 +82,8 @@ pub struct Findings {
     pub edited: Vec<Finding>,
     /// The code section; `None` when the code was not to be judged (`--no-code`, `status`).
     pub code: Option<CodeReport>,
+    /// The best-practice findings; `None` when not judged (`status`, `import`).
+    pub hygiene: Option<hygiene::Report>,
 }
 
 impl Findings {
@@ -217,6 +220,16 @@ impl Findings {
     pub fn in_sync(&self) -> bool {
         self.summary.iter().all(Summary::in_sync)
             && self.code.as_ref().is_none_or(CodeReport::in_sync)
+    }
+
+    /// Hygiene findings of rules set to `error` (they fail `--check`; not a sync problem).
+    pub fn hygiene_errors(&self) -> usize {
+        self.hygiene.as_ref().map_or(0, hygiene::Report::errors)
+    }
+
+    /// What `--check` asks: in sync, and no hygiene finding of an `error` rule.
+    pub fn passes_check(&self) -> bool {
+        self.in_sync() && self.hygiene_errors() == 0
     }
 }
 
@@ -366,6 +379,17 @@ pub fn recommended_actions(f: &Findings) -> Vec<String> {
     if let Some(c) = &f.code {
         out.extend(code::actions(c));
     }
+    if let Some(h) = f.hygiene.as_ref().filter(|h| !h.findings.is_empty()) {
+        let n = h.findings.len();
+        out.push(format!(
+            "Hand out the {} (listed under Hygiene; each says what to do, import does not fix them){}",
+            plural(n, "hygiene finding", "hygiene findings"),
+            match h.errors() {
+                0 => String::new(),
+                e => format!("; {e} of them fail --check"),
+            }
+        ));
+    }
     if !f.edited.is_empty() {
         out.push(format!(
             "Review the {} people made to text kodo derives (kept; PostHog's wording is shown): to replace them, {}",
@@ -466,6 +490,9 @@ pub fn audit_markdown(f: &Findings, generated_at: &str) -> String {
     if let Some(c) = &f.code {
         out.push_str(&code::markdown(c));
     }
+    if let Some(h) = &f.hygiene {
+        out.push_str(&hygiene::markdown(h));
+    }
     let _ = writeln!(out, "\n## Recommended Actions");
     let actions = recommended_actions(f);
     if actions.is_empty() {
@@ -490,6 +517,8 @@ struct JsonReport<'a> {
     edited: &'a [Finding],
     code: Option<&'a CodeReport>,
     in_sync: bool,
+    hygiene: &'a [hygiene::Finding],
+    hygiene_errors: usize,
 }
 
 /// The audit as JSON (schema in the README).
@@ -513,6 +542,8 @@ pub fn audit_json(f: &Findings, generated_at: &str) -> String {
         edited: &f.edited,
         code: f.code.as_ref(),
         in_sync: f.in_sync(),
+        hygiene: f.hygiene.as_ref().map_or(&[], |h| h.findings.as_slice()),
+        hygiene_errors: f.hygiene_errors(),
     };
     let mut text = serde_json::to_string_pretty(&report).unwrap_or_default();
     text.push('\n');
@@ -571,6 +602,11 @@ pub fn audit_csv(f: &Findings) -> String {
     }
     if let Some(c) = &f.code {
         for record in code::csv_records(c) {
+            out.push_str(&csv_row(&record));
+        }
+    }
+    if let Some(h) = &f.hygiene {
+        for record in hygiene::csv_records(h) {
             out.push_str(&csv_row(&record));
         }
     }
@@ -734,6 +770,9 @@ pub fn status_csv(f: &Findings, last: &[(Resource, Option<LastSync>)]) -> String
 pub fn overview(f: &Findings, last: &[(Resource, Option<LastSync>)]) -> String {
     let mut out = String::from("# PostHog-Notion Sync\n\n");
     out.push_str(&status_markdown(f, last));
+    if let Some(h) = &f.hygiene {
+        let _ = writeln!(out, "\n{}", hygiene::summary_line(h));
+    }
     if f.in_sync() && f.planned.is_empty() {
         out.push_str("\nIn sync: nothing to do.\n");
         return out;
@@ -1129,11 +1168,16 @@ Documentation status doesn't match PostHog state:
                 "planned",
                 "edited",
                 "code",
-                "in_sync"
+                "in_sync",
+                "hygiene",
+                "hygiene_errors"
             ]
         );
         // Not judged (`--no-code`): null.
         assert_eq!(v["code"], serde_json::Value::Null);
+        // Hygiene not judged: no findings.
+        assert_eq!(v["hygiene"], serde_json::json!([]));
+        assert_eq!(v["hygiene_errors"], 0);
     }
 
     #[test]

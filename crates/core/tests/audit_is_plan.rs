@@ -108,6 +108,7 @@ fn scenario(seed: u64) -> (PlanInput, PlanOptions) {
             detail: None,
             deleted: false,
             posthog_id: None,
+            creator: None,
         };
         if rng.chance(75) {
             // Notion's row: a copy with some values changed, emptied or missing.

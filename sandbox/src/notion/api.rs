@@ -1344,7 +1344,13 @@ fn list_users(
     });
     let start_cursor = get("start_cursor").map(Value::String);
     let request = query::parse_page_request(page_size.as_ref(), start_cursor.as_ref(), "query")?;
-    let mut ordered: Vec<String> = store.users.iter().map(|u| u.id.clone()).collect();
+    // Guests are not listed (https://developers.notion.com/reference/get-users).
+    let mut ordered: Vec<String> = store
+        .users
+        .iter()
+        .filter(|u| !u.guest)
+        .map(|u| u.id.clone())
+        .collect();
     ordered.push(store.bot.id.clone());
     let window = paginate(store, "users", &ordered, &request, None)?;
     let results: Vec<Value> = window

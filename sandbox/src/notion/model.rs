@@ -47,6 +47,10 @@ pub struct User {
     /// `Some(email)` for people, `None` for the bot.
     pub email: Option<String>,
     pub is_bot: bool,
+    /// A guest: not listed by `GET /v1/users` ("Guests are not included in the response",
+    /// https://developers.notion.com/reference/get-users), but returned by
+    /// `GET /v1/users/{id}` and shown in full in People values.
+    pub guest: bool,
 }
 
 /// One run of rich text (only `text` runs are emulated).
@@ -412,7 +416,14 @@ pub struct NotionStore {
     pub workspace_name: String,
     pub workspace_id: String,
     pub bot: User,
+    /// Members and guests.
     pub users: Vec<User>,
+    /// People removed from the workspace. Nothing of the API returns them: not the user list,
+    /// not `GET /v1/users/{id}` (404), and a People value that names one shows only
+    /// `{"object": "user", "id"}` (a removed member appears in page properties as a partial
+    /// user: stevieflyer/pydantic-api-models-notion PRs #17 and #18, ultimate-notion issue
+    /// #39). Kept for the admin state.
+    pub removed_users: Vec<User>,
     pub user_access: UserAccess,
     pub pages: HashMap<String, Page>,
     pub databases: HashMap<String, Database>,
@@ -424,13 +435,26 @@ pub struct NotionStore {
 }
 
 impl NotionStore {
+    /// Removes a person from the workspace, as a workspace owner does: pages keep the id in
+    /// their People values. `false` when no such person is in the workspace.
+    pub fn remove_user(&mut self, id: &str) -> bool {
+        match self.users.iter().position(|u| u.id == id) {
+            Some(at) => {
+                let user = self.users.remove(at);
+                self.removed_users.push(user);
+                true
+            }
+            None => false,
+        }
+    }
+
     /// Next creation sequence number.
     pub fn next_seq(&mut self) -> u64 {
         self.seq += 1;
         self.seq
     }
 
-    /// A user (person or the bot) by id.
+    /// A user of the workspace (member, guest or the bot) by id; never a removed one.
     pub fn user(&self, id: &str) -> Option<&User> {
         if self.bot.id == id {
             return Some(&self.bot);

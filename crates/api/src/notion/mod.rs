@@ -154,6 +154,22 @@ impl NotionClient {
         Ok(raw.into())
     }
 
+    /// One user by ID: `None` when Notion does not know it (404), as for a person removed from
+    /// the workspace. Guests, whom [`NotionClient::list_users`] never returns ("Guests are not
+    /// included in the response"), are found this way
+    /// (https://developers.notion.com/reference/get-users).
+    pub async fn retrieve_user(&self, id: &str) -> Result<Option<User>> {
+        let url = self.url(&["users", id]);
+        match self
+            .read::<RawUser>(Method::GET, url, None, "user", id)
+            .await
+        {
+            Ok(raw) => Ok(Some(raw.into())),
+            Err(e) if e.is_not_found() => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
     /// Every workspace user (all pages). Without the "read user information" capability Notion
     /// answers 403, which is reported as [`UsersAccess::NotAllowed`], not an error.
     pub async fn list_users(&self) -> Result<UsersAccess> {

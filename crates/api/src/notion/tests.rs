@@ -1324,3 +1324,34 @@ async fn a_conflict_on_create_is_settled_by_key_and_makes_later_creates_recheck(
     assert!(matches!(out, CreateOutcome::Created(_)), "{out:?}");
     assert_eq!(server.count("POST /v1/data_sources/ds1/query"), 2);
 }
+
+#[tokio::test]
+async fn retrieve_user_finds_guests_and_says_none_for_removed_members() {
+    let server = TestServer::start(|r| {
+        if r.path.ends_with("/v1/users/guest") {
+            Action::json(
+                200,
+                json!({"object": "user", "id": "guest", "type": "person",
+                "person": {"email": "g@partner.example"}, "name": "Gus"}),
+            )
+        } else {
+            Action::json(
+                404,
+                notion_error(
+                    404,
+                    "object_not_found",
+                    "Could not find user with ID: gone.",
+                ),
+            )
+        }
+    })
+    .await;
+    let guest = client(&server)
+        .retrieve_user("guest")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(guest.email.as_deref(), Some("g@partner.example"));
+    assert!(!guest.is_bot);
+    assert_eq!(client(&server).retrieve_user("gone").await.unwrap(), None);
+}
