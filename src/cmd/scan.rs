@@ -4,114 +4,89 @@
 //! directory), adds each key's first commit and PR from git history, and prints the report as
 //! Markdown, JSON (the stable contract in `crates/scan/README.md`) or SARIF 2.1.0.
 //! `--rev-range A..B` is the pre-commit gate's check over a range of commits (for CI).
-//! `--check` exits 1 when the code references an event or flag the documentation lacks.
+//! `--check` exits 1 when the code references an event or flag the documentation lacks; its
+//! SARIF holds just those failures (one `error` result per key).
 //!
-//! **Invariants.** A config is optional for a plain scan (the defaults apply), but a config
-//! that exists and is broken is an error. Git history is best-effort: outside a git repository,
-//! or without git, the report has no commits and a warning says why.
+//! **Invariants.** The config is PATH's repository's (searched from PATH up to its repository
+//! root), else the current directory's. It is optional for a plain scan (the defaults apply)
+//! and only its `scan` section is needed, but a config that exists and is broken is an error.
+//! Git history is best-effort: outside a git repository, or without git, the report has no
+//! commits and a warning says why.
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::Context as _;
-use kodo_scan::{Kind, ScanOptions, ScanReport, ScanSettings, ScanStats};
+use kodo_scan::render::CheckRule;
+use kodo_scan::{Kind, ScanOptions, ScanReport, ScanSettings};
 
-use crate::app::{Context, Outcome};
-use crate::cli::{Format, ScanArgs};
-use crate::config::ConfigError;
+use crate::cli::{ScanArgs, ScanFormat};
+use crate::config::{Config, ConfigError, ScanConfig};
 use crate::lookup::{self, Answer, Mode};
+use crate::sync::scan::{scan_logged, scan_options};
 
-/// The scan cache of the repository whose kodo config lives under `config_root`
-/// (`.kodo/cache/`), unless `--no-cache`.
-pub fn scan_options(config_root: &Path, no_cache: bool) -> ScanOptions {
-    ScanOptions {
-        cache_dir: (!no_cache).then(|| config_root.join(".kodo").join("cache")),
-    }
-}
-
-/// Scans with `options` and reports what the cache did: `-v` says how many files were read,
-/// a cache that cannot be written is a warning (the scan itself stands).
-pub fn scan_logged(
-    root: &Path,
-    settings: &ScanSettings,
-    options: &ScanOptions,
-    printer: &crate::output::Printer,
-) -> Result<ScanReport, kodo_scan::ScanError> {
-    let (report, stats) = kodo_scan::scan_with(root, settings, options)?;
-    log_stats(&stats, printer);
-    Ok(report)
-}
-
-fn log_stats(stats: &ScanStats, printer: &crate::output::Printer) {
-    if let Some(e) = &stats.cache_error {
-        printer.warn(&format!(
-            "{e} (the scan is complete; the next one reads every file again)"
-        ));
-    }
-    if printer.verbose > 0 {
-        let cache = match &stats.cache {
-            kodo_scan::CacheStatus::Disabled => "no cache".to_string(),
-            kodo_scan::CacheStatus::Missing => "no cache yet".to_string(),
-            kodo_scan::CacheStatus::Ignored(why) => format!("cache ignored: {why}"),
-            kodo_scan::CacheStatus::Used => "cache used".to_string(),
-        };
-        eprintln!(
-            "  scan: {cache}; {} files unchanged, {} touched but unchanged, {} read and scanned, {} read again for definitions; {}{}",
-            stats.files_unchanged,
-            stats.files_rehashed,
-            stats.files_extracted,
-            stats.files_read_to_resolve,
-            if stats.cross_file_reused {
-                "cross-file result reused"
-            } else {
-                "cross-file stage run"
-            },
-            if stats.cache_written { "; cache written" } else { "" }
-        );
-    }
-    if printer.verbose > 1 {
-        let phases: Vec<String> = stats
-            .phases
-            .iter()
-            .map(|(name, d)| format!("{name} {:.1} ms", d.as_secs_f64() * 1000.0))
-            .collect();
-        eprintln!("  scan stages: {}", phases.join(", "));
-    }
-}
+use super::{Context, Outcome};
 
 pub async fn run(ctx: &Context, args: ScanArgs) -> anyhow::Result<Outcome> {
-    let format = ctx.global.format.unwrap_or(Format::Md);
-    if format == Format::Csv {
-        anyhow::bail!("`kodo scan` writes md, json or sarif, not csv\n  hint: use --format json");
-    }
+    let format = args.format.unwrap_or(ScanFormat::Md);
     if let Some(range) = &args.rev_range {
         let config = ctx.load_config()?;
-        return crate::hooks::precommit::check_rev_range(ctx, &config, range).await;
+        return super::hook_pre_commit::check_rev_range(ctx, &config, range, args.format).await;
     }
-    // Without --config or --check, a repository without kodo config is scanned with defaults.
-    let config = match ctx.load_config() {
-        Ok(config) => Some(config),
-        Err(ConfigError::NotFound { .. }) if ctx.global.config.is_none() && !ctx.global.check => {
-            None
+    let explicit = ctx.global.config.is_some();
+    let root: PathBuf = match &args.path {
+        Some(path) => ctx.cwd.join(path),
+        None => ctx.cwd.clone(),
+    };
+    // `kodo scan PATH` reads PATH's repository config (from PATH up to its repository root).
+    let config_path = match (&args.path, explicit) {
+        (Some(_), false) if root.is_dir() => crate::config::find(&root),
+        _ => ctx.config_path(),
+    };
+    // Without --config or --check, a repository without kodo config is scanned with defaults;
+    // a plain scan needs only the config's `scan` section, `--check` all of it.
+    let (scan_config, config) = match config_path {
+        Ok(path) if ctx.global.check => {
+            let config = Config::load(&path)?;
+            for warning in &config.warnings {
+                ctx.printer.warn(&warning.0);
+            }
+            let scan = ScanConfig {
+                path: config.path.clone(),
+                root: config.root.clone(),
+                scan: config.scan.clone(),
+                warnings: Vec::new(),
+            };
+            (Some(scan), Some(config))
         }
+        Ok(path) => {
+            let scan = ScanConfig::load(&path)?;
+            for warning in &scan.warnings {
+                ctx.printer.warn(&warning.0);
+            }
+            (Some(scan), None)
+        }
+        Err(ConfigError::NotFound { .. }) if !explicit && !ctx.global.check => (None, None),
         Err(e) => return Err(e.into()),
     };
-    let root: PathBuf = match (&args.path, &config) {
-        (Some(path), _) => ctx.cwd.join(path),
+    let root = match (&args.path, &scan_config) {
         (None, Some(config)) => config.root.clone(),
-        (None, None) => ctx.cwd.clone(),
+        _ => root,
     };
     if !root.is_dir() {
         anyhow::bail!("`{}` is not a directory", root.display());
     }
-    let mut settings: ScanSettings = config.as_ref().map(|c| c.scan.clone()).unwrap_or_default();
+    let mut settings: ScanSettings = scan_config
+        .as_ref()
+        .map(|c| c.scan.clone())
+        .unwrap_or_default();
     settings.include_tests |= args.include_tests;
     let with_git = !args.no_git && !args.suggest_config;
     let printer = ctx.printer.clone();
     let scan_root = root.clone();
     // The cache lives in the repository that uses kodo; a directory without kodo config
     // gets no `.kodo/` written into it.
-    let options = match &config {
+    let options = match &scan_config {
         Some(config) => scan_options(&config.root, ctx.global.no_cache),
         None => ScanOptions::default(),
     };
@@ -133,19 +108,24 @@ pub async fn run(ctx: &Context, args: ScanArgs) -> anyhow::Result<Outcome> {
         ctx.printer.data(&suggested_config(&report));
         return Ok(Outcome::Success);
     }
-    ctx.printer.data(&match format {
-        Format::Json => kodo_scan::render::json(&report),
-        Format::Sarif => kodo_scan::render::sarif(&report),
-        _ => kodo_scan::render::markdown(&report),
-    });
-
-    if !ctx.global.check {
-        return Ok(Outcome::Success);
-    }
-    // `--check` was given, so a config exists (a missing one is an error above).
-    let Some(config) = config else {
-        return Ok(Outcome::Success);
+    // With `--check`, SARIF holds what failed the check (printed once it is known).
+    let config = match (ctx.global.check, config) {
+        // `--check` was given, so a config exists (a missing one is an error above).
+        (true, Some(config)) => config,
+        _ => {
+            ctx.printer.data(&match format {
+                ScanFormat::Json => kodo_scan::render::json(&report),
+                ScanFormat::Sarif => kodo_scan::render::sarif(&report),
+                ScanFormat::Md => kodo_scan::render::markdown(&report),
+            });
+            return Ok(Outcome::Success);
+        }
     };
+    match format {
+        ScanFormat::Json => ctx.printer.data(&kodo_scan::render::json(&report)),
+        ScanFormat::Sarif => {}
+        ScanFormat::Md => ctx.printer.data(&kodo_scan::render::markdown(&report)),
+    }
     let keys: BTreeSet<(Kind, String)> = report
         .keys
         .iter()
@@ -177,6 +157,14 @@ pub async fn run(ctx: &Context, args: ScanArgs) -> anyhow::Result<Outcome> {
                 .as_deref()
                 .unwrap_or("neither the snapshot nor Notion answered")
         );
+    }
+    if format == ScanFormat::Sarif {
+        let failures: Vec<(CheckRule, Kind, &str)> = undocumented
+            .iter()
+            .map(|(kind, key)| (CheckRule::undocumented(*kind), *kind, *key))
+            .collect();
+        ctx.printer
+            .data(&kodo_scan::render::sarif_check(&report, &failures));
     }
     if undocumented.is_empty() {
         ctx.printer.info(&format!(
