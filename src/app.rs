@@ -84,10 +84,12 @@ impl Context {
     }
 
     pub fn load_config(&self) -> Result<Config, config::ConfigError> {
-        let config = Config::load(&self.config_path()?)?;
+        let mut config = Config::load(&self.config_path()?)?;
         for warning in &config.warnings {
             self.printer.warn(&warning.0);
         }
+        let printer = self.printer.clone();
+        config.set_warning_sink(std::sync::Arc::new(move |w: &str| printer.warn(w)));
         Ok(config)
     }
 }

@@ -13,7 +13,7 @@
 //!   one: errors name the variable, never its value.
 //! - A base URL that would carry a token is `https`, or plain `http` to a loopback host.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -23,6 +23,8 @@ use serde_json::{json, Value};
 use crate::model::Resource;
 
 use kodo_scan::ScanSettings;
+
+pub use crate::dotenv::Env;
 
 /// The JSON Schema of the config file, shipped in the repository and written beside the config
 /// by `kodo ph-sync setup` so editors complete and check it.
@@ -120,12 +122,6 @@ pub enum ConfigError {
         path: PathBuf,
         resource: &'static str,
         key: &'static str,
-    },
-    #[error("`{}`:{line}: {message}", path.display())]
-    DotEnv {
-        path: PathBuf,
-        line: usize,
-        message: String,
     },
 }
 
@@ -377,7 +373,7 @@ impl Config {
             }
         })?;
         let root = root_of(path);
-        let env = Env::load(&root.join(".env"))?;
+        let env = Env::at(&root.join(".env"));
         Config::parse(path, &text, env)
     }
 
@@ -601,6 +597,12 @@ impl Config {
             warnings,
             env,
         })
+    }
+
+    /// Sends the `.env` reader's warnings (lines it could not read, reported when a token is
+    /// first needed) to `sink`.
+    pub fn set_warning_sink(&mut self, sink: crate::dotenv::WarningSink) {
+        self.env.set_warning_sink(sink);
     }
 
     /// The Notion integration token, from the environment or `.env`.
@@ -830,120 +832,6 @@ fn unknown_keys(value: &Value, schema: &Value, prefix: &str, out: &mut Vec<Unkno
     }
 }
 
-/// Environment lookup: the process environment first, then the repository's `.env`.
-#[derive(Clone, Default)]
-pub struct Env {
-    dotenv: HashMap<String, String>,
-}
-
-impl fmt::Debug for Env {
-    // Values are secrets: only the variable names are shown.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut names: Vec<&String> = self.dotenv.keys().collect();
-        names.sort();
-        f.debug_struct("Env").field("dotenv_names", &names).finish()
-    }
-}
-
-impl Env {
-    /// Reads a `.env` file; a missing file is an empty one.
-    pub fn load(path: &Path) -> Result<Env, ConfigError> {
-        match std::fs::read_to_string(path) {
-            Ok(text) => Env::parse(path, &text),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Env::default()),
-            Err(source) => Err(ConfigError::Io {
-                path: path.to_path_buf(),
-                source,
-            }),
-        }
-    }
-
-    /// Parses `.env` text: `KEY=value`, optional `export `, `#` comments, single or double
-    /// quotes (double quotes understand `\n`, `\"` and `\\`).
-    pub fn parse(path: &Path, text: &str) -> Result<Env, ConfigError> {
-        let mut dotenv = HashMap::new();
-        for (i, line) in text.lines().enumerate() {
-            let line = line.trim();
-            if line.is_empty() || line.starts_with('#') {
-                continue;
-            }
-            let line = line.strip_prefix("export ").unwrap_or(line);
-            let Some((key, value)) = line.split_once('=') else {
-                return Err(ConfigError::DotEnv {
-                    path: path.to_path_buf(),
-                    line: i + 1,
-                    message: "expected KEY=value".into(),
-                });
-            };
-            let key = key.trim();
-            if key.is_empty()
-                || !key
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.')
-            {
-                return Err(ConfigError::DotEnv {
-                    path: path.to_path_buf(),
-                    line: i + 1,
-                    message: "expected a variable name before `=`".into(),
-                });
-            }
-            let value = value.trim();
-            let value = if let Some(inner) = value.strip_prefix('"') {
-                let Some(end) = inner.rfind('"') else {
-                    return Err(ConfigError::DotEnv {
-                        path: path.to_path_buf(),
-                        line: i + 1,
-                        message: format!("unterminated double quote in the value of `{key}`"),
-                    });
-                };
-                unescape(&inner[..end])
-            } else if let Some(inner) = value.strip_prefix('\'') {
-                let Some(end) = inner.rfind('\'') else {
-                    return Err(ConfigError::DotEnv {
-                        path: path.to_path_buf(),
-                        line: i + 1,
-                        message: format!("unterminated single quote in the value of `{key}`"),
-                    });
-                };
-                inner[..end].to_string()
-            } else {
-                // An unquoted value ends at ` #` (an inline comment).
-                match value.find(" #") {
-                    Some(at) => value[..at].trim_end().to_string(),
-                    None => value.to_string(),
-                }
-            };
-            dotenv.insert(key.to_string(), value);
-        }
-        Ok(Env { dotenv })
-    }
-
-    /// The variable's value: a set environment variable wins over `.env`.
-    pub fn get(&self, var: &str) -> Option<String> {
-        std::env::var(var)
-            .ok()
-            .or_else(|| self.dotenv.get(var).cloned())
-    }
-}
-
-fn unescape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    let mut chars = s.chars();
-    while let Some(c) = chars.next() {
-        if c == '\\' {
-            match chars.next() {
-                Some('n') => out.push('\n'),
-                Some('t') => out.push('\t'),
-                Some(other) => out.push(other),
-                None => out.push('\\'),
-            }
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1126,32 +1014,6 @@ mod tests {
             "{message}"
         );
         assert!(message.contains("/repo/.env"), "{message}");
-    }
-
-    #[test]
-    fn dotenv_supplies_tokens_and_parses_quotes() {
-        let env = Env::parse(
-            Path::new(".env"),
-            "# comment\nexport KODO_TEST_DOTENV_A=\"ntn_a\\\"b\"\nKODO_TEST_DOTENV_B='phx x' \nKODO_TEST_DOTENV_C=plain # note\n",
-        )
-        .unwrap();
-        assert_eq!(env.get("KODO_TEST_DOTENV_A").as_deref(), Some("ntn_a\"b"));
-        assert_eq!(env.get("KODO_TEST_DOTENV_B").as_deref(), Some("phx x"));
-        assert_eq!(env.get("KODO_TEST_DOTENV_C").as_deref(), Some("plain"));
-        assert!(!format!("{env:?}").contains("ntn_a"));
-    }
-
-    #[test]
-    fn dotenv_errors_name_the_line() {
-        let err = Env::parse(Path::new("/repo/.env"), "A=1\nnot a pair\n").unwrap_err();
-        assert_eq!(err.to_string(), "`/repo/.env`:2: expected KEY=value");
-    }
-
-    #[test]
-    fn set_environment_variable_wins_over_dotenv() {
-        // PATH is always set in the test environment.
-        let env = Env::parse(Path::new(".env"), "PATH=from-dotenv\n").unwrap();
-        assert_ne!(env.get("PATH").as_deref(), Some("from-dotenv"));
     }
 
     #[test]

@@ -9,6 +9,7 @@ pub mod app;
 pub mod cli;
 pub mod config;
 pub mod doctor;
+pub mod dotenv;
 pub mod hooks;
 pub mod lock;
 pub mod lookup;

@@ -2,5 +2,6 @@
 //! runs, and inputs that must never block a commit.
 
 mod concurrent;
+mod dotenv;
 mod files;
 mod skipped;
