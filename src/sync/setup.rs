@@ -449,7 +449,7 @@ pub async fn run(ctx: &Context, resources: &[Resource]) -> anyhow::Result<Outcom
             let mut text = serde_json::to_string_pretty(&json!({
                 "version": 1,
                 "dry_run": ctx.global.dry_run,
-                "resources": results,
+                "resources": json_results(&results, ctx.global.dry_run)?,
             }))?;
             text.push('\n');
             ctx.printer.data(&text);
@@ -647,6 +647,26 @@ fn save_database_id(
 }
 
 /// The human summary.
+/// The results as `setup --format json` gives them: in a dry run, what would happen
+/// (`would_create`, `would_update`, `would_adopt`), never a past tense for what was not done.
+pub fn json_results(results: &[SetupResult], dry_run: bool) -> serde_json::Result<Value> {
+    let mut list = Vec::new();
+    for r in results {
+        let mut value = serde_json::to_value(r)?;
+        if dry_run {
+            let planned = match r.action {
+                "created" => "would_create",
+                "updated" => "would_update",
+                "adopted" => "would_adopt",
+                other => other,
+            };
+            value["action"] = json!(planned);
+        }
+        list.push(value);
+    }
+    Ok(Value::Array(list))
+}
+
 pub fn render(results: &[SetupResult], dry_run: bool) -> String {
     let mut out = String::new();
     for r in results {

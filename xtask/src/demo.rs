@@ -223,10 +223,11 @@ impl Demo {
         heading(out, "3. What an import would write")?;
         writeln!(
             out,
-            "The dry run lists every value, Tracked On and Related PR from the code and its history \
-             included.\n"
+            "The dry run lists every value a new row gets and every old → new change: Tracked On \
+             comes from\nthe code, Related PR from the merge commit that first added the name.\n"
         )?;
         self.kodo_step(out, &["ph-sync", "import", "events", "--dry-run"], &[0])?;
+        self.kodo_step(out, &["ph-sync", "import", "flags", "--dry-run"], &[0])?;
 
         heading(out, "4. The pre-commit gate")?;
         std::fs::write(self.app.join("web/src/onboarding.ts"), ONBOARDING_TS)?;

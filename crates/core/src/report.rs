@@ -839,6 +839,16 @@ pub fn import_plan_text(plans: &[ResourcePlan], archive_orphans: bool) -> String
                         let _ = write!(line, " (ID: {id})");
                     }
                     let _ = writeln!(out, "{line}");
+                    // Every value the new row gets, in the schema's order (as terraform's
+                    // plan shows them): what a reviewer approves.
+                    let schema = p.resource.schema();
+                    let title = schema.title_property().name;
+                    for spec in schema.properties.iter().filter(|s| s.name != title) {
+                        if let Some(value) = d.record.props.get(spec.name).filter(|v| !v.is_empty())
+                        {
+                            let _ = writeln!(out, "      {}: {}", spec.name, value.display());
+                        }
+                    }
                 }
                 Step::Update { changes, .. } => {
                     let list = changes
