@@ -32,9 +32,6 @@ pub struct GlobalArgs {
     /// Config file [default: .kodo/config.json, found from the current directory up to the repository root]
     #[arg(long, global = true, value_name = "PATH")]
     pub config: Option<PathBuf>,
-    /// Output format: md (human Markdown), json (stable, for machines), csv, sarif (scan only)
-    #[arg(long, global = true, value_enum)]
-    pub format: Option<Format>,
     /// Show what would change without writing anything
     #[arg(long, global = true)]
     pub dry_run: bool,
@@ -56,12 +53,28 @@ pub struct GlobalArgs {
     pub verbose: u8,
 }
 
+/// The formats of `ph-sync` and `notion-sync`: each subcommand accepts only the formats it
+/// writes, so a wrong one is a usage error at parse time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Format {
+pub enum SyncFormat {
     Md,
     Json,
     Csv,
+}
+
+/// The formats of `kodo scan`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ScanFormat {
+    Md,
+    Json,
     Sarif,
+}
+
+/// The formats of `kodo hook pre-commit` and `kodo doctor`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    Md,
+    Json,
 }
 
 #[derive(Debug, Subcommand)]
@@ -92,7 +105,30 @@ pub enum Command {
     /// Check that this repository is ready: config, tokens, Notion databases and parent page,
     /// PostHog access, the snapshot and the hooks (one line per check; exit 1 if one fails)
     #[command(after_help = EXIT_CODES_HELP)]
-    Doctor,
+    Doctor(DoctorArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// Output format: md (one line per check) or json (stable, for machines)
+    #[arg(long, value_enum)]
+    pub format: Option<ReportFormat>,
+}
+
+impl Command {
+    /// Whether the command line asked for a `--format` (machine output `-q` does not silence).
+    pub fn format_given(&self) -> bool {
+        match self {
+            Command::PhSync(args) => args.format.is_some(),
+            Command::NotionSync(args) => args.format.is_some(),
+            Command::Scan(args) => args.format.is_some(),
+            Command::Hook(HookArgs {
+                which: HookWhich::PreCommit(args),
+            }) => args.format.is_some(),
+            Command::Doctor(args) => args.format.is_some(),
+            Command::Hook(_) | Command::Hooks(_) | Command::Snapshot(_) => false,
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -112,6 +148,9 @@ pub struct ScanArgs {
     /// Print a `scan.wrappers` block of the wrappers the scan inferred, to commit and edit
     #[arg(long)]
     pub suggest_config: bool,
+    /// Output format: md (human Markdown), json (stable, for machines) or sarif (code scanning)
+    #[arg(long, value_enum)]
+    pub format: Option<ScanFormat>,
 }
 
 #[derive(Debug, Args)]
@@ -125,7 +164,14 @@ pub enum HookWhich {
     /// Claude Code hook: reads the hook JSON on stdin; exit 2 blocks an undocumented create
     Claude,
     /// Git pre-commit hook: blocks commits that add undocumented events or flags (exit 1)
-    PreCommit,
+    PreCommit(PreCommitArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PreCommitArgs {
+    /// Output format: md (the human report, on stderr) or json (on stdout)
+    #[arg(long, value_enum)]
+    pub format: Option<ReportFormat>,
 }
 
 #[derive(Debug, Args)]
@@ -179,6 +225,9 @@ pub struct PhSyncArgs {
     /// Leave the source code out of audit and the overview (no code scan, no code section)
     #[arg(long)]
     pub no_code: bool,
+    /// Output format: md (human Markdown), json (stable, for machines) or csv
+    #[arg(long, value_enum)]
+    pub format: Option<SyncFormat>,
 }
 
 /// A positional word of `ph-sync`: an action or a resource.
@@ -326,6 +375,9 @@ pub struct NotionSyncArgs {
     /// Overwrite fields people write (push only)
     #[arg(long)]
     pub overwrite: bool,
+    /// Output format: md (human Markdown), json (stable, for machines) or csv
+    #[arg(long, value_enum)]
+    pub format: Option<SyncFormat>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -352,12 +404,12 @@ mod tests {
             "kodo", "ph-sync", "audit", "flags", "--format", "json", "--check", "-vv",
         ])
         .unwrap();
-        assert_eq!(cli.global.format, Some(Format::Json));
         assert!(cli.global.check);
         assert_eq!(cli.global.verbose, 2);
         let Command::PhSync(args) = cli.command else {
             panic!("expected ph-sync")
         };
+        assert_eq!(args.format, Some(SyncFormat::Json));
         let (action, resource) = args.target().unwrap();
         assert_eq!(action, Some(Action::Audit));
         assert_eq!(resource.resources(), vec![Resource::Flags]);
@@ -415,6 +467,51 @@ mod tests {
         };
         assert_eq!(args.direction, Direction::Push);
         assert_eq!(Resource::from(args.resource), Resource::Experiments);
+    }
+
+    /// Each subcommand accepts only the formats it writes: anything else is a usage error
+    /// (exit 2) before any work is done.
+    #[test]
+    fn formats_are_checked_at_parse_time() {
+        let refused: [&[&str]; 6] = [
+            &["kodo", "ph-sync", "audit", "--format", "sarif"],
+            &[
+                "kodo",
+                "notion-sync",
+                "--direction",
+                "pull",
+                "--type",
+                "flags",
+                "--format",
+                "sarif",
+            ],
+            &["kodo", "scan", "--format", "csv"],
+            &["kodo", "hook", "pre-commit", "--format", "csv"],
+            &["kodo", "hooks", "install", "--format", "sarif"],
+            &["kodo", "snapshot", "refresh", "--format", "json"],
+        ];
+        for argv in refused {
+            let err = Cli::try_parse_from(argv).unwrap_err();
+            assert_eq!(err.exit_code(), 2, "{argv:?}");
+        }
+        let accepted: [&[&str]; 4] = [
+            &["kodo", "ph-sync", "audit", "--format", "csv"],
+            &["kodo", "scan", "--format", "sarif"],
+            &["kodo", "hook", "pre-commit", "--format", "json"],
+            &[
+                "kodo",
+                "notion-sync",
+                "--direction",
+                "pull",
+                "--type",
+                "flags",
+                "--format",
+                "csv",
+            ],
+        ];
+        for argv in accepted {
+            assert!(Cli::try_parse_from(argv).is_ok(), "{argv:?}");
+        }
     }
 
     #[test]

@@ -7,14 +7,13 @@
 
 pub mod app;
 pub mod cli;
+pub mod cmd;
 pub mod config;
-pub mod doctor;
 pub mod dotenv;
 pub mod hooks;
 pub mod lock;
 pub mod lookup;
 pub mod output;
-pub mod scan_cmd;
 pub mod snapshot;
 pub mod state;
 pub mod sync;

@@ -10,8 +10,6 @@ use std::sync::Arc;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::cli::GlobalArgs;
-
 /// A request logger as the API clients take it.
 pub use kodo_api::Logger;
 
@@ -28,14 +26,16 @@ pub struct Printer {
 }
 
 impl Printer {
-    pub fn from_args(args: &GlobalArgs) -> Printer {
+    /// A printer for this process's terminal: `-q` is `quiet`, `-v` counts in `verbose`;
+    /// `format_given`: the command line asked for a `--format`.
+    pub fn new(quiet: bool, verbose: u8, format_given: bool) -> Printer {
         Printer {
-            quiet: args.quiet,
-            verbose: args.verbose,
+            quiet,
+            verbose,
             stderr_is_tty: std::io::stderr().is_terminal(),
             stdout_is_tty: std::io::stdout().is_terminal(),
             no_color: std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()),
-            report: !args.quiet || args.format.is_some(),
+            report: !quiet || format_given,
         }
     }
 

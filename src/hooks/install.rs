@@ -21,8 +21,7 @@ use anyhow::Context as _;
 
 use super::precommit::git::Git;
 use super::settings::merge_claude_settings;
-use crate::app::{Context, Outcome};
-use crate::cli::HooksInstallArgs;
+use crate::output::Printer;
 
 /// The line that marks a hook as kodo's.
 pub const MARKER: &str = "# kodo-managed-hook v1";
@@ -73,17 +72,15 @@ pub enum InstallError {
     },
 }
 
-/// `kodo hooks install [--claude-settings] [--force]`.
-pub fn run(ctx: &Context, args: &HooksInstallArgs) -> anyhow::Result<Outcome> {
-    if args.claude_settings {
-        install_claude_settings(ctx)
-    } else {
-        install_git_hook(ctx, args.force)
-    }
-}
-
-fn install_git_hook(ctx: &Context, force: bool) -> anyhow::Result<Outcome> {
-    let hooks_dir = Git::new(&ctx.cwd).hooks_dir()?;
+/// Writes the pre-commit hook of the repository `cwd` is in (`force`: replace a foreign
+/// hook, after backing it up); `dry_run` prints the script instead.
+pub fn install_git_hook(
+    cwd: &Path,
+    printer: &Printer,
+    dry_run: bool,
+    force: bool,
+) -> anyhow::Result<()> {
+    let hooks_dir = Git::new(cwd).hooks_dir()?;
     let path = hooks_dir.join("pre-commit");
     let script = hook_script();
     let existing = match std::fs::read(&path) {
@@ -100,11 +97,11 @@ fn install_git_hook(ctx: &Context, force: bool) -> anyhow::Result<Outcome> {
     });
     if let Some(bytes) = &existing {
         if ours && bytes == script.as_bytes() && is_executable(&path) {
-            ctx.printer.info(&format!(
+            printer.info(&format!(
                 "kodo: `{}` is already kodo's current pre-commit hook",
                 path.display()
             ));
-            return Ok(Outcome::Success);
+            return Ok(());
         }
         if !ours && !force {
             return Err(InstallError::ForeignHook {
@@ -114,8 +111,8 @@ fn install_git_hook(ctx: &Context, force: bool) -> anyhow::Result<Outcome> {
             .into());
         }
     }
-    if ctx.global.dry_run {
-        ctx.printer.info(&format!(
+    if dry_run {
+        printer.info(&format!(
             "kodo: would write `{}`{}:",
             path.display(),
             if existing.is_some() && !ours {
@@ -127,8 +124,8 @@ fn install_git_hook(ctx: &Context, force: bool) -> anyhow::Result<Outcome> {
                 String::new()
             }
         ));
-        ctx.printer.data(&script);
-        return Ok(Outcome::Success);
+        printer.data(&script);
+        return Ok(());
     }
     if existing.is_some() && !ours {
         let backup = backup_path(&path);
@@ -136,7 +133,7 @@ fn install_git_hook(ctx: &Context, force: bool) -> anyhow::Result<Outcome> {
             path: backup.clone(),
             source,
         })?;
-        ctx.printer.info(&format!(
+        printer.info(&format!(
             "kodo: kept the previous hook as `{}`",
             backup.display()
         ));
@@ -147,12 +144,12 @@ fn install_git_hook(ctx: &Context, force: bool) -> anyhow::Result<Outcome> {
             source,
         }
     })?;
-    ctx.printer.info(&format!(
+    printer.info(&format!(
         "kodo: {} `{}`: commits that add undocumented events or flags are now blocked (skip once with KODO_SKIP=1 or --no-verify)",
         if ours { "updated" } else { "installed" },
         path.display()
     ));
-    Ok(Outcome::Success)
+    Ok(())
 }
 
 /// `pre-commit.kodo-backup`, or the first free `pre-commit.kodo-backup.N`.
@@ -167,10 +164,12 @@ fn backup_path(path: &Path) -> PathBuf {
         .unwrap_or(base)
 }
 
-fn install_claude_settings(ctx: &Context) -> anyhow::Result<Outcome> {
-    let root = Git::new(&ctx.cwd)
+/// Merges kodo's Claude Code hooks into the project's `.claude/settings.json` (the repository
+/// root of `cwd`, else `cwd`); `dry_run` prints the merged file instead.
+pub fn install_claude_settings(cwd: &Path, printer: &Printer, dry_run: bool) -> anyhow::Result<()> {
+    let root = Git::new(cwd)
         .toplevel()
-        .unwrap_or_else(|_| ctx.cwd.clone());
+        .unwrap_or_else(|_| cwd.to_path_buf());
     let path = root.join(".claude").join("settings.json");
     let existing = match std::fs::read_to_string(&path) {
         Ok(text) => Some(text),
@@ -184,29 +183,28 @@ fn install_claude_settings(ctx: &Context) -> anyhow::Result<Outcome> {
         }
     })?;
     if existing.as_deref() == Some(merged.as_str()) {
-        ctx.printer.info(&format!(
+        printer.info(&format!(
             "kodo: `{}` already has kodo's hooks",
             path.display()
         ));
-        return Ok(Outcome::Success);
+        return Ok(());
     }
-    if ctx.global.dry_run {
-        ctx.printer
-            .info(&format!("kodo: would write `{}`:", path.display()));
-        ctx.printer.data(&merged);
-        return Ok(Outcome::Success);
+    if dry_run {
+        printer.info(&format!("kodo: would write `{}`:", path.display()));
+        printer.data(&merged);
+        return Ok(());
     }
     crate::state::write_atomic(&path, merged.as_bytes()).map_err(|source| InstallError::Write {
         path: path.clone(),
         source,
     })?;
-    ctx.printer.info(&format!(
+    printer.info(&format!(
         "kodo: {} `{}`: PreToolUse and PostToolUse hooks running `{CLAUDE_COMMAND}` for PostHog's create tools ({}); everything else in the file is kept.\n  Use these settings or the kodo plugin, not both, or each creation is checked twice.",
         if existing.is_some() { "updated" } else { "created" },
         path.display(),
         super::claude::TOOL_MATCHER,
     ));
-    Ok(Outcome::Success)
+    Ok(())
 }
 
 #[cfg(unix)]

@@ -1,8 +1,8 @@
-//! Hooks: the Claude Code tool hook (`kodo hook claude`), the git pre-commit gate
-//! (`kodo hook pre-commit`) and their installers (`kodo hooks install`).
+//! Hooks: the Claude Code tool hook's input and rules (`claude`), the git pre-commit gate
+//! (`precommit`) and the installers (`install`, `settings`). The commands that run them are
+//! `crate::cmd::{hook_claude, hook_pre_commit, hooks}`.
 
 pub mod claude;
-pub mod claude_run;
 pub mod install;
 pub mod precommit;
 pub mod settings;

@@ -31,14 +31,11 @@ use std::path::Path;
 use anyhow::Context as _;
 use kodo_scan::{Kind, Reference, ScanSettings};
 
-use crate::app::{Context, Outcome};
-use crate::cli::Format;
-use crate::config::{Config, ConfigError};
+use crate::config::Config;
 use crate::lookup;
 
 use check::{Added, Before, Finding, NewFile, OldFile, Policy, Unscanned};
 use git::{FileChange, Git};
-use report::Mode;
 
 /// Set to `1` to skip the hook for one commit: `KODO_SKIP=1 git commit …`.
 pub const SKIP_ENV: &str = "KODO_SKIP";
@@ -63,111 +60,8 @@ impl Verdict {
     }
 }
 
-/// `kodo hook pre-commit`.
-pub async fn run(ctx: &Context) -> anyhow::Result<Outcome> {
-    if skip_requested() {
-        ctx.printer.info(&format!(
-            "kodo: {SKIP_ENV} is set, so the check for undocumented events and flags is skipped"
-        ));
-        return Ok(Outcome::Success);
-    }
-    match ctx.config_path() {
-        Ok(_) => {}
-        Err(ConfigError::NotFound { .. }) => {
-            ctx.printer.info(
-                "kodo: no .kodo/config.json in this repository, so there is nothing to check (run `kodo ph-sync setup` to start)",
-            );
-            return Ok(Outcome::Success);
-        }
-        Err(e) => return Err(e.into()),
-    }
-    let config = ctx.load_config()?;
-    let top = Git::new(&ctx.cwd).toplevel()?;
-    let git = Git::new(&top);
-    let changes = git.staged_diff()?;
-    let cache = crate::scan_cmd::scan_options(&config.root, ctx.global.no_cache);
-    let verdict = check_change(&git, &top, &config, &cache, &changes, ":", "HEAD:").await?;
-    if ctx.global.verbose > 0 {
-        eprintln!(
-            "kodo: {} changed file(s) read, {} added reference(s)",
-            verdict.files, verdict.added
-        );
-    }
-    if ctx.global.format == Some(Format::Json) {
-        ctx.printer.data(&report::json(
-            &verdict.findings,
-            &verdict.notes,
-            &verdict.unscanned,
-        ));
-    } else {
-        let mut text = report::human(&verdict.findings, Mode::Hook, &verdict.notes);
-        text.push_str(&report::unscanned(&verdict.unscanned, Mode::Hook));
-        if !text.is_empty() {
-            eprint!("{text}");
-        }
-    }
-    Ok(if verdict.blocked() {
-        Outcome::CheckFailed
-    } else {
-        Outcome::Success
-    })
-}
-
-/// `kodo scan --rev-range A..B`: the same check over what the commits in the range add
-/// (measured from the merge base, as a pull request is), with GitHub Actions annotations when
-/// `GITHUB_ACTIONS=true`. Exit 1 when something blocks and `--check` is given.
-pub async fn check_rev_range(
-    ctx: &Context,
-    config: &Config,
-    range: &str,
-) -> anyhow::Result<Outcome> {
-    let top = Git::new(&ctx.cwd).toplevel()?;
-    let git = Git::new(&top);
-    let (base, tip) = git.range_bounds(range)?;
-    let changes = git.range_diff(&base, &tip)?;
-    let cache = crate::scan_cmd::scan_options(&config.root, ctx.global.no_cache);
-    let verdict = check_change(
-        &git,
-        &top,
-        config,
-        &cache,
-        &changes,
-        &format!("{tip}:"),
-        &format!("{base}:"),
-    )
-    .await?;
-    if std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true") {
-        let annotations = report::github_annotations(&verdict.findings);
-        if !annotations.is_empty() {
-            ctx.printer.data(&annotations);
-        }
-    }
-    if ctx.global.format == Some(Format::Json) {
-        ctx.printer.data(&report::json(
-            &verdict.findings,
-            &verdict.notes,
-            &verdict.unscanned,
-        ));
-    } else {
-        let mut text = report::human(&verdict.findings, Mode::Range, &verdict.notes);
-        text.push_str(&report::unscanned(&verdict.unscanned, Mode::Range));
-        if text.is_empty() {
-            ctx.printer.info(&format!(
-                "kodo: {range} adds {} event or flag reference(s) in {} changed file(s); nothing undocumented",
-                verdict.added, verdict.files
-            ));
-        } else {
-            ctx.printer.data(&text);
-        }
-    }
-    Ok(if verdict.blocked() && ctx.global.check {
-        Outcome::CheckFailed
-    } else {
-        Outcome::Success
-    })
-}
-
-fn skip_requested() -> bool {
+/// Whether [`SKIP_ENV`] asks to skip the hook.
+pub fn skip_requested() -> bool {
     std::env::var(SKIP_ENV).is_ok_and(|v| {
         matches!(
             v.trim().to_ascii_lowercase().as_str(),

@@ -2,16 +2,19 @@
 //!
 //! Data flows one way. [`fetch`] reads PostHog and Notion (and the code scan); [`normalize`]
 //! turns PostHog's objects into the one model; [`plan`] diffs them against Notion's rows
-//! without any I/O; [`apply`] carries a plan out, or [`report`] renders it. [`command`] is the
-//! `kodo ph-sync` entry point; [`code`] judges the source code against both sides (the
-//! audit's code section); [`setup`] creates the databases; [`export`] writes Notion's
-//! side to files; [`single`] serves the Claude Code hook (one lookup, one upsert).
+//! without any I/O; [`apply`] carries a plan out, or [`report`] renders it. [`analysis`] is the
+//! run the `ph-sync` commands share (read, plan, keep `.kodo/` current); [`code`] judges the
+//! source code against both sides (the audit's code section); [`setup`] creates the
+//! databases; [`export`] writes Notion's side to files; [`single`] serves the Claude Code hook
+//! (one lookup, one upsert).
 //!
-//! **Invariants.** Library modules return [`SyncError`]; only [`command`] turns errors into
-//! messages with context. No error, warning or log line carries a token.
+//! **Invariants.** The engine takes plain values (a [`Session`], resources, the config) and
+//! never imports the command line (`crate::cli`, `crate::cmd`, `crate::app`): the commands in
+//! `crate::cmd` convert clap's types. Library modules return [`SyncError`]; the commands add
+//! context. No error, warning or log line carries a token.
 
+pub mod analysis;
 pub mod apply;
-pub mod command;
 pub mod export;
 pub mod fetch;
 pub mod scan;
@@ -26,6 +29,7 @@ use std::path::PathBuf;
 use crate::config::{ConfigError, SyncConfig};
 use crate::model::Resource;
 
+pub use analysis::Session;
 pub use single::{upsert_from_posthog, UpsertResult};
 
 /// What can go wrong while syncing. Every variant is exit code 2.

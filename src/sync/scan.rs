@@ -9,12 +9,70 @@
 
 use std::path::Path;
 
-use kodo_scan::{Kind, ScanOptions, ScanReport, ScanSettings, Side};
+use kodo_scan::{Kind, ScanOptions, ScanReport, ScanSettings, ScanStats, Side};
 
 use crate::config::Config;
 use crate::output::Printer;
 
 use super::normalize::ScanFacts;
+
+/// The scan cache of the repository whose kodo config lives under `config_root`
+/// (`.kodo/cache/`), unless `--no-cache`.
+pub fn scan_options(config_root: &Path, no_cache: bool) -> ScanOptions {
+    ScanOptions {
+        cache_dir: (!no_cache).then(|| config_root.join(".kodo").join("cache")),
+    }
+}
+
+/// Scans with `options` and reports what the cache did: `-v` says how many files were read,
+/// a cache that cannot be written is a warning (the scan itself stands).
+pub fn scan_logged(
+    root: &Path,
+    settings: &ScanSettings,
+    options: &ScanOptions,
+    printer: &Printer,
+) -> Result<ScanReport, kodo_scan::ScanError> {
+    let (report, stats) = kodo_scan::scan_with(root, settings, options)?;
+    log_stats(&stats, printer);
+    Ok(report)
+}
+
+fn log_stats(stats: &ScanStats, printer: &Printer) {
+    if let Some(e) = &stats.cache_error {
+        printer.warn(&format!(
+            "{e} (the scan is complete; the next one reads every file again)"
+        ));
+    }
+    if printer.verbose > 0 {
+        let cache = match &stats.cache {
+            kodo_scan::CacheStatus::Disabled => "no cache".to_string(),
+            kodo_scan::CacheStatus::Missing => "no cache yet".to_string(),
+            kodo_scan::CacheStatus::Ignored(why) => format!("cache ignored: {why}"),
+            kodo_scan::CacheStatus::Used => "cache used".to_string(),
+        };
+        eprintln!(
+            "  scan: {cache}; {} files unchanged, {} touched but unchanged, {} read and scanned, {} read again for definitions; {}{}",
+            stats.files_unchanged,
+            stats.files_rehashed,
+            stats.files_extracted,
+            stats.files_read_to_resolve,
+            if stats.cross_file_reused {
+                "cross-file result reused"
+            } else {
+                "cross-file stage run"
+            },
+            if stats.cache_written { "; cache written" } else { "" }
+        );
+    }
+    if printer.verbose > 1 {
+        let phases: Vec<String> = stats
+            .phases
+            .iter()
+            .map(|(name, d)| format!("{name} {:.1} ms", d.as_secs_f64() * 1000.0))
+            .collect();
+        eprintln!("  scan stages: {}", phases.join(", "));
+    }
+}
 
 /// Scans `root` and annotates the keys with git history (when `root` is in a repository).
 /// A git history that cannot be read costs only the Related PR facts, with a warning.
@@ -24,8 +82,7 @@ pub fn facts_at(
     options: &ScanOptions,
     printer: &Printer,
 ) -> Result<ScanFacts, String> {
-    let mut report = crate::scan_cmd::scan_logged(root, settings, options, printer)
-        .map_err(|e| e.to_string())?;
+    let mut report = scan_logged(root, settings, options, printer).map_err(|e| e.to_string())?;
     if !report.skipped.is_empty() {
         printer.warn(&format!(
             "{} Their events and flags are not in Tracked On or Related PR; `kodo scan -v` lists them.",
@@ -68,9 +125,9 @@ pub async fn report(
 ) -> Result<ScanReport, String> {
     let settings = config.scan.clone();
     let root = config.root.clone();
-    let options = crate::scan_cmd::scan_options(&config.root, no_cache);
+    let options = scan_options(&config.root, no_cache);
     let printer = printer.clone();
-    let scan = move || crate::scan_cmd::scan_logged(&root, &settings, &options, &printer);
+    let scan = move || scan_logged(&root, &settings, &options, &printer);
     match tokio::task::spawn_blocking(scan).await {
         Ok(Ok(report)) => Ok(report),
         Ok(Err(e)) => Err(e.to_string()),
@@ -84,7 +141,7 @@ pub async fn facts(config: &Config, no_cache: bool, printer: &Printer) -> ScanFa
     // The settings were validated when the config was loaded.
     let settings = config.scan.clone();
     let root = config.root.clone();
-    let options = crate::scan_cmd::scan_options(&config.root, no_cache);
+    let options = scan_options(&config.root, no_cache);
     let scan_printer = printer.clone();
     let joined =
         tokio::task::spawn_blocking(move || facts_at(&root, &settings, &options, &scan_printer))

@@ -29,10 +29,9 @@ use kodo_api::{DataSource, NotionClient};
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 
-use crate::app::{Context, Outcome};
-use crate::cli::Format;
-use crate::config::{self, Config, ConfigError};
+use crate::config::{self, Config};
 use crate::model::{DatabaseSchema, PropType, Resource};
+use crate::output::Printer;
 use crate::state::{write_atomic, State};
 
 use super::fetch;
@@ -374,93 +373,11 @@ pub fn starter_config() -> String {
     text
 }
 
-/// Where a new config goes: `--config`, else `.kodo/config.json` at the repository root
-/// (the nearest directory holding `.git`), else in the current directory.
-fn new_config_path(ctx: &Context) -> PathBuf {
-    if let Some(path) = &ctx.global.config {
-        return if path.is_absolute() {
-            path.clone()
-        } else {
-            ctx.cwd.join(path)
-        };
-    }
-    let root = ctx
-        .cwd
-        .ancestors()
-        .find(|d| d.join(".git").exists())
-        .unwrap_or(&ctx.cwd);
-    root.join(config::CONFIG_RELATIVE_PATH)
-}
-
-fn write_starter(ctx: &Context, path: &Path) -> anyhow::Result<Outcome> {
-    let shown = path.display();
-    if ctx.global.dry_run {
-        ctx.printer.data(&format!(
-            "Would write a starter config to {shown} (and its JSON Schema beside it)."
-        ));
-        anyhow::bail!(
-            "no kodo config yet: run `kodo ph-sync setup` without --dry-run to write a starter one"
-        );
-    }
-    write_atomic(path, starter_config().as_bytes())
-        .with_context(|| format!("cannot write `{shown}`"))?;
-    let schema_path = path.with_file_name(config::SCHEMA_FILE_NAME);
-    write_atomic(&schema_path, config::SCHEMA.as_bytes())
-        .with_context(|| format!("cannot write `{}`", schema_path.display()))?;
-    ctx.printer.data(&format!(
-        "Wrote a starter config to {shown}.\n\
-         Fill in:\n\
-         \x20 posthog.project_id          your PostHog project ID (Project settings → Project ID)\n\
-         \x20 notion.pages.analytics_home the ID of the Notion page to create the databases under (share it with your integration)\n\
-         and set {} and {} (in the environment or .env), then run `kodo ph-sync setup` again.",
-        config::DEFAULT_NOTION_TOKEN_VAR,
-        config::DEFAULT_POSTHOG_TOKEN_VAR
-    ));
-    anyhow::bail!("setup needs `posthog.project_id` and `notion.pages.analytics_home` in {shown} before it can create the databases")
-}
-
-/// `kodo ph-sync setup [resource]`.
-pub async fn run(ctx: &Context, resources: &[Resource]) -> anyhow::Result<Outcome> {
-    let path = match ctx.config_path() {
-        Ok(path) if path.exists() => path,
-        Ok(path) => return write_starter(ctx, &path),
-        Err(ConfigError::NotFound { .. }) => return write_starter(ctx, &new_config_path(ctx)),
-        Err(e) => return Err(e.into()),
-    };
-    let config = ctx.load_config()?;
-    let client = fetch::notion_client(&config, &ctx.printer)?;
-    let kodo_dir = config.kodo_dir();
-    let mut state = State::load(&kodo_dir).unwrap_or_else(|e| {
-        ctx.printer.warn(&e.to_string());
-        State::default()
-    });
-    let mut results = Vec::new();
-    for &resource in resources {
-        let result = setup_one(ctx, &config, &path, &client, resource, &mut state).await?;
-        results.push(result);
-    }
-    if !ctx.global.dry_run {
-        if let Err(e) = state.save(&kodo_dir) {
-            ctx.printer.warn(&e.to_string());
-        }
-    }
-    match ctx.global.format {
-        Some(Format::Json) => {
-            let mut text = serde_json::to_string_pretty(&json!({
-                "version": 1,
-                "dry_run": ctx.global.dry_run,
-                "resources": json_results(&results, ctx.global.dry_run)?,
-            }))?;
-            text.push('\n');
-            ctx.printer.data(&text);
-        }
-        _ => ctx.printer.data(&render(&results, ctx.global.dry_run)),
-    }
-    Ok(Outcome::Success)
-}
-
-async fn setup_one(
-    ctx: &Context,
+/// Checks (and completes) or creates one resource's database; `dry_run` reads but writes
+/// nothing.
+pub async fn setup_one(
+    dry_run: bool,
+    printer: &Printer,
     config: &Config,
     path: &Path,
     client: &NotionClient,
@@ -505,7 +422,7 @@ async fn setup_one(
             result.action = "updated";
             result.added_properties = added_properties;
             result.added_options = added_options;
-            if !ctx.global.dry_run {
+            if !dry_run {
                 client
                     .update_data_source(&ds.id, body)
                     .await
@@ -542,7 +459,7 @@ async fn setup_one(
     if let Some(database) = made_by_kodo.first() {
         if made_by_kodo.len() > 1 {
             let others: Vec<&str> = made_by_kodo[1..].iter().map(|d| d.id.as_str()).collect();
-            ctx.printer.warn(&format!(
+            printer.warn(&format!(
                 "several {} databases made by kodo are under the analytics page; using the oldest ({}), not {}",
                 resource.label(),
                 database.id,
@@ -565,7 +482,7 @@ async fn setup_one(
         if let Ok(Some(update)) = schema_update(schema, &ds) {
             result.added_properties = update.added_properties;
             result.added_options = update.added_options;
-            if !ctx.global.dry_run {
+            if !dry_run {
                 client
                     .update_data_source(&ds.id, update.body)
                     .await
@@ -574,7 +491,7 @@ async fn setup_one(
                     })?;
             }
         }
-        if !ctx.global.dry_run {
+        if !dry_run {
             save_database_id(config, path, resource, &database.id)?;
             state
                 .data_sources
@@ -588,7 +505,7 @@ async fn setup_one(
         .iter()
         .map(|p| p.name.to_string())
         .collect();
-    if ctx.global.dry_run {
+    if dry_run {
         return Ok(result);
     }
     let database = client
@@ -608,6 +525,18 @@ async fn setup_one(
     }
     result.database_id = Some(database.id);
     Ok(result)
+}
+
+/// The machine summary (`--format json`), version 1.
+pub fn render_json(results: &[SetupResult], dry_run: bool) -> String {
+    let mut text = serde_json::to_string_pretty(&json!({
+        "version": 1,
+        "dry_run": dry_run,
+        "resources": json_results(results, dry_run).unwrap_or_default(),
+    }))
+    .unwrap_or_default();
+    text.push('\n');
+    text
 }
 
 /// The token in a database's description that says kodo's setup created it for `resource`.
@@ -646,7 +575,6 @@ fn save_database_id(
     })
 }
 
-/// The human summary.
 /// The results as `setup --format json` gives them: in a dry run, what would happen
 /// (`would_create`, `would_update`, `would_adopt`), never a past tense for what was not done.
 pub fn json_results(results: &[SetupResult], dry_run: bool) -> serde_json::Result<Value> {
@@ -667,6 +595,7 @@ pub fn json_results(results: &[SetupResult], dry_run: bool) -> serde_json::Resul
     Ok(Value::Array(list))
 }
 
+/// The human summary.
 pub fn render(results: &[SetupResult], dry_run: bool) -> String {
     let mut out = String::new();
     for r in results {

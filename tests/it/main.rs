@@ -6,6 +6,7 @@ mod common;
 mod precommit_support;
 mod reliability;
 
+mod architecture;
 mod documented;
 mod everyday;
 mod hook_claude;

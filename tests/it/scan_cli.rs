@@ -108,7 +108,10 @@ fn csv_is_a_usage_error_and_a_missing_explicit_config_is_an_error() {
     let dir = tempfile::tempdir().unwrap();
     let (code, stderr) = code_and_stderr(kodo_in(dir.path()).args(["scan", "--format", "csv"]));
     assert_eq!(code, Some(2));
-    assert!(stderr.contains("md, json or sarif"), "{stderr}");
+    assert!(
+        stderr.contains("[possible values: md, json, sarif]"),
+        "{stderr}"
+    );
     let (code, stderr) =
         code_and_stderr(kodo_in(dir.path()).args(["scan", "--config", "nope.json"]));
     assert_eq!(code, Some(2));

@@ -181,11 +181,21 @@ fn a_database_without_its_key_property_is_refused_not_duplicated() {
 }
 
 #[test]
-fn sarif_is_refused_for_sync_reports() {
+fn sarif_is_refused_for_sync_reports_at_parse_time() {
     let env = TestEnv::start("empty");
+    env.clear_requests();
     let (code, _, stderr) = run(&env, &["ph-sync", "audit", "--format", "sarif"]);
     assert_eq!(code, Some(2));
-    assert!(stderr.contains("only for `kodo scan`"), "{stderr}");
+    assert!(
+        stderr.contains("invalid value 'sarif' for '--format <FORMAT>'"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("[possible values: md, json, csv]"),
+        "{stderr}"
+    );
+    // A usage error: nothing was asked of either service.
+    assert!(env.requests().is_empty(), "{:?}", env.requests());
 }
 
 #[test]

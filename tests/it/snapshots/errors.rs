@@ -37,6 +37,11 @@ fn usage_errors() {
     );
     snap(
         &env,
+        "usage_format_for_hooks_install",
+        &["hooks", "install", "--format", "sarif"],
+    );
+    snap(
+        &env,
         "usage_import_as_csv",
         &["ph-sync", "import", "--dry-run", "--format", "csv"],
     );

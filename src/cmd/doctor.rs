@@ -16,12 +16,13 @@ use std::path::Path;
 use serde::Serialize;
 use serde_json::json;
 
-use crate::app::{Context, Outcome};
-use crate::cli::Format;
+use crate::cli::ReportFormat;
 use crate::config::{Config, ConfigError};
 use crate::model::Resource;
 use crate::snapshot::Snapshot;
 use crate::sync::fetch;
+
+use super::{Context, Outcome};
 
 /// A check's verdict.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -72,10 +73,10 @@ fn posthog_endpoint(resource: Resource) -> (&'static str, &'static str) {
 }
 
 /// `kodo doctor`.
-pub async fn run(ctx: &Context) -> anyhow::Result<Outcome> {
+pub async fn run(ctx: &Context, format: Option<ReportFormat>) -> anyhow::Result<Outcome> {
     let checks = checks(ctx).await;
     let failed = checks.iter().any(|c| c.status == Status::Fail);
-    if ctx.global.format == Some(Format::Json) {
+    if format == Some(ReportFormat::Json) {
         let mut text = serde_json::to_string_pretty(&json!({
             "version": 1,
             "ok": !failed,

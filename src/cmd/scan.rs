@@ -11,82 +11,23 @@
 //! or without git, the report has no commits and a warning says why.
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::Context as _;
-use kodo_scan::{Kind, ScanOptions, ScanReport, ScanSettings, ScanStats};
+use kodo_scan::{Kind, ScanOptions, ScanReport, ScanSettings};
 
-use crate::app::{Context, Outcome};
-use crate::cli::{Format, ScanArgs};
+use crate::cli::{ScanArgs, ScanFormat};
 use crate::config::ConfigError;
 use crate::lookup::{self, Answer, Mode};
+use crate::sync::scan::{scan_logged, scan_options};
 
-/// The scan cache of the repository whose kodo config lives under `config_root`
-/// (`.kodo/cache/`), unless `--no-cache`.
-pub fn scan_options(config_root: &Path, no_cache: bool) -> ScanOptions {
-    ScanOptions {
-        cache_dir: (!no_cache).then(|| config_root.join(".kodo").join("cache")),
-    }
-}
-
-/// Scans with `options` and reports what the cache did: `-v` says how many files were read,
-/// a cache that cannot be written is a warning (the scan itself stands).
-pub fn scan_logged(
-    root: &Path,
-    settings: &ScanSettings,
-    options: &ScanOptions,
-    printer: &crate::output::Printer,
-) -> Result<ScanReport, kodo_scan::ScanError> {
-    let (report, stats) = kodo_scan::scan_with(root, settings, options)?;
-    log_stats(&stats, printer);
-    Ok(report)
-}
-
-fn log_stats(stats: &ScanStats, printer: &crate::output::Printer) {
-    if let Some(e) = &stats.cache_error {
-        printer.warn(&format!(
-            "{e} (the scan is complete; the next one reads every file again)"
-        ));
-    }
-    if printer.verbose > 0 {
-        let cache = match &stats.cache {
-            kodo_scan::CacheStatus::Disabled => "no cache".to_string(),
-            kodo_scan::CacheStatus::Missing => "no cache yet".to_string(),
-            kodo_scan::CacheStatus::Ignored(why) => format!("cache ignored: {why}"),
-            kodo_scan::CacheStatus::Used => "cache used".to_string(),
-        };
-        eprintln!(
-            "  scan: {cache}; {} files unchanged, {} touched but unchanged, {} read and scanned, {} read again for definitions; {}{}",
-            stats.files_unchanged,
-            stats.files_rehashed,
-            stats.files_extracted,
-            stats.files_read_to_resolve,
-            if stats.cross_file_reused {
-                "cross-file result reused"
-            } else {
-                "cross-file stage run"
-            },
-            if stats.cache_written { "; cache written" } else { "" }
-        );
-    }
-    if printer.verbose > 1 {
-        let phases: Vec<String> = stats
-            .phases
-            .iter()
-            .map(|(name, d)| format!("{name} {:.1} ms", d.as_secs_f64() * 1000.0))
-            .collect();
-        eprintln!("  scan stages: {}", phases.join(", "));
-    }
-}
+use super::{Context, Outcome};
 
 pub async fn run(ctx: &Context, args: ScanArgs) -> anyhow::Result<Outcome> {
-    let format = ctx.global.format.unwrap_or(Format::Md);
-    if format == Format::Csv {
-        anyhow::bail!("`kodo scan` writes md, json or sarif, not csv\n  hint: use --format json");
-    }
+    let format = args.format.unwrap_or(ScanFormat::Md);
     if let Some(range) = &args.rev_range {
         let config = ctx.load_config()?;
-        return crate::hooks::precommit::check_rev_range(ctx, &config, range).await;
+        return super::hook_pre_commit::check_rev_range(ctx, &config, range, args.format).await;
     }
     // Without --config or --check, a repository without kodo config is scanned with defaults.
     let config = match ctx.load_config() {
@@ -134,9 +75,9 @@ pub async fn run(ctx: &Context, args: ScanArgs) -> anyhow::Result<Outcome> {
         return Ok(Outcome::Success);
     }
     ctx.printer.data(&match format {
-        Format::Json => kodo_scan::render::json(&report),
-        Format::Sarif => kodo_scan::render::sarif(&report),
-        _ => kodo_scan::render::markdown(&report),
+        ScanFormat::Json => kodo_scan::render::json(&report),
+        ScanFormat::Sarif => kodo_scan::render::sarif(&report),
+        ScanFormat::Md => kodo_scan::render::markdown(&report),
     });
 
     if !ctx.global.check {

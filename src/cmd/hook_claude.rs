@@ -41,18 +41,19 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use super::claude::{
+use crate::config::{self, Config, ConfigError, OfflinePolicy};
+use crate::documented::DocKey;
+use crate::hooks::claude::{
     block_reason, classify_call, created_object, parse_input, undocumented_flag_reason,
     unnamed_reason, CreateCall, Creation, HookEvent, HookInput, ALLOW_UNDOCUMENTED_ENV,
     HOOK_TIMEOUT_SECS,
 };
-use crate::app::{Context, Outcome};
-use crate::config::{self, Config, ConfigError, OfflinePolicy};
-use crate::documented::DocKey;
 use crate::lookup::{self, seconds, Answer, Mode};
 use crate::model::Resource;
 use crate::output::Printer;
 use crate::sync::{self, fetch, UpsertResult};
+
+use super::{Context, Outcome};
 
 /// Environment variable overriding the timeout of the Notion lookup and of the PostHog
 /// read-back, in milliseconds (1 to [`RUN_DEADLINE`]).

@@ -1,0 +1,59 @@
+//! `kodo ph-sync audit [resource]`: the full discrepancy report. The audit is the import's
+//! plan: every finding is a write the import would make (or says why it won't), plus the
+//! code section unless `--no-code`.
+
+use crate::cli::SyncFormat;
+use crate::model::Resource;
+use crate::sync::analysis::{self, Analysis};
+use crate::sync::fetch::FetchOptions;
+use crate::sync::plan::PlanOptions;
+use crate::sync::report::{self, Findings};
+
+use super::{Context, Outcome};
+
+/// Reads both sides (and the code, when `judge_code`), and plans as the import would;
+/// `hygiene` adds the best-practice section (which reads the Notion users too).
+pub(crate) async fn analyse(
+    ctx: &Context,
+    resources: &[Resource],
+    judge_code: bool,
+    hygiene: bool,
+) -> anyhow::Result<(Analysis, Findings)> {
+    let config = ctx.load_config()?;
+    let a = analysis::analyse(
+        ctx.session(),
+        config,
+        resources,
+        FetchOptions {
+            users: hygiene,
+            scan: false,
+        },
+        PlanOptions::default(),
+        judge_code,
+    )
+    .await?;
+    let mut findings = Findings::from_plans(&a.plans);
+    findings.code = analysis::code_report(ctx.session(), &a);
+    if hygiene {
+        findings.hygiene = Some(analysis::hygiene_report(&a));
+    }
+    Ok((a, findings))
+}
+
+pub async fn run(
+    ctx: &Context,
+    resources: &[Resource],
+    format: Option<SyncFormat>,
+    judge_code: bool,
+) -> anyhow::Result<Outcome> {
+    let (a, findings) = analyse(ctx, resources, judge_code, true).await?;
+    let text = match format {
+        Some(SyncFormat::Json) => report::audit_json(&findings, &a.now),
+        Some(SyncFormat::Csv) => report::audit_csv(&findings),
+        Some(SyncFormat::Md) | None => report::audit_markdown(&findings, &a.now),
+    };
+    ctx.printer.data(&text);
+    analysis::save_snapshot(ctx.session(), &a.config, &a.inventory.notion, &a.now);
+    analysis::save_state(ctx.session(), &a.config, &a.state);
+    Ok(ctx.verdict(&findings))
+}

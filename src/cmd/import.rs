@@ -1,0 +1,148 @@
+//! `kodo ph-sync import [resource]` (and `kodo notion-sync --direction push`): create missing
+//! and update stale Notion entries from PostHog, exactly once each.
+//!
+//! **Invariants.** Holds `.kodo/lock` for the whole run (one writer per repository).
+//! `--dry-run` prints the plan and writes nothing. A failed write is exit code 2, after every
+//! other write has been tried; only the resources written without failure record a sync time.
+
+use std::collections::BTreeMap;
+
+use crate::cli::SyncFormat;
+use crate::model::Resource;
+use crate::sync::analysis;
+use crate::sync::apply;
+use crate::sync::fetch::FetchOptions;
+use crate::sync::plan::PlanOptions;
+use crate::sync::report;
+
+use super::{Context, Outcome};
+
+/// Options of the import besides the global ones.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Flags {
+    /// Overwrite the properties people write.
+    pub overwrite: bool,
+    /// Move orphaned rows to the trash.
+    pub archive_orphans: bool,
+}
+
+pub async fn run(
+    ctx: &Context,
+    resources: &[Resource],
+    format: Option<SyncFormat>,
+    flags: Flags,
+) -> anyhow::Result<Outcome> {
+    // One writer at a time: the import holds `.kodo/lock` for the whole run.
+    let _lock = ctx.write_lock().await?;
+    if format == Some(SyncFormat::Csv) {
+        anyhow::bail!("`ph-sync import` prints its plan as md or json, not csv");
+    }
+    let config = ctx.load_config()?;
+    let mut a = analysis::analyse(
+        ctx.session(),
+        config,
+        resources,
+        FetchOptions {
+            users: true,
+            scan: true,
+        },
+        PlanOptions {
+            overwrite: flags.overwrite,
+        },
+        false,
+    )
+    .await?;
+    let json = format == Some(SyncFormat::Json);
+    if !json {
+        ctx.printer
+            .data(&report::import_plan_text(&a.plans, flags.archive_orphans));
+    }
+    if ctx.global.dry_run {
+        if json {
+            ctx.printer.data(&report::import_json(&a.plans, None, true));
+        }
+        ctx.printer.info("Dry run: nothing was written.");
+        return Ok(Outcome::Success);
+    }
+    let targets: BTreeMap<Resource, apply::Target> = a
+        .inventory
+        .notion
+        .iter()
+        .map(|(r, side)| {
+            let target = apply::Target {
+                data_source: side.data_source.id.clone(),
+                writable: side.writable.clone(),
+                read_at: side.read_at,
+            };
+            (*r, target)
+        })
+        .collect();
+    let outcome = apply::apply(
+        &a.notion,
+        &a.plans,
+        &targets,
+        flags.archive_orphans,
+        &ctx.printer,
+    )
+    .await;
+    if json {
+        ctx.printer
+            .data(&report::import_json(&a.plans, Some(&outcome), false));
+    } else {
+        ctx.printer.data(&report::import_summary(&outcome));
+        let orphans: usize = a.plans.iter().map(|p| p.orphans.len()).sum();
+        if orphans > 0 && !flags.archive_orphans {
+            ctx.printer.info(&format!(
+                "{orphans} orphaned Notion entries were left as they are (`kodo ph-sync audit` lists them; --archive-orphans moves them to the trash)."
+            ));
+        }
+    }
+    if ctx.global.verbose > 0 {
+        let stats = a.notion.stats();
+        ctx.printer.info(&format!(
+            "Notion: {} reads, {} writes, {} retries, {} rate-limited answers",
+            stats.reads, stats.writes, stats.retries, stats.rate_limited
+        ));
+    }
+    // What Notion now holds, for the snapshot.
+    for (resource, side) in a.inventory.notion.iter_mut() {
+        side.rows = apply::rows_after(&side.rows, &outcome, *resource);
+    }
+    analysis::save_snapshot(ctx.session(), &a.config, &a.inventory.notion, &a.now);
+    let failed_resources: Vec<Resource> = outcome.failed.iter().map(|f| f.resource).collect();
+    for p in &a.plans {
+        for item in &p.items {
+            let key = &item.desired.record.key;
+            let failed = outcome
+                .failed
+                .iter()
+                .any(|f| f.resource == p.resource && &f.key == key);
+            // A row another run created holds what that run wrote, not this plan's text.
+            let theirs = outcome
+                .existing
+                .iter()
+                .any(|(r, k)| *r == p.resource && k == key);
+            if !failed && !theirs {
+                a.state.remember_written(p.resource.plural(), item);
+            }
+        }
+    }
+    for r in resources {
+        if !failed_resources.contains(r) {
+            a.state.record_sync(r.plural(), &a.now, "import");
+        }
+    }
+    analysis::save_state(ctx.session(), &a.config, &a.state);
+    if !outcome.failed.is_empty() {
+        let total = outcome.created
+            + outcome.recovered
+            + outcome.updated
+            + outcome.archived
+            + outcome.failed.len();
+        anyhow::bail!(
+            "{} of {total} Notion writes failed (listed above); re-run `kodo ph-sync import` to retry them — it is safe to repeat",
+            outcome.failed.len()
+        );
+    }
+    Ok(Outcome::Success)
+}

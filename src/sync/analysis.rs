@@ -1,0 +1,312 @@
+//! The sync engine's shared run: read both sides (and the code), plan, and keep the local
+//! files (`.kodo/state.json`, `.kodo/snapshot.json`) up to date. The commands in `crate::cmd`
+//! (status, audit, import, export, snapshot) are built on it.
+//!
+//! **Invariants.**
+//! - The engine takes plain values ([`Session`], resources, the config): it knows nothing of
+//!   the command line (no `crate::cli`, no `crate::cmd`, no `crate::app`).
+//! - Every action checks the config (the databases it needs, the tokens) before the first
+//!   request ([`preflight`]), so a configuration mistake costs no network round trip.
+//! - `dry_run` writes nothing: not to Notion, not to `.kodo/`.
+//! - Whatever read the Notion databases refreshes `.kodo/snapshot.json` and the caches in
+//!   `.kodo/state.json`.
+//! - The code scan for the audit's code section runs beside the reads; a scan that fails is a
+//!   warning and a "not scanned" code section, never a failed audit.
+
+use std::collections::BTreeMap;
+
+use crate::config::Config;
+use crate::model::Resource;
+use crate::output::Printer;
+use crate::snapshot::{now_rfc3339, Snapshot};
+use crate::state::State;
+
+use super::code::{self, CodeInput, CodeReport};
+use super::fetch::{self, FetchOptions, Inventory};
+use super::normalize::{experiment_flag_keys, Normalizer, ScanFacts};
+use super::plan::{self, PlanInput, PlanOptions, ResourcePlan};
+use super::report::LastSync;
+use super::{scan, SyncError};
+
+/// What the engine needs to know of a run, as plain values: where messages go, whether to
+/// write anything, whether to use the scan cache. `crate::cmd` builds it from the command line.
+#[derive(Debug, Clone, Copy)]
+pub struct Session<'a> {
+    pub printer: &'a Printer,
+    /// Write nothing: not to Notion, not to `.kodo/`.
+    pub dry_run: bool,
+    /// Neither read nor write the code scan's cache.
+    pub no_cache: bool,
+}
+
+pub fn load_state(s: Session<'_>, config: &Config) -> State {
+    State::load(&config.kodo_dir()).unwrap_or_else(|e| {
+        s.printer.warn(&e.to_string());
+        State::default()
+    })
+}
+
+pub fn save_state(s: Session<'_>, config: &Config, state: &State) {
+    if s.dry_run {
+        return;
+    }
+    if let Err(e) = state.save(&config.kodo_dir()) {
+        s.printer.warn(&e.to_string());
+    }
+}
+
+pub fn remember_data_sources(
+    config: &Config,
+    state: &mut State,
+    sides: &BTreeMap<Resource, fetch::NotionSide>,
+) {
+    for (resource, side) in sides {
+        if let Some(configured) = config.notion.databases.get(*resource) {
+            state
+                .data_sources
+                .insert(configured.to_string(), side.data_source.id.clone());
+        }
+    }
+}
+
+/// Rewrites the snapshot's lists for the resources read, keeping the others.
+pub fn save_snapshot(
+    s: Session<'_>,
+    config: &Config,
+    sides: &BTreeMap<Resource, fetch::NotionSide>,
+    now: &str,
+) -> Snapshot {
+    let kodo_dir = config.kodo_dir();
+    let mut snapshot = match Snapshot::load(&kodo_dir) {
+        Ok(Some(s)) => s,
+        Ok(None) => Snapshot::new(now),
+        Err(e) => {
+            s.printer.warn(&e.to_string());
+            Snapshot::new(now)
+        }
+    };
+    snapshot.generated_at = now.to_string();
+    for (resource, side) in sides {
+        snapshot.set_rows(*resource, &side.rows);
+    }
+    if !s.dry_run {
+        if let Err(e) = snapshot.save(&kodo_dir) {
+            s.printer.warn(&e.to_string());
+        }
+    }
+    snapshot
+}
+
+/// Checks, before any request, that every asked resource has a database and both tokens
+/// are set.
+pub fn preflight(config: &Config, resources: &[Resource], posthog: bool) -> Result<(), SyncError> {
+    for r in resources {
+        config.database(*r)?;
+    }
+    config.notion_token()?;
+    if posthog {
+        config.posthog_token()?;
+    }
+    Ok(())
+}
+
+/// Both sides read and planned.
+pub struct Analysis {
+    pub config: Config,
+    pub state: State,
+    pub inventory: Inventory,
+    pub plans: Vec<ResourcePlan>,
+    pub notion: kodo_api::NotionClient,
+    pub now: String,
+    /// The code scan for the audit's code section, when asked for.
+    pub code_scan: Option<Result<kodo_scan::ScanReport, String>>,
+}
+
+/// Reads PostHog, Notion (and, when asked, the code) for `resources` and plans each of them.
+pub async fn analyse(
+    s: Session<'_>,
+    config: Config,
+    resources: &[Resource],
+    options: FetchOptions,
+    plan_options: PlanOptions,
+    judge_code: bool,
+) -> Result<Analysis, SyncError> {
+    preflight(&config, resources, true)?;
+    let notion = fetch::notion_client(&config, s.printer)?;
+    let posthog = fetch::posthog_client(&config, s.printer)?;
+    let mut state = load_state(s, &config);
+    // Import's scan feeds the properties it writes (Tracked On, Related PR); the audit's
+    // feeds its code section.
+    let scan = async {
+        if options.scan {
+            scan::facts(&config, s.no_cache, s.printer).await
+        } else {
+            ScanFacts::default()
+        }
+    };
+    let code_scan = async {
+        if judge_code {
+            Some(scan::report(&config, s.no_cache, s.printer).await)
+        } else {
+            None
+        }
+    };
+    let (inventory, facts, code_scan) = tokio::join!(
+        fetch::inventory(&config, &notion, &posthog, resources, &state, options, s.printer),
+        scan,
+        code_scan
+    );
+    let inventory = inventory?;
+    remember_data_sources(&config, &mut state, &inventory.notion);
+    for flag in inventory
+        .posthog
+        .flags
+        .iter()
+        .chain(&inventory.deleted_flags)
+    {
+        if flag.id > 0 {
+            state.flag_ids.insert(flag.key.trim().to_string(), flag.id);
+        }
+    }
+    let plans = make_plans(&config, &inventory, &facts, resources, plan_options, &state);
+    if s.printer.verbose > 0 {
+        let stats = posthog.stats();
+        s.printer.info(&format!(
+            "PostHog: {} requests ({} retried)",
+            stats.reads + stats.writes,
+            stats.retries
+        ));
+    }
+    Ok(Analysis {
+        config,
+        state,
+        inventory,
+        plans,
+        notion,
+        now: now_rfc3339(),
+        code_scan,
+    })
+}
+
+/// The audit's code section, from the analysis (none when the code was not to be judged).
+pub fn code_report(s: Session<'_>, a: &Analysis) -> Option<CodeReport> {
+    let report = match a.code_scan.as_ref()? {
+        Ok(report) => report,
+        Err(reason) => {
+            s.printer.warn(&format!(
+                "code scan failed ({reason}); the code section says \"Not scanned\" and judges nothing"
+            ));
+            return Some(CodeReport::not_scanned(reason));
+        }
+    };
+    let now = time::OffsetDateTime::parse(&a.now, &time::format_description::well_known::Rfc3339)
+        .unwrap_or_else(|_| time::OffsetDateTime::now_utc());
+    let rows = |r: Resource| a.inventory.notion.get(&r).map(|side| side.rows.as_slice());
+    Some(code::findings(&CodeInput {
+        scan: report,
+        posthog: &a.inventory.posthog,
+        deleted_flags: &a.inventory.deleted_flags,
+        maybe_deleted: &a.inventory.maybe_deleted,
+        notion_events: rows(Resource::Events),
+        notion_flags: rows(Resource::Flags),
+        include_builtin_events: a.config.sync.include_builtin_events,
+        cleanup_after_days: a.config.sync.cleanup_after_days,
+        now,
+    }))
+}
+
+/// The hygiene section: every row read, judged against the spec's best practices.
+pub fn hygiene_report(a: &Analysis) -> kodo_core::hygiene::Report {
+    let today = time::OffsetDateTime::parse(&a.now, &time::format_description::well_known::Rfc3339)
+        .unwrap_or_else(|_| time::OffsetDateTime::now_utc())
+        .date();
+    let rows: Vec<(Resource, &[crate::model::NotionRow])> = a
+        .inventory
+        .notion
+        .iter()
+        .map(|(r, side)| (*r, side.rows.as_slice()))
+        .collect();
+    let scan = a.code_scan.as_ref().and_then(|s| s.as_ref().ok());
+    kodo_core::hygiene::findings(&kodo_core::hygiene::Input {
+        plans: &a.plans,
+        rows: &rows,
+        directory: &a.inventory.directory,
+        scan,
+        settings: &a.config.sync.hygiene,
+        today,
+    })
+}
+
+pub fn make_plans(
+    config: &Config,
+    inventory: &Inventory,
+    facts: &ScanFacts,
+    resources: &[Resource],
+    options: PlanOptions,
+    state: &State,
+) -> Vec<ResourcePlan> {
+    let rules = super::rules(&config.sync);
+    let n = Normalizer {
+        region_url: &config.posthog.region_url,
+        project_id: &config.posthog.project_id,
+        rules: &rules,
+        people: &inventory.people,
+        scan: facts,
+    };
+    let ph = &inventory.posthog;
+    let mut plans = Vec::new();
+    for &resource in resources {
+        let Some(side) = inventory.notion.get(&resource) else {
+            continue;
+        };
+        let desired = match resource {
+            Resource::Events => n.events(&ph.events),
+            Resource::Flags => {
+                let used = experiment_flag_keys(&ph.experiments);
+                let mut d = n.flags(&ph.flags, &used);
+                d.extend(
+                    inventory
+                        .deleted_flags
+                        .iter()
+                        .map(|f| n.flag(f, used.contains(f.key.trim()))),
+                );
+                d
+            }
+            Resource::Experiments => n.experiments(&ph.experiments),
+            Resource::Dashboards => n.dashboards(&ph.dashboards),
+        };
+        plans.push(plan::plan(
+            PlanInput {
+                resource,
+                desired,
+                rows: side.rows.clone(),
+                maybe_deleted: if resource == Resource::Flags {
+                    inventory.maybe_deleted.clone()
+                } else {
+                    Default::default()
+                },
+                writable: Some(side.writable.clone()),
+                written: state
+                    .written
+                    .get(resource.plural())
+                    .cloned()
+                    .unwrap_or_default(),
+            },
+            options,
+        ));
+    }
+    plans
+}
+
+pub fn last_syncs(state: &State, resources: &[Resource]) -> Vec<(Resource, Option<LastSync>)> {
+    resources
+        .iter()
+        .map(|r| {
+            let last = state.last_sync.get(r.plural()).map(|l| LastSync {
+                at: l.at.clone(),
+                action: l.action.clone(),
+            });
+            (*r, last)
+        })
+        .collect()
+}

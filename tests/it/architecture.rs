@@ -1,0 +1,134 @@
+//! ARCHITECTURE.md's layering, checked on the source: `main.rs` → `app.rs` (dispatch) →
+//! `cmd/` (the commands) → the engine (`sync/`, `hooks/`, `lookup`, `config`, …). Only
+//! `app.rs` and `cmd/` know clap's types (`cli.rs`); the engine never imports the command
+//! line, so there is no module cycle through `app.rs`.
+
+use std::path::{Path, PathBuf};
+
+fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).expect("read src") {
+        let path = entry.expect("entry").path();
+        if path.is_dir() {
+            rust_files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+}
+
+/// The file's code without its comments (doc comments name modules freely).
+fn code_lines(path: &Path) -> Vec<(usize, String)> {
+    let text = std::fs::read_to_string(path).expect("read source");
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim_start().starts_with("//"))
+        .map(|(i, l)| (i + 1, l.to_string()))
+        .collect()
+}
+
+/// The top-level module a file of `src/` belongs to: `sync` for `src/sync/apply.rs`.
+fn top_module(src: &Path, file: &Path) -> String {
+    let rel = file.strip_prefix(src).expect("under src");
+    let first = rel.components().next().expect("a component");
+    first
+        .as_os_str()
+        .to_string_lossy()
+        .trim_end_matches(".rs")
+        .to_string()
+}
+
+fn violations(forbidden: impl Fn(&str) -> &'static [&'static str]) -> Vec<String> {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    files.sort();
+    let mut found = Vec::new();
+    for file in &files {
+        let module = top_module(&src, file);
+        for needle in forbidden(&module) {
+            for (line, text) in code_lines(file) {
+                if text.contains(needle) {
+                    found.push(format!("{}:{line}: {}", file.display(), text.trim()));
+                }
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn the_engine_never_imports_the_command_line() {
+    let found = violations(|module| match module {
+        // The binary, dispatch, the commands and clap's types may use each other downwards.
+        "main" | "app" | "cli" | "cmd" => &[],
+        // Everything else is the engine.
+        _ => &[
+            "crate::cli",
+            "crate::app",
+            "crate::cmd",
+            "kodo::cli",
+            "kodo::app",
+        ],
+    });
+    assert!(
+        found.is_empty(),
+        "the engine imports the CLI:\n{}",
+        found.join("\n")
+    );
+}
+
+#[test]
+fn only_main_reaches_dispatch_and_commands_do_not_reach_back() {
+    let found = violations(|module| match module {
+        "main" | "app" => &[],
+        "cmd" => &["crate::app"],
+        _ => &["crate::app", "kodo::app"],
+    });
+    assert!(
+        found.is_empty(),
+        "a module cycle through app.rs:\n{}",
+        found.join("\n")
+    );
+}
+
+/// `app.rs` is dispatch only: one function, which matches on the command.
+#[test]
+fn app_is_only_dispatch() {
+    let app = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/app.rs");
+    let fns: Vec<String> = code_lines(&app)
+        .into_iter()
+        .filter(|(_, l)| l.contains("fn "))
+        .map(|(n, l)| format!("{n}: {}", l.trim()))
+        .collect();
+    assert_eq!(
+        fns.len(),
+        1,
+        "app.rs should hold only `run`:\n{}",
+        fns.join("\n")
+    );
+    assert!(fns[0].contains("pub fn run(cli: Cli)"), "{fns:?}");
+}
+
+/// Every subcommand has its module in `src/cmd/`.
+#[test]
+fn one_module_per_command() {
+    let cmd = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/cmd");
+    for module in [
+        "status",
+        "audit",
+        "import",
+        "export",
+        "setup",
+        "scan",
+        "snapshot",
+        "hooks",
+        "hook_claude",
+        "hook_pre_commit",
+        "doctor",
+    ] {
+        assert!(
+            cmd.join(format!("{module}.rs")).is_file(),
+            "src/cmd/{module}.rs"
+        );
+    }
+}
