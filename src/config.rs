@@ -327,6 +327,113 @@ struct RawSync {
     experiment_result_grace_days: Option<serde_json::Number>,
 }
 
+/// The config file's text, with the error a missing or unreadable file gets.
+fn read_config(path: &Path) -> Result<String, ConfigError> {
+    std::fs::read_to_string(path).map_err(|source| {
+        if source.kind() == std::io::ErrorKind::NotFound {
+            ConfigError::NoSuchFile {
+                path: path.to_path_buf(),
+            }
+        } else {
+            ConfigError::Io {
+                path: path.to_path_buf(),
+                source,
+            }
+        }
+    })
+}
+
+/// Config text as JSON checked against the schema (unknown keys are warnings) and typed.
+fn parse_raw(path: &Path, text: &str) -> Result<(RawConfig, Vec<Warning>), ConfigError> {
+    let value: Value = serde_json::from_str(text).map_err(|e| ConfigError::Malformed {
+        path: path.to_path_buf(),
+        line: e.line(),
+        column: e.column(),
+        message: strip_position(&e.to_string()),
+    })?;
+    let mut unknown = Vec::new();
+    let schema: Value = serde_json::from_str(SCHEMA).unwrap_or(Value::Null);
+    unknown_keys(&value, &schema, "", &mut unknown);
+    let mut warnings = Vec::new();
+    for key in unknown {
+        let suggestion = did_you_mean(&key);
+        if let Some(safety) = suggestion
+            .as_ref()
+            .filter(|s| SAFETY_KEYS.contains(&s.as_str()))
+        {
+            return Err(ConfigError::Invalid {
+                path: path.to_path_buf(),
+                key: key.path,
+                message: format!(
+                    "unknown key; did you mean `{safety}`? A misspelt safety setting would \
+                     silently leave its check at the default"
+                ),
+                hint: format!("rename the key to `{safety}`"),
+            });
+        }
+        let mean = suggestion
+            .map(|s| format!("; did you mean `{s}`?"))
+            .unwrap_or_default();
+        warnings.push(Warning(format!(
+            "`{}`: unknown key `{}` is ignored{mean} (see schema/config.schema.json for the keys kodo reads)",
+            path.display(),
+            key.path
+        )));
+    }
+
+    let mut de = serde_json::Deserializer::from_str(text);
+    let raw: RawConfig = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let key = e.path().to_string();
+        let inner = e.into_inner();
+        ConfigError::WrongType {
+            path: path.to_path_buf(),
+            key,
+            line: inner.line(),
+            column: inner.column(),
+            message: strip_position(&inner.to_string()),
+        }
+    })?;
+    Ok((raw, warnings))
+}
+
+/// What `kodo scan` needs of a config: the repository it belongs to and its `scan` section.
+/// A config with only a `scan` section is enough; `posthog` and `notion` are needed only by
+/// the commands that call them (a section that is there and broken is still an error).
+#[derive(Debug, Clone)]
+pub struct ScanConfig {
+    /// The config file.
+    pub path: PathBuf,
+    /// The repository root: the directory that holds `.kodo/`.
+    pub root: PathBuf,
+    pub scan: ScanSettings,
+    /// Unknown keys and other non-fatal findings.
+    pub warnings: Vec<Warning>,
+}
+
+impl ScanConfig {
+    /// Loads the config at `path` for a scan.
+    pub fn load(path: &Path) -> Result<ScanConfig, ConfigError> {
+        let text = read_config(path)?;
+        let (raw, warnings) = parse_raw(path, &text)?;
+        validate_scan(path, &raw.scan)?;
+        Ok(ScanConfig {
+            path: path.to_path_buf(),
+            root: root_of(path),
+            scan: raw.scan,
+            warnings,
+        })
+    }
+}
+
+fn validate_scan(path: &Path, scan: &ScanSettings) -> Result<(), ConfigError> {
+    scan.validate().map_err(|e| ConfigError::Invalid {
+        path: path.to_path_buf(),
+        key: "scan".into(),
+        message: e.to_string(),
+        hint: "see the `scan` section of the README".into(),
+    })
+}
+
 /// Finds `.kodo/config.json` from `start` upwards, stopping at the repository root (the first
 /// directory holding `.git`) or the filesystem root.
 pub fn find(start: &Path) -> Result<PathBuf, ConfigError> {
@@ -360,18 +467,7 @@ pub fn root_of(config_path: &Path) -> PathBuf {
 impl Config {
     /// Loads and validates the config at `path`, reading `.env` at the repository root.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| {
-            if source.kind() == std::io::ErrorKind::NotFound {
-                ConfigError::NoSuchFile {
-                    path: path.to_path_buf(),
-                }
-            } else {
-                ConfigError::Io {
-                    path: path.to_path_buf(),
-                    source,
-                }
-            }
-        })?;
+        let text = read_config(path)?;
         let root = root_of(path);
         let env = Env::at(&root.join(".env"));
         Config::parse(path, &text, env)
@@ -379,55 +475,7 @@ impl Config {
 
     /// Parses config text; `path` is used in messages and to find the repository root.
     pub fn parse(path: &Path, text: &str, env: Env) -> Result<Config, ConfigError> {
-        let value: Value = serde_json::from_str(text).map_err(|e| ConfigError::Malformed {
-            path: path.to_path_buf(),
-            line: e.line(),
-            column: e.column(),
-            message: strip_position(&e.to_string()),
-        })?;
-        let mut unknown = Vec::new();
-        let schema: Value = serde_json::from_str(SCHEMA).unwrap_or(Value::Null);
-        unknown_keys(&value, &schema, "", &mut unknown);
-        let mut warnings = Vec::new();
-        for key in unknown {
-            let suggestion = did_you_mean(&key);
-            if let Some(safety) = suggestion
-                .as_ref()
-                .filter(|s| SAFETY_KEYS.contains(&s.as_str()))
-            {
-                return Err(ConfigError::Invalid {
-                    path: path.to_path_buf(),
-                    key: key.path,
-                    message: format!(
-                        "unknown key; did you mean `{safety}`? A misspelt safety setting would \
-                         silently leave its check at the default"
-                    ),
-                    hint: format!("rename the key to `{safety}`"),
-                });
-            }
-            let mean = suggestion
-                .map(|s| format!("; did you mean `{s}`?"))
-                .unwrap_or_default();
-            warnings.push(Warning(format!(
-                "`{}`: unknown key `{}` is ignored{mean} (see schema/config.schema.json for the keys kodo reads)",
-                path.display(),
-                key.path
-            )));
-        }
-
-        let mut de = serde_json::Deserializer::from_str(text);
-        let raw: RawConfig = serde_path_to_error::deserialize(&mut de).map_err(|e| {
-            let key = e.path().to_string();
-            let inner = e.into_inner();
-            ConfigError::WrongType {
-                path: path.to_path_buf(),
-                key,
-                line: inner.line(),
-                column: inner.column(),
-                message: strip_position(&inner.to_string()),
-            }
-        })?;
-
+        let (raw, warnings) = parse_raw(path, text)?;
         let file = path.to_path_buf();
         let posthog = raw.posthog.ok_or_else(|| ConfigError::Missing {
             path: file.clone(),
@@ -560,12 +608,7 @@ impl Config {
             naming: raw.sync.naming,
             hygiene,
         };
-        raw.scan.validate().map_err(|e| ConfigError::Invalid {
-            path: file.clone(),
-            key: "scan".into(),
-            message: e.to_string(),
-            hint: "see the `scan` section of the README".into(),
-        })?;
+        validate_scan(&file, &raw.scan)?;
         Ok(Config {
             root: root_of(path),
             path: file,

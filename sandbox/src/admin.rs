@@ -25,6 +25,16 @@ fn rate_limit(shared: &Shared) -> Value {
     })
 }
 
+/// Notion's per-workspace limit, as `GET /__admin/workspace_rate_limit` shows it.
+fn workspace_rate_limit(shared: &Shared) -> Value {
+    match lock(&shared.notion_workspace).as_ref().map(|w| w.config()) {
+        Some((budget, window)) => {
+            json!({"requests_per_window": budget, "window_secs": window.as_secs_f64()})
+        }
+        None => json!({"requests_per_window": 0, "window_secs": null}),
+    }
+}
+
 fn error(status: u16, message: impl Into<String>) -> (u16, Value) {
     (status, json!({"error": message.into()}))
 }
@@ -150,6 +160,34 @@ pub fn handle(
                 _ => error(
                     400,
                     "expected {\"requests_per_window\": integer, \"window_secs\": number > 0, \"blocked\"?: boolean}",
+                ),
+            }
+        }
+        ("GET", ["workspace_rate_limit"]) => (200, workspace_rate_limit(shared)),
+        ("PUT", ["workspace_rate_limit"]) => {
+            let map = match parse_object(body) {
+                Ok(map) => map,
+                Err(e) => return e,
+            };
+            let budget = map.get("requests_per_window").and_then(Value::as_u64);
+            let window = map
+                .get("window_secs")
+                .and_then(Value::as_f64)
+                .and_then(|s| std::time::Duration::try_from_secs_f64(s).ok())
+                .filter(|w| !w.is_zero());
+            match (budget, window) {
+                (Some(0), _) => {
+                    *lock(&shared.notion_workspace) = None;
+                    (200, workspace_rate_limit(shared))
+                }
+                (Some(budget), Some(window)) if budget <= u64::from(u32::MAX) => {
+                    *lock(&shared.notion_workspace) =
+                        Some(crate::limits::WindowBudget::new(budget as u32, window));
+                    (200, workspace_rate_limit(shared))
+                }
+                _ => error(
+                    400,
+                    "expected {\"requests_per_window\": integer (0 = off), \"window_secs\": number > 0}",
                 ),
             }
         }

@@ -39,6 +39,11 @@ impl WindowBudget {
         *self = WindowBudget::new(budget, window);
     }
 
+    /// Gives back one request taken by [`Self::try_take`] (a request another limit refused).
+    pub fn refund(&mut self) {
+        self.used = self.used.saturating_sub(1);
+    }
+
     /// The budget and the window's length.
     pub fn config(&self) -> (u32, Duration) {
         (self.budget, self.window)

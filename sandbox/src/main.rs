@@ -29,6 +29,12 @@ struct Args {
     /// Length of Notion's rate-limit window in seconds (fractions allowed, to scale time).
     #[arg(long, default_value_t = 60.0)]
     notion_window_secs: f64,
+    /// Notion's per-workspace limit: requests per workspace window (0 = not enforced).
+    #[arg(long, default_value_t = 0)]
+    notion_workspace_budget: u32,
+    /// Length of the per-workspace window in seconds.
+    #[arg(long, default_value_t = 120.0)]
+    notion_workspace_window_secs: f64,
     /// Faults, e.g. `429=0.2,5xx=0.05,commit503=0.05,drop=0.05,latency=0-20`.
     #[arg(long, default_value = "")]
     faults: String,
@@ -139,9 +145,16 @@ async fn main() -> ExitCode {
         Ok(w) if !w.is_zero() => w,
         _ => return fail("--notion-window-secs must be a number of seconds > 0"),
     };
+    let notion_workspace_window =
+        match std::time::Duration::try_from_secs_f64(args.notion_workspace_window_secs) {
+            Ok(w) if !w.is_zero() => w,
+            _ => return fail("--notion-workspace-window-secs must be a number of seconds > 0"),
+        };
     let options = Options {
         notion_budget: args.notion_budget,
         notion_window,
+        notion_workspace_budget: args.notion_workspace_budget,
+        notion_workspace_window,
         faults,
         seed: args.seed,
         query_row_cap: args.query_row_cap,

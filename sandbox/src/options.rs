@@ -147,6 +147,13 @@ pub struct Options {
     /// The length of Notion's rate-limit window (Notion: 60 s). Shorter windows scale time
     /// down for benchmarks.
     pub notion_window: Duration,
+    /// Notion's per-workspace limit, shared by every connection of the workspace: requests per
+    /// [`Options::notion_workspace_window`]; 0 (the default) = not enforced, because Notion does
+    /// not publish the number ("Retry-After for this limit can be longer than a minute",
+    /// developers.notion.com/reference/request-limits).
+    pub notion_workspace_budget: u32,
+    /// The per-workspace window (default 120 s, so its `Retry-After` can exceed a minute).
+    pub notion_workspace_window: Duration,
     /// Injected failures.
     pub faults: FaultConfig,
     /// Seeds generated ids, option colours and fault draws.
@@ -163,6 +170,8 @@ impl Default for Options {
         Options {
             notion_budget: 180,
             notion_window: Duration::from_secs(60),
+            notion_workspace_budget: 0,
+            notion_workspace_window: Duration::from_secs(120),
             faults: FaultConfig::default(),
             seed: 0,
             query_row_cap: 10_000,

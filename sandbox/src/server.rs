@@ -64,6 +64,8 @@ pub struct Shared {
     pub notion: Mutex<NotionStore>,
     pub posthog: Mutex<PosthogStore>,
     pub notion_budget: Mutex<WindowBudget>,
+    /// The per-workspace limit; `None` = not enforced.
+    pub notion_workspace: Mutex<Option<WindowBudget>>,
     /// Set by the admin API: every Notion request is answered 429 `public_api_request_blocked`.
     pub notion_blocked: Mutex<bool>,
     /// Set by the admin API: the workspace is past the Free block limit, so writes that create
@@ -97,6 +99,12 @@ impl Shared {
                 options.notion_budget,
                 options.notion_window,
             )),
+            notion_workspace: Mutex::new((options.notion_workspace_budget > 0).then(|| {
+                WindowBudget::new(
+                    options.notion_workspace_budget,
+                    options.notion_workspace_window,
+                )
+            })),
             notion_blocked: Mutex::new(false),
             notion_block_limit: Mutex::new(false),
             // PostHog's BurstRateThrottle and SustainedRateThrottle.
@@ -372,8 +380,16 @@ async fn notion_request(
     if creates_blocks && *lock(&shared.notion_block_limit) {
         return fail(NotionError::block_limit(), None);
     }
-    if let Err(wait) = lock(&shared.notion_budget).try_take(Instant::now()) {
+    let now = Instant::now();
+    if let Err(wait) = lock(&shared.notion_budget).try_take(now) {
         return fail(NotionError::rate_limited(wait), None);
+    }
+    if let Some(workspace) = lock(&shared.notion_workspace).as_mut() {
+        if let Err(wait) = workspace.try_take(now) {
+            // A refused request spends nothing.
+            lock(&shared.notion_budget).refund();
+            return fail(NotionError::space_rate_limited(wait), None);
+        }
     }
     if draw.throttle {
         return fail(NotionError::rate_limited(1), Some("429"));

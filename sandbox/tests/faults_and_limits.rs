@@ -18,6 +18,53 @@ async fn event_rows_named(env: &Env, name: &str) -> Vec<Value> {
     .await
 }
 
+/// The per-workspace limit, shared by every connection: its own reason, and a `Retry-After`
+/// that "can be longer than a minute" (developers.notion.com/reference/request-limits).
+#[tokio::test]
+async fn the_workspace_limit_answers_429_with_its_reason_and_a_longer_wait() {
+    let options = Options {
+        notion_budget: 5,
+        notion_workspace_budget: 3,
+        notion_workspace_window: std::time::Duration::from_secs(90),
+        ..Options::default()
+    };
+    let env = start_with(kodo_sandbox::Scenario::builtin("demo").unwrap(), options).await;
+    for _ in 0..3 {
+        assert_eq!(env.notion("GET", "/v1/users/me", None).await.status, 200);
+    }
+    let limited = env.notion("GET", "/v1/users/me", None).await;
+    assert_eq!(limited.status, 429);
+    assert_eq!(limited.body["code"], "rate_limited");
+    assert_eq!(
+        limited.body["additional_data"]["rate_limit_reason"],
+        "public_api_space_request_rate_limit"
+    );
+    let wait: u64 = limited.retry_after.as_deref().unwrap().parse().unwrap();
+    assert!(wait > 60 && wait <= 90, "{wait}");
+    assert_eq!(
+        limited.body["additional_data"]["retry_after"],
+        wait.to_string()
+    );
+    // The refused request spent nothing of the connection's budget: lifting the workspace
+    // limit leaves two requests of the five.
+    let off = env
+        .admin(
+            "PUT",
+            "/workspace_rate_limit",
+            Some(json!({"requests_per_window": 0})),
+        )
+        .await;
+    assert_eq!(off.status, 200);
+    for _ in 0..2 {
+        assert_eq!(env.notion("GET", "/v1/users/me", None).await.status, 200);
+    }
+    let connection = env.notion("GET", "/v1/users/me", None).await;
+    assert_eq!(
+        connection.body["additional_data"]["rate_limit_reason"],
+        "public_api_request_rate_limit"
+    );
+}
+
 #[tokio::test]
 async fn notion_rate_limit_answers_429_with_an_integer_retry_after() {
     let options = Options {

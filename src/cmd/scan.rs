@@ -4,20 +4,24 @@
 //! directory), adds each key's first commit and PR from git history, and prints the report as
 //! Markdown, JSON (the stable contract in `crates/scan/README.md`) or SARIF 2.1.0.
 //! `--rev-range A..B` is the pre-commit gate's check over a range of commits (for CI).
-//! `--check` exits 1 when the code references an event or flag the documentation lacks.
+//! `--check` exits 1 when the code references an event or flag the documentation lacks; its
+//! SARIF holds just those failures (one `error` result per key).
 //!
-//! **Invariants.** A config is optional for a plain scan (the defaults apply), but a config
-//! that exists and is broken is an error. Git history is best-effort: outside a git repository,
-//! or without git, the report has no commits and a warning says why.
+//! **Invariants.** The config is PATH's repository's (searched from PATH up to its repository
+//! root), else the current directory's. It is optional for a plain scan (the defaults apply)
+//! and only its `scan` section is needed, but a config that exists and is broken is an error.
+//! Git history is best-effort: outside a git repository, or without git, the report has no
+//! commits and a warning says why.
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 use anyhow::Context as _;
+use kodo_scan::render::CheckRule;
 use kodo_scan::{Kind, ScanOptions, ScanReport, ScanSettings};
 
 use crate::cli::{ScanArgs, ScanFormat};
-use crate::config::ConfigError;
+use crate::config::{Config, ConfigError, ScanConfig};
 use crate::lookup::{self, Answer, Mode};
 use crate::sync::scan::{scan_logged, scan_options};
 
@@ -29,30 +33,60 @@ pub async fn run(ctx: &Context, args: ScanArgs) -> anyhow::Result<Outcome> {
         let config = ctx.load_config()?;
         return super::hook_pre_commit::check_rev_range(ctx, &config, range, args.format).await;
     }
-    // Without --config or --check, a repository without kodo config is scanned with defaults.
-    let config = match ctx.load_config() {
-        Ok(config) => Some(config),
-        Err(ConfigError::NotFound { .. }) if ctx.global.config.is_none() && !ctx.global.check => {
-            None
+    let explicit = ctx.global.config.is_some();
+    let root: PathBuf = match &args.path {
+        Some(path) => ctx.cwd.join(path),
+        None => ctx.cwd.clone(),
+    };
+    // `kodo scan PATH` reads PATH's repository config (from PATH up to its repository root).
+    let config_path = match (&args.path, explicit) {
+        (Some(_), false) if root.is_dir() => crate::config::find(&root),
+        _ => ctx.config_path(),
+    };
+    // Without --config or --check, a repository without kodo config is scanned with defaults;
+    // a plain scan needs only the config's `scan` section, `--check` all of it.
+    let (scan_config, config) = match config_path {
+        Ok(path) if ctx.global.check => {
+            let config = Config::load(&path)?;
+            for warning in &config.warnings {
+                ctx.printer.warn(&warning.0);
+            }
+            let scan = ScanConfig {
+                path: config.path.clone(),
+                root: config.root.clone(),
+                scan: config.scan.clone(),
+                warnings: Vec::new(),
+            };
+            (Some(scan), Some(config))
         }
+        Ok(path) => {
+            let scan = ScanConfig::load(&path)?;
+            for warning in &scan.warnings {
+                ctx.printer.warn(&warning.0);
+            }
+            (Some(scan), None)
+        }
+        Err(ConfigError::NotFound { .. }) if !explicit && !ctx.global.check => (None, None),
         Err(e) => return Err(e.into()),
     };
-    let root: PathBuf = match (&args.path, &config) {
-        (Some(path), _) => ctx.cwd.join(path),
+    let root = match (&args.path, &scan_config) {
         (None, Some(config)) => config.root.clone(),
-        (None, None) => ctx.cwd.clone(),
+        _ => root,
     };
     if !root.is_dir() {
         anyhow::bail!("`{}` is not a directory", root.display());
     }
-    let mut settings: ScanSettings = config.as_ref().map(|c| c.scan.clone()).unwrap_or_default();
+    let mut settings: ScanSettings = scan_config
+        .as_ref()
+        .map(|c| c.scan.clone())
+        .unwrap_or_default();
     settings.include_tests |= args.include_tests;
     let with_git = !args.no_git && !args.suggest_config;
     let printer = ctx.printer.clone();
     let scan_root = root.clone();
     // The cache lives in the repository that uses kodo; a directory without kodo config
     // gets no `.kodo/` written into it.
-    let options = match &config {
+    let options = match &scan_config {
         Some(config) => scan_options(&config.root, ctx.global.no_cache),
         None => ScanOptions::default(),
     };
@@ -74,19 +108,24 @@ pub async fn run(ctx: &Context, args: ScanArgs) -> anyhow::Result<Outcome> {
         ctx.printer.data(&suggested_config(&report));
         return Ok(Outcome::Success);
     }
-    ctx.printer.data(&match format {
-        ScanFormat::Json => kodo_scan::render::json(&report),
-        ScanFormat::Sarif => kodo_scan::render::sarif(&report),
-        ScanFormat::Md => kodo_scan::render::markdown(&report),
-    });
-
-    if !ctx.global.check {
-        return Ok(Outcome::Success);
-    }
-    // `--check` was given, so a config exists (a missing one is an error above).
-    let Some(config) = config else {
-        return Ok(Outcome::Success);
+    // With `--check`, SARIF holds what failed the check (printed once it is known).
+    let config = match (ctx.global.check, config) {
+        // `--check` was given, so a config exists (a missing one is an error above).
+        (true, Some(config)) => config,
+        _ => {
+            ctx.printer.data(&match format {
+                ScanFormat::Json => kodo_scan::render::json(&report),
+                ScanFormat::Sarif => kodo_scan::render::sarif(&report),
+                ScanFormat::Md => kodo_scan::render::markdown(&report),
+            });
+            return Ok(Outcome::Success);
+        }
     };
+    match format {
+        ScanFormat::Json => ctx.printer.data(&kodo_scan::render::json(&report)),
+        ScanFormat::Sarif => {}
+        ScanFormat::Md => ctx.printer.data(&kodo_scan::render::markdown(&report)),
+    }
     let keys: BTreeSet<(Kind, String)> = report
         .keys
         .iter()
@@ -118,6 +157,14 @@ pub async fn run(ctx: &Context, args: ScanArgs) -> anyhow::Result<Outcome> {
                 .as_deref()
                 .unwrap_or("neither the snapshot nor Notion answered")
         );
+    }
+    if format == ScanFormat::Sarif {
+        let failures: Vec<(CheckRule, Kind, &str)> = undocumented
+            .iter()
+            .map(|(kind, key)| (CheckRule::undocumented(*kind), *kind, *key))
+            .collect();
+        ctx.printer
+            .data(&kodo_scan::render::sarif_check(&report, &failures));
     }
     if undocumented.is_empty() {
         ctx.printer.info(&format!(

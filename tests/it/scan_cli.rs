@@ -313,3 +313,118 @@ fn include_tests_counts_keys_referenced_only_from_test_files() {
         ]
     );
 }
+
+#[test]
+fn sarif_with_check_reports_each_undocumented_key_as_an_error_and_no_plain_reference() {
+    let env = TestEnv::start("demo");
+    env.kodo().args(["ph-sync", "audit"]).assert().code(0);
+    write(
+        env.root(),
+        "web/app.ts",
+        "posthog.capture('user_logged_in')\nposthog.capture('user_went_bowling')\nposthog.isFeatureEnabled('flag_nobody_wrote_down')\nposthog.capture('user_went_bowling')\nposthog.capture(`dyn_${x}`)\n",
+    );
+    let out = env
+        .kodo()
+        .args(["scan", "--check", "--no-git", "--format", "sarif"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let sarif: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let run = &sarif["runs"][0];
+    let rules: Vec<&str> = run["tool"]["driver"]["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(rules, ["kodo/undocumented-event", "kodo/undocumented-flag"]);
+    let results: Vec<(String, String, u64, usize)> = run["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["ruleId"].as_str().unwrap().to_string(),
+                r["level"].as_str().unwrap().to_string(),
+                r["locations"][0]["physicalLocation"]["region"]["startLine"]
+                    .as_u64()
+                    .unwrap(),
+                r["relatedLocations"].as_array().map_or(0, Vec::len),
+            )
+        })
+        .collect();
+    assert_eq!(
+        results,
+        [
+            ("kodo/undocumented-event".into(), "error".into(), 2, 1),
+            ("kodo/undocumented-flag".into(), "error".into(), 3, 0),
+        ]
+    );
+    // Once documented nothing fails, and SARIF has no results (code scanning closes alerts).
+    write(
+        env.root(),
+        "web/app.ts",
+        "posthog.capture('user_logged_in')\nposthog.capture(`dyn_${x}`)\n",
+    );
+    let out = env
+        .kodo()
+        .args(["scan", "--check", "--no-git", "--format", "sarif"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let sarif: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(sarif["runs"][0]["results"], serde_json::json!([]));
+}
+
+#[test]
+fn scan_path_reads_that_repositorys_config_and_a_scan_section_is_enough() {
+    let dir = tempfile::tempdir().unwrap();
+    // The current directory is a repository with its own config, which must not apply.
+    std::fs::create_dir(dir.path().join(".git")).unwrap();
+    write(
+        dir.path(),
+        ".kodo/config.json",
+        r#"{"scan": {"wrappers": [{"call": "cwdOnly", "event_arg": 0}]}}"#,
+    );
+    let repo = dir.path().join("other");
+    std::fs::create_dir_all(repo.join(".git")).unwrap();
+    write(
+        &repo,
+        ".kodo/config.json",
+        r#"{"scan": {"wrappers": [{"call": "sendIt", "event_arg": 0}]}}"#,
+    );
+    write(
+        &repo,
+        "src/app.ts",
+        "sendIt('configured_event')\ncwdOnly('not_this_repos_wrapper')\n",
+    );
+    let scan = |cwd: &std::path::Path, extra: &[&str]| {
+        let out = kodo_in(cwd)
+            .args(["scan", "--format", "json", "--no-git"])
+            .args(extra)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        keys_of(&out.stdout)
+    };
+    assert_eq!(scan(dir.path(), &["other"]), ["event configured_event"]);
+    // A directory inside it: the config is found up to the repository root.
+    assert_eq!(scan(dir.path(), &["other/src"]), ["event configured_event"]);
+    // From inside the repository, without PATH.
+    assert_eq!(scan(&repo, &[]), ["event configured_event"]);
+    // The current directory's own config still applies to a scan of it.
+    write(dir.path(), "web/a.ts", "cwdOnly('cwd_event')\n");
+    assert_eq!(
+        scan(dir.path(), &["web"]),
+        ["event cwd_event"],
+        "a PATH without a repository of its own uses the enclosing one's config"
+    );
+    // `--check` calls Notion, so it needs the whole config, and says what is missing.
+    let (code, stderr) = code_and_stderr(kodo_in(&repo).args(["scan", "--check", "--no-git"]));
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("posthog"), "{stderr}");
+}

@@ -70,3 +70,41 @@ fn a_blocked_connection_stops_kodo_at_once_with_the_reason() {
     assert_eq!(unique.len(), requests.len(), "{requests:?}");
     assert!(notion_statuses(&env).iter().all(|s| *s == 429));
 }
+
+/// Notion's per-workspace limit (its own reason, a `Retry-After` that can pass a minute):
+/// kodo pauses every request for the stated wait and carries on; the import completes once.
+#[test]
+fn the_workspace_limit_is_waited_out_as_stated() {
+    let env = TestEnv::with(
+        Scenario::builtin("demo").unwrap(),
+        Options {
+            notion_workspace_budget: 12,
+            notion_workspace_window: Duration::from_secs(2),
+            ..fast_options()
+        },
+    );
+    // The real waits, not the test cap: the window resets only after the stated time.
+    let out = env
+        .kodo()
+        .env_remove("KODO_TEST_NO_RETRY_DELAY")
+        .args(["ph-sync", "import", "-v"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("public_api_space_request_rate_limit"),
+        "{stderr}"
+    );
+    let statuses = notion_statuses(&env);
+    let limited = statuses.iter().filter(|s| **s == 429).count();
+    assert!(limited >= 1, "the workspace limit was never reached");
+    // Waiting as told, kodo is refused about once per window per request in flight, never
+    // retrying into the same closed window again and again.
+    let windows = statuses.len().div_ceil(12);
+    assert!(
+        limited <= windows * 4,
+        "{limited} refusals for {windows} windows"
+    );
+    env.assert_no_duplicates();
+}

@@ -1,9 +1,15 @@
 //! `cargo xtask bench` (sync part): `kodo ph-sync import all` of N PostHog resources that
-//! Notion does not document yet, against the emulator at Notion's real rate limit (3
-//! requests/s), for several N.
+//! Notion does not document yet, against the emulator enforcing Notion's per-connection budget
+//! (developers.notion.com/reference/request-limits: a fixed number of requests per 60-second
+//! window, 180 on most plans and 600 on Business and Enterprise, which may be spent in a
+//! burst), for several N and both budgets. The emulator's window is shortened by
+//! [`TIME_SCALE`] (`--notion-window-secs`) so a run takes minutes, and kodo is configured with
+//! the same budget (`notion.rateLimit`).
 //!
 //! For each size it reports the Notion requests kodo made against the minimum any correct
-//! import needs, and the wall time against the rate-limit floor (requests ÷ 3 per second):
+//! import needs, and the wall time against the window floor: R requests at B per window need
+//! ⌈R ÷ B⌉ windows, and the last one starts (⌈R ÷ B⌉ − 1) windows after the first request,
+//! which is the least time any client can take:
 //!
 //! - minimum = per database, 2 reads to find its data source and its schema from the
 //!   configured database ID, plus one query per 100 existing rows (at least one); one read
@@ -23,8 +29,14 @@ use std::time::Instant;
 use anyhow::{bail, Context, Result};
 use serde_json::{json, Value};
 
-/// Notion's average rate limit, requests per second.
-const RATE: f64 = 3.0;
+/// Notion's per-connection budgets per 60-second window: most plans, Business and Enterprise.
+const BUDGETS: [u32; 2] = [180, 600];
+
+/// Notion's window, in seconds.
+const NOTION_WINDOW_SECS: f64 = 60.0;
+
+/// How much shorter than Notion's the emulator's window is in the benchmark.
+const TIME_SCALE: f64 = 10.0;
 
 const DEMO: &str = include_str!("../../sandbox/scenarios/demo.json");
 
@@ -129,19 +141,18 @@ impl Drop for Sandbox {
     }
 }
 
-fn start_sandbox(bin: &Path, scenario: &Path, dir: &Path) -> Result<Sandbox> {
+fn start_sandbox(bin: &Path, scenario: &Path, dir: &Path, budget: u32) -> Result<Sandbox> {
+    let window = NOTION_WINDOW_SECS / TIME_SCALE;
+    // The emulator's current options (sandbox/src/main.rs): the per-connection budget and the
+    // window's length.
     let mut child = Command::new(bin)
         .arg("--scenario")
         .arg(scenario)
-        .args([
-            "--port",
-            "0",
-            "--rate-limit",
-            "3",
-            "--burst",
-            "10",
-            "--write-config",
-        ])
+        .args(["--port", "0", "--notion-budget"])
+        .arg(budget.to_string())
+        .arg("--notion-window-secs")
+        .arg(window.to_string())
+        .arg("--write-config")
         .arg(dir)
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -201,17 +212,39 @@ fn dechunk(mut body: &[u8]) -> Result<Vec<u8>> {
     }
 }
 
-/// One measured size.
+/// One measured size at one budget.
 struct Row {
     n: usize,
+    budget: u32,
     requests: usize,
     minimum: usize,
     rate_limited: usize,
     wall: f64,
 }
 
-fn measure(kodo: &Path, sandbox_bin: &Path, work: &Path, n: usize) -> Result<Row> {
-    let dir = work.join(format!("sync-{n}"));
+impl Row {
+    /// The least time any client can take for `requests` at `budget` per (scaled) window.
+    fn floor(&self) -> f64 {
+        let windows = self.requests.div_ceil(self.budget as usize).max(1);
+        (windows - 1) as f64 * NOTION_WINDOW_SECS / TIME_SCALE
+    }
+}
+
+/// Points the config `--write-config` wrote at the budget kodo should spend.
+fn set_budget(project: &Path, budget: u32) -> Result<()> {
+    let path = project.join(".kodo/config.json");
+    let text = std::fs::read_to_string(&path).with_context(|| format!("{}", path.display()))?;
+    let mut config: Value = serde_json::from_str(&text)?;
+    config["notion"]["rateLimit"] = json!({
+        "requestsPerWindow": budget,
+        "windowSeconds": NOTION_WINDOW_SECS / TIME_SCALE,
+    });
+    std::fs::write(&path, serde_json::to_string_pretty(&config)?)?;
+    Ok(())
+}
+
+fn measure(kodo: &Path, sandbox_bin: &Path, work: &Path, n: usize, budget: u32) -> Result<Row> {
+    let dir = work.join(format!("sync-{n}-{budget}"));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir)?;
     let scenario_path = dir.join("scenario.json");
@@ -219,7 +252,8 @@ fn measure(kodo: &Path, sandbox_bin: &Path, work: &Path, n: usize) -> Result<Row
     std::fs::write(&scenario_path, serde_json::to_string(&scenario)?)?;
     let project = dir.join("project");
     std::fs::create_dir_all(&project)?;
-    let sandbox = start_sandbox(sandbox_bin, &scenario_path, &project)?;
+    let sandbox = start_sandbox(sandbox_bin, &scenario_path, &project, budget)?;
+    set_budget(&project, budget)?;
     let users = scenario["notion"]["users"].as_array().map_or(0, Vec::len);
 
     let started = Instant::now();
@@ -255,6 +289,7 @@ fn measure(kodo: &Path, sandbox_bin: &Path, work: &Path, n: usize) -> Result<Row
     let minimum = 4 * (2 + 1) + users.div_ceil(100) + n;
     Ok(Row {
         n,
+        budget,
         requests: notion.len(),
         minimum,
         rate_limited,
@@ -262,44 +297,50 @@ fn measure(kodo: &Path, sandbox_bin: &Path, work: &Path, n: usize) -> Result<Row
     })
 }
 
-/// Runs the benchmark for each size and returns the Markdown table.
+/// Runs the benchmark for each size and budget and returns the Markdown table.
 pub fn run(kodo_bin: &Path, sandbox_bin: &Path, sizes: &[usize]) -> Result<String> {
     let work: PathBuf =
         std::env::temp_dir().join(format!("kodo-bench-sync-{}", std::process::id()));
     std::fs::create_dir_all(&work)?;
     let mut rows = Vec::new();
-    for &n in sizes {
-        eprintln!("sync: importing {n} resources at {RATE} requests/s…");
-        rows.push(measure(kodo_bin, sandbox_bin, &work, n)?);
+    for &budget in &BUDGETS {
+        for &n in sizes {
+            eprintln!("sync: importing {n} resources at {budget} requests per window…");
+            rows.push(measure(kodo_bin, sandbox_bin, &work, n, budget)?);
+        }
     }
     let _ = std::fs::remove_dir_all(&work);
+    let window = NOTION_WINDOW_SECS / TIME_SCALE;
     let mut out = String::new();
     let _ = writeln!(
         out,
         "`kodo ph-sync import all` of N undocumented PostHog resources into empty Notion databases, \
-         against the emulator at Notion's {RATE} requests/s. The minimum is what any correct import \
-         needs: per database, its data source and schema (2) and one query (1); the user list (1); \
-         one create per resource. The floor is the requests made ÷ {RATE}/s; kodo sends its \
-         first {RATE} requests at once (Notion allows short bursts), so a fully paced run ends \
-         about a second under it.\n"
+         against the emulator enforcing Notion's per-connection budget (180 or 600 requests per \
+         window, spendable in a burst), with the window scaled from 60 s to {window} s; kodo's \
+         `notion.rateLimit` is the same budget. The minimum is what any correct import needs: per \
+         database, its data source and schema (2) and one query (1); the user list (1); one create \
+         per resource. The floor is the least time any client needs at that budget: (⌈requests ÷ \
+         budget⌉ − 1) windows. At Notion's real 60 s window both floor and wall time are about \
+         {TIME_SCALE}× longer (N ÷ budget minutes).\n"
     );
     let _ = writeln!(
         out,
-        "| Resources | Notion requests | Minimum | 429s | Wall time | Floor | Wall ÷ floor |"
+        "| Budget / window | Resources | Notion requests | Minimum | 429s | Wall time | Floor | Wall − floor |"
     );
-    let _ = writeln!(out, "|---:|---:|---:|---:|---:|---:|---:|");
+    let _ = writeln!(out, "|---:|---:|---:|---:|---:|---:|---:|---:|");
     for r in rows {
-        let floor = r.requests as f64 / RATE;
+        let floor = r.floor();
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {} | {:.1} s | {:.1} s | {:.2} |",
+            "| {} | {} | {} | {} | {} | {:.1} s | {:.1} s | {:+.1} s |",
+            r.budget,
             r.n,
             r.requests,
             r.minimum,
             r.rate_limited,
             r.wall,
             floor,
-            r.wall / floor
+            r.wall - floor
         );
     }
     Ok(out)
@@ -308,6 +349,22 @@ pub fn run(kodo_bin: &Path, sandbox_bin: &Path, sizes: &[usize]) -> Result<Strin
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_floor_counts_the_windows_after_the_first() {
+        let row = |requests, budget| Row {
+            n: 0,
+            budget,
+            requests,
+            minimum: 0,
+            rate_limited: 0,
+            wall: 0.0,
+        };
+        let window = NOTION_WINDOW_SECS / TIME_SCALE;
+        assert_eq!(row(180, 180).floor(), 0.0);
+        assert_eq!(row(181, 180).floor(), window);
+        assert_eq!(row(2013, 600).floor(), 3.0 * window);
+    }
 
     #[test]
     fn generated_scenarios_have_n_resources_and_empty_databases() {

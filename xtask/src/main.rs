@@ -189,7 +189,7 @@ fn bench(sh: &Shell, args: &[String]) -> Result<()> {
         write_section("Pre-commit hook", &format!("{machine}\n\n{table}"))?;
     }
     if matches!(what, "sync" | "all") {
-        step("sync: import against the emulator at 3 requests/s");
+        step("sync: import against the emulator's Notion budgets (180 and 600 per window)");
         let table = bench_sync::run(&kodo, &bin_dir.join("kodo-sandbox"), &[50, 500, 2_000])?;
         write_section("Sync", &format!("{machine}\n\n{table}"))?;
     }

@@ -181,7 +181,7 @@ fn expr_end(cx: &Ctx, s: usize, limit: usize) -> Option<usize> {
             )
     };
     let mut k = s;
-    while k < limit.min(s + 200) {
+    while k <= limit.min(s + 200) && k < toks.len() {
         let t = &toks[k];
         if k > s && depth == 0 && t.line != toks[k - 1].line {
             let py_words = cx.lang == Lang::Python && (t.is(src, "if") || t.is(src, "else"));
@@ -201,6 +201,9 @@ fn expr_end(cx: &Ctx, s: usize, limit: usize) -> Option<usize> {
                 b";" | b"," if depth == 0 => return Some(k),
                 _ => {}
             }
+        }
+        if k == limit {
+            break;
         }
         k += 1;
     }

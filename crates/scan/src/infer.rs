@@ -105,6 +105,21 @@ pub struct FnFacts {
     pub sinks: Vec<Sink>,
     /// Parameters passed on to other calls.
     pub forwards: Vec<Forward>,
+    /// Parameters the body calls as functions (`posthogCapture(…)` for a destructured prop
+    /// `{ posthogCapture }`), with the name the call uses.
+    #[serde(default)]
+    pub calls: Vec<(Slot, String)>,
+}
+
+/// `<NavDrawer posthogCapture={posthogCapture}>`: a name passed as a JSX prop.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct Passed {
+    /// The component.
+    pub callee: String,
+    /// The prop.
+    pub attr: String,
+    /// The name passed.
+    pub name: String,
 }
 
 /// `const local = call(…)`: a name bound to what a hook or factory returns.
@@ -136,12 +151,18 @@ pub struct FileFacts {
     /// that function, not a same-named wrapper elsewhere.
     #[serde(default)]
     pub defined: Vec<String>,
+    /// Names passed as JSX props (a wrapper handed to a component).
+    #[serde(default)]
+    pub passed: Vec<Passed>,
 }
 
 impl FileFacts {
     /// Whether the file has anything for inference.
     pub fn has_any(&self) -> bool {
-        !self.fns.is_empty() || !self.bindings.is_empty() || !self.aliases.is_empty()
+        !self.fns.is_empty()
+            || !self.bindings.is_empty()
+            || !self.aliases.is_empty()
+            || !self.passed.is_empty()
     }
 }
 
@@ -322,8 +343,10 @@ pub(crate) fn extract(
             returned,
             sinks: Vec::new(),
             forwards: Vec::new(),
+            calls: Vec::new(),
         }))
     }
+    let mut passed = Vec::new();
     if !fns.is_empty() {
         for r in calls {
             let KeyExpr::Ident(id) = &r.key else {
@@ -357,6 +380,54 @@ pub(crate) fn extract(
                         e.forwards.push(fwd);
                     }
                 }
+            } else if let ArgShape::Named(attr) = arg {
+                // A JSX prop given a plain name: maybe a wrapper handed to the component.
+                let component = callee.starts_with(|c: char| c.is_ascii_uppercase())
+                    && call > 0
+                    && toks[call - 1].is(src, "<");
+                if component && !ident.contains('.') {
+                    let p = Passed {
+                        callee,
+                        attr,
+                        name: ident,
+                    };
+                    if !passed.contains(&p) {
+                        passed.push(p);
+                    }
+                }
+            }
+        }
+        // A parameter called as a function: `cb(…)`, `props.cb(…)`.
+        if lang.family() == Family::Js {
+            for k in 0..toks.len().saturating_sub(1) {
+                if toks[k].kind != Tk::Ident || !toks[k + 1].is(src, "(") {
+                    continue;
+                }
+                let member = |j: usize| {
+                    toks[j].kind == Tk::Punct && matches!(toks[j].text(src), b"." | b"?.")
+                };
+                let name = String::from_utf8_lossy(toks[k].text(src)).into_owned();
+                let ident = if k >= 2 && member(k - 1) && toks[k - 2].kind == Tk::Ident {
+                    if k >= 3 && member(k - 3) {
+                        continue;
+                    }
+                    format!("{}.{name}", String::from_utf8_lossy(toks[k - 2].text(src)))
+                } else if k >= 1 && member(k - 1) {
+                    continue;
+                } else {
+                    name.clone()
+                };
+                if let Some((_, idx, slot)) = param_slot(fns, k, &ident) {
+                    if !matches!(slot, Slot::Field { .. }) {
+                        continue;
+                    }
+                    if let Some(e) = entry(&mut by_fn, fns, toks, idx) {
+                        let c = (slot, name);
+                        if !e.calls.contains(&c) {
+                            e.calls.push(c);
+                        }
+                    }
+                }
             }
         }
     }
@@ -369,6 +440,7 @@ pub(crate) fn extract(
             Some(m) => {
                 m.sinks.extend(f.sinks);
                 m.forwards.extend(f.forwards);
+                m.calls.extend(f.calls);
             }
             None => merged.push(f),
         }
@@ -384,6 +456,7 @@ pub(crate) fn extract(
             names.dedup();
             names
         },
+        passed,
     }
 }
 
@@ -770,6 +843,50 @@ pub(crate) fn close<F: Borrow<FileFacts>>(
     for w in local {
         add(&mut found, w);
     }
+    // `<NavDrawer posthogCapture={posthogCapture}>` where `NavDrawer` calls its prop
+    // `posthogCapture(…)`: in the component's file, that name is the wrapper passed.
+    let mut props = Vec::new();
+    for file in facts.iter().map(Borrow::borrow) {
+        let Some(family) = family_of(&file.path) else {
+            continue;
+        };
+        for p in &file.passed {
+            let Some(ws) = found.get(&(family, p.name.clone())) else {
+                continue;
+            };
+            let local = file.defined.binary_search(&p.name).is_ok();
+            for w in ws.iter().filter(|w| {
+                !w.returned
+                    && match &w.only_in {
+                        Some(only) => *only == file.path,
+                        None => !local || w.path == file.path,
+                    }
+            }) {
+                for g in facts
+                    .iter()
+                    .map(Borrow::borrow)
+                    .filter(|g: &&FileFacts| family_of(&g.path) == Some(family))
+                {
+                    for f in g.fns.iter().filter(|f| f.name == p.callee && !f.returned) {
+                        for (slot, name) in &f.calls {
+                            if matches!(slot, Slot::Field { field, .. } if *field == p.attr) {
+                                props.push(Inferred {
+                                    name: name.clone(),
+                                    path: g.path.clone(),
+                                    line: f.line,
+                                    only_in: Some(g.path.clone()),
+                                    ..w.clone()
+                                });
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    for w in props {
+        add(&mut found, w);
+    }
     let mut out: Vec<Inferred> = found.into_values().flatten().collect();
     out.sort_by(|a, b| {
         (&a.name, &a.path, a.line, &a.slot, a.kind)
@@ -789,6 +906,7 @@ mod tests {
             bindings: Vec::new(),
             aliases: Vec::new(),
             defined: Vec::new(),
+            passed: Vec::new(),
         }
     }
 
@@ -812,6 +930,7 @@ mod tests {
                 side: Side::Frontend,
             }],
             forwards: vec![],
+            calls: vec![],
         };
         let outer = FnFacts {
             name: "trackClick".into(),
@@ -823,6 +942,7 @@ mod tests {
                 callee: "track".into(),
                 arg: ArgShape::Pos(0),
             }],
+            calls: vec![],
         };
         let wrong_pos = FnFacts {
             name: "notAWrapper".into(),
@@ -834,6 +954,7 @@ mod tests {
                 callee: "track".into(),
                 arg: ArgShape::Pos(1),
             }],
+            calls: vec![],
         };
         let all = vec![
             facts("a.ts", vec![base]),

@@ -57,6 +57,127 @@ pub fn sarif(r: &ScanReport) -> String {
             d,
         ));
     }
+    sarif_doc(
+        vec![
+            rule(
+                "kodo/event",
+                "PostHogEventCapture",
+                "A PostHog event capture",
+                "note",
+            ),
+            rule(
+                "kodo/flag",
+                "PostHogFlagCheck",
+                "A PostHog feature-flag check",
+                "note",
+            ),
+            rule(
+                "kodo/dynamic-key",
+                "DynamicAnalyticsKey",
+                "An event name or flag key that is not a literal",
+                "warning",
+            ),
+        ],
+        results,
+    )
+}
+
+/// What `--check` found wrong with a key, as a SARIF rule.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CheckRule {
+    /// An event the code captures that the documentation lacks.
+    UndocumentedEvent,
+    /// A flag the code checks that the documentation lacks.
+    UndocumentedFlag,
+}
+
+impl CheckRule {
+    /// The rule for an undocumented key of `kind`.
+    pub fn undocumented(kind: Kind) -> CheckRule {
+        match kind {
+            Kind::Event => CheckRule::UndocumentedEvent,
+            Kind::Flag => CheckRule::UndocumentedFlag,
+        }
+    }
+
+    /// Id, name, description and level: the one table of check rules.
+    fn facts(self) -> (&'static str, &'static str, &'static str, &'static str) {
+        match self {
+            CheckRule::UndocumentedEvent => (
+                "kodo/undocumented-event",
+                "UndocumentedEvent",
+                "An event the code captures that the Notion documentation lacks",
+                "error",
+            ),
+            CheckRule::UndocumentedFlag => (
+                "kodo/undocumented-flag",
+                "UndocumentedFlag",
+                "A feature flag the code checks that the Notion documentation lacks",
+                "error",
+            ),
+        }
+    }
+}
+
+/// SARIF 2.1.0 for `kodo scan --check`: only what failed the check, one result per failing
+/// key at its first product reference (the others as related locations), so code scanning
+/// shows exactly the alerts that failed the job. Plain references and dynamic keys are not
+/// results: they are not failures.
+pub fn sarif_check(r: &ScanReport, failures: &[(CheckRule, Kind, &str)]) -> String {
+    let rules = [CheckRule::UndocumentedEvent, CheckRule::UndocumentedFlag]
+        .iter()
+        .map(|rule| {
+            let (id, name, text, level) = rule.facts();
+            json!({
+                "id": id,
+                "name": name,
+                "shortDescription": { "text": text },
+                "defaultConfiguration": { "level": level },
+            })
+        })
+        .collect();
+    let mut results = Vec::new();
+    for (rule, kind, key) in failures {
+        let Some(k) = r.keys.iter().find(|k| k.kind == *kind && k.key == *key) else {
+            continue;
+        };
+        let mut refs: Vec<&Reference> = k.references.iter().filter(|x| !x.in_test).collect();
+        if refs.is_empty() {
+            refs = k.references.iter().collect();
+        }
+        let Some((first, rest)) = refs.split_first() else {
+            continue;
+        };
+        let (id, _, _, level) = rule.facts();
+        let what = match kind {
+            Kind::Event => "Event",
+            Kind::Flag => "Feature flag",
+        };
+        let text = format!(
+            "{what} `{key}` is not documented in Notion ({} reference{}). Document it (or `kodo ph-sync import` it if PostHog has it), then run `kodo snapshot refresh`.",
+            refs.len(),
+            if refs.len() == 1 { "" } else { "s" }
+        );
+        let mut res = result(id, level, text, first);
+        if !rest.is_empty() {
+            res["relatedLocations"] = rest
+                .iter()
+                .enumerate()
+                .map(|(i, x)| {
+                    json!({
+                        "id": i + 1,
+                        "physicalLocation": location(x),
+                        "message": { "text": x.snippet },
+                    })
+                })
+                .collect();
+        }
+        results.push(res);
+    }
+    sarif_doc(rules, results)
+}
+
+fn sarif_doc(rules: Vec<Value>, results: Vec<Value>) -> String {
     let doc = json!({
         "$schema": SARIF_SCHEMA,
         "version": "2.1.0",
@@ -65,11 +186,7 @@ pub fn sarif(r: &ScanReport) -> String {
                 "name": "kodo",
                 "informationUri": "https://github.com/kodo-dev/kodo",
                 "version": env!("CARGO_PKG_VERSION"),
-                "rules": [
-                    rule("kodo/event", "PostHogEventCapture", "A PostHog event capture", "note"),
-                    rule("kodo/flag", "PostHogFlagCheck", "A PostHog feature-flag check", "note"),
-                    rule("kodo/dynamic-key", "DynamicAnalyticsKey", "An event name or flag key that is not a literal", "warning"),
-                ],
+                "rules": rules,
             }},
             "columnKind": "unicodeCodePoints",
             "originalUriBaseIds": { "%SRCROOT%": { "uri": "file:///" } },
@@ -81,17 +198,19 @@ pub fn sarif(r: &ScanReport) -> String {
     s
 }
 
+fn location(r: &Reference) -> Value {
+    json!({
+        "artifactLocation": { "uri": r.path, "uriBaseId": "%SRCROOT%" },
+        "region": { "startLine": r.line, "startColumn": r.column, "snippet": { "text": r.snippet } },
+    })
+}
+
 fn result(rule_id: &str, level: &str, text: String, r: &Reference) -> Value {
     json!({
         "ruleId": rule_id,
         "level": level,
         "message": { "text": text },
-        "locations": [{
-            "physicalLocation": {
-                "artifactLocation": { "uri": r.path, "uriBaseId": "%SRCROOT%" },
-                "region": { "startLine": r.line, "startColumn": r.column, "snippet": { "text": r.snippet } },
-            }
-        }],
+        "locations": [{ "physicalLocation": location(r) }],
         "properties": {
             "kind": kind_name(r.kind),
             "key": r.key,

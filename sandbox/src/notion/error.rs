@@ -111,6 +111,18 @@ impl NotionError {
         error
     }
 
+    /// 429 for the per-workspace limit, shared by every connection of the workspace:
+    /// `rate_limit_reason` `public_api_space_request_rate_limit`, "Retry-After for this limit
+    /// can be longer than a minute" (<https://developers.notion.com/reference/request-limits>).
+    pub fn space_rate_limited(retry_after_secs: u64) -> Self {
+        let mut error = Self::rate_limited(retry_after_secs);
+        error.additional_data = Some(json!({
+            "rate_limit_reason": "public_api_space_request_rate_limit",
+            "retry_after": retry_after_secs.to_string(),
+        }));
+        error
+    }
+
     /// 429 for a connection whose API access Notion has restricted: `rate_limit_reason`
     /// `public_api_request_blocked` ("Retrying won't help. Contact Notion support.",
     /// <https://developers.notion.com/reference/request-limits>). No `Retry-After`: waiting

@@ -69,6 +69,11 @@ fn scan_check_against_the_demo_documentation() {
         .kodo()
         .args(["scan", "--check", "--no-git", "--format", "json"]));
     check("scan_check_json", env.root(), &out);
+    // SARIF holds only what failed the check: code scanning's alerts are the job's failures.
+    let out = run(env
+        .kodo()
+        .args(["scan", "--check", "--no-git", "--format", "sarif"]));
+    check("scan_check_sarif", env.root(), &out);
 }
 
 #[test]
