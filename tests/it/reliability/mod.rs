@@ -4,4 +4,5 @@
 mod concurrent;
 mod dotenv;
 mod files;
+mod settings;
 mod skipped;
