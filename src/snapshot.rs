@@ -186,20 +186,18 @@ impl Snapshot {
     /// Replaces one resource's list with what `rows` document (rows not in the trash; values
     /// normalised as [`crate::documented`] says).
     pub fn set_rows(&mut self, resource: Resource, rows: &[NotionRow]) {
+        // The keys are read from the properties the schema table names.
+        let identity = &resource.schema().identity;
+        let primary = |r: &NotionRow| row_text(r, identity.primary);
+        let name = |r: &NotionRow| identity.fallback.and_then(|p| row_text(r, p));
         match resource {
             Resource::Events => {
-                self.events = rows
-                    .iter()
-                    .filter_map(|r| row_text(r, "Event Name"))
-                    .collect();
+                self.events = rows.iter().filter_map(primary).collect();
                 self.events.sort();
                 self.events.dedup();
             }
             Resource::Flags => {
-                self.flags = rows
-                    .iter()
-                    .filter_map(|r| row_text(r, "Flag Key"))
-                    .collect();
+                self.flags = rows.iter().filter_map(primary).collect();
                 self.flags.sort();
                 self.flags.dedup();
             }
@@ -207,8 +205,8 @@ impl Snapshot {
                 self.experiments = rows
                     .iter()
                     .filter_map(|r| {
-                        let name = row_text(r, "Experiment Name");
-                        let flag_key = row_text(r, "Flag Key");
+                        let flag_key = primary(r);
+                        let name = name(r);
                         (name.is_some() || flag_key.is_some()).then(|| SnapshotExperiment {
                             name: name.unwrap_or_default(),
                             flag_key,
@@ -222,8 +220,8 @@ impl Snapshot {
                 self.dashboards = rows
                     .iter()
                     .map(|r| SnapshotDashboard {
-                        id: row_id(r, "ID"),
-                        name: row_text(r, "Dashboard Name").unwrap_or_default(),
+                        id: row_id(r, identity.primary),
+                        name: name(r).unwrap_or_default(),
                     })
                     .filter(|d| d.id.is_some() || !d.name.is_empty())
                     .collect();

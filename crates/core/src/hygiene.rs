@@ -40,7 +40,7 @@ use time::Date;
 
 use crate::model::{NotionRow, PropValue, Resource};
 use crate::normalize::{day, Creator};
-use crate::plan::{is_retired, OrphanReason, ResourcePlan, Step};
+use crate::plan::{OrphanReason, ResourcePlan, Step};
 
 /// One best practice.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -506,7 +506,9 @@ struct RowJudge<'a> {
 
 impl RowJudge<'_> {
     fn retired(&self) -> bool {
-        is_retired(self.resource, self.row.record.status.as_deref())
+        self.resource
+            .schema()
+            .is_retired(self.row.record.status.as_deref())
     }
 
     fn import(&self) -> String {
