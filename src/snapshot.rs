@@ -70,6 +70,10 @@ pub enum SnapshotError {
     },
 }
 
+/// How far ahead of this machine's clock another machine's may be before a snapshot's date
+/// counts as in the future.
+pub const CLOCK_SKEW: Duration = Duration::from_secs(300);
+
 /// A documented experiment.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct SnapshotExperiment {
@@ -250,6 +254,14 @@ impl Snapshot {
     }
 
     /// How old the snapshot is; `None` when its timestamp cannot be read.
+    /// How far `generated_at` lies in the future beyond [`CLOCK_SKEW`], if it does: such a
+    /// snapshot (a wrong clock, a hand-edited or planted file) cannot be trusted to be fresh.
+    pub fn ahead(&self) -> Option<Duration> {
+        let at = OffsetDateTime::parse(&self.generated_at, &Rfc3339).ok()?;
+        let ahead = (at - OffsetDateTime::now_utc()).as_seconds_f64();
+        (ahead > CLOCK_SKEW.as_secs_f64()).then(|| Duration::from_secs_f64(ahead))
+    }
+
     pub fn age(&self) -> Option<Duration> {
         let at = OffsetDateTime::parse(&self.generated_at, &Rfc3339).ok()?;
         let age = OffsetDateTime::now_utc() - at;
@@ -425,6 +437,14 @@ mod tests {
         changed.events = vec!["signed_up".into()];
         changed.save(dir.path()).unwrap();
         assert_eq!(load(dir.path()).unwrap().unwrap(), changed);
+    }
+
+    #[test]
+    fn a_snapshot_dated_in_the_future_is_ahead_beyond_the_skew_only() {
+        assert!(Snapshot::new("2999-01-01T00:00:00Z").ahead().is_some());
+        assert_eq!(Snapshot::new(&now_rfc3339()).ahead(), None);
+        assert_eq!(Snapshot::new("2000-01-01T00:00:00Z").ahead(), None);
+        assert_eq!(Snapshot::new("garbage").ahead(), None);
     }
 
     #[test]
