@@ -139,9 +139,12 @@ pub async fn run(
         ctx.printer.warn(&e.to_string());
         State::default()
     });
+    // Every database is tried: one that cannot be read or created does not hide the state of
+    // the others, and the error names every database that failed, not only the first.
     let mut results = Vec::new();
+    let mut failures = Vec::new();
     for &resource in resources {
-        let result = setup::setup_one(
+        match setup::setup_one(
             ctx.global.dry_run,
             &ctx.printer,
             &config,
@@ -150,17 +153,46 @@ pub async fn run(
             resource,
             &mut state,
         )
-        .await?;
-        results.push(result);
+        .await
+        {
+            Ok(result) => results.push(result),
+            Err(e) => failures.push((resource, e)),
+        }
     }
     if !ctx.global.dry_run {
         if let Err(e) = state.save(&kodo_dir) {
             ctx.printer.warn(&e.to_string());
         }
     }
-    ctx.printer.data(&match format {
-        Some(SyncFormat::Json) => setup::render_json(&results, ctx.global.dry_run),
-        _ => setup::render(&results, ctx.global.dry_run),
-    });
-    Ok(Outcome::Success)
+    if !results.is_empty() || failures.is_empty() {
+        ctx.printer.data(&match format {
+            Some(SyncFormat::Json) => setup::render_json(&results, ctx.global.dry_run),
+            _ => setup::render(&results, ctx.global.dry_run),
+        });
+    }
+    if failures.is_empty() {
+        return Ok(Outcome::Success);
+    }
+    if resources.len() == 1 {
+        if let Some((_, error)) = failures.pop() {
+            return Err(error);
+        }
+    }
+    Err(anyhow::anyhow!(
+        "{}",
+        failures_message(&failures, resources.len())
+    ))
+}
+
+/// "setup could not prepare 2 of 4 databases:" and one line per failed database with its
+/// whole cause chain.
+fn failures_message(failures: &[(Resource, anyhow::Error)], tried: usize) -> String {
+    let mut message = format!(
+        "setup could not prepare {} of {tried} databases (the others are done):",
+        failures.len()
+    );
+    for (resource, error) in failures {
+        message.push_str(&format!("\n  - {}: {error:#}", resource.label()));
+    }
+    message
 }

@@ -420,3 +420,34 @@ fn setup_without_a_config_writes_a_starter_and_names_what_to_fill() {
         "target\n/.env\n# kodo: tokens, exports and the scan cache stay out of git\n.kodo/export/\n.kodo/cache/\n"
     );
 }
+
+#[test]
+fn setup_reports_every_database_it_could_not_prepare() {
+    let env = TestEnv::start("demo");
+    // Two configured IDs that no database has: setup names both, and still checks the others.
+    let mut config = env.config();
+    config["notion"]["databases"]["events"] = json!("0000000000000000000000000000e001");
+    config["notion"]["databases"]["dashboards"] = json!("0000000000000000000000000000d001");
+    env.write_config(&config);
+    let out = env
+        .kodo()
+        .args(["ph-sync", "setup"])
+        .output()
+        .expect("run kodo");
+    assert_eq!(out.status.code(), Some(2));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("setup could not prepare 2 of 4 databases"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(
+            "- Event: the Event database configured as `notion.databases.events` cannot be read"
+        ),
+        "{stderr}"
+    );
+    assert!(stderr.contains("- Dashboard: the Dashboard database configured as `notion.databases.dashboards` cannot be read"), "{stderr}");
+    assert!(stdout.contains("Feature Flags: up to date"), "{stdout}");
+    assert!(stdout.contains("Experiments: up to date"), "{stdout}");
+}

@@ -25,6 +25,7 @@
 //! - Lists are sorted (events before flags, then by key; dynamic references by location), and
 //!   every reference is `path:line`, once per line.
 
+use kodo_scan::render::display_path;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
@@ -191,13 +192,14 @@ pub struct CodeInput<'a> {
     pub now: OffsetDateTime,
 }
 
-/// `path:line` of each reference, once per line, in the scan's order.
+/// `path:line` of each reference, once per line, in the scan's order; a file name's control
+/// characters escaped (`kodo_scan::render::display_path`), as in every output people read.
 pub(crate) fn locations<'a>(
     refs: impl IntoIterator<Item = &'a kodo_scan::Reference>,
 ) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for r in refs {
-        let loc = format!("{}:{}", r.path, r.line);
+        let loc = format!("{}:{}", display_path(&r.path), r.line);
         if !out.contains(&loc) {
             out.push(loc);
         }
@@ -544,7 +546,7 @@ pub fn markdown(c: &CodeReport) -> String {
             .map(|d| {
                 format!(
                     "- [ ] {}:{} - {} ({})",
-                    d.path,
+                    display_path(&d.path),
                     d.line,
                     code_span(&d.snippet),
                     d.reason
@@ -732,7 +734,7 @@ pub fn csv_records(c: &CodeReport) -> Vec<[String; 6]> {
         out.push([
             "dynamic".into(),
             resource(d.kind),
-            format!("{}:{}", d.path, d.line),
+            format!("{}:{}", display_path(&d.path), d.line),
             String::new(),
             String::new(),
             format!("{}: {}", d.reason, d.snippet),
@@ -752,6 +754,21 @@ mod tests {
     use kodo_api::types::posthog::{EventDefinition, Experiment};
 
     const NOW: OffsetDateTime = datetime!(2026-05-01 12:00 UTC);
+
+    #[test]
+    fn locations_escape_control_characters_in_file_names() {
+        let refs = [
+            reference(Kind::Event, "web/\u{1b}[2Jevil.ts", 3, Some("signup")),
+            reference(Kind::Event, "web/a.ts", 4, Some("signup")),
+        ];
+        assert_eq!(
+            locations(&refs),
+            vec![
+                "web/\\u{1b}[2Jevil.ts:3".to_string(),
+                "web/a.ts:4".to_string()
+            ]
+        );
+    }
 
     fn reference(kind: Kind, path: &str, line: u32, key: Option<&str>) -> Reference {
         Reference {
