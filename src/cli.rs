@@ -10,9 +10,11 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use crate::model::Resource;
 
 pub const EXIT_CODES_HELP: &str = "\
-Exit codes:
+Exit codes (every command):
   0  success
-  1  a check failed: drift found with --check, or a git hook blocked the commit
+  1  a check failed: drift found with --check, a git hook blocked the commit, `kodo doctor`
+     found a problem; from `kodo hook claude`, its input or the kodo config could not be read
+     (Claude Code shows the message and lets the tool call go ahead)
   2  usage, configuration, authentication or network error; from `kodo hook claude`, the
      refusal of an undocumented create (Claude Code blocks the tool call on exit 2)";
 

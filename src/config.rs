@@ -355,6 +355,9 @@ fn parse_raw(path: &Path, text: &str) -> Result<(RawConfig, Vec<Warning>), Confi
     let schema: Value = serde_json::from_str(SCHEMA).unwrap_or(Value::Null);
     unknown_keys(&value, &schema, "", &mut unknown);
     let mut warnings = Vec::new();
+    // Unknown keys past the first few are counted, not listed: 200,000 of them must not print
+    // 26 MB on every command. (A misspelt safety key is an error wherever it is.)
+    let mut more: usize = 0;
     for key in unknown {
         let suggestion = did_you_mean(&key);
         if let Some(safety) = suggestion
@@ -371,6 +374,10 @@ fn parse_raw(path: &Path, text: &str) -> Result<(RawConfig, Vec<Warning>), Confi
                 hint: format!("rename the key to `{safety}`"),
             });
         }
+        if warnings.len() >= LISTED_WARNINGS {
+            more += 1;
+            continue;
+        }
         let mean = suggestion
             .map(|s| format!("; did you mean `{s}`?"))
             .unwrap_or_default();
@@ -378,6 +385,14 @@ fn parse_raw(path: &Path, text: &str) -> Result<(RawConfig, Vec<Warning>), Confi
             "`{}`: unknown key `{}` is ignored{mean} (see schema/config.schema.json for the keys kodo reads)",
             path.display(),
             key.path
+        )));
+    }
+    if more > 0 {
+        warnings.push(Warning(format!(
+            "`{}`: and {} more unknown {} ignored (the first {LISTED_WARNINGS} are listed above)",
+            path.display(),
+            thousands(more),
+            if more == 1 { "key is" } else { "keys are" }
         )));
     }
 
@@ -521,43 +536,26 @@ impl Config {
                 .unwrap_or_else(|| DEFAULT_NOTION_BASE_URL.into()),
         );
         check_url(&file, "notion.baseUrl", &base_url)?;
-        let rate_limit =
-            notion_budget(notion.rate_limit.as_ref()).map_err(|message| ConfigError::Invalid {
+        let rate_limit = notion_budget(notion.rate_limit.as_ref()).map_err(|(key, message)| {
+            ConfigError::Invalid {
                 path: file.clone(),
-                key: "notion.rateLimit".into(),
+                key: key.into(),
                 message,
-                hint: "use {\"requestsPerWindow\": 180} (Notion's per-connection budget per \
-                       60-second window: 180 on most plans, 600 on Business and Enterprise)"
-                    .into(),
-            })?;
+                hint: range_of(key).hint.into(),
+            }
+        })?;
         let sync_defaults = SyncConfig::default();
         let cleanup_after_days = match &raw.sync.cleanup_after_days {
             None => sync_defaults.cleanup_after_days,
-            Some(n) => match n.as_u64().and_then(|d| u32::try_from(d).ok()) {
-                Some(days) => days,
-                None => return Err(ConfigError::Invalid {
-                    path: file,
-                    key: "sync.cleanup_after_days".into(),
-                    message: format!("{n} is not a whole number of days"),
-                    hint:
-                        "use a number of days such as 30 (0 makes every flag at 100% a candidate)"
-                            .into(),
-                }),
-            },
+            Some(n) => whole_days(&file, "sync.cleanup_after_days", n)?,
         };
         let grace_days = match &raw.sync.experiment_result_grace_days {
             None => kodo_core::hygiene::DEFAULT_RESULT_GRACE_DAYS,
-            Some(n) => match n.as_u64().and_then(|d| u32::try_from(d).ok()) {
-                Some(days) => days,
-                None => {
-                    return Err(ConfigError::Invalid {
-                        path: file,
-                        key: "sync.experiment_result_grace_days".into(),
-                        message: format!("{n} is not a whole number of days"),
-                        hint: "use a number of days such as 14 (0 asks for the result as soon as the experiment ends)".into(),
-                    })
-                }
-            },
+            Some(n) => whole_days(&file, "sync.experiment_result_grace_days", n)?,
+        };
+        let snapshot_max_age_hours = match raw.sync.snapshot_max_age_hours {
+            None => sync_defaults.snapshot_max_age_hours,
+            Some(hours) => checked(&file, "sync.snapshot_max_age_hours", hours)?,
         };
         let hygiene = kodo_core::hygiene::Settings::from_pairs(
             raw.sync
@@ -598,10 +596,7 @@ impl Config {
             include_builtin_events: raw.sync.include_builtin_events.unwrap_or(false),
             offline_policy: raw.sync.offline_policy.unwrap_or(OfflinePolicy::Block),
             strict_offline: raw.sync.strict_offline.unwrap_or(false),
-            snapshot_max_age_hours: raw
-                .sync
-                .snapshot_max_age_hours
-                .unwrap_or(sync_defaults.snapshot_max_age_hours),
+            snapshot_max_age_hours,
             cleanup_after_days,
             flag_types: raw.sync.flag_types,
             event_categories: raw.sync.event_categories,
@@ -692,23 +687,154 @@ fn non_empty(value: Option<String>) -> Option<String> {
     value.filter(|v| !v.trim().is_empty())
 }
 
+/// How many warnings of one kind are listed; the rest are counted in one line.
+pub const LISTED_WARNINGS: usize = 10;
+
+/// `199998` as `199,998`.
+pub fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// A numeric setting's sane range: outside it a value is an error that says what, where and
+/// how to fix it (a rate of 1e-9 would sleep forever; an age of 1e300 hours overflows).
+struct Range {
+    key: &'static str,
+    min: f64,
+    max: f64,
+    unit: &'static str,
+    hint: &'static str,
+}
+
+/// Every numeric setting kodo reads, with its range: the one table the checks use.
+const RANGES: &[Range] = &[
+    Range {
+        key: "notion.rateLimit",
+        min: 0.1,
+        max: 100.0,
+        unit: "requests per second",
+        hint: "use {\"requestsPerWindow\": 180} (Notion's per-connection budget per 60-second \
+               window: 180 on most plans, 600 on Business and Enterprise), or a number of \
+               requests per second between 0.1 and 100",
+    },
+    Range {
+        key: "notion.rateLimit.requestsPerWindow",
+        min: 1.0,
+        max: 100_000.0,
+        unit: "requests",
+        hint:
+            "use Notion's budget for your plan: 180 (most plans) or 600 (Business and Enterprise)",
+    },
+    Range {
+        key: "notion.rateLimit.windowSeconds",
+        min: 0.1,
+        max: 3600.0,
+        unit: "seconds",
+        hint: "leave it out: Notion's window is 60 seconds",
+    },
+    Range {
+        key: "sync.snapshot_max_age_hours",
+        min: 0.0,
+        max: 8760.0,
+        unit: "hours",
+        hint: "use a number of hours up to a year (8760), such as 168 for a week (0: the hooks \
+               always ask Notion before saying \"not documented\")",
+    },
+    Range {
+        key: "sync.cleanup_after_days",
+        min: 0.0,
+        max: 3650.0,
+        unit: "days",
+        hint: "use a number of days up to ten years (3650), such as 30 (0 makes every flag at \
+               100% a candidate)",
+    },
+    Range {
+        key: "sync.experiment_result_grace_days",
+        min: 0.0,
+        max: 3650.0,
+        unit: "days",
+        hint: "use a number of days up to ten years (3650), such as 14 (0 asks for the result as \
+               soon as the experiment ends)",
+    },
+];
+
+fn range_of(key: &str) -> &'static Range {
+    RANGES.iter().find(|r| r.key == key).unwrap_or(&RANGES[0])
+}
+
+/// `value` of setting `key`, if within its [`RANGES`] entry; `Err` is the message.
+fn in_range(key: &str, value: f64) -> Result<f64, String> {
+    let r = range_of(key);
+    if value.is_finite() && value >= r.min && value <= r.max {
+        Ok(value)
+    } else {
+        Err(format!(
+            "{} is outside the sane range {}–{} {}",
+            shown(value),
+            shown(r.min),
+            shown(r.max),
+            r.unit
+        ))
+    }
+}
+
+/// A number as a person would write it (no `1.0`, no `1e-9` unless needed).
+fn shown(value: f64) -> String {
+    if value.fract() == 0.0 && value.abs() < 1e15 {
+        format!("{}", value as i64)
+    } else {
+        format!("{value}")
+    }
+}
+
+/// A setting's number checked against its range, as a [`ConfigError::Invalid`].
+fn checked(path: &Path, key: &str, value: f64) -> Result<f64, ConfigError> {
+    in_range(key, value).map_err(|message| ConfigError::Invalid {
+        path: path.to_path_buf(),
+        key: key.to_string(),
+        message,
+        hint: range_of(key).hint.to_string(),
+    })
+}
+
+/// A whole number of days (`sync.*_days`), in range.
+fn whole_days(path: &Path, key: &str, n: &serde_json::Number) -> Result<u32, ConfigError> {
+    let Some(days) = n.as_u64().and_then(|d| u32::try_from(d).ok()) else {
+        return Err(ConfigError::Invalid {
+            path: path.to_path_buf(),
+            key: key.to_string(),
+            message: format!("{n} is not a whole number of days"),
+            hint: range_of(key).hint.to_string(),
+        });
+    };
+    checked(path, key, f64::from(days))?;
+    Ok(days)
+}
+
 /// `notion.rateLimit`: `{"requestsPerWindow": N, "windowSeconds": S}` (defaults 180 and 60:
 /// Notion's per-connection budget on every plan but Business and Enterprise, which get 600;
 /// <https://developers.notion.com/reference/request-limits>), or, the older form, a number of
 /// requests per second, spent per 60-second window (`3` = 180 per window).
-fn notion_budget(value: Option<&Value>) -> Result<kodo_api::Budget, String> {
+fn notion_budget(value: Option<&Value>) -> Result<kodo_api::Budget, (&'static str, String)> {
     let minute = std::time::Duration::from_secs(60);
     let default = kodo_api::Budget::per_minute(kodo_api::NOTION_DEFAULT_BUDGET_PER_MINUTE);
-    let positive = |v: &Value, what: &str| -> Result<f64, String> {
+    let number = |v: &Value, key: &'static str| -> Result<f64, (&'static str, String)> {
         match v.as_f64() {
-            Some(n) if n > 0.0 && n.is_finite() => Ok(n),
-            _ => Err(format!("{what} is {v}, not a positive number")),
+            Some(n) => in_range(key, n).map_err(|m| (key, m)),
+            None => Err((key, format!("{v} is not a number"))),
         }
     };
     match value {
         None | Some(Value::Null) => Ok(default),
         Some(n @ Value::Number(_)) => {
-            let per_sec = positive(n, "the rate")?;
+            let per_sec = number(n, "notion.rateLimit")?;
             Ok(kodo_api::Budget {
                 requests: ((per_sec * 60.0).round() as u32).max(1),
                 per: minute,
@@ -718,19 +844,42 @@ fn notion_budget(value: Option<&Value>) -> Result<kodo_api::Budget, String> {
             let requests = match map.get("requestsPerWindow") {
                 None => default.requests,
                 Some(v) => match v.as_u64().and_then(|n| u32::try_from(n).ok()) {
-                    Some(n) if n > 0 => n,
-                    _ => return Err(format!("requestsPerWindow is {v}, not a positive integer")),
+                    Some(n) => number(v, "notion.rateLimit.requestsPerWindow").map(|_| n)?,
+                    None => {
+                        return Err((
+                            "notion.rateLimit.requestsPerWindow",
+                            format!("{v} is not a whole number of requests"),
+                        ))
+                    }
                 },
             };
             let per = match map.get("windowSeconds") {
                 None => minute,
-                Some(v) => std::time::Duration::try_from_secs_f64(positive(v, "windowSeconds")?)
-                    .map_err(|e| format!("windowSeconds is {v}: {e}"))?,
+                Some(v) => {
+                    std::time::Duration::from_secs_f64(number(v, "notion.rateLimit.windowSeconds")?)
+                }
             };
+            // Each bound alone still allows 1 request an hour: the average pace has the number
+            // form's floor too.
+            let rate = f64::from(requests) / per.as_secs_f64();
+            let floor = range_of("notion.rateLimit").min;
+            if rate < floor {
+                return Err((
+                    "notion.rateLimit",
+                    format!(
+                        "{requests} requests per {} seconds is {} requests per second, slower than \
+                         the floor of {} (kodo would all but stop)",
+                        shown(per.as_secs_f64()),
+                        shown(rate),
+                        shown(floor)
+                    ),
+                ));
+            }
             Ok(kodo_api::Budget { requests, per })
         }
-        Some(other) => Err(format!(
-            "{other} is neither a budget object nor a number of requests per second"
+        Some(other) => Err((
+            "notion.rateLimit",
+            format!("{other} is neither a budget object nor a number of requests per second"),
         )),
     }
 }
@@ -788,9 +937,14 @@ pub fn did_you_mean(key: &UnknownKey) -> Option<String> {
     let name = name.to_ascii_lowercase();
     key.known
         .iter()
-        .map(|k| {
+        .filter_map(|k| {
             let (_, known) = k.rsplit_once('.').unwrap_or(("", k));
-            (edit_distance(&name, &known.to_ascii_lowercase()), k)
+            // The distance is at least the difference in length, and at most 3 is accepted:
+            // skipping the rest keeps 200,000 unknown keys cheap.
+            if known.chars().count().abs_diff(name.chars().count()) > 3 {
+                return None;
+            }
+            Some((edit_distance(&name, &known.to_ascii_lowercase()), k))
         })
         .filter(|(d, k)| *d <= (k.len().min(name.len()) / 4).clamp(1, 3))
         .min()
@@ -907,6 +1061,84 @@ mod tests {
     fn numeric_project_id_is_accepted() {
         let config = parse(r#"{"posthog": {"project_id": 4242}, "notion": {}}"#).unwrap();
         assert_eq!(config.posthog.project_id, "4242");
+    }
+
+    fn error_of(notion: &str, sync: &str) -> String {
+        parse(&format!(
+            r#"{{"posthog": {{"project_id": "1"}}, "notion": {{{notion}}}, "sync": {{{sync}}}}}"#
+        ))
+        .unwrap_err()
+        .to_string()
+    }
+
+    #[test]
+    fn numeric_settings_outside_their_range_are_clear_errors() {
+        for (notion, sync, key, says) in [
+            (r#""rateLimit": 1e-9"#, "", "notion.rateLimit", "0.000000001 is outside the sane range 0.1–100 requests per second"),
+            (r#""rateLimit": 1000"#, "", "notion.rateLimit", "1000 is outside the sane range 0.1–100 requests per second"),
+            (r#""rateLimit": -3"#, "", "notion.rateLimit", "-3 is outside"),
+            (r#""rateLimit": {"requestsPerWindow": 0}"#, "", "notion.rateLimit.requestsPerWindow", "0 is outside the sane range 1–100000 requests"),
+            (r#""rateLimit": {"requestsPerWindow": 2.5}"#, "", "notion.rateLimit.requestsPerWindow", "2.5 is not a whole number of requests"),
+            (r#""rateLimit": {"windowSeconds": 1e-9}"#, "", "notion.rateLimit.windowSeconds", "is outside the sane range 0.1–3600 seconds"),
+            (r#""rateLimit": {"windowSeconds": 86400}"#, "", "notion.rateLimit.windowSeconds", "86400 is outside"),
+            (r#""rateLimit": {"requestsPerWindow": 1, "windowSeconds": 3600}"#, "", "notion.rateLimit", "1 requests per 3600 seconds is 0.0002777777777777778 requests per second, slower than the floor of 0.1"),
+            (r#""rateLimit": "fast""#, "", "notion.rateLimit", "neither a budget object nor a number"),
+            ("", r#""snapshot_max_age_hours": 1e300"#, "sync.snapshot_max_age_hours", "is outside the sane range 0–8760 hours"),
+            ("", r#""snapshot_max_age_hours": -1"#, "sync.snapshot_max_age_hours", "-1 is outside"),
+            ("", r#""cleanup_after_days": 100000"#, "sync.cleanup_after_days", "100000 is outside the sane range 0–3650 days"),
+            ("", r#""cleanup_after_days": 1.5"#, "sync.cleanup_after_days", "1.5 is not a whole number of days"),
+            ("", r#""experiment_result_grace_days": 99999"#, "sync.experiment_result_grace_days", "99999 is outside the sane range 0–3650 days"),
+        ] {
+            let message = error_of(notion, sync);
+            assert!(
+                message.starts_with(&format!("`/repo/.kodo/config.json`: `{key}`: ")),
+                "{message}"
+            );
+            assert!(message.contains(says), "{says}\n{message}");
+            assert!(message.contains("\n  hint: "), "{message}");
+        }
+    }
+
+    #[test]
+    fn numeric_settings_at_their_bounds_are_accepted() {
+        for notion in [
+            r#""rateLimit": 0.1"#,
+            r#""rateLimit": 100"#,
+            r#""rateLimit": {"requestsPerWindow": 100000, "windowSeconds": 60}"#,
+            r#""rateLimit": {"requestsPerWindow": 1, "windowSeconds": 0.25}"#,
+            r#""rateLimit": {"requestsPerWindow": 6, "windowSeconds": 60}"#,
+        ] {
+            parse(&format!(
+                r#"{{"posthog": {{"project_id": "1"}}, "notion": {{{notion}}}}}"#
+            ))
+            .unwrap_or_else(|e| panic!("{notion}: {e}"));
+        }
+        let config = parse(
+            r#"{"posthog": {"project_id": "1"}, "notion": {},
+                "sync": {"snapshot_max_age_hours": 0, "cleanup_after_days": 3650, "experiment_result_grace_days": 0}}"#,
+        )
+        .unwrap();
+        assert_eq!(config.sync.snapshot_max_age_hours, 0.0);
+        assert_eq!(config.sync.cleanup_after_days, 3650);
+    }
+
+    #[test]
+    fn many_unknown_keys_are_summarised_in_one_line() {
+        let keys: Vec<String> = (0..20_008).map(|i| format!("\"k{i}\": 1")).collect();
+        let config = parse(&format!(
+            r#"{{"posthog": {{"project_id": "1"}}, "notion": {{}}, {}}}"#,
+            keys.join(", ")
+        ))
+        .unwrap();
+        assert_eq!(config.warnings.len(), LISTED_WARNINGS + 1);
+        assert_eq!(
+            config.warnings.last().map(|w| w.0.as_str()),
+            Some("`/repo/.kodo/config.json`: and 19,998 more unknown keys are ignored (the first 10 are listed above)")
+        );
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1000), "1,000");
+        assert_eq!(thousands(1_234_567), "1,234,567");
     }
 
     #[test]

@@ -181,6 +181,15 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Parsed {
             )),
         }
     }
+    if warnings.len() > crate::config::LISTED_WARNINGS {
+        let more = warnings.len() - crate::config::LISTED_WARNINGS;
+        warnings.truncate(crate::config::LISTED_WARNINGS);
+        warnings.push(format!(
+            "`{}`: and {} more lines that cannot be read are ignored",
+            path.display(),
+            crate::config::thousands(more)
+        ));
+    }
     Parsed { vars, warnings }
 }
 
@@ -349,6 +358,16 @@ mod tests {
         assert!(
             !p.warnings[0].contains("never closed"),
             "no value in warnings"
+        );
+    }
+
+    #[test]
+    fn many_bad_lines_are_summarised() {
+        let p = parsed("bad line\n".repeat(1234).as_bytes());
+        assert_eq!(p.warnings.len(), crate::config::LISTED_WARNINGS + 1);
+        assert_eq!(
+            p.warnings.last().map(String::as_str),
+            Some("`/repo/.env`: and 1,224 more lines that cannot be read are ignored")
         );
     }
 

@@ -117,6 +117,14 @@ impl SnapshotState {
     fn load(config: &Config) -> SnapshotState {
         let max_hours = config.sync.snapshot_max_age_hours;
         match Snapshot::load(&config.kodo_dir()) {
+            Ok(Some(snapshot)) if snapshot.ahead().is_some() => {
+                let why = format!(
+                    "the snapshot `.kodo/snapshot.json` is dated in the future ({}, {} ahead of this machine's clock), so it is treated as stale",
+                    snapshot.generated_at,
+                    human_age(snapshot.ahead().unwrap_or_default())
+                );
+                SnapshotState::Stale(snapshot, why)
+            }
             Ok(Some(snapshot)) => match snapshot.age() {
                 Some(age) if max_hours > 0.0 && age.as_secs_f64() <= max_hours * 3600.0 => {
                     SnapshotState::Fresh(snapshot)
@@ -562,6 +570,27 @@ mod tests {
         assert!(a.asked_notion);
         assert_eq!(a.get_code(Kind::Flag, "f"), Answer::Unknown);
         assert!(a.unknown_reason.unwrap().contains("no snapshot"));
+    }
+
+    #[tokio::test]
+    async fn a_snapshot_dated_in_the_future_is_stale() {
+        let dir = tempfile::tempdir().unwrap();
+        write_snapshot(dir.path(), "2999-01-01T00:00:00Z");
+        let config = config_in(dir.path(), "");
+        let a = gate(
+            &config,
+            &keys(&[(Kind::Event, "nope"), (Kind::Event, "user_signed_up")]),
+        )
+        .await;
+        // It still vouches for what it lists, but cannot say "not documented": Notion is asked.
+        assert!(a.asked_notion);
+        assert_eq!(
+            a.get_code(Kind::Event, "user_signed_up"),
+            Answer::Documented
+        );
+        assert_eq!(a.get_code(Kind::Event, "nope"), Answer::Unknown);
+        let reason = a.unknown_reason.unwrap_or_default();
+        assert!(reason.contains("dated in the future"), "{reason}");
     }
 
     #[tokio::test]

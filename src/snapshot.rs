@@ -70,6 +70,10 @@ pub enum SnapshotError {
     },
 }
 
+/// How far ahead of this machine's clock another machine's may be before a snapshot's date
+/// counts as in the future.
+pub const CLOCK_SKEW: Duration = Duration::from_secs(300);
+
 /// A documented experiment.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct SnapshotExperiment {
@@ -186,20 +190,18 @@ impl Snapshot {
     /// Replaces one resource's list with what `rows` document (rows not in the trash; values
     /// normalised as [`crate::documented`] says).
     pub fn set_rows(&mut self, resource: Resource, rows: &[NotionRow]) {
+        // The keys are read from the properties the schema table names.
+        let identity = &resource.schema().identity;
+        let primary = |r: &NotionRow| row_text(r, identity.primary);
+        let name = |r: &NotionRow| identity.fallback.and_then(|p| row_text(r, p));
         match resource {
             Resource::Events => {
-                self.events = rows
-                    .iter()
-                    .filter_map(|r| row_text(r, "Event Name"))
-                    .collect();
+                self.events = rows.iter().filter_map(primary).collect();
                 self.events.sort();
                 self.events.dedup();
             }
             Resource::Flags => {
-                self.flags = rows
-                    .iter()
-                    .filter_map(|r| row_text(r, "Flag Key"))
-                    .collect();
+                self.flags = rows.iter().filter_map(primary).collect();
                 self.flags.sort();
                 self.flags.dedup();
             }
@@ -207,8 +209,8 @@ impl Snapshot {
                 self.experiments = rows
                     .iter()
                     .filter_map(|r| {
-                        let name = row_text(r, "Experiment Name");
-                        let flag_key = row_text(r, "Flag Key");
+                        let flag_key = primary(r);
+                        let name = name(r);
                         (name.is_some() || flag_key.is_some()).then(|| SnapshotExperiment {
                             name: name.unwrap_or_default(),
                             flag_key,
@@ -222,8 +224,8 @@ impl Snapshot {
                 self.dashboards = rows
                     .iter()
                     .map(|r| SnapshotDashboard {
-                        id: row_id(r, "ID"),
-                        name: row_text(r, "Dashboard Name").unwrap_or_default(),
+                        id: row_id(r, identity.primary),
+                        name: name(r).unwrap_or_default(),
                     })
                     .filter(|d| d.id.is_some() || !d.name.is_empty())
                     .collect();
@@ -252,6 +254,14 @@ impl Snapshot {
     }
 
     /// How old the snapshot is; `None` when its timestamp cannot be read.
+    /// How far `generated_at` lies in the future beyond [`CLOCK_SKEW`], if it does: such a
+    /// snapshot (a wrong clock, a hand-edited or planted file) cannot be trusted to be fresh.
+    pub fn ahead(&self) -> Option<Duration> {
+        let at = OffsetDateTime::parse(&self.generated_at, &Rfc3339).ok()?;
+        let ahead = (at - OffsetDateTime::now_utc()).as_seconds_f64();
+        (ahead > CLOCK_SKEW.as_secs_f64()).then(|| Duration::from_secs_f64(ahead))
+    }
+
     pub fn age(&self) -> Option<Duration> {
         let at = OffsetDateTime::parse(&self.generated_at, &Rfc3339).ok()?;
         let age = OffsetDateTime::now_utc() - at;
@@ -427,6 +437,14 @@ mod tests {
         changed.events = vec!["signed_up".into()];
         changed.save(dir.path()).unwrap();
         assert_eq!(load(dir.path()).unwrap().unwrap(), changed);
+    }
+
+    #[test]
+    fn a_snapshot_dated_in_the_future_is_ahead_beyond_the_skew_only() {
+        assert!(Snapshot::new("2999-01-01T00:00:00Z").ahead().is_some());
+        assert_eq!(Snapshot::new(&now_rfc3339()).ahead(), None);
+        assert_eq!(Snapshot::new("2000-01-01T00:00:00Z").ahead(), None);
+        assert_eq!(Snapshot::new("garbage").ahead(), None);
     }
 
     #[test]

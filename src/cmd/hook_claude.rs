@@ -74,7 +74,11 @@ const PREFIX: &str = "kodo hook claude";
 
 /// `kodo hook claude`.
 pub async fn run(ctx: &Context) -> anyhow::Result<Outcome> {
-    let budget = Budget::start(step_timeout(std::env::var(TIMEOUT_ENV).ok().as_deref()));
+    let (step, warning) = step_timeout_checked(std::env::var(TIMEOUT_ENV).ok().as_deref());
+    if let Some(warning) = warning {
+        eprintln!("{PREFIX}: warning: {warning}");
+    }
+    let budget = Budget::start(step);
     let text = match read_stdin(budget.remaining()).await {
         Ok(text) => text,
         Err(why) => return Ok(input_error(&why)),
@@ -150,11 +154,37 @@ impl Budget {
 
 /// The per-step timeout from [`TIMEOUT_ENV`]'s value: whole milliseconds, at least 1, at most
 /// [`RUN_DEADLINE`]; anything unreadable means [`DEFAULT_STEP_TIMEOUT`].
+#[cfg(test)]
 fn step_timeout(value: Option<&str>) -> Duration {
+    step_timeout_checked(value).0
+}
+
+/// [`step_timeout`], with a warning when the value was unreadable or out of range (the hook
+/// never fails over it: it says what it used instead).
+fn step_timeout_checked(value: Option<&str>) -> (Duration, Option<String>) {
     let max = RUN_DEADLINE.as_millis() as u64;
-    match value.map(str::trim).and_then(|v| v.parse::<u64>().ok()) {
-        Some(ms) => Duration::from_millis(ms.clamp(1, max)),
-        None => DEFAULT_STEP_TIMEOUT,
+    let Some(raw) = value.map(str::trim) else {
+        return (DEFAULT_STEP_TIMEOUT, None);
+    };
+    match raw.parse::<u64>() {
+        Ok(ms) if (1..=max).contains(&ms) => (Duration::from_millis(ms), None),
+        Ok(ms) => {
+            let used = ms.clamp(1, max);
+            (
+                Duration::from_millis(used),
+                Some(format!(
+                    "{TIMEOUT_ENV}={ms} is outside 1–{max} milliseconds; using {used} (unset it for the default, {} ms)",
+                    DEFAULT_STEP_TIMEOUT.as_millis()
+                )),
+            )
+        }
+        Err(_) => (
+            DEFAULT_STEP_TIMEOUT,
+            Some(format!(
+                "{TIMEOUT_ENV} is not a whole number of milliseconds; using the default, {} ms",
+                DEFAULT_STEP_TIMEOUT.as_millis()
+            )),
+        ),
     }
 }
 
@@ -705,6 +735,17 @@ mod tests {
         assert_eq!(step_timeout(Some("0")), Duration::from_millis(1));
         assert_eq!(step_timeout(Some("60000")), RUN_DEADLINE);
         assert_eq!(step_timeout(Some("soon")), DEFAULT_STEP_TIMEOUT);
+        assert_eq!(step_timeout_checked(Some("250")).1, None);
+        let (_, warning) = step_timeout_checked(Some("60000"));
+        assert!(
+            warning.is_some_and(|w| w.contains("KODO_HOOK_TIMEOUT_MS=60000 is outside 1–")),
+            "out of range is said"
+        );
+        let (_, warning) = step_timeout_checked(Some("soon"));
+        assert!(
+            warning.is_some_and(|w| w.contains("not a whole number of milliseconds")),
+            "unreadable is said"
+        );
         assert!(DEFAULT_STEP_TIMEOUT < RUN_DEADLINE);
         assert!(RUN_DEADLINE < Duration::from_secs(HOOK_TIMEOUT_SECS));
     }

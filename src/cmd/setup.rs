@@ -1,7 +1,8 @@
 //! `kodo ph-sync setup [resource]`: the four Notion databases with the spec's schemas, and
 //! their IDs in `.kodo/config.json` (the engine's part is `crate::sync::setup`). With no
-//! config at all, a starter `.kodo/config.json` (and its JSON Schema) is written and the run
-//! stops, naming the keys to fill in.
+//! config at all, a starter `.kodo/config.json` (and its JSON Schema) is written, `.env`,
+//! `.kodo/export/` and `.kodo/cache/` go into `.gitignore`, and the run ends (exit 0) naming
+//! the keys to fill in and the next step.
 
 use std::path::{Path, PathBuf};
 
@@ -53,11 +54,68 @@ fn write_starter(ctx: &Context, path: &Path) -> anyhow::Result<Outcome> {
          Fill in:\n\
          \x20 posthog.project_id          your PostHog project ID (Project settings → Project ID)\n\
          \x20 notion.pages.analytics_home the ID of the Notion page to create the databases under (share it with your integration)\n\
-         and set {} and {} (in the environment or .env), then run `kodo ph-sync setup` again.",
+         and set {} and {} (in the environment or .env).\n\
+         Next: run `kodo ph-sync setup` again to create the databases (`kodo doctor` checks everything first).",
         config::DEFAULT_NOTION_TOKEN_VAR,
         config::DEFAULT_POSTHOG_TOKEN_VAR
     ));
-    anyhow::bail!("setup needs `posthog.project_id` and `notion.pages.analytics_home` in {shown} before it can create the databases")
+    // The config's repository root: the directory holding `.kodo/`.
+    if let Some(root) = path.parent().and_then(Path::parent) {
+        match ignore_local_files(root) {
+            Ok(added) if !added.is_empty() => ctx.printer.info(&format!(
+                "kodo: added {} to {}",
+                added.join(", "),
+                root.join(".gitignore").display()
+            )),
+            Ok(_) => {}
+            Err(e) => ctx.printer.warn(&format!(
+                "cannot update {}: {e} (add .env, .kodo/export/ and .kodo/cache/ to it by hand)",
+                root.join(".gitignore").display()
+            )),
+        }
+    }
+    // A step done, not a failure: a `set -e` script goes on to the next one.
+    Ok(Outcome::Success)
+}
+
+/// What never belongs in git: the tokens (`.env`), exports and the scan cache.
+const IGNORED: [&str; 3] = [".env", ".kodo/export/", ".kodo/cache/"];
+
+/// Appends the [`IGNORED`] entries `root/.gitignore` lacks (creating the file if needed);
+/// returns the entries added. An entry already there, in any spelling git treats alike
+/// (`/.env`, `.kodo/cache`), is left alone.
+fn ignore_local_files(root: &Path) -> std::io::Result<Vec<&'static str>> {
+    let path = root.join(".gitignore");
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(e) => return Err(e),
+    };
+    let norm = |l: &str| {
+        l.trim()
+            .trim_start_matches('/')
+            .trim_end_matches('/')
+            .to_string()
+    };
+    let present: Vec<String> = text.lines().map(norm).collect();
+    let missing: Vec<&'static str> = IGNORED
+        .into_iter()
+        .filter(|entry| !present.contains(&norm(entry)))
+        .collect();
+    if missing.is_empty() {
+        return Ok(missing);
+    }
+    let mut new = text;
+    if !new.is_empty() && !new.ends_with('\n') {
+        new.push('\n');
+    }
+    new.push_str("# kodo: tokens, exports and the scan cache stay out of git\n");
+    for entry in &missing {
+        new.push_str(entry);
+        new.push('\n');
+    }
+    write_atomic(&path, new.as_bytes())?;
+    Ok(missing)
 }
 
 /// `kodo ph-sync setup [resource]`.

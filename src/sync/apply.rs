@@ -16,9 +16,8 @@ use std::sync::Mutex;
 
 use futures_util::StreamExt;
 use kodo_api::{CreateOutcome, KeyLookup, KeyType, NotionClient, Page};
-use serde_json::json;
 
-use crate::model::{decode_page, NotionRow, Resource};
+use crate::model::{decode_page, NotionRow, PropType, Resource};
 use crate::output::Printer;
 pub use kodo_core::outcome::{Failure, Outcome};
 
@@ -28,44 +27,22 @@ use super::plan::{create_properties, update_properties, Change, Item, Orphan, Re
 /// Writes in flight at once.
 pub const WRITES_IN_FLIGHT: usize = 4;
 
-/// The key query that finds a row created by an earlier, unconfirmed send.
+/// The key query that finds a row created by an earlier, unconfirmed send: the schema
+/// table's identity (`DatabaseSchema::key_query`) in the client's terms.
 pub fn key_lookup(desired: &Desired) -> KeyLookup {
     let record = &desired.record;
-    match record.resource {
-        Resource::Events => KeyLookup {
-            property: "Event Name".into(),
-            filter_type: KeyType::Title,
-            value: json!(record.key),
+    let query = record
+        .resource
+        .schema()
+        .key_query(&record.keys, &record.key);
+    KeyLookup {
+        property: query.property.into(),
+        filter_type: match query.kind {
+            PropType::Title => KeyType::Title,
+            PropType::Number => KeyType::Number,
+            _ => KeyType::RichText,
         },
-        Resource::Flags => KeyLookup {
-            property: "Flag Key".into(),
-            filter_type: KeyType::Title,
-            value: json!(record.key),
-        },
-        Resource::Experiments => match &record.keys.primary {
-            Some(flag_key) => KeyLookup {
-                property: "Flag Key".into(),
-                filter_type: KeyType::RichText,
-                value: json!(flag_key),
-            },
-            None => KeyLookup {
-                property: "Experiment Name".into(),
-                filter_type: KeyType::Title,
-                value: json!(record.key),
-            },
-        },
-        Resource::Dashboards => match desired.posthog_id {
-            Some(id) => KeyLookup {
-                property: "ID".into(),
-                filter_type: KeyType::Number,
-                value: json!(id),
-            },
-            None => KeyLookup {
-                property: "Dashboard Name".into(),
-                filter_type: KeyType::Title,
-                value: json!(record.key),
-            },
-        },
+        value: query.value,
     }
 }
 
@@ -251,6 +228,7 @@ pub fn rows_after(before: &[NotionRow], outcome: &Outcome, resource: Resource) -
 mod tests {
     use super::*;
     use crate::model::{MatchKeys, Record};
+    use serde_json::json;
 
     fn desired(resource: Resource, key: &str, primary: Option<&str>, id: Option<i64>) -> Desired {
         Desired {

@@ -218,7 +218,7 @@ pub fn check_schema(
             None => problems.push(format!("`{}` is missing", spec.name)),
         }
     }
-    let keys = key_properties(resource);
+    let keys = schema.key_properties();
     if let Some(missing) = keys.iter().find(|k| !writable.contains(*k)) {
         return Err(SyncError::Schema {
             resource,
@@ -241,16 +241,6 @@ pub fn check_schema(
         ));
     }
     Ok(writable)
-}
-
-/// The properties kodo identifies `resource`'s rows by.
-pub fn key_properties(resource: Resource) -> &'static [&'static str] {
-    match resource {
-        Resource::Events => &["Event Name"],
-        Resource::Flags => &["Flag Key"],
-        Resource::Experiments => &["Experiment Name", "Flag Key"],
-        Resource::Dashboards => &["Dashboard Name", "ID"],
-    }
 }
 
 /// Reads one resource's Notion database: schema and every row.

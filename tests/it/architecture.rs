@@ -132,3 +132,56 @@ fn one_module_per_command() {
         );
     }
 }
+
+/// The code before a file's `#[cfg(test)]` module.
+fn non_test_code(rel: &str) -> Vec<(usize, String)> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(rel);
+    code_lines(&path)
+        .into_iter()
+        .take_while(|(_, l)| l.trim() != "#[cfg(test)]")
+        .collect()
+}
+
+/// Per-resource facts (identity, status property, planned/retired/protected values, the key
+/// a row is fetched and looked up by) live in the schema table (`kodo_core::model`'s
+/// `DatabaseSchema`): the planner, the writer, the reader and the documentation lookup spell
+/// neither a resource `match` nor a key or status property's name.
+#[test]
+fn per_resource_facts_live_in_the_schema_table() {
+    let needles = [
+        "match resource",
+        "Resource::Events =>",
+        "\"Implementation Status\"",
+        "\"Event Name\"",
+        "\"Flag Key\"",
+        "\"Experiment Name\"",
+        "\"Dashboard Name\"",
+        "\"ID\"",
+    ];
+    let mut found = Vec::new();
+    for rel in [
+        "crates/core/src/plan.rs",
+        "src/sync/apply.rs",
+        "src/sync/fetch.rs",
+    ] {
+        for (line, text) in non_test_code(rel) {
+            if needles.iter().any(|n| text.contains(n)) {
+                found.push(format!("{rel}:{line}: {}", text.trim()));
+            }
+        }
+    }
+    // The documentation lookup and the snapshot still dispatch per resource (what documents
+    // what), but read every property name from the table.
+    for rel in ["crates/core/src/documented.rs", "src/snapshot.rs"] {
+        for (line, text) in non_test_code(rel) {
+            if needles[2..].iter().any(|n| text.contains(n)) {
+                found.push(format!("{rel}:{line}: {}", text.trim()));
+            }
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "per-resource facts outside the table:\n{}",
+        found.join("\n")
+    );
+}

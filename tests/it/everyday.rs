@@ -128,3 +128,38 @@ fn read_only_commands_leave_a_committed_kodo_directory_clean() {
     let status = git(&env, &["status", "--porcelain"]);
     assert!(status.contains(".kodo/snapshot.json"), "{status}");
 }
+
+#[test]
+fn the_readme_and_help_list_the_same_exit_codes() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let table = readme.split("### Exit codes").nth(1).unwrap();
+    let readme_codes: Vec<&str> = table
+        .lines()
+        .filter_map(|l| l.strip_prefix("| "))
+        .filter_map(|l| l.split(' ').next())
+        .filter(|c| c.chars().all(|ch| ch.is_ascii_digit()))
+        .collect();
+    let help_codes: Vec<&str> = kodo::cli::EXIT_CODES_HELP
+        .lines()
+        .filter_map(|l| l.strip_prefix("  "))
+        .filter_map(|l| l.split(' ').next())
+        .filter(|c| !c.is_empty() && c.chars().all(|ch| ch.is_ascii_digit()))
+        .collect();
+    assert_eq!(readme_codes, ["0", "1", "2"]);
+    assert_eq!(help_codes, readme_codes);
+    // Garbage on `kodo hook claude`'s stdin is the documented exit 1, never a panic.
+    let dir = tempfile::tempdir().unwrap();
+    let out = assert_cmd::Command::cargo_bin("kodo")
+        .unwrap()
+        .current_dir(dir.path())
+        .args(["hook", "claude"])
+        .write_stdin("not json at all")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("cannot read the hook input"),
+        "{out:?}"
+    );
+}

@@ -362,7 +362,7 @@ fn status_and_the_default_overview() {
     assert!(out.starts_with("# PostHog-Notion Sync Status\n\n"), "{out}");
     assert!(
         out.contains(
-            "Flags             12      10             2         0           1      1  never\n"
+            "| Flags       |      12 |     10 |            2 |        0 |          1 |     1 |       0 | never     |\n"
         ),
         "{out}"
     );
@@ -390,9 +390,7 @@ fn status_and_the_default_overview() {
         "{out}"
     );
     assert!(
-        out.ends_with(
-            "## To fix\n    kodo ph-sync import events\n    kodo ph-sync import flags\n    kodo ph-sync import dashboards\n"
-        ),
+        out.ends_with("## To fix\n    kodo ph-sync import all\n"),
         "{out}"
     );
 

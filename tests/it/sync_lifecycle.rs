@@ -386,16 +386,37 @@ fn setup_without_a_config_writes_a_starter_and_names_what_to_fill() {
         .args(["ph-sync", "setup"])
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(2));
+    // A step done, not an error: exit 0, with the next step.
+    assert_eq!(out.status.code(), Some(0));
     let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stdout.contains("posthog.project_id"), "{stdout}");
     assert!(stdout.contains("notion.pages.analytics_home"), "{stdout}");
-    assert!(stderr.contains("posthog.project_id"), "{stderr}");
+    assert!(
+        stdout.contains("Next: run `kodo ph-sync setup` again"),
+        "{stdout}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join(".gitignore")).unwrap(),
+        "# kodo: tokens, exports and the scan cache stay out of git\n.env\n.kodo/export/\n.kodo/cache/\n"
+    );
     let config: Value = serde_json::from_str(
         &std::fs::read_to_string(dir.path().join(".kodo/config.json")).unwrap(),
     )
     .unwrap();
     assert_eq!(config["$schema"], "./config.schema.json");
     assert!(dir.path().join(".kodo/config.schema.json").exists());
+
+    // An existing .gitignore keeps its lines and gets only what it lacks.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join(".gitignore"), "target\n/.env").unwrap();
+    assert_cmd::Command::cargo_bin("kodo")
+        .unwrap()
+        .current_dir(dir.path())
+        .args(["ph-sync", "setup"])
+        .assert()
+        .code(0);
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join(".gitignore")).unwrap(),
+        "target\n/.env\n# kodo: tokens, exports and the scan cache stay out of git\n.kodo/export/\n.kodo/cache/\n"
+    );
 }

@@ -109,29 +109,32 @@ impl DocKey {
     }
 
     fn conditions_with(&self, resource: Resource, op: &str) -> Vec<Value> {
-        let title =
-            |property: &str, value: &str| json!({"property": property, "title": {op: value}});
-        let flag_key = |value: &str| json!({"property": "Flag Key", "rich_text": {op: value}});
+        // The properties come from the schema table: a key property of its own type.
+        let identity = &resource.schema().identity;
+        let on = |property: &str, value: &str| {
+            let kind = resource
+                .schema()
+                .property(property)
+                .map_or("rich_text", |p| p.kind.notion_name());
+            json!({"property": property, kind: {op: value}})
+        };
+        let primary = |value: &str| on(identity.primary, value);
+        let name = |value: &str| identity.fallback.map(|p| on(p, value));
         let mut out = Vec::new();
         match (self, resource) {
-            (DocKey::Event(name), Resource::Events) if !name.is_empty() => {
-                out.push(title("Event Name", name))
+            (DocKey::Event(key), Resource::Events) | (DocKey::Flag(key), Resource::Flags)
+                if !key.is_empty() =>
+            {
+                out.push(primary(key))
             }
-            (DocKey::Flag(key), Resource::Flags) if !key.is_empty() => {
-                out.push(title("Flag Key", key))
-            }
-            (DocKey::Flag(key), Resource::Experiments) if !key.is_empty() => {
-                out.push(flag_key(key))
-            }
-            (DocKey::Experiment(name), Resource::Experiments) if !name.is_empty() => {
-                out.push(title("Experiment Name", name))
-            }
-            (DocKey::Dashboard { name, id }, Resource::Dashboards) => {
-                if !name.is_empty() {
-                    out.push(title("Dashboard Name", name));
+            (DocKey::Flag(key), Resource::Experiments) if !key.is_empty() => out.push(primary(key)),
+            (DocKey::Experiment(n), Resource::Experiments) if !n.is_empty() => out.extend(name(n)),
+            (DocKey::Dashboard { name: n, id }, Resource::Dashboards) => {
+                if !n.is_empty() {
+                    out.extend(name(n));
                 }
                 if let Some(id) = id {
-                    out.push(json!({"property": "ID", "number": {"equals": id}}));
+                    out.push(json!({"property": identity.primary, "number": {"equals": id}}));
                 }
             }
             _ => {}
@@ -182,17 +185,17 @@ pub struct Documented {
 impl Documented {
     /// Adds what one row of `resource`'s database documents (a row not in the trash).
     pub fn add_row(&mut self, resource: Resource, row: &NotionRow) {
+        // The keys are read from the properties the schema table names.
+        let identity = &resource.schema().identity;
+        let primary = || row_text(row, identity.primary);
+        let name = || identity.fallback.and_then(|p| row_text(row, p));
         match resource {
-            Resource::Events => self.add_event(row_text(row, "Event Name").as_deref()),
-            Resource::Flags => self.add_flag(row_text(row, "Flag Key").as_deref()),
-            Resource::Experiments => self.add_experiment(
-                row_text(row, "Experiment Name").as_deref(),
-                row_text(row, "Flag Key").as_deref(),
-            ),
-            Resource::Dashboards => self.add_dashboard(
-                row_text(row, "Dashboard Name").as_deref(),
-                row_id(row, "ID"),
-            ),
+            Resource::Events => self.add_event(primary().as_deref()),
+            Resource::Flags => self.add_flag(primary().as_deref()),
+            Resource::Experiments => self.add_experiment(name().as_deref(), primary().as_deref()),
+            Resource::Dashboards => {
+                self.add_dashboard(name().as_deref(), row_id(row, identity.primary))
+            }
         }
     }
 

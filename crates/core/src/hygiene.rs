@@ -11,7 +11,7 @@
 //! | `former-owner` | its Owner is no longer a member of the Notion workspace, or it has no Owner and its PostHog creator is not a member (left the team) |
 //! | `missing-purpose` | an event without Description, an experiment without Hypothesis, a dashboard without Purpose |
 //! | `no-cleanup-plan` | a `release` or `experiment` flag without Planned Removal |
-//! | `cleanup-overdue` | Planned Removal has passed while PostHog still serves the flag or the code still checks it |
+//! | `cleanup-overdue` | Planned Removal has passed while PostHog still serves the flag or the code still checks it (a deleted flag is `deleted-not-archived` instead) |
 //! | `experiment-without-result` | an experiment concluded at least `sync.experiment_result_grace_days` (default 14) days ago without Result, Winner Variant (when it won) or Learnings |
 //! | `deleted-not-archived` | its flag was deleted in PostHog (or can no longer be found there) and the row is not archived |
 //!
@@ -40,7 +40,7 @@ use time::Date;
 
 use crate::model::{NotionRow, PropValue, Resource};
 use crate::normalize::{day, Creator};
-use crate::plan::{is_retired, OrphanReason, ResourcePlan, Step};
+use crate::plan::{OrphanReason, ResourcePlan, Step};
 
 /// One best practice.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -506,7 +506,9 @@ struct RowJudge<'a> {
 
 impl RowJudge<'_> {
     fn retired(&self) -> bool {
-        is_retired(self.resource, self.row.record.status.as_deref())
+        self.resource
+            .schema()
+            .is_retired(self.row.record.status.as_deref())
     }
 
     fn import(&self) -> String {
@@ -662,6 +664,11 @@ impl RowJudge<'_> {
 
     fn cleanup_overdue(&self) -> Option<(String, Vec<String>)> {
         if self.resource != Resource::Flags {
+            return None;
+        }
+        // A deleted flag is `deleted-not-archived` (and a check of it a dead reference in the
+        // code section), not a removal that is late.
+        if self.item.is_some_and(|i| i.desired.deleted) {
             return None;
         }
         let planned = text(self.row, "Planned Removal")?;
@@ -1290,7 +1297,7 @@ mod tests {
                 &[
                     owner(MAYA),
                     ("Status", select("active")),
-                    ("Planned Removal", date("2027-01-01")),
+                    ("Planned Removal", date("2026-01-01")),
                 ],
             )],
             &Settings::default(),

@@ -176,6 +176,44 @@ pub struct DatabaseSchema {
     /// The property that says what the resource is for, and the spec's words for what it
     /// holds (its "Purpose" column): the `missing-purpose` hygiene rule asks for it.
     pub purpose: Option<Purpose>,
+    /// Which properties identify a row.
+    pub identity: Identity,
+    /// The status property and its lifecycle values (none for dashboards).
+    pub lifecycle: Option<Lifecycle>,
+}
+
+/// Which properties identify a row: kodo matches PostHog's objects to rows by them, reads
+/// them first, and looks a row up by them after a create whose answer was lost.
+#[derive(Debug)]
+pub struct Identity {
+    /// The primary match key's property: an event's or flag's key, an experiment's flag key,
+    /// a dashboard's PostHog ID.
+    pub primary: &'static str,
+    /// The fallback key's property, matched when a row has no primary key: an experiment's
+    /// or a dashboard's name.
+    pub fallback: Option<&'static str>,
+}
+
+/// The property that holds a resource's status in the spec's vocabulary, and the values that
+/// mean "only planned" and "retired".
+#[derive(Debug)]
+pub struct Lifecycle {
+    pub property: &'static str,
+    /// The status of a row whose resource is only planned (not yet in PostHog).
+    pub planned: &'static str,
+    /// The status of a row whose resource is retired.
+    pub retired: &'static str,
+    /// Status values people set that kodo never replaces.
+    pub protected: &'static [&'static str],
+}
+
+/// A key query: the property to filter on, its type, and the value (for a number property,
+/// a JSON number).
+#[derive(Debug, Clone, PartialEq)]
+pub struct KeyQuery {
+    pub property: &'static str,
+    pub kind: PropType,
+    pub value: Value,
 }
 
 /// The property a row's purpose is written in.
@@ -189,6 +227,86 @@ pub struct Purpose {
 impl DatabaseSchema {
     pub fn property(&self, name: &str) -> Option<&'static PropSpec> {
         self.properties.iter().find(|p| p.name == name)
+    }
+
+    /// The properties rows are identified by: the fallback (when there is one), then the
+    /// primary.
+    pub fn key_properties(&self) -> Vec<&'static str> {
+        self.identity
+            .fallback
+            .into_iter()
+            .chain([self.identity.primary])
+            .collect()
+    }
+
+    /// The property holding the status, if the resource has one.
+    pub fn status_property(&self) -> Option<&'static str> {
+        self.lifecycle.as_ref().map(|l| l.property)
+    }
+
+    /// Whether `status` says the resource is only planned.
+    pub fn is_planned(&self, status: Option<&str>) -> bool {
+        self.lifecycle
+            .as_ref()
+            .is_some_and(|l| status == Some(l.planned))
+    }
+
+    /// Whether `status` says the resource is retired.
+    pub fn is_retired(&self, status: Option<&str>) -> bool {
+        self.lifecycle
+            .as_ref()
+            .is_some_and(|l| status == Some(l.retired))
+    }
+
+    /// Whether `current`, the value of `property`, is one people set and kodo never replaces.
+    pub fn is_protected(&self, property: &str, current: &str) -> bool {
+        self.lifecycle
+            .as_ref()
+            .is_some_and(|l| l.property == property && l.protected.contains(&current))
+    }
+
+    /// A row's match keys, from its decoded properties.
+    pub fn match_keys(&self, props: &BTreeMap<&'static str, PropValue>) -> MatchKeys {
+        let key_text = |name: &str| match props.get(name) {
+            Some(PropValue::Number(Some(n))) => Some(format_number(*n)),
+            Some(v) => v
+                .as_text()
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty()),
+            None => None,
+        };
+        MatchKeys {
+            primary: key_text(self.identity.primary),
+            fallback: self.identity.fallback.and_then(key_text),
+        }
+    }
+
+    /// The query that finds the row of a record with these keys (`key` is the record's name):
+    /// by the primary key when it has one, else by the fallback.
+    pub fn key_query(&self, keys: &MatchKeys, key: &str) -> KeyQuery {
+        let query = |property: &'static str, text: &str| {
+            let kind = self
+                .property(property)
+                .map_or(PropType::RichText, |p| p.kind);
+            let value = match kind {
+                PropType::Number => text
+                    .parse::<i64>()
+                    .map(Value::from)
+                    .or_else(|_| text.parse::<f64>().map(Value::from))
+                    .unwrap_or_else(|_| json!(text)),
+                _ => json!(text),
+            };
+            KeyQuery {
+                property,
+                kind,
+                value,
+            }
+        };
+        match (&keys.primary, self.identity.fallback) {
+            (Some(primary), _) => query(self.identity.primary, primary),
+            (None, Some(fallback)) => query(fallback, key),
+            (None, None) => query(self.identity.primary, key),
+        }
     }
 
     /// The title property (the row's key for events and flags, the name otherwise).
@@ -243,6 +361,16 @@ macro_rules! prop {
 
 /// Events database: the spec's table.
 pub static EVENTS: DatabaseSchema = DatabaseSchema {
+    identity: Identity {
+        primary: "Event Name",
+        fallback: None,
+    },
+    lifecycle: Some(Lifecycle {
+        property: "Implementation Status",
+        planned: "planned",
+        retired: "deprecated",
+        protected: &["deprecated"],
+    }),
     resource: Resource::Events,
     title: "Events",
     purpose: Some(Purpose {
@@ -286,6 +414,16 @@ pub static EVENTS: DatabaseSchema = DatabaseSchema {
 
 /// Feature Flags database: the spec's table.
 pub static FLAGS: DatabaseSchema = DatabaseSchema {
+    identity: Identity {
+        primary: "Flag Key",
+        fallback: None,
+    },
+    lifecycle: Some(Lifecycle {
+        property: "Status",
+        planned: "draft",
+        retired: "archived",
+        protected: &[],
+    }),
     resource: Resource::Flags,
     title: "Feature Flags",
     purpose: None,
@@ -315,6 +453,16 @@ pub static FLAGS: DatabaseSchema = DatabaseSchema {
 
 /// Experiments database: the spec's table.
 pub static EXPERIMENTS: DatabaseSchema = DatabaseSchema {
+    identity: Identity {
+        primary: "Flag Key",
+        fallback: Some("Experiment Name"),
+    },
+    lifecycle: Some(Lifecycle {
+        property: "Status",
+        planned: "draft",
+        retired: "archived",
+        protected: &[],
+    }),
     resource: Resource::Experiments,
     title: "Experiments",
     purpose: Some(Purpose {
@@ -349,6 +497,11 @@ pub static EXPERIMENTS: DatabaseSchema = DatabaseSchema {
 
 /// Dashboards database: the spec's table.
 pub static DASHBOARDS: DatabaseSchema = DatabaseSchema {
+    identity: Identity {
+        primary: "ID",
+        fallback: Some("Dashboard Name"),
+    },
+    lifecycle: None,
     resource: Resource::Dashboards,
     title: "Dashboards",
     purpose: Some(Purpose {
@@ -780,53 +933,21 @@ pub fn decode_page(
     for spec in schema.properties {
         props.insert(spec.name, decode(spec, properties.get(spec.name)));
     }
-    let text = |name: &str| {
+    let keys = schema.match_keys(&props);
+    let status = schema.status_property().and_then(|p| {
         props
-            .get(name)
+            .get(p)
             .and_then(PropValue::as_text)
             .map(|s| s.trim().to_string())
             .filter(|s| !s.is_empty())
-    };
-    let (keys, status) = match resource {
-        Resource::Events => (
-            MatchKeys {
-                primary: text("Event Name"),
-                fallback: None,
-            },
-            text("Implementation Status"),
-        ),
-        Resource::Flags => (
-            MatchKeys {
-                primary: text("Flag Key"),
-                fallback: None,
-            },
-            text("Status"),
-        ),
-        Resource::Experiments => (
-            MatchKeys {
-                primary: text("Flag Key"),
-                fallback: text("Experiment Name"),
-            },
-            text("Status"),
-        ),
-        Resource::Dashboards => (
-            MatchKeys {
-                primary: match props.get("ID") {
-                    Some(PropValue::Number(Some(n))) => Some(format_number(*n)),
-                    _ => None,
-                },
-                fallback: text("Dashboard Name"),
-            },
-            None,
-        ),
-    };
-    let key = match resource {
-        // Reports name experiments and dashboards by their names.
-        Resource::Experiments | Resource::Dashboards => keys.fallback.clone(),
-        _ => keys.primary.clone(),
-    }
-    .or_else(|| keys.primary.clone())
-    .unwrap_or_default();
+    });
+    // Reports name a row by its name (the fallback key: an experiment's or a dashboard's),
+    // else by its key.
+    let key = keys
+        .fallback
+        .clone()
+        .or_else(|| keys.primary.clone())
+        .unwrap_or_default();
     NotionRow {
         page_id: page_id.to_string(),
         url: url.map(str::to_string),
@@ -881,6 +1002,139 @@ pub fn experiment_status(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The table's identity and lifecycle name properties of the right kind in the same
+    /// schema: a key is a title, text or number; a status is a select that offers its values.
+    #[test]
+    fn identity_and_lifecycle_name_real_properties() {
+        for resource in Resource::ALL {
+            let schema = resource.schema();
+            for name in schema.key_properties() {
+                let spec = schema
+                    .property(name)
+                    .unwrap_or_else(|| panic!("{resource}: {name}"));
+                assert!(
+                    matches!(
+                        spec.kind,
+                        PropType::Title | PropType::RichText | PropType::Number
+                    ),
+                    "{resource}: {name}"
+                );
+            }
+            if let Some(l) = &schema.lifecycle {
+                let spec = schema.property(l.property).expect("status property");
+                assert_eq!(spec.kind, PropType::Select, "{resource}");
+                for value in [l.planned, l.retired].iter().chain(l.protected) {
+                    assert!(spec.options.contains(value), "{resource}: {value}");
+                }
+            }
+        }
+        assert_eq!(Resource::Dashboards.schema().status_property(), None);
+    }
+
+    #[test]
+    fn lifecycle_values_come_from_the_table() {
+        let events = Resource::Events.schema();
+        assert!(events.is_planned(Some("planned")));
+        assert!(events.is_retired(Some("deprecated")));
+        assert!(events.is_protected("Implementation Status", "deprecated"));
+        assert!(!events.is_protected("Implementation Status", "implemented"));
+        assert!(!events.is_protected("Domain", "deprecated"));
+        for r in [Resource::Flags, Resource::Experiments] {
+            assert!(r.schema().is_planned(Some("draft")), "{r}");
+            assert!(r.schema().is_retired(Some("archived")), "{r}");
+            assert!(!r.schema().is_retired(Some("active")), "{r}");
+            assert!(!r.schema().is_protected("Status", "archived"), "{r}");
+        }
+        let dashboards = Resource::Dashboards.schema();
+        assert!(!dashboards.is_planned(Some("draft")));
+        assert!(!dashboards.is_retired(None));
+    }
+
+    #[test]
+    fn key_queries_use_the_primary_key_else_the_fallback() {
+        let keys = |primary: Option<&str>, fallback: Option<&str>| MatchKeys {
+            primary: primary.map(str::to_string),
+            fallback: fallback.map(str::to_string),
+        };
+        let q = Resource::Dashboards
+            .schema()
+            .key_query(&keys(Some("123"), Some("API")), "API");
+        assert_eq!(
+            (q.property, q.kind, q.value),
+            ("ID", PropType::Number, json!(123))
+        );
+        let q = Resource::Dashboards
+            .schema()
+            .key_query(&keys(None, Some("API")), "API");
+        assert_eq!(
+            (q.property, q.kind, q.value),
+            ("Dashboard Name", PropType::Title, json!("API"))
+        );
+        let q = Resource::Experiments
+            .schema()
+            .key_query(&keys(Some("checkout"), Some("Checkout")), "Checkout");
+        assert_eq!(
+            (q.property, q.kind, q.value),
+            ("Flag Key", PropType::RichText, json!("checkout"))
+        );
+        let q = Resource::Events
+            .schema()
+            .key_query(&keys(None, None), "signed_up");
+        assert_eq!(
+            (q.property, q.kind, q.value),
+            ("Event Name", PropType::Title, json!("signed_up"))
+        );
+    }
+
+    /// A decoded row's keys, name and status are read from the properties the table names.
+    #[test]
+    fn decoded_rows_take_keys_and_status_from_the_table() {
+        let props = |pairs: Value| pairs.as_object().cloned().expect("object");
+        let title = |t: &str| json!({"type": "title", "title": [{"plain_text": t}]});
+        let text = |t: &str| json!({"type": "rich_text", "rich_text": [{"plain_text": t}]});
+        let select = |t: &str| json!({"type": "select", "select": {"name": t}});
+        let row = decode_page(
+            Resource::Experiments,
+            "p",
+            None,
+            &props(json!({
+                "Experiment Name": title("Checkout copy"),
+                "Flag Key": text("checkout-copy"),
+                "Status": select("running"),
+            })),
+        );
+        assert_eq!(row.record.key, "Checkout copy");
+        assert_eq!(row.record.keys.primary.as_deref(), Some("checkout-copy"));
+        assert_eq!(row.record.keys.fallback.as_deref(), Some("Checkout copy"));
+        assert_eq!(row.record.status.as_deref(), Some("running"));
+        let row = decode_page(
+            Resource::Dashboards,
+            "p",
+            None,
+            &props(json!({
+                "Dashboard Name": title("API"),
+                "ID": {"type": "number", "number": 42},
+            })),
+        );
+        assert_eq!(
+            (row.record.key.as_str(), row.record.keys.primary.as_deref()),
+            ("API", Some("42"))
+        );
+        assert_eq!(row.record.status, None);
+        let row = decode_page(
+            Resource::Events,
+            "p",
+            None,
+            &props(json!({
+                "Event Name": title(" signed_up "),
+                "Implementation Status": select("planned"),
+            })),
+        );
+        assert_eq!(row.record.key, "signed_up");
+        assert_eq!(row.record.keys.fallback, None);
+        assert_eq!(row.record.status.as_deref(), Some("planned"));
+    }
 
     #[test]
     fn every_schema_has_exactly_one_title_and_unique_names() {

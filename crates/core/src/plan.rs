@@ -94,7 +94,7 @@ impl Item {
     pub fn mismatch(&self) -> Option<(&str, &str)> {
         let ph = self.desired.record.status.as_deref()?;
         let notion = self.notion_status.as_deref().filter(|s| !s.is_empty())?;
-        let property = status_property(self.desired.record.resource)?;
+        let property = self.desired.record.resource.schema().status_property()?;
         let written = matches!(&self.step, Step::Update { changes, .. }
             if changes.iter().any(|c| c.property == property));
         if notion == ph || !written {
@@ -107,7 +107,7 @@ impl Item {
     /// already reports: stale facts (old → new) and missing values it fills. The audit lists
     /// exactly these, so the audit is the plan.
     pub fn stale_changes(&self) -> Vec<&Change> {
-        let status = status_property(self.desired.record.resource);
+        let status = self.desired.record.resource.schema().status_property();
         let mismatch = self.mismatch().is_some();
         match &self.step {
             Step::Update { changes, .. } => changes
@@ -182,40 +182,6 @@ impl ResourcePlan {
             .iter()
             .all(|i| matches!(i.step, Step::Unchanged { .. }))
     }
-}
-
-/// The property that holds a resource's status.
-pub fn status_property(resource: Resource) -> Option<&'static str> {
-    match resource {
-        Resource::Events => Some("Implementation Status"),
-        Resource::Flags | Resource::Experiments => Some("Status"),
-        Resource::Dashboards => None,
-    }
-}
-
-/// Notion values people set that kodo never replaces.
-fn protected(resource: Resource, property: &str, current: &str) -> bool {
-    resource == Resource::Events && property == "Implementation Status" && current == "deprecated"
-}
-
-/// The status a row has while its resource is only planned.
-fn is_planned(resource: Resource, status: Option<&str>) -> bool {
-    matches!(
-        (resource, status),
-        (Resource::Events, Some("planned"))
-            | (Resource::Flags, Some("draft"))
-            | (Resource::Experiments, Some("draft"))
-    )
-}
-
-/// The status a row has once its resource is retired.
-pub fn is_retired(resource: Resource, status: Option<&str>) -> bool {
-    matches!(
-        (resource, status),
-        (Resource::Events, Some("deprecated"))
-            | (Resource::Flags, Some("archived"))
-            | (Resource::Experiments, Some("archived"))
-    )
 }
 
 /// "Tracked On" from the scan of this repository, merged with what Notion says: one repository
@@ -308,7 +274,7 @@ pub fn diff(
         }
         if have
             .as_text()
-            .is_some_and(|current| protected(resource, spec.name, current))
+            .is_some_and(|current| resource.schema().is_protected(spec.name, current))
         {
             continue;
         }
@@ -444,9 +410,9 @@ pub fn plan(input: PlanInput, options: PlanOptions) -> ResourcePlan {
                 row: row.clone(),
                 reason: OrphanReason::Duplicate,
             });
-        } else if is_planned(resource, status) {
+        } else if resource.schema().is_planned(status) {
             planned.push(row.clone());
-        } else if is_retired(resource, status) {
+        } else if resource.schema().is_retired(status) {
             retired.push(row.clone());
         } else {
             let gone = resource == Resource::Flags
@@ -592,7 +558,7 @@ mod tests {
             Resource::Experiments | Resource::Dashboards => (None, Some(key.to_string())),
             _ => (Some(key.to_string()), None),
         };
-        let status = status_property(resource).and_then(|s| {
+        let status = resource.schema().status_property().and_then(|s| {
             props
                 .iter()
                 .find(|(n, _)| *n == s)

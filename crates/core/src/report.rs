@@ -620,7 +620,9 @@ pub struct LastSync {
     pub action: String,
 }
 
-/// The status table.
+/// The status table: a Markdown table (pasted into an issue or a PR it renders as one), its
+/// columns padded so it also reads as plain text. Planned counts documentation written before
+/// PostHog has the resource, which explains a Notion count above PostHog's.
 pub fn status_markdown(f: &Findings, last: &[(Resource, Option<LastSync>)]) -> String {
     let header = [
         "Resource",
@@ -630,6 +632,7 @@ pub fn status_markdown(f: &Findings, last: &[(Resource, Option<LastSync>)]) -> S
         "Orphaned",
         "Mismatched",
         "Stale",
+        "Planned",
         "Last sync",
     ];
     let mut rows: Vec<Vec<String>> = Vec::new();
@@ -650,6 +653,7 @@ pub fn status_markdown(f: &Findings, last: &[(Resource, Option<LastSync>)]) -> S
             s.orphaned.to_string(),
             s.mismatches.to_string(),
             s.stale.to_string(),
+            s.planned.to_string(),
             sync,
         ]);
     }
@@ -662,32 +666,38 @@ pub fn status_markdown(f: &Findings, last: &[(Resource, Option<LastSync>)]) -> S
                 .unwrap_or(0)
         })
         .collect();
-    let mut out = String::new();
-    let line = |cells: Vec<String>| -> String {
-        let mut l = String::new();
+    // Names and the last column left-aligned, counts right-aligned.
+    let numeric = |i: usize| i > 0 && i < header.len() - 1;
+    let line = |cells: &[String]| -> String {
+        let mut l = String::from("|");
         for (i, cell) in cells.iter().enumerate() {
-            let pad = widths[i].saturating_sub(cell.chars().count());
-            if i > 0 {
-                l.push_str("  ");
-            }
-            // Names and the last column left-aligned, counts right-aligned.
-            if i == 0 || i == cells.len() - 1 {
-                l.push_str(cell);
-                l.push_str(&" ".repeat(pad));
+            let pad = " ".repeat(widths[i].saturating_sub(cell.chars().count()));
+            if numeric(i) {
+                let _ = write!(l, " {pad}{cell} |");
             } else {
-                l.push_str(&" ".repeat(pad));
-                l.push_str(cell);
+                let _ = write!(l, " {cell}{pad} |");
             }
         }
-        l.trim_end().to_string()
+        l
     };
+    let mut out = String::new();
     let _ = writeln!(
         out,
         "{}",
-        line(header.iter().map(|s| s.to_string()).collect())
+        line(&header.iter().map(|s| s.to_string()).collect::<Vec<_>>())
     );
+    let mut rule = String::from("|");
+    for (i, w) in widths.iter().enumerate() {
+        let dashes = "-".repeat((*w).max(3));
+        if numeric(i) {
+            let _ = write!(rule, " {}: |", &dashes[1..]);
+        } else {
+            let _ = write!(rule, " {dashes} |");
+        }
+    }
+    let _ = writeln!(out, "{rule}");
     for r in rows {
-        let _ = writeln!(out, "{}", line(r));
+        let _ = writeln!(out, "{}", line(&r));
     }
     out
 }
@@ -792,8 +802,11 @@ pub fn overview(f: &Findings, last: &[(Resource, Option<LastSync>)]) -> String {
         .collect();
     import.sort();
     import.dedup();
-    for r in &import {
-        fixes.push(format!("kodo ph-sync import {}", r.plural()));
+    // One command when several resources need an import: `import all` (the default).
+    match import.as_slice() {
+        [] => {}
+        [one] => fixes.push(format!("kodo ph-sync import {}", one.plural())),
+        _ => fixes.push("kodo ph-sync import all".to_string()),
     }
     let mut orphaned: Vec<Resource> = f.orphaned.iter().map(|x| x.resource).collect();
     orphaned.sort();
@@ -1285,16 +1298,20 @@ Documentation status doesn't match PostHog state:
         ];
         let table = status_markdown(&f, &last);
         let expected = "\
-Resource     PostHog  Notion  Undocumented  Orphaned  Mismatched  Stale  Last sync
-Events            47      41             6         0           0      0  2026-05-01T10:00:00Z (import)
-Flags             12      10             2         0           1      0  never
-Experiments        3       3             0         0           0      0  never
-Dashboards         6       4             2         0           0      0  never
+| Resource    | PostHog | Notion | Undocumented | Orphaned | Mismatched | Stale | Planned | Last sync                     |
+| ----------- | ------: | -----: | -----------: | -------: | ---------: | ----: | ------: | ----------------------------- |
+| Events      |      47 |     41 |            6 |        0 |          0 |     0 |       0 | 2026-05-01T10:00:00Z (import) |
+| Flags       |      12 |     10 |            2 |        0 |          1 |     0 |       0 | never                         |
+| Experiments |       3 |      3 |            0 |        0 |          0 |     0 |       0 | never                         |
+| Dashboards  |       6 |      4 |            2 |        0 |          0 |     0 |       0 | never                         |
 ";
         assert_eq!(table, expected);
         let text = overview(&f, &last);
         assert!(text.contains("## Discrepancies\n\n### Undocumented Resources\n"));
-        assert!(text.ends_with("## To fix\n    kodo ph-sync import events\n    kodo ph-sync import flags\n    kodo ph-sync import dashboards\n"));
+        assert!(
+            text.ends_with("## To fix\n    kodo ph-sync import all\n"),
+            "{text}"
+        );
         let json: serde_json::Value = serde_json::from_str(&status_json(&f, &last, "T")).unwrap();
         assert_eq!(json["resources"]["events"]["last_sync"]["action"], "import");
         assert_eq!(

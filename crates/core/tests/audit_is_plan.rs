@@ -70,7 +70,7 @@ fn scenario(seed: u64) -> (PlanInput, PlanOptions) {
     let resource = Resource::ALL[rng.below(4)];
     let schema = resource.schema();
     let title = schema.properties[0].name;
-    let status_prop = plan::status_property(resource);
+    let status_prop = resource.schema().status_property();
     let mut desired = Vec::new();
     let mut rows = Vec::new();
     let mut written = Written::new();
@@ -165,7 +165,7 @@ fn audit_findings_are_the_plans_writes() {
         let (input, options) = scenario(seed);
         let resource = input.resource;
         let p = plan::plan(input, options);
-        let status_prop = plan::status_property(resource);
+        let status_prop = resource.schema().status_property();
 
         let mut writes: BTreeSet<(String, String)> = BTreeSet::new();
         let mut kept: BTreeSet<(String, String)> = BTreeSet::new();

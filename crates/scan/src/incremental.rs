@@ -737,17 +737,16 @@ fn keep_outcome(
     // those of the first round that read it.
     let contribution = |e: &FileExtract| -> Result<Option<(Option<usize>, FileFacts)>, ()> {
         if e.tokenized {
-            return Ok(e
-                .facts
-                .clone()
-                .filter(FileFacts::has_any)
-                .map(|f| (None, f)));
+            let facts = e.facts.as_ref().filter(|f| f.has_any());
+            return Ok(facts.map(|f| (None, f.for_close())));
         }
         match e.rounds.first() {
             None => Ok(None),
             Some(r) => {
                 let round = round_of(r.key).ok_or(())?;
-                Ok(r.facts.has_any().then(|| (Some(round), r.facts.clone())))
+                Ok(r.facts
+                    .has_any()
+                    .then(|| (Some(round), r.facts.for_close())))
             }
         }
     };

@@ -164,6 +164,20 @@ impl FileFacts {
             || !self.aliases.is_empty()
             || !self.passed.is_empty()
     }
+
+    /// What [`close`] reads of these facts: two files whose `for_close` views are equal
+    /// give the same wrappers (the scan cache relies on this to keep its result when an
+    /// edit adds, say, a function no forward calls). Keep in step with `close`: of
+    /// `defined` it only asks about the callees of the file's own forwards.
+    pub(crate) fn for_close(&self) -> FileFacts {
+        let mut out = self.clone();
+        out.defined.retain(|name| {
+            self.fns
+                .iter()
+                .any(|f| f.forwards.iter().any(|fw| fw.callee == *name))
+        });
+        out
+    }
 }
 
 /// An inferred wrapper: call sites of `name` are resolved like SDK calls.

@@ -49,7 +49,9 @@ pub(crate) fn called_names(refs: &[Found]) -> std::collections::BTreeSet<(Family
 /// A key that is a wrapper's own parameter is not a reference: its call sites are, so it is
 /// dropped. A wrapper nothing in the repository calls (a framework's entry point: a view, a
 /// handler) has no call sites, so its body's reference stays, dynamic, and says so. A
-/// receiver's method (`e.PosthogEvent()`) is reached only through other wrappers.
+/// receiver's method (`e.PosthogEvent()`) is reached only through other wrappers, and what a
+/// hook returns through the names its result is bound to (inferred, or configured in
+/// `scan.wrappers`, as `track` in `const track = useTrack()`).
 pub(crate) fn drop_wrapper_params(
     refs: &mut Vec<Found>,
     inferred: &[Inferred],
@@ -58,7 +60,8 @@ pub(crate) fn drop_wrapper_params(
     let mut live: HashSet<(Family, &str)> = HashSet::new();
     let mut uncalled: HashSet<(Family, &str)> = HashSet::new();
     for w in inferred {
-        if called.contains(&(w.family, w.name.clone())) || w.key_at(false).is_empty() {
+        if w.returned || called.contains(&(w.family, w.name.clone())) || w.key_at(false).is_empty()
+        {
             live.insert((w.family, w.origin.as_str()));
         } else {
             uncalled.insert((w.family, w.origin.as_str()));

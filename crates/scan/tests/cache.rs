@@ -400,6 +400,18 @@ fn an_edit_that_changes_nothing_across_files_keeps_the_cached_cross_file_result(
     assert!(out.contains("user_logged_in"));
     assert_eq!(out, no_cache(tree.path()));
 
+    // A new function (with a literal capture) in a file that has inference facts.
+    let metrics = fs::read_to_string(tree.path().join("web/src/lib/metrics.ts")).unwrap();
+    write(
+        tree.path(),
+        "web/src/lib/metrics.ts",
+        &format!("{metrics}export function ping() {{\n  posthog.capture('metrics_ping')\n}}\n"),
+    );
+    let (out, stats) = run(tree.path(), cache.path());
+    assert!(stats.cross_file_reused, "{stats:?}");
+    assert!(out.contains("metrics_ping"));
+    assert_eq!(out, no_cache(tree.path()));
+
     // A call site of an inferred wrapper with a new key: the cached inference round is
     // replayed on the file.
     write(

@@ -67,6 +67,7 @@ fixtures! {
     inferred_wrappers_python => "infer-python",
     inferred_wrappers_go => "infer-go",
     call_patterns => "patterns",
+    server_marked_files => "server-files",
 }
 
 /// Every fixture directory has a test above, so a new fixture cannot be silently skipped.

@@ -33,7 +33,7 @@ fn kind_name(kind: Kind) -> &'static str {
 
 fn key_text(f: &Finding) -> String {
     match &f.key {
-        Some(k) => format!("`{k}`"),
+        Some(k) => format!("`{}`", kodo_scan::render::display_path(k)),
         None => "(dynamic key)".into(),
     }
 }
@@ -65,8 +65,10 @@ fn what(f: &Finding) -> String {
     }
 }
 
+/// `path:line`, control characters escaped (a file name can hold a newline or an escape
+/// sequence that would rewrite the terminal).
 fn location(f: &Finding) -> String {
-    format!("{}:{}", f.path, f.line)
+    format!("{}:{}", kodo_scan::render::display_path(&f.path), f.line)
 }
 
 /// The one-line message of a finding (annotations, warnings).
@@ -96,6 +98,7 @@ pub fn message(f: &Finding) -> String {
 }
 
 fn fix(kind: Kind, key: &str) -> String {
+    let key = kodo_scan::render::display_path(key);
     match kind {
         Kind::Event => {
             format!("add a row to the Events database in Notion with Event Name = `{key}`")
@@ -245,7 +248,14 @@ pub fn human(findings: &[Finding], mode: Mode, notes: &[String]) -> String {
         );
     }
 
-    let comment = comment_for(&blocking[0].path);
+    // Each file's own comment syntax: a commit may touch Python and TypeScript at once.
+    let mut by_comment: std::collections::BTreeMap<&str, BTreeSet<&str>> = Default::default();
+    for f in &blocking {
+        by_comment
+            .entry(comment_for(&f.path))
+            .or_default()
+            .insert(f.path.as_str());
+    }
     let _ = writeln!(
         out,
         "\nTo {} anyway:",
@@ -254,10 +264,29 @@ pub fn human(findings: &[Finding], mode: Mode, notes: &[String]) -> String {
             Mode::Range => "let them through",
         }
     );
-    let _ = writeln!(
-        out,
-        "  - add `{comment} kodo-ignore: <reason>` at the end of the line (a reason is required)"
-    );
+    if by_comment.len() == 1 {
+        let comment = by_comment.keys().next().copied().unwrap_or("//");
+        let _ = writeln!(
+            out,
+            "  - add `{comment} kodo-ignore: <reason>` at the end of the line (a reason is required)"
+        );
+    } else {
+        let _ = writeln!(
+            out,
+            "  - add a waiver comment with a reason at the end of the line (a reason is required):"
+        );
+        for (comment, paths) in &by_comment {
+            let paths: Vec<String> = paths
+                .iter()
+                .map(|p| kodo_scan::render::display_path(p).into_owned())
+                .collect();
+            let _ = writeln!(
+                out,
+                "      `{comment} kodo-ignore: <reason>` in {}",
+                paths.join(", ")
+            );
+        }
+    }
     if mode == Mode::Hook {
         let _ = writeln!(out, "  - KODO_SKIP=1 git commit …");
         let _ = writeln!(out, "  - git commit --no-verify");
@@ -412,11 +441,55 @@ mod tests {
         assert!(text.contains("Feature Flags database in Notion with Flag Key = `new-pricing`"));
         assert!(text.contains("kodo snapshot refresh"));
         assert!(text.contains("`kodo ph-sync import events` / `kodo ph-sync import flags`"));
-        assert!(text.contains("`// kodo-ignore: <reason>`"), "{text}");
+        // Each file's own waiver syntax, not only the first file's.
+        assert!(
+            text.contains("      `# kodo-ignore: <reason>` in app/flags.py\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("      `// kodo-ignore: <reason>` in src/app.ts\n"),
+            "{text}"
+        );
         assert!(text.contains("KODO_SKIP=1 git commit"));
         assert!(text.contains("git commit --no-verify"));
         let range = human(&findings, Mode::Range, &[]);
         assert!(!range.contains("--no-verify"));
+    }
+
+    #[test]
+    fn one_language_keeps_the_one_line_waiver_hint() {
+        let f = finding(
+            "a.py",
+            Kind::Event,
+            "x",
+            Problem::Undocumented,
+            Severity::Error,
+        );
+        let text = human(&[f], Mode::Hook, &[]);
+        assert!(
+            text.contains(
+                "  - add `# kodo-ignore: <reason>` at the end of the line (a reason is required)\n"
+            ),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn control_characters_in_file_names_and_keys_are_escaped() {
+        let f = finding(
+            "src/evil\n\u{1b}[2Jname.ts",
+            Kind::Event,
+            "bad\u{7}key",
+            Problem::Undocumented,
+            Severity::Error,
+        );
+        let text = human(&[f], Mode::Hook, &[]);
+        assert!(
+            !text.contains('\u{1b}') && !text.contains('\u{7}'),
+            "{text:?}"
+        );
+        assert!(text.contains("src/evil\\u{a}\\u{1b}[2Jname.ts:7"), "{text}");
+        assert!(text.contains("`bad\\u{7}key`"), "{text}");
     }
 
     #[test]

@@ -4,4 +4,6 @@
 mod concurrent;
 mod dotenv;
 mod files;
+mod fuzz;
+mod settings;
 mod skipped;
