@@ -258,7 +258,7 @@ fn measure(kodo: &Path, sandbox_bin: &Path, work: &Path, n: usize, budget: u32) 
 
     let started = Instant::now();
     let out = Command::new(kodo)
-        .args(["ph-sync", "import", "all", "--quiet"])
+        .args(["ph-sync", "import", "all"])
         .current_dir(&project)
         .env("NO_COLOR", "1")
         .env_remove("KODO_TEST_NO_RETRY_DELAY")
