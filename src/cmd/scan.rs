@@ -184,7 +184,7 @@ pub async fn run(ctx: &Context, args: ScanArgs) -> anyhow::Result<Outcome> {
             .iter()
             .find(|k| k.kind == *kind && k.key == *key)
             .and_then(|k| k.references.first())
-            .map(|r| format!("{}:{}", r.path, r.line))
+            .map(|r| format!("{}:{}", kodo_scan::render::display_path(&r.path), r.line))
             .unwrap_or_default();
         eprintln!("  {first}  {label}  `{key}`");
     }

@@ -100,4 +100,13 @@ fn control_characters_in_file_names_are_escaped() {
     let text = stdout(&out);
     assert!(!text.contains('\u{1b}'), "{text:?}");
     assert!(text.contains("web/evil\\u{1b}[2Jname.js:1"), "{text}");
+    // The `--check` failure list on stderr too.
+    let out = repo
+        .kodo(&["scan", "--no-git", "--check"])
+        .output()
+        .unwrap();
+    assert_code(&out, 1);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains('\u{1b}'), "{err:?}");
+    assert!(err.contains("web/evil\\u{1b}[2Jname.js:1"), "{err}");
 }
