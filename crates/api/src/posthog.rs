@@ -157,19 +157,7 @@ impl PostHogClient {
 
     /// One flag by id, deleted ones included; `None` when PostHog answers 404.
     pub async fn feature_flag(&self, id: i64) -> Result<Option<FeatureFlag>> {
-        let url = self.url(&["feature_flags", &id.to_string()]);
-        let call = Call {
-            method: Method::GET,
-            url,
-            body: None,
-            access: Access::Read,
-        };
-        let request = call.describe();
-        match self.t.execute(call).await {
-            Ok(reply) => self.decode(&reply.body, &request).map(Some),
-            Err(f) if f.status() == Some(404) => Ok(None),
-            Err(f) => Err(self.map(f, "feature flag", &id.to_string())),
-        }
+        self.by_id("feature_flags", "feature flag", id).await
     }
 
     /// The (non-deleted, non-archived) flags whose key or name contains `text`, case-insensitively
@@ -200,6 +188,16 @@ impl PostHogClient {
     /// One object of `resource` (`feature_flags`, `experiments`, `dashboards`) by id, as JSON;
     /// `None` when PostHog answers 404.
     pub async fn retrieve(&self, resource: &str, id: i64) -> Result<Option<Value>> {
+        self.by_id(resource, resource, id).await
+    }
+
+    /// `GET /<resource>/<id>/` decoded as `T`; `None` on 404; other failures name `what`.
+    async fn by_id<T: DeserializeOwned>(
+        &self,
+        resource: &str,
+        what: &str,
+        id: i64,
+    ) -> Result<Option<T>> {
         let url = self.url(&[resource, &id.to_string()]);
         let call = Call {
             method: Method::GET,
@@ -211,7 +209,7 @@ impl PostHogClient {
         match self.t.execute(call).await {
             Ok(reply) => self.decode(&reply.body, &request).map(Some),
             Err(f) if f.status() == Some(404) => Ok(None),
-            Err(f) => Err(self.map(f, resource, &id.to_string())),
+            Err(f) => Err(self.map(f, what, &id.to_string())),
         }
     }
 
