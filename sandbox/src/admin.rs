@@ -140,12 +140,7 @@ pub fn handle(
                 Ok(map) => map,
                 Err(e) => return e,
             };
-            let budget = map.get("requests_per_window").and_then(Value::as_u64);
-            let window = map
-                .get("window_secs")
-                .and_then(Value::as_f64)
-                .and_then(|s| std::time::Duration::try_from_secs_f64(s).ok())
-                .filter(|w| !w.is_zero());
+            let (budget, window) = budget_and_window(&map);
             let blocked = map.get("blocked").map(Value::as_bool);
             match (budget, window, blocked) {
                 (Some(budget), Some(window), None | Some(Some(_)))
@@ -169,12 +164,7 @@ pub fn handle(
                 Ok(map) => map,
                 Err(e) => return e,
             };
-            let budget = map.get("requests_per_window").and_then(Value::as_u64);
-            let window = map
-                .get("window_secs")
-                .and_then(Value::as_f64)
-                .and_then(|s| std::time::Duration::try_from_secs_f64(s).ok())
-                .filter(|w| !w.is_zero());
+            let (budget, window) = budget_and_window(&map);
             match (budget, window) {
                 (Some(0), _) => {
                     *lock(&shared.notion_workspace) = None;
@@ -299,6 +289,18 @@ pub fn handle(
         }
         _ => error(404, format!("no admin endpoint {method} /__admin{rest}")),
     }
+}
+
+/// A rate-limit body's `requests_per_window` (an integer) and `window_secs` (a number above 0),
+/// each `None` when missing or malformed.
+fn budget_and_window(map: &Map<String, Value>) -> (Option<u64>, Option<std::time::Duration>) {
+    let budget = map.get("requests_per_window").and_then(Value::as_u64);
+    let window = map
+        .get("window_secs")
+        .and_then(Value::as_f64)
+        .and_then(|s| std::time::Duration::try_from_secs_f64(s).ok())
+        .filter(|w| !w.is_zero());
+    (budget, window)
 }
 
 fn posthog_limits_json(burst: (usize, Duration), sustained: (usize, Duration)) -> Value {

@@ -1284,11 +1284,5 @@ pub(crate) fn resolve_in_cached(
             }
         },
     )?;
-    let mut out: HashMap<Family, DefIndex> = HashMap::new();
-    for (found, _) in states {
-        for (family, index) in found {
-            out.entry(family).or_default().extend(index);
-        }
-    }
-    Ok(out)
+    Ok(crate::resolve::merge_indexes(states))
 }

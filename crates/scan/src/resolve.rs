@@ -196,13 +196,21 @@ pub(crate) fn resolve_in(
             }
         },
     )?;
+    Ok(merge_indexes(states))
+}
+
+/// The walk's per-thread definition indexes (each thread's state is its index and a token
+/// buffer) merged into one index per language family.
+pub(crate) fn merge_indexes<T>(
+    states: impl IntoIterator<Item = (HashMap<Family, DefIndex>, T)>,
+) -> HashMap<Family, DefIndex> {
     let mut out: HashMap<Family, DefIndex> = HashMap::new();
     for (found, _) in states {
         for (family, index) in found {
             out.entry(family).or_default().extend(index);
         }
     }
-    Ok(out)
+    out
 }
 
 /// The files each request may be defined in (in request order), and per file the names
