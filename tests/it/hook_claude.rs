@@ -798,6 +798,39 @@ fn a_text_only_response_is_read_back_from_posthog() {
     assert_eq!(crate::common::plain(&row["properties"]["Status"]), "draft");
 }
 
+/// A dashboard name may hold 400 characters, PostHog's `?search=` at most 200 (a longer one is
+/// a 400, `MAX_SEARCH_LENGTH`): the read-back searches by the name's first 200 characters and
+/// still finds it.
+#[test]
+fn a_dashboard_with_a_long_name_is_read_back_through_a_capped_search() {
+    let env = TestEnv::start("demo");
+    let name = format!("Weekly metrics review {}", "é".repeat(250));
+    posthog_create(&env, "dashboards", json!({ "name": name }));
+    env.clear_requests();
+    let out = run(
+        &env,
+        &post(
+            &env,
+            "mcp__posthog__dashboard-create",
+            json!({ "name": name }),
+            "Created the dashboard.",
+        ),
+    );
+    assert!(
+        additional_context(&out).contains("kodo documented dashboard"),
+        "{}",
+        out.stdout
+    );
+    let reads = posthog_reads(&env);
+    assert!(
+        reads
+            .iter()
+            .all(|r| r.contains("search=") && r.len() < 200 * 6 + 200),
+        "{reads:?}"
+    );
+    env.row_where("dashboards", "Dashboard Name", &name);
+}
+
 #[test]
 fn nothing_is_written_when_auto_sync_is_off_or_the_tool_failed() {
     let env = TestEnv::start("demo");
