@@ -220,6 +220,9 @@ pub struct NamingRules {
 pub struct SyncConfig {
     pub auto_sync_on_create: bool,
     pub require_notion_entry: bool,
+    /// Undocumented event properties fail `audit --check` and block the pre-commit gate
+    /// (otherwise they are findings and warnings).
+    pub require_documented_properties: bool,
     pub include_builtin_events: bool,
     pub offline_policy: OfflinePolicy,
     pub strict_offline: bool,
@@ -240,6 +243,7 @@ impl Default for SyncConfig {
         SyncConfig {
             auto_sync_on_create: true,
             require_notion_entry: false,
+            require_documented_properties: false,
             include_builtin_events: false,
             offline_policy: OfflinePolicy::Block,
             strict_offline: false,
@@ -315,6 +319,7 @@ struct RawPages {
 struct RawSync {
     auto_sync_on_create: Option<bool>,
     require_notion_entry: Option<bool>,
+    require_documented_properties: Option<bool>,
     include_builtin_events: Option<bool>,
     offline_policy: Option<OfflinePolicy>,
     strict_offline: Option<bool>,
@@ -593,6 +598,10 @@ impl Config {
                 .sync
                 .require_notion_entry
                 .unwrap_or(sync_defaults.require_notion_entry),
+            require_documented_properties: raw
+                .sync
+                .require_documented_properties
+                .unwrap_or(sync_defaults.require_documented_properties),
             include_builtin_events: raw.sync.include_builtin_events.unwrap_or(false),
             offline_policy: raw.sync.offline_policy.unwrap_or(OfflinePolicy::Block),
             strict_offline: raw.sync.strict_offline.unwrap_or(false),
@@ -919,6 +928,7 @@ fn check_url(path: &Path, key: &str, url: &str) -> Result<(), ConfigError> {
 /// default): a near miss of one is an error, not a warning.
 pub const SAFETY_KEYS: &[&str] = &[
     "sync.require_notion_entry",
+    "sync.require_documented_properties",
     "sync.strict_offline",
     "sync.offline_policy",
 ];

@@ -36,6 +36,8 @@ pub(crate) async fn analyse(
     findings.code = analysis::code_report(ctx.session(), &a);
     if hygiene {
         findings.hygiene = Some(analysis::hygiene_report(&a));
+        let scan = a.code_scan.as_ref().and_then(|r| r.as_ref().ok());
+        findings.properties = analysis::property_report(ctx.session(), &a, scan).await;
     }
     Ok((a, findings))
 }

@@ -52,12 +52,26 @@ pub async fn run(
         false,
     )
     .await?;
+    // Each event's Properties schema is extended after the plan's own writes (so the
+    // creates go out right after the rows were read); a dry run shows it from the plan.
+    let code = if a.plans.iter().any(|p| p.resource == Resource::Events) {
+        crate::sync::scan::report(&a.config, ctx.global.no_cache, &ctx.printer)
+            .await
+            .ok()
+    } else {
+        None
+    };
     let json = format == Some(SyncFormat::Json);
     if !json {
         ctx.printer
             .data(&report::import_plan_text(&a.plans, flags.archive_orphans));
     }
     if ctx.global.dry_run {
+        if !json {
+            if let Some(p) = analysis::property_report(ctx.session(), &a, code.as_ref()).await {
+                ctx.printer.data(&schema_plan_text(&p.writes));
+            }
+        }
         if json {
             ctx.printer.data(&report::import_json(&a.plans, None, true));
         }
@@ -85,6 +99,17 @@ pub async fn run(
         &ctx.printer,
     )
     .await;
+    let mut outcome = outcome;
+    let mut schemas_written = apply::Outcome::default();
+    if let Some(side) = a.inventory.notion.get(&Resource::Events) {
+        // The rows just created are rows now: the report extends their schemas too.
+        let rows = apply::rows_after(&side.rows, &outcome, Resource::Events);
+        let p = analysis::property_report_of(ctx.session(), &a, code.as_ref(), &rows, &[]).await;
+        schemas_written = write_schemas(&a.notion, &p.writes, &mut outcome).await;
+        if !json && !p.writes.is_empty() {
+            ctx.printer.data(&schema_plan_text(&p.writes));
+        }
+    }
     if json {
         ctx.printer
             .data(&report::import_json(&a.plans, Some(&outcome), false));
@@ -107,6 +132,7 @@ pub async fn run(
     // What Notion now holds, for the snapshot.
     for (resource, side) in a.inventory.notion.iter_mut() {
         side.rows = apply::rows_after(&side.rows, &outcome, *resource);
+        side.rows = apply::rows_after(&side.rows, &schemas_written, *resource);
     }
     analysis::save_snapshot(ctx.session(), &a.config, &a.inventory.notion, &a.now);
     let failed_resources: Vec<Resource> = outcome.failed.iter().map(|f| f.resource).collect();
@@ -145,4 +171,63 @@ pub async fn run(
         );
     }
     Ok(Outcome::Success)
+}
+
+/// The Properties schemas import extends, one line per event.
+fn schema_plan_text(writes: &[kodo_core::properties::SchemaWrite]) -> String {
+    if writes.is_empty() {
+        return "Properties schemas: nothing to add".into();
+    }
+    let mut text = format!("Properties schemas: {} to extend\n", writes.len());
+    for w in writes {
+        text.push_str(&format!("  ~ {}: add {}\n", w.event, w.added.join(", ")));
+    }
+    text
+}
+
+/// Writes each extended schema (only the Properties property of each row), counting into
+/// `outcome`; returns what was written (for the snapshot).
+async fn write_schemas(
+    notion: &kodo_api::NotionClient,
+    writes: &[kodo_core::properties::SchemaWrite],
+    outcome: &mut apply::Outcome,
+) -> apply::Outcome {
+    let mut written = apply::Outcome::default();
+    let Some(property) = kodo_core::properties::schema_property() else {
+        return written;
+    };
+    let Some(spec) = Resource::Events.schema().property(property) else {
+        return written;
+    };
+    for w in writes {
+        let Some(page_id) = &w.page_id else {
+            continue;
+        };
+        let body = serde_json::json!({
+            property: crate::model::encode(spec, &crate::model::PropValue::Text(w.text.clone()))
+        });
+        match notion.update_page(page_id, body).await {
+            Ok(page) => {
+                outcome.updated += 1;
+                let url = Some(page.url.as_str()).filter(|u| !u.is_empty());
+                written
+                    .rows
+                    .entry(Resource::Events)
+                    .or_default()
+                    .push(crate::model::decode_page(
+                        Resource::Events,
+                        &page.id,
+                        url,
+                        &page.properties,
+                    ));
+            }
+            Err(e) => outcome.failed.push(kodo_core::outcome::Failure {
+                resource: Resource::Events,
+                key: w.event.clone(),
+                action: "update",
+                error: e.to_string(),
+            }),
+        }
+    }
+    written
 }

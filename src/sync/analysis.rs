@@ -310,3 +310,97 @@ pub fn last_syncs(state: &State, resources: &[Resource]) -> Vec<(Resource, Optio
         })
         .collect()
 }
+
+/// How many PostHog property reads are in flight at once (the client's limiter sets the pace).
+const PROPERTY_READS_IN_FLIGHT: usize = 4;
+
+/// The Properties section: every event's schema against what the code sends (from `code`,
+/// when the scan ran) and what PostHog has seen with it (read now, one paginated request per
+/// PostHog event). `None` when events were not read.
+pub async fn property_report(
+    s: Session<'_>,
+    a: &Analysis,
+    code: Option<&kodo_scan::ScanReport>,
+) -> Option<kodo_core::properties::Report> {
+    let side = a.inventory.notion.get(&Resource::Events)?;
+    let plan = a.plans.iter().find(|p| p.resource == Resource::Events)?;
+    let creates: Vec<&crate::sync::normalize::Desired> =
+        plan.creates().map(|i| &i.desired).collect();
+    Some(property_report_of(s, a, code, &side.rows, &creates).await)
+}
+
+/// [`property_report`] for these event `rows` and the events `creates` makes.
+pub async fn property_report_of(
+    s: Session<'_>,
+    a: &Analysis,
+    code: Option<&kodo_scan::ScanReport>,
+    rows: &[crate::model::NotionRow],
+    creates: &[&crate::sync::normalize::Desired],
+) -> kodo_core::properties::Report {
+    use futures_util::StreamExt;
+    let mut observed = kodo_core::properties::Observed::default();
+    if let Some(report) = code {
+        (observed.code_scanned, observed.code) = scan::code_properties(report);
+    }
+    let names: Vec<String> = a
+        .inventory
+        .posthog
+        .events
+        .iter()
+        .map(|e| e.name.trim().to_string())
+        .filter(|n| !n.is_empty() && !crate::sync::normalize::is_builtin_event(n))
+        .collect();
+    if !names.is_empty() {
+        match fetch::posthog_client(&a.config, s.printer) {
+            Ok(client) => {
+                let client = &client;
+                let reads: Vec<(String, Result<Vec<kodo_api::PropertyDefinition>, kodo_api::ApiError>)> =
+                    futures_util::stream::iter(names)
+                        .map(|name| async move {
+                            let got = client.event_properties(&name).await;
+                            (name, got)
+                        })
+                        .buffer_unordered(PROPERTY_READS_IN_FLIGHT)
+                        .collect()
+                        .await;
+                let mut failed: Vec<String> = Vec::new();
+                for (name, got) in reads {
+                    match got {
+                        Ok(list) => {
+                            observed.posthog.insert(
+                                name,
+                                list.into_iter()
+                                    .map(|p| {
+                                        let kind = p
+                                            .property_type
+                                            .as_deref()
+                                            .and_then(kodo_core::property_schema::PropertyType::from_posthog);
+                                        (p.name, kind)
+                                    })
+                                    .collect(),
+                            );
+                        }
+                        Err(e) => failed.push(format!("{name}: {e}")),
+                    }
+                }
+                if !failed.is_empty() {
+                    failed.sort();
+                    s.printer.warn(&format!(
+                        "PostHog's properties of {} events could not be read (the first: {}); those events are judged on the code alone (a personal API key needs the `property_definition:read` scope)",
+                        failed.len(),
+                        failed[0]
+                    ));
+                }
+            }
+            Err(e) => s.printer.warn(&format!(
+                "PostHog's event properties were not read ({e}); the Properties section judges the code alone"
+            )),
+        }
+    }
+    kodo_core::properties::report(
+        rows,
+        creates,
+        &observed,
+        a.config.sync.require_documented_properties,
+    )
+}

@@ -115,6 +115,20 @@ pub fn facts_at(
     Ok(facts)
 }
 
+/// What the scan says each event's captures send, for the Properties section: whether the
+/// scan reads property keys at all, and per event the keys (with `path:line`) and whether
+/// some capture sends keys it cannot see.
+pub fn code_properties(
+    report: &ScanReport,
+) -> (
+    bool,
+    std::collections::BTreeMap<String, kodo_core::properties::CodeProperties>,
+) {
+    // This scanner does not read property keys yet: the code is no evidence either way.
+    let _ = report;
+    (false, std::collections::BTreeMap::new())
+}
+
 /// The scan of the config's repository (no git history: the audit needs none), off the async
 /// runtime's threads, with the scan cache unless `no_cache`. The error is the reason, for the
 /// report to print.

@@ -4,6 +4,7 @@
 
 mod common;
 mod precommit_support;
+mod properties;
 mod reliability;
 
 mod architecture;

@@ -66,7 +66,8 @@ fn code_section(md: &str) -> String {
         .find("\n## Code\n")
         .unwrap_or_else(|| panic!("no code section:\n{md}"));
     let end = md
-        .find("\n## Hygiene\n")
+        .find("\n## Properties\n")
+        .or_else(|| md.find("\n## Hygiene\n"))
         .or_else(|| md.find("\n## Recommended Actions\n"))
         .unwrap();
     md[start + 1..end].to_string()

@@ -22,5 +22,6 @@ pub mod model;
 pub mod normalize;
 pub mod outcome;
 pub mod plan;
+pub mod properties;
 pub mod property_schema;
 pub mod report;

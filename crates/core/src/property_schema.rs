@@ -11,8 +11,8 @@
 //! One entry per property, keyed by the property's name: its `type` (one of
 //! [`PropertyType::ALL`], see [`PropertyType::parse`] for the spellings accepted) and, where
 //! kodo knows it, `sent_from`, the files that send it. An entry may hold anything else a
-//! person writes (a `description`, say): kodo keeps it. `"plan": "string"` is accepted as
-//! shorthand for `"plan": {"type": "string"}`, and an empty text is an empty schema.
+//! person writes (a `description`, say): kodo keeps it. `"plan": "string"` is accepted (and
+//! kept) as shorthand for `"plan": {"type": "string"}`, and an empty text is an empty schema.
 //!
 //! **Invariants.** [`PropertySchema::parse`] and [`PropertySchema::render`] are inverse up to
 //! whitespace (`parse(render(s)) == s`); kodo only ever adds entries (and, when a person asks,
@@ -152,13 +152,11 @@ impl PropertySchema {
         };
         let mut entries = Map::new();
         for (name, entry) in map {
+            // Kept as written (the shorthand too): a schema kodo extends reads as its author
+            // wrote it.
             let entry = match entry {
-                Value::String(kind) => {
-                    let mut m = Map::new();
-                    m.insert("type".into(), Value::String(kind));
-                    Value::Object(m)
-                }
-                Value::Null => Value::Object(Map::new()),
+                Value::String(kind) => Value::String(kind),
+                Value::Null => Value::Null,
                 Value::Object(m) => {
                     if let Some(kind) = m.get("type").filter(|t| !t.is_string() && !t.is_null()) {
                         return Err(at_start(format!(
@@ -203,7 +201,11 @@ impl PropertySchema {
     /// What the entry of `name` says of its type (`None` when there is no such entry).
     pub fn declared_type(&self, name: &str) -> Option<DeclaredType> {
         let entry = self.entries.get(name)?;
-        Some(match entry.get("type").and_then(Value::as_str) {
+        let written = match entry {
+            Value::String(t) => Some(t.as_str()),
+            other => other.get("type").and_then(Value::as_str),
+        };
+        Some(match written {
             None => DeclaredType::None,
             Some(t) if t.trim().is_empty() => DeclaredType::None,
             Some(t) => PropertyType::parse(t)
@@ -243,8 +245,12 @@ impl PropertySchema {
         if self.declared_type(name) == Some(DeclaredType::Known(kind)) {
             return false;
         }
-        if let Some(Value::Object(entry)) = self.entries.get_mut(name) {
-            entry.insert("type".into(), Value::String(kind.as_str().into()));
+        match self.entries.get_mut(name) {
+            Some(Value::Object(entry)) => {
+                entry.insert("type".into(), Value::String(kind.as_str().into()));
+            }
+            Some(other) => *other = Value::String(kind.as_str().into()),
+            None => {}
         }
         true
     }

@@ -84,6 +84,8 @@ pub struct Findings {
     pub code: Option<CodeReport>,
     /// The best-practice findings; `None` when not judged (`status`, `import`).
     pub hygiene: Option<hygiene::Report>,
+    /// Each event's properties against its schema; `None` when events were not judged.
+    pub properties: Option<crate::properties::Report>,
 }
 
 impl Findings {
@@ -227,9 +229,18 @@ impl Findings {
         self.hygiene.as_ref().map_or(0, hygiene::Report::errors)
     }
 
-    /// What `--check` asks: in sync, and no hygiene finding of an `error` rule.
+    /// Undocumented properties, when `sync.require_documented_properties` makes them fail
+    /// `--check` (not a sync problem otherwise).
+    pub fn property_errors(&self) -> usize {
+        self.properties
+            .as_ref()
+            .map_or(0, crate::properties::Report::check_failures)
+    }
+
+    /// What `--check` asks: in sync, no hygiene finding of an `error` rule, and (with
+    /// `sync.require_documented_properties`) no undocumented property.
     pub fn passes_check(&self) -> bool {
-        self.in_sync() && self.hygiene_errors() == 0
+        self.in_sync() && self.hygiene_errors() == 0 && self.property_errors() == 0
     }
 }
 
@@ -379,6 +390,9 @@ pub fn recommended_actions(f: &Findings) -> Vec<String> {
     if let Some(c) = &f.code {
         out.extend(code::actions(c));
     }
+    if let Some(p) = &f.properties {
+        out.extend(crate::properties::actions(p));
+    }
     if let Some(h) = f.hygiene.as_ref().filter(|h| !h.findings.is_empty()) {
         let n = h.findings.len();
         out.push(format!(
@@ -490,6 +504,9 @@ pub fn audit_markdown(f: &Findings, generated_at: &str) -> String {
     if let Some(c) = &f.code {
         out.push_str(&code::markdown(c));
     }
+    if let Some(p) = &f.properties {
+        out.push_str(&crate::properties::markdown(p));
+    }
     if let Some(h) = &f.hygiene {
         out.push_str(&hygiene::markdown(h));
     }
@@ -519,6 +536,8 @@ struct JsonReport<'a> {
     in_sync: bool,
     hygiene: &'a [hygiene::Finding],
     hygiene_errors: usize,
+    properties: &'a [crate::properties::Finding],
+    property_errors: usize,
 }
 
 /// The audit as JSON (schema in the README).
@@ -544,6 +563,8 @@ pub fn audit_json(f: &Findings, generated_at: &str) -> String {
         in_sync: f.in_sync(),
         hygiene: f.hygiene.as_ref().map_or(&[], |h| h.findings.as_slice()),
         hygiene_errors: f.hygiene_errors(),
+        properties: f.properties.as_ref().map_or(&[], |p| p.findings.as_slice()),
+        property_errors: f.property_errors(),
     };
     let mut text = serde_json::to_string_pretty(&report).unwrap_or_default();
     text.push('\n');
@@ -602,6 +623,11 @@ pub fn audit_csv(f: &Findings) -> String {
     }
     if let Some(c) = &f.code {
         for record in code::csv_records(c) {
+            out.push_str(&csv_row(&record));
+        }
+    }
+    if let Some(p) = &f.properties {
+        for record in crate::properties::csv_records(p) {
             out.push_str(&csv_row(&record));
         }
     }
@@ -1193,7 +1219,9 @@ Documentation status doesn't match PostHog state:
                 "code",
                 "in_sync",
                 "hygiene",
-                "hygiene_errors"
+                "hygiene_errors",
+                "properties",
+                "property_errors"
             ]
         );
         // Not judged (`--no-code`): null.
