@@ -783,6 +783,7 @@ mod tests {
             identifier: None,
             dynamic_reason: None,
             in_test: false,
+            properties: None,
         }
     }
 
