@@ -54,7 +54,8 @@ use crate::scan::{
     MAX_INFERENCE_ROUNDS,
 };
 use crate::settings::Compiled;
-use crate::walk::{base_dir, is_minified, read_source, walk_files};
+use crate::walk::{base_dir, is_minified, read_source, walk_files, walk_recording, SourceFile};
+use crate::walkcache::{self, WalkRecord};
 use crate::words::Words;
 use crate::{
     Reference, ScanError, ScanOptions, ScanReport, ScanSettings, ScanStats, SkipReason, Skipped,
@@ -144,6 +145,8 @@ struct Outcome {
     probes: Vec<(Origin, Family, Vec<String>)>,
     /// Files outside the walk that targeted resolution read, with their stat then.
     outside: Vec<(String, Option<Stat>)>,
+    /// What the last full walk saw, for the next scan to check instead of walking.
+    walk: Option<WalkRecord>,
 }
 
 /// A fingerprint of everything besides a file's bytes and path that its extract depends on.
@@ -479,50 +482,101 @@ pub(crate) fn scan(
     let view = prev.as_ref().map(|(v, _)| v);
     lap("read cache", &mut phases);
 
-    let (states, mut skipped) = walk_files(
-        root,
-        &compiled,
-        &|_| true,
-        Pass::default,
-        |st, rel, lang, file| {
-            let row = view.and_then(|v| v.find(rel).map(|i| (v, i)));
-            let (bytes, stat) = match row {
-                Some((v, i)) => {
-                    let stat = file.stat().unwrap_or(Stat::NONE);
-                    if v.fresh(i, &stat) {
-                        st.files.push((rel.to_string(), Seen::Unchanged(i)));
-                        return;
-                    }
-                    let Some(bytes) = file.read() else {
-                        return;
-                    };
-                    (bytes, stat)
-                }
-                // No cached row: the stat comes from the open file (no second path lookup).
-                None => match file.read_with_stat() {
-                    Some(read) => read,
-                    None => return,
-                },
-            };
-            let hash = cache::content_hash(bytes);
-            if let Some((v, i)) = row {
-                if v.rows[i].hash == hash {
-                    st.files.push((rel.to_string(), Seen::SameContent(i, stat)));
+    let base = base_dir(root);
+    let per_file = |st: &mut Pass, rel: &str, lang: Lang, file: &mut SourceFile<'_>| {
+        let row = view.and_then(|v| v.find(rel).map(|i| (v, i)));
+        let (bytes, stat) = match row {
+            Some((v, i)) => {
+                let stat = file.stat().unwrap_or(Stat::NONE);
+                if v.fresh(i, &stat) {
+                    st.files.push((rel.to_string(), Seen::Unchanged(i)));
                     return;
                 }
+                let Some(bytes) = file.read() else {
+                    return;
+                };
+                (bytes, stat)
             }
-            let (mut ext, meta) = extract(rel, lang, bytes, &table, &compiled, &mut st.toks);
-            if view.is_some() {
-                replayer.prepare(rel, lang, bytes, &mut ext, &meta, &mut st.toks);
+            // No cached row: the stat comes from the open file (no second path lookup).
+            None => match file.read_with_stat() {
+                Some(read) => read,
+                None => return,
+            },
+        };
+        let hash = cache::content_hash(bytes);
+        if let Some((v, i)) = row {
+            if v.rows[i].hash == hash {
+                st.files.push((rel.to_string(), Seen::SameContent(i, stat)));
+                return;
             }
-            let seen = Seen::Extracted(Box::new((stat, hash, meta, ext)));
-            st.files.push((rel.to_string(), seen));
-        },
-    )?;
+        }
+        let (mut ext, meta) = extract(rel, lang, bytes, &table, &compiled, &mut st.toks);
+        if view.is_some() {
+            replayer.prepare(rel, lang, bytes, &mut ext, &meta, &mut st.toks);
+        }
+        let seen = Seen::Extracted(Box::new((stat, hash, meta, ext)));
+        st.files.push((rel.to_string(), seen));
+    };
+    // The walk: checked against the cached record of the last full walk if there is one
+    // (see `walkcache.rs`), else in full (and recorded).
+    let old_walk = prev.as_ref().and_then(|(_, o)| o.walk.as_ref());
+    let checked = match (view, old_walk) {
+        (Some(v), Some(record)) if root.is_dir() => {
+            let paths: Vec<&str> = v.rows.iter().map(|r| r.path).collect();
+            walkcache::check(&base, record, &paths, &|s| v.trusted(s))
+        }
+        _ => None,
+    };
+    let walk_checked = checked.is_some();
+    let (states, mut skipped, dirs) = match (checked, view) {
+        (Some(checked), Some(v)) => {
+            let mut unchanged = Pass::default();
+            let mut to_read: Vec<usize> = Vec::new();
+            for (i, stat) in checked.stats.iter().enumerate() {
+                if v.fresh(i, stat) {
+                    unchanged
+                        .files
+                        .push((v.rows[i].path.to_string(), Seen::Unchanged(i)));
+                } else {
+                    to_read.push(i);
+                }
+            }
+            let mut states = vec![unchanged];
+            let mut skipped = checked.skipped;
+            let read = parallel(&to_read, |&i, buf, toks| {
+                let rel = v.rows[i].path;
+                let lang = Lang::from_path(rel)?;
+                let path = base.join(rel);
+                let mut st = Pass {
+                    files: Vec::new(),
+                    toks: std::mem::take(toks),
+                };
+                let mut gone = Vec::new();
+                let mut file = SourceFile::new(&path, rel, buf, &mut gone);
+                per_file(&mut st, rel, lang, &mut file);
+                *toks = std::mem::take(&mut st.toks);
+                Some((st, gone))
+            });
+            for (st, gone) in read {
+                states.push(st);
+                skipped.extend(gone);
+            }
+            (states, skipped, Vec::new())
+        }
+        _ => walk_recording(
+            root,
+            &compiled,
+            &|_| true,
+            Pass::default,
+            per_file,
+            cache_path.is_some() && walkcache::SUPPORTED,
+        )?,
+    };
     lap("walk and per-file pass", &mut phases);
 
     let mut stats = ScanStats {
         cache: status,
+        walk_checked,
         ..ScanStats::default()
     };
     let rows: &[Row<'_, Meta>] = view.map_or(&[], |v| &v.rows);
@@ -580,9 +634,20 @@ pub(crate) fn scan(
     let removed: Vec<usize> = (0..rows.len()).filter(|&i| !seen_rows[i]).collect();
     changed.extend(removed.iter().map(|&i| rows[i].path.to_string()));
     slots.sort_unstable_by(|a, b| a.rel.cmp(&b.rel));
+    // The record for the next scan: the checked one while the files are the cached rows,
+    // else (a full walk) what this walk saw.
+    let walk = if walk_checked {
+        old_walk
+            .filter(|_| slots.len() == rows.len() && removed.is_empty())
+            .cloned()
+    } else if cache_path.is_some() {
+        let paths: Vec<&str> = slots.iter().map(|s| s.rel.as_str()).collect();
+        walkcache::build(&base, dirs, &paths, &skipped)
+    } else {
+        None
+    };
+    let walk_changed = walk.as_ref() != old_walk;
     lap("merge with cache", &mut phases);
-
-    let base = base_dir(root);
     let mut store = Store {
         base: &base,
         slots,
@@ -619,9 +684,13 @@ pub(crate) fn scan(
                 wanted,
                 probes,
                 outside,
+                walk,
             }
         }
-        None => cross_file(&mut store, settings, &compiled)?,
+        None => Outcome {
+            walk,
+            ..cross_file(&mut store, settings, &compiled)?
+        },
     };
     stats.files_read_to_resolve = store.read;
     stats.cross_file_reused = reused;
@@ -654,6 +723,7 @@ pub(crate) fn scan(
             || stats.files_rehashed > 0
             || !removed.is_empty()
             || dirty
+            || walk_changed
             || !reused);
     let result = if write {
         postcard::to_allocvec(&outcome).ok()
@@ -881,6 +951,7 @@ fn cross_file(
         wanted: looked.wanted,
         probes: looked.probes,
         outside: looked.outside,
+        walk: None,
     })
 }
 
