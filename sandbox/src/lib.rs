@@ -28,6 +28,7 @@ pub mod posthog;
 pub mod scenario;
 pub mod secret;
 pub mod server;
+mod trigram;
 
 pub use blocking::BlockingSandbox;
 pub use options::{FaultConfig, FaultSpecError, Options};

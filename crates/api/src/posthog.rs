@@ -38,6 +38,10 @@ use crate::secret::Secret;
 
 pub use crate::types::posthog::*;
 
+/// The longest `?search=` PostHog's dashboards list accepts (`MAX_SEARCH_LENGTH`), in
+/// characters.
+const DASHBOARD_SEARCH_MAX_CHARS: usize = 200;
+
 /// The read scopes kodo needs on a personal API key.
 pub const REQUIRED_SCOPES: [&str; 4] = [
     "feature_flag:read",
@@ -174,13 +178,17 @@ impl PostHogClient {
         self.list("experiments", &[("search", text)]).await
     }
 
-    /// The dashboards PostHog finds for `text` (`?search=`: a fuzzy match on name and
-    /// description, PostHog/posthog's dashboards list OpenAPI parameter), generated usage
-    /// dashboards left out.
+    /// The dashboards PostHog finds for `text` (`?search=`: PostHog's `apply_trigram_search`,
+    /// where any dashboard whose name, description or tag contains the term matches), generated
+    /// usage dashboards left out. PostHog refuses a term over 200 characters
+    /// (`MAX_SEARCH_LENGTH`, PostHog/posthog `posthog/api/dashboards/dashboard.py`) while a
+    /// name may hold 400, so a longer `text` is searched by its first 200 characters: every
+    /// dashboard named `text` still contains them.
     pub async fn dashboards_matching(&self, text: &str) -> Result<Vec<Dashboard>> {
+        let term: String = text.chars().take(DASHBOARD_SEARCH_MAX_CHARS).collect();
         self.list(
             "dashboards",
-            &[("exclude_generated", "true"), ("search", text)],
+            &[("exclude_generated", "true"), ("search", &term)],
         )
         .await
     }
