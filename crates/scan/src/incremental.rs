@@ -34,6 +34,7 @@
 //! settings (whose fingerprint the cache checks); resolution reads a file only through the
 //! same walk rules as the scan (never through a symbolic link, never outside the root).
 
+use std::borrow::Cow;
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::hash::{Hash as _, Hasher as _};
 use std::path::{Path, PathBuf};
@@ -263,14 +264,15 @@ enum Seen {
 }
 
 #[derive(Default)]
-struct Pass {
-    files: Vec<(String, Seen)>,
+struct Pass<'c> {
+    /// Each file's path (borrowed from the cache for an unchanged one) and what became of it.
+    files: Vec<(Cow<'c, str>, Seen)>,
     toks: Vec<Token>,
 }
 
 /// One file of the scan.
 struct Slot<'c> {
-    rel: String,
+    rel: Cow<'c, str>,
     stat: Stat,
     hash: u128,
     meta: Meta,
@@ -309,7 +311,7 @@ fn load_ext<'s>(
                 slot.dirty = true;
                 match (
                     Lang::from_path(&slot.rel),
-                    read_source(&base.join(&slot.rel), &mut buf),
+                    read_source(&base.join(&*slot.rel), &mut buf),
                 ) {
                     (Some(lang), Ok(())) => {
                         let (ext, meta) =
@@ -376,7 +378,7 @@ impl<'c> Store<'c, '_> {
             }
             let rel = &self.slots[i].rel;
             if let Some(l) = Lang::from_path(rel) {
-                need.push((i, self.base.join(rel), l));
+                need.push((i, self.base.join(&**rel), l));
             }
         }
         if need.is_empty() {
@@ -433,6 +435,15 @@ fn outside_stat(base: &Path, rel: &str) -> Option<Stat> {
         .map(|m| Stat::of(&m))
 }
 
+/// Pins the per-file pass's closure to one cache lifetime (a closure's own signature
+/// would make it generic over every lifetime of [`Pass`]).
+fn per_file_fn<'c, F>(f: F) -> F
+where
+    F: Fn(&mut Pass<'c>, &str, Lang, &mut SourceFile<'_>) + Sync,
+{
+    f
+}
+
 /// See [`crate::scan_with`].
 pub(crate) fn scan(
     root: &Path,
@@ -462,10 +473,15 @@ pub(crate) fn scan(
         }),
         Err(status) => Err(status.clone()),
     };
-    let (prev, status): (Option<(View<'_, Meta>, Outcome)>, CacheStatus) = match loaded {
+    let (mut prev, status): (Option<(View<'_, Meta>, Outcome)>, CacheStatus) = match loaded {
         Ok(p) => (Some(p), CacheStatus::Used),
         Err(status) => (None, status),
     };
+    // The cached references, moved out (the cached outcome is otherwise only read).
+    let old_refs: Vec<Reference> = prev
+        .as_mut()
+        .map(|(_, o)| std::mem::take(&mut o.refs))
+        .unwrap_or_default();
     let replayer = Replayer {
         replays: prev
             .iter()
@@ -483,13 +499,14 @@ pub(crate) fn scan(
     lap("read cache", &mut phases);
 
     let base = base_dir(root);
-    let per_file = |st: &mut Pass, rel: &str, lang: Lang, file: &mut SourceFile<'_>| {
+    let per_file = per_file_fn(|st, rel, lang, file| {
         let row = view.and_then(|v| v.find(rel).map(|i| (v, i)));
         let (bytes, stat) = match row {
             Some((v, i)) => {
                 let stat = file.stat().unwrap_or(Stat::NONE);
                 if v.fresh(i, &stat) {
-                    st.files.push((rel.to_string(), Seen::Unchanged(i)));
+                    st.files
+                        .push((Cow::Borrowed(v.rows[i].path), Seen::Unchanged(i)));
                     return;
                 }
                 let Some(bytes) = file.read() else {
@@ -506,7 +523,8 @@ pub(crate) fn scan(
         let hash = cache::content_hash(bytes);
         if let Some((v, i)) = row {
             if v.rows[i].hash == hash {
-                st.files.push((rel.to_string(), Seen::SameContent(i, stat)));
+                st.files
+                    .push((Cow::Borrowed(v.rows[i].path), Seen::SameContent(i, stat)));
                 return;
             }
         }
@@ -515,8 +533,8 @@ pub(crate) fn scan(
             replayer.prepare(rel, lang, bytes, &mut ext, &meta, &mut st.toks);
         }
         let seen = Seen::Extracted(Box::new((stat, hash, meta, ext)));
-        st.files.push((rel.to_string(), seen));
-    };
+        st.files.push((Cow::Owned(rel.to_string()), seen));
+    });
     // The walk: checked against the cached record of the last full walk if there is one
     // (see `walkcache.rs`), else in full (and recorded).
     let old_walk = prev.as_ref().and_then(|(_, o)| o.walk.as_ref());
@@ -536,7 +554,7 @@ pub(crate) fn scan(
                 if v.fresh(i, stat) {
                     unchanged
                         .files
-                        .push((v.rows[i].path.to_string(), Seen::Unchanged(i)));
+                        .push((Cow::Borrowed(v.rows[i].path), Seen::Unchanged(i)));
                 } else {
                     to_read.push(i);
                 }
@@ -617,7 +635,7 @@ pub(crate) fn scan(
                         seen_rows[i] = true;
                     }
                 }
-                changed.insert(rel.clone());
+                changed.insert(rel.to_string());
                 Slot {
                     rel,
                     stat,
@@ -641,7 +659,7 @@ pub(crate) fn scan(
             .filter(|_| slots.len() == rows.len() && removed.is_empty())
             .cloned()
     } else if cache_path.is_some() {
-        let paths: Vec<&str> = slots.iter().map(|s| s.rel.as_str()).collect();
+        let paths: Vec<&str> = slots.iter().map(|s| s.rel.as_ref()).collect();
         walkcache::build(&base, dirs, &paths, &skipped)
     } else {
         None
@@ -656,7 +674,8 @@ pub(crate) fn scan(
         read: 0,
     };
     let kept = prev.as_ref().and_then(|(v, outcome)| {
-        keep_outcome(&mut store, v, outcome, &changed, settings).map(|refs| (refs, outcome))
+        keep_outcome(&mut store, v, outcome, old_refs, &changed, settings)
+            .map(|refs| (refs, outcome))
     });
     let reused = kept.is_some();
     let outcome = match kept {
@@ -708,7 +727,7 @@ pub(crate) fn scan(
     for slot in &store.slots {
         if slot.meta.minified() {
             skipped.push(Skipped {
-                path: slot.rel.clone(),
+                path: slot.rel.to_string(),
                 reason: SkipReason::Minified,
             });
         } else {
@@ -774,11 +793,12 @@ pub(crate) fn scan(
 /// The cached outcome with only the `changed` files' references recomputed, if every
 /// changed file contributes to the cross-file stage exactly what it did (and what
 /// resolution saw outside the walk is as it was); `None` means the whole cross-file stage
-/// must run again.
+/// must run again. `old_refs` are the cached outcome's references (moved out of it).
 fn keep_outcome(
     store: &mut Store<'_, '_>,
     view: &View<'_, Meta>,
     outcome: &Outcome,
+    old_refs: Vec<Reference>,
     changed: &HashSet<String>,
     settings: &ScanSettings,
 ) -> Option<(Vec<Reference>, Looked)> {
@@ -800,7 +820,7 @@ fn keep_outcome(
         }
     }
     if changed.is_empty() {
-        return Some((outcome.refs.clone(), Looked::default()));
+        return Some((old_refs, Looked::default()));
     }
     let round_of = |key: u64| outcome.rounds.iter().position(|r| r.key == key);
     // What a file gives inference: its own facts if the per-file pass tokenized it, else
@@ -832,8 +852,8 @@ fn keep_outcome(
         .slots
         .iter()
         .enumerate()
-        .filter(|(_, s)| changed.contains(&s.rel))
-        .map(|(i, s)| (s.rel.clone(), i))
+        .filter(|(_, s)| changed.contains(s.rel.as_ref()))
+        .map(|(i, s)| (s.rel.to_string(), i))
         .collect();
     for rel in changed {
         let old = match view.find(rel) {
@@ -892,11 +912,9 @@ fn keep_outcome(
         drop_wrapper_params(&mut found, &outcome.inferred, &outcome.called);
     }
     let looked = resolve(store, &mut found);
-    let mut refs: Vec<Reference> = outcome
-        .refs
-        .iter()
+    let mut refs: Vec<Reference> = old_refs
+        .into_iter()
         .filter(|r| !changed.contains(&r.path))
-        .cloned()
         .collect();
     refs.extend(found.into_iter().map(|f| f.r));
     sort_refs(&mut refs);
@@ -1042,7 +1060,7 @@ fn infer_rounds(
             read += to_read.len();
             let jobs: Vec<(usize, &str)> = to_read
                 .iter()
-                .map(|&i| (i, store.slots[i].rel.as_str()))
+                .map(|&i| (i, store.slots[i].rel.as_ref()))
                 .collect();
             let base = store.base;
             let found = parallel(&jobs, |(i, rel), buf, toks| {
@@ -1230,7 +1248,7 @@ fn resolve_targeted(
             .slots
             .iter()
             .enumerate()
-            .map(|(i, s)| (s.rel.as_str(), i))
+            .map(|(i, s)| (s.rel.as_ref(), i))
             .collect();
         for (rel, names) in &wanted {
             match position.get(rel.as_str()) {
@@ -1255,7 +1273,7 @@ fn resolve_targeted(
     let mut defs_of: HashMap<String, Vec<Def>> = HashMap::new();
     for (i, names) in &walked {
         let defs = store.defs_named(*i, names);
-        defs_of.insert(store.slots[*i].rel.clone(), defs);
+        defs_of.insert(store.slots[*i].rel.to_string(), defs);
     }
     // Stat before reading: a file changed meanwhile is not trusted next time.
     for rel in outside.keys() {
