@@ -17,6 +17,7 @@
 //! runtime, HTTP client, CLI parser or file-system access; a timestamp is passed in.
 
 pub mod code;
+pub mod document;
 pub mod documented;
 pub mod hygiene;
 pub mod model;
@@ -24,4 +25,5 @@ pub mod normalize;
 pub mod outcome;
 pub mod pages;
 pub mod plan;
+pub mod property_schema;
 pub mod report;
