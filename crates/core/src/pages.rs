@@ -838,7 +838,11 @@ mod tests {
             kind: "paragraph".into(),
             text: "My notes".into(),
         };
-        let plan = plan_region(Region::TrackingPlan, std::slice::from_ref(&person), &sections);
+        let plan = plan_region(
+            Region::TrackingPlan,
+            std::slice::from_ref(&person),
+            &sections,
+        );
         assert!(plan.missing);
         assert_eq!(plan.writes.len(), 1);
         let page = apply(std::slice::from_ref(&person), &plan);
