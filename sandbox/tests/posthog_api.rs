@@ -808,7 +808,9 @@ async fn posthog_throttle_windows_are_configurable() {
 }
 
 /// `?search=` on the experiment and dashboard lists, as PostHog filters them: experiments by
-/// name, case-insensitively; dashboards by name above description (PostHog/posthog OpenAPI).
+/// name, case-insensitively; dashboards by PostHog's `apply_trigram_search` (literal matches
+/// in name, description or tags first and alone; trigram similarity only when there are
+/// none; name above description; at most 200 characters).
 #[tokio::test]
 async fn experiment_and_dashboard_lists_take_search() {
     let env = start("demo").await;
@@ -852,5 +854,59 @@ async fn experiment_and_dashboard_lists_take_search() {
     assert_eq!(
         names(&found.body),
         vec!["API Performance", "Quarterly review"]
+    );
+    let types = |body: &Value| -> Vec<Value> {
+        body["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["search_match_type"].clone())
+            .collect()
+    };
+    assert_eq!(types(&found.body), vec![json!("exact"), json!("exact")]);
+    // No literal match anywhere: the fuzzy (trigram word similarity) tier answers.
+    let typo = env
+        .posthog("GET", &project("dashboards/?search=perfromance"), None)
+        .await;
+    assert!(
+        names(&typo.body).contains(&"API Performance".to_string()),
+        "{}",
+        typo.body
+    );
+    assert!(
+        types(&typo.body).iter().all(|t| t == "similar"),
+        "{}",
+        typo.body
+    );
+    // A literal match in a tag name counts as exact, and then fuzzy matches are dropped.
+    env.admin(
+        "POST",
+        "/posthog/dashboards",
+        Some(json!({"name": "Perfromance budget", "tags": ["okr-2027"]})),
+    )
+    .await;
+    let typo = env
+        .posthog("GET", &project("dashboards/?search=perfromance"), None)
+        .await;
+    assert_eq!(names(&typo.body), vec!["Perfromance budget"]);
+    let tagged = env
+        .posthog("GET", &project("dashboards/?search=OKR-2027"), None)
+        .await;
+    assert_eq!(names(&tagged.body), vec!["Perfromance budget"]);
+    // Without `search`, the field is null; over 200 characters, a 400.
+    let all = env.posthog("GET", &project("dashboards/"), None).await;
+    assert!(types(&all.body).iter().all(Value::is_null));
+    let long = env
+        .posthog(
+            "GET",
+            &project(&format!("dashboards/?search={}", "a".repeat(201))),
+            None,
+        )
+        .await;
+    assert_eq!(long.status, 400);
+    assert_eq!(long.body["attr"], "search");
+    assert_eq!(
+        long.body["detail"],
+        "Search query must be 200 characters or fewer."
     );
 }
