@@ -226,6 +226,13 @@ pub fn handle(
                 ),
             }
         }
+        ("DELETE", ["posthog", "members", email]) => {
+            if lock(&shared.posthog).remove_member(email) {
+                (200, json!({"removed": email}))
+            } else {
+                error(404, format!("no member `{email}` in the organization"))
+            }
+        }
         (_, ["posthog", resource, rest @ ..]) => {
             let Some(resource) = Resource::from_segment(resource) else {
                 return error(404, format!("unknown PostHog resource `{resource}`"));
