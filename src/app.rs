@@ -7,7 +7,8 @@
 use anyhow::Context as _;
 
 use crate::cli::{
-    Action, Cli, Command, Direction, HookWhich, HooksAction, ResourceArg, SnapshotAction,
+    Action, Cli, Command, Direction, HookWhich, HooksAction, PhSyncArgs, PhSyncDocument,
+    ResourceArg, SnapshotAction,
 };
 use crate::cmd::{self, import::Flags};
 
@@ -21,6 +22,10 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         .build()
         .context("cannot start the async runtime")?;
     match cli.command {
+        Command::PhSync(PhSyncArgs {
+            document: Some(PhSyncDocument::Document(doc)),
+            ..
+        }) => runtime.block_on(cmd::document::run(&ctx, doc)),
         Command::PhSync(args) => {
             let (action, resource) = args.target().map_err(anyhow::Error::msg)?;
             let resources = resource.resources();

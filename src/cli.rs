@@ -86,7 +86,7 @@ pub enum Command {
     #[command(
         name = "ph-sync",
         after_help = EXIT_CODES_HELP,
-        override_usage = "kodo ph-sync [OPTIONS] [ACTION] [RESOURCE]"
+        override_usage = "kodo ph-sync [OPTIONS] [ACTION] [RESOURCE]\n       kodo ph-sync document <event|flag|experiment|dashboard> <KEY> [OPTIONS]"
     )]
     PhSync(PhSyncArgs),
     /// The spec's CLI alternative: `--direction push` is `ph-sync import`, `pull` is `export`
@@ -121,7 +121,10 @@ impl Command {
     /// Whether the command line asked for a `--format` (machine output `-q` does not silence).
     pub fn format_given(&self) -> bool {
         match self {
-            Command::PhSync(args) => args.format.is_some(),
+            Command::PhSync(args) => {
+                args.format.is_some()
+                    || matches!(&args.document, Some(PhSyncDocument::Document(d)) if d.format.is_some())
+            }
             Command::NotionSync(args) => args.format.is_some(),
             Command::Scan(args) => args.format.is_some(),
             Command::Hook(HookArgs {
@@ -212,7 +215,11 @@ pub enum SnapshotAction {
 }
 
 #[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct PhSyncArgs {
+    /// `document`: write a resource's Notion row first, before it exists in PostHog
+    #[command(subcommand)]
+    pub document: Option<PhSyncDocument>,
     /// [ACTION] [RESOURCE], both optional: ACTION is status, import, export, audit or setup (none:
     /// status, the discrepancies and the commands that fix them); RESOURCE is events, flags,
     /// experiments, dashboards or all (the default)
@@ -230,6 +237,103 @@ pub struct PhSyncArgs {
     /// Output format: md (human Markdown), json (stable, for machines) or csv
     #[arg(long, value_enum)]
     pub format: Option<SyncFormat>,
+}
+
+/// `ph-sync document`, the action that takes a resource and a key.
+#[derive(Debug, Subcommand)]
+pub enum PhSyncDocument {
+    /// Write the Notion row of an event, flag, experiment or dashboard before it exists in
+    /// PostHog (documentation first): created once, with the planned status and the facts
+    /// kodo derives; re-running writes only what is given. Refreshes the offline snapshot.
+    #[command(after_help = EXIT_CODES_HELP)]
+    Document(Box<DocumentArgs>),
+}
+
+/// The resource `document` writes, in the singular.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Noun {
+    Event,
+    Flag,
+    Experiment,
+    Dashboard,
+}
+
+/// The formats of `ph-sync document`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DocumentFormat {
+    Md,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct DocumentArgs {
+    /// What to document
+    #[arg(value_enum)]
+    pub noun: Noun,
+    /// The event name, flag key, experiment name or dashboard name
+    pub key: String,
+    /// What the event tracks (events)
+    #[arg(long)]
+    pub description: Option<String>,
+    /// The owner, by e-mail: a member of the Notion workspace
+    #[arg(long, value_name = "EMAIL")]
+    pub owner: Option<String>,
+    /// The flag's type: release, experiment, ops, beta or config (flags; default: from the key)
+    #[arg(long = "type", value_name = "TYPE")]
+    pub kind: Option<String>,
+    /// The flag's human-readable name (flags)
+    #[arg(long)]
+    pub name: Option<String>,
+    /// What the experiment tests (experiments)
+    #[arg(long)]
+    pub hypothesis: Option<String>,
+    /// The key of the experiment's feature flag (experiments)
+    #[arg(long, value_name = "KEY")]
+    pub flag_key: Option<String>,
+    /// What the dashboard monitors (dashboards)
+    #[arg(long)]
+    pub purpose: Option<String>,
+    /// When the flag is to be removed, YYYY-MM-DD (flags)
+    #[arg(long, value_name = "DATE")]
+    pub planned_removal: Option<String>,
+    /// A property the event sends, with its type (string, number, boolean, datetime,
+    /// duration, object, array); repeat for each (events)
+    #[arg(long = "property", value_name = "NAME[:TYPE]")]
+    pub properties: Vec<String>,
+    /// Output format: md (human Markdown) or json (stable, for machines)
+    #[arg(long, value_enum)]
+    pub format: Option<DocumentFormat>,
+}
+
+impl DocumentArgs {
+    /// The options given, as the engine's fields.
+    pub fn fields(&self) -> Vec<(crate::model::DocField, String)> {
+        use crate::model::DocField;
+        [
+            (DocField::Description, &self.description),
+            (DocField::Owner, &self.owner),
+            (DocField::Type, &self.kind),
+            (DocField::Name, &self.name),
+            (DocField::Hypothesis, &self.hypothesis),
+            (DocField::FlagKey, &self.flag_key),
+            (DocField::Purpose, &self.purpose),
+            (DocField::PlannedRemoval, &self.planned_removal),
+        ]
+        .into_iter()
+        .filter_map(|(field, value)| value.clone().map(|v| (field, v)))
+        .collect()
+    }
+}
+
+impl From<Noun> for Resource {
+    fn from(n: Noun) -> Resource {
+        match n {
+            Noun::Event => Resource::Events,
+            Noun::Flag => Resource::Flags,
+            Noun::Experiment => Resource::Experiments,
+            Noun::Dashboard => Resource::Dashboards,
+        }
+    }
 }
 
 /// A positional word of `ph-sync`: an action or a resource.

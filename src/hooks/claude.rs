@@ -246,6 +246,24 @@ impl Creation {
         }
     }
 
+    /// The command that documents it first (`kodo ph-sync document flag release_x`).
+    pub fn document_command(&self) -> String {
+        use crate::model::{DocField, Resource};
+        match self {
+            Self::Flag { key, .. } => kodo_core::document::command(Resource::Flags, key, &[]),
+            Self::Experiment { name, flag_key } => {
+                let extra: Vec<(DocField, &str)> = flag_key
+                    .iter()
+                    .map(|k| (DocField::FlagKey, k.as_str()))
+                    .collect();
+                kodo_core::document::command(Resource::Experiments, name, &extra)
+            }
+            Self::Dashboard { name } => {
+                kodo_core::document::command(Resource::Dashboards, name, &[])
+            }
+        }
+    }
+
     /// The `kodo ph-sync` resource type for this kind (`flags`, ...).
     pub fn resource_type(&self) -> &'static str {
         match self {
@@ -662,13 +680,16 @@ pub fn block_reason(c: &Creation) -> String {
     format!(
         "kodo: {kind} `{id}` is not documented in Notion ({database} database), and \
          sync.require_notion_entry is on.\n\
-         Document it first: add a row with {row} to the {database} database, then retry. \
+         Document it first, then retry: run `{command}` (ask the user first: it writes the \
+         Notion row and refreshes the snapshot), or add a row with {row} to the {database} \
+         database. \
          (Or, with sync.require_notion_entry off, create it and run \
          `kodo ph-sync import {resource}` to document it afterwards.)\n\
          To let undocumented creations through, restart Claude Code with \
          {ALLOW_UNDOCUMENTED_ENV}=1 in its environment.",
         kind = c.kind(),
         resource = c.resource_type(),
+        command = c.document_command(),
     )
 }
 
@@ -685,11 +706,11 @@ pub fn undocumented_flag_reason(c: &Creation) -> String {
         "kodo: experiment `{name}` is documented, but its feature flag `{flag}` (which PostHog \
          creates for it when no flag has that key) is not documented in Notion, and \
          sync.require_notion_entry is on.\n\
-         Document it first: set Flag Key = `{flag}` on the experiment's row in the Experiments \
-         database, or add a row with Flag Key = `{flag}` to the Feature Flags database, then \
-         retry.\n\
+         Document it first: run `{command}` (ask the user first), or set Flag Key = `{flag}` on \
+         the experiment's row in the Experiments database, then retry.\n\
          To let undocumented creations through, restart Claude Code with \
-         {ALLOW_UNDOCUMENTED_ENV}=1 in its environment."
+         {ALLOW_UNDOCUMENTED_ENV}=1 in its environment.",
+        command = kodo_core::document::command(crate::model::Resource::Flags, flag, &[]),
     )
 }
 

@@ -125,6 +125,7 @@ fn one_module_per_command() {
         "hook_claude",
         "hook_pre_commit",
         "doctor",
+        "document",
     ] {
         assert!(
             cmd.join(format!("{module}.rs")).is_file(),
@@ -161,7 +162,9 @@ fn per_resource_facts_live_in_the_schema_table() {
     let mut found = Vec::new();
     for rel in [
         "crates/core/src/plan.rs",
+        "crates/core/src/document.rs",
         "src/sync/apply.rs",
+        "src/sync/document.rs",
         "src/sync/fetch.rs",
     ] {
         for (line, text) in non_test_code(rel) {

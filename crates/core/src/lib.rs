@@ -15,10 +15,12 @@
 //! runtime, HTTP client, CLI parser or file-system access; a timestamp is passed in.
 
 pub mod code;
+pub mod document;
 pub mod documented;
 pub mod hygiene;
 pub mod model;
 pub mod normalize;
 pub mod outcome;
 pub mod plan;
+pub mod property_schema;
 pub mod report;

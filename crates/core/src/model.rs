@@ -83,6 +83,13 @@ impl Resource {
     }
 
     /// The Notion database's schema.
+    /// The resource `document`'s word names (`event`, `flag`, `experiment`, `dashboard`).
+    pub fn from_noun(noun: &str) -> Option<Resource> {
+        Resource::ALL
+            .into_iter()
+            .find(|r| r.schema().documenting.noun == noun)
+    }
+
     pub fn schema(self) -> &'static DatabaseSchema {
         match self {
             Resource::Events => &EVENTS,
@@ -180,6 +187,97 @@ pub struct DatabaseSchema {
     pub identity: Identity,
     /// The status property and its lifecycle values (none for dashboards).
     pub lifecycle: Option<Lifecycle>,
+    /// What `kodo ph-sync document` writes into a new or existing row.
+    pub documenting: Documenting,
+}
+
+/// A fact a person gives `kodo ph-sync document` (one command-line option each).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DocField {
+    Description,
+    Purpose,
+    Hypothesis,
+    Owner,
+    Type,
+    Name,
+    FlagKey,
+    PlannedRemoval,
+    /// A property the event sends (`--property NAME[:TYPE]`), added to the Properties schema.
+    Property,
+}
+
+impl DocField {
+    /// The command-line option: `--description`, `--planned-removal`, …
+    pub fn option(self) -> &'static str {
+        match self {
+            DocField::Description => "--description",
+            DocField::Purpose => "--purpose",
+            DocField::Hypothesis => "--hypothesis",
+            DocField::Owner => "--owner",
+            DocField::Type => "--type",
+            DocField::Name => "--name",
+            DocField::FlagKey => "--flag-key",
+            DocField::PlannedRemoval => "--planned-removal",
+            DocField::Property => "--property",
+        }
+    }
+}
+
+/// A fact kodo derives from a key (the same rules `import` applies to PostHog's objects).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeyFact {
+    /// An event name's first segment (`normalize::event_domain`).
+    EventDomain,
+    /// An event name's category (`normalize::event_category`, `sync.event_categories`).
+    EventCategory,
+    /// A flag key's type (`normalize::flag_type`, `sync.flag_types`).
+    FlagType,
+}
+
+/// A fact the code scan gives about a key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CodeFact {
+    /// Which side sends the event (`frontend`, `backend`, `both`).
+    TrackedOn,
+    /// The pull request that introduced the flag.
+    RelatedPr,
+}
+
+/// What `kodo ph-sync document` writes for a resource. The status it writes is the
+/// lifecycle's `planned` value; the key goes into the title property (and the primary key
+/// property, when that is the title).
+#[derive(Debug)]
+pub struct Documenting {
+    /// The command line's word for one resource: `event`, `flag`, `experiment`, `dashboard`.
+    pub noun: &'static str,
+    /// What the key is, in words: `event name`.
+    pub key_is: &'static str,
+    /// The options a person may give, and the property each fills.
+    pub fields: &'static [(DocField, &'static str)],
+    /// The facts kodo derives from the key, and the property each fills.
+    pub key_facts: &'static [(KeyFact, &'static str)],
+    /// The facts the code scan gives, and the property each fills.
+    pub code_facts: &'static [(CodeFact, &'static str)],
+}
+
+impl Documenting {
+    /// The property `field` fills, if this resource takes it.
+    pub fn property_of(&self, field: DocField) -> Option<&'static str> {
+        self.fields
+            .iter()
+            .find(|(f, _)| *f == field)
+            .map(|(_, p)| *p)
+    }
+
+    /// The options this resource takes, for an error message: `--description, --owner`.
+    pub fn options(&self) -> String {
+        self.fields
+            .iter()
+            .map(|(f, _)| f.option())
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
 }
 
 /// Which properties identify a row: kodo matches PostHog's objects to rows by them, reads
@@ -361,6 +459,20 @@ macro_rules! prop {
 
 /// Events database: the spec's table.
 pub static EVENTS: DatabaseSchema = DatabaseSchema {
+    documenting: Documenting {
+        noun: "event",
+        key_is: "event name",
+        fields: &[
+            (DocField::Description, "Description"),
+            (DocField::Owner, "Owner"),
+            (DocField::Property, "Properties"),
+        ],
+        key_facts: &[
+            (KeyFact::EventDomain, "Domain"),
+            (KeyFact::EventCategory, "Category"),
+        ],
+        code_facts: &[(CodeFact::TrackedOn, "Tracked On")],
+    },
     identity: Identity {
         primary: "Event Name",
         fallback: None,
@@ -414,6 +526,18 @@ pub static EVENTS: DatabaseSchema = DatabaseSchema {
 
 /// Feature Flags database: the spec's table.
 pub static FLAGS: DatabaseSchema = DatabaseSchema {
+    documenting: Documenting {
+        noun: "flag",
+        key_is: "flag key",
+        fields: &[
+            (DocField::Name, "Name"),
+            (DocField::Type, "Type"),
+            (DocField::Owner, "Owner"),
+            (DocField::PlannedRemoval, "Planned Removal"),
+        ],
+        key_facts: &[(KeyFact::FlagType, "Type")],
+        code_facts: &[(CodeFact::RelatedPr, "Related PR")],
+    },
     identity: Identity {
         primary: "Flag Key",
         fallback: None,
@@ -453,6 +577,17 @@ pub static FLAGS: DatabaseSchema = DatabaseSchema {
 
 /// Experiments database: the spec's table.
 pub static EXPERIMENTS: DatabaseSchema = DatabaseSchema {
+    documenting: Documenting {
+        noun: "experiment",
+        key_is: "experiment name",
+        fields: &[
+            (DocField::FlagKey, "Flag Key"),
+            (DocField::Hypothesis, "Hypothesis"),
+            (DocField::Owner, "Owner"),
+        ],
+        key_facts: &[],
+        code_facts: &[],
+    },
     identity: Identity {
         primary: "Flag Key",
         fallback: Some("Experiment Name"),
@@ -497,6 +632,13 @@ pub static EXPERIMENTS: DatabaseSchema = DatabaseSchema {
 
 /// Dashboards database: the spec's table.
 pub static DASHBOARDS: DatabaseSchema = DatabaseSchema {
+    documenting: Documenting {
+        noun: "dashboard",
+        key_is: "dashboard name",
+        fields: &[(DocField::Purpose, "Purpose"), (DocField::Owner, "Owner")],
+        key_facts: &[],
+        code_facts: &[],
+    },
     identity: Identity {
         primary: "ID",
         fallback: Some("Dashboard Name"),
