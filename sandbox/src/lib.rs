@@ -25,6 +25,7 @@ pub mod limits;
 pub mod notion;
 pub mod options;
 pub mod posthog;
+pub mod property_definitions;
 pub mod scenario;
 pub mod secret;
 pub mod server;

@@ -186,6 +186,8 @@ pub struct PosthogStore {
     /// Shared experiment metrics (`ExperimentSavedMetric`: id, name, description, query,
     /// metadata, created_by, created_at, updated_at).
     pub saved_metrics: Vec<Map<String, Value>>,
+    /// Property definitions and the events they were seen on.
+    pub properties: crate::property_definitions::PropertyStore,
     /// List-shift mode: pages after the first are served `list_shift` items earlier, as if
     /// that many items had been inserted ahead of them between the requests (0 = off).
     pub list_shift: usize,
@@ -653,6 +655,7 @@ impl PosthogStore {
             "feature_flags": self.feature_flags.iter().map(|f| self.flag_json(f)).collect::<Vec<_>>(),
             "experiments": self.experiments.iter().map(|e| self.experiment_json(e)).collect::<Vec<_>>(),
             "dashboards": self.dashboards.iter().map(|d| self.dashboard_json(d, true)).collect::<Vec<_>>(),
+            "property_definitions": self.properties.state_json(),
         })
     }
 
@@ -1690,6 +1693,16 @@ impl PosthogStore {
                 }
                 match &segments[2..] {
                     [] if method == "GET" => Ok(ok(200, self.project_json())),
+                    // List and retrieve only (the viewset's update and destroy change a
+                    // definition's type or drop it; kodo never does, so they are not emulated).
+                    ["property_definitions"] => match method {
+                        "GET" => Ok(ok(200, self.properties.list(url)?)),
+                        other => Err(PosthogError::method_not_allowed(other)),
+                    },
+                    ["property_definitions", id] => match method {
+                        "GET" => Ok(ok(200, self.properties.retrieve(id)?)),
+                        other => Err(PosthogError::method_not_allowed(other)),
+                    },
                     [resource] => {
                         let resource =
                             Resource::from_segment(resource).ok_or_else(PosthogError::not_found)?;

@@ -171,6 +171,20 @@ pub struct PosthogSpec {
     /// `saved_metrics_ids`.
     #[serde(default)]
     pub saved_metrics: Vec<Map<String, Value>>,
+    /// Event properties PostHog has seen: each with its `property_type` (PostHog's
+    /// `PropertyType`, or absent when untyped) and the events it was seen on.
+    #[serde(default)]
+    pub property_definitions: Vec<PropertyDefinitionSpec>,
+}
+
+/// One event property PostHog has seen (`PropertyDefinition` plus its `EventProperty` rows).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PropertyDefinitionSpec {
+    pub name: String,
+    #[serde(default)]
+    pub property_type: Option<String>,
+    pub events: Vec<String>,
 }
 
 /// A complete scenario.
@@ -557,6 +571,7 @@ impl Scenario {
             experiments: Vec::new(),
             dashboards: Vec::new(),
             saved_metrics: Vec::new(),
+            properties: Default::default(),
             list_shift: 0,
             rng: StdRng::seed_from_u64(seed ^ 0x9057),
         };
@@ -602,6 +617,17 @@ impl Scenario {
             store
                 .admin_create(Resource::Experiments, experiment)
                 .map_err(|e| invalid("experiment", e))?;
+        }
+        for p in &spec.property_definitions {
+            store
+                .properties
+                .record(
+                    ids::stable_uuid(&format!("property/{}", p.name)),
+                    &p.name,
+                    p.property_type.as_deref(),
+                    &p.events,
+                )
+                .map_err(|e| invalid("property definition", e))?;
         }
         // PostHog creates a usage dashboard with every flag.
         store

@@ -59,7 +59,7 @@ pub use posthog::{PostHogClient, REQUIRED_SCOPES};
 pub use secret::Secret;
 pub use types::posthog::{
     Dashboard, EventDefinition, Experiment, FeatureFlag, FlagFilters, FlagGroup, MembersAccess,
-    Multivariate, OrganizationMember, PropertyFilter, UserBasic, Variant,
+    Multivariate, OrganizationMember, PropertyDefinition, PropertyFilter, UserBasic, Variant,
 };
 
 #[cfg(all(test, feature = "client"))]

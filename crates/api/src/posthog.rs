@@ -145,6 +145,24 @@ impl PostHogClient {
         self.list("event_definitions", &[]).await
     }
 
+    /// The event properties PostHog has seen with `event`, with their types, every page:
+    /// `GET property_definitions/?type=event&event_names=["<event>"]&filter_by_event_names=true`
+    /// (`event_names` is JSON-encoded; `filter_by_event_names` makes the join with
+    /// `posthog_eventproperty` an INNER JOIN: `QueryContext.with_event_property_filter` in
+    /// PostHog/posthog `posthog/api/property_definition.py`). Needs `property_definition:read`.
+    pub async fn event_properties(&self, event: &str) -> Result<Vec<PropertyDefinition>> {
+        let names = serde_json::to_string(&[event]).unwrap_or_else(|_| "[]".into());
+        self.list(
+            "property_definitions",
+            &[
+                ("type", "event"),
+                ("event_names", &names),
+                ("filter_by_event_names", "true"),
+            ],
+        )
+        .await
+    }
+
     /// Every (non-deleted) feature flag, archived ones included (two lists, merged by id).
     pub async fn feature_flags(&self) -> Result<Vec<FeatureFlag>> {
         let mut all: Vec<FeatureFlag> = self.list("feature_flags", &[]).await?;

@@ -264,6 +264,26 @@ pub struct Dashboard {
     pub deleted: bool,
 }
 
+/// A property definition: a property PostHog has seen, with its type
+/// (`PropertyDefinitionSerializer` in PostHog/posthog `posthog/api/property_definition.py`).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PropertyDefinition {
+    /// Definition id (a UUID).
+    #[serde(deserialize_with = "id_string")]
+    pub id: String,
+    /// Property name.
+    #[serde(deserialize_with = "null_default")]
+    pub name: String,
+    #[serde(deserialize_with = "null_default")]
+    pub is_numerical: bool,
+    /// `DateTime`, `String`, `Numeric`, `Boolean` or `Duration` (`PropertyType` in
+    /// `posthog/models/property_definition.py`); `None` when PostHog has not typed it.
+    pub property_type: Option<String>,
+    /// Whether it was seen with the events asked for (`null` when none were).
+    pub is_seen_on_filtered_events: Option<bool>,
+}
+
 /// An event definition (an event name PostHog has seen or that was defined).
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(default)]
