@@ -317,6 +317,8 @@ impl Scenario {
             databases: Default::default(),
             data_sources: Default::default(),
             cursors: Default::default(),
+            blocks: Default::default(),
+            child_order: Default::default(),
             seq: 0,
             rng: StdRng::seed_from_u64(seed),
             query_row_cap,

@@ -49,8 +49,8 @@ pub use http::{
 };
 #[cfg(feature = "client")]
 pub use notion::{
-    CreateOutcome, DataSource, DataSourceRef, Database, KeyLookup, KeyType, NotionClient, Page,
-    PendingCreates, PropertySchema, User, UsersAccess, MAX_KEYS_PER_QUERY, NOTION_VERSION,
+    Block, CreateOutcome, DataSource, DataSourceRef, Database, KeyLookup, KeyType, NotionClient,
+    Page, PendingCreates, PropertySchema, User, UsersAccess, MAX_KEYS_PER_QUERY, NOTION_VERSION,
     RECHECK_AFTER,
 };
 #[cfg(feature = "client")]

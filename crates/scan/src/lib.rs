@@ -35,6 +35,7 @@ mod resolve;
 mod scan;
 mod settings;
 mod walk;
+mod walkcache;
 mod words;
 
 use std::collections::HashMap;
@@ -313,6 +314,9 @@ pub struct ScanStats {
     /// The cached cross-file result was kept: no file changed what it gives wrapper
     /// inference or resolution, so only the changed files' references were recomputed.
     pub cross_file_reused: bool,
+    /// The tree was not walked: the cached record of the last full walk was checked
+    /// instead (every directory and ignore file unchanged; files `stat`ed in place).
+    pub walk_checked: bool,
     /// The cache file was (re)written.
     pub cache_written: bool,
     /// Why the cache could not be written (the scan itself succeeded).
@@ -330,6 +334,7 @@ impl Default for ScanStats {
             files_extracted: 0,
             files_read_to_resolve: 0,
             cross_file_reused: false,
+            walk_checked: false,
             cache_written: false,
             cache_error: None,
             phases: Vec::new(),
