@@ -14,9 +14,15 @@
 //!   continue past Notion's per-query row limit (`request_status.type == "incomplete"` on any
 //!   page of the result) with a `created_time` `on_or_after` filter, de-duplicating rows by id.
 
+mod blocks;
 mod compare;
 mod pending;
 mod types;
+
+pub use blocks::{
+    append_chunks, element_count, nesting_depth, Block, MAX_CHILDREN_PER_APPEND,
+    MAX_ELEMENTS_PER_APPEND, MAX_NESTING,
+};
 
 use std::collections::HashSet;
 use std::fmt;
