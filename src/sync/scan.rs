@@ -129,9 +129,30 @@ pub fn code_properties(
     bool,
     std::collections::BTreeMap<String, kodo_core::properties::CodeProperties>,
 ) {
-    // This scanner does not read property keys yet: the code is no evidence either way.
-    let _ = report;
-    (false, std::collections::BTreeMap::new())
+    let mut out: std::collections::BTreeMap<String, kodo_core::properties::CodeProperties> =
+        Default::default();
+    for key in report.keys.iter().filter(|k| k.kind == Kind::Event) {
+        let event = out.entry(key.key.clone()).or_default();
+        // Test files exercise the code; what they send is not the product's tracking plan.
+        for r in key.references.iter().filter(|r| !r.in_test) {
+            match &r.properties {
+                Some(set) => {
+                    event.open |= set.open;
+                    for k in &set.keys {
+                        let at = format!("{}:{}", r.path, k.line);
+                        let refs = event.keys.entry(k.name.clone()).or_default();
+                        if !refs.contains(&at) {
+                            refs.push(at);
+                            refs.sort();
+                        }
+                    }
+                }
+                // The properties argument is out of the scan's sight: anything may be sent.
+                None => event.open = true,
+            }
+        }
+    }
+    (true, out)
 }
 
 /// The scan of the config's repository (no git history: the audit needs none), off the async

@@ -818,13 +818,22 @@ pub fn overview(f: &Findings, last: &[(Resource, Option<LastSync>)]) -> String {
     if let Some(c) = &f.code {
         code::problem_sections(&mut out, c, true);
     }
+    if let Some(p) = &f.properties {
+        out.push_str(&crate::properties::markdown(p));
+    }
     let mut fixes: Vec<String> = Vec::new();
+    let schemas_to_extend = f
+        .properties
+        .as_ref()
+        .is_some_and(|p| p.undocumented().next().is_some())
+        .then_some(Resource::Events);
     let mut import: Vec<Resource> = f
         .undocumented
         .iter()
         .chain(&f.mismatches)
         .chain(&f.stale)
         .map(|x| x.resource)
+        .chain(schemas_to_extend)
         .collect();
     import.sort();
     import.dedup();
