@@ -48,7 +48,8 @@ pub async fn run(
     judge_code: bool,
 ) -> anyhow::Result<Outcome> {
     let (a, mut findings) = analyse(ctx, resources, judge_code, true).await?;
-    // The tracking-plan page, when configured: out of date is a finding the import fixes.
+    // The tracking-plan page, when configured: a generated section that no longer matches
+    // the databases is a finding the import fixes.
     if a.config.notion.tracking_plan.is_some() {
         let rows = pages::all_rows(
             &a.notion,
@@ -58,10 +59,13 @@ pub async fn run(
             &ctx.printer,
         )
         .await?;
+        // A page kodo has not generated yet is not drift of its section: the first import
+        // writes it.
         findings.tracking_plan =
             pages::tracking_plan_status(&a.notion, &a.config, &rows, &a.inventory.directory)
                 .await?
-                .map(|(status, _)| status);
+                .map(|(status, _)| status)
+                .filter(|status| !status.missing);
     }
     let text = match format {
         Some(SyncFormat::Json) => report::audit_json(&findings, &a.now),

@@ -165,10 +165,13 @@ pub async fn run(
             ctx.printer.warn(&e.to_string());
         }
     }
-    // The documentation structure, once every database is there: the tracking-plan page and
-    // the index on the analytics page (which links the databases).
+    // The documentation structure, when setting up all four databases and every one is there:
+    // the tracking-plan page and the index on the analytics page (which links them).
     let mut pages_result = None;
-    if failures.is_empty() && config.notion.analytics_home.is_some() {
+    if failures.is_empty()
+        && resources.len() == Resource::ALL.len()
+        && config.notion.analytics_home.is_some()
+    {
         let config = ctx.load_config()?;
         match pages::setup(
             ctx.global.dry_run,
@@ -196,7 +199,11 @@ pub async fn run(
             _ => {
                 let mut text = setup::render(&results, ctx.global.dry_run);
                 if let Some(p) = &pages_result {
-                    text.push_str(&pages_lines(p));
+                    let dry = "Dry run: nothing was written.\n";
+                    match text.strip_suffix(dry) {
+                        Some(head) => text = format!("{head}{}{dry}", pages_lines(p)),
+                        None => text.push_str(&pages_lines(p)),
+                    }
                 }
                 text
             }

@@ -307,8 +307,12 @@ pub fn describe(status: &pages::PageStatus, plan: &RegionPlan, requests: usize) 
             status.changed.join(", ")
         )
     };
+    let n = |count: usize, one: &str, many: &str| {
+        format!("{count} {}", if count == 1 { one } else { many })
+    };
     format!(
-        "Tracking Plan page: {what}: {} blocks in {requests} requests.",
-        status.blocks_to_write
+        "Tracking Plan page: {what} ({}, {}).",
+        n(status.blocks_to_write, "block", "blocks"),
+        n(requests, "request", "requests")
     )
 }

@@ -348,12 +348,6 @@ fn commands(resources: impl Iterator<Item = Resource>, suffix: &str) -> String {
 /// The numbered fix list, in the spec's order.
 pub fn recommended_actions(f: &Findings) -> Vec<String> {
     let mut out = Vec::new();
-    if f.tracking_plan.as_ref().is_some_and(|p| !p.in_sync) {
-        out.push(
-            "Regenerate the tracking-plan page: `kodo ph-sync import` (or `kodo ph-sync setup --refresh-pages`)"
-                .to_string(),
-        );
-    }
     if !f.undocumented.is_empty() {
         out.push(format!(
             "Document the {}: {}",
@@ -406,6 +400,12 @@ pub fn recommended_actions(f: &Findings) -> Vec<String> {
             plural(f.edited.len(), "edit", "edits"),
             commands(f.edited.iter().map(|x| x.resource), " --overwrite")
         ));
+    }
+    if f.tracking_plan.as_ref().is_some_and(|p| !p.in_sync) {
+        out.push(
+            "Regenerate the tracking-plan page: `kodo ph-sync import` (or `kodo ph-sync setup --refresh-pages`)"
+                .to_string(),
+        );
     }
     out
 }
@@ -480,14 +480,14 @@ fn issues(out: &mut String, f: &Findings) {
 fn tracking_plan_lines(page: &crate::pages::PageStatus) -> Vec<String> {
     if page.missing {
         return vec![format!(
-            "- kodo's section is not on the page yet ({} blocks to write)",
-            page.blocks_to_write
+            "- kodo's section is not on the page yet ({} to write)",
+            plural(page.blocks_to_write, "block", "blocks")
         )];
     }
     let mut lines: Vec<String> = page.changed.iter().map(|t| format!("- {t}")).collect();
     lines.push(format!(
-        "({} blocks to write; what people wrote above and below kodo's section is kept)",
-        page.blocks_to_write
+        "({} to write; what people wrote above and below kodo's section is kept)",
+        plural(page.blocks_to_write, "block", "blocks")
     ));
     lines
 }
