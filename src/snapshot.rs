@@ -104,6 +104,10 @@ pub struct Snapshot {
     pub experiments: Vec<SnapshotExperiment>,
     #[serde(default)]
     pub dashboards: Vec<SnapshotDashboard>,
+    /// Event → the property names its Properties schema documents (events whose schema is not
+    /// readable are absent): the pre-commit gate's offline answer for properties.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub event_properties: std::collections::BTreeMap<String, Vec<String>>,
 }
 
 /// Reads the snapshot from `kodo_dir`; `None` when there is none yet.
@@ -121,6 +125,7 @@ impl Snapshot {
             flags: Vec::new(),
             experiments: Vec::new(),
             dashboards: Vec::new(),
+            event_properties: Default::default(),
         }
     }
 
@@ -185,6 +190,7 @@ impl Snapshot {
             && self.flags == other.flags
             && self.experiments == other.experiments
             && self.dashboards == other.dashboards
+            && self.event_properties == other.event_properties
     }
 
     /// Replaces one resource's list with what `rows` document (rows not in the trash; values
@@ -199,6 +205,7 @@ impl Snapshot {
                 self.events = rows.iter().filter_map(primary).collect();
                 self.events.sort();
                 self.events.dedup();
+                self.event_properties = rows.iter().filter_map(documented_properties).collect();
             }
             Resource::Flags => {
                 self.flags = rows.iter().filter_map(primary).collect();
@@ -240,6 +247,7 @@ impl Snapshot {
         let mut added = Snapshot::new(&self.generated_at);
         added.set_rows(resource, std::slice::from_ref(row));
         self.events.extend(added.events);
+        self.event_properties.extend(added.event_properties);
         self.flags.extend(added.flags);
         self.experiments.extend(added.experiments);
         self.dashboards.extend(added.dashboards);
@@ -290,6 +298,17 @@ impl Snapshot {
     pub fn documents(&self, key: &DocKey) -> bool {
         self.documented().documents(key)
     }
+}
+
+/// An event row's documented property names (none for an empty schema), when its schema is
+/// readable.
+fn documented_properties(row: &NotionRow) -> Option<(String, Vec<String>)> {
+    let event = row_text(row, row.record.resource.schema().identity.primary)?;
+    let text = kodo_core::properties::schema_property()
+        .and_then(|p| row.record.props.get(p))
+        .and_then(crate::model::PropValue::as_text)?;
+    let schema = kodo_core::property_schema::PropertySchema::parse(text).ok()?;
+    Some((event, schema.names().map(str::to_string).collect()))
 }
 
 fn read_verified(kodo_dir: &Path) -> Option<Verified> {

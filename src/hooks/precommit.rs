@@ -179,7 +179,23 @@ pub async fn check_change(
         lookup::LIVE_TIMEOUT,
     )
     .await;
-    let findings = check::evaluate(&added, &answers, &policy);
+    let mut findings = check::evaluate(&added, &answers, &policy);
+    // Properties: judged against the schemas the snapshot holds (offline; an event the
+    // snapshot has no schema for is left to the audit).
+    let properties = check::added_properties(&new_files, &before, settings);
+    if !properties.is_empty() {
+        if let Ok(Some(snapshot)) = crate::snapshot::Snapshot::load(&config.kodo_dir()) {
+            findings.extend(check::evaluate_properties(
+                &properties,
+                &snapshot.event_properties,
+                config.sync.require_documented_properties,
+            ));
+            findings.sort_by(|a, b| {
+                (&a.path, a.line, a.kind, &a.key, a.severity)
+                    .cmp(&(&b.path, b.line, b.kind, &b.key, b.severity))
+            });
+        }
+    }
     Ok(Verdict {
         findings,
         notes: answers.notes,

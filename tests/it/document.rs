@@ -373,3 +373,63 @@ fn bad_requests_are_usage_errors_before_any_write() {
     let out = run(&env, &["cohort", "x"]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// A repository in the test directory with one commit, whose staged file captures `event`
+/// with `properties` (a JS object literal's body).
+fn stage_capture(env: &TestEnv, event: &str, properties: &str) {
+    if !env.root().join(".git").exists() {
+        git(env, &["init", "-q", "-b", "main"]);
+        std::fs::write(env.root().join(".gitignore"), ".env\n.kodo/cache/\n").unwrap();
+        git(env, &["add", "."]);
+        git(env, &["commit", "-q", "-m", "initial"]);
+    }
+    std::fs::create_dir_all(env.root().join("web")).unwrap();
+    std::fs::write(
+        env.root().join("web/gift.ts"),
+        format!("import posthog from 'posthog-js'\nposthog.capture('{event}', {{\n  {properties}\n}})\n"),
+    )
+    .unwrap();
+    git(env, &["add", "web/gift.ts"]);
+}
+
+#[test]
+fn the_gate_warns_on_an_undocumented_property_and_blocks_with_the_setting() {
+    let env = TestEnv::start("demo");
+    ok(
+        &env,
+        &["event", "checkout_gift_sent", "--property", "plan:string"],
+    );
+    stage_capture(&env, "checkout_gift_sent", "plan: 'pro',\n  coupon: code,");
+    // Offline: the snapshot holds the schema.
+    let mut config = env.config();
+    config["notion"]["baseUrl"] = json!("http://127.0.0.1:1");
+    env.write_config(&config);
+
+    let out = gate(&env);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains("warning: web/gift.ts:4  event  `checkout_gift_sent` sends the property `coupon`, which its Properties schema does not document (add it: `kodo ph-sync document event checkout_gift_sent --property coupon`)"),
+        "{err}"
+    );
+    assert!(!err.contains("`plan`"), "{err}");
+
+    set_sync(&env, "require_documented_properties", json!(true));
+    let out = gate(&env);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("`coupon`"), "{err}");
+
+    // Documented: the gate passes again, quietly.
+    let mut config = env.config();
+    config["notion"]["baseUrl"] = json!(env.sandbox.base_url());
+    env.write_config(&config);
+    ok(
+        &env,
+        &["event", "checkout_gift_sent", "--property", "coupon:string"],
+    );
+    let out = gate(&env);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(!err.contains("coupon"), "{err}");
+}

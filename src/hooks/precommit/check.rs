@@ -73,6 +73,8 @@ pub struct OldFile<'a> {
 pub struct Before {
     keys: BTreeSet<(Kind, String)>,
     identifiers: BTreeSet<(Kind, String)>,
+    /// `(event, property)` pairs the previous version's captures sent.
+    properties: BTreeSet<(String, String)>,
 }
 
 impl Before {
@@ -80,6 +82,11 @@ impl Before {
         let mut before = Before::default();
         for file in old {
             for r in kodo_scan::scan_file_text(file.path, file.text, settings) {
+                if let (Some(key), Some(set)) = (&r.key, &r.properties) {
+                    for k in &set.keys {
+                        before.properties.insert((key.clone(), k.name.clone()));
+                    }
+                }
                 if let Some(key) = r.key {
                     before.keys.insert((r.kind, key));
                 }
@@ -129,6 +136,84 @@ pub fn added_references(
     }
     out.sort_by(|a, b| (&a.path, a.line, a.kind).cmp(&(&b.path, b.line, b.kind)));
     out
+}
+
+/// A property key a change adds to a capture: on an added line, and not sent with that
+/// event by the previous version of the changed files (so a moved capture adds nothing).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AddedProperty {
+    pub path: String,
+    pub line: u32,
+    pub event: String,
+    pub property: String,
+    pub waiver: Waiver,
+}
+
+/// The property keys the change adds, sorted by path and line.
+pub fn added_properties(
+    new: &[NewFile<'_>],
+    before: &Before,
+    settings: &ScanSettings,
+) -> Vec<AddedProperty> {
+    let mut out = Vec::new();
+    for file in new {
+        let refs = kodo_scan::scan_file_text(file.path, file.text, settings);
+        let lines: Vec<&str> = file.text.lines().collect();
+        for r in refs.iter().filter(|r| r.kind == Kind::Event) {
+            let (Some(event), Some(set)) = (&r.key, &r.properties) else {
+                continue;
+            };
+            for k in &set.keys {
+                let pair = (event.clone(), k.name.clone());
+                if file.added.contains(&k.line) && !before.properties.contains(&pair) {
+                    out.push(AddedProperty {
+                        path: file.path.to_string(),
+                        line: k.line,
+                        event: event.clone(),
+                        property: k.name.clone(),
+                        waiver: waiver_for(&lines, k.line),
+                    });
+                }
+            }
+        }
+    }
+    out.sort_by(|a, b| (&a.path, a.line, &a.property).cmp(&(&b.path, b.line, &b.property)));
+    out.dedup();
+    out
+}
+
+/// Judges the added property keys against the documented schemas (`schemas`: event → its
+/// documented property names; an event without an entry is not judged here). A key the
+/// schema lacks is a warning, an error with `sync.require_documented_properties`.
+pub fn evaluate_properties(
+    added: &[AddedProperty],
+    schemas: &std::collections::BTreeMap<String, Vec<String>>,
+    require_documented: bool,
+) -> Vec<Finding> {
+    added
+        .iter()
+        .filter_map(|a| {
+            let documented = schemas.get(&a.event)?;
+            if documented.contains(&a.property) {
+                return None;
+            }
+            Some(Finding {
+                path: a.path.clone(),
+                line: a.line,
+                kind: Kind::Event,
+                key: Some(a.event.clone()),
+                problem: Problem::UndocumentedProperty {
+                    property: a.property.clone(),
+                },
+                severity: if require_documented {
+                    Severity::Error
+                } else {
+                    Severity::Warning
+                },
+                waiver: a.waiver.clone(),
+            })
+        })
+        .collect()
 }
 
 fn is_added(r: &Reference, added_lines: &BTreeSet<u32>, before: &Before) -> bool {
@@ -195,6 +280,8 @@ pub enum Problem {
     NoAllowedPrefix { prefixes: Vec<String> },
     /// The key is not a literal and could not be resolved.
     Dynamic { reason: String },
+    /// The event's capture sends a property its Properties schema does not document.
+    UndocumentedProperty { property: String },
 }
 
 /// Whether a finding blocks the commit.

@@ -62,7 +62,25 @@ fn what(f: &Finding) -> String {
                 .join(", ")
         ),
         Problem::Dynamic { reason } => format!("cannot be checked: {reason}"),
+        Problem::UndocumentedProperty { property } => format!(
+            "sends the property `{}`, which its Properties schema does not document (add it: `{}`)",
+            kodo_scan::render::display_path(property),
+            property_fix(f, property)
+        ),
     }
+}
+
+/// The command that documents an event's property (`document` adds it to the schema).
+fn property_fix(f: &Finding, property: &str) -> String {
+    let event = f.key.as_deref().unwrap_or_default();
+    kodo_core::document::command(
+        crate::model::Resource::Events,
+        &kodo_scan::render::display_path(event),
+        &[(
+            crate::model::DocField::Property,
+            &kodo_scan::render::display_path(property),
+        )],
+    )
 }
 
 /// `path:line`, control characters escaped (a file name can hold a newline or an escape
@@ -352,6 +370,7 @@ pub fn github_annotations(findings: &[Finding]) -> String {
             Problem::Unverified { .. } => "Documentation not checked",
             Problem::NotSnakeCase | Problem::NoAllowedPrefix { .. } => "Naming rule",
             Problem::Dynamic { .. } => "Dynamic key",
+            Problem::UndocumentedProperty { .. } => "Undocumented property",
         };
         let _ = writeln!(
             out,
