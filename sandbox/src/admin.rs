@@ -226,6 +226,13 @@ pub fn handle(
                 ),
             }
         }
+        ("DELETE", ["posthog", "members", email]) => {
+            if lock(&shared.posthog).remove_member(email) {
+                (200, json!({"removed": email}))
+            } else {
+                error(404, format!("no member `{email}` in the organization"))
+            }
+        }
         ("POST", ["posthog", "property_definitions"]) => {
             let map = match parse_object(body) {
                 Ok(map) => map,

@@ -176,6 +176,9 @@ pub struct PosthogStore {
     pub api_user: Value,
     /// Known PostHog users (UserBasic), for scenario and admin `created_by` by email.
     pub users: Vec<Value>,
+    /// The organization's current members (`OrganizationMemberSerializer` objects): the users
+    /// who have not left.
+    pub members: Vec<Value>,
     pub event_definitions: Vec<Map<String, Value>>,
     pub feature_flags: Vec<Map<String, Value>>,
     pub experiments: Vec<Map<String, Value>>,
@@ -318,6 +321,19 @@ fn valid_key(key: &str) -> bool {
 impl PosthogStore {
     fn next_id(list: &[Map<String, Value>]) -> i64 {
         list.iter().filter_map(id_of).max().unwrap_or(0) + 1
+    }
+
+    /// The member with this e-mail leaves the organization (as an admin removes them): they
+    /// leave the members list and stay the `created_by` of what they made. `false` when no
+    /// member has it.
+    pub fn remove_member(&mut self, email: &str) -> bool {
+        let before = self.members.len();
+        self.members.retain(|m| {
+            !m["user"]["email"]
+                .as_str()
+                .is_some_and(|e| e.eq_ignore_ascii_case(email))
+        });
+        self.members.len() < before
     }
 
     /// A creator given as an email (looked up), a UserBasic object, or null.
@@ -1659,6 +1675,16 @@ impl PosthogStore {
                 200,
                 json!({"scopes": ["*"], "scoped_teams": null, "scoped_organizations": null, "mask_value": mask(self.key.expose())}),
             )),
+            // OrganizationMemberViewSet (posthog/api/organization_member.py): a limit/offset
+            // list, ordered by level then most recently joined.
+            ["organizations", org, "members"] if method == "GET" => {
+                if *org != "@current" && *org != self.organization_id {
+                    return Err(PosthogError::not_found());
+                }
+                let mut members = self.members.clone();
+                members.sort_by_key(|m| m["level"].as_i64().unwrap_or(0));
+                Ok(ok(200, paginate_shifted(members, url, 0)))
+            }
             [scope, project] | [scope, project, ..]
                 if matches!(*scope, "projects" | "environments") =>
             {

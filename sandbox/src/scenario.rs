@@ -141,6 +141,10 @@ pub struct PosthogUserSpec {
     pub last_name: String,
     #[serde(default)]
     pub role_at_organization: Option<String>,
+    /// Left the organization: no longer listed among its members
+    /// (`/api/organizations/@current/members/`), still the `created_by` of what they made.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub left: bool,
 }
 
 /// The PostHog project.
@@ -524,6 +528,26 @@ impl Scenario {
                 })
             })
             .collect();
+        // OrganizationMemberSerializer; the key's owner administers the organization.
+        let members: Vec<Value> = spec
+            .users
+            .iter()
+            .zip(&users)
+            .filter(|(u, _)| !u.left)
+            .map(|(u, user)| {
+                let level = if u.email == spec.api_user { 8 } else { 1 };
+                json!({
+                    "id": ids::stable_uuid(&format!("posthog-membership/{}", u.email)),
+                    "user": user,
+                    "level": level,
+                    "joined_at": "2024-01-15T09:00:00Z",
+                    "updated_at": "2024-01-15T09:00:00Z",
+                    "is_2fa_enabled": false,
+                    "has_social_auth": false,
+                    "last_login": "2025-11-24T08:00:00Z",
+                })
+            })
+            .collect();
         let api_user = users
             .iter()
             .find(|u| u["email"] == spec.api_user.as_str())
@@ -543,6 +567,7 @@ impl Scenario {
             organization_name: spec.organization_name.clone(),
             api_user,
             users,
+            members,
             event_definitions: Vec::new(),
             feature_flags: Vec::new(),
             experiments: Vec::new(),

@@ -910,3 +910,74 @@ async fn experiment_and_dashboard_lists_take_search() {
         "Search query must be 200 characters or fewer."
     );
 }
+
+/// The organization's members (posthog/api/organization_member.py): current members only,
+/// limit/offset paginated; someone who left is gone from the list but stays the creator of what
+/// they made.
+#[tokio::test]
+async fn organization_members_list_who_has_not_left() {
+    let env = start("demo").await;
+    let emails = |body: &Value| -> Vec<String> {
+        body["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["user"]["email"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let all = env
+        .posthog("GET", "/api/organizations/@current/members/", None)
+        .await;
+    assert_eq!(all.status, 200, "{}", all.body);
+    assert_eq!(all.body["count"], 4);
+    let listed = emails(&all.body);
+    assert!(
+        !listed.contains(&"sam.ortiz@acme.example".to_string()),
+        "{listed:?}"
+    );
+    assert!(listed.contains(&"maya.chen@acme.example".to_string()));
+    let first = &all.body["results"][0];
+    for field in [
+        "id",
+        "user",
+        "level",
+        "joined_at",
+        "updated_at",
+        "last_login",
+    ] {
+        assert!(first.get(field).is_some(), "{field}: {first}");
+    }
+    let page = env
+        .posthog("GET", "/api/organizations/@current/members/?limit=3", None)
+        .await;
+    assert_eq!(emails(&page.body).len(), 3);
+    assert!(page.body["next"].as_str().unwrap().contains("offset=3"));
+    // Sam still created ops_maintenance_mode.
+    let flags = env
+        .posthog(
+            "GET",
+            &project("feature_flags/?search=ops_maintenance_mode"),
+            None,
+        )
+        .await;
+    assert_eq!(
+        flags.body["results"][0]["created_by"]["email"],
+        "sam.ortiz@acme.example"
+    );
+    // Another organization's id is not found.
+    let other = env
+        .posthog(
+            "GET",
+            "/api/organizations/0190f3a2-0000-0000-0000-000000000000/members/",
+            None,
+        )
+        .await;
+    assert_eq!(other.status, 404);
+    // An admin removes Priya.
+    env.admin("DELETE", "/posthog/members/priya.raman@acme.example", None)
+        .await;
+    let after = env
+        .posthog("GET", "/api/organizations/@current/members/", None)
+        .await;
+    assert_eq!(after.body["count"], 3);
+}

@@ -58,8 +58,8 @@ pub use posthog::{PostHogClient, REQUIRED_SCOPES};
 #[cfg(feature = "client")]
 pub use secret::Secret;
 pub use types::posthog::{
-    Dashboard, EventDefinition, Experiment, FeatureFlag, FlagFilters, FlagGroup, Multivariate,
-    PropertyDefinition, PropertyFilter, UserBasic, Variant,
+    Dashboard, EventDefinition, Experiment, FeatureFlag, FlagFilters, FlagGroup, MembersAccess,
+    Multivariate, OrganizationMember, PropertyDefinition, PropertyFilter, UserBasic, Variant,
 };
 
 #[cfg(all(test, feature = "client"))]

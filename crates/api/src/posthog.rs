@@ -211,6 +211,26 @@ impl PostHogClient {
         .await
     }
 
+    /// The members of the key's organization (`GET /api/organizations/@current/members/`,
+    /// PostHog/posthog `posthog/api/organization_member.py` `OrganizationMemberViewSet`: a
+    /// limit/offset list of `{id, user, level, joined_at, …}`; someone who left the organization
+    /// is no longer listed, while the resources they created keep their `created_by`).
+    /// [`MembersAccess::NotAllowed`] when the key may not read them (the
+    /// `organization_member:read` scope).
+    pub async fn organization_members(&self) -> Result<MembersAccess> {
+        let mut url = self
+            .t
+            .url("api", &["organizations", "@current", "members", ""]);
+        url.query_pairs_mut().append_pair("limit", LIMIT);
+        match self.list_pages(url).await {
+            Ok(members) => Ok(MembersAccess::Members(members)),
+            Err(ApiError::Unauthorized { .. } | ApiError::Forbidden { .. }) => {
+                Ok(MembersAccess::NotAllowed)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
     /// One object of `resource` (`feature_flags`, `experiments`, `dashboards`) by id, as JSON;
     /// `None` when PostHog answers 404.
     pub async fn retrieve(&self, resource: &str, id: i64) -> Result<Option<Value>> {
@@ -330,6 +350,12 @@ impl PostHogClient {
                 q.append_pair(k, v);
             }
         }
+        self.list_pages(url).await
+    }
+
+    /// Every page of the limit/offset list at `url` (which carries `limit`), following `next`,
+    /// de-duplicated by id.
+    async fn list_pages<T: DeserializeOwned>(&self, mut url: Url) -> Result<Vec<T>> {
         let mut items = Vec::new();
         let mut ids: HashSet<String> = HashSet::new();
         let mut visited: HashSet<String> = HashSet::new();

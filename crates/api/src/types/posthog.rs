@@ -25,6 +25,29 @@ pub struct UserBasic {
     pub last_name: String,
 }
 
+/// One member of a PostHog organization (`OrganizationMemberSerializer`).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct OrganizationMember {
+    /// The membership's id.
+    #[serde(deserialize_with = "null_default")]
+    pub id: String,
+    /// The member.
+    #[serde(deserialize_with = "null_default")]
+    pub user: UserBasic,
+    /// 1 member, 8 admin, 15 owner.
+    pub level: Option<u16>,
+}
+
+/// Whether the organization's members could be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MembersAccess {
+    /// Every current member.
+    Members(Vec<OrganizationMember>),
+    /// The key may not read them (it lacks the `organization_member:read` scope).
+    NotAllowed,
+}
+
 /// One release-condition group of a flag.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(default)]
