@@ -474,3 +474,37 @@ fn git_commit_runs_the_installed_hook() {
         .unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
 }
+
+#[test]
+fn a_staged_call_of_an_inferred_wrapper_is_gated_with_no_wrapper_config() {
+    // No `scan.wrappers` anywhere: `track` is a wrapper because its parameter reaches
+    // posthog.capture's event name.
+    let repo = Repo::with_kodo(&["user_signed_up"], &[]);
+    repo.write(
+        "src/analytics.ts",
+        "import posthog from 'posthog-js'\n\nexport function track(event: string, props?: object) {\n  posthog.capture(event, props)\n}\n",
+    );
+    repo.commit_all("analytics");
+    repo.write(
+        APP,
+        "import { track } from './analytics'\n\nexport function main() {\n  track('user_signed_up')\n  track('checkout_started', { plan: 'pro' })\n}\n",
+    );
+    repo.git(&["add", APP]);
+    let out = repo.hook();
+    assert_code(&out, 1);
+    let err = stderr(&out);
+    assert!(err.contains("src/app.ts:5"), "{err}");
+    assert!(
+        err.contains("event  `checkout_started`  is not documented"),
+        "{err}"
+    );
+    assert!(!err.contains("`user_signed_up`"), "{err}");
+    // With inference off, the same call is not a capture.
+    repo.write(
+        ".kodo/config.json",
+        &std::fs::read_to_string(repo.path(".kodo/config.json"))
+            .unwrap()
+            .replacen('{', "{\"scan\": {\"infer_wrappers\": false},", 1),
+    );
+    assert_code(&repo.hook(), 0);
+}
