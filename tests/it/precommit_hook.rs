@@ -508,3 +508,46 @@ fn a_staged_call_of_an_inferred_wrapper_is_gated_with_no_wrapper_config() {
     );
     assert_code(&repo.hook(), 0);
 }
+
+#[test]
+fn both_branches_of_a_conditional_key_are_checked() {
+    let repo = Repo::with_kodo(&["user_signed_up"], &[]);
+    repo.write(
+        APP,
+        &app_with(&["posthog.capture(isNew ? 'user_signed_up' : 'user_returned')"]),
+    );
+    repo.git(&["add", APP]);
+    let out = repo.hook();
+    assert_code(&out, 1);
+    let err = stderr(&out);
+    assert!(
+        err.contains("event  `user_returned`  is not documented"),
+        "{err}"
+    );
+    assert!(!err.contains("`user_signed_up`  is not"), "{err}");
+}
+
+#[test]
+fn a_capture_in_a_test_file_is_not_gated() {
+    let repo = Repo::with_kodo(&[], &[]);
+    repo.write(
+        "src/__tests__/app.test.ts",
+        &app_with(&["posthog.capture('test_only_event')"]),
+    );
+    repo.git(&["add", "."]);
+    assert_code(&repo.hook(), 0);
+    // `scan.include_tests` brings tests back.
+    repo.write(
+        ".kodo/config.json",
+        &std::fs::read_to_string(repo.path(".kodo/config.json"))
+            .unwrap()
+            .replacen('{', "{\"scan\": {\"include_tests\": true},", 1),
+    );
+    let out = repo.hook();
+    assert_code(&out, 1);
+    assert!(
+        stderr(&out).contains("`test_only_event`"),
+        "{}",
+        stderr(&out)
+    );
+}
