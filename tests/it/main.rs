@@ -8,6 +8,7 @@ mod properties;
 mod reliability;
 
 mod architecture;
+mod completions;
 mod document;
 mod documented;
 mod everyday;
