@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 
-use crate::cli::SyncFormat;
+use crate::cli::ReportFormat;
 use crate::config::{self, ConfigError};
 use crate::model::Resource;
 use crate::state::{write_atomic, State};
@@ -36,7 +36,7 @@ fn new_config_path(ctx: &Context) -> PathBuf {
 
 fn write_starter(ctx: &Context, path: &Path) -> anyhow::Result<Outcome> {
     let shown = path.display();
-    if ctx.global.dry_run {
+    if ctx.run.dry_run {
         ctx.printer.data(&format!(
             "Would write a starter config to {shown} (and its JSON Schema beside it)."
         ));
@@ -122,7 +122,7 @@ fn ignore_local_files(root: &Path) -> std::io::Result<Vec<&'static str>> {
 pub async fn run(
     ctx: &Context,
     resources: &[Resource],
-    format: Option<SyncFormat>,
+    format: Option<ReportFormat>,
 ) -> anyhow::Result<Outcome> {
     // One writer at a time: setup holds `.kodo/lock` for the whole run.
     let _lock = ctx.write_lock().await?;
@@ -145,7 +145,7 @@ pub async fn run(
     let mut failures = Vec::new();
     for &resource in resources {
         match setup::setup_one(
-            ctx.global.dry_run,
+            ctx.run.dry_run,
             &ctx.printer,
             &config,
             &path,
@@ -159,15 +159,15 @@ pub async fn run(
             Err(e) => failures.push((resource, e)),
         }
     }
-    if !ctx.global.dry_run {
+    if !ctx.run.dry_run {
         if let Err(e) = state.save(&kodo_dir) {
             ctx.printer.warn(&e.to_string());
         }
     }
     if !results.is_empty() || failures.is_empty() {
         ctx.printer.data(&match format {
-            Some(SyncFormat::Json) => setup::render_json(&results, ctx.global.dry_run),
-            _ => setup::render(&results, ctx.global.dry_run),
+            Some(ReportFormat::Json) => setup::render_json(&results, ctx.run.dry_run),
+            _ => setup::render(&results, ctx.run.dry_run),
         });
     }
     if failures.is_empty() {
