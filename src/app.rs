@@ -48,6 +48,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
                     let resources = a.target.resource.resources();
                     cmd::status::run(&ctx, &resources, a.format, false, false).await
                 }
+                Some(PhSyncAction::Document(doc)) => cmd::document::run(&ctx, doc).await,
                 None => {
                     let o = args.overview;
                     let resources = o.resource.unwrap_or(ResourceArg::All).resources();
@@ -56,7 +57,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
             }
         }),
         Command::NotionSync(args) => {
-            let resources = ResourceArg::from_resource(args.resource.into()).resources();
+            let resources = vec![crate::model::Resource::from(args.resource)];
             runtime.block_on(async {
                 match args.direction {
                     Direction::Push => {

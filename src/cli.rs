@@ -5,6 +5,9 @@
 
 use std::path::PathBuf;
 
+use std::sync::LazyLock;
+
+use clap::builder::PossibleValue;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::model::Resource;
@@ -192,6 +195,7 @@ impl Command {
                 Some(PhSyncAction::Export(a)) => a.format.is_some(),
                 Some(PhSyncAction::Audit(a)) => a.format.is_some(),
                 Some(PhSyncAction::Setup(a)) => a.format.is_some(),
+                Some(PhSyncAction::Document(a)) => a.format.is_some(),
             },
             Command::NotionSync(args) => args.format.is_some(),
             Command::Scan(args) => args.format.is_some(),
@@ -233,6 +237,11 @@ impl Command {
                     ..off
                 },
                 Some(PhSyncAction::Setup(a)) => RunOptions {
+                    dry_run: a.dry_run.dry_run,
+                    no_wait: a.wait.no_wait,
+                    ..off
+                },
+                Some(PhSyncAction::Document(a)) => RunOptions {
                     dry_run: a.dry_run.dry_run,
                     no_wait: a.wait.no_wait,
                     ..off
@@ -361,7 +370,7 @@ pub enum SnapshotAction {
     args_conflicts_with_subcommands = true,
     subcommand_value_name = "ACTION",
     subcommand_help_heading = "Actions",
-    override_usage = "kodo ph-sync [RESOURCE] [OPTIONS]\n       kodo ph-sync <ACTION> [RESOURCE] [OPTIONS]"
+    override_usage = "kodo ph-sync [RESOURCE] [OPTIONS]\n       kodo ph-sync <ACTION> [RESOURCE] [OPTIONS]\n       kodo ph-sync document <event|flag|experiment|dashboard> <KEY> [OPTIONS]"
 )]
 pub struct PhSyncArgs {
     #[command(subcommand)]
@@ -411,6 +420,11 @@ pub enum PhSyncAction {
     /// into the config
     #[command(after_help = EXIT_CODES_HELP)]
     Setup(SetupArgs),
+    /// Write the Notion row of an event, flag, experiment or dashboard before it exists in
+    /// PostHog (documentation first): created once, with the planned status and the facts
+    /// kodo derives; re-running writes only what is given. Refreshes the offline snapshot.
+    #[command(after_help = EXIT_CODES_HELP)]
+    Document(Box<DocumentArgs>),
 }
 
 /// `[RESOURCE]` of an action: which resources it works on.
@@ -494,7 +508,7 @@ pub struct SetupArgs {
 }
 
 /// The action names, for the overview's error message.
-pub const ACTIONS: [&str; 5] = ["status", "import", "export", "audit", "setup"];
+pub const ACTIONS: [&str; 6] = ["status", "import", "export", "audit", "setup", "document"];
 
 /// The overview's `[RESOURCE]`: a resource. Any other word is neither an action (clap matched
 /// those as subcommands first) nor a resource; the error lists both, with the nearest name.
@@ -546,54 +560,153 @@ impl PhSyncArgs {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+/// The resources a `ph-sync` command works on: one (named by the resource table's `plural`)
+/// or `all`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ResourceArg {
-    Events,
-    Flags,
-    Experiments,
-    Dashboards,
+    One(Resource),
     All,
 }
 
-impl ResourceArg {
-    pub fn from_resource(resource: Resource) -> ResourceArg {
-        match resource {
-            Resource::Events => ResourceArg::Events,
-            Resource::Flags => ResourceArg::Flags,
-            Resource::Experiments => ResourceArg::Experiments,
-            Resource::Dashboards => ResourceArg::Dashboards,
-        }
+impl ValueEnum for ResourceArg {
+    fn value_variants<'a>() -> &'a [Self] {
+        static ALL: LazyLock<Vec<ResourceArg>> = LazyLock::new(|| {
+            let one = Resource::ALL.into_iter().map(ResourceArg::One);
+            one.chain([ResourceArg::All]).collect()
+        });
+        &ALL
     }
 
+    fn to_possible_value(&self) -> Option<PossibleValue> {
+        Some(PossibleValue::new(match self {
+            ResourceArg::One(r) => r.plural(),
+            ResourceArg::All => "all",
+        }))
+    }
+}
+
+impl ResourceArg {
     pub fn resources(self) -> Vec<Resource> {
         match self {
-            ResourceArg::Events => vec![Resource::Events],
-            ResourceArg::Flags => vec![Resource::Flags],
-            ResourceArg::Experiments => vec![Resource::Experiments],
-            ResourceArg::Dashboards => vec![Resource::Dashboards],
+            ResourceArg::One(r) => vec![r],
             ResourceArg::All => Resource::ALL.to_vec(),
         }
     }
 }
 
 /// One resource on the command line (`--type`): the clap-facing twin of the model's
-/// [`Resource`], which knows nothing of the CLI.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ResourceType {
-    Events,
-    Flags,
-    Experiments,
-    Dashboards,
+/// [`Resource`], which knows nothing of the CLI; its names are the resource table's `plural`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ResourceType(pub Resource);
+
+impl ValueEnum for ResourceType {
+    fn value_variants<'a>() -> &'a [Self] {
+        static ALL: LazyLock<Vec<ResourceType>> =
+            LazyLock::new(|| Resource::ALL.map(ResourceType).to_vec());
+        &ALL
+    }
+
+    fn to_possible_value(&self) -> Option<PossibleValue> {
+        Some(PossibleValue::new(self.0.plural()))
+    }
 }
 
 impl From<ResourceType> for Resource {
     fn from(r: ResourceType) -> Resource {
-        match r {
-            ResourceType::Events => Resource::Events,
-            ResourceType::Flags => Resource::Flags,
-            ResourceType::Experiments => Resource::Experiments,
-            ResourceType::Dashboards => Resource::Dashboards,
-        }
+        r.0
+    }
+}
+
+/// The resource `document` writes, named in the singular by the resource table
+/// (`documenting.noun`: `event`, `flag`, `experiment`, `dashboard`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Noun(pub Resource);
+
+impl ValueEnum for Noun {
+    fn value_variants<'a>() -> &'a [Self] {
+        static ALL: LazyLock<Vec<Noun>> = LazyLock::new(|| Resource::ALL.map(Noun).to_vec());
+        &ALL
+    }
+
+    fn to_possible_value(&self) -> Option<PossibleValue> {
+        Some(PossibleValue::new(self.0.schema().documenting.noun))
+    }
+}
+
+/// The formats of `ph-sync document`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DocumentFormat {
+    Md,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct DocumentArgs {
+    /// What to document
+    #[arg(value_enum)]
+    pub noun: Noun,
+    /// The event name, flag key, experiment name or dashboard name
+    pub key: String,
+    /// What the event tracks (events)
+    #[arg(long)]
+    pub description: Option<String>,
+    /// The owner, by e-mail: a member of the Notion workspace
+    #[arg(long, value_name = "EMAIL")]
+    pub owner: Option<String>,
+    /// The flag's type: release, experiment, ops, beta or config (flags; default: from the key)
+    #[arg(long = "type", value_name = "TYPE")]
+    pub kind: Option<String>,
+    /// The flag's human-readable name (flags)
+    #[arg(long)]
+    pub name: Option<String>,
+    /// What the experiment tests (experiments)
+    #[arg(long)]
+    pub hypothesis: Option<String>,
+    /// The key of the experiment's feature flag (experiments)
+    #[arg(long, value_name = "KEY")]
+    pub flag_key: Option<String>,
+    /// What the dashboard monitors (dashboards)
+    #[arg(long)]
+    pub purpose: Option<String>,
+    /// When the flag is to be removed, YYYY-MM-DD (flags)
+    #[arg(long, value_name = "DATE")]
+    pub planned_removal: Option<String>,
+    /// A property the event sends, with its type (string, number, boolean, datetime,
+    /// duration, object, array); repeat for each (events)
+    #[arg(long = "property", value_name = "NAME[:TYPE]")]
+    pub properties: Vec<String>,
+    #[command(flatten)]
+    pub dry_run: DryRunArg,
+    #[command(flatten)]
+    pub wait: WaitArg,
+    /// Output format: md (human Markdown) or json (stable, for machines)
+    #[arg(long, value_enum)]
+    pub format: Option<DocumentFormat>,
+}
+
+impl DocumentArgs {
+    /// The options given, as the engine's fields.
+    pub fn fields(&self) -> Vec<(crate::model::DocField, String)> {
+        use crate::model::DocField;
+        [
+            (DocField::Description, &self.description),
+            (DocField::Owner, &self.owner),
+            (DocField::Type, &self.kind),
+            (DocField::Name, &self.name),
+            (DocField::Hypothesis, &self.hypothesis),
+            (DocField::FlagKey, &self.flag_key),
+            (DocField::Purpose, &self.purpose),
+            (DocField::PlannedRemoval, &self.planned_removal),
+        ]
+        .into_iter()
+        .filter_map(|(field, value)| value.clone().map(|v| (field, v)))
+        .collect()
+    }
+}
+
+impl From<Noun> for Resource {
+    fn from(n: Noun) -> Resource {
+        n.0
     }
 }
 
@@ -669,6 +782,7 @@ mod tests {
             Some(PhSyncAction::Export(a)) => (Some("export"), a.target.resource),
             Some(PhSyncAction::Audit(a)) => (Some("audit"), a.target.resource),
             Some(PhSyncAction::Setup(a)) => (Some("setup"), a.target.resource),
+            Some(PhSyncAction::Document(_)) => (Some("document"), ResourceArg::All),
         })
     }
 
@@ -677,16 +791,19 @@ mod tests {
     #[test]
     fn action_and_resource_are_each_optional() {
         assert_eq!(target(&[]), Ok((None, ResourceArg::All)));
-        assert_eq!(target(&["flags"]), Ok((None, ResourceArg::Flags)));
+        assert_eq!(
+            target(&["flags"]),
+            Ok((None, ResourceArg::One(Resource::Flags)))
+        );
         assert_eq!(target(&["import"]), Ok((Some("import"), ResourceArg::All)));
         assert_eq!(
             target(&["export", "events"]),
-            Ok((Some("export"), ResourceArg::Events))
+            Ok((Some("export"), ResourceArg::One(Resource::Events)))
         );
-        for action in ACTIONS {
+        for action in ["status", "import", "export", "audit", "setup"] {
             assert_eq!(
                 target(&[action, "dashboards"]),
-                Ok((Some(action), ResourceArg::Dashboards))
+                Ok((Some(action), ResourceArg::One(Resource::Dashboards)))
             );
         }
         let err = target(&["flags", "audit"]).unwrap_err();
@@ -703,7 +820,7 @@ mod tests {
         let err = target(&["frobnicate"]).unwrap_err();
         assert!(err.contains("neither an action nor a resource"), "{err}");
         assert!(
-            err.contains("actions:   status, import, export, audit, setup"),
+            err.contains("actions:   status, import, export, audit, setup, document"),
             "{err}"
         );
         assert!(

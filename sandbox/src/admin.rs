@@ -226,6 +226,34 @@ pub fn handle(
                 ),
             }
         }
+        ("DELETE", ["posthog", "members", email]) => {
+            if lock(&shared.posthog).remove_member(email) {
+                (200, json!({"removed": email}))
+            } else {
+                error(404, format!("no member `{email}` in the organization"))
+            }
+        }
+        ("POST", ["posthog", "property_definitions"]) => {
+            let map = match parse_object(body) {
+                Ok(map) => map,
+                Err(e) => return e,
+            };
+            let name = map.get("name").and_then(Value::as_str).unwrap_or_default();
+            let property_type = map.get("property_type").and_then(Value::as_str);
+            let events: Vec<String> = map
+                .get("events")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(|e| e.as_str().map(str::to_string))
+                .collect();
+            let mut posthog = lock(&shared.posthog);
+            let id = crate::ids::stable_uuid(&format!("property/{name}"));
+            match posthog.properties.record(id, name, property_type, &events) {
+                Ok(()) => (201, posthog.properties.state_json()),
+                Err(e) => (e.status, e.to_json()),
+            }
+        }
         (_, ["posthog", resource, rest @ ..]) => {
             let Some(resource) = Resource::from_segment(resource) else {
                 return error(404, format!("unknown PostHog resource `{resource}`"));

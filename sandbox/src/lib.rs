@@ -25,9 +25,11 @@ pub mod limits;
 pub mod notion;
 pub mod options;
 pub mod posthog;
+pub mod property_definitions;
 pub mod scenario;
 pub mod secret;
 pub mod server;
+mod trigram;
 
 pub use blocking::BlockingSandbox;
 pub use options::{FaultConfig, FaultSpecError, Options};

@@ -39,7 +39,7 @@
 use rand::rngs::StdRng;
 use serde_json::{json, Map, Value};
 
-use crate::{clock, ids};
+use crate::{clock, ids, trigram};
 
 /// A PostHog error answer (`{type, code, detail, attr}`).
 #[derive(Debug, Clone, PartialEq)]
@@ -176,6 +176,9 @@ pub struct PosthogStore {
     pub api_user: Value,
     /// Known PostHog users (UserBasic), for scenario and admin `created_by` by email.
     pub users: Vec<Value>,
+    /// The organization's current members (`OrganizationMemberSerializer` objects): the users
+    /// who have not left.
+    pub members: Vec<Value>,
     pub event_definitions: Vec<Map<String, Value>>,
     pub feature_flags: Vec<Map<String, Value>>,
     pub experiments: Vec<Map<String, Value>>,
@@ -183,6 +186,8 @@ pub struct PosthogStore {
     /// Shared experiment metrics (`ExperimentSavedMetric`: id, name, description, query,
     /// metadata, created_by, created_at, updated_at).
     pub saved_metrics: Vec<Map<String, Value>>,
+    /// Property definitions and the events they were seen on.
+    pub properties: crate::property_definitions::PropertyStore,
     /// List-shift mode: pages after the first are served `list_shift` items earlier, as if
     /// that many items had been inserted ahead of them between the requests (0 = off).
     pub list_shift: usize,
@@ -228,24 +233,67 @@ fn b(map: &Map<String, Value>, key: &str) -> bool {
     map.get(key).and_then(Value::as_bool).unwrap_or(false)
 }
 
-/// How a dashboard matches a list `search`: 0 by name, 1 by description, `None` not at all.
-/// PostHog ranks a fuzzy trigram word similarity on `name` above one on `description`
-/// (the dashboards list's `search` parameter, PostHog/posthog OpenAPI); the sandbox's stand-in
-/// is a case-insensitive substring, which finds a subset of what PostHog finds and always the
-/// exact name.
-fn dashboard_rank(d: &Map<String, Value>, query: &str) -> Option<u8> {
-    let has = |field: &str| {
-        s(d, field)
-            .unwrap_or_default()
-            .to_lowercase()
-            .contains(query)
-    };
-    if has("name") {
-        Some(0)
-    } else if has("description") {
-        Some(1)
-    } else {
-        None
+/// The dashboards list's `?search=`, as PostHog's `DashboardsViewSet._apply_search` runs it
+/// (PostHog/posthog `posthog/api/dashboards/dashboard.py` and its `apply_trigram_search`
+/// helper, with `NAME_FIELD`, `DESCRIPTION_FIELD`, `include_tag_search=True`, tiebreakers
+/// `-pinned`, `name`): NUL bytes stripped and the term trimmed; rows whose name, description
+/// or a tag name contains it (case-insensitive) are `exact` matches and, when there is any,
+/// the only ones returned; otherwise rows whose trigram word similarity to the name exceeds
+/// 0.3 (`MIN_NAME_TRIGRAM_SIMILARITY`) or to the description exceeds 0.4
+/// (`MIN_DESCRIPTION_TRIGRAM_SIMILARITY`) are `similar` matches. Ordered by
+/// `_search_score` = word and full similarity on the name + 0.5 × word similarity on the
+/// description (`DESCRIPTION_SCORE_WEIGHT`), highest first.
+struct DashboardSearch {
+    term: String,
+}
+
+/// How one dashboard matched: exact or not, and its relevance score.
+struct DashboardHit {
+    exact: bool,
+    score: f64,
+}
+
+/// `MAX_SEARCH_LENGTH`: a longer `?search=` is a 400.
+const MAX_SEARCH_LENGTH: usize = 200;
+
+impl DashboardSearch {
+    /// `None` when the parameter is absent or empty after normalising (no filter); an error
+    /// for a query longer than [`MAX_SEARCH_LENGTH`] characters (checked before normalising).
+    fn parse(raw: Option<&str>) -> Result<Option<Self>, PosthogError> {
+        let Some(raw) = raw.filter(|r| !r.is_empty()) else {
+            return Ok(None);
+        };
+        if raw.chars().count() > MAX_SEARCH_LENGTH {
+            return Err(PosthogError::validation(
+                "invalid_input",
+                format!("Search query must be {MAX_SEARCH_LENGTH} characters or fewer."),
+                Some("search"),
+            ));
+        }
+        let term = raw.replace('\0', "").trim().to_string();
+        Ok((!term.is_empty()).then_some(DashboardSearch { term }))
+    }
+
+    fn hit(&self, d: &Map<String, Value>) -> DashboardHit {
+        let name = s(d, "name").unwrap_or_default();
+        let description = s(d, "description").unwrap_or_default();
+        let needle = self.term.to_lowercase();
+        let contains = |text: &str| text.to_lowercase().contains(&needle);
+        let tagged = d
+            .get("tags")
+            .and_then(Value::as_array)
+            .is_some_and(|tags| tags.iter().filter_map(Value::as_str).any(contains));
+        let word_name = trigram::word_similarity(&self.term, name);
+        let word_description = trigram::word_similarity(&self.term, description);
+        DashboardHit {
+            exact: contains(name) || contains(description) || tagged,
+            score: word_name + trigram::similarity(name, &self.term) + 0.5 * word_description,
+        }
+    }
+
+    fn similar(&self, d: &Map<String, Value>) -> bool {
+        trigram::word_similarity(&self.term, s(d, "name").unwrap_or_default()) > 0.3
+            || trigram::word_similarity(&self.term, s(d, "description").unwrap_or_default()) > 0.4
     }
 }
 
@@ -273,6 +321,19 @@ fn valid_key(key: &str) -> bool {
 impl PosthogStore {
     fn next_id(list: &[Map<String, Value>]) -> i64 {
         list.iter().filter_map(id_of).max().unwrap_or(0) + 1
+    }
+
+    /// The member with this e-mail leaves the organization (as an admin removes them): they
+    /// leave the members list and stay the `created_by` of what they made. `false` when no
+    /// member has it.
+    pub fn remove_member(&mut self, email: &str) -> bool {
+        let before = self.members.len();
+        self.members.retain(|m| {
+            !m["user"]["email"]
+                .as_str()
+                .is_some_and(|e| e.eq_ignore_ascii_case(email))
+        });
+        self.members.len() < before
     }
 
     /// A creator given as an email (looked up), a UserBasic object, or null.
@@ -594,6 +655,7 @@ impl PosthogStore {
             "feature_flags": self.feature_flags.iter().map(|f| self.flag_json(f)).collect::<Vec<_>>(),
             "experiments": self.experiments.iter().map(|e| self.experiment_json(e)).collect::<Vec<_>>(),
             "dashboards": self.dashboards.iter().map(|d| self.dashboard_json(d, true)).collect::<Vec<_>>(),
+            "property_definitions": self.properties.state_json(),
         })
     }
 
@@ -1613,6 +1675,16 @@ impl PosthogStore {
                 200,
                 json!({"scopes": ["*"], "scoped_teams": null, "scoped_organizations": null, "mask_value": mask(self.key.expose())}),
             )),
+            // OrganizationMemberViewSet (posthog/api/organization_member.py): a limit/offset
+            // list, ordered by level then most recently joined.
+            ["organizations", org, "members"] if method == "GET" => {
+                if *org != "@current" && *org != self.organization_id {
+                    return Err(PosthogError::not_found());
+                }
+                let mut members = self.members.clone();
+                members.sort_by_key(|m| m["level"].as_i64().unwrap_or(0));
+                Ok(ok(200, paginate_shifted(members, url, 0)))
+            }
             [scope, project] | [scope, project, ..]
                 if matches!(*scope, "projects" | "environments") =>
             {
@@ -1621,6 +1693,16 @@ impl PosthogStore {
                 }
                 match &segments[2..] {
                     [] if method == "GET" => Ok(ok(200, self.project_json())),
+                    // List and retrieve only (the viewset's update and destroy change a
+                    // definition's type or drop it; kodo never does, so they are not emulated).
+                    ["property_definitions"] => match method {
+                        "GET" => Ok(ok(200, self.properties.list(url)?)),
+                        other => Err(PosthogError::method_not_allowed(other)),
+                    },
+                    ["property_definitions", id] => match method {
+                        "GET" => Ok(ok(200, self.properties.retrieve(id)?)),
+                        other => Err(PosthogError::method_not_allowed(other)),
+                    },
                     [resource] => {
                         let resource =
                             Resource::from_segment(resource).ok_or_else(PosthogError::not_found)?;
@@ -1765,7 +1847,8 @@ impl PosthogStore {
             Resource::Dashboards => {
                 let exclude_generated = param("exclude_generated") == Some("true");
                 let creation_mode = param("creation_mode").filter(|m| !m.is_empty());
-                let mut dashboards: Vec<&Map<String, Value>> = self
+                let search = DashboardSearch::parse(param("search"))?;
+                let listed: Vec<&Map<String, Value>> = self
                     .dashboards
                     .iter()
                     .filter(|d| !b(d, "deleted"))
@@ -1779,28 +1862,58 @@ impl PosthogStore {
                         Some(mode) => s(d, "creation_mode") == Some(mode),
                         None => s(d, "creation_mode") != Some("unlisted"),
                     })
-                    .filter(|d| {
-                        search
-                            .as_ref()
-                            .is_none_or(|q| dashboard_rank(d, q).is_some())
-                    })
                     .collect();
                 // order_by("-pinned", "name"); ties by id, as Postgres happens to return them.
-                // With `search`, relevance first ("`name` matches rank above `description`
-                // matches. Results are ordered by relevance, then pinned status, then name").
-                dashboards.sort_by(|x, y| {
-                    let rank =
-                        |d: &Map<String, Value>| search.as_ref().and_then(|q| dashboard_rank(d, q));
-                    rank(x)
-                        .cmp(&rank(y))
-                        .then(b(y, "pinned").cmp(&b(x, "pinned")))
+                let by_pin_and_name = |x: &Map<String, Value>, y: &Map<String, Value>| {
+                    b(y, "pinned")
+                        .cmp(&b(x, "pinned"))
                         .then(s(x, "name").cmp(&s(y, "name")))
                         .then(id_of(x).cmp(&id_of(y)))
-                });
-                dashboards
-                    .into_iter()
-                    .map(|d| self.dashboard_json(d, false))
-                    .collect()
+                };
+                match search {
+                    None => {
+                        let mut dashboards = listed;
+                        dashboards.sort_by(|x, y| by_pin_and_name(x, y));
+                        // `search_match_type` is null when the list is not searched.
+                        dashboards
+                            .into_iter()
+                            .map(|d| {
+                                let mut json = self.dashboard_json(d, false);
+                                json["search_match_type"] = Value::Null;
+                                json
+                            })
+                            .collect()
+                    }
+                    Some(search) => {
+                        let hits: Vec<(&Map<String, Value>, DashboardHit)> =
+                            listed.into_iter().map(|d| (d, search.hit(d))).collect();
+                        // Exact matches only, unless there are none.
+                        let any_exact = hits.iter().any(|(_, h)| h.exact);
+                        let mut hits: Vec<(&Map<String, Value>, DashboardHit)> = hits
+                            .into_iter()
+                            .filter(|(d, h)| {
+                                if any_exact {
+                                    h.exact
+                                } else {
+                                    search.similar(d)
+                                }
+                            })
+                            .collect();
+                        hits.sort_by(|(x, hx), (y, hy)| {
+                            hy.score
+                                .total_cmp(&hx.score)
+                                .then_with(|| by_pin_and_name(x, y))
+                        });
+                        hits.into_iter()
+                            .map(|(d, h)| {
+                                let mut json = self.dashboard_json(d, false);
+                                json["search_match_type"] =
+                                    json!(if h.exact { "exact" } else { "similar" });
+                                json
+                            })
+                            .collect()
+                    }
+                }
             }
         };
         Ok(paginate_shifted(items, url, self.list_shift))

@@ -141,6 +141,10 @@ pub struct PosthogUserSpec {
     pub last_name: String,
     #[serde(default)]
     pub role_at_organization: Option<String>,
+    /// Left the organization: no longer listed among its members
+    /// (`/api/organizations/@current/members/`), still the `created_by` of what they made.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub left: bool,
 }
 
 /// The PostHog project.
@@ -167,6 +171,20 @@ pub struct PosthogSpec {
     /// `saved_metrics_ids`.
     #[serde(default)]
     pub saved_metrics: Vec<Map<String, Value>>,
+    /// Event properties PostHog has seen: each with its `property_type` (PostHog's
+    /// `PropertyType`, or absent when untyped) and the events it was seen on.
+    #[serde(default)]
+    pub property_definitions: Vec<PropertyDefinitionSpec>,
+}
+
+/// One event property PostHog has seen (`PropertyDefinition` plus its `EventProperty` rows).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PropertyDefinitionSpec {
+    pub name: String,
+    #[serde(default)]
+    pub property_type: Option<String>,
+    pub events: Vec<String>,
 }
 
 /// A complete scenario.
@@ -299,6 +317,8 @@ impl Scenario {
             databases: Default::default(),
             data_sources: Default::default(),
             cursors: Default::default(),
+            blocks: Default::default(),
+            child_order: Default::default(),
             seq: 0,
             rng: StdRng::seed_from_u64(seed),
             query_row_cap,
@@ -508,6 +528,26 @@ impl Scenario {
                 })
             })
             .collect();
+        // OrganizationMemberSerializer; the key's owner administers the organization.
+        let members: Vec<Value> = spec
+            .users
+            .iter()
+            .zip(&users)
+            .filter(|(u, _)| !u.left)
+            .map(|(u, user)| {
+                let level = if u.email == spec.api_user { 8 } else { 1 };
+                json!({
+                    "id": ids::stable_uuid(&format!("posthog-membership/{}", u.email)),
+                    "user": user,
+                    "level": level,
+                    "joined_at": "2024-01-15T09:00:00Z",
+                    "updated_at": "2024-01-15T09:00:00Z",
+                    "is_2fa_enabled": false,
+                    "has_social_auth": false,
+                    "last_login": "2025-11-24T08:00:00Z",
+                })
+            })
+            .collect();
         let api_user = users
             .iter()
             .find(|u| u["email"] == spec.api_user.as_str())
@@ -527,11 +567,13 @@ impl Scenario {
             organization_name: spec.organization_name.clone(),
             api_user,
             users,
+            members,
             event_definitions: Vec::new(),
             feature_flags: Vec::new(),
             experiments: Vec::new(),
             dashboards: Vec::new(),
             saved_metrics: Vec::new(),
+            properties: Default::default(),
             list_shift: 0,
             rng: StdRng::seed_from_u64(seed ^ 0x9057),
         };
@@ -577,6 +619,17 @@ impl Scenario {
             store
                 .admin_create(Resource::Experiments, experiment)
                 .map_err(|e| invalid("experiment", e))?;
+        }
+        for p in &spec.property_definitions {
+            store
+                .properties
+                .record(
+                    ids::stable_uuid(&format!("property/{}", p.name)),
+                    &p.name,
+                    p.property_type.as_deref(),
+                    &p.events,
+                )
+                .map_err(|e| invalid("property definition", e))?;
         }
         // PostHog creates a usage dashboard with every flag.
         store

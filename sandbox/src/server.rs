@@ -375,8 +375,10 @@ async fn notion_request(
     }
     // "Create a page: Fails. The page itself is a block. … Create a database: Fails."
     // (developers.notion.com/reference/workspace-block-limits); reads and edits still work.
-    let creates_blocks =
-        method == "POST" && matches!(segments.as_slice(), ["pages"] | ["databases"]);
+    // "Append block children: Fails." (same page).
+    let creates_blocks = (method == "POST"
+        && matches!(segments.as_slice(), ["pages"] | ["databases"]))
+        || (method == "PATCH" && matches!(segments.as_slice(), ["blocks", _, "children"]));
     if creates_blocks && *lock(&shared.notion_block_limit) {
         return fail(NotionError::block_limit(), None);
     }

@@ -949,6 +949,24 @@ async fn filter_errors_name_the_problem() {
         )
         .await;
     assert_eq!(answer.status, 400);
+    // A compound filter is a request array: 100 elements at most.
+    let or = |n: usize| {
+        let items: Vec<Value> = (0..n)
+            .map(|i| json!({"property": "Event Name", "title": {"equals": format!("e{i}")}}))
+            .collect();
+        json!({"filter": {"or": items}})
+    };
+    assert_eq!(env.notion("POST", &path, Some(or(100))).await.status, 200);
+    let answer = env.notion("POST", &path, Some(or(101))).await;
+    assert_eq!(answer.status, 400);
+    assert!(
+        answer.body["message"]
+            .as_str()
+            .unwrap()
+            .contains("body.filter.or.length should be ≤ `100`, instead was `101`"),
+        "{}",
+        answer.body
+    );
 }
 
 #[tokio::test]

@@ -808,7 +808,9 @@ async fn posthog_throttle_windows_are_configurable() {
 }
 
 /// `?search=` on the experiment and dashboard lists, as PostHog filters them: experiments by
-/// name, case-insensitively; dashboards by name above description (PostHog/posthog OpenAPI).
+/// name, case-insensitively; dashboards by PostHog's `apply_trigram_search` (literal matches
+/// in name, description or tags first and alone; trigram similarity only when there are
+/// none; name above description; at most 200 characters).
 #[tokio::test]
 async fn experiment_and_dashboard_lists_take_search() {
     let env = start("demo").await;
@@ -853,4 +855,129 @@ async fn experiment_and_dashboard_lists_take_search() {
         names(&found.body),
         vec!["API Performance", "Quarterly review"]
     );
+    let types = |body: &Value| -> Vec<Value> {
+        body["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["search_match_type"].clone())
+            .collect()
+    };
+    assert_eq!(types(&found.body), vec![json!("exact"), json!("exact")]);
+    // No literal match anywhere: the fuzzy (trigram word similarity) tier answers.
+    let typo = env
+        .posthog("GET", &project("dashboards/?search=perfromance"), None)
+        .await;
+    assert!(
+        names(&typo.body).contains(&"API Performance".to_string()),
+        "{}",
+        typo.body
+    );
+    assert!(
+        types(&typo.body).iter().all(|t| t == "similar"),
+        "{}",
+        typo.body
+    );
+    // A literal match in a tag name counts as exact, and then fuzzy matches are dropped.
+    env.admin(
+        "POST",
+        "/posthog/dashboards",
+        Some(json!({"name": "Perfromance budget", "tags": ["okr-2027"]})),
+    )
+    .await;
+    let typo = env
+        .posthog("GET", &project("dashboards/?search=perfromance"), None)
+        .await;
+    assert_eq!(names(&typo.body), vec!["Perfromance budget"]);
+    let tagged = env
+        .posthog("GET", &project("dashboards/?search=OKR-2027"), None)
+        .await;
+    assert_eq!(names(&tagged.body), vec!["Perfromance budget"]);
+    // Without `search`, the field is null; over 200 characters, a 400.
+    let all = env.posthog("GET", &project("dashboards/"), None).await;
+    assert!(types(&all.body).iter().all(Value::is_null));
+    let long = env
+        .posthog(
+            "GET",
+            &project(&format!("dashboards/?search={}", "a".repeat(201))),
+            None,
+        )
+        .await;
+    assert_eq!(long.status, 400);
+    assert_eq!(long.body["attr"], "search");
+    assert_eq!(
+        long.body["detail"],
+        "Search query must be 200 characters or fewer."
+    );
+}
+
+/// The organization's members (posthog/api/organization_member.py): current members only,
+/// limit/offset paginated; someone who left is gone from the list but stays the creator of what
+/// they made.
+#[tokio::test]
+async fn organization_members_list_who_has_not_left() {
+    let env = start("demo").await;
+    let emails = |body: &Value| -> Vec<String> {
+        body["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["user"]["email"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let all = env
+        .posthog("GET", "/api/organizations/@current/members/", None)
+        .await;
+    assert_eq!(all.status, 200, "{}", all.body);
+    assert_eq!(all.body["count"], 4);
+    let listed = emails(&all.body);
+    assert!(
+        !listed.contains(&"sam.ortiz@acme.example".to_string()),
+        "{listed:?}"
+    );
+    assert!(listed.contains(&"maya.chen@acme.example".to_string()));
+    let first = &all.body["results"][0];
+    for field in [
+        "id",
+        "user",
+        "level",
+        "joined_at",
+        "updated_at",
+        "last_login",
+    ] {
+        assert!(first.get(field).is_some(), "{field}: {first}");
+    }
+    let page = env
+        .posthog("GET", "/api/organizations/@current/members/?limit=3", None)
+        .await;
+    assert_eq!(emails(&page.body).len(), 3);
+    assert!(page.body["next"].as_str().unwrap().contains("offset=3"));
+    // Sam still created ops_maintenance_mode.
+    let flags = env
+        .posthog(
+            "GET",
+            &project("feature_flags/?search=ops_maintenance_mode"),
+            None,
+        )
+        .await;
+    assert_eq!(
+        flags.body["results"][0]["created_by"]["email"],
+        "sam.ortiz@acme.example"
+    );
+    // Another organization's id is not found.
+    let other = env
+        .posthog(
+            "GET",
+            "/api/organizations/0190f3a2-0000-0000-0000-000000000000/members/",
+            None,
+        )
+        .await;
+    assert_eq!(other.status, 404);
+    // An admin removes Priya.
+    env.admin("DELETE", "/posthog/members/priya.raman@acme.example", None)
+        .await;
+    let after = env
+        .posthog("GET", "/api/organizations/@current/members/", None)
+        .await;
+    assert_eq!(after.body["count"], 3);
 }

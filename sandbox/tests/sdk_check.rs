@@ -40,7 +40,7 @@ fn notion_js_sdk_accepts_the_sandbox() {
         "the Notion SDK check failed ({}):\n{stdout}\n{stderr}",
         output.status
     );
-    assert!(stdout.contains("7 passed, 0 failed"), "{stdout}");
+    assert!(stdout.contains("8 passed, 0 failed"), "{stdout}");
     // The SDK's requests went through the sandbox (and were logged without tokens).
     let log = sandbox.admin_get("/requests");
     let entries = log.as_array().expect("log is a list");

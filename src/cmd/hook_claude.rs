@@ -106,12 +106,9 @@ pub async fn run(ctx: &Context) -> anyhow::Result<Outcome> {
             return Ok(Outcome::CheckFailed);
         }
     };
-    // `experiment-copy-to-project` into another project: not the project kodo documents.
-    if call
-        .target_project
-        .as_deref()
-        .is_some_and(|p| p != config.posthog.project_id.trim())
-    {
+    // A copy into other projects only (`experiment-copy-to-project`,
+    // `feature-flags-copy-flags-create`): not the project kodo documents.
+    if !call.creates_in(&config.posthog.project_id) {
         return Ok(Outcome::Success);
     }
     Ok(match (event, &call.creation) {
@@ -470,10 +467,19 @@ async fn post_tool_use(
         return Outcome::CheckFailed;
     };
     let resource = resource_of(creation);
-    let object = match created_object(input).filter(|o| fits(creation, o)) {
+    // A copy into several projects answers with every target's copy: read this one's back.
+    let response = Some(input).filter(|_| call.response_is_this_projects());
+    let object = match response
+        .and_then(created_object)
+        .filter(|o| fits(creation, o))
+    {
         Some(object) => object,
         None => {
-            let owned = (config.clone(), creation.clone(), output_id(input));
+            let owned = (
+                config.clone(),
+                creation.clone(),
+                response.and_then(output_id),
+            );
             let fetched = detached(budget.step(), move || async move {
                 find_in_posthog(&owned.0, &owned.1, owned.2).await
             })

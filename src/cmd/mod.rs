@@ -13,6 +13,7 @@
 
 pub mod audit;
 pub mod doctor;
+pub mod document;
 pub mod export;
 pub mod hook_claude;
 pub mod hook_pre_commit;

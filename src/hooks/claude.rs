@@ -29,7 +29,7 @@ use serde_json::{Map, Value};
 /// for the `regex` crate) for the tools `kodo hook claude` handles: the three
 /// PostHog create tools and the CLI-mode `exec` tool, under any MCP server
 /// prefix. Used by `plugin/hooks.json` and by `.claude/settings.json` installs.
-pub const TOOL_MATCHER: &str = "^mcp__.+__(create-feature-flag|experiment-create|experiment-duplicate|experiment-copy-to-project|experiment-create-from-prompt|dashboard-create|exec)$";
+pub const TOOL_MATCHER: &str = "^mcp__.+__(create-feature-flag|feature-flags-copy-flags-create|experiment-create|experiment-duplicate|experiment-copy-to-project|experiment-create-from-prompt|dashboard-create|exec)$";
 
 /// Seconds Claude Code gives the hook before it kills it. A PreToolUse hook
 /// that times out does not block, so kodo's own network timeout must stay well
@@ -246,6 +246,24 @@ impl Creation {
         }
     }
 
+    /// The command that documents it first (`kodo ph-sync document flag release_x`).
+    pub fn document_command(&self) -> String {
+        use crate::model::{DocField, Resource};
+        match self {
+            Self::Flag { key, .. } => kodo_core::document::command(Resource::Flags, key, &[]),
+            Self::Experiment { name, flag_key } => {
+                let extra: Vec<(DocField, &str)> = flag_key
+                    .iter()
+                    .map(|k| (DocField::FlagKey, k.as_str()))
+                    .collect();
+                kodo_core::document::command(Resource::Experiments, name, &extra)
+            }
+            Self::Dashboard { name } => {
+                kodo_core::document::command(Resource::Dashboards, name, &[])
+            }
+        }
+    }
+
     /// The `kodo ph-sync` resource type for this kind (`flags`, ...).
     pub fn resource_type(&self) -> &'static str {
         match self {
@@ -281,7 +299,8 @@ pub struct CreateTool {
     /// The argument with the key of the flag an experiment is created on, which PostHog
     /// creates when no flag has it.
     pub flag_key: Option<&'static str>,
-    /// The argument naming the project the object is created in, when not the current one.
+    /// The argument naming the project (a number) or projects (an array of numbers) the
+    /// object is created in, when not the current one.
     pub target_project: Option<&'static str>,
 }
 
@@ -290,6 +309,11 @@ pub struct CreateTool {
 ///
 /// Sources (PostHog/posthog): `products/feature_flags/mcp/tools.yaml` (`create-feature-flag`:
 /// `key`, `name`); `products/experiments/mcp/tools.yaml` and
+/// `services/mcp/src/tools/generated/feature_flags.ts` (`feature-flags-copy-flags-create`:
+/// `feature_flag_key`, `from_project` and `target_project_ids` — 1 to 50 project numbers —
+/// required; it POSTs `/api/organizations/{org}/feature_flags/copy_flags/` and creates, or
+/// overwrites, the flag with that key in every target project, so it creates in this project
+/// exactly when its id is among the targets); `products/experiments/mcp/tools.yaml` and
 /// `services/mcp/src/tools/generated/experiments.ts` (`experiment-create`: `name` and
 /// `feature_flag_key` required, "Feature flag is auto-created"; `experiment-duplicate`: `id`,
 /// optional `name` — default "Original Name (Copy)" — and `feature_flag_key`, the original's
@@ -306,6 +330,14 @@ pub const CREATE_TOOLS: &[CreateTool] = &[
         identifier_defaults: false,
         flag_key: None,
         target_project: None,
+    },
+    CreateTool {
+        name: "feature-flags-copy-flags-create",
+        creates: CreatesKind::Flag,
+        identifier: &["feature_flag_key"],
+        identifier_defaults: false,
+        flag_key: None,
+        target_project: Some("target_project_ids"),
     },
     CreateTool {
         name: "experiment-create",
@@ -368,8 +400,9 @@ pub struct CreateCall {
     /// What it creates; `None` when the call leaves the name to PostHog
     /// ([`CreateTool::identifier_defaults`]), so nobody can document it first.
     pub creation: Option<Creation>,
-    /// The project it creates in, when the call names one ([`CreateTool::target_project`]).
-    pub target_project: Option<String>,
+    /// The projects it creates in, when the call names them ([`CreateTool::target_project`]);
+    /// `None` is the current project.
+    pub target_projects: Option<Vec<String>>,
 }
 
 /// The bare MCP tool name: `create-feature-flag` for
@@ -428,16 +461,46 @@ fn call_from_args(tool: &'static CreateTool, args: &Value) -> Option<CreateCall>
         },
         CreatesKind::Dashboard => Creation::Dashboard { name: id },
     });
-    let target_project = tool.target_project.and_then(|key| match args.get(key) {
-        Some(Value::Number(n)) => Some(n.to_string()),
-        Some(Value::String(s)) if !s.trim().is_empty() => Some(s.trim().to_string()),
-        _ => None,
-    });
+    let target_projects = match tool
+        .target_project
+        .map(|key| args.get(key).map(inline_json))
+    {
+        None => None,
+        Some(Some(Value::Array(items))) => Some(items.iter().filter_map(project_id).collect()),
+        Some(Some(one)) => project_id(&one).map(|p| vec![p]),
+        Some(None) => None,
+    };
     Some(CreateCall {
         tool,
         creation,
-        target_project,
+        target_projects,
     })
+}
+
+/// A project id as a call gives it: a number, or a string holding one.
+fn project_id(value: &Value) -> Option<String> {
+    match value {
+        Value::Number(n) => Some(n.to_string()),
+        Value::String(s) if !s.trim().is_empty() => Some(s.trim().to_string()),
+        _ => None,
+    }
+}
+
+impl CreateCall {
+    /// Whether the call creates in `project` (the project kodo documents): always, unless it
+    /// names target projects and `project` is not among them.
+    pub fn creates_in(&self, project: &str) -> bool {
+        self.target_projects
+            .as_ref()
+            .is_none_or(|targets| targets.iter().any(|t| t == project.trim()))
+    }
+
+    /// Whether the tool's response describes the object created in this project. A copy into
+    /// several projects answers with one object per target, in no stated order, so kodo reads
+    /// this project's copy back from PostHog instead.
+    pub fn response_is_this_projects(&self) -> bool {
+        self.target_projects.as_ref().is_none_or(|t| t.len() <= 1)
+    }
 }
 
 /// Models sometimes pass a nested object as a JSON string; read it as JSON.
@@ -617,13 +680,16 @@ pub fn block_reason(c: &Creation) -> String {
     format!(
         "kodo: {kind} `{id}` is not documented in Notion ({database} database), and \
          sync.require_notion_entry is on.\n\
-         Document it first: add a row with {row} to the {database} database, then retry. \
+         Document it first, then retry: run `{command}` (ask the user first: it writes the \
+         Notion row and refreshes the snapshot), or add a row with {row} to the {database} \
+         database. \
          (Or, with sync.require_notion_entry off, create it and run \
          `kodo ph-sync import {resource}` to document it afterwards.)\n\
          To let undocumented creations through, restart Claude Code with \
          {ALLOW_UNDOCUMENTED_ENV}=1 in its environment.",
         kind = c.kind(),
         resource = c.resource_type(),
+        command = c.document_command(),
     )
 }
 
@@ -640,11 +706,11 @@ pub fn undocumented_flag_reason(c: &Creation) -> String {
         "kodo: experiment `{name}` is documented, but its feature flag `{flag}` (which PostHog \
          creates for it when no flag has that key) is not documented in Notion, and \
          sync.require_notion_entry is on.\n\
-         Document it first: set Flag Key = `{flag}` on the experiment's row in the Experiments \
-         database, or add a row with Flag Key = `{flag}` to the Feature Flags database, then \
-         retry.\n\
+         Document it first: run `{command}` (ask the user first), or set Flag Key = `{flag}` on \
+         the experiment's row in the Experiments database, then retry.\n\
          To let undocumented creations through, restart Claude Code with \
-         {ALLOW_UNDOCUMENTED_ENV}=1 in its environment."
+         {ALLOW_UNDOCUMENTED_ENV}=1 in its environment.",
+        command = kodo_core::document::command(crate::model::Resource::Flags, flag, &[]),
     )
 }
 
@@ -1164,7 +1230,8 @@ mod tests {
             r#"call experiment-copy-to-project {"id": 31, "target_team_id": 2, "name": "X"}"#,
         ))
         .unwrap();
-        assert_eq!(copy.target_project.as_deref(), Some("2"));
+        assert_eq!(copy.target_projects, Some(vec!["2".to_string()]));
+        assert!(copy.creates_in("2") && !copy.creates_in("3"));
         let prompt = classify_call(&pre(
             "mcp__posthog__experiment-create-from-prompt",
             json!({"prompt_name": "p", "versions": [1, 2], "templates": ["cost"], "name": "P"}),
@@ -1179,6 +1246,46 @@ mod tests {
             )),
             None
         );
+    }
+
+    #[test]
+    fn a_flag_copy_creates_its_key_in_each_target_project() {
+        let copy = classify_call(&pre(
+            "mcp__posthog__feature-flags-copy-flags-create",
+            json!({"feature_flag_key": "beta_x", "from_project": 1, "target_project_ids": [2, 3]}),
+        ))
+        .unwrap();
+        assert_eq!(
+            copy.creation,
+            Some(Creation::Flag {
+                key: "beta_x".into(),
+                name: None
+            })
+        );
+        assert_eq!(copy.target_projects, Some(vec!["2".into(), "3".into()]));
+        assert!(copy.creates_in("3") && copy.creates_in(" 2 ") && !copy.creates_in("1"));
+        assert!(!copy.response_is_this_projects());
+        // Through the CLI mode, the ids as a JSON string inside the object.
+        let exec = classify_call(&exec(
+            r#"call feature-flags-copy-flags-create {"feature_flag_key": "beta_x", "from_project": 1, "target_project_ids": "[2]"}"#,
+        ))
+        .unwrap();
+        assert!(exec.creates_in("2") && exec.response_is_this_projects());
+        // Without the key PostHog refuses the call: no creation.
+        assert_eq!(
+            classify_call(&pre(
+                "mcp__posthog__feature-flags-copy-flags-create",
+                json!({"from_project": 1, "target_project_ids": [2]}),
+            )),
+            None
+        );
+        // A plain create names no target projects: always this project.
+        let create = classify_call(&pre(
+            "mcp__posthog__create-feature-flag",
+            json!({"key": "beta_x"}),
+        ))
+        .unwrap();
+        assert!(create.creates_in("anything") && create.response_is_this_projects());
     }
 
     #[test]

@@ -15,7 +15,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
 
 use futures_util::StreamExt;
-use kodo_api::{CreateOutcome, KeyLookup, KeyType, NotionClient, Page};
+use kodo_api::{CreateOutcome, KeyLookup, KeyType, NotionClient, Page, PendingCreates};
 
 use crate::model::{decode_page, NotionRow, PropType, Resource};
 use crate::output::Printer;
@@ -54,13 +54,14 @@ pub struct Target {
     /// The schema's properties it can hold.
     pub writable: BTreeSet<&'static str>,
     /// When its rows were read: the keys the plan creates were seen missing then, and a create
-    /// much later re-checks its key first ([`NotionClient::create_missing_page`]), because
-    /// another writer on another machine may have created the row meanwhile.
+    /// much later re-checks its key first, with the next pending creates' keys in the same
+    /// query ([`NotionClient::create_pending`]), because another writer on another machine may
+    /// have created the row meanwhile.
     pub read_at: std::time::Instant,
 }
 
 enum Op<'a> {
-    Create(Resource, &'a Target, &'a Item),
+    Create(Resource, &'a Target, &'a PendingCreates, &'a Item),
     Update(Resource, &'a Item, &'a [Change]),
     Trash(&'a Orphan),
 }
@@ -68,7 +69,9 @@ enum Op<'a> {
 impl Op<'_> {
     fn describe(&self) -> String {
         match self {
-            Op::Create(r, _, item) => format!("create {} {}", r.label(), item.desired.record.key),
+            Op::Create(r, _, _, item) => {
+                format!("create {} {}", r.label(), item.desired.record.key)
+            }
             Op::Update(r, item, _) => format!("update {} {}", r.label(), item.desired.record.key),
             Op::Trash(o) => format!("archive {}", o.row.record.key),
         }
@@ -83,15 +86,32 @@ pub async fn apply(
     archive_orphans: bool,
     printer: &Printer,
 ) -> Outcome {
+    // Each resource's creates, in the order they are sent: a stale key is re-checked together
+    // with the next ones.
+    let pending: BTreeMap<Resource, PendingCreates> = plans
+        .iter()
+        .filter_map(|plan| {
+            let target = targets.get(&plan.resource)?;
+            let keys = plan
+                .items
+                .iter()
+                .filter(|item| matches!(item.step, Step::Create))
+                .map(|item| key_lookup(&item.desired));
+            let pending = PendingCreates::new(target.data_source.clone(), target.read_at, keys);
+            Some((plan.resource, pending))
+        })
+        .collect();
     let mut ops: Vec<Op> = Vec::new();
     let mut outcome = Outcome::default();
     for plan in plans {
-        let Some(target) = targets.get(&plan.resource) else {
+        let (Some(target), Some(pending)) =
+            (targets.get(&plan.resource), pending.get(&plan.resource))
+        else {
             continue;
         };
         for item in &plan.items {
             match &item.step {
-                Step::Create => ops.push(Op::Create(plan.resource, target, item)),
+                Step::Create => ops.push(Op::Create(plan.resource, target, pending, item)),
                 Step::Update { changes, .. } => ops.push(Op::Update(plan.resource, item, changes)),
                 Step::Unchanged { .. } => outcome.unchanged += 1,
             }
@@ -114,15 +134,10 @@ pub async fn apply(
             async move {
                 bar.set_message(op.describe());
                 match op {
-                    Op::Create(resource, target, item) => {
+                    Op::Create(resource, target, pending, item) => {
                         let properties = create_properties(&item.desired, Some(&target.writable));
                         let lookup = key_lookup(&item.desired);
-                        let created = client.create_missing_page(
-                            &target.data_source,
-                            properties,
-                            &lookup,
-                            target.read_at,
-                        );
+                        let created = client.create_pending(pending, properties, &lookup);
                         match created.await {
                             Ok(CreateOutcome::Created(page)) => record(&|o| {
                                 o.created += 1;

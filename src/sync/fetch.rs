@@ -365,6 +365,32 @@ async fn unlisted_owners(
     Ok(())
 }
 
+/// The directory with the PostHog organization's members, which tell a PostHog creator who
+/// left; when they cannot be read, a note says so and the Notion workspace alone decides.
+fn organization(
+    directory: Directory,
+    members: Result<kodo_api::MembersAccess, kodo_api::ApiError>,
+    printer: &Printer,
+) -> Directory {
+    match members {
+        Ok(kodo_api::MembersAccess::Members(members)) => {
+            directory.with_organization(members.iter().map(|m| m.user.email.as_str()))
+        }
+        Ok(kodo_api::MembersAccess::NotAllowed) => {
+            printer.info(
+                "note: the PostHog key may not read the organization's members (scope organization_member:read), so a PostHog creator who left is recognised only by their absence from the Notion workspace",
+            );
+            directory
+        }
+        Err(e) => {
+            printer.warn(&format!(
+                "cannot read the PostHog organization's members, so a PostHog creator who left is recognised only by their absence from the Notion workspace: {e}"
+            ));
+            directory
+        }
+    }
+}
+
 /// What to read besides the resources themselves.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct FetchOptions {
@@ -393,10 +419,24 @@ pub async fn inventory(
             Ok((People::default(), Directory::unreadable()))
         }
     };
-    // All three run at once; when several fail, the error reported is always the first of
+    let members = async {
+        if options.users {
+            Some(posthog.organization_members().await)
+        } else {
+            None
+        }
+    };
+    // All four run at once; when several fail, the error reported is always the first of
     // PostHog, the databases, the users (so it does not depend on which answered first).
-    let (ph, sides, users) = tokio::join!(ph, sides, users);
-    let (ph, sides, (people, directory)) = (ph?, sides?, users?);
+    let (ph, sides, users, members) = tokio::join!(ph, sides, users, members);
+    let (ph, sides, (mut people, directory)) = (ph?, sides?, users?);
+    let directory = match members {
+        None => directory,
+        Some(members) => organization(directory, members, printer),
+    };
+    // Someone who left the PostHog organization is not made the Owner of what they created:
+    // the row stays without one, and the hygiene findings ask for a current member.
+    people.retain(|email| directory.left_organization(email) != Some(true));
     let mut inventory = Inventory {
         posthog: ph,
         notion: sides,

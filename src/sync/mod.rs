@@ -15,6 +15,7 @@
 
 pub mod analysis;
 pub mod apply;
+pub mod document;
 pub mod export;
 pub mod fetch;
 pub mod scan;

@@ -51,7 +51,12 @@ fn log_stats(stats: &ScanStats, printer: &Printer) {
             kodo_scan::CacheStatus::Used => "cache used".to_string(),
         };
         eprintln!(
-            "  scan: {cache}; {} files unchanged, {} touched but unchanged, {} read and scanned, {} read again for definitions; {}{}",
+            "  scan: {cache}; {}; {} files unchanged, {} touched but unchanged, {} read and scanned, {} read again for definitions; {}{}",
+            if stats.walk_checked {
+                "walk checked against the cache"
+            } else {
+                "tree walked"
+            },
             stats.files_unchanged,
             stats.files_rehashed,
             stats.files_extracted,

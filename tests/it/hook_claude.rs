@@ -798,6 +798,39 @@ fn a_text_only_response_is_read_back_from_posthog() {
     assert_eq!(crate::common::plain(&row["properties"]["Status"]), "draft");
 }
 
+/// A dashboard name may hold 400 characters, PostHog's `?search=` at most 200 (a longer one is
+/// a 400, `MAX_SEARCH_LENGTH`): the read-back searches by the name's first 200 characters and
+/// still finds it.
+#[test]
+fn a_dashboard_with_a_long_name_is_read_back_through_a_capped_search() {
+    let env = TestEnv::start("demo");
+    let name = format!("Weekly metrics review {}", "é".repeat(250));
+    posthog_create(&env, "dashboards", json!({ "name": name }));
+    env.clear_requests();
+    let out = run(
+        &env,
+        &post(
+            &env,
+            "mcp__posthog__dashboard-create",
+            json!({ "name": name }),
+            "Created the dashboard.",
+        ),
+    );
+    assert!(
+        additional_context(&out).contains("kodo documented dashboard"),
+        "{}",
+        out.stdout
+    );
+    let reads = posthog_reads(&env);
+    assert!(
+        reads
+            .iter()
+            .all(|r| r.contains("search=") && r.len() < 200 * 6 + 200),
+        "{reads:?}"
+    );
+    env.row_where("dashboards", "Dashboard Name", &name);
+}
+
 #[test]
 fn nothing_is_written_when_auto_sync_is_off_or_the_tool_failed() {
     let env = TestEnv::start("demo");
@@ -1069,4 +1102,93 @@ fn the_read_back_searches_or_reads_by_id_never_whole_lists() {
     assert_eq!(reads.len(), 1, "{reads:?}");
     assert!(reads[0].contains(&format!("/dashboards/{id}")), "{reads:?}");
     env.row_where("dashboards", "Dashboard Name", "Search Latency");
+}
+
+/// `feature-flags-copy-flags-create` (PostHog/posthog
+/// `services/mcp/src/tools/generated/feature_flags.ts`: `feature_flag_key`, `from_project`,
+/// `target_project_ids`) creates the flag in every target project: gated when this project is
+/// a target, through when it is not; afterwards this project's copy is read back from PostHog,
+/// not taken from the response, which lists every target's copy.
+#[test]
+fn a_flag_copy_into_this_project_is_gated_and_its_copy_documented() {
+    let env = gated();
+    let project: i64 = env.config()["posthog"]["project_id"]
+        .as_str()
+        .expect("project_id")
+        .parse()
+        .expect("numeric project id");
+    let copy = |key: &str, targets: Value| {
+        json!({"feature_flag_key": key, "from_project": 99998, "target_project_ids": targets,
+               "copy_schedule": false, "disable_copied_flag": true})
+    };
+    for prefix in PREFIXES {
+        let tool = format!("{prefix}feature-flags-copy-flags-create");
+        run(
+            &env,
+            &pre(
+                &env,
+                &tool,
+                copy("ops_maintenance_mode", json!([99999, project])),
+            ),
+        )
+        .assert_blocked(
+            &tool,
+            &["feature flag `ops_maintenance_mode` is not documented"],
+        );
+        run(
+            &env,
+            &pre(&env, &tool, copy("ops_maintenance_mode", json!([99999]))),
+        )
+        .assert_silent_pass("a copy into another project only");
+        run(
+            &env,
+            &pre(&env, &tool, copy("release_checkout_v2", json!([project]))),
+        )
+        .assert_silent_pass("a documented flag");
+    }
+    let command = format!(
+        "call feature-flags-copy-flags-create '{}'",
+        copy("ops_maintenance_mode", json!([project]))
+    );
+    run(&env, &exec(&env, &command)).assert_blocked(&command, &["`ops_maintenance_mode`"]);
+    assert!(env.notion_writes().is_empty(), "PreToolUse never writes");
+
+    // PostToolUse: PostHog made this project's copy; the response lists another target's first.
+    posthog_create(
+        &env,
+        "feature_flags",
+        json!({"key": "beta_copied_search", "name": "Copied search", "active": false,
+               "filters": {"groups": [{"properties": [], "rollout_percentage": 0}]}}),
+    );
+    let response = json!({
+        "success": [
+            {"id": 987654, "key": "beta_copied_search", "name": "Another project's copy",
+             "active": true, "filters": {"groups": [{"properties": [], "rollout_percentage": 100}]}},
+        ],
+        "failed": []
+    });
+    env.clear_requests();
+    let out = run(
+        &env,
+        &post(
+            &env,
+            "mcp__posthog__feature-flags-copy-flags-create",
+            copy("beta_copied_search", json!([99999, project])),
+            &response.to_string(),
+        ),
+    );
+    let context = additional_context(&out);
+    assert!(context.contains("`beta_copied_search`"), "{context}");
+    let reads = posthog_reads(&env);
+    assert!(
+        reads
+            .iter()
+            .any(|r| r.contains("/feature_flags") && r.contains("search=beta_copied_search")),
+        "this project's copy is read back: {reads:?}"
+    );
+    assert!(!reads.iter().any(|r| r.contains("987654")), "{reads:?}");
+    let row = env.row_where("feature_flags", "Flag Key", "beta_copied_search");
+    let row = row.to_string();
+    assert!(!row.contains("Another project's copy"), "{row}");
+    assert!(row.contains("Copied search"), "{row}");
 }

@@ -214,18 +214,87 @@ fn finding_count(v: &Value, rule: &str) -> usize {
 #[test]
 fn a_posthog_creator_who_left_is_no_owner_to_suggest() {
     let env = TestEnv::start("demo");
-    // ops_maintenance_mode was created in PostHog by Sam Ortiz, who is no longer in Notion:
-    // the import documents it without an Owner.
+    // ops_maintenance_mode was created in PostHog by Sam Ortiz, who has left the PostHog
+    // organization (and the Notion workspace): the import documents it without an Owner.
     env.ph_sync(&["import", "flags"]);
     let v = audit(&env, &[]);
     assert_eq!(
         finding(&v, "ops_maintenance_mode", "former-owner")["detail"],
-        "no Owner, and its PostHog creator Sam Ortiz (sam.ortiz@acme.example) is not a member of the Notion workspace (left the team?): hand it to a current member"
+        "no Owner, and its PostHog creator Sam Ortiz (sam.ortiz@acme.example) is no longer a member of the PostHog organization: hand it to a current member"
     );
     assert!(!has(&v, "ops_maintenance_mode", "missing-owner"));
     // Its creator Maya is a member: the import made her the owner of release_new_api_v2.
     assert!(!has(&v, "release_new_api_v2", "missing-owner"));
     assert!(!has(&v, "release_new_api_v2", "former-owner"));
+}
+
+/// A PostHog creator who left the PostHog organization (`GET /api/organizations/@current/
+/// members/` no longer lists them) is reported for rows without an Owner, even while they are
+/// still in the Notion workspace, and is not made the Owner by the import; a row whose Owner is
+/// a current member is not reported (the Notion Owner overrides the PostHog creator).
+#[test]
+fn a_creator_who_left_the_posthog_organization_needs_a_new_owner_unless_one_took_over() {
+    let env = TestEnv::start("demo");
+    // Jonas Weber created the Product Overview dashboard and owns it in Notion.
+    let (status, body) = env.sandbox.admin_request(
+        "DELETE",
+        "/posthog/members/jonas.weber@acme.example",
+        Value::Null,
+    );
+    assert_eq!(status, 200, "{body}");
+    let v = audit(&env, &[]);
+    // Owned rows: the Notion Owner overrides the departed creator.
+    assert!(
+        !has(&v, "Product Overview", "former-owner"),
+        "{:#}",
+        v["hygiene"]
+    );
+    assert_eq!(finding_count(&v, "former-owner"), 1, "{:#}", v["hygiene"]);
+
+    // Without an Owner, the creator who left is reported, and not suggested.
+    edit_row(
+        &env,
+        "dashboards",
+        "Dashboard Name",
+        "Product Overview",
+        json!({"Owner": {"people": []}}),
+    );
+    let v = audit(&env, &[]);
+    assert_eq!(
+        finding(&v, "Product Overview", "former-owner")["detail"],
+        "no Owner, and its PostHog creator Jonas Weber (jonas.weber@acme.example) is no longer a member of the PostHog organization: hand it to a current member"
+    );
+    assert!(!has(&v, "Product Overview", "missing-owner"));
+    // The import does not hand it back to him.
+    env.ph_sync(&["import", "dashboards"]);
+    let row = env.row_where("dashboards", "Dashboard Name", "Product Overview");
+    assert_eq!(row["properties"]["Owner"]["people"], json!([]), "{row:#}");
+    assert!(has(&audit(&env, &[]), "Product Overview", "former-owner"));
+}
+
+/// A creator who is still a member of the PostHog organization is no former owner: a row
+/// without an Owner is `missing-owner`, with them suggested.
+#[test]
+fn a_creator_still_in_the_posthog_organization_is_suggested_not_reported() {
+    let env = TestEnv::start("demo");
+    edit_row(
+        &env,
+        "dashboards",
+        "Dashboard Name",
+        "Product Overview",
+        json!({"Owner": {"people": []}}),
+    );
+    let v = audit(&env, &[]);
+    assert!(!has(&v, "Product Overview", "former-owner"));
+    assert!(finding(&v, "Product Overview", "missing-owner")["detail"]
+        .as_str()
+        .unwrap()
+        .contains("its PostHog creator Jonas Weber"));
+    let md = env.ph_sync(&["audit"]);
+    assert!(
+        !md.contains("PostHog creators were not checked"),
+        "the organization's members were read: {md}"
+    );
 }
 
 #[test]

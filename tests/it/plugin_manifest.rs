@@ -307,9 +307,13 @@ fn commands_are_limited_to_the_kodo_binary() {
     assert_eq!(field(&fm, "name"), Some("ph-sync"));
     assert_eq!(
         field(&fm, "argument-hint"),
-        Some("[status|import|export|audit|setup] [events|flags|experiments|dashboards|all]")
+        Some("[status|import|export|audit|setup] [events|flags|experiments|dashboards|all] | document <event|flag|experiment|dashboard> KEY")
     );
     let body = read("commands/ph-sync.md");
+    assert!(
+        body.contains("run it only\n   when the user agrees"),
+        "the command offers `document`, never runs it unasked"
+    );
     assert!(body.contains("kodo ph-sync <action> <resource-type> <options> --format json"));
     for section in [
         "Undocumented Resources",

@@ -69,7 +69,7 @@ fn an_undocumented_flag_is_blocked() {
     assert!(err.contains("app/views.py:4"), "{err}");
     assert!(err.contains("flag   `new-pricing`"), "{err}");
     assert!(
-        err.contains("Feature Flags database in Notion with Flag Key = `new-pricing`"),
+        err.contains("kodo ph-sync document flag new-pricing"),
         "{err}"
     );
     // The waiver is offered in the file's own comment syntax.

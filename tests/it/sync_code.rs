@@ -206,9 +206,9 @@ fn audit_judges_the_code_against_posthog_and_notion() {
     );
     assert!(section.ends_with(DYNAMIC), "{section}");
     assert!(md.contains(
-        "\n4. Document `checkout_confetti_shown` (web/app.ts:5): add it to Notion, or `kodo ph-sync import events` once PostHog has it\n\
+        "\n4. Document `checkout_confetti_shown` (web/app.ts:5): `kodo ph-sync document event checkout_confetti_shown` (documentation first), or `kodo ph-sync import events` once PostHog has it\n\
          5. Document `error_api_timeout` (web/app.ts:4): `kodo ph-sync import events`\n\
-         6. Create flag `beta_ghost_mode` in PostHog, or remove its checks (web/app.ts:8): they are always false\n"
+         6. Create flag `beta_ghost_mode` in PostHog, documented first with `kodo ph-sync document flag beta_ghost_mode`, or remove its checks (web/app.ts:8): they are always false\n"
     ), "{md}");
 
     let csv = env.ph_sync(&["audit", "--format", "csv"]);

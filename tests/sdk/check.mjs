@@ -142,4 +142,67 @@ await check("errors surface as APIResponseError with Notion's codes", async () =
   );
 });
 
+const ANALYTICS_HOME = "21c8e4f0-3a5b-80c7-b1d2-e3f4a5b6c7d8";
+
+await check("blocks.children: pages.create under a page, append, list, update, delete", async () => {
+  const page = await notion.pages.create({
+    parent: { type: "page_id", page_id: ANALYTICS_HOME },
+    properties: { title: { title: [{ type: "text", text: { content: "SDK plan" } }] } },
+  });
+  const home = await collectPaginatedAPI(notion.blocks.children.list, { block_id: ANALYTICS_HOME });
+  const listed = home.find((b) => b.id === page.id);
+  assert.equal(listed.type, "child_page");
+  assert.equal(listed.child_page.title, "SDK plan");
+  const appended = await notion.blocks.children.append({
+    block_id: page.id,
+    children: [
+      { type: "heading_2", heading_2: { rich_text: [{ type: "text", text: { content: "Events" } }] } },
+      { type: "divider", divider: {} },
+      {
+        type: "table",
+        table: {
+          table_width: 2,
+          has_column_header: true,
+          children: [
+            { type: "table_row", table_row: { cells: [[{ text: { content: "a" } }], [{ text: { content: "b" } }]] } },
+          ],
+        },
+      },
+    ],
+  });
+  assert.equal(appended.results.length, 3);
+  const [heading, divider] = appended.results;
+  const inserted = await notion.blocks.children.append({
+    block_id: page.id,
+    children: [{ paragraph: { rich_text: [{ text: { content: "between" } }] } }],
+    position: { type: "after_block", after_block: { id: heading.id } },
+  });
+  const blocks = await collectPaginatedAPI(notion.blocks.children.list, { block_id: page.id, page_size: 2 });
+  assert.deepEqual(blocks.map((b) => b.type), ["heading_2", "paragraph", "divider", "table"]);
+  assert.equal(blocks[3].has_children, true);
+  const rows = await notion.blocks.children.list({ block_id: blocks[3].id });
+  assert.equal(rows.results[0].table_row.cells[1][0].plain_text, "b");
+  const updated = await notion.blocks.update({
+    block_id: inserted.results[0].id,
+    paragraph: { rich_text: [{ text: { content: "edited" } }] },
+  });
+  assert.equal(updated.paragraph.rich_text[0].plain_text, "edited");
+  const deleted = await notion.blocks.delete({ block_id: divider.id });
+  assert.equal(deleted.in_trash, true);
+  const read = await notion.blocks.retrieve({ block_id: divider.id });
+  assert.equal(read.in_trash, true);
+  const after = await collectPaginatedAPI(notion.blocks.children.list, { block_id: page.id });
+  assert.equal(after.length, 3);
+  await assert.rejects(
+    notion.blocks.children.append({
+      block_id: page.id,
+      children: Array.from({ length: 101 }, () => ({ divider: {} })),
+    }),
+    (error) =>
+      isNotionClientError(error) &&
+      error.code === APIErrorCode.ValidationError &&
+      error.message === "body failed validation: body.children.length should be ≤ `100`, instead was `101`.",
+  );
+});
+
 console.log(`${passed} passed, 0 failed`);

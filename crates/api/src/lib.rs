@@ -21,10 +21,12 @@
 //! comparing the values sent; re-sending the same values is harmless.
 //!
 //! Across machines. No local lock reaches another machine's kodo, so
-//! [`NotionClient::create_missing_page`] re-checks a key by one query before creating it when
-//! the key was seen missing more than [`RECHECK_AFTER`] ago or a 409 conflict has been met
-//! since (found → [`CreateOutcome::Existing`]); a 409 on the create itself is settled the same
-//! way before sending again.
+//! [`NotionClient::create_pending`] re-checks a key before creating it when the key was seen
+//! missing more than [`RECHECK_AFTER`] ago or a 409 conflict has been met since (found →
+//! [`CreateOutcome::Existing`]); one query covers the key and the run's next pending creates
+//! ([`PendingCreates`], an `or` of at most [`MAX_KEYS_PER_QUERY`] keys), so a run waiting on
+//! the rate limit re-checks once per batch, not once per create. A 409 on the create itself is
+//! settled the same way before sending again.
 
 #[cfg(feature = "client")]
 pub mod error;
@@ -47,16 +49,17 @@ pub use http::{
 };
 #[cfg(feature = "client")]
 pub use notion::{
-    CreateOutcome, DataSource, DataSourceRef, Database, KeyLookup, KeyType, NotionClient, Page,
-    PropertySchema, User, UsersAccess, NOTION_VERSION, RECHECK_AFTER,
+    Block, CreateOutcome, DataSource, DataSourceRef, Database, KeyLookup, KeyType, NotionClient,
+    Page, PendingCreates, PropertySchema, User, UsersAccess, MAX_KEYS_PER_QUERY, NOTION_VERSION,
+    RECHECK_AFTER,
 };
 #[cfg(feature = "client")]
 pub use posthog::{PostHogClient, REQUIRED_SCOPES};
 #[cfg(feature = "client")]
 pub use secret::Secret;
 pub use types::posthog::{
-    Dashboard, EventDefinition, Experiment, FeatureFlag, FlagFilters, FlagGroup, Multivariate,
-    PropertyFilter, UserBasic, Variant,
+    Dashboard, EventDefinition, Experiment, FeatureFlag, FlagFilters, FlagGroup, MembersAccess,
+    Multivariate, OrganizationMember, PropertyDefinition, PropertyFilter, UserBasic, Variant,
 };
 
 #[cfg(all(test, feature = "client"))]

@@ -38,6 +38,10 @@ use crate::secret::Secret;
 
 pub use crate::types::posthog::*;
 
+/// The longest `?search=` PostHog's dashboards list accepts (`MAX_SEARCH_LENGTH`), in
+/// characters.
+const DASHBOARD_SEARCH_MAX_CHARS: usize = 200;
+
 /// The read scopes kodo needs on a personal API key.
 pub const REQUIRED_SCOPES: [&str; 4] = [
     "feature_flag:read",
@@ -141,6 +145,24 @@ impl PostHogClient {
         self.list("event_definitions", &[]).await
     }
 
+    /// The event properties PostHog has seen with `event`, with their types, every page:
+    /// `GET property_definitions/?type=event&event_names=["<event>"]&filter_by_event_names=true`
+    /// (`event_names` is JSON-encoded; `filter_by_event_names` makes the join with
+    /// `posthog_eventproperty` an INNER JOIN: `QueryContext.with_event_property_filter` in
+    /// PostHog/posthog `posthog/api/property_definition.py`). Needs `property_definition:read`.
+    pub async fn event_properties(&self, event: &str) -> Result<Vec<PropertyDefinition>> {
+        let names = serde_json::to_string(&[event]).unwrap_or_else(|_| "[]".into());
+        self.list(
+            "property_definitions",
+            &[
+                ("type", "event"),
+                ("event_names", &names),
+                ("filter_by_event_names", "true"),
+            ],
+        )
+        .await
+    }
+
     /// Every (non-deleted) feature flag, archived ones included (two lists, merged by id).
     pub async fn feature_flags(&self) -> Result<Vec<FeatureFlag>> {
         let mut all: Vec<FeatureFlag> = self.list("feature_flags", &[]).await?;
@@ -174,15 +196,39 @@ impl PostHogClient {
         self.list("experiments", &[("search", text)]).await
     }
 
-    /// The dashboards PostHog finds for `text` (`?search=`: a fuzzy match on name and
-    /// description, PostHog/posthog's dashboards list OpenAPI parameter), generated usage
-    /// dashboards left out.
+    /// The dashboards PostHog finds for `text` (`?search=`: PostHog's `apply_trigram_search`,
+    /// where any dashboard whose name, description or tag contains the term matches), generated
+    /// usage dashboards left out. PostHog refuses a term over 200 characters
+    /// (`MAX_SEARCH_LENGTH`, PostHog/posthog `posthog/api/dashboards/dashboard.py`) while a
+    /// name may hold 400, so a longer `text` is searched by its first 200 characters: every
+    /// dashboard named `text` still contains them.
     pub async fn dashboards_matching(&self, text: &str) -> Result<Vec<Dashboard>> {
+        let term: String = text.chars().take(DASHBOARD_SEARCH_MAX_CHARS).collect();
         self.list(
             "dashboards",
-            &[("exclude_generated", "true"), ("search", text)],
+            &[("exclude_generated", "true"), ("search", &term)],
         )
         .await
+    }
+
+    /// The members of the key's organization (`GET /api/organizations/@current/members/`,
+    /// PostHog/posthog `posthog/api/organization_member.py` `OrganizationMemberViewSet`: a
+    /// limit/offset list of `{id, user, level, joined_at, …}`; someone who left the organization
+    /// is no longer listed, while the resources they created keep their `created_by`).
+    /// [`MembersAccess::NotAllowed`] when the key may not read them (the
+    /// `organization_member:read` scope).
+    pub async fn organization_members(&self) -> Result<MembersAccess> {
+        let mut url = self
+            .t
+            .url("api", &["organizations", "@current", "members", ""]);
+        url.query_pairs_mut().append_pair("limit", LIMIT);
+        match self.list_pages(url).await {
+            Ok(members) => Ok(MembersAccess::Members(members)),
+            Err(ApiError::Unauthorized { .. } | ApiError::Forbidden { .. }) => {
+                Ok(MembersAccess::NotAllowed)
+            }
+            Err(e) => Err(e),
+        }
     }
 
     /// One object of `resource` (`feature_flags`, `experiments`, `dashboards`) by id, as JSON;
@@ -304,6 +350,12 @@ impl PostHogClient {
                 q.append_pair(k, v);
             }
         }
+        self.list_pages(url).await
+    }
+
+    /// Every page of the limit/offset list at `url` (which carries `limit`), following `next`,
+    /// de-duplicated by id.
+    async fn list_pages<T: DeserializeOwned>(&self, mut url: Url) -> Result<Vec<T>> {
         let mut items = Vec::new();
         let mut ids: HashSet<String> = HashSet::new();
         let mut visited: HashSet<String> = HashSet::new();

@@ -116,6 +116,46 @@ async fn posthog_lists_every_resource_of_the_demo_project() {
     env.sandbox.shutdown().await;
 }
 
+/// `property_definitions` filtered by one event name, every page (PostHog pages by 100).
+#[tokio::test]
+async fn posthog_lists_the_properties_seen_with_an_event_across_pages() {
+    let env = start("empty", fast_options()).await;
+    let base = env.sandbox.base_url();
+    for i in 0..150 {
+        admin(
+            &base,
+            reqwest::Method::POST,
+            "posthog/property_definitions",
+            Some(json!({"name": format!("p{i:03}"), "property_type": if i % 2 == 0 { "Numeric" } else { "String" }, "events": ["checkout_completed"]})),
+        )
+        .await;
+    }
+    admin(
+        &base,
+        reqwest::Method::POST,
+        "posthog/property_definitions",
+        Some(json!({"name": "query", "property_type": "String", "events": ["search_performed"]})),
+    )
+    .await;
+    let props = env
+        .posthog
+        .event_properties("checkout_completed")
+        .await
+        .unwrap();
+    assert_eq!(props.len(), 150);
+    assert!(props
+        .iter()
+        .all(|p| p.is_seen_on_filtered_events == Some(true)));
+    assert!(props.iter().all(|p| p.name != "query"));
+    assert_eq!(props[0].name, "p000");
+    assert_eq!(props[0].property_type.as_deref(), Some("Numeric"));
+    assert!(props[0].is_numerical);
+    assert_eq!(env.posthog.stats().reads, 2);
+    let none = env.posthog.event_properties("never_sent").await.unwrap();
+    assert!(none.is_empty());
+    env.sandbox.shutdown().await;
+}
+
 /// PostHog/posthog PR #63338: the default flag list leaves archived flags out; the client
 /// lists `?archived=true` too.
 #[tokio::test]

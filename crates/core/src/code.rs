@@ -634,12 +634,18 @@ pub fn actions(c: &CodeReport) -> Vec<String> {
                 x.key
             ),
             (Kind::Event, _) => format!(
-                "Document `{}` ({at}): add it to Notion, or `kodo ph-sync import events` once PostHog has it",
-                x.key
+                "Document `{}` ({at}): `{}` (documentation first), or `kodo ph-sync import events` once PostHog has it",
+                x.key,
+                crate::document::command(Resource::Events, &x.key, &[])
             ),
             (Kind::Flag, [System::Notion]) => format!(
                 "Document flag `{}` ({at}): `kodo ph-sync import flags`",
                 x.key
+            ),
+            (Kind::Flag, missing) if missing.contains(&System::Notion) => format!(
+                "Create flag `{}` in PostHog, documented first with `{}`, or remove its checks ({at}): they are always false",
+                x.key,
+                crate::document::command(Resource::Flags, &x.key, &[])
             ),
             (Kind::Flag, _) => format!(
                 "Create flag `{}` in PostHog, or remove its checks ({at}): they are always false",
@@ -783,6 +789,7 @@ mod tests {
             identifier: None,
             dynamic_reason: None,
             in_test: false,
+            properties: None,
         }
     }
 

@@ -8,7 +8,7 @@
 //! | id | a row breaks it when |
 //! |---|---|
 //! | `missing-owner` | it has no Owner (the PostHog creator is suggested when they are a Notion member) |
-//! | `former-owner` | its Owner is no longer a member of the Notion workspace, or it has no Owner and its PostHog creator is not a member (left the team) |
+//! | `former-owner` | its Owner is no longer a member of the Notion workspace, or it has no Owner and its PostHog creator has left: no longer a member of the PostHog organization, or not in the Notion workspace |
 //! | `missing-purpose` | an event without Description, an experiment without Hypothesis, a dashboard without Purpose |
 //! | `no-cleanup-plan` | a `release` or `experiment` flag without Planned Removal |
 //! | `cleanup-overdue` | Planned Removal has passed while PostHog still serves the flag or the code still checks it (a deleted flag is `deleted-not-archived` instead) |
@@ -24,7 +24,12 @@
 //!   purpose or plan: only `deleted-not-archived` looks at rows, and it looks for rows that
 //!   are *not* retired.
 //! - Membership is judged only when kodo could read the Notion users; otherwise `former-owner`
-//!   finds nothing and the report says why ([`Directory::unreadable`]). Notion lists only the
+//!   finds nothing and the report says why ([`Directory::unreadable`]). A PostHog creator's
+//!   departure is judged from the PostHog organization's members when kodo could read them
+//!   ([`Directory::with_organization`]; `GET /api/organizations/@current/members/` lists only
+//!   current members), else from the Notion workspace's e-mails. A Notion Owner overrides the
+//!   PostHog creator: a row whose Owner is a current member is never reported because its
+//!   creator left (the team handed it over already); only rows without an Owner are. Notion lists only the
 //!   workspace's current members (`GET /v1/users`; guests are not listed, so a guest is
 //!   confirmed by `GET /v1/users/{id}` before anyone is called a former member), and shows a
 //!   removed member in a People property only as a bare `{"object": "user", "id"}`.
@@ -246,6 +251,9 @@ pub struct Directory {
     by_email: HashMap<String, String>,
     /// Whether Notion gave e-mails (the capability "with email addresses").
     emails: bool,
+    /// The PostHog organization's current members, by lower-cased e-mail; `None` when kodo
+    /// could not read them.
+    organization: Option<std::collections::HashSet<String>>,
 }
 
 impl Directory {
@@ -277,7 +285,32 @@ impl Directory {
         all.extend(more);
         let mut d = Directory::new(all);
         d.readable = self.readable;
+        d.organization = self.organization.clone();
         d
+    }
+
+    /// The directory knowing the PostHog organization's current members (their e-mails).
+    pub fn with_organization<'e>(mut self, emails: impl IntoIterator<Item = &'e str>) -> Directory {
+        self.organization = Some(
+            emails
+                .into_iter()
+                .map(|e| e.trim().to_ascii_lowercase())
+                .filter(|e| !e.is_empty())
+                .collect(),
+        );
+        self
+    }
+
+    /// Whether the PostHog organization's members were read.
+    pub fn organization_known(&self) -> bool {
+        self.organization.is_some()
+    }
+
+    /// Whether `email` is known to have left the PostHog organization (`None`: cannot tell).
+    pub fn left_organization(&self, email: &str) -> Option<bool> {
+        self.organization
+            .as_ref()
+            .map(|members| !members.contains(&email.trim().to_ascii_lowercase()))
     }
 
     pub fn readable(&self) -> bool {
@@ -327,6 +360,8 @@ pub struct Report {
     pub findings: Vec<Finding>,
     /// Whether Owners were checked against the Notion workspace.
     pub users_checked: bool,
+    /// Whether PostHog creators were checked against the PostHog organization's members.
+    pub members_checked: bool,
     /// Whether the code was scanned (for `cleanup-overdue`'s second condition).
     pub code_checked: bool,
     pub result_grace_days: u32,
@@ -490,9 +525,19 @@ pub fn findings(input: &Input) -> Report {
     Report {
         findings: out,
         users_checked: input.directory.readable(),
+        members_checked: input.directory.organization_known(),
         code_checked: input.scan.is_some(),
         result_grace_days: settings.result_grace_days,
     }
+}
+
+/// How kodo knows a PostHog creator left.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Departure {
+    /// Not among the PostHog organization's members.
+    Organization,
+    /// Not in the Notion workspace (the organization's members could not be read).
+    Workspace,
 }
 
 struct RowJudge<'a> {
@@ -554,10 +599,18 @@ impl RowJudge<'_> {
         .map(|d| (d, Vec::new()))
     }
 
-    /// The creator, when they are known to have left the Notion workspace.
-    fn creator_left(&self) -> Option<&Creator> {
-        self.creator()
-            .filter(|c| self.input.directory.lacks_email(&c.email) == Some(true))
+    /// The creator, when they are known to have left: the PostHog organization's member list
+    /// (when read) decides, else the Notion workspace's e-mails.
+    fn creator_left(&self) -> Option<(&Creator, Departure)> {
+        let c = self.creator()?;
+        let directory = self.input.directory;
+        match directory.left_organization(&c.email) {
+            Some(true) => Some((c, Departure::Organization)),
+            Some(false) => None,
+            None => {
+                (directory.lacks_email(&c.email) == Some(true)).then_some((c, Departure::Workspace))
+            }
+        }
     }
 
     fn missing_owner(&self) -> Option<String> {
@@ -590,11 +643,16 @@ impl RowJudge<'_> {
         let directory = self.input.directory;
         let owners = people(self.row);
         if owners.is_empty() {
-            let c = self.creator_left()?;
-            return Some(format!(
-                "no Owner, and its PostHog creator {} ({}) is not a member of the Notion workspace (left the team?): hand it to a current member",
-                c.name, c.email
-            ));
+            return Some(match self.creator_left()? {
+                (c, Departure::Organization) => format!(
+                    "no Owner, and its PostHog creator {} ({}) is no longer a member of the PostHog organization: hand it to a current member",
+                    c.name, c.email
+                ),
+                (c, Departure::Workspace) => format!(
+                    "no Owner, and its PostHog creator {} ({}) is not a member of the Notion workspace (left the team?): hand it to a current member",
+                    c.name, c.email
+                ),
+            });
         }
         if !directory.readable() {
             return None;
@@ -838,6 +896,12 @@ pub fn markdown(r: &Report) -> String {
             "\nOwners were not checked against the Notion workspace: the integration may not read users (enable \"Read user information including email addresses\")."
         );
     }
+    if !r.members_checked {
+        let _ = writeln!(
+            out,
+            "\nPostHog creators were not checked against the PostHog organization's members: the personal API key may not read them (add the `organization_member:read` scope)."
+        );
+    }
     out
 }
 
@@ -966,6 +1030,16 @@ mod tests {
         rows: Vec<NotionRow>,
         settings: &Settings,
     ) -> Report {
+        judge_with(resource, desired, rows, settings, &directory())
+    }
+
+    fn judge_with(
+        resource: Resource,
+        desired: Vec<Desired>,
+        rows: Vec<NotionRow>,
+        settings: &Settings,
+        directory: &Directory,
+    ) -> Report {
         let p = plan(
             PlanInput {
                 resource,
@@ -982,7 +1056,7 @@ mod tests {
         findings(&Input {
             plans: &plans,
             rows: &rows,
-            directory: &directory(),
+            directory,
             scan: None,
             settings,
             today: time::macros::date!(2026 - 06 - 01),
@@ -1088,6 +1162,49 @@ mod tests {
         assert!(detail("Errors").contains("sam@acme.example) is not a member"));
         assert!(detail("Gone").starts_with("Owner Notion user 99999999… is no longer a member"));
         assert_eq!(report.findings[2].owner, None);
+    }
+
+    #[test]
+    fn the_posthog_organization_decides_whether_a_creator_left_and_an_owner_overrides_it() {
+        let r = Resource::Dashboards;
+        let purpose = ("Purpose", text("Revenue"));
+        // Maya left the PostHog organization (still in Notion); Sam is a member (not in Notion).
+        let org = directory().with_organization(["SAM@acme.example "]);
+        let mut by_maya = desired(r, "Revenue", None, &[]);
+        by_maya.creator = creator("maya@acme.example");
+        let mut kept = desired(r, "Kept", None, &[owner(MAYA)]);
+        kept.creator = creator("maya@acme.example");
+        let mut by_sam = desired(r, "Errors", None, &[]);
+        by_sam.creator = creator("sam@acme.example");
+        let report = judge_with(
+            r,
+            vec![by_maya, kept, by_sam],
+            vec![
+                row(r, "p1", "Revenue", std::slice::from_ref(&purpose)),
+                row(r, "p2", "Kept", &[purpose.clone(), owner(MAYA)]),
+                row(r, "p3", "Errors", std::slice::from_ref(&purpose)),
+            ],
+            &Settings::default(),
+            &org,
+        );
+        assert_eq!(
+            rules(&report),
+            [
+                ("Errors", Rule::MissingOwner),
+                ("Revenue", Rule::FormerOwner)
+            ]
+        );
+        assert!(report.findings[1]
+            .detail
+            .contains("maya@acme.example) is no longer a member of the PostHog organization"));
+        assert_eq!(
+            report.findings[0].detail,
+            "no Owner: set who is responsible for it in Notion"
+        );
+        assert!(report.members_checked);
+        assert!(!markdown(&report).contains("PostHog creators were not checked"));
+        let unknown = judge(r, vec![], vec![], &Settings::default());
+        assert!(markdown(&unknown).contains("PostHog creators were not checked"));
     }
 
     #[test]
@@ -1332,6 +1449,7 @@ mod tests {
                 references: vec![],
             }],
             users_checked: true,
+            members_checked: true,
             code_checked: true,
             result_grace_days: 14,
         };

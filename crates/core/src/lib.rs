@@ -10,15 +10,20 @@
 //! - [`code`]: the audit's code section (the code scan judged against both sides).
 //! - [`report`]: the audit and status renderers (Markdown, JSON, CSV).
 //! - [`outcome`]: what applying a plan did.
+//! - [`pages`]: the index and tracking-plan pages rendered from the model, and the writes
+//!   that bring kodo's region of a page up to date.
 //!
 //! **Invariant.** Nothing here performs I/O or reads the clock: the crate depends on no async
 //! runtime, HTTP client, CLI parser or file-system access; a timestamp is passed in.
 
 pub mod code;
+pub mod document;
 pub mod documented;
 pub mod hygiene;
 pub mod model;
 pub mod normalize;
 pub mod outcome;
+pub mod pages;
 pub mod plan;
+pub mod property_schema;
 pub mod report;

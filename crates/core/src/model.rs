@@ -44,45 +44,38 @@ impl Resource {
 
     /// `events`, `flags`, `experiments`, `dashboards`: the CLI's and JSON's name.
     pub fn plural(self) -> &'static str {
-        match self {
-            Resource::Events => "events",
-            Resource::Flags => "flags",
-            Resource::Experiments => "experiments",
-            Resource::Dashboards => "dashboards",
-        }
+        self.schema().names.plural
     }
 
     /// `Event`, `Flag`, `Experiment`, `Dashboard`: the audit report's label.
     pub fn label(self) -> &'static str {
-        match self {
-            Resource::Events => "Event",
-            Resource::Flags => "Flag",
-            Resource::Experiments => "Experiment",
-            Resource::Dashboards => "Dashboard",
-        }
+        self.schema().names.label
     }
 
     /// The summary line's name: `Events`, `Flags`, `Experiments`, `Dashboards`.
     pub fn title(self) -> &'static str {
-        match self {
-            Resource::Events => "Events",
-            Resource::Flags => "Flags",
-            Resource::Experiments => "Experiments",
-            Resource::Dashboards => "Dashboards",
-        }
+        self.schema().names.heading
     }
 
     /// The key under `notion.databases` in the config.
     pub fn config_key(self) -> &'static str {
-        match self {
-            Resource::Events => "events",
-            Resource::Flags => "feature_flags",
-            Resource::Experiments => "experiments",
-            Resource::Dashboards => "dashboards",
-        }
+        self.schema().names.config_key
     }
 
-    /// The Notion database's schema.
+    /// The resource named `plural` (`events`, `flags`, …) on the command line and in JSON.
+    pub fn from_plural(plural: &str) -> Option<Resource> {
+        Resource::ALL.into_iter().find(|r| r.plural() == plural)
+    }
+
+    /// The resource `document`'s word names (`event`, `flag`, `experiment`, `dashboard`).
+    pub fn from_noun(noun: &str) -> Option<Resource> {
+        Resource::ALL
+            .into_iter()
+            .find(|r| r.schema().documenting.noun == noun)
+    }
+
+    /// The resource's row of the table: its Notion database's schema and every other
+    /// per-resource fact. This is the one `match` on a resource that says what it is.
     pub fn schema(self) -> &'static DatabaseSchema {
         match self {
             Resource::Events => &EVENTS,
@@ -170,6 +163,16 @@ pub struct PropSpec {
 #[derive(Debug)]
 pub struct DatabaseSchema {
     pub resource: Resource,
+    /// What the resource is called where.
+    pub names: Names,
+    /// Properties whose PostHog-side value is merged into the row's instead of replacing it
+    /// (an event's `Tracked On`: a side the code scan did not see is kept).
+    pub merged: &'static [&'static str],
+    /// How the audit words PostHog's side of a status mismatch, by PostHog's status (`*`:
+    /// any status; `{detail}`: the finding's detail, such as "active at 25%").
+    pub posthog_says: &'static [(&'static str, &'static str)],
+    /// Where PostHog keeps it.
+    pub posthog: PostHogSource,
     /// The database title `setup` gives it.
     pub title: &'static str,
     pub properties: &'static [PropSpec],
@@ -180,6 +183,125 @@ pub struct DatabaseSchema {
     pub identity: Identity,
     /// The status property and its lifecycle values (none for dashboards).
     pub lifecycle: Option<Lifecycle>,
+    /// What `kodo ph-sync document` writes into a new or existing row.
+    pub documenting: Documenting,
+}
+
+/// A resource's names: on the command line and in JSON, in reports, and in the config.
+#[derive(Debug)]
+pub struct Names {
+    /// `flags`: the CLI's and JSON's name, and the key of `.kodo/state.json`'s maps.
+    pub plural: &'static str,
+    /// `Flag`: the audit report's label.
+    pub label: &'static str,
+    /// `Flags`: the summary line's name.
+    pub heading: &'static str,
+    /// `feature_flags`: the key under `notion.databases` in the config.
+    pub config_key: &'static str,
+}
+
+/// Where PostHog keeps a resource: the project endpoint it is read from, the API key scope
+/// that read needs, and how one object is named and keyed (for errors about one object, such
+/// as the Claude hook's MCP output).
+#[derive(Debug)]
+pub struct PostHogSource {
+    /// `feature_flags`: `/api/projects/:id/<endpoint>/`.
+    pub endpoint: &'static str,
+    /// `feature_flag:read`.
+    pub scope: &'static str,
+    /// `feature flag`: one object, in a sentence.
+    pub object: &'static str,
+    /// `key`: the field that names one object.
+    pub key_field: &'static str,
+}
+
+/// A fact a person gives `kodo ph-sync document` (one command-line option each).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DocField {
+    Description,
+    Purpose,
+    Hypothesis,
+    Owner,
+    Type,
+    Name,
+    FlagKey,
+    PlannedRemoval,
+    /// A property the event sends (`--property NAME[:TYPE]`), added to the Properties schema.
+    Property,
+}
+
+impl DocField {
+    /// The command-line option: `--description`, `--planned-removal`, …
+    pub fn option(self) -> &'static str {
+        match self {
+            DocField::Description => "--description",
+            DocField::Purpose => "--purpose",
+            DocField::Hypothesis => "--hypothesis",
+            DocField::Owner => "--owner",
+            DocField::Type => "--type",
+            DocField::Name => "--name",
+            DocField::FlagKey => "--flag-key",
+            DocField::PlannedRemoval => "--planned-removal",
+            DocField::Property => "--property",
+        }
+    }
+}
+
+/// A fact kodo derives from a key (the same rules `import` applies to PostHog's objects).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeyFact {
+    /// An event name's first segment (`normalize::event_domain`).
+    EventDomain,
+    /// An event name's category (`normalize::event_category`, `sync.event_categories`).
+    EventCategory,
+    /// A flag key's type (`normalize::flag_type`, `sync.flag_types`).
+    FlagType,
+}
+
+/// A fact the code scan gives about a key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CodeFact {
+    /// Which side sends the event (`frontend`, `backend`, `both`).
+    TrackedOn,
+    /// The pull request that introduced the flag.
+    RelatedPr,
+}
+
+/// What `kodo ph-sync document` writes for a resource. The status it writes is the
+/// lifecycle's `planned` value; the key goes into the title property (and the primary key
+/// property, when that is the title).
+#[derive(Debug)]
+pub struct Documenting {
+    /// The command line's word for one resource: `event`, `flag`, `experiment`, `dashboard`.
+    pub noun: &'static str,
+    /// What the key is, in words: `event name`.
+    pub key_is: &'static str,
+    /// The options a person may give, and the property each fills.
+    pub fields: &'static [(DocField, &'static str)],
+    /// The facts kodo derives from the key, and the property each fills.
+    pub key_facts: &'static [(KeyFact, &'static str)],
+    /// The facts the code scan gives, and the property each fills.
+    pub code_facts: &'static [(CodeFact, &'static str)],
+}
+
+impl Documenting {
+    /// The property `field` fills, if this resource takes it.
+    pub fn property_of(&self, field: DocField) -> Option<&'static str> {
+        self.fields
+            .iter()
+            .find(|(f, _)| *f == field)
+            .map(|(_, p)| *p)
+    }
+
+    /// The options this resource takes, for an error message: `--description, --owner`.
+    pub fn options(&self) -> String {
+        self.fields
+            .iter()
+            .map(|(f, _)| f.option())
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
 }
 
 /// Which properties identify a row: kodo matches PostHog's objects to rows by them, reads
@@ -227,6 +349,30 @@ pub struct Purpose {
 impl DatabaseSchema {
     pub fn property(&self, name: &str) -> Option<&'static PropSpec> {
         self.properties.iter().find(|p| p.name == name)
+    }
+
+    /// Whether the primary key is PostHog's numeric ID (a dashboard's), shown as `ID: n`.
+    pub fn keyed_by_id(&self) -> bool {
+        self.property(self.identity.primary)
+            .is_some_and(|p| p.kind == PropType::Number)
+    }
+
+    /// The PostHog ID a primary key holds, when the resource is keyed by its ID.
+    pub fn numeric_id(&self, primary: Option<&str>) -> Option<i64> {
+        primary
+            .filter(|_| self.keyed_by_id())
+            .and_then(|p| p.parse().ok())
+    }
+
+    /// How the audit words PostHog's `status` in a mismatch.
+    pub fn posthog_phrase(&self, status: &str, detail: &str) -> String {
+        self.posthog_says
+            .iter()
+            .find(|(s, _)| *s == status || *s == "*")
+            .map_or_else(
+                || format!("PostHog says \"{status}\""),
+                |(_, phrase)| phrase.replace("{detail}", detail),
+            )
     }
 
     /// The properties rows are identified by: the fallback (when there is one), then the
@@ -361,6 +507,34 @@ macro_rules! prop {
 
 /// Events database: the spec's table.
 pub static EVENTS: DatabaseSchema = DatabaseSchema {
+    merged: &["Tracked On"],
+    posthog_says: &[("*", "PostHog tracks it")],
+    names: Names {
+        plural: "events",
+        label: "Event",
+        heading: "Events",
+        config_key: "events",
+    },
+    posthog: PostHogSource {
+        endpoint: "event_definitions",
+        scope: "event_definition:read",
+        object: "event definition",
+        key_field: "name",
+    },
+    documenting: Documenting {
+        noun: "event",
+        key_is: "event name",
+        fields: &[
+            (DocField::Description, "Description"),
+            (DocField::Owner, "Owner"),
+            (DocField::Property, "Properties"),
+        ],
+        key_facts: &[
+            (KeyFact::EventDomain, "Domain"),
+            (KeyFact::EventCategory, "Category"),
+        ],
+        code_facts: &[(CodeFact::TrackedOn, "Tracked On")],
+    },
     identity: Identity {
         primary: "Event Name",
         fallback: None,
@@ -414,6 +588,37 @@ pub static EVENTS: DatabaseSchema = DatabaseSchema {
 
 /// Feature Flags database: the spec's table.
 pub static FLAGS: DatabaseSchema = DatabaseSchema {
+    merged: &[],
+    posthog_says: &[
+        ("active", "PostHog is {detail}"),
+        ("rolling_out", "PostHog is {detail}"),
+        ("draft", "PostHog has it inactive"),
+        ("archived", "PostHog deleted it"),
+    ],
+    names: Names {
+        plural: "flags",
+        label: "Flag",
+        heading: "Flags",
+        config_key: "feature_flags",
+    },
+    posthog: PostHogSource {
+        endpoint: "feature_flags",
+        scope: "feature_flag:read",
+        object: "feature flag",
+        key_field: "key",
+    },
+    documenting: Documenting {
+        noun: "flag",
+        key_is: "flag key",
+        fields: &[
+            (DocField::Name, "Name"),
+            (DocField::Type, "Type"),
+            (DocField::Owner, "Owner"),
+            (DocField::PlannedRemoval, "Planned Removal"),
+        ],
+        key_facts: &[(KeyFact::FlagType, "Type")],
+        code_facts: &[(CodeFact::RelatedPr, "Related PR")],
+    },
     identity: Identity {
         primary: "Flag Key",
         fallback: None,
@@ -453,6 +658,36 @@ pub static FLAGS: DatabaseSchema = DatabaseSchema {
 
 /// Experiments database: the spec's table.
 pub static EXPERIMENTS: DatabaseSchema = DatabaseSchema {
+    merged: &[],
+    posthog_says: &[
+        ("draft", "PostHog has it as a draft"),
+        ("running", "PostHog is running it"),
+        ("concluded", "PostHog concluded"),
+        ("archived", "PostHog archived it"),
+    ],
+    names: Names {
+        plural: "experiments",
+        label: "Experiment",
+        heading: "Experiments",
+        config_key: "experiments",
+    },
+    posthog: PostHogSource {
+        endpoint: "experiments",
+        scope: "experiment:read",
+        object: "experiment",
+        key_field: "name",
+    },
+    documenting: Documenting {
+        noun: "experiment",
+        key_is: "experiment name",
+        fields: &[
+            (DocField::FlagKey, "Flag Key"),
+            (DocField::Hypothesis, "Hypothesis"),
+            (DocField::Owner, "Owner"),
+        ],
+        key_facts: &[],
+        code_facts: &[],
+    },
     identity: Identity {
         primary: "Flag Key",
         fallback: Some("Experiment Name"),
@@ -497,6 +732,27 @@ pub static EXPERIMENTS: DatabaseSchema = DatabaseSchema {
 
 /// Dashboards database: the spec's table.
 pub static DASHBOARDS: DatabaseSchema = DatabaseSchema {
+    merged: &[],
+    posthog_says: &[],
+    names: Names {
+        plural: "dashboards",
+        label: "Dashboard",
+        heading: "Dashboards",
+        config_key: "dashboards",
+    },
+    posthog: PostHogSource {
+        endpoint: "dashboards",
+        scope: "dashboard:read",
+        object: "dashboard",
+        key_field: "id",
+    },
+    documenting: Documenting {
+        noun: "dashboard",
+        key_is: "dashboard name",
+        fields: &[(DocField::Purpose, "Purpose"), (DocField::Owner, "Owner")],
+        key_facts: &[],
+        code_facts: &[],
+    },
     identity: Identity {
         primary: "ID",
         fallback: Some("Dashboard Name"),

@@ -73,6 +73,11 @@ impl People {
     pub fn is_empty(&self) -> bool {
         self.by_email.is_empty()
     }
+
+    /// Only the people whose e-mail `keep` accepts (lower-cased e-mails).
+    pub fn retain(&mut self, mut keep: impl FnMut(&str) -> bool) {
+        self.by_email.retain(|email, _| keep(email));
+    }
 }
 
 /// The config's rules the normaliser follows (`sync.*` in `.kodo/config.json`).

@@ -245,7 +245,7 @@ pub fn diff(
             .cloned()
             .unwrap_or_else(|| PropValue::empty(spec.kind));
         let merged;
-        let want = if resource == Resource::Events && spec.name == "Tracked On" {
+        let want = if resource.schema().merged.contains(&spec.name) {
             merged = merge_tracked_on(&have, want);
             &merged
         } else {
@@ -415,11 +415,11 @@ pub fn plan(input: PlanInput, options: PlanOptions) -> ResourcePlan {
         } else if resource.schema().is_retired(status) {
             retired.push(row.clone());
         } else {
-            let gone = resource == Resource::Flags
-                && keys
-                    .primary
-                    .as_deref()
-                    .is_some_and(|k| maybe_deleted.contains(k));
+            // Only flags are ever "maybe deleted" (`PlanInput::maybe_deleted`).
+            let gone = keys
+                .primary
+                .as_deref()
+                .is_some_and(|k| maybe_deleted.contains(k));
             orphans.push(Orphan {
                 row: row.clone(),
                 reason: if gone {

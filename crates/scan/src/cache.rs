@@ -34,13 +34,14 @@ use std::collections::HashMap;
 use std::fs::{self, Metadata};
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
 const MAGIC: &[u8; 8] = b"KODOSCAN";
 /// Bump when the layout or the meaning of an extract changes.
-pub(crate) const FORMAT: u32 = 4;
+pub(crate) const FORMAT: u32 = 5;
 const HEADER: usize = 8 + 4 + 8;
 /// Files modified less than this before a scan started are re-checked by content next time.
 const RACY_SLACK: Duration = Duration::from_secs(2);
@@ -113,8 +114,9 @@ struct Body<'a, M> {
 /// A decoded cache: rows sorted by path, borrowed from the file's bytes.
 pub(crate) struct View<'a, M> {
     pub rows: Vec<Row<'a, M>>,
-    /// Row by path (paths share long prefixes: hashing beats a binary search's compares).
-    index: HashMap<&'a str, usize>,
+    /// Row by path (paths share long prefixes: hashing beats a binary search's compares),
+    /// built on first use (a re-scan that checks its recorded walk never looks a path up).
+    index: OnceLock<HashMap<&'a str, usize>>,
     pub result: &'a [u8],
     /// Entries modified at or after this are checked by content, not stat.
     trusted_before_ns: u64,
@@ -123,7 +125,16 @@ pub(crate) struct View<'a, M> {
 impl<'a, M> View<'a, M> {
     /// The row of `rel`.
     pub(crate) fn find(&self, rel: &str) -> Option<usize> {
-        self.index.get(rel).copied()
+        self.index
+            .get_or_init(|| {
+                self.rows
+                    .iter()
+                    .enumerate()
+                    .map(|(i, r)| (r.path, i))
+                    .collect()
+            })
+            .get(rel)
+            .copied()
     }
 
     /// Whether row `i` stands for a file with this stat (unchanged since it was cached).
@@ -231,12 +242,7 @@ pub(crate) fn view<'a, M: Deserialize<'a>>(
     }
     Ok(View {
         trusted_before_ns: body.started_ns.saturating_sub(RACY_SLACK.as_nanos() as u64),
-        index: body
-            .rows
-            .iter()
-            .enumerate()
-            .map(|(i, r)| (r.path, i))
-            .collect(),
+        index: OnceLock::new(),
         rows: body.rows,
         result: body.result,
     })

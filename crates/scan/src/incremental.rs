@@ -34,6 +34,7 @@
 //! settings (whose fingerprint the cache checks); resolution reads a file only through the
 //! same walk rules as the scan (never through a symbolic link, never outside the root).
 
+use std::borrow::Cow;
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::hash::{Hash as _, Hasher as _};
 use std::path::{Path, PathBuf};
@@ -54,7 +55,8 @@ use crate::scan::{
     MAX_INFERENCE_ROUNDS,
 };
 use crate::settings::Compiled;
-use crate::walk::{base_dir, is_minified, read_source, walk_files};
+use crate::walk::{base_dir, is_minified, read_source, walk_files, walk_recording, SourceFile};
+use crate::walkcache::{self, WalkRecord};
 use crate::words::Words;
 use crate::{
     Reference, ScanError, ScanOptions, ScanReport, ScanSettings, ScanStats, SkipReason, Skipped,
@@ -131,6 +133,7 @@ struct RoundPlan {
 #[derive(Serialize, Deserialize, Default)]
 struct Outcome {
     /// Every reference after inference and resolution, sorted by path, line, column, kind.
+    #[serde(with = "crate::scan::cache_form::list")]
     refs: Vec<Reference>,
     /// The inference rounds, in order.
     rounds: Vec<RoundPlan>,
@@ -144,6 +147,8 @@ struct Outcome {
     probes: Vec<(Origin, Family, Vec<String>)>,
     /// Files outside the walk that targeted resolution read, with their stat then.
     outside: Vec<(String, Option<Stat>)>,
+    /// What the last full walk saw, for the next scan to check instead of walking.
+    walk: Option<WalkRecord>,
 }
 
 /// A fingerprint of everything besides a file's bytes and path that its extract depends on.
@@ -260,14 +265,15 @@ enum Seen {
 }
 
 #[derive(Default)]
-struct Pass {
-    files: Vec<(String, Seen)>,
+struct Pass<'c> {
+    /// Each file's path (borrowed from the cache for an unchanged one) and what became of it.
+    files: Vec<(Cow<'c, str>, Seen)>,
     toks: Vec<Token>,
 }
 
 /// One file of the scan.
 struct Slot<'c> {
-    rel: String,
+    rel: Cow<'c, str>,
     stat: Stat,
     hash: u128,
     meta: Meta,
@@ -306,7 +312,7 @@ fn load_ext<'s>(
                 slot.dirty = true;
                 match (
                     Lang::from_path(&slot.rel),
-                    read_source(&base.join(&slot.rel), &mut buf),
+                    read_source(&base.join(&*slot.rel), &mut buf),
                 ) {
                     (Some(lang), Ok(())) => {
                         let (ext, meta) =
@@ -373,7 +379,7 @@ impl<'c> Store<'c, '_> {
             }
             let rel = &self.slots[i].rel;
             if let Some(l) = Lang::from_path(rel) {
-                need.push((i, self.base.join(rel), l));
+                need.push((i, self.base.join(&**rel), l));
             }
         }
         if need.is_empty() {
@@ -430,6 +436,15 @@ fn outside_stat(base: &Path, rel: &str) -> Option<Stat> {
         .map(|m| Stat::of(&m))
 }
 
+/// Pins the per-file pass's closure to one cache lifetime (a closure's own signature
+/// would make it generic over every lifetime of [`Pass`]).
+fn per_file_fn<'c, F>(f: F) -> F
+where
+    F: Fn(&mut Pass<'c>, &str, Lang, &mut SourceFile<'_>) + Sync,
+{
+    f
+}
+
 /// See [`crate::scan_with`].
 pub(crate) fn scan(
     root: &Path,
@@ -459,10 +474,15 @@ pub(crate) fn scan(
         }),
         Err(status) => Err(status.clone()),
     };
-    let (prev, status): (Option<(View<'_, Meta>, Outcome)>, CacheStatus) = match loaded {
+    let (mut prev, status): (Option<(View<'_, Meta>, Outcome)>, CacheStatus) = match loaded {
         Ok(p) => (Some(p), CacheStatus::Used),
         Err(status) => (None, status),
     };
+    // The cached references, moved out (the cached outcome is otherwise only read).
+    let old_refs: Vec<Reference> = prev
+        .as_mut()
+        .map(|(_, o)| std::mem::take(&mut o.refs))
+        .unwrap_or_default();
     let replayer = Replayer {
         replays: prev
             .iter()
@@ -479,50 +499,103 @@ pub(crate) fn scan(
     let view = prev.as_ref().map(|(v, _)| v);
     lap("read cache", &mut phases);
 
-    let (states, mut skipped) = walk_files(
-        root,
-        &compiled,
-        &|_| true,
-        Pass::default,
-        |st, rel, lang, file| {
-            let row = view.and_then(|v| v.find(rel).map(|i| (v, i)));
-            let (bytes, stat) = match row {
-                Some((v, i)) => {
-                    let stat = file.stat().unwrap_or(Stat::NONE);
-                    if v.fresh(i, &stat) {
-                        st.files.push((rel.to_string(), Seen::Unchanged(i)));
-                        return;
-                    }
-                    let Some(bytes) = file.read() else {
-                        return;
-                    };
-                    (bytes, stat)
-                }
-                // No cached row: the stat comes from the open file (no second path lookup).
-                None => match file.read_with_stat() {
-                    Some(read) => read,
-                    None => return,
-                },
-            };
-            let hash = cache::content_hash(bytes);
-            if let Some((v, i)) = row {
-                if v.rows[i].hash == hash {
-                    st.files.push((rel.to_string(), Seen::SameContent(i, stat)));
+    let base = base_dir(root);
+    let per_file = per_file_fn(|st, rel, lang, file| {
+        let row = view.and_then(|v| v.find(rel).map(|i| (v, i)));
+        let (bytes, stat) = match row {
+            Some((v, i)) => {
+                let stat = file.stat().unwrap_or(Stat::NONE);
+                if v.fresh(i, &stat) {
+                    st.files
+                        .push((Cow::Borrowed(v.rows[i].path), Seen::Unchanged(i)));
                     return;
                 }
+                let Some(bytes) = file.read() else {
+                    return;
+                };
+                (bytes, stat)
             }
-            let (mut ext, meta) = extract(rel, lang, bytes, &table, &compiled, &mut st.toks);
-            if view.is_some() {
-                replayer.prepare(rel, lang, bytes, &mut ext, &meta, &mut st.toks);
+            // No cached row: the stat comes from the open file (no second path lookup).
+            None => match file.read_with_stat() {
+                Some(read) => read,
+                None => return,
+            },
+        };
+        let hash = cache::content_hash(bytes);
+        if let Some((v, i)) = row {
+            if v.rows[i].hash == hash {
+                st.files
+                    .push((Cow::Borrowed(v.rows[i].path), Seen::SameContent(i, stat)));
+                return;
             }
-            let seen = Seen::Extracted(Box::new((stat, hash, meta, ext)));
-            st.files.push((rel.to_string(), seen));
-        },
-    )?;
+        }
+        let (mut ext, meta) = extract(rel, lang, bytes, &table, &compiled, &mut st.toks);
+        if view.is_some() {
+            replayer.prepare(rel, lang, bytes, &mut ext, &meta, &mut st.toks);
+        }
+        let seen = Seen::Extracted(Box::new((stat, hash, meta, ext)));
+        st.files.push((Cow::Owned(rel.to_string()), seen));
+    });
+    // The walk: checked against the cached record of the last full walk if there is one
+    // (see `walkcache.rs`), else in full (and recorded).
+    let old_walk = prev.as_ref().and_then(|(_, o)| o.walk.as_ref());
+    let checked = match (view, old_walk) {
+        (Some(v), Some(record)) if root.is_dir() => {
+            let paths: Vec<&str> = v.rows.iter().map(|r| r.path).collect();
+            walkcache::check(&base, record, &paths, &|s| v.trusted(s))
+        }
+        _ => None,
+    };
+    let walk_checked = checked.is_some();
+    let (states, mut skipped, dirs) = match (checked, view) {
+        (Some(checked), Some(v)) => {
+            let mut unchanged = Pass::default();
+            let mut to_read: Vec<usize> = Vec::new();
+            for (i, stat) in checked.stats.iter().enumerate() {
+                if v.fresh(i, stat) {
+                    unchanged
+                        .files
+                        .push((Cow::Borrowed(v.rows[i].path), Seen::Unchanged(i)));
+                } else {
+                    to_read.push(i);
+                }
+            }
+            let mut states = vec![unchanged];
+            let mut skipped = checked.skipped;
+            let read = parallel(&to_read, |&i, buf, toks| {
+                let rel = v.rows[i].path;
+                let lang = Lang::from_path(rel)?;
+                let path = base.join(rel);
+                let mut st = Pass {
+                    files: Vec::new(),
+                    toks: std::mem::take(toks),
+                };
+                let mut gone = Vec::new();
+                let mut file = SourceFile::new(&path, rel, buf, &mut gone);
+                per_file(&mut st, rel, lang, &mut file);
+                *toks = std::mem::take(&mut st.toks);
+                Some((st, gone))
+            });
+            for (st, gone) in read {
+                states.push(st);
+                skipped.extend(gone);
+            }
+            (states, skipped, Vec::new())
+        }
+        _ => walk_recording(
+            root,
+            &compiled,
+            &|_| true,
+            Pass::default,
+            per_file,
+            cache_path.is_some() && walkcache::SUPPORTED,
+        )?,
+    };
     lap("walk and per-file pass", &mut phases);
 
     let mut stats = ScanStats {
         cache: status,
+        walk_checked,
         ..ScanStats::default()
     };
     let rows: &[Row<'_, Meta>] = view.map_or(&[], |v| &v.rows);
@@ -563,7 +636,7 @@ pub(crate) fn scan(
                         seen_rows[i] = true;
                     }
                 }
-                changed.insert(rel.clone());
+                changed.insert(rel.to_string());
                 Slot {
                     rel,
                     stat,
@@ -580,9 +653,20 @@ pub(crate) fn scan(
     let removed: Vec<usize> = (0..rows.len()).filter(|&i| !seen_rows[i]).collect();
     changed.extend(removed.iter().map(|&i| rows[i].path.to_string()));
     slots.sort_unstable_by(|a, b| a.rel.cmp(&b.rel));
+    // The record for the next scan: the checked one while the files are the cached rows,
+    // else (a full walk) what this walk saw.
+    let walk = if walk_checked {
+        old_walk
+            .filter(|_| slots.len() == rows.len() && removed.is_empty())
+            .cloned()
+    } else if cache_path.is_some() {
+        let paths: Vec<&str> = slots.iter().map(|s| s.rel.as_ref()).collect();
+        walkcache::build(&base, dirs, &paths, &skipped)
+    } else {
+        None
+    };
+    let walk_changed = walk.as_ref() != old_walk;
     lap("merge with cache", &mut phases);
-
-    let base = base_dir(root);
     let mut store = Store {
         base: &base,
         slots,
@@ -591,7 +675,8 @@ pub(crate) fn scan(
         read: 0,
     };
     let kept = prev.as_ref().and_then(|(v, outcome)| {
-        keep_outcome(&mut store, v, outcome, &changed, settings).map(|refs| (refs, outcome))
+        keep_outcome(&mut store, v, outcome, old_refs, &changed, settings)
+            .map(|refs| (refs, outcome))
     });
     let reused = kept.is_some();
     let outcome = match kept {
@@ -619,9 +704,13 @@ pub(crate) fn scan(
                 wanted,
                 probes,
                 outside,
+                walk,
             }
         }
-        None => cross_file(&mut store, settings, &compiled)?,
+        None => Outcome {
+            walk,
+            ..cross_file(&mut store, settings, &compiled)?
+        },
     };
     stats.files_read_to_resolve = store.read;
     stats.cross_file_reused = reused;
@@ -639,7 +728,7 @@ pub(crate) fn scan(
     for slot in &store.slots {
         if slot.meta.minified() {
             skipped.push(Skipped {
-                path: slot.rel.clone(),
+                path: slot.rel.to_string(),
                 reason: SkipReason::Minified,
             });
         } else {
@@ -654,6 +743,7 @@ pub(crate) fn scan(
             || stats.files_rehashed > 0
             || !removed.is_empty()
             || dirty
+            || walk_changed
             || !reused);
     let result = if write {
         postcard::to_allocvec(&outcome).ok()
@@ -704,11 +794,12 @@ pub(crate) fn scan(
 /// The cached outcome with only the `changed` files' references recomputed, if every
 /// changed file contributes to the cross-file stage exactly what it did (and what
 /// resolution saw outside the walk is as it was); `None` means the whole cross-file stage
-/// must run again.
+/// must run again. `old_refs` are the cached outcome's references (moved out of it).
 fn keep_outcome(
     store: &mut Store<'_, '_>,
     view: &View<'_, Meta>,
     outcome: &Outcome,
+    old_refs: Vec<Reference>,
     changed: &HashSet<String>,
     settings: &ScanSettings,
 ) -> Option<(Vec<Reference>, Looked)> {
@@ -730,7 +821,7 @@ fn keep_outcome(
         }
     }
     if changed.is_empty() {
-        return Some((outcome.refs.clone(), Looked::default()));
+        return Some((old_refs, Looked::default()));
     }
     let round_of = |key: u64| outcome.rounds.iter().position(|r| r.key == key);
     // What a file gives inference: its own facts if the per-file pass tokenized it, else
@@ -762,8 +853,8 @@ fn keep_outcome(
         .slots
         .iter()
         .enumerate()
-        .filter(|(_, s)| changed.contains(&s.rel))
-        .map(|(i, s)| (s.rel.clone(), i))
+        .filter(|(_, s)| changed.contains(s.rel.as_ref()))
+        .map(|(i, s)| (s.rel.to_string(), i))
         .collect();
     for rel in changed {
         let old = match view.find(rel) {
@@ -822,11 +913,9 @@ fn keep_outcome(
         drop_wrapper_params(&mut found, &outcome.inferred, &outcome.called);
     }
     let looked = resolve(store, &mut found);
-    let mut refs: Vec<Reference> = outcome
-        .refs
-        .iter()
+    let mut refs: Vec<Reference> = old_refs
+        .into_iter()
         .filter(|r| !changed.contains(&r.path))
-        .cloned()
         .collect();
     refs.extend(found.into_iter().map(|f| f.r));
     sort_refs(&mut refs);
@@ -881,6 +970,7 @@ fn cross_file(
         wanted: looked.wanted,
         probes: looked.probes,
         outside: looked.outside,
+        walk: None,
     })
 }
 
@@ -971,7 +1061,7 @@ fn infer_rounds(
             read += to_read.len();
             let jobs: Vec<(usize, &str)> = to_read
                 .iter()
-                .map(|&i| (i, store.slots[i].rel.as_str()))
+                .map(|&i| (i, store.slots[i].rel.as_ref()))
                 .collect();
             let base = store.base;
             let found = parallel(&jobs, |(i, rel), buf, toks| {
@@ -1159,7 +1249,7 @@ fn resolve_targeted(
             .slots
             .iter()
             .enumerate()
-            .map(|(i, s)| (s.rel.as_str(), i))
+            .map(|(i, s)| (s.rel.as_ref(), i))
             .collect();
         for (rel, names) in &wanted {
             match position.get(rel.as_str()) {
@@ -1184,7 +1274,7 @@ fn resolve_targeted(
     let mut defs_of: HashMap<String, Vec<Def>> = HashMap::new();
     for (i, names) in &walked {
         let defs = store.defs_named(*i, names);
-        defs_of.insert(store.slots[*i].rel.clone(), defs);
+        defs_of.insert(store.slots[*i].rel.to_string(), defs);
     }
     // Stat before reading: a file changed meanwhile is not trusted next time.
     for rel in outside.keys() {

@@ -19,7 +19,8 @@
 //! (sorted by name, path and line).
 
 use std::borrow::Borrow;
-use std::collections::{BTreeMap, BTreeSet};
+use std::borrow::Cow;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde::{Deserialize, Serialize};
 
@@ -78,6 +79,62 @@ pub struct Sink {
     pub sdk: String,
     /// The side the SDK call runs on, decided in the wrapper's file.
     pub side: Side,
+    /// What the call sends as properties (events whose properties kodo reads).
+    #[serde(default)]
+    pub props: Option<PropsThrough>,
+}
+
+/// What a wrapper's SDK call sends as properties: keys written in the wrapper's body, and
+/// the parameter whose argument at each call site is (spread into) the properties
+/// (`const capture = (event, properties) => posthog.capture(event, properties)`,
+/// `properties: { ...properties, version }`).
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Default)]
+pub struct PropsThrough {
+    /// Keys the body writes itself, sorted, each once.
+    pub keys: Vec<String>,
+    /// Some keys of the body cannot be seen (besides the forwarded parameter's).
+    pub open: bool,
+    /// The parameter forwarded as (part of) the properties.
+    pub from: Option<Slot>,
+    /// Python `**kwargs` forwarded as (part of) the properties: a call site's keyword
+    /// arguments are properties, except those naming the wrapper's own parameters (listed).
+    #[serde(default)]
+    pub kwargs: Option<Vec<String>>,
+}
+
+impl PropsThrough {
+    /// From the properties of an SDK call in the body of function `fn_idx`: a plain name that
+    /// is one of its parameters is forwarded (one at most); anything else unseen opens it.
+    fn of(
+        raw: &crate::extract::RawProps,
+        src: &[u8],
+        toks: &[Token],
+        fns: &[FnSpan],
+        fn_idx: usize,
+    ) -> PropsThrough {
+        let mut out = PropsThrough {
+            keys: raw.keys.iter().map(|(k, _)| k.clone()).collect(),
+            // A key written as a constant is resolved at the call site's file only if the
+            // constant is visible there; keep it simple and honest: open.
+            open: raw.open || !raw.names.is_empty(),
+            from: None,
+            kwargs: None,
+        };
+        for (name, tok) in &raw.unbound {
+            match param_slot(fns, *tok, name) {
+                Some((_, idx, slot)) if idx == fn_idx && out.from.is_none() => {
+                    out.from = Some(slot)
+                }
+                None if out.kwargs.is_none() && kwargs_param(src, toks, &fns[fn_idx], name) => {
+                    out.kwargs = Some(fns[fn_idx].params.iter().map(|p| p.name.clone()).collect())
+                }
+                _ => out.open = true,
+            }
+        }
+        out.keys.sort();
+        out.keys.dedup();
+        out
+    }
 }
 
 /// A parameter passed on to another call (`track(name)` inside `function onClick(name)`).
@@ -199,6 +256,10 @@ pub(crate) struct Inferred {
     /// The function whose body holds the parameter that reaches the key (this wrapper's own
     /// name, or for an alias or a hook's bound result, the function it stands for).
     pub origin: String,
+    /// What the wrapper's SDK call sends as properties (a wrapper that calls another
+    /// wrapper: not followed, `None`).
+    #[serde(default)]
+    pub props: Option<PropsThrough>,
 }
 
 impl Inferred {
@@ -233,6 +294,17 @@ impl Inferred {
         }
     }
 
+    /// [`Inferred::through`] without cloning `from` when it is the answer.
+    fn through_ref<'s>(&self, from: &'s Slot, arg: &ArgShape) -> Option<Cow<'s, Slot>> {
+        match (from, &self.slot, arg) {
+            (Slot::Param { .. }, Slot::Field { .. }, ArgShape::Pos(_) | ArgShape::Receiver)
+            | (Slot::Field { .. }, Slot::Field { .. }, ArgShape::Pos(_) | ArgShape::Receiver) => {
+                self.through(from, arg).map(Cow::Owned)
+            }
+            _ => Some(Cow::Borrowed(from)),
+        }
+    }
+
     /// The slot of a function that passes its own `from` as this wrapper's `arg`: passing a
     /// whole parameter where a field of it is read makes that field the key.
     fn through(&self, from: &Slot, arg: &ArgShape) -> Option<Slot> {
@@ -249,6 +321,16 @@ impl Inferred {
             _ => Some(from.clone()),
         }
     }
+}
+
+/// Whether function `f` takes `**name` (Python keyword arguments).
+fn kwargs_param(src: &[u8], toks: &[Token], f: &FnSpan, name: &str) -> bool {
+    let head = &toks[f.tok..f.body.0.min(toks.len())];
+    head.windows(3).any(|w| {
+        w[0].is(src, "*") && w[1].is(src, "*") && w[1].start == w[0].end && w[2].is(src, name)
+    }) || head
+        .windows(2)
+        .any(|w| w[0].is(src, "**") && w[1].is(src, name))
 }
 
 /// Whether a language's calls can name their arguments (`f(event="x")`).
@@ -372,6 +454,10 @@ pub(crate) fn extract(
                     kind: r.kind,
                     sdk: r.sdk.clone(),
                     side: side_of(r),
+                    props: r
+                        .props
+                        .as_ref()
+                        .map(|p| PropsThrough::of(p, src, toks, fns, idx)),
                 };
                 if let Some(e) = entry(&mut by_fn, fns, toks, idx) {
                     if !e.sinks.contains(&sink) {
@@ -383,34 +469,38 @@ pub(crate) fn extract(
         // An SDK call's own arguments are sinks, not forwards (`posthog.capture(e, props)`
         // must not make `props` a key through a wrapper that is also named `capture`).
         let sdk_calls: std::collections::HashSet<usize> = calls.iter().map(|r| r.tok).collect();
-        for (call, arg_tok, callee, arg, ident) in forwarded_args(src, toks, lang) {
+        forwarded_args(src, toks, lang, &mut |call, arg_tok, callee, arg, ident| {
             if sdk_calls.contains(&call) {
-                continue;
+                return;
             }
-            if let Some((_, idx, slot)) = param_slot(fns, arg_tok, &ident) {
-                let fwd = Forward { slot, callee, arg };
+            if let Some((_, idx, slot)) = param_slot(fns, arg_tok, ident) {
+                let fwd = Forward {
+                    slot,
+                    callee: callee.to_string(),
+                    arg: arg.to_shape(),
+                };
                 if let Some(e) = entry(&mut by_fn, fns, toks, idx) {
                     if !e.forwards.contains(&fwd) {
                         e.forwards.push(fwd);
                     }
                 }
-            } else if let ArgShape::Named(attr) = arg {
+            } else if let ArgRef::Named(attr) = arg {
                 // A JSX prop given a plain name: maybe a wrapper handed to the component.
                 let component = callee.starts_with(|c: char| c.is_ascii_uppercase())
                     && call > 0
                     && toks[call - 1].is(src, "<");
                 if component && !ident.contains('.') {
                     let p = Passed {
-                        callee,
-                        attr,
-                        name: ident,
+                        callee: callee.to_string(),
+                        attr: attr.into_owned(),
+                        name: ident.to_string(),
                     };
                     if !passed.contains(&p) {
                         passed.push(p);
                     }
                 }
             }
-        }
+        });
         // A parameter called as a function: `cb(…)`, `props.cb(…)`.
         if lang.family() == Family::Js {
             for k in 0..toks.len().saturating_sub(1) {
@@ -420,23 +510,27 @@ pub(crate) fn extract(
                 let member = |j: usize| {
                     toks[j].kind == Tk::Punct && matches!(toks[j].text(src), b"." | b"?.")
                 };
-                let name = String::from_utf8_lossy(toks[k].text(src)).into_owned();
-                let ident = if k >= 2 && member(k - 1) && toks[k - 2].kind == Tk::Ident {
-                    if k >= 3 && member(k - 3) {
+                let name = String::from_utf8_lossy(toks[k].text(src));
+                let ident: Cow<'_, str> =
+                    if k >= 2 && member(k - 1) && toks[k - 2].kind == Tk::Ident {
+                        if k >= 3 && member(k - 3) {
+                            continue;
+                        }
+                        Cow::Owned(format!(
+                            "{}.{name}",
+                            String::from_utf8_lossy(toks[k - 2].text(src))
+                        ))
+                    } else if k >= 1 && member(k - 1) {
                         continue;
-                    }
-                    format!("{}.{name}", String::from_utf8_lossy(toks[k - 2].text(src)))
-                } else if k >= 1 && member(k - 1) {
-                    continue;
-                } else {
-                    name.clone()
-                };
+                    } else {
+                        name.clone()
+                    };
                 if let Some((_, idx, slot)) = param_slot(fns, k, &ident) {
                     if !matches!(slot, Slot::Field { .. }) {
                         continue;
                     }
                     if let Some(e) = entry(&mut by_fn, fns, toks, idx) {
-                        let c = (slot, name);
+                        let c = (slot, name.into_owned());
                         if !e.calls.contains(&c) {
                             e.calls.push(c);
                         }
@@ -534,25 +628,48 @@ fn aliases(src: &[u8], toks: &[Token], lang: Lang) -> Vec<Binding> {
     out
 }
 
-/// Every call argument that is a bare name (or `a.b`): (call token, callee, how it is
-/// passed, the name). JSX attributes `<C attr={name}>` count as named arguments.
-#[allow(clippy::type_complexity)]
+/// How a call passes a value, borrowed from the source (an [`ArgShape`] once kept).
+enum ArgRef<'a> {
+    Pos(usize),
+    Named(Cow<'a, str>),
+    Receiver,
+}
+
+impl ArgRef<'_> {
+    fn to_shape(&self) -> ArgShape {
+        match self {
+            ArgRef::Pos(n) => ArgShape::Pos(*n),
+            ArgRef::Named(k) => ArgShape::Named(k.to_string()),
+            ArgRef::Receiver => ArgShape::Receiver,
+        }
+    }
+}
+
+/// A token's text without a leading `$` (borrowed unless it is not UTF-8).
+fn name_of<'a>(src: &'a [u8], t: &Token) -> Cow<'a, str> {
+    match String::from_utf8_lossy(t.text(src)) {
+        Cow::Borrowed(s) => Cow::Borrowed(s.trim_start_matches('$')),
+        Cow::Owned(s) => Cow::Owned(s.trim_start_matches('$').to_string()),
+    }
+}
+
+/// Every call argument that is a bare name (or `a.b`), handed to `out` as (call token,
+/// argument token, callee, how it is passed, the name). JSX attributes `<C attr={name}>`
+/// count as named arguments. Nothing is allocated for the (many) arguments `out` ignores.
 fn forwarded_args(
     src: &[u8],
     toks: &[Token],
     lang: Lang,
-) -> Vec<(usize, usize, String, ArgShape, String)> {
-    let mut out = Vec::new();
+    out: &mut dyn FnMut(usize, usize, &str, ArgRef<'_>, &str),
+) {
     let is_js = lang.family() == Family::Js;
     for k in 0..toks.len() {
         let t = &toks[k];
         if t.kind != Tk::Ident {
             continue;
         }
-        let callee = String::from_utf8_lossy(t.text(src))
-            .trim_start_matches('$')
-            .to_string();
         if is_js && k > 0 && toks[k - 1].is(src, "<") {
+            let callee = name_of(src, t);
             // JSX element: attributes up to `>` or `/>`.
             let mut j = k + 1;
             while j + 3 < toks.len() {
@@ -567,8 +684,8 @@ fn forwarded_args(
                 if a.kind == Tk::Ident && toks[j + 1].is(src, "=") && toks[j + 2].is(src, "{") {
                     let close = close_of(src, toks, j + 2).unwrap_or(j + 2);
                     if let Some(name) = bare_name(src, toks, j + 3, close) {
-                        let attr = String::from_utf8_lossy(a.text(src)).into_owned();
-                        out.push((k, j + 3, callee.clone(), ArgShape::Named(attr), name));
+                        let attr = String::from_utf8_lossy(a.text(src));
+                        out(k, j + 3, &callee, ArgRef::Named(attr), &name);
                     }
                     j = close + 1;
                     continue;
@@ -580,14 +697,15 @@ fn forwarded_args(
         let Some(open) = toks.get(k + 1).filter(|o| o.is(src, "(")).map(|_| k + 1) else {
             continue;
         };
+        let callee = name_of(src, t);
         // `x.method(…)`: `x` is passed as the receiver.
         if k >= 2
             && toks[k - 1].is(src, ".")
             && toks[k - 2].kind == Tk::Ident
             && (k < 3 || !matches!(toks[k - 3].text(src), b"." | b"?." | b"->"))
         {
-            let recv = String::from_utf8_lossy(toks[k - 2].text(src)).into_owned();
-            out.push((k, k - 2, callee.clone(), ArgShape::Receiver, recv));
+            let recv = String::from_utf8_lossy(toks[k - 2].text(src));
+            out(k, k - 2, &callee, ArgRef::Receiver, &recv);
         }
         let Some(close) = close_of(src, toks, open) else {
             continue;
@@ -601,8 +719,8 @@ fn forwarded_args(
                 && (toks[s0 + 1].is(src, "=") || (!is_js && toks[s0 + 1].is(src, ":")))
             {
                 if let Some(name) = bare_name(src, toks, s0 + 2, e0) {
-                    let kw = String::from_utf8_lossy(toks[s0].text(src)).into_owned();
-                    out.push((k, s0 + 2, callee.clone(), ArgShape::Named(kw), name));
+                    let kw = String::from_utf8_lossy(toks[s0].text(src));
+                    out(k, s0 + 2, &callee, ArgRef::Named(kw), &name);
                 }
                 continue;
             }
@@ -614,16 +732,16 @@ fn forwarded_args(
                     if m.kind != Tk::Ident && m.kind != Tk::Str {
                         continue;
                     }
-                    let key = if m.kind == Tk::Str {
-                        crate::lexer::str_value(src, m)
+                    let key: Cow<'_, str> = if m.kind == Tk::Str {
+                        Cow::Owned(crate::lexer::str_value(src, m))
                     } else {
-                        String::from_utf8_lossy(m.text(src)).into_owned()
+                        String::from_utf8_lossy(m.text(src))
                     };
                     if me == ms + 1 && m.kind == Tk::Ident {
-                        out.push((k, ms, callee.clone(), ArgShape::Named(key.clone()), key));
+                        out(k, ms, &callee, ArgRef::Named(key.clone()), &key);
                     } else if me > ms + 2 && toks[ms + 1].is(src, ":") {
                         if let Some(name) = bare_name(src, toks, ms + 2, me) {
-                            out.push((k, ms + 2, callee.clone(), ArgShape::Named(key), name));
+                            out(k, ms + 2, &callee, ArgRef::Named(key), &name);
                         }
                     }
                 }
@@ -634,28 +752,26 @@ fn forwarded_args(
                 continue;
             }
             if let Some(name) = bare_name(src, toks, s0, e0) {
-                out.push((k, s0, callee.clone(), ArgShape::Pos(pos), name));
+                out(k, s0, &callee, ArgRef::Pos(pos), &name);
             }
             pos += 1;
         }
     }
-    out
 }
 
-/// `x`, `a.b` (two segments at most) as a string, if `s..e` is just that.
-fn bare_name(src: &[u8], toks: &[Token], s: usize, e: usize) -> Option<String> {
-    let name = |t: &Token| {
-        String::from_utf8_lossy(t.text(src))
-            .trim_start_matches('$')
-            .to_string()
-    };
+/// `x`, `a.b` (two segments at most), if `s..e` is just that.
+fn bare_name<'a>(src: &'a [u8], toks: &[Token], s: usize, e: usize) -> Option<Cow<'a, str>> {
     match e.checked_sub(s)? {
-        1 if toks[s].kind == Tk::Ident => Some(name(&toks[s])),
+        1 if toks[s].kind == Tk::Ident => Some(name_of(src, &toks[s])),
         3 if toks[s].kind == Tk::Ident
             && toks[s + 2].kind == Tk::Ident
             && matches!(toks[s + 1].text(src), b"." | b"?." | b"->") =>
         {
-            Some(format!("{}.{}", name(&toks[s]), name(&toks[s + 2])))
+            Some(Cow::Owned(format!(
+                "{}.{}",
+                name_of(src, &toks[s]),
+                name_of(src, &toks[s + 2])
+            )))
         }
         _ => None,
     }
@@ -715,66 +831,57 @@ fn bindings(src: &[u8], toks: &[Token], lang: Lang) -> Vec<Binding> {
 
 /// The wrappers the facts imply, closed to a fixed point. `configured` names win: no
 /// wrapper of that name is inferred.
+///
+/// Allocation-light: a candidate is checked against what is already known (by borrowed
+/// name, slot, path and line) before anything is cloned, so the fixed-point loop's later
+/// passes, which find mostly what they found before, allocate nothing.
 pub(crate) fn close<F: Borrow<FileFacts>>(
     facts: &[F],
     configured: &BTreeSet<String>,
 ) -> Vec<Inferred> {
-    type K = (Family, String);
-    let mut found: BTreeMap<K, Vec<Inferred>> = BTreeMap::new();
-    let family_of = |path: &str| Lang::from_path(path).map(Lang::family);
-    let add = |found: &mut BTreeMap<K, Vec<Inferred>>, w: Inferred| -> bool {
-        if configured.contains(&w.name) {
-            return false;
-        }
-        let list = found.entry((w.family, w.name.clone())).or_default();
-        if list.iter().any(|x| {
-            x.slot == w.slot
-                && x.kind == w.kind
-                && x.returned == w.returned
-                && x.only_in == w.only_in
-                && x.path == w.path
-                && x.line == w.line
-        }) {
-            return false;
-        }
-        list.push(w);
-        true
-    };
-    for file in facts.iter().map(Borrow::borrow) {
-        let Some(family) = family_of(&file.path) else {
-            continue;
-        };
+    let files: Vec<(&FileFacts, Family)> = facts
+        .iter()
+        .map(Borrow::borrow)
+        .filter_map(|f: &FileFacts| Lang::from_path(&f.path).map(|l| (f, l.family())))
+        .collect();
+    let mut found = Found::default();
+    for &(file, family) in &files {
         for f in &file.fns {
             for s in &f.sinks {
-                add(
-                    &mut found,
-                    Inferred {
-                        name: f.name.clone(),
-                        family,
-                        slot: s.slot.clone(),
-                        kind: s.kind,
-                        sdk: s.sdk.clone(),
-                        side: s.side,
-                        path: file.path.clone(),
-                        line: f.line,
-                        only_in: None,
-                        returned: f.returned,
-                        origin: f.name.clone(),
-                    },
-                );
+                let c = Candidate {
+                    name: &f.name,
+                    family,
+                    slot: &s.slot,
+                    kind: s.kind,
+                    path: &file.path,
+                    line: f.line,
+                    only_in: None,
+                    returned: f.returned,
+                };
+                found.add(configured, &c, || Inferred {
+                    name: f.name.clone(),
+                    family,
+                    slot: s.slot.clone(),
+                    kind: s.kind,
+                    sdk: s.sdk.clone(),
+                    side: s.side,
+                    path: file.path.clone(),
+                    line: f.line,
+                    only_in: None,
+                    returned: f.returned,
+                    origin: f.name.clone(),
+                    props: s.props.clone(),
+                });
             }
         }
     }
     // Forwards into a wrapper's key make the forwarding function a wrapper, to a fixed point.
     loop {
         let mut new = Vec::new();
-        for file in facts.iter().map(Borrow::borrow) {
-            let Some(family) = family_of(&file.path) else {
-                continue;
-            };
+        for &(file, family) in &files {
             for f in &file.fns {
                 for fw in &f.forwards {
-                    let Some(targets) = found.get(&(family, fw.callee.clone())) else {
+                    let Some(targets) = found.get(family, &fw.callee) else {
                         continue;
                     };
                     // A function of the file's own with the callee's name is the one called.
@@ -785,13 +892,26 @@ pub(crate) fn close<F: Borrow<FileFacts>>(
                             && (!local || w.path == file.path)
                             && w.accepts(&fw.arg)
                     }) {
-                        let Some(slot) = w.through(&fw.slot, &fw.arg) else {
+                        let Some(slot) = w.through_ref(&fw.slot, &fw.arg) else {
                             continue;
                         };
+                        let c = Candidate {
+                            name: &f.name,
+                            family,
+                            slot: &slot,
+                            kind: w.kind,
+                            path: &file.path,
+                            line: f.line,
+                            only_in: None,
+                            returned: f.returned,
+                        };
+                        if found.has(configured, &c) {
+                            continue;
+                        }
                         new.push(Inferred {
                             name: f.name.clone(),
                             family,
-                            slot,
+                            slot: slot.into_owned(),
                             kind: w.kind,
                             sdk: w.sdk.clone(),
                             side: w.side,
@@ -800,22 +920,33 @@ pub(crate) fn close<F: Borrow<FileFacts>>(
                             only_in: None,
                             returned: f.returned,
                             origin: f.name.clone(),
+                            props: None,
                         });
                     }
                 }
             }
         }
         // `const trackEvent = track`: another name for a wrapper.
-        for file in facts.iter().map(Borrow::borrow) {
-            let Some(family) = family_of(&file.path) else {
-                continue;
-            };
+        for &(file, family) in &files {
             for a in &file.aliases {
-                let targets = found.get(&(family, a.call.clone()));
+                let targets = found.get(family, &a.call);
                 // A same-named function of the alias's own file is the one it names.
                 let local_target = targets.is_some_and(|ws| ws.iter().any(|w| w.path == file.path));
                 for w in targets.into_iter().flatten() {
                     if w.only_in.is_none() && (!local_target || w.path == file.path) {
+                        let c = Candidate {
+                            name: &a.local,
+                            family: w.family,
+                            slot: &w.slot,
+                            kind: w.kind,
+                            path: &file.path,
+                            line: a.line,
+                            only_in: w.only_in.as_deref(),
+                            returned: w.returned,
+                        };
+                        if found.has(configured, &c) {
+                            continue;
+                        }
                         new.push(Inferred {
                             name: a.local.clone(),
                             path: file.path.clone(),
@@ -828,7 +959,7 @@ pub(crate) fn close<F: Borrow<FileFacts>>(
         }
         let mut changed = false;
         for w in new {
-            changed |= add(&mut found, w);
+            changed |= found.add_owned(configured, w);
         }
         if !changed {
             break;
@@ -836,15 +967,28 @@ pub(crate) fn close<F: Borrow<FileFacts>>(
     }
     // `const track = useTrack()`: `track` is a wrapper in that file.
     let mut local = Vec::new();
-    for file in facts.iter().map(Borrow::borrow) {
-        let Some(family) = family_of(&file.path) else {
-            continue;
-        };
+    for &(file, family) in &files {
         for b in &file.bindings {
-            let Some(ws) = found.get(&(family, b.call.clone())) else {
+            if configured.contains(&b.local) {
+                continue;
+            }
+            let Some(ws) = found.get(family, &b.call) else {
                 continue;
             };
             for w in ws.iter().filter(|w| w.returned) {
+                let c = Candidate {
+                    name: &b.local,
+                    family: w.family,
+                    slot: &w.slot,
+                    kind: w.kind,
+                    path: &w.path,
+                    line: w.line,
+                    only_in: Some(&file.path),
+                    returned: false,
+                };
+                if found.has(configured, &c) {
+                    continue;
+                }
                 local.push(Inferred {
                     name: b.local.clone(),
                     only_in: Some(file.path.clone()),
@@ -855,20 +999,28 @@ pub(crate) fn close<F: Borrow<FileFacts>>(
         }
     }
     for w in local {
-        add(&mut found, w);
+        found.add_owned(configured, w);
     }
     // `<NavDrawer posthogCapture={posthogCapture}>` where `NavDrawer` calls its prop
     // `posthogCapture(…)`: in the component's file, that name is the wrapper passed.
     let mut props = Vec::new();
-    for file in facts.iter().map(Borrow::borrow) {
-        let Some(family) = family_of(&file.path) else {
-            continue;
-        };
+    // The functions of each family by name (built only if some file passes a wrapper).
+    let mut fns_named: Option<FnsByName<'_>> = None;
+    for &(file, family) in &files {
         for p in &file.passed {
-            let Some(ws) = found.get(&(family, p.name.clone())) else {
+            let Some(ws) = found.get(family, &p.name) else {
                 continue;
             };
             let local = file.defined.binary_search(&p.name).is_ok();
+            let named = fns_named.get_or_insert_with(|| {
+                let mut m: FnsByName<'_> = HashMap::new();
+                for &(g, fam) in &files {
+                    for f in g.fns.iter().filter(|f| !f.returned) {
+                        m.entry((fam, f.name.as_str())).or_default().push((g, f));
+                    }
+                }
+                m
+            });
             for w in ws.iter().filter(|w| {
                 !w.returned
                     && match &w.only_in {
@@ -876,22 +1028,20 @@ pub(crate) fn close<F: Borrow<FileFacts>>(
                         None => !local || w.path == file.path,
                     }
             }) {
-                for g in facts
-                    .iter()
-                    .map(Borrow::borrow)
-                    .filter(|g: &&FileFacts| family_of(&g.path) == Some(family))
+                for &(g, f) in named
+                    .get(&(family, p.callee.as_str()))
+                    .into_iter()
+                    .flatten()
                 {
-                    for f in g.fns.iter().filter(|f| f.name == p.callee && !f.returned) {
-                        for (slot, name) in &f.calls {
-                            if matches!(slot, Slot::Field { field, .. } if *field == p.attr) {
-                                props.push(Inferred {
-                                    name: name.clone(),
-                                    path: g.path.clone(),
-                                    line: f.line,
-                                    only_in: Some(g.path.clone()),
-                                    ..w.clone()
-                                });
-                            }
+                    for (slot, name) in &f.calls {
+                        if matches!(slot, Slot::Field { field, .. } if *field == p.attr) {
+                            props.push(Inferred {
+                                name: name.clone(),
+                                path: g.path.clone(),
+                                line: f.line,
+                                only_in: Some(g.path.clone()),
+                                ..w.clone()
+                            });
                         }
                     }
                 }
@@ -899,14 +1049,115 @@ pub(crate) fn close<F: Borrow<FileFacts>>(
         }
     }
     for w in props {
-        add(&mut found, w);
+        found.add_owned(configured, w);
     }
-    let mut out: Vec<Inferred> = found.into_values().flatten().collect();
+    let mut out: Vec<Inferred> = found.into_sorted();
     out.sort_by(|a, b| {
         (&a.name, &a.path, a.line, &a.slot, a.kind)
             .cmp(&(&b.name, &b.path, b.line, &b.slot, b.kind))
     });
     out
+}
+
+/// Every function of every file by family and name (with its file).
+type FnsByName<'a> = HashMap<(Family, &'a str), Vec<(&'a FileFacts, &'a FnFacts)>>;
+
+/// What identifies an inferred wrapper for [`close`]'s de-duplication, borrowed.
+struct Candidate<'a> {
+    name: &'a str,
+    family: Family,
+    slot: &'a Slot,
+    kind: Kind,
+    path: &'a str,
+    line: u32,
+    only_in: Option<&'a str>,
+    returned: bool,
+}
+
+impl Candidate<'_> {
+    fn same(&self, x: &Inferred) -> bool {
+        x.slot == *self.slot
+            && x.kind == self.kind
+            && x.returned == self.returned
+            && x.only_in.as_deref() == self.only_in
+            && x.path == self.path
+            && x.line == self.line
+    }
+}
+
+/// The wrappers [`close`] has found, by family and name, each name's in the order found.
+#[derive(Default)]
+struct Found {
+    by: HashMap<Family, HashMap<String, Vec<Inferred>>>,
+}
+
+impl Found {
+    fn get(&self, family: Family, name: &str) -> Option<&Vec<Inferred>> {
+        self.by.get(&family)?.get(name)
+    }
+
+    /// Whether `c` is known already (or must not be inferred: a configured name).
+    fn has(&self, configured: &BTreeSet<String>, c: &Candidate<'_>) -> bool {
+        configured.contains(c.name)
+            || self
+                .get(c.family, c.name)
+                .is_some_and(|list| list.iter().any(|x| c.same(x)))
+    }
+
+    /// Adds the wrapper `make` builds unless `c` (which describes it) is known.
+    fn add(
+        &mut self,
+        configured: &BTreeSet<String>,
+        c: &Candidate<'_>,
+        make: impl FnOnce() -> Inferred,
+    ) -> bool {
+        if self.has(configured, c) {
+            return false;
+        }
+        let w = make();
+        self.by
+            .entry(w.family)
+            .or_default()
+            .entry(w.name.clone())
+            .or_default()
+            .push(w);
+        true
+    }
+
+    fn add_owned(&mut self, configured: &BTreeSet<String>, w: Inferred) -> bool {
+        let c = Candidate {
+            name: &w.name,
+            family: w.family,
+            slot: &w.slot,
+            kind: w.kind,
+            path: &w.path,
+            line: w.line,
+            only_in: w.only_in.as_deref(),
+            returned: w.returned,
+        };
+        if self.has(configured, &c) {
+            return false;
+        }
+        self.by
+            .entry(w.family)
+            .or_default()
+            .entry(w.name.clone())
+            .or_default()
+            .push(w);
+        true
+    }
+
+    /// Every wrapper, by family and name (each name's in the order found), as the former
+    /// `BTreeMap<(Family, String), _>` gave them.
+    fn into_sorted(self) -> Vec<Inferred> {
+        let mut lists: Vec<((Family, String), Vec<Inferred>)> = self
+            .by
+            .into_iter()
+            .flat_map(|(f, m)| m.into_iter().map(move |(n, l)| ((f, n), l)))
+            .collect();
+        lists.sort_by(|a, b| a.0.cmp(&b.0));
+        lists.into_iter().flat_map(|(_, l)| l).collect()
+    }
 }
 
 #[cfg(test)]
@@ -942,6 +1193,7 @@ mod tests {
                 kind: Kind::Event,
                 sdk: "posthog-js".into(),
                 side: Side::Frontend,
+                props: None,
             }],
             forwards: vec![],
             calls: vec![],

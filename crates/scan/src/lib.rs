@@ -35,6 +35,7 @@ mod resolve;
 mod scan;
 mod settings;
 mod walk;
+mod walkcache;
 mod words;
 
 use std::collections::HashMap;
@@ -117,6 +118,32 @@ pub struct Reference {
     /// The reference is in a test file (see [`is_test_path`]).
     #[serde(default)]
     pub in_test: bool,
+    /// Property keys passed with a capture, when kodo can see the properties argument.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub properties: Option<PropertySet>,
+}
+
+/// The property keys a capture sends, as far as the code shows them: a JS/TS object
+/// literal, a Python dict (literal or `dict(k=v)`), Go `posthog.NewProperties().Set(…)` /
+/// `posthog.Properties{…}`, a Ruby hash or a PHP array, through the constants, spreads and
+/// local variables the scan can follow. `$`-prefixed keys (PostHog's own) are left out unless
+/// `scan.include_dollar_properties` is set.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Default)]
+pub struct PropertySet {
+    /// The keys seen, sorted by name, each once (at its first line).
+    pub keys: Vec<PropertyKey>,
+    /// Some keys cannot be seen (a spread of an unknown object, a variable bound elsewhere,
+    /// a function call, a computed key that is not a constant): more may be sent.
+    pub open: bool,
+}
+
+/// One property key a capture sends.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct PropertyKey {
+    /// The key.
+    pub name: String,
+    /// 1-based line where the key is written (in the reference's file).
+    pub line: u32,
 }
 
 /// A wrapper the scan used: configured in `scan.wrappers`, or inferred from a function whose
@@ -313,6 +340,9 @@ pub struct ScanStats {
     /// The cached cross-file result was kept: no file changed what it gives wrapper
     /// inference or resolution, so only the changed files' references were recomputed.
     pub cross_file_reused: bool,
+    /// The tree was not walked: the cached record of the last full walk was checked
+    /// instead (every directory and ignore file unchanged; files `stat`ed in place).
+    pub walk_checked: bool,
     /// The cache file was (re)written.
     pub cache_written: bool,
     /// Why the cache could not be written (the scan itself succeeded).
@@ -330,6 +360,7 @@ impl Default for ScanStats {
             files_extracted: 0,
             files_read_to_resolve: 0,
             cross_file_reused: false,
+            walk_checked: false,
             cache_written: false,
             cache_error: None,
             phases: Vec::new(),

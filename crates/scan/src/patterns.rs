@@ -119,6 +119,8 @@ pub(crate) struct Pattern {
     /// Where an inferred wrapper is defined (a same-named function of another file is
     /// another function).
     pub defined_in: Option<String>,
+    /// What an inferred wrapper's body sends as properties.
+    pub props: Option<crate::infer::PropsThrough>,
 }
 
 /// All rows, indexed by call name, plus the prefilter over the names.
@@ -129,6 +131,8 @@ pub(crate) struct Table {
     /// among the call names.
     first_bytes: [bool; 256],
     lengths: u64,
+    /// `scan.include_dollar_properties`: keep PostHog's own `$`-prefixed property keys.
+    pub keep_dollar_properties: bool,
 }
 
 use Family as F;
@@ -611,6 +615,7 @@ impl Table {
                     inferred: false,
                     only_in: None,
                     defined_in: None,
+                    props: None,
                 });
             }
         }
@@ -641,6 +646,7 @@ impl Table {
                 inferred: false,
                 only_in: None,
                 defined_in: None,
+                props: None,
             });
         }
         for w in inferred {
@@ -661,6 +667,7 @@ impl Table {
                     inferred: true,
                     only_in: w.only_in.clone(),
                     defined_in: Some(w.path.clone()),
+                    props: w.props.clone(),
                 });
             }
         }
@@ -689,6 +696,7 @@ impl Table {
             prefilter,
             first_bytes,
             lengths,
+            keep_dollar_properties: settings.include_dollar_properties,
         })
     }
 

@@ -18,6 +18,7 @@ use ignore::{DirEntry, ParallelVisitor, ParallelVisitorBuilder, WalkBuilder, Wal
 use crate::cache::Stat;
 use crate::lang::Lang;
 use crate::settings::Compiled;
+use crate::walkcache::DirRecord;
 use crate::{ScanError, SkipReason, Skipped};
 
 /// Files larger than this are generated or data, not hand-written code.
@@ -53,16 +54,34 @@ where
 
 /// A file the walk found, read only on demand (a cached file is only `stat`ed).
 pub(crate) struct SourceFile<'a> {
-    entry: &'a DirEntry,
+    path: &'a Path,
     rel: &'a str,
     buf: &'a mut Vec<u8>,
     skipped: &'a mut Vec<Skipped>,
 }
 
-impl SourceFile<'_> {
+impl<'a> SourceFile<'a> {
+    /// The file at `path` (`rel` in reports), read into `buf`; a file that cannot be read
+    /// is added to `skipped`.
+    pub(crate) fn new(
+        path: &'a Path,
+        rel: &'a str,
+        buf: &'a mut Vec<u8>,
+        skipped: &'a mut Vec<Skipped>,
+    ) -> SourceFile<'a> {
+        SourceFile {
+            path,
+            rel,
+            buf,
+            skipped,
+        }
+    }
+
     /// The file's size, modification time and inode (not following a symbolic link).
     pub(crate) fn stat(&self) -> Option<Stat> {
-        self.entry.metadata().ok().map(|m| Stat::of(&m))
+        std::fs::symlink_metadata(self.path)
+            .ok()
+            .map(|m| Stat::of(&m))
     }
 
     /// The file's bytes; `None` (and the file handed back as skipped, with the reason) for
@@ -80,7 +99,7 @@ impl SourceFile<'_> {
 
     fn read_opened(&mut self, with_stat: bool) -> Option<(&[u8], Option<Stat>)> {
         let mut stat = None;
-        let read = File::open(self.entry.path())
+        let read = File::open(self.path)
             .map_err(|_| SkipReason::Unreadable)
             .and_then(|f| {
                 if with_stat {
@@ -114,6 +133,28 @@ where
     M: Fn() -> S + Sync,
     F: Fn(&mut S, &str, Lang, &mut SourceFile<'_>) + Sync,
 {
+    walk_recording(root, compiled, want, make, visit, false).map(|(s, k, _)| (s, k))
+}
+
+/// What [`walk_recording`] hands back: the visitors' states, the files it could not read,
+/// and (when recording) the directories it entered.
+pub(crate) type Walked<S> = (Vec<S>, Vec<Skipped>, Vec<DirRecord>);
+
+/// Like [`walk_files`]; with `record`, also every directory the walk entered, with its stat
+/// and ignore files taken as it entered them (for [`crate::walkcache`]).
+pub(crate) fn walk_recording<S, M, F>(
+    root: &Path,
+    compiled: &Compiled,
+    want: &(dyn Fn(Lang) -> bool + Sync),
+    make: M,
+    visit: F,
+    record: bool,
+) -> Result<Walked<S>, ScanError>
+where
+    S: Send,
+    M: Fn() -> S + Sync,
+    F: Fn(&mut S, &str, Lang, &mut SourceFile<'_>) + Sync,
+{
     std::fs::metadata(root).map_err(|source| ScanError::Root {
         path: root.to_path_buf(),
         source,
@@ -139,7 +180,7 @@ where
             let rel = rel_path(&filter_base, e.path());
             exclude.is_empty() || !exclude.is_match(&rel)
         });
-    let shared: Mutex<(Vec<S>, Vec<Skipped>)> = Mutex::new((Vec::new(), Vec::new()));
+    let shared: Shared<S> = Mutex::new((Vec::new(), Vec::new(), Vec::new()));
     let mut vb = Builder {
         shared: &shared,
         make: &make,
@@ -147,6 +188,7 @@ where
         base: &base,
         compiled,
         want,
+        record,
     };
     builder.build_parallel().visit(&mut vb);
     Ok(shared
@@ -174,8 +216,12 @@ pub(crate) fn rel_path(base: &Path, path: &Path) -> String {
     }
 }
 
+/// What the visitors hand back: their states, the files they skipped, the directories.
+type Shared<S> = Mutex<(Vec<S>, Vec<Skipped>, Vec<DirRecord>)>;
+
 struct Builder<'a, S, M, F> {
-    shared: &'a Mutex<(Vec<S>, Vec<Skipped>)>,
+    shared: &'a Shared<S>,
+    record: bool,
     make: &'a M,
     visit: &'a F,
     base: &'a Path,
@@ -199,12 +245,16 @@ where
             want: self.want,
             buf: Vec::with_capacity(64 * 1024),
             skipped: Vec::new(),
+            record: self.record,
+            dirs: Vec::new(),
         })
     }
 }
 
 struct Visitor<'a, S, F> {
-    shared: &'a Mutex<(Vec<S>, Vec<Skipped>)>,
+    shared: &'a Shared<S>,
+    record: bool,
+    dirs: Vec<DirRecord>,
     state: Option<S>,
     visit: &'a F,
     base: &'a Path,
@@ -223,7 +273,20 @@ where
         let Ok(entry) = entry else {
             return WalkState::Continue;
         };
-        if !entry.file_type().is_some_and(|t| t.is_file()) {
+        let Some(kind) = entry.file_type() else {
+            return WalkState::Continue;
+        };
+        if self.record && kind.is_dir() {
+            // Before the walk reads the directory's entries (it does after this visit).
+            if let Ok(meta) = std::fs::symlink_metadata(entry.path()) {
+                self.dirs.push(DirRecord {
+                    rel: rel_path(self.base, entry.path()),
+                    stat: Stat::of(&meta),
+                    ignores: crate::walkcache::ignores_in(entry.path()),
+                });
+            }
+        }
+        if !kind.is_file() {
             return WalkState::Continue;
         }
         let rel = rel_path(self.base, entry.path());
@@ -235,7 +298,7 @@ where
         }
         if let Some(state) = self.state.as_mut() {
             let mut file = SourceFile {
-                entry: &entry,
+                path: entry.path(),
                 rel: &rel,
                 buf: &mut self.buf,
                 skipped: &mut self.skipped,
@@ -255,12 +318,13 @@ impl<S, F> Drop for Visitor<'_, S, F> {
                 .unwrap_or_else(|poisoned| poisoned.into_inner());
             all.0.push(state);
         }
-        if !self.skipped.is_empty() {
+        if !self.skipped.is_empty() || !self.dirs.is_empty() {
             let mut all = self
                 .shared
                 .lock()
                 .unwrap_or_else(|poisoned| poisoned.into_inner());
             all.1.append(&mut self.skipped);
+            all.2.append(&mut self.dirs);
         }
     }
 }

@@ -591,3 +591,108 @@ fn the_gate_lookup_takes_unchanged_files_definitions_from_the_cache() {
     let empty = tempfile::tempdir().unwrap();
     assert_eq!(key(Some(empty.path())).as_deref(), Some("global_evenX"));
 }
+
+/// Sets the modification time of every directory under `root` (and `root`) an hour into the
+/// past, so the walk record of a scan is trusted on the directories' stat.
+fn age_dirs(root: &Path) {
+    let mut dirs = vec![root.to_path_buf()];
+    while let Some(d) = dirs.pop() {
+        for e in fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() && !p.is_symlink() {
+                dirs.push(p);
+            }
+        }
+        age_dir(&d, 3600);
+    }
+}
+
+fn age_dir(path: &Path, secs: u64) {
+    let f = fs::File::open(path).unwrap();
+    f.set_modified(SystemTime::now() - Duration::from_secs(secs))
+        .unwrap();
+}
+
+#[test]
+fn a_rescan_checks_the_recorded_walk_and_walks_again_when_the_tree_changed() {
+    let outer = tempfile::tempdir().unwrap();
+    let root = outer.path().join("repo");
+    let cache = tempfile::tempdir().unwrap();
+    app(&root);
+    write(&root, ".gitignore", "ignored/\n");
+    write(
+        &root,
+        "ignored/Hidden.tsx",
+        "import posthog from 'posthog-js'\nposthog.capture('ignored_event')\n",
+    );
+    age_all(&root);
+    age_dirs(&root);
+    let scan_now = |expect_checked: bool, why: &str| -> String {
+        let (out, stats) = run(&root, cache.path());
+        assert_eq!(out, no_cache(&root), "{why}: the cache changed the report");
+        assert_eq!(stats.walk_checked, expect_checked, "{why}");
+        out
+    };
+    let first = scan_now(false, "first scan");
+    assert!(!first.contains("ignored_event"));
+    // Nothing changed: the recorded walk stands, nothing is rewritten.
+    let (_, stats) = run(&root, cache.path());
+    assert!(stats.walk_checked && !stats.cache_written);
+    assert_eq!(stats.files_unchanged, 7);
+
+    // A touched file with the same content, and an edit in place (its directory's entries
+    // are the same): still no walk.
+    age(&root.join("web/src/util.ts"), 60);
+    scan_now(true, "touched file");
+    write(
+        &root,
+        "web/src/analytics.ts",
+        "export const EVENTS = { signup: 'user_registered', login: 'user_logged_in' } as const\nexport const BETA = 'beta-flag'\n",
+    );
+    age(&root.join("web/src/analytics.ts"), 30);
+    let out = scan_now(true, "edited file");
+    assert!(out.contains("user_registered"));
+
+    // A new file in an existing directory changes the directory: walked again.
+    write(
+        &root,
+        "web/src/New.tsx",
+        "import posthog from 'posthog-js'\nposthog.capture('new_file_event')\n",
+    );
+    age(&root.join("web/src/New.tsx"), 30);
+    let out = scan_now(false, "new file");
+    assert!(out.contains("new_file_event"));
+    // The directory changed just before that scan: its record is not trusted either.
+    scan_now(false, "directory modified within the granularity");
+    age_dirs(&root);
+    scan_now(false, "directory stat changed since the record");
+    scan_now(true, "record rebuilt");
+
+    // A deleted file, then a renamed directory.
+    fs::remove_file(root.join("api/app/views.py")).unwrap();
+    age_dirs(&root);
+    let out = scan_now(false, "deleted file");
+    assert!(!out.contains("order_placed"));
+    scan_now(true, "after the deletion");
+    fs::rename(root.join("svc/orders"), root.join("svc/shipping")).unwrap();
+    age_dirs(&root);
+    let out = scan_now(false, "renamed directory");
+    assert!(out.contains("svc/shipping/handler.go") && !out.contains("svc/orders/"));
+    scan_now(true, "after the rename");
+
+    // A changed .gitignore (its directory unchanged): walked again, the file it no longer
+    // ignores is found.
+    write(&root, ".gitignore", "nothing/\n");
+    age(&root.join(".gitignore"), 120);
+    let out = scan_now(false, "changed .gitignore");
+    assert!(out.contains("ignored_event"));
+    scan_now(true, "after the .gitignore change");
+
+    // An ignore file appearing in a directory above the root.
+    write(outer.path(), ".ignore", "App.tsx\n");
+    age(&outer.path().join(".ignore"), 120);
+    age_dir(outer.path(), 3600);
+    let out = scan_now(false, "new .ignore above the root");
+    assert!(!out.contains("web/src/App.tsx"));
+    scan_now(true, "after the .ignore above the root");
+}

@@ -70,6 +70,9 @@ pub fn handle(
     query: &[(String, String)],
     body: &[u8],
 ) -> Result<NotionOk, NotionError> {
+    if let Some(result) = super::blocks::handle(store, actor, method, segments, query, body) {
+        return result;
+    }
     let parse = || parse_body(body);
     match (method, segments) {
         ("POST", ["databases"]) => create_database(store, actor, &parse()?),
@@ -136,7 +139,7 @@ pub fn parse_body(body: &[u8]) -> Result<Value, NotionError> {
     Ok(value)
 }
 
-fn path_id(raw: &str, name: &str) -> Result<String, NotionError> {
+pub(crate) fn path_id(raw: &str, name: &str) -> Result<String, NotionError> {
     ids::normalize(raw).ok_or_else(|| {
         NotionError::validation(format!(
             "path failed validation: path.{name} should be a valid uuid, instead was `\"{raw}\"`."
@@ -144,13 +147,13 @@ fn path_id(raw: &str, name: &str) -> Result<String, NotionError> {
     })
 }
 
-fn body_map(body: &Value) -> &Map<String, Value> {
+pub(crate) fn body_map(body: &Value) -> &Map<String, Value> {
     static EMPTY: std::sync::OnceLock<Map<String, Value>> = std::sync::OnceLock::new();
     body.as_object()
         .unwrap_or_else(|| EMPTY.get_or_init(Map::new))
 }
 
-fn only_keys(body: &Value, allowed: &[&str]) -> Result<(), NotionError> {
+pub(crate) fn only_keys(body: &Value, allowed: &[&str]) -> Result<(), NotionError> {
     for (key, value) in body_map(body) {
         if !allowed.contains(&key.as_str()) {
             return Err(NotionError::body(
@@ -381,6 +384,12 @@ fn create_database(
         cover,
     };
     let body = store.database_json(&db);
+    // A database under a page is a `child_database` block of its parent.
+    store
+        .child_order
+        .entry(db.parent_page.clone())
+        .or_default()
+        .push(db_id.clone());
     store.databases.insert(db_id.clone(), db);
     Ok(NotionOk {
         body,
@@ -847,6 +856,23 @@ fn query_data_source(
     )))
 }
 
+/// A list answer of `kind` objects (`"block"`, `"user"`, …) without a request status.
+pub(crate) fn list_envelope_of(
+    kind: &str,
+    results: Vec<Value>,
+    next_cursor: Option<String>,
+    has_more: bool,
+) -> Value {
+    json!({
+        "object": "list",
+        "results": results,
+        "next_cursor": next_cursor,
+        "has_more": has_more,
+        "type": kind,
+        kind: {},
+    })
+}
+
 fn list_envelope(
     results: Vec<Value>,
     next_cursor: Option<String>,
@@ -1099,9 +1125,19 @@ fn insert_page(
     cover: Value,
     children: Vec<Value>,
 ) -> Result<NotionOk, NotionError> {
+    super::blocks::parse_page_children(store, &children)?;
     let id = store.new_id();
     let seq = store.next_seq();
     let now = clock::now();
+    if let PageParent::Page(parent_page) = &parent {
+        // A page under a page is a `child_page` block of its parent, last among its children.
+        store
+            .child_order
+            .entry(parent_page.clone())
+            .or_default()
+            .push(id.clone());
+    }
+    let content = children.clone();
     let page = Page {
         id: id.clone(),
         parent,
@@ -1121,6 +1157,7 @@ fn insert_page(
     };
     let body = store.page_json(&page, true);
     store.pages.insert(id.clone(), page);
+    super::blocks::store_page_children(store, actor, &id, &content);
     Ok(NotionOk {
         body,
         created_id: Some(id),

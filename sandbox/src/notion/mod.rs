@@ -2,6 +2,7 @@
 //! request validation, queries and the endpoint handlers.
 
 pub mod api;
+pub mod blocks;
 pub mod error;
 pub mod model;
 pub mod query;

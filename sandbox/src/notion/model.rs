@@ -326,6 +326,30 @@ pub struct Page {
     pub children: Vec<Value>,
 }
 
+/// Where a block lives: directly on a page, or under another block.
+#[derive(Debug, Clone, PartialEq)]
+pub enum BlockParent {
+    Page(String),
+    Block(String),
+}
+
+/// A block of page content (`child_page` and `child_database` are pages and databases,
+/// not stored here).
+#[derive(Debug, Clone)]
+pub struct Block {
+    pub id: String,
+    pub parent: BlockParent,
+    /// The block type (`paragraph`, `heading_2`, `table_row`, …).
+    pub kind: String,
+    /// The type's object in its read shape, without children.
+    pub content: Value,
+    pub created: OffsetDateTime,
+    pub edited: OffsetDateTime,
+    pub created_by: String,
+    pub last_edited_by: String,
+    pub in_trash: bool,
+}
+
 /// A database: a container of data sources.
 #[derive(Debug, Clone)]
 pub struct Database {
@@ -429,6 +453,11 @@ pub struct NotionStore {
     pub databases: HashMap<String, Database>,
     pub data_sources: HashMap<String, DataSource>,
     pub cursors: HashMap<String, Cursor>,
+    /// Page content blocks by id.
+    pub blocks: HashMap<String, Block>,
+    /// The children created through the API of each page or block, in order (pages,
+    /// databases and blocks alike; see `blocks::child_ids`).
+    pub child_order: HashMap<String, Vec<String>>,
     pub seq: u64,
     pub rng: StdRng,
     pub query_row_cap: usize,

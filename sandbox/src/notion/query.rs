@@ -275,6 +275,15 @@ pub fn parse_filter(
             let items = list.as_array().ok_or_else(|| {
                 NotionError::body(&format!("{path}.{key}"), "an array", &quoted(Some(list)))
             })?;
+            // A compound filter is a request array: at most 100 elements
+            // (developers.notion.com/reference/request-limits, "Size limits").
+            if items.len() > super::values::MAX_ARRAY {
+                return Err(NotionError::body(
+                    &format!("{path}.{key}.length"),
+                    &format!("≤ `{}`", super::values::MAX_ARRAY),
+                    &format!("`{}`", items.len()),
+                ));
+            }
             let mut filters = Vec::new();
             for (i, item) in items.iter().enumerate() {
                 filters.push(parse_filter(

@@ -82,7 +82,7 @@ pub fn message(f: &Finding) -> String {
         (Problem::Undocumented, Some(key)) => {
             let _ = write!(
                 m,
-                ": {}, then run `kodo snapshot refresh`",
+                ": run `{}` (it writes the Notion row and refreshes the snapshot)",
                 fix(f.kind, key)
             );
         }
@@ -97,16 +97,13 @@ pub fn message(f: &Finding) -> String {
     m
 }
 
+/// The command that documents the key (it refreshes the snapshot too).
 fn fix(kind: Kind, key: &str) -> String {
-    let key = kodo_scan::render::display_path(key);
-    match kind {
-        Kind::Event => {
-            format!("add a row to the Events database in Notion with Event Name = `{key}`")
-        }
-        Kind::Flag => {
-            format!("add a row to the Feature Flags database in Notion with Flag Key = `{key}`")
-        }
-    }
+    let resource = match kind {
+        Kind::Event => crate::model::Resource::Events,
+        Kind::Flag => crate::model::Resource::Flags,
+    };
+    kodo_core::document::command(resource, &kodo_scan::render::display_path(key), &[])
 }
 
 /// The human report. Empty when there is nothing to say.
@@ -205,11 +202,14 @@ pub fn human(findings: &[Finding], mode: Mode, notes: &[String]) -> String {
         .filter(|k| !misnamed.contains(k))
         .collect();
     if !undocumented.is_empty() {
-        let _ = writeln!(out, "\nTo fix, document each key in Notion:");
+        let _ = writeln!(out, "\nTo fix, document each key in Notion first:");
         for (kind, key) in &undocumented {
-            let _ = writeln!(out, "  - {}", fix(*kind, key));
+            let _ = writeln!(out, "  {}", fix(*kind, key));
         }
-        let _ = writeln!(out, "  then run `kodo snapshot refresh` and commit again.");
+        let _ = writeln!(
+            out,
+            "  (each writes the Notion row and refreshes the snapshot), then commit again."
+        );
         let mut imports: Vec<&str> = Vec::new();
         if undocumented.iter().any(|(k, _)| *k == Kind::Event) {
             imports.push("kodo ph-sync import events");
@@ -437,9 +437,9 @@ mod tests {
             text.contains("app/flags.py:7  flag   `new-pricing`"),
             "{text}"
         );
-        assert!(text.contains("Events database in Notion with Event Name = `checkout_started`"));
-        assert!(text.contains("Feature Flags database in Notion with Flag Key = `new-pricing`"));
-        assert!(text.contains("kodo snapshot refresh"));
+        assert!(text.contains("  kodo ph-sync document event checkout_started\n"));
+        assert!(text.contains("  kodo ph-sync document flag new-pricing\n"));
+        assert!(text.contains("refreshes the snapshot"));
         assert!(text.contains("`kodo ph-sync import events` / `kodo ph-sync import flags`"));
         // Each file's own waiver syntax, not only the first file's.
         assert!(

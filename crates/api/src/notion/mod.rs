@@ -14,8 +14,15 @@
 //!   continue past Notion's per-query row limit (`request_status.type == "incomplete"` on any
 //!   page of the result) with a `created_time` `on_or_after` filter, de-duplicating rows by id.
 
+mod blocks;
 mod compare;
+mod pending;
 mod types;
+
+pub use blocks::{
+    append_chunks, element_count, nesting_depth, Block, MAX_CHILDREN_PER_APPEND,
+    MAX_ELEMENTS_PER_APPEND, MAX_NESTING,
+};
 
 use std::collections::HashSet;
 use std::fmt;
@@ -33,6 +40,7 @@ use crate::http::{
 };
 use crate::secret::Secret;
 
+pub use pending::{PendingCreates, MAX_KEYS_PER_QUERY};
 pub use types::{
     plain_text, CreateOutcome, DataSource, DataSourceRef, Database, KeyLookup, KeyType, Page,
     PropertySchema, User, UsersAccess,
@@ -615,10 +623,8 @@ impl NotionClient {
     }
 
     /// Creates a row whose key was seen missing at `seen_missing`, exactly once, without
-    /// duplicating a row another writer made since: when `seen_missing` is older than
-    /// [`RECHECK_AFTER`], or this client has met a 409 conflict since, the key is looked up
-    /// first (one query) and a row found is [`CreateOutcome::Existing`]. Otherwise (and when
-    /// the lookup finds nothing) it is [`NotionClient::create_page`].
+    /// duplicating a row another writer made since: [`NotionClient::create_pending`] for a
+    /// run of one create.
     pub async fn create_missing_page(
         &self,
         data_source_id: &str,
@@ -626,21 +632,59 @@ impl NotionClient {
         key: &KeyLookup,
         seen_missing: std::time::Instant,
     ) -> Result<CreateOutcome> {
+        let pending = PendingCreates::new(data_source_id, seen_missing, [key.clone()]);
+        self.create_pending(&pending, properties, key).await
+    }
+
+    /// Creates the row of `key`, one of `pending`'s, exactly once, without duplicating a row
+    /// another writer made since the key was seen missing: when that was longer than
+    /// [`RECHECK_AFTER`] ago, or this client has met a 409 conflict since, one query looks up
+    /// this key together with the next pending ones (an `or` of at most
+    /// [`MAX_KEYS_PER_QUERY`] keys), so a run that waits on the rate limit re-checks once per
+    /// batch of creates, not once per create. A row found is [`CreateOutcome::Existing`];
+    /// otherwise this is [`NotionClient::create_page`].
+    pub async fn create_pending(
+        &self,
+        pending: &PendingCreates,
+        properties: Value,
+        key: &KeyLookup,
+    ) -> Result<CreateOutcome> {
+        if let Some(page) = pending.take_found(key) {
+            return Ok(self.existing(key, page));
+        }
         // The create's turn comes first (it may wait in the limiter's queue), so that the
         // decision below is made at the moment of sending, and the send follows the key check
         // without another wait.
         let permit = self.t.limiter.acquire().await;
-        if self.may_be_stale(seen_missing) {
-            if let Some(page) = self.find_by_key(data_source_id, key).await? {
-                self.t.log(&format!(
-                    "{} = {} was created meanwhile by another writer ({}); not creating it again",
-                    key.property, key.value, page.id
-                ));
-                return Ok(CreateOutcome::Existing(page));
+        if self.may_be_stale(pending.seen_missing(key)) {
+            let _turn = pending.check_turn().await;
+            // A concurrent create may have looked this key up while this one waited.
+            if let Some(page) = pending.take_found(key) {
+                return Ok(self.existing(key, page));
+            }
+            if self.may_be_stale(pending.seen_missing(key)) {
+                let batch = pending.batch_for(key);
+                let at = std::time::Instant::now();
+                let rows = self
+                    .query_all(pending.data_source_id(), Some(KeyLookup::any_of(&batch)))
+                    .await?;
+                pending.record(&batch, rows, at);
+                if let Some(page) = pending.take_found(key) {
+                    return Ok(self.existing(key, page));
+                }
             }
         }
-        self.create_page_with(data_source_id, properties, key, Some(permit))
+        pending.mark_sent(key);
+        self.create_page_with(pending.data_source_id(), properties, key, Some(permit))
             .await
+    }
+
+    fn existing(&self, key: &KeyLookup, page: Page) -> CreateOutcome {
+        self.t.log(&format!(
+            "{} = {} was created meanwhile by another writer ({}); not creating it again",
+            key.property, key.value, page.id
+        ));
+        CreateOutcome::Existing(page)
     }
 
     /// Whether what was seen at `seen` may be out of date: it is older than [`RECHECK_AFTER`],

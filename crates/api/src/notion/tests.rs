@@ -87,13 +87,25 @@ impl Rows {
     }
 
     fn query(&self, r: &Recorded) -> Action {
-        let wanted = filter_key(r);
+        // One key's filter, or an `or` of several.
+        let wanted: Option<Vec<String>> = match r.body.pointer("/filter/or") {
+            Some(Value::Array(items)) => Some(
+                items
+                    .iter()
+                    .filter_map(|f| f.pointer("/title/equals").and_then(Value::as_str))
+                    .map(str::to_owned)
+                    .collect(),
+            ),
+            _ => filter_key(r).map(|k| vec![k]),
+        };
         let rows = self.rows.lock().unwrap();
         let hits: Vec<Value> = rows
             .iter()
             .filter(|p| {
-                wanted.as_deref().is_none_or(|k| {
-                    p.pointer("/properties/Event Name/title/0/plain_text") == Some(&json!(k))
+                wanted.as_ref().is_none_or(|keys| {
+                    keys.iter().any(|k| {
+                        p.pointer("/properties/Event Name/title/0/plain_text") == Some(&json!(k))
+                    })
                 })
             })
             .cloned()
@@ -1255,6 +1267,63 @@ async fn a_key_seen_missing_long_ago_is_looked_up_before_the_create() {
     assert!(matches!(out, CreateOutcome::Created(_)), "{out:?}");
     assert_eq!(server.count("POST /v1/pages"), 1);
     assert_eq!(server.count("POST /v1/data_sources/ds1/query"), 2);
+}
+
+/// A run of 150 creates planned from a read long ago: the stale keys are re-checked 100 at a
+/// time (one `or` query per batch, never one per create), and the two rows another writer
+/// made meanwhile are not created again.
+#[tokio::test]
+async fn stale_keys_are_re_checked_in_batches_of_at_most_one_hundred() {
+    let rows = Arc::new(Rows::default());
+    rows.insert("e7");
+    rows.insert("e120");
+    let server = TestServer::start(two_writers(&rows)).await;
+    let c = client(&server);
+    let seen = std::time::Instant::now() - RECHECK_AFTER - Duration::from_millis(1);
+    let names: Vec<String> = (0..150).map(|i| format!("e{i}")).collect();
+    let pending = PendingCreates::new("ds1", seen, names.iter().map(|n| key(n)));
+    // Four creates in flight, as `sync::apply` sends them.
+    let lane = |first: usize| {
+        let (c, pending, names) = (&c, &pending, &names);
+        async move {
+            let mut existing = Vec::new();
+            for n in names.iter().skip(first).step_by(4) {
+                if let CreateOutcome::Existing(_) =
+                    c.create_pending(pending, props(n), &key(n)).await.unwrap()
+                {
+                    existing.push(n.clone());
+                }
+            }
+            existing
+        }
+    };
+    let (a, b, d, e) = tokio::join!(lane(0), lane(1), lane(2), lane(3));
+    let mut existing: Vec<String> = [a, b, d, e].concat();
+    existing.sort();
+    assert_eq!(existing, ["e120", "e7"]);
+    assert_eq!(server.count("POST /v1/pages"), 148);
+    assert_eq!(rows.len(), 150, "one row per key");
+    let queries: Vec<usize> = server
+        .requests()
+        .iter()
+        .filter(|r| r.line() == "POST /v1/data_sources/ds1/query")
+        .map(|r| {
+            r.body
+                .pointer("/filter/or")
+                .and_then(Value::as_array)
+                .map_or(1, Vec::len)
+        })
+        .collect();
+    assert_eq!(queries.len(), 2, "{queries:?}");
+    assert!(
+        queries.iter().all(|n| *n <= MAX_KEYS_PER_QUERY),
+        "{queries:?}"
+    );
+    assert_eq!(
+        queries.iter().sum::<usize>(),
+        150,
+        "each key looked up once"
+    );
 }
 
 #[tokio::test]

@@ -461,3 +461,50 @@ fn construction_checks_the_url_and_project() {
         PostHogClient::new("https://us.posthog.com", " ", Secret::new(KEY), options()).unwrap_err();
     assert!(err.to_string().contains("posthog.project_id"), "{err}");
 }
+
+/// The organization's members: every page of `/api/organizations/@current/members/`; a key
+/// without the `organization_member:read` scope (403 `permission_denied`) is `NotAllowed`, not
+/// an error.
+#[tokio::test]
+async fn organization_members_are_read_page_by_page_and_a_missing_scope_is_not_an_error() {
+    let server = TestServer::start(|r| {
+        assert_eq!(r.path, "/api/organizations/@current/members/");
+        let host = r.header("Host").unwrap().to_owned();
+        let member = |email: &str| json!({"id": email, "user": {"email": email, "first_name": "A", "last_name": null}, "level": 1});
+        if query_param(r, "offset").is_none() {
+            Action::json(
+                200,
+                page(
+                    vec![member("a@x.example")],
+                    Some(format!("http://{host}/api/organizations/@current/members/?limit=100&offset=100")),
+                ),
+            )
+        } else {
+            Action::json(200, page(vec![member("b@x.example")], None))
+        }
+    })
+    .await;
+    let MembersAccess::Members(members) = client(&server).organization_members().await.unwrap()
+    else {
+        panic!("members expected");
+    };
+    let emails: Vec<&str> = members.iter().map(|m| m.user.email.as_str()).collect();
+    assert_eq!(emails, ["a@x.example", "b@x.example"]);
+    assert_eq!(
+        query_param(&server.requests()[0], "limit").as_deref(),
+        Some("100")
+    );
+
+    let forbidden = TestServer::start(|_| {
+        Action::json(
+            403,
+            json!({"type": "authentication_error", "code": "permission_denied",
+                   "detail": "API key missing required scope 'organization_member:read'", "attr": null}),
+        )
+    })
+    .await;
+    assert_eq!(
+        client(&forbidden).organization_members().await.unwrap(),
+        MembersAccess::NotAllowed
+    );
+}

@@ -25,6 +25,29 @@ pub struct UserBasic {
     pub last_name: String,
 }
 
+/// One member of a PostHog organization (`OrganizationMemberSerializer`).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct OrganizationMember {
+    /// The membership's id.
+    #[serde(deserialize_with = "null_default")]
+    pub id: String,
+    /// The member.
+    #[serde(deserialize_with = "null_default")]
+    pub user: UserBasic,
+    /// 1 member, 8 admin, 15 owner.
+    pub level: Option<u16>,
+}
+
+/// Whether the organization's members could be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MembersAccess {
+    /// Every current member.
+    Members(Vec<OrganizationMember>),
+    /// The key may not read them (it lacks the `organization_member:read` scope).
+    NotAllowed,
+}
+
 /// One release-condition group of a flag.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(default)]
@@ -239,6 +262,26 @@ pub struct Dashboard {
     /// Soft-deleted.
     #[serde(deserialize_with = "null_default")]
     pub deleted: bool,
+}
+
+/// A property definition: a property PostHog has seen, with its type
+/// (`PropertyDefinitionSerializer` in PostHog/posthog `posthog/api/property_definition.py`).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PropertyDefinition {
+    /// Definition id (a UUID).
+    #[serde(deserialize_with = "id_string")]
+    pub id: String,
+    /// Property name.
+    #[serde(deserialize_with = "null_default")]
+    pub name: String,
+    #[serde(deserialize_with = "null_default")]
+    pub is_numerical: bool,
+    /// `DateTime`, `String`, `Numeric`, `Boolean` or `Duration` (`PropertyType` in
+    /// `posthog/models/property_definition.py`); `None` when PostHog has not typed it.
+    pub property_type: Option<String>,
+    /// Whether it was seen with the events asked for (`null` when none were).
+    pub is_seen_on_filtered_events: Option<bool>,
 }
 
 /// An event definition (an event name PostHog has seen or that was defined).
