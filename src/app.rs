@@ -28,7 +28,8 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::PhSync(args) => runtime.block_on(async {
             match args.action {
                 Some(PhSyncAction::Setup(a)) => {
-                    cmd::setup::run(&ctx, &a.target.resource.resources(), a.format).await
+                    let resources = a.target.resource.resources();
+                    cmd::setup::run(&ctx, &resources, a.format, a.refresh_pages).await
                 }
                 Some(PhSyncAction::Import(a)) => {
                     let flags = Flags {

@@ -500,6 +500,10 @@ pub struct SetupArgs {
     pub target: ResourceWord,
     #[command(flatten)]
     pub dry_run: DryRunArg,
+    /// Regenerate the tracking-plan page from the Notion databases now (import does it after
+    /// every run)
+    #[arg(long)]
+    pub refresh_pages: bool,
     #[command(flatten)]
     pub wait: WaitArg,
     /// Output format: md (one line per database) or json (stable, for machines)
