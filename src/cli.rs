@@ -175,6 +175,18 @@ pub enum Command {
     /// PostHog access, the snapshot and the hooks (one line per check; exit 1 if one fails)
     #[command(after_help = EXIT_CODES_HELP)]
     Doctor(DoctorArgs),
+    /// Print a shell completion script for kodo to stdout (bash, zsh, fish, elvish, powershell)
+    #[command(
+        after_help = "Install, for example:\n  bash: kodo completions bash > ~/.local/share/bash-completion/completions/kodo\n  zsh:  kodo completions zsh > \"${fpath[1]}/_kodo\"\n  fish: kodo completions fish > ~/.config/fish/completions/kodo.fish"
+    )]
+    Completions(CompletionsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to write the script for
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 #[derive(Debug, Args)]
@@ -203,7 +215,10 @@ impl Command {
                 which: HookWhich::PreCommit(args),
             }) => args.format.is_some(),
             Command::Doctor(args) => args.format.is_some(),
-            Command::Hook(_) | Command::Hooks(_) | Command::Snapshot(_) => false,
+            Command::Hook(_)
+            | Command::Hooks(_)
+            | Command::Snapshot(_)
+            | Command::Completions(_) => false,
         }
     }
 
@@ -270,7 +285,10 @@ impl Command {
                 dry_run: a.dry_run,
                 ..off
             },
-            Command::Hook(_) | Command::Snapshot(_) | Command::Doctor(_) => off,
+            Command::Hook(_)
+            | Command::Snapshot(_)
+            | Command::Doctor(_)
+            | Command::Completions(_) => off,
         }
     }
 }
@@ -383,7 +401,7 @@ pub struct PhSyncArgs {
 #[derive(Debug, Args)]
 pub struct OverviewArgs {
     /// events, flags, experiments, dashboards or all [default: all]
-    #[arg(value_name = "RESOURCE", value_parser = parse_overview_word)]
+    #[arg(value_name = "RESOURCE", value_parser = OverviewWord, hide_possible_values = true)]
     pub resource: Option<ResourceArg>,
     /// A word after the resource: always a mistake (the action comes first), reported as such
     #[arg(hide = true, value_name = "MISPLACED")]
@@ -541,6 +559,39 @@ fn parse_overview_word(word: &str) -> Result<ResourceArg, String> {
         ACTIONS.join(", "),
         resources.join(", ")
     ))
+}
+
+/// The overview's `[RESOURCE]` parser: [`parse_overview_word`], offering the resources to
+/// shell completion.
+#[derive(Debug, Clone, Copy)]
+struct OverviewWord;
+
+impl clap::builder::TypedValueParser for OverviewWord {
+    type Value = ResourceArg;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        _arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<ResourceArg, clap::Error> {
+        let word = value.to_string_lossy();
+        parse_overview_word(&word).map_err(|message| {
+            clap::Error::raw(
+                clap::error::ErrorKind::InvalidValue,
+                format!("invalid value '{word}' for '[RESOURCE]': {message}\n"),
+            )
+            .with_cmd(cmd)
+        })
+    }
+
+    fn possible_values(&self) -> Option<Box<dyn Iterator<Item = PossibleValue> + '_>> {
+        Some(Box::new(
+            ResourceArg::value_variants()
+                .iter()
+                .filter_map(|v| v.to_possible_value()),
+        ))
+    }
 }
 
 impl PhSyncArgs {
