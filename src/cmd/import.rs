@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::cli::SyncFormat;
+use crate::cli::{ReportFormat, SyncFormat};
 use crate::model::Resource;
 use crate::sync::analysis;
 use crate::sync::apply;
@@ -27,17 +27,26 @@ pub struct Flags {
     pub archive_orphans: bool,
 }
 
+/// `notion-sync --direction push` takes the sync formats; its plan is md or json.
+pub fn push_format(format: Option<SyncFormat>) -> anyhow::Result<Option<ReportFormat>> {
+    Ok(match format {
+        None => None,
+        Some(SyncFormat::Md) => Some(ReportFormat::Md),
+        Some(SyncFormat::Json) => Some(ReportFormat::Json),
+        Some(SyncFormat::Csv) => {
+            anyhow::bail!("`notion-sync --direction push` prints its plan as md or json, not csv")
+        }
+    })
+}
+
 pub async fn run(
     ctx: &Context,
     resources: &[Resource],
-    format: Option<SyncFormat>,
+    format: Option<ReportFormat>,
     flags: Flags,
 ) -> anyhow::Result<Outcome> {
     // One writer at a time: the import holds `.kodo/lock` for the whole run.
     let _lock = ctx.write_lock().await?;
-    if format == Some(SyncFormat::Csv) {
-        anyhow::bail!("`ph-sync import` prints its plan as md or json, not csv");
-    }
     let config = ctx.load_config()?;
     let mut a = analysis::analyse(
         ctx.session(),
@@ -56,18 +65,18 @@ pub async fn run(
     // Each event's Properties schema is extended after the plan's own writes (so the
     // creates go out right after the rows were read); a dry run shows it from the plan.
     let code = if a.plans.iter().any(|p| p.resource == Resource::Events) {
-        crate::sync::scan::report(&a.config, ctx.global.no_cache, &ctx.printer)
+        crate::sync::scan::report(&a.config, ctx.session().no_cache, &ctx.printer)
             .await
             .ok()
     } else {
         None
     };
-    let json = format == Some(SyncFormat::Json);
+    let json = format == Some(ReportFormat::Json);
     if !json {
         ctx.printer
             .data(&report::import_plan_text(&a.plans, flags.archive_orphans));
     }
-    if ctx.global.dry_run {
+    if ctx.run.dry_run {
         if !json {
             if let Some(p) = analysis::property_report(ctx.session(), &a, code.as_ref()).await {
                 ctx.printer.data(&schema_plan_text(&p.writes));
