@@ -119,7 +119,7 @@ pub struct Analysis {
     pub notion: kodo_api::NotionClient,
     pub now: String,
     /// The code scan for the audit's code section, when asked for.
-    pub code_scan: Option<Result<kodo_scan::ScanReport, String>>,
+    pub code_scan: Option<Result<kodo_core::code::CodeScan, String>>,
 }
 
 /// Reads PostHog, Notion (and, when asked, the code) for `resources` and plans each of them.
@@ -146,7 +146,11 @@ pub async fn analyse(
     };
     let code_scan = async {
         if judge_code {
-            Some(scan::report(&config, s.no_cache, s.printer).await)
+            Some(
+                scan::report(&config, s.no_cache, s.printer)
+                    .await
+                    .map(|r| scan::code_scan(&r)),
+            )
         } else {
             None
         }

@@ -39,7 +39,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
 use std::fmt::Write as _;
 
-use kodo_scan::{Kind, ScanReport};
+use crate::code::{CodeScan, Kind};
 use serde::{Serialize, Serializer};
 use time::Date;
 
@@ -395,7 +395,7 @@ pub struct Input<'a> {
     pub rows: &'a [(Resource, &'a [NotionRow])],
     pub directory: &'a Directory,
     /// The code scan, when it ran.
-    pub scan: Option<&'a ScanReport>,
+    pub scan: Option<&'a CodeScan>,
     pub settings: &'a Settings,
     pub today: Date,
 }
