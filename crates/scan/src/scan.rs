@@ -647,7 +647,7 @@ fn property_set(
     local: Option<&DefIndex>,
     keep_dollar: bool,
 ) -> crate::PropertySet {
-    let mut open = raw.open;
+    let mut open = raw.is_open();
     let mut keys: Vec<crate::PropertyKey> = Vec::with_capacity(raw.keys.len() + raw.names.len());
     keys.extend(raw.keys.iter().map(|(name, line)| crate::PropertyKey {
         name: name.clone(),
@@ -736,6 +736,7 @@ fn side_for(rel: &str, lang: Lang, hint: SideHint, compiled: &Compiled, server_f
                 | Lang::Ts
                 | Lang::Vue
                 | Lang::Svelte
+                | Lang::Markup
                 | Lang::Swift
                 | Lang::ObjC
                 | Lang::Dart
