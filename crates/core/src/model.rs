@@ -189,6 +189,26 @@ pub struct DatabaseSchema {
     pub lifecycle: Option<Lifecycle>,
     /// What `kodo ph-sync document` writes into a new or existing row.
     pub documenting: Documenting,
+    /// How kodo tells that a documented resource which left PostHog's list was deleted
+    /// there; `None` when PostHog keeps nothing of a deleted one (event definitions).
+    pub deletion: Option<Deletion>,
+}
+
+/// How PostHog deletes a resource, and how kodo finds out. PostHog soft-deletes flags,
+/// experiments and dashboards (`deleted: true`) and leaves them out of its lists; a by-id read
+/// still answers for a flag (with `deleted: true`) and answers 404 for a dashboard
+/// (`DashboardsViewSet.dangerously_get_queryset` excludes `deleted=True` except for an update
+/// that restores it, PostHog/posthog posthog/api/dashboards/dashboard.py) or an experiment.
+#[derive(Debug)]
+pub struct Deletion {
+    /// The resource's path in PostHog's project API (`/api/projects/{id}/<api>/{id}/`).
+    pub api: &'static str,
+    /// The row property holding the resource's PostHog id; `None`: the row holds none, and
+    /// kodo remembers the ids it saw in `.kodo/state.json`, by the row's primary key.
+    pub id_property: Option<&'static str>,
+    /// Whether a by-id read still returns a deleted one (flags: with `deleted: true`);
+    /// otherwise it answers 404, which for an id kodo saw means deleted.
+    pub readable_when_deleted: bool,
 }
 
 /// A fact a person gives `kodo ph-sync document` (one command-line option each).
@@ -459,6 +479,7 @@ macro_rules! prop {
 
 /// Events database: the spec's table.
 pub static EVENTS: DatabaseSchema = DatabaseSchema {
+    deletion: None,
     documenting: Documenting {
         noun: "event",
         key_is: "event name",
@@ -526,6 +547,11 @@ pub static EVENTS: DatabaseSchema = DatabaseSchema {
 
 /// Feature Flags database: the spec's table.
 pub static FLAGS: DatabaseSchema = DatabaseSchema {
+    deletion: Some(Deletion {
+        api: "feature_flags",
+        id_property: None,
+        readable_when_deleted: true,
+    }),
     documenting: Documenting {
         noun: "flag",
         key_is: "flag key",
@@ -577,6 +603,11 @@ pub static FLAGS: DatabaseSchema = DatabaseSchema {
 
 /// Experiments database: the spec's table.
 pub static EXPERIMENTS: DatabaseSchema = DatabaseSchema {
+    deletion: Some(Deletion {
+        api: "experiments",
+        id_property: None,
+        readable_when_deleted: false,
+    }),
     documenting: Documenting {
         noun: "experiment",
         key_is: "experiment name",
@@ -632,6 +663,11 @@ pub static EXPERIMENTS: DatabaseSchema = DatabaseSchema {
 
 /// Dashboards database: the spec's table.
 pub static DASHBOARDS: DatabaseSchema = DatabaseSchema {
+    deletion: Some(Deletion {
+        api: "dashboards",
+        id_property: Some("ID"),
+        readable_when_deleted: false,
+    }),
     documenting: Documenting {
         noun: "dashboard",
         key_is: "dashboard name",
