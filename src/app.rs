@@ -8,7 +8,7 @@ use anyhow::Context as _;
 
 use crate::cli::{
     Action, Cli, Command, Direction, HookWhich, HooksAction, PhSyncArgs, PhSyncDocument,
-    ResourceArg, SnapshotAction,
+    SnapshotAction,
 };
 use crate::cmd::{self, import::Flags};
 
@@ -51,7 +51,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
             })
         }
         Command::NotionSync(args) => {
-            let resources = ResourceArg::from_resource(args.resource.into()).resources();
+            let resources = vec![crate::model::Resource::from(args.resource)];
             runtime.block_on(async {
                 match args.direction {
                     Direction::Push => {

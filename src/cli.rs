@@ -5,6 +5,9 @@
 
 use std::path::PathBuf;
 
+use std::sync::LazyLock;
+
+use clap::builder::PossibleValue;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::model::Resource;
@@ -249,13 +252,20 @@ pub enum PhSyncDocument {
     Document(Box<DocumentArgs>),
 }
 
-/// The resource `document` writes, in the singular.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Noun {
-    Event,
-    Flag,
-    Experiment,
-    Dashboard,
+/// The resource `document` writes, named in the singular by the resource table
+/// (`documenting.noun`: `event`, `flag`, `experiment`, `dashboard`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Noun(pub Resource);
+
+impl ValueEnum for Noun {
+    fn value_variants<'a>() -> &'a [Self] {
+        static ALL: LazyLock<Vec<Noun>> = LazyLock::new(|| Resource::ALL.map(Noun).to_vec());
+        &ALL
+    }
+
+    fn to_possible_value(&self) -> Option<PossibleValue> {
+        Some(PossibleValue::new(self.0.schema().documenting.noun))
+    }
 }
 
 /// The formats of `ph-sync document`.
@@ -327,51 +337,51 @@ impl DocumentArgs {
 
 impl From<Noun> for Resource {
     fn from(n: Noun) -> Resource {
-        match n {
-            Noun::Event => Resource::Events,
-            Noun::Flag => Resource::Flags,
-            Noun::Experiment => Resource::Experiments,
-            Noun::Dashboard => Resource::Dashboards,
-        }
+        n.0
     }
 }
 
-/// A positional word of `ph-sync`: an action or a resource.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+/// A positional word of `ph-sync`: an action or a resource (the resources' names come from
+/// the resource table, then `all`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Word {
-    Status,
-    Import,
-    Export,
-    Audit,
-    Setup,
-    Events,
-    Flags,
-    Experiments,
-    Dashboards,
-    All,
+    Action(Action),
+    Resource(ResourceArg),
+}
+
+impl ValueEnum for Word {
+    fn value_variants<'a>() -> &'a [Self] {
+        static ALL: LazyLock<Vec<Word>> = LazyLock::new(|| {
+            let actions = Action::value_variants().iter().copied().map(Word::Action);
+            let resources = ResourceArg::value_variants().iter().copied();
+            actions.chain(resources.map(Word::Resource)).collect()
+        });
+        &ALL
+    }
+
+    fn to_possible_value(&self) -> Option<PossibleValue> {
+        // The words are listed by name only (the actions' descriptions are on `ph-sync`).
+        let value = match self {
+            Word::Action(a) => a.to_possible_value()?,
+            Word::Resource(r) => r.to_possible_value()?,
+        };
+        Some(value.help(None::<&'static str>))
+    }
 }
 
 impl Word {
     fn action(self) -> Option<Action> {
-        Some(match self {
-            Word::Status => Action::Status,
-            Word::Import => Action::Import,
-            Word::Export => Action::Export,
-            Word::Audit => Action::Audit,
-            Word::Setup => Action::Setup,
-            _ => return None,
-        })
+        match self {
+            Word::Action(a) => Some(a),
+            Word::Resource(_) => None,
+        }
     }
 
     fn resource(self) -> Option<ResourceArg> {
-        Some(match self {
-            Word::Events => ResourceArg::Events,
-            Word::Flags => ResourceArg::Flags,
-            Word::Experiments => ResourceArg::Experiments,
-            Word::Dashboards => ResourceArg::Dashboards,
-            Word::All => ResourceArg::All,
-            _ => return None,
-        })
+        match self {
+            Word::Resource(r) => Some(r),
+            Word::Action(_) => None,
+        }
     }
 }
 
@@ -421,54 +431,60 @@ pub enum Action {
     Setup,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+/// The resources a `ph-sync` command works on: one (named by the resource table's `plural`)
+/// or `all`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ResourceArg {
-    Events,
-    Flags,
-    Experiments,
-    Dashboards,
+    One(Resource),
     All,
 }
 
-impl ResourceArg {
-    pub fn from_resource(resource: Resource) -> ResourceArg {
-        match resource {
-            Resource::Events => ResourceArg::Events,
-            Resource::Flags => ResourceArg::Flags,
-            Resource::Experiments => ResourceArg::Experiments,
-            Resource::Dashboards => ResourceArg::Dashboards,
-        }
+impl ValueEnum for ResourceArg {
+    fn value_variants<'a>() -> &'a [Self] {
+        static ALL: LazyLock<Vec<ResourceArg>> = LazyLock::new(|| {
+            let one = Resource::ALL.into_iter().map(ResourceArg::One);
+            one.chain([ResourceArg::All]).collect()
+        });
+        &ALL
     }
 
+    fn to_possible_value(&self) -> Option<PossibleValue> {
+        Some(PossibleValue::new(match self {
+            ResourceArg::One(r) => r.plural(),
+            ResourceArg::All => "all",
+        }))
+    }
+}
+
+impl ResourceArg {
     pub fn resources(self) -> Vec<Resource> {
         match self {
-            ResourceArg::Events => vec![Resource::Events],
-            ResourceArg::Flags => vec![Resource::Flags],
-            ResourceArg::Experiments => vec![Resource::Experiments],
-            ResourceArg::Dashboards => vec![Resource::Dashboards],
+            ResourceArg::One(r) => vec![r],
             ResourceArg::All => Resource::ALL.to_vec(),
         }
     }
 }
 
 /// One resource on the command line (`--type`): the clap-facing twin of the model's
-/// [`Resource`], which knows nothing of the CLI.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ResourceType {
-    Events,
-    Flags,
-    Experiments,
-    Dashboards,
+/// [`Resource`], which knows nothing of the CLI; its names are the resource table's `plural`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ResourceType(pub Resource);
+
+impl ValueEnum for ResourceType {
+    fn value_variants<'a>() -> &'a [Self] {
+        static ALL: LazyLock<Vec<ResourceType>> =
+            LazyLock::new(|| Resource::ALL.map(ResourceType).to_vec());
+        &ALL
+    }
+
+    fn to_possible_value(&self) -> Option<PossibleValue> {
+        Some(PossibleValue::new(self.0.plural()))
+    }
 }
 
 impl From<ResourceType> for Resource {
     fn from(r: ResourceType) -> Resource {
-        match r {
-            ResourceType::Events => Resource::Events,
-            ResourceType::Flags => Resource::Flags,
-            ResourceType::Experiments => Resource::Experiments,
-            ResourceType::Dashboards => Resource::Dashboards,
-        }
+        r.0
     }
 }
 
@@ -533,14 +549,17 @@ mod tests {
 
     #[test]
     fn action_and_resource_are_each_optional() {
-        assert_eq!(target(&["flags"]), Ok((None, ResourceArg::Flags)));
+        assert_eq!(
+            target(&["flags"]),
+            Ok((None, ResourceArg::One(Resource::Flags)))
+        );
         assert_eq!(
             target(&["import"]),
             Ok((Some(Action::Import), ResourceArg::All))
         );
         assert_eq!(
             target(&["export", "events"]),
-            Ok((Some(Action::Export), ResourceArg::Events))
+            Ok((Some(Action::Export), ResourceArg::One(Resource::Events)))
         );
         let err = target(&["flags", "audit"]).unwrap_err();
         assert!(err.contains("the action comes first"), "{err}");

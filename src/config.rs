@@ -170,23 +170,27 @@ pub struct NotionConfig {
     pub tracking_plan: Option<String>,
 }
 
-/// Configured Notion database (or data-source) IDs, one per resource.
+/// Configured Notion database (or data-source) IDs, one per resource, read from
+/// `notion.databases.<config_key>` (the resource table's name for it).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Databases {
-    pub events: Option<String>,
-    pub feature_flags: Option<String>,
-    pub experiments: Option<String>,
-    pub dashboards: Option<String>,
+    ids: std::collections::BTreeMap<Resource, String>,
 }
 
 impl Databases {
     pub fn get(&self, resource: Resource) -> Option<&str> {
-        match resource {
-            Resource::Events => self.events.as_deref(),
-            Resource::Flags => self.feature_flags.as_deref(),
-            Resource::Experiments => self.experiments.as_deref(),
-            Resource::Dashboards => self.dashboards.as_deref(),
-        }
+        self.ids.get(&resource).map(String::as_str)
+    }
+
+    fn from_raw(mut raw: RawDatabases) -> Databases {
+        let ids = Resource::ALL
+            .into_iter()
+            .filter_map(|r| {
+                let id = non_empty(raw.0.remove(r.config_key()).flatten())?;
+                Some((r, id))
+            })
+            .collect();
+        Databases { ids }
     }
 }
 
@@ -296,12 +300,37 @@ struct RawNotion {
     pages: RawPages,
 }
 
-#[derive(Deserialize, Default)]
-struct RawDatabases {
-    events: Option<String>,
-    feature_flags: Option<String>,
-    experiments: Option<String>,
-    dashboards: Option<String>,
+/// `notion.databases`: an ID (a string or `null`) per resource's `config_key`; an unknown key
+/// is the JSON Schema's warning, not an error, whatever its value.
+#[derive(Default)]
+struct RawDatabases(std::collections::BTreeMap<String, Option<String>>);
+
+impl<'de> Deserialize<'de> for RawDatabases {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Ids;
+        impl<'de> serde::de::Visitor<'de> for Ids {
+            type Value = RawDatabases;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an object of database IDs")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RawDatabases, A::Error> {
+                let mut ids = std::collections::BTreeMap::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    if Resource::ALL.iter().any(|r| r.config_key() == key) {
+                        let id = map.next_value::<Option<String>>()?;
+                        ids.insert(key, id);
+                    } else {
+                        map.next_value::<serde::de::IgnoredAny>()?;
+                    }
+                }
+                Ok(RawDatabases(ids))
+            }
+        }
+        deserializer.deserialize_map(Ids)
+    }
 }
 
 #[derive(Deserialize, Default)]
@@ -621,12 +650,7 @@ impl Config {
                     .unwrap_or_else(|| DEFAULT_NOTION_TOKEN_VAR.into()),
                 base_url,
                 rate_limit,
-                databases: Databases {
-                    events: non_empty(notion.databases.events),
-                    feature_flags: non_empty(notion.databases.feature_flags),
-                    experiments: non_empty(notion.databases.experiments),
-                    dashboards: non_empty(notion.databases.dashboards),
-                },
+                databases: Databases::from_raw(notion.databases),
                 analytics_home: non_empty(notion.pages.analytics_home),
                 tracking_plan: non_empty(notion.pages.tracking_plan),
             },

@@ -398,7 +398,7 @@ async fn live_documented(
         .iter()
         .filter(|k| matches!(k, DocKey::Flag(_)) && !documented.documents(k))
         .collect();
-    if !rest.is_empty() && config.notion.databases.experiments.is_some() {
+    if !rest.is_empty() && config.notion.databases.get(Resource::Experiments).is_some() {
         documented.merge(matching(&client, config, &sources, Resource::Experiments, &rest).await?);
     }
     Ok(documented)

@@ -62,16 +62,6 @@ fn check(name: &str, status: Status, detail: impl Into<String>, hint: Option<Str
     }
 }
 
-/// The PostHog endpoint each resource is read from, and the scope it needs.
-fn posthog_endpoint(resource: Resource) -> (&'static str, &'static str) {
-    match resource {
-        Resource::Events => ("event_definitions", "event_definition:read"),
-        Resource::Flags => ("feature_flags", "feature_flag:read"),
-        Resource::Experiments => ("experiments", "experiment:read"),
-        Resource::Dashboards => ("dashboards", "dashboard:read"),
-    }
-}
-
 /// `kodo doctor`.
 pub async fn run(ctx: &Context, format: Option<ReportFormat>) -> anyhow::Result<Outcome> {
     let checks = checks(ctx).await;
@@ -364,7 +354,8 @@ async fn posthog_checks(ctx: &Context, config: &Config, out: &mut Vec<Check>) {
         }
     };
     for resource in Resource::ALL {
-        let (endpoint, scope) = posthog_endpoint(resource);
+        let source = &resource.schema().posthog;
+        let (endpoint, scope) = (source.endpoint, source.scope);
         let name = format!("posthog {}", resource.plural());
         match client.can_read(endpoint).await {
             Ok(()) => out.push(check(

@@ -503,7 +503,7 @@ async fn vanished(
     lookups.dedup();
     let results: Vec<Result<(String, bool), SyncError>> = futures_util::stream::iter(lookups)
         .map(|(key, id)| async move {
-            let found = client.retrieve(deletion.api, id).await?;
+            let found = client.retrieve(schema.posthog.endpoint, id).await?;
             Ok((key, found.is_none()))
         })
         .buffer_unordered(FLAG_LOOKUPS_IN_FLIGHT)

@@ -81,11 +81,11 @@ pub enum UpsertResult {
 /// Decodes one PostHog object into kodo-api's types (the same ones a full import reads).
 /// Those are lenient about every field but the object's identity, `identity`, which must be
 /// there.
-fn decode<T: serde::de::DeserializeOwned>(
-    object: &Value,
-    what: &str,
-    identity: &str,
-) -> anyhow::Result<T> {
+/// One PostHog object of `resource`, decoded into kodo-api's type for it; the object's name
+/// and the field that keys it come from the resource table.
+fn decode<T: serde::de::DeserializeOwned>(object: &Value, resource: Resource) -> anyhow::Result<T> {
+    let what = resource.schema().posthog.object;
+    let identity = resource.schema().posthog.key_field;
     let present = match object.get(identity) {
         Some(Value::String(s)) => !s.trim().is_empty(),
         Some(Value::Null) | None => false,
@@ -134,7 +134,7 @@ pub async fn upsert_from_posthog(
     };
     let desired: Desired = match resource {
         Resource::Events => {
-            let e: EventDefinition = decode(object, "event definition", "name")?;
+            let e: EventDefinition = decode(object, resource)?;
             if normalize::is_builtin_event(&e.name) && !config.sync.include_builtin_events {
                 return Ok(UpsertResult::Skipped {
                     reason: format!("`{}` is one of PostHog's own events", e.name),
@@ -143,29 +143,15 @@ pub async fn upsert_from_posthog(
             n.event(&e)
         }
         Resource::Flags => {
-            let f: FeatureFlag = decode(object, "feature flag", "key")?;
+            let f: FeatureFlag = decode(object, resource)?;
             let used = !f.experiment_set.is_empty();
             n.flag(&f, used)
         }
-        Resource::Experiments => n.experiment(&decode::<Experiment>(object, "experiment", "name")?),
-        Resource::Dashboards => n.dashboard(&decode::<Dashboard>(object, "dashboard", "id")?),
+        Resource::Experiments => n.experiment(&decode::<Experiment>(object, resource)?),
+        Resource::Dashboards => n.dashboard(&decode::<Dashboard>(object, resource)?),
     };
     let record = &desired.record;
-    let key = match resource {
-        Resource::Events => DocKey::event(&record.key),
-        Resource::Flags => DocKey::flag(&record.key),
-        Resource::Experiments => {
-            DocKey::experiment(record.keys.fallback.as_deref().unwrap_or_default())
-        }
-        Resource::Dashboards => DocKey::dashboard(
-            &record.key,
-            record
-                .keys
-                .primary
-                .as_deref()
-                .and_then(|id| id.parse().ok()),
-        ),
-    };
+    let key = DocKey::of_record(resource, record);
     let Some(filter) = key.filter(resource) else {
         return Ok(UpsertResult::Skipped {
             reason: format!("the PostHog {} has no key", resource.label().to_lowercase()),

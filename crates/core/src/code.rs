@@ -789,6 +789,7 @@ mod tests {
             identifier: None,
             dynamic_reason: None,
             in_test: false,
+            properties: None,
         }
     }
 

@@ -75,6 +75,22 @@ impl DocKey {
         }
     }
 
+    /// What a record of `resource` (a PostHog object just normalised) is asked about: its
+    /// primary key for events and flags, its name for an experiment, its name and ID for a
+    /// dashboard.
+    pub fn of_record(resource: Resource, record: &crate::model::Record) -> DocKey {
+        let primary = record.keys.primary.as_deref();
+        let fallback = record.keys.fallback.as_deref();
+        match resource {
+            Resource::Events => DocKey::event(&record.key),
+            Resource::Flags => DocKey::flag(&record.key),
+            Resource::Experiments => DocKey::experiment(fallback.unwrap_or_default()),
+            Resource::Dashboards => {
+                DocKey::dashboard(&record.key, primary.and_then(|id| id.parse().ok()))
+            }
+        }
+    }
+
     /// The database whose rows document this key first.
     pub fn resource(&self) -> Resource {
         match self {

@@ -44,45 +44,29 @@ impl Resource {
 
     /// `events`, `flags`, `experiments`, `dashboards`: the CLI's and JSON's name.
     pub fn plural(self) -> &'static str {
-        match self {
-            Resource::Events => "events",
-            Resource::Flags => "flags",
-            Resource::Experiments => "experiments",
-            Resource::Dashboards => "dashboards",
-        }
+        self.schema().names.plural
     }
 
     /// `Event`, `Flag`, `Experiment`, `Dashboard`: the audit report's label.
     pub fn label(self) -> &'static str {
-        match self {
-            Resource::Events => "Event",
-            Resource::Flags => "Flag",
-            Resource::Experiments => "Experiment",
-            Resource::Dashboards => "Dashboard",
-        }
+        self.schema().names.label
     }
 
     /// The summary line's name: `Events`, `Flags`, `Experiments`, `Dashboards`.
     pub fn title(self) -> &'static str {
-        match self {
-            Resource::Events => "Events",
-            Resource::Flags => "Flags",
-            Resource::Experiments => "Experiments",
-            Resource::Dashboards => "Dashboards",
-        }
+        self.schema().names.heading
     }
 
     /// The key under `notion.databases` in the config.
     pub fn config_key(self) -> &'static str {
-        match self {
-            Resource::Events => "events",
-            Resource::Flags => "feature_flags",
-            Resource::Experiments => "experiments",
-            Resource::Dashboards => "dashboards",
-        }
+        self.schema().names.config_key
     }
 
-    /// The Notion database's schema.
+    /// The resource named `plural` (`events`, `flags`, …) on the command line and in JSON.
+    pub fn from_plural(plural: &str) -> Option<Resource> {
+        Resource::ALL.into_iter().find(|r| r.plural() == plural)
+    }
+
     /// The resource `document`'s word names (`event`, `flag`, `experiment`, `dashboard`).
     pub fn from_noun(noun: &str) -> Option<Resource> {
         Resource::ALL
@@ -90,6 +74,8 @@ impl Resource {
             .find(|r| r.schema().documenting.noun == noun)
     }
 
+    /// The resource's row of the table: its Notion database's schema and every other
+    /// per-resource fact. This is the one `match` on a resource that says what it is.
     pub fn schema(self) -> &'static DatabaseSchema {
         match self {
             Resource::Events => &EVENTS,
@@ -177,6 +163,16 @@ pub struct PropSpec {
 #[derive(Debug)]
 pub struct DatabaseSchema {
     pub resource: Resource,
+    /// What the resource is called where.
+    pub names: Names,
+    /// Properties whose PostHog-side value is merged into the row's instead of replacing it
+    /// (an event's `Tracked On`: a side the code scan did not see is kept).
+    pub merged: &'static [&'static str],
+    /// How the audit words PostHog's side of a status mismatch, by PostHog's status (`*`:
+    /// any status; `{detail}`: the finding's detail, such as "active at 25%").
+    pub posthog_says: &'static [(&'static str, &'static str)],
+    /// Where PostHog keeps it.
+    pub posthog: PostHogSource,
     /// The database title `setup` gives it.
     pub title: &'static str,
     pub properties: &'static [PropSpec],
@@ -201,14 +197,40 @@ pub struct DatabaseSchema {
 /// that restores it, PostHog/posthog posthog/api/dashboards/dashboard.py) or an experiment.
 #[derive(Debug)]
 pub struct Deletion {
-    /// The resource's path in PostHog's project API (`/api/projects/{id}/<api>/{id}/`).
-    pub api: &'static str,
     /// The row property holding the resource's PostHog id; `None`: the row holds none, and
     /// kodo remembers the ids it saw in `.kodo/state.json`, by the row's primary key.
     pub id_property: Option<&'static str>,
     /// Whether a by-id read still returns a deleted one (flags: with `deleted: true`);
     /// otherwise it answers 404, which for an id kodo saw means deleted.
     pub readable_when_deleted: bool,
+}
+
+/// A resource's names: on the command line and in JSON, in reports, and in the config.
+#[derive(Debug)]
+pub struct Names {
+    /// `flags`: the CLI's and JSON's name, and the key of `.kodo/state.json`'s maps.
+    pub plural: &'static str,
+    /// `Flag`: the audit report's label.
+    pub label: &'static str,
+    /// `Flags`: the summary line's name.
+    pub heading: &'static str,
+    /// `feature_flags`: the key under `notion.databases` in the config.
+    pub config_key: &'static str,
+}
+
+/// Where PostHog keeps a resource: the project endpoint it is read from, the API key scope
+/// that read needs, and how one object is named and keyed (for errors about one object, such
+/// as the Claude hook's MCP output).
+#[derive(Debug)]
+pub struct PostHogSource {
+    /// `feature_flags`: `/api/projects/:id/<endpoint>/`.
+    pub endpoint: &'static str,
+    /// `feature_flag:read`.
+    pub scope: &'static str,
+    /// `feature flag`: one object, in a sentence.
+    pub object: &'static str,
+    /// `key`: the field that names one object.
+    pub key_field: &'static str,
 }
 
 /// A fact a person gives `kodo ph-sync document` (one command-line option each).
@@ -347,6 +369,30 @@ impl DatabaseSchema {
         self.properties.iter().find(|p| p.name == name)
     }
 
+    /// Whether the primary key is PostHog's numeric ID (a dashboard's), shown as `ID: n`.
+    pub fn keyed_by_id(&self) -> bool {
+        self.property(self.identity.primary)
+            .is_some_and(|p| p.kind == PropType::Number)
+    }
+
+    /// The PostHog ID a primary key holds, when the resource is keyed by its ID.
+    pub fn numeric_id(&self, primary: Option<&str>) -> Option<i64> {
+        primary
+            .filter(|_| self.keyed_by_id())
+            .and_then(|p| p.parse().ok())
+    }
+
+    /// How the audit words PostHog's `status` in a mismatch.
+    pub fn posthog_phrase(&self, status: &str, detail: &str) -> String {
+        self.posthog_says
+            .iter()
+            .find(|(s, _)| *s == status || *s == "*")
+            .map_or_else(
+                || format!("PostHog says \"{status}\""),
+                |(_, phrase)| phrase.replace("{detail}", detail),
+            )
+    }
+
     /// The properties rows are identified by: the fallback (when there is one), then the
     /// primary.
     pub fn key_properties(&self) -> Vec<&'static str> {
@@ -480,6 +526,20 @@ macro_rules! prop {
 /// Events database: the spec's table.
 pub static EVENTS: DatabaseSchema = DatabaseSchema {
     deletion: None,
+    merged: &["Tracked On"],
+    posthog_says: &[("*", "PostHog tracks it")],
+    names: Names {
+        plural: "events",
+        label: "Event",
+        heading: "Events",
+        config_key: "events",
+    },
+    posthog: PostHogSource {
+        endpoint: "event_definitions",
+        scope: "event_definition:read",
+        object: "event definition",
+        key_field: "name",
+    },
     documenting: Documenting {
         noun: "event",
         key_is: "event name",
@@ -548,10 +608,28 @@ pub static EVENTS: DatabaseSchema = DatabaseSchema {
 /// Feature Flags database: the spec's table.
 pub static FLAGS: DatabaseSchema = DatabaseSchema {
     deletion: Some(Deletion {
-        api: "feature_flags",
         id_property: None,
         readable_when_deleted: true,
     }),
+    merged: &[],
+    posthog_says: &[
+        ("active", "PostHog is {detail}"),
+        ("rolling_out", "PostHog is {detail}"),
+        ("draft", "PostHog has it inactive"),
+        ("archived", "PostHog deleted it"),
+    ],
+    names: Names {
+        plural: "flags",
+        label: "Flag",
+        heading: "Flags",
+        config_key: "feature_flags",
+    },
+    posthog: PostHogSource {
+        endpoint: "feature_flags",
+        scope: "feature_flag:read",
+        object: "feature flag",
+        key_field: "key",
+    },
     documenting: Documenting {
         noun: "flag",
         key_is: "flag key",
@@ -604,10 +682,28 @@ pub static FLAGS: DatabaseSchema = DatabaseSchema {
 /// Experiments database: the spec's table.
 pub static EXPERIMENTS: DatabaseSchema = DatabaseSchema {
     deletion: Some(Deletion {
-        api: "experiments",
         id_property: None,
         readable_when_deleted: false,
     }),
+    merged: &[],
+    posthog_says: &[
+        ("draft", "PostHog has it as a draft"),
+        ("running", "PostHog is running it"),
+        ("concluded", "PostHog concluded"),
+        ("archived", "PostHog archived it"),
+    ],
+    names: Names {
+        plural: "experiments",
+        label: "Experiment",
+        heading: "Experiments",
+        config_key: "experiments",
+    },
+    posthog: PostHogSource {
+        endpoint: "experiments",
+        scope: "experiment:read",
+        object: "experiment",
+        key_field: "name",
+    },
     documenting: Documenting {
         noun: "experiment",
         key_is: "experiment name",
@@ -664,10 +760,23 @@ pub static EXPERIMENTS: DatabaseSchema = DatabaseSchema {
 /// Dashboards database: the spec's table.
 pub static DASHBOARDS: DatabaseSchema = DatabaseSchema {
     deletion: Some(Deletion {
-        api: "dashboards",
         id_property: Some("ID"),
         readable_when_deleted: false,
     }),
+    merged: &[],
+    posthog_says: &[],
+    names: Names {
+        plural: "dashboards",
+        label: "Dashboard",
+        heading: "Dashboards",
+        config_key: "dashboards",
+    },
+    posthog: PostHogSource {
+        endpoint: "dashboards",
+        scope: "dashboard:read",
+        object: "dashboard",
+        key_field: "id",
+    },
     documenting: Documenting {
         noun: "dashboard",
         key_is: "dashboard name",

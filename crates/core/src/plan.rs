@@ -251,7 +251,7 @@ pub fn diff(
             .cloned()
             .unwrap_or_else(|| PropValue::empty(spec.kind));
         let merged;
-        let want = if resource == Resource::Events && spec.name == "Tracked On" {
+        let want = if resource.schema().merged.contains(&spec.name) {
             merged = merge_tracked_on(&have, want);
             &merged
         } else {

@@ -104,7 +104,9 @@ impl Findings {
             };
             for item in &p.items {
                 let d = &item.desired;
-                let id = (resource == Resource::Dashboards)
+                let id = resource
+                    .schema()
+                    .keyed_by_id()
                     .then_some(d.posthog_id)
                     .flatten();
                 if item.step == Step::Create {
@@ -252,9 +254,7 @@ fn change_list<'c>(changes: impl Iterator<Item = &'c Change>) -> String {
 }
 
 fn dashboard_id(resource: Resource, primary: &Option<String>) -> Option<i64> {
-    (resource == Resource::Dashboards)
-        .then(|| primary.as_deref().and_then(|p| p.parse().ok()))
-        .flatten()
+    resource.schema().numeric_id(primary.as_deref())
 }
 
 fn plural(n: usize, one: &str, many: &str) -> String {
@@ -296,17 +296,7 @@ fn orphan_line(f: &Finding) -> String {
 /// What PostHog's side of a mismatch is, as the report words it.
 fn posthog_phrase(f: &Finding) -> String {
     let status = f.posthog_status.as_deref().unwrap_or("");
-    match (f.resource, status) {
-        (Resource::Flags, "active" | "rolling_out") => format!("PostHog is {}", f.detail),
-        (Resource::Flags, "draft") => "PostHog has it inactive".into(),
-        (Resource::Flags, "archived") => "PostHog deleted it".into(),
-        (Resource::Experiments, "draft") => "PostHog has it as a draft".into(),
-        (Resource::Experiments, "running") => "PostHog is running it".into(),
-        (Resource::Experiments, "concluded") => "PostHog concluded".into(),
-        (Resource::Experiments, "archived") => "PostHog archived it".into(),
-        (Resource::Events, _) => "PostHog tracks it".into(),
-        (_, other) => format!("PostHog says \"{other}\""),
-    }
+    f.resource.schema().posthog_phrase(status, &f.detail)
 }
 
 fn mismatch_line(f: &Finding) -> String {

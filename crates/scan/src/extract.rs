@@ -10,6 +10,10 @@ use crate::lexer::{str_value, Tk, Token};
 use crate::patterns::{KeyAt, Pattern, Recv, SideHint, Table};
 use crate::Kind;
 
+mod props;
+use props::PropsAt;
+pub(crate) use props::RawProps;
+
 /// The key expression of one call.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum KeyExpr {
@@ -109,6 +113,7 @@ pub(crate) fn local_conditional(
         lang,
         clients: &[],
         snapshots: Vec::new(),
+        keep_dollar: false,
     };
     let js = lang.family() == crate::lang::Family::Js;
     if !js && lang != Lang::Python {
@@ -221,6 +226,9 @@ pub(crate) struct RawRef {
     pub key: KeyExpr,
     /// Matched an inferred wrapper's row.
     pub inferred: bool,
+    /// The keys of a capture's properties argument, for the SDK shapes whose properties
+    /// are read (see `props`).
+    pub props: Option<RawProps>,
 }
 
 /// Keywords that may directly precede a bare call; any other identifier before a bare
@@ -238,6 +246,8 @@ struct Ctx<'a> {
     lang: Lang,
     clients: &'a [String],
     snapshots: Vec<String>,
+    /// Keep `$`-prefixed property keys (PostHog's own).
+    keep_dollar: bool,
 }
 
 /// Finds every recognised call in a tokenized file.
@@ -255,6 +265,7 @@ pub(crate) fn find_calls(
         lang,
         clients,
         snapshots: Vec::new(),
+        keep_dollar: table.keep_dollar_properties,
     };
     cx.snapshots = snapshot_vars(&cx);
     let family = lang.family();
@@ -315,6 +326,7 @@ fn match_call(cx: &Ctx, i: usize, p: &Pattern) -> Option<RawRef> {
             side: p.side,
             key,
             inferred: p.inferred,
+            props: None,
         });
     }
     let objc_send = cx.lang == Lang::ObjC && toks.get(i + 1).is_some_and(|t| t.is(cx.src, ":"));
@@ -368,15 +380,31 @@ fn match_call(cx: &Ctx, i: usize, p: &Pattern) -> Option<RawRef> {
         .collect();
     let mut sdk = p.sdk.clone();
     let mut side = p.side;
+    // Where this shape carries its properties (built-in capture shapes only).
+    let mut props_at = PropsAt::None;
+    let builtin_event = p.kind == Kind::Event && !p.inferred && p.sdk != "wrapper";
     let key = match &p.key {
-        KeyAt::Arg(n) => positional_key(cx, &positional, *n),
-        KeyAt::Key(k) => keyed(cx, &args, k),
+        KeyAt::Arg(n) => {
+            if cx.lang.family() == crate::lang::Family::Js {
+                // `captureTyped('e', props)`.
+                props_at = PropsAt::Pos(n + 1);
+            }
+            positional_key(cx, &positional, *n)
+        }
+        KeyAt::Key(k) => {
+            // posthog-node `captureImmediate({ event, properties })`, Ruby and PHP.
+            props_at = PropsAt::Member("properties");
+            keyed(cx, &args, k)
+        }
         KeyAt::NamedOr(k, n) => match named(cx, &args, k.as_str()) {
             Some(a) => key_expr(cx, a.start, a.end),
             None => positional_key(cx, &positional, *n),
         },
         KeyAt::StructField(f) => match named(cx, &args, f) {
-            Some(a) => key_expr(cx, a.start, a.end),
+            Some(a) => {
+                props_at = PropsAt::Named("Properties");
+                key_expr(cx, a.start, a.end)
+            }
             // A literal without the field (e.g. the key set later) is not a reference.
             None => return None,
         },
@@ -388,14 +416,17 @@ fn match_call(cx: &Ctx, i: usize, p: &Pattern) -> Option<RawRef> {
             if positional.first().is_some_and(|a| starts_object(cx, a)) {
                 sdk = "posthog-node".into();
                 side = SideHint::Backend;
+                props_at = PropsAt::Member("properties");
                 keyed(cx, &args, "event")
             } else if let Some(open) = bound {
                 // `const data = { event, distinctId }; posthog.capture(data)`.
                 sdk = "posthog-node".into();
                 side = SideHint::Backend;
+                props_at = PropsAt::ObjectMember(open, "properties");
                 object_member(cx, open, "event")
                     .unwrap_or_else(|| KeyExpr::Dynamic("no `event` in the object argument".into()))
             } else {
+                props_at = PropsAt::Pos(1);
                 positional_key(cx, &positional, 0)
             }
         }
@@ -407,9 +438,20 @@ fn match_call(cx: &Ctx, i: usize, p: &Pattern) -> Option<RawRef> {
             positional_key(cx, &positional, 0)
         }
         KeyAt::PyCapture => match named(cx, &args, "event") {
-            Some(a) => key_expr(cx, a.start, a.end),
-            None if positional.len() >= 2 => positional_key(cx, &positional, 1),
-            None => positional_key(cx, &positional, 0),
+            Some(a) => {
+                props_at = PropsAt::Named("properties");
+                key_expr(cx, a.start, a.end)
+            }
+            None if positional.len() >= 2 => {
+                // Before v6: `capture(distinct_id, event, properties=None, …)`.
+                props_at = PropsAt::NamedOrPos("properties", 2);
+                positional_key(cx, &positional, 1)
+            }
+            None => {
+                // v6: `capture(event, **kwargs)`; properties only as a keyword.
+                props_at = PropsAt::Named("properties");
+                positional_key(cx, &positional, 0)
+            }
         },
         KeyAt::JvmCapture | KeyAt::JvmFlag => {
             if let Some(a) = named(
@@ -455,6 +497,11 @@ fn match_call(cx: &Ctx, i: usize, p: &Pattern) -> Option<RawRef> {
             }
         }
     };
+    let props = if builtin_event {
+        props::find(cx, props_at, &args, &positional)
+    } else {
+        None
+    };
     Some(RawRef {
         tok: i,
         kind: p.kind,
@@ -462,6 +509,7 @@ fn match_call(cx: &Ctx, i: usize, p: &Pattern) -> Option<RawRef> {
         side,
         key,
         inferred: p.inferred,
+        props,
     })
 }
 

@@ -133,6 +133,7 @@ struct RoundPlan {
 #[derive(Serialize, Deserialize, Default)]
 struct Outcome {
     /// Every reference after inference and resolution, sorted by path, line, column, kind.
+    #[serde(with = "crate::scan::cache_form::list")]
     refs: Vec<Reference>,
     /// The inference rounds, in order.
     rounds: Vec<RoundPlan>,

@@ -118,6 +118,32 @@ pub struct Reference {
     /// The reference is in a test file (see [`is_test_path`]).
     #[serde(default)]
     pub in_test: bool,
+    /// Property keys passed with a capture, when kodo can see the properties argument.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub properties: Option<PropertySet>,
+}
+
+/// The property keys a capture sends, as far as the code shows them: a JS/TS object
+/// literal, a Python dict (literal or `dict(k=v)`), Go `posthog.NewProperties().Set(…)` /
+/// `posthog.Properties{…}`, a Ruby hash or a PHP array, through the constants, spreads and
+/// local variables the scan can follow. `$`-prefixed keys (PostHog's own) are left out unless
+/// `scan.include_dollar_properties` is set.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Default)]
+pub struct PropertySet {
+    /// The keys seen, sorted by name, each once (at its first line).
+    pub keys: Vec<PropertyKey>,
+    /// Some keys cannot be seen (a spread of an unknown object, a variable bound elsewhere,
+    /// a function call, a computed key that is not a constant): more may be sent.
+    pub open: bool,
+}
+
+/// One property key a capture sends.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct PropertyKey {
+    /// The key.
+    pub name: String,
+    /// 1-based line where the key is written (in the reference's file).
+    pub line: u32,
 }
 
 /// A wrapper the scan used: configured in `scan.wrappers`, or inferred from a function whose

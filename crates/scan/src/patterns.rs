@@ -129,6 +129,8 @@ pub(crate) struct Table {
     /// among the call names.
     first_bytes: [bool; 256],
     lengths: u64,
+    /// `scan.include_dollar_properties`: keep PostHog's own `$`-prefixed property keys.
+    pub keep_dollar_properties: bool,
 }
 
 use Family as F;
@@ -689,6 +691,7 @@ impl Table {
             prefilter,
             first_bytes,
             lengths,
+            keep_dollar_properties: settings.include_dollar_properties,
         })
     }
 

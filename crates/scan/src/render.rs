@@ -258,7 +258,14 @@ pub fn markdown(r: &ScanReport) -> String {
         if keys.is_empty() {
             continue;
         }
-        out.push_str(&format!("\n## {title}\n\n| {col} | Tracked on | References | First commit | PR |\n|---|---|---|---|---|\n"));
+        // Events carry the property keys their captures send.
+        let events = kind == Kind::Event;
+        let (props_head, props_rule) = if events {
+            (" Properties |", "---|")
+        } else {
+            ("", "")
+        };
+        out.push_str(&format!("\n## {title}\n\n| {col} | Tracked on |{props_head} References | First commit | PR |\n|---|---|{props_rule}---|---|---|\n"));
         for k in keys {
             let refs: Vec<String> = k
                 .references
@@ -273,8 +280,13 @@ pub fn markdown(r: &ScanReport) -> String {
                 let label = u.rsplit('/').next().unwrap_or(u);
                 format!("[#{label}]({u})")
             });
+            let props = if events {
+                format!(" {} |", properties_cell(&k.references))
+            } else {
+                String::new()
+            };
             out.push_str(&format!(
-                "| {} | {} | {} | {} | {} |\n",
+                "| {} | {} |{props} {} | {} | {} |\n",
                 code(&k.key),
                 side_name(k.tracked_on),
                 refs.join(", "),
@@ -297,6 +309,24 @@ pub fn markdown(r: &ScanReport) -> String {
         }
     }
     out
+}
+
+/// The property keys an event's captures send, each once, sorted; `…` when some capture's
+/// keys cannot all be seen; empty when no capture has a properties argument kodo reads.
+fn properties_cell(refs: &[Reference]) -> String {
+    let mut names: Vec<&str> = Vec::new();
+    let mut open = false;
+    for set in refs.iter().filter_map(|r| r.properties.as_ref()) {
+        open |= set.open;
+        names.extend(set.keys.iter().map(|k| k.name.as_str()));
+    }
+    names.sort_unstable();
+    names.dedup();
+    let mut parts: Vec<String> = names.iter().map(|n| code(n)).collect();
+    if open {
+        parts.push("…".into());
+    }
+    parts.join(", ")
 }
 
 /// One sentence for people: how many source files were not scanned, by reason

@@ -30,6 +30,7 @@ use crate::{
 /// the references and this one is dropped.
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Found {
+    #[serde(with = "cache_form")]
     pub r: Reference,
     pub family: Family,
     pub hint: Option<(Origin, String)>,
@@ -37,6 +38,109 @@ pub(crate) struct Found {
     /// The inferred wrapper called (its name), for a call site of one.
     #[serde(default)]
     pub via: Option<String>,
+}
+
+/// A [`Reference`] as the scan cache stores it. Postcard is not self-describing, so every
+/// field is written, in order, including those the JSON form leaves out when empty
+/// (`properties`): a skipped field would shift every later one.
+pub(crate) mod cache_form {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    use crate::{Kind, PropertySet, Reference, Side};
+
+    #[derive(Serialize)]
+    struct Out<'a> {
+        path: &'a str,
+        line: u32,
+        column: u32,
+        snippet: &'a str,
+        kind: Kind,
+        side: Side,
+        sdk: &'a str,
+        key: &'a Option<String>,
+        identifier: &'a Option<String>,
+        dynamic_reason: &'a Option<String>,
+        in_test: bool,
+        properties: &'a Option<PropertySet>,
+    }
+
+    #[derive(Deserialize)]
+    struct In {
+        path: String,
+        line: u32,
+        column: u32,
+        snippet: String,
+        kind: Kind,
+        side: Side,
+        sdk: String,
+        key: Option<String>,
+        identifier: Option<String>,
+        dynamic_reason: Option<String>,
+        in_test: bool,
+        properties: Option<PropertySet>,
+    }
+
+    fn out(r: &Reference) -> Out<'_> {
+        Out {
+            path: &r.path,
+            line: r.line,
+            column: r.column,
+            snippet: &r.snippet,
+            kind: r.kind,
+            side: r.side,
+            sdk: &r.sdk,
+            key: &r.key,
+            identifier: &r.identifier,
+            dynamic_reason: &r.dynamic_reason,
+            in_test: r.in_test,
+            properties: &r.properties,
+        }
+    }
+
+    impl From<In> for Reference {
+        fn from(i: In) -> Reference {
+            Reference {
+                path: i.path,
+                line: i.line,
+                column: i.column,
+                snippet: i.snippet,
+                kind: i.kind,
+                side: i.side,
+                sdk: i.sdk,
+                key: i.key,
+                identifier: i.identifier,
+                dynamic_reason: i.dynamic_reason,
+                in_test: i.in_test,
+                properties: i.properties,
+            }
+        }
+    }
+
+    pub(crate) fn serialize<S: Serializer>(r: &Reference, s: S) -> Result<S::Ok, S::Error> {
+        out(r).serialize(s)
+    }
+
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Reference, D::Error> {
+        In::deserialize(d).map(Reference::from)
+    }
+
+    /// The same for a list of references.
+    pub(crate) mod list {
+        use super::*;
+
+        pub(crate) fn serialize<S: Serializer>(
+            refs: &[Reference],
+            s: S,
+        ) -> Result<S::Ok, S::Error> {
+            s.collect_seq(refs.iter().map(out))
+        }
+
+        pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
+            d: D,
+        ) -> Result<Vec<Reference>, D::Error> {
+            Vec::<In>::deserialize(d).map(|v| v.into_iter().map(Reference::from).collect())
+        }
+    }
 }
 
 /// The inferred wrappers call sites went through, by family and name.
@@ -412,10 +516,13 @@ pub(crate) fn file_refs(
             r
         })
         .collect();
-    let has_idents = raw.iter().any(|r| match &r.key {
-        KeyExpr::Ident(_) => true,
-        KeyExpr::OneOf(keys) => keys.iter().any(|k| matches!(k, KeyExpr::Ident(_))),
-        _ => false,
+    let has_idents = raw.iter().any(|r| {
+        r.props.as_ref().is_some_and(|p| !p.names.is_empty())
+            || match &r.key {
+                KeyExpr::Ident(_) => true,
+                KeyExpr::OneOf(keys) => keys.iter().any(|k| matches!(k, KeyExpr::Ident(_))),
+                _ => false,
+            }
     });
     let local = if has_idents {
         let mut index = DefIndex::default();
@@ -457,6 +564,10 @@ pub(crate) fn file_refs(
             let (column, snippet) = locate(bytes, tok.start as usize);
             let mut origin = None;
             let mut param_of = None;
+            let properties = r
+                .props
+                .as_ref()
+                .map(|p| property_set(p, local.as_ref(), table.keep_dollar_properties));
             let mut reference = Reference {
                 path: rel.to_string(),
                 line: tok.line,
@@ -469,6 +580,7 @@ pub(crate) fn file_refs(
                 identifier: None,
                 dynamic_reason: None,
                 in_test,
+                properties,
             };
             match r.key {
                 KeyExpr::Literal(k) => reference.key = Some(k),
@@ -525,6 +637,38 @@ pub(crate) fn file_refs(
         })
         .collect();
     (refs, facts)
+}
+
+/// The property set of a capture: its literal keys, and its keys written as constants
+/// resolved against the file's own definitions (a name that does not resolve to one value
+/// opens the set: a key is never guessed). Sorted by name, each key once at its first line.
+fn property_set(
+    raw: &crate::extract::RawProps,
+    local: Option<&DefIndex>,
+    keep_dollar: bool,
+) -> crate::PropertySet {
+    let mut open = raw.open;
+    let mut keys: Vec<crate::PropertyKey> = Vec::with_capacity(raw.keys.len() + raw.names.len());
+    keys.extend(raw.keys.iter().map(|(name, line)| crate::PropertyKey {
+        name: name.clone(),
+        line: *line,
+    }));
+    for (name, line) in &raw.names {
+        match local.map(|index| index.lookup(name)) {
+            Some(Resolution::Resolved { value, .. }) => {
+                if keep_dollar || !value.starts_with('$') {
+                    keys.push(crate::PropertyKey {
+                        name: value,
+                        line: *line,
+                    });
+                }
+            }
+            _ => open = true,
+        }
+    }
+    keys.sort();
+    keys.dedup_by(|b, a| a.name == b.name);
+    crate::PropertySet { keys, open }
 }
 
 /// A file marked as server-only: a `"use server"` directive first, or `import

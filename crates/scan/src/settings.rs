@@ -31,6 +31,9 @@ pub struct ScanSettings {
     /// like any other; by default a key referenced only from tests is left out of the
     /// report's keys (its references are still marked `in_test`).
     pub include_tests: bool,
+    /// Keep PostHog's own `$`-prefixed property keys (`$set`, `$current_url`) in the
+    /// property keys read from captures; by default they are left out.
+    pub include_dollar_properties: bool,
 }
 
 impl Default for ScanSettings {
@@ -43,6 +46,7 @@ impl Default for ScanSettings {
             exclude: Vec::new(),
             infer_wrappers: true,
             include_tests: false,
+            include_dollar_properties: false,
         }
     }
 }

@@ -123,7 +123,7 @@ fn markdown_lists_events_flags_and_dynamic_keys() {
     let tmp = tempfile::tempdir().unwrap();
     fs::write(
         tmp.path().join("a.ts"),
-        "posthog.capture('signup')\nposthog.isFeatureEnabled('beta')\nposthog.capture(name)\n",
+        "posthog.capture('signup', { plan, ...extra })\nposthog.isFeatureEnabled('beta')\nposthog.capture(name)\n",
     )
     .unwrap();
     let md = render::markdown(&scan(tmp.path(), &ScanSettings::default()).unwrap());
@@ -132,7 +132,11 @@ fn markdown_lists_events_flags_and_dynamic_keys() {
         "{md}"
     );
     assert!(
-        md.contains("| `signup` | frontend | `a.ts:1` |  |  |"),
+        md.contains("| Event | Tracked on | Properties | References | First commit | PR |"),
+        "{md}"
+    );
+    assert!(
+        md.contains("| `signup` | frontend | `plan`, … | `a.ts:1` |  |  |"),
         "{md}"
     );
     assert!(

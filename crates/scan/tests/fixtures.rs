@@ -58,6 +58,7 @@ fixtures! {
     posthog_elixir => "posthog-elixir",
     posthog_rs => "posthog-rs",
     negatives_find_nothing => "negatives",
+    properties_per_language => "properties",
     constants_across_files => "constants",
     wrappers_from_settings => "wrappers",
     dynamic_keys_are_reported => "dynamic",

@@ -20,7 +20,7 @@ from posthog import Posthog
 posthog = Posthog('phc_x', host='https://us.i.posthog.com')
 
 def on_job_failed(job):
-    posthog.capture(distinct_id=job.owner, event='system_job_failed')
+    posthog.capture(distinct_id=job.owner, event='system_job_failed', properties={'job_id': job.id, **job.extra})
     if posthog.feature_enabled('ops_maintenance_mode', job.owner):
         return
 ";
