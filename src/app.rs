@@ -35,9 +35,12 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
                 archive_orphans: args.archive_orphans,
             };
             let judge_code = !args.no_code;
+            let refresh_pages = args.refresh_pages;
             runtime.block_on(async {
                 match action {
-                    Some(Action::Setup) => cmd::setup::run(&ctx, &resources, format).await,
+                    Some(Action::Setup) => {
+                        cmd::setup::run(&ctx, &resources, format, refresh_pages).await
+                    }
                     Some(Action::Import) => cmd::import::run(&ctx, &resources, format, flags).await,
                     Some(Action::Export) => cmd::export::run(&ctx, &resources, format).await,
                     Some(Action::Audit) => {

@@ -237,6 +237,10 @@ pub struct PhSyncArgs {
     /// Leave the source code out of audit and the overview (no code scan, no code section)
     #[arg(long)]
     pub no_code: bool,
+    /// With setup: regenerate the tracking-plan page from the Notion databases now (import
+    /// does it after every run)
+    #[arg(long)]
+    pub refresh_pages: bool,
     /// Output format: md (human Markdown), json (stable, for machines) or csv
     #[arg(long, value_enum)]
     pub format: Option<SyncFormat>,

@@ -105,6 +105,15 @@ pub fn handle(
     match (method, segments.as_slice()) {
         ("GET", ["state"]) => (200, state(shared)),
         ("GET", ["requests"]) => (200, json!(*lock(&shared.log))),
+        // A page's or block's content as a person sees it: the children not in the trash,
+        // in order, each with its type, plain text and its own children.
+        ("GET", ["blocks", id]) => {
+            let Some(id) = crate::ids::normalize(id) else {
+                return error(400, format!("not a block id: {id}"));
+            };
+            let notion = lock(&shared.notion);
+            (200, crate::notion::blocks::content_tree(&notion, &id))
+        }
         ("DELETE", ["requests"]) => {
             lock(&shared.log).clear();
             (200, json!({"cleared": true}))
@@ -307,6 +316,18 @@ pub fn handle(
                 ),
                 ("POST", "databases", []) => {
                     notion::api::handle(&mut store, &actor, "POST", &["databases"], &[], body)
+                }
+                // A person writing on a page in the app: append, edit, delete blocks.
+                ("PATCH", "blocks", [id, "children"]) => notion::api::handle(
+                    &mut store,
+                    &actor,
+                    "PATCH",
+                    &["blocks", id, "children"],
+                    &[],
+                    body,
+                ),
+                ("PATCH" | "DELETE", "blocks", [id]) => {
+                    notion::api::handle(&mut store, &actor, method, &["blocks", id], &[], body)
                 }
                 _ => return error(405, format!("{method} is not supported on this admin path")),
             };

@@ -6,6 +6,7 @@ use crate::cli::SyncFormat;
 use crate::model::Resource;
 use crate::sync::analysis::{self, Analysis};
 use crate::sync::fetch::FetchOptions;
+use crate::sync::pages;
 use crate::sync::plan::PlanOptions;
 use crate::sync::report::{self, Findings};
 
@@ -46,7 +47,26 @@ pub async fn run(
     format: Option<SyncFormat>,
     judge_code: bool,
 ) -> anyhow::Result<Outcome> {
-    let (a, findings) = analyse(ctx, resources, judge_code, true).await?;
+    let (a, mut findings) = analyse(ctx, resources, judge_code, true).await?;
+    // The tracking-plan page, when configured: a generated section that no longer matches
+    // the databases is a finding the import fixes.
+    if a.config.notion.tracking_plan.is_some() {
+        let rows = pages::all_rows(
+            &a.notion,
+            &a.config,
+            &a.state,
+            &a.inventory.notion,
+            &ctx.printer,
+        )
+        .await?;
+        // A page kodo has not generated yet is not drift of its section: the first import
+        // writes it.
+        findings.tracking_plan =
+            pages::tracking_plan_status(&a.notion, &a.config, &rows, &a.inventory.directory)
+                .await?
+                .map(|(status, _)| status)
+                .filter(|status| !status.missing);
+    }
     let text = match format {
         Some(SyncFormat::Json) => report::audit_json(&findings, &a.now),
         Some(SyncFormat::Csv) => report::audit_csv(&findings),

@@ -12,6 +12,7 @@ use crate::model::Resource;
 use crate::sync::analysis;
 use crate::sync::apply;
 use crate::sync::fetch::FetchOptions;
+use crate::sync::pages;
 use crate::sync::plan::PlanOptions;
 use crate::sync::report;
 
@@ -60,6 +61,11 @@ pub async fn run(
     if ctx.global.dry_run {
         if json {
             ctx.printer.data(&report::import_json(&a.plans, None, true));
+        }
+        if a.config.notion.tracking_plan.is_some() {
+            ctx.printer.info(
+                "The tracking-plan page is regenerated after the rows are written (`kodo ph-sync audit` shows whether it is out of date).",
+            );
         }
         ctx.printer.info("Dry run: nothing was written.");
         return Ok(Outcome::Success);
@@ -133,6 +139,16 @@ pub async fn run(
         }
     }
     analysis::save_state(ctx.session(), &a.config, &a.state);
+    let page_failed = refresh_tracking_plan(ctx, &a).await.err();
+    if let Some(e) = page_failed {
+        if outcome.failed.is_empty() {
+            return Err(e.context(
+                "the rows were written, but the tracking-plan page could not be brought up to date; re-run `kodo ph-sync import` (or `kodo ph-sync setup --refresh-pages`)",
+            ));
+        }
+        ctx.printer
+            .warn(&format!("the tracking-plan page was not updated: {e:#}"));
+    }
     if !outcome.failed.is_empty() {
         let total = outcome.created
             + outcome.recovered
@@ -145,4 +161,31 @@ pub async fn run(
         );
     }
     Ok(Outcome::Success)
+}
+
+/// Regenerates the tracking-plan page from the rows as they are now (when
+/// `notion.pages.tracking_plan` is set): only the blocks that differ are written.
+async fn refresh_tracking_plan(ctx: &Context, a: &analysis::Analysis) -> anyhow::Result<()> {
+    if a.config.notion.tracking_plan.is_none() {
+        return Ok(());
+    }
+    let rows = pages::all_rows(
+        &a.notion,
+        &a.config,
+        &a.state,
+        &a.inventory.notion,
+        &ctx.printer,
+    )
+    .await?;
+    let Some((status, plan)) =
+        pages::tracking_plan_status(&a.notion, &a.config, &rows, &a.inventory.directory).await?
+    else {
+        return Ok(());
+    };
+    ctx.printer.info(&pages::describe(
+        &status,
+        &plan,
+        pages::apply_to(&a.notion, &status, &plan).await?,
+    ));
+    Ok(())
 }

@@ -12,7 +12,7 @@ use crate::cli::SyncFormat;
 use crate::config::{self, ConfigError};
 use crate::model::Resource;
 use crate::state::{write_atomic, State};
-use crate::sync::{fetch, setup};
+use crate::sync::{fetch, pages, setup};
 
 use super::{Context, Outcome};
 
@@ -123,6 +123,7 @@ pub async fn run(
     ctx: &Context,
     resources: &[Resource],
     format: Option<SyncFormat>,
+    refresh_pages: bool,
 ) -> anyhow::Result<Outcome> {
     // One writer at a time: setup holds `.kodo/lock` for the whole run.
     let _lock = ctx.write_lock().await?;
@@ -164,11 +165,52 @@ pub async fn run(
             ctx.printer.warn(&e.to_string());
         }
     }
+    // The documentation structure, when setting up all four databases and every one is there:
+    // the tracking-plan page and the index on the analytics page (which links them).
+    let mut pages_result = None;
+    if failures.is_empty()
+        && resources.len() == Resource::ALL.len()
+        && config.notion.analytics_home.is_some()
+    {
+        let config = ctx.load_config()?;
+        match pages::setup(
+            ctx.global.dry_run,
+            &ctx.printer,
+            &config,
+            &path,
+            &client,
+            &pages::configured_databases(&config),
+        )
+        .await
+        {
+            Ok(result) => pages_result = Some(result),
+            Err(e) => {
+                return Err(e.context(
+                    "setup prepared the databases but not the documentation pages; run setup again",
+                ))
+            }
+        }
+    }
     if !results.is_empty() || failures.is_empty() {
         ctx.printer.data(&match format {
-            Some(SyncFormat::Json) => setup::render_json(&results, ctx.global.dry_run),
-            _ => setup::render(&results, ctx.global.dry_run),
+            Some(SyncFormat::Json) => {
+                setup::render_json(&results, pages_result.as_ref(), ctx.global.dry_run)
+            }
+            _ => {
+                let mut text = setup::render(&results, ctx.global.dry_run);
+                if let Some(p) = &pages_result {
+                    let dry = "Dry run: nothing was written.\n";
+                    match text.strip_suffix(dry) {
+                        Some(head) => text = format!("{head}{}{dry}", pages_lines(p)),
+                        None => text.push_str(&pages_lines(p)),
+                    }
+                }
+                text
+            }
         });
+    }
+    if refresh_pages && failures.is_empty() {
+        refresh(ctx, &client, &state).await?;
     }
     if failures.is_empty() {
         return Ok(Outcome::Success);
@@ -195,4 +237,51 @@ fn failures_message(failures: &[(Resource, anyhow::Error)], tried: usize) -> Str
         message.push_str(&format!("\n  - {}: {error:#}", resource.label()));
     }
     message
+}
+
+/// The pages' lines of the human summary.
+fn pages_lines(p: &pages::PagesResult) -> String {
+    let page = match (p.tracking_plan_action, &p.tracking_plan) {
+        ("would_create", _) => "would be created".to_string(),
+        (action, Some(id)) => format!("{action} ({id})"),
+        (action, None) => action.to_string(),
+    };
+    let index = p.index_action.replace('_', " ");
+    format!("Tracking Plan page: {page}\nIndex on the analytics page: {index}\n")
+}
+
+/// `setup --refresh-pages`: the tracking plan regenerated from the databases as they are.
+async fn refresh(
+    ctx: &Context,
+    client: &kodo_api::NotionClient,
+    state: &State,
+) -> anyhow::Result<()> {
+    let config = ctx.load_config()?;
+    if config.notion.tracking_plan.is_none() {
+        anyhow::bail!(
+            "--refresh-pages: `notion.pages.tracking_plan` is not set (setup creates it under `notion.pages.analytics_home`)"
+        );
+    }
+    let sides = Default::default();
+    let rows = pages::all_rows(client, &config, state, &sides, &ctx.printer).await?;
+    let (_, directory) = fetch::people(client, &ctx.printer).await?;
+    let Some((status, plan)) =
+        pages::tracking_plan_status(client, &config, &rows, &directory).await?
+    else {
+        return Ok(());
+    };
+    if ctx.global.dry_run {
+        ctx.printer.info(&format!(
+            "Dry run: the tracking-plan page {}.",
+            if plan.is_noop() {
+                "is up to date".to_string()
+            } else {
+                format!("would get {} blocks written", status.blocks_to_write)
+            }
+        ));
+        return Ok(());
+    }
+    let requests = pages::apply_to(client, &status, &plan).await?;
+    ctx.printer.info(&pages::describe(&status, &plan, requests));
+    Ok(())
 }

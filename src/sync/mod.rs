@@ -5,7 +5,7 @@
 //! without any I/O; [`apply`] carries a plan out, or [`report`] renders it. [`analysis`] is the
 //! run the `ph-sync` commands share (read, plan, keep `.kodo/` current); [`code`] judges the
 //! source code against both sides (the audit's code section); [`setup`] creates the
-//! databases; [`export`] writes Notion's side to files; [`single`] serves the Claude Code hook
+//! databases; [`pages`] keeps the index and tracking-plan pages; [`export`] writes Notion's side to files; [`single`] serves the Claude Code hook
 //! (one lookup, one upsert).
 //!
 //! **Invariants.** The engine takes plain values (a [`Session`], resources, the config) and
@@ -18,6 +18,7 @@ pub mod apply;
 pub mod document;
 pub mod export;
 pub mod fetch;
+pub mod pages;
 pub mod scan;
 pub mod setup;
 pub mod single;

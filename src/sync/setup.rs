@@ -140,13 +140,19 @@ pub fn schema_update(
 /// stands; a missing member is inserted after the last member of its object, indented and
 /// terminated like its siblings), never a re-serialisation, so `setup` gives a one-line diff.
 pub fn set_database_id(text: &str, key: &str, id: &str) -> Result<String, serde_json::Error> {
+    set_config_string(text, &["notion", "databases", key], id)
+}
+
+/// Sets the string at `path` (`["notion", "pages", "tracking_plan"]`) in the config's text,
+/// editing only that value, as [`set_database_id`] does.
+pub fn set_config_string(text: &str, path: &[&str], id: &str) -> Result<String, serde_json::Error> {
     // Validate first: the span walk below may then assume well-formed JSON.
     let _: Value = serde_json::from_str(text)?;
     let value = serde_json::to_string(id)?;
     let bytes = text.as_bytes();
     let newline = if text.contains("\r\n") { "\r\n" } else { "\n" };
     let root = spans::value_at(bytes, spans::skip_ws(bytes, 0));
-    let mut path: Vec<&str> = vec!["notion", "databases", key];
+    let mut path: Vec<&str> = path.to_vec();
     let mut obj = root;
     while let Some(step) = path.first().copied() {
         let members = spans::members(bytes, obj.start);
@@ -528,13 +534,20 @@ pub async fn setup_one(
 }
 
 /// The machine summary (`--format json`), version 1.
-pub fn render_json(results: &[SetupResult], dry_run: bool) -> String {
-    let mut text = serde_json::to_string_pretty(&json!({
+pub fn render_json(
+    results: &[SetupResult],
+    pages: Option<&super::pages::PagesResult>,
+    dry_run: bool,
+) -> String {
+    let mut report = json!({
         "version": 1,
         "dry_run": dry_run,
         "resources": json_results(results, dry_run).unwrap_or_default(),
-    }))
-    .unwrap_or_default();
+    });
+    if let Some(pages) = pages {
+        report["pages"] = serde_json::to_value(pages).unwrap_or_default();
+    }
+    let mut text = serde_json::to_string_pretty(&report).unwrap_or_default();
     text.push('\n');
     text
 }
@@ -571,6 +584,28 @@ fn save_database_id(
             resource.label(),
             path.display(),
             resource.config_key()
+        )
+    })
+}
+
+/// Writes the string at `path` (e.g. `notion.pages.tracking_plan`) into the config file, in
+/// place.
+pub fn save_config_value(
+    config: &Config,
+    path: &Path,
+    key: &[&str],
+    value: &str,
+) -> anyhow::Result<()> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read `{}`", path.display()))?;
+    let updated = set_config_string(&text, key, value)
+        .with_context(|| format!("cannot edit `{}`", path.display()))?;
+    let target = write_target(path, &config.root)?;
+    write_atomic(&target, updated.as_bytes()).with_context(|| {
+        format!(
+            "`{value}` cannot be written into `{}`; add it as `{}`",
+            path.display(),
+            key.join(".")
         )
     })
 }

@@ -13,6 +13,7 @@ mod everyday;
 mod hook_claude;
 mod hygiene;
 mod notion_fidelity;
+mod pages;
 mod pipeline;
 mod plugin_launcher;
 mod plugin_manifest;

@@ -498,8 +498,12 @@ fn reads_are_minimal_and_data_source_ids_work_too() {
     env.ph_sync(&["audit"]);
     // First run: each configured database, its data source's schema, one query page; the
     // user list (owners), and the one owner it lacks looked up by ID (a guest would be found;
-    // Sam Ortiz left the workspace).
-    let mut expected: Vec<String> = vec!["GET users 200".into(), "GET users/* 404".into()];
+    // Sam Ortiz left the workspace); the tracking-plan page's content (one page of blocks).
+    let mut expected: Vec<String> = vec![
+        "GET users 200".into(),
+        "GET users/* 404".into(),
+        "GET blocks/*/children 200".into(),
+    ];
     for _ in 0..4 {
         expected.push("GET data_sources/* 200".into());
         expected.push("GET databases/* 200".into());
@@ -511,7 +515,11 @@ fn reads_are_minimal_and_data_source_ids_work_too() {
     // Later runs remember the data sources: one schema read and one query per database.
     env.clear_requests();
     env.ph_sync(&["audit"]);
-    let mut expected: Vec<String> = vec!["GET users 200".into(), "GET users/* 404".into()];
+    let mut expected: Vec<String> = vec![
+        "GET users 200".into(),
+        "GET users/* 404".into(),
+        "GET blocks/*/children 200".into(),
+    ];
     for _ in 0..4 {
         expected.push("GET data_sources/* 200".into());
         expected.push("POST data_sources/*/query 200".into());

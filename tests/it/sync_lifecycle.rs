@@ -103,7 +103,9 @@ fn setup_import_drift_audit_fix_and_a_quiet_rerun() {
     let out = env.ph_sync(&["setup"]);
     assert_eq!(
         out,
-        "Events: up to date\nFeature Flags: up to date\nExperiments: up to date\nDashboards: up to date\n"
+        "Events: up to date\nFeature Flags: up to date\nExperiments: up to date\nDashboards: up to date\n\
+         Tracking Plan page: configured (21c8e4f0-3a5b-8011-a2b3-c4d5e6f7a8b9)\n\
+         Index on the analytics page: unchanged\n"
     );
     assert!(env.notion_writes().is_empty(), "{:?}", env.notion_writes());
     assert_eq!(env.config(), config);

@@ -229,7 +229,17 @@ impl Demo {
         self.kodo_step(out, &["ph-sync", "import", "events", "--dry-run"], &[0])?;
         self.kodo_step(out, &["ph-sync", "import", "flags", "--dry-run"], &[0])?;
 
-        heading(out, "4. The pre-commit gate")?;
+        heading(out, "4. The Tracking Plan page in Notion")?;
+        writeln!(
+            out,
+            "Setup keeps an index on the analytics page and regenerates the Tracking Plan page \
+             from the four\ndatabases (import does it after every run). kodo writes only between its \
+             own start and end notes;\nwhat people write above and below stays.\n"
+        )?;
+        self.kodo_step(out, &["ph-sync", "setup", "--refresh-pages"], &[0])?;
+        self.tracking_plan_outline(config, out)?;
+
+        heading(out, "5. The pre-commit gate")?;
         std::fs::write(self.app.join("web/src/onboarding.ts"), ONBOARDING_TS)?;
         self.git(&["add", "web/src/onboarding.ts"])?;
         writeln!(
@@ -240,7 +250,7 @@ impl Demo {
         )?;
         self.kodo_step(out, &["hook", "pre-commit"], &[1])?;
 
-        heading(out, "5. The Claude Code hook")?;
+        heading(out, "6. The Claude Code hook")?;
         writeln!(
             out,
             "With `sync.require_notion_entry: true`, Claude asks PostHog's MCP server to create the \
@@ -337,6 +347,49 @@ impl Demo {
         git(&self.app, &self.home, args, None)
     }
 
+    /// The Tracking Plan page's outline as Notion shows it: kodo's note, each section's
+    /// heading and its first entry.
+    fn tracking_plan_outline(&self, config: &Value, out: &mut dyn Write) -> Result<()> {
+        let page = config["notion"]["pages"]["tracking_plan"]
+            .as_str()
+            .context("the emulator's config has no notion.pages.tracking_plan")?;
+        let blocks = self.request("GET", &format!("/__admin/blocks/{page}"), None)?;
+        let blocks = blocks
+            .as_array()
+            .context("the emulator's page content is not a list")?;
+        writeln!(out, "The page in Notion (outline):\n")?;
+        let mut first_of_section = false;
+        for block in blocks {
+            let text = block["text"].as_str().unwrap_or_default();
+            let first_line = text.lines().next().unwrap_or_default();
+            match block["type"].as_str().unwrap_or_default() {
+                "child_database" => writeln!(out, "    [database] {text}")?,
+                "callout" => {
+                    let sentence = first_line.split_once(". ").map_or(first_line, |(s, _)| s);
+                    writeln!(out, "    > {sentence}.")?
+                }
+                "heading_2" => {
+                    writeln!(out, "    ## {text}")?;
+                    first_of_section = true;
+                }
+                "bulleted_list_item" if first_of_section => {
+                    writeln!(out, "       • {first_line}")?;
+                    first_of_section = false;
+                }
+                "paragraph" if first_of_section => {
+                    writeln!(out, "       {first_line}")?;
+                    first_of_section = false;
+                }
+                "paragraph" if text.contains("kodo:tracking-plan:end") => {
+                    writeln!(out, "    {text}")?
+                }
+                _ => {}
+            }
+        }
+        writeln!(out)?;
+        Ok(())
+    }
+
     /// Deletes a flag as PostHog's UI does (`PATCH {"deleted": true}`).
     fn delete_flag(&self, project: &str, key: &str) -> Result<()> {
         let list = self.posthog(
@@ -359,6 +412,11 @@ impl Demo {
 
     /// One request to the emulator's PostHog API (plain HTTP/1.1 on loopback).
     fn posthog(&self, method: &str, path: &str, body: Option<&Value>) -> Result<Value> {
+        self.request(method, path, body)
+    }
+
+    /// One request to the emulator (PostHog's API, or `/__admin`, which ignores the token).
+    fn request(&self, method: &str, path: &str, body: Option<&Value>) -> Result<Value> {
         let host = self
             .emulator
             .base_url

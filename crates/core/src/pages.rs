@@ -6,17 +6,19 @@
 //! `kodo:<tag>`) and its end note (a paragraph carrying `kodo:<tag>:end`); everything a person
 //! writes above or below is never touched.
 //!
-//! **Sections.** The region is a list of sections, each starting with a `heading_2`. The start
-//! note lists every section's key and content hash (`§key=hash`), so a run knows which
-//! sections changed without reading nested blocks: a section whose hash and top-level text
-//! are unchanged is kept, every other one is deleted and written again, and a run with
-//! nothing changed plans zero writes. A section a person edited inside the region (its
-//! top-level text no longer matches) is rewritten too.
+//! **Block by block.** Every generated block is flat (no children), so the page's top-level
+//! listing shows all of it: each block read back is compared with what the model renders by
+//! its [`signature`] (type, text, links, styling). Blocks that match are kept, a block of the
+//! same type where another is wanted is updated in place, the rest deleted or inserted
+//! (a longest common subsequence, so an event added, removed or renamed writes one block).
+//! A run with nothing changed plans zero writes; a block a person edited inside the region
+//! is put back. The region is divided into sections (one `heading_2` each: an event domain,
+//! a flag status, the running experiments, a dashboard category) for reports.
 //!
 //! **Limits** (developers.notion.com/reference/request-limits): text is split into pieces of
 //! at most 2,000 UTF-16 units by [`crate::model::rich_text`]'s splitter
 //! ([`crate::model::text_pieces`]), at most 100 pieces per block; at most 100 children per
-//! block; blocks nest one level at most (appends allow two).
+//! block; no block has children (appends allow two levels).
 
 use std::collections::BTreeMap;
 
@@ -208,18 +210,6 @@ pub struct Section {
 }
 
 impl Section {
-    /// FNV-1a over the section's request shape: any change of content changes it.
-    pub fn hash(&self) -> String {
-        let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-        for block in &self.blocks {
-            for byte in block.to_notion().to_string().bytes() {
-                hash ^= u64::from(byte);
-                hash = hash.wrapping_mul(0x0100_0000_01b3);
-            }
-        }
-        format!("{:08x}", hash >> 32)
-    }
-
     /// The section's heading text (what reports name it by).
     pub fn title(&self) -> String {
         self.blocks
@@ -251,7 +241,12 @@ fn people(row: &NotionRow, names: &BTreeMap<String, String>) -> String {
     match row.record.props.get("Owner") {
         Some(PropValue::People(ids)) => ids
             .iter()
-            .map(|id| names.get(id).cloned().unwrap_or_else(|| "someone".into()))
+            .map(|id| {
+                names
+                    .get(id)
+                    .cloned()
+                    .unwrap_or_else(|| "(not in the workspace)".into())
+            })
             .collect::<Vec<_>>()
             .join(", "),
         _ => String::new(),
@@ -278,7 +273,7 @@ fn facts(pairs: &[(&str, String)]) -> String {
         .join(" · ")
 }
 
-fn bullet(row: &NotionRow, summary: String, details: String, children: Vec<Block>) -> Block {
+fn bullet(row: &NotionRow, summary: String, details: String) -> Block {
     let mut runs = vec![title_run(row)];
     if !summary.is_empty() {
         runs.push(Run::Text(format!(" — {summary}")));
@@ -286,7 +281,7 @@ fn bullet(row: &NotionRow, summary: String, details: String, children: Vec<Block
     if !details.is_empty() {
         runs.push(Run::Muted(format!("\n{details}")));
     }
-    Block::Bullet(runs, children)
+    Block::Bullet(runs, Vec::new())
 }
 
 fn group(
@@ -333,6 +328,10 @@ fn ordered<'a, T>(
     out
 }
 
+fn counted(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 fn label(name: &str, none: &str) -> String {
     if name.is_empty() {
         none.to_string()
@@ -365,12 +364,12 @@ pub fn tracking_plan(rows: &[NotionRow], names: &BTreeMap<String, String>) -> Ve
         blocks: vec![
             Block::Heading2(vec![Run::Text("Summary".into())]),
             Block::Paragraph(vec![Run::Text(format!(
-                "{} events, {} feature flags, {} running experiments ({} in all), {} dashboards.",
-                count(Resource::Events),
-                count(Resource::Flags),
+                "{} · {} · {} running of {} · {}.",
+                counted(count(Resource::Events), "event", "events"),
+                counted(count(Resource::Flags), "feature flag", "feature flags"),
                 experiments.len(),
-                count(Resource::Experiments),
-                count(Resource::Dashboards),
+                counted(count(Resource::Experiments), "experiment", "experiments"),
+                counted(count(Resource::Dashboards), "dashboard", "dashboards"),
             ))]),
         ],
     });
@@ -389,15 +388,12 @@ pub fn tracking_plan(rows: &[NotionRow], names: &BTreeMap<String, String>) -> Ve
                 ("Tracked On", text(row, "Tracked On")),
             ]);
             let properties = text(row, "Properties");
-            let children = if properties.is_empty() {
-                Vec::new()
+            let details = if properties.is_empty() || properties == "{}" {
+                details
             } else {
-                vec![Block::Paragraph(vec![
-                    Run::Muted("Properties: ".into()),
-                    Run::Text(properties),
-                ])]
+                format!("{details}\nProperties: {properties}")
             };
-            blocks.push(bullet(row, description, details, children));
+            blocks.push(bullet(row, description, details));
         }
         sections.push(Section {
             key: format!("events/{}", key_part(domain)),
@@ -424,7 +420,7 @@ pub fn tracking_plan(rows: &[NotionRow], names: &BTreeMap<String, String>) -> Ve
                 ),
                 ("Owner", people(row, names)),
             ]);
-            blocks.push(bullet(row, text(row, "Name"), details, Vec::new()));
+            blocks.push(bullet(row, text(row, "Name"), details));
         }
         sections.push(Section {
             key: format!("flags/{}", key_part(status)),
@@ -552,12 +548,79 @@ pub fn index(databases: &[(Resource, String)], tracking_plan: Option<&str>) -> V
 
 // ---- planning a region's writes ----------------------------------------------------------
 
+/// What identifies a block's visible content: its type and, run by run, the text with its
+/// link and styling (adjacent runs of the same style merged, as a 2,000-unit split and a
+/// read back may cut them differently), its colour, a callout's icon, a link's target. Reads
+/// both the request shape kodo sends and the read shape Notion answers, so a block read
+/// back from Notion has the signature of the block kodo wrote, and any edit changes it.
+pub fn signature(kind: &str, content: &Value) -> String {
+    let mut runs: Vec<(String, String, bool, bool, String)> = Vec::new();
+    for run in content
+        .get("rich_text")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let text = run
+            .pointer("/text/content")
+            .or_else(|| run.get("plain_text"))
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        let link = run
+            .pointer("/text/link/url")
+            .or_else(|| run.get("href"))
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
+        let flag = |k: &str| run.pointer(&format!("/annotations/{k}")) == Some(&Value::Bool(true));
+        let color = run
+            .pointer("/annotations/color")
+            .and_then(Value::as_str)
+            .unwrap_or("default")
+            .to_string();
+        let style = (link, flag("bold"), flag("code"), color);
+        match runs.last_mut() {
+            Some(last)
+                if (&last.1, last.2, last.3, &last.4) == (&style.0, style.1, style.2, &style.3) =>
+            {
+                last.0.push_str(text)
+            }
+            _ => runs.push((text.to_string(), style.0, style.1, style.2, style.3)),
+        }
+    }
+    let color = content
+        .get("color")
+        .and_then(Value::as_str)
+        .unwrap_or("default");
+    let icon = content
+        .pointer("/icon/emoji")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    let target = ["page_id", "database_id"]
+        .iter()
+        .find_map(|k| content.get(*k).and_then(Value::as_str))
+        .map(|id| id.replace('-', "").to_ascii_lowercase())
+        .unwrap_or_default();
+    json!([kind, runs, color, icon, target]).to_string()
+}
+
+impl Block {
+    /// [`signature`] of the block as kodo writes it.
+    pub fn signature(&self) -> String {
+        let value = self.to_notion();
+        signature(self.kind(), &value[self.kind()])
+    }
+}
+
 /// A top-level block as read from the page.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Existing {
     pub id: String,
     pub kind: String,
+    /// Its plain text (how the markers are found).
     pub text: String,
+    /// Its [`signature`].
+    pub signature: String,
 }
 
 /// Where an insert goes.
@@ -567,8 +630,8 @@ pub enum Anchor {
     End,
     /// After this block already on the page.
     AfterBlock(String),
-    /// After the last block inserted by this plan for the section with this key.
-    AfterInserted(String),
+    /// After the last block of the insert with this number, earlier in the same plan.
+    AfterInsert(usize),
 }
 
 /// One write of a region plan.
@@ -576,24 +639,18 @@ pub enum Anchor {
 pub enum Write {
     /// Move a block (and its children) to the trash.
     Delete(String),
-    /// Insert a section's blocks (or, with `key` empty, the notes of a new region).
-    Insert {
-        anchor: Anchor,
-        key: String,
-        blocks: Vec<Block>,
-    },
-    /// Rewrite the start note (its section list changed).
-    UpdateStart { id: String, block: Block },
+    /// Replace a block's content (same type).
+    Update { id: String, block: Block },
+    /// Insert blocks; inserts are numbered in plan order for [`Anchor::AfterInsert`].
+    Insert { anchor: Anchor, blocks: Vec<Block> },
 }
 
 /// What a region needs.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct RegionPlan {
     pub writes: Vec<Write>,
-    /// Titles of the sections written again or new.
+    /// Titles of the sections that change (new, edited or removed), in page order.
     pub changed: Vec<String>,
-    /// Titles of the sections removed.
-    pub removed: Vec<String>,
     /// The region was not on the page.
     pub missing: bool,
 }
@@ -603,23 +660,26 @@ impl RegionPlan {
     pub fn is_noop(&self) -> bool {
         self.writes.is_empty()
     }
+
+    /// How many blocks the plan writes (deleted, updated or inserted, top level).
+    pub fn blocks_written(&self) -> usize {
+        self.writes
+            .iter()
+            .map(|w| match w {
+                Write::Insert { blocks, .. } => blocks.len(),
+                _ => 1,
+            })
+            .sum()
+    }
 }
 
-/// The start note of `region` listing `sections`.
-pub fn start_note(region: Region, sections: &[Section]) -> Block {
-    let manifest: Vec<String> = sections
-        .iter()
-        .map(|s| format!("§{}={}", s.key, s.hash()))
-        .collect();
+/// The start note of `region`.
+pub fn start_note(region: Region) -> Block {
     Block::Callout(
         "🤖".into(),
         vec![
             Run::Text(region.note().into()),
-            Run::Muted(format!(
-                "\n{} {}",
-                region.start_marker(),
-                manifest.join(" ")
-            )),
+            Run::Muted(format!(" ({})", region.start_marker())),
         ],
     )
 }
@@ -633,36 +693,64 @@ pub fn end_note(region: Region) -> Block {
 }
 
 fn is_start(region: Region, b: &Existing) -> bool {
-    b.kind == "callout"
-        && b.text
-            .split_whitespace()
-            .any(|w| w == region.start_marker())
+    b.kind == "callout" && b.text.contains(&format!("({})", region.start_marker()))
 }
 
 fn is_end(region: Region, b: &Existing) -> bool {
     b.kind == "paragraph" && b.text.contains(&format!("({}).", region.end_marker()))
 }
 
-fn manifest(region: Region, start: &Existing) -> Vec<(String, String)> {
-    let marker = region.start_marker();
-    let Some(at) = start.text.find(&marker) else {
-        return Vec::new();
-    };
-    start.text[at + marker.len()..]
-        .split_whitespace()
-        .filter_map(|w| w.strip_prefix('§'))
-        .filter_map(|w| w.rsplit_once('='))
-        .map(|(k, h)| (k.to_string(), h.to_string()))
-        .collect()
+/// Pairs of (existing index, desired index) of a longest common subsequence by signature.
+fn common(existing: &[&Existing], desired: &[String]) -> Vec<(usize, usize)> {
+    // Common prefix and suffix first: a small change to a long page costs a small table.
+    let (n, m) = (existing.len(), desired.len());
+    let mut pre = 0;
+    while pre < n && pre < m && existing[pre].signature == desired[pre] {
+        pre += 1;
+    }
+    let mut suf = 0;
+    while suf < n - pre && suf < m - pre && existing[n - 1 - suf].signature == desired[m - 1 - suf]
+    {
+        suf += 1;
+    }
+    let (a, b) = (&existing[pre..n - suf], &desired[pre..m - suf]);
+    let width = b.len() + 1;
+    let mut table = vec![0u32; (a.len() + 1) * width];
+    for i in (0..a.len()).rev() {
+        for j in (0..b.len()).rev() {
+            table[i * width + j] = if a[i].signature == b[j] {
+                table[(i + 1) * width + j + 1] + 1
+            } else {
+                table[(i + 1) * width + j].max(table[i * width + j + 1])
+            };
+        }
+    }
+    let mut pairs: Vec<(usize, usize)> = (0..pre).map(|i| (i, i)).collect();
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() && j < b.len() {
+        if a[i].signature == b[j] {
+            pairs.push((pre + i, pre + j));
+            i += 1;
+            j += 1;
+        } else if table[(i + 1) * width + j] >= table[i * width + j + 1] {
+            i += 1;
+        } else {
+            j += 1;
+        }
+    }
+    pairs.extend((0..suf).map(|k| (n - suf + k, m - suf + k)));
+    pairs
 }
 
 /// The writes that make `page` (its top-level blocks, in order) show `sections` in
-/// `region`. Only blocks inside the region are deleted.
+/// `region`: blocks that already show what is wanted are kept, a block of the same type
+/// where another is wanted is updated, the rest deleted or inserted. Only blocks inside the
+/// region are written; a run with nothing changed plans no write.
 pub fn plan_region(region: Region, page: &[Existing], sections: &[Section]) -> RegionPlan {
     let mut plan = RegionPlan::default();
     let Some(start) = page.iter().position(|b| is_start(region, b)) else {
         plan.missing = true;
-        let mut blocks = vec![start_note(region, sections)];
+        let mut blocks = vec![start_note(region)];
         for s in sections {
             blocks.extend(s.blocks.iter().cloned());
             plan.changed.push(s.title());
@@ -670,97 +758,145 @@ pub fn plan_region(region: Region, page: &[Existing], sections: &[Section]) -> R
         blocks.push(end_note(region));
         plan.writes.push(Write::Insert {
             anchor: Anchor::End,
-            key: String::new(),
             blocks,
         });
         return plan;
     };
-    let end = page[start + 1..]
-        .iter()
-        .position(|b| is_end(region, b))
-        .map(|i| start + 1 + i);
-    let inside = &page[start + 1..end.unwrap_or(page.len())];
-    // Split the region at its headings; blocks before the first heading are strays.
-    let mut existing: Vec<(usize, Vec<&Existing>)> = Vec::new();
-    let mut strays: Vec<&Existing> = Vec::new();
-    for b in inside {
-        if b.kind == "heading_2" {
-            existing.push((existing.len(), vec![b]));
-        } else if let Some((_, last)) = existing.last_mut() {
-            last.push(b);
-        } else {
-            strays.push(b);
-        }
-    }
-    let listed = manifest(region, &page[start]);
-    let trusted = listed.len() == existing.len();
-    let mut kept: Vec<Option<usize>> = vec![None; sections.len()];
-    let mut last_kept: Option<usize> = None;
-    for (di, desired) in sections.iter().enumerate() {
-        let Some(ei) = (0..existing.len()).find(|&i| trusted && listed[i].0 == desired.key) else {
-            continue;
-        };
-        let same_hash = listed[ei].1 == desired.hash();
-        let blocks = &existing[ei].1;
-        let same_text = blocks.len() == desired.blocks.len()
-            && blocks
-                .iter()
-                .zip(&desired.blocks)
-                .all(|(e, d)| e.kind == d.kind() && e.text == d.plain_text());
-        if same_hash && same_text && last_kept.is_none_or(|l| ei > l) {
-            kept[di] = Some(ei);
-            last_kept = Some(ei);
-        }
-    }
-    let kept_existing: Vec<usize> = kept.iter().flatten().copied().collect();
-    for b in &strays {
-        plan.writes.push(Write::Delete(b.id.clone()));
-    }
-    for (ei, (_, blocks)) in existing.iter().enumerate() {
-        if !kept_existing.contains(&ei) {
-            for b in blocks {
-                plan.writes.push(Write::Delete(b.id.clone()));
-            }
-            let title = blocks.first().map(|b| b.text.clone()).unwrap_or_default();
-            if !sections.iter().any(|s| s.title() == title) {
-                plan.removed.push(title);
-            }
-        }
-    }
-    let mut anchor = Anchor::AfterBlock(page[start].id.clone());
-    for (di, desired) in sections.iter().enumerate() {
-        match kept[di] {
-            Some(ei) => {
-                let last = existing[ei].1.last().map(|b| b.id.clone());
-                anchor = Anchor::AfterBlock(last.unwrap_or_default());
-            }
-            None => {
-                plan.writes.push(Write::Insert {
-                    anchor: anchor.clone(),
-                    key: desired.key.clone(),
-                    blocks: desired.blocks.clone(),
-                });
-                plan.changed.push(desired.title());
-                anchor = Anchor::AfterInserted(desired.key.clone());
-            }
-        }
-    }
-    if end.is_none() {
-        plan.writes.push(Write::Insert {
-            anchor,
-            key: String::new(),
-            blocks: vec![end_note(region)],
-        });
-    }
-    let note = start_note(region, sections);
-    if page[start].text != note.plain_text() {
-        plan.writes.push(Write::UpdateStart {
+    let note = start_note(region);
+    if page[start].signature != note.signature() {
+        plan.writes.push(Write::Update {
             id: page[start].id.clone(),
             block: note,
         });
     }
+    let end = page[start + 1..]
+        .iter()
+        .position(|b| is_end(region, b))
+        .map(|i| start + 1 + i);
+    // Without its end note the region is taken to run to the end of the page.
+    let inside: Vec<&Existing> = page[start + 1..end.unwrap_or(page.len())].iter().collect();
+    let mut desired: Vec<(&Block, usize)> = Vec::new();
+    for (si, s) in sections.iter().enumerate() {
+        desired.extend(s.blocks.iter().map(|b| (b, si)));
+    }
+    if end.is_none() {
+        desired.push((&END_PLACEHOLDER, usize::MAX));
+    }
+    let end_block = end_note(region);
+    let wanted = |b: &Block| {
+        if std::ptr::eq(b, &END_PLACEHOLDER) {
+            &end_block
+        } else {
+            b
+        }
+        .clone()
+    };
+    let signatures: Vec<String> = desired.iter().map(|(b, _)| wanted(b).signature()).collect();
+    let pairs = common(&inside, &signatures);
+    let mut changed_sections: Vec<usize> = Vec::new();
+    let mut note_change = |si: usize| {
+        if si != usize::MAX && !changed_sections.contains(&si) {
+            changed_sections.push(si);
+        }
+    };
+    // The section an existing block belongs to, by the last heading above it.
+    let section_of_existing = |ei: usize| -> Option<usize> {
+        inside[..=ei]
+            .iter()
+            .rev()
+            .find(|b| b.kind == "heading_2")
+            .and_then(|h| sections.iter().position(|s| s.title() == h.text))
+    };
+    let mut anchor = Anchor::AfterBlock(page[start].id.clone());
+    let mut inserts = 0usize;
+    let (mut ei, mut di) = (0usize, 0usize);
+    let mut removed_titles: Vec<String> = Vec::new();
+    for &(pe, pd) in pairs
+        .iter()
+        .chain(std::iter::once(&(inside.len(), desired.len())))
+    {
+        // The gap before this pair: existing[ei..pe] go, desired[di..pd] come.
+        let gone = &inside[ei..pe];
+        let come = &desired[di..pd];
+        let mut paired = 0;
+        while paired < gone.len()
+            && paired < come.len()
+            && gone[paired].kind == wanted(come[paired].0).kind()
+        {
+            let (b, si) = come[paired];
+            plan.writes.push(Write::Update {
+                id: gone[paired].id.clone(),
+                block: wanted(b),
+            });
+            note_change(si);
+            anchor = Anchor::AfterBlock(gone[paired].id.clone());
+            paired += 1;
+        }
+        for (k, b) in gone[paired..].iter().enumerate() {
+            plan.writes.push(Write::Delete(b.id.clone()));
+            match section_of_existing(ei + paired + k) {
+                Some(si) => note_change(si),
+                None if b.kind == "heading_2" => removed_titles.push(b.text.clone()),
+                None => {}
+            }
+        }
+        if paired < come.len() {
+            let blocks: Vec<Block> = come[paired..].iter().map(|(b, _)| wanted(b)).collect();
+            for (_, si) in &come[paired..] {
+                note_change(*si);
+            }
+            plan.writes.push(Write::Insert {
+                anchor: anchor.clone(),
+                blocks,
+            });
+            anchor = Anchor::AfterInsert(inserts);
+            inserts += 1;
+        }
+        if pe < inside.len() {
+            anchor = Anchor::AfterBlock(inside[pe].id.clone());
+        }
+        (ei, di) = (pe + 1, pd + 1);
+    }
+    changed_sections.sort_unstable();
+    plan.changed = changed_sections
+        .into_iter()
+        .map(|si| sections[si].title())
+        .chain(removed_titles)
+        .collect();
     plan
 }
+
+/// How the tracking-plan page compares with the model: an audit finding when out of date
+/// (`import` fixes it: the audit is the import's plan).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct PageStatus {
+    /// The page (`notion.pages.tracking_plan`).
+    pub page_id: String,
+    /// Its generated region shows what the model renders.
+    pub in_sync: bool,
+    /// kodo's region is not on the page yet.
+    pub missing: bool,
+    /// The sections that differ, by title.
+    pub changed: Vec<String>,
+    /// Top-level blocks the import would write.
+    pub blocks_to_write: usize,
+}
+
+impl PageStatus {
+    /// The status the plan of `page_id` implies.
+    pub fn of(page_id: &str, plan: &RegionPlan) -> PageStatus {
+        PageStatus {
+            page_id: page_id.to_string(),
+            in_sync: plan.is_noop(),
+            missing: plan.missing,
+            changed: plan.changed.clone(),
+            blocks_to_write: plan.blocks_written(),
+        }
+    }
+}
+
+/// Stands for the end note in the desired list when the page lacks it.
+static END_PLACEHOLDER: Block = Block::Divider;
 
 #[cfg(test)]
 mod tests {
@@ -784,44 +920,42 @@ mod tests {
         )
     }
 
-    /// The page as Notion would list it after applying `plan` to `page` (ids made up).
+    fn existing(id: &str, block: &Block) -> Existing {
+        Existing {
+            id: id.into(),
+            kind: block.kind().into(),
+            text: block.plain_text(),
+            signature: block.signature(),
+        }
+    }
+
+    /// The page as Notion would list it after `plan` (new ids made up).
     fn apply(page: &[Existing], plan: &RegionPlan) -> Vec<Existing> {
         let mut out: Vec<Existing> = page.to_vec();
-        let mut last_of: BTreeMap<String, String> = BTreeMap::new();
+        let mut last_of: Vec<String> = Vec::new();
         let mut next = 0;
         for w in &plan.writes {
             match w {
                 Write::Delete(id) => out.retain(|b| &b.id != id),
-                Write::UpdateStart { id, block } => {
-                    if let Some(b) = out.iter_mut().find(|b| &b.id == id) {
-                        b.text = block.plain_text();
-                    }
+                Write::Update { id, block } => {
+                    let at = out.iter().position(|b| &b.id == id).unwrap();
+                    out[at] = existing(id, block);
                 }
-                Write::Insert {
-                    anchor,
-                    key,
-                    blocks,
-                } => {
+                Write::Insert { anchor, blocks } => {
                     let after = |id: &String| out.iter().position(|b| &b.id == id).unwrap() + 1;
                     let at = match anchor {
                         Anchor::End => out.len(),
                         Anchor::AfterBlock(id) => after(id),
-                        Anchor::AfterInserted(k) => after(&last_of[k]),
+                        Anchor::AfterInsert(n) => after(&last_of[*n]),
                     };
                     let new: Vec<Existing> = blocks
                         .iter()
                         .map(|b| {
                             next += 1;
-                            Existing {
-                                id: format!("new{next}"),
-                                kind: b.kind().into(),
-                                text: b.plain_text(),
-                            }
+                            existing(&format!("new{next}"), b)
                         })
                         .collect();
-                    if let Some(last) = new.last() {
-                        last_of.insert(key.clone(), last.id.clone());
-                    }
+                    last_of.push(new.last().unwrap().id.clone());
                     out.splice(at..at, new);
                 }
             }
@@ -829,15 +963,15 @@ mod tests {
         out
     }
 
+    fn paragraph(id: &str, text: &str) -> Existing {
+        existing(id, &Block::Paragraph(vec![Run::Text(text.into())]))
+    }
+
     #[test]
     fn a_fresh_page_gets_one_region_and_a_rerun_writes_nothing() {
         let rows = vec![event("a_clicked", "feature_", "A click.")];
         let sections = tracking_plan(&rows, &BTreeMap::new());
-        let person = Existing {
-            id: "p1".into(),
-            kind: "paragraph".into(),
-            text: "My notes".into(),
-        };
+        let person = paragraph("p1", "My notes");
         let plan = plan_region(
             Region::TrackingPlan,
             std::slice::from_ref(&person),
@@ -852,45 +986,99 @@ mod tests {
     }
 
     #[test]
-    fn a_change_rewrites_only_its_section_and_keeps_peoples_blocks() {
-        let mut rows = vec![
-            event("a_clicked", "feature_", "A click."),
-            event("u_signed_up", "user_", "Sign-up."),
-        ];
+    fn a_rename_rewrites_one_block_of_one_section_and_keeps_peoples_blocks() {
+        let mut rows: Vec<NotionRow> = (0..30)
+            .map(|i| event(&format!("f_{i:02}"), "feature_", "A click."))
+            .collect();
+        rows.push(event("u_signed_up", "user_", "Sign-up."));
         let sections = tracking_plan(&rows, &BTreeMap::new());
-        let mine = Existing {
-            id: "p1".into(),
-            kind: "paragraph".into(),
-            text: "Mine".into(),
-        };
-        let page = apply(
+        let mine = paragraph("p1", "Mine");
+        let mut page = apply(
             std::slice::from_ref(&mine),
             &plan_region(Region::TrackingPlan, std::slice::from_ref(&mine), &sections),
         );
-        let mut page = page;
-        page.push(Existing {
-            id: "p2".into(),
-            kind: "paragraph".into(),
-            text: "Below".into(),
-        });
-        rows[1] = event("u_registered", "user_", "Sign-up.");
+        page.push(paragraph("p2", "Below"));
+        rows[30] = event("u_registered", "user_", "Sign-up.");
         let sections = tracking_plan(&rows, &BTreeMap::new());
         let plan = plan_region(Region::TrackingPlan, &page, &sections);
         assert_eq!(plan.changed, ["Events · user_ (1)"]);
-        let deletes = plan
-            .writes
-            .iter()
-            .filter(|w| matches!(w, Write::Delete(_)))
-            .count();
-        assert_eq!(deletes, 2, "{plan:?}");
-        assert!(plan.writes.iter().all(|w| match w {
-            Write::Delete(id) => id != "p1" && id != "p2",
-            _ => true,
-        }));
+        assert_eq!(plan.writes.len(), 1, "{plan:?}");
+        assert!(matches!(plan.writes[0], Write::Update { .. }));
         let after = apply(&page, &plan);
         assert_eq!(after.first(), Some(&mine));
         assert_eq!(after.last().map(|b| b.text.as_str()), Some("Below"));
         assert!(plan_region(Region::TrackingPlan, &after, &sections).is_noop());
+    }
+
+    #[test]
+    fn edits_inside_the_region_are_replaced_and_a_lost_end_note_comes_back() {
+        let rows = vec![event("a_clicked", "feature_", "A click.")];
+        let sections = tracking_plan(&rows, &BTreeMap::new());
+        let page = apply(&[], &plan_region(Region::TrackingPlan, &[], &sections));
+        // A person edits a generated block, adds one inside, and deletes the end note.
+        let mut edited = page.clone();
+        edited[2] = paragraph(&page[2].id, "changed by hand");
+        edited.insert(3, paragraph("mine", "inside"));
+        edited.pop();
+        let plan = plan_region(Region::TrackingPlan, &edited, &sections);
+        let after = apply(&edited, &plan);
+        assert_eq!(
+            after.iter().map(|b| &b.signature).collect::<Vec<_>>(),
+            page.iter().map(|b| &b.signature).collect::<Vec<_>>()
+        );
+    }
+
+    #[test]
+    fn adding_and_removing_events_moves_only_their_blocks() {
+        let mut rows: Vec<NotionRow> = (0..10)
+            .map(|i| event(&format!("e_{i}"), "user_", "x"))
+            .collect();
+        let sections = tracking_plan(&rows, &BTreeMap::new());
+        let page = apply(&[], &plan_region(Region::TrackingPlan, &[], &sections));
+        rows.remove(3);
+        rows.push(event("new_one", "system_", "y"));
+        let sections = tracking_plan(&rows, &BTreeMap::new());
+        let plan = plan_region(Region::TrackingPlan, &page, &sections);
+        let after = apply(&page, &plan);
+        let fresh = apply(&[], &plan_region(Region::TrackingPlan, &[], &sections));
+        assert_eq!(
+            after.iter().map(|b| &b.signature).collect::<Vec<_>>(),
+            fresh.iter().map(|b| &b.signature).collect::<Vec<_>>()
+        );
+        assert!(plan.blocks_written() < 10, "{plan:?}");
+    }
+
+    #[test]
+    fn signatures_read_back_equal_what_was_written() {
+        let block = Block::Bullet(
+            vec![
+                Run::Link {
+                    text: "a".into(),
+                    url: "https://www.notion.so/x".into(),
+                },
+                Run::Text(" — b".into()),
+                Run::Muted("\nc".into()),
+            ],
+            Vec::new(),
+        );
+        let sent = block.to_notion();
+        // Notion's read shape: full annotations, plain_text and href.
+        let read: Vec<Value> = sent["bulleted_list_item"]["rich_text"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                json!({
+                    "type": "text",
+                    "text": {"content": r["text"]["content"], "link": r["text"].get("link")},
+                    "annotations": {"bold": r["annotations"]["bold"], "italic": false, "strikethrough": false, "underline": false, "code": r["annotations"]["code"], "color": r["annotations"]["color"]},
+                    "plain_text": r["text"]["content"],
+                    "href": r["text"]["link"]["url"],
+                })
+            })
+            .collect();
+        let content = json!({"rich_text": read, "color": "default"});
+        assert_eq!(signature("bulleted_list_item", &content), block.signature());
     }
 
     #[test]

@@ -84,6 +84,9 @@ pub struct Findings {
     pub code: Option<CodeReport>,
     /// The best-practice findings; `None` when not judged (`status`, `import`).
     pub hygiene: Option<hygiene::Report>,
+    /// The tracking-plan page against the model; `None` when not judged
+    /// (`notion.pages.tracking_plan` unset, `status`).
+    pub tracking_plan: Option<crate::pages::PageStatus>,
 }
 
 impl Findings {
@@ -223,6 +226,7 @@ impl Findings {
     pub fn in_sync(&self) -> bool {
         self.summary.iter().all(Summary::in_sync)
             && self.code.as_ref().is_none_or(CodeReport::in_sync)
+            && self.tracking_plan.as_ref().is_none_or(|p| p.in_sync)
     }
 
     /// Hygiene findings of rules set to `error` (they fail `--check`; not a sync problem).
@@ -388,6 +392,12 @@ pub fn recommended_actions(f: &Findings) -> Vec<String> {
             commands(f.edited.iter().map(|x| x.resource), " --overwrite")
         ));
     }
+    if f.tracking_plan.as_ref().is_some_and(|p| !p.in_sync) {
+        out.push(
+            "Regenerate the tracking-plan page: `kodo ph-sync import` (or `kodo ph-sync setup --refresh-pages`)"
+                .to_string(),
+        );
+    }
     out
 }
 
@@ -448,6 +458,29 @@ fn issues(out: &mut String, f: &Findings) {
             f.planned.iter().map(planned_line).collect(),
         );
     }
+    if let Some(page) = f.tracking_plan.as_ref().filter(|p| !p.in_sync) {
+        section(
+            out,
+            "Tracking Plan Out of Date",
+            "The tracking-plan page's generated section differs from what the databases say:",
+            tracking_plan_lines(page),
+        );
+    }
+}
+
+fn tracking_plan_lines(page: &crate::pages::PageStatus) -> Vec<String> {
+    if page.missing {
+        return vec![format!(
+            "- kodo's section is not on the page yet ({} to write)",
+            plural(page.blocks_to_write, "block", "blocks")
+        )];
+    }
+    let mut lines: Vec<String> = page.changed.iter().map(|t| format!("- {t}")).collect();
+    lines.push(format!(
+        "({} to write; what people wrote above and below kodo's section is kept)",
+        plural(page.blocks_to_write, "block", "blocks")
+    ));
+    lines
 }
 
 /// The audit report in the spec's Markdown format.
@@ -510,6 +543,8 @@ struct JsonReport<'a> {
     in_sync: bool,
     hygiene: &'a [hygiene::Finding],
     hygiene_errors: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tracking_plan: Option<&'a crate::pages::PageStatus>,
 }
 
 /// The audit as JSON (schema in the README).
@@ -535,6 +570,7 @@ pub fn audit_json(f: &Findings, generated_at: &str) -> String {
         in_sync: f.in_sync(),
         hygiene: f.hygiene.as_ref().map_or(&[], |h| h.findings.as_slice()),
         hygiene_errors: f.hygiene_errors(),
+        tracking_plan: f.tracking_plan.as_ref(),
     };
     let mut text = serde_json::to_string_pretty(&report).unwrap_or_default();
     text.push('\n');
@@ -599,6 +635,23 @@ pub fn audit_csv(f: &Findings) -> String {
     if let Some(h) = &f.hygiene {
         for record in hygiene::csv_records(h) {
             out.push_str(&csv_row(&record));
+        }
+    }
+    if let Some(page) = f.tracking_plan.as_ref().filter(|p| !p.in_sync) {
+        let sections: Vec<&str> = if page.missing {
+            vec!["(kodo's section)"]
+        } else {
+            page.changed.iter().map(String::as_str).collect()
+        };
+        for section in sections {
+            out.push_str(&csv_row(&[
+                "tracking_plan",
+                "pages",
+                section,
+                "",
+                "",
+                &format!("out of date on page {}", page.page_id),
+            ]));
         }
     }
     out

@@ -497,10 +497,12 @@ fn match_call(cx: &Ctx, i: usize, p: &Pattern) -> Option<RawRef> {
             }
         }
     };
-    let props = if builtin_event {
-        props::find(cx, props_at, &args, &positional)
-    } else {
-        None
+    let props = match &p.props {
+        _ if builtin_event => props::find(cx, props_at, &args, &positional),
+        Some(through) if p.kind == Kind::Event => {
+            props::at_wrapper_call(cx, through, &args, &positional, toks[i].line)
+        }
+        _ => None,
     };
     Some(RawRef {
         tok: i,

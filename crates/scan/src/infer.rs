@@ -79,6 +79,62 @@ pub struct Sink {
     pub sdk: String,
     /// The side the SDK call runs on, decided in the wrapper's file.
     pub side: Side,
+    /// What the call sends as properties (events whose properties kodo reads).
+    #[serde(default)]
+    pub props: Option<PropsThrough>,
+}
+
+/// What a wrapper's SDK call sends as properties: keys written in the wrapper's body, and
+/// the parameter whose argument at each call site is (spread into) the properties
+/// (`const capture = (event, properties) => posthog.capture(event, properties)`,
+/// `properties: { ...properties, version }`).
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Default)]
+pub struct PropsThrough {
+    /// Keys the body writes itself, sorted, each once.
+    pub keys: Vec<String>,
+    /// Some keys of the body cannot be seen (besides the forwarded parameter's).
+    pub open: bool,
+    /// The parameter forwarded as (part of) the properties.
+    pub from: Option<Slot>,
+    /// Python `**kwargs` forwarded as (part of) the properties: a call site's keyword
+    /// arguments are properties, except those naming the wrapper's own parameters (listed).
+    #[serde(default)]
+    pub kwargs: Option<Vec<String>>,
+}
+
+impl PropsThrough {
+    /// From the properties of an SDK call in the body of function `fn_idx`: a plain name that
+    /// is one of its parameters is forwarded (one at most); anything else unseen opens it.
+    fn of(
+        raw: &crate::extract::RawProps,
+        src: &[u8],
+        toks: &[Token],
+        fns: &[FnSpan],
+        fn_idx: usize,
+    ) -> PropsThrough {
+        let mut out = PropsThrough {
+            keys: raw.keys.iter().map(|(k, _)| k.clone()).collect(),
+            // A key written as a constant is resolved at the call site's file only if the
+            // constant is visible there; keep it simple and honest: open.
+            open: raw.open || !raw.names.is_empty(),
+            from: None,
+            kwargs: None,
+        };
+        for (name, tok) in &raw.unbound {
+            match param_slot(fns, *tok, name) {
+                Some((_, idx, slot)) if idx == fn_idx && out.from.is_none() => {
+                    out.from = Some(slot)
+                }
+                None if out.kwargs.is_none() && kwargs_param(src, toks, &fns[fn_idx], name) => {
+                    out.kwargs = Some(fns[fn_idx].params.iter().map(|p| p.name.clone()).collect())
+                }
+                _ => out.open = true,
+            }
+        }
+        out.keys.sort();
+        out.keys.dedup();
+        out
+    }
 }
 
 /// A parameter passed on to another call (`track(name)` inside `function onClick(name)`).
@@ -200,6 +256,10 @@ pub(crate) struct Inferred {
     /// The function whose body holds the parameter that reaches the key (this wrapper's own
     /// name, or for an alias or a hook's bound result, the function it stands for).
     pub origin: String,
+    /// What the wrapper's SDK call sends as properties (a wrapper that calls another
+    /// wrapper: not followed, `None`).
+    #[serde(default)]
+    pub props: Option<PropsThrough>,
 }
 
 impl Inferred {
@@ -261,6 +321,16 @@ impl Inferred {
             _ => Some(from.clone()),
         }
     }
+}
+
+/// Whether function `f` takes `**name` (Python keyword arguments).
+fn kwargs_param(src: &[u8], toks: &[Token], f: &FnSpan, name: &str) -> bool {
+    let head = &toks[f.tok..f.body.0.min(toks.len())];
+    head.windows(3).any(|w| {
+        w[0].is(src, "*") && w[1].is(src, "*") && w[1].start == w[0].end && w[2].is(src, name)
+    }) || head
+        .windows(2)
+        .any(|w| w[0].is(src, "**") && w[1].is(src, name))
 }
 
 /// Whether a language's calls can name their arguments (`f(event="x")`).
@@ -384,6 +454,10 @@ pub(crate) fn extract(
                     kind: r.kind,
                     sdk: r.sdk.clone(),
                     side: side_of(r),
+                    props: r
+                        .props
+                        .as_ref()
+                        .map(|p| PropsThrough::of(p, src, toks, fns, idx)),
                 };
                 if let Some(e) = entry(&mut by_fn, fns, toks, idx) {
                     if !e.sinks.contains(&sink) {
@@ -796,6 +870,7 @@ pub(crate) fn close<F: Borrow<FileFacts>>(
                     only_in: None,
                     returned: f.returned,
                     origin: f.name.clone(),
+                    props: s.props.clone(),
                 });
             }
         }
@@ -845,6 +920,7 @@ pub(crate) fn close<F: Borrow<FileFacts>>(
                             only_in: None,
                             returned: f.returned,
                             origin: f.name.clone(),
+                            props: None,
                         });
                     }
                 }
@@ -1117,6 +1193,7 @@ mod tests {
                 kind: Kind::Event,
                 sdk: "posthog-js".into(),
                 side: Side::Frontend,
+                props: None,
             }],
             forwards: vec![],
             calls: vec![],

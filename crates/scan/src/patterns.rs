@@ -119,6 +119,8 @@ pub(crate) struct Pattern {
     /// Where an inferred wrapper is defined (a same-named function of another file is
     /// another function).
     pub defined_in: Option<String>,
+    /// What an inferred wrapper's body sends as properties.
+    pub props: Option<crate::infer::PropsThrough>,
 }
 
 /// All rows, indexed by call name, plus the prefilter over the names.
@@ -613,6 +615,7 @@ impl Table {
                     inferred: false,
                     only_in: None,
                     defined_in: None,
+                    props: None,
                 });
             }
         }
@@ -643,6 +646,7 @@ impl Table {
                 inferred: false,
                 only_in: None,
                 defined_in: None,
+                props: None,
             });
         }
         for w in inferred {
@@ -663,6 +667,7 @@ impl Table {
                     inferred: true,
                     only_in: w.only_in.clone(),
                     defined_in: Some(w.path.clone()),
+                    props: w.props.clone(),
                 });
             }
         }

@@ -647,7 +647,7 @@ fn property_set(
     local: Option<&DefIndex>,
     keep_dollar: bool,
 ) -> crate::PropertySet {
-    let mut open = raw.open;
+    let mut open = raw.is_open();
     let mut keys: Vec<crate::PropertyKey> = Vec::with_capacity(raw.keys.len() + raw.names.len());
     keys.extend(raw.keys.iter().map(|(name, line)| crate::PropertyKey {
         name: name.clone(),

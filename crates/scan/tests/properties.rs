@@ -312,3 +312,147 @@ fn each_key_once_at_its_first_line() {
     assert_eq!(keys, vec![("b".into(), 3), ("plan".into(), 2)]);
     assert!(!set.open);
 }
+
+#[test]
+fn conditional_and_default_values_give_every_branch() {
+    assert_props(
+        "web/a.ts",
+        r#"
+posthog.capture("c1", { a: 1, ...(signedIn ? { user: u } : { $process_person_profile: false }) });
+posthog.capture("c2", flag ? { x: 1 } : { y: 2 });
+posthog.capture("c3", { ...(extra ?? {}), z: 1 });
+posthog.capture("c4", { ...(debug && { trace: t }) });
+"#,
+        &[
+            ("c1", closed(&["a", "user"])),
+            ("c2", closed(&["x", "y"])),
+            ("c3", open(&["z"])),
+            ("c4", closed(&["trace"])),
+        ],
+    );
+    assert_props(
+        "api/a.py",
+        "posthog.capture('p1', distinct_id=u, properties={'a': 1} if c else {'b': 2})\n",
+        &[("p1", closed(&["a", "b"]))],
+    );
+}
+
+/// `(event key, property names, open)` of every reference of a scanned tree, sorted.
+fn scanned(files: &[(&str, &str)]) -> Vec<(String, String, Set)> {
+    let dir = tempfile::tempdir().unwrap();
+    for (path, text) in files {
+        let p = dir.path().join(path);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    }
+    let report = kodo_scan::scan(dir.path(), &ScanSettings::default()).unwrap();
+    let mut out: Vec<(String, String, Set)> = report
+        .keys
+        .iter()
+        .flat_map(|k| {
+            k.references.iter().map(|r| {
+                (
+                    k.key.clone(),
+                    format!("{}:{}", r.path, r.line),
+                    r.properties.clone().map(|PropertySet { keys, open }| {
+                        (keys.into_iter().map(|k| k.name).collect(), open)
+                    }),
+                )
+            })
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+#[test]
+fn wrappers_forward_their_properties_parameter() {
+    let got = scanned(&[
+        (
+            "web/lib/analytics.ts",
+            r#"import posthog from "posthog-js";
+export const capture = (event: string, properties?: Record<string, unknown>) => {
+  posthog.capture(event, properties);
+};
+export function track(event: string, props: Record<string, unknown>) {
+  posthog.capture(event, { ...props, app_version: VERSION, $lib: "web" });
+}
+export function ping(event: string) {
+  posthog.capture(event);
+}
+"#,
+        ),
+        (
+            "web/pages/home.ts",
+            r#"import { capture, track, ping } from "../lib/analytics";
+capture("home_viewed", { tab: "feed", count: 2 });
+capture("home_left");
+capture("home_scrolled", buildProps());
+track("home_clicked", { target });
+ping("home_pinged");
+"#,
+        ),
+    ]);
+    let want: Vec<(String, String, Set)> = vec![
+        (
+            "home_clicked".into(),
+            "web/pages/home.ts:5".into(),
+            closed(&["app_version", "target"]),
+        ),
+        ("home_left".into(), "web/pages/home.ts:3".into(), None),
+        ("home_pinged".into(), "web/pages/home.ts:6".into(), None),
+        (
+            "home_scrolled".into(),
+            "web/pages/home.ts:4".into(),
+            open(&[]),
+        ),
+        (
+            "home_viewed".into(),
+            "web/pages/home.ts:2".into(),
+            closed(&["count", "tab"]),
+        ),
+    ];
+    assert_eq!(got, want);
+}
+
+#[test]
+fn python_kwargs_wrappers_send_the_call_sites_keyword_arguments() {
+    let got = scanned(&[
+        (
+            "app/analytics.py",
+            r#"import posthog
+
+
+class Analytics:
+    def event(self, name, main_model=None, **kwargs):
+        properties = {}
+        if main_model:
+            properties["main_model"] = main_model
+        properties.update(kwargs)
+        posthog.capture(name, distinct_id=self.user_id, properties=properties)
+"#,
+        ),
+        (
+            "app/main.py",
+            r#"from app.analytics import Analytics
+
+analytics = Analytics()
+analytics.event("launched", main_model=m, edit_format="diff")
+analytics.event("exited", **extra)
+"#,
+        ),
+    ]);
+    let want: Vec<(String, String, Set)> = vec![
+        (
+            "exited".into(),
+            "app/main.py:5".into(),
+            open(&["main_model"]),
+        ),
+        (
+            "launched".into(),
+            "app/main.py:4".into(),
+            closed(&["edit_format", "main_model"]),
+        ),
+    ];
+    assert_eq!(got, want);
+}

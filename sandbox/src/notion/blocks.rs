@@ -186,6 +186,34 @@ fn visible_children(store: &NotionStore, parent: &str) -> Vec<String> {
         .collect()
 }
 
+/// A page's or block's live content for the admin API: `[{id, type, text, children}]`.
+pub fn content_tree(store: &NotionStore, parent: &str) -> Value {
+    Value::Array(
+        visible_children(store, parent)
+            .iter()
+            .filter_map(|id| {
+                let block = block_json(store, id)?;
+                let kind = block["type"].as_str().unwrap_or_default().to_string();
+                let text = block[&kind]["rich_text"]
+                    .as_array()
+                    .map(|runs| {
+                        runs.iter()
+                            .filter_map(|r| r["plain_text"].as_str())
+                            .collect::<String>()
+                    })
+                    .or_else(|| block[&kind]["title"].as_str().map(str::to_string))
+                    .unwrap_or_default();
+                Some(json!({
+                    "id": id,
+                    "type": kind,
+                    "text": text,
+                    "children": content_tree(store, id),
+                }))
+            })
+            .collect(),
+    )
+}
+
 fn user_ref(id: &str) -> Value {
     json!({"object": "user", "id": id})
 }

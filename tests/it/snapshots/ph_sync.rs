@@ -55,6 +55,55 @@ fn audit_in_each_format() {
     );
 }
 
+/// A tracking-plan page whose generated section a person edited: the audit's finding in
+/// each format (and `--check` fails on it).
+#[test]
+fn audit_tracking_plan_out_of_date_in_each_format() {
+    let env = TestEnv::start("demo");
+    env.ph_sync(&["import"]);
+    let plan = env.config()["notion"]["pages"]["tracking_plan"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let heading = env
+        .sandbox
+        .admin_get(&format!("/blocks/{plan}"))
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| {
+            b["text"]
+                .as_str()
+                .unwrap_or("")
+                .starts_with("Events · feature_")
+        })
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (status, _) = env.sandbox.admin_request(
+        "PATCH",
+        &format!("/notion/blocks/{heading}"),
+        serde_json::json!({"heading_2": {"rich_text": [{"text": {"content": "Feature events"}}]}}),
+    );
+    assert_eq!(status, 200);
+    snap(
+        &env,
+        "audit_tracking_plan_md",
+        &["ph-sync", "audit", "--no-code", "--check"],
+    );
+    snap(
+        &env,
+        "audit_tracking_plan_json",
+        &["ph-sync", "audit", "--no-code", "--format", "json"],
+    );
+    snap(
+        &env,
+        "audit_tracking_plan_csv",
+        &["ph-sync", "audit", "--no-code", "--format", "csv"],
+    );
+}
+
 #[test]
 fn import_dry_run_in_each_format() {
     let env = TestEnv::start("demo");

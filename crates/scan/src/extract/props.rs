@@ -27,6 +27,17 @@ pub(crate) struct RawProps {
     pub names: Vec<(String, u32)>,
     /// Some keys cannot be seen.
     pub open: bool,
+    /// Plain names bound nowhere in their scope of the file (a parameter, a global), each
+    /// with its token: their keys cannot be seen here, but a wrapper's call site may show
+    /// them (see [`PropsThrough`](crate::infer::PropsThrough)).
+    pub unbound: Vec<(String, usize)>,
+}
+
+impl RawProps {
+    /// Some keys cannot be seen in this file.
+    pub(crate) fn is_open(&self) -> bool {
+        self.open || !self.unbound.is_empty()
+    }
 }
 
 /// Where a call shape carries its properties.
@@ -176,6 +187,19 @@ fn value(cx: &Ctx, s: usize, mut e: usize, depth: u8, out: &mut RawProps) -> boo
             e -= 1;
         }
     }
+    // `( … )`: the expression inside.
+    if toks[s].is(src, "(") && match_fwd(toks, src, s) == Some(e - 1) {
+        return value(cx, s + 1, e - 1, depth - 1, out);
+    }
+    // `c ? a : b`, `a ?? b`, `a || b`, `c && a` (JS), `a if c else b` (Python): the keys
+    // of every branch that may be the value.
+    if let Some(branches) = alternatives(cx, s, e) {
+        let mut present = false;
+        for (bs, be) in branches {
+            present |= value(cx, bs, be, depth - 1, out);
+        }
+        return present;
+    }
     let first = &toks[s];
     // An object literal, a dict, a hash, a PHP short array.
     let opens_literal = first.is(src, "{") || (family == Family::Php && first.is(src, "["));
@@ -207,15 +231,60 @@ fn value(cx: &Ctx, s: usize, mut e: usize, depth: u8, out: &mut RawProps) -> boo
         match binding(cx, s) {
             Some((vs, ve)) => {
                 let present = value(cx, vs, ve, depth - 1, out);
-                mutations(cx, s, ve, s, out);
+                mutations(cx, s, ve, s, depth - 1, out);
                 return present;
             }
-            None => out.open = true,
+            None => out
+                .unbound
+                .push((String::from_utf8_lossy(first.text(src)).into_owned(), s)),
         }
         return true;
     }
     out.open = true;
     true
+}
+
+/// The branches of a conditional or a logical default, split at depth 0.
+fn alternatives(cx: &Ctx, s: usize, e: usize) -> Option<Vec<(usize, usize)>> {
+    let (src, toks) = (cx.src, cx.toks);
+    let family = cx.lang.family();
+    if family != Family::Js && cx.lang != Lang::Python {
+        return None;
+    }
+    let mut depth = 0usize;
+    let (mut q, mut logical) = (None, None);
+    for k in s..e {
+        let t = &toks[k];
+        if t.kind == Tk::Str {
+            continue;
+        }
+        match t.text(src) {
+            b"(" | b"[" | b"{" if t.kind == Tk::Punct => depth += 1,
+            b")" | b"]" | b"}" if t.kind == Tk::Punct => depth = depth.saturating_sub(1),
+            _ if depth > 0 => {}
+            b"?" if family == Family::Js && q.is_none() => q = Some(k),
+            b":" if family == Family::Js => {
+                if let Some(q) = q {
+                    // The test is not a value: `c ? a : b` is `a` or `b`.
+                    return Some(vec![(q + 1, k), (k + 1, e)]);
+                }
+            }
+            b"if" if cx.lang == Lang::Python => {
+                let els =
+                    (k + 1..e).find(|&j| toks[j].is(src, "else") && depth_at(cx, k, j) == 0)?;
+                return Some(vec![(s, k), (els + 1, e)]);
+            }
+            b"??" | b"||" | b"or" if logical.is_none() && q.is_none() => logical = Some((k, true)),
+            b"&&" | b"and" if logical.is_none() && q.is_none() => logical = Some((k, false)),
+            _ => {}
+        }
+    }
+    let (k, both) = logical?;
+    Some(if both {
+        vec![(s, k), (k + 1, e)]
+    } else {
+        vec![(k + 1, e)]
+    })
 }
 
 /// The bracket depth at token `k` relative to `s`.
@@ -543,7 +612,7 @@ const READS: &[&[u8]] = &[
 /// Keys added to the bound name between its binding (ending at `from`) and `to`:
 /// `name.k = …`, `name["k"] = …`, `name.Set("k", …)`; anything that may add keys we cannot
 /// see (`Object.assign(name, …)`, `name.update(…)`, `name |= …`) opens the set.
-fn mutations(cx: &Ctx, name: usize, from: usize, to: usize, out: &mut RawProps) {
+fn mutations(cx: &Ctx, name: usize, from: usize, to: usize, depth: u8, out: &mut RawProps) {
     let (src, toks) = (cx.src, cx.toks);
     let text = toks[name].text(src);
     let family = cx.lang.family();
@@ -578,6 +647,11 @@ fn mutations(cx: &Ctx, name: usize, from: usize, to: usize, out: &mut RawProps) 
                     if let Some(close) = match_fwd(toks, src, j + 3) {
                         go_set(cx, j + 3, close, out);
                     }
+                } else if cx.lang == Lang::Python && method == b"update" && depth > 0 {
+                    // `props.update(other, k=v)` is `{**props, **other, "k": v}`.
+                    if let Some(close) = match_fwd(toks, src, j + 3) {
+                        dict_call(cx, j + 3, close, depth, out);
+                    }
                 } else if !READS.contains(&method) {
                     out.open = true;
                 }
@@ -600,4 +674,86 @@ fn mutations(cx: &Ctx, name: usize, from: usize, to: usize, out: &mut RawProps) 
             out.open = true;
         }
     }
+}
+
+/// The properties at a call site of an inferred wrapper whose body sends `through`: the
+/// keys written in the body (at the call's line, where the call site's file sees them), the
+/// keys of the argument the body forwards, and for a Python `**kwargs` wrapper the call's
+/// keyword arguments that are not the wrapper's own parameters.
+pub(super) fn at_wrapper_call(
+    cx: &Ctx,
+    through: &crate::infer::PropsThrough,
+    args: &[Arg],
+    positional: &[Arg],
+    line: u32,
+) -> Option<RawProps> {
+    use crate::infer::Slot;
+    let (src, toks) = (cx.src, cx.toks);
+    let mut out = RawProps::default();
+    // Whether the call site passes anything that becomes properties.
+    let mut passed = false;
+    let merge = |out: &mut RawProps, p: RawProps| {
+        out.keys.extend(p.keys);
+        out.names.extend(p.names);
+        out.unbound.extend(p.unbound);
+        out.open |= p.open;
+    };
+    match &through.from {
+        None => {}
+        Some(Slot::Param { index, name }) => {
+            let at = if crate::infer::kwargs_lang(cx.lang.family()) {
+                PropsAt::NamedOrPos(name, *index)
+            } else {
+                PropsAt::Pos(*index)
+            };
+            if let Some(p) = find(cx, at, args, positional) {
+                passed = true;
+                merge(&mut out, p);
+            }
+        }
+        Some(Slot::Field { index, field }) => match positional.get(*index) {
+            Some(a) if toks[a.start].is(src, "{") => {
+                if let Some(p) = find(cx, PropsAt::ObjectMember(a.start, field), args, positional) {
+                    passed = true;
+                    merge(&mut out, p);
+                }
+            }
+            // The object is not a literal here: its field cannot be seen.
+            Some(_) => {
+                passed = true;
+                out.open = true;
+            }
+            None => {}
+        },
+    }
+    if let Some(own) = &through.kwargs {
+        for a in args {
+            match a.name {
+                Some(n) if toks[n].kind == Tk::Ident => {
+                    let name = String::from_utf8_lossy(toks[n].text(src));
+                    if !own.iter().any(|p| *p == name) {
+                        passed = true;
+                        push_key(cx, &mut out, name.into_owned(), toks[n].line);
+                    }
+                }
+                // `**extra`: more keyword arguments than can be seen.
+                None if spread(cx, a.start, a.end).is_some() => {
+                    passed = true;
+                    out.open = true;
+                }
+                _ => {}
+            }
+        }
+    }
+    // A body that writes properties of its own sends them whatever the call passes.
+    let body_sends = !through.keys.is_empty()
+        || through.open
+        || (through.from.is_none() && through.kwargs.is_none());
+    if !passed && !body_sends {
+        return None;
+    }
+    out.open |= through.open;
+    out.keys
+        .extend(through.keys.iter().map(|k| (k.clone(), line)));
+    Some(out)
 }
