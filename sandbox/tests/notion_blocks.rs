@@ -330,3 +330,33 @@ async fn children_page_through_with_cursors() {
         .await;
     assert_eq!(too_big.status, 400);
 }
+
+#[tokio::test]
+async fn links_to_notion_pages_read_back_relative() {
+    let env = start("demo").await;
+    let link = |url: &str| json!({"paragraph": {"rich_text": [{"text": {"content": "x", "link": {"url": url}}}]}});
+    let answer = env
+        .notion(
+            "PATCH",
+            &format!("/v1/blocks/{ANALYTICS_HOME}/children"),
+            Some(json!({"children": [
+                link("https://www.notion.so/Events-22d9f5a14b6c80d8a2e3f4a5b6c7d8e9"),
+                link("https://github.com/acme/web/pull/12"),
+            ]})),
+        )
+        .await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    let runs = |i: usize| answer.body["results"][i]["paragraph"]["rich_text"][0].clone();
+    assert_eq!(
+        runs(0)["text"]["link"]["url"],
+        "/22d9f5a14b6c80d8a2e3f4a5b6c7d8e9"
+    );
+    assert_eq!(
+        runs(0)["href"],
+        "https://www.notion.so/22d9f5a14b6c80d8a2e3f4a5b6c7d8e9"
+    );
+    assert_eq!(
+        runs(1)["text"]["link"]["url"],
+        "https://github.com/acme/web/pull/12"
+    );
+}

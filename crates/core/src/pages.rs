@@ -566,12 +566,12 @@ pub fn signature(kind: &str, content: &Value) -> String {
             .or_else(|| run.get("plain_text"))
             .and_then(Value::as_str)
             .unwrap_or("");
-        let link = run
-            .pointer("/text/link/url")
-            .or_else(|| run.get("href"))
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_string();
+        let link = canonical_link(
+            run.pointer("/text/link/url")
+                .or_else(|| run.get("href"))
+                .and_then(Value::as_str)
+                .unwrap_or(""),
+        );
         let flag = |k: &str| run.pointer(&format!("/annotations/{k}")) == Some(&Value::Bool(true));
         let color = run
             .pointer("/annotations/color")
@@ -602,6 +602,31 @@ pub fn signature(kind: &str, content: &Value) -> String {
         .map(|id| id.replace('-', "").to_ascii_lowercase())
         .unwrap_or_default();
     json!([kind, runs, color, icon, target]).to_string()
+}
+
+/// A link as the signature compares it: a link to a Notion page, which kodo writes as the
+/// row's `https://www.notion.so/Title-<id>` and Notion reads back as the relative `/<id>`
+/// (9gustin/react-notion-render#170: internal links come back as `/ID`), is `notion:<id>`;
+/// any other URL is itself.
+fn canonical_link(url: &str) -> String {
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))
+        .map(|r| r.strip_prefix("www.").unwrap_or(r))
+        .and_then(|r| r.strip_prefix("notion.so"));
+    let path = match rest {
+        Some(path) => path,
+        None if url.starts_with('/') => url,
+        None => return url.to_string(),
+    };
+    let path = path.split(['?', '#']).next().unwrap_or(path);
+    let tail: String = path.chars().filter(|c| *c != '-').collect();
+    match tail.len().checked_sub(32).map(|at| &tail[at..]) {
+        Some(id) if id.chars().all(|c| c.is_ascii_hexdigit()) => {
+            format!("notion:{}", id.to_ascii_lowercase())
+        }
+        _ => url.to_string(),
+    }
 }
 
 impl Block {
@@ -1079,6 +1104,26 @@ mod tests {
             .collect();
         let content = json!({"rich_text": read, "color": "default"});
         assert_eq!(signature("bulleted_list_item", &content), block.signature());
+    }
+
+    #[test]
+    fn a_notion_page_link_read_back_relative_is_the_same_link() {
+        let written = Block::Bullet(
+            vec![Run::Link {
+                text: "a".into(),
+                url: "https://www.notion.so/a-22d9f5a14b6c80d8a2e3f4a5b6c7d8e9".into(),
+            }],
+            Vec::new(),
+        );
+        let read = json!({"rich_text": [{
+            "type": "text",
+            "text": {"content": "a", "link": {"url": "/22d9f5a14b6c80d8a2e3f4a5b6c7d8e9"}},
+            "annotations": {"bold": false, "code": false, "color": "default"},
+            "href": "https://www.notion.so/22d9f5a14b6c80d8a2e3f4a5b6c7d8e9",
+        }]});
+        assert_eq!(signature("bulleted_list_item", &read), written.signature());
+        let other = json!({"rich_text": [{"type": "text", "text": {"content": "a", "link": {"url": "/33d9f5a14b6c80d8a2e3f4a5b6c7d8e9"}}}]});
+        assert_ne!(signature("bulleted_list_item", &other), written.signature());
     }
 
     #[test]

@@ -41,7 +41,7 @@ use serde::{Deserialize, Serialize};
 
 const MAGIC: &[u8; 8] = b"KODOSCAN";
 /// Bump when the layout or the meaning of an extract changes.
-pub(crate) const FORMAT: u32 = 5;
+pub(crate) const FORMAT: u32 = 6;
 const HEADER: usize = 8 + 4 + 8;
 /// Files modified less than this before a scan started are re-checked by content next time.
 const RACY_SLACK: Duration = Duration::from_secs(2);

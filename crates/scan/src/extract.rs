@@ -268,12 +268,25 @@ pub(crate) fn find_calls(
         keep_dollar: table.keep_dollar_properties,
     };
     cx.snapshots = snapshot_vars(&cx);
-    let family = lang.family();
+    // A PHP view's inline `<script>` blocks are JavaScript: their calls are matched as such.
+    let js_cx = (lang.family() != crate::lang::Family::Js
+        && toks.iter().any(|t| t.flags & crate::lexer::BROWSER != 0))
+    .then(|| Ctx {
+        lang: Lang::Ts,
+        snapshots: cx.snapshots.clone(),
+        ..cx
+    });
     let mut out = Vec::new();
     for (i, tok) in toks.iter().enumerate() {
         if tok.kind != Tk::Ident || !table.may_be_call(tok.text(src)) {
             continue;
         }
+        let browser = tok.flags & crate::lexer::BROWSER != 0;
+        let cx = match &js_cx {
+            Some(js) if browser => js,
+            _ => &cx,
+        };
+        let family = cx.lang.family();
         let Ok(name) = std::str::from_utf8(tok.text(src)) else {
             continue;
         };
@@ -285,7 +298,7 @@ pub(crate) fn find_calls(
                 continue;
             }
             if p.inferred || p.only_in.is_some() {
-                let (chain, _) = receiver_chain(&cx, i);
+                let (chain, _) = receiver_chain(cx, i);
                 if !visible(p, name, chain.last().map(String::as_str)) {
                     continue;
                 }
@@ -295,7 +308,11 @@ pub(crate) fn find_calls(
                     continue;
                 }
             }
-            if let Some(r) = match_call(&cx, i, p) {
+            if let Some(mut r) = match_call(cx, i, p) {
+                // Inline `<script>` code of a page runs in the browser.
+                if browser && r.side == SideHint::Ambiguous {
+                    r.side = SideHint::Frontend;
+                }
                 out.push(r);
                 break;
             }

@@ -100,7 +100,9 @@ const C_NOT_METHODS: &[&str] = &[
 pub(crate) fn find_functions(src: &[u8], toks: &[Token], lang: Lang) -> Vec<FnSpan> {
     let mut out = Vec::new();
     match lang {
-        Lang::Js | Lang::Ts | Lang::Vue | Lang::Svelte => js(src, toks, &mut out),
+        Lang::Js | Lang::Ts | Lang::Vue | Lang::Svelte | Lang::Markup | Lang::Astro => {
+            js(src, toks, &mut out)
+        }
         Lang::Python | Lang::Ruby | Lang::Elixir => indented(src, toks, lang, &mut out),
         Lang::Go => go(src, toks, &mut out),
         _ => c_like(src, toks, lang, &mut out),
@@ -205,7 +207,7 @@ fn params(src: &[u8], toks: &[Token], open: usize, close: usize, lang: Lang) -> 
         if spread && lang != Lang::Go {
             continue;
         }
-        if first.is(src, "{") && matches!(lang, Lang::Js | Lang::Ts | Lang::Vue | Lang::Svelte) {
+        if first.is(src, "{") && lang.family() == crate::lang::Family::Js {
             let close = close_of(src, toks, s).unwrap_or(e).min(e);
             out.push(Param {
                 name: String::new(),
@@ -340,9 +342,15 @@ fn param_name(src: &[u8], toks: &[Token], s: usize, e: usize, lang: Lang) -> Opt
     }
     match lang {
         // Go: name first (`event string`); others without `:`: type first (`String event`).
-        Lang::Go | Lang::Ruby | Lang::Elixir | Lang::Js | Lang::Ts | Lang::Vue | Lang::Svelte => {
-            ids.first().map(|&j| name_of(src, &toks[j]))
-        }
+        Lang::Go
+        | Lang::Ruby
+        | Lang::Elixir
+        | Lang::Js
+        | Lang::Ts
+        | Lang::Vue
+        | Lang::Svelte
+        | Lang::Markup
+        | Lang::Astro => ids.first().map(|&j| name_of(src, &toks[j])),
         _ => ids.last().map(|&j| name_of(src, &toks[j])),
     }
 }

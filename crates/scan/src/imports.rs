@@ -157,7 +157,9 @@ pub(crate) fn import_map(src: &[u8], toks: &[Token], lang: Lang, path: &str) -> 
     let mut out = Imports::new();
     let dir = path.rsplit_once('/').map_or("", |(d, _)| d);
     match lang {
-        Lang::Js | Lang::Ts | Lang::Vue | Lang::Svelte => js_imports(src, toks, dir, &mut out),
+        Lang::Js | Lang::Ts | Lang::Vue | Lang::Svelte | Lang::Markup | Lang::Astro => {
+            js_imports(src, toks, dir, &mut out)
+        }
         Lang::Python => py_imports(src, toks, dir, &mut out),
         _ => {}
     }

@@ -149,6 +149,10 @@ struct Outcome {
     outside: Vec<(String, Option<Stat>)>,
     /// What the last full walk saw, for the next scan to check instead of walking.
     walk: Option<WalkRecord>,
+    /// The files whose facts wrapper inference read, by path, with the round that read
+    /// them (`None`: the per-file pass), sorted: a re-scan whose edits change some facts
+    /// re-runs inference over just these and keeps the result if it is the same.
+    contributors: Vec<(String, Option<u32>)>,
 }
 
 /// A fingerprint of everything besides a file's bytes and path that its extract depends on.
@@ -351,6 +355,30 @@ impl<'c> Store<'c, '_> {
             for part in self.slots.chunks_mut(chunk) {
                 scope.spawn(move || {
                     for slot in part {
+                        load_ext(slot, base, table, compiled);
+                    }
+                });
+            }
+        });
+    }
+
+    /// Decodes the extracts of the slots at `idxs`, in parallel.
+    fn decode_some(&mut self, idxs: &[usize]) {
+        let mut want = vec![false; self.slots.len()];
+        for &i in idxs {
+            if let Some(w) = want.get_mut(i) {
+                *w = self.slots[i].ext.is_none();
+            }
+        }
+        let (base, table, compiled) = (self.base, self.table, self.compiled);
+        let threads = std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .min(8);
+        let chunk = self.slots.len().div_ceil(threads).max(1);
+        std::thread::scope(|scope| {
+            for (part, want) in self.slots.chunks_mut(chunk).zip(want.chunks(chunk)) {
+                scope.spawn(move || {
+                    for (slot, _) in part.iter_mut().zip(want).filter(|(_, w)| **w) {
                         load_ext(slot, base, table, compiled);
                     }
                 });
@@ -681,7 +709,7 @@ pub(crate) fn scan(
     let reused = kept.is_some();
     let outcome = match kept {
         Some((new_refs, old)) => {
-            let (refs, looked) = new_refs;
+            let (refs, looked, contributors) = new_refs;
             let mut wanted = old.wanted.clone();
             wanted.extend(looked.wanted);
             let mut probes = old.probes.clone();
@@ -705,6 +733,7 @@ pub(crate) fn scan(
                 probes,
                 outside,
                 walk,
+                contributors,
             }
         }
         None => Outcome {
@@ -802,7 +831,7 @@ fn keep_outcome(
     old_refs: Vec<Reference>,
     changed: &HashSet<String>,
     settings: &ScanSettings,
-) -> Option<(Vec<Reference>, Looked)> {
+) -> Option<(Vec<Reference>, Looked, Contributors)> {
     let base = store.base;
     for (origin, family, files) in &outcome.probes {
         if crate::resolve::candidate_files(base, origin, *family) != *files {
@@ -821,7 +850,7 @@ fn keep_outcome(
         }
     }
     if changed.is_empty() {
-        return Some((old_refs, Looked::default()));
+        return Some((old_refs, Looked::default(), outcome.contributors.clone()));
     }
     let round_of = |key: u64| outcome.rounds.iter().position(|r| r.key == key);
     // What a file gives inference: its own facts if the per-file pass tokenized it, else
@@ -856,6 +885,7 @@ fn keep_outcome(
         .filter(|(_, s)| changed.contains(s.rel.as_ref()))
         .map(|(i, s)| (s.rel.to_string(), i))
         .collect();
+    let mut facts_changed = false;
     for rel in changed {
         let old = match view.find(rel) {
             Some(i) => Some(postcard::from_bytes::<FileExtract>(view.rows[i].extract).ok()?),
@@ -865,7 +895,7 @@ fn keep_outcome(
         let facts_old = old.as_ref().map_or(Ok(None), contribution).ok()?;
         let facts_new = new.map_or(Ok(None), contribution).ok()?;
         if facts_old != facts_new {
-            return None;
+            facts_changed = true;
         }
         // A changed file's definitions are always known (`prepare_changed`).
         if new.is_some_and(|e| e.defs.is_none()) {
@@ -891,6 +921,69 @@ fn keep_outcome(
         };
         if vias(old.as_ref()) != vias(new) {
             return None;
+        }
+    }
+    // What wrapper inference reads now: the cached contributors but the changed files,
+    // then the changed files that contribute.
+    let mut contributors: Vec<(String, Option<u32>)> = outcome
+        .contributors
+        .iter()
+        .filter(|(p, _)| !changed.contains(p))
+        .cloned()
+        .collect();
+    for (rel, &i) in &position {
+        if let Some((round, _)) = contribution(store.ext(i)).ok()? {
+            contributors.push((rel.clone(), round.map(|r| r as u32)));
+        }
+    }
+    contributors.sort();
+    // An edit changed some file's facts: inference runs again over the contributors'
+    // facts (only theirs are decoded), round by round as `infer_rounds` did; the cached
+    // result stands only if every round infers exactly what it did (then every round finds
+    // the same call sites, and the changed files' were replayed on them).
+    if facts_changed && settings.infer_wrappers {
+        let mut idxs: Vec<usize> = Vec::with_capacity(contributors.len());
+        for (rel, _) in &contributors {
+            let i = store
+                .slots
+                .binary_search_by(|s| s.rel.as_ref().cmp(rel.as_str()))
+                .ok()?;
+            idxs.push(i);
+        }
+        store.decode_some(&idxs);
+        // What `contribution` gives, borrowed (`close` reads the same of the full facts
+        // as of their `for_close` view).
+        let mut facts: Vec<(Option<usize>, &FileFacts)> = Vec::with_capacity(idxs.len());
+        for &i in &idxs {
+            let e = store.decoded(i)?;
+            if e.tokenized {
+                if let Some(f) = e.facts.as_ref().filter(|f| f.has_any()) {
+                    facts.push((None, f));
+                }
+            } else if let Some(r) = e.rounds.first() {
+                if r.facts.has_any() {
+                    facts.push((Some(round_of(r.key)?), &r.facts));
+                }
+            }
+        }
+        let configured = configured_names(settings);
+        let rounds = outcome.rounds.len();
+        for r in 0..=rounds {
+            if r == rounds && rounds == MAX_INFERENCE_ROUNDS {
+                break;
+            }
+            let seen: Vec<&FileFacts> = facts
+                .iter()
+                .filter(|(k, _)| k.is_none_or(|k| k < r))
+                .map(|(_, f)| *f)
+                .collect();
+            let expected = outcome
+                .rounds
+                .get(r)
+                .map_or(&outcome.inferred, |p| &p.inferred);
+            if infer::close(&seen, &configured) != *expected {
+                return None;
+            }
         }
     }
     // The changed files' references, as the full stage would find them: the per-file
@@ -919,7 +1012,7 @@ fn keep_outcome(
         .collect();
     refs.extend(found.into_iter().map(|f| f.r));
     sort_refs(&mut refs);
-    Some((refs, looked))
+    Some((refs, looked, contributors))
 }
 
 /// The order the cache keeps references in (the report's).
@@ -947,11 +1040,12 @@ fn cross_file(
         matched[i] = !e.refs.is_empty();
         refs.extend(e.refs.iter().cloned());
     }
-    let (inferred, rounds) = if settings.infer_wrappers {
+    let (inferred, rounds, mut contributors) = if settings.infer_wrappers {
         infer_rounds(store, settings, compiled, &mut refs, &mut matched)?
     } else {
-        (Vec::new(), Vec::new())
+        (Vec::new(), Vec::new(), Vec::new())
     };
+    contributors.sort();
     let called = called_names(&refs);
     if settings.infer_wrappers {
         drop_wrapper_params(&mut refs, &inferred, &called);
@@ -971,7 +1065,25 @@ fn cross_file(
         probes: looked.probes,
         outside: looked.outside,
         walk: None,
+        contributors,
     })
+}
+
+/// What [`infer_rounds`] returns: the wrappers inferred, the rounds run, and the files whose
+/// facts it read (with the round that read them; `None`: the per-file pass).
+type Inferred3 = (Vec<Inferred>, Vec<RoundPlan>, Contributors);
+
+/// The files whose facts wrapper inference read, with the round that read them (`None`:
+/// the per-file pass).
+type Contributors = Vec<(String, Option<u32>)>;
+
+/// The names of the configured wrappers (last segments): inference never infers these.
+fn configured_names(settings: &ScanSettings) -> BTreeSet<String> {
+    settings
+        .wrappers
+        .iter()
+        .map(|w| w.call.rsplit('.').next().unwrap_or(&w.call).to_string())
+        .collect()
 }
 
 /// The key of one inference round: what its findings in a file depend on besides the
@@ -998,13 +1110,13 @@ fn infer_rounds(
     compiled: &Compiled,
     refs: &mut Vec<Found>,
     matched: &mut [bool],
-) -> Result<(Vec<Inferred>, Vec<RoundPlan>), ScanError> {
-    let configured: BTreeSet<String> = settings
-        .wrappers
-        .iter()
-        .map(|w| w.call.rsplit('.').next().unwrap_or(&w.call).to_string())
-        .collect();
+) -> Result<Inferred3, ScanError> {
+    let configured = configured_names(settings);
     let n = store.slots.len();
+    let mut contributors: Vec<(String, Option<u32>)> = (0..n)
+        .filter(|&i| store.decoded(i).is_some_and(|e| e.facts.is_some()))
+        .map(|i| (store.slots[i].rel.to_string(), None))
+        .collect();
     let mut tokenized: Vec<bool> = (0..n)
         .map(|i| store.decoded(i).is_some_and(|e| e.tokenized))
         .collect();
@@ -1085,6 +1197,7 @@ fn infer_rounds(
                 tokenized[i] = true;
                 if result.facts.has_any() {
                     late.push(result.facts.clone());
+                    contributors.push((store.slots[i].rel.to_string(), Some(round as u32)));
                 }
             }
             kept[i].push(result);
@@ -1102,7 +1215,7 @@ fn infer_rounds(
             store.ext_mut(i).rounds = rounds;
         }
     }
-    Ok((inferred, plans))
+    Ok((inferred, plans, contributors))
 }
 
 /// Runs `job` over `jobs` on a few threads, each with its own read buffer and token vector.

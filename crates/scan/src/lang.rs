@@ -12,6 +12,11 @@ pub(crate) enum Lang {
     Ts,
     Vue,
     Svelte,
+    /// HTML pages and server templates (`.html`, `.htm`, `.erb`, `.ejs`, `.hbs`, …): only
+    /// their inline `<script>` blocks and `on…` handler attributes are code.
+    Markup,
+    /// Astro components: TypeScript frontmatter, `<script>` blocks, `{ … }` expressions.
+    Astro,
     Python,
     Go,
     Ruby,
@@ -58,6 +63,9 @@ impl Lang {
             "ts" | "tsx" | "mts" | "cts" => Lang::Ts,
             "vue" => Lang::Vue,
             "svelte" => Lang::Svelte,
+            "html" | "htm" | "xhtml" | "erb" | "ejs" | "hbs" | "handlebars" | "mustache"
+            | "njk" | "liquid" | "twig" | "phtml" | "jinja" | "j2" => Lang::Markup,
+            "astro" => Lang::Astro,
             "py" | "pyi" => Lang::Python,
             "go" => Lang::Go,
             "rb" | "rake" => Lang::Ruby,
@@ -76,7 +84,9 @@ impl Lang {
 
     pub(crate) fn family(self) -> Family {
         match self {
-            Lang::Js | Lang::Ts | Lang::Vue | Lang::Svelte => Family::Js,
+            Lang::Js | Lang::Ts | Lang::Vue | Lang::Svelte | Lang::Markup | Lang::Astro => {
+                Family::Js
+            }
             Lang::Python => Family::Python,
             Lang::Go => Family::Go,
             Lang::Ruby => Family::Ruby,

@@ -22,6 +22,10 @@ pub(crate) enum Tk {
 pub(crate) const INTERP: u8 = 1;
 /// The string is raw or verbatim: backslashes are literal.
 pub(crate) const RAW: u8 = 2;
+/// The token comes from an inline `<script>` block (or an `on…` handler attribute) of an
+/// HTML page, a server template, a PHP view or an Astro component: code that runs in the
+/// browser, in JavaScript whatever the file's own language.
+pub(crate) const BROWSER: u8 = 4;
 
 /// One token. For strings, `body_start..body_end` is the text between the quotes.
 #[derive(Clone, Copy, Debug)]
@@ -123,7 +127,7 @@ fn syntax(lang: Lang) -> Syntax {
         ruby_like: false,
     };
     match lang {
-        Lang::Js | Lang::Ts | Lang::Vue | Lang::Svelte => Syntax {
+        Lang::Js | Lang::Ts | Lang::Vue | Lang::Svelte | Lang::Markup | Lang::Astro => Syntax {
             backtick: 1,
             regex_literals: true,
             ..c_like
@@ -208,21 +212,110 @@ const PUNCT2: [&[u8]; 14] = [
 pub(crate) fn tokenize(src: &[u8], lang: Lang, out: &mut Vec<Token>) {
     out.clear();
     match lang {
-        Lang::Vue | Lang::Svelte => tokenize_markup(src, lang, out),
+        Lang::Vue | Lang::Svelte | Lang::Markup => tokenize_markup(src, 0, src.len(), 1, lang, out),
+        Lang::Astro => tokenize_astro(src, out),
+        Lang::Php => tokenize_php(src, out),
         _ => tokenize_range(src, 0, src.len(), 1, lang, out),
     }
 }
 
-/// Vue and Svelte: code lives in `<script>` blocks, in `{{ … }}` / `{ … }` expressions and
-/// in directive attributes (`@click="…"`, `:prop="…"`, `v-if="…"`, `on:click={…}`);
-/// everything else is markup text and is ignored.
-fn tokenize_markup(src: &[u8], lang: Lang, out: &mut Vec<Token>) {
+/// Astro: the frontmatter between the leading `---` fences is server-side TypeScript; the
+/// rest is markup with `<script>` blocks (browser code) and `{ … }` expressions.
+fn tokenize_astro(src: &[u8], out: &mut Vec<Token>) {
+    let start = src
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .unwrap_or(src.len());
+    let mut from = 0;
+    let mut line = 1;
+    if src[start..].starts_with(b"---") {
+        let body = start + 3;
+        let close =
+            memchr::memmem::find(&src[body..], b"\n---").map_or(src.len(), |p| body + p + 1);
+        let first = 1 + count_lines(&src[..body]);
+        tokenize_range(src, body, close, first, Lang::Ts, out);
+        from = (close + 3).min(src.len());
+        line = 1 + count_lines(&src[..from]);
+    }
+    tokenize_markup(src, from, src.len(), line, Lang::Astro, out);
+}
+
+/// PHP: code between `<?php` (or `<?=`, `<?`) and `?>` (or the end of the file) is PHP; the
+/// text outside is inline HTML, whose `<script>` blocks are browser code.
+fn tokenize_php(src: &[u8], out: &mut Vec<Token>) {
+    let n = src.len();
     let mut i = 0;
     let mut line = 1u32;
-    let n = src.len();
-    let find = |from: usize, pat: &[u8]| -> Option<usize> {
-        memchr::memmem::find(&src[from..], pat).map(|p| p + from)
+    while i < n {
+        let open = memchr::memmem::find(&src[i..], b"<?").map_or(n, |p| p + i);
+        if open > i {
+            tokenize_markup(src, i, open, line, Lang::Markup, out);
+            line += count_lines(&src[i..open]);
+        }
+        if open >= n {
+            break;
+        }
+        let mut code = open + 2;
+        if src[code..].starts_with(b"php") {
+            code += 3;
+        } else if src[code..].starts_with(b"=") {
+            code += 1;
+        }
+        let close = memchr::memmem::find(&src[code..], b"?>").map_or(n, |p| p + code);
+        let first = line + count_lines(&src[open..code]);
+        tokenize_range(src, code, close, first, Lang::Php, out);
+        let resume = (close + 2).min(n);
+        line += count_lines(&src[open..resume]);
+        i = resume;
+    }
+}
+
+/// Whether a `<script …>` tag holds JavaScript or TypeScript (no `type`, or a JS one), not
+/// data or a template (`application/json`, `text/x-template`).
+fn script_is_code(tag: &[u8]) -> bool {
+    let tag = tag.to_ascii_lowercase();
+    let Some(at) = memchr::memmem::find(&tag, b"type=") else {
+        return true;
     };
+    let value: Vec<u8> = tag[at + 5..]
+        .iter()
+        .copied()
+        .skip_while(|b| *b == b'"' || *b == b'\'')
+        .take_while(|b| !matches!(b, b'"' | b'\'' | b' ' | b'>'))
+        .collect();
+    value == b"module"
+        || [
+            &b"javascript"[..],
+            b"ecmascript",
+            b"babel",
+            b"jsx",
+            b"typescript",
+        ]
+        .iter()
+        .any(|k| memchr::memmem::find(&value, k).is_some())
+}
+
+/// Vue and Svelte: code lives in `<script>` blocks, in `{{ … }}` / `{ … }` expressions and
+/// in directive attributes (`@click="…"`, `:prop="…"`, `v-if="…"`, `on:click={…}`);
+/// everything else is markup text and is ignored. HTML pages and server templates
+/// ([`Lang::Markup`]): `<script>` blocks and `on…` handler attributes only, marked
+/// [`BROWSER`]; Astro: `<script>` blocks ([`BROWSER`]) and `{ … }` expressions.
+fn tokenize_markup(
+    src: &[u8],
+    from: usize,
+    to: usize,
+    first_line: u32,
+    lang: Lang,
+    out: &mut Vec<Token>,
+) {
+    let mut i = from;
+    let mut line = first_line;
+    let n = to;
+    let find = |from: usize, pat: &[u8]| -> Option<usize> {
+        memchr::memmem::find(&src[from..n], pat).map(|p| p + from)
+    };
+    let page = matches!(lang, Lang::Markup | Lang::Astro);
+    let mut browser = false;
     while i < n {
         let b = src[i];
         if b == b'\n' {
@@ -237,20 +330,33 @@ fn tokenize_markup(src: &[u8], lang: Lang, out: &mut Vec<Token>) {
             line += count_lines(&src[i..end]);
             i = end;
             continue;
-        } else if rest.starts_with(b"<script") {
+        } else if rest.starts_with(b"<script")
+            && rest
+                .get(7)
+                .is_none_or(|b| b.is_ascii_whitespace() || *b == b'>')
+        {
             if let Some(gt) = find(i, b">") {
                 let end = find(gt + 1, b"</script").unwrap_or(n);
-                region = Some((gt + 1, end, end));
+                if script_is_code(&src[i..gt]) {
+                    region = Some((gt + 1, end, end));
+                    browser = page;
+                } else {
+                    line += count_lines(&src[i..end]);
+                    i = end.max(i + 1);
+                    continue;
+                }
             }
         } else if rest.starts_with(b"<style") {
             let end = find(i, b"</style").unwrap_or(n);
             line += count_lines(&src[i..end]);
             i = end.max(i + 1);
             continue;
+        } else if lang == Lang::Markup {
+            // Only `<script>` blocks and `on…` handlers below.
         } else if rest.starts_with(b"{{") {
             let end = find(i + 2, b"}}").unwrap_or(n);
             region = Some((i + 2, end, (end + 2).min(n)));
-        } else if lang == Lang::Svelte && b == b'{' {
+        } else if matches!(lang, Lang::Svelte | Lang::Astro) && b == b'{' {
             let mut depth = 0usize;
             let mut j = i;
             while j < n {
@@ -274,17 +380,28 @@ fn tokenize_markup(src: &[u8], lang: Lang, out: &mut Vec<Token>) {
                 }
             }
             region = Some((start, j, (j + 1).min(n)));
-        } else if (b == b'"' || b == b'\'') && i > 0 && src[i - 1] == b'=' {
+        }
+        if region.is_none() && (b == b'"' || b == b'\'') && i > from && src[i - 1] == b'=' {
             let mut k = i - 1;
-            while k > 0 && !src[k - 1].is_ascii_whitespace() && src[k - 1] != b'<' {
+            while k > from && !src[k - 1].is_ascii_whitespace() && src[k - 1] != b'<' {
                 k -= 1;
             }
             let name = &src[k..i - 1];
-            let end = memchr::memchr(b, &src[i + 1..]).map_or(n, |p| p + i + 1);
-            if name.starts_with(b"@")
-                || name.starts_with(b":")
-                || name.starts_with(b"v-")
-                || name.starts_with(b"on:")
+            let end = memchr::memchr(b, &src[i + 1..n]).map_or(n, |p| p + i + 1);
+            // An HTML event handler: `onclick="posthog.capture('x')"`.
+            let handler = page
+                && name.len() > 2
+                && name[..2].eq_ignore_ascii_case(b"on")
+                && name[2..].iter().all(|c| c.is_ascii_alphabetic());
+            if handler {
+                browser = true;
+            }
+            if handler
+                || (!page
+                    && (name.starts_with(b"@")
+                        || name.starts_with(b":")
+                        || name.starts_with(b"v-")
+                        || name.starts_with(b"on:")))
             {
                 region = Some((i + 1, end, (end + 1).min(n)));
             } else {
@@ -296,9 +413,14 @@ fn tokenize_markup(src: &[u8], lang: Lang, out: &mut Vec<Token>) {
         match region {
             Some((start, end, resume)) => {
                 line += count_lines(&src[i..start]);
-                let mut part = Vec::new();
-                tokenize_range(src, start, end, line, Lang::Ts, &mut part);
-                out.extend(part);
+                let first = out.len();
+                tokenize_range(src, start, end, line, Lang::Ts, out);
+                if browser {
+                    for t in &mut out[first..] {
+                        t.flags |= BROWSER;
+                    }
+                    browser = false;
+                }
                 line += count_lines(&src[start..resume]);
                 i = resume.max(i + 1);
             }

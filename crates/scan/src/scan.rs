@@ -736,6 +736,7 @@ fn side_for(rel: &str, lang: Lang, hint: SideHint, compiled: &Compiled, server_f
                 | Lang::Ts
                 | Lang::Vue
                 | Lang::Svelte
+                | Lang::Markup
                 | Lang::Swift
                 | Lang::ObjC
                 | Lang::Dart

@@ -696,3 +696,58 @@ fn a_rescan_checks_the_recorded_walk_and_walks_again_when_the_tree_changed() {
     assert!(!out.contains("web/src/App.tsx"));
     scan_now(true, "after the .ignore above the root");
 }
+
+#[test]
+fn an_edit_that_changes_inference_facts_but_no_wrapper_keeps_the_cross_file_result() {
+    let tree = tempfile::tempdir().unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    app_with_inferred_wrapper(tree.path());
+    run(tree.path(), cache.path());
+
+    // A Go function whose parameter is a receiver of an SDK call (a forward into a
+    // function no wrapper is named after): new facts, the same wrappers.
+    let handler = fs::read_to_string(tree.path().join("svc/orders/handler.go")).unwrap();
+    write(
+        tree.path(),
+        "svc/orders/handler.go",
+        &format!("{handler}\nfunc benchEdit(ph posthog.Client) {{\n\t_ = ph.Enqueue(posthog.Capture{{DistinctId: \"u\", Event: \"bench_edit\"}})\n}}\n"),
+    );
+    // A TypeScript function forwarding its parameter to a function that is no wrapper.
+    let util = fs::read_to_string(tree.path().join("web/src/util.ts")).unwrap();
+    write(
+        tree.path(),
+        "web/src/util.ts",
+        &format!("{util}export function show(label: string) {{\n  console.log(label)\n}}\n"),
+    );
+    let (out, stats) = run(tree.path(), cache.path());
+    assert!(stats.cross_file_reused, "{stats:?}");
+    assert!(out.contains("bench_edit"));
+    assert_eq!(out, no_cache(tree.path()));
+
+    // A forward into the inferred wrapper: a new wrapper, and its call site elsewhere.
+    write(
+        tree.path(),
+        "web/src/util.ts",
+        &format!("import {{ logMetric }} from './lib/metrics'\n{util}export function show(label: string) {{\n  logMetric(label)\n}}\n"),
+    );
+    write(
+        tree.path(),
+        "web/src/Banner.tsx",
+        "import { show } from './util'\nexport function Banner() {\n  show('banner_shown')\n  return null\n}\n",
+    );
+    let (out, stats) = run(tree.path(), cache.path());
+    assert!(!stats.cross_file_reused, "{stats:?}");
+    assert!(out.contains("banner_shown"), "{out}");
+    assert_eq!(out, no_cache(tree.path()));
+
+    // And back: the wrapper is gone again, and so is its call site's key.
+    write(
+        tree.path(),
+        "web/src/util.ts",
+        &format!("{util}export function show(label: string) {{\n  console.log(label)\n}}\n"),
+    );
+    let (out, stats) = run(tree.path(), cache.path());
+    assert!(!stats.cross_file_reused, "{stats:?}");
+    assert!(!out.contains("banner_shown"));
+    assert_eq!(out, no_cache(tree.path()));
+}

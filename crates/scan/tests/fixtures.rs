@@ -59,6 +59,7 @@ fixtures! {
     posthog_rs => "posthog-rs",
     negatives_find_nothing => "negatives",
     properties_per_language => "properties",
+    inline_scripts_in_pages_and_templates => "markup",
     constants_across_files => "constants",
     wrappers_from_settings => "wrappers",
     dynamic_keys_are_reported => "dynamic",

@@ -113,7 +113,12 @@ impl RichText {
                 "color": a.color,
             },
             "plain_text": self.content,
-            "href": self.link,
+            // A relative link to a Notion page has its absolute form in `href`.
+            "href": self.link.as_ref().map(|l| if l.starts_with('/') {
+                format!("https://www.notion.so{l}")
+            } else {
+                l.clone()
+            }),
         })
     }
 }

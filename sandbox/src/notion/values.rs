@@ -76,6 +76,28 @@ fn optional_string(
     }
 }
 
+/// A link to a Notion page (`https://www.notion.so/Title-<32 hex>`) as Notion keeps it: the
+/// relative `/<32 hex>` (links made with Cmd+K or a mention read back as `/ID`:
+/// 9gustin/react-notion-render#170, whose renderer maps `url[0] == '/'`). Other URLs are kept.
+pub fn internal_link(url: &str) -> String {
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))
+        .unwrap_or("");
+    let rest = rest.strip_prefix("www.").unwrap_or(rest);
+    let Some(path) = rest.strip_prefix("notion.so/") else {
+        return url.to_string();
+    };
+    let path = path.split(['?', '#']).next().unwrap_or(path);
+    let tail: String = path.chars().filter(|c| *c != '-').collect();
+    match tail.len().checked_sub(32).map(|at| &tail[at..]) {
+        Some(id) if id.chars().all(|c| c.is_ascii_hexdigit()) => {
+            format!("/{}", id.to_ascii_lowercase())
+        }
+        _ => url.to_string(),
+    }
+}
+
 /// Parses a rich text array as written by a client.
 pub fn parse_rich_text(value: &Value, path: &str) -> Result<Vec<RichText>, NotionError> {
     let items = value
@@ -137,7 +159,7 @@ pub fn parse_rich_text(value: &Value, path: &str) -> Result<Vec<RichText>, Notio
                             &format!("`{}`", js_len(url)),
                         ))
                     }
-                    Some(Value::String(url)) => Some(url.clone()),
+                    Some(Value::String(url)) => Some(internal_link(url)),
                     other => {
                         return Err(NotionError::body(
                             &format!("{link_path}.url"),
