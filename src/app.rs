@@ -16,6 +16,10 @@ pub use crate::cmd::{Context, Outcome};
 
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
+    if let Command::Completions(args) = &cli.command {
+        // Needs neither a config nor a runtime: the script comes from the clap definition.
+        return cmd::completions::run(args.shell, &mut std::io::stdout().lock());
+    }
     let ctx = Context::new(cli.global, cli.command.format_given())?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -82,5 +86,6 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Snapshot(args) => match args.action {
             SnapshotAction::Refresh => runtime.block_on(cmd::snapshot::refresh(&ctx)),
         },
+        Command::Completions(args) => cmd::completions::run(args.shell, &mut std::io::stdout()),
     }
 }

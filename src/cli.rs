@@ -111,6 +111,18 @@ pub enum Command {
     /// PostHog access, the snapshot and the hooks (one line per check; exit 1 if one fails)
     #[command(after_help = EXIT_CODES_HELP)]
     Doctor(DoctorArgs),
+    /// Print a shell completion script for kodo to stdout (bash, zsh, fish, elvish, powershell)
+    #[command(
+        after_help = "Install, for example:\n  bash: kodo completions bash > ~/.local/share/bash-completion/completions/kodo\n  zsh:  kodo completions zsh > \"${fpath[1]}/_kodo\"\n  fish: kodo completions fish > ~/.config/fish/completions/kodo.fish"
+    )]
+    Completions(CompletionsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to write the script for
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 #[derive(Debug, Args)]
@@ -134,7 +146,10 @@ impl Command {
                 which: HookWhich::PreCommit(args),
             }) => args.format.is_some(),
             Command::Doctor(args) => args.format.is_some(),
-            Command::Hook(_) | Command::Hooks(_) | Command::Snapshot(_) => false,
+            Command::Hook(_)
+            | Command::Hooks(_)
+            | Command::Snapshot(_)
+            | Command::Completions(_) => false,
         }
     }
 }

@@ -12,6 +12,7 @@
 //! outcomes to exit codes.
 
 pub mod audit;
+pub mod completions;
 pub mod doctor;
 pub mod document;
 pub mod export;

@@ -70,9 +70,44 @@ pub fn skip_requested() -> bool {
     })
 }
 
+/// The settings staged files are scanned with: the configured wrappers, plus the wrappers a
+/// scan of the working tree infers (as `kodo scan` lists them), so a staged call of an
+/// inferred wrapper is gated with no `scan.wrappers` at all. Configured entries win; a name
+/// bound to a hook's result (`const track = useTrack()`, valid in one file) is left out.
+/// The scan uses (and refreshes) the scan cache when there is one.
+fn with_inferred_wrappers(
+    top: &Path,
+    settings: &ScanSettings,
+    cache: &kodo_scan::ScanOptions,
+) -> anyhow::Result<ScanSettings> {
+    let mut out = settings.clone();
+    if !settings.infer_wrappers {
+        return Ok(out);
+    }
+    let (report, _) = kodo_scan::scan_with(top, settings, cache)
+        .context("cannot scan the working tree for the project's own wrappers")?;
+    for w in report
+        .wrappers
+        .iter()
+        .filter(|w| w.inferred && w.only_in.is_none())
+    {
+        if out.wrappers.iter().any(|c| c.call == w.call) {
+            continue;
+        }
+        out.wrappers.push(kodo_scan::Wrapper {
+            call: w.call.clone(),
+            event_arg: w.event_arg,
+            event_key: w.event_key.clone(),
+            flag_arg: w.flag_arg,
+            flag_key: w.flag_key.clone(),
+        });
+    }
+    Ok(out)
+}
+
 /// Checks one change. `new_prefix`/`old_prefix` turn a path into a `git cat-file` object name
 /// for the new and the previous side (`:` is the index, `HEAD:` the last commit). `cache` is
-/// the scan cache the working-tree lookups may read (never write).
+/// the scan cache the working-tree lookups read (the scan for inferred wrappers refreshes it).
 pub async fn check_change(
     git: &Git,
     top: &Path,
@@ -103,6 +138,8 @@ pub async fn check_change(
     if new_side.is_empty() {
         return Ok(Verdict::default());
     }
+    let with_inferred = with_inferred_wrappers(top, settings, cache)?;
+    let settings = &with_inferred;
     let specs: Vec<String> = new_side
         .iter()
         .map(|(c, p)| spec(&c.new_blob, new_prefix, p))

@@ -7,6 +7,7 @@ mod precommit_support;
 mod reliability;
 
 mod architecture;
+mod completions;
 mod document;
 mod documented;
 mod everyday;

@@ -474,3 +474,80 @@ fn git_commit_runs_the_installed_hook() {
         .unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
 }
+
+#[test]
+fn a_staged_call_of_an_inferred_wrapper_is_gated_with_no_wrapper_config() {
+    // No `scan.wrappers` anywhere: `track` is a wrapper because its parameter reaches
+    // posthog.capture's event name.
+    let repo = Repo::with_kodo(&["user_signed_up"], &[]);
+    repo.write(
+        "src/analytics.ts",
+        "import posthog from 'posthog-js'\n\nexport function track(event: string, props?: object) {\n  posthog.capture(event, props)\n}\n",
+    );
+    repo.commit_all("analytics");
+    repo.write(
+        APP,
+        "import { track } from './analytics'\n\nexport function main() {\n  track('user_signed_up')\n  track('checkout_started', { plan: 'pro' })\n}\n",
+    );
+    repo.git(&["add", APP]);
+    let out = repo.hook();
+    assert_code(&out, 1);
+    let err = stderr(&out);
+    assert!(err.contains("src/app.ts:5"), "{err}");
+    assert!(
+        err.contains("event  `checkout_started`  is not documented"),
+        "{err}"
+    );
+    assert!(!err.contains("`user_signed_up`"), "{err}");
+    // With inference off, the same call is not a capture.
+    repo.write(
+        ".kodo/config.json",
+        &std::fs::read_to_string(repo.path(".kodo/config.json"))
+            .unwrap()
+            .replacen('{', "{\"scan\": {\"infer_wrappers\": false},", 1),
+    );
+    assert_code(&repo.hook(), 0);
+}
+
+#[test]
+fn both_branches_of_a_conditional_key_are_checked() {
+    let repo = Repo::with_kodo(&["user_signed_up"], &[]);
+    repo.write(
+        APP,
+        &app_with(&["posthog.capture(isNew ? 'user_signed_up' : 'user_returned')"]),
+    );
+    repo.git(&["add", APP]);
+    let out = repo.hook();
+    assert_code(&out, 1);
+    let err = stderr(&out);
+    assert!(
+        err.contains("event  `user_returned`  is not documented"),
+        "{err}"
+    );
+    assert!(!err.contains("`user_signed_up`  is not"), "{err}");
+}
+
+#[test]
+fn a_capture_in_a_test_file_is_not_gated() {
+    let repo = Repo::with_kodo(&[], &[]);
+    repo.write(
+        "src/__tests__/app.test.ts",
+        &app_with(&["posthog.capture('test_only_event')"]),
+    );
+    repo.git(&["add", "."]);
+    assert_code(&repo.hook(), 0);
+    // `scan.include_tests` brings tests back.
+    repo.write(
+        ".kodo/config.json",
+        &std::fs::read_to_string(repo.path(".kodo/config.json"))
+            .unwrap()
+            .replacen('{', "{\"scan\": {\"include_tests\": true},", 1),
+    );
+    let out = repo.hook();
+    assert_code(&out, 1);
+    assert!(
+        stderr(&out).contains("`test_only_event`"),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -167,11 +167,6 @@ fn run_in(bin_dir: &Path, work: &Path, out: &mut dyn Write) -> Result<()> {
     let config_path = app.join(".kodo/config.json");
     let mut config: Value = serde_json::from_str(&std::fs::read_to_string(&config_path)?)?;
     config["sync"]["require_notion_entry"] = json!(true);
-    // The gate reads only the staged files, so it knows the web app's wrappers from here
-    // (`kodo scan` also infers them).
-    config["scan"] = json!({"wrappers": [
-        {"call": "track", "event_arg": 0},
-    ]});
     std::fs::write(&config_path, serde_json::to_string_pretty(&config)? + "\n")?;
     let demo = Demo {
         kodo: bin_dir.join("kodo"),
@@ -245,7 +240,7 @@ impl Demo {
         writeln!(
             out,
             "A developer stages `web/src/onboarding.ts`, which captures `{NEW_EVENT}` through the \
-             wrapper `track`\n(listed under `scan.wrappers` in `.kodo/config.json`); the git hook \
+             wrapper `track`\n(inferred: no `scan.wrappers` is configured); the git hook \
              (`kodo hooks install`) runs:\n"
         )?;
         self.kodo_step(out, &["hook", "pre-commit"], &[1])?;

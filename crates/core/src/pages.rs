@@ -533,7 +533,8 @@ pub fn index(databases: &[(Resource, String)], tracking_plan: Option<&str>) -> V
     for (command, what) in [
         ("kodo ph-sync audit", " shows where PostHog, Notion and the code disagree; `--check` fails CI on drift."),
         ("kodo ph-sync import all", " documents what PostHog has and regenerates the tracking plan."),
-        ("kodo hooks install", " sets up the Claude Code hooks (no undocumented flag, experiment or dashboard) and the git pre-commit hook (no commit adding an undocumented event or flag)."),
+        ("kodo hooks install", " adds the git pre-commit hook: no commit adds an undocumented event or flag."),
+        ("kodo hooks install --claude-settings", " adds the Claude Code hooks: Claude creates no undocumented flag, experiment or dashboard."),
     ] {
         blocks.push(Block::Bullet(
             vec![Run::Code(command.into()), Run::Text(what.into())],

@@ -112,7 +112,9 @@ pub fn added_references(
         }
         let lines: Vec<&str> = file.text.lines().collect();
         for r in refs {
-            if !is_added(&r, file.added, before) {
+            // Tests are not the product: a capture in a test file is not gated unless
+            // `scan.include_tests` (or `--include-tests`) says so.
+            if (r.in_test && !settings.include_tests) || !is_added(&r, file.added, before) {
                 continue;
             }
             out.push(Added {

@@ -1,0 +1,105 @@
+//! `kodo completions <shell>`: the script names every subcommand kodo has, needs no config,
+//! and an unknown shell is a usage error (exit 2).
+
+use clap::CommandFactory as _;
+
+fn completions(shell: &str) -> assert_cmd::assert::Assert {
+    let dir = tempfile::tempdir().expect("temp dir");
+    assert_cmd::Command::cargo_bin("kodo")
+        .expect("kodo binary")
+        .current_dir(dir.path())
+        .env_remove("NOTION_API_KEY")
+        .env_remove("POSTHOG_PERSONAL_API_KEY")
+        .args(["completions", shell])
+        .assert()
+}
+
+/// Every subcommand clap knows, nested ones included (`hooks install`, `snapshot refresh`).
+fn subcommand_names() -> Vec<String> {
+    let cli = kodo::cli::Cli::command();
+    let mut names = Vec::new();
+    for sub in cli.get_subcommands() {
+        names.push(sub.get_name().to_string());
+        for nested in sub.get_subcommands() {
+            names.push(nested.get_name().to_string());
+        }
+    }
+    names
+}
+
+#[test]
+fn bash_zsh_and_fish_scripts_name_every_subcommand() {
+    let names = subcommand_names();
+    for expected in [
+        "ph-sync",
+        "notion-sync",
+        "scan",
+        "hook",
+        "hooks",
+        "doctor",
+        "completions",
+    ] {
+        assert!(
+            names.iter().any(|n| n == expected),
+            "clap has no {expected}"
+        );
+    }
+    for shell in ["bash", "zsh", "fish"] {
+        let out = completions(shell).success().get_output().stdout.clone();
+        let script = String::from_utf8(out).expect("utf-8 script");
+        for name in &names {
+            assert!(
+                script.contains(name.as_str()),
+                "{shell} script lacks subcommand {name}"
+            );
+        }
+        for option in ["dry-run", "config", "format", "archive-orphans"] {
+            // fish writes `-l dry-run`, bash and zsh `--dry-run`.
+            let spelled = if shell == "fish" {
+                format!("-l {option}")
+            } else {
+                format!("--{option}")
+            };
+            assert!(script.contains(&spelled), "{shell} script lacks {spelled}");
+        }
+    }
+}
+
+#[test]
+fn bash_script_is_valid_bash_and_registers_kodo() {
+    let out = completions("bash").success().get_output().stdout.clone();
+    let script = String::from_utf8(out).expect("utf-8 script");
+    assert!(
+        script.contains("complete -F _kodo"),
+        "no `complete` registration:\n{script}"
+    );
+    let status = std::process::Command::new("bash")
+        .args(["-n", "-c", &script])
+        .status()
+        .expect("run bash -n");
+    assert!(status.success(), "bash -n rejected the script");
+}
+
+#[test]
+fn ph_sync_offers_its_actions_and_resources() {
+    for shell in ["bash", "zsh"] {
+        let out = completions(shell).success().get_output().stdout.clone();
+        let script = String::from_utf8(out).expect("utf-8 script");
+        assert!(
+            script.contains(
+                "status import export audit setup events flags experiments dashboards all"
+            ),
+            "{shell} script does not offer ph-sync's ACTION and RESOURCE values"
+        );
+    }
+}
+
+#[test]
+fn an_unknown_shell_is_a_usage_error() {
+    let assert = completions("tcsh").code(2);
+    let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
+    assert!(
+        stderr.contains("tcsh") && stderr.contains("bash"),
+        "{stderr}"
+    );
+}
