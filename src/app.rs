@@ -7,8 +7,7 @@
 use anyhow::Context as _;
 
 use crate::cli::{
-    Action, Cli, Command, Direction, HookWhich, HooksAction, PhSyncArgs, PhSyncDocument,
-    SnapshotAction,
+    Cli, Command, Direction, HookWhich, HooksAction, PhSyncAction, ResourceArg, SnapshotAction,
 };
 use crate::cmd::{self, import::Flags};
 
@@ -20,43 +19,48 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         // Needs neither a config nor a runtime: the script comes from the clap definition.
         return cmd::completions::run(args.shell, &mut std::io::stdout().lock());
     }
-    let ctx = Context::new(cli.global, cli.command.format_given())?;
+    let ctx = Context::new(
+        cli.global,
+        cli.command.run_options(),
+        cli.command.format_given(),
+    )?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
     match cli.command {
-        Command::PhSync(PhSyncArgs {
-            document: Some(PhSyncDocument::Document(doc)),
-            ..
-        }) => runtime.block_on(cmd::document::run(&ctx, doc)),
-        Command::PhSync(args) => {
-            let (action, resource) = args.target().map_err(anyhow::Error::msg)?;
-            let resources = resource.resources();
-            let format = args.format;
-            let flags = Flags {
-                overwrite: args.overwrite,
-                archive_orphans: args.archive_orphans,
-            };
-            let judge_code = !args.no_code;
-            let refresh_pages = args.refresh_pages;
-            runtime.block_on(async {
-                match action {
-                    Some(Action::Setup) => {
-                        cmd::setup::run(&ctx, &resources, format, refresh_pages).await
-                    }
-                    Some(Action::Import) => cmd::import::run(&ctx, &resources, format, flags).await,
-                    Some(Action::Export) => cmd::export::run(&ctx, &resources, format).await,
-                    Some(Action::Audit) => {
-                        cmd::audit::run(&ctx, &resources, format, judge_code).await
-                    }
-                    Some(Action::Status) => {
-                        cmd::status::run(&ctx, &resources, format, false, false).await
-                    }
-                    None => cmd::status::run(&ctx, &resources, format, true, judge_code).await,
+        Command::PhSync(args) => runtime.block_on(async {
+            match args.action {
+                Some(PhSyncAction::Setup(a)) => {
+                    let resources = a.target.resource.resources();
+                    cmd::setup::run(&ctx, &resources, a.format, a.refresh_pages).await
                 }
-            })
-        }
+                Some(PhSyncAction::Import(a)) => {
+                    let flags = Flags {
+                        overwrite: a.overwrite,
+                        archive_orphans: a.archive_orphans,
+                    };
+                    cmd::import::run(&ctx, &a.target.resource.resources(), a.format, flags).await
+                }
+                Some(PhSyncAction::Export(a)) => {
+                    cmd::export::run(&ctx, &a.target.resource.resources(), a.format).await
+                }
+                Some(PhSyncAction::Audit(a)) => {
+                    let resources = a.target.resource.resources();
+                    cmd::audit::run(&ctx, &resources, a.format, !a.no_code).await
+                }
+                Some(PhSyncAction::Status(a)) => {
+                    let resources = a.target.resource.resources();
+                    cmd::status::run(&ctx, &resources, a.format, false, false).await
+                }
+                Some(PhSyncAction::Document(doc)) => cmd::document::run(&ctx, doc).await,
+                None => {
+                    let o = args.overview;
+                    let resources = o.resource.unwrap_or(ResourceArg::All).resources();
+                    cmd::status::run(&ctx, &resources, o.format, true, !o.no_code).await
+                }
+            }
+        }),
         Command::NotionSync(args) => {
             let resources = vec![crate::model::Resource::from(args.resource)];
             runtime.block_on(async {
@@ -66,7 +70,8 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
                             overwrite: args.overwrite,
                             archive_orphans: false,
                         };
-                        cmd::import::run(&ctx, &resources, args.format, flags).await
+                        let format = cmd::import::push_format(args.format)?;
+                        cmd::import::run(&ctx, &resources, format, flags).await
                     }
                     Direction::Pull => cmd::export::run(&ctx, &resources, args.format).await,
                 }

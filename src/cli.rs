@@ -31,31 +31,99 @@ pub struct Cli {
     pub command: Command,
 }
 
+impl Cli {
+    /// Parses the process's arguments; a usage error (clap's, or a word in the wrong place)
+    /// prints itself and exits 2.
+    pub fn parse_args() -> Cli {
+        match Cli::try_parse_checked(std::env::args_os()) {
+            Ok(cli) => cli,
+            Err(e) => e.exit(),
+        }
+    }
+
+    /// [`Cli::parse_args`] on given arguments, for tests.
+    pub fn try_parse_checked<I, T>(argv: I) -> Result<Cli, clap::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<std::ffi::OsString> + Clone,
+    {
+        let cli = Cli::try_parse_from(argv)?;
+        if let Command::PhSync(args) = &cli.command {
+            if let Some(message) = args.misplaced() {
+                let mut cmd = <Cli as clap::CommandFactory>::command();
+                cmd.build();
+                let kind = clap::error::ErrorKind::ArgumentConflict;
+                return Err(match cmd.find_subcommand_mut("ph-sync") {
+                    Some(ph_sync) => ph_sync.error(kind, message),
+                    None => cmd.error(kind, message),
+                });
+            }
+        }
+        Ok(cli)
+    }
+}
+
 /// Options every command accepts.
 #[derive(Debug, Args, Clone)]
 pub struct GlobalArgs {
     /// Config file [default: .kodo/config.json, found from the current directory up to the repository root]
-    #[arg(long, global = true, value_name = "PATH")]
+    #[arg(long, global = true, value_name = "PATH", display_order = 900)]
     pub config: Option<PathBuf>,
-    /// Show what would change without writing anything
-    #[arg(long, global = true)]
-    pub dry_run: bool,
-    /// Exit 1 when anything is out of sync (audit, status, scan)
-    #[arg(long, global = true)]
-    pub check: bool,
-    /// Neither read nor write the code scan's cache (.kodo/cache/); scan every file afresh
-    #[arg(long, global = true)]
-    pub no_cache: bool,
-    /// When another kodo run is writing to Notion from this repository, exit 2 at once
-    /// instead of waiting for it
-    #[arg(long, global = true)]
-    pub no_wait: bool,
     /// Print only errors
-    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    #[arg(
+        short,
+        long,
+        global = true,
+        conflicts_with = "verbose",
+        display_order = 901
+    )]
     pub quiet: bool,
     /// Log each request (-v) and more detail (-vv); tokens are never printed
-    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    #[arg(short, long, global = true, action = clap::ArgAction::Count, display_order = 902)]
     pub verbose: u8,
+}
+
+/// `--dry-run`, on the commands that write (import, setup, export, hooks install, notion-sync).
+#[derive(Debug, Args, Clone, Copy, Default)]
+pub struct DryRunArg {
+    /// Show what would change without writing anything
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+/// `--check`, on the commands that judge (the overview, status, audit, scan).
+#[derive(Debug, Args, Clone, Copy, Default)]
+pub struct CheckArg {
+    /// Exit 1 when anything is out of sync (for CI)
+    #[arg(long)]
+    pub check: bool,
+}
+
+/// `--no-cache`, on the commands that scan the code.
+#[derive(Debug, Args, Clone, Copy, Default)]
+pub struct CacheArg {
+    /// Neither read nor write the code scan's cache (.kodo/cache/); scan every file afresh
+    #[arg(long)]
+    pub no_cache: bool,
+}
+
+/// `--no-wait`, on the commands that write to Notion.
+#[derive(Debug, Args, Clone, Copy, Default)]
+pub struct WaitArg {
+    /// When another kodo run is writing to Notion from this repository, exit 2 at once
+    /// instead of waiting for it
+    #[arg(long)]
+    pub no_wait: bool,
+}
+
+/// The run-wide switches one command line set, whichever subcommand carries them (a
+/// subcommand offers only those it honours; the others stay off).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RunOptions {
+    pub dry_run: bool,
+    pub check: bool,
+    pub no_cache: bool,
+    pub no_wait: bool,
 }
 
 /// The formats of `ph-sync` and `notion-sync`: each subcommand accepts only the formats it
@@ -86,11 +154,7 @@ pub enum ReportFormat {
 pub enum Command {
     /// Sync PostHog and Notion: status, import, export, audit or setup (none: status, the
     /// discrepancies, and the commands that would fix them)
-    #[command(
-        name = "ph-sync",
-        after_help = EXIT_CODES_HELP,
-        override_usage = "kodo ph-sync [OPTIONS] [ACTION] [RESOURCE]\n       kodo ph-sync document <event|flag|experiment|dashboard> <KEY> [OPTIONS]"
-    )]
+    #[command(name = "ph-sync", after_help = EXIT_CODES_HELP)]
     PhSync(PhSyncArgs),
     /// The spec's CLI alternative: `--direction push` is `ph-sync import`, `pull` is `export`
     #[command(name = "notion-sync", after_help = EXIT_CODES_HELP)]
@@ -136,10 +200,15 @@ impl Command {
     /// Whether the command line asked for a `--format` (machine output `-q` does not silence).
     pub fn format_given(&self) -> bool {
         match self {
-            Command::PhSync(args) => {
-                args.format.is_some()
-                    || matches!(&args.document, Some(PhSyncDocument::Document(d)) if d.format.is_some())
-            }
+            Command::PhSync(args) => match &args.action {
+                None => args.overview.format.is_some(),
+                Some(PhSyncAction::Status(a)) => a.format.is_some(),
+                Some(PhSyncAction::Import(a)) => a.format.is_some(),
+                Some(PhSyncAction::Export(a)) => a.format.is_some(),
+                Some(PhSyncAction::Audit(a)) => a.format.is_some(),
+                Some(PhSyncAction::Setup(a)) => a.format.is_some(),
+                Some(PhSyncAction::Document(a)) => a.format.is_some(),
+            },
             Command::NotionSync(args) => args.format.is_some(),
             Command::Scan(args) => args.format.is_some(),
             Command::Hook(HookArgs {
@@ -150,6 +219,76 @@ impl Command {
             | Command::Hooks(_)
             | Command::Snapshot(_)
             | Command::Completions(_) => false,
+        }
+    }
+
+    /// The run-wide switches this command line set (each subcommand has only those it honours).
+    pub fn run_options(&self) -> RunOptions {
+        let off = RunOptions::default();
+        match self {
+            Command::PhSync(args) => match &args.action {
+                None => RunOptions {
+                    check: args.overview.check.check,
+                    no_cache: args.overview.cache.no_cache,
+                    ..off
+                },
+                Some(PhSyncAction::Status(a)) => RunOptions {
+                    check: a.check.check,
+                    ..off
+                },
+                Some(PhSyncAction::Import(a)) => RunOptions {
+                    dry_run: a.dry_run.dry_run,
+                    no_cache: a.cache.no_cache,
+                    no_wait: a.wait.no_wait,
+                    ..off
+                },
+                Some(PhSyncAction::Export(a)) => RunOptions {
+                    dry_run: a.dry_run.dry_run,
+                    ..off
+                },
+                Some(PhSyncAction::Audit(a)) => RunOptions {
+                    check: a.check.check,
+                    no_cache: a.cache.no_cache,
+                    ..off
+                },
+                Some(PhSyncAction::Setup(a)) => RunOptions {
+                    dry_run: a.dry_run.dry_run,
+                    no_wait: a.wait.no_wait,
+                    ..off
+                },
+                Some(PhSyncAction::Document(a)) => RunOptions {
+                    dry_run: a.dry_run.dry_run,
+                    no_wait: a.wait.no_wait,
+                    ..off
+                },
+            },
+            Command::NotionSync(a) => RunOptions {
+                dry_run: a.dry_run.dry_run,
+                no_cache: a.cache.no_cache,
+                no_wait: a.wait.no_wait,
+                ..off
+            },
+            Command::Scan(a) => RunOptions {
+                check: a.check,
+                no_cache: a.cache.no_cache,
+                ..off
+            },
+            Command::Hook(HookArgs {
+                which: HookWhich::PreCommit(a),
+            }) => RunOptions {
+                no_cache: a.cache.no_cache,
+                ..off
+            },
+            Command::Hooks(HooksArgs {
+                action: HooksAction::Install(a),
+            }) => RunOptions {
+                dry_run: a.dry_run,
+                ..off
+            },
+            Command::Hook(_)
+            | Command::Snapshot(_)
+            | Command::Doctor(_)
+            | Command::Completions(_) => off,
         }
     }
 }
@@ -174,6 +313,11 @@ pub struct ScanArgs {
     /// Output format: md (human Markdown), json (stable, for machines) or sarif (code scanning)
     #[arg(long, value_enum)]
     pub format: Option<ScanFormat>,
+    /// Exit 1 when the code uses events or flags that are not documented (needs the full config)
+    #[arg(long)]
+    pub check: bool,
+    #[command(flatten)]
+    pub cache: CacheArg,
 }
 
 #[derive(Debug, Args)]
@@ -195,6 +339,8 @@ pub struct PreCommitArgs {
     /// Output format: md (the human report, on stderr) or json (on stdout)
     #[arg(long, value_enum)]
     pub format: Option<ReportFormat>,
+    #[command(flatten)]
+    pub cache: CacheArg,
 }
 
 #[derive(Debug, Args)]
@@ -218,6 +364,9 @@ pub struct HooksInstallArgs {
     /// Replace a pre-commit hook that kodo did not write
     #[arg(long)]
     pub force: bool,
+    /// Print what would be written instead of writing it
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 #[derive(Debug, Args)]
@@ -232,43 +381,295 @@ pub enum SnapshotAction {
     Refresh,
 }
 
+/// `kodo ph-sync [ACTION] [RESOURCE]`: an action is a subcommand with its own options; with
+/// none, the words and options here are the overview's (`kodo ph-sync flags --check`).
 #[derive(Debug, Args)]
-#[command(args_conflicts_with_subcommands = true)]
+#[command(
+    args_conflicts_with_subcommands = true,
+    subcommand_value_name = "ACTION",
+    subcommand_help_heading = "Actions",
+    override_usage = "kodo ph-sync [RESOURCE] [OPTIONS]\n       kodo ph-sync <ACTION> [RESOURCE] [OPTIONS]\n       kodo ph-sync document <event|flag|experiment|dashboard> <KEY> [OPTIONS]"
+)]
 pub struct PhSyncArgs {
-    /// `document`: write a resource's Notion row first, before it exists in PostHog
     #[command(subcommand)]
-    pub document: Option<PhSyncDocument>,
-    /// [ACTION] [RESOURCE], both optional: ACTION is status, import, export, audit or setup (none:
-    /// status, the discrepancies and the commands that fix them); RESOURCE is events, flags,
-    /// experiments, dashboards or all (the default)
-    #[arg(value_enum, value_name = "WORD", num_args = 0..=2, hide_possible_values = true)]
-    pub words: Vec<Word>,
-    /// Overwrite fields people write (Description, Hypothesis, Owner, …) with PostHog's values
-    #[arg(long)]
-    pub overwrite: bool,
-    /// Move orphaned Notion rows (no PostHog counterpart) to the trash during import
-    #[arg(long)]
-    pub archive_orphans: bool,
-    /// Leave the source code out of audit and the overview (no code scan, no code section)
+    pub action: Option<PhSyncAction>,
+    #[command(flatten)]
+    pub overview: OverviewArgs,
+}
+
+/// The overview (no action): the status, the discrepancies and the commands that fix them.
+#[derive(Debug, Args)]
+pub struct OverviewArgs {
+    /// events, flags, experiments, dashboards or all [default: all]
+    #[arg(value_name = "RESOURCE", value_parser = OverviewWord, hide_possible_values = true)]
+    pub resource: Option<ResourceArg>,
+    /// A word after the resource: always a mistake (the action comes first), reported as such
+    #[arg(hide = true, value_name = "MISPLACED")]
+    pub misplaced: Option<String>,
+    #[command(flatten)]
+    pub check: CheckArg,
+    /// Leave the source code out (no code scan, no code section)
     #[arg(long)]
     pub no_code: bool,
-    /// With setup: regenerate the tracking-plan page from the Notion databases now (import
-    /// does it after every run)
-    #[arg(long)]
-    pub refresh_pages: bool,
+    #[command(flatten)]
+    pub cache: CacheArg,
     /// Output format: md (human Markdown), json (stable, for machines) or csv
     #[arg(long, value_enum)]
     pub format: Option<SyncFormat>,
 }
 
-/// `ph-sync document`, the action that takes a resource and a key.
+/// The actions of `ph-sync`, each with the options it honours.
 #[derive(Debug, Subcommand)]
-pub enum PhSyncDocument {
+pub enum PhSyncAction {
+    /// Counts in PostHog and Notion, undocumented resources, last sync time
+    #[command(after_help = EXIT_CODES_HELP)]
+    Status(StatusArgs),
+    /// Create missing and update stale Notion entries from PostHog
+    #[command(after_help = EXIT_CODES_HELP)]
+    Import(ImportArgs),
+    /// Write the Notion side to .kodo/export/<resource>.json and .csv (or stdout with --format)
+    #[command(after_help = EXIT_CODES_HELP)]
+    Export(ExportArgs),
+    /// The full discrepancy report: undocumented, orphaned, status mismatches, stale facts,
+    /// the code section and the best-practice findings
+    #[command(after_help = EXIT_CODES_HELP)]
+    Audit(AuditArgs),
+    /// Create the four Notion databases (or adopt kodo's existing ones) and write their IDs
+    /// into the config
+    #[command(after_help = EXIT_CODES_HELP)]
+    Setup(SetupArgs),
     /// Write the Notion row of an event, flag, experiment or dashboard before it exists in
     /// PostHog (documentation first): created once, with the planned status and the facts
     /// kodo derives; re-running writes only what is given. Refreshes the offline snapshot.
     #[command(after_help = EXIT_CODES_HELP)]
     Document(Box<DocumentArgs>),
+}
+
+/// `[RESOURCE]` of an action: which resources it works on.
+#[derive(Debug, Args, Clone, Copy)]
+pub struct ResourceWord {
+    #[arg(value_enum, value_name = "RESOURCE", default_value_t = ResourceArg::All)]
+    pub resource: ResourceArg,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    pub target: ResourceWord,
+    #[command(flatten)]
+    pub check: CheckArg,
+    /// Output format: md (human Markdown), json (stable, for machines) or csv
+    #[arg(long, value_enum)]
+    pub format: Option<SyncFormat>,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    #[command(flatten)]
+    pub target: ResourceWord,
+    #[command(flatten)]
+    pub dry_run: DryRunArg,
+    /// Overwrite fields people write (Description, Hypothesis, Owner, …) with PostHog's values
+    #[arg(long)]
+    pub overwrite: bool,
+    /// Move orphaned Notion rows (no PostHog counterpart) to the trash
+    #[arg(long)]
+    pub archive_orphans: bool,
+    #[command(flatten)]
+    pub cache: CacheArg,
+    #[command(flatten)]
+    pub wait: WaitArg,
+    /// Output format: md (the plan and the result for people) or json (stable, for machines)
+    #[arg(long, value_enum)]
+    pub format: Option<ReportFormat>,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    #[command(flatten)]
+    pub target: ResourceWord,
+    #[command(flatten)]
+    pub dry_run: DryRunArg,
+    /// Print to stdout instead of writing .kodo/export/: json (stable, for machines) or csv
+    /// (one resource); md is the default, the files
+    #[arg(long, value_enum)]
+    pub format: Option<SyncFormat>,
+}
+
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    #[command(flatten)]
+    pub target: ResourceWord,
+    #[command(flatten)]
+    pub check: CheckArg,
+    /// Leave the source code out (no code scan, no code section)
+    #[arg(long)]
+    pub no_code: bool,
+    #[command(flatten)]
+    pub cache: CacheArg,
+    /// Output format: md (human Markdown), json (stable, for machines) or csv
+    #[arg(long, value_enum)]
+    pub format: Option<SyncFormat>,
+}
+
+#[derive(Debug, Args)]
+pub struct SetupArgs {
+    #[command(flatten)]
+    pub target: ResourceWord,
+    #[command(flatten)]
+    pub dry_run: DryRunArg,
+    /// Regenerate the tracking-plan page from the Notion databases now (import does it after
+    /// every run)
+    #[arg(long)]
+    pub refresh_pages: bool,
+    #[command(flatten)]
+    pub wait: WaitArg,
+    /// Output format: md (one line per database) or json (stable, for machines)
+    #[arg(long, value_enum)]
+    pub format: Option<ReportFormat>,
+}
+
+/// The action names, for the overview's error message.
+pub const ACTIONS: [&str; 6] = ["status", "import", "export", "audit", "setup", "document"];
+
+/// The overview's `[RESOURCE]`: a resource. Any other word is neither an action (clap matched
+/// those as subcommands first) nor a resource; the error lists both, with the nearest name.
+fn parse_overview_word(word: &str) -> Result<ResourceArg, String> {
+    if let Ok(resource) = ResourceArg::from_str(word, true) {
+        return Ok(resource);
+    }
+    let resources: Vec<String> = ResourceArg::value_variants()
+        .iter()
+        .filter_map(|v| v.to_possible_value())
+        .map(|v| v.get_name().to_string())
+        .collect();
+    let lower = word.to_ascii_lowercase();
+    let nearest = ACTIONS
+        .iter()
+        .map(|a| a.to_string())
+        .chain(resources.iter().cloned())
+        .map(|name| (crate::config::edit_distance(&lower, &name), name))
+        .filter(|(d, name)| *d <= (name.len() / 3).clamp(1, 3))
+        .min()
+        .map(|(_, name)| format!("; did you mean `{name}`?"))
+        .unwrap_or_default();
+    Err(format!(
+        "neither an action nor a resource{nearest}\n  actions:   {}\n  resources: {}\n  \
+         usage: kodo ph-sync [ACTION] [RESOURCE], e.g. `kodo ph-sync audit flags`",
+        ACTIONS.join(", "),
+        resources.join(", ")
+    ))
+}
+
+/// The overview's `[RESOURCE]` parser: [`parse_overview_word`], offering the resources to
+/// shell completion.
+#[derive(Debug, Clone, Copy)]
+struct OverviewWord;
+
+impl clap::builder::TypedValueParser for OverviewWord {
+    type Value = ResourceArg;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        _arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<ResourceArg, clap::Error> {
+        let word = value.to_string_lossy();
+        parse_overview_word(&word).map_err(|message| {
+            clap::Error::raw(
+                clap::error::ErrorKind::InvalidValue,
+                format!("invalid value '{word}' for '[RESOURCE]': {message}\n"),
+            )
+            .with_cmd(cmd)
+        })
+    }
+
+    fn possible_values(&self) -> Option<Box<dyn Iterator<Item = PossibleValue> + '_>> {
+        Some(Box::new(
+            ResourceArg::value_variants()
+                .iter()
+                .filter_map(|v| v.to_possible_value()),
+        ))
+    }
+}
+
+impl PhSyncArgs {
+    /// A second word after the overview's resource is a usage error: the action comes first.
+    pub fn misplaced(&self) -> Option<String> {
+        let word = self.overview.misplaced.as_ref()?;
+        let resource = self
+            .overview
+            .resource
+            .and_then(|r| r.to_possible_value())
+            .map(|v| v.get_name().to_string())
+            .unwrap_or_default();
+        Some(if ACTIONS.contains(&word.as_str()) {
+            format!(
+                "`{word}` cannot follow `{resource}`: the action comes first, then the resource \
+                 (`kodo ph-sync {word} {resource}`)"
+            )
+        } else {
+            format!("unexpected word `{word}` after `{resource}`: usage: kodo ph-sync [ACTION] [RESOURCE]")
+        })
+    }
+}
+
+/// The resources a `ph-sync` command works on: one (named by the resource table's `plural`)
+/// or `all`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResourceArg {
+    One(Resource),
+    All,
+}
+
+impl ValueEnum for ResourceArg {
+    fn value_variants<'a>() -> &'a [Self] {
+        static ALL: LazyLock<Vec<ResourceArg>> = LazyLock::new(|| {
+            let one = Resource::ALL.into_iter().map(ResourceArg::One);
+            one.chain([ResourceArg::All]).collect()
+        });
+        &ALL
+    }
+
+    fn to_possible_value(&self) -> Option<PossibleValue> {
+        Some(PossibleValue::new(match self {
+            ResourceArg::One(r) => r.plural(),
+            ResourceArg::All => "all",
+        }))
+    }
+}
+
+impl ResourceArg {
+    pub fn resources(self) -> Vec<Resource> {
+        match self {
+            ResourceArg::One(r) => vec![r],
+            ResourceArg::All => Resource::ALL.to_vec(),
+        }
+    }
+}
+
+/// One resource on the command line (`--type`): the clap-facing twin of the model's
+/// [`Resource`], which knows nothing of the CLI; its names are the resource table's `plural`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ResourceType(pub Resource);
+
+impl ValueEnum for ResourceType {
+    fn value_variants<'a>() -> &'a [Self] {
+        static ALL: LazyLock<Vec<ResourceType>> =
+            LazyLock::new(|| Resource::ALL.map(ResourceType).to_vec());
+        &ALL
+    }
+
+    fn to_possible_value(&self) -> Option<PossibleValue> {
+        Some(PossibleValue::new(self.0.plural()))
+    }
+}
+
+impl From<ResourceType> for Resource {
+    fn from(r: ResourceType) -> Resource {
+        r.0
+    }
 }
 
 /// The resource `document` writes, named in the singular by the resource table
@@ -329,6 +730,10 @@ pub struct DocumentArgs {
     /// duration, object, array); repeat for each (events)
     #[arg(long = "property", value_name = "NAME[:TYPE]")]
     pub properties: Vec<String>,
+    #[command(flatten)]
+    pub dry_run: DryRunArg,
+    #[command(flatten)]
+    pub wait: WaitArg,
     /// Output format: md (human Markdown) or json (stable, for machines)
     #[arg(long, value_enum)]
     pub format: Option<DocumentFormat>,
@@ -360,153 +765,6 @@ impl From<Noun> for Resource {
     }
 }
 
-/// A positional word of `ph-sync`: an action or a resource (the resources' names come from
-/// the resource table, then `all`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Word {
-    Action(Action),
-    Resource(ResourceArg),
-}
-
-impl ValueEnum for Word {
-    fn value_variants<'a>() -> &'a [Self] {
-        static ALL: LazyLock<Vec<Word>> = LazyLock::new(|| {
-            let actions = Action::value_variants().iter().copied().map(Word::Action);
-            let resources = ResourceArg::value_variants().iter().copied();
-            actions.chain(resources.map(Word::Resource)).collect()
-        });
-        &ALL
-    }
-
-    fn to_possible_value(&self) -> Option<PossibleValue> {
-        // The words are listed by name only (the actions' descriptions are on `ph-sync`).
-        let value = match self {
-            Word::Action(a) => a.to_possible_value()?,
-            Word::Resource(r) => r.to_possible_value()?,
-        };
-        Some(value.help(None::<&'static str>))
-    }
-}
-
-impl Word {
-    fn action(self) -> Option<Action> {
-        match self {
-            Word::Action(a) => Some(a),
-            Word::Resource(_) => None,
-        }
-    }
-
-    fn resource(self) -> Option<ResourceArg> {
-        match self {
-            Word::Resource(r) => Some(r),
-            Word::Action(_) => None,
-        }
-    }
-}
-
-impl PhSyncArgs {
-    /// The action (if any) and the resources the words name: `[ACTION] [RESOURCE]`, each
-    /// optional, in that order.
-    pub fn target(&self) -> Result<(Option<Action>, ResourceArg), String> {
-        let usage = "usage: kodo ph-sync [status|import|export|audit|setup] \
-                     [events|flags|experiments|dashboards|all]";
-        match self.words.as_slice() {
-            [] => Ok((None, ResourceArg::All)),
-            [one] => match (one.action(), one.resource()) {
-                (Some(action), _) => Ok((Some(action), ResourceArg::All)),
-                (_, Some(resource)) => Ok((None, resource)),
-                _ => Err(usage.into()),
-            },
-            [first, second] => match (first.action(), second.resource()) {
-                (Some(action), Some(resource)) => Ok((Some(action), resource)),
-                _ => Err(format!(
-                    "`{}` cannot follow `{}`: the action comes first, then the resource\n  {usage}",
-                    word_name(*second),
-                    word_name(*first)
-                )),
-            },
-            _ => Err(usage.into()),
-        }
-    }
-}
-
-fn word_name(word: Word) -> String {
-    word.to_possible_value()
-        .map(|v| v.get_name().to_string())
-        .unwrap_or_default()
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Action {
-    /// Counts in PostHog and Notion, undocumented resources, last sync time
-    Status,
-    /// Create missing and update stale Notion entries from PostHog
-    Import,
-    /// Write the Notion side to .kodo/export/<resource>.json and .csv (or stdout with --format)
-    Export,
-    /// The full discrepancy report: undocumented, orphaned, status mismatches
-    Audit,
-    /// Create the four Notion databases and write their IDs into the config
-    Setup,
-}
-
-/// The resources a `ph-sync` command works on: one (named by the resource table's `plural`)
-/// or `all`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ResourceArg {
-    One(Resource),
-    All,
-}
-
-impl ValueEnum for ResourceArg {
-    fn value_variants<'a>() -> &'a [Self] {
-        static ALL: LazyLock<Vec<ResourceArg>> = LazyLock::new(|| {
-            let one = Resource::ALL.into_iter().map(ResourceArg::One);
-            one.chain([ResourceArg::All]).collect()
-        });
-        &ALL
-    }
-
-    fn to_possible_value(&self) -> Option<PossibleValue> {
-        Some(PossibleValue::new(match self {
-            ResourceArg::One(r) => r.plural(),
-            ResourceArg::All => "all",
-        }))
-    }
-}
-
-impl ResourceArg {
-    pub fn resources(self) -> Vec<Resource> {
-        match self {
-            ResourceArg::One(r) => vec![r],
-            ResourceArg::All => Resource::ALL.to_vec(),
-        }
-    }
-}
-
-/// One resource on the command line (`--type`): the clap-facing twin of the model's
-/// [`Resource`], which knows nothing of the CLI; its names are the resource table's `plural`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ResourceType(pub Resource);
-
-impl ValueEnum for ResourceType {
-    fn value_variants<'a>() -> &'a [Self] {
-        static ALL: LazyLock<Vec<ResourceType>> =
-            LazyLock::new(|| Resource::ALL.map(ResourceType).to_vec());
-        &ALL
-    }
-
-    fn to_possible_value(&self) -> Option<PossibleValue> {
-        Some(PossibleValue::new(self.0.plural()))
-    }
-}
-
-impl From<ResourceType> for Resource {
-    fn from(r: ResourceType) -> Resource {
-        r.0
-    }
-}
-
 #[derive(Debug, Args)]
 pub struct NotionSyncArgs {
     #[arg(long, value_enum)]
@@ -516,6 +774,12 @@ pub struct NotionSyncArgs {
     /// Overwrite fields people write (push only)
     #[arg(long)]
     pub overwrite: bool,
+    #[command(flatten)]
+    pub dry_run: DryRunArg,
+    #[command(flatten)]
+    pub cache: CacheArg,
+    #[command(flatten)]
+    pub wait: WaitArg,
     /// Output format: md (human Markdown), json (stable, for machines) or csv
     #[arg(long, value_enum)]
     pub format: Option<SyncFormat>,
@@ -541,58 +805,174 @@ mod tests {
 
     #[test]
     fn global_options_work_after_the_subcommand() {
-        let cli = Cli::try_parse_from([
+        let cli = Cli::try_parse_checked([
             "kodo", "ph-sync", "audit", "flags", "--format", "json", "--check", "-vv",
         ])
         .unwrap();
-        assert!(cli.global.check);
         assert_eq!(cli.global.verbose, 2);
-        let Command::PhSync(args) = cli.command else {
-            panic!("expected ph-sync")
+        assert!(cli.command.run_options().check);
+        let Command::PhSync(PhSyncArgs {
+            action: Some(PhSyncAction::Audit(audit)),
+            ..
+        }) = cli.command
+        else {
+            panic!("expected ph-sync audit")
         };
-        assert_eq!(args.format, Some(SyncFormat::Json));
-        let (action, resource) = args.target().unwrap();
-        assert_eq!(action, Some(Action::Audit));
-        assert_eq!(resource.resources(), vec![Resource::Flags]);
+        assert_eq!(audit.format, Some(SyncFormat::Json));
+        assert_eq!(audit.target.resource.resources(), vec![Resource::Flags]);
     }
 
-    fn target(words: &[&str]) -> Result<(Option<Action>, ResourceArg), String> {
+    /// What the words of `ph-sync` name: the action (None: the overview) and the resource.
+    fn target(words: &[&str]) -> Result<(Option<&'static str>, ResourceArg), String> {
         let mut argv = vec!["kodo", "ph-sync"];
         argv.extend(words);
-        let cli = Cli::try_parse_from(argv).map_err(|e| e.to_string())?;
+        let cli = Cli::try_parse_checked(argv).map_err(|e| e.to_string())?;
         let Command::PhSync(args) = cli.command else {
             panic!("expected ph-sync")
         };
-        args.target()
+        Ok(match args.action {
+            None => (None, args.overview.resource.unwrap_or(ResourceArg::All)),
+            Some(PhSyncAction::Status(a)) => (Some("status"), a.target.resource),
+            Some(PhSyncAction::Import(a)) => (Some("import"), a.target.resource),
+            Some(PhSyncAction::Export(a)) => (Some("export"), a.target.resource),
+            Some(PhSyncAction::Audit(a)) => (Some("audit"), a.target.resource),
+            Some(PhSyncAction::Setup(a)) => (Some("setup"), a.target.resource),
+            Some(PhSyncAction::Document(_)) => (Some("document"), ResourceArg::All),
+        })
     }
 
+    /// The documented syntax `[status|import|export|audit|setup] [events|…|all]`, each word
+    /// optional, keeps working.
     #[test]
     fn action_and_resource_are_each_optional() {
+        assert_eq!(target(&[]), Ok((None, ResourceArg::All)));
         assert_eq!(
             target(&["flags"]),
             Ok((None, ResourceArg::One(Resource::Flags)))
         );
-        assert_eq!(
-            target(&["import"]),
-            Ok((Some(Action::Import), ResourceArg::All))
-        );
+        assert_eq!(target(&["import"]), Ok((Some("import"), ResourceArg::All)));
         assert_eq!(
             target(&["export", "events"]),
-            Ok((Some(Action::Export), ResourceArg::One(Resource::Events)))
+            Ok((Some("export"), ResourceArg::One(Resource::Events)))
         );
+        for action in ["status", "import", "export", "audit", "setup"] {
+            assert_eq!(
+                target(&[action, "dashboards"]),
+                Ok((Some(action), ResourceArg::One(Resource::Dashboards)))
+            );
+        }
         let err = target(&["flags", "audit"]).unwrap_err();
         assert!(err.contains("the action comes first"), "{err}");
+        assert!(err.contains("kodo ph-sync audit flags"), "{err}");
         assert!(target(&["audit", "import"]).is_err());
         assert!(target(&["audit", "flags", "events"]).is_err());
+        assert!(target(&["flags", "events"]).is_err());
     }
 
+    /// An unknown word names what is wrong and lists both kinds of word, with the nearest one.
     #[test]
-    fn no_action_means_all_resources() {
-        let cli = Cli::try_parse_from(["kodo", "ph-sync"]).unwrap();
-        let Command::PhSync(args) = cli.command else {
-            panic!("expected ph-sync")
-        };
-        assert_eq!(args.target(), Ok((None, ResourceArg::All)));
+    fn an_unknown_word_lists_actions_and_resources() {
+        let err = target(&["frobnicate"]).unwrap_err();
+        assert!(err.contains("neither an action nor a resource"), "{err}");
+        assert!(
+            err.contains("actions:   status, import, export, audit, setup, document"),
+            "{err}"
+        );
+        assert!(
+            err.contains("resources: events, flags, experiments, dashboards, all"),
+            "{err}"
+        );
+        assert!(!err.contains("did you mean"), "{err}");
+        let err = target(&["imprt"]).unwrap_err();
+        assert!(err.contains("did you mean `import`?"), "{err}");
+        let err = target(&["flgs"]).unwrap_err();
+        assert!(err.contains("did you mean `flags`?"), "{err}");
+        let err = target(&["import", "frobs"]).unwrap_err();
+        assert!(
+            err.contains("[possible values: events, flags, experiments, dashboards, all]"),
+            "{err}"
+        );
+    }
+
+    /// Each action takes only the options it honours.
+    #[test]
+    fn each_action_offers_only_its_options() {
+        let refused: [&[&str]; 9] = [
+            &["audit", "--overwrite"],
+            &["audit", "--dry-run"],
+            &["status", "--no-code"],
+            &["status", "--dry-run"],
+            &["import", "--check"],
+            &["export", "--check"],
+            &["setup", "--check"],
+            &["setup", "--overwrite"],
+            &["--dry-run"],
+        ];
+        for words in refused {
+            let err = target(words).unwrap_err();
+            assert!(err.contains("unexpected argument"), "{words:?}: {err}");
+        }
+        let refused_elsewhere: [&[&str]; 5] = [
+            &["kodo", "doctor", "--check"],
+            &["kodo", "snapshot", "refresh", "--dry-run"],
+            &["kodo", "hook", "claude", "--no-cache"],
+            &["kodo", "hooks", "install", "--check"],
+            &["kodo", "--dry-run", "scan"],
+        ];
+        for argv in refused_elsewhere {
+            assert!(Cli::try_parse_checked(argv).is_err(), "{argv:?}");
+        }
+        let accepted: [(&[&str], RunOptions); 5] = [
+            (
+                &[
+                    "kodo",
+                    "ph-sync",
+                    "import",
+                    "flags",
+                    "--dry-run",
+                    "--no-wait",
+                ],
+                RunOptions {
+                    dry_run: true,
+                    no_wait: true,
+                    ..RunOptions::default()
+                },
+            ),
+            (
+                &["kodo", "ph-sync", "--check", "--no-cache"],
+                RunOptions {
+                    check: true,
+                    no_cache: true,
+                    ..RunOptions::default()
+                },
+            ),
+            (
+                &["kodo", "scan", "--check", "--no-cache"],
+                RunOptions {
+                    check: true,
+                    no_cache: true,
+                    ..RunOptions::default()
+                },
+            ),
+            (
+                &["kodo", "hooks", "install", "--dry-run"],
+                RunOptions {
+                    dry_run: true,
+                    ..RunOptions::default()
+                },
+            ),
+            (
+                &["kodo", "ph-sync", "setup", "--dry-run", "--format", "json"],
+                RunOptions {
+                    dry_run: true,
+                    ..RunOptions::default()
+                },
+            ),
+        ];
+        for (argv, options) in accepted {
+            let cli = Cli::try_parse_checked(argv).unwrap();
+            assert_eq!(cli.command.run_options(), options, "{argv:?}");
+        }
     }
 
     #[test]
@@ -617,8 +997,10 @@ mod tests {
     /// (exit 2) before any work is done.
     #[test]
     fn formats_are_checked_at_parse_time() {
-        let refused: [&[&str]; 6] = [
+        let refused: [&[&str]; 8] = [
             &["kodo", "ph-sync", "audit", "--format", "sarif"],
+            &["kodo", "ph-sync", "import", "--format", "csv"],
+            &["kodo", "ph-sync", "setup", "--format", "csv"],
             &[
                 "kodo",
                 "notion-sync",
@@ -660,7 +1042,13 @@ mod tests {
 
     #[test]
     fn unknown_resource_is_a_usage_error() {
-        let err = Cli::try_parse_from(["kodo", "ph-sync", "audit", "cohorts"]).unwrap_err();
-        assert_eq!(err.exit_code(), 2);
+        for argv in [
+            &["kodo", "ph-sync", "audit", "cohorts"][..],
+            &["kodo", "ph-sync", "cohorts"],
+            &["kodo", "ph-sync", "flags", "audit"],
+        ] {
+            let err = Cli::try_parse_checked(argv).unwrap_err();
+            assert_eq!(err.exit_code(), 2, "{argv:?}");
+        }
     }
 }

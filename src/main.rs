@@ -3,14 +3,12 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
-
 use kodo::app::{self, Outcome};
 use kodo::cli::Cli;
 
 fn main() -> ExitCode {
     // clap prints usage errors itself and exits with 2.
-    let cli = Cli::parse();
+    let cli = Cli::parse_args();
     match app::run(cli) {
         Ok(Outcome::Success) => ExitCode::SUCCESS,
         Ok(Outcome::CheckFailed) => ExitCode::from(1),

@@ -50,14 +50,14 @@ pub async fn run(
         }
         _ => {
             let dir = config.kodo_dir().join("export");
-            if !ctx.global.dry_run {
+            if !ctx.run.dry_run {
                 crate::state::ensure_inside(&config.root, &dir)
                     .with_context(|| format!("cannot write the export to `{}`", dir.display()))?;
             }
             for (r, side) in &sides {
                 let json_path = dir.join(format!("{}.json", r.plural()));
                 let csv_path = dir.join(format!("{}.csv", r.plural()));
-                if ctx.global.dry_run {
+                if ctx.run.dry_run {
                     ctx.printer.data(&format!(
                         "Would write {} and {} ({} rows)",
                         json_path.display(),

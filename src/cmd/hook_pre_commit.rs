@@ -32,7 +32,7 @@ pub async fn run(ctx: &Context, format: Option<ReportFormat>) -> anyhow::Result<
     let top = Git::new(&ctx.cwd).toplevel()?;
     let git = Git::new(&top);
     let changes = git.staged_diff()?;
-    let cache = scan_options(&config.root, ctx.global.no_cache);
+    let cache = scan_options(&config.root, ctx.run.no_cache);
     let verdict =
         precommit::check_change(&git, &top, &config, &cache, &changes, ":", "HEAD:").await?;
     if ctx.global.verbose > 0 {
@@ -74,7 +74,7 @@ pub async fn check_rev_range(
     let git = Git::new(&top);
     let (base, tip) = git.range_bounds(range)?;
     let changes = git.range_diff(&base, &tip)?;
-    let cache = scan_options(&config.root, ctx.global.no_cache);
+    let cache = scan_options(&config.root, ctx.run.no_cache);
     let verdict = precommit::check_change(
         &git,
         &top,
@@ -109,7 +109,7 @@ pub async fn check_rev_range(
             ctx.printer.data(&text);
         }
     }
-    Ok(if verdict.blocked() && ctx.global.check {
+    Ok(if verdict.blocked() && ctx.run.check {
         Outcome::CheckFailed
     } else {
         Outcome::Success

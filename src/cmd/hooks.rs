@@ -8,9 +8,9 @@ use super::{Context, Outcome};
 
 pub fn install(ctx: &Context, args: &HooksInstallArgs) -> anyhow::Result<Outcome> {
     if args.claude_settings {
-        install::install_claude_settings(&ctx.cwd, &ctx.printer, ctx.global.dry_run)?;
+        install::install_claude_settings(&ctx.cwd, &ctx.printer, ctx.run.dry_run)?;
     } else {
-        install::install_git_hook(&ctx.cwd, &ctx.printer, ctx.global.dry_run, args.force)?;
+        install::install_git_hook(&ctx.cwd, &ctx.printer, ctx.run.dry_run, args.force)?;
     }
     Ok(Outcome::Success)
 }

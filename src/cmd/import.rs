@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::cli::SyncFormat;
+use crate::cli::{ReportFormat, SyncFormat};
 use crate::model::Resource;
 use crate::sync::analysis;
 use crate::sync::apply;
@@ -27,17 +27,26 @@ pub struct Flags {
     pub archive_orphans: bool,
 }
 
+/// `notion-sync --direction push` takes the sync formats; its plan is md or json.
+pub fn push_format(format: Option<SyncFormat>) -> anyhow::Result<Option<ReportFormat>> {
+    Ok(match format {
+        None => None,
+        Some(SyncFormat::Md) => Some(ReportFormat::Md),
+        Some(SyncFormat::Json) => Some(ReportFormat::Json),
+        Some(SyncFormat::Csv) => {
+            anyhow::bail!("`notion-sync --direction push` prints its plan as md or json, not csv")
+        }
+    })
+}
+
 pub async fn run(
     ctx: &Context,
     resources: &[Resource],
-    format: Option<SyncFormat>,
+    format: Option<ReportFormat>,
     flags: Flags,
 ) -> anyhow::Result<Outcome> {
     // One writer at a time: the import holds `.kodo/lock` for the whole run.
     let _lock = ctx.write_lock().await?;
-    if format == Some(SyncFormat::Csv) {
-        anyhow::bail!("`ph-sync import` prints its plan as md or json, not csv");
-    }
     let config = ctx.load_config()?;
     let mut a = analysis::analyse(
         ctx.session(),
@@ -53,12 +62,12 @@ pub async fn run(
         false,
     )
     .await?;
-    let json = format == Some(SyncFormat::Json);
+    let json = format == Some(ReportFormat::Json);
     if !json {
         ctx.printer
             .data(&report::import_plan_text(&a.plans, flags.archive_orphans));
     }
-    if ctx.global.dry_run {
+    if ctx.run.dry_run {
         if json {
             ctx.printer.data(&report::import_json(&a.plans, None, true));
         }

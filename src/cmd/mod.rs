@@ -29,7 +29,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 
-use crate::cli::GlobalArgs;
+use crate::cli::{GlobalArgs, RunOptions};
 use crate::config::{self, Config};
 use crate::output::Printer;
 use crate::sync::report::Findings;
@@ -47,20 +47,23 @@ pub enum Outcome {
     Blocked,
 }
 
-/// What every command gets: the global options, the printer and the working directory.
+/// What every command gets: the global options, the run-wide switches its subcommand set,
+/// the printer and the working directory.
 pub struct Context {
     pub global: GlobalArgs,
+    pub run: RunOptions,
     pub printer: Printer,
     pub cwd: PathBuf,
 }
 
 impl Context {
     /// `format_given`: the command line asked for a `--format` (which `-q` does not silence).
-    pub fn new(global: GlobalArgs, format_given: bool) -> anyhow::Result<Context> {
+    pub fn new(global: GlobalArgs, run: RunOptions, format_given: bool) -> anyhow::Result<Context> {
         let printer = Printer::new(global.quiet, global.verbose, format_given);
         let cwd = std::env::current_dir().context("cannot read the current directory")?;
         Ok(Context {
             global,
+            run,
             printer,
             cwd,
         })
@@ -70,8 +73,8 @@ impl Context {
     pub fn session(&self) -> Session<'_> {
         Session {
             printer: &self.printer,
-            dry_run: self.global.dry_run,
-            no_cache: self.global.no_cache,
+            dry_run: self.run.dry_run,
+            no_cache: self.run.no_cache,
         }
     }
 
@@ -88,7 +91,7 @@ impl Context {
     /// writes Notion: waits for another run, saying so, or with `--no-wait` fails at once.
     /// `None` when there is no config yet (nothing to lock: such a run writes no row).
     pub async fn write_lock(&self) -> anyhow::Result<Option<crate::lock::RepoLock>> {
-        if self.global.dry_run {
+        if self.run.dry_run {
             return Ok(None);
         }
         let Some(kodo_dir) = self
@@ -99,7 +102,7 @@ impl Context {
         else {
             return Ok(None);
         };
-        let wait = if self.global.no_wait {
+        let wait = if self.run.no_wait {
             crate::lock::Wait::No
         } else {
             crate::lock::Wait::Forever
@@ -125,7 +128,7 @@ impl Context {
 
     /// `--check`: drift is exit code 1.
     pub fn verdict(&self, findings: &Findings) -> Outcome {
-        if self.global.check && !findings.passes_check() {
+        if self.run.check && !findings.passes_check() {
             Outcome::CheckFailed
         } else {
             Outcome::Success

@@ -46,7 +46,7 @@ pub async fn run(ctx: &Context, args: ScanArgs) -> anyhow::Result<Outcome> {
     // Without --config or --check, a repository without kodo config is scanned with defaults;
     // a plain scan needs only the config's `scan` section, `--check` all of it.
     let (scan_config, config) = match config_path {
-        Ok(path) if ctx.global.check => {
+        Ok(path) if ctx.run.check => {
             let config = Config::load(&path)?;
             for warning in &config.warnings {
                 ctx.printer.warn(&warning.0);
@@ -66,7 +66,7 @@ pub async fn run(ctx: &Context, args: ScanArgs) -> anyhow::Result<Outcome> {
             }
             (Some(scan), None)
         }
-        Err(ConfigError::NotFound { .. }) if !explicit && !ctx.global.check => (None, None),
+        Err(ConfigError::NotFound { .. }) if !explicit && !ctx.run.check => (None, None),
         Err(e) => return Err(e.into()),
     };
     let root = match (&args.path, &scan_config) {
@@ -87,7 +87,7 @@ pub async fn run(ctx: &Context, args: ScanArgs) -> anyhow::Result<Outcome> {
     // The cache lives in the repository that uses kodo; a directory without kodo config
     // gets no `.kodo/` written into it.
     let options = match &scan_config {
-        Some(config) => scan_options(&config.root, ctx.global.no_cache),
+        Some(config) => scan_options(&config.root, ctx.run.no_cache),
         None => ScanOptions::default(),
     };
     let report = tokio::task::spawn_blocking(move || -> anyhow::Result<ScanReport> {
@@ -109,7 +109,7 @@ pub async fn run(ctx: &Context, args: ScanArgs) -> anyhow::Result<Outcome> {
         return Ok(Outcome::Success);
     }
     // With `--check`, SARIF holds what failed the check (printed once it is known).
-    let config = match (ctx.global.check, config) {
+    let config = match (ctx.run.check, config) {
         // `--check` was given, so a config exists (a missing one is an error above).
         (true, Some(config)) => config,
         _ => {

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 
-use crate::cli::SyncFormat;
+use crate::cli::ReportFormat;
 use crate::config::{self, ConfigError};
 use crate::model::Resource;
 use crate::state::{write_atomic, State};
@@ -36,7 +36,7 @@ fn new_config_path(ctx: &Context) -> PathBuf {
 
 fn write_starter(ctx: &Context, path: &Path) -> anyhow::Result<Outcome> {
     let shown = path.display();
-    if ctx.global.dry_run {
+    if ctx.run.dry_run {
         ctx.printer.data(&format!(
             "Would write a starter config to {shown} (and its JSON Schema beside it)."
         ));
@@ -122,7 +122,7 @@ fn ignore_local_files(root: &Path) -> std::io::Result<Vec<&'static str>> {
 pub async fn run(
     ctx: &Context,
     resources: &[Resource],
-    format: Option<SyncFormat>,
+    format: Option<ReportFormat>,
     refresh_pages: bool,
 ) -> anyhow::Result<Outcome> {
     // One writer at a time: setup holds `.kodo/lock` for the whole run.
@@ -146,7 +146,7 @@ pub async fn run(
     let mut failures = Vec::new();
     for &resource in resources {
         match setup::setup_one(
-            ctx.global.dry_run,
+            ctx.run.dry_run,
             &ctx.printer,
             &config,
             &path,
@@ -160,7 +160,7 @@ pub async fn run(
             Err(e) => failures.push((resource, e)),
         }
     }
-    if !ctx.global.dry_run {
+    if !ctx.run.dry_run {
         if let Err(e) = state.save(&kodo_dir) {
             ctx.printer.warn(&e.to_string());
         }
@@ -174,7 +174,7 @@ pub async fn run(
     {
         let config = ctx.load_config()?;
         match pages::setup(
-            ctx.global.dry_run,
+            ctx.run.dry_run,
             &ctx.printer,
             &config,
             &path,
@@ -193,11 +193,11 @@ pub async fn run(
     }
     if !results.is_empty() || failures.is_empty() {
         ctx.printer.data(&match format {
-            Some(SyncFormat::Json) => {
-                setup::render_json(&results, pages_result.as_ref(), ctx.global.dry_run)
+            Some(ReportFormat::Json) => {
+                setup::render_json(&results, pages_result.as_ref(), ctx.run.dry_run)
             }
             _ => {
-                let mut text = setup::render(&results, ctx.global.dry_run);
+                let mut text = setup::render(&results, ctx.run.dry_run);
                 if let Some(p) = &pages_result {
                     let dry = "Dry run: nothing was written.\n";
                     match text.strip_suffix(dry) {
@@ -270,7 +270,7 @@ async fn refresh(
     else {
         return Ok(());
     };
-    if ctx.global.dry_run {
+    if ctx.run.dry_run {
         ctx.printer.info(&format!(
             "Dry run: the tracking-plan page {}.",
             if plan.is_noop() {

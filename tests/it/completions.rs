@@ -82,15 +82,42 @@ fn bash_script_is_valid_bash_and_registers_kodo() {
 
 #[test]
 fn ph_sync_offers_its_actions_and_resources() {
-    for shell in ["bash", "zsh"] {
-        let out = completions(shell).success().get_output().stdout.clone();
-        let script = String::from_utf8(out).expect("utf-8 script");
-        assert!(
-            script.contains(
-                "status import export audit setup events flags experiments dashboards all"
-            ),
-            "{shell} script does not offer ph-sync's ACTION and RESOURCE values"
-        );
+    let out = completions("bash").success().get_output().stdout.clone();
+    let script = String::from_utf8(out).expect("utf-8 script");
+    // bash: the words offered after `kodo ph-sync` (its options, resources and actions).
+    let section = script
+        .split("kodo__subcmd__ph__subcmd__sync)")
+        .nth(1)
+        .and_then(|rest| rest.lines().find(|l| l.trim_start().starts_with("opts=")))
+        .expect("bash script has ph-sync's opts");
+    let words: Vec<&str> = section
+        .trim()
+        .trim_start_matches("opts=\"")
+        .trim_end_matches('"')
+        .split(' ')
+        .collect();
+    for word in [
+        "status",
+        "import",
+        "export",
+        "audit",
+        "setup",
+        "document",
+        "events",
+        "flags",
+        "experiments",
+        "dashboards",
+        "all",
+        "--check",
+    ] {
+        assert!(words.contains(&word), "bash offers no `{word}`: {section}");
+    }
+    // An action's own options are offered after it, not at the overview.
+    assert!(!words.contains(&"--overwrite"), "{section}");
+    let zsh = completions("zsh").success().get_output().stdout.clone();
+    let zsh = String::from_utf8(zsh).expect("utf-8 script");
+    for action in ["status", "import", "export", "audit", "setup", "document"] {
+        assert!(zsh.contains(&format!("'{action}:")), "zsh lacks {action}");
     }
 }
 

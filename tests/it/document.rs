@@ -266,7 +266,7 @@ fn dry_run_writes_nothing() {
     env.clear_requests();
     let out = env
         .kodo()
-        .args(["--dry-run", "ph-sync", "document", "flag", "beta_dark_mode"])
+        .args(["ph-sync", "document", "flag", "beta_dark_mode", "--dry-run"])
         .output()
         .unwrap();
     assert!(out.status.success());

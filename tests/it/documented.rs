@@ -177,7 +177,7 @@ fn answers(env: &TestEnv) -> ([Vec<bool>; 3], usize) {
 
     let (code, scan) = output(
         env,
-        &["--check", "scan", "--no-git", "--format", "json"],
+        &["scan", "--check", "--no-git", "--format", "json"],
         None,
     );
     assert_eq!(

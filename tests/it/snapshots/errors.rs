@@ -45,6 +45,18 @@ fn usage_errors() {
         "usage_import_as_csv",
         &["ph-sync", "import", "--dry-run", "--format", "csv"],
     );
+    snap(&env, "usage_unknown_word", &["ph-sync", "frobnicate"]);
+    snap(&env, "usage_misspelt_action", &["ph-sync", "imprt"]);
+    snap(
+        &env,
+        "usage_unknown_resource_of_an_action",
+        &["ph-sync", "import", "frobs"],
+    );
+    snap(
+        &env,
+        "usage_option_an_action_does_not_take",
+        &["ph-sync", "audit", "--overwrite"],
+    );
     snap(
         &env,
         "usage_export_all_as_csv",
@@ -179,5 +191,12 @@ fn help_texts() {
     let env = TestEnv::start("empty");
     snap(&env, "help_kodo", &["--help"]);
     snap(&env, "help_ph_sync", &["ph-sync", "--help"]);
+    for action in ["status", "import", "export", "audit", "setup"] {
+        snap(
+            &env,
+            &format!("help_ph_sync_{action}"),
+            &["ph-sync", action, "--help"],
+        );
+    }
     snap(&env, "help_scan", &["scan", "--help"]);
 }
