@@ -173,6 +173,26 @@ pub async fn analyse(
         }
     }
     let plans = make_plans(&config, &inventory, &facts, resources, plan_options, &state);
+    // The ids of resources whose rows hold none (experiments): a later run tells a deleted
+    // one by them (`fetch::vanished`).
+    for plan in &plans {
+        let remembered = plan
+            .resource
+            .schema()
+            .deletion
+            .as_ref()
+            .is_some_and(|d| d.id_property.is_none() && !d.readable_when_deleted);
+        if !remembered {
+            continue;
+        }
+        for item in &plan.items {
+            if let (Some(key), Some(id)) =
+                (&item.desired.record.keys.primary, item.desired.posthog_id)
+            {
+                state.remember_posthog_id(plan.resource, key, id);
+            }
+        }
+    }
     if s.printer.verbose > 0 {
         let stats = posthog.stats();
         s.printer.info(&format!(
@@ -289,6 +309,11 @@ pub fn make_plans(
                 } else {
                     Default::default()
                 },
+                deleted: inventory
+                    .deleted
+                    .get(&resource)
+                    .cloned()
+                    .unwrap_or_default(),
                 writable: Some(side.writable.clone()),
                 written: state
                     .written
