@@ -13,6 +13,10 @@
 //!   vanished is told apart: deleted (→ `archived`) or gone.
 //! - `data_sources`: the data source behind each configured database ID, so a run reads it
 //!   with one request instead of three.
+//! - `posthog_ids`: per resource whose rows hold no PostHog id (experiments), each row key
+//!   (the primary key: an experiment's flag key) kodo has seen in PostHog with its ID. A
+//!   deleted experiment leaves PostHog's list and its by-id read answers 404, so a documented
+//!   one that vanished is known deleted only through this.
 //!
 //! **Invariants.** The file is a cache: a missing one is an empty state, and a damaged one is
 //! reported and replaced, never a reason to stop. Writes are atomic (temporary file + rename),
@@ -70,6 +74,9 @@ pub struct State {
     pub flag_ids: BTreeMap<String, i64>,
     #[serde(default)]
     pub data_sources: BTreeMap<String, String>,
+    /// Per resource (plural, flags aside: `flag_ids`), primary key → PostHog id seen.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub posthog_ids: BTreeMap<String, BTreeMap<String, i64>>,
     /// Per resource (plural), row key → derived property → fingerprint of what kodo last wrote
     /// there (`kodo_core::model::fingerprint`): a value that no longer matches was edited by
     /// a person and is kept.
@@ -84,6 +91,7 @@ impl Default for State {
             last_sync: BTreeMap::new(),
             flag_ids: BTreeMap::new(),
             data_sources: BTreeMap::new(),
+            posthog_ids: BTreeMap::new(),
             written: BTreeMap::new(),
         }
     }
@@ -117,6 +125,31 @@ impl State {
         let mut text = serde_json::to_string_pretty(self).unwrap_or_else(|_| "{}".into());
         text.push('\n');
         write_atomic(&path, text.as_bytes()).map_err(|source| StateError::Write { path, source })
+    }
+
+    /// The PostHog id kodo saw for `resource`'s row with primary key `key`.
+    pub fn posthog_id(&self, resource: kodo_core::model::Resource, key: &str) -> Option<i64> {
+        if resource == kodo_core::model::Resource::Flags {
+            return self.flag_ids.get(key).copied();
+        }
+        self.posthog_ids.get(resource.plural())?.get(key).copied()
+    }
+
+    /// Remembers the PostHog id of `resource`'s row with primary key `key`.
+    pub fn remember_posthog_id(
+        &mut self,
+        resource: kodo_core::model::Resource,
+        key: &str,
+        id: i64,
+    ) {
+        if resource == kodo_core::model::Resource::Flags {
+            self.flag_ids.insert(key.to_string(), id);
+            return;
+        }
+        self.posthog_ids
+            .entry(resource.plural().to_string())
+            .or_default()
+            .insert(key.to_string(), id);
     }
 
     /// Remembers what an item of `resource`'s plan wrote to its derived properties.

@@ -37,8 +37,16 @@ pub(crate) async fn analyse(
     findings.code = analysis::code_report(ctx.session(), &a);
     if hygiene {
         findings.hygiene = Some(analysis::hygiene_report(&a));
-        let scan = a.code_scan.as_ref().and_then(|r| r.as_ref().ok());
-        findings.properties = analysis::property_report(ctx.session(), &a, scan).await;
+        // The property keys per capture are the scanner's (kodo-core's code input leaves them
+        // out): the scan again, from its cache, when the code is judged.
+        let scan = if a.code_scan.is_some() {
+            crate::sync::scan::report(&a.config, ctx.session().no_cache, &ctx.printer)
+                .await
+                .ok()
+        } else {
+            None
+        };
+        findings.properties = analysis::property_report(ctx.session(), &a, scan.as_ref()).await;
     }
     Ok((a, findings))
 }

@@ -119,7 +119,7 @@ pub struct Analysis {
     pub notion: kodo_api::NotionClient,
     pub now: String,
     /// The code scan for the audit's code section, when asked for.
-    pub code_scan: Option<Result<kodo_scan::ScanReport, String>>,
+    pub code_scan: Option<Result<kodo_core::code::CodeScan, String>>,
 }
 
 /// Reads PostHog, Notion (and, when asked, the code) for `resources` and plans each of them.
@@ -146,7 +146,11 @@ pub async fn analyse(
     };
     let code_scan = async {
         if judge_code {
-            Some(scan::report(&config, s.no_cache, s.printer).await)
+            Some(
+                scan::report(&config, s.no_cache, s.printer)
+                    .await
+                    .map(|r| scan::code_scan(&r)),
+            )
         } else {
             None
         }
@@ -169,6 +173,26 @@ pub async fn analyse(
         }
     }
     let plans = make_plans(&config, &inventory, &facts, resources, plan_options, &state);
+    // The ids of resources whose rows hold none (experiments): a later run tells a deleted
+    // one by them (`fetch::vanished`).
+    for plan in &plans {
+        let remembered = plan
+            .resource
+            .schema()
+            .deletion
+            .as_ref()
+            .is_some_and(|d| d.id_property.is_none() && !d.readable_when_deleted);
+        if !remembered {
+            continue;
+        }
+        for item in &plan.items {
+            if let (Some(key), Some(id)) =
+                (&item.desired.record.keys.primary, item.desired.posthog_id)
+            {
+                state.remember_posthog_id(plan.resource, key, id);
+            }
+        }
+    }
     if s.printer.verbose > 0 {
         let stats = posthog.stats();
         s.printer.info(&format!(
@@ -285,6 +309,11 @@ pub fn make_plans(
                 } else {
                     Default::default()
                 },
+                deleted: inventory
+                    .deleted
+                    .get(&resource)
+                    .cloned()
+                    .unwrap_or_default(),
                 writable: Some(side.writable.clone()),
                 written: state
                     .written

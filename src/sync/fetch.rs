@@ -92,6 +92,9 @@ pub struct Inventory {
     pub deleted_flags: Vec<FeatureFlag>,
     /// Documented flags that left PostHog's list and can no longer be fetched.
     pub maybe_deleted: BTreeSet<String>,
+    /// Per resource, primary keys of documented rows PostHog deleted: gone from its list, and
+    /// a by-id read of the id kodo saw answers 404 (`DatabaseSchema::deletion`).
+    pub deleted: BTreeMap<Resource, BTreeSet<String>>,
 }
 
 /// Reads PostHog's resources of the kinds asked. Flags need the experiments too (a flag an
@@ -444,12 +447,75 @@ pub async fn inventory(
         directory,
         deleted_flags: Vec::new(),
         maybe_deleted: BTreeSet::new(),
+        deleted: BTreeMap::new(),
     };
     if resources.contains(&Resource::Flags) {
         vanished_flags(posthog, &mut inventory, state).await?;
     }
+    for &resource in resources {
+        vanished(posthog, &mut inventory, state, resource).await?;
+    }
     unlisted_owners(notion, &mut inventory).await?;
     Ok(inventory)
+}
+
+/// Documented rows of a resource PostHog answers 404 for once deleted
+/// (`Deletion::readable_when_deleted` false: experiments, dashboards) whose id is not in
+/// PostHog's list: read by id (the row's id property, else the id kodo remembers), and a 404
+/// means deleted. Retired rows are left alone: they need nothing.
+async fn vanished(
+    client: &PostHogClient,
+    inventory: &mut Inventory,
+    state: &State,
+    resource: Resource,
+) -> Result<(), SyncError> {
+    let schema = resource.schema();
+    let Some(deletion) = schema
+        .deletion
+        .as_ref()
+        .filter(|d| !d.readable_when_deleted)
+    else {
+        return Ok(());
+    };
+    let Some(side) = inventory.notion.get(&resource) else {
+        return Ok(());
+    };
+    let listed = inventory.posthog.ids(resource);
+    let mut lookups: Vec<(String, i64)> = side
+        .rows
+        .iter()
+        .filter(|r| !schema.is_retired(r.record.status.as_deref()))
+        .filter_map(|r| {
+            let key = r.record.keys.primary.clone()?;
+            let id = match deletion.id_property {
+                Some(property) => match r.record.props.get(property) {
+                    Some(crate::model::PropValue::Number(Some(n))) if n.fract() == 0.0 => {
+                        Some(*n as i64)
+                    }
+                    _ => None,
+                },
+                None => state.posthog_id(resource, &key),
+            }?;
+            (!listed.contains(&id)).then_some((key, id))
+        })
+        .collect();
+    lookups.sort();
+    lookups.dedup();
+    let results: Vec<Result<(String, bool), SyncError>> = futures_util::stream::iter(lookups)
+        .map(|(key, id)| async move {
+            let found = client.retrieve(schema.posthog.endpoint, id).await?;
+            Ok((key, found.is_none()))
+        })
+        .buffer_unordered(FLAG_LOOKUPS_IN_FLIGHT)
+        .collect()
+        .await;
+    for result in results {
+        let (key, gone) = result?;
+        if gone {
+            inventory.deleted.entry(resource).or_default().insert(key);
+        }
+    }
+    Ok(())
 }
 
 /// Documented flags missing from PostHog's list, whose ID kodo remembers: fetched by ID.

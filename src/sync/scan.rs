@@ -155,6 +155,32 @@ pub fn code_properties(
     (true, out)
 }
 
+/// kodo-scan's report as kodo-core's audit reads it (`kodo_core::code::CodeScan`): the one
+/// conversion at the edge, so the pure core does not depend on the scanner.
+pub fn code_scan(report: &ScanReport) -> kodo_core::code::CodeScan {
+    let reference = |r: &kodo_scan::Reference| kodo_core::code::CodeRef {
+        kind: r.kind,
+        path: r.path.clone(),
+        line: r.line,
+        snippet: r.snippet.clone(),
+        in_test: r.in_test,
+        dynamic_reason: r.dynamic_reason.clone(),
+    };
+    kodo_core::code::CodeScan {
+        files_scanned: report.files_scanned,
+        keys: report
+            .keys
+            .iter()
+            .map(|k| kodo_core::code::ScannedKey {
+                kind: k.kind,
+                key: k.key.clone(),
+                references: k.references.iter().map(reference).collect(),
+            })
+            .collect(),
+        dynamic: report.dynamic.iter().map(reference).collect(),
+    }
+}
+
 /// The scan of the config's repository (no git history: the audit needs none), off the async
 /// runtime's threads, with the scan cache unless `no_cache`. The error is the reason, for the
 /// report to print.

@@ -174,6 +174,7 @@ pub async fn upsert_from_posthog(
             desired: vec![desired],
             rows,
             maybe_deleted: Default::default(),
+            deleted: Default::default(),
             writable: Some(writable.clone()),
             written: state
                 .written

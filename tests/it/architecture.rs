@@ -197,3 +197,161 @@ fn per_resource_facts_live_in_the_schema_table() {
         found.join("\n")
     );
 }
+
+/// The packages `package` links (normal and build dependencies, not dev), with the features
+/// it asks of each, resolved from `cargo metadata` the way Cargo resolves `cargo tree -p
+/// package` on its own: optional dependencies only when a feature enables them, so
+/// `kodo-api` without its `client` feature brings no HTTP client, even though the workspace's
+/// unified resolve (which `cargo metadata` reports) includes it for the binary.
+fn linked_packages(package: &str) -> std::collections::BTreeSet<String> {
+    use serde_json::Value;
+    use std::collections::{BTreeMap, BTreeSet};
+
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let output = std::process::Command::new(cargo)
+        .args(["metadata", "--format-version", "1", "--offline"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("run cargo metadata");
+    assert!(
+        output.status.success(),
+        "cargo metadata: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let meta: Value = serde_json::from_slice(&output.stdout).expect("cargo metadata's JSON");
+    let packages: BTreeMap<&str, &Value> = meta["packages"]
+        .as_array()
+        .expect("packages")
+        .iter()
+        .map(|p| (p["id"].as_str().expect("id"), p))
+        .collect();
+    // Each package's resolved dependencies: declared package name → package id.
+    let resolved: BTreeMap<&str, BTreeMap<String, &str>> = meta["resolve"]["nodes"]
+        .as_array()
+        .expect("resolve.nodes")
+        .iter()
+        .map(|node| {
+            let deps = node["deps"]
+                .as_array()
+                .expect("deps")
+                .iter()
+                .map(|d| {
+                    let id = d["pkg"].as_str().expect("pkg");
+                    let name = packages[id]["name"].as_str().expect("name").to_string();
+                    (name, id)
+                })
+                .collect();
+            (node["id"].as_str().expect("id"), deps)
+        })
+        .collect();
+    let root = packages
+        .iter()
+        .find(|(_, p)| p["name"] == package)
+        .map(|(id, _)| *id)
+        .expect("the package is in the workspace");
+
+    // Package id → the features enabled on it; a package is (re)visited when first reached
+    // and whenever it is asked for a feature it does not have yet.
+    let mut enabled: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
+    let mut work = vec![(root, BTreeSet::from(["default".to_string()]))];
+    while let Some((id, asked)) = work.pop() {
+        if enabled
+            .get(id)
+            .is_some_and(|have| asked.iter().all(|f| have.contains(f)))
+        {
+            continue;
+        }
+        let features = enabled.entry(id).or_default();
+        features.extend(asked);
+        let pkg = packages[id];
+        let table = pkg["features"].as_object().expect("features");
+        // The closure of the features enabled, and what they ask of dependencies.
+        let mut todo: Vec<String> = features.iter().cloned().collect();
+        let mut dep_on: BTreeSet<String> = BTreeSet::new();
+        let mut dep_features: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        let mut seen = BTreeSet::new();
+        while let Some(f) = todo.pop() {
+            if !seen.insert(f.clone()) {
+                continue;
+            }
+            features.insert(f.clone());
+            for entry in table
+                .get(&f)
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                let entry = entry.as_str().expect("feature entry");
+                if let Some(dep) = entry.strip_prefix("dep:") {
+                    dep_on.insert(dep.to_string());
+                } else if let Some((dep, feature)) = entry.split_once('/') {
+                    let weak = dep.ends_with('?');
+                    let dep = dep.trim_end_matches('?');
+                    if !weak {
+                        dep_on.insert(dep.to_string());
+                    }
+                    dep_features
+                        .entry(dep.to_string())
+                        .or_default()
+                        .insert(feature.to_string());
+                } else {
+                    todo.push(entry.to_string());
+                }
+            }
+        }
+        for dep in pkg["dependencies"].as_array().expect("dependencies") {
+            if dep["kind"] == "dev" {
+                continue;
+            }
+            let name = dep["name"].as_str().expect("dependency name");
+            let key = dep["rename"].as_str().unwrap_or(name);
+            if dep["optional"] == true && !dep_on.contains(key) {
+                continue;
+            }
+            let Some(dep_id) = resolved.get(id).and_then(|d| d.get(name)) else {
+                continue; // a dependency for another platform
+            };
+            let mut ask: BTreeSet<String> = dep["features"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect();
+            if dep["uses_default_features"] == true {
+                ask.insert("default".into());
+            }
+            ask.extend(dep_features.get(key).cloned().unwrap_or_default());
+            work.push((dep_id, ask));
+        }
+    }
+    enabled
+        .keys()
+        .map(|id| packages[id]["name"].as_str().expect("name").to_string())
+        .collect()
+}
+
+/// ARCHITECTURE.md: kodo-core depends on no async runtime, HTTP client, CLI parser or the
+/// scanner, so "the plan and the audit do no I/O" is enforced by the compiler.
+#[test]
+fn the_core_links_no_runtime_http_cli_or_scanner() {
+    let linked = linked_packages("kodo-core");
+    assert!(linked.contains("kodo-api"), "{linked:?}");
+    assert!(linked.contains("serde"), "{linked:?}");
+    let forbidden = [
+        "tokio",
+        "reqwest",
+        "clap",
+        "hyper",
+        "kodo-scan",
+        "ignore",
+        "axum",
+    ];
+    let found: Vec<&&str> = forbidden.iter().filter(|f| linked.contains(**f)).collect();
+    assert!(found.is_empty(), "kodo-core links {found:?}: {linked:?}");
+    // The check can fail: the binary links all of them.
+    let binary = linked_packages("kodo");
+    for f in ["tokio", "reqwest", "clap", "hyper", "kodo-scan"] {
+        assert!(binary.contains(f), "kodo links {f}: {binary:?}");
+    }
+}

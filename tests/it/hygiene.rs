@@ -469,6 +469,72 @@ fn a_flag_deleted_in_posthog_should_be_archived_in_notion() {
     assert!(!rules(&v).iter().any(|(_, k, _)| k == "release_checkout_v2"));
 }
 
+/// PostHog soft-deletes dashboards and experiments, leaves them out of its lists and answers
+/// 404 for them by id: a documented dashboard (its row holds the ID) or experiment (kodo
+/// remembers its ID in `.kodo/state.json`) that is deleted is `deleted-not-archived` until the
+/// row is archived; one that is still there, or a row already archived, is not.
+#[test]
+fn deleted_dashboards_and_experiments_should_be_archived_in_notion() {
+    let env = TestEnv::start("demo");
+    // A first run sees the experiments and remembers their IDs.
+    let v = audit(&env, &[]);
+    assert_eq!(finding_count(&v, "deleted-not-archived"), 0);
+    env.sandbox
+        .admin_send("PATCH", "/posthog/dashboards/118", json!({"deleted": true}));
+    env.sandbox
+        .admin_send("PATCH", "/posthog/experiments/31", json!({"deleted": true}));
+    let v = audit(&env, &[]);
+    assert_eq!(
+        finding(&v, "Product Overview", "deleted-not-archived")["detail"],
+        "deleted in PostHog (reading it by ID finds nothing), while its row is still in Notion: archive the row (`kodo ph-sync import dashboards --archive-orphans` moves it to the trash)"
+    );
+    assert_eq!(
+        finding(&v, "Pricing page layout", "deleted-not-archived")["detail"],
+        "deleted in PostHog (reading it by ID finds nothing), while Notion still says \"running\": set its Status to archived; next time archive the experiment in PostHog rather than delete it"
+    );
+    assert_eq!(
+        finding_count(&v, "deleted-not-archived"),
+        2,
+        "{:#}",
+        v["hygiene"]
+    );
+    // The dashboards and experiments still in PostHog are not reported.
+    assert!(!has(&v, "Revenue & Subscriptions", "deleted-not-archived"));
+    assert!(!has(&v, "Checkout button copy", "deleted-not-archived"));
+
+    // Archived in Notion: nothing more to do.
+    edit_row(
+        &env,
+        "experiments",
+        "Experiment Name",
+        "Pricing page layout",
+        json!({"Status": {"select": {"name": "archived"}}}),
+    );
+    env.ph_sync(&["import", "dashboards", "--archive-orphans"]);
+    let v = audit(&env, &[]);
+    assert_eq!(
+        finding_count(&v, "deleted-not-archived"),
+        0,
+        "{:#}",
+        v["hygiene"]
+    );
+}
+
+/// Without the ID kodo saw (a fresh clone: no `.kodo/state.json`), a vanished experiment is
+/// not called deleted: PostHog's 404 alone does not say it ever existed.
+#[test]
+fn an_experiment_never_seen_is_not_called_deleted() {
+    let env = TestEnv::start("demo");
+    env.sandbox
+        .admin_send("PATCH", "/posthog/experiments/31", json!({"deleted": true}));
+    let v = audit(&env, &[]);
+    assert!(
+        !has(&v, "Pricing page layout", "deleted-not-archived"),
+        "{:#}",
+        v["hygiene"]
+    );
+}
+
 #[test]
 fn rules_can_be_turned_off_or_made_to_fail_the_check() {
     let env = TestEnv::start("demo");

@@ -1,7 +1,7 @@
 //! The audit's code section: what the source code captures and checks, set against what
 //! PostHog has and Notion documents.
 //!
-//! Five findings, from a [`ScanReport`] and the inventory both sides gave:
+//! Five findings, from a [`CodeScan`] and the inventory both sides gave:
 //! 1. **in code only** — an event captured or a flag checked in code that PostHog and/or
 //!    Notion lack (a flag PostHog does not have makes its check always false);
 //! 2. **unreferenced** — documented events and flags no code references;
@@ -25,11 +25,11 @@
 //! - Lists are sorted (events before flags, then by key; dynamic references by location), and
 //!   every reference is `path:line`, once per line.
 
-use kodo_scan::render::display_path;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
-use kodo_scan::{Kind, ScanReport};
+use kodo_refs::display_path;
+pub use kodo_refs::Kind;
 use serde::Serialize;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
@@ -172,10 +172,48 @@ impl CodeReport {
     }
 }
 
+/// The code scan as the audit judges it: kodo-core's own input, so that the core does not
+/// depend on the scanner. The binary converts kodo-scan's report into it at the edge
+/// (`kodo::sync::scan::code_scan`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CodeScan {
+    /// Source files read.
+    pub files_scanned: usize,
+    /// Every key the scan determined, events first, then by key.
+    pub keys: Vec<ScannedKey>,
+    /// References whose key could not be determined, by location.
+    pub dynamic: Vec<CodeRef>,
+}
+
+/// One event name or flag key found in code, with every reference to it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScannedKey {
+    pub kind: Kind,
+    pub key: String,
+    /// Sorted by path, line and column.
+    pub references: Vec<CodeRef>,
+}
+
+/// One capture or flag check in the source.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CodeRef {
+    pub kind: Kind,
+    /// Repo-relative path with `/` separators.
+    pub path: String,
+    /// 1-based line.
+    pub line: u32,
+    /// The trimmed source line.
+    pub snippet: String,
+    /// The reference is in a test file.
+    pub in_test: bool,
+    /// Why the key is unknown (only for a dynamic reference).
+    pub dynamic_reason: Option<String>,
+}
+
 /// What [`findings`] judges.
 #[derive(Debug, Clone, Copy)]
 pub struct CodeInput<'a> {
-    pub scan: &'a ScanReport,
+    pub scan: &'a CodeScan,
     /// PostHog's listed resources (events and flags of the resources asked, experiments
     /// whenever flags were asked).
     pub posthog: &'a PostHogData,
@@ -193,10 +231,8 @@ pub struct CodeInput<'a> {
 }
 
 /// `path:line` of each reference, once per line, in the scan's order; a file name's control
-/// characters escaped (`kodo_scan::render::display_path`), as in every output people read.
-pub(crate) fn locations<'a>(
-    refs: impl IntoIterator<Item = &'a kodo_scan::Reference>,
-) -> Vec<String> {
+/// characters escaped (`kodo_refs::display_path`), as in every output people read.
+pub(crate) fn locations<'a>(refs: impl IntoIterator<Item = &'a CodeRef>) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for r in refs {
         let loc = format!("{}:{}", display_path(&r.path), r.line);
@@ -753,7 +789,6 @@ pub fn csv_records(c: &CodeReport) -> Vec<[String; 6]> {
 mod tests {
     use super::*;
     use crate::model::decode_page;
-    use kodo_scan::{KeyReport, Reference, Side};
     use serde_json::json;
     use time::macros::datetime;
 
@@ -776,20 +811,14 @@ mod tests {
         );
     }
 
-    fn reference(kind: Kind, path: &str, line: u32, key: Option<&str>) -> Reference {
-        Reference {
+    fn reference(kind: Kind, path: &str, line: u32, key: Option<&str>) -> CodeRef {
+        CodeRef {
             path: path.into(),
             line,
-            column: 1,
             snippet: format!("call({})", key.unwrap_or("x")),
             kind,
-            side: Side::Frontend,
-            sdk: "posthog-js".into(),
-            key: key.map(str::to_string),
-            identifier: None,
-            dynamic_reason: None,
             in_test: false,
-            properties: None,
+            dynamic_reason: None,
         }
     }
 
@@ -797,28 +826,21 @@ mod tests {
     type Found<'a> = (Kind, &'a str, &'a [(&'a str, u32)]);
 
     /// A scan finding each key.
-    fn scan(keys: &[Found]) -> ScanReport {
-        ScanReport {
-            version: 1,
+    fn scan(keys: &[Found]) -> CodeScan {
+        CodeScan {
             keys: keys
                 .iter()
-                .map(|(kind, key, refs)| KeyReport {
+                .map(|(kind, key, refs)| ScannedKey {
                     kind: *kind,
                     key: key.to_string(),
-                    tracked_on: Side::Frontend,
                     references: refs
                         .iter()
                         .map(|(p, l)| reference(*kind, p, *l, Some(key)))
                         .collect(),
-                    first_commit: None,
-                    pr_url: None,
                 })
                 .collect(),
             dynamic: Vec::new(),
             files_scanned: 3,
-            files_matched: 1,
-            wrappers: Vec::new(),
-            skipped: Vec::new(),
         }
     }
 
@@ -854,7 +876,7 @@ mod tests {
     }
 
     struct World {
-        scan: ScanReport,
+        scan: CodeScan,
         posthog: PostHogData,
         deleted: Vec<FeatureFlag>,
         maybe_deleted: BTreeSet<String>,
@@ -864,7 +886,7 @@ mod tests {
     }
 
     impl World {
-        fn new(scan: ScanReport) -> World {
+        fn new(scan: CodeScan) -> World {
             World {
                 scan,
                 posthog: PostHogData::default(),

@@ -13,7 +13,7 @@
 //! | `no-cleanup-plan` | a `release` or `experiment` flag without Planned Removal |
 //! | `cleanup-overdue` | Planned Removal has passed while PostHog still serves the flag or the code still checks it (a deleted flag is `deleted-not-archived` instead) |
 //! | `experiment-without-result` | an experiment concluded at least `sync.experiment_result_grace_days` (default 14) days ago without Result, Winner Variant (when it won) or Learnings |
-//! | `deleted-not-archived` | its flag was deleted in PostHog (or can no longer be found there) and the row is not archived |
+//! | `deleted-not-archived` | its flag, experiment or dashboard was deleted in PostHog (or the flag can no longer be found there) and the row is not archived |
 //!
 //! **Invariants.**
 //! - Pure: [`findings`] reads no clock (`today` is an input) and does no I/O.
@@ -39,7 +39,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
 use std::fmt::Write as _;
 
-use kodo_scan::{Kind, ScanReport};
+use crate::code::{CodeScan, Kind};
 use serde::{Serialize, Serializer};
 use time::Date;
 
@@ -395,7 +395,7 @@ pub struct Input<'a> {
     pub rows: &'a [(Resource, &'a [NotionRow])],
     pub directory: &'a Directory,
     /// The code scan, when it ran.
-    pub scan: Option<&'a ScanReport>,
+    pub scan: Option<&'a CodeScan>,
     pub settings: &'a Settings,
     pub today: Date,
 }
@@ -840,6 +840,17 @@ impl RowJudge<'_> {
                 self.import()
             ));
         }
+        if self.orphan == Some(OrphanReason::Deleted) {
+            let plural = self.resource.plural();
+            return Some(match self.resource.schema().status_property() {
+                Some(property) => format!(
+                    "deleted in PostHog (reading it by ID finds nothing), while Notion still says \"{status}\": set its {property} to archived; next time archive the {label} in PostHog rather than delete it"
+                ),
+                None => format!(
+                    "deleted in PostHog (reading it by ID finds nothing), while its row is still in Notion: archive the row (`kodo ph-sync import {plural} --archive-orphans` moves it to the trash)"
+                ),
+            });
+        }
         if self.orphan == Some(OrphanReason::MayHaveBeenDeleted) {
             return Some(format!(
                 "no longer in PostHog (deleted there?), while Notion still says \"{status}\": set its Status to archived; archive rather than delete"
@@ -1046,6 +1057,7 @@ mod tests {
                 desired,
                 rows: rows.clone(),
                 maybe_deleted: Default::default(),
+                deleted: Default::default(),
                 writable: None,
                 written: Written::new(),
             },
@@ -1216,6 +1228,7 @@ mod tests {
                 desired: vec![],
                 rows: vec![row(r, "p", "Gone", &[("Purpose", text("x")), owner(GONE)])],
                 maybe_deleted: Default::default(),
+                deleted: Default::default(),
                 writable: None,
                 written: Written::new(),
             },

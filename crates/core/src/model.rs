@@ -185,6 +185,24 @@ pub struct DatabaseSchema {
     pub lifecycle: Option<Lifecycle>,
     /// What `kodo ph-sync document` writes into a new or existing row.
     pub documenting: Documenting,
+    /// How kodo tells that a documented resource which left PostHog's list was deleted
+    /// there; `None` when PostHog keeps nothing of a deleted one (event definitions).
+    pub deletion: Option<Deletion>,
+}
+
+/// How PostHog deletes a resource, and how kodo finds out. PostHog soft-deletes flags,
+/// experiments and dashboards (`deleted: true`) and leaves them out of its lists; a by-id read
+/// still answers for a flag (with `deleted: true`) and answers 404 for a dashboard
+/// (`DashboardsViewSet.dangerously_get_queryset` excludes `deleted=True` except for an update
+/// that restores it, PostHog/posthog posthog/api/dashboards/dashboard.py) or an experiment.
+#[derive(Debug)]
+pub struct Deletion {
+    /// The row property holding the resource's PostHog id; `None`: the row holds none, and
+    /// kodo remembers the ids it saw in `.kodo/state.json`, by the row's primary key.
+    pub id_property: Option<&'static str>,
+    /// Whether a by-id read still returns a deleted one (flags: with `deleted: true`);
+    /// otherwise it answers 404, which for an id kodo saw means deleted.
+    pub readable_when_deleted: bool,
 }
 
 /// A resource's names: on the command line and in JSON, in reports, and in the config.
@@ -507,6 +525,7 @@ macro_rules! prop {
 
 /// Events database: the spec's table.
 pub static EVENTS: DatabaseSchema = DatabaseSchema {
+    deletion: None,
     merged: &["Tracked On"],
     posthog_says: &[("*", "PostHog tracks it")],
     names: Names {
@@ -588,6 +607,10 @@ pub static EVENTS: DatabaseSchema = DatabaseSchema {
 
 /// Feature Flags database: the spec's table.
 pub static FLAGS: DatabaseSchema = DatabaseSchema {
+    deletion: Some(Deletion {
+        id_property: None,
+        readable_when_deleted: true,
+    }),
     merged: &[],
     posthog_says: &[
         ("active", "PostHog is {detail}"),
@@ -658,6 +681,10 @@ pub static FLAGS: DatabaseSchema = DatabaseSchema {
 
 /// Experiments database: the spec's table.
 pub static EXPERIMENTS: DatabaseSchema = DatabaseSchema {
+    deletion: Some(Deletion {
+        id_property: None,
+        readable_when_deleted: false,
+    }),
     merged: &[],
     posthog_says: &[
         ("draft", "PostHog has it as a draft"),
@@ -732,6 +759,10 @@ pub static EXPERIMENTS: DatabaseSchema = DatabaseSchema {
 
 /// Dashboards database: the spec's table.
 pub static DASHBOARDS: DatabaseSchema = DatabaseSchema {
+    deletion: Some(Deletion {
+        id_property: Some("ID"),
+        readable_when_deleted: false,
+    }),
     merged: &[],
     posthog_says: &[],
     names: Names {

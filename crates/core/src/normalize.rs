@@ -37,6 +37,18 @@ pub struct PostHogData {
     pub dashboards: Vec<Dashboard>,
 }
 
+impl PostHogData {
+    /// The PostHog ids of `resource`'s objects as listed (event definitions have UUIDs: none).
+    pub fn ids(&self, resource: Resource) -> std::collections::BTreeSet<i64> {
+        match resource {
+            Resource::Events => Default::default(),
+            Resource::Flags => self.flags.iter().map(|f| f.id).collect(),
+            Resource::Experiments => self.experiments.iter().map(|x| x.id).collect(),
+            Resource::Dashboards => self.dashboards.iter().map(|d| d.id).collect(),
+        }
+    }
+}
+
 /// What the code scan found, keyed by event name / flag key. Empty when no scan ran.
 #[derive(Debug, Clone, Default)]
 pub struct ScanFacts {

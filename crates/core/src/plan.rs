@@ -35,6 +35,9 @@ pub struct PlanInput {
     pub rows: Vec<NotionRow>,
     /// Flag keys kodo once saw in PostHog that can no longer be fetched at all.
     pub maybe_deleted: BTreeSet<String>,
+    /// Primary keys of rows whose resource PostHog deleted: gone from its list, and its
+    /// by-id read answers 404 for an id kodo saw (`DatabaseSchema::deletion`).
+    pub deleted: BTreeSet<String>,
     /// The properties the data source has with the right type; `None` = all of the schema.
     pub writable: Option<BTreeSet<&'static str>>,
     /// What kodo last wrote to [`Ownership::Derived`] properties: row key → property →
@@ -127,6 +130,9 @@ pub enum OrphanReason {
     NoMatch,
     /// kodo saw this flag in PostHog before; it can no longer be fetched.
     MayHaveBeenDeleted,
+    /// PostHog deleted it: its by-id read answers 404 for the id kodo saw (experiments,
+    /// dashboards).
+    Deleted,
     /// Another row already documents the same resource.
     Duplicate,
 }
@@ -294,6 +300,7 @@ pub fn plan(input: PlanInput, options: PlanOptions) -> ResourcePlan {
         mut desired,
         rows,
         maybe_deleted,
+        deleted,
         writable,
         written,
     } = input;
@@ -415,14 +422,12 @@ pub fn plan(input: PlanInput, options: PlanOptions) -> ResourcePlan {
         } else if resource.schema().is_retired(status) {
             retired.push(row.clone());
         } else {
-            // Only flags are ever "maybe deleted" (`PlanInput::maybe_deleted`).
-            let gone = keys
-                .primary
-                .as_deref()
-                .is_some_and(|k| maybe_deleted.contains(k));
+            let primary = keys.primary.as_deref();
             orphans.push(Orphan {
                 row: row.clone(),
-                reason: if gone {
+                reason: if primary.is_some_and(|k| deleted.contains(k)) {
+                    OrphanReason::Deleted
+                } else if primary.is_some_and(|k| maybe_deleted.contains(k)) {
                     OrphanReason::MayHaveBeenDeleted
                 } else {
                     OrphanReason::NoMatch
@@ -605,6 +610,7 @@ mod tests {
             desired,
             rows,
             maybe_deleted: BTreeSet::new(),
+            deleted: BTreeSet::new(),
             writable: None,
             written: Written::new(),
         }

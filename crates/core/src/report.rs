@@ -193,6 +193,7 @@ impl Findings {
                     detail: match o.reason {
                         OrphanReason::NoMatch => "Consider archiving or removing".into(),
                         OrphanReason::MayHaveBeenDeleted => "May have been deleted".into(),
+                        OrphanReason::Deleted => "Deleted in PostHog; archive it".into(),
                         OrphanReason::Duplicate => format!(
                             "Duplicate: another Notion entry documents the same {}; merge them and remove this one",
                             resource.label().to_lowercase()
@@ -967,6 +968,7 @@ pub fn import_plan_text(plans: &[ResourcePlan], archive_orphans: bool) -> String
             let why = match o.reason {
                 OrphanReason::NoMatch => "no PostHog counterpart",
                 OrphanReason::MayHaveBeenDeleted => "may have been deleted in PostHog",
+                OrphanReason::Deleted => "deleted in PostHog",
                 OrphanReason::Duplicate => "duplicate entry",
             };
             let fate = if archive_orphans {

@@ -152,6 +152,7 @@ fn scenario(seed: u64) -> (PlanInput, PlanOptions) {
             desired,
             rows,
             maybe_deleted: BTreeSet::new(),
+            deleted: BTreeSet::new(),
             writable: None,
             written,
         },

@@ -58,15 +58,9 @@ pub fn call_names() -> Vec<&'static str> {
 /// The version of the JSON report format ([`ScanReport::version`]).
 pub const REPORT_VERSION: u32 = 1;
 
-/// Whether a key is an event name or a feature-flag key.
-#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-#[serde(rename_all = "snake_case")]
-pub enum Kind {
-    /// An event capture.
-    Event,
-    /// A feature-flag check.
-    Flag,
-}
+/// Whether a key is an event name or a feature-flag key (shared with kodo-core through the
+/// dependency-free `kodo-refs`).
+pub use kodo_refs::Kind;
 
 /// Where code runs. A single reference is `frontend` or `backend`; a key referenced from
 /// both is `both`.

@@ -348,24 +348,9 @@ pub fn skipped_summary(skipped: &[crate::Skipped]) -> String {
     )
 }
 
-/// A file name as people see it in a terminal or a Markdown report: control characters
-/// (a newline, an escape sequence that could rewrite the terminal, a DEL) are written as
-/// `\u{1b}`-style escapes, and a backslash as `\\` so an escape cannot be faked.
-/// JSON output needs no such care: its encoder escapes them.
-pub fn display_path(path: &str) -> std::borrow::Cow<'_, str> {
-    if !path.chars().any(|c| c.is_control() || c == '\\') {
-        return std::borrow::Cow::Borrowed(path);
-    }
-    let mut out = String::with_capacity(path.len() + 8);
-    for c in path.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            c if c.is_control() => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    std::borrow::Cow::Owned(out)
-}
+/// A file name as people see it in a terminal or a Markdown report (control characters
+/// escaped): the one rule, in `kodo-refs`, shared with kodo-core.
+pub use kodo_refs::display_path;
 
 /// Text safe inside a table cell.
 fn cell(s: &str) -> String {
