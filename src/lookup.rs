@@ -368,38 +368,26 @@ async fn live_documented(
     let sources = crate::state::State::load(&config.kodo_dir())
         .map(|s| s.data_sources)
         .unwrap_or_default();
-    let first = |resource: Resource| -> Vec<&DocKey> {
-        keys.iter().filter(|k| k.resource() == resource).collect()
-    };
-    let (events, flags, experiments, dashboards) = (
-        first(Resource::Events),
-        first(Resource::Flags),
-        first(Resource::Experiments),
-        first(Resource::Dashboards),
-    );
-    let (events, flags, experiments, dashboards) = tokio::join!(
-        matching(&client, config, &sources, Resource::Events, &events),
-        matching(&client, config, &sources, Resource::Flags, &flags),
-        matching(
-            &client,
-            config,
-            &sources,
-            Resource::Experiments,
-            &experiments
-        ),
-        matching(&client, config, &sources, Resource::Dashboards, &dashboards),
-    );
+    // Each key is asked of its own database first, all databases in parallel.
+    let (client, sources) = (&client, &sources);
+    let firsts = Resource::ALL.map(|resource| {
+        let keys: Vec<&DocKey> = keys.iter().filter(|k| k.resource() == resource).collect();
+        async move { matching(client, config, sources, resource, &keys).await }
+    });
     let mut documented = Documented::default();
-    for found in [events?, flags?, experiments?, dashboards?] {
-        documented.merge(found);
+    for found in futures_util::future::join_all(firsts).await {
+        documented.merge(found?);
     }
-    // Only a flag the Flags database lacks is looked for among the experiments' flag keys.
-    let rest: Vec<&DocKey> = keys
-        .iter()
-        .filter(|k| matches!(k, DocKey::Flag(_)) && !documented.documents(k))
-        .collect();
-    if !rest.is_empty() && config.notion.databases.get(Resource::Experiments).is_some() {
-        documented.merge(matching(&client, config, &sources, Resource::Experiments, &rest).await?);
+    // Only a key its own database lacks is looked for in the others that may document it
+    // (a flag among the experiments' flag keys).
+    for resource in Resource::ALL {
+        let rest: Vec<&DocKey> = keys
+            .iter()
+            .filter(|k| k.databases()[1..].contains(&resource) && !documented.documents(k))
+            .collect();
+        if !rest.is_empty() && config.notion.databases.get(resource).is_some() {
+            documented.merge(matching(client, config, sources, resource, &rest).await?);
+        }
     }
     Ok(documented)
 }

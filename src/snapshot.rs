@@ -28,8 +28,8 @@ use serde::{Deserialize, Serialize};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
-use crate::documented::{row_id, row_text, DocKey, Documented};
-use crate::model::{NotionRow, Resource};
+use crate::documented::{normalise, row_text, DocKey, Documented};
+use crate::model::{DocField, MatchKeys, NotionRow, Resource};
 
 /// The file's name under `.kodo/`.
 pub const FILE_NAME: &str = "snapshot.json";
@@ -196,69 +196,91 @@ impl Snapshot {
     /// Replaces one resource's list with what `rows` document (rows not in the trash; values
     /// normalised as [`crate::documented`] says).
     pub fn set_rows(&mut self, resource: Resource, rows: &[NotionRow]) {
-        // The keys are read from the properties the schema table names.
-        let identity = &resource.schema().identity;
-        let primary = |r: &NotionRow| row_text(r, identity.primary);
-        let name = |r: &NotionRow| identity.fallback.and_then(|p| row_text(r, p));
-        match resource {
-            Resource::Events => {
-                self.events = rows.iter().filter_map(primary).collect();
-                self.events.sort();
-                self.events.dedup();
-                self.event_properties = rows.iter().filter_map(documented_properties).collect();
-            }
-            Resource::Flags => {
-                self.flags = rows.iter().filter_map(primary).collect();
-                self.flags.sort();
-                self.flags.dedup();
-            }
-            Resource::Experiments => {
-                self.experiments = rows
-                    .iter()
-                    .filter_map(|r| {
-                        let flag_key = primary(r);
-                        let name = name(r);
-                        (name.is_some() || flag_key.is_some()).then(|| SnapshotExperiment {
-                            name: name.unwrap_or_default(),
-                            flag_key,
-                        })
-                    })
-                    .collect();
-                self.experiments.sort();
-                self.experiments.dedup();
-            }
-            Resource::Dashboards => {
-                self.dashboards = rows
-                    .iter()
-                    .map(|r| SnapshotDashboard {
-                        id: row_id(r, identity.primary),
-                        name: name(r).unwrap_or_default(),
-                    })
-                    .filter(|d| d.id.is_some() || !d.name.is_empty())
-                    .collect();
-                self.dashboards.sort();
-                self.dashboards.dedup();
-            }
+        // A row is listed by its identity keys (the properties the schema table names).
+        self.set_keys(
+            resource,
+            rows.iter().map(|r| r.record.keys.clone()).collect(),
+        );
+        if resource
+            .schema()
+            .documenting
+            .property_of(DocField::Property)
+            .is_some()
+        {
+            self.event_properties = rows.iter().filter_map(documented_properties).collect();
         }
     }
 
     /// Adds what one row documents (a row just written), keeping the lists sorted.
     pub fn add_row(&mut self, resource: Resource, row: &NotionRow) {
-        let mut added = Snapshot::new(&self.generated_at);
-        added.set_rows(resource, std::slice::from_ref(row));
-        self.events.extend(added.events);
-        self.event_properties.extend(added.event_properties);
-        self.flags.extend(added.flags);
-        self.experiments.extend(added.experiments);
-        self.dashboards.extend(added.dashboards);
-        self.events.sort();
-        self.events.dedup();
-        self.flags.sort();
-        self.flags.dedup();
-        self.experiments.sort();
-        self.experiments.dedup();
-        self.dashboards.sort();
-        self.dashboards.dedup();
+        let mut keys = self.keys(resource);
+        keys.push(row.record.keys.clone());
+        self.set_keys(resource, keys);
+        if let Some((event, names)) = documented_properties(row) {
+            self.event_properties.insert(event, names);
+        }
+    }
+
+    /// `resource`'s list, as rows' identity keys.
+    fn keys(&self, resource: Resource) -> Vec<MatchKeys> {
+        let keys = |primary: Option<&str>, fallback: Option<&str>| MatchKeys {
+            primary: primary.map(str::to_string),
+            fallback: fallback.map(str::to_string),
+        };
+        // The file's lists have one shape per resource; this and `set_keys` are the only
+        // places that know which list is whose.
+        match resource {
+            Resource::Events => self.events.iter().map(|e| keys(Some(e), None)).collect(),
+            Resource::Flags => self.flags.iter().map(|f| keys(Some(f), None)).collect(),
+            Resource::Experiments => self
+                .experiments
+                .iter()
+                .map(|x| keys(x.flag_key.as_deref(), Some(&x.name)))
+                .collect(),
+            Resource::Dashboards => self
+                .dashboards
+                .iter()
+                .map(|d| MatchKeys {
+                    primary: d.id.map(|id| id.to_string()),
+                    fallback: Some(d.name.clone()),
+                })
+                .collect(),
+        }
+    }
+
+    /// Replaces `resource`'s list with the rows of these identity keys (normalised, sorted,
+    /// without duplicates; a row without any key is left out).
+    fn set_keys(&mut self, resource: Resource, keys: Vec<MatchKeys>) {
+        let text = |k: &Option<String>| k.as_deref().and_then(normalise).map(str::to_string);
+        let keys = keys
+            .iter()
+            .map(|k| (text(&k.primary), text(&k.fallback)))
+            .filter(|(p, f)| p.is_some() || f.is_some());
+        fn sorted<T: Ord>(list: impl Iterator<Item = T>) -> Vec<T> {
+            let mut list: Vec<T> = list.collect();
+            list.sort();
+            list.dedup();
+            list
+        }
+        match resource {
+            Resource::Events => self.events = sorted(keys.filter_map(|(p, _)| p)),
+            Resource::Flags => self.flags = sorted(keys.filter_map(|(p, _)| p)),
+            Resource::Experiments => {
+                self.experiments = sorted(keys.map(|(flag_key, name)| SnapshotExperiment {
+                    name: name.unwrap_or_default(),
+                    flag_key,
+                }))
+            }
+            Resource::Dashboards => {
+                self.dashboards = sorted(
+                    keys.map(|(id, name)| SnapshotDashboard {
+                        id: id.and_then(|id| id.parse().ok()),
+                        name: name.unwrap_or_default(),
+                    })
+                    .filter(|d| d.id.is_some() || !d.name.is_empty()),
+                )
+            }
+        }
     }
 
     /// How old the snapshot is; `None` when its timestamp cannot be read.
@@ -279,17 +301,10 @@ impl Snapshot {
     /// What the snapshot documents, as the index a live query builds from Notion's rows.
     pub fn documented(&self) -> Documented {
         let mut d = Documented::default();
-        for e in &self.events {
-            d.add_event(Some(e));
-        }
-        for f in &self.flags {
-            d.add_flag(Some(f));
-        }
-        for x in &self.experiments {
-            d.add_experiment(Some(&x.name), x.flag_key.as_deref());
-        }
-        for b in &self.dashboards {
-            d.add_dashboard(Some(&b.name), b.id);
+        for resource in Resource::ALL {
+            for keys in self.keys(resource) {
+                d.add_keys(resource, &keys);
+            }
         }
         d
     }
@@ -304,7 +319,8 @@ impl Snapshot {
 /// readable.
 fn documented_properties(row: &NotionRow) -> Option<(String, Vec<String>)> {
     let event = row_text(row, row.record.resource.schema().identity.primary)?;
-    let text = kodo_core::properties::schema_property()
+    let text = (row.record.resource.schema().documenting)
+        .property_of(DocField::Property)
         .and_then(|p| row.record.props.get(p))
         .and_then(crate::model::PropValue::as_text)?;
     let schema = kodo_core::property_schema::PropertySchema::parse(text).ok()?;

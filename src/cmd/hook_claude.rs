@@ -305,16 +305,12 @@ fn allows_undocumented(value: Option<&str>) -> bool {
 
 /// The resource a creation documents.
 fn resource_of(creation: &Creation) -> Resource {
-    doc_key(creation).resource()
+    creation.resource()
 }
 
 /// What the documentation lookup is asked about a creation: the object itself.
 fn doc_key(creation: &Creation) -> DocKey {
-    match creation {
-        Creation::Flag { key, .. } => DocKey::flag(key),
-        Creation::Experiment { name, .. } => DocKey::experiment(name),
-        Creation::Dashboard { name } => DocKey::dashboard(name, None),
-    }
+    DocKey::new(creation.resource(), creation.identifier(), None)
 }
 
 /// The flag an experiment call creates for itself (PostHog makes it when no flag has the key),

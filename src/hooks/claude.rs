@@ -23,6 +23,7 @@
 use std::fmt;
 use std::path::PathBuf;
 
+use crate::model::Resource;
 use serde_json::{Map, Value};
 
 /// The Claude Code hook matcher (a JavaScript regular expression, also valid
@@ -210,13 +211,18 @@ pub enum Creation {
 }
 
 impl Creation {
+    /// The resource this creates: every other fact about it is the schema table's.
+    pub fn resource(&self) -> Resource {
+        match self {
+            Self::Flag { .. } => Resource::Flags,
+            Self::Experiment { .. } => Resource::Experiments,
+            Self::Dashboard { .. } => Resource::Dashboards,
+        }
+    }
+
     /// What kind of resource this is, in words ("feature flag").
     pub fn kind(&self) -> &'static str {
-        match self {
-            Self::Flag { .. } => "feature flag",
-            Self::Experiment { .. } => "experiment",
-            Self::Dashboard { .. } => "dashboard",
-        }
+        self.resource().schema().posthog.object
     }
 
     /// The identifier the Notion title property holds (flag key, experiment
@@ -230,47 +236,29 @@ impl Creation {
 
     /// The Notion database that documents this kind of resource.
     pub fn notion_database(&self) -> &'static str {
-        match self {
-            Self::Flag { .. } => "Feature Flags",
-            Self::Experiment { .. } => "Experiments",
-            Self::Dashboard { .. } => "Dashboards",
-        }
+        self.resource().schema().title
     }
 
     /// The title property of that database, which holds [`Self::identifier`].
     pub fn title_property(&self) -> &'static str {
-        match self {
-            Self::Flag { .. } => "Flag Key",
-            Self::Experiment { .. } => "Experiment Name",
-            Self::Dashboard { .. } => "Dashboard Name",
-        }
+        self.resource().schema().title_property().name
     }
 
     /// The command that documents it first (`kodo ph-sync document flag release_x`).
     pub fn document_command(&self) -> String {
-        use crate::model::{DocField, Resource};
-        match self {
-            Self::Flag { key, .. } => kodo_core::document::command(Resource::Flags, key, &[]),
-            Self::Experiment { name, flag_key } => {
-                let extra: Vec<(DocField, &str)> = flag_key
-                    .iter()
-                    .map(|k| (DocField::FlagKey, k.as_str()))
-                    .collect();
-                kodo_core::document::command(Resource::Experiments, name, &extra)
-            }
-            Self::Dashboard { name } => {
-                kodo_core::document::command(Resource::Dashboards, name, &[])
-            }
-        }
+        use crate::model::DocField;
+        let extra: Vec<(DocField, &str)> = match self {
+            Self::Experiment {
+                flag_key: Some(k), ..
+            } => vec![(DocField::FlagKey, k.as_str())],
+            _ => Vec::new(),
+        };
+        kodo_core::document::command(self.resource(), self.identifier(), &extra)
     }
 
     /// The `kodo ph-sync` resource type for this kind (`flags`, ...).
     pub fn resource_type(&self) -> &'static str {
-        match self {
-            Self::Flag { .. } => "flags",
-            Self::Experiment { .. } => "experiments",
-            Self::Dashboard { .. } => "dashboards",
-        }
+        self.resource().plural()
     }
 }
 

@@ -23,7 +23,7 @@ use crate::state::State;
 
 use super::code::{self, CodeInput, CodeReport};
 use super::fetch::{self, FetchOptions, Inventory};
-use super::normalize::{experiment_flag_keys, Normalizer, ScanFacts};
+use super::normalize::{Normalizer, ScanFacts};
 use super::plan::{self, PlanInput, PlanOptions, ResourcePlan};
 use super::report::LastSync;
 use super::{scan, SyncError};
@@ -166,7 +166,7 @@ pub async fn analyse(
         .posthog
         .flags
         .iter()
-        .chain(&inventory.deleted_flags)
+        .chain(&inventory.posthog.deleted_flags)
     {
         if flag.id > 0 {
             state.flag_ids.insert(flag.key.trim().to_string(), flag.id);
@@ -229,7 +229,7 @@ pub fn code_report(s: Session<'_>, a: &Analysis) -> Option<CodeReport> {
     Some(code::findings(&CodeInput {
         scan: report,
         posthog: &a.inventory.posthog,
-        deleted_flags: &a.inventory.deleted_flags,
+        deleted_flags: &a.inventory.posthog.deleted_flags,
         maybe_deleted: &a.inventory.maybe_deleted,
         notion_events: rows(Resource::Events),
         notion_flags: rows(Resource::Flags),
@@ -283,28 +283,18 @@ pub fn make_plans(
         let Some(side) = inventory.notion.get(&resource) else {
             continue;
         };
-        let desired = match resource {
-            Resource::Events => n.events(&ph.events),
-            Resource::Flags => {
-                let used = experiment_flag_keys(&ph.experiments);
-                let mut d = n.flags(&ph.flags, &used);
-                d.extend(
-                    inventory
-                        .deleted_flags
-                        .iter()
-                        .map(|f| n.flag(f, used.contains(f.key.trim()))),
-                );
-                d
-            }
-            Resource::Experiments => n.experiments(&ph.experiments),
-            Resource::Dashboards => n.dashboards(&ph.dashboards),
-        };
+        let desired = n.desired(resource, ph);
         plans.push(plan::plan(
             PlanInput {
                 resource,
                 desired,
                 rows: side.rows.clone(),
-                maybe_deleted: if resource == Resource::Flags {
+                maybe_deleted: if resource
+                    .schema()
+                    .deletion
+                    .as_ref()
+                    .is_some_and(|d| d.readable_when_deleted)
+                {
                     inventory.maybe_deleted.clone()
                 } else {
                     Default::default()

@@ -88,8 +88,6 @@ pub struct Inventory {
     /// Who belongs to the Notion workspace (for the hygiene findings); unreadable when the
     /// users were not read or may not be.
     pub directory: Directory,
-    /// Documented flags that left PostHog's list and were found deleted by ID.
-    pub deleted_flags: Vec<FeatureFlag>,
     /// Documented flags that left PostHog's list and can no longer be fetched.
     pub maybe_deleted: BTreeSet<String>,
     /// Per resource, primary keys of documented rows PostHog deleted: gone from its list, and
@@ -139,6 +137,7 @@ pub async fn posthog_data(
         flags,
         experiments,
         dashboards,
+        deleted_flags: Vec::new(),
     })
 }
 
@@ -445,7 +444,6 @@ pub async fn inventory(
         notion: sides,
         people,
         directory,
-        deleted_flags: Vec::new(),
         maybe_deleted: BTreeSet::new(),
         deleted: BTreeMap::new(),
     };
@@ -536,7 +534,11 @@ async fn vanished_flags(
     let mut lookups: Vec<(String, i64)> = side
         .rows
         .iter()
-        .filter(|r| r.record.status.as_deref() != Some("archived"))
+        .filter(|r| {
+            !Resource::Flags
+                .schema()
+                .is_retired(r.record.status.as_deref())
+        })
         .filter_map(|r| r.record.keys.primary.clone())
         .filter(|k| !listed.contains(k.as_str()))
         .filter_map(|k| state.flag_ids.get(&k).map(|id| (k, *id)))
@@ -562,7 +564,7 @@ async fn vanished_flags(
         });
         match flag {
             Some(flag) if flag.key.trim() == key && flag.deleted => {
-                inventory.deleted_flags.push(flag)
+                inventory.posthog.deleted_flags.push(flag)
             }
             // Listed after all (the list moved while it was read): an ordinary flag.
             Some(flag) if flag.key.trim() == key => inventory.posthog.flags.push(flag),
@@ -571,6 +573,9 @@ async fn vanished_flags(
             }
         }
     }
-    inventory.deleted_flags.sort_by(|a, b| a.key.cmp(&b.key));
+    inventory
+        .posthog
+        .deleted_flags
+        .sort_by(|a, b| a.key.cmp(&b.key));
     Ok(())
 }

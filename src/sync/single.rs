@@ -7,7 +7,7 @@
 //! goes through the same normaliser, planner and exactly-once create as `import`, so the row
 //! it writes is the row `import` would write, and a repeated call changes nothing.
 
-use kodo_api::{CreateOutcome, Dashboard, EventDefinition, Experiment, FeatureFlag, NotionClient};
+use kodo_api::{CreateOutcome, NotionClient};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -18,7 +18,7 @@ use crate::output::Printer;
 use crate::snapshot::Snapshot;
 use crate::state::State;
 
-use super::normalize::{self, Desired, Normalizer, People, ScanFacts};
+use super::normalize::{self, Normalizer, People, PostHogData, ScanFacts};
 use super::plan::{self, PlanInput, PlanOptions, Step};
 use super::{apply, fetch, SyncError};
 
@@ -83,7 +83,7 @@ pub enum UpsertResult {
 /// there.
 /// One PostHog object of `resource`, decoded into kodo-api's type for it; the object's name
 /// and the field that keys it come from the resource table.
-fn decode<T: serde::de::DeserializeOwned>(object: &Value, resource: Resource) -> anyhow::Result<T> {
+fn decode(object: &Value, resource: Resource) -> anyhow::Result<PostHogData> {
     let what = resource.schema().posthog.object;
     let identity = resource.schema().posthog.key_field;
     let present = match object.get(identity) {
@@ -94,7 +94,7 @@ fn decode<T: serde::de::DeserializeOwned>(object: &Value, resource: Resource) ->
     if !present {
         anyhow::bail!("the PostHog {what} object cannot be read: it has no `{identity}`");
     }
-    serde_json::from_value(object.clone())
+    PostHogData::from_object(resource, object)
         .map_err(|e| anyhow::anyhow!("the PostHog {what} object cannot be read: {e}"))
 }
 
@@ -132,23 +132,17 @@ pub async fn upsert_from_posthog(
         people: &people,
         scan: &scan,
     };
-    let desired: Desired = match resource {
-        Resource::Events => {
-            let e: EventDefinition = decode(object, resource)?;
-            if normalize::is_builtin_event(&e.name) && !config.sync.include_builtin_events {
-                return Ok(UpsertResult::Skipped {
-                    reason: format!("`{}` is one of PostHog's own events", e.name),
-                });
+    let data = decode(object, resource)?;
+    let Some(desired) = n.desired(resource, &data).into_iter().next() else {
+        // What the normaliser leaves out of a list: PostHog's own `$` events (unless
+        // `sync.include_builtin_events`) and objects without a key.
+        let reason = match data.events.first() {
+            Some(e) if normalize::is_builtin_event(&e.name) => {
+                format!("`{}` is one of PostHog's own events", e.name)
             }
-            n.event(&e)
-        }
-        Resource::Flags => {
-            let f: FeatureFlag = decode(object, resource)?;
-            let used = !f.experiment_set.is_empty();
-            n.flag(&f, used)
-        }
-        Resource::Experiments => n.experiment(&decode::<Experiment>(object, resource)?),
-        Resource::Dashboards => n.dashboard(&decode::<Dashboard>(object, resource)?),
+            _ => format!("the PostHog {} has no key", resource.label().to_lowercase()),
+        };
+        return Ok(UpsertResult::Skipped { reason });
     };
     let record = &desired.record;
     let key = DocKey::of_record(resource, record);

@@ -27,7 +27,7 @@ use std::collections::BTreeSet;
 
 use serde_json::{json, Value};
 
-use crate::model::{NotionRow, PropValue, Resource};
+use crate::model::{KeyPart, MatchKeys, NotionRow, PropValue, Record, Resource};
 
 /// The one normalisation of a key or a row's value: trimmed, `None` when nothing is left.
 pub fn normalise(text: &str) -> Option<&str> {
@@ -38,77 +38,82 @@ fn owned(text: &str) -> String {
     normalise(text).unwrap_or_default().to_string()
 }
 
-/// Something whose documentation is asked about.
+/// Something whose documentation is asked about: a key of a resource, by its name, and by its
+/// PostHog ID when the resource is documented by ID too (a dashboard). What documents it is
+/// the schema table's [`crate::model::DatabaseSchema::documents`].
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum DocKey {
-    /// An event name.
-    Event(String),
-    /// A feature flag key.
-    Flag(String),
-    /// An experiment's name.
-    Experiment(String),
-    /// A dashboard: its name, and its PostHog ID when known.
-    Dashboard { name: String, id: Option<i64> },
+pub struct DocKey {
+    resource: Resource,
+    name: String,
+    id: Option<i64>,
 }
 
 impl DocKey {
-    /// An event name, normalised.
-    pub fn event(name: &str) -> DocKey {
-        DocKey::Event(owned(name))
-    }
-
-    /// A flag key, normalised.
-    pub fn flag(key: &str) -> DocKey {
-        DocKey::Flag(owned(key))
-    }
-
-    /// An experiment's name, normalised.
-    pub fn experiment(name: &str) -> DocKey {
-        DocKey::Experiment(owned(name))
-    }
-
-    /// A dashboard, normalised.
-    pub fn dashboard(name: &str, id: Option<i64>) -> DocKey {
-        DocKey::Dashboard {
+    /// A key of `resource`, normalised.
+    pub fn new(resource: Resource, name: &str, id: Option<i64>) -> DocKey {
+        DocKey {
+            resource,
             name: owned(name),
             id,
         }
     }
 
-    /// What a record of `resource` (a PostHog object just normalised) is asked about: its
-    /// primary key for events and flags, its name for an experiment, its name and ID for a
-    /// dashboard.
-    pub fn of_record(resource: Resource, record: &crate::model::Record) -> DocKey {
-        let primary = record.keys.primary.as_deref();
-        let fallback = record.keys.fallback.as_deref();
-        match resource {
-            Resource::Events => DocKey::event(&record.key),
-            Resource::Flags => DocKey::flag(&record.key),
-            Resource::Experiments => DocKey::experiment(fallback.unwrap_or_default()),
-            Resource::Dashboards => {
-                DocKey::dashboard(&record.key, primary.and_then(|id| id.parse().ok()))
+    /// An event name, normalised.
+    pub fn event(name: &str) -> DocKey {
+        DocKey::new(Resource::Events, name, None)
+    }
+
+    /// A flag key, normalised.
+    pub fn flag(key: &str) -> DocKey {
+        DocKey::new(Resource::Flags, key, None)
+    }
+
+    /// An experiment's name, normalised.
+    pub fn experiment(name: &str) -> DocKey {
+        DocKey::new(Resource::Experiments, name, None)
+    }
+
+    /// A dashboard, normalised.
+    pub fn dashboard(name: &str, id: Option<i64>) -> DocKey {
+        DocKey::new(Resource::Dashboards, name, id)
+    }
+
+    /// The name asked about (normalised; empty when there is none).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// What a record of `resource` (a PostHog object just normalised) is asked about: the
+    /// keys its own row would document it by (an event's or flag's key, an experiment's name,
+    /// a dashboard's name and ID).
+    pub fn of_record(resource: Resource, record: &Record) -> DocKey {
+        let mut name = "";
+        let mut id = None;
+        for d in own_entries(resource, resource) {
+            let value = record.keys.get(d.slot).unwrap_or_default();
+            match d.part {
+                KeyPart::Name => name = value,
+                KeyPart::Id => id = value.parse().ok(),
             }
         }
+        DocKey::new(resource, name, id)
     }
 
     /// The database whose rows document this key first.
     pub fn resource(&self) -> Resource {
-        match self {
-            DocKey::Event(_) => Resource::Events,
-            DocKey::Flag(_) => Resource::Flags,
-            DocKey::Experiment(_) => Resource::Experiments,
-            DocKey::Dashboard { .. } => Resource::Dashboards,
-        }
+        self.resource
     }
 
-    /// The databases whose rows may document this key, in the order to ask them.
-    pub fn databases(&self) -> &'static [Resource] {
-        match self {
-            DocKey::Flag(_) => &[Resource::Flags, Resource::Experiments],
-            DocKey::Event(_) => &[Resource::Events],
-            DocKey::Experiment(_) => &[Resource::Experiments],
-            DocKey::Dashboard { .. } => &[Resource::Dashboards],
-        }
+    /// The databases whose rows may document this key, in the order to ask them: its own
+    /// first (a flag: the Flags database, then the experiments naming it).
+    pub fn databases(&self) -> Vec<Resource> {
+        let mut out = vec![self.resource];
+        out.extend(
+            Resource::ALL
+                .into_iter()
+                .filter(|&r| r != self.resource && own_entries(r, self.resource).next().is_some()),
+        );
+        out
     }
 
     /// The Notion filter conditions that find the rows of `resource`'s database holding
@@ -126,34 +131,26 @@ impl DocKey {
 
     fn conditions_with(&self, resource: Resource, op: &str) -> Vec<Value> {
         // The properties come from the schema table: a key property of its own type.
-        let identity = &resource.schema().identity;
-        let on = |property: &str, value: &str| {
-            let kind = resource
-                .schema()
-                .property(property)
-                .map_or("rich_text", |p| p.kind.notion_name());
-            json!({"property": property, kind: {op: value}})
-        };
-        let primary = |value: &str| on(identity.primary, value);
-        let name = |value: &str| identity.fallback.map(|p| on(p, value));
+        let schema = resource.schema();
         let mut out = Vec::new();
-        match (self, resource) {
-            (DocKey::Event(key), Resource::Events) | (DocKey::Flag(key), Resource::Flags)
-                if !key.is_empty() =>
-            {
-                out.push(primary(key))
-            }
-            (DocKey::Flag(key), Resource::Experiments) if !key.is_empty() => out.push(primary(key)),
-            (DocKey::Experiment(n), Resource::Experiments) if !n.is_empty() => out.extend(name(n)),
-            (DocKey::Dashboard { name: n, id }, Resource::Dashboards) => {
-                if !n.is_empty() {
-                    out.extend(name(n));
+        for d in own_entries(resource, self.resource) {
+            let Some(property) = schema.slot_property(d.slot) else {
+                continue;
+            };
+            match d.part {
+                KeyPart::Name if !self.name.is_empty() => {
+                    let kind = schema
+                        .property(property)
+                        .map_or("rich_text", |p| p.kind.notion_name());
+                    out.push(json!({"property": property, kind: {op: self.name}}));
                 }
-                if let Some(id) = id {
-                    out.push(json!({"property": identity.primary, "number": {"equals": id}}));
+                KeyPart::Id => {
+                    if let Some(id) = self.id {
+                        out.push(json!({"property": property, "number": {"equals": id}}));
+                    }
                 }
+                KeyPart::Name => {}
             }
-            _ => {}
         }
         out
     }
@@ -167,6 +164,18 @@ impl DocKey {
             _ => Some(json!({ "or": any })),
         }
     }
+}
+
+/// What rows of `database` document of `of`'s keys (the schema table's entries).
+fn own_entries(
+    database: Resource,
+    of: Resource,
+) -> impl Iterator<Item = &'static crate::model::Documents> {
+    database
+        .schema()
+        .documents
+        .iter()
+        .filter(move |d| d.of == of)
 }
 
 /// A row's text property, normalised.
@@ -187,87 +196,51 @@ pub fn row_id(row: &NotionRow, property: &str) -> Option<i64> {
     }
 }
 
-/// What a set of Notion rows documents.
+/// What a set of Notion rows documents: names and IDs, each of the resource it names.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Documented {
-    events: BTreeSet<String>,
-    flags: BTreeSet<String>,
-    experiment_flags: BTreeSet<String>,
-    experiment_names: BTreeSet<String>,
-    dashboard_names: BTreeSet<String>,
-    dashboard_ids: BTreeSet<i64>,
+    names: BTreeSet<(Resource, String)>,
+    ids: BTreeSet<(Resource, i64)>,
 }
 
 impl Documented {
     /// Adds what one row of `resource`'s database documents (a row not in the trash).
     pub fn add_row(&mut self, resource: Resource, row: &NotionRow) {
-        // The keys are read from the properties the schema table names.
-        let identity = &resource.schema().identity;
-        let primary = || row_text(row, identity.primary);
-        let name = || identity.fallback.and_then(|p| row_text(row, p));
-        match resource {
-            Resource::Events => self.add_event(primary().as_deref()),
-            Resource::Flags => self.add_flag(primary().as_deref()),
-            Resource::Experiments => self.add_experiment(name().as_deref(), primary().as_deref()),
-            Resource::Dashboards => {
-                self.add_dashboard(name().as_deref(), row_id(row, identity.primary))
+        self.add_keys(resource, &row.record.keys);
+    }
+
+    /// Adds what a row of `resource`'s database with these identity keys documents (as the
+    /// schema table's `documents` says).
+    pub fn add_keys(&mut self, resource: Resource, keys: &MatchKeys) {
+        for d in resource.schema().documents {
+            let Some(value) = keys.get(d.slot).and_then(normalise) else {
+                continue;
+            };
+            match d.part {
+                KeyPart::Name => {
+                    self.names.insert((d.of, value.to_string()));
+                }
+                KeyPart::Id => {
+                    if let Ok(id) = value.parse() {
+                        self.ids.insert((d.of, id));
+                    }
+                }
             }
-        }
-    }
-
-    pub fn add_event(&mut self, name: Option<&str>) {
-        if let Some(name) = name.and_then(normalise) {
-            self.events.insert(name.to_string());
-        }
-    }
-
-    pub fn add_flag(&mut self, key: Option<&str>) {
-        if let Some(key) = key.and_then(normalise) {
-            self.flags.insert(key.to_string());
-        }
-    }
-
-    pub fn add_experiment(&mut self, name: Option<&str>, flag_key: Option<&str>) {
-        if let Some(name) = name.and_then(normalise) {
-            self.experiment_names.insert(name.to_string());
-        }
-        if let Some(key) = flag_key.and_then(normalise) {
-            self.experiment_flags.insert(key.to_string());
-        }
-    }
-
-    pub fn add_dashboard(&mut self, name: Option<&str>, id: Option<i64>) {
-        if let Some(name) = name.and_then(normalise) {
-            self.dashboard_names.insert(name.to_string());
-        }
-        if let Some(id) = id {
-            self.dashboard_ids.insert(id);
         }
     }
 
     /// Adds what another set of rows documents.
     pub fn merge(&mut self, other: Documented) {
-        self.events.extend(other.events);
-        self.flags.extend(other.flags);
-        self.experiment_flags.extend(other.experiment_flags);
-        self.experiment_names.extend(other.experiment_names);
-        self.dashboard_names.extend(other.dashboard_names);
-        self.dashboard_ids.extend(other.dashboard_ids);
+        self.names.extend(other.names);
+        self.ids.extend(other.ids);
     }
 
     /// Whether these rows document `key` (see the module documentation for the rule).
     pub fn documents(&self, key: &DocKey) -> bool {
-        let has =
-            |set: &BTreeSet<String>, text: &str| normalise(text).is_some_and(|t| set.contains(t));
-        match key {
-            DocKey::Event(name) => has(&self.events, name),
-            DocKey::Flag(key) => has(&self.flags, key) || has(&self.experiment_flags, key),
-            DocKey::Experiment(name) => has(&self.experiment_names, name),
-            DocKey::Dashboard { name, id } => {
-                has(&self.dashboard_names, name)
-                    || id.is_some_and(|id| self.dashboard_ids.contains(&id))
-            }
-        }
+        normalise(&key.name).is_some_and(|n| self.names.contains(&(key.resource, n.to_string())))
+            || key
+                .id
+                .is_some_and(|id| self.ids.contains(&(key.resource, id)))
     }
 }
 
@@ -299,10 +272,11 @@ mod tests {
             ),
         );
         assert!(d.documents(&DocKey::event("user_signed_up")));
-        assert!(d.documents(&DocKey::Event("  user_signed_up\n".into())));
+        assert!(d.documents(&DocKey::new(Resource::Events, "  user_signed_up\n", None)));
         assert!(!d.documents(&DocKey::event("User_Signed_Up")));
         assert!(!d.documents(&DocKey::event("   ")));
-        assert_eq!(DocKey::event(" a "), DocKey::Event("a".into()));
+        assert_eq!(DocKey::event(" a "), DocKey::event("a"));
+        assert_eq!(DocKey::event(" a ").name(), "a");
         assert_eq!(DocKey::flag("").filter(Resource::Flags), None);
     }
 

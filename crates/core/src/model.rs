@@ -188,6 +188,35 @@ pub struct DatabaseSchema {
     /// How kodo tells that a documented resource which left PostHog's list was deleted
     /// there; `None` when PostHog keeps nothing of a deleted one (event definitions).
     pub deletion: Option<Deletion>,
+    /// What a row of this database documents, by its identity keys (see
+    /// `documented`): an event's row its event, an experiment's row itself (by name) and its
+    /// flag (by the flag key), a dashboard's row its dashboard by name and by PostHog ID.
+    pub documents: &'static [Documents],
+}
+
+/// Which of a row's identity keys holds it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeySlot {
+    /// [`Identity::primary`].
+    Primary,
+    /// [`Identity::fallback`].
+    Fallback,
+}
+
+/// How a documented key is named: by its name (an event name, a flag key, an experiment's
+/// or a dashboard's name) or by its PostHog ID (a dashboard's).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum KeyPart {
+    Name,
+    Id,
+}
+
+/// One thing a row documents: the key in its `slot` names `part` of a key of `of`.
+#[derive(Debug)]
+pub struct Documents {
+    pub slot: KeySlot,
+    pub of: Resource,
+    pub part: KeyPart,
 }
 
 /// How PostHog deletes a resource, and how kodo finds out. PostHog soft-deletes flags,
@@ -393,6 +422,14 @@ impl DatabaseSchema {
             )
     }
 
+    /// The property that holds a row's key in `slot` (`None`: the resource has no fallback).
+    pub fn slot_property(&self, slot: KeySlot) -> Option<&'static str> {
+        match slot {
+            KeySlot::Primary => Some(self.identity.primary),
+            KeySlot::Fallback => self.identity.fallback,
+        }
+    }
+
     /// The properties rows are identified by: the fallback (when there is one), then the
     /// primary.
     pub fn key_properties(&self) -> Vec<&'static str> {
@@ -525,6 +562,11 @@ macro_rules! prop {
 
 /// Events database: the spec's table.
 pub static EVENTS: DatabaseSchema = DatabaseSchema {
+    documents: &[Documents {
+        slot: KeySlot::Primary,
+        of: Resource::Events,
+        part: KeyPart::Name,
+    }],
     deletion: None,
     merged: &["Tracked On"],
     posthog_says: &[("*", "PostHog tracks it")],
@@ -607,6 +649,11 @@ pub static EVENTS: DatabaseSchema = DatabaseSchema {
 
 /// Feature Flags database: the spec's table.
 pub static FLAGS: DatabaseSchema = DatabaseSchema {
+    documents: &[Documents {
+        slot: KeySlot::Primary,
+        of: Resource::Flags,
+        part: KeyPart::Name,
+    }],
     deletion: Some(Deletion {
         id_property: None,
         readable_when_deleted: true,
@@ -681,6 +728,18 @@ pub static FLAGS: DatabaseSchema = DatabaseSchema {
 
 /// Experiments database: the spec's table.
 pub static EXPERIMENTS: DatabaseSchema = DatabaseSchema {
+    documents: &[
+        Documents {
+            slot: KeySlot::Fallback,
+            of: Resource::Experiments,
+            part: KeyPart::Name,
+        },
+        Documents {
+            slot: KeySlot::Primary,
+            of: Resource::Flags,
+            part: KeyPart::Name,
+        },
+    ],
     deletion: Some(Deletion {
         id_property: None,
         readable_when_deleted: false,
@@ -759,6 +818,18 @@ pub static EXPERIMENTS: DatabaseSchema = DatabaseSchema {
 
 /// Dashboards database: the spec's table.
 pub static DASHBOARDS: DatabaseSchema = DatabaseSchema {
+    documents: &[
+        Documents {
+            slot: KeySlot::Fallback,
+            of: Resource::Dashboards,
+            part: KeyPart::Name,
+        },
+        Documents {
+            slot: KeySlot::Primary,
+            of: Resource::Dashboards,
+            part: KeyPart::Id,
+        },
+    ],
     deletion: Some(Deletion {
         id_property: Some("ID"),
         readable_when_deleted: false,
@@ -1197,6 +1268,16 @@ pub struct Record {
 pub struct MatchKeys {
     pub primary: Option<String>,
     pub fallback: Option<String>,
+}
+
+impl MatchKeys {
+    /// The key in `slot`.
+    pub fn get(&self, slot: KeySlot) -> Option<&str> {
+        match slot {
+            KeySlot::Primary => self.primary.as_deref(),
+            KeySlot::Fallback => self.fallback.as_deref(),
+        }
+    }
 }
 
 /// A row of a Notion database, decoded.

@@ -35,9 +35,28 @@ pub struct PostHogData {
     pub flags: Vec<FeatureFlag>,
     pub experiments: Vec<Experiment>,
     pub dashboards: Vec<Dashboard>,
+    /// Documented flags that left PostHog's list and were found deleted by ID.
+    pub deleted_flags: Vec<FeatureFlag>,
 }
 
 impl PostHogData {
+    /// One object of `resource` as PostHog returns it (the Claude hook's MCP output), decoded
+    /// into its resource's type. Decoding is the one thing that differs per resource here.
+    pub fn from_object(
+        resource: Resource,
+        object: &Value,
+    ) -> Result<PostHogData, serde_json::Error> {
+        let mut data = PostHogData::default();
+        let object = object.clone();
+        match resource {
+            Resource::Events => data.events.push(serde_json::from_value(object)?),
+            Resource::Flags => data.flags.push(serde_json::from_value(object)?),
+            Resource::Experiments => data.experiments.push(serde_json::from_value(object)?),
+            Resource::Dashboards => data.dashboards.push(serde_json::from_value(object)?),
+        }
+        Ok(data)
+    }
+
     /// The PostHog ids of `resource`'s objects as listed (event definitions have UUIDs: none).
     pub fn ids(&self, resource: Resource) -> std::collections::BTreeSet<i64> {
         match resource {
@@ -678,6 +697,28 @@ fn join_metrics<'v>(metrics: impl Iterator<Item = &'v Value>) -> Option<String> 
 }
 
 impl Normalizer<'_> {
+    /// `resource`'s records from what PostHog lists: each object of the resource's type
+    /// normalised (the one place the four types meet their normalisers). A flag is of type
+    /// `experiment` when an experiment uses it; flags found deleted by ID are records too (to
+    /// be archived).
+    pub fn desired(&self, resource: Resource, data: &PostHogData) -> Vec<Desired> {
+        match resource {
+            Resource::Events => self.events(&data.events),
+            Resource::Flags => {
+                let used = experiment_flag_keys(&data.experiments);
+                let mut d = self.flags(&data.flags, &used);
+                d.extend(
+                    data.deleted_flags
+                        .iter()
+                        .map(|f| self.flag(f, used.contains(f.key.trim()))),
+                );
+                d
+            }
+            Resource::Experiments => self.experiments(&data.experiments),
+            Resource::Dashboards => self.dashboards(&data.dashboards),
+        }
+    }
+
     /// Event definitions → records; PostHog's own `$` events are left out unless
     /// `sync.include_builtin_events`.
     pub fn events(&self, list: &[EventDefinition]) -> Vec<Desired> {

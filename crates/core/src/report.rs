@@ -283,18 +283,13 @@ fn plural(n: usize, one: &str, many: &str) -> String {
 /// `- [ ] Flag: \`key\` (active at 25%)`
 fn undocumented_line(f: &Finding) -> String {
     let mut line = format!("- [ ] {}: `{}`", f.resource.label(), f.key);
-    match f.resource {
-        Resource::Events => {}
-        Resource::Dashboards => {
-            if let Some(id) = f.id {
-                let _ = write!(line, " (ID: {id})");
-            }
+    // A resource keyed by its PostHog ID is shown by it; the others by their detail, if any.
+    if f.resource.schema().keyed_by_id() {
+        if let Some(id) = f.id {
+            let _ = write!(line, " (ID: {id})");
         }
-        _ => {
-            if !f.detail.is_empty() {
-                let _ = write!(line, " ({})", f.detail);
-            }
-        }
+    } else if !f.detail.is_empty() {
+        let _ = write!(line, " ({})", f.detail);
     }
     line
 }
