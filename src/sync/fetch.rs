@@ -338,7 +338,9 @@ async fn unlisted_owners(
     let mut unknown: BTreeSet<String> = BTreeSet::new();
     for side in inventory.notion.values() {
         for row in &side.rows {
-            if let Some(crate::model::PropValue::People(ids)) = row.record.props.get("Owner") {
+            if let Some(crate::model::PropValue::People(ids)) =
+                row.record.props.get(crate::model::props::OWNER)
+            {
                 unknown.extend(
                     ids.iter()
                         .filter(|id| inventory.directory.person(id).is_none())

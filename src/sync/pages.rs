@@ -93,7 +93,7 @@ pub async fn apply(
 fn owner_names(rows: &[NotionRow], directory: &Directory) -> BTreeMap<String, String> {
     let mut names = BTreeMap::new();
     for row in rows {
-        if let Some(PropValue::People(ids)) = row.record.props.get("Owner") {
+        if let Some(PropValue::People(ids)) = row.record.props.get(crate::model::props::OWNER) {
             for id in ids {
                 if let Some(member) = directory.person(id) {
                     names.insert(id.clone(), member.name.clone());

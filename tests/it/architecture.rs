@@ -172,6 +172,8 @@ fn per_resource_facts_live_in_the_schema_table() {
     for rel in [
         "crates/core/src/plan.rs",
         "crates/core/src/document.rs",
+        "crates/core/src/documented.rs",
+        "src/lookup.rs",
         "src/sync/apply.rs",
         "src/sync/document.rs",
         "src/sync/fetch.rs",
@@ -182,9 +184,9 @@ fn per_resource_facts_live_in_the_schema_table() {
             }
         }
     }
-    // The documentation lookup and the snapshot still dispatch per resource (what documents
-    // what), but read every property name from the table.
-    for rel in ["crates/core/src/documented.rs", "src/snapshot.rs"] {
+    // The snapshot's file has one list per resource (its shape), but every property name
+    // comes from the table.
+    for rel in ["src/snapshot.rs"] {
         for (line, text) in non_test_code(rel) {
             if needles[2..].iter().any(|n| text.contains(n)) {
                 found.push(format!("{rel}:{line}: {}", text.trim()));
@@ -196,6 +198,119 @@ fn per_resource_facts_live_in_the_schema_table() {
         "per-resource facts outside the table:\n{}",
         found.join("\n")
     );
+}
+
+/// Every non-test source file of the binary and of kodo-core, relative to the workspace root.
+fn engine_files() -> Vec<String> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = Vec::new();
+    rust_files(&root.join("src"), &mut files);
+    rust_files(&root.join("crates/core/src"), &mut files);
+    files.sort();
+    files
+        .iter()
+        .map(|f| {
+            f.strip_prefix(root)
+                .expect("under the root")
+                .to_string_lossy()
+                .replace('\\', "/")
+        })
+        .collect()
+}
+
+/// No `match` on a resource outside the table (`Resource::schema`, the one `match self`):
+/// per-resource facts are entries of `DatabaseSchema`. Two places dispatch on a resource's
+/// *shape* and nothing else, each the only one of its kind: kodo-core's `normalize` (PostHog's
+/// four object types: decode one, list ids, normalise) and the snapshot (the file's four lists).
+#[test]
+fn no_resource_match_outside_the_table() {
+    let shape_only = ["crates/core/src/normalize.rs", "src/snapshot.rs"];
+    let needles = [
+        "match resource",
+        "match self.resource",
+        "match f.resource",
+        "match (self, resource)",
+        "Resource::Events =>",
+        "Resource::Flags =>",
+        "Resource::Experiments =>",
+        "Resource::Dashboards =>",
+    ];
+    let mut found = Vec::new();
+    let mut shapes = 0;
+    for rel in engine_files() {
+        if rel == "crates/core/src/model.rs" {
+            continue;
+        }
+        for (line, text) in non_test_code(&rel) {
+            if needles.iter().any(|n| text.contains(n)) {
+                if shape_only.contains(&rel.as_str()) {
+                    shapes += 1;
+                } else {
+                    found.push(format!("{rel}:{line}: {}", text.trim()));
+                }
+            }
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "a resource match outside the schema table:\n{}",
+        found.join("\n")
+    );
+    // The check can fail: it sees the shape-only dispatches.
+    assert!(shapes > 0);
+}
+
+/// The string literals of a line of code (no escapes inside are needed for property names).
+fn literals(line: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut rest = line;
+    while let Some(start) = rest.find('"') {
+        let after = &rest[start + 1..];
+        let Some(end) = after.find('"') else { break };
+        out.push(&after[..end]);
+        rest = &after[end + 1..];
+    }
+    out
+}
+
+/// Every property name is spelled once, in `kodo_core::model::props` (which the schema table
+/// is built from): the rest of the engine names a property by its constant or asks the table.
+#[test]
+fn property_names_are_spelled_only_in_the_table() {
+    use kodo::model::Resource;
+    let names: std::collections::BTreeSet<&str> = Resource::ALL
+        .iter()
+        .flat_map(|r| r.schema().properties.iter().map(|p| p.name))
+        .collect();
+    // Words for people that happen to be a property's name: the tracking plan's "Status:"
+    // label of an event's Implementation Status.
+    let allowed = [(
+        "crates/core/src/pages.rs",
+        "(\"Status\", text(row, props::IMPLEMENTATION_STATUS))",
+    )];
+    let mut found = Vec::new();
+    for rel in engine_files() {
+        if rel == "crates/core/src/model.rs" {
+            continue;
+        }
+        for (line, text) in non_test_code(&rel) {
+            if allowed
+                .iter()
+                .any(|(f, l)| *f == rel && text.trim().starts_with(l))
+            {
+                continue;
+            }
+            if literals(&text).iter().any(|l| names.contains(l)) {
+                found.push(format!("{rel}:{line}: {}", text.trim()));
+            }
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "property names spelled outside the table:\n{}",
+        found.join("\n")
+    );
+    assert!(literals(r#"d.set("Flag Key", x)"#).contains(&"Flag Key"));
 }
 
 /// The packages `package` links (normal and build dependencies, not dev), with the features

@@ -43,7 +43,7 @@ use crate::code::{CodeScan, Kind};
 use serde::{Serialize, Serializer};
 use time::Date;
 
-use crate::model::{NotionRow, PropValue, Resource};
+use crate::model::{props, NotionRow, PropValue, Resource};
 use crate::normalize::{day, Creator};
 use crate::plan::{OrphanReason, ResourcePlan, Step};
 
@@ -420,7 +420,7 @@ fn is_empty(row: &NotionRow, property: &str) -> bool {
 }
 
 fn people(row: &NotionRow) -> &[String] {
-    match row.record.props.get("Owner") {
+    match row.record.props.get(props::OWNER) {
         Some(PropValue::People(ids)) => ids,
         _ => &[],
     }
@@ -621,7 +621,7 @@ impl RowJudge<'_> {
             .creator()
             .and_then(|c| self.input.directory.by_email(&c.email).map(|m| (c, m)));
         Some(match member {
-            Some((c, m)) if self.import_fills("Owner") => format!(
+            Some((c, m)) if self.import_fills(props::OWNER) => format!(
                 "no Owner; its PostHog creator {} ({}) is in the Notion workspace: {} makes them the Owner, or set who is responsible now",
                 m.name, c.email, self.import()
             ),
@@ -697,16 +697,16 @@ impl RowJudge<'_> {
 
     /// The flag's Type: Notion's, else what kodo would write.
     fn flag_type(&self) -> Option<String> {
-        text(self.row, "Type").map(str::to_string).or_else(|| {
+        text(self.row, props::TYPE).map(str::to_string).or_else(|| {
             self.item
-                .and_then(|i| i.desired.record.props.get("Type"))
+                .and_then(|i| i.desired.record.props.get(props::TYPE))
                 .and_then(PropValue::as_text)
                 .map(str::to_string)
         })
     }
 
     fn no_cleanup_plan(&self) -> Option<String> {
-        if self.resource != Resource::Flags || !is_empty(self.row, "Planned Removal") {
+        if self.resource != Resource::Flags || !is_empty(self.row, props::PLANNED_REMOVAL) {
             return None;
         }
         let kind = self.flag_type()?;
@@ -729,7 +729,7 @@ impl RowJudge<'_> {
         if self.item.is_some_and(|i| i.desired.deleted) {
             return None;
         }
-        let planned = text(self.row, "Planned Removal")?;
+        let planned = text(self.row, props::PLANNED_REMOVAL)?;
         let when = date(planned)?;
         if when >= self.input.today {
             return None;
@@ -781,27 +781,29 @@ impl RowJudge<'_> {
         if status != Some("concluded") {
             return None;
         }
-        let end = text(self.row, "End Date").map(str::to_string).or_else(|| {
-            desired
-                .and_then(|d| d.props.get("End Date"))
-                .and_then(PropValue::as_text)
-                .map(str::to_string)
-        })?;
+        let end = text(self.row, props::END_DATE)
+            .map(str::to_string)
+            .or_else(|| {
+                desired
+                    .and_then(|d| d.props.get(props::END_DATE))
+                    .and_then(PropValue::as_text)
+                    .map(str::to_string)
+            })?;
         let ended = date(&end)?;
         let days = (self.input.today - ended).whole_days();
         if days < i64::from(self.input.settings.result_grace_days) {
             return None;
         }
         let mut missing: Vec<&str> = Vec::new();
-        let result = text(self.row, "Result");
+        let result = text(self.row, props::RESULT);
         if result.is_none() {
-            missing.push("Result");
+            missing.push(props::RESULT);
         }
-        if result == Some("won") && is_empty(self.row, "Winner Variant") {
-            missing.push("Winner Variant");
+        if result == Some("won") && is_empty(self.row, props::WINNER_VARIANT) {
+            missing.push(props::WINNER_VARIANT);
         }
-        if is_empty(self.row, "Learnings") {
-            missing.push("Learnings");
+        if is_empty(self.row, props::LEARNINGS) {
+            missing.push(props::LEARNINGS);
         }
         if missing.is_empty() {
             return None;
@@ -842,9 +844,10 @@ impl RowJudge<'_> {
         }
         if self.orphan == Some(OrphanReason::Deleted) {
             let plural = self.resource.plural();
-            return Some(match self.resource.schema().status_property() {
-                Some(property) => format!(
-                    "deleted in PostHog (reading it by ID finds nothing), while Notion still says \"{status}\": set its {property} to archived; next time archive the {label} in PostHog rather than delete it"
+            return Some(match &self.resource.schema().lifecycle {
+                Some(l) => format!(
+                    "deleted in PostHog (reading it by ID finds nothing), while Notion still says \"{status}\": set its {} to {}; next time archive the {label} in PostHog rather than delete it",
+                    l.property, l.retired
                 ),
                 None => format!(
                     "deleted in PostHog (reading it by ID finds nothing), while its row is still in Notion: archive the row (`kodo ph-sync import {plural} --archive-orphans` moves it to the trash)"
@@ -852,8 +855,14 @@ impl RowJudge<'_> {
             });
         }
         if self.orphan == Some(OrphanReason::MayHaveBeenDeleted) {
+            // Only a resource PostHog still reads by ID when deleted (flags) gets here; its
+            // status property and retired value are the table's.
+            let fix = self.resource.schema().lifecycle.as_ref().map_or_else(
+                || "archive the row".to_string(),
+                |l| format!("set its {} to {}", l.property, l.retired),
+            );
             return Some(format!(
-                "no longer in PostHog (deleted there?), while Notion still says \"{status}\": set its Status to archived; archive rather than delete"
+                "no longer in PostHog (deleted there?), while Notion still says \"{status}\": {fix}; archive rather than delete"
             ));
         }
         None

@@ -245,6 +245,8 @@ pub struct Names {
     pub heading: &'static str,
     /// `feature_flags`: the key under `notion.databases` in the config.
     pub config_key: &'static str,
+    /// What the database holds, in the index page's words: `every feature flag: …`.
+    pub holds: &'static str,
 }
 
 /// Where PostHog keeps a resource: the project endpoint it is read from, the API key scope
@@ -548,14 +550,55 @@ const OPTION_COLORS: [&str; 9] = [
     "gray", "blue", "green", "yellow", "orange", "red", "purple", "pink", "brown",
 ];
 
+/// The spec's property names, one constant each: the schema tables below and every module
+/// that names a property use these, so each name is spelled once.
+pub mod props {
+    pub const EVENT_NAME: &str = "Event Name";
+    pub const DOMAIN: &str = "Domain";
+    pub const CATEGORY: &str = "Category";
+    pub const DESCRIPTION: &str = "Description";
+    pub const PROPERTIES: &str = "Properties";
+    pub const IMPLEMENTATION_STATUS: &str = "Implementation Status";
+    pub const TRACKED_ON: &str = "Tracked On";
+    pub const FEATURE_AREA: &str = "Feature Area";
+    pub const OWNER: &str = "Owner";
+    pub const CREATED: &str = "Created";
+    pub const LAST_UPDATED: &str = "Last Updated";
+    pub const FLAG_KEY: &str = "Flag Key";
+    pub const NAME: &str = "Name";
+    pub const TYPE: &str = "Type";
+    pub const STATUS: &str = "Status";
+    pub const ROLLOUT: &str = "Rollout %";
+    pub const TARGETING: &str = "Targeting";
+    pub const PLANNED_REMOVAL: &str = "Planned Removal";
+    pub const RELATED_PR: &str = "Related PR";
+    pub const EXPERIMENT_NAME: &str = "Experiment Name";
+    pub const HYPOTHESIS: &str = "Hypothesis";
+    pub const PRIMARY_METRIC: &str = "Primary Metric";
+    pub const SECONDARY_METRICS: &str = "Secondary Metrics";
+    pub const START_DATE: &str = "Start Date";
+    pub const END_DATE: &str = "End Date";
+    pub const RESULT: &str = "Result";
+    pub const WINNER_VARIANT: &str = "Winner Variant";
+    pub const LEARNINGS: &str = "Learnings";
+    pub const DASHBOARD_NAME: &str = "Dashboard Name";
+    pub const ID: &str = "ID";
+    pub const PURPOSE: &str = "Purpose";
+    pub const AUDIENCE: &str = "Audience";
+    pub const REFRESH_CADENCE: &str = "Refresh Cadence";
+    pub const PINNED: &str = "Pinned";
+    pub const POSTHOG_URL: &str = "PostHog URL";
+    pub const LAST_REVIEWED: &str = "Last Reviewed";
+}
+
 macro_rules! prop {
-    ($name:literal, $kind:ident) => {
+    ($name:expr, $kind:ident) => {
         prop!($name, $kind, [], Kodo)
     };
-    ($name:literal, $kind:ident, $owner:ident) => {
+    ($name:expr, $kind:ident, $owner:ident) => {
         prop!($name, $kind, [], $owner)
     };
-    ($name:literal, $kind:ident, [$($opt:literal),*], $owner:ident) => {
+    ($name:expr, $kind:ident, [$($opt:literal),*], $owner:ident) => {
         PropSpec { name: $name, kind: PropType::$kind, options: &[$($opt),*], ownership: Ownership::$owner }
     };
 }
@@ -568,13 +611,14 @@ pub static EVENTS: DatabaseSchema = DatabaseSchema {
         part: KeyPart::Name,
     }],
     deletion: None,
-    merged: &["Tracked On"],
+    merged: &[props::TRACKED_ON],
     posthog_says: &[("*", "PostHog tracks it")],
     names: Names {
         plural: "events",
         label: "Event",
         heading: "Events",
         config_key: "events",
+        holds: "every event PostHog receives: what it means, its domain and category, where it is sent from (Tracked On) and whether it is implemented",
     },
     posthog: PostHogSource {
         endpoint: "event_definitions",
@@ -586,22 +630,22 @@ pub static EVENTS: DatabaseSchema = DatabaseSchema {
         noun: "event",
         key_is: "event name",
         fields: &[
-            (DocField::Description, "Description"),
-            (DocField::Owner, "Owner"),
-            (DocField::Property, "Properties"),
+            (DocField::Description, props::DESCRIPTION),
+            (DocField::Owner, props::OWNER),
+            (DocField::Property, props::PROPERTIES),
         ],
         key_facts: &[
-            (KeyFact::EventDomain, "Domain"),
-            (KeyFact::EventCategory, "Category"),
+            (KeyFact::EventDomain, props::DOMAIN),
+            (KeyFact::EventCategory, props::CATEGORY),
         ],
-        code_facts: &[(CodeFact::TrackedOn, "Tracked On")],
+        code_facts: &[(CodeFact::TrackedOn, props::TRACKED_ON)],
     },
     identity: Identity {
-        primary: "Event Name",
+        primary: props::EVENT_NAME,
         fallback: None,
     },
     lifecycle: Some(Lifecycle {
-        property: "Implementation Status",
+        property: props::IMPLEMENTATION_STATUS,
         planned: "planned",
         retired: "deprecated",
         protected: &["deprecated"],
@@ -609,41 +653,41 @@ pub static EVENTS: DatabaseSchema = DatabaseSchema {
     resource: Resource::Events,
     title: "Events",
     purpose: Some(Purpose {
-        property: "Description",
+        property: props::DESCRIPTION,
         what: "what the event tracks",
     }),
     properties: &[
-        prop!("Event Name", Title),
+        prop!(props::EVENT_NAME, Title),
         prop!(
-            "Domain",
+            props::DOMAIN,
             Select,
             ["user_", "subscription_", "feature_", "error_", "system_"],
             Kodo
         ),
         prop!(
-            "Category",
+            props::CATEGORY,
             Select,
             ["conversion", "engagement", "error", "system"],
             Kodo
         ),
-        prop!("Description", RichText, Human),
-        prop!("Properties", RichText, Human),
+        prop!(props::DESCRIPTION, RichText, Human),
+        prop!(props::PROPERTIES, RichText, Human),
         prop!(
-            "Implementation Status",
+            props::IMPLEMENTATION_STATUS,
             Select,
             ["planned", "implemented", "deprecated"],
             Kodo
         ),
         prop!(
-            "Tracked On",
+            props::TRACKED_ON,
             MultiSelect,
             ["frontend", "backend", "both"],
             Kodo
         ),
-        prop!("Feature Area", MultiSelect, Human),
-        prop!("Owner", People, Human),
-        prop!("Created", Date),
-        prop!("Last Updated", Date),
+        prop!(props::FEATURE_AREA, MultiSelect, Human),
+        prop!(props::OWNER, People, Human),
+        prop!(props::CREATED, Date),
+        prop!(props::LAST_UPDATED, Date),
     ],
 };
 
@@ -670,6 +714,7 @@ pub static FLAGS: DatabaseSchema = DatabaseSchema {
         label: "Flag",
         heading: "Flags",
         config_key: "feature_flags",
+        holds: "every feature flag: its type, status, rollout and owner",
     },
     posthog: PostHogSource {
         endpoint: "feature_flags",
@@ -681,20 +726,20 @@ pub static FLAGS: DatabaseSchema = DatabaseSchema {
         noun: "flag",
         key_is: "flag key",
         fields: &[
-            (DocField::Name, "Name"),
-            (DocField::Type, "Type"),
-            (DocField::Owner, "Owner"),
-            (DocField::PlannedRemoval, "Planned Removal"),
+            (DocField::Name, props::NAME),
+            (DocField::Type, props::TYPE),
+            (DocField::Owner, props::OWNER),
+            (DocField::PlannedRemoval, props::PLANNED_REMOVAL),
         ],
-        key_facts: &[(KeyFact::FlagType, "Type")],
-        code_facts: &[(CodeFact::RelatedPr, "Related PR")],
+        key_facts: &[(KeyFact::FlagType, props::TYPE)],
+        code_facts: &[(CodeFact::RelatedPr, props::RELATED_PR)],
     },
     identity: Identity {
-        primary: "Flag Key",
+        primary: props::FLAG_KEY,
         fallback: None,
     },
     lifecycle: Some(Lifecycle {
-        property: "Status",
+        property: props::STATUS,
         planned: "draft",
         retired: "archived",
         protected: &[],
@@ -703,26 +748,26 @@ pub static FLAGS: DatabaseSchema = DatabaseSchema {
     title: "Feature Flags",
     purpose: None,
     properties: &[
-        prop!("Flag Key", Title),
-        prop!("Name", RichText, Derived),
+        prop!(props::FLAG_KEY, Title),
+        prop!(props::NAME, RichText, Derived),
         prop!(
-            "Type",
+            props::TYPE,
             Select,
             ["release", "experiment", "ops", "beta", "config"],
             Kodo
         ),
         prop!(
-            "Status",
+            props::STATUS,
             Select,
             ["draft", "active", "rolling_out", "archived"],
             Kodo
         ),
-        prop!("Rollout %", Number),
-        prop!("Targeting", RichText, Derived),
-        prop!("Owner", People, Human),
-        prop!("Created", Date),
-        prop!("Planned Removal", Date, Human),
-        prop!("Related PR", Url),
+        prop!(props::ROLLOUT, Number),
+        prop!(props::TARGETING, RichText, Derived),
+        prop!(props::OWNER, People, Human),
+        prop!(props::CREATED, Date),
+        prop!(props::PLANNED_REMOVAL, Date, Human),
+        prop!(props::RELATED_PR, Url),
     ],
 };
 
@@ -756,6 +801,7 @@ pub static EXPERIMENTS: DatabaseSchema = DatabaseSchema {
         label: "Experiment",
         heading: "Experiments",
         config_key: "experiments",
+        holds: "every experiment: its flag, hypothesis, metrics, dates and result",
     },
     posthog: PostHogSource {
         endpoint: "experiments",
@@ -767,19 +813,19 @@ pub static EXPERIMENTS: DatabaseSchema = DatabaseSchema {
         noun: "experiment",
         key_is: "experiment name",
         fields: &[
-            (DocField::FlagKey, "Flag Key"),
-            (DocField::Hypothesis, "Hypothesis"),
-            (DocField::Owner, "Owner"),
+            (DocField::FlagKey, props::FLAG_KEY),
+            (DocField::Hypothesis, props::HYPOTHESIS),
+            (DocField::Owner, props::OWNER),
         ],
         key_facts: &[],
         code_facts: &[],
     },
     identity: Identity {
-        primary: "Flag Key",
-        fallback: Some("Experiment Name"),
+        primary: props::FLAG_KEY,
+        fallback: Some(props::EXPERIMENT_NAME),
     },
     lifecycle: Some(Lifecycle {
-        property: "Status",
+        property: props::STATUS,
         planned: "draft",
         retired: "archived",
         protected: &[],
@@ -787,32 +833,32 @@ pub static EXPERIMENTS: DatabaseSchema = DatabaseSchema {
     resource: Resource::Experiments,
     title: "Experiments",
     purpose: Some(Purpose {
-        property: "Hypothesis",
+        property: props::HYPOTHESIS,
         what: "what the experiment tests",
     }),
     properties: &[
-        prop!("Experiment Name", Title),
-        prop!("Flag Key", RichText),
-        prop!("Hypothesis", RichText, Human),
+        prop!(props::EXPERIMENT_NAME, Title),
+        prop!(props::FLAG_KEY, RichText),
+        prop!(props::HYPOTHESIS, RichText, Human),
         prop!(
-            "Status",
+            props::STATUS,
             Select,
             ["draft", "running", "concluded", "archived"],
             Kodo
         ),
-        prop!("Primary Metric", RichText, Human),
-        prop!("Secondary Metrics", RichText, Human),
-        prop!("Start Date", Date),
-        prop!("End Date", Date),
+        prop!(props::PRIMARY_METRIC, RichText, Human),
+        prop!(props::SECONDARY_METRICS, RichText, Human),
+        prop!(props::START_DATE, Date),
+        prop!(props::END_DATE, Date),
         prop!(
-            "Result",
+            props::RESULT,
             Select,
             ["won", "lost", "inconclusive", "stopped_early"],
             Kodo
         ),
-        prop!("Winner Variant", RichText, Human),
-        prop!("Learnings", RichText, Human),
-        prop!("Owner", People, Human),
+        prop!(props::WINNER_VARIANT, RichText, Human),
+        prop!(props::LEARNINGS, RichText, Human),
+        prop!(props::OWNER, People, Human),
     ],
 };
 
@@ -831,7 +877,7 @@ pub static DASHBOARDS: DatabaseSchema = DatabaseSchema {
         },
     ],
     deletion: Some(Deletion {
-        id_property: Some("ID"),
+        id_property: Some(props::ID),
         readable_when_deleted: false,
     }),
     merged: &[],
@@ -841,6 +887,7 @@ pub static DASHBOARDS: DatabaseSchema = DatabaseSchema {
         label: "Dashboard",
         heading: "Dashboards",
         config_key: "dashboards",
+        holds: "every dashboard: its purpose, category, audience and PostHog link",
     },
     posthog: PostHogSource {
         endpoint: "dashboards",
@@ -851,42 +898,45 @@ pub static DASHBOARDS: DatabaseSchema = DatabaseSchema {
     documenting: Documenting {
         noun: "dashboard",
         key_is: "dashboard name",
-        fields: &[(DocField::Purpose, "Purpose"), (DocField::Owner, "Owner")],
+        fields: &[
+            (DocField::Purpose, props::PURPOSE),
+            (DocField::Owner, props::OWNER),
+        ],
         key_facts: &[],
         code_facts: &[],
     },
     identity: Identity {
-        primary: "ID",
-        fallback: Some("Dashboard Name"),
+        primary: props::ID,
+        fallback: Some(props::DASHBOARD_NAME),
     },
     lifecycle: None,
     resource: Resource::Dashboards,
     title: "Dashboards",
     purpose: Some(Purpose {
-        property: "Purpose",
+        property: props::PURPOSE,
         what: "what the dashboard monitors",
     }),
     properties: &[
-        prop!("Dashboard Name", Title),
-        prop!("ID", Number),
-        prop!("Purpose", RichText, Human),
+        prop!(props::DASHBOARD_NAME, Title),
+        prop!(props::ID, Number),
+        prop!(props::PURPOSE, RichText, Human),
         prop!(
-            "Category",
+            props::CATEGORY,
             Select,
             ["product", "growth", "technical", "executive"],
             Kodo
         ),
-        prop!("Audience", MultiSelect, Human),
+        prop!(props::AUDIENCE, MultiSelect, Human),
         prop!(
-            "Refresh Cadence",
+            props::REFRESH_CADENCE,
             Select,
             ["realtime", "daily", "weekly"],
             Human
         ),
-        prop!("Pinned", Checkbox),
-        prop!("Owner", People, Human),
-        prop!("PostHog URL", Url),
-        prop!("Last Reviewed", Date, Human),
+        prop!(props::PINNED, Checkbox),
+        prop!(props::OWNER, People, Human),
+        prop!(props::POSTHOG_URL, Url),
+        prop!(props::LAST_REVIEWED, Date, Human),
     ],
 };
 

@@ -21,7 +21,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde_json::Value;
 
-use crate::model::{self, format_number, MatchKeys, PropValue, Record, Resource};
+use crate::model::{self, format_number, props, MatchKeys, PropValue, Record, Resource};
 
 use kodo_api::types::posthog::{
     Dashboard, EventDefinition, Experiment, FeatureFlag, FlagFilters, FlagGroup, PropertyFilter,
@@ -225,7 +225,7 @@ impl Desired {
             .filter(|email| !email.trim().is_empty())
             .find_map(|email| people.lookup(email));
         if let Some(id) = id {
-            self.set("Owner", PropValue::People(vec![id.to_string()]));
+            self.set(props::OWNER, PropValue::People(vec![id.to_string()]));
         }
     }
 
@@ -739,30 +739,33 @@ impl Normalizer<'_> {
                 fallback: None,
             },
         );
-        d.set("Event Name", PropValue::Text(name.clone()));
+        d.set(props::EVENT_NAME, PropValue::Text(name.clone()));
         if let Some(domain) = event_domain(&name) {
-            d.set("Domain", PropValue::Select(Some(domain)));
+            d.set(props::DOMAIN, PropValue::Select(Some(domain)));
         }
         let (category, guess) = event_category(&name, &self.rules.event_categories);
-        d.set("Category", PropValue::Select(Some(category)));
+        d.set(props::CATEGORY, PropValue::Select(Some(category)));
         if guess {
-            d.soft.insert("Category");
+            d.soft.insert(props::CATEGORY);
         }
-        d.set_text("Description", e.description.as_deref());
-        d.set_status("Implementation Status", "implemented");
+        d.set_text(props::DESCRIPTION, e.description.as_deref());
+        d.set_status(props::IMPLEMENTATION_STATUS, "implemented");
         if let Some(place) = self.scan.tracked_on.get(&name) {
-            d.set("Tracked On", PropValue::MultiSelect(vec![place.clone()]));
+            d.set(
+                props::TRACKED_ON,
+                PropValue::MultiSelect(vec![place.clone()]),
+            );
         }
         d.set_owner(self.people, &[e.owner.as_ref(), e.created_by.as_ref()]);
-        d.set_date("Created", e.created_at.as_deref());
+        d.set_date(props::CREATED, e.created_at.as_deref());
         // Last seen moves every day an event arrives: it dates a new row, and is never a
         // reason to rewrite one.
         d.set_date(
-            "Last Updated",
+            props::LAST_UPDATED,
             e.last_seen_at.as_deref().or(e.updated_at.as_deref()),
         );
-        if d.record.props.contains_key("Last Updated") {
-            d.soft.insert("Last Updated");
+        if d.record.props.contains_key(props::LAST_UPDATED) {
+            d.soft.insert(props::LAST_UPDATED);
         }
         d
     }
@@ -791,25 +794,25 @@ impl Normalizer<'_> {
         );
         d.posthog_id = Some(f.id).filter(|&id| id > 0);
         d.deleted = f.deleted;
-        d.set("Flag Key", PropValue::Text(key.clone()));
-        d.set_text("Name", Some(&f.name));
+        d.set(props::FLAG_KEY, PropValue::Text(key.clone()));
+        d.set_text(props::NAME, Some(&f.name));
         let (kind, guess) = flag_type(&key, used_by_experiment, &self.rules.flag_types);
-        d.set("Type", PropValue::Select(Some(kind)));
+        d.set(props::TYPE, PropValue::Select(Some(kind)));
         if guess {
-            d.soft.insert("Type");
+            d.soft.insert(props::TYPE);
         }
         let r = rollout(&f.filters);
         // An archived flag is done for good (PR #63338), as a deleted one: `archived`.
         d.set_status(
-            "Status",
+            props::STATUS,
             model::flag_status(f.active, f.deleted || f.archived, r.max),
         );
-        d.set("Rollout %", PropValue::Number(r.uniform));
-        d.set("Targeting", PropValue::Text(targeting(&f.filters)));
+        d.set(props::ROLLOUT, PropValue::Number(r.uniform));
+        d.set(props::TARGETING, PropValue::Text(targeting(&f.filters)));
         d.set_owner(self.people, &[f.created_by.as_ref()]);
-        d.set_date("Created", f.created_at.as_deref());
+        d.set_date(props::CREATED, f.created_at.as_deref());
         if let Some(pr) = self.scan.related_pr.get(&key) {
-            d.set("Related PR", PropValue::Url(Some(pr.clone())));
+            d.set(props::RELATED_PR, PropValue::Url(Some(pr.clone())));
         }
         d.detail = Some(flag_detail(f));
         d
@@ -837,14 +840,14 @@ impl Normalizer<'_> {
             },
         );
         d.posthog_id = Some(x.id).filter(|&id| id > 0);
-        d.set("Experiment Name", PropValue::Text(name));
+        d.set(props::EXPERIMENT_NAME, PropValue::Text(name));
         if let Some(key) = &flag_key {
-            d.set("Flag Key", PropValue::Text(key.clone()));
+            d.set(props::FLAG_KEY, PropValue::Text(key.clone()));
         }
-        d.set_text("Hypothesis", Some(&x.description));
+        d.set_text(props::HYPOTHESIS, Some(&x.description));
         let status =
             model::experiment_status(x.start_date.as_deref(), x.end_date.as_deref(), x.archived);
-        d.set_status("Status", status);
+        d.set_status(props::STATUS, status);
         // PostHog's own states: `stopped` is the spec's `concluded`; a paused experiment is
         // a running one whose flag is off (`Experiment.is_paused`,
         // products/experiments/backend/models/experiment.py): still `running`, said so.
@@ -880,17 +883,17 @@ impl Normalizer<'_> {
             .chain(saved("secondary"))
             .collect();
         if let Some(text) = join_metrics(primary.iter()) {
-            d.set("Primary Metric", PropValue::Text(text));
+            d.set(props::PRIMARY_METRIC, PropValue::Text(text));
         }
         if let Some(text) = join_metrics(secondary.iter()) {
-            d.set("Secondary Metrics", PropValue::Text(text));
+            d.set(props::SECONDARY_METRICS, PropValue::Text(text));
         }
-        d.set_date("Start Date", x.start_date.as_deref());
-        d.set_date("End Date", x.end_date.as_deref());
+        d.set_date(props::START_DATE, x.start_date.as_deref());
+        d.set_date(props::END_DATE, x.end_date.as_deref());
         if let Some(result) = x.conclusion.as_deref().and_then(experiment_result) {
-            d.set("Result", PropValue::Select(Some(result.to_string())));
+            d.set(props::RESULT, PropValue::Select(Some(result.to_string())));
         }
-        d.set_text("Learnings", x.conclusion_comment.as_deref());
+        d.set_text(props::LEARNINGS, x.conclusion_comment.as_deref());
         d.set_owner(self.people, &[x.created_by.as_ref()]);
         d
     }
@@ -918,11 +921,11 @@ impl Normalizer<'_> {
             },
         );
         d.posthog_id = Some(b.id);
-        d.set("Dashboard Name", PropValue::Text(name));
-        d.set("ID", PropValue::Number(Some(b.id as f64)));
-        d.set_text("Purpose", Some(&b.description));
+        d.set(props::DASHBOARD_NAME, PropValue::Text(name));
+        d.set(props::ID, PropValue::Number(Some(b.id as f64)));
+        d.set_text(props::PURPOSE, Some(&b.description));
         let options = model::DASHBOARDS
-            .property("Category")
+            .property(props::CATEGORY)
             .map(|p| p.options)
             .unwrap_or_default();
         let from_tags = b.tags.iter().find_map(|t| {
@@ -930,16 +933,16 @@ impl Normalizer<'_> {
             options.iter().find(|o| **o == t).copied()
         });
         match from_tags {
-            Some(category) => d.set("Category", PropValue::Select(Some(category.into()))),
+            Some(category) => d.set(props::CATEGORY, PropValue::Select(Some(category.into()))),
             None => {
-                d.set("Category", PropValue::Select(Some("product".into())));
-                d.soft.insert("Category");
+                d.set(props::CATEGORY, PropValue::Select(Some("product".into())));
+                d.soft.insert(props::CATEGORY);
             }
         }
-        d.set("Pinned", PropValue::Checkbox(b.pinned));
+        d.set(props::PINNED, PropValue::Checkbox(b.pinned));
         d.set_owner(self.people, &[b.created_by.as_ref()]);
         d.set(
-            "PostHog URL",
+            props::POSTHOG_URL,
             PropValue::Url(Some(dashboard_url(self.region_url, self.project_id, b.id))),
         );
         d.detail = Some(format!("ID: {id}"));

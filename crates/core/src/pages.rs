@@ -24,7 +24,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{json, Value};
 
-use crate::model::{text_pieces, NotionRow, PropValue, Resource, MAX_ARRAY_ITEMS};
+use crate::model::{props, text_pieces, NotionRow, PropValue, Resource, MAX_ARRAY_ITEMS};
 
 /// The title of the page setup creates for the tracking plan.
 pub const TRACKING_PLAN_TITLE: &str = "Tracking Plan";
@@ -238,7 +238,7 @@ fn text(row: &NotionRow, property: &str) -> String {
 }
 
 fn people(row: &NotionRow, names: &BTreeMap<String, String>) -> String {
-    match row.record.props.get("Owner") {
+    match row.record.props.get(props::OWNER) {
         Some(PropValue::People(ids)) => ids
             .iter()
             .map(|id| {
@@ -373,21 +373,21 @@ pub fn tracking_plan(rows: &[NotionRow], names: &BTreeMap<String, String>) -> Ve
             ))]),
         ],
     });
-    let events = group(rows, Resource::Events, |r| text(r, "Domain"));
-    for (domain, list) in ordered(&events, Resource::Events, "Domain") {
+    let events = group(rows, Resource::Events, |r| text(r, props::DOMAIN));
+    for (domain, list) in ordered(&events, Resource::Events, props::DOMAIN) {
         let mut blocks = vec![Block::Heading2(vec![Run::Text(format!(
             "Events · {} ({})",
             label(domain, "no domain"),
             list.len()
         ))])];
         for row in list {
-            let description = text(row, "Description");
+            let description = text(row, props::DESCRIPTION);
             let details = facts(&[
-                ("Category", text(row, "Category")),
-                ("Status", text(row, "Implementation Status")),
-                ("Tracked On", text(row, "Tracked On")),
+                (props::CATEGORY, text(row, props::CATEGORY)),
+                ("Status", text(row, props::IMPLEMENTATION_STATUS)),
+                (props::TRACKED_ON, text(row, props::TRACKED_ON)),
             ]);
-            let properties = text(row, "Properties");
+            let properties = text(row, props::PROPERTIES);
             let details = if properties.is_empty() || properties == "{}" {
                 details
             } else {
@@ -400,15 +400,15 @@ pub fn tracking_plan(rows: &[NotionRow], names: &BTreeMap<String, String>) -> Ve
             blocks,
         });
     }
-    let flags = group(rows, Resource::Flags, |r| text(r, "Status"));
-    for (status, list) in ordered(&flags, Resource::Flags, "Status") {
+    let flags = group(rows, Resource::Flags, |r| text(r, props::STATUS));
+    for (status, list) in ordered(&flags, Resource::Flags, props::STATUS) {
         let mut blocks = vec![Block::Heading2(vec![Run::Text(format!(
             "Feature flags · {} ({})",
             label(status, "no status"),
             list.len()
         ))])];
         for row in list {
-            let rollout = text(row, "Rollout %");
+            let rollout = text(row, props::ROLLOUT);
             let details = facts(&[
                 (
                     "Rollout",
@@ -418,9 +418,9 @@ pub fn tracking_plan(rows: &[NotionRow], names: &BTreeMap<String, String>) -> Ve
                         format!("{rollout}%")
                     },
                 ),
-                ("Owner", people(row, names)),
+                (props::OWNER, people(row, names)),
             ]);
-            blocks.push(bullet(row, text(row, "Name"), details));
+            blocks.push(bullet(row, text(row, props::NAME), details));
         }
         sections.push(Section {
             key: format!("flags/{}", key_part(status)),
@@ -440,11 +440,11 @@ pub fn tracking_plan(rows: &[NotionRow], names: &BTreeMap<String, String>) -> Ve
     experiments.sort_by(|a, b| a.record.key.cmp(&b.record.key));
     for row in experiments {
         let details = facts(&[
-            ("Flag", text(row, "Flag Key")),
-            ("Primary metric", text(row, "Primary Metric")),
-            ("Owner", people(row, names)),
+            ("Flag", text(row, props::FLAG_KEY)),
+            ("Primary metric", text(row, props::PRIMARY_METRIC)),
+            (props::OWNER, people(row, names)),
         ]);
-        let name = text(row, "Experiment Name");
+        let name = text(row, props::EXPERIMENT_NAME);
         let mut runs = vec![match &row.url {
             Some(url) if !url.is_empty() => Run::Link {
                 text: name,
@@ -461,15 +461,15 @@ pub fn tracking_plan(rows: &[NotionRow], names: &BTreeMap<String, String>) -> Ve
         key: "experiments/running".into(),
         blocks,
     });
-    let dashboards = group(rows, Resource::Dashboards, |r| text(r, "Category"));
-    for (category, list) in ordered(&dashboards, Resource::Dashboards, "Category") {
+    let dashboards = group(rows, Resource::Dashboards, |r| text(r, props::CATEGORY));
+    for (category, list) in ordered(&dashboards, Resource::Dashboards, props::CATEGORY) {
         let mut blocks = vec![Block::Heading2(vec![Run::Text(format!(
             "Dashboards · {} ({})",
             label(category, "no category"),
             list.len()
         ))])];
         for row in list {
-            let name = text(row, "Dashboard Name");
+            let name = text(row, props::DASHBOARD_NAME);
             let mut runs = vec![match &row.url {
                 Some(url) if !url.is_empty() => Run::Link {
                     text: name,
@@ -477,7 +477,7 @@ pub fn tracking_plan(rows: &[NotionRow], names: &BTreeMap<String, String>) -> Ve
                 },
                 _ => Run::Bold(name),
             }];
-            let purpose = text(row, "Purpose");
+            let purpose = text(row, props::PURPOSE);
             if !purpose.is_empty() {
                 runs.push(Run::Text(format!(" — {purpose}")));
             }
@@ -494,14 +494,7 @@ pub fn tracking_plan(rows: &[NotionRow], names: &BTreeMap<String, String>) -> Ve
 /// The index on the analytics home page: what the four databases are (with links), where
 /// the tracking plan is, and how the team uses kodo.
 pub fn index(databases: &[(Resource, String)], tracking_plan: Option<&str>) -> Vec<Section> {
-    let what = |r: Resource| {
-        match r {
-        Resource::Events => "every event PostHog receives: what it means, its domain and category, where it is sent from (Tracked On) and whether it is implemented",
-        Resource::Flags => "every feature flag: its type, status, rollout and owner",
-        Resource::Experiments => "every experiment: its flag, hypothesis, metrics, dates and result",
-        Resource::Dashboards => "every dashboard: its purpose, category, audience and PostHog link",
-    }
-    };
+    let what = |r: Resource| r.schema().names.holds;
     let mut blocks = vec![
         Block::Heading2(vec![Run::Text("Analytics documentation".into())]),
         Block::Paragraph(vec![Run::Text(
