@@ -14,6 +14,9 @@ fn snap(env: &TestEnv, name: &str, args: &[&str]) {
     check(name, env.root(), &out);
 }
 
+/// A change to the config.
+type Edit = fn(&mut Value);
+
 fn edited(change: impl FnOnce(&mut Value)) -> TestEnv {
     let env = TestEnv::start("empty");
     let mut config = env.config();
@@ -30,7 +33,7 @@ fn each_bad_config_value_is_named_with_its_fix() {
         "config_no_such_file",
         &["ph-sync", "audit", "--config", "elsewhere/kodo.json"],
     );
-    let cases: [(&str, fn(&mut Value)); 7] = [
+    let cases: [(&str, Edit); 7] = [
         ("config_missing_project_id", |c| {
             c["posthog"]
                 .as_object_mut()
