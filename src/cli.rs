@@ -20,8 +20,8 @@ Exit codes (every command):
      (Claude Code shows the message and lets the tool call go ahead)
   2  usage, configuration, authentication or network error; from `kodo hook claude`, the
      refusal of an undocumented create (Claude Code blocks the tool call on exit 2)
-  130  interrupted (Ctrl-C): `import` finished the writes in flight, started no other, and
-     listed what was written and what is left (re-running it is safe)";
+  130  interrupted (Ctrl-C): `import` finished the writes in flight, started no other,
+       and listed what was written and what is left (re-running it is safe)";
 
 /// Keep PostHog analytics configuration, Notion documentation and source code in agreement.
 #[derive(Debug, Parser)]

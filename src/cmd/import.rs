@@ -282,6 +282,8 @@ async fn write_schemas(
             }),
         }
     }
+    outcome.written.sort();
+    outcome.left.sort();
     written
 }
 

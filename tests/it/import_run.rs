@@ -177,3 +177,45 @@ fn an_interrupted_import_says_in_markdown_what_was_written_and_what_is_left() {
         );
     }
 }
+
+#[test]
+fn a_long_import_in_a_log_prints_progress_lines_and_quiet_prints_none() {
+    let env = TestEnv::start("demo");
+    let total = planned(&env).len();
+    // Interval 0: a line after every write, so the test needs no clock.
+    let out = env
+        .kodo()
+        .env("KODO_PROGRESS_INTERVAL_MS", "0")
+        .args(["ph-sync", "import", "flags"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let line = regex::Regex::new(
+        r"^Writing to Notion: (\d+)/(\d+) \((\d+)%\), \d+\.\d/s, ETA (\d+s|\d+m\d\ds|\d+h\d\dm|unknown)$",
+    )
+    .unwrap();
+    let done: Vec<(usize, usize)> = stderr
+        .lines()
+        .filter_map(|l| line.captures(l))
+        .map(|c| (c[1].parse().unwrap(), c[2].parse().unwrap()))
+        .collect();
+    let n = done.last().map(|d| d.1).unwrap_or_default();
+    assert!(n > 0 && n <= total, "{stderr}");
+    assert_eq!(
+        done,
+        (1..=n).map(|k| (k, n)).collect::<Vec<_>>(),
+        "{stderr}"
+    );
+    assert!(stderr.contains(&format!("Writing to Notion: {n}/{n} (100%)")));
+
+    let env = TestEnv::start("demo");
+    let out = env
+        .kodo()
+        .env("KODO_PROGRESS_INTERVAL_MS", "0")
+        .args(["-q", "ph-sync", "import", "flags"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "");
+}
