@@ -54,6 +54,7 @@ pub fn notion_client(config: &Config, printer: &Printer) -> Result<NotionClient,
 pub fn posthog_client(config: &Config, printer: &Printer) -> Result<PostHogClient, SyncError> {
     let key = Secret::new(config.posthog_token()?);
     let options = ClientOptions {
+        limits: RateLimits::windows(config.posthog.rate_limit),
         logger: printer.logger(),
         notice: printer.notice(),
         credential_env_var: config.posthog.token_env_var.clone(),
