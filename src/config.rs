@@ -1031,7 +1031,13 @@ fn check_url(path: &Path, key: &str, url: &str) -> Result<(), ConfigError> {
         Err(e) => Err(ConfigError::Invalid {
             path: path.to_path_buf(),
             key: key.to_string(),
-            message: e.to_string(),
+            // The error names the key already given before it: say only what is wrong.
+            message: match e {
+                kodo_api::ApiError::InvalidUrl { url, reason, .. } => {
+                    format!("`{url}` is not a usable URL: {reason}")
+                }
+                other => other.to_string(),
+            },
             hint: "use a full URL such as https://eu.posthog.com".into(),
         }),
     }
