@@ -870,7 +870,12 @@ fn join_and(items: &[&str]) -> String {
 
 /// `- [ ] Flag \`key\`: detail`
 fn line(f: &Finding) -> String {
-    format!("- [ ] {} `{}`: {}", f.resource.label(), f.key, f.detail)
+    format!(
+        "- [ ] {} {}: {}",
+        f.resource.label(),
+        crate::report::linked_key(&f.key, f.url.as_deref()),
+        f.detail
+    )
 }
 
 /// The `## Hygiene` section of the Markdown audit (starting with a blank line).

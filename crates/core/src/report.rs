@@ -280,6 +280,39 @@ fn plural(n: usize, one: &str, many: &str) -> String {
     }
 }
 
+/// A key as Markdown code, linked to its Notion page when it has one:
+/// ``[`signup_completed`](https://www.notion.so/Signup-1f2e…)``. Only an `http(s)` URL becomes a
+/// link (the URL is data from Notion, not markup), with the characters that would end or break
+/// a Markdown link destination percent-encoded.
+pub fn linked_key(key: &str, url: Option<&str>) -> String {
+    let code = format!("`{key}`");
+    let Some(url) = url.map(str::trim).filter(|u| {
+        let lower = u.to_ascii_lowercase();
+        lower.starts_with("https://") || lower.starts_with("http://")
+    }) else {
+        return code;
+    };
+    let mut dest = String::with_capacity(url.len());
+    for c in url.chars() {
+        match c {
+            ' ' | '(' | ')' | '<' | '>' | '[' | ']' | '`' | '\\' => {
+                let mut buf = [0u8; 4];
+                for b in c.encode_utf8(&mut buf).bytes() {
+                    let _ = write!(dest, "%{b:02X}");
+                }
+            }
+            c if c.is_control() => {
+                let mut buf = [0u8; 4];
+                for b in c.encode_utf8(&mut buf).bytes() {
+                    let _ = write!(dest, "%{b:02X}");
+                }
+            }
+            c => dest.push(c),
+        }
+    }
+    format!("[{code}]({dest})")
+}
+
 /// `- [ ] Flag: \`key\` (active at 25%)`
 fn undocumented_line(f: &Finding) -> String {
     let mut line = format!("- [ ] {}: `{}`", f.resource.label(), f.key);
@@ -300,7 +333,11 @@ fn undocumented_line(f: &Finding) -> String {
 }
 
 fn orphan_line(f: &Finding) -> String {
-    let mut line = format!("- [ ] {}: `{}`", f.resource.label(), f.key);
+    let mut line = format!(
+        "- [ ] {}: {}",
+        f.resource.label(),
+        linked_key(&f.key, f.url.as_deref())
+    );
     if let Some(id) = f.id {
         let _ = write!(line, " (ID: {id})");
     }
@@ -316,20 +353,29 @@ fn posthog_phrase(f: &Finding) -> String {
 
 fn mismatch_line(f: &Finding) -> String {
     format!(
-        "- [ ] {} `{}`: Notion says \"{}\", {}",
+        "- [ ] {} {}: Notion says \"{}\", {}",
         f.resource.label(),
-        f.key,
+        linked_key(&f.key, f.url.as_deref()),
         f.notion_status.as_deref().unwrap_or(""),
         posthog_phrase(f)
     )
 }
 
 fn stale_line(f: &Finding) -> String {
-    format!("- [ ] {} `{}`: {}", f.resource.label(), f.key, f.detail)
+    format!(
+        "- [ ] {} {}: {}",
+        f.resource.label(),
+        linked_key(&f.key, f.url.as_deref()),
+        f.detail
+    )
 }
 
 fn planned_line(f: &Finding) -> String {
-    let mut line = format!("- {}: `{}`", f.resource.label(), f.key);
+    let mut line = format!(
+        "- {}: {}",
+        f.resource.label(),
+        linked_key(&f.key, f.url.as_deref())
+    );
     if let Some(status) = &f.notion_status {
         let _ = write!(line, " ({status})");
     }
@@ -1231,6 +1277,75 @@ Documentation status doesn't match PostHog state:
         assert!(text.contains("### Fully Synced\nNone.\n"));
         assert!(text.contains("1. Review the 2 orphaned entries in Notion, then archive or remove them; to move them to the trash: `kodo ph-sync import events --archive-orphans`, `kodo ph-sync import flags --archive-orphans`\n"));
         assert!(!f.in_sync());
+    }
+
+    #[test]
+    fn each_row_with_a_notion_page_links_to_it() {
+        let page = "https://www.notion.so/old_flag-1f2e3d4c5b6a47988776655443322110";
+        let mut s = summary(Resource::Flags, 1, 3);
+        s.orphaned = 1;
+        let mut f = Findings {
+            summary: vec![s],
+            ..Findings::default()
+        };
+        let mut gone = finding(Resource::Flags, "old_flag");
+        gone.detail = "May have been deleted".into();
+        gone.url = Some(page.into());
+        f.orphaned.push(gone);
+        let mut x = finding(Resource::Flags, "beta_x");
+        x.notion_status = Some("draft".into());
+        x.posthog_status = Some("active".into());
+        x.detail = "active at 100%".into();
+        x.url = Some("https://www.notion.so/beta_x-aa".into());
+        f.mismatches.push(x);
+        let mut st = finding(Resource::Flags, "stale_x");
+        st.detail = "Rollout %: 25 → 50".into();
+        st.url = Some("https://www.notion.so/stale_x-bb".into());
+        f.stale.push(st);
+        let mut planned = finding(Resource::Events, "next_event");
+        planned.notion_status = Some("planned".into());
+        planned.url = Some("https://www.notion.so/next_event-cc".into());
+        f.planned.push(planned);
+        let text = audit_markdown(&f, "T");
+        assert!(
+            text.contains(&format!(
+                "- [ ] Flag: [`old_flag`]({page}) - May have been deleted\n"
+            )),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "- [ ] Flag [`beta_x`](https://www.notion.so/beta_x-aa): Notion says \"draft\""
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "- [ ] Flag [`stale_x`](https://www.notion.so/stale_x-bb): Rollout %: 25 → 50\n"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "- Event: [`next_event`](https://www.notion.so/next_event-cc) (planned)\n"
+            ),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_link_is_made_only_of_a_web_url_and_cannot_break_out_of_its_markdown() {
+        assert_eq!(linked_key("k", None), "`k`");
+        assert_eq!(linked_key("k", Some("javascript:alert(1)")), "`k`");
+        assert_eq!(linked_key("k", Some("")), "`k`");
+        assert_eq!(
+            linked_key("k", Some("https://x.notion.site/A (b)<c>[d]\n")),
+            "[`k`](https://x.notion.site/A%20%28b%29%3Cc%3E%5Bd%5D)"
+        );
+        assert_eq!(
+            linked_key("k", Some("https://x.test/\u{7}z")),
+            "[`k`](https://x.test/%07z)"
+        );
     }
 
     #[test]
