@@ -1405,6 +1405,60 @@ mod tests {
         }
     }
 
+    /// The schema's per-resource keys are the resource table's: `notion.databases` has one key
+    /// per resource, its `config_key`, in the table's order, each an ID or `null`; the values
+    /// `sync.flag_types` and `sync.event_categories` may map to are the options of the
+    /// property the table fills from that fact (a flag's type, an event's category).
+    #[test]
+    fn the_schemas_per_resource_keys_are_the_resource_tables() {
+        use kodo_core::model::{KeyFact, Resource};
+        let schema: Value = serde_json::from_str(SCHEMA).unwrap();
+        let databases = &schema["properties"]["notion"]["properties"]["databases"];
+        let listed: Vec<&str> = databases["properties"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        let keys: Vec<&str> = Resource::ALL.iter().map(|r| r.config_key()).collect();
+        assert_eq!(listed, keys, "notion.databases in the schema");
+        assert_eq!(databases["additionalProperties"], json!(false));
+        for key in keys {
+            assert_eq!(
+                databases["properties"][key]["type"],
+                json!(["string", "null"]),
+                "notion.databases.{key}"
+            );
+        }
+        for (fact, config_key) in [
+            (KeyFact::FlagType, "flag_types"),
+            (KeyFact::EventCategory, "event_categories"),
+        ] {
+            let options: Vec<&str> = Resource::ALL
+                .iter()
+                .flat_map(|r| {
+                    let schema = r.schema();
+                    schema
+                        .documenting
+                        .key_facts
+                        .iter()
+                        .filter(move |(f, _)| *f == fact)
+                        .filter_map(move |(_, property)| schema.property(property))
+                })
+                .flat_map(|p| p.options.iter().copied())
+                .collect();
+            assert!(!options.is_empty(), "{fact:?} fills a select property");
+            let allowed: Vec<&str> = schema["properties"]["sync"]["properties"][config_key]
+                ["additionalProperties"]["enum"]
+                .as_array()
+                .unwrap_or_else(|| panic!("sync.{config_key} lists its values"))
+                .iter()
+                .map(|v| v.as_str().unwrap())
+                .collect();
+            assert_eq!(allowed, options, "sync.{config_key} in the schema");
+        }
+    }
+
     #[test]
     fn hygiene_settings_are_validated() {
         let with = |sync: &str| {

@@ -8,6 +8,7 @@ mod properties;
 mod reliability;
 
 mod architecture;
+mod code_map;
 mod completions;
 mod document;
 mod documented;

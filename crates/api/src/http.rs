@@ -1,6 +1,8 @@
 //! The HTTP machinery shared by both clients: base-URL checks, the shared token-bucket
-//! [`RateLimiter`], the retry policy, request counters and the one request loop
-//! ([`Transport::execute`]) that both clients go through.
+//! [`RateLimiter`], the retry policy, request counters, the one request loop
+//! ([`Transport::execute`]) that both clients go through, and the one write-and-settle loop
+//! ([`Transport::write_settled`]) every write of both clients goes through: each client only
+//! says how a failed send is settled (read back, looked up by key, or reported as ambiguous).
 //!
 //! Invariants:
 //! - Every request first takes a token from the client's one [`RateLimiter`]; a 429 (and a
@@ -665,6 +667,7 @@ pub(crate) enum Access {
 }
 
 /// One logical request.
+#[derive(Clone)]
 pub(crate) struct Call<'a> {
     pub(crate) method: Method,
     pub(crate) url: Url,
@@ -734,6 +737,23 @@ impl Failure {
             FailureKind::Network { sent, .. } => *sent,
         }
     }
+}
+
+/// What a write's caller concluded about a send that failed (see [`Transport::write_settled`]).
+pub(crate) enum Settle<T> {
+    /// The write took effect, or what it was to make exists: this is the result.
+    Done(T),
+    /// It did not take effect: send it again. When that was the last send allowed, the write
+    /// fails with `exhausted`; otherwise kodo first waits a backoff when `backoff` gives the
+    /// reason, and logs `resend`.
+    Again {
+        exhausted: ApiError,
+        backoff: Option<String>,
+        resend: Option<String>,
+    },
+    /// Stop with this error (the failure is not one a send again can fix, or the outcome
+    /// could not be settled).
+    Fail(ApiError),
 }
 
 /// What a [`Transport`] needs besides the shared [`ClientOptions`].
@@ -1028,6 +1048,60 @@ impl Transport {
                         continue;
                     }
                     return Err(fail(FailureKind::Network { message, sent }));
+                }
+            }
+        }
+    }
+
+    /// The one write-and-settle loop of both clients. Sends `call` (the first send with
+    /// `permit`, when given); a 2xx answer goes to `done`. A failed send (after the transport's
+    /// own retries, which re-send a write only when the service did not process it) goes to
+    /// `settle` with the attempts and time totalled over every send so far and the number of
+    /// this send (1-based); `settle` reads back what it must to decide whether the write took
+    /// effect ([`Settle`]). At most `max_attempts` sends.
+    pub(crate) async fn write_settled<'p, T, Fut>(
+        &'p self,
+        call: Call<'_>,
+        mut permit: Option<Permit<'p>>,
+        done: impl Fn(Reply) -> Result<T, ApiError>,
+        settle: impl Fn(Failure, u32) -> Fut,
+    ) -> Result<T, ApiError>
+    where
+        Fut: std::future::Future<Output = Settle<T>>,
+    {
+        let started = Instant::now();
+        let max = self.policy.max_attempts;
+        let mut sends: u32 = 0;
+        let mut attempts: u32 = 0;
+        loop {
+            sends += 1;
+            if sends > 1 {
+                self.note_retry();
+            }
+            let mut f = match self.execute_with(call.clone(), permit.take()).await {
+                Ok(reply) => return done(reply),
+                Err(f) => f,
+            };
+            attempts += f.attempts;
+            f.attempts = attempts;
+            f.elapsed = started.elapsed();
+            match settle(f, sends).await {
+                Settle::Done(value) => return Ok(value),
+                Settle::Fail(e) => return Err(e),
+                Settle::Again {
+                    exhausted,
+                    backoff,
+                    resend,
+                } => {
+                    if sends >= max {
+                        return Err(exhausted);
+                    }
+                    if let Some(why) = backoff {
+                        self.wait(self.policy.backoff(sends), &why).await;
+                    }
+                    if let Some(line) = resend {
+                        self.log(&line);
+                    }
                 }
             }
         }

@@ -32,7 +32,7 @@ use crate::error::{ApiError, Result, Service};
 pub use crate::http::Budget;
 use crate::http::{
     check_base_url, normalize_base, Access, Call, ClientOptions, Failure, FailureKind,
-    RequestStats, Transport, TransportConfig,
+    RequestStats, Settle, Transport, TransportConfig,
 };
 use crate::secret::Secret;
 
@@ -302,29 +302,39 @@ impl PostHogClient {
     /// Creates a feature flag from `body` (PostHog's create payload). Retried only on 429; a
     /// 5xx or lost connection is an [`ApiError::AmbiguousWrite`].
     pub async fn create_feature_flag(&self, body: &Value) -> Result<FeatureFlag> {
-        let url = self.url(&["feature_flags"]);
         let call = Call {
             method: Method::POST,
-            url,
+            url: self.url(&["feature_flags"]),
             body: Some(body),
             access: Access::Write,
         };
         let request = call.describe();
-        match self.t.execute(call).await {
-            Ok(reply) => self.decode(&reply.body, &request),
-            Err(f) if f.outcome_unknown() => {
-                let key = body.get("key").and_then(Value::as_str).unwrap_or("?");
-                Err(ApiError::AmbiguousWrite {
-                    service: Service::PostHog,
-                    what: format!("creating feature flag \"{key}\""),
-                    detail: match &f.kind {
-                        FailureKind::Status { status, .. } => format!("PostHog answered {status}"),
-                        FailureKind::Network { message, .. } => message.clone(),
-                    },
-                })
-            }
-            Err(f) => Err(self.map(f, "project", &self.project_id.clone())),
-        }
+        let request = request.as_str();
+        self.t
+            .write_settled(
+                call,
+                None,
+                |reply| self.decode(&reply.body, request),
+                // PostHog names no committed object: an unknown outcome cannot be settled
+                // here, and sending again could create the flag twice.
+                |f, _| async move {
+                    if f.outcome_unknown() {
+                        let key = body.get("key").and_then(Value::as_str).unwrap_or("?");
+                        return Settle::Fail(ApiError::AmbiguousWrite {
+                            service: Service::PostHog,
+                            what: format!("creating feature flag \"{key}\""),
+                            detail: match &f.kind {
+                                FailureKind::Status { status, .. } => {
+                                    format!("PostHog answered {status}")
+                                }
+                                FailureKind::Network { message, .. } => message.clone(),
+                            },
+                        });
+                    }
+                    Settle::Fail(self.map(f, "project", &self.project_id.clone()))
+                },
+            )
+            .await
     }
 
     // ---- plumbing ---------------------------------------------------------------------------

@@ -21,7 +21,7 @@ use serde_json::{json, Value};
 
 use super::{committed, failure_summary, Committed, NotionClient, PAGE_SIZE};
 use crate::error::{ApiError, Result, Service};
-use crate::http::{Access, Call};
+use crate::http::{Access, Call, Failure, Settle};
 
 /// Most top-level children one append sends (Notion's limit).
 pub const MAX_CHILDREN_PER_APPEND: usize = 100;
@@ -210,54 +210,20 @@ impl NotionClient {
                 body: Some(&body),
                 access: Access::Write,
             };
-            let answer: RawBlockList = match self.t.execute(call).await {
-                Ok(reply) => self.decode(&reply, "PATCH /v1/blocks/{id}/children")?,
-                Err(f) => {
-                    // "for block appends committed_resource_id = parent and
-                    // committed_child_ids = new children" (503 after a committed write,
-                    // developers.notion.com/reference/request-limits).
-                    let ids: Vec<String> = f
-                        .json()
-                        .and_then(|b| {
-                            b.pointer("/additional_data/committed_child_ids")
-                                .and_then(Value::as_array)
-                                .map(|ids| {
-                                    ids.iter()
-                                        .filter_map(Value::as_str)
-                                        .map(str::to_owned)
-                                        .collect()
-                                })
-                        })
-                        .unwrap_or_default();
-                    if !ids.is_empty() && ids.len() == chunk.len() {
-                        self.t.log(&format!(
-                            "append to {parent} answered {} but committed {} blocks; reading them",
-                            f.status().unwrap_or(0),
-                            ids.len()
-                        ));
-                        let mut results = Vec::with_capacity(ids.len());
-                        for id in &ids {
-                            results.push(self.retrieve_block(id).await?);
-                        }
-                        after = results.last().map(|b| b.id.clone()).or(after);
-                        created.extend(results);
-                        continue;
-                    }
-                    if f.outcome_unknown() || !matches!(committed(&f), Committed::No) {
-                        return Err(ApiError::AmbiguousWrite {
-                            service: Service::Notion,
-                            what: format!(
-                                "appending {} blocks to {parent} ({} appended before)",
-                                chunk.len(),
-                                created.len()
-                            ),
-                            detail: failure_summary(&f),
-                        });
-                    }
-                    return Err(self.map(f, "block", parent));
-                }
-            };
-            let results: Vec<Block> = answer.results.into_iter().map(Block::from).collect();
+            let done_before = created.len();
+            let results = self
+                .t
+                .write_settled(
+                    call,
+                    None,
+                    |reply| {
+                        let answer: RawBlockList =
+                            self.decode(&reply, "PATCH /v1/blocks/{id}/children")?;
+                        Ok(answer.results.into_iter().map(Block::from).collect())
+                    },
+                    |f, _| self.settle_append(parent, chunk.len(), done_before, f),
+                )
+                .await?;
             after = results.last().map(|b| b.id.clone()).or(after);
             created.extend(results);
         }
@@ -277,6 +243,58 @@ impl NotionClient {
             .await
     }
 
+    /// Settles an append whose send failed: the blocks a 503 names as committed are read;
+    /// any other unknown outcome is never sent twice.
+    async fn settle_append(
+        &self,
+        parent: &str,
+        sent: usize,
+        appended_before: usize,
+        f: Failure,
+    ) -> Settle<Vec<Block>> {
+        // "for block appends committed_resource_id = parent and
+        // committed_child_ids = new children" (503 after a committed write,
+        // developers.notion.com/reference/request-limits).
+        let ids: Vec<String> = f
+            .json()
+            .and_then(|b| {
+                b.pointer("/additional_data/committed_child_ids")
+                    .and_then(Value::as_array)
+                    .map(|ids| {
+                        ids.iter()
+                            .filter_map(Value::as_str)
+                            .map(str::to_owned)
+                            .collect()
+                    })
+            })
+            .unwrap_or_default();
+        if !ids.is_empty() && ids.len() == sent {
+            self.t.log(&format!(
+                "append to {parent} answered {} but committed {} blocks; reading them",
+                f.status().unwrap_or(0),
+                ids.len()
+            ));
+            let mut results = Vec::with_capacity(ids.len());
+            for id in &ids {
+                match self.retrieve_block(id).await {
+                    Ok(block) => results.push(block),
+                    Err(e) => return Settle::Fail(e),
+                }
+            }
+            return Settle::Done(results);
+        }
+        if f.outcome_unknown() || !matches!(committed(&f), Committed::No) {
+            return Settle::Fail(ApiError::AmbiguousWrite {
+                service: Service::Notion,
+                what: format!(
+                    "appending {sent} blocks to {parent} ({appended_before} appended before)"
+                ),
+                detail: failure_summary(&f),
+            });
+        }
+        Settle::Fail(self.map(f, "block", parent))
+    }
+
     /// A block write settled by reading the block back when its outcome is unknown: done when
     /// `applied` holds for what reads back (an update is then sent again: the same content
     /// twice is one change), bounded by the retry policy's attempts.
@@ -287,46 +305,46 @@ impl NotionClient {
         body: Option<&Value>,
         applied: impl Fn(&Block) -> bool,
     ) -> Result<Block> {
-        let max = self.t.policy.max_attempts;
-        let mut sends = 0;
-        loop {
-            sends += 1;
-            if sends > 1 {
-                self.t.note_retry();
-            }
-            let call = Call {
-                method: method.clone(),
-                url: self.url(&["blocks", id]),
-                body,
-                access: Access::Write,
-            };
-            let f = match self.t.execute(call).await {
-                Ok(reply) => return Ok(self.decode::<RawBlock>(&reply, "block write")?.into()),
-                Err(f) => f,
-            };
-            let conflict = f.status() == Some(409);
-            if !conflict && !f.outcome_unknown() && matches!(committed(&f), Committed::No) {
-                return Err(self.map(f, "block", id));
-            }
-            self.t.log(&format!(
-                "{method} block {id}: {}; reading it back",
-                failure_summary(&f)
-            ));
-            let read = self.retrieve_block(id).await?;
-            if method == Method::DELETE && applied(&read) {
-                return Ok(read);
-            }
-            if sends >= max {
-                return Err(ApiError::AmbiguousWrite {
-                    service: Service::Notion,
-                    what: format!("{method} block {id}"),
-                    detail: failure_summary(&f),
-                });
-            }
-            self.t
-                .wait(self.t.policy.backoff(sends), "retrying a block write")
-                .await;
-        }
+        let call = Call {
+            method: method.clone(),
+            url: self.url(&["blocks", id]),
+            body,
+            access: Access::Write,
+        };
+        let (method, applied) = (&method, &applied);
+        self.t
+            .write_settled(
+                call,
+                None,
+                |reply| Ok(self.decode::<RawBlock>(&reply, "block write")?.into()),
+                |f, _| async move {
+                    let conflict = f.status() == Some(409);
+                    if !conflict && !f.outcome_unknown() && matches!(committed(&f), Committed::No) {
+                        return Settle::Fail(self.map(f, "block", id));
+                    }
+                    self.t.log(&format!(
+                        "{method} block {id}: {}; reading it back",
+                        failure_summary(&f)
+                    ));
+                    let read = match self.retrieve_block(id).await {
+                        Ok(read) => read,
+                        Err(e) => return Settle::Fail(e),
+                    };
+                    if *method == Method::DELETE && applied(&read) {
+                        return Settle::Done(read);
+                    }
+                    Settle::Again {
+                        exhausted: ApiError::AmbiguousWrite {
+                            service: Service::Notion,
+                            what: format!("{method} block {id}"),
+                            detail: failure_summary(&f),
+                        },
+                        backoff: Some("retrying a block write".to_owned()),
+                        resend: None,
+                    }
+                },
+            )
+            .await
     }
 
     /// Creates a plain page titled `title` under the page `parent` with `children` (at most
@@ -350,31 +368,37 @@ impl NotionClient {
             body: Some(&body),
             access: Access::Write,
         };
-        match self.t.execute(call).await {
-            Ok(reply) => {
-                let page: Value = self.decode(&reply, "POST /v1/pages")?;
-                page.get("id")
-                    .and_then(Value::as_str)
-                    .map(str::to_owned)
-                    .ok_or_else(|| ApiError::Decode {
-                        service: Service::Notion,
-                        what: "POST /v1/pages".to_owned(),
-                        message: "the answer has no id".to_owned(),
-                    })
-            }
-            Err(f) => match committed(&f) {
-                Committed::Resource(id) => {
-                    self.retrieve_block(&id).await?;
-                    Ok(id)
-                }
-                _ if f.outcome_unknown() => Err(ApiError::AmbiguousWrite {
-                    service: Service::Notion,
-                    what: format!("creating the page \"{title}\""),
-                    detail: failure_summary(&f),
-                }),
-                _ => Err(self.map(f, "page", parent)),
-            },
-        }
+        self.t
+            .write_settled(
+                call,
+                None,
+                |reply| {
+                    let page: Value = self.decode(&reply, "POST /v1/pages")?;
+                    page.get("id")
+                        .and_then(Value::as_str)
+                        .map(str::to_owned)
+                        .ok_or_else(|| ApiError::Decode {
+                            service: Service::Notion,
+                            what: "POST /v1/pages".to_owned(),
+                            message: "the answer has no id".to_owned(),
+                        })
+                },
+                |f, _| async move {
+                    match committed(&f) {
+                        Committed::Resource(id) => match self.retrieve_block(&id).await {
+                            Ok(_) => Settle::Done(id),
+                            Err(e) => Settle::Fail(e),
+                        },
+                        _ if f.outcome_unknown() => Settle::Fail(ApiError::AmbiguousWrite {
+                            service: Service::Notion,
+                            what: format!("creating the page \"{title}\""),
+                            detail: failure_summary(&f),
+                        }),
+                        _ => Settle::Fail(self.map(f, "page", parent)),
+                    }
+                },
+            )
+            .await
     }
 }
 

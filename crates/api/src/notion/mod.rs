@@ -31,12 +31,11 @@ use reqwest::header::{HeaderMap, HeaderValue};
 use reqwest::{Method, Url};
 use serde::de::DeserializeOwned;
 use serde_json::{json, Map, Value};
-use tokio::time::Instant;
 
 use crate::error::{ApiError, Result, Service};
 use crate::http::{
     check_base_url, normalize_base, Access, Call, ClientOptions, Failure, FailureKind, RateLimiter,
-    Reply, RequestStats, Transport, TransportConfig,
+    Reply, RequestStats, Settle, Transport, TransportConfig,
 };
 use crate::secret::Secret;
 
@@ -88,6 +87,14 @@ enum Committed {
     /// Notion says the change was saved (503 with "do not repeat" guidance).
     Saved,
     No,
+}
+
+/// A read that settles a write: what it read is the result, its error the write's.
+pub(crate) fn settled<T>(read: Result<T>) -> Settle<T> {
+    match read {
+        Ok(value) => Settle::Done(value),
+        Err(e) => Settle::Fail(e),
+    }
 }
 
 fn committed(f: &Failure) -> Committed {
@@ -282,33 +289,40 @@ impl NotionClient {
         if !description.is_empty() {
             body["description"] = json!([{"type": "text", "text": {"content": description}}]);
         }
-        let url = self.url(&["databases"]);
         let call = Call {
             method: Method::POST,
-            url,
+            url: self.url(&["databases"]),
             body: Some(&body),
             access: Access::Write,
         };
-        match self.t.execute(call).await {
-            Ok(reply) => Ok(self
-                .decode::<RawDatabase>(&reply, "POST /v1/databases")?
-                .into()),
-            Err(f) => match committed(&f) {
-                Committed::Resource(id) => {
-                    self.t.log(&format!(
-                        "POST /v1/databases answered {} but committed database {id}; reading it",
-                        f.status().unwrap_or(0)
-                    ));
-                    self.retrieve_database(&id).await
-                }
-                _ if f.outcome_unknown() => Err(ApiError::AmbiguousWrite {
-                    service: Service::Notion,
-                    what: format!("creating database \"{title}\""),
-                    detail: failure_summary(&f),
-                }),
-                _ => Err(self.map(f, "parent page", parent_page_id)),
-            },
-        }
+        self.t
+            .write_settled(
+                call,
+                None,
+                |reply| {
+                    Ok(self
+                        .decode::<RawDatabase>(&reply, "POST /v1/databases")?
+                        .into())
+                },
+                |f, _| async move {
+                    match committed(&f) {
+                        Committed::Resource(id) => {
+                            self.t.log(&format!(
+                                "POST /v1/databases answered {} but committed database {id}; reading it",
+                                f.status().unwrap_or(0)
+                            ));
+                            settled(self.retrieve_database(&id).await)
+                        }
+                        _ if f.outcome_unknown() => Settle::Fail(ApiError::AmbiguousWrite {
+                            service: Service::Notion,
+                            what: format!("creating database \"{title}\""),
+                            detail: failure_summary(&f),
+                        }),
+                        _ => Settle::Fail(self.map(f, "parent page", parent_page_id)),
+                    }
+                },
+            )
+            .await
     }
 
     /// The databases titled `title` directly under the page `parent_page_id`, not in the
@@ -371,32 +385,41 @@ impl NotionClient {
     /// A 503 saying the change was saved is settled by reading the data source; any other
     /// unknown outcome is an [`ApiError::AmbiguousWrite`] (setup re-runs idempotently).
     pub async fn update_data_source(&self, id: &str, body: Value) -> Result<DataSource> {
-        let url = self.url(&["data_sources", id]);
         let call = Call {
             method: Method::PATCH,
-            url,
+            url: self.url(&["data_sources", id]),
             body: Some(&body),
             access: Access::Write,
         };
-        match self.t.execute(call).await {
-            Ok(reply) => Ok(self
-                .decode::<RawDataSource>(&reply, "PATCH /v1/data_sources")?
-                .into()),
-            Err(f) => match committed(&f) {
-                Committed::Resource(_) | Committed::Saved => {
-                    self.t.log(&format!(
-                        "PATCH data source {id}: Notion says the change was saved; reading it back"
-                    ));
-                    self.retrieve_data_source(id).await
-                }
-                Committed::No if f.outcome_unknown() => Err(ApiError::AmbiguousWrite {
-                    service: Service::Notion,
-                    what: format!("updating the schema of data source {id}"),
-                    detail: failure_summary(&f),
-                }),
-                Committed::No => Err(self.map(f, "data source", id)),
-            },
-        }
+        self.t
+            .write_settled(
+                call,
+                None,
+                |reply| {
+                    Ok(self
+                        .decode::<RawDataSource>(&reply, "PATCH /v1/data_sources")?
+                        .into())
+                },
+                |f, _| async move {
+                    match committed(&f) {
+                        Committed::Resource(_) | Committed::Saved => {
+                            self.t.log(&format!(
+                                "PATCH data source {id}: Notion says the change was saved; reading it back"
+                            ));
+                            settled(self.retrieve_data_source(id).await)
+                        }
+                        Committed::No if f.outcome_unknown() => {
+                            Settle::Fail(ApiError::AmbiguousWrite {
+                                service: Service::Notion,
+                                what: format!("updating the schema of data source {id}"),
+                                detail: failure_summary(&f),
+                            })
+                        }
+                        Committed::No => Settle::Fail(self.map(f, "data source", id)),
+                    }
+                },
+            )
+            .await
     }
 
     /// Every row of a data source matching `filter` (all rows when `None`), oldest first.
@@ -519,106 +542,104 @@ impl NotionClient {
         data_source_id: &str,
         properties: Value,
         key: &KeyLookup,
-        mut permit: Option<crate::http::Permit<'p>>,
+        permit: Option<crate::http::Permit<'p>>,
     ) -> Result<CreateOutcome> {
         let body = json!({
             "parent": {"type": "data_source_id", "data_source_id": data_source_id},
             "properties": properties,
         });
-        let url = self.url(&["pages"]);
-        let started = Instant::now();
-        let max = self.t.policy.max_attempts;
-        let mut sends: u32 = 0;
-        let mut attempts: u32 = 0;
-        loop {
-            sends += 1;
-            if sends > 1 {
-                self.t.note_retry();
-            }
-            let call = Call {
-                method: Method::POST,
-                url: url.clone(),
-                body: Some(&body),
-                access: Access::Write,
-            };
-            let mut f = match self.t.execute_with(call, permit.take()).await {
-                Ok(reply) => {
+        let call = Call {
+            method: Method::POST,
+            url: self.url(&["pages"]),
+            body: Some(&body),
+            access: Access::Write,
+        };
+        self.t
+            .write_settled(
+                call,
+                permit,
+                |reply| {
                     let raw: RawPage = self.decode(&reply, "POST /v1/pages")?;
-                    return Ok(CreateOutcome::Created(raw.into()));
-                }
-                Err(f) => f,
-            };
-            attempts += f.attempts;
-            f.attempts = attempts;
-            f.elapsed = started.elapsed();
-            if let Committed::Resource(id) = committed(&f) {
-                self.t.log(&format!(
-                    "POST /v1/pages answered {} but committed page {id}; reading it instead of sending again",
-                    f.status().unwrap_or(0)
-                ));
-                return Ok(CreateOutcome::Created(self.retrieve_page(&id).await?));
-            }
-            let conflict = f.status() == Some(409);
-            if conflict {
-                // Another writer was active: Notion saved nothing, but that writer may have
-                // created this very row.
-                self.note_conflict();
-            } else if !f.outcome_unknown() {
-                return Err(self.map(f, "data source", data_source_id));
-            }
-            self.t.log(&format!(
-                "POST /v1/pages: {}; looking for a row with {} = {} before sending again",
-                if conflict {
-                    "conflict with another write".to_owned()
-                } else {
-                    format!("outcome unknown ({})", failure_summary(&f))
+                    Ok(CreateOutcome::Created(raw.into()))
                 },
-                key.property,
-                key.value
+                |f, sends| self.settle_create(data_source_id, key, f, sends),
+            )
+            .await
+    }
+
+    /// Settles a create whose send failed: a committed id is read; a conflict or an unknown
+    /// outcome is settled by looking the row up by `key` (found: it exists; else send again).
+    async fn settle_create(
+        &self,
+        data_source_id: &str,
+        key: &KeyLookup,
+        f: Failure,
+        sends: u32,
+    ) -> Settle<CreateOutcome> {
+        if let Committed::Resource(id) = committed(&f) {
+            self.t.log(&format!(
+                "POST /v1/pages answered {} but committed page {id}; reading it instead of sending again",
+                f.status().unwrap_or(0)
             ));
-            if matches!(f.kind, FailureKind::Network { .. }) {
-                // A lost answer may mean the create is still being processed: give it a moment.
-                self.t
-                    .wait(
-                        self.t.policy.backoff(sends),
-                        "letting an interrupted create settle",
-                    )
-                    .await;
-            }
-            let found = self.find_by_key(data_source_id, key).await.map_err(|e| {
-                ApiError::AmbiguousWrite {
+            return settled(self.retrieve_page(&id).await.map(CreateOutcome::Created));
+        }
+        let conflict = f.status() == Some(409);
+        if conflict {
+            // Another writer was active: Notion saved nothing, but that writer may have
+            // created this very row.
+            self.note_conflict();
+        } else if !f.outcome_unknown() {
+            return Settle::Fail(self.map(f, "data source", data_source_id));
+        }
+        self.t.log(&format!(
+            "POST /v1/pages: {}; looking for a row with {} = {} before sending again",
+            if conflict {
+                "conflict with another write".to_owned()
+            } else {
+                format!("outcome unknown ({})", failure_summary(&f))
+            },
+            key.property,
+            key.value
+        ));
+        if matches!(f.kind, FailureKind::Network { .. }) {
+            // A lost answer may mean the create is still being processed: give it a moment.
+            self.t
+                .wait(
+                    self.t.policy.backoff(sends),
+                    "letting an interrupted create settle",
+                )
+                .await;
+        }
+        let found = match self.find_by_key(data_source_id, key).await {
+            Ok(found) => found,
+            Err(e) => {
+                return Settle::Fail(ApiError::AmbiguousWrite {
                     service: Service::Notion,
                     what: format!("creating the row {} = {}", key.property, key.value),
                     detail: format!("{}; looking the row up failed: {e}", failure_summary(&f)),
-                }
-            })?;
-            if let Some(page) = found {
-                if conflict {
-                    self.t.log(&format!(
-                        "the row exists ({}): another writer created it",
-                        page.id
-                    ));
-                    return Ok(CreateOutcome::Existing(page));
-                }
+                })
+            }
+        };
+        if let Some(page) = found {
+            if conflict {
                 self.t.log(&format!(
-                    "the row exists ({}): the earlier create went through",
+                    "the row exists ({}): another writer created it",
                     page.id
                 ));
-                return Ok(CreateOutcome::Recovered(page));
+                return Settle::Done(CreateOutcome::Existing(page));
             }
-            if sends >= max {
-                return Err(self.map(f, "data source", data_source_id));
-            }
-            if conflict {
-                self.t
-                    .wait(
-                        self.t.policy.backoff(sends),
-                        "retrying POST /v1/pages after a conflict",
-                    )
-                    .await;
-            }
-            self.t
-                .log("no such row: the earlier create did not go through; sending it again");
+            self.t.log(&format!(
+                "the row exists ({}): the earlier create went through",
+                page.id
+            ));
+            return Settle::Done(CreateOutcome::Recovered(page));
+        }
+        Settle::Again {
+            exhausted: self.map(f, "data source", data_source_id),
+            backoff: conflict.then(|| "retrying POST /v1/pages after a conflict".to_owned()),
+            resend: Some(
+                "no such row: the earlier create did not go through; sending it again".to_owned(),
+            ),
         }
     }
 
@@ -725,75 +746,69 @@ impl NotionClient {
         body: &Value,
         applied: impl Fn(&Page) -> bool,
     ) -> Result<Page> {
-        let url = self.url(&["pages", id]);
-        let started = Instant::now();
-        let max = self.t.policy.max_attempts;
-        let mut sends: u32 = 0;
-        let mut attempts: u32 = 0;
-        loop {
-            sends += 1;
-            if sends > 1 {
-                self.t.note_retry();
-            }
-            let call = Call {
-                method: Method::PATCH,
-                url: url.clone(),
-                body: Some(body),
-                access: Access::Write,
-            };
-            let mut f = match self.t.execute(call).await {
-                Ok(reply) => {
+        let call = Call {
+            method: Method::PATCH,
+            url: self.url(&["pages", id]),
+            body: Some(body),
+            access: Access::Write,
+        };
+        let applied = &applied;
+        self.t
+            .write_settled(
+                call,
+                None,
+                |reply| {
                     let raw: RawPage = self.decode(&reply, "PATCH /v1/pages")?;
-                    return Ok(raw.into());
-                }
-                Err(f) => f,
-            };
-            attempts += f.attempts;
-            f.attempts = attempts;
-            f.elapsed = started.elapsed();
-            let conflict = f.status() == Some(409);
-            if conflict {
-                self.note_conflict();
-            }
-            let unsure = !matches!(committed(&f), Committed::No) || f.outcome_unknown();
-            if !conflict && !unsure {
-                return Err(self.map(f, "page", id));
-            }
-            let why = if conflict {
-                "conflict with another write".to_owned()
-            } else {
-                format!("outcome unknown ({})", failure_summary(&f))
-            };
-            self.t
-                .log(&format!("PATCH page {id}: {why}; re-reading the page"));
-            let page = self
-                .retrieve_page(id)
-                .await
-                .map_err(|e| ApiError::AmbiguousWrite {
+                    Ok(raw.into())
+                },
+                |f, _| self.settle_patch(id, applied, f),
+            )
+            .await
+    }
+
+    /// Settles a page update whose send failed: after a conflict or an unknown outcome the
+    /// page is read back; it is done when `applied` holds, else the update is sent again.
+    async fn settle_patch(
+        &self,
+        id: &str,
+        applied: &impl Fn(&Page) -> bool,
+        f: Failure,
+    ) -> Settle<Page> {
+        let conflict = f.status() == Some(409);
+        if conflict {
+            self.note_conflict();
+        }
+        let unsure = !matches!(committed(&f), Committed::No) || f.outcome_unknown();
+        if !conflict && !unsure {
+            return Settle::Fail(self.map(f, "page", id));
+        }
+        let why = if conflict {
+            "conflict with another write".to_owned()
+        } else {
+            format!("outcome unknown ({})", failure_summary(&f))
+        };
+        self.t
+            .log(&format!("PATCH page {id}: {why}; re-reading the page"));
+        let page = match self.retrieve_page(id).await {
+            Ok(page) => page,
+            Err(e) => {
+                return Settle::Fail(ApiError::AmbiguousWrite {
                     service: Service::Notion,
                     what: format!("updating page {id}"),
                     detail: format!("{why}; reading the page back failed: {e}"),
-                })?;
-            if applied(&page) {
-                self.t
-                    .log(&format!("page {id} already holds the values sent"));
-                return Ok(page);
+                })
             }
-            if sends >= max {
-                return Err(self.map(f, "page", id));
-            }
-            if conflict {
-                self.t
-                    .wait(
-                        self.t.policy.backoff(sends),
-                        &format!("retrying PATCH page {id} after a conflict"),
-                    )
-                    .await;
-            } else {
-                self.t.log(&format!(
-                    "page {id} does not hold the values sent; sending again"
-                ));
-            }
+        };
+        if applied(&page) {
+            self.t
+                .log(&format!("page {id} already holds the values sent"));
+            return Settle::Done(page);
+        }
+        Settle::Again {
+            exhausted: self.map(f, "page", id),
+            backoff: conflict.then(|| format!("retrying PATCH page {id} after a conflict")),
+            resend: (!conflict)
+                .then(|| format!("page {id} does not hold the values sent; sending again")),
         }
     }
 
