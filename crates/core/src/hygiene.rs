@@ -317,6 +317,22 @@ impl Directory {
         self.readable
     }
 
+    /// A Notion user as output people read names them: `Alex Kim <alex@acme.example>`, the
+    /// name or the e-mail alone when only one is known, the user ID when kodo does not know
+    /// the user (the integration may not read users, or the user left the workspace).
+    pub fn label(&self, id: &str) -> String {
+        let Some(m) = self.people.get(id) else {
+            return id.to_string();
+        };
+        let name = m.name.trim();
+        match m.email.as_deref().map(str::trim).filter(|e| !e.is_empty()) {
+            Some(email) if !name.is_empty() => format!("{name} <{email}>"),
+            Some(email) => email.to_string(),
+            None if !name.is_empty() => name.to_string(),
+            None => id.to_string(),
+        }
+    }
+
     /// A current member (or guest) with this ID.
     pub fn person(&self, id: &str) -> Option<&Member> {
         self.people.get(id)
