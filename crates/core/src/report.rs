@@ -606,57 +606,9 @@ pub fn audit_markdown(f: &Findings, generated_at: &str) -> String {
     out
 }
 
-#[derive(Serialize)]
-struct JsonReport<'a> {
-    version: u32,
-    generated_at: &'a str,
-    summary: serde_json::Map<String, serde_json::Value>,
-    undocumented: &'a [Finding],
-    orphaned: &'a [Finding],
-    mismatches: &'a [Finding],
-    stale: &'a [Finding],
-    planned: &'a [Finding],
-    edited: &'a [Finding],
-    code: Option<&'a CodeReport>,
-    in_sync: bool,
-    hygiene: &'a [hygiene::Finding],
-    hygiene_errors: usize,
-    properties: &'a [crate::properties::Finding],
-    property_errors: usize,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    tracking_plan: Option<&'a crate::pages::PageStatus>,
-}
-
-/// The audit as JSON (schema in the README).
+/// The audit as JSON: [`crate::wire::Audit`].
 pub fn audit_json(f: &Findings, generated_at: &str) -> String {
-    let mut summary = serde_json::Map::new();
-    for s in &f.summary {
-        summary.insert(
-            s.resource.plural().to_string(),
-            serde_json::to_value(s).unwrap_or_default(),
-        );
-    }
-    let report = JsonReport {
-        version: 1,
-        generated_at,
-        summary,
-        undocumented: &f.undocumented,
-        orphaned: &f.orphaned,
-        mismatches: &f.mismatches,
-        stale: &f.stale,
-        planned: &f.planned,
-        edited: &f.edited,
-        code: f.code.as_ref(),
-        in_sync: f.in_sync(),
-        hygiene: f.hygiene.as_ref().map_or(&[], |h| h.findings.as_slice()),
-        hygiene_errors: f.hygiene_errors(),
-        properties: f.properties.as_ref().map_or(&[], |p| p.findings.as_slice()),
-        property_errors: f.property_errors(),
-        tracking_plan: f.tracking_plan.as_ref(),
-    };
-    let mut text = serde_json::to_string_pretty(&report).unwrap_or_default();
-    text.push('\n');
-    text
+    crate::wire::to_json(&crate::wire::Audit::of(f, generated_at))
 }
 
 /// One RFC 4180 field: quoted when it holds a comma, quote or line break.
@@ -1053,53 +1005,14 @@ pub fn import_plan_text(
     out
 }
 
-/// `kodo ph-sync import --format json`: the plan and, unless a dry run, the result.
+/// `kodo ph-sync import --format json`: the plan and, unless a dry run, the result
+/// ([`crate::wire::Import`]).
 pub fn import_json(
     plans: &[ResourcePlan],
     outcome: Option<&crate::outcome::Outcome>,
     dry_run: bool,
 ) -> String {
-    let mut plan = serde_json::Map::new();
-    for p in plans {
-        let create: Vec<&str> = p.creates().map(|i| i.desired.record.key.as_str()).collect();
-        let update: Vec<serde_json::Value> = p
-            .items
-            .iter()
-            .filter_map(|i| match &i.step {
-                Step::Update { page_id, changes } => Some(serde_json::json!({
-                    "key": i.desired.record.key,
-                    "page_id": page_id,
-                    "changes": changes,
-                })),
-                _ => None,
-            })
-            .collect();
-        let orphaned: Vec<serde_json::Value> = p
-            .orphans
-            .iter()
-            .map(|o| {
-                serde_json::json!({"key": o.row.record.key, "page_id": o.row.page_id, "reason": o.reason})
-            })
-            .collect();
-        plan.insert(
-            p.resource.plural().to_string(),
-            serde_json::json!({
-                "create": create,
-                "update": update,
-                "unchanged": p.unchanged(),
-                "orphaned": orphaned,
-            }),
-        );
-    }
-    let mut text = serde_json::to_string_pretty(&serde_json::json!({
-        "version": 1,
-        "dry_run": dry_run,
-        "plan": plan,
-        "result": outcome,
-    }))
-    .unwrap_or_default();
-    text.push('\n');
-    text
+    crate::wire::to_json(&crate::wire::Import::of(plans, outcome, dry_run))
 }
 
 /// The line that ends an import.
