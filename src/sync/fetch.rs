@@ -37,33 +37,44 @@ use kodo_core::hygiene::{Directory, Member};
 /// How many flags are fetched by ID at once.
 const FLAG_LOOKUPS_IN_FLIGHT: usize = 4;
 
-/// The Notion client for `config`, spending the `notion.rateLimit` budget.
-pub fn notion_client(config: &Config, printer: &Printer) -> Result<NotionClient, SyncError> {
-    let token = Secret::new(config.notion_token()?);
-    let options = ClientOptions {
+/// The options every Notion client of `config` starts from: Notion's defaults, the
+/// `notion.rateLimit` budget, the token's variable for errors, and `printer`'s log and notice
+/// lines. A caller with a deadline (the hooks' live lookup) changes only timeouts and attempts.
+pub fn notion_options(config: &Config, printer: &Printer) -> ClientOptions {
+    ClientOptions {
         limits: RateLimits::windows([config.notion.rate_limit]),
         logger: printer.logger(),
         notice: printer.notice(),
         credential_env_var: config.notion.token_env_var.clone(),
         ..ClientOptions::notion()
-    };
+    }
+}
+
+/// The options every PostHog client of `config` starts from (as [`notion_options`]).
+pub fn posthog_options(config: &Config, printer: &Printer) -> ClientOptions {
+    ClientOptions {
+        logger: printer.logger(),
+        notice: printer.notice(),
+        credential_env_var: config.posthog.token_env_var.clone(),
+        ..ClientOptions::posthog()
+    }
+}
+
+/// The Notion client for `config`, spending the `notion.rateLimit` budget.
+pub fn notion_client(config: &Config, printer: &Printer) -> Result<NotionClient, SyncError> {
+    let token = Secret::new(config.notion_token()?);
+    let options = notion_options(config, printer);
     Ok(NotionClient::new(&config.notion.base_url, token, options)?)
 }
 
 /// The PostHog client for `config`.
 pub fn posthog_client(config: &Config, printer: &Printer) -> Result<PostHogClient, SyncError> {
     let key = Secret::new(config.posthog_token()?);
-    let options = ClientOptions {
-        logger: printer.logger(),
-        notice: printer.notice(),
-        credential_env_var: config.posthog.token_env_var.clone(),
-        ..ClientOptions::posthog()
-    };
     Ok(PostHogClient::new(
         &config.posthog.region_url,
         &config.posthog.project_id,
         key,
-        options,
+        posthog_options(config, printer),
     )?)
 }
 

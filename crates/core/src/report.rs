@@ -797,31 +797,13 @@ pub fn status_text(f: &Findings, last: &[(Resource, Option<LastSync>)]) -> Strin
     out
 }
 
-/// `kodo ph-sync status --format json`.
+/// `kodo ph-sync status --format json`: [`crate::wire::Status`].
 pub fn status_json(
     f: &Findings,
     last: &[(Resource, Option<LastSync>)],
     generated_at: &str,
 ) -> String {
-    let mut resources = serde_json::Map::new();
-    for s in &f.summary {
-        let mut v = serde_json::to_value(s).unwrap_or_default();
-        let sync = last
-            .iter()
-            .find(|(r, _)| *r == s.resource)
-            .and_then(|(_, l)| l.clone());
-        v["last_sync"] = serde_json::to_value(sync).unwrap_or_default();
-        resources.insert(s.resource.plural().to_string(), v);
-    }
-    let mut text = serde_json::to_string_pretty(&serde_json::json!({
-        "version": 1,
-        "generated_at": generated_at,
-        "resources": resources,
-        "in_sync": f.in_sync(),
-    }))
-    .unwrap_or_default();
-    text.push('\n');
-    text
+    crate::wire::to_json(&crate::wire::Status::of(f, last, generated_at))
 }
 
 /// `kodo ph-sync status --format csv`.

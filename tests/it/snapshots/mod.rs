@@ -12,6 +12,7 @@
 //! insta never writes a snapshot and fails on any difference.
 
 mod doctor;
+mod document;
 mod errors;
 mod hooks;
 mod ph_sync;
