@@ -50,9 +50,11 @@ pub fn notion_options(config: &Config, printer: &Printer) -> ClientOptions {
     }
 }
 
-/// The options every PostHog client of `config` starts from (as [`notion_options`]).
+/// The options every PostHog client of `config` starts from (as [`notion_options`], with the
+/// `posthog.rateLimit` windows).
 pub fn posthog_options(config: &Config, printer: &Printer) -> ClientOptions {
     ClientOptions {
+        limits: RateLimits::windows(config.posthog.rate_limit),
         logger: printer.logger(),
         notice: printer.notice(),
         credential_env_var: config.posthog.token_env_var.clone(),
