@@ -338,3 +338,10 @@ pub fn assert_no_tokens(scenario: &Scenario, texts: &[&str]) {
         }
     }
 }
+
+/// A Markdown report with its Notion links taken out (``[`key`](url)`` → `` `key` ``), to
+/// compare it with text written without them (the spec's example).
+pub fn unlinked(md: &str) -> String {
+    let link = regex::Regex::new(r"\[(`[^`]*`)\]\(https?://[^)\s]*\)").expect("a valid pattern");
+    link.replace_all(md, "$1").into_owned()
+}
