@@ -80,7 +80,12 @@ fn demo_audit_is_the_spec_example() {
     // The spec's example, plus what the import also writes (stale facts: the emulator's
     // dashboard URLs, the mismatched flag's rollout) and the people's edits it keeps: the audit
     // is the plan.
-    let report = without_timestamp(&stdout);
+    // Each row of a Notion page links to it; the spec's example has no links.
+    let page = env.row_where("feature_flags", "Flag Key", "release_checkout_v2");
+    let page_id = page["id"].as_str().unwrap().replace('-', "");
+    let link = format!("- [ ] Flag [`release_checkout_v2`](https://www.notion.so/release-checkout-v2-{page_id}): Notion says");
+    assert!(stdout.contains(&link), "{stdout}");
+    let report = without_timestamp(&crate::common::unlinked(&stdout));
     let (head, tail) = SPEC_REPORT.split_once("### Fully Synced").unwrap();
     assert!(report.starts_with(head), "{report}");
     let stale = section(&report, "### Stale Documentation");
@@ -617,7 +622,7 @@ fn a_flag_that_can_no_longer_be_fetched_may_have_been_deleted() {
                    "Flag Key": {"title": [{"text": {"content": "release_sunset_banner"}}]},
                    "Status": {"select": {"name": "active"}}}}),
     );
-    let text = env.ph_sync(&["audit", "flags"]);
+    let text = crate::common::unlinked(&env.ph_sync(&["audit", "flags"]));
     assert!(
         text.contains("- [ ] Flag: `release_sunset_banner` - May have been deleted\n"),
         "{text}"

@@ -396,6 +396,25 @@ pub struct ImportResult {
     pub unchanged: usize,
     pub archived: usize,
     pub failed: Vec<ImportFailure>,
+    /// Every write that landed (created, recovered, updated or archived), by resource and key.
+    #[serde(default)]
+    pub written: Vec<ImportWrite>,
+    /// The run was interrupted (Ctrl-C, exit code 130): the writes in flight were finished,
+    /// the others were not started and are listed in `left`.
+    #[serde(default)]
+    pub interrupted: bool,
+    /// The writes not started because the run was interrupted; a re-run writes them.
+    #[serde(default)]
+    pub left: Vec<ImportWrite>,
+}
+
+/// One write of the plan: which row, and what was (or would have been) done to it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ImportWrite {
+    pub resource: Resource,
+    pub key: String,
+    /// `create`, `update` or `archive`.
+    pub action: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -713,7 +732,20 @@ impl Import {
                         error: f.error.clone(),
                     })
                     .collect(),
+                written: o.written.iter().map(ImportWrite::of).collect(),
+                interrupted: o.interrupted,
+                left: o.left.iter().map(ImportWrite::of).collect(),
             }),
+        }
+    }
+}
+
+impl ImportWrite {
+    fn of(w: &crate::outcome::Write) -> ImportWrite {
+        ImportWrite {
+            resource: w.resource,
+            key: w.key.clone(),
+            action: w.action.to_string(),
         }
     }
 }
