@@ -19,7 +19,9 @@ Exit codes (every command):
      found a problem; from `kodo hook claude`, its input or the kodo config could not be read
      (Claude Code shows the message and lets the tool call go ahead)
   2  usage, configuration, authentication or network error; from `kodo hook claude`, the
-     refusal of an undocumented create (Claude Code blocks the tool call on exit 2)";
+     refusal of an undocumented create (Claude Code blocks the tool call on exit 2)
+  130  interrupted (Ctrl-C): `import` finished the writes in flight, started no other,
+       and listed what was written and what is left (re-running it is safe)";
 
 /// Keep PostHog analytics configuration, Notion documentation and source code in agreement.
 #[derive(Debug, Parser)]
@@ -143,7 +145,8 @@ pub enum ScanFormat {
     Sarif,
 }
 
-/// The formats of `kodo hook pre-commit` and `kodo doctor`.
+/// The formats of the commands that write no table: `ph-sync import`, `setup` and `document`,
+/// `kodo hook pre-commit` and `kodo doctor`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ReportFormat {
     Md,
@@ -688,13 +691,6 @@ impl ValueEnum for Noun {
     }
 }
 
-/// The formats of `ph-sync document`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum DocumentFormat {
-    Md,
-    Json,
-}
-
 #[derive(Debug, Args)]
 pub struct DocumentArgs {
     /// What to document
@@ -736,7 +732,7 @@ pub struct DocumentArgs {
     pub wait: WaitArg,
     /// Output format: md (human Markdown) or json (stable, for machines)
     #[arg(long, value_enum)]
-    pub format: Option<DocumentFormat>,
+    pub format: Option<ReportFormat>,
 }
 
 impl DocumentArgs {

@@ -3,6 +3,8 @@
 //! code section: the demo project has no code) — and after an import, nothing.
 
 use crate::common::TestEnv;
+use kodo_core::model::Resource;
+use kodo_core::wire;
 use serde_json::{json, Value};
 
 /// The report with its one time-dependent line replaced.
@@ -78,7 +80,12 @@ fn demo_audit_is_the_spec_example() {
     // The spec's example, plus what the import also writes (stale facts: the emulator's
     // dashboard URLs, the mismatched flag's rollout) and the people's edits it keeps: the audit
     // is the plan.
-    let report = without_timestamp(&stdout);
+    // Each row of a Notion page links to it; the spec's example has no links.
+    let page = env.row_where("feature_flags", "Flag Key", "release_checkout_v2");
+    let page_id = page["id"].as_str().unwrap().replace('-', "");
+    let link = format!("- [ ] Flag [`release_checkout_v2`](https://www.notion.so/release-checkout-v2-{page_id}): Notion says");
+    assert!(stdout.contains(&link), "{stdout}");
+    let report = without_timestamp(&crate::common::unlinked(&stdout));
     let (head, tail) = SPEC_REPORT.split_once("### Fully Synced").unwrap();
     assert!(report.starts_with(head), "{report}");
     let stale = section(&report, "### Stale Documentation");
@@ -615,7 +622,7 @@ fn a_flag_that_can_no_longer_be_fetched_may_have_been_deleted() {
                    "Flag Key": {"title": [{"text": {"content": "release_sunset_banner"}}]},
                    "Status": {"select": {"name": "active"}}}}),
     );
-    let text = env.ph_sync(&["audit", "flags"]);
+    let text = crate::common::unlinked(&env.ph_sync(&["audit", "flags"]));
     assert!(
         text.contains("- [ ] Flag: `release_sunset_banner` - May have been deleted\n"),
         "{text}"
@@ -625,74 +632,235 @@ fn a_flag_that_can_no_longer_be_fetched_may_have_been_deleted() {
 }
 
 /// The audit is the import's plan: on the demo, every create and every property the dry run
-/// would write is exactly one finding of the audit, and nothing else is.
+/// would write is exactly one finding of the audit, and every other finding says why the
+/// import does not write it. Both documents are read as kodo's wire types
+/// (`kodo_core::wire`), so a field the contract lacks fails here.
 #[test]
 fn demo_audit_and_dry_run_agree() {
-    use std::collections::BTreeSet;
     let env = TestEnv::start("demo");
-    let plan: Value =
-        serde_json::from_str(&env.ph_sync(&["import", "--dry-run", "--format", "json"])).unwrap();
-    let audit: Value = serde_json::from_str(&env.ph_sync(&["audit", "--format", "json"])).unwrap();
-    let status = |property: &str| match property {
-        "Status" | "Implementation Status" => "(status)".to_string(),
-        other => other.to_string(),
-    };
-    let mut writes = BTreeSet::new();
-    for (resource, p) in plan["plan"].as_object().unwrap() {
-        for key in p["create"].as_array().unwrap() {
-            writes.insert((
-                resource.clone(),
-                key.as_str().unwrap().to_string(),
-                "(create)".into(),
-            ));
-        }
-        for u in p["update"].as_array().unwrap() {
-            for c in u["changes"].as_array().unwrap() {
-                let key = u["key"].as_str().unwrap().to_string();
-                writes.insert((
-                    resource.clone(),
-                    key,
-                    status(c["property"].as_str().unwrap()),
-                ));
-            }
-        }
+    let plan: wire::Import =
+        serde_json::from_str(&env.ph_sync(&["import", "--dry-run", "--format", "json"]))
+            .expect("the dry run is a wire::Import");
+    let audit: wire::Audit = serde_json::from_str(&env.ph_sync(&["audit", "--format", "json"]))
+        .expect("the audit is a wire::Audit");
+    assert_eq!(
+        (plan.version, audit.version),
+        (wire::VERSION, wire::VERSION)
+    );
+    assert!(plan.dry_run && plan.result.is_none());
+    fn resources<T>(p: &wire::PerResource<T>) -> Vec<Resource> {
+        p.iter().map(|(r, _)| *r).collect()
     }
-    let mut findings = BTreeSet::new();
-    let each = |kind: &str| audit[kind].as_array().unwrap().clone();
-    for f in each("undocumented") {
-        findings.insert((
-            f["resource"].as_str().unwrap().into(),
-            f["key"].as_str().unwrap().into(),
-            "(create)".into(),
-        ));
-    }
-    for f in each("mismatches") {
-        findings.insert((
-            f["resource"].as_str().unwrap().into(),
-            f["key"].as_str().unwrap().into(),
-            "(status)".into(),
-        ));
-    }
-    for f in each("stale") {
-        for c in f["changes"].as_array().unwrap() {
-            findings.insert((
-                f["resource"].as_str().unwrap().into(),
-                f["key"].as_str().unwrap().into(),
-                status(c["property"].as_str().unwrap()),
-            ));
-        }
-    }
+    assert_eq!(resources(&plan.plan), Resource::ALL);
+    assert_eq!(resources(&audit.summary), Resource::ALL);
+
+    let writes = agreement::writes(&plan);
+    let findings = agreement::written_findings(&audit);
     assert!(!writes.is_empty());
     assert_eq!(
         findings, writes,
         "the audit's findings are the dry run's writes"
     );
-    // The people's wording the import keeps is reported, and never among the writes.
-    for f in each("edited") {
-        let key = f["key"].as_str().unwrap();
-        assert!(
-            !writes.iter().any(|(_, k, p)| k == key && p == "Targeting"),
-            "{key}"
+    for (resource, counts) in audit.summary.iter() {
+        let p = plan.plan.get(*resource).expect("planned");
+        assert_eq!(counts.undocumented, p.create.len(), "{resource:?}");
+        // Each updated row is a mismatch (its status), stale (its other writes), or both.
+        let updated: std::collections::BTreeSet<&str> =
+            p.update.iter().map(|u| u.key.as_str()).collect();
+        let judged: std::collections::BTreeSet<&str> = audit
+            .mismatches
+            .iter()
+            .chain(&audit.stale)
+            .filter(|f| f.resource == *resource)
+            .map(|f| f.key.as_str())
+            .collect();
+        assert_eq!(updated, judged, "{resource:?}");
+        assert!(counts.mismatches.max(counts.stale) <= p.update.len());
+        assert_eq!(counts.orphaned, p.orphaned.len(), "{resource:?}");
+    }
+    agreement::the_rest_says_why(&audit, &plan, &writes);
+}
+
+/// A property removed from a database and re-added by `setup` is empty on every row: the
+/// import fills it, and the audit reports each of those writes (so `--check` fails until the
+/// import ran), then both agree that nothing is left.
+#[test]
+fn a_re_added_property_is_stale_in_the_audit_until_the_import_fills_it() {
+    let env = TestEnv::start("demo");
+    for (database, property) in [("events", "Last Updated"), ("feature_flags", "Type")] {
+        let ds = env.data_source_of(database);
+        env.sandbox.admin_send(
+            "PATCH",
+            &format!("/notion/data_sources/{ds}"),
+            json!({"properties": {property: null}}),
         );
+    }
+    let out = env.ph_sync(&["setup"]);
+    assert!(out.contains("added properties Last Updated"), "{out}");
+    assert!(out.contains("added properties Type"), "{out}");
+
+    let plan: wire::Import =
+        serde_json::from_str(&env.ph_sync(&["import", "--dry-run", "--format", "json"]))
+            .expect("wire::Import");
+    let audit: wire::Audit =
+        serde_json::from_str(&env.ph_sync(&["audit", "--format", "json"])).expect("wire::Audit");
+    let writes = agreement::writes(&plan);
+    let refilled = |property: &str| {
+        writes
+            .iter()
+            .filter(|(_, _, p)| p.as_deref() == Some(property))
+            .count()
+    };
+    assert!(refilled("Last Updated") > 10, "{writes:?}");
+    assert!(refilled("Type") > 5, "{writes:?}");
+    assert_eq!(agreement::written_findings(&audit), writes);
+    agreement::the_rest_says_why(&audit, &plan, &writes);
+    assert!(!audit.in_sync);
+    let check = env
+        .kodo()
+        .args(["ph-sync", "audit", "--check"])
+        .output()
+        .expect("run kodo");
+    assert_eq!(
+        check.status.code(),
+        Some(1),
+        "the audit fails until the import ran"
+    );
+
+    env.ph_sync(&["import"]);
+    let plan: wire::Import =
+        serde_json::from_str(&env.ph_sync(&["import", "--dry-run", "--format", "json"]))
+            .expect("wire::Import");
+    let audit: wire::Audit =
+        serde_json::from_str(&env.ph_sync(&["audit", "--format", "json"])).expect("wire::Audit");
+    assert!(agreement::writes(&plan).is_empty());
+    assert!(agreement::written_findings(&audit).is_empty());
+    assert!(audit.in_sync);
+}
+
+/// The audit-is-the-plan comparison, on kodo's wire types.
+mod agreement {
+    use std::collections::BTreeSet;
+
+    use kodo_core::model::Resource;
+    use kodo_core::wire;
+
+    /// One write: a row created (`property` is `None`) or one property of a row written.
+    pub type Write = (Resource, String, Option<String>);
+
+    /// The status property's name is the resource table's; a mismatch writes it.
+    fn status_of(resource: Resource) -> Option<String> {
+        resource
+            .schema()
+            .lifecycle
+            .as_ref()
+            .map(|l| l.property.to_string())
+    }
+
+    pub fn writes(plan: &wire::Import) -> BTreeSet<Write> {
+        let mut writes = BTreeSet::new();
+        for (resource, p) in plan.plan.iter() {
+            for key in &p.create {
+                assert!(writes.insert((*resource, key.clone(), None)), "{key} twice");
+            }
+            for u in &p.update {
+                assert!(
+                    !u.changes.is_empty(),
+                    "{}: an update writes something",
+                    u.key
+                );
+                for c in &u.changes {
+                    assert_ne!(
+                        c.from, c.to,
+                        "{}: {} is written unchanged",
+                        u.key, c.property
+                    );
+                    let write = (*resource, u.key.clone(), Some(c.property.clone()));
+                    assert!(writes.insert(write), "{} {} twice", u.key, c.property);
+                }
+            }
+        }
+        writes
+    }
+
+    /// The findings that are writes: undocumented (a create), mismatches (the status) and
+    /// stale (each change).
+    pub fn written_findings(audit: &wire::Audit) -> BTreeSet<Write> {
+        let mut found = BTreeSet::new();
+        for f in &audit.undocumented {
+            assert!(found.insert((f.resource, f.key.clone(), None)), "{}", f.key);
+        }
+        for f in &audit.mismatches {
+            let status = status_of(f.resource).expect("a mismatch is of a status");
+            assert_ne!(f.notion_status, f.posthog_status, "{}", f.key);
+            found.insert((f.resource, f.key.clone(), Some(status)));
+            // A mismatch's other writes are listed with it.
+            for c in &f.changes {
+                found.insert((f.resource, f.key.clone(), Some(c.property.clone())));
+            }
+        }
+        for f in &audit.stale {
+            assert!(
+                !f.changes.is_empty(),
+                "{}: a stale finding names its changes",
+                f.key
+            );
+            for c in &f.changes {
+                found.insert((f.resource, f.key.clone(), Some(c.property.clone())));
+            }
+        }
+        found
+    }
+
+    /// Every finding that is not a write says why not: an orphan is the plan's orphan with
+    /// the same reason (archived only with `--archive-orphans`); an edit is a person's
+    /// wording the plan keeps; a planned row is not in PostHog yet, so nothing is written.
+    pub fn the_rest_says_why(audit: &wire::Audit, plan: &wire::Import, writes: &BTreeSet<Write>) {
+        let written_row =
+            |r: Resource, key: &str| writes.iter().any(|(wr, wk, _)| *wr == r && wk == key);
+        for f in &audit.orphaned {
+            let reason = f.reason.expect("an orphan says why it is one");
+            let planned = plan.plan.get(f.resource).expect("planned");
+            assert!(
+                planned
+                    .orphaned
+                    .iter()
+                    .any(|o| o.key == f.key && o.reason == reason),
+                "orphan {} is the plan's, with the same reason",
+                f.key
+            );
+            assert!(!written_row(f.resource, &f.key), "{}", f.key);
+        }
+        for f in &audit.edited {
+            assert!(
+                !f.changes.is_empty(),
+                "{}: an edit names its properties",
+                f.key
+            );
+            for c in &f.changes {
+                let write = (f.resource, f.key.clone(), Some(c.property.clone()));
+                assert!(
+                    !writes.contains(&write),
+                    "{} {} is kept, not written",
+                    f.key,
+                    c.property
+                );
+            }
+        }
+        for f in &audit.planned {
+            assert!(
+                f.posthog_status.is_none(),
+                "{}: planned is not in PostHog",
+                f.key
+            );
+            assert!(!written_row(f.resource, &f.key), "{}", f.key);
+        }
+        for h in &audit.hygiene {
+            assert!(
+                !h.detail.is_empty(),
+                "{}: a hygiene finding says what to do",
+                h.key
+            );
+        }
     }
 }

@@ -30,7 +30,7 @@ use std::fmt::Write as _;
 
 use kodo_refs::display_path;
 pub use kodo_refs::Kind;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
@@ -42,7 +42,7 @@ use kodo_api::types::posthog::{FeatureFlag, FlagFilters};
 use crate::normalize::PostHogData;
 
 /// A system a name is missing from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum System {
     Posthog,
@@ -66,7 +66,7 @@ pub struct Unreferenced {
 }
 
 /// Why PostHog no longer serves a flag.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DeadState {
     /// PostHog returns it with `deleted: true`, or it left PostHog's list and Notion

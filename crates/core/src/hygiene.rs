@@ -40,7 +40,7 @@ use std::fmt;
 use std::fmt::Write as _;
 
 use crate::code::{CodeScan, Kind};
-use serde::{Serialize, Serializer};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use time::Date;
 
 use crate::model::{props, NotionRow, PropValue, Resource};
@@ -128,8 +128,18 @@ impl Serialize for Rule {
     }
 }
 
+impl<'de> Deserialize<'de> for Rule {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let id = String::deserialize(d)?;
+        Rule::ALL
+            .into_iter()
+            .find(|r| r.id() == id)
+            .ok_or_else(|| serde::de::Error::custom(format!("`{id}` is not a hygiene rule")))
+    }
+}
+
 /// How a rule is enforced (`sync.hygiene.<rule>`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Level {
     /// Not judged.
@@ -315,6 +325,22 @@ impl Directory {
 
     pub fn readable(&self) -> bool {
         self.readable
+    }
+
+    /// A Notion user as output people read names them: `Alex Kim <alex@acme.example>`, the
+    /// name or the e-mail alone when only one is known, the user ID when kodo does not know
+    /// the user (the integration may not read users, or the user left the workspace).
+    pub fn label(&self, id: &str) -> String {
+        let Some(m) = self.people.get(id) else {
+            return id.to_string();
+        };
+        let name = m.name.trim();
+        match m.email.as_deref().map(str::trim).filter(|e| !e.is_empty()) {
+            Some(email) if !name.is_empty() => format!("{name} <{email}>"),
+            Some(email) => email.to_string(),
+            None if !name.is_empty() => name.to_string(),
+            None => id.to_string(),
+        }
     }
 
     /// A current member (or guest) with this ID.
@@ -879,7 +905,12 @@ fn join_and(items: &[&str]) -> String {
 
 /// `- [ ] Flag \`key\`: detail`
 fn line(f: &Finding) -> String {
-    format!("- [ ] {} `{}`: {}", f.resource.label(), f.key, f.detail)
+    format!(
+        "- [ ] {} {}: {}",
+        f.resource.label(),
+        crate::report::linked_key(&f.key, f.url.as_deref()),
+        f.detail
+    )
 }
 
 /// The `## Hygiene` section of the Markdown audit (starting with a blank line).

@@ -28,3 +28,4 @@ pub mod plan;
 pub mod properties;
 pub mod property_schema;
 pub mod report;
+pub mod wire;

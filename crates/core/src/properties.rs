@@ -18,7 +18,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::model::{DocField, NotionRow, PropValue, Resource};
 use crate::normalize::Desired;
@@ -45,7 +45,7 @@ pub struct Observed {
 }
 
 /// What a finding is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Kind {
     /// Sent by the code or seen by PostHog, missing from the schema.
@@ -59,7 +59,7 @@ pub enum Kind {
 }
 
 /// What `import` does about a finding.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Fix {
     /// Import adds the entry to the schema.
@@ -73,7 +73,7 @@ pub enum Fix {
 }
 
 /// Where a property was seen.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Source {
     Code,
@@ -421,15 +421,15 @@ pub fn markdown(r: &Report) -> String {
         }
         let _ = writeln!(out, "\n### {title}\n{intro}");
         for f in items {
+            let event = crate::report::linked_key(&f.event, f.url.as_deref());
             let what = match (&f.property, kind) {
                 (Some(p), Kind::TypeMismatch) => format!(
-                    "`{}`.`{p}`: schema {}, PostHog {}",
-                    f.event,
+                    "{event}.`{p}`: schema {}, PostHog {}",
                     f.schema_type.as_deref().unwrap_or("?"),
                     f.posthog_type.map(|t| t.as_str()).unwrap_or("?")
                 ),
-                (Some(p), _) => format!("`{}`.`{p}`", f.event),
-                (None, _) => format!("`{}`", f.event),
+                (Some(p), _) => format!("{event}.`{p}`"),
+                (None, _) => event,
             };
             let mut line = format!("- [ ] {what}");
             if !f.references.is_empty() {
@@ -440,11 +440,6 @@ pub fn markdown(r: &Report) -> String {
             }
             if kind == Kind::Unreadable {
                 let _ = write!(line, ": {}", f.detail);
-            }
-            if let Some(url) = &f.url {
-                if kind == Kind::Unreadable {
-                    let _ = write!(line, " {url}");
-                }
             }
             let _ = writeln!(out, "{line}");
         }
@@ -623,11 +618,13 @@ mod tests {
         );
         let md = markdown(&r);
         assert!(
-            md.contains("- [ ] `checkout_completed`.`coupon` (web/a.ts:4, web/b.ts:9)"),
+            md.contains("- [ ] [`checkout_completed`](https://notion.so/checkout_completed).`coupon` (web/a.ts:4, web/b.ts:9)"),
             "{md}"
         );
         assert!(
-            md.contains("`checkout_completed`.`plan`: schema number, PostHog string"),
+            md.contains(
+                "(https://notion.so/checkout_completed).`plan`: schema number, PostHog string"
+            ),
             "{md}"
         );
         let csv = csv_records(&r);

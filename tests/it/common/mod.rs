@@ -5,7 +5,9 @@
 //! Invariants: the emulator runs at a high rate limit (100,000 requests per 60-second window)
 //! and the config's `notion.rateLimit` matches, so tests are fast without any timed assertion; the
 //! `kodo` command never inherits a token from the developer's environment — it gets the
-//! scenario's, plus `NO_COLOR=1` and `KODO_TEST_NO_RETRY_DELAY=1`.
+//! scenario's, plus `NO_COLOR=1`, `KODO_TEST_NO_RETRY_DELAY=1` and an hour's
+//! `KODO_PROGRESS_INTERVAL_MS` (so no progress line depends on how fast the machine is; a test
+//! of the lines sets 0).
 
 #![allow(dead_code)]
 
@@ -50,6 +52,12 @@ impl TestEnv {
             "requestsPerWindow": options.notion_budget,
             "windowSeconds": options.notion_window.as_secs_f64(),
         });
+        let (options_per_minute, options_per_hour) =
+            (options.posthog_per_minute, options.posthog_per_hour);
+        let posthog_budget = json!({
+            "requestsPerMinute": options_per_minute,
+            "requestsPerHour": options_per_hour,
+        });
         let sandbox = BlockingSandbox::start(scenario.clone(), options).expect("start sandbox");
         let env = TestEnv {
             dir,
@@ -58,6 +66,13 @@ impl TestEnv {
         };
         let mut config = env.scenario.kodo_config(&env.sandbox.base_url());
         config["notion"]["rateLimit"] = budget;
+        // Written only when a test changes PostHog's throttles: other configs stay as users write them.
+        let defaults = Options::default();
+        if (options_per_minute, options_per_hour)
+            != (defaults.posthog_per_minute, defaults.posthog_per_hour)
+        {
+            config["posthog"]["rateLimit"] = posthog_budget;
+        }
         env.write_config(&config);
         std::fs::write(
             env.root().join(".env"),
@@ -107,6 +122,7 @@ impl TestEnv {
         cmd.current_dir(self.root())
             .env("NO_COLOR", "1")
             .env("KODO_TEST_NO_RETRY_DELAY", "1")
+            .env("KODO_PROGRESS_INTERVAL_MS", "3600000")
             .env("NOTION_API_KEY", self.scenario.notion_token())
             .env("POSTHOG_PERSONAL_API_KEY", self.scenario.posthog_key());
         cmd
@@ -321,4 +337,11 @@ pub fn assert_no_tokens(scenario: &Scenario, texts: &[&str]) {
             );
         }
     }
+}
+
+/// A Markdown report with its Notion links taken out (``[`key`](url)`` → `` `key` ``), to
+/// compare it with text written without them (the spec's example).
+pub fn unlinked(md: &str) -> String {
+    let link = regex::Regex::new(r"\[(`[^`]*`)\]\(https?://[^)\s]*\)").expect("a valid pattern");
+    link.replace_all(md, "$1").into_owned()
 }
