@@ -16,6 +16,7 @@ mod everyday;
 mod hook_claude;
 mod hygiene;
 mod notion_fidelity;
+mod notion_urls;
 mod pages;
 mod pipeline;
 mod plugin_launcher;
