@@ -15,6 +15,7 @@ mod documented;
 mod everyday;
 mod hook_claude;
 mod hygiene;
+mod import_run;
 mod notion_fidelity;
 mod notion_urls;
 mod pages;
