@@ -134,6 +134,8 @@ fn a_long_run_waits_out_posthogs_hourly_window_instead_of_giving_up() {
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
+    // Nothing was given up on: no read of PostHog's event properties was dropped.
+    assert!(!stderr.contains("could not be read"), "{stderr}");
     let posthog: Vec<Value> = env
         .requests()
         .into_iter()
