@@ -36,7 +36,7 @@ use time::OffsetDateTime;
 
 use crate::model::{NotionRow, Resource};
 
-use crate::normalize::{day, flag_retired, is_builtin_event, rollout};
+use crate::normalize::{day, is_builtin_event};
 use kodo_api::types::posthog::{FeatureFlag, FlagFilters};
 
 use crate::normalize::PostHogData;
@@ -78,9 +78,6 @@ pub enum DeadState {
     Inactive,
     /// Inactive (or gone), and the experiment that used it is archived.
     ExperimentArchived,
-    /// Archived in PostHog (listed, not deleted): done for good, as a deleted one, and
-    /// documented `archived` by the normaliser.
-    Archived,
 }
 
 impl DeadState {
@@ -90,7 +87,6 @@ impl DeadState {
             DeadState::NotFound => "no longer in PostHog",
             DeadState::Inactive => "inactive in PostHog and archived in Notion",
             DeadState::ExperimentArchived => "inactive in PostHog; its experiment is archived",
-            DeadState::Archived => "archived in PostHog",
         }
     }
 }
@@ -264,9 +260,18 @@ fn has_status(statuses: Option<&Vec<Option<String>>>, status: &str) -> bool {
     statuses.is_some_and(|s| s.iter().any(|x| x.as_deref() == Some(status)))
 }
 
-/// Whether every user gets the flag: the normaliser's [`rollout`]'s `everyone`.
+/// Whether every user gets the flag: a condition group without property filters at 100%
+/// (groups are alternatives), and no variants (a multivariate flag returns a variant).
 pub fn released_to_everyone(filters: &FlagFilters) -> bool {
-    rollout(filters).everyone
+    let multivariate = filters
+        .multivariate
+        .as_ref()
+        .is_some_and(|m| !m.variants.is_empty());
+    !multivariate
+        && filters
+            .groups
+            .iter()
+            .any(|g| g.properties.is_empty() && g.rollout_percentage.unwrap_or(100.0) >= 100.0)
 }
 
 /// Whether `updated_at` is at least `days` days before `now`. An unreadable timestamp is
@@ -330,9 +335,7 @@ pub fn findings(input: &CodeInput) -> CodeReport {
         let referenced = in_code.get(&Kind::Event);
         for (key, statuses) in &notion {
             if skip_event(key)
-                || statuses
-                    .iter()
-                    .any(|st| Resource::Events.schema().is_retired(st.as_deref()))
+                || has_status(Some(statuses), "deprecated")
                 || referenced.is_some_and(|r| r.contains(key.as_str()))
             {
                 continue;
@@ -369,45 +372,29 @@ pub fn findings(input: &CodeInput) -> CodeReport {
             .posthog
             .experiments
             .iter()
-            .filter(|x| {
-                // The normaliser's status for it: retired (`archived`) as the audit documents it.
-                let status = crate::model::experiment_status(
-                    x.start_date.as_deref(),
-                    x.end_date.as_deref(),
-                    x.archived,
-                );
-                Resource::Experiments.schema().is_retired(Some(status))
-            })
+            .filter(|x| x.archived)
             .map(|x| x.feature_flag_key.as_str())
             .map(str::trim)
             .collect();
-        let retired_flag = Resource::Flags
-            .schema()
-            .lifecycle
-            .as_ref()
-            .map_or("", |l| l.retired);
         for k in input.scan.keys.iter().filter(|k| k.kind == Kind::Flag) {
             let key = k.key.trim();
             let statuses = notion.get(key);
-            // One notion of gone with the normaliser's: deleted or archived (`flag_retired`).
-            let flag = listed.get(key).filter(|f| !flag_retired(f));
+            let flag = listed.get(key).filter(|f| !f.deleted);
             let references = locations(&k.references);
             let dead = if deleted.contains(key) {
                 Some(DeadState::Deleted)
-            } else if listed.get(key).is_some_and(|f| f.archived) {
-                Some(DeadState::Archived)
             } else if input.maybe_deleted.contains(key) {
                 Some(DeadState::NotFound)
             } else {
                 match flag {
-                    None if has_status(statuses, retired_flag) => Some(DeadState::Deleted),
+                    None if has_status(statuses, "archived") => Some(DeadState::Deleted),
                     None if archived_experiments.contains(key) => {
                         Some(DeadState::ExperimentArchived)
                     }
                     Some(f) if !f.active && archived_experiments.contains(key) => {
                         Some(DeadState::ExperimentArchived)
                     }
-                    Some(f) if !f.active && has_status(statuses, retired_flag) => {
+                    Some(f) if !f.active && has_status(statuses, "archived") => {
                         Some(DeadState::Inactive)
                     }
                     _ => None,
@@ -452,9 +439,7 @@ pub fn findings(input: &CodeInput) -> CodeReport {
         }
         let referenced = in_code.get(&Kind::Flag);
         for (key, statuses) in &notion {
-            if statuses
-                .iter()
-                .any(|st| Resource::Flags.schema().is_retired(st.as_deref()))
+            if has_status(Some(statuses), "archived")
                 || referenced.is_some_and(|r| r.contains(key.as_str()))
             {
                 continue;
@@ -668,7 +653,6 @@ pub fn actions(c: &CodeReport) -> Vec<String> {
                 DeadState::Deleted => "deleted",
                 DeadState::NotFound => "vanished",
                 DeadState::Inactive | DeadState::ExperimentArchived => "retired",
-                DeadState::Archived => "archived",
             },
             x.key,
             refs(&x.references)
@@ -1129,66 +1113,6 @@ mod tests {
             json["dead_flag_references"][2],
             json!({"key": "experiment_done", "posthog_state": "experiment_archived", "references": ["api/f.py:7"]})
         );
-    }
-
-    /// The code section judges a flag from the normaliser's own rules: a flag the import
-    /// documents as retired (`archived`: deleted or archived in PostHog) is exactly a flag
-    /// whose check is dead, and a live one is not.
-    #[test]
-    fn a_flag_the_normaliser_retires_is_exactly_a_dead_check() {
-        let at = "2026-01-01T00:00:00Z";
-        let mut archived = flag("archived_in_posthog", true, Some(100.0), at);
-        archived.archived = true;
-        let mut deleted = flag("deleted_but_listed", false, Some(100.0), at);
-        deleted.deleted = true;
-        let flags = vec![
-            archived,
-            deleted,
-            flag("live", true, Some(100.0), at),
-            flag("rolling", true, Some(20.0), at),
-            flag("off", false, Some(100.0), at),
-        ];
-        let refs: &[(&str, u32)] = &[("api/f.py", 1)];
-        let keys: Vec<Found> = flags
-            .iter()
-            .map(|f| (Kind::Flag, f.key.as_str(), refs))
-            .collect();
-        let mut w = World::new(scan(&keys));
-        w.flags = flags.iter().map(|f| flag_row(&f.key, "active")).collect();
-        w.posthog.flags = flags.clone();
-        let c = w.judge();
-        let dead: BTreeMap<&str, DeadState> = c
-            .dead_flag_references
-            .iter()
-            .map(|d| (d.key.as_str(), d.posthog_state))
-            .collect();
-        let n = crate::normalize::Normalizer {
-            region_url: "",
-            project_id: "",
-            rules: &crate::normalize::Rules::default(),
-            people: &crate::normalize::People::default(),
-            scan: &crate::normalize::ScanFacts::default(),
-        };
-        let records = n.flags(&flags, &BTreeSet::new());
-        assert_eq!(records.len(), flags.len());
-        for d in &records {
-            let retired = Resource::Flags
-                .schema()
-                .is_retired(d.record.status.as_deref());
-            assert_eq!(
-                retired,
-                dead.contains_key(d.record.key.as_str()),
-                "{}: status {:?}, dead {dead:?}",
-                d.record.key,
-                d.record.status
-            );
-        }
-        assert_eq!(dead.get("archived_in_posthog"), Some(&DeadState::Archived));
-        assert_eq!(dead.get("deleted_but_listed"), Some(&DeadState::Deleted));
-        assert!(c
-            .in_code_only
-            .iter()
-            .all(|x| x.key != "archived_in_posthog" && x.key != "deleted_but_listed"));
     }
 
     #[test]

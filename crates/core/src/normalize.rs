@@ -412,16 +412,6 @@ pub struct Rollout {
     /// The share, when every group has the same one.
     pub uniform: Option<f64>,
     pub groups: usize,
-    /// Whether every user gets the flag: a condition group without property filters at 100%
-    /// (groups are alternatives), and no variants (a multivariate flag returns a variant).
-    pub everyone: bool,
-}
-
-/// Whether PostHog is done with the flag for good: deleted, or archived (PR #63338). The
-/// normaliser documents such a flag as retired (`archived`), and the audit's code section
-/// calls a check of it dead: one rule for both.
-pub fn flag_retired(flag: &FeatureFlag) -> bool {
-    flag.deleted || flag.archived
 }
 
 pub fn rollout(filters: &FlagFilters) -> Rollout {
@@ -430,7 +420,6 @@ pub fn rollout(filters: &FlagFilters) -> Rollout {
             max: 0.0,
             uniform: Some(0.0),
             groups: 0,
-            everyone: false,
         };
     }
     let shares: Vec<f64> = filters.groups.iter().map(group_share).collect();
@@ -439,20 +428,10 @@ pub fn rollout(filters: &FlagFilters) -> Rollout {
         .iter()
         .all(|s| (s - shares[0]).abs() < 1e-9)
         .then_some(shares[0]);
-    let multivariate = filters
-        .multivariate
-        .as_ref()
-        .is_some_and(|m| !m.variants.is_empty());
-    let everyone = !multivariate
-        && filters
-            .groups
-            .iter()
-            .any(|g| g.properties.is_empty() && group_share(g) >= 100.0);
     Rollout {
         max,
         uniform,
         groups: shares.len(),
-        everyone,
     }
 }
 
@@ -826,7 +805,7 @@ impl Normalizer<'_> {
         // An archived flag is done for good (PR #63338), as a deleted one: `archived`.
         d.set_status(
             props::STATUS,
-            model::flag_status(f.active, flag_retired(f), r.max),
+            model::flag_status(f.active, f.deleted || f.archived, r.max),
         );
         d.set(props::ROLLOUT, PropValue::Number(r.uniform));
         d.set(props::TARGETING, PropValue::Text(targeting(&f.filters)));
