@@ -143,7 +143,8 @@ pub enum ScanFormat {
     Sarif,
 }
 
-/// The formats of `kodo hook pre-commit` and `kodo doctor`.
+/// The formats of the commands that write no table: `ph-sync import`, `setup` and `document`,
+/// `kodo hook pre-commit` and `kodo doctor`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ReportFormat {
     Md,
@@ -688,13 +689,6 @@ impl ValueEnum for Noun {
     }
 }
 
-/// The formats of `ph-sync document`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum DocumentFormat {
-    Md,
-    Json,
-}
-
 #[derive(Debug, Args)]
 pub struct DocumentArgs {
     /// What to document
@@ -736,7 +730,7 @@ pub struct DocumentArgs {
     pub wait: WaitArg,
     /// Output format: md (human Markdown) or json (stable, for machines)
     #[arg(long, value_enum)]
-    pub format: Option<DocumentFormat>,
+    pub format: Option<ReportFormat>,
 }
 
 impl DocumentArgs {

@@ -157,6 +157,9 @@ pub struct PostHogConfig {
     pub organization_slug: Option<String>,
     pub region_url: String,
     pub token_env_var: String,
+    /// The personal API key's throttles kodo stays within (`posthog.rateLimit`): requests per
+    /// minute and per hour, sliding windows.
+    pub rate_limit: [kodo_api::Budget; 2],
 }
 
 #[derive(Debug, Clone)]
@@ -279,6 +282,8 @@ struct RawPostHog {
     region_url: Option<String>,
     #[serde(rename = "tokenEnvVar")]
     token_env_var: Option<String>,
+    #[serde(rename = "rateLimit")]
+    rate_limit: Option<Value>,
 }
 
 #[derive(Deserialize)]
@@ -549,6 +554,15 @@ impl Config {
                 .unwrap_or_else(|| DEFAULT_POSTHOG_REGION_URL.into()),
         );
         check_url(&file, "posthog.region_url", &region_url)?;
+        let posthog_rate_limit =
+            posthog_budget(posthog.rate_limit.as_ref()).map_err(|(key, message)| {
+                ConfigError::Invalid {
+                    path: file.clone(),
+                    key: key.to_string(),
+                    message,
+                    hint: range_of(key).hint.to_string(),
+                }
+            })?;
         let notion = raw.notion.ok_or_else(|| ConfigError::Missing {
             path: file.clone(),
             key: "notion".into(),
@@ -652,6 +666,7 @@ impl Config {
                 token_env_var: posthog
                     .token_env_var
                     .unwrap_or_else(|| DEFAULT_POSTHOG_TOKEN_VAR.into()),
+                rate_limit: posthog_rate_limit,
             },
             notion: NotionConfig {
                 token_env_var: notion
@@ -771,6 +786,28 @@ const RANGES: &[Range] = &[
         max: 3600.0,
         unit: "seconds",
         hint: "leave it out: Notion's window is 60 seconds",
+    },
+    Range {
+        key: "posthog.rateLimit",
+        min: 0.0,
+        max: 0.0,
+        unit: "",
+        hint: "use {\"requestsPerMinute\": 480, \"requestsPerHour\": 4800} (PostHog's throttles \
+               for a personal API key), or leave it out",
+    },
+    Range {
+        key: "posthog.rateLimit.requestsPerMinute",
+        min: 1.0,
+        max: 1_000_000.0,
+        unit: "requests",
+        hint: "use PostHog's limit, 480, or your self-hosted instance's",
+    },
+    Range {
+        key: "posthog.rateLimit.requestsPerHour",
+        min: 1.0,
+        max: 10_000_000.0,
+        unit: "requests",
+        hint: "use PostHog's limit, 4800, or your self-hosted instance's",
     },
     Range {
         key: "sync.snapshot_max_age_hours",
@@ -917,6 +954,58 @@ fn notion_budget(value: Option<&Value>) -> Result<kodo_api::Budget, (&'static st
     }
 }
 
+/// `posthog.rateLimit`: `{"requestsPerMinute": N, "requestsPerHour": M}`, the sliding windows
+/// kodo stays within; each defaults to PostHog's throttle for a personal API key (480 per
+/// minute, 4,800 per hour: [`kodo_api::POSTHOG_DEFAULT_WINDOWS`]). A self-hosted instance may
+/// configure others.
+fn posthog_budget(value: Option<&Value>) -> Result<[kodo_api::Budget; 2], (&'static str, String)> {
+    let [minute, hour] = kodo_api::POSTHOG_DEFAULT_WINDOWS;
+    let map = match value {
+        None | Some(Value::Null) => return Ok([minute, hour]),
+        Some(Value::Object(map)) => map,
+        Some(other) => {
+            return Err((
+                "posthog.rateLimit",
+                format!("{other} is not an object of requestsPerMinute and requestsPerHour"),
+            ))
+        }
+    };
+    if let Some(key) = map
+        .keys()
+        .find(|k| !["requestsPerMinute", "requestsPerHour"].contains(&k.as_str()))
+    {
+        return Err((
+            "posthog.rateLimit",
+            format!("`{key}` is not a setting of posthog.rateLimit"),
+        ));
+    }
+    let requests = |name: &str, key: &'static str, default: u32| match map.get(name) {
+        None => Ok(default),
+        Some(v) => match v.as_u64().and_then(|n| u32::try_from(n).ok()) {
+            Some(n) => in_range(key, f64::from(n)).map(|_| n).map_err(|m| (key, m)),
+            None => Err((key, format!("{v} is not a whole number of requests"))),
+        },
+    };
+    Ok([
+        kodo_api::Budget {
+            requests: requests(
+                "requestsPerMinute",
+                "posthog.rateLimit.requestsPerMinute",
+                minute.requests,
+            )?,
+            per: minute.per,
+        },
+        kodo_api::Budget {
+            requests: requests(
+                "requestsPerHour",
+                "posthog.rateLimit.requestsPerHour",
+                hour.requests,
+            )?,
+            per: hour.per,
+        },
+    ])
+}
+
 fn trim_slash(url: String) -> String {
     url.trim_end_matches('/').to_string()
 }
@@ -942,7 +1031,13 @@ fn check_url(path: &Path, key: &str, url: &str) -> Result<(), ConfigError> {
         Err(e) => Err(ConfigError::Invalid {
             path: path.to_path_buf(),
             key: key.to_string(),
-            message: e.to_string(),
+            // The error names the key already given before it: say only what is wrong.
+            message: match e {
+                kodo_api::ApiError::InvalidUrl { url, reason, .. } => {
+                    format!("`{url}` is not a usable URL: {reason}")
+                }
+                other => other.to_string(),
+            },
             hint: "use a full URL such as https://eu.posthog.com".into(),
         }),
     }
@@ -1095,6 +1190,44 @@ mod tests {
     fn numeric_project_id_is_accepted() {
         let config = parse(r#"{"posthog": {"project_id": 4242}, "notion": {}}"#).unwrap();
         assert_eq!(config.posthog.project_id, "4242");
+    }
+
+    #[test]
+    fn posthog_rate_limit_defaults_to_posthogs_throttles_and_can_be_raised() {
+        let config = parse(MINIMAL).unwrap();
+        assert_eq!(config.posthog.rate_limit, kodo_api::POSTHOG_DEFAULT_WINDOWS);
+        let config = parse(
+            r#"{"posthog": {"project_id": "1", "rateLimit": {"requestsPerMinute": 1000}}, "notion": {}}"#,
+        )
+        .unwrap();
+        assert_eq!(config.posthog.rate_limit[0].requests, 1000);
+        assert_eq!(config.posthog.rate_limit[0].per.as_secs(), 60);
+        assert_eq!(config.posthog.rate_limit[1].requests, 4_800);
+        for (rate, key, says) in [
+            (
+                r#"{"requestsPerMinute": 0}"#,
+                "posthog.rateLimit.requestsPerMinute",
+                "0 is outside the sane range",
+            ),
+            (
+                r#"{"requestsPerHour": 2.5}"#,
+                "posthog.rateLimit.requestsPerHour",
+                "2.5 is not a whole number of requests",
+            ),
+            (
+                r#"{"requestsPerMinit": 10}"#,
+                "posthog.rateLimit",
+                "`requestsPerMinit` is not a setting",
+            ),
+            ("8", "posthog.rateLimit", "8 is not an object"),
+        ] {
+            let err = parse(&format!(
+                r#"{{"posthog": {{"project_id": "1", "rateLimit": {rate}}}, "notion": {{}}}}"#
+            ))
+            .unwrap_err()
+            .to_string();
+            assert!(err.contains(key) && err.contains(says), "{rate}: {err}");
+        }
     }
 
     fn error_of(notion: &str, sync: &str) -> String {

@@ -24,7 +24,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use kodo_api::{ApiError, ClientOptions, NotionClient, RateLimits, Secret};
+use kodo_api::{ApiError, ClientOptions, NotionClient, Secret};
 use kodo_scan::Kind;
 use serde_json::{json, Value};
 
@@ -356,13 +356,11 @@ async fn live_documented(
         &config.notion.base_url,
         Secret::new(token),
         ClientOptions {
-            limits: RateLimits::windows([config.notion.rate_limit]),
             // `ask_notion`'s deadline governs: a request never times out before it does.
             timeout: timeout.max(LIVE_TIMEOUT),
             connect_timeout: Duration::from_secs(2),
             max_attempts: 1,
-            credential_env_var: config.notion.token_env_var.clone(),
-            ..ClientOptions::notion()
+            ..crate::sync::fetch::notion_options(config, &crate::output::Printer::silent())
         },
     )?;
     let sources = crate::state::State::load(&config.kodo_dir())

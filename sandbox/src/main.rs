@@ -48,6 +48,12 @@ struct Args {
     /// created mid-listing (0 = off).
     #[arg(long, default_value_t = 0)]
     posthog_list_shift: usize,
+    /// PostHog requests per personal API key in any 60 seconds (PostHog: 480).
+    #[arg(long, default_value_t = 480)]
+    posthog_per_minute: u32,
+    /// PostHog requests per personal API key in any hour (PostHog: 4,800).
+    #[arg(long, default_value_t = 4_800)]
+    posthog_per_hour: u32,
     /// Write DIR/.kodo/config.json and DIR/.env for this sandbox before serving (refused when
     /// either exists, unless --force).
     #[arg(long, value_name = "DIR")]
@@ -159,6 +165,8 @@ async fn main() -> ExitCode {
         seed: args.seed,
         query_row_cap: args.query_row_cap,
         posthog_list_shift: args.posthog_list_shift,
+        posthog_per_minute: args.posthog_per_minute,
+        posthog_per_hour: args.posthog_per_hour,
     };
     if let Some(dir) = &args.write_config {
         let existing = existing_config_files(dir);

@@ -163,6 +163,12 @@ pub struct Options {
     /// PostHog list-shift mode: pages after the first are served this many items earlier,
     /// as when items are created ahead of a client's position mid-listing (0 = off).
     pub posthog_list_shift: usize,
+    /// PostHog requests one personal API key may make in any 60 seconds (PostHog: 480,
+    /// `BurstRateThrottle`).
+    pub posthog_per_minute: u32,
+    /// PostHog requests one personal API key may make in any hour (PostHog: 4,800,
+    /// `SustainedRateThrottle`).
+    pub posthog_per_hour: u32,
 }
 
 impl Default for Options {
@@ -176,6 +182,8 @@ impl Default for Options {
             seed: 0,
             query_row_cap: 10_000,
             posthog_list_shift: 0,
+            posthog_per_minute: 480,
+            posthog_per_hour: 4_800,
         }
     }
 }

@@ -108,8 +108,14 @@ impl Shared {
             notion_blocked: Mutex::new(false),
             notion_block_limit: Mutex::new(false),
             // PostHog's BurstRateThrottle and SustainedRateThrottle.
-            posthog_burst: Mutex::new(SlidingWindow::new(480, Duration::from_secs(60))),
-            posthog_sustained: Mutex::new(SlidingWindow::new(4800, Duration::from_secs(3600))),
+            posthog_burst: Mutex::new(SlidingWindow::new(
+                options.posthog_per_minute as usize,
+                Duration::from_secs(60),
+            )),
+            posthog_sustained: Mutex::new(SlidingWindow::new(
+                options.posthog_per_hour as usize,
+                Duration::from_secs(3600),
+            )),
             faults: Mutex::new(FaultEngine::new(options.faults.clone(), options.seed)),
             log: Mutex::new(Vec::new()),
             seed: options.seed,

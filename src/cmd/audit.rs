@@ -33,7 +33,7 @@ pub(crate) async fn analyse(
         judge_code,
     )
     .await?;
-    let mut findings = Findings::from_plans(&a.plans);
+    let mut findings = Findings::from_plans(&a.plans, &a.inventory.directory);
     findings.code = analysis::code_report(ctx.session(), &a);
     if hygiene {
         findings.hygiene = Some(analysis::hygiene_report(&a));

@@ -2,7 +2,7 @@
 //! first, before the resource exists in PostHog (the engine's part is
 //! `crate::sync::document`). Markdown for people, `--format json` (versioned) for machines.
 
-use crate::cli::{DocumentArgs, DocumentFormat};
+use crate::cli::{DocumentArgs, ReportFormat};
 use crate::model::{DocField, Resource};
 use crate::sync::document::{self, Action, Documented, Request};
 
@@ -20,7 +20,7 @@ pub async fn run(ctx: &Context, args: Box<DocumentArgs>) -> anyhow::Result<Outco
     let _lock = ctx.write_lock().await?;
     let done = document::document(ctx.session(), &config, &request).await?;
     match args.format {
-        Some(DocumentFormat::Json) => {
+        Some(ReportFormat::Json) => {
             let mut value = serde_json::to_value(&done)?;
             if let Some(map) = value.as_object_mut() {
                 map.insert("version".into(), serde_json::json!(1));

@@ -24,18 +24,30 @@ pub async fn run(
     analysis::preflight(&config, resources, false)?;
     let client = fetch::notion_client(&config, &ctx.printer)?;
     let mut state = analysis::load_state(ctx.session(), &config);
-    let sides = fetch::notion_sides(&client, &config, resources, &state, &ctx.printer).await?;
+    let (sides, people) = tokio::join!(
+        fetch::notion_sides(&client, &config, resources, &state, &ctx.printer),
+        fetch::directory(&client, &ctx.printer)
+    );
+    let sides = sides?;
+    // People by name and e-mail: the listed members, and guests the rows name, by ID.
+    let people =
+        fetch::with_unlisted_people(&client, people?, sides.values().flat_map(|s| &s.rows)).await?;
     analysis::remember_data_sources(&config, &mut state, &sides);
     let now = now_rfc3339();
     match format {
         Some(SyncFormat::Json) => {
             let value = if let [only] = resources {
-                export::rows_json(*only, &sides[only].rows)
+                export::rows_json(*only, &sides[only].rows, &people)
             } else {
                 serde_json::Value::Object(
                     sides
                         .iter()
-                        .map(|(r, s)| (r.plural().to_string(), export::rows_json(*r, &s.rows)))
+                        .map(|(r, s)| {
+                            (
+                                r.plural().to_string(),
+                                export::rows_json(*r, &s.rows, &people),
+                            )
+                        })
                         .collect(),
                 )
             };
@@ -45,7 +57,7 @@ pub async fn run(
         }
         Some(SyncFormat::Csv) => {
             for (r, side) in &sides {
-                ctx.printer.data(&export::rows_csv(*r, &side.rows));
+                ctx.printer.data(&export::rows_csv(*r, &side.rows, &people));
             }
         }
         _ => {
@@ -66,12 +78,16 @@ pub async fn run(
                     ));
                     continue;
                 }
-                let mut json = serde_json::to_string_pretty(&export::rows_json(*r, &side.rows))?;
+                let mut json =
+                    serde_json::to_string_pretty(&export::rows_json(*r, &side.rows, &people))?;
                 json.push('\n');
                 crate::state::write_atomic(&json_path, json.as_bytes())
                     .with_context(|| format!("cannot write `{}`", json_path.display()))?;
-                crate::state::write_atomic(&csv_path, export::rows_csv(*r, &side.rows).as_bytes())
-                    .with_context(|| format!("cannot write `{}`", csv_path.display()))?;
+                crate::state::write_atomic(
+                    &csv_path,
+                    export::rows_csv(*r, &side.rows, &people).as_bytes(),
+                )
+                .with_context(|| format!("cannot write `{}`", csv_path.display()))?;
                 ctx.printer.data(&format!(
                     "{}: {} rows → {} and {}",
                     r.title(),

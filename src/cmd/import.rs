@@ -73,8 +73,11 @@ pub async fn run(
     };
     let json = format == Some(ReportFormat::Json);
     if !json {
-        ctx.printer
-            .data(&report::import_plan_text(&a.plans, flags.archive_orphans));
+        ctx.printer.data(&report::import_plan_text(
+            &a.plans,
+            flags.archive_orphans,
+            &a.inventory.directory,
+        ));
     }
     if ctx.run.dry_run {
         if !json {

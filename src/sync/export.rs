@@ -1,14 +1,19 @@
 //! `kodo ph-sync export`: Notion's side as plain files, for comparison with PostHog.
 //!
 //! `.kodo/export/<resource>.json` is an array of objects — `page_id`, `url` and every schema
-//! property as plain JSON (text and options as strings, multi-selects and people as arrays,
-//! numbers, booleans, `null` when empty). `.kodo/export/<resource>.csv` has one column per
-//! schema property (then `page_id` and `url`), multi-values joined with `; `, RFC 4180 quoting.
+//! property as plain JSON (text and options as strings, multi-selects as arrays, people as
+//! arrays of `{"id", "name", "email"}`, numbers, booleans, `null` when empty).
+//! `.kodo/export/<resource>.csv` has one column per schema property (then `page_id` and
+//! `url`), multi-values joined with `; `, people as `Name <email>`, RFC 4180 quoting. People
+//! are named from the Notion workspace's users; a user kodo cannot read (the integration may
+//! not read users, or the user left) is its ID, with `name` and `email` `null`.
 //!
 //! **Invariants.** Pure renderers; rows sorted by key then page ID, so two exports of the same
 //! data are byte-identical.
 
 use serde_json::{json, Map, Value};
+
+use kodo_core::hygiene::Directory;
 
 use crate::model::{NotionRow, PropValue, Resource};
 
@@ -20,12 +25,24 @@ fn sorted(rows: &[NotionRow]) -> Vec<&NotionRow> {
     rows
 }
 
+/// One Notion user as JSON: its ID, and its name and e-mail when the workspace says them.
+fn person(id: &str, people: &Directory) -> Value {
+    let member = people.person(id);
+    let name = member.map(|m| m.name.trim()).filter(|n| !n.is_empty());
+    let email = member
+        .and_then(|m| m.email.as_deref())
+        .map(str::trim)
+        .filter(|e| !e.is_empty());
+    json!({"id": id, "name": name, "email": email})
+}
+
 /// A property value as plain JSON.
-pub fn plain(value: &PropValue) -> Value {
+pub fn plain(value: &PropValue, people: &Directory) -> Value {
     match value {
         PropValue::Text(s) => json!(s),
         PropValue::Select(v) | PropValue::Url(v) | PropValue::Date(v) => json!(v),
-        PropValue::MultiSelect(v) | PropValue::People(v) => json!(v),
+        PropValue::MultiSelect(v) => json!(v),
+        PropValue::People(ids) => Value::Array(ids.iter().map(|id| person(id, people)).collect()),
         PropValue::Number(n) => match n {
             Some(n) if n.fract() == 0.0 && n.abs() < 1e15 => json!(*n as i64),
             Some(n) => json!(n),
@@ -36,20 +53,25 @@ pub fn plain(value: &PropValue) -> Value {
 }
 
 /// A property value as one CSV field.
-pub fn text(value: &PropValue) -> String {
+pub fn text(value: &PropValue, people: &Directory) -> String {
     match value {
         PropValue::Text(s) => s.clone(),
         PropValue::Select(v) | PropValue::Url(v) | PropValue::Date(v) => {
             v.clone().unwrap_or_default()
         }
-        PropValue::MultiSelect(v) | PropValue::People(v) => v.join("; "),
+        PropValue::MultiSelect(v) => v.join("; "),
+        PropValue::People(ids) => ids
+            .iter()
+            .map(|id| people.label(id))
+            .collect::<Vec<_>>()
+            .join("; "),
         PropValue::Number(n) => n.map(crate::model::format_number).unwrap_or_default(),
         PropValue::Checkbox(b) => b.to_string(),
     }
 }
 
 /// The rows of one resource as a JSON array.
-pub fn rows_json(resource: Resource, rows: &[NotionRow]) -> Value {
+pub fn rows_json(resource: Resource, rows: &[NotionRow], people: &Directory) -> Value {
     let schema = resource.schema();
     Value::Array(
         sorted(rows)
@@ -65,7 +87,7 @@ pub fn rows_json(resource: Resource, rows: &[NotionRow]) -> Value {
                         .get(spec.name)
                         .cloned()
                         .unwrap_or_else(|| PropValue::empty(spec.kind));
-                    object.insert(spec.name.to_string(), plain(&value));
+                    object.insert(spec.name.to_string(), plain(&value, people));
                 }
                 Value::Object(object)
             })
@@ -74,7 +96,7 @@ pub fn rows_json(resource: Resource, rows: &[NotionRow]) -> Value {
 }
 
 /// The rows of one resource as CSV.
-pub fn rows_csv(resource: Resource, rows: &[NotionRow]) -> String {
+pub fn rows_csv(resource: Resource, rows: &[NotionRow], people: &Directory) -> String {
     let schema = resource.schema();
     let mut header: Vec<&str> = schema.properties.iter().map(|p| p.name).collect();
     header.extend(["page_id", "url"]);
@@ -87,7 +109,7 @@ pub fn rows_csv(resource: Resource, rows: &[NotionRow]) -> String {
                 row.record
                     .props
                     .get(spec.name)
-                    .map(text)
+                    .map(|v| text(v, people))
                     .unwrap_or_default()
             })
             .collect();
@@ -131,14 +153,29 @@ mod tests {
         ]
     }
 
+    fn people() -> Directory {
+        Directory::new([kodo_core::hygiene::Member {
+            id: "u1".into(),
+            name: "Alex Kim".into(),
+            email: Some("alex@acme.example".into()),
+        }])
+    }
+
     #[test]
     fn json_export_is_plain_and_sorted() {
-        let v = rows_json(Resource::Flags, &rows());
+        let v = rows_json(Resource::Flags, &rows(), &people());
         assert_eq!(v[0]["Flag Key"], "alpha_flag");
         assert_eq!(v[0]["page_id"], "p1");
         assert_eq!(v[0]["url"], "https://notion.so/p");
         assert_eq!(v[0]["Rollout %"], 25);
-        assert_eq!(v[0]["Owner"], json!(["u1", "u2"]));
+        // People by name and e-mail; a user the workspace does not list keeps only its ID.
+        assert_eq!(
+            v[0]["Owner"],
+            json!([
+                {"id": "u1", "name": "Alex Kim", "email": "alex@acme.example"},
+                {"id": "u2", "name": null, "email": null}
+            ])
+        );
         assert_eq!(v[0]["Related PR"], Value::Null);
         assert_eq!(v[0]["Planned Removal"], Value::Null);
         assert_eq!(v[1]["Owner"], json!([]));
@@ -150,7 +187,7 @@ mod tests {
 
     #[test]
     fn csv_export_has_the_schema_header_and_quotes() {
-        let text = rows_csv(Resource::Flags, &rows());
+        let text = rows_csv(Resource::Flags, &rows(), &people());
         let lines: Vec<&str> = text.split("\r\n").collect();
         assert_eq!(
             lines[0],
@@ -158,7 +195,7 @@ mod tests {
         );
         assert_eq!(
             lines[1],
-            "alpha_flag,,,active,25,\"25% where plan is \"\"pro\"\", or team\",u1; u2,,,,p1,https://notion.so/p"
+            "alpha_flag,,,active,25,\"25% where plan is \"\"pro\"\", or team\",Alex Kim <alex@acme.example>; u2,,,,p1,https://notion.so/p"
         );
         assert_eq!(lines.len(), 4);
     }

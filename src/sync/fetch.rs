@@ -37,33 +37,46 @@ use kodo_core::hygiene::{Directory, Member};
 /// How many flags are fetched by ID at once.
 const FLAG_LOOKUPS_IN_FLIGHT: usize = 4;
 
-/// The Notion client for `config`, spending the `notion.rateLimit` budget.
-pub fn notion_client(config: &Config, printer: &Printer) -> Result<NotionClient, SyncError> {
-    let token = Secret::new(config.notion_token()?);
-    let options = ClientOptions {
+/// The options every Notion client of `config` starts from: Notion's defaults, the
+/// `notion.rateLimit` budget, the token's variable for errors, and `printer`'s log and notice
+/// lines. A caller with a deadline (the hooks' live lookup) changes only timeouts and attempts.
+pub fn notion_options(config: &Config, printer: &Printer) -> ClientOptions {
+    ClientOptions {
         limits: RateLimits::windows([config.notion.rate_limit]),
         logger: printer.logger(),
         notice: printer.notice(),
         credential_env_var: config.notion.token_env_var.clone(),
         ..ClientOptions::notion()
-    };
+    }
+}
+
+/// The options every PostHog client of `config` starts from (as [`notion_options`], with the
+/// `posthog.rateLimit` windows).
+pub fn posthog_options(config: &Config, printer: &Printer) -> ClientOptions {
+    ClientOptions {
+        limits: RateLimits::windows(config.posthog.rate_limit),
+        logger: printer.logger(),
+        notice: printer.notice(),
+        credential_env_var: config.posthog.token_env_var.clone(),
+        ..ClientOptions::posthog()
+    }
+}
+
+/// The Notion client for `config`, spending the `notion.rateLimit` budget.
+pub fn notion_client(config: &Config, printer: &Printer) -> Result<NotionClient, SyncError> {
+    let token = Secret::new(config.notion_token()?);
+    let options = notion_options(config, printer);
     Ok(NotionClient::new(&config.notion.base_url, token, options)?)
 }
 
 /// The PostHog client for `config`.
 pub fn posthog_client(config: &Config, printer: &Printer) -> Result<PostHogClient, SyncError> {
     let key = Secret::new(config.posthog_token()?);
-    let options = ClientOptions {
-        logger: printer.logger(),
-        notice: printer.notice(),
-        credential_env_var: config.posthog.token_env_var.clone(),
-        ..ClientOptions::posthog()
-    };
     Ok(PostHogClient::new(
         &config.posthog.region_url,
         &config.posthog.project_id,
         key,
-        options,
+        posthog_options(config, printer),
     )?)
 }
 
@@ -316,6 +329,22 @@ pub async fn people(
     }
 }
 
+/// The workspace's people, to name them in output (the export); when the integration may not
+/// read users, a note says that people are shown by their IDs.
+pub async fn directory(client: &NotionClient, printer: &Printer) -> Result<Directory, SyncError> {
+    match client.list_users().await? {
+        UsersAccess::Users(users) => Ok(Directory::new(
+            users.into_iter().filter(|u| !u.is_bot).map(member),
+        )),
+        UsersAccess::NotAllowed => {
+            printer.info(
+                "note: the Notion integration may not read users, so people are written as user IDs (enable \"Read user information including email addresses\" to write names and e-mails)",
+            );
+            Ok(Directory::unreadable())
+        }
+    }
+}
+
 fn member(u: kodo_api::User) -> Member {
     Member {
         id: u.id,
@@ -333,23 +362,37 @@ async fn unlisted_owners(
     client: &NotionClient,
     inventory: &mut Inventory,
 ) -> Result<(), SyncError> {
-    if !inventory.directory.readable() {
-        return Ok(());
+    let directory = std::mem::take(&mut inventory.directory);
+    let rows = inventory.notion.values().flat_map(|side| &side.rows);
+    inventory.directory = with_unlisted_people(client, directory, rows).await?;
+    Ok(())
+}
+
+/// The directory with the people the rows name (in any People property) that the user list
+/// lacks, looked up by ID: Notion does not list guests. An ID Notion no longer knows (404)
+/// stays unknown (a former member). Nothing is looked up when the users may not be read.
+pub async fn with_unlisted_people<'r>(
+    client: &NotionClient,
+    directory: Directory,
+    rows: impl Iterator<Item = &'r NotionRow>,
+) -> Result<Directory, SyncError> {
+    if !directory.readable() {
+        return Ok(directory);
     }
     let mut unknown: BTreeSet<String> = BTreeSet::new();
-    for side in inventory.notion.values() {
-        for row in &side.rows {
-            if let Some(crate::model::PropValue::People(ids)) = row.record.props.get("Owner") {
+    for row in rows {
+        for value in row.record.props.values() {
+            if let crate::model::PropValue::People(ids) = value {
                 unknown.extend(
                     ids.iter()
-                        .filter(|id| inventory.directory.person(id).is_none())
+                        .filter(|id| directory.person(id).is_none())
                         .cloned(),
                 );
             }
         }
     }
     if unknown.is_empty() {
-        return Ok(());
+        return Ok(directory);
     }
     let found: Vec<Result<Option<kodo_api::User>, SyncError>> = futures_util::stream::iter(unknown)
         .map(|id| async move { Ok(client.retrieve_user(&id).await?) })
@@ -362,10 +405,11 @@ async fn unlisted_owners(
             guests.push(member(user));
         }
     }
-    if !guests.is_empty() {
-        inventory.directory = inventory.directory.with(guests);
-    }
-    Ok(())
+    Ok(if guests.is_empty() {
+        directory
+    } else {
+        directory.with(guests)
+    })
 }
 
 /// The directory with the PostHog organization's members, which tell a PostHog creator who

@@ -329,8 +329,19 @@ fn commands_are_limited_to_the_kodo_binary() {
     };
     assert!(first("code.dead_flag_references") < first("### Undocumented Resources"));
     assert!(first("code.in_code_only") < first("### Undocumented Resources"));
-    // The JSON contract is documented once, in the README, and the command points there.
-    assert!(body.contains("\"Machine-readable output\" section of the plugin's README"));
+    // The JSON contract is documented once, on the wire types, and the command points there.
+    assert!(body.contains("${CLAUDE_PLUGIN_ROOT}/crates/core/src/wire.rs"));
+    let wire = read("crates/core/src/wire.rs");
+    for document in ["Audit", "Status", "Import"] {
+        assert!(
+            body.contains(&format!("`{document}`")),
+            "ph-sync.md: {document}"
+        );
+        assert!(
+            wire.contains(&format!("pub struct {document} {{")),
+            "wire.rs: {document}"
+        );
+    }
     assert!(read("README.md").contains("### Machine-readable output"));
     // `/kodo ph-sync …` (the spec's spelling) is the `kodo` command with a bare alias.
     let fm = frontmatter("commands/kodo.md");

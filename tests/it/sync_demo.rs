@@ -80,7 +80,12 @@ fn demo_audit_is_the_spec_example() {
     // The spec's example, plus what the import also writes (stale facts: the emulator's
     // dashboard URLs, the mismatched flag's rollout) and the people's edits it keeps: the audit
     // is the plan.
-    let report = without_timestamp(&stdout);
+    // Each row of a Notion page links to it; the spec's example has no links.
+    let page = env.row_where("feature_flags", "Flag Key", "release_checkout_v2");
+    let page_id = page["id"].as_str().unwrap().replace('-', "");
+    let link = format!("- [ ] Flag [`release_checkout_v2`](https://www.notion.so/release-checkout-v2-{page_id}): Notion says");
+    assert!(stdout.contains(&link), "{stdout}");
+    let report = without_timestamp(&crate::common::unlinked(&stdout));
     let (head, tail) = SPEC_REPORT.split_once("### Fully Synced").unwrap();
     assert!(report.starts_with(head), "{report}");
     let stale = section(&report, "### Stale Documentation");
@@ -617,7 +622,7 @@ fn a_flag_that_can_no_longer_be_fetched_may_have_been_deleted() {
                    "Flag Key": {"title": [{"text": {"content": "release_sunset_banner"}}]},
                    "Status": {"select": {"name": "active"}}}}),
     );
-    let text = env.ph_sync(&["audit", "flags"]);
+    let text = crate::common::unlinked(&env.ph_sync(&["audit", "flags"]));
     assert!(
         text.contains("- [ ] Flag: `release_sunset_banner` - May have been deleted\n"),
         "{text}"
@@ -674,6 +679,63 @@ fn demo_audit_and_dry_run_agree() {
         assert_eq!(counts.orphaned, p.orphaned.len(), "{resource:?}");
     }
     agreement::the_rest_says_why(&audit, &plan, &writes);
+}
+
+/// A property removed from a database and re-added by `setup` is empty on every row: the
+/// import fills it, and the audit reports each of those writes (so `--check` fails until the
+/// import ran), then both agree that nothing is left.
+#[test]
+fn a_re_added_property_is_stale_in_the_audit_until_the_import_fills_it() {
+    let env = TestEnv::start("demo");
+    for (database, property) in [("events", "Last Updated"), ("feature_flags", "Type")] {
+        let ds = env.data_source_of(database);
+        env.sandbox.admin_send(
+            "PATCH",
+            &format!("/notion/data_sources/{ds}"),
+            json!({"properties": {property: null}}),
+        );
+    }
+    let out = env.ph_sync(&["setup"]);
+    assert!(out.contains("added properties Last Updated"), "{out}");
+    assert!(out.contains("added properties Type"), "{out}");
+
+    let plan: wire::Import =
+        serde_json::from_str(&env.ph_sync(&["import", "--dry-run", "--format", "json"]))
+            .expect("wire::Import");
+    let audit: wire::Audit =
+        serde_json::from_str(&env.ph_sync(&["audit", "--format", "json"])).expect("wire::Audit");
+    let writes = agreement::writes(&plan);
+    let refilled = |property: &str| {
+        writes
+            .iter()
+            .filter(|(_, _, p)| p.as_deref() == Some(property))
+            .count()
+    };
+    assert!(refilled("Last Updated") > 10, "{writes:?}");
+    assert!(refilled("Type") > 5, "{writes:?}");
+    assert_eq!(agreement::written_findings(&audit), writes);
+    agreement::the_rest_says_why(&audit, &plan, &writes);
+    assert!(!audit.in_sync);
+    let check = env
+        .kodo()
+        .args(["ph-sync", "audit", "--check"])
+        .output()
+        .expect("run kodo");
+    assert_eq!(
+        check.status.code(),
+        Some(1),
+        "the audit fails until the import ran"
+    );
+
+    env.ph_sync(&["import"]);
+    let plan: wire::Import =
+        serde_json::from_str(&env.ph_sync(&["import", "--dry-run", "--format", "json"]))
+            .expect("wire::Import");
+    let audit: wire::Audit =
+        serde_json::from_str(&env.ph_sync(&["audit", "--format", "json"])).expect("wire::Audit");
+    assert!(agreement::writes(&plan).is_empty());
+    assert!(agreement::written_findings(&audit).is_empty());
+    assert!(audit.in_sync);
 }
 
 /// The audit-is-the-plan comparison, on kodo's wire types.

@@ -264,7 +264,7 @@ fn setup_import_drift_audit_fix_and_a_quiet_rerun() {
         .get_output()
         .stdout
         .clone();
-    let md = String::from_utf8(md).unwrap();
+    let md = crate::common::unlinked(&String::from_utf8(md).unwrap());
     assert!(
         md.contains("- [ ] Flag: `beta_new_nav` (active at 10%)\n"),
         "{md}"

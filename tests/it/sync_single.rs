@@ -194,6 +194,50 @@ fn owner_stays_empty_when_the_integration_may_not_read_users() {
 }
 
 #[test]
+fn export_names_people_and_falls_back_to_ids_when_users_may_not_be_read() {
+    let env = TestEnv::start("demo");
+    let row = env.row_where("feature_flags", "Flag Key", "release_checkout_v2");
+    let owner = crate::common::plain(&row["properties"]["Owner"]);
+    let out = env.ph_sync(&["export", "flags", "--format", "json"]);
+    let rows: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let exported = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["Flag Key"] == "release_checkout_v2")
+        .unwrap();
+    assert_eq!(
+        exported["Owner"],
+        serde_json::json!([{"id": owner, "name": "Maya Chen", "email": "maya.chen@acme.example"}])
+    );
+    let csv = env.ph_sync(&["export", "flags", "--format", "csv"]);
+    assert!(
+        csv.contains(",Maya Chen <maya.chen@acme.example>,"),
+        "{csv}"
+    );
+    assert!(!csv.contains(&owner), "{csv}");
+
+    let mut scenario = kodo_sandbox::Scenario::builtin("demo").unwrap();
+    scenario.notion.user_access = kodo_sandbox::notion::model::UserAccess::None;
+    let env = TestEnv::with(scenario, crate::common::fast_options());
+    let out = env
+        .kodo()
+        .args(["ph-sync", "export", "flags", "--format", "csv"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("may not read users, so people are written as user IDs"),
+        "{stderr}"
+    );
+    let row = env.row_where("feature_flags", "Flag Key", "release_checkout_v2");
+    let owner = crate::common::plain(&row["properties"]["Owner"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains(&format!(",{owner},")), "{stdout}");
+}
+
+#[test]
 fn snapshot_refresh_rewrites_the_snapshot() {
     let env = TestEnv::start("demo");
     let out = env.kodo().args(["snapshot", "refresh"]).output().unwrap();

@@ -119,18 +119,13 @@ impl ClientOptions {
         }
     }
 
-    /// PostHog's defaults: 8 requests/s with a burst of 10, within its 480/minute and
-    /// 4,800/hour windows ([`crate::posthog::DEFAULT_WINDOWS`]), a 30 s timeout, 6 attempts,
-    /// and up to 65 minutes of stated throttle waits per call.
+    /// PostHog's defaults: its 480/minute and 4,800/hour sliding windows
+    /// ([`crate::posthog::DEFAULT_WINDOWS`]) and no steady pace (PostHog's throttles count
+    /// requests per window, so a burst within the minute's budget is allowed), a 30 s timeout,
+    /// 6 attempts, and up to 65 minutes of stated throttle waits per call.
     pub fn posthog() -> Self {
         ClientOptions {
-            limits: RateLimits {
-                pacing: Some(Pacing {
-                    rate_per_sec: 8.0,
-                    burst: 10,
-                }),
-                windows: crate::posthog::DEFAULT_WINDOWS.to_vec(),
-            },
+            limits: RateLimits::windows(crate::posthog::DEFAULT_WINDOWS),
             timeout: DEFAULT_TIMEOUT,
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             max_attempts: DEFAULT_MAX_ATTEMPTS,

@@ -54,7 +54,7 @@ pub use notion::{
     RECHECK_AFTER,
 };
 #[cfg(feature = "client")]
-pub use posthog::{PostHogClient, REQUIRED_SCOPES};
+pub use posthog::{PostHogClient, DEFAULT_WINDOWS as POSTHOG_DEFAULT_WINDOWS, REQUIRED_SCOPES};
 #[cfg(feature = "client")]
 pub use secret::Secret;
 pub use types::posthog::{

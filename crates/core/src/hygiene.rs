@@ -327,6 +327,22 @@ impl Directory {
         self.readable
     }
 
+    /// A Notion user as output people read names them: `Alex Kim <alex@acme.example>`, the
+    /// name or the e-mail alone when only one is known, the user ID when kodo does not know
+    /// the user (the integration may not read users, or the user left the workspace).
+    pub fn label(&self, id: &str) -> String {
+        let Some(m) = self.people.get(id) else {
+            return id.to_string();
+        };
+        let name = m.name.trim();
+        match m.email.as_deref().map(str::trim).filter(|e| !e.is_empty()) {
+            Some(email) if !name.is_empty() => format!("{name} <{email}>"),
+            Some(email) => email.to_string(),
+            None if !name.is_empty() => name.to_string(),
+            None => id.to_string(),
+        }
+    }
+
     /// A current member (or guest) with this ID.
     pub fn person(&self, id: &str) -> Option<&Member> {
         self.people.get(id)
@@ -880,7 +896,12 @@ fn join_and(items: &[&str]) -> String {
 
 /// `- [ ] Flag \`key\`: detail`
 fn line(f: &Finding) -> String {
-    format!("- [ ] {} `{}`: {}", f.resource.label(), f.key, f.detail)
+    format!(
+        "- [ ] {} {}: {}",
+        f.resource.label(),
+        crate::report::linked_key(&f.key, f.url.as_deref()),
+        f.detail
+    )
 }
 
 /// The `## Hygiene` section of the Markdown audit (starting with a blank line).

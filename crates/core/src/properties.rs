@@ -421,15 +421,15 @@ pub fn markdown(r: &Report) -> String {
         }
         let _ = writeln!(out, "\n### {title}\n{intro}");
         for f in items {
+            let event = crate::report::linked_key(&f.event, f.url.as_deref());
             let what = match (&f.property, kind) {
                 (Some(p), Kind::TypeMismatch) => format!(
-                    "`{}`.`{p}`: schema {}, PostHog {}",
-                    f.event,
+                    "{event}.`{p}`: schema {}, PostHog {}",
                     f.schema_type.as_deref().unwrap_or("?"),
                     f.posthog_type.map(|t| t.as_str()).unwrap_or("?")
                 ),
-                (Some(p), _) => format!("`{}`.`{p}`", f.event),
-                (None, _) => format!("`{}`", f.event),
+                (Some(p), _) => format!("{event}.`{p}`"),
+                (None, _) => event,
             };
             let mut line = format!("- [ ] {what}");
             if !f.references.is_empty() {
@@ -440,11 +440,6 @@ pub fn markdown(r: &Report) -> String {
             }
             if kind == Kind::Unreadable {
                 let _ = write!(line, ": {}", f.detail);
-            }
-            if let Some(url) = &f.url {
-                if kind == Kind::Unreadable {
-                    let _ = write!(line, " {url}");
-                }
             }
             let _ = writeln!(out, "{line}");
         }
@@ -623,11 +618,13 @@ mod tests {
         );
         let md = markdown(&r);
         assert!(
-            md.contains("- [ ] `checkout_completed`.`coupon` (web/a.ts:4, web/b.ts:9)"),
+            md.contains("- [ ] [`checkout_completed`](https://notion.so/checkout_completed).`coupon` (web/a.ts:4, web/b.ts:9)"),
             "{md}"
         );
         assert!(
-            md.contains("`checkout_completed`.`plan`: schema number, PostHog string"),
+            md.contains(
+                "(https://notion.so/checkout_completed).`plan`: schema number, PostHog string"
+            ),
             "{md}"
         );
         let csv = csv_records(&r);

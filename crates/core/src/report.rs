@@ -17,10 +17,10 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use crate::model::Resource;
+use crate::model::{PropValue, Resource};
 
 use crate::code::{self, CodeReport};
-use crate::hygiene;
+use crate::hygiene::{self, Directory};
 use crate::plan::{Change, OrphanReason, ResourcePlan, Step};
 
 /// Counts for one resource.
@@ -92,7 +92,9 @@ pub struct Findings {
 }
 
 impl Findings {
-    pub fn from_plans(plans: &[ResourcePlan]) -> Findings {
+    /// The findings of the plans; `people` names the Notion users of People values in the
+    /// findings' words (`Directory::unreadable()` leaves them as IDs).
+    pub fn from_plans(plans: &[ResourcePlan], people: &Directory) -> Findings {
         let mut f = Findings::default();
         for p in plans {
             let resource = p.resource;
@@ -149,7 +151,7 @@ impl Findings {
                 let stale = item.stale_changes();
                 if !stale.is_empty() {
                     summary.stale += 1;
-                    let detail = change_list(stale.iter().copied());
+                    let detail = change_list(stale.iter().copied(), people);
                     f.stale.push(Finding {
                         resource,
                         key: d.record.key.clone(),
@@ -170,7 +172,7 @@ impl Findings {
                         id,
                         notion_status: item.notion_status.clone(),
                         posthog_status: d.record.status.clone(),
-                        detail: change_list(item.kept.iter()),
+                        detail: change_list(item.kept.iter(), people),
                         reason: None,
                         url: item.url.clone(),
                         changes: item.kept.clone(),
@@ -252,20 +254,33 @@ impl Findings {
 }
 
 /// `Rollout %: 25 → 50; Targeting: (empty) → 50% of all users`
-fn change_list<'c>(changes: impl Iterator<Item = &'c Change>) -> String {
+fn change_list<'c>(changes: impl Iterator<Item = &'c Change>, people: &Directory) -> String {
     changes
         .map(|c| {
-            let show = |v: &crate::model::PropValue| {
+            let show = |v: &PropValue| {
                 if v.is_empty() {
                     "(empty)".to_string()
                 } else {
-                    v.display()
+                    show(v, people)
                 }
             };
             format!("{}: {} → {}", c.property, show(&c.from), show(&c.to))
         })
         .collect::<Vec<_>>()
         .join("; ")
+}
+
+/// A value as people read it: [`PropValue::display`], with a People value's users named by
+/// `people` ([`Directory::label`]: name and e-mail) rather than by their IDs.
+pub fn show(value: &PropValue, people: &Directory) -> String {
+    match value {
+        PropValue::People(ids) if !ids.is_empty() => ids
+            .iter()
+            .map(|id| people.label(id))
+            .collect::<Vec<_>>()
+            .join(", "),
+        v => v.display(),
+    }
 }
 
 fn dashboard_id(resource: Resource, primary: &Option<String>) -> Option<i64> {
@@ -278,6 +293,39 @@ fn plural(n: usize, one: &str, many: &str) -> String {
     } else {
         format!("{n} {many}")
     }
+}
+
+/// A key as Markdown code, linked to its Notion page when it has one:
+/// ``[`signup_completed`](https://www.notion.so/Signup-1f2e…)``. Only an `http(s)` URL becomes a
+/// link (the URL is data from Notion, not markup), with the characters that would end or break
+/// a Markdown link destination percent-encoded.
+pub fn linked_key(key: &str, url: Option<&str>) -> String {
+    let code = format!("`{key}`");
+    let Some(url) = url.map(str::trim).filter(|u| {
+        let lower = u.to_ascii_lowercase();
+        lower.starts_with("https://") || lower.starts_with("http://")
+    }) else {
+        return code;
+    };
+    let mut dest = String::with_capacity(url.len());
+    for c in url.chars() {
+        match c {
+            ' ' | '(' | ')' | '<' | '>' | '[' | ']' | '`' | '\\' => {
+                let mut buf = [0u8; 4];
+                for b in c.encode_utf8(&mut buf).bytes() {
+                    let _ = write!(dest, "%{b:02X}");
+                }
+            }
+            c if c.is_control() => {
+                let mut buf = [0u8; 4];
+                for b in c.encode_utf8(&mut buf).bytes() {
+                    let _ = write!(dest, "%{b:02X}");
+                }
+            }
+            c => dest.push(c),
+        }
+    }
+    format!("[{code}]({dest})")
 }
 
 /// `- [ ] Flag: \`key\` (active at 25%)`
@@ -300,7 +348,11 @@ fn undocumented_line(f: &Finding) -> String {
 }
 
 fn orphan_line(f: &Finding) -> String {
-    let mut line = format!("- [ ] {}: `{}`", f.resource.label(), f.key);
+    let mut line = format!(
+        "- [ ] {}: {}",
+        f.resource.label(),
+        linked_key(&f.key, f.url.as_deref())
+    );
     if let Some(id) = f.id {
         let _ = write!(line, " (ID: {id})");
     }
@@ -316,20 +368,29 @@ fn posthog_phrase(f: &Finding) -> String {
 
 fn mismatch_line(f: &Finding) -> String {
     format!(
-        "- [ ] {} `{}`: Notion says \"{}\", {}",
+        "- [ ] {} {}: Notion says \"{}\", {}",
         f.resource.label(),
-        f.key,
+        linked_key(&f.key, f.url.as_deref()),
         f.notion_status.as_deref().unwrap_or(""),
         posthog_phrase(f)
     )
 }
 
 fn stale_line(f: &Finding) -> String {
-    format!("- [ ] {} `{}`: {}", f.resource.label(), f.key, f.detail)
+    format!(
+        "- [ ] {} {}: {}",
+        f.resource.label(),
+        linked_key(&f.key, f.url.as_deref()),
+        f.detail
+    )
 }
 
 fn planned_line(f: &Finding) -> String {
-    let mut line = format!("- {}: `{}`", f.resource.label(), f.key);
+    let mut line = format!(
+        "- {}: {}",
+        f.resource.label(),
+        linked_key(&f.key, f.url.as_deref())
+    );
     if let Some(status) = &f.notion_status {
         let _ = write!(line, " ({status})");
     }
@@ -736,31 +797,13 @@ pub fn status_text(f: &Findings, last: &[(Resource, Option<LastSync>)]) -> Strin
     out
 }
 
-/// `kodo ph-sync status --format json`.
+/// `kodo ph-sync status --format json`: [`crate::wire::Status`].
 pub fn status_json(
     f: &Findings,
     last: &[(Resource, Option<LastSync>)],
     generated_at: &str,
 ) -> String {
-    let mut resources = serde_json::Map::new();
-    for s in &f.summary {
-        let mut v = serde_json::to_value(s).unwrap_or_default();
-        let sync = last
-            .iter()
-            .find(|(r, _)| *r == s.resource)
-            .and_then(|(_, l)| l.clone());
-        v["last_sync"] = serde_json::to_value(sync).unwrap_or_default();
-        resources.insert(s.resource.plural().to_string(), v);
-    }
-    let mut text = serde_json::to_string_pretty(&serde_json::json!({
-        "version": 1,
-        "generated_at": generated_at,
-        "resources": resources,
-        "in_sync": f.in_sync(),
-    }))
-    .unwrap_or_default();
-    text.push('\n');
-    text
+    crate::wire::to_json(&crate::wire::Status::of(f, last, generated_at))
 }
 
 /// `kodo ph-sync status --format csv`.
@@ -858,7 +901,12 @@ pub fn overview(f: &Findings, last: &[(Resource, Option<LastSync>)]) -> String {
 }
 
 /// `kodo ph-sync import`'s plan, as text.
-pub fn import_plan_text(plans: &[ResourcePlan], archive_orphans: bool) -> String {
+/// `people` names the Notion users of People values (Owner) by name and e-mail.
+pub fn import_plan_text(
+    plans: &[ResourcePlan],
+    archive_orphans: bool,
+    people: &Directory,
+) -> String {
     let mut out = String::new();
     for p in plans {
         let creates = p.creates().count();
@@ -890,7 +938,7 @@ pub fn import_plan_text(plans: &[ResourcePlan], archive_orphans: bool) -> String
                     for spec in schema.properties.iter().filter(|s| s.name != title) {
                         if let Some(value) = d.record.props.get(spec.name).filter(|v| !v.is_empty())
                         {
-                            let _ = writeln!(out, "      {}: {}", spec.name, value.display());
+                            let _ = writeln!(out, "      {}: {}", spec.name, show(value, people));
                         }
                     }
                 }
@@ -898,7 +946,12 @@ pub fn import_plan_text(plans: &[ResourcePlan], archive_orphans: bool) -> String
                     let list = changes
                         .iter()
                         .map(|c| {
-                            format!("{}: {} → {}", c.property, c.from.display(), c.to.display())
+                            format!(
+                                "{}: {} → {}",
+                                c.property,
+                                show(&c.from, people),
+                                show(&c.to, people)
+                            )
                         })
                         .collect::<Vec<_>>()
                         .join("; ");
@@ -1144,6 +1197,188 @@ Documentation status doesn't match PostHog state:
         assert!(text.contains("### Fully Synced\nNone.\n"));
         assert!(text.contains("1. Review the 2 orphaned entries in Notion, then archive or remove them; to move them to the trash: `kodo ph-sync import events --archive-orphans`, `kodo ph-sync import flags --archive-orphans`\n"));
         assert!(!f.in_sync());
+    }
+
+    #[test]
+    fn each_row_with_a_notion_page_links_to_it() {
+        let page = "https://www.notion.so/old_flag-1f2e3d4c5b6a47988776655443322110";
+        let mut s = summary(Resource::Flags, 1, 3);
+        s.orphaned = 1;
+        let mut f = Findings {
+            summary: vec![s],
+            ..Findings::default()
+        };
+        let mut gone = finding(Resource::Flags, "old_flag");
+        gone.detail = "May have been deleted".into();
+        gone.url = Some(page.into());
+        f.orphaned.push(gone);
+        let mut x = finding(Resource::Flags, "beta_x");
+        x.notion_status = Some("draft".into());
+        x.posthog_status = Some("active".into());
+        x.detail = "active at 100%".into();
+        x.url = Some("https://www.notion.so/beta_x-aa".into());
+        f.mismatches.push(x);
+        let mut st = finding(Resource::Flags, "stale_x");
+        st.detail = "Rollout %: 25 → 50".into();
+        st.url = Some("https://www.notion.so/stale_x-bb".into());
+        f.stale.push(st);
+        let mut planned = finding(Resource::Events, "next_event");
+        planned.notion_status = Some("planned".into());
+        planned.url = Some("https://www.notion.so/next_event-cc".into());
+        f.planned.push(planned);
+        let text = audit_markdown(&f, "T");
+        assert!(
+            text.contains(&format!(
+                "- [ ] Flag: [`old_flag`]({page}) - May have been deleted\n"
+            )),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "- [ ] Flag [`beta_x`](https://www.notion.so/beta_x-aa): Notion says \"draft\""
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "- [ ] Flag [`stale_x`](https://www.notion.so/stale_x-bb): Rollout %: 25 → 50\n"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "- Event: [`next_event`](https://www.notion.so/next_event-cc) (planned)\n"
+            ),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_link_is_made_only_of_a_web_url_and_cannot_break_out_of_its_markdown() {
+        assert_eq!(linked_key("k", None), "`k`");
+        assert_eq!(linked_key("k", Some("javascript:alert(1)")), "`k`");
+        assert_eq!(linked_key("k", Some("")), "`k`");
+        assert_eq!(
+            linked_key("k", Some("https://x.notion.site/A (b)<c>[d]\n")),
+            "[`k`](https://x.notion.site/A%20%28b%29%3Cc%3E%5Bd%5D)"
+        );
+        assert_eq!(
+            linked_key("k", Some("https://x.test/\u{7}z")),
+            "[`k`](https://x.test/%07z)"
+        );
+    }
+
+    fn alex() -> Directory {
+        Directory::new([
+            hygiene::Member {
+                id: "u-alex".into(),
+                name: "Alex Kim".into(),
+                email: Some("alex@acme.example".into()),
+            },
+            hygiene::Member {
+                id: "u-noemail".into(),
+                name: "Sam".into(),
+                email: None,
+            },
+        ])
+    }
+
+    #[test]
+    fn people_are_named_by_name_and_email_and_an_unknown_user_by_id() {
+        let people = alex();
+        assert_eq!(people.label("u-alex"), "Alex Kim <alex@acme.example>");
+        assert_eq!(people.label("u-noemail"), "Sam");
+        assert_eq!(people.label("u-gone"), "u-gone");
+        assert_eq!(
+            show(
+                &PropValue::People(vec!["u-alex".into(), "u-gone".into()]),
+                &people
+            ),
+            "Alex Kim <alex@acme.example>, u-gone"
+        );
+        assert_eq!(show(&PropValue::People(vec![]), &people), "(empty)");
+        assert_eq!(
+            Directory::unreadable().label("u-alex"),
+            "u-alex",
+            "without the users, the ID"
+        );
+    }
+
+    #[test]
+    fn the_import_plan_and_the_audit_name_owners() {
+        use crate::model::{MatchKeys, Record};
+        let record = |owner: &[&str]| Record {
+            resource: Resource::Flags,
+            key: "beta_x".into(),
+            keys: MatchKeys {
+                primary: Some("beta_x".into()),
+                fallback: None,
+            },
+            status: Some("active".into()),
+            props: [(
+                "Owner",
+                PropValue::People(owner.iter().map(|s| s.to_string()).collect()),
+            )]
+            .into_iter()
+            .collect(),
+        };
+        let desired = |owner: &[&str]| crate::normalize::Desired {
+            record: record(owner),
+            soft: Default::default(),
+            detail: None,
+            deleted: false,
+            posthog_id: Some(1),
+            creator: None,
+        };
+        let change = Change {
+            property: "Owner",
+            from: PropValue::People(vec![]),
+            to: PropValue::People(vec!["u-alex".into()]),
+        };
+        let plan = ResourcePlan {
+            resource: Resource::Flags,
+            posthog_count: 2,
+            notion_count: 1,
+            items: vec![
+                crate::plan::Item {
+                    desired: desired(&["u-alex"]),
+                    step: Step::Create,
+                    notion_status: None,
+                    url: None,
+                    kept: Vec::new(),
+                },
+                crate::plan::Item {
+                    desired: desired(&["u-alex"]),
+                    step: Step::Update {
+                        page_id: "p1".into(),
+                        changes: vec![change],
+                    },
+                    notion_status: Some("active".into()),
+                    url: None,
+                    kept: Vec::new(),
+                },
+            ],
+            orphans: Vec::new(),
+            planned: Vec::new(),
+            retired: Vec::new(),
+        };
+        let text = import_plan_text(std::slice::from_ref(&plan), false, &alex());
+        assert!(
+            text.contains("      Owner: Alex Kim <alex@acme.example>\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("  ~ beta_x: Owner: (empty) → Alex Kim <alex@acme.example>\n"),
+            "{text}"
+        );
+        assert!(!text.contains("u-alex"), "{text}");
+        let f = Findings::from_plans(std::slice::from_ref(&plan), &alex());
+        assert_eq!(
+            f.stale[0].detail,
+            "Owner: (empty) → Alex Kim <alex@acme.example>"
+        );
+        // The JSON keeps the IDs (what a program needs to write Notion).
+        assert!(import_json(std::slice::from_ref(&plan), None, true).contains("u-alex"));
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! The versioned JSON wire types: the contract of `kodo ph-sync audit --format json` (and of
-//! the default report, which prints the same document) and of `kodo ph-sync import
-//! --format json`.
+//! the default report, which prints the same document), of `kodo ph-sync status --format
+//! json` and of `kodo ph-sync import --format json`.
 //!
 //! The renderers build these types from the engine's own ([`crate::report::Findings`],
 //! [`crate::plan::ResourcePlan`], [`crate::outcome::Outcome`]) and serialize them; a reader
@@ -306,6 +306,39 @@ pub struct TrackingPlan {
     pub blocks_to_write: usize,
 }
 
+// ---- status ---------------------------------------------------------------------------------
+
+/// `kodo ph-sync status --format json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Status {
+    /// [`VERSION`].
+    pub version: u32,
+    /// When the status was taken (RFC 3339, UTC).
+    pub generated_at: String,
+    /// For each resource asked for: the audit's counts and the last sync.
+    pub resources: PerResource<ResourceStatus>,
+    /// As [`Audit::in_sync`].
+    pub in_sync: bool,
+}
+
+/// One resource's status: the audit's [`Counts`], then `last_sync`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResourceStatus {
+    #[serde(flatten)]
+    pub counts: Counts,
+    /// The last `import` or `export` of this resource from this checkout; `null` when none.
+    pub last_sync: Option<LastSync>,
+}
+
+/// When a resource was last synced, and by which action.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LastSync {
+    /// RFC 3339, UTC.
+    pub at: String,
+    /// `import` or `export`.
+    pub action: String,
+}
+
 // ---- import ---------------------------------------------------------------------------------
 
 /// `kodo ph-sync import --format json`, with or without `--dry-run`: the plan, then what was
@@ -385,21 +418,7 @@ impl Audit {
             summary: PerResource(
                 f.summary
                     .iter()
-                    .map(|s| {
-                        (
-                            s.resource,
-                            Counts {
-                                posthog: s.posthog,
-                                notion: s.notion,
-                                undocumented: s.undocumented,
-                                orphaned: s.orphaned,
-                                mismatches: s.mismatches,
-                                stale: s.stale,
-                                planned: s.planned,
-                                edited: s.edited,
-                            },
-                        )
-                    })
+                    .map(|s| (s.resource, Counts::of(s)))
                     .collect(),
             ),
             undocumented: list(&f.undocumented),
@@ -425,6 +444,58 @@ impl Audit {
                 changed: t.changed.clone(),
                 blocks_to_write: t.blocks_to_write,
             }),
+        }
+    }
+}
+
+impl Counts {
+    fn of(s: &crate::report::Summary) -> Counts {
+        Counts {
+            posthog: s.posthog,
+            notion: s.notion,
+            undocumented: s.undocumented,
+            orphaned: s.orphaned,
+            mismatches: s.mismatches,
+            stale: s.stale,
+            planned: s.planned,
+            edited: s.edited,
+        }
+    }
+}
+
+impl Status {
+    /// The status document of `f`, with each resource's last sync, taken at `generated_at`.
+    pub fn of(
+        f: &crate::report::Findings,
+        last: &[(Resource, Option<crate::report::LastSync>)],
+        generated_at: &str,
+    ) -> Status {
+        Status {
+            version: VERSION,
+            generated_at: generated_at.to_string(),
+            resources: PerResource(
+                f.summary
+                    .iter()
+                    .map(|s| {
+                        let last_sync = last
+                            .iter()
+                            .find(|(r, _)| *r == s.resource)
+                            .and_then(|(_, l)| l.as_ref())
+                            .map(|l| LastSync {
+                                at: l.at.clone(),
+                                action: l.action.clone(),
+                            });
+                        (
+                            s.resource,
+                            ResourceStatus {
+                                counts: Counts::of(s),
+                                last_sync,
+                            },
+                        )
+                    })
+                    .collect(),
+            ),
+            in_sync: f.in_sync(),
         }
     }
 }
@@ -741,5 +812,36 @@ mod tests {
         );
         let text = to_json(&audit()).replace("missing-owner", "missing-owners");
         assert!(serde_json::from_str::<Audit>(&text).is_err());
+    }
+
+    #[test]
+    fn a_status_lists_the_counts_then_the_last_sync() {
+        let counts = audit().summary.0[1].1.clone();
+        let status = Status {
+            version: VERSION,
+            generated_at: "2026-12-07T10:00:00Z".into(),
+            resources: PerResource(vec![(
+                Resource::Flags,
+                ResourceStatus {
+                    counts,
+                    last_sync: Some(LastSync {
+                        at: "2026-12-06T09:00:00Z".into(),
+                        action: "import".into(),
+                    }),
+                },
+            )]),
+            in_sync: false,
+        };
+        let text = to_json(&status);
+        let v: Value = serde_json::from_str(&text).unwrap();
+        let keys: Vec<&String> = v["resources"]["flags"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .collect();
+        assert_eq!(keys.first().map(|k| k.as_str()), Some("posthog"));
+        assert_eq!(keys.last().map(|k| k.as_str()), Some("last_sync"));
+        assert_eq!(v["resources"]["flags"]["last_sync"]["action"], "import");
+        assert_eq!(serde_json::from_str::<Status>(&text).unwrap(), status);
     }
 }

@@ -188,7 +188,10 @@ fn audit_findings_are_the_plans_writes() {
             }
         }
 
-        let f = Findings::from_plans(std::slice::from_ref(&p));
+        let f = Findings::from_plans(
+            std::slice::from_ref(&p),
+            &kodo_core::hygiene::Directory::unreadable(),
+        );
         let mut found: BTreeSet<(String, String)> = BTreeSet::new();
         for x in &f.undocumented {
             found.insert((x.key.clone(), "(create)".into()));

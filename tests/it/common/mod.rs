@@ -50,6 +50,12 @@ impl TestEnv {
             "requestsPerWindow": options.notion_budget,
             "windowSeconds": options.notion_window.as_secs_f64(),
         });
+        let (options_per_minute, options_per_hour) =
+            (options.posthog_per_minute, options.posthog_per_hour);
+        let posthog_budget = json!({
+            "requestsPerMinute": options_per_minute,
+            "requestsPerHour": options_per_hour,
+        });
         let sandbox = BlockingSandbox::start(scenario.clone(), options).expect("start sandbox");
         let env = TestEnv {
             dir,
@@ -58,6 +64,13 @@ impl TestEnv {
         };
         let mut config = env.scenario.kodo_config(&env.sandbox.base_url());
         config["notion"]["rateLimit"] = budget;
+        // Written only when a test changes PostHog's throttles: other configs stay as users write them.
+        let defaults = Options::default();
+        if (options_per_minute, options_per_hour)
+            != (defaults.posthog_per_minute, defaults.posthog_per_hour)
+        {
+            config["posthog"]["rateLimit"] = posthog_budget;
+        }
         env.write_config(&config);
         std::fs::write(
             env.root().join(".env"),
@@ -321,4 +334,11 @@ pub fn assert_no_tokens(scenario: &Scenario, texts: &[&str]) {
             );
         }
     }
+}
+
+/// A Markdown report with its Notion links taken out (``[`key`](url)`` → `` `key` ``), to
+/// compare it with text written without them (the spec's example).
+pub fn unlinked(md: &str) -> String {
+    let link = regex::Regex::new(r"\[(`[^`]*`)\]\(https?://[^)\s]*\)").expect("a valid pattern");
+    link.replace_all(md, "$1").into_owned()
 }

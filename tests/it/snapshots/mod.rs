@@ -11,7 +11,9 @@
 //! `cargo insta review` with cargo-insta) and commit them with the change. Under `CI=true`
 //! insta never writes a snapshot and fails on any difference.
 
+mod bad_config;
 mod doctor;
+mod document;
 mod errors;
 mod hooks;
 mod ph_sync;
