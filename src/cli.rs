@@ -19,7 +19,9 @@ Exit codes (every command):
      found a problem; from `kodo hook claude`, its input or the kodo config could not be read
      (Claude Code shows the message and lets the tool call go ahead)
   2  usage, configuration, authentication or network error; from `kodo hook claude`, the
-     refusal of an undocumented create (Claude Code blocks the tool call on exit 2)";
+     refusal of an undocumented create (Claude Code blocks the tool call on exit 2)
+  130  interrupted (Ctrl-C): `import` finished the writes in flight, started no other,
+       and listed what was written and what is left (re-running it is safe)";
 
 /// Keep PostHog analytics configuration, Notion documentation and source code in agreement.
 #[derive(Debug, Parser)]

@@ -1,5 +1,5 @@
 //! The `kodo` binary: parses arguments, runs the command, maps the outcome to an exit code
-//! (0 ok, 1 a check failed, 2 usage, config, auth or network error).
+//! (0 ok, 1 a check failed, 2 usage, config, auth or network error, 130 interrupted).
 
 use std::process::ExitCode;
 
@@ -13,6 +13,7 @@ fn main() -> ExitCode {
         Ok(Outcome::Success) => ExitCode::SUCCESS,
         Ok(Outcome::CheckFailed) => ExitCode::from(1),
         Ok(Outcome::Blocked) => ExitCode::from(2),
+        Ok(Outcome::Interrupted) => ExitCode::from(130),
         Err(err) => {
             eprintln!("error: {err}");
             for cause in err.chain().skip(1) {

@@ -109,21 +109,30 @@ pub async fn run(
             (*r, target)
         })
         .collect();
-    let outcome = apply::apply(
+    // From here on Ctrl-C finishes the writes in flight and reports what was written.
+    let stop = apply::Stop::on_ctrl_c(&ctx.printer);
+    let mut outcome = apply::apply(
         &a.notion,
         &a.plans,
         &targets,
         flags.archive_orphans,
         &ctx.printer,
+        &stop,
     )
     .await;
-    let mut outcome = outcome;
+    // The rows not written (the schema writes below add their own entries to `left`).
+    let rows_left = outcome.left.clone();
     let mut schemas_written = apply::Outcome::default();
-    if let Some(side) = a.inventory.notion.get(&Resource::Events) {
+    let side = a
+        .inventory
+        .notion
+        .get(&Resource::Events)
+        .filter(|_| !outcome.interrupted);
+    if let Some(side) = side {
         // The rows just created are rows now: the report extends their schemas too.
         let rows = apply::rows_after(&side.rows, &outcome, Resource::Events);
         let p = analysis::property_report_of(ctx.session(), &a, code.as_ref(), &rows, &[]).await;
-        schemas_written = write_schemas(&a.notion, &p.writes, &mut outcome).await;
+        schemas_written = write_schemas(&a.notion, &p.writes, &mut outcome, &stop).await;
         if !json && !p.writes.is_empty() {
             ctx.printer.data(&schema_plan_text(&p.writes));
         }
@@ -166,17 +175,24 @@ pub async fn run(
                 .existing
                 .iter()
                 .any(|(r, k)| *r == p.resource && k == key);
-            if !failed && !theirs {
+            let left = rows_left
+                .iter()
+                .any(|w| w.resource == p.resource && &w.key == key);
+            if !failed && !theirs && !left {
                 a.state.remember_written(p.resource.plural(), item);
             }
         }
     }
     for r in resources {
-        if !failed_resources.contains(r) {
+        if !failed_resources.contains(r) && !outcome.interrupted {
             a.state.record_sync(r.plural(), &a.now, "import");
         }
     }
     analysis::save_state(ctx.session(), &a.config, &a.state);
+    if outcome.interrupted {
+        // The tracking-plan page waits for a complete run; the report above says what is left.
+        return Ok(Outcome::Interrupted);
+    }
     let page_failed = refresh_tracking_plan(ctx, &a).await.err();
     if let Some(e) = page_failed {
         if outcome.failed.is_empty() {
@@ -219,6 +235,7 @@ async fn write_schemas(
     notion: &kodo_api::NotionClient,
     writes: &[kodo_core::properties::SchemaWrite],
     outcome: &mut apply::Outcome,
+    stop: &apply::Stop,
 ) -> apply::Outcome {
     let mut written = apply::Outcome::default();
     let Some(property) = kodo_core::properties::schema_property() else {
@@ -231,12 +248,23 @@ async fn write_schemas(
         let Some(page_id) = &w.page_id else {
             continue;
         };
+        let write = apply::Write {
+            resource: Resource::Events,
+            key: w.event.clone(),
+            action: "update",
+        };
+        if stop.requested() {
+            outcome.interrupted = true;
+            outcome.left.push(write);
+            continue;
+        }
         let body = serde_json::json!({
             property: crate::model::encode(spec, &crate::model::PropValue::Text(w.text.clone()))
         });
         match notion.update_page(page_id, body).await {
             Ok(page) => {
                 outcome.updated += 1;
+                outcome.written.push(write);
                 let url = Some(page.url.as_str()).filter(|u| !u.is_empty());
                 written
                     .rows
@@ -257,6 +285,8 @@ async fn write_schemas(
             }),
         }
     }
+    outcome.written.sort();
+    outcome.left.sort();
     written
 }
 

@@ -45,6 +45,9 @@ pub enum Outcome {
     /// Exit code 2 as a verdict, not an error: the Claude Code PreToolUse hook refuses the tool
     /// call (Claude Code blocks on exit 2 and shows the hook's stderr to Claude).
     Blocked,
+    /// Exit code 130 (128 + SIGINT, as a shell reports a process Ctrl-C ended): the run was
+    /// interrupted, finished what it had started and reported what is left.
+    Interrupted,
 }
 
 /// What every command gets: the global options, the run-wide switches its subcommand set,

@@ -10,16 +10,19 @@
 //! - A failed write does not stop the others: everything that can be done is done, and the
 //!   failures are reported together.
 //! - A few writes are in flight at once; the client's one rate limiter sets the pace.
+//! - A [`Stop`] (Ctrl-C) lets the writes in flight finish and starts no other: each row is
+//!   written whole or not at all, and the outcome lists what was written and what was left.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 
 use futures_util::StreamExt;
 use kodo_api::{CreateOutcome, KeyLookup, KeyType, NotionClient, Page, PendingCreates};
 
 use crate::model::{decode_page, NotionRow, PropType, Resource};
 use crate::output::Printer;
-pub use kodo_core::outcome::{Failure, Outcome};
+pub use kodo_core::outcome::{Failure, Outcome, Write};
 
 use super::normalize::Desired;
 use super::plan::{create_properties, update_properties, Change, Item, Orphan, ResourcePlan, Step};
@@ -60,6 +63,50 @@ pub struct Target {
     pub read_at: std::time::Instant,
 }
 
+/// A request to stop writing (Ctrl-C): shared by the signal listener and the writers.
+#[derive(Debug, Clone, Default)]
+pub struct Stop(Arc<AtomicBool>);
+
+impl Stop {
+    /// A stop nobody has asked for yet.
+    pub fn new() -> Stop {
+        Stop::default()
+    }
+
+    /// Asks the writers to start no other write.
+    pub fn request(&self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+
+    /// Whether a stop was asked for.
+    pub fn requested(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
+    }
+
+    /// A stop that the first Ctrl-C (SIGINT) requests, saying so on stderr (unless `-q`); a
+    /// second Ctrl-C ends the process at once with exit code 130 (a create whose answer is
+    /// lost then is settled by the next run, never sent twice). Must be called inside the
+    /// runtime; from then on SIGINT no longer kills the process by itself.
+    pub fn on_ctrl_c(printer: &Printer) -> Stop {
+        let stop = Stop::new();
+        let flag = stop.clone();
+        let printer = printer.clone();
+        tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_err() {
+                return;
+            }
+            flag.request();
+            printer.info(
+                "Interrupted: finishing the writes in flight, starting no other (Ctrl-C again stops at once)",
+            );
+            if tokio::signal::ctrl_c().await.is_ok() {
+                std::process::exit(130);
+            }
+        });
+        stop
+    }
+}
+
 enum Op<'a> {
     Create(Resource, &'a Target, &'a PendingCreates, &'a Item),
     Update(Resource, &'a Item, &'a [Change]),
@@ -76,15 +123,31 @@ impl Op<'_> {
             Op::Trash(o) => format!("archive {}", o.row.record.key),
         }
     }
+
+    /// The write as the report lists it.
+    fn write(&self) -> Write {
+        let (resource, key, action) = match self {
+            Op::Create(r, _, _, item) => (*r, &item.desired.record.key, "create"),
+            Op::Update(r, item, _) => (*r, &item.desired.record.key, "update"),
+            Op::Trash(o) => (o.row.record.resource, &o.row.record.key, "archive"),
+        };
+        Write {
+            resource,
+            key: key.clone(),
+            action,
+        }
+    }
 }
 
-/// Applies `plans`. `targets` says where each resource's writes go.
+/// Applies `plans`. `targets` says where each resource's writes go; once `stop` is requested
+/// no further write is started (those are listed in the outcome's `left`).
 pub async fn apply(
     client: &NotionClient,
     plans: &[ResourcePlan],
     targets: &BTreeMap<Resource, Target>,
     archive_orphans: bool,
     printer: &Printer,
+    stop: &Stop,
 ) -> Outcome {
     // Each resource's creates, in the order they are sent: a stale key is re-checked together
     // with the next ones.
@@ -132,6 +195,12 @@ pub async fn apply(
             let bar = &bar;
             let record = &record;
             async move {
+                let write = op.write();
+                if stop.requested() {
+                    record(&|o| o.left.push(write.clone()));
+                    return;
+                }
+                let done = |o: &mut Outcome| o.written.push(write.clone());
                 bar.set_message(op.describe());
                 match op {
                     Op::Create(resource, target, pending, item) => {
@@ -141,10 +210,12 @@ pub async fn apply(
                         match created.await {
                             Ok(CreateOutcome::Created(page)) => record(&|o| {
                                 o.created += 1;
+                                done(o);
                                 push_row(o, resource, &page);
                             }),
                             Ok(CreateOutcome::Recovered(page)) => record(&|o| {
                                 o.recovered += 1;
+                                done(o);
                                 push_row(o, resource, &page);
                             }),
                             Ok(CreateOutcome::Existing(page)) => record(&|o| {
@@ -169,6 +240,7 @@ pub async fn apply(
                         match client.update_page(page_id, properties).await {
                             Ok(page) => record(&|o| {
                                 o.updated += 1;
+                                done(o);
                                 push_row(o, resource, &page);
                             }),
                             Err(e) => record(&|o| {
@@ -186,6 +258,7 @@ pub async fn apply(
                         match client.set_in_trash(&orphan.row.page_id, true).await {
                             Ok(_) => record(&|o| {
                                 o.archived += 1;
+                                done(o);
                                 o.trashed.insert(orphan.row.page_id.clone());
                             }),
                             Err(e) => record(&|o| {
@@ -208,6 +281,9 @@ pub async fn apply(
     outcome
         .failed
         .sort_by(|a, b| (a.resource, &a.key).cmp(&(b.resource, &b.key)));
+    outcome.written.sort();
+    outcome.left.sort();
+    outcome.interrupted = stop.requested();
     outcome
 }
 

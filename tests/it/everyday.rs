@@ -146,7 +146,7 @@ fn the_readme_and_help_list_the_same_exit_codes() {
         .filter_map(|l| l.split(' ').next())
         .filter(|c| !c.is_empty() && c.chars().all(|ch| ch.is_ascii_digit()))
         .collect();
-    assert_eq!(readme_codes, ["0", "1", "2"]);
+    assert_eq!(readme_codes, ["0", "1", "2", "130"]);
     assert_eq!(help_codes, readme_codes);
     // Garbage on `kodo hook claude`'s stdin is the documented exit 1, never a panic.
     let dir = tempfile::tempdir().unwrap();

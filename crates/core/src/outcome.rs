@@ -15,6 +15,15 @@ pub struct Failure {
     pub error: String,
 }
 
+/// One write of the plan, as the report lists it: which row, and what was (or would be) done.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Write {
+    pub resource: Resource,
+    pub key: String,
+    /// `create`, `update` or `archive`.
+    pub action: &'static str,
+}
+
 /// What applying a plan did.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Outcome {
@@ -29,10 +38,25 @@ pub struct Outcome {
     pub unchanged: usize,
     pub archived: usize,
     pub failed: Vec<Failure>,
+    /// Every write that landed (created, recovered, updated or archived), ordered by resource
+    /// and key.
+    pub written: Vec<Write>,
+    /// The run was interrupted (Ctrl-C): the writes in flight were finished, the others were
+    /// not started and are listed in `left`.
+    pub interrupted: bool,
+    /// The writes of the plan that were not started because the run was interrupted.
+    pub left: Vec<Write>,
     /// The rows as they now are (created, recovered or updated), by resource.
     #[serde(skip)]
     pub rows: BTreeMap<Resource, Vec<NotionRow>>,
     /// Page IDs moved to the trash.
     #[serde(skip)]
     pub trashed: BTreeSet<String>,
+}
+
+impl Outcome {
+    /// Every write the plan asked for: done, failed, found done by another run, or left.
+    pub fn planned_writes(&self) -> usize {
+        self.written.len() + self.failed.len() + self.existing.len() + self.left.len()
+    }
 }

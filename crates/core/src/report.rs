@@ -997,12 +997,26 @@ pub fn import_json(
     crate::wire::to_json(&crate::wire::Import::of(plans, outcome, dry_run))
 }
 
-/// The line that ends an import.
+/// The line that ends an import; after an interruption, also every write that landed and
+/// every write that was not started.
 pub fn import_summary(outcome: &crate::outcome::Outcome) -> String {
-    let mut line = format!(
-        "Import done: created {}, recovered {}, updated {}, unchanged {}",
-        outcome.created, outcome.recovered, outcome.updated, outcome.unchanged
-    );
+    let mut line = if outcome.interrupted {
+        format!(
+            "Import interrupted: {} of {} writes done, {} not started: created {}, recovered {}, updated {}, unchanged {}",
+            outcome.written.len(),
+            outcome.planned_writes(),
+            outcome.left.len(),
+            outcome.created,
+            outcome.recovered,
+            outcome.updated,
+            outcome.unchanged
+        )
+    } else {
+        format!(
+            "Import done: created {}, recovered {}, updated {}, unchanged {}",
+            outcome.created, outcome.recovered, outcome.updated, outcome.unchanged
+        )
+    };
     if outcome.archived > 0 {
         let _ = write!(line, ", archived {}", outcome.archived);
     }
@@ -1023,6 +1037,33 @@ pub fn import_summary(outcome: &crate::outcome::Outcome) -> String {
             f.key,
             f.error
         );
+    }
+    if outcome.interrupted {
+        let list = |out: &mut String, writes: &[crate::outcome::Write]| {
+            for w in writes {
+                let sign = match w.action {
+                    "create" => '+',
+                    "archive" => '-',
+                    _ => '~',
+                };
+                let _ = write!(
+                    out,
+                    "\n  {sign} {} `{}`",
+                    w.resource.label().to_lowercase(),
+                    w.key
+                );
+            }
+        };
+        if !outcome.written.is_empty() {
+            line.push_str("\nWritten (each row whole: a write in flight was finished):");
+            list(&mut line, &outcome.written);
+        }
+        if !outcome.left.is_empty() {
+            line.push_str(
+                "\nNot written (re-run `kodo ph-sync import` to write them; it is safe to repeat):",
+            );
+            list(&mut line, &outcome.left);
+        }
     }
     line.push('\n');
     line

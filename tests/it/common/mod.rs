@@ -5,7 +5,9 @@
 //! Invariants: the emulator runs at a high rate limit (100,000 requests per 60-second window)
 //! and the config's `notion.rateLimit` matches, so tests are fast without any timed assertion; the
 //! `kodo` command never inherits a token from the developer's environment — it gets the
-//! scenario's, plus `NO_COLOR=1` and `KODO_TEST_NO_RETRY_DELAY=1`.
+//! scenario's, plus `NO_COLOR=1`, `KODO_TEST_NO_RETRY_DELAY=1` and an hour's
+//! `KODO_PROGRESS_INTERVAL_MS` (so no progress line depends on how fast the machine is; a test
+//! of the lines sets 0).
 
 #![allow(dead_code)]
 
@@ -120,6 +122,7 @@ impl TestEnv {
         cmd.current_dir(self.root())
             .env("NO_COLOR", "1")
             .env("KODO_TEST_NO_RETRY_DELAY", "1")
+            .env("KODO_PROGRESS_INTERVAL_MS", "3600000")
             .env("NOTION_API_KEY", self.scenario.notion_token())
             .env("POSTHOG_PERSONAL_API_KEY", self.scenario.posthog_key());
         cmd

@@ -1,0 +1,221 @@
+//! An import as a person or a CI job lives it (issue 13): Ctrl-C in the middle of the writes,
+//! progress lines in a log, and the confirmation a large or destructive import asks for.
+
+use std::collections::BTreeSet;
+use std::process::{Child, Output, Stdio};
+
+use crate::common::TestEnv;
+use serde_json::{json, Value};
+
+/// `(resource, action, key)` of each write a JSON list names.
+fn writes(list: &Value) -> BTreeSet<(String, String, String)> {
+    list.as_array()
+        .into_iter()
+        .flatten()
+        .map(|w| {
+            (
+                w["resource"].as_str().unwrap_or_default().to_string(),
+                w["action"].as_str().unwrap_or_default().to_string(),
+                w["key"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect()
+}
+
+/// The writes `import --dry-run --format json` would make now (creates and updates).
+fn planned(env: &TestEnv) -> BTreeSet<(String, String, String)> {
+    let text = env.ph_sync(&["import", "--dry-run", "--format", "json"]);
+    let v: Value = serde_json::from_str(&text).unwrap();
+    let mut out = BTreeSet::new();
+    for (resource, plan) in v["plan"].as_object().unwrap() {
+        for key in plan["create"].as_array().unwrap() {
+            out.insert((
+                resource.clone(),
+                "create".into(),
+                key.as_str().unwrap().into(),
+            ));
+        }
+        for update in plan["update"].as_array().unwrap() {
+            let key = update["key"].as_str().unwrap();
+            out.insert((resource.clone(), "update".into(), key.into()));
+        }
+    }
+    out
+}
+
+/// Starts `kodo ph-sync <args>` against the demo with every Notion answer slowed down, and
+/// sends it SIGINT once the emulator has answered its first write.
+fn interrupt_import(env: &TestEnv, args: &[&str]) -> Output {
+    env.set_faults(json!({"latency_ms": [150, 200]}));
+    env.clear_requests();
+    let mut child: Child = env
+        .kodo_process()
+        .arg("ph-sync")
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    loop {
+        if !env.notion_writes().is_empty() {
+            break;
+        }
+        if child.try_wait().unwrap().is_some() {
+            let out = child.wait_with_output().unwrap();
+            panic!(
+                "the import ended before its first write: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    let sent = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let out = child.wait_with_output().unwrap();
+    env.set_faults(json!({}));
+    out
+}
+
+#[test]
+fn ctrl_c_finishes_the_writes_in_flight_reports_them_and_exits_130() {
+    let env = TestEnv::start("demo");
+    let before = planned(&env);
+    assert!(
+        before.len() > 8,
+        "the demo plans too few writes: {before:?}"
+    );
+    let out = interrupt_import(&env, &["import", "--format", "json"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert!(
+        stderr.contains("Interrupted: finishing the writes in flight"),
+        "{stderr}"
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).expect("the JSON report");
+    let result = &v["result"];
+    assert_eq!(result["interrupted"], true);
+    let written = writes(&result["written"]);
+    let left = writes(&result["left"]);
+    assert!(!written.is_empty() && !left.is_empty(), "{result}");
+    assert!(written.is_disjoint(&left));
+    // The plan is exactly split into what was written and what was left.
+    let both: BTreeSet<_> = written.union(&left).cloned().collect();
+    assert_eq!(both, before);
+    // Notion holds exactly the reported writes: one answered write request each, and what
+    // is still to do is exactly what was reported as left (no half-written row).
+    let answered = env
+        .notion_writes()
+        .iter()
+        .filter(|r| r["status"] == 200)
+        .count();
+    assert_eq!(answered, written.len(), "{:#?}", env.notion_writes());
+    assert_eq!(planned(&env), left);
+    env.assert_no_duplicates();
+    // A re-run writes the rest.
+    env.ph_sync(&["import"]);
+    assert!(planned(&env).is_empty());
+}
+
+#[test]
+fn an_interrupted_import_says_in_markdown_what_was_written_and_what_is_left() {
+    let env = TestEnv::start("demo");
+    let out = interrupt_import(&env, &["import"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(130),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let summary = stdout
+        .lines()
+        .find(|l| l.starts_with("Import interrupted: "))
+        .unwrap_or_else(|| panic!("no summary in:\n{stdout}"));
+    let after = stdout.split(summary).nth(1).unwrap();
+    let (written, left) = after
+        .split_once(
+            "\nNot written (re-run `kodo ph-sync import` to write them; it is safe to repeat):",
+        )
+        .unwrap_or_else(|| panic!("no list of what is left:\n{stdout}"));
+    let listed = |text: &str| -> BTreeSet<String> {
+        text.lines()
+            .filter_map(|l| l.strip_prefix("  "))
+            .map(str::to_string)
+            .collect()
+    };
+    let written = listed(written);
+    let left = listed(left);
+    assert!(!written.is_empty() && !left.is_empty(), "{stdout}");
+    assert!(
+        summary.contains(&format!(
+            "{} of {} writes done, {} not started",
+            written.len(),
+            written.len() + left.len(),
+            left.len()
+        )),
+        "{summary}"
+    );
+    // What is left is what a new plan holds.
+    let text = env.ph_sync(&["import", "--dry-run"]);
+    for line in &left {
+        let key = line.split('`').nth(1).unwrap();
+        assert!(text.contains(key), "{key} left but not planned:\n{text}");
+    }
+    let planned_keys: BTreeSet<&str> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("  + ").or_else(|| l.strip_prefix("  ~ ")))
+        .map(|l| l.split([':', ' ']).next().unwrap_or(l))
+        .collect();
+    for line in &written {
+        let key = line.split('`').nth(1).unwrap();
+        assert!(
+            !planned_keys.contains(key),
+            "{key} written but planned again:\n{text}"
+        );
+    }
+}
+
+#[test]
+fn a_long_import_in_a_log_prints_progress_lines_and_quiet_prints_none() {
+    let env = TestEnv::start("demo");
+    let total = planned(&env).len();
+    // Interval 0: a line after every write, so the test needs no clock.
+    let out = env
+        .kodo()
+        .env("KODO_PROGRESS_INTERVAL_MS", "0")
+        .args(["ph-sync", "import", "flags"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let line = regex::Regex::new(
+        r"^Writing to Notion: (\d+)/(\d+) \((\d+)%\), \d+\.\d/s, ETA (\d+s|\d+m\d\ds|\d+h\d\dm|unknown)$",
+    )
+    .unwrap();
+    let done: Vec<(usize, usize)> = stderr
+        .lines()
+        .filter_map(|l| line.captures(l))
+        .map(|c| (c[1].parse().unwrap(), c[2].parse().unwrap()))
+        .collect();
+    let n = done.last().map(|d| d.1).unwrap_or_default();
+    assert!(n > 0 && n <= total, "{stderr}");
+    assert_eq!(
+        done,
+        (1..=n).map(|k| (k, n)).collect::<Vec<_>>(),
+        "{stderr}"
+    );
+    assert!(stderr.contains(&format!("Writing to Notion: {n}/{n} (100%)")));
+
+    let env = TestEnv::start("demo");
+    let out = env
+        .kodo()
+        .env("KODO_PROGRESS_INTERVAL_MS", "0")
+        .args(["-q", "ph-sync", "import", "flags"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "");
+}
