@@ -87,7 +87,7 @@ pub fn save_analysed_snapshot(s: Session<'_>, a: &Analysis) -> Snapshot {
         code::dead_flags(&CodeInput {
             scan: &Default::default(),
             posthog: &a.inventory.posthog,
-            deleted_flags: &a.inventory.deleted_flags,
+            deleted_flags: &a.inventory.posthog.deleted_flags,
             maybe_deleted: &a.inventory.maybe_deleted,
             notion_events: None,
             notion_flags: Some(&side.rows),
