@@ -20,16 +20,31 @@ pub async fn run(ctx: &Context, args: Box<DocumentArgs>) -> anyhow::Result<Outco
     let _lock = ctx.write_lock().await?;
     let done = document::document(ctx.session(), &config, &request).await?;
     match args.format {
-        Some(ReportFormat::Json) => {
-            let mut value = serde_json::to_value(&done)?;
-            if let Some(map) = value.as_object_mut() {
-                map.insert("version".into(), serde_json::json!(1));
-            }
-            ctx.printer.data(&serde_json::to_string_pretty(&value)?);
-        }
+        Some(ReportFormat::Json) => ctx.printer.data(&json(&done)),
         _ => ctx.printer.data(&markdown(&done)),
     }
     Ok(Outcome::Success)
+}
+
+/// The machine report: [`kodo_core::wire::Document`].
+pub fn json(done: &Documented) -> String {
+    use kodo_core::wire;
+    let action = serde_json::to_value(done.action)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default();
+    wire::to_json(&wire::Document {
+        version: wire::VERSION,
+        resource: done.resource,
+        key: done.key.clone(),
+        action,
+        page_id: done.page_id.clone(),
+        url: done.url.clone(),
+        properties: done.properties.iter().map(|p| p.to_string()).collect(),
+        changes: done.changes.iter().map(wire::Change::of).collect(),
+        created_meanwhile: done.created_meanwhile,
+        snapshot_updated: done.snapshot_updated,
+    })
 }
 
 /// The human report.

@@ -553,17 +553,36 @@ pub fn render_json(
     pages: Option<&super::pages::PagesResult>,
     dry_run: bool,
 ) -> String {
-    let mut report = json!({
-        "version": 1,
-        "dry_run": dry_run,
-        "resources": json_results(results, dry_run).unwrap_or_default(),
-    });
-    if let Some(pages) = pages {
-        report["pages"] = serde_json::to_value(pages).unwrap_or_default();
-    }
-    let mut text = serde_json::to_string_pretty(&report).unwrap_or_default();
-    text.push('\n');
-    text
+    use kodo_core::wire;
+    kodo_core::wire::to_json(&wire::Setup {
+        version: wire::VERSION,
+        dry_run,
+        resources: results
+            .iter()
+            .map(|r| wire::SetupDatabase {
+                resource: r.resource,
+                action: if dry_run {
+                    match r.action {
+                        "created" => "would_create",
+                        "updated" => "would_update",
+                        "adopted" => "would_adopt",
+                        other => other,
+                    }
+                } else {
+                    r.action
+                }
+                .to_string(),
+                database_id: r.database_id.clone(),
+                added_properties: r.added_properties.clone(),
+                added_options: r.added_options.clone(),
+            })
+            .collect(),
+        pages: pages.map(|p| wire::SetupPages {
+            tracking_plan: p.tracking_plan.clone(),
+            tracking_plan_action: p.tracking_plan_action.to_string(),
+            index_action: p.index_action.to_string(),
+        }),
+    })
 }
 
 /// The token in a database's description that says kodo's setup created it for `resource`.
@@ -622,26 +641,6 @@ pub fn save_config_value(
             key.join(".")
         )
     })
-}
-
-/// The results as `setup --format json` gives them: in a dry run, what would happen
-/// (`would_create`, `would_update`, `would_adopt`), never a past tense for what was not done.
-pub fn json_results(results: &[SetupResult], dry_run: bool) -> serde_json::Result<Value> {
-    let mut list = Vec::new();
-    for r in results {
-        let mut value = serde_json::to_value(r)?;
-        if dry_run {
-            let planned = match r.action {
-                "created" => "would_create",
-                "updated" => "would_update",
-                "adopted" => "would_adopt",
-                other => other,
-            };
-            value["action"] = json!(planned);
-        }
-        list.push(value);
-    }
-    Ok(Value::Array(list))
 }
 
 /// The human summary.

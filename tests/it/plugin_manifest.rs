@@ -332,7 +332,7 @@ fn commands_are_limited_to_the_kodo_binary() {
     // The JSON contract is documented once, on the wire types, and the command points there.
     assert!(body.contains("${CLAUDE_PLUGIN_ROOT}/crates/core/src/wire.rs"));
     let wire = read("crates/core/src/wire.rs");
-    for document in ["Audit", "Status", "Import"] {
+    for document in ["Audit", "Status", "Import", "Setup", "Document"] {
         assert!(
             body.contains(&format!("`{document}`")),
             "ph-sync.md: {document}"

@@ -1,6 +1,7 @@
 //! The versioned JSON wire types: the contract of `kodo ph-sync audit --format json` (and of
 //! the default report, which prints the same document), of `kodo ph-sync status --format
-//! json` and of `kodo ph-sync import --format json`.
+//! json`, of `kodo ph-sync import --format json`, and of `setup` and `document` with
+//! `--format json`.
 //!
 //! The renderers build these types from the engine's own ([`crate::report::Findings`],
 //! [`crate::plan::ResourcePlan`], [`crate::outcome::Outcome`]) and serialize them; a reader
@@ -425,6 +426,74 @@ pub struct ImportFailure {
     pub error: String,
 }
 
+// ---- setup and document -----------------------------------------------------------------
+
+/// `kodo ph-sync setup --format json`: what setup did (or, in a dry run, would do).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Setup {
+    /// [`VERSION`].
+    pub version: u32,
+    pub dry_run: bool,
+    /// One entry per database, in the spec's order.
+    pub resources: Vec<SetupDatabase>,
+    /// The documentation pages (`setup` with `notion.pages.analytics_home`); absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pages: Option<SetupPages>,
+}
+
+/// What setup did to one database.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SetupDatabase {
+    pub resource: Resource,
+    /// `created`, `adopted` (a database kodo created earlier, found by its title and marker),
+    /// `updated` or `unchanged`; in a dry run `would_create`, `would_adopt`, `would_update`
+    /// or `unchanged`.
+    pub action: String,
+    /// The database's ID (`null` in a dry run that would create it).
+    pub database_id: Option<String>,
+    /// The properties added to the database.
+    pub added_properties: Vec<String>,
+    /// Property → the select options added to it.
+    pub added_options: std::collections::BTreeMap<String, Vec<String>>,
+}
+
+/// What setup did to the documentation pages.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SetupPages {
+    /// The Tracking Plan page (`null` in a dry run that would create it).
+    pub tracking_plan: Option<String>,
+    /// `configured`, `adopted` or `created` (`would_create` in a dry run).
+    pub tracking_plan_action: String,
+    /// The index on the analytics page: `created`, `updated` or `unchanged` (`would_…` in a
+    /// dry run).
+    pub index_action: String,
+}
+
+/// `kodo ph-sync document … --format json`: the row written (or, in a dry run, that would be).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Document {
+    /// [`VERSION`].
+    pub version: u32,
+    pub resource: Resource,
+    pub key: String,
+    /// `created`, `recovered` (an earlier send whose answer was lost had created the row; it
+    /// was read, not sent again), `updated`, `unchanged`, `would_create` or `would_update`.
+    pub action: String,
+    /// The row (`null` in a dry run that would create it).
+    pub page_id: Option<String>,
+    pub url: Option<String>,
+    /// The properties written (or that would be).
+    pub properties: Vec<String>,
+    /// The changes made to an existing row: Notion's value before and the one written.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub changes: Vec<Change>,
+    /// Another writer created the row after kodo saw it missing; kodo wrote only what was
+    /// asked to it.
+    pub created_meanwhile: bool,
+    /// Whether `.kodo/snapshot.json` now lists the key (the hooks accept it offline).
+    pub snapshot_updated: bool,
+}
+
 // ---- from the engine's types ----------------------------------------------------------------
 
 impl Audit {
@@ -536,7 +605,8 @@ impl Finding {
 }
 
 impl Change {
-    fn of(c: &crate::plan::Change) -> Change {
+    /// The wire form of a planned change.
+    pub fn of(c: &crate::plan::Change) -> Change {
         Change {
             property: c.property.to_string(),
             from: serde_json::to_value(&c.from).unwrap_or(Value::Null),

@@ -113,3 +113,33 @@ fn document_errors_and_help() {
         "every bad input fails before a write"
     );
 }
+
+/// The JSON of `document`, `setup` and `status` reads back as its wire type, field for field.
+#[test]
+fn machine_outputs_read_back_as_their_wire_types() {
+    use kodo_core::wire;
+    let env = TestEnv::start("demo");
+    let text = env.ph_sync(&[
+        "document",
+        "flag",
+        "beta_dark_mode",
+        "--dry-run",
+        "--format",
+        "json",
+    ]);
+    let document: wire::Document = serde_json::from_str(&text).expect("wire::Document");
+    assert_eq!(document.version, wire::VERSION);
+    assert_eq!(document.action, "would_create");
+    assert_eq!(wire::to_json(&document), text);
+
+    let text = env.ph_sync(&["setup", "--dry-run", "--format", "json"]);
+    let setup: wire::Setup = serde_json::from_str(&text).expect("wire::Setup");
+    assert!(setup.dry_run);
+    assert_eq!(setup.resources.len(), 4);
+    assert_eq!(wire::to_json(&setup), text);
+
+    let text = env.ph_sync(&["status", "--format", "json"]);
+    let status: wire::Status = serde_json::from_str(&text).expect("wire::Status");
+    assert!(!status.in_sync);
+    assert_eq!(wire::to_json(&status), text);
+}
