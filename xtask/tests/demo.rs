@@ -31,7 +31,9 @@ fn the_demo_tells_the_whole_story_whatever_the_users_environment() {
     let lines = [
         "## 1. Where PostHog, Notion and the code stand",
         "$ kodo ph-sync",
-        "- [ ] Flag `release_checkout_v2`: Notion says \"draft\", PostHog is active at 100%",
+        // Each row links to its Notion page.
+        "- [ ] Flag [`release_checkout_v2`](https://www.notion.so/",
+        "): Notion says \"draft\", PostHog is active at 100%",
         "- [ ] Event: `checkout_coupon_applied` - in neither PostHog nor Notion (web/src/checkout.ts:7)",
         "## 2. A flag is deleted in PostHog while the code still checks it",
         "$ kodo ph-sync audit flags",
