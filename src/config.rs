@@ -185,15 +185,16 @@ impl Databases {
         self.ids.get(&resource).map(String::as_str)
     }
 
-    fn from_raw(mut raw: RawDatabases) -> Databases {
-        let ids = Resource::ALL
-            .into_iter()
-            .filter_map(|r| {
-                let id = non_empty(raw.0.remove(r.config_key()).flatten())?;
-                Some((r, id))
-            })
-            .collect();
-        Databases { ids }
+    /// Each configured ID or URL in its canonical form ([`crate::notion_id::parse`]).
+    fn from_raw(path: &Path, mut raw: RawDatabases) -> Result<Databases, ConfigError> {
+        let mut ids = std::collections::BTreeMap::new();
+        for r in Resource::ALL {
+            let key = format!("notion.databases.{}", r.config_key());
+            if let Some(id) = notion_id(path, &key, raw.0.remove(r.config_key()).flatten())? {
+                ids.insert(r, id);
+            }
+        }
+        Ok(Databases { ids })
     }
 }
 
@@ -656,6 +657,17 @@ impl Config {
             hygiene,
         };
         validate_scan(&file, &raw.scan)?;
+        let databases = Databases::from_raw(&file, notion.databases)?;
+        let analytics_home = notion_id(
+            &file,
+            "notion.pages.analytics_home",
+            notion.pages.analytics_home,
+        )?;
+        let tracking_plan = notion_id(
+            &file,
+            "notion.pages.tracking_plan",
+            notion.pages.tracking_plan,
+        )?;
         Ok(Config {
             root: root_of(path),
             path: file,
@@ -674,9 +686,9 @@ impl Config {
                     .unwrap_or_else(|| DEFAULT_NOTION_TOKEN_VAR.into()),
                 base_url,
                 rate_limit,
-                databases: Databases::from_raw(notion.databases),
-                analytics_home: non_empty(notion.pages.analytics_home),
-                tracking_plan: non_empty(notion.pages.tracking_plan),
+                databases,
+                analytics_home,
+                tracking_plan,
             },
             sync,
             scan: raw.scan,
@@ -729,6 +741,22 @@ impl Config {
     pub fn kodo_dir(&self) -> PathBuf {
         self.root.join(".kodo")
     }
+}
+
+/// A configured Notion ID (or a Notion URL, which people paste) in its canonical form; unset or
+/// empty is `None`.
+fn notion_id(path: &Path, key: &str, value: Option<String>) -> Result<Option<String>, ConfigError> {
+    let Some(value) = non_empty(value) else {
+        return Ok(None);
+    };
+    crate::notion_id::parse(&value)
+        .map(Some)
+        .map_err(|e| ConfigError::Invalid {
+            path: path.to_path_buf(),
+            key: key.to_string(),
+            message: e.to_string(),
+            hint: e.hint().to_string(),
+        })
 }
 
 fn non_empty(value: Option<String>) -> Option<String> {
@@ -1168,7 +1196,7 @@ mod tests {
 
     const MINIMAL: &str = r#"{
   "posthog": {"project_id": "123", "region_url": "https://eu.posthog.com/"},
-  "notion": {"databases": {"events": "abc"}}
+  "notion": {"databases": {"events": "https://www.notion.so/acme/0000000000004000800000000000e001?v=9a8b7c6d5e4f40312233445566778899"}}
 }"#;
 
     #[test]
@@ -1182,7 +1210,11 @@ mod tests {
         assert_eq!(config.notion.base_url, "https://api.notion.com");
         assert!(config.sync.auto_sync_on_create);
         assert!(!config.sync.require_notion_entry);
-        assert_eq!(config.database(Resource::Events).unwrap(), "abc");
+        // A pasted URL is the database's ID, canonical.
+        assert_eq!(
+            config.database(Resource::Events).unwrap(),
+            "00000000-0000-4000-8000-00000000e001"
+        );
         assert!(config.warnings.is_empty());
     }
 
@@ -1484,8 +1516,8 @@ mod tests {
         let full = r#"{"$schema": "./config.schema.json",
           "posthog": {"project_id": "1", "organization_slug": "o", "region_url": "https://us.posthog.com", "tokenEnvVar": "P"},
           "notion": {"authMethod": "api-token", "tokenEnvVar": "N", "baseUrl": "https://api.notion.com", "rateLimit": 3,
-                     "databases": {"events": "a", "feature_flags": "b", "experiments": "c", "dashboards": "d"},
-                     "pages": {"analytics_home": "h", "tracking_plan": "t"}},
+                     "databases": {"events": "0000000000004000800000000000000a", "feature_flags": "0000000000004000800000000000000b", "experiments": "0000000000004000800000000000000c", "dashboards": "0000000000004000800000000000000d"},
+                     "pages": {"analytics_home": "https://acme.notion.site/Home-00000000000040008000000000000001", "tracking_plan": "00000000-0000-4000-8000-000000000002"}},
           "sync": {"auto_sync_on_create": true, "require_notion_entry": false, "include_builtin_events": false,
                    "offline_policy": "block", "strict_offline": false, "snapshot_max_age_hours": 1,
                    "cleanup_after_days": 14, "flag_types": {"x": "ops"}, "event_categories": {"y": "error"},
@@ -1504,7 +1536,10 @@ mod tests {
         let config = parse(full).unwrap();
         assert!(config.warnings.is_empty());
         assert_eq!(config.sync.naming.snake_case, RuleLevel::Error);
-        assert_eq!(config.notion.analytics_home.as_deref(), Some("h"));
+        assert_eq!(
+            config.notion.analytics_home.as_deref(),
+            Some("00000000-0000-4000-8000-000000000001")
+        );
         assert_eq!(config.sync.cleanup_after_days, 14);
         use kodo_core::hygiene::{Level, Rule};
         assert_eq!(config.sync.hygiene.level(Rule::MissingOwner), Level::Error);

@@ -13,6 +13,7 @@ pub mod dotenv;
 pub mod hooks;
 pub mod lock;
 pub mod lookup;
+pub mod notion_id;
 pub mod output;
 pub mod snapshot;
 pub mod state;

@@ -487,7 +487,7 @@ mod tests {
         let text = format!(
             r#"{{"posthog": {{"project_id": "1"}},
                 "notion": {{"baseUrl": "http://127.0.0.1:9", "tokenEnvVar": "KODO_TEST_DOCS_SURELY_UNSET",
-                            "databases": {{"events": "e", "feature_flags": "f"}}}},
+                            "databases": {{"events": "0000000000004000800000000000e001", "feature_flags": "0000000000004000800000000000f001"}}}},
                 "sync": {{{extra_sync}}}}}"#
         );
         Config::parse(&dir.join(".kodo/config.json"), &text, Env::default()).unwrap()

@@ -442,7 +442,7 @@ pub async fn setup_one(
     }
     let Some(parent) = config.notion.analytics_home.as_deref() else {
         anyhow::bail!(
-            "`{}`: `notion.pages.analytics_home` is not set, and setup creates the databases under that page\n  hint: paste the ID of a Notion page shared with your integration (the 32 hex characters at the end of its URL)",
+            "`{}`: `notion.pages.analytics_home` is not set, and setup creates the databases under that page\n  hint: paste the link of a Notion page shared with your integration (⋯ → Copy link), or its ID",
             config.path.display()
         );
     };

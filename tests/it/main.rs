@@ -17,6 +17,7 @@ mod hook_claude;
 mod hygiene;
 mod import_run;
 mod notion_fidelity;
+mod notion_urls;
 mod pages;
 mod pipeline;
 mod plugin_launcher;

@@ -184,7 +184,7 @@ fn generate(repo: &Path, files: usize) -> Result<()> {
     let flags: Vec<String> = (0..services).map(flag).collect();
     let config = serde_json::json!({
         "posthog": {"project_id": "1"},
-        "notion": {"baseUrl": "http://127.0.0.1:9", "databases": {"events": "e", "feature_flags": "f"}},
+        "notion": {"baseUrl": "http://127.0.0.1:9", "databases": {"events": "0000000000004000800000000000e001", "feature_flags": "0000000000004000800000000000f001"}},
     });
     fs::write(
         repo.join(".kodo/config.json"),

@@ -101,7 +101,7 @@ impl Repo {
             "notion": {
                 "tokenEnvVar": TOKEN_VAR,
                 "baseUrl": notion_url,
-                "databases": {"events": "db-events", "feature_flags": "db-flags"}
+                "databases": {"events": "0000000000004000800000000000e001", "feature_flags": "0000000000004000800000000000f001"}
             },
             "sync": sync,
         });
