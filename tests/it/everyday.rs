@@ -115,6 +115,9 @@ fn read_only_commands_leave_a_committed_kodo_directory_clean() {
         &["ph-sync", "audit"],
         &["ph-sync", "audit", "flags", "--format", "json"],
         &["snapshot", "refresh"],
+        &["scan"],
+        &["scan", "--check"],
+        &["doctor"],
     ] {
         let code = env.kodo().args(args).output().unwrap().status.code();
         assert!(matches!(code, Some(0 | 1)), "{args:?}: {code:?}");

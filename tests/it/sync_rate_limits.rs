@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use crate::common::{fast_options, TestEnv};
 use kodo_sandbox::{Options, Scenario};
-use serde_json::json;
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
 
 fn notion_statuses(env: &TestEnv) -> Vec<u64> {
     env.requests()
@@ -105,6 +106,57 @@ fn the_workspace_limit_is_waited_out_as_stated() {
     assert!(
         limited <= windows * 4,
         "{limited} refusals for {windows} windows"
+    );
+    env.assert_no_duplicates();
+}
+
+/// PostHog's sustained throttle: 4,800 requests per hour per personal key, a sliding window
+/// (posthog/rate_limit.py `SustainedRateThrottle`, DRF `SimpleRateThrottle`: 429 `throttled`
+/// with `Retry-After` until the oldest request leaves the window). When the hour is spent
+/// (here the emulator's window is scaled to 40 requests per second, which kodo's own limiter does
+/// not know, as when another client of the same key spent it), a call can be refused many
+/// more times than its 6 attempts before the window opens again: the test's retry cap sends
+/// each retry at once, so every call meets the closed window dozens of times. kodo keeps
+/// waiting while the service states how long (its waits adding up to at most 65 minutes per
+/// call) and the run completes; it does not give up on the 6th refusal.
+#[test]
+fn a_long_run_waits_out_posthogs_hourly_window_instead_of_giving_up() {
+    let env = TestEnv::start("demo");
+    env.sandbox.admin_send(
+        "PUT",
+        "/posthog_rate_limit",
+        json!({"burst": {"limit": 480, "seconds": 60}, "sustained": {"limit": 40, "seconds": 1}}),
+    );
+    let out = env
+        .kodo()
+        .args(["ph-sync", "import", "-v"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    // Nothing was given up on: no read of PostHog's event properties was dropped.
+    assert!(!stderr.contains("could not be read"), "{stderr}");
+    let posthog: Vec<Value> = env
+        .requests()
+        .into_iter()
+        .filter(|r| r["service"] == "posthog")
+        .collect();
+    let served = posthog.iter().filter(|r| r["status"] == 200).count();
+    assert!(
+        served > 10,
+        "{served} PostHog answers: the window must bite"
+    );
+    // Some one request was refused more often than the 6 attempts a call used to have.
+    let mut refusals: BTreeMap<String, usize> = BTreeMap::new();
+    for r in posthog.iter().filter(|r| r["status"] == 429) {
+        *refusals
+            .entry(format!("{} {} {}", r["method"], r["path"], r["query"]))
+            .or_default() += 1;
+    }
+    let most = refusals.values().copied().max().unwrap_or(0);
+    assert!(
+        most > 6,
+        "at most {most} refusals of one request: {refusals:?}"
     );
     env.assert_no_duplicates();
 }

@@ -78,6 +78,26 @@ fn cargo() -> String {
     std::env::var("CARGO").unwrap_or_else(|_| "cargo".into())
 }
 
+/// `KODO_PREBUILT_BIN_DIR`: a directory whose binaries are already up to date, set by
+/// `cargo xtask ci` for its own test run (`cargo test --workspace` builds every binary before
+/// any test runs). Without it the demo builds them itself. `cargo test` builds them with the
+/// dev-dependencies' features (tokio's test-util, ...), so a `cargo build` inside the demo's
+/// test would compile a second copy of half the dependency tree.
+fn prebuilt_bins(bins: &[&str]) -> Result<Option<PathBuf>> {
+    let Some(dir) = std::env::var_os("KODO_PREBUILT_BIN_DIR").map(PathBuf::from) else {
+        return Ok(None);
+    };
+    for bin in bins {
+        if !dir.join(bin).is_file() {
+            bail!(
+                "KODO_PREBUILT_BIN_DIR={} has no `{bin}`: unset it to let the demo build kodo",
+                dir.display()
+            );
+        }
+    }
+    Ok(Some(dir))
+}
+
 /// Builds the given binaries and returns the directory holding them.
 fn build(sh: &Shell, release: bool, bins: &[&str]) -> Result<PathBuf> {
     let cargo = cargo();
@@ -108,7 +128,10 @@ fn demo(sh: &Shell, args: &[String]) -> Result<()> {
         [flag] if flag == "--keep" => true,
         _ => bail!("usage: cargo xtask demo [--keep]"),
     };
-    let bin_dir = build(sh, false, &["kodo", "kodo-sandbox"])?;
+    let bin_dir = match prebuilt_bins(&["kodo", "kodo-sandbox"])? {
+        Some(dir) => dir,
+        None => build(sh, false, &["kodo", "kodo-sandbox"])?,
+    };
     let stdout = std::io::stdout();
     demo::run(&bin_dir, keep, &mut stdout.lock())
 }
@@ -143,7 +166,12 @@ fn ci(sh: &Shell) -> Result<()> {
     }
     step("tests");
     // Snapshot tests compare, never write: a difference or a missing snapshot fails.
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("target"));
     cmd!(sh, "{cargo} test --workspace --quiet")
+        // The demo's test runs the binaries this very command built (see `prebuilt_bins`).
+        .env("KODO_PREBUILT_BIN_DIR", target.join("debug"))
         .env("INSTA_UPDATE", "no")
         .env_remove("INSTA_FORCE_PASS")
         .run()?;

@@ -31,8 +31,8 @@ fn the_demo_tells_the_whole_story_whatever_the_users_environment() {
     let lines = [
         "## 1. Where PostHog, Notion and the code stand",
         "$ kodo ph-sync",
-        // Each row links to its Notion page.
-        "- [ ] Flag [`release_checkout_v2`](https://www.notion.so/",
+        // Each row with a Notion page links to it.
+        "- [ ] Flag [`release_checkout_v2`](https://www.notion.so/release-checkout-v2-",
         "): Notion says \"draft\", PostHog is active at 100%",
         "- [ ] Event: `checkout_coupon_applied` - in neither PostHog nor Notion (web/src/checkout.ts:7)",
         "## 2. A flag is deleted in PostHog while the code still checks it",
@@ -62,6 +62,8 @@ fn the_demo_tells_the_whole_story_whatever_the_users_environment() {
         "    End of kodo's section (kodo:tracking-plan:end).",
         "## 5. The pre-commit gate",
         "web/src/onboarding.ts:4  event  `onboarding_tour_skipped`  is not documented",
+        "kodo ph-sync document event onboarding_tour_skipped",
+        "(exit 1)",
         "## 6. The Claude Code hook",
         "kodo: feature flag `release_promo_banner` is not documented in Notion",
         "(exit 2)",
