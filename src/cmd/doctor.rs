@@ -385,7 +385,38 @@ async fn posthog_checks(ctx: &Context, config: &Config, out: &mut Vec<Check>) {
             }
         }
     }
+    // The events' properties (the audit's Properties section, the schema `import` extends):
+    // without the scope, the audit judges each event's properties on the code alone, so a
+    // warning, not a failure.
+    let scope = PROPERTIES_SCOPE;
+    let name = "posthog properties";
+    match client.can_read("property_definitions").await {
+        Ok(()) => out.push(check(
+            name,
+            Status::Ok,
+            format!("project {} readable ({scope})", config.posthog.project_id),
+            None,
+        )),
+        Err(e) => {
+            let mut c = fail_from(name, &e.to_string());
+            c.status = Status::Warn;
+            c.detail = format!(
+                "{}; the audit judges event properties on the code alone",
+                c.detail
+            );
+            c.hint = Some(format!(
+                "give the key the scope {scope} on project {} to check event properties against what PostHog has seen",
+                config.posthog.project_id
+            ));
+            out.push(c);
+        }
+    }
 }
+
+/// The PostHog scope the events' property definitions need
+/// (`GET /api/projects/:id/property_definitions/`, `PropertyDefinitionViewSet`'s
+/// `scope_object = "property_definition"` in PostHog/posthog `posthog/api/property_definition.py`).
+const PROPERTIES_SCOPE: &str = "property_definition:read";
 
 fn snapshot_check(config: &Config, out: &mut Vec<Check>) {
     let max_hours = config.sync.snapshot_max_age_hours;
