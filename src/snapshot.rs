@@ -4,7 +4,8 @@
 //! {"version": 1, "generated_at": "2026-05-01T12:00:00Z",
 //!  "events": ["user_signed_up"], "flags": ["release_checkout_v2"],
 //!  "experiments": [{"name": "Checkout copy", "flag_key": "checkout-copy-test"}],
-//!  "dashboards": [{"id": 123, "name": "API Performance"}]}
+//!  "dashboards": [{"id": 123, "name": "API Performance"}],
+//!  "dead_flags": {"release_dark_mode": "deleted"}}
 //! ```
 //!
 //! Every command that reads the Notion databases (import, audit, status, export, the default
@@ -108,6 +109,12 @@ pub struct Snapshot {
     /// readable are absent): the pre-commit gate's offline answer for properties.
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub event_properties: std::collections::BTreeMap<String, Vec<String>>,
+    /// Flags PostHog no longer serves (deleted or archived there, by the audit's rule
+    /// `kodo_core::code::dead_flags`) → why: `kodo scan --check`'s offline answer for a check
+    /// of a dead flag. Written by the runs that read PostHog's flags (status, audit, import);
+    /// a run that reads only Notion keeps the list.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub dead_flags: std::collections::BTreeMap<String, kodo_core::code::DeadState>,
 }
 
 /// Reads the snapshot from `kodo_dir`; `None` when there is none yet.
@@ -126,6 +133,7 @@ impl Snapshot {
             experiments: Vec::new(),
             dashboards: Vec::new(),
             event_properties: Default::default(),
+            dead_flags: Default::default(),
         }
     }
 
@@ -191,6 +199,7 @@ impl Snapshot {
             && self.experiments == other.experiments
             && self.dashboards == other.dashboards
             && self.event_properties == other.event_properties
+            && self.dead_flags == other.dead_flags
     }
 
     /// Replaces one resource's list with what `rows` document (rows not in the trash; values
@@ -456,6 +465,27 @@ mod tests {
         changed.events = vec!["signed_up".into()];
         changed.save(dir.path()).unwrap();
         assert_eq!(load(dir.path()).unwrap().unwrap(), changed);
+    }
+
+    #[test]
+    fn dead_flags_are_part_of_the_lists_and_round_trip() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = Snapshot::new("2026-05-01T12:00:00Z");
+        s.flags = vec!["release_x".into()];
+        s.save(dir.path()).unwrap();
+        let text = std::fs::read_to_string(dir.path().join(FILE_NAME)).unwrap();
+        assert!(
+            !text.contains("dead_flags"),
+            "an empty record is left out: {text}"
+        );
+        s.dead_flags
+            .insert("release_x".into(), kodo_core::code::DeadState::Deleted);
+        s.save(dir.path()).unwrap();
+        let v: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.path().join(FILE_NAME)).unwrap())
+                .unwrap();
+        assert_eq!(v["dead_flags"], json!({"release_x": "deleted"}));
+        assert_eq!(load(dir.path()).unwrap(), Some(s));
     }
 
     #[test]

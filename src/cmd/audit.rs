@@ -83,7 +83,7 @@ pub async fn run(
         Some(SyncFormat::Md) | None => report::audit_markdown(&findings, &a.now),
     };
     ctx.printer.data(&text);
-    analysis::save_snapshot(ctx.session(), &a.config, &a.inventory.notion, &a.now);
+    analysis::save_analysed_snapshot(ctx.session(), &a);
     analysis::save_state(ctx.session(), &a.config, &a.state);
     Ok(ctx.verdict(&findings))
 }

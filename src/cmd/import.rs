@@ -195,7 +195,7 @@ pub async fn run(
         side.rows = apply::rows_after(&side.rows, &outcome, *resource);
         side.rows = apply::rows_after(&side.rows, &schemas_written, *resource);
     }
-    analysis::save_snapshot(ctx.session(), &a.config, &a.inventory.notion, &a.now);
+    analysis::save_analysed_snapshot(ctx.session(), &a);
     let failed_resources: Vec<Resource> = outcome.failed.iter().map(|f| f.resource).collect();
     for p in &a.plans {
         for item in &p.items {

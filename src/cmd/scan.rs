@@ -4,8 +4,10 @@
 //! directory), adds each key's first commit and PR from git history, and prints the report as
 //! Markdown, JSON (the stable contract in `crates/scan/README.md`) or SARIF 2.1.0.
 //! `--rev-range A..B` is the pre-commit gate's check over a range of commits (for CI).
-//! `--check` exits 1 when the code references an event or flag the documentation lacks; its
-//! SARIF holds just those failures (one `error` result per key).
+//! `--check` exits 1 when the code references an event or flag the documentation lacks, or
+//! checks a flag PostHog no longer serves (the snapshot's `dead_flags`, recorded by the last
+//! run that read PostHog's flags); its SARIF holds just those failures (one `error` result per
+//! key: `kodo/undocumented-event`, `kodo/undocumented-flag`, `kodo/dead-flag-check`).
 //!
 //! **Invariants.** The config is PATH's repository's (searched from PATH up to its repository
 //! root), else the current directory's. It is optional for a plain scan (the defaults apply)
@@ -140,9 +142,26 @@ pub async fn run(ctx: &Context, args: ScanArgs) -> anyhow::Result<Outcome> {
     for note in &answers.notes {
         ctx.printer.warn(note);
     }
+    // Checks of flags PostHog no longer serves, as the last run that read PostHog found them
+    // (the snapshot's record): a live bug whether documented or not.
+    let dead_flags = match crate::snapshot::load(&config.kodo_dir()) {
+        Ok(snapshot) => snapshot.map(|s| s.dead_flags).unwrap_or_default(),
+        Err(e) => {
+            ctx.printer.warn(&e.to_string());
+            Default::default()
+        }
+    };
+    let dead: Vec<(&str, kodo_core::code::DeadState)> = keys
+        .iter()
+        .filter(|(kind, _)| *kind == Kind::Flag)
+        .filter_map(|(_, key)| dead_flags.get(key).map(|state| (key.as_str(), *state)))
+        .collect();
     let mut undocumented = Vec::new();
     let mut unknown = 0;
     for (kind, key) in &keys {
+        if *kind == Kind::Flag && dead_flags.contains_key(key) {
+            continue;
+        }
         match answers.get_code(*kind, key) {
             Answer::Documented => {}
             Answer::Undocumented => undocumented.push((*kind, key.as_str())),
@@ -162,11 +181,43 @@ pub async fn run(ctx: &Context, args: ScanArgs) -> anyhow::Result<Outcome> {
         let failures: Vec<(CheckRule, Kind, &str)> = undocumented
             .iter()
             .map(|(kind, key)| (CheckRule::undocumented(*kind), *kind, *key))
+            .chain(
+                dead.iter()
+                    .map(|(key, _)| (CheckRule::DeadFlagCheck, Kind::Flag, *key)),
+            )
             .collect();
         ctx.printer
             .data(&kodo_scan::render::sarif_check(&report, &failures));
     }
+    let first_reference = |kind: Kind, key: &str| {
+        report
+            .keys
+            .iter()
+            .find(|k| k.kind == kind && k.key == key)
+            .and_then(|k| {
+                k.references
+                    .iter()
+                    .find(|r| !r.in_test)
+                    .or(k.references.first())
+            })
+            .map(|r| format!("{}:{}", kodo_scan::render::display_path(&r.path), r.line))
+            .unwrap_or_default()
+    };
+    if !dead.is_empty() {
+        eprintln!("kodo: the code checks flags PostHog no longer serves (a live bug):");
+        for (key, state) in &dead {
+            eprintln!(
+                "  {}  flag  `{key}`  {}",
+                first_reference(Kind::Flag, key),
+                state.phrase()
+            );
+        }
+        eprintln!("  fix: remove the checks, or restore the flags in PostHog and run `kodo ph-sync status`");
+    }
     if undocumented.is_empty() {
+        if !dead.is_empty() {
+            return Ok(Outcome::CheckFailed);
+        }
         ctx.printer.info(&format!(
             "kodo: all {} event and flag keys in the code are documented",
             keys.len()
@@ -179,14 +230,7 @@ pub async fn run(ctx: &Context, args: ScanArgs) -> anyhow::Result<Outcome> {
             Kind::Event => "event",
             Kind::Flag => "flag",
         };
-        let first = report
-            .keys
-            .iter()
-            .find(|k| k.kind == *kind && k.key == *key)
-            .and_then(|k| k.references.first())
-            .map(|r| format!("{}:{}", kodo_scan::render::display_path(&r.path), r.line))
-            .unwrap_or_default();
-        eprintln!("  {first}  {label}  `{key}`");
+        eprintln!("  {}  {label}  `{key}`", first_reference(*kind, key));
     }
     eprintln!(
         "  fix: document them in Notion (or `kodo ph-sync import` for keys PostHog already has), then `kodo snapshot refresh`"

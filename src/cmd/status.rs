@@ -33,7 +33,7 @@ pub async fn run(
         _ => report::status_text(&findings, &last),
     };
     ctx.printer.data(&text);
-    analysis::save_snapshot(ctx.session(), &a.config, &a.inventory.notion, &a.now);
+    analysis::save_analysed_snapshot(ctx.session(), &a);
     analysis::save_state(ctx.session(), &a.config, &a.state);
     Ok(ctx.verdict(&findings))
 }

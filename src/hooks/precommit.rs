@@ -70,39 +70,25 @@ pub fn skip_requested() -> bool {
     })
 }
 
-/// The settings staged files are scanned with: the configured wrappers, plus the wrappers a
-/// scan of the working tree infers (as `kodo scan` lists them), so a staged call of an
-/// inferred wrapper is gated with no `scan.wrappers` at all. Configured entries win; a name
-/// bound to a hook's result (`const track = useTrack()`, valid in one file) is left out.
-/// The scan uses (and refreshes) the scan cache when there is one.
-fn with_inferred_wrappers(
+/// The wrappers a scan of the working tree infers (as `kodo scan` lists them), for the staged
+/// files to be scanned with: a staged call of an inferred wrapper is gated with no
+/// `scan.wrappers` at all, exactly where `kodo scan` would count it (its language, the files
+/// that can see its definition, a hook's bound result `const capture = useCapture()` in its
+/// own file), and a wrapper defined in an unchanged file counts. The scan uses (and
+/// refreshes) the scan cache when there is one, so only files changed since the last scan are
+/// read; the settings stay the configured ones, so the identifier lookups below read that
+/// same cache.
+fn inferred_wrappers(
     top: &Path,
     settings: &ScanSettings,
     cache: &kodo_scan::ScanOptions,
-) -> anyhow::Result<ScanSettings> {
-    let mut out = settings.clone();
+) -> anyhow::Result<kodo_scan::Inference> {
     if !settings.infer_wrappers {
-        return Ok(out);
+        return Ok(kodo_scan::Inference::default());
     }
     let (report, _) = kodo_scan::scan_with(top, settings, cache)
         .context("cannot scan the working tree for the project's own wrappers")?;
-    for w in report
-        .wrappers
-        .iter()
-        .filter(|w| w.inferred && w.only_in.is_none())
-    {
-        if out.wrappers.iter().any(|c| c.call == w.call) {
-            continue;
-        }
-        out.wrappers.push(kodo_scan::Wrapper {
-            call: w.call.clone(),
-            event_arg: w.event_arg,
-            event_key: w.event_key.clone(),
-            flag_arg: w.flag_arg,
-            flag_key: w.flag_key.clone(),
-        });
-    }
-    Ok(out)
+    Ok(report.inference)
 }
 
 /// Checks one change. `new_prefix`/`old_prefix` turn a path into a `git cat-file` object name
@@ -138,8 +124,7 @@ pub async fn check_change(
     if new_side.is_empty() {
         return Ok(Verdict::default());
     }
-    let with_inferred = with_inferred_wrappers(top, settings, cache)?;
-    let settings = &with_inferred;
+    let inference = inferred_wrappers(top, settings, cache)?;
     let specs: Vec<String> = new_side
         .iter()
         .map(|(c, p)| spec(&c.new_blob, new_prefix, p))
@@ -195,9 +180,11 @@ pub async fn check_change(
         .zip(old_texts)
         .filter_map(|((_, path), text)| text.as_deref().map(|text| OldFile { path, text }))
         .collect();
-    let before = Before::scan(&old_files, settings);
-    let mut added = check::added_references(&new_files, &before, settings);
-    resolve(&mut added, &new_files, &before, top, settings, cache)?;
+    let before = Before::scan(&old_files, settings, &inference);
+    let mut added = check::added_references(&new_files, &before, settings, &inference);
+    resolve(
+        &mut added, &new_files, &before, top, settings, &inference, cache,
+    )?;
 
     let policy = Policy {
         include_builtin_events: config.sync.include_builtin_events,
@@ -219,7 +206,7 @@ pub async fn check_change(
     let mut findings = check::evaluate(&added, &answers, &policy);
     // Properties: judged against the schemas the snapshot holds (offline; an event the
     // snapshot has no schema for is left to the audit).
-    let properties = check::added_properties(&new_files, &before, settings);
+    let properties = check::added_properties(&new_files, &before, settings, &inference);
     if !properties.is_empty() {
         if let Ok(Some(snapshot)) = crate::snapshot::Snapshot::load(&config.kodo_dir()) {
             findings.extend(check::evaluate_properties(
@@ -255,6 +242,7 @@ fn resolve(
     before: &Before,
     top: &Path,
     settings: &ScanSettings,
+    inference: &kodo_scan::Inference,
     cache: &kodo_scan::ScanOptions,
 ) -> anyhow::Result<()> {
     let pending: BTreeSet<&str> = added
@@ -267,8 +255,10 @@ fn resolve(
     }
     let mut resolved: HashMap<(String, u32, u32, Kind), Reference> = HashMap::new();
     for file in new_files.iter().filter(|f| pending.contains(f.path)) {
-        let refs = kodo_scan::scan_file_resolved_with(top, file.path, file.text, settings, cache)
-            .context("cannot resolve the identifiers used as event names or flag keys")?;
+        let refs = kodo_scan::scan_file_resolved_inferred(
+            top, file.path, file.text, settings, inference, cache,
+        )
+        .context("cannot resolve the identifiers used as event names or flag keys")?;
         for r in refs {
             resolved.insert((r.path.clone(), r.line, r.column, r.kind), r);
         }

@@ -70,12 +70,42 @@ pub fn remember_data_sources(
     }
 }
 
-/// Rewrites the snapshot's lists for the resources read, keeping the others.
+/// Rewrites the snapshot's lists for the resources read, keeping the others (and the flags
+/// last found dead: only a run that read PostHog's flags can tell).
 pub fn save_snapshot(
     s: Session<'_>,
     config: &Config,
     sides: &BTreeMap<Resource, fetch::NotionSide>,
     now: &str,
+) -> Snapshot {
+    write_snapshot(s, config, sides, now, None)
+}
+
+/// [`save_snapshot`] after a run that read both sides: the flags PostHog no longer serves
+/// ([`code::dead_flags`], the audit's rule) are recorded too, when flags were read.
+pub fn save_analysed_snapshot(s: Session<'_>, a: &Analysis) -> Snapshot {
+    let dead = a.inventory.notion.get(&Resource::Flags).map(|side| {
+        code::dead_flags(&CodeInput {
+            scan: &Default::default(),
+            posthog: &a.inventory.posthog,
+            deleted_flags: &a.inventory.deleted_flags,
+            maybe_deleted: &a.inventory.maybe_deleted,
+            notion_events: None,
+            notion_flags: Some(&side.rows),
+            include_builtin_events: a.config.sync.include_builtin_events,
+            cleanup_after_days: a.config.sync.cleanup_after_days,
+            now: time::OffsetDateTime::UNIX_EPOCH,
+        })
+    });
+    write_snapshot(s, &a.config, &a.inventory.notion, &a.now, dead)
+}
+
+fn write_snapshot(
+    s: Session<'_>,
+    config: &Config,
+    sides: &BTreeMap<Resource, fetch::NotionSide>,
+    now: &str,
+    dead_flags: Option<BTreeMap<String, code::DeadState>>,
 ) -> Snapshot {
     let kodo_dir = config.kodo_dir();
     let mut snapshot = match Snapshot::load(&kodo_dir) {
@@ -89,6 +119,9 @@ pub fn save_snapshot(
     snapshot.generated_at = now.to_string();
     for (resource, side) in sides {
         snapshot.set_rows(*resource, &side.rows);
+    }
+    if let Some(dead) = dead_flags {
+        snapshot.dead_flags = dead;
     }
     if !s.dry_run {
         if let Err(e) = snapshot.save(&kodo_dir) {

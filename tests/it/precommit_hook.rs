@@ -510,6 +510,78 @@ fn a_staged_call_of_an_inferred_wrapper_is_gated_with_no_wrapper_config() {
 }
 
 #[test]
+fn a_staged_call_of_a_hooks_bound_result_is_gated_as_kodo_scan_sees_it() {
+    // `useCapture` (committed, unchanged) returns a function whose parameter reaches
+    // posthog.capture: the name its result is bound to is a wrapper in the file that binds it.
+    let repo = Repo::with_kodo(&["user_signed_up"], &[]);
+    repo.write(
+        "src/useCapture.ts",
+        "import posthog from 'posthog-js'\n\nexport function useCapture() {\n  return (event: string) => posthog.capture(event)\n}\n",
+    );
+    repo.write(
+        "src/analytics.ts",
+        "import posthog from 'posthog-js'\n\nexport function track(event: string) {\n  posthog.capture(event)\n}\n",
+    );
+    repo.commit_all("hooks");
+    repo.write(
+        APP,
+        "import { useCapture } from './useCapture'\n\nexport function Page() {\n  const capture = useCapture()\n  capture('user_signed_up')\n  capture('checkout_started')\n}\n",
+    );
+    // Another file calls a `capture` it never bound, and a Python `track` that is not the
+    // TypeScript wrapper: neither is a capture.
+    repo.write(
+        "src/other.ts",
+        "export function other(capture: (s: string) => void) {\n  capture('not_an_event')\n}\n",
+    );
+    repo.write(
+        "worker/jobs.py",
+        "def track(name):\n    print(name)\n\ntrack('not_an_event_either')\n",
+    );
+    repo.git(&["add", APP, "src/other.ts", "worker/jobs.py"]);
+    let out = repo.hook();
+    assert_code(&out, 1);
+    let err = stderr(&out);
+    assert!(
+        err.contains("src/app.ts:6  event  `checkout_started`  is not documented"),
+        "{err}"
+    );
+    assert!(!err.contains("`user_signed_up`"), "{err}");
+    assert!(!err.contains("not_an_event"), "{err}");
+    // `kodo scan` sees the same references.
+    let scan = repo
+        .kodo(&["scan", "--no-git", "--format", "json"])
+        .output()
+        .unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&scan.stdout).unwrap();
+    let keys: Vec<&str> = report["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["key"].as_str().unwrap())
+        .collect();
+    assert_eq!(keys, ["checkout_started", "user_signed_up"]);
+}
+
+#[test]
+fn a_staged_wrapper_body_is_not_a_dynamic_capture() {
+    // The change adds a wrapper and its call: the wrapper's `posthog.capture(event)` is not a
+    // capture of an unknown event (its call sites are), and the call is checked.
+    let repo = Repo::with_kodo(&["user_signed_up"], &[]);
+    repo.write(
+        APP,
+        "import posthog from 'posthog-js'\n\nfunction track(event: string) {\n  posthog.capture(event)\n}\n\ntrack('user_signed_up')\n",
+    );
+    repo.git(&["add", APP]);
+    let out = repo.hook();
+    assert_code(&out, 0);
+    let err = stderr(&out);
+    assert!(
+        !err.contains("dynamic") && !err.contains("`event`"),
+        "{err}"
+    );
+}
+
+#[test]
 fn both_branches_of_a_conditional_key_are_checked() {
     let repo = Repo::with_kodo(&["user_signed_up"], &[]);
     repo.write(

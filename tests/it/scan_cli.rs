@@ -337,7 +337,14 @@ fn sarif_with_check_reports_each_undocumented_key_as_an_error_and_no_plain_refer
         .iter()
         .map(|r| r["id"].as_str().unwrap())
         .collect();
-    assert_eq!(rules, ["kodo/undocumented-event", "kodo/undocumented-flag"]);
+    assert_eq!(
+        rules,
+        [
+            "kodo/undocumented-event",
+            "kodo/undocumented-flag",
+            "kodo/dead-flag-check"
+        ]
+    );
     let results: Vec<(String, String, u64, usize)> = run["results"]
         .as_array()
         .unwrap()

@@ -81,7 +81,8 @@ pub enum DeadState {
 }
 
 impl DeadState {
-    fn phrase(self) -> &'static str {
+    /// Why, in a few words: `deleted in PostHog`.
+    pub fn phrase(self) -> &'static str {
         match self {
             DeadState::Deleted => "deleted in PostHog",
             DeadState::NotFound => "no longer in PostHog",
@@ -283,6 +284,82 @@ pub fn unchanged_for(updated_at: &str, days: u32, now: OffsetDateTime) -> bool {
     }
 }
 
+/// Every flag PostHog no longer serves, by key, and why: deleted in PostHog (returned with
+/// `deleted: true`, or gone from its list while Notion documents it as archived), no longer
+/// found by its remembered ID, inactive and documented as archived, or inactive (or gone)
+/// behind an archived experiment. The one rule of a dead flag: the audit's dead flag
+/// references and the snapshot's record of them (`kodo scan --check`'s offline answer) both
+/// ask it. Empty unless the flags' Notion rows were read.
+pub fn dead_flags(input: &CodeInput) -> BTreeMap<String, DeadState> {
+    let mut out = BTreeMap::new();
+    let Some(rows) = input.notion_flags else {
+        return out;
+    };
+    let notion = documented(rows);
+    let listed: BTreeMap<&str, &FeatureFlag> = input
+        .posthog
+        .flags
+        .iter()
+        .map(|f| (f.key.trim(), f))
+        .collect();
+    let deleted: BTreeSet<&str> = input
+        .deleted_flags
+        .iter()
+        .map(|f| f.key.trim())
+        .chain(
+            input
+                .posthog
+                .flags
+                .iter()
+                .filter(|f| f.deleted)
+                .map(|f| f.key.trim()),
+        )
+        .collect();
+    let archived_experiments: BTreeSet<&str> = input
+        .posthog
+        .experiments
+        .iter()
+        .filter(|x| x.archived)
+        .map(|x| x.feature_flag_key.as_str())
+        .map(str::trim)
+        .collect();
+    // Every key either side knows of.
+    let keys: BTreeSet<&str> = listed
+        .keys()
+        .copied()
+        .chain(deleted.iter().copied())
+        .chain(input.maybe_deleted.iter().map(|k| k.trim()))
+        .chain(notion.keys().map(String::as_str))
+        .chain(archived_experiments.iter().copied())
+        .filter(|k| !k.is_empty())
+        .collect();
+    for key in keys {
+        let statuses = notion.get(key);
+        let flag = listed.get(key).filter(|f| !f.deleted);
+        let dead = if deleted.contains(key) {
+            Some(DeadState::Deleted)
+        } else if input.maybe_deleted.contains(key) {
+            Some(DeadState::NotFound)
+        } else {
+            match flag {
+                None if has_status(statuses, "archived") => Some(DeadState::Deleted),
+                None if archived_experiments.contains(key) => Some(DeadState::ExperimentArchived),
+                Some(f) if !f.active && archived_experiments.contains(key) => {
+                    Some(DeadState::ExperimentArchived)
+                }
+                Some(f) if !f.active && has_status(statuses, "archived") => {
+                    Some(DeadState::Inactive)
+                }
+                _ => None,
+            }
+        };
+        if let Some(state) = dead {
+            out.insert(key.to_string(), state);
+        }
+    }
+    out
+}
+
 /// Judges the code against both sides.
 pub fn findings(input: &CodeInput) -> CodeReport {
     let mut report = CodeReport {
@@ -355,51 +432,13 @@ pub fn findings(input: &CodeInput) -> CodeReport {
             .iter()
             .map(|f| (f.key.trim(), f))
             .collect();
-        let deleted: BTreeSet<&str> = input
-            .deleted_flags
-            .iter()
-            .map(|f| f.key.trim())
-            .chain(
-                input
-                    .posthog
-                    .flags
-                    .iter()
-                    .filter(|f| f.deleted)
-                    .map(|f| f.key.trim()),
-            )
-            .collect();
-        let archived_experiments: BTreeSet<&str> = input
-            .posthog
-            .experiments
-            .iter()
-            .filter(|x| x.archived)
-            .map(|x| x.feature_flag_key.as_str())
-            .map(str::trim)
-            .collect();
+        let dead_flags = dead_flags(input);
         for k in input.scan.keys.iter().filter(|k| k.kind == Kind::Flag) {
             let key = k.key.trim();
             let statuses = notion.get(key);
             let flag = listed.get(key).filter(|f| !f.deleted);
             let references = locations(&k.references);
-            let dead = if deleted.contains(key) {
-                Some(DeadState::Deleted)
-            } else if input.maybe_deleted.contains(key) {
-                Some(DeadState::NotFound)
-            } else {
-                match flag {
-                    None if has_status(statuses, "archived") => Some(DeadState::Deleted),
-                    None if archived_experiments.contains(key) => {
-                        Some(DeadState::ExperimentArchived)
-                    }
-                    Some(f) if !f.active && archived_experiments.contains(key) => {
-                        Some(DeadState::ExperimentArchived)
-                    }
-                    Some(f) if !f.active && has_status(statuses, "archived") => {
-                        Some(DeadState::Inactive)
-                    }
-                    _ => None,
-                }
-            };
+            let dead = dead_flags.get(key).copied();
             if let Some(state) = dead {
                 report.dead_flag_references.push(DeadFlag {
                     key: key.to_string(),
@@ -1069,6 +1108,29 @@ mod tests {
             ..Experiment::default()
         }];
         let c = w.judge();
+        // The rule itself judges every flag either side knows, code or not (what the snapshot
+        // records for `kodo scan --check`): the same five.
+        let judged = dead_flags(&CodeInput {
+            scan: &CodeScan::default(),
+            posthog: &w.posthog,
+            deleted_flags: &w.deleted,
+            maybe_deleted: &w.maybe_deleted,
+            notion_events: None,
+            notion_flags: Some(&w.flags),
+            include_builtin_events: false,
+            cleanup_after_days: 30,
+            now: NOW,
+        });
+        assert_eq!(
+            judged.keys().map(String::as_str).collect::<Vec<_>>(),
+            [
+                "deleted_by_id",
+                "documented_archived",
+                "experiment_done",
+                "retired_inactive",
+                "vanished"
+            ]
+        );
         let dead: Vec<(&str, DeadState)> = c
             .dead_flag_references
             .iter()

@@ -781,6 +781,7 @@ pub(crate) fn scan(
     };
     let mut report = assemble(outcome.refs, scanned, matched, settings.include_tests);
     report.wrappers = wrapper_reports(settings, &outcome.inferred);
+    report.inference = crate::Inference(outcome.inferred.clone());
     skipped.sort();
     report.skipped = skipped;
     lap("assemble", &mut phases);

@@ -251,6 +251,28 @@ pub struct ScanReport {
     /// Source files that were not scanned, and why, sorted by path. Never dropped in silence.
     #[serde(default)]
     pub skipped: Vec<Skipped>,
+    /// The wrappers this scan inferred, whole (not part of the JSON contract): single texts
+    /// scanned with them ([`scan_file_text_inferred`]) see the call sites this scan saw.
+    #[serde(skip)]
+    pub inference: Inference,
+}
+
+/// The wrappers a scan of a tree inferred ([`ScanReport::inference`]), with everything the
+/// scan knows of each (language, where it is defined, in which file a hook's bound result is
+/// one): what lets a few changed files be scanned as the whole tree's scan would.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Inference(pub(crate) Vec<infer::Inferred>);
+
+impl Inference {
+    /// How many wrappers were inferred (hooks' bound results counted per file).
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether nothing was inferred.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
 }
 
 /// Why a source file was not scanned.
@@ -378,7 +400,21 @@ pub fn scan_with(
 /// and `identifier: Some(…)`, for the caller to pass to [`resolve_identifiers`]. Settings
 /// are expected to be valid (see [`ScanSettings::validate`]); invalid globs are ignored.
 pub fn scan_file_text(path: &str, text: &str, settings: &ScanSettings) -> Vec<Reference> {
-    scan::scan_file_text(path, text, settings)
+    scan::scan_file_text(path, text, settings, &Inference::default())
+}
+
+/// [`scan_file_text`] with the wrappers a scan of the tree inferred (the pre-commit gate's
+/// form): a call of an inferred wrapper is a reference exactly where that scan would call it
+/// one (its language, the files that can see its definition, a hook's bound result in its own
+/// file), and a key that is an inferred wrapper's own parameter is not a reference (its call
+/// sites are).
+pub fn scan_file_text_inferred(
+    path: &str,
+    text: &str,
+    settings: &ScanSettings,
+    inference: &Inference,
+) -> Vec<Reference> {
+    scan::scan_file_text(path, text, settings, inference)
 }
 
 /// Scans one file's text like [`scan_file_text`] and resolves its identifiers against the
@@ -392,7 +428,14 @@ pub fn scan_file_resolved(
     text: &str,
     settings: &ScanSettings,
 ) -> Result<Vec<Reference>, ScanError> {
-    scan::scan_file_resolved(root, path, text, settings, &ScanOptions::default())
+    scan::scan_file_resolved(
+        root,
+        path,
+        text,
+        settings,
+        &Inference::default(),
+        &ScanOptions::default(),
+    )
 }
 
 /// [`scan_file_resolved`] with the scan cache of [`scan_with`] (the pre-commit gate's
@@ -407,7 +450,20 @@ pub fn scan_file_resolved_with(
     settings: &ScanSettings,
     options: &ScanOptions,
 ) -> Result<Vec<Reference>, ScanError> {
-    scan::scan_file_resolved(root, path, text, settings, options)
+    scan::scan_file_resolved(root, path, text, settings, &Inference::default(), options)
+}
+
+/// [`scan_file_resolved_with`] with the wrappers a scan of the tree inferred, as
+/// [`scan_file_text_inferred`] uses them.
+pub fn scan_file_resolved_inferred(
+    root: &Path,
+    path: &str,
+    text: &str,
+    settings: &ScanSettings,
+    inference: &Inference,
+    options: &ScanOptions,
+) -> Result<Vec<Reference>, ScanError> {
+    scan::scan_file_resolved(root, path, text, settings, inference, options)
 }
 
 /// Finds the definitions of just `names` (as written in code: `SIGNUP`, `Events.SIGNUP`,

@@ -89,6 +89,8 @@ pub enum CheckRule {
     UndocumentedEvent,
     /// A flag the code checks that the documentation lacks.
     UndocumentedFlag,
+    /// A flag the code checks that PostHog no longer serves (deleted or archived there).
+    DeadFlagCheck,
 }
 
 impl CheckRule {
@@ -115,27 +117,37 @@ impl CheckRule {
                 "A feature flag the code checks that the Notion documentation lacks",
                 "error",
             ),
+            CheckRule::DeadFlagCheck => (
+                "kodo/dead-flag-check",
+                "DeadFlagCheck",
+                "A check of a feature flag PostHog no longer serves (deleted or archived there)",
+                "error",
+            ),
         }
     }
 }
 
-/// SARIF 2.1.0 for `kodo scan --check`: only what failed the check, one result per failing
-/// key at its first product reference (the others as related locations), so code scanning
+/// SARIF 2.1.0 for `kodo scan --check`: only what failed the check (an undocumented key, a
+/// check of a dead flag), one result per failing key and rule at its first product reference (the others as related locations), so code scanning
 /// shows exactly the alerts that failed the job. Plain references and dynamic keys are not
 /// results: they are not failures.
 pub fn sarif_check(r: &ScanReport, failures: &[(CheckRule, Kind, &str)]) -> String {
-    let rules = [CheckRule::UndocumentedEvent, CheckRule::UndocumentedFlag]
-        .iter()
-        .map(|rule| {
-            let (id, name, text, level) = rule.facts();
-            json!({
-                "id": id,
-                "name": name,
-                "shortDescription": { "text": text },
-                "defaultConfiguration": { "level": level },
-            })
+    let rules = [
+        CheckRule::UndocumentedEvent,
+        CheckRule::UndocumentedFlag,
+        CheckRule::DeadFlagCheck,
+    ]
+    .iter()
+    .map(|rule| {
+        let (id, name, text, level) = rule.facts();
+        json!({
+            "id": id,
+            "name": name,
+            "shortDescription": { "text": text },
+            "defaultConfiguration": { "level": level },
         })
-        .collect();
+    })
+    .collect();
     let mut results = Vec::new();
     for (rule, kind, key) in failures {
         let Some(k) = r.keys.iter().find(|k| k.kind == *kind && k.key == *key) else {
@@ -153,11 +165,19 @@ pub fn sarif_check(r: &ScanReport, failures: &[(CheckRule, Kind, &str)]) -> Stri
             Kind::Event => "Event",
             Kind::Flag => "Feature flag",
         };
-        let text = format!(
-            "{what} `{key}` is not documented in Notion ({} reference{}). Document it (or `kodo ph-sync import` it if PostHog has it), then run `kodo snapshot refresh`.",
+        let count = format!(
+            "{} reference{}",
             refs.len(),
             if refs.len() == 1 { "" } else { "s" }
         );
+        let text = match rule {
+            CheckRule::DeadFlagCheck => format!(
+                "Feature flag `{key}` is deleted or archived in PostHog, yet the code checks it ({count}): PostHog no longer serves it. Remove the check, or restore the flag in PostHog and run `kodo ph-sync status`."
+            ),
+            _ => format!(
+                "{what} `{key}` is not documented in Notion ({count}). Document it (or `kodo ph-sync import` it if PostHog has it), then run `kodo snapshot refresh`."
+            ),
+        };
         let mut res = result(id, level, text, first);
         if !rest.is_empty() {
             res["relatedLocations"] = rest

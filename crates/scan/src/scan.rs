@@ -202,7 +202,7 @@ pub(crate) fn skip_reason(path: &str, bytes: &[u8], settings: &ScanSettings) -> 
     if let Some(reason) = content_skip(bytes) {
         return Some(reason);
     }
-    let parts = matcher(settings)?;
+    let parts = matcher(settings, &crate::Inference::default())?;
     (parts.1.worth_parsing(bytes) && is_minified(bytes)).then_some(SkipReason::Minified)
 }
 
@@ -331,30 +331,32 @@ pub(crate) fn scan_file_resolved(
     path: &str,
     text: &str,
     settings: &ScanSettings,
+    inference: &crate::Inference,
     options: &crate::ScanOptions,
 ) -> Result<Vec<Reference>, ScanError> {
     let Some(lang) = Lang::from_path(path) else {
         return Ok(Vec::new());
     };
     let compiled = Compiled::new(settings)?;
-    let table = Table::new(settings)?;
+    let table = Table::with_inferred(settings, &inference.0)?;
     let bytes = text.as_bytes();
     if !table.worth_parsing(bytes) || is_minified(bytes) {
         return Ok(Vec::new());
     }
     let mut toks = Vec::new();
     let (mut refs, _) = file_refs(path, lang, bytes, &table, &compiled, &mut toks, None);
+    drop_inferred_params(&mut refs, inference);
     resolve_pending(root, settings, &compiled, options, &mut refs)?;
     let mut refs: Vec<Reference> = refs.into_iter().map(|f| f.r).collect();
     refs.sort_by_key(|r| (r.line, r.column));
     Ok(refs)
 }
 
-/// Settings and the matcher compiled from them.
-type CachedMatcher = (ScanSettings, Rc<(Compiled, Table)>);
+/// Settings, the inferred wrappers, and the matcher compiled from them.
+type CachedMatcher = (ScanSettings, crate::Inference, Rc<(Compiled, Table)>);
 
-/// The compiled matcher for `settings`, cached per thread.
-fn matcher(settings: &ScanSettings) -> Option<Rc<(Compiled, Table)>> {
+/// The compiled matcher for `settings` and `inference`, cached per thread.
+fn matcher(settings: &ScanSettings, inference: &crate::Inference) -> Option<Rc<(Compiled, Table)>> {
     // Callers such as the pre-commit gate scan many files with the same settings: keep the
     // compiled matcher of the last settings seen on this thread.
     thread_local! {
@@ -363,26 +365,46 @@ fn matcher(settings: &ScanSettings) -> Option<Rc<(Compiled, Table)>> {
     let cached = COMPILED.with(|c| {
         c.borrow()
             .as_ref()
-            .filter(|(s, _)| s == settings)
-            .map(|(_, t)| Rc::clone(t))
+            .filter(|(s, i, _)| s == settings && i == inference)
+            .map(|(_, _, t)| Rc::clone(t))
     });
     if cached.is_some() {
         return cached;
     }
     let compiled = Compiled::new(settings).or_else(|_| Compiled::new(&ScanSettings::default()));
-    let (Ok(compiled), Ok(table)) = (compiled, Table::new(settings)) else {
+    let (Ok(compiled), Ok(table)) = (compiled, Table::with_inferred(settings, &inference.0)) else {
         return None;
     };
     let parts = Rc::new((compiled, table));
-    COMPILED.with(|c| *c.borrow_mut() = Some((settings.clone(), Rc::clone(&parts))));
+    COMPILED
+        .with(|c| *c.borrow_mut() = Some((settings.clone(), inference.clone(), Rc::clone(&parts))));
     Some(parts)
 }
 
-pub(crate) fn scan_file_text(path: &str, text: &str, settings: &ScanSettings) -> Vec<Reference> {
+/// A single text's references that are an inferred wrapper's own parameter: not references
+/// (the wrapper's call sites are), as in a scan of the tree where the wrapper is called.
+fn drop_inferred_params(refs: &mut Vec<Found>, inference: &crate::Inference) {
+    if inference.0.is_empty() {
+        return;
+    }
+    let called = inference
+        .0
+        .iter()
+        .map(|w| (w.family, w.name.clone()))
+        .collect();
+    drop_wrapper_params(refs, &inference.0, &called);
+}
+
+pub(crate) fn scan_file_text(
+    path: &str,
+    text: &str,
+    settings: &ScanSettings,
+    inference: &crate::Inference,
+) -> Vec<Reference> {
     let Some(lang) = Lang::from_path(path) else {
         return Vec::new();
     };
-    let Some(parts) = matcher(settings) else {
+    let Some(parts) = matcher(settings, inference) else {
         return Vec::new();
     };
     let (compiled, table) = &*parts;
@@ -391,11 +413,9 @@ pub(crate) fn scan_file_text(path: &str, text: &str, settings: &ScanSettings) ->
         return Vec::new();
     }
     let mut toks = Vec::new();
-    let mut refs: Vec<Reference> = file_refs(path, lang, bytes, table, compiled, &mut toks, None)
-        .0
-        .into_iter()
-        .map(|f| f.r)
-        .collect();
+    let mut found = file_refs(path, lang, bytes, table, compiled, &mut toks, None).0;
+    drop_inferred_params(&mut found, inference);
+    let mut refs: Vec<Reference> = found.into_iter().map(|f| f.r).collect();
     refs.sort_by_key(|r| (r.line, r.column));
     refs
 }
@@ -811,5 +831,6 @@ pub(crate) fn assemble(
         files_matched,
         wrappers: Vec::new(),
         skipped: Vec::new(),
+        inference: Default::default(),
     }
 }

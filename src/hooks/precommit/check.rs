@@ -23,7 +23,7 @@
 
 use std::collections::BTreeSet;
 
-use kodo_scan::{Kind, Reference, ScanSettings};
+use kodo_scan::{Inference, Kind, Reference, ScanSettings};
 use serde::Serialize;
 
 use crate::config::{NamingRules, RuleLevel};
@@ -78,10 +78,10 @@ pub struct Before {
 }
 
 impl Before {
-    pub fn scan(old: &[OldFile<'_>], settings: &ScanSettings) -> Before {
+    pub fn scan(old: &[OldFile<'_>], settings: &ScanSettings, inference: &Inference) -> Before {
         let mut before = Before::default();
         for file in old {
-            for r in kodo_scan::scan_file_text(file.path, file.text, settings) {
+            for r in kodo_scan::scan_file_text_inferred(file.path, file.text, settings, inference) {
                 if let (Some(key), Some(set)) = (&r.key, &r.properties) {
                     for k in &set.keys {
                         before.properties.insert((key.clone(), k.name.clone()));
@@ -110,10 +110,11 @@ pub fn added_references(
     new: &[NewFile<'_>],
     before: &Before,
     settings: &ScanSettings,
+    inference: &Inference,
 ) -> Vec<Added> {
     let mut out = Vec::new();
     for file in new {
-        let refs = kodo_scan::scan_file_text(file.path, file.text, settings);
+        let refs = kodo_scan::scan_file_text_inferred(file.path, file.text, settings, inference);
         if refs.is_empty() {
             continue;
         }
@@ -156,10 +157,11 @@ pub fn added_properties(
     new: &[NewFile<'_>],
     before: &Before,
     settings: &ScanSettings,
+    inference: &Inference,
 ) -> Vec<AddedProperty> {
     let mut out = Vec::new();
     for file in new {
-        let refs = kodo_scan::scan_file_text(file.path, file.text, settings);
+        let refs = kodo_scan::scan_file_text_inferred(file.path, file.text, settings, inference);
         let lines: Vec<&str> = file.text.lines().collect();
         for r in refs.iter().filter(|r| r.kind == Kind::Event) {
             let (Some(event), Some(set)) = (&r.key, &r.properties) else {
@@ -461,6 +463,7 @@ mod tests {
                 text: old,
             }],
             &settings(),
+            &Inference::default(),
         );
         let lines = added_lines(&[1, 3]);
         let added = added_references(
@@ -471,6 +474,7 @@ mod tests {
             }],
             &before,
             &settings(),
+            &Inference::default(),
         );
         let keys: Vec<_> = added.iter().map(|a| a.key.clone().unwrap()).collect();
         assert_eq!(keys, ["brand_new"]);
@@ -487,6 +491,7 @@ mod tests {
                 text: old,
             }],
             &settings(),
+            &Inference::default(),
         );
         let lines = added_lines(&[2]);
         let added = added_references(
@@ -497,6 +502,7 @@ mod tests {
             }],
             &before,
             &settings(),
+            &Inference::default(),
         );
         assert_eq!(added.len(), 1);
         assert_eq!(added[0].key.as_deref(), Some("new_name"));
@@ -514,6 +520,7 @@ mod tests {
             }],
             &Before::default(),
             &settings(),
+            &Inference::default(),
         );
         assert_eq!(added.len(), 1);
         assert_eq!(added[0].line, 2);

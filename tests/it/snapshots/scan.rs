@@ -76,6 +76,47 @@ fn scan_check_against_the_demo_documentation() {
     check("scan_check_sarif", env.root(), &out);
 }
 
+/// A flag deleted in PostHog that the code still checks: the audit that saw it records it in
+/// the snapshot, and `scan --check` reports it offline as `kodo/dead-flag-check` (the
+/// undocumented key beside it as `kodo/undocumented-event`).
+#[test]
+fn scan_check_sarif_reports_a_check_of_a_deleted_flag() {
+    let env = TestEnv::start("demo");
+    write(
+        env.root(),
+        "api/flags.py",
+        "from posthog import Posthog\nposthog = Posthog('phc_public')\n\ndef dark_mode(user_id):\n    return posthog.feature_enabled('release_dark_mode', user_id)\n",
+    );
+    write(
+        env.root(),
+        "web/app.ts",
+        "import posthog from 'posthog-js'\nposthog.capture('user_signed_up')\nposthog.capture('user_went_bowling')\nif (posthog.isFeatureEnabled('release_dark_mode')) {}\n",
+    );
+    // kodo remembers the flag's ID, then PostHog deletes it (the demo's `release_dark_mode`).
+    run(env.kodo().args(["ph-sync", "import", "flags"]));
+    env.sandbox.admin_send(
+        "PATCH",
+        "/posthog/feature_flags/202",
+        serde_json::json!({"deleted": true}),
+    );
+    run(env.kodo().args(["ph-sync", "audit"]));
+    let snapshot: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(env.root().join(".kodo/snapshot.json")).expect("snapshot"),
+    )
+    .expect("json");
+    assert_eq!(
+        snapshot["dead_flags"],
+        serde_json::json!({"release_dark_mode": "deleted"})
+    );
+    // The snapshot answers (offline first).
+    let out = run(env
+        .kodo()
+        .args(["scan", "--check", "--no-git", "--format", "sarif"]));
+    check("scan_check_sarif_dead_flag", env.root(), &out);
+    let out = run(env.kodo().args(["scan", "--check", "--no-git"]));
+    check("scan_check_md_dead_flag", env.root(), &out);
+}
+
 #[test]
 fn scan_errors() {
     let dir = tempfile::tempdir().expect("tempdir");
