@@ -39,6 +39,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
                     let flags = Flags {
                         overwrite: a.overwrite,
                         archive_orphans: a.archive_orphans,
+                        yes: a.yes,
                     };
                     cmd::import::run(&ctx, &a.target.resource.resources(), a.format, flags).await
                 }
@@ -69,6 +70,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
                         let flags = Flags {
                             overwrite: args.overwrite,
                             archive_orphans: false,
+                            yes: args.yes,
                         };
                         let format = cmd::import::push_format(args.format)?;
                         cmd::import::run(&ctx, &resources, format, flags).await

@@ -16,7 +16,8 @@ pub const EXIT_CODES_HELP: &str = "\
 Exit codes (every command):
   0  success
   1  a check failed: drift found with --check, a git hook blocked the commit, `kodo doctor`
-     found a problem; from `kodo hook claude`, its input or the kodo config could not be read
+     found a problem, the confirmation `import` asked on a terminal was declined (nothing
+     written); from `kodo hook claude`, its input or the kodo config could not be read
      (Claude Code shows the message and lets the tool call go ahead)
   2  usage, configuration, authentication or network error; from `kodo hook claude`, the
      refusal of an undocumented create (Claude Code blocks the tool call on exit 2)
@@ -478,6 +479,11 @@ pub struct ImportArgs {
     /// Move orphaned Notion rows (no PostHog counterpart) to the trash
     #[arg(long)]
     pub archive_orphans: bool,
+    /// Write without asking: on a terminal, an import with --overwrite, with --archive-orphans
+    /// or with more than 50 writes asks for confirmation after the plan (a non-terminal never
+    /// asks)
+    #[arg(long, short = 'y')]
+    pub yes: bool,
     #[command(flatten)]
     pub cache: CacheArg,
     #[command(flatten)]
@@ -770,6 +776,9 @@ pub struct NotionSyncArgs {
     /// Overwrite fields people write (push only)
     #[arg(long)]
     pub overwrite: bool,
+    /// Write without asking (push only; see `kodo ph-sync import --help`)
+    #[arg(long, short = 'y')]
+    pub yes: bool,
     #[command(flatten)]
     pub dry_run: DryRunArg,
     #[command(flatten)]

@@ -13,6 +13,9 @@
 //!   vanished is told apart: deleted (→ `archived`) or gone.
 //! - `data_sources`: the data source behind each configured database ID, so a run reads it
 //!   with one request instead of three.
+//! - `property_ids`: per data source, the id of each of kodo's properties as last seen under
+//!   kodo's name. A property keeps its id when a person renames it in Notion, so a renamed
+//!   one is followed by its id (`sync::fetch::follow_renames`) instead of being added again.
 //! - `posthog_ids`: per resource whose rows hold no PostHog id (experiments), each row key
 //!   (the primary key: an experiment's flag key) kodo has seen in PostHog with its ID. A
 //!   deleted experiment leaves PostHog's list and its by-id read answers 404, so a documented
@@ -74,6 +77,9 @@ pub struct State {
     pub flag_ids: BTreeMap<String, i64>,
     #[serde(default)]
     pub data_sources: BTreeMap<String, String>,
+    /// Per data source id, kodo's property name → the property's id.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub property_ids: BTreeMap<String, BTreeMap<String, String>>,
     /// Per resource (plural, flags aside: `flag_ids`), primary key → PostHog id seen.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub posthog_ids: BTreeMap<String, BTreeMap<String, i64>>,
@@ -91,6 +97,7 @@ impl Default for State {
             last_sync: BTreeMap::new(),
             flag_ids: BTreeMap::new(),
             data_sources: BTreeMap::new(),
+            property_ids: BTreeMap::new(),
             posthog_ids: BTreeMap::new(),
             written: BTreeMap::new(),
         }

@@ -289,6 +289,7 @@ async fn notion_checks(ctx: &Context, config: &Config, out: &mut Vec<Check>) {
             Err(e) => out.push(fail_from("parent page", &e.to_string())),
         },
     }
+    let state = crate::state::State::load(&config.kodo_dir()).unwrap_or_default();
     for resource in Resource::ALL {
         let name = format!("{} database", resource.plural());
         let Some(id) = config.notion.databases.get(resource) else {
@@ -304,7 +305,8 @@ async fn notion_checks(ctx: &Context, config: &Config, out: &mut Vec<Check>) {
             continue;
         };
         let ds = match client.resolve_data_source(id).await {
-            Ok(ds) => ds,
+            // A property renamed in Notion is followed by its id, as setup and import do.
+            Ok(ds) => crate::sync::fetch::follow_renames(&client, resource, ds, &state),
             Err(e) => {
                 out.push(fail_from(&name, &e.to_string()));
                 continue;

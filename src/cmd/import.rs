@@ -25,6 +25,8 @@ pub struct Flags {
     pub overwrite: bool,
     /// Move orphaned rows to the trash.
     pub archive_orphans: bool,
+    /// `--yes`: write without asking on a terminal.
+    pub yes: bool,
 }
 
 /// `notion-sync --direction push` takes the sync formats; its plan is md or json.
@@ -109,6 +111,38 @@ pub async fn run(
             (*r, target)
         })
         .collect();
+    // On a terminal, a large or destructive import asks first (after the plan, above).
+    let writes: usize = a
+        .plans
+        .iter()
+        .map(|p| {
+            let archives = if flags.archive_orphans {
+                p.orphans.len()
+            } else {
+                0
+            };
+            p.creates().count() + p.updates().count() + archives
+        })
+        .sum();
+    let archives: usize = a
+        .plans
+        .iter()
+        .filter(|_| flags.archive_orphans)
+        .map(|p| p.orphans.len())
+        .sum();
+    let ask = super::confirm::Ask {
+        writes,
+        archives,
+        overwrite: flags.overwrite,
+        yes: flags.yes,
+        terminal: super::confirm::on_terminal(),
+    };
+    if let Some(question) = super::confirm::question(ask) {
+        if !super::confirm::ask(&question).await? {
+            eprintln!("Import cancelled: nothing was written (--yes writes without asking).");
+            return Ok(Outcome::CheckFailed);
+        }
+    }
     // From here on Ctrl-C finishes the writes in flight and reports what was written.
     let stop = apply::Stop::on_ctrl_c(&ctx.printer);
     let mut outcome = apply::apply(

@@ -13,6 +13,7 @@
 
 pub mod audit;
 pub mod completions;
+pub mod confirm;
 pub mod doctor;
 pub mod document;
 pub mod export;

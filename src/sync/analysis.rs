@@ -66,6 +66,7 @@ pub fn remember_data_sources(
                 .data_sources
                 .insert(configured.to_string(), side.data_source.id.clone());
         }
+        fetch::remember_property_ids(state, *resource, &side.data_source);
     }
 }
 

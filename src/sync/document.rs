@@ -83,7 +83,7 @@ pub async fn document(
     // Checked before any read of the database: a bad request costs no request.
     let desired = kodo_core::document::desired(request, &facts)?;
 
-    let ds = fetch::data_source(&client, config, resource, &state.data_sources).await?;
+    let ds = fetch::data_source(&client, config, resource, &state).await?;
     let writable = fetch::check_schema(resource, &ds, s.printer)?;
     if let Some(missing) = desired
         .record
@@ -101,6 +101,7 @@ pub async fn document(
             .data_sources
             .insert(configured.to_string(), ds.id.clone());
     }
+    fetch::remember_property_ids(&mut state, resource, &ds);
     let read_at = std::time::Instant::now();
     let rows = rows_matching(
         &client,

@@ -154,8 +154,94 @@ pub async fn posthog_data(
     })
 }
 
-/// The data source of `resource`'s configured database, through the state's cache.
+/// The data source of `resource`'s configured database, through the state's cache, with the
+/// properties a person renamed in Notion followed by their ids ([`follow_renames`]).
 pub async fn data_source(
+    client: &NotionClient,
+    config: &Config,
+    resource: Resource,
+    state: &State,
+) -> Result<DataSource, SyncError> {
+    let ds = configured_data_source(client, config, resource, &state.data_sources).await?;
+    Ok(follow_renames(client, resource, ds, state))
+}
+
+/// Follows kodo's properties that a person renamed in Notion: a property kodo knew under its
+/// schema name (its id in the state's `property_ids`) that now has another name, and still
+/// its type, is the schema's property under a new name. The client is told to keep using the
+/// schema's name (requests carry the property's id, answers list it under the schema's name),
+/// and the returned schema lists it under the schema's name: so setup adds no second column
+/// and import reads and writes the renamed one. A property whose type was changed is not
+/// followed (it is the person's now: setup adds kodo's again).
+pub fn follow_renames(
+    client: &NotionClient,
+    resource: Resource,
+    mut ds: DataSource,
+    state: &State,
+) -> DataSource {
+    let Some(known) = state.property_ids.get(&ds.id) else {
+        return ds;
+    };
+    let schema = resource.schema();
+    let mut renamed = Vec::new();
+    for spec in schema.properties {
+        if ds.properties.contains_key(spec.name) {
+            continue;
+        }
+        let Some(id) = known.get(spec.name) else {
+            continue;
+        };
+        let actual = ds
+            .properties
+            .iter()
+            .find(|(name, p)| {
+                &p.id == id
+                    && p.kind == spec.kind.notion_name()
+                    && schema.property(name.as_str()).is_none()
+            })
+            .map(|(name, _)| name.clone());
+        let Some(actual) = actual else {
+            continue;
+        };
+        if let Some(p) = ds.properties.remove(&actual) {
+            ds.properties.insert(spec.name.to_string(), p);
+            renamed.push(kodo_api::Renamed {
+                expected: spec.name.to_string(),
+                id: id.clone(),
+                actual,
+            });
+        }
+    }
+    if !renamed.is_empty() {
+        client.follow_renamed(&ds.id, renamed);
+    }
+    ds
+}
+
+/// Remembers the id of each of the schema's properties `ds` has (with its type), for
+/// [`follow_renames`].
+pub fn remember_property_ids(state: &mut State, resource: Resource, ds: &DataSource) {
+    let ids: BTreeMap<String, String> = resource
+        .schema()
+        .properties
+        .iter()
+        .filter_map(|spec| {
+            let p = ds.properties.get(spec.name)?;
+            (p.kind == spec.kind.notion_name() && !p.id.is_empty())
+                .then(|| (spec.name.to_string(), p.id.clone()))
+        })
+        .collect();
+    if ids.is_empty() {
+        return;
+    }
+    // Ids already known are kept (a property renamed away keeps its entry).
+    let known = state.property_ids.entry(ds.id.clone()).or_default();
+    for (name, id) in ids {
+        known.insert(name, id);
+    }
+}
+
+async fn configured_data_source(
     client: &NotionClient,
     config: &Config,
     resource: Resource,
@@ -263,10 +349,10 @@ pub async fn notion_side(
     client: &NotionClient,
     config: &Config,
     resource: Resource,
-    cache: &BTreeMap<String, String>,
+    state: &State,
     printer: &Printer,
 ) -> Result<NotionSide, SyncError> {
-    let ds = data_source(client, config, resource, cache).await?;
+    let ds = data_source(client, config, resource, state).await?;
     let writable = check_schema(resource, &ds, printer)?;
     let read_at = std::time::Instant::now();
     let pages = client.query_all(&ds.id, None).await?;
@@ -295,7 +381,7 @@ pub async fn notion_sides(
     printer: &Printer,
 ) -> Result<BTreeMap<Resource, NotionSide>, SyncError> {
     let sides = try_join_all(resources.iter().map(|&r| async move {
-        let side = notion_side(client, config, r, &state.data_sources, printer).await?;
+        let side = notion_side(client, config, r, state, printer).await?;
         Ok::<_, SyncError>((r, side))
     }))
     .await?;

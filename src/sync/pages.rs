@@ -256,9 +256,7 @@ pub async fn all_rows(
         if let Some(side) = sides.get(&resource) {
             rows.extend(side.rows.iter().cloned());
         } else if config.notion.databases.get(resource).is_some() {
-            let side =
-                super::fetch::notion_side(client, config, resource, &state.data_sources, printer)
-                    .await?;
+            let side = super::fetch::notion_side(client, config, resource, state, printer).await?;
             rows.extend(side.rows);
         }
     }

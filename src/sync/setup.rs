@@ -399,7 +399,7 @@ pub async fn setup_one(
         added_options: BTreeMap::new(),
     };
     if let Some(configured) = config.notion.databases.get(resource) {
-        let ds = fetch::data_source(client, config, resource, &state.data_sources)
+        let ds = fetch::data_source(client, config, resource, state)
             .await
             .with_context(|| {
                 format!(
@@ -411,6 +411,7 @@ pub async fn setup_one(
         state
             .data_sources
             .insert(configured.to_string(), ds.id.clone());
+        fetch::remember_property_ids(state, resource, &ds);
         result.database_id = Some(configured.to_string());
         let update = schema_update(schema, &ds).map_err(|problems| {
             anyhow::anyhow!(
@@ -485,6 +486,10 @@ pub async fn setup_one(
             .retrieve_data_source(&ds_ref.id)
             .await
             .with_context(|| format!("cannot read the {} database", resource.label()))?;
+        let ds = fetch::follow_renames(client, resource, ds, state);
+        if !dry_run {
+            fetch::remember_property_ids(state, resource, &ds);
+        }
         if let Ok(Some(update)) = schema_update(schema, &ds) {
             result.added_properties = update.added_properties;
             result.added_options = update.added_options;
@@ -528,6 +533,15 @@ pub async fn setup_one(
         state
             .data_sources
             .insert(database.id.clone(), ds.id.clone());
+        // Its properties' ids, so a property renamed in Notion later is followed, not added
+        // again (a database's answer lists its data sources, not their schemas).
+        match client.retrieve_data_source(&ds.id).await {
+            Ok(ds) => fetch::remember_property_ids(state, resource, &ds),
+            Err(e) => printer.warn(&format!(
+                "cannot read the new {} database's schema ({e}); the next run remembers its property ids",
+                resource.label()
+            )),
+        }
     }
     result.database_id = Some(database.id);
     Ok(result)

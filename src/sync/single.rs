@@ -29,7 +29,7 @@ async fn matching_rows(
     filter: Value,
     state: &State,
 ) -> Result<(kodo_api::DataSource, Vec<NotionRow>, std::time::Instant), SyncError> {
-    let ds = fetch::data_source(client, config, resource, &state.data_sources).await?;
+    let ds = fetch::data_source(client, config, resource, state).await?;
     let read_at = std::time::Instant::now();
     let pages = client.query_all(&ds.id, Some(filter)).await?;
     let rows = pages
@@ -161,6 +161,7 @@ pub async fn upsert_from_posthog(
             .data_sources
             .insert(configured.to_string(), ds.id.clone());
     }
+    fetch::remember_property_ids(&mut state, resource, &ds);
     let lookup = apply::key_lookup(&desired);
     let planned = plan::plan(
         PlanInput {

@@ -219,3 +219,86 @@ fn a_long_import_in_a_log_prints_progress_lines_and_quiet_prints_none() {
     assert!(out.status.success(), "{out:?}");
     assert_eq!(String::from_utf8_lossy(&out.stderr), "");
 }
+
+#[test]
+fn a_non_terminal_never_asks_even_with_overwrite_and_archive_orphans() {
+    let env = TestEnv::start("demo");
+    let out = env
+        .kodo()
+        .args(["ph-sync", "import", "--overwrite", "--archive-orphans"])
+        .write_stdin("n\n")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(!stderr.contains("[y/N]"), "{stderr}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Import done:"));
+    assert!(planned(&env).is_empty());
+}
+
+/// `kodo ph-sync <args>` run on a terminal (a pty made by util-linux `script`), with
+/// `answer` typed in.
+fn on_a_terminal(env: &TestEnv, args: &str, answer: &str) -> Output {
+    let kodo = env.kodo_process();
+    let mut cmd = std::process::Command::new("script");
+    cmd.current_dir(env.root());
+    for (k, v) in kodo.get_envs() {
+        if let Some(v) = v {
+            cmd.env(k, v);
+        }
+    }
+    let line = format!("{} ph-sync {args}", kodo.get_program().to_string_lossy());
+    cmd.args(["-q", "-e", "-c", &line, "/dev/null"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd
+        .spawn()
+        .expect("util-linux `script` runs kodo on a pseudo-terminal");
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(answer.as_bytes()).unwrap();
+    }
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn a_terminal_is_asked_after_the_plan_and_no_writes_nothing() {
+    let env = TestEnv::start("demo");
+    let before = planned(&env);
+    env.clear_requests();
+    let out = on_a_terminal(&env, "import --overwrite", "n\n");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    let plan_at = text.find("Flags: ").expect("the plan");
+    let question_at = text
+        .find("to Notion (--overwrite replaces what people wrote in Notion)? [y/N]")
+        .unwrap_or_else(|| panic!("no question in:\n{text}"));
+    assert!(plan_at < question_at, "{text}");
+    assert!(
+        text.contains("Import cancelled: nothing was written"),
+        "{text}"
+    );
+    assert!(env.notion_writes().is_empty(), "{:#?}", env.notion_writes());
+    assert_eq!(planned(&env), before);
+
+    let out = on_a_terminal(&env, "import --overwrite", "y\n");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(
+        text.contains("[y/N]") && text.contains("Import done:"),
+        "{text}"
+    );
+    assert!(planned(&env).is_empty());
+}
+
+#[test]
+fn yes_writes_on_a_terminal_without_asking() {
+    let env = TestEnv::start("demo");
+    let out = on_a_terminal(&env, "import --overwrite --yes", "");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(!text.contains("[y/N]"), "{text}");
+    assert!(text.contains("Import done:"), "{text}");
+}

@@ -27,6 +27,7 @@ mod precommit_hook;
 mod precommit_install;
 mod precommit_offline;
 mod precommit_range;
+mod renamed_properties;
 mod scan_cli;
 mod snapshots;
 mod sync_code;

@@ -50,8 +50,8 @@ pub use http::{
 #[cfg(feature = "client")]
 pub use notion::{
     Block, CreateOutcome, DataSource, DataSourceRef, Database, KeyLookup, KeyType, NotionClient,
-    Page, PendingCreates, PropertySchema, User, UsersAccess, MAX_KEYS_PER_QUERY, NOTION_VERSION,
-    RECHECK_AFTER,
+    Page, PendingCreates, PropertySchema, Renamed, User, UsersAccess, MAX_KEYS_PER_QUERY,
+    NOTION_VERSION, RECHECK_AFTER,
 };
 #[cfg(feature = "client")]
 pub use posthog::{PostHogClient, DEFAULT_WINDOWS as POSTHOG_DEFAULT_WINDOWS, REQUIRED_SCOPES};

@@ -17,6 +17,7 @@
 mod blocks;
 mod compare;
 mod pending;
+mod renames;
 mod types;
 
 pub use blocks::{
@@ -40,6 +41,7 @@ use crate::http::{
 use crate::secret::Secret;
 
 pub use pending::{PendingCreates, MAX_KEYS_PER_QUERY};
+pub use renames::Renamed;
 pub use types::{
     plain_text, CreateOutcome, DataSource, DataSourceRef, Database, KeyLookup, KeyType, Page,
     PropertySchema, User, UsersAccess,
@@ -64,6 +66,8 @@ pub struct NotionClient {
     token_env_var: String,
     /// When this client last received a 409 `conflict_error` (another writer was active).
     last_conflict: std::sync::Mutex<Option<std::time::Instant>>,
+    /// Properties renamed in Notion that callers keep using by their old names.
+    renames: renames::Renames,
 }
 
 /// How long after a row's key was seen missing a create still trusts that: older than this,
@@ -149,7 +153,22 @@ impl NotionClient {
             t,
             token_env_var,
             last_conflict: std::sync::Mutex::new(None),
+            renames: renames::Renames::default(),
         })
+    }
+
+    /// A page as read: properties renamed in Notion under the names the caller follows them by.
+    fn page(&self, mut raw: RawPage) -> Page {
+        let (ds, id, properties) = raw.parts_mut();
+        self.renames.incoming_page(ds.as_deref(), id, properties);
+        raw.into()
+    }
+
+    /// A data source as read: renamed properties under the names the caller follows them by.
+    fn data_source(&self, mut raw: RawDataSource) -> DataSource {
+        let (id, properties) = raw.parts_mut();
+        self.renames.incoming_schema(id, properties);
+        raw.into()
     }
 
     /// Request counters so far.
@@ -229,7 +248,7 @@ impl NotionClient {
     pub async fn retrieve_data_source(&self, id: &str) -> Result<DataSource> {
         let url = self.url(&["data_sources", id]);
         let raw: RawDataSource = self.read(Method::GET, url, None, "data source", id).await?;
-        Ok(raw.into())
+        Ok(self.data_source(raw))
     }
 
     /// The data source behind `id`, which may be a data-source id or a database id (as copied
@@ -384,7 +403,10 @@ impl NotionClient {
     ///
     /// A 503 saying the change was saved is settled by reading the data source; any other
     /// unknown outcome is an [`ApiError::AmbiguousWrite`] (setup re-runs idempotently).
-    pub async fn update_data_source(&self, id: &str, body: Value) -> Result<DataSource> {
+    pub async fn update_data_source(&self, id: &str, mut body: Value) -> Result<DataSource> {
+        if let Some(properties) = body.get_mut("properties") {
+            self.renames.outgoing(id, properties);
+        }
         let call = Call {
             method: Method::PATCH,
             url: self.url(&["data_sources", id]),
@@ -396,9 +418,9 @@ impl NotionClient {
                 call,
                 None,
                 |reply| {
-                    Ok(self
-                        .decode::<RawDataSource>(&reply, "PATCH /v1/data_sources")?
-                        .into())
+                    Ok(self.data_source(
+                        self.decode::<RawDataSource>(&reply, "PATCH /v1/data_sources")?,
+                    ))
                 },
                 |f, _| async move {
                     match committed(&f) {
@@ -461,7 +483,7 @@ impl NotionClient {
                     .query_once(data_source_id, &Value::Object(body))
                     .await?;
                 for raw in page.results {
-                    let row = Page::from(raw);
+                    let row = self.page(raw);
                     if !row.created_time.is_empty() {
                         last_created = Some(row.created_time.clone());
                     }
@@ -501,8 +523,18 @@ impl NotionClient {
 
     async fn query_once(&self, data_source_id: &str, body: &Value) -> Result<RawList<RawPage>> {
         let url = self.url(&["data_sources", data_source_id, "query"]);
-        self.read(Method::POST, url, Some(body), "data source", data_source_id)
-            .await
+        let mut body = body.clone();
+        if let Some(filter) = body.get_mut("filter") {
+            self.renames.outgoing_filter(data_source_id, filter);
+        }
+        self.read(
+            Method::POST,
+            url,
+            Some(&body),
+            "data source",
+            data_source_id,
+        )
+        .await
     }
 
     /// The row whose sync key equals `key`, if any (the oldest, should there be several).
@@ -515,7 +547,7 @@ impl NotionClient {
     pub async fn retrieve_page(&self, id: &str) -> Result<Page> {
         let url = self.url(&["pages", id]);
         let raw: RawPage = self.read(Method::GET, url, None, "page", id).await?;
-        Ok(raw.into())
+        Ok(self.page(raw))
     }
 
     /// Creates a row in a data source, exactly once.
@@ -544,6 +576,8 @@ impl NotionClient {
         key: &KeyLookup,
         permit: Option<crate::http::Permit<'p>>,
     ) -> Result<CreateOutcome> {
+        let mut properties = properties;
+        self.renames.outgoing(data_source_id, &mut properties);
         let body = json!({
             "parent": {"type": "data_source_id", "data_source_id": data_source_id},
             "properties": properties,
@@ -560,7 +594,7 @@ impl NotionClient {
                 permit,
                 |reply| {
                     let raw: RawPage = self.decode(&reply, "POST /v1/pages")?;
-                    Ok(CreateOutcome::Created(raw.into()))
+                    Ok(CreateOutcome::Created(self.page(raw)))
                 },
                 |f, sends| self.settle_create(data_source_id, key, f, sends),
             )
@@ -727,6 +761,10 @@ impl NotionClient {
     /// else send again. Both bounded by `max_attempts` sends.
     pub async fn update_page(&self, id: &str, properties: Value) -> Result<Page> {
         let sent = properties.as_object().cloned().unwrap_or_default();
+        let mut properties = properties;
+        if let Some(ds) = self.renames.source_of_page(id) {
+            self.renames.outgoing(&ds, &mut properties);
+        }
         let body = json!({ "properties": properties });
         self.patch_page(id, &body, |page| compare::properties_match(&sent, page))
             .await
@@ -759,7 +797,7 @@ impl NotionClient {
                 None,
                 |reply| {
                     let raw: RawPage = self.decode(&reply, "PATCH /v1/pages")?;
-                    Ok(raw.into())
+                    Ok(self.page(raw))
                 },
                 |f, _| self.settle_patch(id, applied, f),
             )

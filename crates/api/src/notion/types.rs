@@ -195,6 +195,20 @@ pub(crate) struct RawPage {
     url: Option<String>,
     #[serde(default)]
     properties: Map<String, Value>,
+    #[serde(default)]
+    parent: Value,
+}
+
+impl RawPage {
+    /// Its data source (when its parent is one), its id, and its properties.
+    pub(crate) fn parts_mut(&mut self) -> (Option<String>, &str, &mut Map<String, Value>) {
+        let ds = self
+            .parent
+            .get("data_source_id")
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        (ds, &self.id, &mut self.properties)
+    }
 }
 
 impl From<RawPage> for Page {
@@ -268,6 +282,13 @@ pub(crate) struct RawDataSource {
     parent: Value,
     #[serde(default)]
     properties: Map<String, Value>,
+}
+
+impl RawDataSource {
+    /// Its id and its properties' schema.
+    pub(crate) fn parts_mut(&mut self) -> (&str, &mut Map<String, Value>) {
+        (&self.id, &mut self.properties)
+    }
 }
 
 impl From<RawDataSource> for DataSource {
