@@ -44,7 +44,7 @@ git config commit.gpgsign false
 mkdir -p .kodo src
 cat > .kodo/config.json <<'JSON'
 {"posthog": {"project_id": "1"},
- "notion": {"baseUrl": "http://127.0.0.1:9", "databases": {"events": "e", "feature_flags": "f"}}}
+ "notion": {"baseUrl": "http://127.0.0.1:9", "databases": {"events": "0e0e0e0e0e0e4e0e8e0e0e0e0e0e0e0e", "feature_flags": "0f0f0f0f0f0f4f0f8f0f0f0f0f0f0f0f"}}}
 JSON
 snapshot() {
   printf '{"version": 1, "generated_at": "%s", "events": [%s], "flags": [], "experiments": [], "dashboards": []}\n' \
