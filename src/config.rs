@@ -941,15 +941,7 @@ fn notion_budget(value: Option<&Value>) -> Result<kodo_api::Budget, (&'static st
         Some(Value::Object(map)) => {
             let requests = match map.get("requestsPerWindow") {
                 None => default.requests,
-                Some(v) => match v.as_u64().and_then(|n| u32::try_from(n).ok()) {
-                    Some(n) => number(v, "notion.rateLimit.requestsPerWindow").map(|_| n)?,
-                    None => {
-                        return Err((
-                            "notion.rateLimit.requestsPerWindow",
-                            format!("{v} is not a whole number of requests"),
-                        ))
-                    }
-                },
+                Some(v) => whole_requests(v, "notion.rateLimit.requestsPerWindow")?,
             };
             let per = match map.get("windowSeconds") {
                 None => minute,
@@ -982,6 +974,14 @@ fn notion_budget(value: Option<&Value>) -> Result<kodo_api::Budget, (&'static st
     }
 }
 
+/// A budget's number of requests at `key`: a whole number within the key's [`Range`].
+fn whole_requests(v: &Value, key: &'static str) -> Result<u32, (&'static str, String)> {
+    match v.as_u64().and_then(|n| u32::try_from(n).ok()) {
+        Some(n) => in_range(key, f64::from(n)).map(|_| n).map_err(|m| (key, m)),
+        None => Err((key, format!("{v} is not a whole number of requests"))),
+    }
+}
+
 /// `posthog.rateLimit`: `{"requestsPerMinute": N, "requestsPerHour": M}`, the sliding windows
 /// kodo stays within; each defaults to PostHog's throttle for a personal API key (480 per
 /// minute, 4,800 per hour: [`kodo_api::POSTHOG_DEFAULT_WINDOWS`]). A self-hosted instance may
@@ -1009,10 +1009,7 @@ fn posthog_budget(value: Option<&Value>) -> Result<[kodo_api::Budget; 2], (&'sta
     }
     let requests = |name: &str, key: &'static str, default: u32| match map.get(name) {
         None => Ok(default),
-        Some(v) => match v.as_u64().and_then(|n| u32::try_from(n).ok()) {
-            Some(n) => in_range(key, f64::from(n)).map(|_| n).map_err(|m| (key, m)),
-            None => Err((key, format!("{v} is not a whole number of requests"))),
-        },
+        Some(v) => whole_requests(v, key),
     };
     Ok([
         kodo_api::Budget {
