@@ -26,10 +26,8 @@ fn is_posthog_module(module: &str) -> bool {
 pub(crate) fn of_file(src: &[u8], toks: &[Token], lang: Lang) -> Bindings {
     let mut out = Bindings::default();
     match lang.family() {
-        Family::Python => {
-            if memchr::memmem::find(src, b"posthog import").is_some() {
-                python_imports(src, toks, &mut out.posthog);
-            }
+        Family::Python if memchr::memmem::find(src, b"posthog import").is_some() => {
+            python_imports(src, toks, &mut out.posthog)
         }
         Family::Js => js_bindings(src, toks, &mut out.foreign),
         _ => {}
