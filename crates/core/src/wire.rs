@@ -236,10 +236,17 @@ pub struct Unreferenced {
     pub key: String,
 }
 
+/// A check in code of a flag PostHog no longer serves (a live bug).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeadFlag {
     pub key: String,
+    /// Why PostHog no longer serves it: `deleted` (deleted in PostHog, or gone from its list
+    /// while Notion documents it as archived), `archived` (archived in PostHog: still listed,
+    /// done for good), `not_found` (its remembered ID is gone), `inactive` (inactive and
+    /// documented as archived), `experiment_archived` (inactive or gone, and its experiment
+    /// is archived).
     pub posthog_state: DeadState,
+    /// `path:line` of each reference.
     pub references: Vec<String>,
 }
 
