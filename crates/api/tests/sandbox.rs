@@ -579,6 +579,97 @@ async fn the_emulators_rate_limit_is_absorbed_by_waiting() {
     env.sandbox.shutdown().await;
 }
 
+/// The Notion statuses of the emulator's request log, in order.
+async fn notion_statuses(base: &str) -> Vec<u64> {
+    admin(base, reqwest::Method::GET, "requests", None)
+        .await
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["service"] == "notion")
+        .map(|e| e["status"].as_u64().unwrap_or(0))
+        .collect()
+}
+
+/// Notion's 429 says how long to wait: `Retry-After`, whole seconds until the connection's
+/// window resets ("Wait for the number of seconds in the Retry-After header",
+/// developers.notion.com/reference/request-limits). A client that does not know the budget
+/// (here it paces at 1,000/s while the emulator allows 3 per 3-second window) is refused once,
+/// waits what it was told, and its retry goes through: no request is refused twice, whatever
+/// its own backoff would have been (1 s first, which would meet the same closed window), and
+/// every call succeeds with the default 6 attempts. Real waits: no test cap on delays.
+#[tokio::test]
+async fn a_429_is_waited_out_for_its_retry_after_and_the_retry_goes_through() {
+    let sandbox = Sandbox::start(
+        Scenario::builtin("demo").unwrap(),
+        Options {
+            notion_budget: 3,
+            notion_window: Duration::from_secs(3),
+            ..Options::default()
+        },
+    )
+    .await
+    .unwrap();
+    let base = sandbox.base_url();
+    let notion = NotionClient::new(
+        &base,
+        Secret::new(Scenario::builtin("demo").unwrap().notion_token()),
+        ClientOptions {
+            limits: RateLimits::paced(1_000.0, 1_000),
+            max_retry_delay: None,
+            ..ClientOptions::notion()
+        },
+    )
+    .unwrap();
+    for _ in 0..7 {
+        notion.retrieve_data_source(EVENTS_DS).await.unwrap();
+    }
+    let statuses = notion_statuses(&base).await;
+    let refused = statuses.iter().filter(|s| **s == 429).count();
+    assert!(refused >= 1, "the budget never bit: {statuses:?}");
+    assert_eq!(statuses.len(), 7 + refused, "{statuses:?}");
+    assert!(
+        statuses.windows(2).all(|w| w != [429, 429]),
+        "a retry was sent before the stated wait was over: {statuses:?}"
+    );
+    assert_eq!(notion.stats().rate_limited, refused as u64);
+    sandbox.shutdown().await;
+}
+
+/// `public_api_request_blocked`: "This connection's API access has been restricted. Retrying
+/// won't help" (developers.notion.com/reference/request-limits). The call fails at its first
+/// answer, and every later call of the client fails without a send.
+#[tokio::test]
+async fn a_blocked_connection_is_never_sent_to_again() {
+    let env = start("demo", fast_options()).await;
+    let base = env.sandbox.base_url();
+    admin(
+        &base,
+        reqwest::Method::PUT,
+        "rate_limit",
+        Some(json!({"requests_per_window": 100_000, "window_secs": 60, "blocked": true})),
+    )
+    .await;
+    for _ in 0..3 {
+        let err = env
+            .notion
+            .retrieve_data_source(EVENTS_DS)
+            .await
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("public_api_request_blocked"),
+            "{err}"
+        );
+    }
+    let err = env.notion.me().await.unwrap_err();
+    assert!(
+        err.to_string().contains("public_api_request_blocked"),
+        "{err}"
+    );
+    assert_eq!(notion_statuses(&base).await, vec![429], "one send in all");
+    env.sandbox.shutdown().await;
+}
+
 #[tokio::test]
 async fn wrong_credentials_are_explained() {
     let env = start("demo", fast_options()).await;
