@@ -113,19 +113,29 @@ fn the_workspace_limit_is_waited_out_as_stated() {
 /// PostHog's sustained throttle: 4,800 requests per hour per personal key, a sliding window
 /// (posthog/rate_limit.py `SustainedRateThrottle`, DRF `SimpleRateThrottle`: 429 `throttled`
 /// with `Retry-After` until the oldest request leaves the window). When the hour is spent
-/// (here the emulator's window is scaled to 40 requests per second, which kodo's own limiter does
-/// not know, as when another client of the same key spent it), a call can be refused many
-/// more times than its 6 attempts before the window opens again: the test's retry cap sends
-/// each retry at once, so every call meets the closed window dozens of times. kodo keeps
-/// waiting while the service states how long (its waits adding up to at most 65 minutes per
-/// call) and the run completes; it does not give up on the 6th refusal.
+/// (here the emulator's window is scaled to 40 requests per 2 seconds, which kodo's own limiter
+/// does not know, as when another client of the same key spent it), a call can be refused many
+/// more times than its 6 attempts before the window opens again. The test's retry cap
+/// (`KODO_TEST_NO_RETRY_DELAY`: every wait at most 10 ms) makes 6 attempts' worth of waiting
+/// 60 ms at most, a small part of the closed window, so every call meets it dozens of times.
+/// kodo keeps waiting while the service states how long (its stated waits adding up to at most
+/// 65 minutes per call) and the run completes; it does not give up on the 6th refusal. Red on
+/// code that gives up after 6 attempts (`max_throttle_wait: None` in `ClientOptions::posthog`:
+/// the import exits 2).
 #[test]
 fn a_long_run_waits_out_posthogs_hourly_window_instead_of_giving_up() {
+    let window = Duration::from_secs(2);
+    let six_attempts = kodo_api::TEST_RETRY_DELAY_CAP * 6;
+    assert!(
+        window > six_attempts * 10,
+        "the window must outlast 6 attempts"
+    );
     let env = TestEnv::start("demo");
     env.sandbox.admin_send(
         "PUT",
         "/posthog_rate_limit",
-        json!({"burst": {"limit": 480, "seconds": 60}, "sustained": {"limit": 40, "seconds": 1}}),
+        json!({"burst": {"limit": 480, "seconds": 60},
+               "sustained": {"limit": 40, "seconds": window.as_secs()}}),
     );
     let out = env
         .kodo()
@@ -147,16 +157,30 @@ fn a_long_run_waits_out_posthogs_hourly_window_instead_of_giving_up() {
         "{served} PostHog answers: the window must bite"
     );
     // Some one request was refused more often than the 6 attempts a call used to have.
+    let request = |r: &Value| format!("{} {} {}", r["method"], r["path"], r["query"]);
     let mut refusals: BTreeMap<String, usize> = BTreeMap::new();
     for r in posthog.iter().filter(|r| r["status"] == 429) {
-        *refusals
-            .entry(format!("{} {} {}", r["method"], r["path"], r["query"]))
-            .or_default() += 1;
+        *refusals.entry(request(r)).or_default() += 1;
     }
-    let most = refusals.values().copied().max().unwrap_or(0);
+    let (most_refused, most) = refusals
+        .iter()
+        .max_by_key(|(_, n)| **n)
+        .map(|(r, n)| (r.clone(), *n))
+        .unwrap_or_default();
     assert!(
         most > 6,
         "at most {most} refusals of one request: {refusals:?}"
+    );
+    // ... and that request was answered in the end, after its last refusal.
+    let last_refusal = posthog
+        .iter()
+        .rposition(|r| r["status"] == 429 && request(r) == most_refused)
+        .unwrap();
+    assert!(
+        posthog[last_refusal..]
+            .iter()
+            .any(|r| r["status"] == 200 && request(r) == most_refused),
+        "{most_refused} was refused {most} times and never served"
     );
     env.assert_no_duplicates();
 }
