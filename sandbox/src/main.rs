@@ -164,6 +164,7 @@ async fn main() -> ExitCode {
         faults,
         seed: args.seed,
         query_row_cap: args.query_row_cap,
+        query_incomplete_only_page: None,
         posthog_list_shift: args.posthog_list_shift,
         posthog_per_minute: args.posthog_per_minute,
         posthog_per_hour: args.posthog_per_hour,

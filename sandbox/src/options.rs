@@ -160,6 +160,14 @@ pub struct Options {
     pub seed: u64,
     /// Rows one Notion query can reach before it answers `request_status: incomplete`.
     pub query_row_cap: usize,
+    /// A test option, not what Notion does: `Some(k)` marks only the `k`-th page (0-based) of a
+    /// capped query's pagination `incomplete`, the pages before and after it (up to the cap)
+    /// not. `None` (the default) is Notion's behaviour: every page served from a capped result
+    /// is marked. A client that checks only the first or only the last page of a result for
+    /// the marker then misses the cap, as Notion's guide warns ("Check request_status.type ===
+    /// \"incomplete\" on every response page", developers.notion.com/guides/data-apis/
+    /// query-large-data-sources).
+    pub query_incomplete_only_page: Option<usize>,
     /// PostHog list-shift mode: pages after the first are served this many items earlier,
     /// as when items are created ahead of a client's position mid-listing (0 = off).
     pub posthog_list_shift: usize,
@@ -181,6 +189,7 @@ impl Default for Options {
             faults: FaultConfig::default(),
             seed: 0,
             query_row_cap: 10_000,
+            query_incomplete_only_page: None,
             posthog_list_shift: 0,
             posthog_per_minute: 480,
             posthog_per_hour: 4_800,

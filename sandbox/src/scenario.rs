@@ -322,6 +322,7 @@ impl Scenario {
             seq: 0,
             rng: StdRng::seed_from_u64(seed),
             query_row_cap,
+            query_incomplete_only_page: None,
         };
         let find_user = |store: &NotionStore, who: &str| -> Result<String, ScenarioError> {
             store

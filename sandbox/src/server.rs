@@ -88,10 +88,11 @@ pub fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 
 impl Shared {
     fn new(scenario: &Scenario, options: &Options) -> io::Result<Shared> {
-        let (notion, mut posthog) = scenario
+        let (mut notion, mut posthog) = scenario
             .build(options.seed, options.query_row_cap)
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.to_string()))?;
         posthog.list_shift = options.posthog_list_shift;
+        notion.query_incomplete_only_page = options.query_incomplete_only_page;
         Ok(Shared {
             notion: Mutex::new(notion),
             posthog: Mutex::new(posthog),

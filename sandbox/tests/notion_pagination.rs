@@ -136,6 +136,34 @@ async fn one_query_stops_at_the_row_cap_and_says_so() {
     assert_eq!(answer.body["request_status"]["type"], "incomplete");
 }
 
+/// The test option `query_incomplete_only_page`: only that page of a capped query's
+/// pagination carries the marker; the rest is as without it (the cap, `has_more: false`).
+#[tokio::test]
+async fn the_test_option_marks_only_one_page_of_a_capped_result() {
+    let options = Options {
+        query_row_cap: 25,
+        query_incomplete_only_page: Some(1),
+        ..fast()
+    };
+    let env = start_with(with_dashboards(60), options).await;
+    let path = format!("/v1/data_sources/{DASHBOARDS_DS}/query");
+    let mut body = json!({"page_size": 10});
+    let mut marks = Vec::new();
+    let mut rows = 0;
+    loop {
+        let answer = env.notion("POST", &path, Some(body.clone())).await;
+        assert_eq!(answer.status, 200);
+        marks.push(answer.body["request_status"]["type"] == "incomplete");
+        rows += answer.body["results"].as_array().unwrap().len();
+        if answer.body["has_more"] != json!(true) {
+            break;
+        }
+        body["start_cursor"] = answer.body["next_cursor"].clone();
+    }
+    assert_eq!(marks, vec![false, true, false]);
+    assert_eq!(rows, 25);
+}
+
 #[tokio::test]
 async fn exactly_the_cap_is_complete() {
     let options = Options {

@@ -838,6 +838,11 @@ fn query_data_source(
     let ordered: Vec<String> = rows.iter().map(|p| p.id.clone()).collect();
     let cap = store.query_row_cap;
     let window = paginate(store, &format!("ds:{id}"), &ordered, &request, Some(cap))?;
+    // The test option that marks one page only (`Options::query_incomplete_only_page`).
+    let incomplete = match store.query_incomplete_only_page {
+        Some(only) => window.incomplete && window.start / request.page_size.max(1) == only,
+        None => window.incomplete,
+    };
     let results = window
         .ids
         .iter()
@@ -852,7 +857,7 @@ fn query_data_source(
         results,
         window.next_cursor,
         window.has_more,
-        window.incomplete.then_some("query_result_limit_reached"),
+        incomplete.then_some("query_result_limit_reached"),
     )))
 }
 
@@ -899,6 +904,8 @@ fn list_envelope(
 /// One page of an ordered list.
 #[derive(Debug)]
 pub struct Window {
+    /// The position in the ordered list of this page's first row.
+    pub start: usize,
     pub ids: Vec<String>,
     pub next_cursor: Option<String>,
     pub has_more: bool,
@@ -944,6 +951,7 @@ pub fn paginate(
     let capped = ordered.len() > cap;
     if more_rows && end >= cap {
         return Ok(Window {
+            start,
             ids,
             next_cursor: None,
             has_more: false,
@@ -960,6 +968,7 @@ pub fn paginate(
             },
         );
         return Ok(Window {
+            start,
             ids,
             next_cursor: Some(cursor),
             has_more: true,
@@ -967,6 +976,7 @@ pub fn paginate(
         });
     }
     Ok(Window {
+        start,
         ids,
         next_cursor: None,
         has_more: false,

@@ -466,6 +466,8 @@ pub struct NotionStore {
     pub seq: u64,
     pub rng: StdRng,
     pub query_row_cap: usize,
+    /// [`crate::Options::query_incomplete_only_page`].
+    pub query_incomplete_only_page: Option<usize>,
 }
 
 impl NotionStore {
