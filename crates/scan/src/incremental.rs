@@ -42,7 +42,7 @@ use std::sync::OnceLock;
 
 use serde::{Deserialize, Serialize};
 
-use crate::cache::{self, CacheStatus, Row, Stat, View};
+use crate::cache::{self, CacheStatus, Extract, Row, Stat, View};
 use crate::defs::{find_defs, Def};
 use crate::imports::Origin;
 use crate::infer::{self, FileFacts, Inferred};
@@ -84,7 +84,7 @@ pub(crate) struct FileExtract {
 
 /// What every re-scan needs of a file without decoding its extract (the cache row's fixed
 /// part): the file's word filter and flags.
-#[derive(Serialize, Deserialize, Clone, Copy, Debug)]
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Meta {
     words: Words,
     flags: u8,
@@ -883,19 +883,6 @@ fn scan_once(
     lap("assemble", &mut phases);
 
     if let (Some(path), Some(result)) = (&cache_path, result) {
-        // A row whose cached extract cannot be read any more is decoded (or extracted
-        // again) and encoded.
-        if let Some(v) = view {
-            let lost: Vec<usize> = (0..store.slots.len())
-                .filter(|&i| {
-                    let s = &store.slots[i];
-                    s.ext.is_none() && s.row.is_none_or(|r| v.extract(r).is_none())
-                })
-                .collect();
-            for i in lost {
-                store.ext_mut(i);
-            }
-        }
         let encoded: Vec<Option<Vec<u8>>> = store
             .slots
             .iter()
@@ -913,13 +900,16 @@ fn scan_once(
                 stat: s.stat,
                 hash: s.hash,
                 meta: s.meta,
-                extract: enc
-                    .as_deref()
-                    .or_else(|| s.row.and_then(|r| view.and_then(|v| v.extract(r))))
-                    .unwrap_or_default(),
+                // An extract that cannot be encoded is stored empty: it does not decode,
+                // so the next scan extracts the file again.
+                extract: match (enc, s.row) {
+                    (Some(bytes), _) => Extract::Bytes(bytes),
+                    (None, Some(r)) if !s.dirty => Extract::Cached(r),
+                    (None, _) => Extract::Bytes(&[]),
+                },
             })
             .collect();
-        if let Err(e) = cache::save(path, settings_id, started, &rows, &result) {
+        if let Err(e) = cache::save(path, settings_id, started, &rows, &result, view) {
             stats.cache_error = Some(format!(
                 "cannot write the scan cache `{}`: {e}",
                 path.display()
