@@ -454,12 +454,12 @@ impl<'a, M: DeserializeOwned + Copy> View<'a, M> {
     /// Every row's summary, decoded on first use; `None` if a section can no longer be
     /// read (the caller then scans as without a cache).
     pub(crate) fn metas(&self) -> Option<&[M]> {
+        let Some(delta) = &self.delta else {
+            return self.base_metas();
+        };
         self.metas
             .get_or_init(|| {
                 let base = self.base_metas()?;
-                let Some(delta) = &self.delta else {
-                    return Some(base.to_vec());
-                };
                 let own: Vec<M> = delta.metas()?;
                 (0..self.len())
                     .map(|k| match self.source(k) {

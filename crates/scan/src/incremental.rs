@@ -562,7 +562,8 @@ fn scan_once(
     // cached result is the result; no extract or summary is decoded.
     if let (Some(checked), Some((v, outcome))) = (&checked, &mut prev) {
         let fresh = (0..v.len()).all(|i| v.fresh(i, &checked.stats[i]));
-        if fresh && outcome.counts.is_some() && cross_file_inputs_unchanged(&base, v, outcome) {
+        if fresh && outcome.counts.is_some() && cross_file_inputs_unchanged(&base, v, outcome, true)
+        {
             let (scanned, matched) = outcome.counts.unwrap_or_default();
             lap("walk check", &mut phases);
             let mut report = assemble(
@@ -795,8 +796,16 @@ fn scan_once(
         read: 0,
     };
     let kept = prev.as_ref().and_then(|(v, outcome)| {
-        keep_outcome(&mut store, v, outcome, old_refs, &changed, settings)
-            .map(|refs| (refs, outcome))
+        keep_outcome(
+            &mut store,
+            v,
+            outcome,
+            old_refs,
+            &changed,
+            settings,
+            walk_checked,
+        )
+        .map(|refs| (refs, outcome))
     });
     let reused = kept.is_some();
     let mut outcome = match kept {
@@ -925,9 +934,24 @@ fn scan_once(
 
 /// Whether what resolution looked at outside the scan's files is as the cached outcome
 /// saw it: the files each followed import could name, and the files it read outside the
-/// walk (by stat).
-fn cross_file_inputs_unchanged(base: &Path, view: &View<'_, Meta>, outcome: &Outcome) -> bool {
+/// walk (by stat). `walk_checked`: the outcome's walk record was checked, so every
+/// directory it lists has the entries it had (creating, deleting or renaming an entry, or
+/// changing its type, changes its directory's stat): a directory's listing of files, all
+/// a `Dir` probe reads (entry types as `readdir` gives them, no link followed), is known.
+fn cross_file_inputs_unchanged(
+    base: &Path,
+    view: &View<'_, Meta>,
+    outcome: &Outcome,
+    walk_checked: bool,
+) -> bool {
+    let recorded: HashSet<&str> = match (&outcome.walk, walk_checked) {
+        (Some(record), true) => record.dirs.iter().map(|d| d.rel.as_str()).collect(),
+        _ => HashSet::new(),
+    };
     for (origin, family, files) in &outcome.probes {
+        if matches!(origin, Origin::Dir(dir) if recorded.contains(dir.as_str())) {
+            continue;
+        }
         if crate::resolve::candidate_files(base, origin, *family) != *files {
             return false;
         }
@@ -954,8 +978,9 @@ fn keep_outcome(
     old_refs: Vec<Reference>,
     changed: &HashSet<String>,
     settings: &ScanSettings,
+    walk_checked: bool,
 ) -> Option<(Vec<Reference>, Looked, Contributors)> {
-    if !cross_file_inputs_unchanged(store.base, view, outcome) {
+    if !cross_file_inputs_unchanged(store.base, view, outcome, walk_checked) {
         return None;
     }
     if changed.is_empty() {
