@@ -674,7 +674,7 @@ pub static EVENTS: DatabaseSchema = DatabaseSchema {
         object: "event definition",
         key_field: "name",
         name_field: "name",
-        coming_into_being: "send it from the code: PostHog lists an event once it has been captured",
+        coming_into_being: "send it from the code (PostHog lists an event once it is captured)",
         needs: &[],
     },
     documenting: Documenting {
