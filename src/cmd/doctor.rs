@@ -13,9 +13,6 @@
 
 use std::path::Path;
 
-use serde::Serialize;
-use serde_json::json;
-
 use crate::cli::ReportFormat;
 use crate::config::{Config, ConfigError};
 use crate::model::Resource;
@@ -24,27 +21,19 @@ use crate::sync::fetch;
 
 use super::{Context, Outcome};
 
-/// A check's verdict.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Status {
-    Ok,
-    Warn,
-    Fail,
-}
+/// A check's verdict (the wire's: the same three words people and machines read).
+pub use kodo_core::wire::CheckStatus as Status;
 
-impl Status {
-    fn word(self) -> &'static str {
-        match self {
-            Status::Ok => "ok",
-            Status::Warn => "warn",
-            Status::Fail => "FAIL",
-        }
+fn word(status: Status) -> &'static str {
+    match status {
+        Status::Ok => "ok",
+        Status::Warn => "warn",
+        Status::Fail => "FAIL",
     }
 }
 
 /// One line of the report.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct Check {
     pub check: String,
     pub status: Status,
@@ -67,13 +56,7 @@ pub async fn run(ctx: &Context, format: Option<ReportFormat>) -> anyhow::Result<
     let checks = checks(ctx).await;
     let failed = checks.iter().any(|c| c.status == Status::Fail);
     if format == Some(ReportFormat::Json) {
-        let mut text = serde_json::to_string_pretty(&json!({
-            "version": 1,
-            "ok": !failed,
-            "checks": checks,
-        }))?;
-        text.push('\n');
-        ctx.printer.data(&text);
+        ctx.printer.data(&kodo_core::wire::to_json(&wire(&checks)));
     } else {
         ctx.printer.data(&render(&checks));
     }
@@ -84,6 +67,23 @@ pub async fn run(ctx: &Context, format: Option<ReportFormat>) -> anyhow::Result<
     })
 }
 
+/// The report for machines.
+pub fn wire(checks: &[Check]) -> kodo_core::wire::Doctor {
+    kodo_core::wire::Doctor {
+        version: kodo_core::wire::VERSION,
+        ok: !checks.iter().any(|c| c.status == Status::Fail),
+        checks: checks
+            .iter()
+            .map(|c| kodo_core::wire::DoctorCheck {
+                check: c.check.clone(),
+                status: c.status,
+                detail: c.detail.clone(),
+                hint: c.hint.clone(),
+            })
+            .collect(),
+    }
+}
+
 /// The report for people: one line per check, the hint indented below.
 pub fn render(checks: &[Check]) -> String {
     let width = checks.iter().map(|c| c.check.len()).max().unwrap_or(0);
@@ -91,7 +91,7 @@ pub fn render(checks: &[Check]) -> String {
     for c in checks {
         out.push_str(&format!(
             "{:<4}  {:<width$}  {}\n",
-            c.status.word(),
+            word(c.status),
             c.check,
             c.detail
         ));

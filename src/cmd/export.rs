@@ -36,24 +36,8 @@ pub async fn run(
     let now = now_rfc3339();
     match format {
         Some(SyncFormat::Json) => {
-            let value = if let [only] = resources {
-                export::rows_json(*only, &sides[only].rows, &people)
-            } else {
-                serde_json::Value::Object(
-                    sides
-                        .iter()
-                        .map(|(r, s)| {
-                            (
-                                r.plural().to_string(),
-                                export::rows_json(*r, &s.rows, &people),
-                            )
-                        })
-                        .collect(),
-                )
-            };
-            let mut text = serde_json::to_string_pretty(&value)?;
-            text.push('\n');
-            ctx.printer.data(&text);
+            let doc = export::document(sides.iter().map(|(r, s)| (*r, s.rows.as_slice())), &people);
+            ctx.printer.data(&kodo_core::wire::to_json(&doc));
         }
         Some(SyncFormat::Csv) => {
             for (r, side) in &sides {
@@ -78,9 +62,10 @@ pub async fn run(
                     ));
                     continue;
                 }
-                let mut json =
-                    serde_json::to_string_pretty(&export::rows_json(*r, &side.rows, &people))?;
-                json.push('\n');
+                let json = kodo_core::wire::to_json(&export::document(
+                    [(*r, side.rows.as_slice())],
+                    &people,
+                ));
                 crate::state::write_atomic(&json_path, json.as_bytes())
                     .with_context(|| format!("cannot write `{}`", json_path.display()))?;
                 crate::state::write_atomic(

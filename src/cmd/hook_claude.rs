@@ -39,7 +39,7 @@ use std::io::{IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use crate::config::{self, Config, ConfigError, OfflinePolicy};
 use crate::documented::DocKey;
@@ -514,14 +514,13 @@ async fn post_tool_use(
     match written {
         Ok(result) => {
             let context = describe(creation, &name, &result);
-            let output = json!({
-                "hookSpecificOutput": {
-                    "hookEventName": "PostToolUse",
-                    "additionalContext": context,
-                }
-            });
+            let output = crate::hooks::wire::ClaudeHookOutput::post_tool_use(context);
             let mut out = std::io::stdout().lock();
-            let _ = writeln!(out, "{output}");
+            let _ = writeln!(
+                out,
+                "{}",
+                serde_json::to_string(&output).unwrap_or_default()
+            );
             let _ = out.flush();
             Outcome::Success
         }
@@ -718,6 +717,7 @@ fn describe(creation: &Creation, name: &str, result: &UpsertResult) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     fn post(response: Value) -> HookInput {
         let payload = json!({

@@ -23,7 +23,7 @@ use crate::state::State;
 
 use super::code::{self, CodeInput, CodeReport};
 use super::fetch::{self, FetchOptions, Inventory};
-use super::normalize::{Normalizer, ScanFacts};
+use super::normalize::{Desired, Normalizer, ScanFacts};
 use super::plan::{self, PlanInput, PlanOptions, ResourcePlan};
 use super::report::LastSync;
 use super::{scan, SyncError};
@@ -86,18 +86,35 @@ pub fn save_snapshot(
 pub fn save_analysed_snapshot(s: Session<'_>, a: &Analysis) -> Snapshot {
     let dead = a.inventory.notion.get(&Resource::Flags).map(|side| {
         code::dead_flags(&CodeInput {
-            scan: &Default::default(),
-            posthog: &a.inventory.posthog,
-            deleted_flags: &a.inventory.posthog.deleted_flags,
-            maybe_deleted: &a.inventory.maybe_deleted,
             notion_events: None,
             notion_flags: Some(&side.rows),
-            include_builtin_events: a.config.sync.include_builtin_events,
-            cleanup_after_days: a.config.sync.cleanup_after_days,
-            now: time::OffsetDateTime::UNIX_EPOCH,
+            ..code_input(a, &Default::default(), time::OffsetDateTime::UNIX_EPOCH)
         })
     });
     write_snapshot(s, &a.config, &a.inventory.notion, &a.now, dead)
+}
+
+/// The code section's input: the scan, Notion's rows, and the normaliser's records the
+/// plans were made from.
+fn code_input<'a>(
+    a: &'a Analysis,
+    scan: &'a kodo_core::code::CodeScan,
+    now: time::OffsetDateTime,
+) -> CodeInput<'a> {
+    let records = |r: Resource| a.records.get(&r).map_or(&[][..], Vec::as_slice);
+    let rows = |r: Resource| a.inventory.notion.get(&r).map(|side| side.rows.as_slice());
+    CodeInput {
+        scan,
+        events: records(Resource::Events),
+        flags: records(Resource::Flags),
+        experiments: records(Resource::Experiments),
+        maybe_deleted: &a.inventory.maybe_deleted,
+        notion_events: rows(Resource::Events),
+        notion_flags: rows(Resource::Flags),
+        include_builtin_events: a.config.sync.include_builtin_events,
+        cleanup_after_days: a.config.sync.cleanup_after_days,
+        now,
+    }
 }
 
 fn write_snapshot(
@@ -149,6 +166,9 @@ pub struct Analysis {
     pub config: Config,
     pub state: State,
     pub inventory: Inventory,
+    /// The normaliser's records of everything PostHog was read for, by resource: what the
+    /// plans were made from, and what the audit's code section judges the code against.
+    pub records: BTreeMap<Resource, Vec<Desired>>,
     pub plans: Vec<ResourcePlan>,
     pub notion: kodo_api::NotionClient,
     pub now: String,
@@ -206,7 +226,8 @@ pub async fn analyse(
             state.flag_ids.insert(flag.key.trim().to_string(), flag.id);
         }
     }
-    let plans = make_plans(&config, &inventory, &facts, resources, plan_options, &state);
+    let records = normalise(&config, &inventory, &facts);
+    let plans = make_plans(&inventory, &records, resources, plan_options, &state);
     // The ids of resources whose rows hold none (experiments): a later run tells a deleted
     // one by them (`fetch::vanished`).
     for plan in &plans {
@@ -239,6 +260,7 @@ pub async fn analyse(
         config,
         state,
         inventory,
+        records,
         plans,
         notion,
         now: now_rfc3339(),
@@ -259,18 +281,7 @@ pub fn code_report(s: Session<'_>, a: &Analysis) -> Option<CodeReport> {
     };
     let now = time::OffsetDateTime::parse(&a.now, &time::format_description::well_known::Rfc3339)
         .unwrap_or_else(|_| time::OffsetDateTime::now_utc());
-    let rows = |r: Resource| a.inventory.notion.get(&r).map(|side| side.rows.as_slice());
-    Some(code::findings(&CodeInput {
-        scan: report,
-        posthog: &a.inventory.posthog,
-        deleted_flags: &a.inventory.posthog.deleted_flags,
-        maybe_deleted: &a.inventory.maybe_deleted,
-        notion_events: rows(Resource::Events),
-        notion_flags: rows(Resource::Flags),
-        include_builtin_events: a.config.sync.include_builtin_events,
-        cleanup_after_days: a.config.sync.cleanup_after_days,
-        now,
-    }))
+    Some(code::findings(&code_input(a, report, now)))
 }
 
 /// The hygiene section: every row read, judged against the spec's best practices.
@@ -295,14 +306,13 @@ pub fn hygiene_report(a: &Analysis) -> kodo_core::hygiene::Report {
     })
 }
 
-pub fn make_plans(
+/// The normaliser's records of what PostHog gave, for every resource (a resource PostHog
+/// was not read for has none).
+pub fn normalise(
     config: &Config,
     inventory: &Inventory,
     facts: &ScanFacts,
-    resources: &[Resource],
-    options: PlanOptions,
-    state: &State,
-) -> Vec<ResourcePlan> {
+) -> BTreeMap<Resource, Vec<Desired>> {
     let rules = super::rules(&config.sync);
     let n = Normalizer {
         region_url: &config.posthog.region_url,
@@ -311,13 +321,25 @@ pub fn make_plans(
         people: &inventory.people,
         scan: facts,
     };
-    let ph = &inventory.posthog;
+    Resource::ALL
+        .iter()
+        .map(|&r| (r, n.desired(r, &inventory.posthog)))
+        .collect()
+}
+
+pub fn make_plans(
+    inventory: &Inventory,
+    records: &BTreeMap<Resource, Vec<Desired>>,
+    resources: &[Resource],
+    options: PlanOptions,
+    state: &State,
+) -> Vec<ResourcePlan> {
     let mut plans = Vec::new();
     for &resource in resources {
         let Some(side) = inventory.notion.get(&resource) else {
             continue;
         };
-        let desired = n.desired(resource, ph);
+        let desired = records.get(&resource).cloned().unwrap_or_default();
         plans.push(plan::plan(
             PlanInput {
                 resource,

@@ -338,6 +338,7 @@ mod tests {
             deleted: false,
             posthog_id: id,
             creator: None,
+            serving: None,
         }
     }
 

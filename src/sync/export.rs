@@ -1,6 +1,7 @@
 //! `kodo ph-sync export`: Notion's side as plain files, for comparison with PostHog.
 //!
-//! `.kodo/export/<resource>.json` is an array of objects — `page_id`, `url` and every schema
+//! `.kodo/export/<resource>.json` is the versioned [`wire::Export`] of that resource: its rows,
+//! each an object of `page_id`, `url` and every schema
 //! property as plain JSON (text and options as strings, multi-selects as arrays, people as
 //! arrays of `{"id", "name", "email"}`, numbers, booleans, `null` when empty).
 //! `.kodo/export/<resource>.csv` has one column per schema property (then `page_id` and
@@ -11,9 +12,10 @@
 //! **Invariants.** Pure renderers; rows sorted by key then page ID, so two exports of the same
 //! data are byte-identical.
 
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 use kodo_core::hygiene::Directory;
+use kodo_core::wire;
 
 use crate::model::{NotionRow, PropValue, Resource};
 
@@ -70,29 +72,45 @@ pub fn text(value: &PropValue, people: &Directory) -> String {
     }
 }
 
-/// The rows of one resource as a JSON array.
-pub fn rows_json(resource: Resource, rows: &[NotionRow], people: &Directory) -> Value {
+/// The rows of one resource in the export's wire form.
+pub fn rows(resource: Resource, rows: &[NotionRow], people: &Directory) -> Vec<wire::ExportRow> {
     let schema = resource.schema();
-    Value::Array(
-        sorted(rows)
-            .into_iter()
-            .map(|row| {
-                let mut object = Map::new();
-                object.insert("page_id".into(), json!(row.page_id));
-                object.insert("url".into(), json!(row.url));
-                for spec in schema.properties {
+    sorted(rows)
+        .into_iter()
+        .map(|row| wire::ExportRow {
+            page_id: row.page_id.clone(),
+            url: row.url.clone(),
+            properties: schema
+                .properties
+                .iter()
+                .map(|spec| {
                     let value = row
                         .record
                         .props
                         .get(spec.name)
                         .cloned()
                         .unwrap_or_else(|| PropValue::empty(spec.kind));
-                    object.insert(spec.name.to_string(), plain(&value, people));
-                }
-                Value::Object(object)
-            })
-            .collect(),
-    )
+                    (spec.name.to_string(), plain(&value, people))
+                })
+                .collect(),
+        })
+        .collect()
+}
+
+/// The export document of the resources given, in that order.
+pub fn document<'a>(
+    sides: impl IntoIterator<Item = (Resource, &'a [NotionRow])>,
+    people: &Directory,
+) -> wire::Export {
+    wire::Export {
+        version: wire::VERSION,
+        resources: wire::PerResource(
+            sides
+                .into_iter()
+                .map(|(resource, side)| (resource, rows(resource, side, people)))
+                .collect(),
+        ),
+    }
 }
 
 /// The rows of one resource as CSV.
@@ -163,7 +181,12 @@ mod tests {
 
     #[test]
     fn json_export_is_plain_and_sorted() {
-        let v = rows_json(Resource::Flags, &rows(), &people());
+        let rows = rows();
+        let doc = document([(Resource::Flags, rows.as_slice())], &people());
+        let text = wire::to_json(&doc);
+        let whole: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(whole["version"], 1);
+        let v = &whole["resources"]["flags"];
         assert_eq!(v[0]["Flag Key"], "alpha_flag");
         assert_eq!(v[0]["page_id"], "p1");
         assert_eq!(v[0]["url"], "https://notion.so/p");
@@ -183,6 +206,8 @@ mod tests {
             v[0].as_object().unwrap().len(),
             2 + Resource::Flags.schema().properties.len()
         );
+        // A reader of the contract reads it back as written.
+        assert_eq!(serde_json::from_str::<wire::Export>(&text).unwrap(), doc);
     }
 
     #[test]

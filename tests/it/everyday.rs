@@ -136,7 +136,9 @@ fn read_only_commands_leave_a_committed_kodo_directory_clean() {
 fn the_readme_and_help_list_the_same_exit_codes() {
     let readme =
         std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
-    let table = readme.split("### Exit codes").nth(1).unwrap();
+    // The section up to the next heading: the one table, not any table after it.
+    let section = readme.split("### Exit codes").nth(1).unwrap();
+    let table = section.split("\n#").next().unwrap();
     let readme_codes: Vec<&str> = table
         .lines()
         .filter_map(|l| l.strip_prefix("| "))

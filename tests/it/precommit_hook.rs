@@ -600,6 +600,49 @@ fn both_branches_of_a_conditional_key_are_checked() {
 }
 
 #[test]
+fn both_branches_of_a_python_conditional_key_are_checked() {
+    let repo = Repo::with_kodo(&["user_signed_up"], &["beta-home"]);
+    repo.write(
+        "api/views.py",
+        "import posthog\n\n\ndef view(request):\n    name = \"user_signed_up\" if request.new else \"user_returned\"\n    posthog.capture(name, distinct_id=request.user.id)\n    posthog.feature_enabled(\"beta-home\" if request.ok else \"beta-away\", request.user.id)\n",
+    );
+    repo.git(&["add", "."]);
+    let out = repo.hook();
+    assert_code(&out, 1);
+    let err = stderr(&out);
+    assert!(
+        err.contains("event  `user_returned`  is not documented"),
+        "{err}"
+    );
+    assert!(
+        err.contains("flag   `beta-away`  is not documented"),
+        "{err}"
+    );
+    assert!(!err.contains("`user_signed_up`  is not"), "{err}");
+    assert!(!err.contains("`beta-home`  is not"), "{err}");
+}
+
+#[test]
+fn a_template_of_constants_is_checked_as_the_key_it_spells() {
+    let repo = Repo::with_kodo(&[], &[]);
+    repo.write(
+        APP,
+        &app_with(&[
+            "const PREFIX = 'checkout'",
+            "posthog.capture(`${PREFIX}_started`)",
+        ]),
+    );
+    repo.git(&["add", APP]);
+    let out = repo.hook();
+    assert_code(&out, 1);
+    let err = stderr(&out);
+    assert!(
+        err.contains("event  `checkout_started`  is not documented"),
+        "{err}"
+    );
+}
+
+#[test]
 fn a_capture_in_a_test_file_is_not_gated() {
     let repo = Repo::with_kodo(&[], &[]);
     repo.write(

@@ -353,3 +353,74 @@ fn a_deleted_flag_still_checked_fails_the_check_until_the_code_is_fixed() {
         .code(0);
     env.kodo().args(["ph-sync", "--check"]).assert().code(0);
 }
+
+/// A flag archived in PostHog (PR #63338: still listed with `?archived=true`, done for good)
+/// that code still checks is a dead check with state `archived`: the code section judges the
+/// flag by the normaliser's rule, the one that documents it as `archived`, so the audit's
+/// mismatch and its live bug say the same about it. Before and after the import archives
+/// its row, and in the snapshot `kodo scan --check` answers from offline.
+#[test]
+fn an_archived_flag_still_checked_is_a_dead_check_in_state_archived() {
+    let env = TestEnv::start("demo");
+    write_code(
+        &env,
+        "import posthog from 'posthog-js'\n\
+         if (posthog.isFeatureEnabled('ops_rate_limit_override')) {}\n",
+        None,
+    );
+    // The demo's `ops_rate_limit_override`; an archived flag must be disabled.
+    env.sandbox.admin_send(
+        "PATCH",
+        "/posthog/feature_flags/208",
+        json!({"archived": true, "active": false}),
+    );
+    let dead = json!([{
+        "key": "ops_rate_limit_override",
+        "posthog_state": "archived",
+        "references": ["web/app.ts:2"]
+    }]);
+    let v = audit_json(&env);
+    assert_eq!(v["code"]["dead_flag_references"], dead, "{v}");
+    assert_eq!(v["in_sync"], false);
+    // One judgement: the plan archives the row, and the check is neither "in code only"
+    // nor a clean-up candidate.
+    let m = v["mismatches"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["key"] == "ops_rate_limit_override")
+        .unwrap_or_else(|| panic!("no mismatch in {v}"));
+    assert_eq!(m["posthog_status"], "archived");
+    assert_eq!(v["code"]["in_code_only"], json!([]));
+    assert_eq!(v["code"]["cleanup_candidates"], json!([]));
+    let md = env
+        .kodo()
+        .args(["ph-sync", "audit", "--check"])
+        .assert()
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
+    let md = String::from_utf8(md).unwrap();
+    assert!(
+        md.contains("- [ ] Flag: `ops_rate_limit_override` - archived in PostHog (web/app.ts:2)\n"),
+        "{md}"
+    );
+    assert!(
+        md.contains("Remove the checks of archived flag `ops_rate_limit_override` (web/app.ts:2)"),
+        "{md}"
+    );
+
+    // Notion archives it too; the code still checks it: still a live bug, still `archived`.
+    env.ph_sync(&["import", "flags"]);
+    let v = audit_json(&env);
+    assert_eq!(v["code"]["dead_flag_references"], dead, "{v}");
+    let snapshot: Value = serde_json::from_str(
+        &std::fs::read_to_string(env.root().join(".kodo/snapshot.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        snapshot["dead_flags"]["ops_rate_limit_override"], "archived",
+        "{snapshot}"
+    );
+}

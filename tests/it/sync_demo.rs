@@ -412,11 +412,12 @@ fn export_writes_the_notion_side_and_the_snapshot() {
     let env = TestEnv::start("demo");
     let out = env.ph_sync(&["export"]);
     assert!(out.contains("Flags: 10 rows → "), "{out}");
-    let flags: Value = serde_json::from_str(
+    let export: Value = serde_json::from_str(
         &std::fs::read_to_string(env.root().join(".kodo/export/flags.json")).unwrap(),
     )
     .unwrap();
-    let flags = flags.as_array().unwrap();
+    assert_eq!(export["version"], 1);
+    let flags = export["resources"]["flags"].as_array().unwrap();
     assert_eq!(flags.len(), 10);
     let checkout = flags
         .iter()
@@ -457,8 +458,11 @@ fn export_writes_the_notion_side_and_the_snapshot() {
         .output()
         .unwrap();
     assert!(out.status.success());
-    let dashboards: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(dashboards.as_array().unwrap().len(), 4);
+    let export: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        export["resources"]["dashboards"].as_array().unwrap().len(),
+        4
+    );
 }
 
 #[test]

@@ -199,15 +199,16 @@ fn export_names_people_and_falls_back_to_ids_when_users_may_not_be_read() {
     let row = env.row_where("feature_flags", "Flag Key", "release_checkout_v2");
     let owner = crate::common::plain(&row["properties"]["Owner"]);
     let out = env.ph_sync(&["export", "flags", "--format", "json"]);
-    let rows: serde_json::Value = serde_json::from_str(&out).unwrap();
-    let exported = rows
-        .as_array()
+    let export: kodo_core::wire::Export = serde_json::from_str(&out).unwrap();
+    let exported = export
+        .resources
+        .get(kodo::model::Resource::Flags)
         .unwrap()
         .iter()
-        .find(|r| r["Flag Key"] == "release_checkout_v2")
+        .find(|r| r.properties["Flag Key"] == "release_checkout_v2")
         .unwrap();
     assert_eq!(
-        exported["Owner"],
+        exported.properties["Owner"],
         serde_json::json!([{"id": owner, "name": "Maya Chen", "email": "maya.chen@acme.example"}])
     );
     let csv = env.ph_sync(&["export", "flags", "--format", "csv"]);

@@ -5,9 +5,9 @@
 //! 1. **in code only** — an event captured or a flag checked in code that PostHog and/or
 //!    Notion lack (a flag PostHog does not have makes its check always false);
 //! 2. **unreferenced** — documented events and flags no code references;
-//! 3. **dead flag references** — flags PostHog no longer serves (deleted, gone, inactive and
-//!    documented as archived, or inactive behind an archived experiment) that code still
-//!    checks: a live bug;
+//! 3. **dead flag references** — flags PostHog no longer serves (deleted, archived, gone,
+//!    inactive and documented as archived, or inactive behind an archived experiment) that
+//!    code still checks: a live bug;
 //! 4. **clean-up candidates** — flags released to everyone and unchanged for at least
 //!    `sync.cleanup_after_days`, still checked in code;
 //! 5. **dynamic** — references whose name the scan could not determine.
@@ -15,6 +15,11 @@
 //! **Invariants.**
 //! - Pure: [`findings`] does no I/O and reads no clock (`now` is an input), so its output is
 //!   exact and testable; renderers here only format a [`CodeReport`].
+//! - PostHog's side is the normaliser's records, the ones the import plans from: a flag's
+//!   rollout is [`crate::normalize::Rollout`]'s, a flag is gone by the normaliser's rule
+//!   ([`crate::normalize::flag_retired`]: exactly the flags the import documents as retired),
+//!   an experiment is archived when its record's status is the retired one, and Notion's
+//!   retired statuses are the resource table's.
 //! - Only the resources asked are judged: event findings need the events' PostHog and Notion
 //!   sides, flag findings the flags'.
 //! - A scan that found no reference at all judges nothing (a repository that does not use
@@ -36,10 +41,7 @@ use time::OffsetDateTime;
 
 use crate::model::{NotionRow, Resource};
 
-use crate::normalize::{day, is_builtin_event};
-use kodo_api::types::posthog::{FeatureFlag, FlagFilters};
-
-use crate::normalize::PostHogData;
+use crate::normalize::{day, is_builtin_event, Desired};
 
 /// A system a name is missing from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -78,6 +80,9 @@ pub enum DeadState {
     Inactive,
     /// Inactive (or gone), and the experiment that used it is archived.
     ExperimentArchived,
+    /// Archived in PostHog (still listed, not deleted; PR #63338): done for good, as a
+    /// deleted one, and documented as retired by the import.
+    Archived,
 }
 
 impl DeadState {
@@ -88,6 +93,7 @@ impl DeadState {
             DeadState::NotFound => "no longer in PostHog",
             DeadState::Inactive => "inactive in PostHog and archived in Notion",
             DeadState::ExperimentArchived => "inactive in PostHog; its experiment is archived",
+            DeadState::Archived => "archived in PostHog",
         }
     }
 }
@@ -211,15 +217,21 @@ pub struct CodeRef {
     pub dynamic_reason: Option<String>,
 }
 
-/// What [`findings`] judges.
+/// What [`findings`] judges: the scan, Notion's rows, and PostHog's side as the normaliser's
+/// records, the ones the import plans from (`Normalizer::desired`). The code section reads a
+/// flag's rollout, whether it is gone and whether an experiment is archived from those
+/// records, so the audit's code section and its plan never disagree about a flag.
 #[derive(Debug, Clone, Copy)]
 pub struct CodeInput<'a> {
     pub scan: &'a CodeScan,
-    /// PostHog's listed resources (events and flags of the resources asked, experiments
-    /// whenever flags were asked).
-    pub posthog: &'a PostHogData,
-    /// Documented flags that left PostHog's list and were found deleted by ID.
-    pub deleted_flags: &'a [FeatureFlag],
+    /// The normaliser's event records (empty unless events were asked).
+    pub events: &'a [Desired],
+    /// The normaliser's flag records: every listed flag and each documented flag found
+    /// deleted by ID (empty unless flags were asked).
+    pub flags: &'a [Desired],
+    /// The normaliser's experiment records (PostHog's experiments are read whenever flags
+    /// are asked).
+    pub experiments: &'a [Desired],
     /// Documented flags that left PostHog's list and can no longer be fetched.
     pub maybe_deleted: &'a BTreeSet<String>,
     /// Notion's event rows, when events were asked.
@@ -257,24 +269,6 @@ fn documented(rows: &[NotionRow]) -> BTreeMap<String, Vec<Option<String>>> {
     out
 }
 
-fn has_status(statuses: Option<&Vec<Option<String>>>, status: &str) -> bool {
-    statuses.is_some_and(|s| s.iter().any(|x| x.as_deref() == Some(status)))
-}
-
-/// Whether every user gets the flag: a condition group without property filters at 100%
-/// (groups are alternatives), and no variants (a multivariate flag returns a variant).
-pub fn released_to_everyone(filters: &FlagFilters) -> bool {
-    let multivariate = filters
-        .multivariate
-        .as_ref()
-        .is_some_and(|m| !m.variants.is_empty());
-    !multivariate
-        && filters
-            .groups
-            .iter()
-            .any(|g| g.properties.is_empty() && g.rollout_percentage.unwrap_or(100.0) >= 100.0)
-}
-
 /// Whether `updated_at` is at least `days` days before `now`. An unreadable timestamp is
 /// never old: kodo does not guess.
 pub fn unchanged_for(updated_at: &str, days: u32, now: OffsetDateTime) -> bool {
@@ -284,50 +278,59 @@ pub fn unchanged_for(updated_at: &str, days: u32, now: OffsetDateTime) -> bool {
     }
 }
 
+/// Whether a flag record is gone from PostHog by the normaliser's rule
+/// ([`crate::normalize::flag_retired`]: deleted or archived), which documents it as the
+/// lifecycle's retired status.
+fn retired(record: &Desired) -> bool {
+    record
+        .record
+        .resource
+        .schema()
+        .is_retired(record.record.status.as_deref())
+}
+
+/// Whether one of `statuses` (a key's Notion rows) is `resource`'s retired status.
+fn documented_retired(resource: Resource, statuses: Option<&Vec<Option<String>>>) -> bool {
+    statuses.is_some_and(|s| {
+        s.iter()
+            .any(|st| resource.schema().is_retired(st.as_deref()))
+    })
+}
+
 /// Every flag PostHog no longer serves, by key, and why: deleted in PostHog (returned with
-/// `deleted: true`, or gone from its list while Notion documents it as archived), no longer
-/// found by its remembered ID, inactive and documented as archived, or inactive (or gone)
-/// behind an archived experiment. The one rule of a dead flag: the audit's dead flag
-/// references and the snapshot's record of them (`kodo scan --check`'s offline answer) both
-/// ask it. Empty unless the flags' Notion rows were read.
+/// `deleted: true`, or gone from its list while Notion documents it as retired), archived in
+/// PostHog, no longer found by its remembered ID, inactive and documented as retired, or
+/// inactive (or gone) behind an archived experiment. A flag PostHog still lists is gone by
+/// the normaliser's rule: exactly the flags the import documents as retired. The one rule of
+/// a dead flag: the audit's dead flag references and the snapshot's record of them
+/// (`kodo scan --check`'s offline answer) both ask it. Empty unless the flags' Notion rows
+/// were read.
 pub fn dead_flags(input: &CodeInput) -> BTreeMap<String, DeadState> {
     let mut out = BTreeMap::new();
     let Some(rows) = input.notion_flags else {
         return out;
     };
     let notion = documented(rows);
-    let listed: BTreeMap<&str, &FeatureFlag> = input
-        .posthog
-        .flags
-        .iter()
-        .map(|f| (f.key.trim(), f))
-        .collect();
-    let deleted: BTreeSet<&str> = input
-        .deleted_flags
-        .iter()
-        .map(|f| f.key.trim())
-        .chain(
-            input
-                .posthog
-                .flags
-                .iter()
-                .filter(|f| f.deleted)
-                .map(|f| f.key.trim()),
-        )
-        .collect();
+    // A key listed twice (a deleted flag found by ID beside a listed one): the deleted one
+    // counts, as the import archives it.
+    let mut records: BTreeMap<&str, &Desired> = BTreeMap::new();
+    for d in input.flags {
+        let key = d.record.key.trim();
+        if records.get(key).is_none_or(|seen| !seen.deleted) {
+            records.insert(key, d);
+        }
+    }
     let archived_experiments: BTreeSet<&str> = input
-        .posthog
         .experiments
         .iter()
-        .filter(|x| x.archived)
-        .map(|x| x.feature_flag_key.as_str())
+        .filter(|x| retired(x))
+        .filter_map(|x| x.record.keys.primary.as_deref())
         .map(str::trim)
         .collect();
     // Every key either side knows of.
-    let keys: BTreeSet<&str> = listed
+    let keys: BTreeSet<&str> = records
         .keys()
         .copied()
-        .chain(deleted.iter().copied())
         .chain(input.maybe_deleted.iter().map(|k| k.trim()))
         .chain(notion.keys().map(String::as_str))
         .chain(archived_experiments.iter().copied())
@@ -335,23 +338,22 @@ pub fn dead_flags(input: &CodeInput) -> BTreeMap<String, DeadState> {
         .collect();
     for key in keys {
         let statuses = notion.get(key);
-        let flag = listed.get(key).filter(|f| !f.deleted);
-        let dead = if deleted.contains(key) {
-            Some(DeadState::Deleted)
-        } else if input.maybe_deleted.contains(key) {
-            Some(DeadState::NotFound)
-        } else {
-            match flag {
-                None if has_status(statuses, "archived") => Some(DeadState::Deleted),
-                None if archived_experiments.contains(key) => Some(DeadState::ExperimentArchived),
-                Some(f) if !f.active && archived_experiments.contains(key) => {
-                    Some(DeadState::ExperimentArchived)
-                }
-                Some(f) if !f.active && has_status(statuses, "archived") => {
-                    Some(DeadState::Inactive)
-                }
-                _ => None,
+        let record = records.get(key).copied();
+        let served = record.filter(|d| !retired(d));
+        let active = served.and_then(|d| d.serving.as_ref()).map(|s| s.active);
+        let dead = match record {
+            Some(d) if d.deleted => Some(DeadState::Deleted),
+            Some(d) if retired(d) => Some(DeadState::Archived),
+            _ if input.maybe_deleted.contains(key) => Some(DeadState::NotFound),
+            None if documented_retired(Resource::Flags, statuses) => Some(DeadState::Deleted),
+            None if archived_experiments.contains(key) => Some(DeadState::ExperimentArchived),
+            Some(_) if active == Some(false) && archived_experiments.contains(key) => {
+                Some(DeadState::ExperimentArchived)
             }
+            Some(_) if active == Some(false) && documented_retired(Resource::Flags, statuses) => {
+                Some(DeadState::Inactive)
+            }
+            _ => None,
         };
         if let Some(state) = dead {
             out.insert(key.to_string(), state);
@@ -387,7 +389,7 @@ pub fn findings(input: &CodeInput) -> CodeReport {
 
     if let Some(rows) = input.notion_events {
         let notion = documented(rows);
-        let posthog: BTreeSet<&str> = input.posthog.events.iter().map(|e| e.name.trim()).collect();
+        let posthog: BTreeSet<&str> = input.events.iter().map(|e| e.record.key.trim()).collect();
         for k in input.scan.keys.iter().filter(|k| k.kind == Kind::Event) {
             let key = k.key.trim();
             if skip_event(key) {
@@ -412,7 +414,7 @@ pub fn findings(input: &CodeInput) -> CodeReport {
         let referenced = in_code.get(&Kind::Event);
         for (key, statuses) in &notion {
             if skip_event(key)
-                || has_status(Some(statuses), "deprecated")
+                || documented_retired(Resource::Events, Some(statuses))
                 || referenced.is_some_and(|r| r.contains(key.as_str()))
             {
                 continue;
@@ -426,17 +428,18 @@ pub fn findings(input: &CodeInput) -> CodeReport {
 
     if let Some(rows) = input.notion_flags {
         let notion = documented(rows);
-        let listed: BTreeMap<&str, &FeatureFlag> = input
-            .posthog
+        // The flags PostHog serves: listed and not gone by the normaliser's rule.
+        let served: BTreeMap<&str, &Desired> = input
             .flags
             .iter()
-            .map(|f| (f.key.trim(), f))
+            .filter(|d| !d.deleted && !retired(d))
+            .map(|d| (d.record.key.trim(), d))
             .collect();
         let dead_flags = dead_flags(input);
         for k in input.scan.keys.iter().filter(|k| k.kind == Kind::Flag) {
             let key = k.key.trim();
             let statuses = notion.get(key);
-            let flag = listed.get(key).filter(|f| !f.deleted);
+            let flag = served.get(key).copied();
             let references = locations(&k.references);
             let dead = dead_flags.get(key).copied();
             if let Some(state) = dead {
@@ -462,10 +465,10 @@ pub fn findings(input: &CodeInput) -> CodeReport {
                     references: references.clone(),
                 });
             }
-            if let Some(f) = flag {
-                let updated = f.updated_at.as_deref().unwrap_or("");
-                if f.active
-                    && released_to_everyone(&f.filters)
+            if let Some(serving) = flag.and_then(|d| d.serving.as_ref()) {
+                let updated = serving.updated_at.as_deref().unwrap_or("");
+                if serving.active
+                    && serving.rollout.everyone
                     && unchanged_for(updated, input.cleanup_after_days, input.now)
                 {
                     report.cleanup_candidates.push(Cleanup {
@@ -478,7 +481,7 @@ pub fn findings(input: &CodeInput) -> CodeReport {
         }
         let referenced = in_code.get(&Kind::Flag);
         for (key, statuses) in &notion {
-            if has_status(Some(statuses), "archived")
+            if documented_retired(Resource::Flags, Some(statuses))
                 || referenced.is_some_and(|r| r.contains(key.as_str()))
             {
                 continue;
@@ -692,6 +695,7 @@ pub fn actions(c: &CodeReport) -> Vec<String> {
                 DeadState::Deleted => "deleted",
                 DeadState::NotFound => "vanished",
                 DeadState::Inactive | DeadState::ExperimentArchived => "retired",
+                DeadState::Archived => "archived",
             },
             x.key,
             refs(&x.references)
@@ -831,7 +835,8 @@ mod tests {
     use serde_json::json;
     use time::macros::datetime;
 
-    use kodo_api::types::posthog::{EventDefinition, Experiment};
+    use crate::normalize::{Normalizer, People, PostHogData, Rules, ScanFacts};
+    use kodo_api::types::posthog::{EventDefinition, Experiment, FeatureFlag};
 
     const NOW: OffsetDateTime = datetime!(2026-05-01 12:00 UTC);
 
@@ -914,10 +919,36 @@ mod tests {
         }
     }
 
+    /// PostHog's side as the import sees it: the normaliser's records of `posthog` (with
+    /// the flags found deleted by ID in `posthog.deleted_flags`).
+    struct Records {
+        events: Vec<Desired>,
+        flags: Vec<Desired>,
+        experiments: Vec<Desired>,
+    }
+
+    fn records(posthog: &PostHogData, include_builtin_events: bool) -> Records {
+        let rules = Rules {
+            include_builtin_events,
+            ..Rules::default()
+        };
+        let n = Normalizer {
+            region_url: "https://us.posthog.com",
+            project_id: "1",
+            rules: &rules,
+            people: &People::default(),
+            scan: &ScanFacts::default(),
+        };
+        Records {
+            events: n.desired(Resource::Events, posthog),
+            flags: n.desired(Resource::Flags, posthog),
+            experiments: n.desired(Resource::Experiments, posthog),
+        }
+    }
+
     struct World {
         scan: CodeScan,
         posthog: PostHogData,
-        deleted: Vec<FeatureFlag>,
         maybe_deleted: BTreeSet<String>,
         events: Vec<NotionRow>,
         flags: Vec<NotionRow>,
@@ -929,7 +960,6 @@ mod tests {
             World {
                 scan,
                 posthog: PostHogData::default(),
-                deleted: Vec::new(),
                 maybe_deleted: BTreeSet::new(),
                 events: Vec::new(),
                 flags: Vec::new(),
@@ -937,18 +967,31 @@ mod tests {
             }
         }
 
-        fn judge(&self) -> CodeReport {
-            findings(&CodeInput {
-                scan: &self.scan,
-                posthog: &self.posthog,
-                deleted_flags: &self.deleted,
+        fn input<'a>(&'a self, r: &'a Records, scan: &'a CodeScan) -> CodeInput<'a> {
+            CodeInput {
+                scan,
+                events: &r.events,
+                flags: &r.flags,
+                experiments: &r.experiments,
                 maybe_deleted: &self.maybe_deleted,
                 notion_events: Some(&self.events),
                 notion_flags: Some(&self.flags),
                 include_builtin_events: self.builtin,
                 cleanup_after_days: 30,
                 now: NOW,
-            })
+            }
+        }
+
+        fn judge(&self) -> CodeReport {
+            let r = records(&self.posthog, self.builtin);
+            findings(&self.input(&r, &self.scan))
+        }
+
+        /// The dead flag rule over every flag either side knows, code or not.
+        fn dead(&self) -> BTreeMap<String, DeadState> {
+            let r = records(&self.posthog, self.builtin);
+            let none = CodeScan::default();
+            dead_flags(&self.input(&r, &none))
         }
     }
 
@@ -1086,7 +1129,7 @@ mod tests {
         ]));
         let mut gone = flag("deleted_by_id", false, None, "2026-01-01T00:00:00Z");
         gone.deleted = true;
-        w.deleted = vec![gone];
+        w.posthog.deleted_flags = vec![gone];
         w.maybe_deleted.insert("vanished".into());
         w.flags = vec![
             flag_row("deleted_by_id", "active"),
@@ -1110,17 +1153,7 @@ mod tests {
         let c = w.judge();
         // The rule itself judges every flag either side knows, code or not (what the snapshot
         // records for `kodo scan --check`): the same five.
-        let judged = dead_flags(&CodeInput {
-            scan: &CodeScan::default(),
-            posthog: &w.posthog,
-            deleted_flags: &w.deleted,
-            maybe_deleted: &w.maybe_deleted,
-            notion_events: None,
-            notion_flags: Some(&w.flags),
-            include_builtin_events: false,
-            cleanup_after_days: 30,
-            now: NOW,
-        });
+        let judged = w.dead();
         assert_eq!(
             judged.keys().map(String::as_str).collect::<Vec<_>>(),
             [
@@ -1174,6 +1207,113 @@ mod tests {
         assert_eq!(
             json["dead_flag_references"][2],
             json!({"key": "experiment_done", "posthog_state": "experiment_archived", "references": ["api/f.py:7"]})
+        );
+    }
+
+    /// The code section judges a flag by the normaliser's own records: a flag the import
+    /// documents as retired (deleted or archived in PostHog, listed or found by ID) is
+    /// exactly a flag whose check is dead, whatever its activity and rollout; a served one
+    /// is not (Notion documents every one as live, and no experiment is archived).
+    #[test]
+    fn the_flags_the_normaliser_retires_are_exactly_the_dead_checks() {
+        let at = "2026-01-01T00:00:00Z";
+        let mut listed = Vec::new();
+        let mut by_id = Vec::new();
+        for active in [true, false] {
+            for rollout in [Some(100.0), Some(20.0), None] {
+                for (state, deleted, archived) in [
+                    ("live", false, false),
+                    ("archived", false, true),
+                    ("deleted", true, false),
+                    ("both", true, true),
+                ] {
+                    let share = rollout.map_or("null".to_string(), |r: f64| r.to_string());
+                    let key = format!("{state}_{active}_{share}");
+                    let mut f = flag(&key, active, rollout, at);
+                    f.deleted = deleted;
+                    f.archived = archived;
+                    listed.push(f.clone());
+                    // The same states, found by ID after the flag left the list.
+                    if deleted {
+                        f.key = format!("by_id_{key}");
+                        by_id.push(f);
+                    }
+                }
+            }
+        }
+        let keys: Vec<String> = listed.iter().chain(&by_id).map(|f| f.key.clone()).collect();
+        let refs: &[(&str, u32)] = &[("api/f.py", 1)];
+        let found: Vec<Found> = keys
+            .iter()
+            .map(|k| (Kind::Flag, k.as_str(), refs))
+            .collect();
+        let mut w = World::new(scan(&found));
+        for status in ["active", "rolling_out", "draft"] {
+            w.flags = keys.iter().map(|k| flag_row(k, status)).collect();
+            w.posthog.flags = listed.clone();
+            w.posthog.deleted_flags = by_id.clone();
+            let c = w.judge();
+            let dead: BTreeMap<&str, DeadState> = c
+                .dead_flag_references
+                .iter()
+                .map(|d| (d.key.as_str(), d.posthog_state))
+                .collect();
+            let r = records(&w.posthog, false);
+            assert_eq!(r.flags.len(), keys.len());
+            let retired_keys: BTreeSet<&str> = r
+                .flags
+                .iter()
+                .filter(|d| {
+                    Resource::Flags
+                        .schema()
+                        .is_retired(d.record.status.as_deref())
+                })
+                .map(|d| d.record.key.as_str())
+                .collect();
+            assert_eq!(
+                retired_keys,
+                dead.keys().copied().collect::<BTreeSet<_>>(),
+                "Notion says {status}"
+            );
+            // Both halves are there: some flags retired, some served.
+            assert!(!retired_keys.is_empty() && retired_keys.len() < keys.len());
+            for (key, state) in &dead {
+                let f = listed.iter().chain(&by_id).find(|f| f.key == *key).unwrap();
+                let expected = if f.deleted {
+                    DeadState::Deleted
+                } else {
+                    DeadState::Archived
+                };
+                assert_eq!(*state, expected, "{key}");
+            }
+            // A gone flag is never also "in code only" (missing from PostHog).
+            assert!(c
+                .in_code_only
+                .iter()
+                .all(|x| !dead.contains_key(x.key.as_str())));
+            // Nor a clean-up candidate.
+            assert!(c
+                .cleanup_candidates
+                .iter()
+                .all(|x| !dead.contains_key(x.key.as_str())));
+        }
+        let c = w.judge();
+        assert!(c
+            .dead_flag_references
+            .iter()
+            .any(|d| d.key == "archived_true_100" && d.posthog_state == DeadState::Archived));
+        assert_eq!(
+            actions(&c)
+                .iter()
+                .find(|a| a.contains("`archived_true_100`"))
+                .map(String::as_str),
+            Some("Remove the checks of archived flag `archived_true_100` (api/f.py:1)")
+        );
+        assert!(markdown(&c)
+            .contains("- [ ] Flag: `archived_true_100` - archived in PostHog (api/f.py:1)\n"));
+        assert_eq!(
+            serde_json::to_value(DeadState::Archived).unwrap(),
+            json!("archived")
         );
     }
 
@@ -1243,14 +1383,13 @@ mod tests {
             f.line = 8;
             f
         }];
-        let posthog = PostHogData::default();
-        let deleted = Vec::new();
         let maybe = BTreeSet::new();
         let events: Vec<NotionRow> = vec![event_row("documented", "implemented")];
         let c = findings(&CodeInput {
             scan: &s,
-            posthog: &posthog,
-            deleted_flags: &deleted,
+            events: &[],
+            flags: &[],
+            experiments: &[],
             maybe_deleted: &maybe,
             notion_events: Some(&events),
             notion_flags: None,
@@ -1276,8 +1415,9 @@ mod tests {
         let quiet = scan(&[]);
         let c = findings(&CodeInput {
             scan: &quiet,
-            posthog: &posthog,
-            deleted_flags: &deleted,
+            events: &[],
+            flags: &[],
+            experiments: &[],
             maybe_deleted: &maybe,
             notion_events: Some(&events),
             notion_flags: None,

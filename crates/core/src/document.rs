@@ -260,6 +260,7 @@ pub fn desired(request: &Request, facts: &Facts<'_>) -> Result<Desired, Document
         deleted: false,
         posthog_id: None,
         creator: None,
+        serving: None,
     })
 }
 

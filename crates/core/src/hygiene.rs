@@ -1053,6 +1053,7 @@ mod tests {
             deleted: false,
             posthog_id: None,
             creator: None,
+            serving: None,
         }
     }
 

@@ -149,6 +149,23 @@ pub struct Desired {
     /// Who PostHog says created (or owns) the resource, when it names someone with an e-mail:
     /// the owner the hygiene findings suggest.
     pub creator: Option<Creator>,
+    /// How PostHog serves the flag (flags only): what the audit's code section judges a
+    /// check of it by, read once, here, beside the status it decides.
+    pub serving: Option<Serving>,
+}
+
+/// How PostHog serves a flag, as the normaliser read it: the facts behind its status that the
+/// status alone does not keep (the audit's code section judges checks of the flag by them).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Serving {
+    /// PostHog evaluates it (`active`).
+    pub active: bool,
+    /// Archived in PostHog (listed, not deleted; PR #63338): done for good, as a deleted one.
+    pub archived: bool,
+    /// Its effective rollout: the one its status is decided by.
+    pub rollout: Rollout,
+    /// PostHog's last change (`updated_at`), as PostHog wrote it.
+    pub updated_at: Option<String>,
 }
 
 /// A PostHog user named as a resource's creator or owner.
@@ -192,6 +209,7 @@ impl Desired {
             deleted: false,
             posthog_id: None,
             creator: None,
+            serving: None,
         }
     }
 
@@ -412,6 +430,16 @@ pub struct Rollout {
     /// The share, when every group has the same one.
     pub uniform: Option<f64>,
     pub groups: usize,
+    /// Whether every user gets the flag: a condition group without property filters at 100%
+    /// (groups are alternatives), and no variants (a multivariate flag returns a variant).
+    pub everyone: bool,
+}
+
+/// Whether PostHog is done with the flag for good: deleted, or archived (PR #63338). The
+/// normaliser documents such a flag as retired (`archived`), and the audit's code section
+/// calls a check of it dead: one rule for both.
+pub fn flag_retired(flag: &FeatureFlag) -> bool {
+    flag.deleted || flag.archived
 }
 
 pub fn rollout(filters: &FlagFilters) -> Rollout {
@@ -420,6 +448,7 @@ pub fn rollout(filters: &FlagFilters) -> Rollout {
             max: 0.0,
             uniform: Some(0.0),
             groups: 0,
+            everyone: false,
         };
     }
     let shares: Vec<f64> = filters.groups.iter().map(group_share).collect();
@@ -428,10 +457,21 @@ pub fn rollout(filters: &FlagFilters) -> Rollout {
         .iter()
         .all(|s| (s - shares[0]).abs() < 1e-9)
         .then_some(shares[0]);
+    let multivariate = filters
+        .multivariate
+        .as_ref()
+        .is_some_and(|m| !m.variants.is_empty());
+    let everyone = !multivariate
+        && filters
+            .groups
+            .iter()
+            .zip(&shares)
+            .any(|(g, share)| g.properties.is_empty() && *share >= 100.0);
     Rollout {
         max,
         uniform,
         groups: shares.len(),
+        everyone,
     }
 }
 
@@ -805,7 +845,7 @@ impl Normalizer<'_> {
         // An archived flag is done for good (PR #63338), as a deleted one: `archived`.
         d.set_status(
             props::STATUS,
-            model::flag_status(f.active, f.deleted || f.archived, r.max),
+            model::flag_status(f.active, flag_retired(f), r.max),
         );
         d.set(props::ROLLOUT, PropValue::Number(r.uniform));
         d.set(props::TARGETING, PropValue::Text(targeting(&f.filters)));
@@ -815,6 +855,12 @@ impl Normalizer<'_> {
             d.set(props::RELATED_PR, PropValue::Url(Some(pr.clone())));
         }
         d.detail = Some(flag_detail(f));
+        d.serving = Some(Serving {
+            active: f.active,
+            archived: f.archived,
+            rollout: r,
+            updated_at: f.updated_at.clone(),
+        });
         d
     }
 

@@ -582,6 +582,7 @@ mod tests {
             deleted: false,
             posthog_id: None,
             creator: None,
+            serving: None,
         }
     }
 

@@ -690,6 +690,7 @@ mod tests {
             deleted: false,
             posthog_id: None,
             creator: None,
+            serving: None,
         };
         let r = report(&[], &[&d], &observed(), false);
         assert_eq!(r.writes[0].page_id, None);

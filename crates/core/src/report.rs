@@ -1365,6 +1365,7 @@ Documentation status doesn't match PostHog state:
             deleted: false,
             posthog_id: Some(1),
             creator: None,
+            serving: None,
         };
         let change = Change {
             property: "Owner",

@@ -1,7 +1,9 @@
 //! The versioned JSON wire types: the contract of `kodo ph-sync audit --format json` (and of
 //! the default report, which prints the same document), of `kodo ph-sync status --format
-//! json`, of `kodo ph-sync import --format json`, and of `setup` and `document` with
-//! `--format json`.
+//! json`, of `kodo ph-sync import --format json`, of `setup`, `document` and `export` with
+//! `--format json` (and `.kodo/export/<resource>.json`), and of `kodo doctor --format json`.
+//! The scan's document is `kodo_scan::wire` (kodo-core does not depend on the scanner); the
+//! hooks' are `kodo::hooks::wire`.
 //!
 //! The renderers build these types from the engine's own ([`crate::report::Findings`],
 //! [`crate::plan::ResourcePlan`], [`crate::outcome::Outcome`]) and serialize them; a reader
@@ -234,10 +236,17 @@ pub struct Unreferenced {
     pub key: String,
 }
 
+/// A check in code of a flag PostHog no longer serves (a live bug).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeadFlag {
     pub key: String,
+    /// Why PostHog no longer serves it: `deleted` (deleted in PostHog, or gone from its list
+    /// while Notion documents it as archived), `archived` (archived in PostHog: still listed,
+    /// done for good), `not_found` (its remembered ID is gone), `inactive` (inactive and
+    /// documented as archived), `experiment_archived` (inactive or gone, and its experiment
+    /// is archived).
     pub posthog_state: DeadState,
+    /// `path:line` of each reference.
     pub references: Vec<String>,
 }
 
@@ -492,6 +501,65 @@ pub struct Document {
     pub created_meanwhile: bool,
     /// Whether `.kodo/snapshot.json` now lists the key (the hooks accept it offline).
     pub snapshot_updated: bool,
+}
+
+// ---- export ---------------------------------------------------------------------------------
+
+/// `kodo ph-sync export [resource] --format json`, and each `.kodo/export/<resource>.json`
+/// (with its one resource): Notion's rows as plain JSON.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Export {
+    /// [`VERSION`].
+    pub version: u32,
+    /// For each resource exported: its rows, sorted by key, then page ID.
+    pub resources: PerResource<Vec<ExportRow>>,
+}
+
+/// One Notion row: its page, then every property of the resource's schema, by its Notion
+/// name (`"Flag Key"`, `"Rollout %"`), in the schema's order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExportRow {
+    pub page_id: String,
+    pub url: Option<String>,
+    /// Property name → plain JSON: text and select options as strings, multi-selects as
+    /// lists of strings, numbers, booleans, dates as `YYYY-MM-DD`, people as lists of
+    /// `{"id", "name", "email"}` (`name` and `email` `null` for a user kodo cannot read),
+    /// `null` when empty.
+    #[serde(flatten)]
+    pub properties: serde_json::Map<String, Value>,
+}
+
+// ---- doctor ---------------------------------------------------------------------------------
+
+/// `kodo doctor --format json`: one entry per check, in the order run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Doctor {
+    /// [`VERSION`].
+    pub version: u32,
+    /// No check failed (warnings allowed); the exit code is 1 otherwise.
+    pub ok: bool,
+    pub checks: Vec<DoctorCheck>,
+}
+
+/// One check of `kodo doctor`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DoctorCheck {
+    /// What was checked (`config`, `notion token`, `flags database`, …).
+    pub check: String,
+    pub status: CheckStatus,
+    /// What kodo found; never a token's value.
+    pub detail: String,
+    /// What to do, for a warning or a failure; `null` otherwise.
+    pub hint: Option<String>,
+}
+
+/// A check's verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CheckStatus {
+    Ok,
+    Warn,
+    Fail,
 }
 
 // ---- from the engine's types ----------------------------------------------------------------

@@ -109,6 +109,7 @@ fn scenario(seed: u64) -> (PlanInput, PlanOptions) {
             deleted: false,
             posthog_id: None,
             creator: None,
+            serving: None,
         };
         if rng.chance(75) {
             // Notion's row: a copy with some values changed, emptied or missing.

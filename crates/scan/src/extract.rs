@@ -24,6 +24,10 @@ pub(crate) enum KeyExpr {
     /// Several keys at once: a conditional of literals (`c ? "a" : "b"`, `"a" if c else
     /// "b"`), or a list of flag keys (`evaluate_flags(…, flag_keys=["a", B])`).
     OneOf(Vec<KeyExpr>),
+    /// An interpolated string of names (`` `${A}_x` ``, `f"{A}_x"`, see
+    /// [`crate::template`]) and the expression as written, for the dynamic reason when a
+    /// name does not resolve.
+    Template(Vec<crate::template::Part>, String),
 }
 
 /// A conditional whose branches are each a plain literal or a name (`c ? "a" : "b"`,
@@ -114,6 +118,7 @@ pub(crate) fn local_conditional(
         clients: &[],
         snapshots: Vec::new(),
         keep_dollar: false,
+        bindings: Default::default(),
     };
     let js = lang.family() == crate::lang::Family::Js;
     if !js && lang != Lang::Python {
@@ -248,6 +253,8 @@ struct Ctx<'a> {
     snapshots: Vec<String>,
     /// Keep `$`-prefixed property keys (PostHog's own).
     keep_dollar: bool,
+    /// What bare call names are bound to in this file.
+    bindings: crate::bindings::Bindings,
 }
 
 /// Finds every recognised call in a tokenized file.
@@ -266,6 +273,7 @@ pub(crate) fn find_calls(
         clients,
         snapshots: Vec::new(),
         keep_dollar: table.keep_dollar_properties,
+        bindings: crate::bindings::of_file(src, toks, lang),
     };
     cx.snapshots = snapshot_vars(&cx);
     // A PHP view's inline `<script>` blocks are JavaScript: their calls are matched as such.
@@ -274,6 +282,7 @@ pub(crate) fn find_calls(
     .then(|| Ctx {
         lang: Lang::Ts,
         snapshots: cx.snapshots.clone(),
+        bindings: cx.bindings.clone(),
         ..cx
     });
     let mut out = Vec::new();
@@ -353,8 +362,17 @@ fn match_call(cx: &Ctx, i: usize, p: &Pattern) -> Option<RawRef> {
         receiver_chain(cx, i)
     };
     let ok = match &p.recv {
-        Recv::Client => has_receiver && chain.iter().any(|s| is_client(s, cx.clients)),
-        Recv::Any => true,
+        Recv::Client => {
+            (has_receiver && chain.iter().any(|s| is_client(s, cx.clients)))
+                || (!has_receiver && cx.bindings.posthog.iter().any(|n| toks[i].is(cx.src, n)))
+        }
+        // An SDK hook's name bound to another module, or declared in this file, is not
+        // PostHog's hook (configured wrappers are whatever the team says they are).
+        Recv::Any => {
+            has_receiver
+                || p.sdk == "wrapper"
+                || !cx.bindings.foreign.iter().any(|n| toks[i].is(cx.src, n))
+        }
         Recv::Snapshot => {
             has_receiver
                 && chain.last().is_some_and(|s| {
@@ -1179,7 +1197,11 @@ fn key_expr(cx: &Ctx, start: usize, end: usize) -> KeyExpr {
     }
     if e - s == 1 && toks[s].kind == Tk::Str {
         if toks[s].interpolated() {
-            return KeyExpr::Dynamic(format!("interpolated string {}", expr()));
+            let reason = format!("interpolated string {}", expr());
+            return match crate::template::parts(src, &toks[s], cx.lang) {
+                Some(parts) => KeyExpr::Template(parts, reason),
+                None => KeyExpr::Dynamic(reason),
+            };
         }
         return KeyExpr::Literal(str_value(src, &toks[s]));
     }
@@ -1331,7 +1353,13 @@ mod tests {
         assert_eq!(got[0].1, KeyExpr::Ident("EVENTS.signup".into()));
         assert_eq!(
             got[1].1,
-            KeyExpr::Dynamic("interpolated string `page_${name}`".into())
+            KeyExpr::Template(
+                vec![
+                    crate::template::Part::Text("page_".into()),
+                    crate::template::Part::Name("name".into())
+                ],
+                "interpolated string `page_${name}`".into()
+            )
         );
         assert_eq!(
             got[2].1,

@@ -18,6 +18,7 @@
 
 #![deny(missing_docs)]
 
+mod bindings;
 mod cache;
 mod defs;
 mod error;
@@ -34,6 +35,7 @@ pub mod render;
 mod resolve;
 mod scan;
 mod settings;
+mod template;
 mod walk;
 mod walkcache;
 mod words;

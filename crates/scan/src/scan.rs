@@ -556,7 +556,7 @@ pub(crate) fn file_refs_defs(
     let has_idents = raw.iter().any(|r| {
         r.props.as_ref().is_some_and(|p| !p.names.is_empty())
             || match &r.key {
-                KeyExpr::Ident(_) => true,
+                KeyExpr::Ident(_) | KeyExpr::Template(..) => true,
                 KeyExpr::OneOf(keys) => keys.iter().any(|k| matches!(k, KeyExpr::Ident(_))),
                 _ => false,
             }
@@ -624,6 +624,22 @@ pub(crate) fn file_refs_defs(
             match r.key {
                 KeyExpr::Literal(k) => reference.key = Some(k),
                 KeyExpr::Dynamic(reason) => reference.dynamic_reason = Some(reason),
+                // Every name a constant of this file (not a parameter): the string it spells.
+                KeyExpr::Template(parts, reason) => {
+                    let value = |name: &str| {
+                        if infer::param_slot(&fns, r.tok, name).is_some() {
+                            return None;
+                        }
+                        match local.as_ref()?.lookup(name) {
+                            Resolution::Resolved { value, .. } => Some(value),
+                            _ => None,
+                        }
+                    };
+                    match crate::template::join(&parts, value) {
+                        Some(key) => reference.key = Some(key),
+                        None => reference.dynamic_reason = Some(reason),
+                    }
+                }
                 // Split into one reference per key above; a nested list stays dynamic.
                 KeyExpr::OneOf(_) => {
                     reference.dynamic_reason = Some("nested list of keys".into());

@@ -70,6 +70,8 @@ fixtures! {
     inferred_wrappers_go => "infer-go",
     call_patterns => "patterns",
     server_marked_files => "server-files",
+    lookalikes_are_not_posthog => "lookalikes",
+    test_file_conventions => "test-files",
 }
 
 /// Every fixture directory has a test above, so a new fixture cannot be silently skipped.
@@ -77,7 +79,11 @@ fixtures! {
 fn every_fixture_dir_is_tested() {
     let listed = include_str!("fixtures.rs");
     for entry in fs::read_dir(fixture_root()).unwrap() {
-        let name = entry.unwrap().file_name().to_string_lossy().into_owned();
+        let entry = entry.unwrap();
+        if !entry.file_type().unwrap().is_dir() {
+            continue; // README.md
+        }
+        let name = entry.file_name().to_string_lossy().into_owned();
         assert!(
             listed.contains(&format!("=> \"{name}\"")),
             "fixture `{name}` has no test"

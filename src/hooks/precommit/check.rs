@@ -24,14 +24,14 @@
 use std::collections::BTreeSet;
 
 use kodo_scan::{Inference, Kind, Reference, ScanSettings};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::config::{NamingRules, RuleLevel};
 
 use crate::lookup::{Answer, Answers};
 
 /// A waiver found on a reference's line (or on a comment line just above it).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "status", content = "reason", rename_all = "snake_case")]
 pub enum Waiver {
     None,
@@ -271,7 +271,7 @@ pub fn parse_waiver(line: &str) -> Option<Waiver> {
 }
 
 /// What is wrong with an added reference.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "problem", rename_all = "snake_case")]
 pub enum Problem {
     /// No documentation row for the key.
@@ -289,7 +289,7 @@ pub enum Problem {
 }
 
 /// Whether a finding blocks the commit.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Severity {
     Error,

@@ -11,9 +11,9 @@ use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
 use kodo_scan::Kind;
-use serde_json::json;
 
 use super::check::{Finding, Problem, Severity, Unscanned, Waiver};
+use crate::hooks::wire::{PreCommit, PreCommitFinding, PreCommitUnscanned};
 
 /// Where the findings come from, which decides the ways out that are offered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -394,23 +394,40 @@ fn escape_property(s: &str) -> String {
     escape_data(s).replace(':', "%3A").replace(',', "%2C")
 }
 
-/// The JSON report: `{"blocked": bool, "findings": [...]}`.
+/// The JSON report, [`crate::hooks::wire::PreCommit`].
 pub fn json(findings: &[Finding], notes: &[String], unscanned: &[Unscanned]) -> String {
+    kodo_core::wire::to_json(&wire(findings, notes, unscanned))
+}
+
+/// The wire form of the gate's report.
+pub fn wire(findings: &[Finding], notes: &[String], unscanned: &[Unscanned]) -> PreCommit {
     let blocked = findings.iter().any(Finding::blocks) || unscanned.iter().any(|u| u.blocks);
-    let value = json!({
-        "version": 1,
-        "blocked": blocked,
-        "findings": findings.iter().map(|f| {
-            let mut v = serde_json::to_value(f).unwrap_or_default();
-            v["blocks"] = json!(f.blocks());
-            v
-        }).collect::<Vec<_>>(),
-        "notes": notes,
-        "unscanned": unscanned,
-    });
-    let mut text = serde_json::to_string_pretty(&value).unwrap_or_default();
-    text.push('\n');
-    text
+    PreCommit {
+        version: kodo_core::wire::VERSION,
+        blocked,
+        findings: findings
+            .iter()
+            .map(|f| PreCommitFinding {
+                path: f.path.clone(),
+                line: f.line,
+                kind: f.kind,
+                key: f.key.clone(),
+                problem: f.problem.clone(),
+                severity: f.severity,
+                waiver: f.waiver.clone(),
+                blocks: f.blocks(),
+            })
+            .collect(),
+        notes: notes.to_vec(),
+        unscanned: unscanned
+            .iter()
+            .map(|u| PreCommitUnscanned {
+                path: u.path.clone(),
+                reason: u.reason,
+                blocks: u.blocks,
+            })
+            .collect(),
+    }
 }
 
 #[cfg(test)]
@@ -559,10 +576,16 @@ mod tests {
             Problem::Undocumented,
             Severity::Error,
         );
-        let v: serde_json::Value = serde_json::from_str(&json(&[f], &[], &[])).unwrap();
+        let text = json(std::slice::from_ref(&f), &[], &[]);
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(v["version"], 1);
         assert_eq!(v["blocked"], true);
         assert_eq!(v["findings"][0]["problem"], "undocumented");
         assert_eq!(v["findings"][0]["kind"], "flag");
         assert_eq!(v["findings"][0]["blocks"], true);
+        assert_eq!(
+            serde_json::from_str::<PreCommit>(&text).unwrap(),
+            wire(&[f], &[], &[])
+        );
     }
 }

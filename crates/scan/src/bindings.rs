@@ -1,0 +1,179 @@
+//! What a bare call's name is bound to in its file, for the call shapes that have no
+//! receiver to tell: a Python function imported from `posthog` (`from posthog import
+//! capture, evaluate_flags`) is PostHog's; a JS/TS hook or component imported from another
+//! module (`import { useFeatureFlag } from 'configcat-react'`) or declared in the file
+//! itself is not PostHog's, whatever its name.
+
+use crate::lang::{Family, Lang};
+use crate::lexer::{str_value, Tk, Token};
+
+/// Names bound in one file.
+#[derive(Default, Clone, Debug)]
+pub(crate) struct Bindings {
+    /// Python: functions imported by name from the `posthog` module.
+    pub posthog: Vec<String>,
+    /// JS/TS: names imported from a module that is not a PostHog package, or declared here
+    /// (`function name(`, `const name =`, `class name`).
+    pub foreign: Vec<String>,
+}
+
+/// A PostHog package: `posthog-js`, `posthog-js/react`, `posthog-react-native`,
+/// `posthog-node`, `@posthog/react`, …
+fn is_posthog_module(module: &str) -> bool {
+    module.to_ascii_lowercase().contains("posthog")
+}
+
+pub(crate) fn of_file(src: &[u8], toks: &[Token], lang: Lang) -> Bindings {
+    let mut out = Bindings::default();
+    match lang.family() {
+        Family::Python if memchr::memmem::find(src, b"posthog import").is_some() => {
+            python_imports(src, toks, &mut out.posthog)
+        }
+        Family::Js => js_bindings(src, toks, &mut out.foreign),
+        _ => {}
+    }
+    out
+}
+
+fn ident<'a>(src: &'a [u8], t: &Token) -> Option<&'a str> {
+    (t.kind == Tk::Ident)
+        .then(|| std::str::from_utf8(t.text(src)).ok())
+        .flatten()
+}
+
+/// `from posthog import a, b` and `from posthog import (a, b)`: `a`, `b`. An aliased name
+/// (`a as b`) is left out: its calls are written `b(…)`, which no call shape names.
+fn python_imports(src: &[u8], toks: &[Token], out: &mut Vec<String>) {
+    for k in 0..toks.len().saturating_sub(3) {
+        if !(toks[k].is(src, "from")
+            && toks[k + 1].is(src, "posthog")
+            && toks[k + 2].is(src, "import"))
+        {
+            continue;
+        }
+        let line = toks[k + 2].line;
+        let mut j = k + 3;
+        let paren = toks.get(j).is_some_and(|t| t.is(src, "("));
+        if paren {
+            j += 1;
+        }
+        while let Some(t) = toks.get(j) {
+            if !paren && t.line != line {
+                break;
+            }
+            if paren && t.is(src, ")") {
+                break;
+            }
+            if let Some(name) = ident(src, t) {
+                let aliased = toks.get(j + 1).is_some_and(|n| n.is(src, "as"));
+                if aliased {
+                    j += 3;
+                    continue;
+                }
+                out.push(name.to_string());
+            } else if !t.is(src, ",") {
+                break;
+            }
+            j += 1;
+        }
+    }
+}
+
+/// Names imported from non-PostHog modules, and names declared in the file.
+fn js_bindings(src: &[u8], toks: &[Token], out: &mut Vec<String>) {
+    let mut k = 0;
+    while k < toks.len() {
+        let t = &toks[k];
+        match t.text(src) {
+            b"import" if t.kind == Tk::Ident => {
+                // The bound names up to `from '<module>'` (at most a few dozen tokens).
+                let mut names: Vec<&str> = Vec::new();
+                let mut j = k + 1;
+                let mut module = None;
+                while j < toks.len() && j < k + 200 {
+                    let u = &toks[j];
+                    if u.is(src, "from") && toks.get(j + 1).is_some_and(|m| m.kind == Tk::Str) {
+                        module = Some(str_value(src, &toks[j + 1]));
+                        break;
+                    }
+                    if u.kind == Tk::Str || u.is(src, ";") || u.is(src, "(") {
+                        break;
+                    }
+                    if let Some(name) = ident(src, u) {
+                        let renamed = toks.get(j + 1).is_some_and(|n| n.is(src, "as"));
+                        if !renamed && !matches!(name, "type" | "typeof" | "as") {
+                            names.push(name);
+                        }
+                    }
+                    j += 1;
+                }
+                if let Some(m) = module {
+                    if !is_posthog_module(&m) {
+                        out.extend(names.into_iter().map(str::to_string));
+                    }
+                }
+                k = j + 1;
+                continue;
+            }
+            b"function" | b"class" if t.kind == Tk::Ident => {
+                let mut j = k + 1;
+                if toks.get(j).is_some_and(|n| n.is(src, "*")) {
+                    j += 1;
+                }
+                if let Some(name) = toks.get(j).and_then(|n| ident(src, n)) {
+                    out.push(name.to_string());
+                }
+            }
+            b"const" | b"let" | b"var" if t.kind == Tk::Ident => {
+                if let (Some(name), Some(eq)) =
+                    (toks.get(k + 1).and_then(|n| ident(src, n)), toks.get(k + 2))
+                {
+                    if eq.is(src, "=") || eq.is(src, ":") {
+                        out.push(name.to_string());
+                    }
+                }
+            }
+            _ => {}
+        }
+        k += 1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lexer::tokenize;
+
+    fn bindings(src: &str, lang: Lang) -> Bindings {
+        let mut toks = Vec::new();
+        tokenize(src.as_bytes(), lang, &mut toks);
+        of_file(src.as_bytes(), &toks, lang)
+    }
+
+    #[test]
+    fn python_names_imported_from_posthog() {
+        let b = bindings(
+            "from posthog import capture, evaluate_flags as ef\nfrom posthog import (\n    feature_enabled,\n)\nfrom other import get_feature_flag\n",
+            Lang::Python,
+        );
+        assert_eq!(b.posthog, ["capture", "feature_enabled"]);
+    }
+
+    #[test]
+    fn js_names_from_other_modules_and_local_declarations() {
+        let b = bindings(
+            "import { useFeatureFlag } from 'configcat-react'\nimport { useFeatureFlagEnabled } from 'posthog-js/react'\nimport type { A } from './a'\nimport { x as useFeatureFlagPayload } from 'other'\nfunction useFeatureFlagVariantKey(k) {}\nconst PostHogFeature = () => null\n",
+            Lang::Ts,
+        );
+        assert_eq!(
+            b.foreign,
+            [
+                "useFeatureFlag",
+                "A",
+                "useFeatureFlagPayload",
+                "useFeatureFlagVariantKey",
+                "PostHogFeature"
+            ]
+        );
+    }
+}
