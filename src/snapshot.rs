@@ -30,7 +30,12 @@ use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 use crate::documented::{normalise, row_text, DocKey, Documented};
-use crate::model::{DocField, MatchKeys, NotionRow, Resource};
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+use crate::model::{DocField, KeySlot, MatchKeys, NotionRow, Resource};
+use kodo_core::model::SnapshotList;
 
 /// The file's name under `.kodo/`.
 pub const FILE_NAME: &str = "snapshot.json";
@@ -75,46 +80,157 @@ pub enum SnapshotError {
 /// counts as in the future.
 pub const CLOCK_SKEW: Duration = Duration::from_secs(300);
 
-/// A documented experiment.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-pub struct SnapshotExperiment {
-    pub name: String,
-    #[serde(default)]
-    pub flag_key: Option<String>,
-}
-
-/// A documented dashboard.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-pub struct SnapshotDashboard {
-    #[serde(default)]
-    pub id: Option<i64>,
-    pub name: String,
-}
-
 /// What Notion documents.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "SnapshotFile", into = "SnapshotFile")]
 pub struct Snapshot {
     pub version: u32,
     /// RFC 3339, UTC.
     pub generated_at: String,
-    #[serde(default)]
-    pub events: Vec<String>,
-    #[serde(default)]
-    pub flags: Vec<String>,
-    #[serde(default)]
-    pub experiments: Vec<SnapshotExperiment>,
-    #[serde(default)]
-    pub dashboards: Vec<SnapshotDashboard>,
+    /// Per resource, the identity keys of its documented rows: normalised, sorted as the
+    /// file lists them, without duplicates. The file's shape for each resource's list is the
+    /// resource table's (`DatabaseSchema::snapshot`).
+    lists: BTreeMap<Resource, Vec<MatchKeys>>,
     /// Event → the property names its Properties schema documents (events whose schema is not
     /// readable are absent): the pre-commit gate's offline answer for properties.
-    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
-    pub event_properties: std::collections::BTreeMap<String, Vec<String>>,
+    pub event_properties: BTreeMap<String, Vec<String>>,
     /// Flags PostHog no longer serves (deleted or archived there, by the audit's rule
     /// `kodo_core::code::dead_flags`) → why: `kodo scan --check`'s offline answer for a check
     /// of a dead flag. Written by the runs that read PostHog's flags (status, audit, import);
     /// a run that reads only Notion keeps the list.
-    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
-    pub dead_flags: std::collections::BTreeMap<String, kodo_core::code::DeadState>,
+    pub dead_flags: BTreeMap<String, kodo_core::code::DeadState>,
+}
+
+/// The file as JSON: each resource's list under its plural, in the shape the resource table
+/// gives (`SnapshotList`).
+#[derive(Serialize, Deserialize)]
+struct SnapshotFile {
+    version: u32,
+    generated_at: String,
+    #[serde(flatten)]
+    lists: serde_json::Map<String, Value>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    event_properties: BTreeMap<String, Vec<String>>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    dead_flags: BTreeMap<String, kodo_core::code::DeadState>,
+}
+
+impl From<Snapshot> for SnapshotFile {
+    fn from(s: Snapshot) -> SnapshotFile {
+        let lists = Resource::ALL
+            .iter()
+            .map(|&r| {
+                let keys = s.lists.get(&r).map_or(&[][..], Vec::as_slice);
+                (r.plural().to_string(), encode_list(r, keys))
+            })
+            .collect();
+        SnapshotFile {
+            version: s.version,
+            generated_at: s.generated_at,
+            lists,
+            event_properties: s.event_properties,
+            dead_flags: s.dead_flags,
+        }
+    }
+}
+
+impl TryFrom<SnapshotFile> for Snapshot {
+    type Error = String;
+
+    fn try_from(file: SnapshotFile) -> Result<Snapshot, String> {
+        let mut lists = BTreeMap::new();
+        for r in Resource::ALL {
+            let keys = match file.lists.get(r.plural()) {
+                None | Some(Value::Null) => Vec::new(),
+                Some(list) => decode_list(r, list).map_err(|e| format!("`{}`: {e}", r.plural()))?,
+            };
+            lists.insert(r, keys);
+        }
+        Ok(Snapshot {
+            version: file.version,
+            generated_at: file.generated_at,
+            lists,
+            event_properties: file.event_properties,
+            dead_flags: file.dead_flags,
+        })
+    }
+}
+
+/// Whether the key in `slot` is a PostHog ID, written as a JSON number.
+fn numeric(resource: Resource, slot: KeySlot) -> bool {
+    slot == KeySlot::Primary && resource.schema().keyed_by_id()
+}
+
+/// One resource's list as the file holds it. An object's missing key is `null`, except a
+/// missing name (the fallback), which is `""` (the file has always had one).
+fn encode_list(resource: Resource, keys: &[MatchKeys]) -> Value {
+    let shape = resource.schema().snapshot;
+    match shape {
+        SnapshotList::Keys => keys
+            .iter()
+            .filter_map(|k| k.primary.clone())
+            .map(Value::String)
+            .collect(),
+        SnapshotList::Entries(fields) => keys
+            .iter()
+            .map(|k| {
+                let entry: serde_json::Map<String, Value> = fields
+                    .iter()
+                    .map(|&(slot, field)| {
+                        let value = match (k.get(slot), slot) {
+                            (Some(v), _) if numeric(resource, slot) => {
+                                v.parse::<i64>().map_or(Value::Null, Value::from)
+                            }
+                            (Some(v), _) => Value::String(v.to_string()),
+                            (None, KeySlot::Fallback) => Value::String(String::new()),
+                            (None, KeySlot::Primary) => Value::Null,
+                        };
+                        (field.to_string(), value)
+                    })
+                    .collect();
+                Value::Object(entry)
+            })
+            .collect(),
+    }
+}
+
+/// One resource's list from the file, as rows' identity keys (normalised).
+fn decode_list(resource: Resource, list: &Value) -> Result<Vec<MatchKeys>, String> {
+    let items = list.as_array().ok_or("expected a list")?;
+    let text = |v: &str| normalise(v).map(str::to_string);
+    let shape = resource.schema().snapshot;
+    let mut out = Vec::new();
+    for item in items {
+        let keys = match shape {
+            SnapshotList::Keys => MatchKeys {
+                primary: Some(item.as_str().ok_or("expected a list of strings")?).and_then(text),
+                fallback: None,
+            },
+            SnapshotList::Entries(fields) => {
+                let object = item.as_object().ok_or("expected a list of objects")?;
+                let mut keys = MatchKeys::default();
+                for &(slot, field) in fields {
+                    let value = match object.get(field) {
+                        None | Some(Value::Null) => None,
+                        Some(Value::Number(n)) if numeric(resource, slot) => Some(
+                            n.as_i64()
+                                .ok_or_else(|| format!("`{field}` is not a whole number"))?
+                                .to_string(),
+                        ),
+                        Some(Value::String(v)) if !numeric(resource, slot) => text(v),
+                        Some(_) => return Err(format!("`{field}` has the wrong type")),
+                    };
+                    match slot {
+                        KeySlot::Primary => keys.primary = value,
+                        KeySlot::Fallback => keys.fallback = value,
+                    }
+                }
+                keys
+            }
+        };
+        out.push(keys);
+    }
+    Ok(out)
 }
 
 /// Reads the snapshot from `kodo_dir`; `None` when there is none yet.
@@ -128,10 +244,7 @@ impl Snapshot {
         Snapshot {
             version: 1,
             generated_at: generated_at.to_string(),
-            events: Vec::new(),
-            flags: Vec::new(),
-            experiments: Vec::new(),
-            dashboards: Vec::new(),
+            lists: Resource::ALL.iter().map(|&r| (r, Vec::new())).collect(),
             event_properties: Default::default(),
             dead_flags: Default::default(),
         }
@@ -194,10 +307,7 @@ impl Snapshot {
     /// Everything but the time.
     fn same_lists(&self, other: &Snapshot) -> bool {
         self.version == other.version
-            && self.events == other.events
-            && self.flags == other.flags
-            && self.experiments == other.experiments
-            && self.dashboards == other.dashboards
+            && self.lists == other.lists
             && self.event_properties == other.event_properties
             && self.dead_flags == other.dead_flags
     }
@@ -231,65 +341,59 @@ impl Snapshot {
     }
 
     /// `resource`'s list, as rows' identity keys.
+    pub fn list(&self, resource: Resource) -> &[MatchKeys] {
+        self.lists.get(&resource).map_or(&[], Vec::as_slice)
+    }
+
     fn keys(&self, resource: Resource) -> Vec<MatchKeys> {
-        let keys = |primary: Option<&str>, fallback: Option<&str>| MatchKeys {
-            primary: primary.map(str::to_string),
-            fallback: fallback.map(str::to_string),
-        };
-        // The file's lists have one shape per resource; this and `set_keys` are the only
-        // places that know which list is whose.
-        match resource {
-            Resource::Events => self.events.iter().map(|e| keys(Some(e), None)).collect(),
-            Resource::Flags => self.flags.iter().map(|f| keys(Some(f), None)).collect(),
-            Resource::Experiments => self
-                .experiments
-                .iter()
-                .map(|x| keys(x.flag_key.as_deref(), Some(&x.name)))
-                .collect(),
-            Resource::Dashboards => self
-                .dashboards
-                .iter()
-                .map(|d| MatchKeys {
-                    primary: d.id.map(|id| id.to_string()),
-                    fallback: Some(d.name.clone()),
-                })
-                .collect(),
-        }
+        self.list(resource).to_vec()
     }
 
     /// Replaces `resource`'s list with the rows of these identity keys (normalised, sorted,
-    /// without duplicates; a row without any key is left out).
+    /// without duplicates; a row without any key is left out), in the table's shape: a list
+    /// of keys holds primary keys only, an ID is a whole number, and entries sort by their
+    /// fields in the file's order.
     fn set_keys(&mut self, resource: Resource, keys: Vec<MatchKeys>) {
+        let shape = resource.schema().snapshot;
         let text = |k: &Option<String>| k.as_deref().and_then(normalise).map(str::to_string);
-        let keys = keys
+        let mut keys: Vec<MatchKeys> = keys
             .iter()
-            .map(|k| (text(&k.primary), text(&k.fallback)))
-            .filter(|(p, f)| p.is_some() || f.is_some());
-        fn sorted<T: Ord>(list: impl Iterator<Item = T>) -> Vec<T> {
-            let mut list: Vec<T> = list.collect();
-            list.sort();
-            list.dedup();
-            list
-        }
-        match resource {
-            Resource::Events => self.events = sorted(keys.filter_map(|(p, _)| p)),
-            Resource::Flags => self.flags = sorted(keys.filter_map(|(p, _)| p)),
-            Resource::Experiments => {
-                self.experiments = sorted(keys.map(|(flag_key, name)| SnapshotExperiment {
-                    name: name.unwrap_or_default(),
-                    flag_key,
-                }))
-            }
-            Resource::Dashboards => {
-                self.dashboards = sorted(
-                    keys.map(|(id, name)| SnapshotDashboard {
-                        id: id.and_then(|id| id.parse().ok()),
-                        name: name.unwrap_or_default(),
-                    })
-                    .filter(|d| d.id.is_some() || !d.name.is_empty()),
-                )
-            }
-        }
+            .map(|k| {
+                let primary = text(&k.primary)
+                    .filter(|p| !numeric(resource, KeySlot::Primary) || p.parse::<i64>().is_ok());
+                match shape {
+                    SnapshotList::Keys => MatchKeys {
+                        primary,
+                        fallback: None,
+                    },
+                    SnapshotList::Entries(_) => MatchKeys {
+                        primary,
+                        fallback: text(&k.fallback),
+                    },
+                }
+            })
+            .filter(|k| k.primary.is_some() || k.fallback.is_some())
+            .collect();
+        let order = |k: &MatchKeys| -> Vec<(Option<i64>, String)> {
+            let fields: &[(KeySlot, &str)] = match shape {
+                SnapshotList::Keys => &[(KeySlot::Primary, "")],
+                SnapshotList::Entries(fields) => fields,
+            };
+            fields
+                .iter()
+                .map(|&(slot, _)| {
+                    let value = k.get(slot);
+                    if numeric(resource, slot) {
+                        (value.and_then(|v| v.parse().ok()), String::new())
+                    } else {
+                        (value.map(|_| 0), value.unwrap_or_default().to_string())
+                    }
+                })
+                .collect()
+        };
+        keys.sort_by_cached_key(order);
+        keys.dedup();
+        self.lists.insert(resource, keys);
     }
 
     /// How old the snapshot is; `None` when its timestamp cannot be read.
@@ -378,6 +482,27 @@ mod tests {
     use crate::model::decode_page;
     use serde_json::json;
 
+    /// `resource`'s list set to these primary keys.
+    fn with_keys(s: &mut Snapshot, resource: Resource, primaries: &[&str]) {
+        s.set_keys(
+            resource,
+            primaries
+                .iter()
+                .map(|p| MatchKeys {
+                    primary: Some(p.to_string()),
+                    fallback: None,
+                })
+                .collect(),
+        );
+    }
+
+    fn primaries(s: &Snapshot, resource: Resource) -> Vec<&str> {
+        s.list(resource)
+            .iter()
+            .filter_map(|k| k.primary.as_deref())
+            .collect()
+    }
+
     fn row(resource: Resource, props: serde_json::Value) -> NotionRow {
         decode_page(resource, "p", None, props.as_object().unwrap())
     }
@@ -422,7 +547,7 @@ mod tests {
                 "ID": {"number": 123}}),
             )],
         );
-        assert_eq!(s.events, ["a_event", "b_event"]);
+        assert_eq!(primaries(&s, Resource::Events), ["a_event", "b_event"]);
         assert!(s.documents(&DocKey::event("a_event")));
         assert!(!s.documents(&DocKey::event("c_event")));
         assert!(s.documents(&DocKey::experiment("Checkout copy")));
@@ -447,11 +572,68 @@ mod tests {
         assert_eq!(load(dir.path()).unwrap(), Some(s));
     }
 
+    /// The file's format comes from the resource table (`DatabaseSchema::snapshot`): lists
+    /// in the resources' order under their plurals; events and flags as keys; experiments as
+    /// `{name, flag_key}` sorted by name, dashboards as `{id, name}` sorted by ID (a number);
+    /// a missing key `null` (a missing name `""`); and it reads back the same.
+    #[test]
+    fn the_file_has_the_shapes_the_resource_table_gives() {
+        let mut s = Snapshot::new("2026-05-01T12:00:00Z");
+        with_keys(
+            &mut s,
+            Resource::Flags,
+            &["b_flag", " a_flag ", "b_flag", ""],
+        );
+        let keys = |p: Option<&str>, f: Option<&str>| MatchKeys {
+            primary: p.map(str::to_string),
+            fallback: f.map(str::to_string),
+        };
+        s.set_keys(
+            Resource::Experiments,
+            vec![
+                keys(Some("z-flag"), Some("Beta")),
+                keys(None, Some("Alpha")),
+                keys(Some("a-flag"), Some("Beta")),
+                keys(None, None),
+            ],
+        );
+        s.set_keys(
+            Resource::Dashboards,
+            vec![
+                keys(Some("10"), Some("Ten")),
+                keys(Some("9"), Some("Nine")),
+                keys(Some("not a number"), Some("Named only")),
+                keys(Some("11"), None),
+            ],
+        );
+        let text = serde_json::to_string(&s).unwrap();
+        assert_eq!(
+            text,
+            r#"{"version":1,"generated_at":"2026-05-01T12:00:00Z","events":[],"flags":["a_flag","b_flag"],"experiments":[{"name":"Alpha","flag_key":null},{"name":"Beta","flag_key":"a-flag"},{"name":"Beta","flag_key":"z-flag"}],"dashboards":[{"id":null,"name":"Named only"},{"id":9,"name":"Nine"},{"id":10,"name":"Ten"},{"id":11,"name":""}]}"#
+        );
+        let back: Snapshot = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, s);
+        // An older file without some lists reads as empty lists; a wrong shape is an error.
+        let old: Snapshot =
+            serde_json::from_str(r#"{"version":1,"generated_at":"x","flags":["f"]}"#).unwrap();
+        assert_eq!(primaries(&old, Resource::Flags), ["f"]);
+        assert!(old.list(Resource::Dashboards).is_empty());
+        let err = serde_json::from_str::<Snapshot>(
+            r#"{"version":1,"generated_at":"x","dashboards":[{"id":"12","name":"n"}]}"#,
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("`dashboards`: `id` has the wrong type"),
+            "{err}"
+        );
+    }
+
     #[test]
     fn an_unchanged_snapshot_is_not_rewritten_but_its_check_is_remembered() {
         let dir = tempfile::tempdir().unwrap();
         let mut s = Snapshot::new("2026-05-01T12:00:00Z");
-        s.flags = vec!["release_x".into()];
+        with_keys(&mut s, Resource::Flags, &["release_x"]);
         s.save(dir.path()).unwrap();
         let path = dir.path().join(FILE_NAME);
         let before = std::fs::read_to_string(&path).unwrap();
@@ -471,14 +653,14 @@ mod tests {
 
         // A different snapshot file (a `git pull`) is not made younger by the old record.
         let mut pulled = Snapshot::new("2026-05-02T00:00:00Z");
-        pulled.flags = vec!["release_y".into()];
+        with_keys(&mut pulled, Resource::Flags, &["release_y"]);
         std::fs::write(&path, serde_json::to_string(&pulled).unwrap()).unwrap();
         assert_eq!(load(dir.path()).unwrap().unwrap(), pulled);
 
         // A change is written, with its time.
         let mut changed = pulled.clone();
         changed.generated_at = "2026-05-04T00:00:00Z".into();
-        changed.events = vec!["signed_up".into()];
+        with_keys(&mut changed, Resource::Events, &["signed_up"]);
         changed.save(dir.path()).unwrap();
         assert_eq!(load(dir.path()).unwrap().unwrap(), changed);
     }
@@ -487,7 +669,7 @@ mod tests {
     fn dead_flags_are_part_of_the_lists_and_round_trip() {
         let dir = tempfile::tempdir().unwrap();
         let mut s = Snapshot::new("2026-05-01T12:00:00Z");
-        s.flags = vec!["release_x".into()];
+        with_keys(&mut s, Resource::Flags, &["release_x"]);
         s.save(dir.path()).unwrap();
         let text = std::fs::read_to_string(dir.path().join(FILE_NAME)).unwrap();
         assert!(

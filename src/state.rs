@@ -30,6 +30,7 @@ use std::collections::BTreeMap;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
+use kodo_core::model::RememberedIds;
 use serde::{Deserialize, Serialize};
 
 /// The file's name under `.kodo/`.
@@ -80,7 +81,8 @@ pub struct State {
     /// Per data source id, kodo's property name → the property's id.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub property_ids: BTreeMap<String, BTreeMap<String, String>>,
-    /// Per resource (plural, flags aside: `flag_ids`), primary key → PostHog id seen.
+    /// Per resource (plural; flags in `flag_ids`, as `kodo_core::model::RememberedIds` says),
+    /// primary key → PostHog id seen.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub posthog_ids: BTreeMap<String, BTreeMap<String, i64>>,
     /// Per resource (plural), row key → derived property → fingerprint of what kodo last wrote
@@ -134,29 +136,35 @@ impl State {
         write_atomic(&path, text.as_bytes()).map_err(|source| StateError::Write { path, source })
     }
 
-    /// The PostHog id kodo saw for `resource`'s row with primary key `key`.
+    /// The PostHog id kodo saw for `resource`'s row with primary key `key` (none for a
+    /// resource whose rows hold their id, `DatabaseSchema::remembers_posthog_ids`).
     pub fn posthog_id(&self, resource: kodo_core::model::Resource, key: &str) -> Option<i64> {
-        if resource == kodo_core::model::Resource::Flags {
-            return self.flag_ids.get(key).copied();
-        }
-        self.posthog_ids.get(resource.plural())?.get(key).copied()
+        let kept_in = resource.schema().remembers_posthog_ids()?;
+        let ids = match kept_in {
+            RememberedIds::FlagIds => &self.flag_ids,
+            RememberedIds::ByResource => self.posthog_ids.get(resource.plural())?,
+        };
+        ids.get(key).copied()
     }
 
-    /// Remembers the PostHog id of `resource`'s row with primary key `key`.
+    /// Remembers the PostHog id of `resource`'s row with primary key `key`, where the
+    /// resource table says kodo keeps it (nothing for a resource whose rows hold their id).
     pub fn remember_posthog_id(
         &mut self,
         resource: kodo_core::model::Resource,
         key: &str,
         id: i64,
     ) {
-        if resource == kodo_core::model::Resource::Flags {
-            self.flag_ids.insert(key.to_string(), id);
-            return;
-        }
-        self.posthog_ids
-            .entry(resource.plural().to_string())
-            .or_default()
-            .insert(key.to_string(), id);
+        let kept_in = resource.schema().remembers_posthog_ids();
+        let ids = match kept_in {
+            None => return,
+            Some(RememberedIds::FlagIds) => &mut self.flag_ids,
+            Some(RememberedIds::ByResource) => self
+                .posthog_ids
+                .entry(resource.plural().to_string())
+                .or_default(),
+        };
+        ids.insert(key.to_string(), id);
     }
 
     /// Remembers what an item of `resource`'s plan wrote to its derived properties.
@@ -380,6 +388,33 @@ mod tests {
         state.flag_ids.insert("release_y".into(), 3);
         state.save(dir.path()).unwrap();
         assert_eq!(State::load(dir.path()).unwrap(), state);
+    }
+
+    /// The ids go where the resource table says: flags in `flag_ids`, experiments under
+    /// `posthog_ids`; a dashboard's row holds its id, so nothing is remembered for it.
+    #[test]
+    fn posthog_ids_are_remembered_where_the_table_says() {
+        use kodo_core::model::Resource;
+        let mut state = State::default();
+        state.remember_posthog_id(Resource::Flags, "release_x", 7);
+        state.remember_posthog_id(Resource::Experiments, "checkout-copy", 8);
+        state.remember_posthog_id(Resource::Dashboards, "12", 12);
+        state.remember_posthog_id(Resource::Events, "signed_up", 1);
+        assert_eq!(state.flag_ids, BTreeMap::from([("release_x".into(), 7)]));
+        assert_eq!(
+            state.posthog_ids,
+            BTreeMap::from([(
+                "experiments".into(),
+                BTreeMap::from([("checkout-copy".into(), 8)])
+            )])
+        );
+        assert_eq!(state.posthog_id(Resource::Flags, "release_x"), Some(7));
+        assert_eq!(
+            state.posthog_id(Resource::Experiments, "checkout-copy"),
+            Some(8)
+        );
+        assert_eq!(state.posthog_id(Resource::Experiments, "release_x"), None);
+        assert_eq!(state.posthog_id(Resource::Dashboards, "12"), None);
     }
 
     #[test]

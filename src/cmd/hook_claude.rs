@@ -596,13 +596,8 @@ fn fits(creation: &Creation, object: &Value) -> bool {
 }
 
 fn object_name(resource: Resource, object: &Value) -> Option<String> {
-    let field = if resource == Resource::Flags {
-        "key"
-    } else {
-        "name"
-    };
     object
-        .get(field)
+        .get(resource.schema().posthog.name_field)
         .and_then(Value::as_str)
         .filter(|s| !s.trim().is_empty())
         .map(str::to_string)

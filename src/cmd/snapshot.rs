@@ -29,13 +29,11 @@ pub async fn refresh(ctx: &Context) -> anyhow::Result<Outcome> {
     analysis::remember_data_sources(&config, &mut state, &sides);
     let snapshot = analysis::save_snapshot(ctx.session(), &config, &sides, &now_rfc3339());
     analysis::save_state(ctx.session(), &config, &state);
-    let counts = format!(
-        "{} events, {} flags, {} experiments, {} dashboards",
-        snapshot.events.len(),
-        snapshot.flags.len(),
-        snapshot.experiments.len(),
-        snapshot.dashboards.len()
-    );
+    let counts = Resource::ALL
+        .iter()
+        .map(|&r| format!("{} {}", snapshot.list(r).len(), r.plural()))
+        .collect::<Vec<_>>()
+        .join(", ");
     ctx.printer.data(&format!(
         "Snapshot refreshed ({}): {counts}",
         config.kodo_dir().join(crate::snapshot::FILE_NAME).display()

@@ -204,11 +204,25 @@ pub async fn check_change(
     )
     .await;
     let mut findings = check::evaluate(&added, &answers, &policy);
+    let properties = check::added_properties(&new_files, &before, settings, &inference);
+    let adds_flag = added
+        .iter()
+        .any(|a| a.kind == Kind::Flag && a.key.is_some());
+    let snapshot = if adds_flag || !properties.is_empty() {
+        crate::snapshot::Snapshot::load(&config.kodo_dir())
+            .ok()
+            .flatten()
+    } else {
+        None
+    };
+    // Flags PostHog no longer serves, as the last run that read PostHog recorded them.
+    if let Some(snapshot) = &snapshot {
+        check::apply_dead_flags(&mut findings, &added, &snapshot.dead_flags);
+    }
     // Properties: judged against the schemas the snapshot holds (offline; an event the
     // snapshot has no schema for is left to the audit).
-    let properties = check::added_properties(&new_files, &before, settings, &inference);
     if !properties.is_empty() {
-        if let Ok(Some(snapshot)) = crate::snapshot::Snapshot::load(&config.kodo_dir()) {
+        if let Some(snapshot) = &snapshot {
             findings.extend(check::evaluate_properties(
                 &properties,
                 &snapshot.event_properties,

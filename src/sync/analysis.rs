@@ -216,38 +216,18 @@ pub async fn analyse(
     );
     let inventory = inventory?;
     remember_data_sources(&config, &mut state, &inventory.notion);
-    for flag in inventory
-        .posthog
-        .flags
-        .iter()
-        .chain(&inventory.posthog.deleted_flags)
-    {
-        if flag.id > 0 {
-            state.flag_ids.insert(flag.key.trim().to_string(), flag.id);
-        }
-    }
     let records = normalise(&config, &inventory, &facts);
-    let plans = make_plans(&inventory, &records, resources, plan_options, &state);
-    // The ids of resources whose rows hold none (experiments): a later run tells a deleted
-    // one by them (`fetch::vanished`).
-    for plan in &plans {
-        let remembered = plan
-            .resource
-            .schema()
-            .deletion
-            .as_ref()
-            .is_some_and(|d| d.id_property.is_none() && !d.readable_when_deleted);
-        if !remembered {
-            continue;
-        }
-        for item in &plan.items {
-            if let (Some(key), Some(id)) =
-                (&item.desired.record.keys.primary, item.desired.posthog_id)
-            {
-                state.remember_posthog_id(plan.resource, key, id);
+    // The ids of resources whose rows hold none (flags, experiments; deleted flags found by
+    // ID too): a later run reads one that left PostHog's list by it (`fetch::vanished_flags`,
+    // `fetch::vanished`).
+    for &resource in resources {
+        for d in records.get(&resource).into_iter().flatten() {
+            if let (Some(key), Some(id)) = (&d.record.keys.primary, d.posthog_id) {
+                state.remember_posthog_id(resource, key, id);
             }
         }
     }
+    let plans = make_plans(&inventory, &records, resources, plan_options, &state);
     if s.printer.verbose > 0 {
         let stats = posthog.stats();
         s.printer.info(&format!(

@@ -108,13 +108,20 @@ pub struct Inventory {
     pub deleted: BTreeMap<Resource, BTreeSet<String>>,
 }
 
-/// Reads PostHog's resources of the kinds asked. Flags need the experiments too (a flag an
-/// experiment uses has Type `experiment`).
+/// Reads PostHog's resources of the kinds asked, and those the normaliser needs for them
+/// (`PostHogSource::needs`: flags need the experiments, as a flag an experiment uses has Type
+/// `experiment`). Each list is read by its own typed call: that part is per resource.
 pub async fn posthog_data(
     client: &PostHogClient,
     resources: &[Resource],
 ) -> Result<PostHogData, SyncError> {
-    let wants = |r: Resource| resources.contains(&r);
+    // A resource asked, or one the normaliser needs for a resource asked (the table's
+    // `PostHogSource::needs`: flags need the experiments).
+    let wants = |r: Resource| {
+        resources
+            .iter()
+            .any(|asked| *asked == r || asked.schema().posthog.needs.contains(&r))
+    };
     let events = async {
         if wants(Resource::Events) {
             client.event_definitions().await
@@ -130,7 +137,7 @@ pub async fn posthog_data(
         }
     };
     let experiments = async {
-        if wants(Resource::Experiments) || wants(Resource::Flags) {
+        if wants(Resource::Experiments) {
             client.experiments().await
         } else {
             Ok(Vec::new())
@@ -671,7 +678,7 @@ async fn vanished_flags(
         })
         .filter_map(|r| r.record.keys.primary.clone())
         .filter(|k| !listed.contains(k.as_str()))
-        .filter_map(|k| state.flag_ids.get(&k).map(|id| (k, *id)))
+        .filter_map(|k| state.posthog_id(Resource::Flags, &k).map(|id| (k, id)))
         .collect();
     lookups.sort();
     lookups.dedup();

@@ -153,8 +153,10 @@ pub async fn upsert_from_posthog(
     };
     let (ds, rows, read_at) = matching_rows(&client, config, resource, filter, &state).await?;
     let writable = fetch::check_schema(resource, &ds, printer)?;
-    if let Some(id) = desired.posthog_id.filter(|_| resource == Resource::Flags) {
-        state.flag_ids.insert(record.key.clone(), id);
+    // The id a later run reads it by once it leaves PostHog's list (where the table says
+    // kodo remembers ids: flags, experiments).
+    if let (Some(key), Some(id)) = (&record.keys.primary, desired.posthog_id) {
+        state.remember_posthog_id(resource, key, id);
     }
     if let Ok(configured) = config.database(resource) {
         state

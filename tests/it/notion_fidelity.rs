@@ -130,12 +130,27 @@ fn setup_does_not_adopt_a_database_a_person_made() {
     assert_ne!(env.config()["notion"]["databases"]["events"], body["id"]);
 }
 
-/// Notion answers a write that outlived its server deadline with a late 503 naming what it
-/// saved; kodo waits for it (its timeout is above the deadline) and uses that database.
+/// Notion answers a write that outlived its server deadline (~55 s) with a late 503 naming what
+/// it saved; kodo waits for it (its Notion timeout, 60 s as in the official SDK, is above the
+/// deadline) and uses that database, in one send and one run.
+///
+/// The answer comes a second after the 30 s timeout kodo gave every request before (and still
+/// gives PostHog's), so a client that gives up before the deadline fails this test: setup
+/// abandons the create as ambiguous and exits 2 (checked by setting `NOTION_TIMEOUT` back to
+/// 30 s). The real deadline would make this test take a minute; what matters is that the
+/// answer outlives the old timeout and not the new one.
 #[test]
 fn setup_waits_for_a_late_commit_then_503_and_makes_one_database() {
+    let late = kodo_api::ClientOptions::posthog().timeout + std::time::Duration::from_secs(1);
+    assert!(
+        late < kodo_api::ClientOptions::notion().timeout,
+        "the answer must come before kodo gives up on Notion"
+    );
     let env = TestEnv::start("empty");
-    env.set_faults(json!({"rate_commit_then_503": 1.0, "commit503_delay_ms": 2000}));
+    env.set_faults(json!({
+        "rate_commit_then_503": 1.0,
+        "commit503_delay_ms": u64::try_from(late.as_millis()).unwrap(),
+    }));
     env.ph_sync(&["setup", "events"]);
     let events = databases_titled(&env, "Events");
     assert_eq!(events.len(), 1, "{events:?}");
@@ -143,6 +158,12 @@ fn setup_waits_for_a_late_commit_then_503_and_makes_one_database() {
         env.config()["notion"]["databases"]["events"],
         events[0]["id"]
     );
+    let creates = env
+        .requests()
+        .iter()
+        .filter(|r| r["method"] == "POST" && r["path"] == "/v1/databases")
+        .count();
+    assert_eq!(creates, 1, "the create was sent once, never re-sent");
 }
 
 /// A query returns at most the cap's rows, and `request_status: incomplete` may come on any

@@ -176,7 +176,17 @@ fn a_name_without_an_import_is_looked_up_through_the_scan_cache() {
     repo.commit_all("names");
     // A scan writes the cache the gate reads (and never writes).
     assert_code(&repo.kodo(&["scan", "--no-git"]).output().unwrap(), 0);
-    let cache_files = || std::fs::read_dir(repo.path(".kodo/cache")).unwrap().count();
+    // No file is left behind (a scan's delta over the cache file, `scan-….delta`, is part
+    // of the cache).
+    let cache_files = || {
+        std::fs::read_dir(repo.path(".kodo/cache"))
+            .unwrap()
+            .filter(|e| {
+                e.as_ref()
+                    .map_or(true, |e| e.path().extension().is_none_or(|x| x != "delta"))
+            })
+            .count()
+    };
     let before = cache_files();
 
     repo.write(APP, &app_with(&["posthog.capture(GLOBAL_NAME)"]));
@@ -640,6 +650,72 @@ fn a_template_of_constants_is_checked_as_the_key_it_spells() {
         err.contains("event  `checkout_started`  is not documented"),
         "{err}"
     );
+}
+
+#[test]
+fn an_added_check_of_a_flag_posthog_no_longer_serves_is_blocked() {
+    // Documented (its Notion row is archived, as `import` leaves a deleted flag), but the last
+    // run that read PostHog recorded it as deleted: the check the commit adds is dead code.
+    let repo = Repo::with_kodo(&[], &["release-dark-mode", "live-flag"]);
+    let mut snapshot: serde_json::Value =
+        serde_json::from_str(&repo.read(".kodo/snapshot.json")).unwrap();
+    snapshot["dead_flags"] = json!({"release-dark-mode": "deleted", "old-banner": "archived"});
+    repo.write_json(".kodo/snapshot.json", &snapshot);
+    repo.write(
+        APP,
+        &app_with(&[
+            "if (posthog.isFeatureEnabled('release-dark-mode')) {}",
+            "if (posthog.isFeatureEnabled('live-flag')) {}",
+        ]),
+    );
+    repo.git(&["add", APP]);
+    let out = repo.hook();
+    assert_code(&out, 1);
+    let err = stderr(&out);
+    assert!(
+        err.contains("src/app.ts:4  flag   `release-dark-mode`  is deleted in PostHog: this check is dead code"),
+        "{err}"
+    );
+    assert!(err.contains("remove it from the code"), "{err}");
+    assert!(!err.contains("`live-flag`"), "{err}");
+    // Not documented and archived in PostHog: one finding, the dead check (documenting it
+    // would not make the check live).
+    repo.write(
+        APP,
+        &app_with(&[
+            "if (posthog.isFeatureEnabled('old-banner')) {} // kodo-ignore: removal in #12",
+        ]),
+    );
+    repo.git(&["add", APP]);
+    let out = repo.hook();
+    assert_code(&out, 0);
+    assert!(
+        stderr(&out).contains("kodo: waived src/app.ts:4  flag  `old-banner`"),
+        "{}",
+        stderr(&out)
+    );
+    repo.write(
+        APP,
+        &app_with(&["if (posthog.isFeatureEnabled('old-banner')) {}"]),
+    );
+    repo.git(&["add", APP]);
+    let out = repo.hook();
+    assert_code(&out, 1);
+    let err = stderr(&out);
+    assert!(
+        err.contains("`old-banner`  is archived in PostHog"),
+        "{err}"
+    );
+    assert!(!err.contains("is not documented"), "{err}");
+    // The JSON report names the problem and PostHog's state.
+    let out = repo
+        .kodo(&["hook", "pre-commit", "--format", "json"])
+        .output()
+        .unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let finding = &report["findings"][0];
+    assert_eq!(finding["problem"], "dead_flag", "{report}");
+    assert_eq!(finding["posthog_state"], "archived", "{report}");
 }
 
 #[test]

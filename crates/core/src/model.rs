@@ -192,6 +192,8 @@ pub struct DatabaseSchema {
     /// `documented`): an event's row its event, an experiment's row itself (by name) and its
     /// flag (by the flag key), a dashboard's row its dashboard by name and by PostHog ID.
     pub documents: &'static [Documents],
+    /// How `.kodo/snapshot.json` lists the documented rows.
+    pub snapshot: SnapshotList,
 }
 
 /// Which of a row's identity keys holds it.
@@ -232,6 +234,30 @@ pub struct Deletion {
     /// Whether a by-id read still returns a deleted one (flags: with `deleted: true`);
     /// otherwise it answers 404, which for an id kodo saw means deleted.
     pub readable_when_deleted: bool,
+    /// Where `.kodo/state.json` keeps the ids kodo remembers (when `id_property` is `None`).
+    pub remembered_in: RememberedIds,
+}
+
+/// Where `.kodo/state.json` keeps the PostHog ids kodo saw, by the rows' primary keys.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RememberedIds {
+    /// The file's top-level `flag_ids` map: flags had their ids remembered before any other
+    /// resource did, and existing state files keep that map.
+    FlagIds,
+    /// The file's `posthog_ids` map, under the resource's plural.
+    ByResource,
+}
+
+/// How `.kodo/snapshot.json` lists a resource's documented rows (under the resource's
+/// plural): the file's format, one shape per resource, read and written from this table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SnapshotList {
+    /// The rows' primary keys: `["user_signed_up"]`.
+    Keys,
+    /// One object per row, its identity keys under these field names, in this order (the
+    /// list is sorted by them, in this order; a numeric primary key is a JSON number):
+    /// `{"name": "Checkout copy", "flag_key": "checkout-copy"}`.
+    Entries(&'static [(KeySlot, &'static str)]),
 }
 
 /// A resource's names: on the command line and in JSON, in reports, and in the config.
@@ -262,6 +288,13 @@ pub struct PostHogSource {
     pub object: &'static str,
     /// `key`: the field that names one object.
     pub key_field: &'static str,
+    /// The field that names one object in a sentence: a flag's `key`, the others' `name` (a
+    /// dashboard is keyed by its `id`, and named by its `name`).
+    pub name_field: &'static str,
+    /// The other resources PostHog is read for whenever this one is, because the normaliser
+    /// needs them: flags need the experiments (a flag an experiment uses has Type
+    /// `experiment`, and an archived experiment makes a check of its flag dead).
+    pub needs: &'static [Resource],
 }
 
 /// A fact a person gives `kodo ph-sync document` (one command-line option each).
@@ -442,6 +475,16 @@ impl DatabaseSchema {
             .collect()
     }
 
+    /// Where kodo remembers the PostHog ids it saw, by the rows' primary keys, when the rows
+    /// hold none (flags, experiments): a later run reads a documented resource that left
+    /// PostHog's list by that id, to tell a deleted one from one never seen.
+    pub fn remembers_posthog_ids(&self) -> Option<RememberedIds> {
+        self.deletion
+            .as_ref()
+            .filter(|d| d.id_property.is_none())
+            .map(|d| d.remembered_in)
+    }
+
     /// The property holding the status, if the resource has one.
     pub fn status_property(&self) -> Option<&'static str> {
         self.lifecycle.as_ref().map(|l| l.property)
@@ -611,6 +654,7 @@ pub static EVENTS: DatabaseSchema = DatabaseSchema {
         part: KeyPart::Name,
     }],
     deletion: None,
+    snapshot: SnapshotList::Keys,
     merged: &[props::TRACKED_ON],
     posthog_says: &[("*", "PostHog tracks it")],
     names: Names {
@@ -625,6 +669,8 @@ pub static EVENTS: DatabaseSchema = DatabaseSchema {
         scope: "event_definition:read",
         object: "event definition",
         key_field: "name",
+        name_field: "name",
+        needs: &[],
     },
     documenting: Documenting {
         noun: "event",
@@ -701,7 +747,9 @@ pub static FLAGS: DatabaseSchema = DatabaseSchema {
     deletion: Some(Deletion {
         id_property: None,
         readable_when_deleted: true,
+        remembered_in: RememberedIds::FlagIds,
     }),
+    snapshot: SnapshotList::Keys,
     merged: &[],
     posthog_says: &[
         ("active", "PostHog is {detail}"),
@@ -721,6 +769,8 @@ pub static FLAGS: DatabaseSchema = DatabaseSchema {
         scope: "feature_flag:read",
         object: "feature flag",
         key_field: "key",
+        name_field: "key",
+        needs: &[Resource::Experiments],
     },
     documenting: Documenting {
         noun: "flag",
@@ -788,7 +838,9 @@ pub static EXPERIMENTS: DatabaseSchema = DatabaseSchema {
     deletion: Some(Deletion {
         id_property: None,
         readable_when_deleted: false,
+        remembered_in: RememberedIds::ByResource,
     }),
+    snapshot: SnapshotList::Entries(&[(KeySlot::Fallback, "name"), (KeySlot::Primary, "flag_key")]),
     merged: &[],
     posthog_says: &[
         ("draft", "PostHog has it as a draft"),
@@ -808,6 +860,8 @@ pub static EXPERIMENTS: DatabaseSchema = DatabaseSchema {
         scope: "experiment:read",
         object: "experiment",
         key_field: "name",
+        name_field: "name",
+        needs: &[],
     },
     documenting: Documenting {
         noun: "experiment",
@@ -879,7 +933,9 @@ pub static DASHBOARDS: DatabaseSchema = DatabaseSchema {
     deletion: Some(Deletion {
         id_property: Some(props::ID),
         readable_when_deleted: false,
+        remembered_in: RememberedIds::ByResource,
     }),
+    snapshot: SnapshotList::Entries(&[(KeySlot::Primary, "id"), (KeySlot::Fallback, "name")]),
     merged: &[],
     posthog_says: &[],
     names: Names {
@@ -894,6 +950,8 @@ pub static DASHBOARDS: DatabaseSchema = DatabaseSchema {
         scope: "dashboard:read",
         object: "dashboard",
         key_field: "id",
+        name_field: "name",
+        needs: &[],
     },
     documenting: Documenting {
         noun: "dashboard",
@@ -1420,6 +1478,41 @@ pub fn experiment_status(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The snapshot's list of a resource holds every identity key it has, once: a list of
+    /// keys for a resource without a fallback, entries naming both slots otherwise; ids are
+    /// remembered exactly for resources whose rows hold none; no resource needs itself.
+    #[test]
+    fn snapshot_shapes_and_remembered_ids_follow_the_identity() {
+        for resource in Resource::ALL {
+            let schema = resource.schema();
+            match schema.snapshot {
+                SnapshotList::Keys => assert_eq!(schema.identity.fallback, None, "{resource}"),
+                SnapshotList::Entries(fields) => {
+                    assert!(schema.identity.fallback.is_some(), "{resource}");
+                    for slot in [KeySlot::Primary, KeySlot::Fallback] {
+                        let n = fields.iter().filter(|(s, _)| *s == slot).count();
+                        assert_eq!(n, 1, "{resource}: {slot:?}");
+                    }
+                }
+            }
+            assert_eq!(
+                schema.remembers_posthog_ids().is_some(),
+                schema
+                    .deletion
+                    .as_ref()
+                    .is_some_and(|d| d.id_property.is_none()),
+                "{resource}"
+            );
+            assert!(!schema.posthog.needs.contains(&resource), "{resource}");
+        }
+        assert_eq!(FLAGS.remembers_posthog_ids(), Some(RememberedIds::FlagIds));
+        assert_eq!(
+            EXPERIMENTS.remembers_posthog_ids(),
+            Some(RememberedIds::ByResource)
+        );
+        assert_eq!(DASHBOARDS.remembers_posthog_ids(), None);
+    }
 
     /// The table's identity and lifecycle name properties of the right kind in the same
     /// schema: a key is a title, text or number; a status is a select that offers its values.

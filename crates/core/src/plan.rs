@@ -441,6 +441,9 @@ pub fn plan(input: PlanInput, options: PlanOptions) -> ResourcePlan {
     let items = desired
         .into_iter()
         .zip(assigned)
+        // A resource PostHog deleted that no row documents: nothing to archive, nothing to
+        // create (the audit does not call it undocumented either).
+        .filter(|(d, slot)| slot.is_some() || !d.deleted)
         .map(|(d, slot)| match slot {
             None => Item {
                 desired: d,
@@ -979,6 +982,23 @@ mod tests {
         let p = plan(input(r, vec![d], rows), PlanOptions::default());
         assert_eq!(p.posthog_count, 0);
         assert_eq!(p.items[0].mismatch(), Some(("active", "archived")));
+    }
+
+    /// A flag PostHog deleted that no row documents is neither created nor counted: the
+    /// audit does not call it undocumented, so the import does not write it.
+    #[test]
+    fn a_deleted_flag_no_row_documents_is_not_created() {
+        let r = Resource::Flags;
+        let mut d = desired(
+            r,
+            "f",
+            &[("Flag Key", text("f")), ("Status", select("archived"))],
+        );
+        d.deleted = true;
+        let p = plan(input(r, vec![d], Vec::new()), PlanOptions::default());
+        assert!(p.items.is_empty(), "{:?}", p.items);
+        assert_eq!(p.posthog_count, 0);
+        assert!(p.is_noop());
     }
 
     #[test]

@@ -42,7 +42,7 @@ use std::sync::OnceLock;
 
 use serde::{Deserialize, Serialize};
 
-use crate::cache::{self, CacheStatus, Row, Stat, View};
+use crate::cache::{self, CacheStatus, Extract, Row, Stat, View};
 use crate::defs::{find_defs, Def};
 use crate::imports::Origin;
 use crate::infer::{self, FileFacts, Inferred};
@@ -98,7 +98,7 @@ impl FileExtract {
 
 /// What every re-scan needs of a file without decoding its extract (the cache row's fixed
 /// part): the file's word filter and flags.
-#[derive(Serialize, Deserialize, Clone, Copy, Debug)]
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Meta {
     words: Words,
     flags: u8,
@@ -167,6 +167,10 @@ struct Outcome {
     /// them (`None`: the per-file pass), sorted: a re-scan whose edits change some facts
     /// re-runs inference over just these and keeps the result if it is the same.
     contributors: Vec<(String, Option<u32>)>,
+    /// Files scanned and files with references, as the report counts them.
+    counts: Option<(usize, usize)>,
+    /// The files skipped as minified code, sorted.
+    minified: Vec<String>,
 }
 
 /// A fingerprint of everything besides a file's bytes and path that its extract depends on.
@@ -299,8 +303,8 @@ struct Slot<'c> {
     stat: Stat,
     hash: u128,
     meta: Meta,
-    /// The cached extract's bytes (empty for a file extracted now).
-    raw: &'c [u8],
+    /// The file's row in the cache, whose extract stands (`None`: extracted now).
+    row: Option<usize>,
     /// The extract, once decoded (or extracted now).
     ext: Option<Box<FileExtract>>,
     /// `ext` differs from `raw`: the cache must encode it again.
@@ -311,6 +315,8 @@ struct Slot<'c> {
 /// definitions are not known yet.
 struct Store<'c, 'x> {
     base: &'x Path,
+    /// The cache the slots' rows are in.
+    view: Option<&'x View<'c, Meta>>,
     slots: Vec<Slot<'c>>,
     table: &'x Table,
     compiled: &'x Compiled,
@@ -322,14 +328,19 @@ struct Store<'c, 'x> {
 /// (a cache written by a bug) is extracted again from the file.
 fn load_ext<'s>(
     slot: &'s mut Slot<'_>,
+    view: Option<&View<'_, Meta>>,
     base: &Path,
     table: &Table,
     compiled: &Compiled,
 ) -> &'s mut FileExtract {
     if slot.ext.is_none() {
-        let ext = match postcard::from_bytes::<FileExtract>(slot.raw) {
-            Ok(ext) => ext,
-            Err(_) => {
+        let raw = slot
+            .row
+            .and_then(|i| view.and_then(|v| v.extract(i)))
+            .and_then(|raw| postcard::from_bytes::<FileExtract>(raw).ok());
+        let ext = match raw {
+            Some(ext) => ext,
+            None => {
                 let (mut buf, mut toks) = (Vec::new(), Vec::new());
                 slot.dirty = true;
                 match (
@@ -353,18 +364,24 @@ fn load_ext<'s>(
 
 impl<'c> Store<'c, '_> {
     fn ext(&mut self, i: usize) -> &FileExtract {
-        load_ext(&mut self.slots[i], self.base, self.table, self.compiled)
+        load_ext(
+            &mut self.slots[i],
+            self.view,
+            self.base,
+            self.table,
+            self.compiled,
+        )
     }
 
     fn ext_mut(&mut self, i: usize) -> &mut FileExtract {
         let slot = &mut self.slots[i];
         slot.dirty = true;
-        load_ext(slot, self.base, self.table, self.compiled)
+        load_ext(slot, self.view, self.base, self.table, self.compiled)
     }
 
     /// Decodes every extract (the full cross-file stage needs them all), in parallel.
     fn decode_all(&mut self) {
-        let (base, table, compiled) = (self.base, self.table, self.compiled);
+        let (view, base, table, compiled) = (self.view, self.base, self.table, self.compiled);
         let threads = std::thread::available_parallelism()
             .map_or(1, |n| n.get())
             .min(8);
@@ -373,7 +390,7 @@ impl<'c> Store<'c, '_> {
             for part in self.slots.chunks_mut(chunk) {
                 scope.spawn(move || {
                     for slot in part {
-                        load_ext(slot, base, table, compiled);
+                        load_ext(slot, view, base, table, compiled);
                     }
                 });
             }
@@ -388,7 +405,7 @@ impl<'c> Store<'c, '_> {
                 *w = self.slots[i].ext.is_none();
             }
         }
-        let (base, table, compiled) = (self.base, self.table, self.compiled);
+        let (view, base, table, compiled) = (self.view, self.base, self.table, self.compiled);
         let threads = std::thread::available_parallelism()
             .map_or(1, |n| n.get())
             .min(8);
@@ -397,7 +414,7 @@ impl<'c> Store<'c, '_> {
             for (part, want) in self.slots.chunks_mut(chunk).zip(want.chunks(chunk)) {
                 scope.spawn(move || {
                     for (slot, _) in part.iter_mut().zip(want).filter(|(_, w)| **w) {
-                        load_ext(slot, base, table, compiled);
+                        load_ext(slot, view, base, table, compiled);
                     }
                 });
             }
@@ -497,6 +514,25 @@ pub(crate) fn scan(
     settings: &ScanSettings,
     options: &ScanOptions,
 ) -> Result<(ScanReport, ScanStats), ScanError> {
+    // A cache that could not be read after all (changed under the scan): scan as without
+    // it, and write it again. A scan without a cache never asks for a second run.
+    let mut ignore = None;
+    loop {
+        match scan_once(root, settings, options, ignore.take())? {
+            Ok(done) => return Ok(done),
+            Err(why) => ignore = Some(why),
+        }
+    }
+}
+
+/// One scan; `Ok(Err(why))` when a part of the cache read on demand turned out unusable
+/// (the caller scans again with `ignore` set to why: the cache is then not read).
+fn scan_once(
+    root: &Path,
+    settings: &ScanSettings,
+    options: &ScanOptions,
+    ignore: Option<CacheStatus>,
+) -> Result<Result<(ScanReport, ScanStats), CacheStatus>, ScanError> {
     let compiled = Compiled::new(settings)?;
     let table = Table::new(settings)?;
     let settings_id = fingerprint(settings);
@@ -508,12 +544,13 @@ pub(crate) fn scan(
         phases.push((name, clock.elapsed().saturating_sub(total)));
     };
     let cache_path = options.cache_dir.as_ref().map(|d| cache::file_for(d, root));
-    let bytes = match &cache_path {
-        None => Err(CacheStatus::Disabled),
-        Some(path) => cache::load(path),
+    let opened = match (&cache_path, ignore) {
+        (_, Some(why)) => Err(why),
+        (None, None) => Err(CacheStatus::Disabled),
+        (Some(path), None) => cache::load(path),
     };
-    let loaded = match &bytes {
-        Ok(bytes) => cache::view::<Meta>(bytes, settings_id).and_then(|view| {
+    let loaded = match &opened {
+        Ok(opened) => cache::view::<Meta>(opened, settings_id).and_then(|view| {
             postcard::from_bytes::<Outcome>(view.result)
                 .map(|outcome| (view, outcome))
                 .map_err(|e| CacheStatus::Ignored(format!("corrupt ({e})")))
@@ -524,11 +561,69 @@ pub(crate) fn scan(
         Ok(p) => (Some(p), CacheStatus::Used),
         Err(status) => (None, status),
     };
+    lap("read cache", &mut phases);
+    let base = base_dir(root);
+
+    // The walk: checked against the cached record of the last full walk if there is one
+    // (see `walkcache.rs`), else in full (and recorded).
+    let checked = match &prev {
+        Some((
+            v,
+            Outcome {
+                walk: Some(record), ..
+            },
+        )) if root.is_dir() => walkcache::check(&base, record, v.paths(), &|s| v.trusted(s)),
+        _ => None,
+    };
+    let walk_checked = checked.is_some();
+    // Nothing changed: every file's stat, what resolution looked at outside the walk. The
+    // cached result is the result; no extract or summary is decoded.
+    if let (Some(checked), Some((v, outcome))) = (&checked, &mut prev) {
+        let fresh = (0..v.len()).all(|i| v.fresh(i, &checked.stats[i]));
+        if fresh && outcome.counts.is_some() && cross_file_inputs_unchanged(&base, v, outcome, true)
+        {
+            let (scanned, matched) = outcome.counts.unwrap_or_default();
+            lap("walk check", &mut phases);
+            let mut report = assemble(
+                std::mem::take(&mut outcome.refs),
+                scanned,
+                matched,
+                settings.include_tests,
+            );
+            report.wrappers = wrapper_reports(settings, &outcome.inferred);
+            report.inference = crate::Inference(std::mem::take(&mut outcome.inferred));
+            let mut skipped = checked.skipped.clone();
+            skipped.extend(outcome.minified.iter().map(|p| Skipped {
+                path: p.clone(),
+                reason: SkipReason::Minified,
+            }));
+            skipped.sort();
+            report.skipped = skipped;
+            lap("assemble", &mut phases);
+            let stats = ScanStats {
+                cache: status,
+                walk_checked: true,
+                files_unchanged: v.len(),
+                cross_file_reused: true,
+                phases,
+                ..ScanStats::default()
+            };
+            return Ok(Ok((report, stats)));
+        }
+    }
     // The cached references, moved out (the cached outcome is otherwise only read).
     let old_refs: Vec<Reference> = prev
         .as_mut()
         .map(|(_, o)| std::mem::take(&mut o.refs))
         .unwrap_or_default();
+    // Some file changed: the summaries of the cached rows are needed.
+    let metas: &[Meta] = match &prev {
+        Some((v, _)) => match v.metas() {
+            Some(m) => m,
+            None => return Ok(Err(CacheStatus::Ignored("corrupt (summaries)".into()))),
+        },
+        None => &[],
+    };
     let replayer = Replayer {
         replays: prev
             .iter()
@@ -543,9 +638,7 @@ pub(crate) fn scan(
         compiled: &compiled,
     };
     let view = prev.as_ref().map(|(v, _)| v);
-    lap("read cache", &mut phases);
 
-    let base = base_dir(root);
     let per_file = per_file_fn(|st, rel, lang, file| {
         let row = view.and_then(|v| v.find(rel).map(|i| (v, i)));
         let (bytes, stat) = match row {
@@ -553,7 +646,7 @@ pub(crate) fn scan(
                 let stat = file.stat().unwrap_or(Stat::NONE);
                 if v.fresh(i, &stat) {
                     st.files
-                        .push((Cow::Borrowed(v.rows[i].path), Seen::Unchanged(i)));
+                        .push((Cow::Borrowed(v.path(i)), Seen::Unchanged(i)));
                     return;
                 }
                 let Some(bytes) = file.read() else {
@@ -569,9 +662,9 @@ pub(crate) fn scan(
         };
         let hash = cache::content_hash(bytes);
         if let Some((v, i)) = row {
-            if v.rows[i].hash == hash {
+            if v.hash(i) == hash {
                 st.files
-                    .push((Cow::Borrowed(v.rows[i].path), Seen::SameContent(i, stat)));
+                    .push((Cow::Borrowed(v.path(i)), Seen::SameContent(i, stat)));
                 return;
             }
         }
@@ -582,17 +675,7 @@ pub(crate) fn scan(
         let seen = Seen::Extracted(Box::new((stat, hash, meta, ext)));
         st.files.push((Cow::Owned(rel.to_string()), seen));
     });
-    // The walk: checked against the cached record of the last full walk if there is one
-    // (see `walkcache.rs`), else in full (and recorded).
     let old_walk = prev.as_ref().and_then(|(_, o)| o.walk.as_ref());
-    let checked = match (view, old_walk) {
-        (Some(v), Some(record)) if root.is_dir() => {
-            let paths: Vec<&str> = v.rows.iter().map(|r| r.path).collect();
-            walkcache::check(&base, record, &paths, &|s| v.trusted(s))
-        }
-        _ => None,
-    };
-    let walk_checked = checked.is_some();
     let (states, mut skipped, dirs) = match (checked, view) {
         (Some(checked), Some(v)) => {
             let mut unchanged = Pass::default();
@@ -601,7 +684,7 @@ pub(crate) fn scan(
                 if v.fresh(i, stat) {
                     unchanged
                         .files
-                        .push((Cow::Borrowed(v.rows[i].path), Seen::Unchanged(i)));
+                        .push((Cow::Borrowed(v.path(i)), Seen::Unchanged(i)));
                 } else {
                     to_read.push(i);
                 }
@@ -609,7 +692,7 @@ pub(crate) fn scan(
             let mut states = vec![unchanged];
             let mut skipped = checked.skipped;
             let read = parallel(&to_read, |&i, buf, toks| {
-                let rel = v.rows[i].path;
+                let rel = v.path(i);
                 let lang = Lang::from_path(rel)?;
                 let path = base.join(rel);
                 let mut st = Pass {
@@ -644,37 +727,44 @@ pub(crate) fn scan(
         walk_checked,
         ..ScanStats::default()
     };
-    let rows: &[Row<'_, Meta>] = view.map_or(&[], |v| &v.rows);
-    let mut seen_rows = vec![false; rows.len()];
+    let n_rows = view.map_or(0, View::len);
+    let mut seen_rows = vec![false; n_rows];
     // Files whose content changed (or that are new), by path.
     let mut changed: HashSet<String> = HashSet::new();
     let mut slots: Vec<Slot<'_>> = Vec::new();
     for (rel, seen) in states.into_iter().flat_map(|s| s.files) {
-        let slot = match seen {
-            Seen::Unchanged(i) | Seen::SameContent(i, _) => {
+        let cached = match (&seen, view) {
+            (Seen::Unchanged(i), Some(v)) => Some((v, *i, None)),
+            (Seen::SameContent(i, stat), Some(v)) => Some((v, *i, Some(*stat))),
+            // A cached row without a cache: not reached.
+            (Seen::Unchanged(_) | Seen::SameContent(..), None) => continue,
+            (Seen::Extracted(_), _) => None,
+        };
+        let slot = match (seen, cached) {
+            (_, Some((v, i, new_stat))) => {
                 seen_rows[i] = true;
-                let row = &rows[i];
-                let stat = match seen {
-                    Seen::SameContent(_, stat) => {
+                let stat = match new_stat {
+                    Some(stat) => {
                         stats.files_rehashed += 1;
                         stat
                     }
-                    _ => {
+                    None => {
                         stats.files_unchanged += 1;
-                        row.stat
+                        v.stat(i)
                     }
                 };
                 Slot {
                     rel,
                     stat,
-                    hash: row.hash,
-                    meta: row.meta,
-                    raw: row.extract,
+                    hash: v.hash(i),
+                    meta: metas[i],
+                    row: Some(i),
                     ext: None,
                     dirty: false,
                 }
             }
-            Seen::Extracted(found) => {
+            (Seen::Unchanged(_) | Seen::SameContent(..), None) => continue,
+            (Seen::Extracted(found), None) => {
                 stats.files_extracted += 1;
                 let (stat, hash, meta, ext) = *found;
                 if let Some(v) = view {
@@ -688,7 +778,7 @@ pub(crate) fn scan(
                     stat,
                     hash,
                     meta,
-                    raw: &[],
+                    row: None,
                     ext: Some(Box::new(ext)),
                     dirty: true,
                 }
@@ -696,14 +786,16 @@ pub(crate) fn scan(
         };
         slots.push(slot);
     }
-    let removed: Vec<usize> = (0..rows.len()).filter(|&i| !seen_rows[i]).collect();
-    changed.extend(removed.iter().map(|&i| rows[i].path.to_string()));
+    let removed: Vec<usize> = (0..n_rows).filter(|&i| !seen_rows[i]).collect();
+    if let Some(v) = view {
+        changed.extend(removed.iter().map(|&i| v.path(i).to_string()));
+    }
     slots.sort_unstable_by(|a, b| a.rel.cmp(&b.rel));
     // The record for the next scan: the checked one while the files are the cached rows,
     // else (a full walk) what this walk saw.
     let walk = if walk_checked {
         old_walk
-            .filter(|_| slots.len() == rows.len() && removed.is_empty())
+            .filter(|_| slots.len() == n_rows && removed.is_empty())
             .cloned()
     } else if cache_path.is_some() {
         let paths: Vec<&str> = slots.iter().map(|s| s.rel.as_ref()).collect();
@@ -715,17 +807,26 @@ pub(crate) fn scan(
     lap("merge with cache", &mut phases);
     let mut store = Store {
         base: &base,
+        view,
         slots,
         table: &table,
         compiled: &compiled,
         read: 0,
     };
     let kept = prev.as_ref().and_then(|(v, outcome)| {
-        keep_outcome(&mut store, v, outcome, old_refs, &changed, settings)
-            .map(|refs| (refs, outcome))
+        keep_outcome(
+            &mut store,
+            v,
+            outcome,
+            old_refs,
+            &changed,
+            settings,
+            walk_checked,
+        )
+        .map(|refs| (refs, outcome))
     });
     let reused = kept.is_some();
-    let outcome = match kept {
+    let mut outcome = match kept {
         Some((new_refs, old)) => {
             let (refs, looked, contributors) = new_refs;
             let mut wanted = old.wanted.clone();
@@ -752,6 +853,8 @@ pub(crate) fn scan(
                 outside,
                 walk,
                 contributors,
+                counts: None,
+                minified: Vec::new(),
             }
         }
         None => Outcome {
@@ -774,15 +877,17 @@ pub(crate) fn scan(
     let mut matched = 0;
     for slot in &store.slots {
         if slot.meta.minified() {
-            skipped.push(Skipped {
-                path: slot.rel.to_string(),
-                reason: SkipReason::Minified,
-            });
+            outcome.minified.push(slot.rel.to_string());
         } else {
             scanned += 1;
         }
         matched += usize::from(slot.meta.matched());
     }
+    outcome.counts = Some((scanned, matched));
+    skipped.extend(outcome.minified.iter().map(|p| Skipped {
+        path: p.clone(),
+        reason: SkipReason::Minified,
+    }));
     let dirty = store.slots.iter().any(|s| s.dirty);
     let write = cache_path.is_some()
         && (stats.cache != CacheStatus::Used
@@ -824,14 +929,19 @@ pub(crate) fn scan(
                 stat: s.stat,
                 hash: s.hash,
                 meta: s.meta,
-                extract: match (enc, &s.ext, s.dirty) {
-                    (Some(enc), _, _) => enc,
-                    (None, Some(ext), true) if ext.is_empty() && !empty.is_empty() => &empty,
-                    _ => s.raw,
+                // An extract that cannot be encoded is stored empty: it does not decode,
+                // so the next scan extracts the file again.
+                extract: match (enc, s.row) {
+                    (Some(bytes), _) => Extract::Bytes(bytes),
+                    (None, Some(r)) if !s.dirty => Extract::Cached(r),
+                    (None, _) if s.ext.as_ref().is_some_and(|e| e.is_empty()) => {
+                        Extract::Bytes(&empty)
+                    }
+                    (None, _) => Extract::Bytes(&[]),
                 },
             })
             .collect();
-        if let Err(e) = cache::save(path, settings_id, started, &rows, &result) {
+        if let Err(e) = cache::save(path, settings_id, started, &rows, &result, view) {
             stats.cache_error = Some(format!(
                 "cannot write the scan cache `{}`: {e}",
                 path.display()
@@ -842,7 +952,42 @@ pub(crate) fn scan(
         lap("write cache", &mut phases);
     }
     stats.phases = phases;
-    Ok((report, stats))
+    Ok(Ok((report, stats)))
+}
+
+/// Whether what resolution looked at outside the scan's files is as the cached outcome
+/// saw it: the files each followed import could name, and the files it read outside the
+/// walk (by stat). `walk_checked`: the outcome's walk record was checked, so every
+/// directory it lists has the entries it had (creating, deleting or renaming an entry, or
+/// changing its type, changes its directory's stat): a directory's listing of files, all
+/// a `Dir` probe reads (entry types as `readdir` gives them, no link followed), is known.
+fn cross_file_inputs_unchanged(
+    base: &Path,
+    view: &View<'_, Meta>,
+    outcome: &Outcome,
+    walk_checked: bool,
+) -> bool {
+    let recorded: HashSet<&str> = match (&outcome.walk, walk_checked) {
+        (Some(record), true) => record.dirs.iter().map(|d| d.rel.as_str()).collect(),
+        _ => HashSet::new(),
+    };
+    for (origin, family, files) in &outcome.probes {
+        if matches!(origin, Origin::Dir(dir) if recorded.contains(dir.as_str())) {
+            continue;
+        }
+        if crate::resolve::candidate_files(base, origin, *family) != *files {
+            return false;
+        }
+    }
+    outcome.outside.iter().all(|(rel, stat)| {
+        let now = outside_stat(base, rel);
+        let trusted = match (&now, stat) {
+            (Some(now), Some(_)) => view.trusted(now),
+            (None, None) => true,
+            _ => false,
+        };
+        now == *stat && trusted
+    })
 }
 
 /// The cached outcome with only the `changed` files' references recomputed, if every
@@ -856,23 +1001,10 @@ fn keep_outcome(
     old_refs: Vec<Reference>,
     changed: &HashSet<String>,
     settings: &ScanSettings,
+    walk_checked: bool,
 ) -> Option<(Vec<Reference>, Looked, Contributors)> {
-    let base = store.base;
-    for (origin, family, files) in &outcome.probes {
-        if crate::resolve::candidate_files(base, origin, *family) != *files {
-            return None;
-        }
-    }
-    for (rel, stat) in &outcome.outside {
-        let now = outside_stat(base, rel);
-        let trusted = match (&now, stat) {
-            (Some(now), Some(_)) => view.trusted(now),
-            (None, None) => true,
-            _ => false,
-        };
-        if now != *stat || !trusted {
-            return None;
-        }
+    if !cross_file_inputs_unchanged(store.base, view, outcome, walk_checked) {
+        return None;
     }
     if changed.is_empty() {
         return Some((old_refs, Looked::default(), outcome.contributors.clone()));
@@ -910,16 +1042,36 @@ fn keep_outcome(
         .filter(|(_, s)| changed.contains(s.rel.as_ref()))
         .map(|(i, s)| (s.rel.to_string(), i))
         .collect();
+    // The names of every wrapper inference found, by family: an edit whose facts only
+    // differ in what no such name reaches cannot change what it infers
+    // ([`FileFacts::inert_change`]).
+    let wrapper_names: HashSet<(Family, &str)> = outcome
+        .inferred
+        .iter()
+        .chain(outcome.rounds.iter().flat_map(|r| &r.inferred))
+        .map(|w| (w.family, w.name.as_str()))
+        .collect();
+    let inert = |rel: &str, old: Option<&FileExtract>, new: Option<&FileExtract>| -> bool {
+        let Some(family) = Lang::from_path(rel).map(Lang::family) else {
+            return false;
+        };
+        let (round_old, old) = full_contribution(rel, old);
+        let (round_new, new) = full_contribution(rel, new);
+        let has_any = |f: &FileFacts| f.has_any() || !f.defined.is_empty();
+        let same_round = round_old == round_new || !has_any(&old) || !has_any(&new);
+        same_round
+            && FileFacts::inert_change(&old, &new, &|name| wrapper_names.contains(&(family, name)))
+    };
     let mut facts_changed = false;
     for rel in changed {
         let old = match view.find(rel) {
-            Some(i) => Some(postcard::from_bytes::<FileExtract>(view.rows[i].extract).ok()?),
+            Some(i) => Some(postcard::from_bytes::<FileExtract>(view.extract(i)?).ok()?),
             None => None,
         };
         let new = position.get(rel).map(|&i| store.ext(i));
         let facts_old = old.as_ref().map_or(Ok(None), contribution).ok()?;
         let facts_new = new.map_or(Ok(None), contribution).ok()?;
-        if facts_old != facts_new {
+        if facts_old != facts_new && !inert(rel, old.as_ref(), new) {
             facts_changed = true;
         }
         // A changed file's definitions are always known (`prepare_changed`).
@@ -1040,6 +1192,28 @@ fn keep_outcome(
     Some((refs, looked, contributors))
 }
 
+/// What a file gives wrapper inference, in full (not its `for_close` view), and the key of
+/// the round it enters in (`None`: the per-file pass); no facts are empty facts.
+fn full_contribution<'e>(
+    rel: &str,
+    e: Option<&'e FileExtract>,
+) -> (Option<u64>, Cow<'e, FileFacts>) {
+    let empty = || {
+        Cow::Owned(FileFacts {
+            path: rel.to_string(),
+            ..FileFacts::default()
+        })
+    };
+    match e {
+        None => (None, empty()),
+        Some(e) if e.tokenized => (None, e.facts.as_ref().map_or_else(empty, Cow::Borrowed)),
+        Some(e) => match e.rounds.first() {
+            None => (None, empty()),
+            Some(r) => (Some(r.key), Cow::Borrowed(&r.facts)),
+        },
+    }
+}
+
 /// The order the cache keeps references in (the report's).
 fn sort_refs(refs: &mut [Reference]) {
     refs.sort_by(|a, b| {
@@ -1091,6 +1265,8 @@ fn cross_file(
         outside: looked.outside,
         walk: None,
         contributors,
+        counts: None,
+        minified: Vec::new(),
     })
 }
 
@@ -1447,10 +1623,13 @@ pub(crate) fn resolve_in_cached(
     dir: &Path,
     names: &HashMap<Family, HashSet<String>>,
 ) -> Result<HashMap<Family, DefIndex>, ScanError> {
-    let Ok(bytes) = cache::load(&cache::file_for(dir, root)) else {
+    let Ok(opened) = cache::load(&cache::file_for(dir, root)) else {
         return crate::resolve::resolve_in(root, compiled, names);
     };
-    let Ok(view) = cache::view::<Meta>(&bytes, fingerprint(settings)) else {
+    let Ok(view) = cache::view::<Meta>(&opened, fingerprint(settings)) else {
+        return crate::resolve::resolve_in(root, compiled, names);
+    };
+    let Some(metas) = view.metas() else {
         return crate::resolve::resolve_in(root, compiled, names);
     };
     let wanted: HashMap<Family, HashSet<String>> = names
@@ -1485,11 +1664,12 @@ pub(crate) fn resolve_in_cached(
             let index = found.entry(lang.family()).or_default();
             if let Some(i) = view.find(rel) {
                 if view.fresh(i, &file.stat().unwrap_or(Stat::NONE)) {
-                    let row = &view.rows[i];
-                    if !segments.iter().any(|n| row.meta.words.may_contain(n)) {
+                    if !segments.iter().any(|n| metas[i].words.may_contain(n)) {
                         return;
                     }
-                    let cached = postcard::from_bytes::<FileExtract>(row.extract).ok();
+                    let cached = view
+                        .extract(i)
+                        .and_then(|raw| postcard::from_bytes::<FileExtract>(raw).ok());
                     if let Some(defs) = cached.and_then(|e| e.defs) {
                         for d in defs.into_iter().filter(|d| named(d, segments)) {
                             index.push(d, rel);

@@ -235,6 +235,55 @@ impl FileFacts {
         });
         out
     }
+
+    /// Whether replacing a file's facts `old` with `new` cannot change what [`close`]
+    /// infers, given that close inferred wrappers named `wrappers` (of this file's family)
+    /// with `old` (the scan cache relies on this to keep its result without running close
+    /// again over every file's facts). Keep in step with `close`; the reasoning: close
+    /// starts from the functions with a sink, and a function's forward, a file's
+    /// `defined` name or a function's `calls` only ever matter through a name already
+    /// inferred (`found.get`). So functions without sinks or calls whose forwards all go to
+    /// names no wrapper has never fire, in any round: the fixed point is the same with or
+    /// without them, and a `defined` name no wrapper has decides no `local` check.
+    /// Bindings, aliases and passed names must be the same.
+    pub(crate) fn inert_change(
+        old: &FileFacts,
+        new: &FileFacts,
+        wrappers: &dyn Fn(&str) -> bool,
+    ) -> bool {
+        if old.path != new.path
+            || old.bindings != new.bindings
+            || old.aliases != new.aliases
+            || old.passed != new.passed
+        {
+            return false;
+        }
+        let inert_fn = |f: &FnFacts| {
+            f.sinks.is_empty()
+                && f.calls.is_empty()
+                && !wrappers(&f.name)
+                && f.forwards.iter().all(|fw| !wrappers(&fw.callee))
+        };
+        let only_in = |a: &[FnFacts], b: &[FnFacts]| -> bool {
+            // Every function of `a` that `b` lacks (as many times as it occurs) is inert.
+            let mut used = vec![false; b.len()];
+            a.iter()
+                .all(|f| match (0..b.len()).find(|&j| !used[j] && b[j] == *f) {
+                    Some(j) => {
+                        used[j] = true;
+                        true
+                    }
+                    None => inert_fn(f),
+                })
+        };
+        let defined_inert = |a: &[String], b: &[String]| {
+            a.iter().all(|n| b.binary_search(n).is_ok() || !wrappers(n))
+        };
+        only_in(&old.fns, &new.fns)
+            && only_in(&new.fns, &old.fns)
+            && defined_inert(&old.defined, &new.defined)
+            && defined_inert(&new.defined, &old.defined)
+    }
 }
 
 /// An inferred wrapper: call sites of `name` are resolved like SDK calls.
@@ -1239,5 +1288,89 @@ mod tests {
         );
         let configured: BTreeSet<String> = ["track".to_string()].into();
         assert!(close(&all, &configured).is_empty());
+    }
+
+    #[test]
+    fn an_inert_change_infers_the_same_and_others_are_not_inert() {
+        let sink = |name: &str| FnFacts {
+            name: name.into(),
+            line: 1,
+            returned: false,
+            sinks: vec![Sink {
+                slot: param(0, "event"),
+                kind: Kind::Event,
+                sdk: "posthog-js".into(),
+                side: Side::Frontend,
+                props: None,
+            }],
+            forwards: vec![],
+            calls: vec![],
+        };
+        let forward = |name: &str, callee: &str| FnFacts {
+            name: name.into(),
+            line: 5,
+            returned: false,
+            sinks: vec![],
+            forwards: vec![Forward {
+                slot: param(0, "what"),
+                callee: callee.into(),
+                arg: ArgShape::Pos(0),
+            }],
+            calls: vec![],
+        };
+        let a = facts("a.ts", vec![sink("track")]);
+        let old = facts("b.ts", vec![forward("trackClick", "track")]);
+        let cases = [
+            // A function forwarding to something no wrapper is named after.
+            (
+                facts(
+                    "b.ts",
+                    vec![forward("trackClick", "track"), forward("show", "log")],
+                ),
+                true,
+            ),
+            // Into a wrapper: a new wrapper.
+            (
+                facts(
+                    "b.ts",
+                    vec![forward("trackClick", "track"), forward("show", "track")],
+                ),
+                false,
+            ),
+            // The forward into the wrapper removed.
+            (facts("b.ts", vec![]), false),
+            // A local function named like the wrapper.
+            (
+                FileFacts {
+                    defined: vec!["track".into()],
+                    ..old.clone()
+                },
+                false,
+            ),
+            (
+                FileFacts {
+                    defined: vec!["render".into()],
+                    ..old.clone()
+                },
+                true,
+            ),
+            // A new sink.
+            (
+                facts("b.ts", vec![forward("trackClick", "track"), sink("log")]),
+                false,
+            ),
+        ];
+        let before = close(&[a.clone(), old.clone()], &BTreeSet::new());
+        for (new, inert) in cases {
+            let names: BTreeSet<&str> = before.iter().map(|w| w.name.as_str()).collect();
+            assert_eq!(
+                FileFacts::inert_change(&old, &new, &|n| names.contains(n)),
+                inert,
+                "{new:?}"
+            );
+            if inert {
+                assert_eq!(close(&[a.clone(), new], &BTreeSet::new()), before);
+            }
+        }
     }
 }

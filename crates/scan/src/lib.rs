@@ -38,6 +38,7 @@ mod settings;
 mod template;
 mod walk;
 mod walkcache;
+pub mod wire;
 mod words;
 
 use std::collections::HashMap;
@@ -234,8 +235,8 @@ pub struct KeyReport {
     pub pr_url: Option<String>,
 }
 
-/// The result of a scan.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+/// The result of a scan. Its JSON document is [`wire::Scan`] (this type is not serialized).
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ScanReport {
     /// Format version, [`REPORT_VERSION`].
     pub version: u32,
@@ -248,14 +249,11 @@ pub struct ScanReport {
     /// Source files with at least one reference.
     pub files_matched: usize,
     /// The wrappers used: configured, then inferred, sorted by call name.
-    #[serde(default)]
     pub wrappers: Vec<WrapperReport>,
     /// Source files that were not scanned, and why, sorted by path. Never dropped in silence.
-    #[serde(default)]
     pub skipped: Vec<Skipped>,
     /// The wrappers this scan inferred, whole (not part of the JSON contract): single texts
     /// scanned with them ([`scan_file_text_inferred`]) see the call sites this scan saw.
-    #[serde(skip)]
     pub inference: Inference,
 }
 

@@ -7,10 +7,11 @@ use serde_json::{json, Value};
 
 use crate::{Kind, Reference, ScanReport, Side};
 
-/// Pretty-printed JSON, as documented in the crate README (`"version": 1`).
+/// Pretty-printed JSON of [`crate::wire::Scan`], as documented in the crate README
+/// (`"version": 1`).
 pub fn json(r: &ScanReport) -> String {
-    let mut s =
-        serde_json::to_string_pretty(r).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
+    let mut s = serde_json::to_string_pretty(&crate::wire::Scan::of(r))
+        .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
     s.push('\n');
     s
 }

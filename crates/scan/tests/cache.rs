@@ -751,3 +751,96 @@ fn an_edit_that_changes_inference_facts_but_no_wrapper_keeps_the_cross_file_resu
     assert!(!out.contains("banner_shown"));
     assert_eq!(out, no_cache(tree.path()));
 }
+
+/// The `.delta` file next to the cache file.
+fn delta_file(cache: &Path) -> PathBuf {
+    cache_file(cache).with_extension("delta")
+}
+
+#[test]
+fn small_edits_are_journaled_as_a_delta_and_a_broken_delta_changes_nothing() {
+    let tree = tempfile::tempdir().unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    app(tree.path());
+    age_all(tree.path());
+    run(tree.path(), cache.path());
+    let base = fs::read(cache_file(cache.path())).unwrap();
+    assert!(!delta_file(cache.path()).exists());
+
+    // Edits, one scan each: the base file stays as it was, the delta holds the changes
+    // (each delta replaces the last, over the same base), and the report is as without a
+    // cache.
+    let edits = [
+        (
+            "web/src/util.ts",
+            "import posthog from 'posthog-js'\nposthog.capture('util_loaded')\n",
+        ),
+        (
+            "api/app/views.py",
+            "import posthog\n\ndef view():\n    posthog.capture('py_view', distinct_id='u')\n",
+        ),
+        (
+            "web/src/New.tsx",
+            "import posthog from 'posthog-js'\nposthog.capture('new_file_event')\n",
+        ),
+    ];
+    for (rel, text) in edits {
+        write(tree.path(), rel, text);
+        let (out, stats) = run(tree.path(), cache.path());
+        assert!(stats.cache_written, "{rel}");
+        assert_eq!(out, no_cache(tree.path()), "{rel}");
+        assert_eq!(fs::read(cache_file(cache.path())).unwrap(), base, "{rel}");
+        assert!(delta_file(cache.path()).is_file(), "{rel}");
+    }
+    fs::remove_file(tree.path().join("web/src/App.tsx")).unwrap();
+    let (expected, stats) = run(tree.path(), cache.path());
+    assert_eq!(expected, no_cache(tree.path()));
+    assert!(!expected.contains("app_opened"));
+    assert_eq!(stats.files_extracted, 0);
+    // Replayed: base and delta together are the cache (the first scan records the aged
+    // stats, the second finds nothing changed).
+    age_all(tree.path());
+    run(tree.path(), cache.path());
+    let (out, stats) = run(tree.path(), cache.path());
+    assert_eq!(out, expected);
+    assert_eq!(stats.cache, CacheStatus::Used);
+    assert_eq!((stats.files_unchanged, stats.files_extracted), (7, 0));
+    assert!(stats.cross_file_reused && !stats.cache_written);
+
+    // A delta with a flipped byte, a torn one, one for another base: the base alone is
+    // used (an older state: the files changed since are read again), and the report is
+    // the same.
+    let delta = fs::read(delta_file(cache.path())).unwrap();
+    let mut flipped = delta.clone();
+    flipped[delta.len() / 2] ^= 0x5a;
+    for broken in [flipped, delta[..delta.len() - 5].to_vec()] {
+        fs::write(delta_file(cache.path()), &broken).unwrap();
+        let (out, stats) = run(tree.path(), cache.path());
+        assert_eq!(out, expected);
+        assert_eq!(stats.cache, CacheStatus::Used);
+        assert!(
+            stats.files_extracted + stats.files_rehashed > 0,
+            "{stats:?}"
+        );
+        assert!(stats.cache_written);
+    }
+    // A delta over another base: a new base written since (here: a corrupt base rebuilt).
+    let mut bytes = fs::read(cache_file(cache.path())).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0x5a;
+    fs::write(cache_file(cache.path()), &bytes).unwrap();
+    fs::write(delta_file(cache.path()), &delta).unwrap();
+    let (out, stats) = run(tree.path(), cache.path());
+    assert_eq!(out, expected);
+    assert!(
+        matches!(stats.cache, CacheStatus::Ignored(_)),
+        "{:?}",
+        stats.cache
+    );
+    assert!(!delta_file(cache.path()).exists());
+    fs::write(delta_file(cache.path()), &delta).unwrap();
+    let (out, stats) = run(tree.path(), cache.path());
+    assert_eq!(out, expected);
+    assert_eq!(stats.cache, CacheStatus::Used);
+    assert_eq!(stats.files_extracted, 0);
+}

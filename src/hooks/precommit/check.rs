@@ -12,8 +12,9 @@
 //!
 //! **Invariants.**
 //! - Only an undocumented key, a key whose documentation could not be checked under
-//!   `sync.strict_offline`, or a naming rule set to `error` can block, and never when the line
-//!   carries a waiver with a reason.
+//!   `sync.strict_offline`, a naming rule set to `error`, or a check of a flag PostHog no longer
+//!   serves (the snapshot's `dead_flags`, as `scan --check` judges it) can block, and never when
+//!   the line carries a waiver with a reason.
 //! - A dynamic key is a warning ("cannot check"), never a block.
 //! - `$` events are PostHog's own: never checked unless `sync.include_builtin_events`.
 //! - Naming rules judge every event name the change adds, documented or not (documentation
@@ -286,6 +287,13 @@ pub enum Problem {
     Dynamic { reason: String },
     /// The event's capture sends a property its Properties schema does not document.
     UndocumentedProperty { property: String },
+    /// The flag is one PostHog no longer serves (deleted, archived, gone), as the last run
+    /// that read PostHog's flags recorded it in the snapshot (`dead_flags`): the check the
+    /// change adds is dead code, documented or not. `scan --check` fails on the same flag
+    /// (`kodo/dead-flag-check`).
+    DeadFlag {
+        posthog_state: kodo_core::code::DeadState,
+    },
 }
 
 /// Whether a finding blocks the commit.
@@ -413,6 +421,47 @@ pub fn evaluate(added: &[Added], answers: &Answers, policy: &Policy<'_>) -> Vec<
             .cmp(&(&b.path, b.line, b.kind, &b.key, b.severity))
     });
     out
+}
+
+/// Added checks of flags PostHog no longer serves (`dead`, the snapshot's record): each is a
+/// blocking [`Problem::DeadFlag`] in place of whatever its documentation said (a deleted
+/// flag's row is usually still there, archived), as `scan --check` judges them.
+pub fn apply_dead_flags(
+    findings: &mut Vec<Finding>,
+    added: &[Added],
+    dead: &std::collections::BTreeMap<String, kodo_core::code::DeadState>,
+) {
+    if dead.is_empty() {
+        return;
+    }
+    let is_dead = |kind: Kind, key: &Option<String>| {
+        kind == Kind::Flag && key.as_ref().is_some_and(|k| dead.contains_key(k))
+    };
+    findings.retain(|f| {
+        !(is_dead(f.kind, &f.key)
+            && matches!(
+                f.problem,
+                Problem::Undocumented | Problem::Unverified { .. }
+            ))
+    });
+    for a in added.iter().filter(|a| is_dead(a.kind, &a.key)) {
+        let Some(key) = &a.key else { continue };
+        findings.push(Finding {
+            path: a.path.clone(),
+            line: a.line,
+            kind: a.kind,
+            key: a.key.clone(),
+            problem: Problem::DeadFlag {
+                posthog_state: dead[key],
+            },
+            severity: Severity::Error,
+            waiver: a.waiver.clone(),
+        });
+    }
+    findings.sort_by(|a, b| {
+        (&a.path, a.line, a.kind, &a.key, a.severity)
+            .cmp(&(&b.path, b.line, b.kind, &b.key, b.severity))
+    });
 }
 
 fn level(rule: RuleLevel) -> Option<Severity> {

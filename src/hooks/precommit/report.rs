@@ -62,6 +62,9 @@ fn what(f: &Finding) -> String {
                 .join(", ")
         ),
         Problem::Dynamic { reason } => format!("cannot be checked: {reason}"),
+        Problem::DeadFlag { posthog_state } => {
+            format!("is {}: this check is dead code", posthog_state.phrase())
+        }
         Problem::UndocumentedProperty { property } => format!(
             "sends the property `{}`, which its Properties schema does not document (add it: `{}`)",
             kodo_scan::render::display_path(property),
@@ -252,6 +255,15 @@ pub fn human(findings: &[Finding], mode: Mode, notes: &[String]) -> String {
             "\nTo fix a name, rename the event in the code (the naming rules are `sync.naming` in `.kodo/config.json`), then document the new name."
         );
     }
+    if blocking
+        .iter()
+        .any(|f| matches!(f.problem, Problem::DeadFlag { .. }))
+    {
+        let _ = writeln!(
+            out,
+            "\nTo fix a check of a flag PostHog no longer serves, remove it from the code; if the flag is back in PostHog, `kodo ph-sync status` records that in the snapshot."
+        );
+    }
     let unverified: BTreeSet<&str> = blocking
         .iter()
         .filter_map(|f| match &f.problem {
@@ -371,6 +383,7 @@ pub fn github_annotations(findings: &[Finding]) -> String {
             Problem::NotSnakeCase | Problem::NoAllowedPrefix { .. } => "Naming rule",
             Problem::Dynamic { .. } => "Dynamic key",
             Problem::UndocumentedProperty { .. } => "Undocumented property",
+            Problem::DeadFlag { .. } => "Flag PostHog no longer serves",
         };
         let _ = writeln!(
             out,
