@@ -104,6 +104,20 @@ impl PosthogError {
         )
     }
 
+    /// 403 for a personal API key that lacks the scope an action needs. PostHog/posthog
+    /// `posthog/permissions.py`, `APIScopePermission.has_permission`: the message is
+    /// `API key missing required scope '{required_scope}'`; DRF's `PermissionDenied` is
+    /// rendered `{"type": "authentication_error", "code": "permission_denied", ...}` (the body
+    /// quoted in PostHog/posthog issue #30993).
+    pub fn missing_scope(required: &str) -> Self {
+        Self::new(
+            403,
+            "authentication_error",
+            "permission_denied",
+            format!("API key missing required scope '{required}'"),
+        )
+    }
+
     /// 429 `throttled` with the wait in whole seconds.
     pub fn throttled(wait_secs: u64) -> Self {
         let unit = if wait_secs == 1 { "second" } else { "seconds" };
@@ -151,6 +165,19 @@ pub enum Resource {
 }
 
 impl Resource {
+    /// The viewset's `scope_object` (`feature_flag` in posthog/api/feature_flag.py,
+    /// `dashboard` in products/dashboards/backend/api/dashboard.py, `experiment`,
+    /// `event_definition`): the key needs `<object>:read` to list or retrieve and
+    /// `<object>:write` to create or update.
+    pub fn scope_object(self) -> &'static str {
+        match self {
+            Resource::EventDefinitions => "event_definition",
+            Resource::FeatureFlags => "feature_flag",
+            Resource::Experiments => "experiment",
+            Resource::Dashboards => "dashboard",
+        }
+    }
+
     /// From the URL segment.
     pub fn from_segment(segment: &str) -> Option<Resource> {
         match segment {
@@ -167,6 +194,9 @@ impl Resource {
 #[derive(Debug)]
 pub struct PosthogStore {
     pub key: crate::secret::Token,
+    /// The personal API key's scopes (`PersonalAPIKey.scopes`): `["*"]` for an all-access
+    /// key, else `object:read` / `object:write` entries; see [`PosthogStore::check_scope`].
+    pub scopes: Vec<String>,
     pub project_id: i64,
     pub project_name: String,
     pub organization_id: String,
@@ -1642,6 +1672,22 @@ impl PosthogStore {
 
     // ---------------------------------------------------------------- the API
 
+    /// `APIScopePermission` (PostHog/posthog `posthog/permissions.py`): list and retrieve
+    /// need `<object>:read`, the write actions `<object>:write`; a `:write` scope also grants
+    /// `:read`, and `*` grants everything.
+    fn check_scope(&self, object: &str, method: &str) -> Result<(), PosthogError> {
+        let write = !matches!(method, "GET" | "HEAD" | "OPTIONS");
+        let required = format!("{object}:{}", if write { "write" } else { "read" });
+        let granted = self.scopes.iter().any(|scope| {
+            scope == "*" || *scope == required || (!write && *scope == format!("{object}:write"))
+        });
+        if granted {
+            Ok(())
+        } else {
+            Err(PosthogError::missing_scope(&required))
+        }
+    }
+
     /// Routes one request below `/api/`. `segments` excludes `api`.
     pub fn handle(
         &mut self,
@@ -1673,7 +1719,7 @@ impl PosthogStore {
             ["users", "@me"] if method == "GET" => Ok(ok(200, self.me_json())),
             ["personal_api_keys", "@current"] if method == "GET" => Ok(ok(
                 200,
-                json!({"scopes": ["*"], "scoped_teams": null, "scoped_organizations": null, "mask_value": mask(self.key.expose())}),
+                json!({"scopes": self.scopes, "scoped_teams": null, "scoped_organizations": null, "mask_value": mask(self.key.expose())}),
             )),
             // OrganizationMemberViewSet (posthog/api/organization_member.py): a limit/offset
             // list, ordered by level then most recently joined.
@@ -1681,6 +1727,7 @@ impl PosthogStore {
                 if *org != "@current" && *org != self.organization_id {
                     return Err(PosthogError::not_found());
                 }
+                self.check_scope("organization_member", method)?;
                 let mut members = self.members.clone();
                 members.sort_by_key(|m| m["level"].as_i64().unwrap_or(0));
                 Ok(ok(200, paginate_shifted(members, url, 0)))
@@ -1690,6 +1737,17 @@ impl PosthogStore {
             {
                 if !self.is_project(project) {
                     return Err(PosthogError::not_found());
+                }
+                // The viewset's scope object (`PropertyDefinitionViewSet`'s is
+                // `property_definition`, posthog/api/property_definition.py); the project
+                // itself is not checked here.
+                let scope_object = match &segments[2..] {
+                    ["property_definitions", ..] => Some("property_definition"),
+                    [resource, ..] => Resource::from_segment(resource).map(Resource::scope_object),
+                    [] => None,
+                };
+                if let Some(object) = scope_object {
+                    self.check_scope(object, method)?;
                 }
                 match &segments[2..] {
                     [] if method == "GET" => Ok(ok(200, self.project_json())),

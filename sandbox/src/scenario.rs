@@ -175,6 +175,13 @@ pub struct PosthogSpec {
     /// `PropertyType`, or absent when untyped) and the events it was seen on.
     #[serde(default)]
     pub property_definitions: Vec<PropertyDefinitionSpec>,
+    /// The personal API key's scopes (PostHog's `PersonalAPIKey.scopes`): absent means
+    /// `["*"]`, an all-access key; a scoped key such as `["feature_flag:read",
+    /// "dashboard:read"]` is answered 403 `permission_denied` ("API key missing required
+    /// scope 'experiment:read'") wherever it lacks one (PostHog/posthog
+    /// `posthog/permissions.py`, `APIScopePermission`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub personal_api_key_scopes: Option<Vec<String>>,
 }
 
 /// One event property PostHog has seen (`PropertyDefinition` plus its `EventProperty` rows).
@@ -504,6 +511,20 @@ impl Scenario {
 
     fn build_posthog(&self, seed: u64) -> Result<PosthogStore, ScenarioError> {
         let spec = &self.posthog;
+        // PostHog's scope strings: `*` or `<object>:read|write` (posthog/scopes.py).
+        for scope in spec.personal_api_key_scopes.iter().flatten() {
+            let well_formed = scope == "*"
+                || scope.split_once(':').is_some_and(|(object, action)| {
+                    !object.is_empty()
+                        && object.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
+                        && matches!(action, "read" | "write")
+                });
+            if !well_formed {
+                return Err(ScenarioError::Invalid(format!(
+                    "PostHog personal_api_key_scopes: `{scope}` is not `*` or `<object>:read|write`"
+                )));
+            }
+        }
         let invalid = |what: &str, e: PosthogError| {
             ScenarioError::Invalid(format!(
                 "PostHog {what}: {} ({})",
@@ -560,6 +581,10 @@ impl Scenario {
             })?;
         let mut store = PosthogStore {
             key: self.posthog_key.clone(),
+            scopes: spec
+                .personal_api_key_scopes
+                .clone()
+                .unwrap_or_else(|| vec!["*".into()]),
             project_id: spec.project_id,
             project_name: spec.project_name.clone(),
             organization_id: spec.organization_id.clone(),

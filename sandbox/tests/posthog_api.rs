@@ -5,6 +5,7 @@
 mod common;
 
 use common::*;
+use kodo_sandbox::Scenario;
 use serde_json::{json, Value};
 
 fn project(path: &str) -> String {
@@ -980,4 +981,81 @@ async fn organization_members_list_who_has_not_left() {
         .posthog("GET", "/api/organizations/@current/members/", None)
         .await;
     assert_eq!(after.body["count"], 3);
+}
+
+#[tokio::test]
+async fn a_scoped_key_is_refused_where_it_lacks_the_scope() {
+    // posthog/permissions.py `APIScopePermission`: list/retrieve need `<object>:read`, the
+    // write actions `<object>:write`, which also grants read; `*` grants everything.
+    let scenario = demo_with(|s| {
+        s["posthog"]["personal_api_key_scopes"] = json!([
+            "feature_flag:read",
+            "dashboard:write",
+            "event_definition:read"
+        ]);
+    });
+    let env = start_with(scenario, fast()).await;
+    for ok in [
+        "feature_flags/",
+        "feature_flags/201/",
+        "dashboards/",
+        "event_definitions/",
+    ] {
+        let answer = env.posthog("GET", &project(ok), None).await;
+        assert_eq!(answer.status, 200, "{ok}: {:?}", answer.body);
+    }
+    let refused = |scope: &str| {
+        json!({"type": "authentication_error", "code": "permission_denied",
+               "detail": format!("API key missing required scope '{scope}'"), "attr": null})
+    };
+    for (path, scope) in [
+        ("experiments/", "experiment:read"),
+        ("experiments/31/", "experiment:read"),
+        ("property_definitions/", "property_definition:read"),
+    ] {
+        let answer = env.posthog("GET", &project(path), None).await;
+        assert_eq!(answer.status, 403, "{path}");
+        assert_eq!(answer.body, refused(scope), "{path}");
+    }
+    let members = env
+        .posthog("GET", "/api/organizations/@current/members/", None)
+        .await;
+    assert_eq!(members.status, 403);
+    assert_eq!(members.body, refused("organization_member:read"));
+    // Reading a flag is not writing one: nothing is created.
+    let create = env
+        .posthog(
+            "POST",
+            &project("feature_flags/"),
+            Some(json!({"key": "release_scoped", "filters": {"groups": []}})),
+        )
+        .await;
+    assert_eq!(create.status, 403);
+    assert_eq!(create.body, refused("feature_flag:write"));
+    let flags = env
+        .posthog("GET", &project("feature_flags/?limit=100"), None)
+        .await;
+    assert!(!flags.body.to_string().contains("release_scoped"));
+    // The key's own description lists its scopes.
+    let key = env
+        .posthog("GET", "/api/personal_api_keys/@current/", None)
+        .await;
+    assert_eq!(
+        key.body["scopes"],
+        json!([
+            "feature_flag:read",
+            "dashboard:write",
+            "event_definition:read"
+        ])
+    );
+    // A scope PostHog would not recognise as one is a scenario error, not a silent refusal.
+    let bad = serde_json::to_value(Scenario::builtin("demo").unwrap()).map(|mut s| {
+        s["posthog"]["personal_api_key_scopes"] = json!(["feature_flags"]);
+        s.to_string()
+    });
+    let err = Scenario::from_json(&bad.unwrap()).unwrap_err().to_string();
+    assert!(
+        err.contains("`feature_flags` is not `*` or `<object>:read|write`"),
+        "{err}"
+    );
 }

@@ -366,6 +366,14 @@ async fn posthog_checks(ctx: &Context, config: &Config, out: &mut Vec<Check>) {
                 format!("project {} readable ({scope})", config.posthog.project_id),
                 None,
             )),
+            // The key is valid but lacks this endpoint's scope: PostHog's words and the
+            // scope to add; the other endpoints are still checked.
+            Err(kodo_api::ApiError::Forbidden { message, hint, .. }) => out.push(check(
+                &name,
+                Status::Fail,
+                format!("PostHog refused: {message}"),
+                Some(hint),
+            )),
             Err(e) => {
                 let mut c = fail_from(&name, &e.to_string());
                 if c.hint.is_none() {
@@ -398,11 +406,20 @@ async fn posthog_checks(ctx: &Context, config: &Config, out: &mut Vec<Check>) {
             None,
         )),
         Err(e) => {
-            let mut c = fail_from(name, &e.to_string());
+            let mut c = match e {
+                kodo_api::ApiError::Forbidden { message, .. } => check(
+                    name,
+                    Status::Warn,
+                    format!("PostHog refused: {message}"),
+                    None,
+                ),
+                // Every other failure in full, hint included (it is replaced below).
+                e => fail_from(name, &e.to_string()),
+            };
             c.status = Status::Warn;
             c.detail = format!(
                 "{}; the audit judges event properties on the code alone",
-                c.detail
+                c.detail.trim_end_matches('.')
             );
             c.hint = Some(format!(
                 "give the key the scope {scope} on project {} to check event properties against what PostHog has seen",

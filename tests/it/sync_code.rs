@@ -410,6 +410,11 @@ fn an_archived_flag_still_checked_is_a_dead_check_in_state_archived() {
         md.contains("Remove the checks of archived flag `ops_rate_limit_override` (web/app.ts:2)"),
         "{md}"
     );
+    // The mismatch says what PostHog did: archived it, not deleted it.
+    assert!(
+        md.contains("): Notion says \"active\", PostHog archived it\n"),
+        "{md}"
+    );
 
     // Notion archives it too; the code still checks it: still a live bug, still `archived`.
     env.ph_sync(&["import", "flags"]);

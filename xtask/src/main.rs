@@ -29,7 +29,8 @@ Tasks:
                    --keep leaves the sample application on disk
   ph-sync ARGS…    build kodo and run `kodo ph-sync ARGS…` in the current directory
   ci               format check, clippy -D warnings, all tests, the Notion SDK check,
-                   the plugin validation and the pre-commit framework check
+                   cargo package of the published crates, the plugin validation and the
+                   pre-commit framework check
   bench [WHAT]     benchmarks (scan, sync, hook or all) into BENCHMARKS.md
   eval [OPTIONS]   the scanner's recall and precision on real apps (eval/labels/, checkouts in
                    $KODO_EVAL_DIR, else target/eval-apps or /work/eval-apps; see eval/README.md)
@@ -175,6 +176,16 @@ fn ci(sh: &Shell) -> Result<()> {
         .env("INSTA_UPDATE", "no")
         .env_remove("INSTA_FORCE_PASS")
         .run()?;
+    // The manifests are publish-ready: every published crate packages and its package builds
+    // on its own (path dependencies carry a version, the library crates have their metadata,
+    // nothing outside a crate's `include` is needed). The emulator and xtask are not published.
+    // `--allow-dirty`: a developer runs this with uncommitted work; CI's clone is clean.
+    step("package (cargo package: kodo and its library crates)");
+    cmd!(
+        sh,
+        "{cargo} package --workspace --exclude kodo-sandbox --exclude xtask --allow-dirty --quiet"
+    )
+    .run()?;
     let validate = root().join(".ci/validate-plugin.sh");
     if validate.exists() {
         step("plugin validation (claude plugin validate --strict)");

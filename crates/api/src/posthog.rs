@@ -468,6 +468,28 @@ impl PostHogClient {
         }
     }
 
+    /// What to do about a 403 for a personal key: the scope PostHog named, else every scope
+    /// kodo needs.
+    fn missing_scope_hint(&self, detail: &str) -> String {
+        let var = &self.key_env_var;
+        let named = detail
+            .split_once("missing required scope '")
+            .and_then(|(_, rest)| rest.split_once('\''))
+            .map(|(scope, _)| scope);
+        match named {
+            Some(scope) => format!(
+                "Add the scope {scope} to the personal API key in {var} (PostHog: Settings → \
+                 Personal API keys → edit the key), with access to project {}.",
+                self.project_id
+            ),
+            None => format!(
+                "Check {var}: the personal API key needs access to project {} and the scopes {}.",
+                self.project_id,
+                REQUIRED_SCOPES.join(", ")
+            ),
+        }
+    }
+
     fn map(&self, f: Failure, what: &str, id: &str) -> ApiError {
         let body = f.json();
         let field = |k: &str| {
@@ -509,6 +531,21 @@ impl PostHogClient {
             FailureKind::Status { status, .. } => status,
         };
         match status {
+            // A personal key PostHog accepted whose scopes (or projects) do not cover the
+            // request: 403 `permission_denied`, "API key missing required scope
+            // 'experiment:read'" (PostHog/posthog posthog/permissions.py,
+            // `APIScopePermission`). The credential is valid; the key needs another scope.
+            403 if !self.project_key && code.as_deref() == Some("permission_denied") => {
+                ApiError::Forbidden {
+                    service: Service::PostHog,
+                    hint: self.missing_scope_hint(&detail),
+                    message: if detail.ends_with('.') {
+                        detail
+                    } else {
+                        format!("{detail}.")
+                    },
+                }
+            }
             401 | 403 => ApiError::Unauthorized {
                 service: Service::PostHog,
                 hint: self.scopes_hint(&detail),

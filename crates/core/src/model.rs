@@ -755,7 +755,8 @@ pub static FLAGS: DatabaseSchema = DatabaseSchema {
         ("active", "PostHog is {detail}"),
         ("rolling_out", "PostHog is {detail}"),
         ("draft", "PostHog has it inactive"),
-        ("archived", "PostHog deleted it"),
+        // `{detail}` is `deleted` or `archived` (`normalize::flag_detail`): both are retired.
+        ("archived", "PostHog {detail} it"),
     ],
     names: Names {
         plural: "flags",

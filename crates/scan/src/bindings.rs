@@ -1,8 +1,9 @@
 //! What a bare call's name is bound to in its file, for the call shapes that have no
 //! receiver to tell: a Python function imported from `posthog` (`from posthog import
 //! capture, evaluate_flags`) is PostHog's; a JS/TS hook or component imported from another
-//! module (`import { useFeatureFlag } from 'configcat-react'`) or declared in the file
-//! itself is not PostHog's, whatever its name.
+//! package (`import { useFeatureFlag } from 'configcat-react'`) or declared in the file
+//! itself is not PostHog's, whatever its name. A name imported from the project's own
+//! modules (`./flags`, `@/hooks`) may be a re-export of PostHog's hook, so it still counts.
 
 use crate::lang::{Family, Lang};
 use crate::lexer::{str_value, Tk, Token};
@@ -12,7 +13,7 @@ use crate::lexer::{str_value, Tk, Token};
 pub(crate) struct Bindings {
     /// Python: functions imported by name from the `posthog` module.
     pub posthog: Vec<String>,
-    /// JS/TS: names imported from a module that is not a PostHog package, or declared here
+    /// JS/TS: names imported from a package that is not PostHog's, or declared here
     /// (`function name(`, `const name =`, `class name`).
     pub foreign: Vec<String>,
 }
@@ -21,6 +22,12 @@ pub(crate) struct Bindings {
 /// `posthog-node`, `@posthog/react`, …
 fn is_posthog_module(module: &str) -> bool {
     module.to_ascii_lowercase().contains("posthog")
+}
+
+/// The project's own module rather than a package: relative, absolute, or a path alias
+/// (`@/…`, `~/…`, `#…`, `$lib/…`).
+fn is_own_module(module: &str) -> bool {
+    module.starts_with(['.', '/', '~', '#', '$']) || module.starts_with("@/")
 }
 
 pub(crate) fn of_file(src: &[u8], toks: &[Token], lang: Lang) -> Bindings {
@@ -108,7 +115,7 @@ fn js_bindings(src: &[u8], toks: &[Token], out: &mut Vec<String>) {
                     j += 1;
                 }
                 if let Some(m) = module {
-                    if !is_posthog_module(&m) {
+                    if !is_posthog_module(&m) && !is_own_module(&m) {
                         out.extend(names.into_iter().map(str::to_string));
                     }
                 }
@@ -162,7 +169,7 @@ mod tests {
     #[test]
     fn js_names_from_other_modules_and_local_declarations() {
         let b = bindings(
-            "import { useFeatureFlag } from 'configcat-react'\nimport { useFeatureFlagEnabled } from 'posthog-js/react'\nimport type { A } from './a'\nimport { x as useFeatureFlagPayload } from 'other'\nfunction useFeatureFlagVariantKey(k) {}\nconst PostHogFeature = () => null\n",
+            "import { useFeatureFlag } from 'configcat-react'\nimport { useFeatureFlagEnabled } from 'posthog-js/react'\nimport type { A } from 'a'\nimport { x as useFeatureFlagPayload } from 'other'\nimport { useFeatureFlagResult } from './flags'\nimport { PostHogProvider } from '@/lib/posthog'\nfunction useFeatureFlagVariantKey(k) {}\nconst PostHogFeature = () => null\n",
             Lang::Ts,
         );
         assert_eq!(

@@ -90,3 +90,58 @@ fn doctor_fails_on_a_misspelt_safety_key() {
         out.stderr
     );
 }
+
+/// A personal API key without some of the scopes kodo reads with (PostHog answers 403
+/// `permission_denied`, "API key missing required scope 'experiment:read'", as
+/// posthog/permissions.py `APIScopePermission` does; the emulator enforces the scenario's
+/// `personal_api_key_scopes`): doctor names each missing scope and how to add it, checks
+/// every other endpoint still, and exits 1.
+#[test]
+fn doctor_names_each_missing_posthog_scope() {
+    let mut scenario = Scenario::builtin("demo").unwrap();
+    // `dashboard:write` grants read too; experiments and property definitions are missing.
+    scenario.posthog.personal_api_key_scopes = Some(vec![
+        "feature_flag:read".into(),
+        "dashboard:write".into(),
+        "event_definition:read".into(),
+    ]);
+    let env = TestEnv::with(scenario, fast_options());
+    let out = run(env.kodo().arg("doctor"));
+    assert_eq!(out.code, Some(1), "{}", out.stdout);
+    assert_no_tokens(&env.scenario, &[&out.stdout, &out.stderr]);
+    // `STATUS  CHECK  DETAIL`, the status padded to 6 columns.
+    let line = |name: &str| {
+        out.stdout
+            .lines()
+            .find(|l| {
+                l.get(6..)
+                    .is_some_and(|rest| rest.starts_with(&format!("{name} ")))
+            })
+            .unwrap_or_else(|| panic!("no {name} line: {}", out.stdout))
+            .to_string()
+    };
+    assert!(
+        line("posthog experiments").starts_with("FAIL"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains(
+            "Add the scope experiment:read to the personal API key in POSTHOG_PERSONAL_API_KEY"
+        ),
+        "{}",
+        out.stdout
+    );
+    for ok in ["posthog events", "posthog flags", "posthog dashboards"] {
+        assert!(line(ok).starts_with("ok"), "{ok}: {}", out.stdout);
+    }
+    assert!(
+        line("posthog properties").starts_with("warn"),
+        "{}",
+        out.stdout
+    );
+    check("doctor_missing_scope", env.root(), &out);
+    let out = run(env.kodo().args(["doctor", "--format", "json"]));
+    assert_eq!(out.code, Some(1));
+    check("doctor_missing_scope_json", env.root(), &out);
+}

@@ -223,6 +223,47 @@ async fn a_project_key_is_called_out_as_the_wrong_kind_of_key() {
     assert!(!text.contains("phc_projectkey123"), "{text}");
 }
 
+/// A personal key without a scope is not a rejected credential: 403 `permission_denied`
+/// with PostHog's words (posthog/permissions.py `APIScopePermission`) and the scope to add.
+#[tokio::test]
+async fn a_missing_scope_is_forbidden_with_the_scope_to_add() {
+    let server = TestServer::start(|_| {
+        Action::json(
+            403,
+            json!({"type": "authentication_error", "code": "permission_denied",
+            "detail": "API key missing required scope 'experiment:read'", "attr": null}),
+        )
+    })
+    .await;
+    let err = client(&server).experiments().await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            ApiError::Forbidden {
+                service: Service::PostHog,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    let text = err.to_string();
+    assert!(
+        text.starts_with(
+            "PostHog refused access: API key missing required scope 'experiment:read'. "
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "Add the scope experiment:read to the personal API key in POSTHOG_PERSONAL_API_KEY"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("project 42"), "{text}");
+    assert!(!text.contains(KEY), "{text}");
+    assert_eq!(server.requests().len(), 1, "403 is not retried");
+}
+
 #[tokio::test]
 async fn an_unknown_project_names_the_project_and_region() {
     let server = TestServer::start(|_| {
