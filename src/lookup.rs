@@ -19,7 +19,11 @@
 //!   [`RATE_LIMIT_WAIT`] only if the deadline allows.
 //! - Reasons are one line and never contain a token (the token's variable is named, never its
 //!   value).
-//! - Nothing is written: `.kodo/state.json`'s data-source cache is read, never updated.
+//! - Nothing is written: `.kodo/state.json`'s data-source cache and property ids are read,
+//!   never updated.
+//! - A property a person renamed in Notion is followed by the id kodo remembered for it
+//!   (`property_ids`, as the sync follows it): the filter names it by id, and the rows are
+//!   read with it under the schema's name. No extra request.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
@@ -363,9 +367,11 @@ async fn live_documented(
             ..crate::sync::fetch::notion_options(config, &crate::output::Printer::silent())
         },
     )?;
-    let sources = crate::state::State::load(&config.kodo_dir())
-        .map(|s| s.data_sources)
-        .unwrap_or_default();
+    let state = crate::state::State::load(&config.kodo_dir()).unwrap_or_default();
+    let sources = Sources {
+        data_sources: &state.data_sources,
+        property_ids: &state.property_ids,
+    };
     // Each key is asked of its own database first, all databases in parallel.
     let (client, sources) = (&client, &sources);
     let firsts = Resource::ALL.map(|resource| {
@@ -415,12 +421,69 @@ async fn data_source_id(
     }
 }
 
+/// What `.kodo/state.json` knows about the databases: the data source of each configured ID,
+/// and the id of each of kodo's properties per data source (`property_ids`).
+struct Sources<'a> {
+    data_sources: &'a BTreeMap<String, String>,
+    property_ids: &'a BTreeMap<String, BTreeMap<String, String>>,
+}
+
+/// A filter condition with its `property` named by the property's id when kodo knows it:
+/// Notion accepts a property's id wherever it accepts its name
+/// (developers.notion.com/reference/filter-data-source-entries), and the id survives a rename
+/// in Notion (the sync follows renamed properties the same way, `sync::fetch::follow_renames`).
+fn by_property_id(mut condition: Value, ids: Option<&BTreeMap<String, String>>) -> Value {
+    if let (Some(ids), Some(Value::String(name))) = (ids, condition.get_mut("property")) {
+        if let Some(id) = ids.get(name.as_str()) {
+            *name = id.clone();
+        }
+    }
+    condition
+}
+
+/// A row's properties with each of kodo's properties that a person renamed in Notion back
+/// under the schema's name: found by the id kodo remembered for it (every property value
+/// carries its id, developers.notion.com/reference/page-property-values) and still of the
+/// schema's type. A property of the schema's name that is there is kept as it is.
+fn under_schema_names(
+    resource: Resource,
+    properties: &serde_json::Map<String, Value>,
+    ids: Option<&BTreeMap<String, String>>,
+) -> Option<serde_json::Map<String, Value>> {
+    let ids = ids?;
+    let schema = resource.schema();
+    let mut out = properties.clone();
+    let mut changed = false;
+    for spec in schema.properties {
+        let Some(id) = ids.get(spec.name) else {
+            continue;
+        };
+        if out.contains_key(spec.name) {
+            continue;
+        }
+        let actual = out
+            .iter()
+            .find(|(name, v)| {
+                v.get("id").and_then(Value::as_str) == Some(id.as_str())
+                    && v.get("type").and_then(Value::as_str) == Some(spec.kind.notion_name())
+                    && schema.property(name.as_str()).is_none()
+            })
+            .map(|(name, _)| name.clone());
+        if let Some(value) = actual.and_then(|name| out.remove(&name)) {
+            out.insert(spec.name.to_string(), value);
+            changed = true;
+        }
+    }
+    changed.then_some(out)
+}
+
 /// What the rows of `resource`'s database that may document `keys` document (rows in the
-/// trash excluded); nothing is asked when there are no keys.
+/// trash excluded); nothing is asked when there are no keys. Renamed properties are followed
+/// by their ids, as the sync does.
 async fn matching(
     client: &NotionClient,
     config: &Config,
-    sources: &BTreeMap<String, String>,
+    sources: &Sources<'_>,
     resource: Resource,
     keys: &[&DocKey],
 ) -> Result<Documented, LiveError> {
@@ -442,16 +505,20 @@ async fn matching(
     if conditions.is_empty() {
         return Ok(found);
     }
-    let source_id = data_source_id(client, sources, id).await?;
+    let source_id = data_source_id(client, sources.data_sources, id).await?;
+    let ids = sources.property_ids.get(&source_id);
+    let conditions: Vec<Value> = conditions
+        .into_iter()
+        .map(|c| by_property_id(c, ids))
+        .collect();
     for chunk in conditions.chunks(FILTER_CHUNK) {
         let rows = client
             .query_all(&source_id, Some(json!({ "or": chunk })))
             .await?;
         for page in rows.iter().filter(|r| !r.in_trash) {
-            found.add_row(
-                resource,
-                &decode_page(resource, &page.id, None, &page.properties),
-            );
+            let renamed = under_schema_names(resource, &page.properties, ids);
+            let properties = renamed.as_ref().unwrap_or(&page.properties);
+            found.add_row(resource, &decode_page(resource, &page.id, None, properties));
         }
     }
     Ok(found)

@@ -107,3 +107,53 @@ fn a_property_kodo_never_saw_is_not_guessed() {
     let cols = columns(&env, "events");
     assert!(cols.contains(&"Where".to_string()) && cols.contains(&"Tracked On".to_string()));
 }
+
+/// The Claude hook's live lookup (`src/lookup.rs`) follows a renamed key property by the id
+/// kodo remembered, as the sync does: a person renamed the Feature Flags database's "Flag
+/// Key" to "Key" in Notion, and the hook, asking Notion with no snapshot to fall back on,
+/// still finds the documented flag and still refuses the undocumented one.
+#[test]
+fn the_claude_hook_finds_a_documented_flag_under_its_renamed_key_property() {
+    let env = TestEnv::start("demo");
+    let mut config = env.config();
+    config["sync"]["require_notion_entry"] = json!(true);
+    env.write_config(&config);
+    // kodo has read the databases once (ids remembered in .kodo/state.json) ...
+    env.ph_sync(&["status"]);
+    rename(&env, "feature_flags", "Flag Key", "Key");
+    // ... and Notion alone answers: no snapshot to vouch for anything.
+    std::fs::remove_file(env.root().join(".kodo/snapshot.json")).expect("status wrote one");
+    let hook = |key: &str| {
+        let payload = json!({
+            "session_id": "0b7c5c1e-3f57-4d0a-9d1e-2c8a4f6b9e10",
+            "transcript_path": "/home/dev/.claude/projects/-work-app/0b7c5c1e.jsonl",
+            "cwd": env.root().display().to_string(),
+            "permission_mode": "default",
+            "hook_event_name": "PreToolUse",
+            "tool_name": "mcp__posthog__create-feature-flag",
+            "tool_input": {"name": "A flag", "key": key, "filters": {"groups": []}, "active": false},
+            "tool_use_id": "toolu_01ABCDEF"
+        });
+        env.kodo()
+            .args(["hook", "claude"])
+            .env_remove("KODO_ALLOW_UNDOCUMENTED")
+            .write_stdin(payload.to_string())
+            .output()
+            .expect("kodo hook claude")
+    };
+    let documented = hook("release_checkout_v2");
+    assert_eq!(documented.status.code(), Some(0), "{documented:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&documented.stderr),
+        "",
+        "{documented:?}"
+    );
+    let undocumented = hook("release_new_api_v2");
+    assert_eq!(undocumented.status.code(), Some(2), "{undocumented:?}");
+    let stderr = String::from_utf8_lossy(&undocumented.stderr);
+    assert!(
+        stderr.contains("`release_new_api_v2` is not documented"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("could not be asked"), "{stderr}");
+}
