@@ -76,8 +76,8 @@ pub fn markdown(done: &Documented) -> String {
         out.push_str(&format!(
             "\n  {}: {} → {}",
             c.property,
-            c.from.display(),
-            c.to.display()
+            kodo_core::report::show(&c.from, &done.people),
+            kodo_core::report::show(&c.to, &done.people)
         ));
     }
     if done.created_meanwhile {
@@ -95,7 +95,8 @@ pub fn markdown(done: &Documented) -> String {
         Action::Created | Action::Recovered | Action::WouldCreate
     ) {
         out.push_str(&format!(
-            "\nNext: create it in PostHog (an event: send it from the code), then run `kodo ph-sync import {}` to fill in what PostHog knows.",
+            "\nNext: {}, then run `kodo ph-sync import {}` to fill in what PostHog knows.",
+            done.resource.schema().posthog.coming_into_being,
             done.resource.plural()
         ));
     }

@@ -26,6 +26,7 @@ use crate::snapshot::{now_rfc3339, Snapshot};
 use super::normalize::{People, ScanFacts};
 use super::plan::{self, Change};
 use super::{analysis, apply, fetch, Session};
+use kodo_core::hygiene::Directory;
 
 pub use kodo_core::document::{DocPlan, DocStep, DocumentError, Request};
 
@@ -60,6 +61,10 @@ pub struct Documented {
     pub created_meanwhile: bool,
     /// Whether `.kodo/snapshot.json` now lists the key.
     pub snapshot_updated: bool,
+    /// The workspace's people as far as `--owner` needed them read, to name owners in the
+    /// report (the JSON keeps user IDs, like the import's plans).
+    #[serde(skip)]
+    pub people: Directory,
 }
 
 /// Documents `request`'s resource in Notion.
@@ -72,7 +77,10 @@ pub async fn document(
     analysis::preflight(config, &[resource], false)?;
     let client = fetch::notion_client(config, s.printer)?;
     let mut state = analysis::load_state(s, config);
-    let people = people_if_needed(&client, request).await?;
+    let (people, directory) = match people_if_needed(&client, request).await? {
+        Some((people, directory)) => (Some(people), directory),
+        None => (None, Directory::unreadable()),
+    };
     let scan = scan_if_needed(s, config, resource).await;
     let rules = super::rules(&config.sync);
     let facts = kodo_core::document::Facts {
@@ -123,6 +131,7 @@ pub async fn document(
         changes: Vec::new(),
         created_meanwhile: false,
         snapshot_updated: false,
+        people: directory,
     };
     let written: Option<NotionRow> = match &planned.step {
         DocStep::Create => {
@@ -217,24 +226,30 @@ fn given(request: &Request, property: &str) -> bool {
             && doc.property_of(kodo_core::model::DocField::Property) == Some(property))
 }
 
-/// The workspace's people, read only when `--owner` needs them; `None` when the integration
-/// may not read them.
+/// The workspace's people (by e-mail, and as a directory to name them), read only when
+/// `--owner` needs them; `None` when the integration may not read them.
 async fn people_if_needed(
     client: &NotionClient,
     request: &Request,
-) -> anyhow::Result<Option<People>> {
+) -> anyhow::Result<Option<(People, Directory)>> {
     let wants_owner = request
         .fields
         .iter()
         .any(|(f, _)| *f == kodo_core::model::DocField::Owner);
     if !wants_owner {
-        return Ok(Some(People::default()));
+        return Ok(Some((People::default(), Directory::unreadable())));
     }
     Ok(match client.list_users().await? {
         UsersAccess::Users(users) => {
-            Some(People::new(users.iter().filter(|u| !u.is_bot).filter_map(
-                |u| u.email.as_deref().map(|e| (e, u.id.as_str())),
-            )))
+            let people = People::new(
+                users
+                    .iter()
+                    .filter(|u| !u.is_bot)
+                    .filter_map(|u| u.email.as_deref().map(|e| (e, u.id.as_str()))),
+            );
+            let directory =
+                Directory::new(users.into_iter().filter(|u| !u.is_bot).map(fetch::member));
+            Some((people, directory))
         }
         UsersAccess::NotAllowed => None,
     })

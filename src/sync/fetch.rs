@@ -437,7 +437,7 @@ pub async fn directory(client: &NotionClient, printer: &Printer) -> Result<Direc
     }
 }
 
-fn member(u: kodo_api::User) -> Member {
+pub(super) fn member(u: kodo_api::User) -> Member {
     Member {
         id: u.id,
         name: u.name,

@@ -191,7 +191,10 @@ fn an_event_row_gets_the_planned_status_facts_and_properties() {
         ),
         "{text}"
     );
-    assert!(text.contains("Next: create it in PostHog"), "{text}");
+    assert!(
+        text.contains("Next: send it from the code (PostHog lists an event once it is captured), then run `kodo ph-sync import events`"),
+        "{text}"
+    );
     let row = env.row_where("events", "Event Name", "checkout_gift_completed");
     let p = &row["properties"];
     assert_eq!(plain(&p["Implementation Status"]), "planned");

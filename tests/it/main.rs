@@ -16,6 +16,7 @@ mod everyday;
 mod hook_claude;
 mod hygiene;
 mod import_run;
+mod json_contract;
 mod notion_fidelity;
 mod notion_urls;
 mod pages;

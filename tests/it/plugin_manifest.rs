@@ -329,17 +329,18 @@ fn commands_are_limited_to_the_kodo_binary() {
     };
     assert!(first("code.dead_flag_references") < first("### Undocumented Resources"));
     assert!(first("code.in_code_only") < first("### Undocumented Resources"));
-    // The JSON contract is documented once, on the wire types, and the command points there.
-    assert!(body.contains("${CLAUDE_PLUGIN_ROOT}/crates/core/src/wire.rs"));
-    let wire = read("crates/core/src/wire.rs");
-    for document in ["Audit", "Status", "Import", "Setup", "Document"] {
+    // The JSON contract ships with the plugin (`plugin/json-contract.md`, kept true to the
+    // wire types by `json_contract`), and the command points there.
+    assert!(body.contains("${CLAUDE_PLUGIN_ROOT}/plugin/json-contract.md"));
+    let contract = read("plugin/json-contract.md");
+    for document in ["Audit", "Status", "Import", "Setup", "Document", "Export"] {
         assert!(
             body.contains(&format!("`{document}`")),
             "ph-sync.md: {document}"
         );
         assert!(
-            wire.contains(&format!("pub struct {document} {{")),
-            "wire.rs: {document}"
+            contract.contains(&format!("(`{document}`)")),
+            "json-contract.md: {document}"
         );
     }
     assert!(read("README.md").contains("### Machine-readable output"));

@@ -22,49 +22,11 @@ fn without_timestamp(text: &str) -> String {
         + "\n"
 }
 
-const SPEC_REPORT: &str = "\
-# PostHog-Notion Sync Audit Report
-Generated: <timestamp>
+/// The spec's example report (ph-sync-spec.md), which kodo-core's renderer test also reads.
+const SPEC_REPORT: &str = include_str!("../../crates/core/src/testdata/spec_example_audit.md");
 
-## Summary
-- Events: 47 in PostHog, 41 in Notion
-- Flags: 12 in PostHog, 10 in Notion
-- Experiments: 3 in PostHog, 3 in Notion
-- Dashboards: 6 in PostHog, 4 in Notion
-
-## Issues Found
-
-### Undocumented Resources
-These exist in PostHog but not in Notion:
-- [ ] Event: `error_api_timeout`
-- [ ] Event: `feature_export_completed`
-- [ ] Event: `feature_export_started`
-- [ ] Event: `system_job_failed`
-- [ ] Event: `system_webhook_sent`
-- [ ] Event: `user_api_key_created`
-- [ ] Flag: `ops_maintenance_mode` (inactive)
-- [ ] Flag: `release_new_api_v2` (active at 25%)
-- [ ] Dashboard: `API Performance` (ID: 123)
-- [ ] Dashboard: `Error Tracking` (ID: 124)
-
-### Orphaned Documentation
-These exist in Notion but not in PostHog:
-None.
-
-### Status Mismatches
-Documentation status doesn't match PostHog state:
-- [ ] Flag `release_checkout_v2`: Notion says \"draft\", PostHog is active at 100%
-
-### Fully Synced
-- Experiments: All 3 documented correctly
-
-## Code
-No PostHog references found in the code (0 files scanned).
-
-## Recommended Actions
-1. Document the 10 undocumented resources: `kodo ph-sync import events`, `kodo ph-sync import flags`, `kodo ph-sync import dashboards`
-2. Update the 1 status mismatch: `kodo ph-sync import flags`
-";
+/// The code section of a project without code (the spec's example has none).
+const NO_CODE: &str = "\n## Code\nNo PostHog references found in the code (0 files scanned).\n\n";
 
 #[test]
 fn demo_audit_is_the_spec_example() {
@@ -102,6 +64,7 @@ fn demo_audit_is_the_spec_example() {
         "{report}"
     );
     assert!(report.contains(actions), "{report}");
+    assert!(report.contains(NO_CODE), "{report}");
     // The timestamp is RFC 3339 UTC.
     let generated = stdout.lines().nth(1).unwrap();
     assert!(

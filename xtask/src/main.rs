@@ -212,7 +212,12 @@ fn bench(sh: &Shell, args: &[String]) -> Result<()> {
     } else {
         &["kodo"]
     };
-    let bin_dir = build(sh, true, bins)?;
+    // A release build made beforehand can be measured as it is (`KODO_PREBUILT_BIN_DIR`,
+    // as for the demo): rebuilding as `--package kodo` takes many minutes on a loaded machine.
+    let bin_dir = match prebuilt_bins(bins)? {
+        Some(dir) => dir,
+        None => build(sh, true, bins)?,
+    };
     let kodo = bin_dir.join("kodo");
     let work = root().join("target/bench");
     std::fs::create_dir_all(&work)?;

@@ -670,7 +670,17 @@ pub(crate) struct Call<'a> {
     pub(crate) access: Access,
 }
 
-impl Call<'_> {
+impl<'a> Call<'a> {
+    /// A write: `method` to `url` with `body`.
+    pub(crate) fn write(method: Method, url: Url, body: &'a Value) -> Call<'a> {
+        Call {
+            method,
+            url,
+            body: Some(body),
+            access: Access::Write,
+        }
+    }
+
     /// `GET /v1/users?page_size=100`: what logs and errors show (never headers).
     pub(crate) fn describe(&self) -> String {
         describe(&self.method, &self.url)
@@ -708,7 +718,41 @@ pub(crate) enum FailureKind {
     Network { message: String, sent: bool },
 }
 
+/// A failure that got an answer: its status, and what the request was and cost.
+pub(crate) struct Answered {
+    pub(crate) status: u16,
+    pub(crate) request: String,
+    pub(crate) attempts: u32,
+    pub(crate) elapsed: Duration,
+}
+
 impl Failure {
+    /// The answered failure, or, for one that got no answer, the error every service reports
+    /// for it ([`ApiError::Network`]).
+    pub(crate) fn answered(self, service: Service) -> std::result::Result<Answered, ApiError> {
+        let Failure {
+            request,
+            attempts,
+            elapsed,
+            kind,
+        } = self;
+        match kind {
+            FailureKind::Network { message, .. } => Err(ApiError::Network {
+                service,
+                request,
+                message,
+                attempts,
+                elapsed,
+            }),
+            FailureKind::Status { status, .. } => Ok(Answered {
+                status,
+                request,
+                attempts,
+                elapsed,
+            }),
+        }
+    }
+
     pub(crate) fn status(&self) -> Option<u16> {
         match self.kind {
             FailureKind::Status { status, .. } => Some(status),

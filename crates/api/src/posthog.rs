@@ -31,7 +31,7 @@ use serde_json::Value;
 use crate::error::{ApiError, Result, Service};
 pub use crate::http::Budget;
 use crate::http::{
-    check_base_url, normalize_base, Access, Call, ClientOptions, Failure, FailureKind,
+    check_base_url, normalize_base, Access, Answered, Call, ClientOptions, Failure, FailureKind,
     RequestStats, Settle, Transport, TransportConfig,
 };
 use crate::secret::Secret;
@@ -302,12 +302,7 @@ impl PostHogClient {
     /// Creates a feature flag from `body` (PostHog's create payload). Retried only on 429; a
     /// 5xx or lost connection is an [`ApiError::AmbiguousWrite`].
     pub async fn create_feature_flag(&self, body: &Value) -> Result<FeatureFlag> {
-        let call = Call {
-            method: Method::POST,
-            url: self.url(&["feature_flags"]),
-            body: Some(body),
-            access: Access::Write,
-        };
+        let call = Call::write(Method::POST, self.url(&["feature_flags"]), body);
         let request = call.describe();
         let request = request.as_str();
         self.t
@@ -512,23 +507,14 @@ impl PostHogClient {
             }
             (None, FailureKind::Network { message, .. }) => message.clone(),
         });
-        let Failure {
+        let Answered {
+            status,
             request,
             attempts,
             elapsed,
-            kind,
-        } = f;
-        let status = match kind {
-            FailureKind::Network { message, .. } => {
-                return ApiError::Network {
-                    service: Service::PostHog,
-                    request,
-                    message,
-                    attempts,
-                    elapsed,
-                }
-            }
-            FailureKind::Status { status, .. } => status,
+        } = match f.answered(Service::PostHog) {
+            Ok(answered) => answered,
+            Err(unanswered) => return unanswered,
         };
         match status {
             // A personal key PostHog accepted whose scopes (or projects) do not cover the

@@ -52,7 +52,7 @@ pub enum System {
 }
 
 /// An event captured or a flag checked in code that PostHog and/or Notion lack.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InCodeOnly {
     pub kind: Kind,
     pub key: String,
@@ -61,7 +61,7 @@ pub struct InCodeOnly {
 }
 
 /// A documented event or flag that no code references.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Unreferenced {
     pub resource: Resource,
     pub key: String,
@@ -99,7 +99,7 @@ impl DeadState {
 }
 
 /// A flag PostHog no longer serves that code still checks.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeadFlag {
     pub key: String,
     pub posthog_state: DeadState,
@@ -107,7 +107,7 @@ pub struct DeadFlag {
 }
 
 /// A flag released to everyone for long, still checked in code.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Cleanup {
     pub key: String,
     /// The day of the flag's last change in PostHog (`YYYY-MM-DD`).
@@ -116,7 +116,7 @@ pub struct Cleanup {
 }
 
 /// A reference whose name the scan could not determine.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Dynamic {
     pub kind: Kind,
     pub path: String,
@@ -126,12 +126,11 @@ pub struct Dynamic {
 }
 
 /// The code section of an audit.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct CodeReport {
     /// Whether the scan ran and succeeded.
     pub scanned: bool,
     /// Why the code was not scanned.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     pub files_scanned: usize,
     pub in_code_only: Vec<InCodeOnly>,
@@ -140,10 +139,8 @@ pub struct CodeReport {
     pub cleanup_candidates: Vec<Cleanup>,
     pub dynamic: Vec<Dynamic>,
     /// Whether the scan found any reference at all (events or flags, resolved or not).
-    #[serde(skip)]
     pub any_reference: bool,
     /// `sync.cleanup_after_days`, for the report's wording.
-    #[serde(skip)]
     pub cleanup_after_days: u32,
 }
 
@@ -1203,7 +1200,7 @@ mod tests {
             acts[0],
             "Remove the checks of deleted flag `deleted_by_id` (api/f.py:3)"
         );
-        let json = serde_json::to_value(&c).unwrap();
+        let json = serde_json::to_value(crate::wire::Code::of(&c)).unwrap();
         assert_eq!(
             json["dead_flag_references"][2],
             json!({"key": "experiment_done", "posthog_state": "experiment_archived", "references": ["api/f.py:7"]})

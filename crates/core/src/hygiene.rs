@@ -362,7 +362,7 @@ impl Directory {
 }
 
 /// One row that breaks one practice.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Finding {
     pub resource: Resource,
     pub key: String,
@@ -376,7 +376,6 @@ pub struct Finding {
     /// findings out; `null` when it has none.
     pub owner: Option<String>,
     /// `cleanup-overdue`: where the code still checks the flag.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub references: Vec<String>,
 }
 

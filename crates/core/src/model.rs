@@ -291,6 +291,10 @@ pub struct PostHogSource {
     /// The field that names one object in a sentence: a flag's `key`, the others' `name` (a
     /// dashboard is keyed by its `id`, and named by its `name`).
     pub name_field: &'static str,
+    /// How one comes to exist in PostHog, as the next step after documenting it ahead:
+    /// "send it from the code" for an event (PostHog lists an event once it is captured), "create
+    /// it in PostHog" for the others.
+    pub coming_into_being: &'static str,
     /// The other resources PostHog is read for whenever this one is, because the normaliser
     /// needs them: flags need the experiments (a flag an experiment uses has Type
     /// `experiment`, and an archived experiment makes a check of its flag dead).
@@ -670,6 +674,7 @@ pub static EVENTS: DatabaseSchema = DatabaseSchema {
         object: "event definition",
         key_field: "name",
         name_field: "name",
+        coming_into_being: "send it from the code (PostHog lists an event once it is captured)",
         needs: &[],
     },
     documenting: Documenting {
@@ -771,6 +776,7 @@ pub static FLAGS: DatabaseSchema = DatabaseSchema {
         object: "feature flag",
         key_field: "key",
         name_field: "key",
+        coming_into_being: "create the flag in PostHog",
         needs: &[Resource::Experiments],
     },
     documenting: Documenting {
@@ -862,6 +868,7 @@ pub static EXPERIMENTS: DatabaseSchema = DatabaseSchema {
         object: "experiment",
         key_field: "name",
         name_field: "name",
+        coming_into_being: "create the experiment in PostHog",
         needs: &[],
     },
     documenting: Documenting {
@@ -952,6 +959,7 @@ pub static DASHBOARDS: DatabaseSchema = DatabaseSchema {
         object: "dashboard",
         key_field: "id",
         name_field: "name",
+        coming_into_being: "create the dashboard in PostHog",
         needs: &[],
     },
     documenting: Documenting {

@@ -81,7 +81,7 @@ pub enum Source {
 }
 
 /// One property finding.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Finding {
     pub event: String,
     pub kind: Kind,
@@ -100,7 +100,7 @@ pub struct Finding {
 }
 
 /// A write of one event's Properties text.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct SchemaWrite {
     pub event: String,
     /// The row; `None` when import creates it.
@@ -111,10 +111,9 @@ pub struct SchemaWrite {
 }
 
 /// The Properties section.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Report {
     pub findings: Vec<Finding>,
-    #[serde(skip)]
     pub writes: Vec<SchemaWrite>,
     /// `sync.require_documented_properties`: undocumented properties fail `--check`.
     pub require_documented: bool,

@@ -684,7 +684,7 @@ impl Change {
 }
 
 impl Code {
-    fn of(c: &crate::code::CodeReport) -> Code {
+    pub(crate) fn of(c: &crate::code::CodeReport) -> Code {
         Code {
             scanned: c.scanned,
             reason: c.reason.clone(),

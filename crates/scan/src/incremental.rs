@@ -51,8 +51,8 @@ use crate::lexer::{tokenize, Token};
 use crate::patterns::Table;
 use crate::resolve::{last_segment, DefIndex, Resolution};
 use crate::scan::{
-    apply, assemble, called_names, drop_wrapper_params, file_refs, wrapper_reports, Found,
-    MAX_INFERENCE_ROUNDS,
+    apply, assemble, called_names, drop_wrapper_params, file_refs, file_refs_defs, wrapper_reports,
+    Found, MAX_INFERENCE_ROUNDS,
 };
 use crate::settings::Compiled;
 use crate::walk::{base_dir, is_minified, read_source, walk_files, walk_recording, SourceFile};
@@ -80,6 +80,20 @@ pub(crate) struct FileExtract {
     /// the key of its round (the round's number, its new wrapper names and every wrapper
     /// inferred so far): reused while the keys match.
     pub rounds: Vec<RoundResult>,
+}
+
+impl FileExtract {
+    /// Nothing extracted (a file without a call name): what [`FileExtract::default`] is.
+    fn is_empty(&self) -> bool {
+        let FileExtract {
+            refs,
+            facts,
+            tokenized,
+            defs,
+            rounds,
+        } = self;
+        refs.is_empty() && facts.is_none() && !tokenized && defs.is_none() && rounds.is_empty()
+    }
 }
 
 /// What every re-scan needs of a file without decoding its extract (the cache row's fixed
@@ -188,9 +202,13 @@ fn extract(
         meta.flags |= MINIFIED;
         return (out, meta);
     }
-    let (refs, facts) = file_refs(rel, lang, bytes, table, compiled, toks, None);
-    // `file_refs` left the file's tokens in `toks`.
-    out.defs = Some(find_defs(bytes, toks, lang, &|_| true));
+    let (refs, facts) =
+        file_refs_defs(rel, lang, bytes, table, compiled, toks, None, &mut out.defs);
+    // `file_refs` left the file's tokens in `toks` (and its definitions in `out.defs` if it
+    // needed them).
+    if out.defs.is_none() {
+        out.defs = Some(find_defs(bytes, toks, lang, &|_| true));
+    }
     out.refs = refs;
     out.tokenized = true;
     if facts.has_any() {
@@ -892,11 +910,13 @@ fn scan_once(
     lap("assemble", &mut phases);
 
     if let (Some(path), Some(result)) = (&cache_path, result) {
+        // Most files have nothing to extract: they share one encoding of the empty extract.
+        let empty = postcard::to_allocvec(&FileExtract::default()).unwrap_or_default();
         let encoded: Vec<Option<Vec<u8>>> = store
             .slots
             .iter()
             .map(|s| match (&s.ext, s.dirty) {
-                (Some(ext), true) => postcard::to_allocvec(ext).ok(),
+                (Some(ext), true) if !ext.is_empty() => postcard::to_allocvec(ext).ok(),
                 _ => None,
             })
             .collect();
@@ -914,6 +934,9 @@ fn scan_once(
                 extract: match (enc, s.row) {
                     (Some(bytes), _) => Extract::Bytes(bytes),
                     (None, Some(r)) if !s.dirty => Extract::Cached(r),
+                    (None, _) if s.ext.as_ref().is_some_and(|e| e.is_empty()) => {
+                        Extract::Bytes(&empty)
+                    }
                     (None, _) => Extract::Bytes(&[]),
                 },
             })

@@ -452,6 +452,23 @@ pub(crate) fn file_refs(
     toks: &mut Vec<Token>,
     only: Option<&HashSet<String>>,
 ) -> (Vec<Found>, FileFacts) {
+    file_refs_defs(rel, lang, bytes, table, compiled, toks, only, &mut None)
+}
+
+/// [`file_refs`], keeping the file's definitions in `defs` when it had to find them (to
+/// resolve identifiers within the file), so a caller that wants them too (the per-file
+/// pass) does not find them twice.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn file_refs_defs(
+    rel: &str,
+    lang: Lang,
+    bytes: &[u8],
+    table: &Table,
+    compiled: &Compiled,
+    toks: &mut Vec<Token>,
+    only: Option<&HashSet<String>>,
+    defs: &mut Option<Vec<crate::defs::Def>>,
+) -> (Vec<Found>, FileFacts) {
     tokenize(bytes, lang, toks);
     let fns = find_functions(bytes, toks, lang);
     // An inferred wrapper is called from its own file, from its package (Go), or from a
@@ -546,8 +563,10 @@ pub(crate) fn file_refs(
     });
     let local = if has_idents {
         let mut index = DefIndex::default();
-        for d in crate::defs::find_defs(bytes, toks, lang, &|_| true) {
-            index.push(d, rel);
+        let found =
+            defs.get_or_insert_with(|| crate::defs::find_defs(bytes, toks, lang, &|_| true));
+        for d in found.iter() {
+            index.push(d.clone(), rel);
         }
         Some(index)
     } else {

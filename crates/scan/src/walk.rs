@@ -58,6 +58,11 @@ pub(crate) struct SourceFile<'a> {
     rel: &'a str,
     buf: &'a mut Vec<u8>,
     skipped: &'a mut Vec<Skipped>,
+    /// The open directory the file is in and its name there, when the walk has it: the
+    /// file is opened relative to it (one path component for the kernel to look up, not
+    /// every component from the root).
+    #[cfg(unix)]
+    at: Option<(&'a rustix::fd::OwnedFd, &'a std::ffi::OsStr)>,
 }
 
 impl<'a> SourceFile<'a> {
@@ -74,7 +79,21 @@ impl<'a> SourceFile<'a> {
             rel,
             buf,
             skipped,
+            #[cfg(unix)]
+            at: None,
         }
+    }
+
+    /// Opens the file for reading (relative to its directory when the walk has it open).
+    fn open(&self) -> std::io::Result<File> {
+        #[cfg(unix)]
+        if let Some((dir, name)) = self.at {
+            use rustix::fs::{Mode, OFlags};
+            return rustix::fs::openat(dir, name, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty())
+                .map(File::from)
+                .map_err(std::io::Error::from);
+        }
+        File::open(self.path)
     }
 
     /// The file's size, modification time and inode (not following a symbolic link).
@@ -99,7 +118,8 @@ impl<'a> SourceFile<'a> {
 
     fn read_opened(&mut self, with_stat: bool) -> Option<(&[u8], Option<Stat>)> {
         let mut stat = None;
-        let read = File::open(self.path)
+        let read = self
+            .open()
             .map_err(|_| SkipReason::Unreadable)
             .and_then(|f| {
                 if with_stat {
@@ -247,6 +267,8 @@ where
             skipped: Vec::new(),
             record: self.record,
             dirs: Vec::new(),
+            #[cfg(unix)]
+            open_dirs: Vec::new(),
         })
     }
 }
@@ -262,6 +284,46 @@ struct Visitor<'a, S, F> {
     want: &'a (dyn Fn(Lang) -> bool + Sync),
     buf: Vec<u8>,
     skipped: Vec<Skipped>,
+    /// The directories this thread opened last (most recent first; `None`: it cannot be
+    /// opened), so each file is opened relative to its directory. The walk hands a thread
+    /// a directory's files mostly together, interleaved with those of its subdirectories.
+    #[cfg(unix)]
+    open_dirs: Vec<(PathBuf, Option<rustix::fd::OwnedFd>)>,
+}
+
+/// How many open directories each walk thread keeps.
+#[cfg(unix)]
+const OPEN_DIRS: usize = 8;
+
+/// The open directory `dir` from a thread's `open_dirs` (opened now, and put first, if it
+/// is not among them).
+#[cfg(unix)]
+fn dir_fd<'d>(
+    open_dirs: &'d mut Vec<(PathBuf, Option<rustix::fd::OwnedFd>)>,
+    dir: &Path,
+) -> Option<&'d rustix::fd::OwnedFd> {
+    let at = open_dirs
+        .iter()
+        .position(|(p, _)| p.as_os_str() == dir.as_os_str());
+    match at {
+        Some(0) => {}
+        Some(i) => {
+            let hit = open_dirs.remove(i);
+            open_dirs.insert(0, hit);
+        }
+        None => {
+            use rustix::fs::{Mode, OFlags};
+            let fd = rustix::fs::open(
+                dir,
+                OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+                Mode::empty(),
+            )
+            .ok();
+            open_dirs.truncate(OPEN_DIRS - 1);
+            open_dirs.insert(0, (dir.to_path_buf(), fd));
+        }
+    }
+    open_dirs[0].1.as_ref()
 }
 
 impl<S, F> ParallelVisitor for Visitor<'_, S, F>
@@ -296,12 +358,25 @@ where
         if !(self.want)(lang) || self.compiled.excluded(&rel) {
             return WalkState::Continue;
         }
+        if self.state.is_none() {
+            return WalkState::Continue;
+        }
+        let path = entry.path();
+        #[cfg(unix)]
+        let at = match (path.parent(), path.file_name()) {
+            (Some(dir), Some(name)) if !dir.as_os_str().is_empty() => {
+                dir_fd(&mut self.open_dirs, dir).map(|fd| (fd, name))
+            }
+            _ => None,
+        };
         if let Some(state) = self.state.as_mut() {
             let mut file = SourceFile {
-                path: entry.path(),
+                path,
                 rel: &rel,
                 buf: &mut self.buf,
                 skipped: &mut self.skipped,
+                #[cfg(unix)]
+                at,
             };
             (self.visit)(state, &rel, lang, &mut file);
         }

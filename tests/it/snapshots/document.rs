@@ -56,6 +56,17 @@ fn document_in_each_format() {
             "json",
         ],
     );
+    // The report names the owners it changes (name and e-mail), not their user IDs.
+    snap(
+        &env,
+        "document_event_owner_md",
+        &[
+            "event",
+            "feature_report_shared",
+            "--owner",
+            "priya.raman@acme.example",
+        ],
+    );
     snap(
         &env,
         "document_experiment_dry_run_json",

@@ -204,12 +204,7 @@ impl NotionClient {
                 body["after"] = json!(a);
             }
             let url = self.url(&["blocks", parent, "children"]);
-            let call = Call {
-                method: Method::PATCH,
-                url,
-                body: Some(&body),
-                access: Access::Write,
-            };
+            let call = Call::write(Method::PATCH, url, &body);
             let done_before = created.len();
             let results = self
                 .t
@@ -362,12 +357,7 @@ impl NotionClient {
             "properties": {"title": {"title": [{"type": "text", "text": {"content": title}}]}},
             "children": children,
         });
-        let call = Call {
-            method: Method::POST,
-            url: self.url(&["pages"]),
-            body: Some(&body),
-            access: Access::Write,
-        };
+        let call = Call::write(Method::POST, self.url(&["pages"]), &body);
         self.t
             .write_settled(
                 call,

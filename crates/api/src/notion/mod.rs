@@ -35,8 +35,8 @@ use serde_json::{json, Map, Value};
 
 use crate::error::{ApiError, Result, Service};
 use crate::http::{
-    check_base_url, normalize_base, Access, Call, ClientOptions, Failure, FailureKind, RateLimiter,
-    Reply, RequestStats, Settle, Transport, TransportConfig,
+    check_base_url, normalize_base, Access, Answered, Call, ClientOptions, Failure, FailureKind,
+    RateLimiter, Reply, RequestStats, Settle, Transport, TransportConfig,
 };
 use crate::secret::Secret;
 
@@ -308,12 +308,7 @@ impl NotionClient {
         if !description.is_empty() {
             body["description"] = json!([{"type": "text", "text": {"content": description}}]);
         }
-        let call = Call {
-            method: Method::POST,
-            url: self.url(&["databases"]),
-            body: Some(&body),
-            access: Access::Write,
-        };
+        let call = Call::write(Method::POST, self.url(&["databases"]), &body);
         self.t
             .write_settled(
                 call,
@@ -407,12 +402,7 @@ impl NotionClient {
         if let Some(properties) = body.get_mut("properties") {
             self.renames.outgoing(id, properties);
         }
-        let call = Call {
-            method: Method::PATCH,
-            url: self.url(&["data_sources", id]),
-            body: Some(&body),
-            access: Access::Write,
-        };
+        let call = Call::write(Method::PATCH, self.url(&["data_sources", id]), &body);
         self.t
             .write_settled(
                 call,
@@ -582,12 +572,7 @@ impl NotionClient {
             "parent": {"type": "data_source_id", "data_source_id": data_source_id},
             "properties": properties,
         });
-        let call = Call {
-            method: Method::POST,
-            url: self.url(&["pages"]),
-            body: Some(&body),
-            access: Access::Write,
-        };
+        let call = Call::write(Method::POST, self.url(&["pages"]), &body);
         self.t
             .write_settled(
                 call,
@@ -784,12 +769,7 @@ impl NotionClient {
         body: &Value,
         applied: impl Fn(&Page) -> bool,
     ) -> Result<Page> {
-        let call = Call {
-            method: Method::PATCH,
-            url: self.url(&["pages", id]),
-            body: Some(body),
-            access: Access::Write,
-        };
+        let call = Call::write(Method::PATCH, self.url(&["pages", id]), body);
         let applied = &applied;
         self.t
             .write_settled(
@@ -894,23 +874,14 @@ impl NotionClient {
             .and_then(Value::as_str)
             .map(str::to_owned);
         let message = self.t.redact(&service_message(&f, body.as_ref()));
-        let Failure {
+        let Answered {
+            status,
             request,
             attempts,
             elapsed,
-            kind,
-        } = f;
-        let status = match kind {
-            FailureKind::Network { message, .. } => {
-                return ApiError::Network {
-                    service: Service::Notion,
-                    request,
-                    message,
-                    attempts,
-                    elapsed,
-                }
-            }
-            FailureKind::Status { status, .. } => status,
+        } = match f.answered(Service::Notion) {
+            Ok(answered) => answered,
+            Err(unanswered) => return unanswered,
         };
         match status {
             401 => ApiError::Unauthorized {
