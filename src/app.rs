@@ -48,7 +48,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
                 }
                 Some(PhSyncAction::Audit(a)) => {
                     let resources = a.target.resource.resources();
-                    cmd::audit::run(&ctx, &resources, a.format, !a.no_code).await
+                    cmd::audit::run(&ctx, &resources, a.report.format, !a.report.no_code).await
                 }
                 Some(PhSyncAction::Status(a)) => {
                     let resources = a.target.resource.resources();
@@ -58,7 +58,8 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
                 None => {
                     let o = args.overview;
                     let resources = o.resource.unwrap_or(ResourceArg::All).resources();
-                    cmd::status::run(&ctx, &resources, o.format, true, !o.no_code).await
+                    cmd::status::run(&ctx, &resources, o.report.format, true, !o.report.no_code)
+                        .await
                 }
             }
         }),

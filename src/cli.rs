@@ -200,16 +200,27 @@ pub struct DoctorArgs {
     pub format: Option<ReportFormat>,
 }
 
+impl ReportArgs {
+    /// The run-wide switches a report's options set.
+    fn run_options(&self) -> RunOptions {
+        RunOptions {
+            check: self.check.check,
+            no_cache: self.cache.no_cache,
+            ..RunOptions::default()
+        }
+    }
+}
+
 impl Command {
     /// Whether the command line asked for a `--format` (machine output `-q` does not silence).
     pub fn format_given(&self) -> bool {
         match self {
             Command::PhSync(args) => match &args.action {
-                None => args.overview.format.is_some(),
+                None => args.overview.report.format.is_some(),
                 Some(PhSyncAction::Status(a)) => a.format.is_some(),
                 Some(PhSyncAction::Import(a)) => a.format.is_some(),
                 Some(PhSyncAction::Export(a)) => a.format.is_some(),
-                Some(PhSyncAction::Audit(a)) => a.format.is_some(),
+                Some(PhSyncAction::Audit(a)) => a.report.format.is_some(),
                 Some(PhSyncAction::Setup(a)) => a.format.is_some(),
                 Some(PhSyncAction::Document(a)) => a.format.is_some(),
             },
@@ -231,11 +242,7 @@ impl Command {
         let off = RunOptions::default();
         match self {
             Command::PhSync(args) => match &args.action {
-                None => RunOptions {
-                    check: args.overview.check.check,
-                    no_cache: args.overview.cache.no_cache,
-                    ..off
-                },
+                None => args.overview.report.run_options(),
                 Some(PhSyncAction::Status(a)) => RunOptions {
                     check: a.check.check,
                     ..off
@@ -250,11 +257,7 @@ impl Command {
                     dry_run: a.dry_run.dry_run,
                     ..off
                 },
-                Some(PhSyncAction::Audit(a)) => RunOptions {
-                    check: a.check.check,
-                    no_cache: a.cache.no_cache,
-                    ..off
-                },
+                Some(PhSyncAction::Audit(a)) => a.report.run_options(),
                 Some(PhSyncAction::Setup(a)) => RunOptions {
                     dry_run: a.dry_run.dry_run,
                     no_wait: a.wait.no_wait,
@@ -411,6 +414,13 @@ pub struct OverviewArgs {
     #[arg(hide = true, value_name = "MISPLACED")]
     pub misplaced: Option<String>,
     #[command(flatten)]
+    pub report: ReportArgs,
+}
+
+/// The options of a discrepancy report (the overview and `audit`): the same four, declared once.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    #[command(flatten)]
     pub check: CheckArg,
     /// Leave the source code out (no code scan, no code section)
     #[arg(long)]
@@ -510,15 +520,7 @@ pub struct AuditArgs {
     #[command(flatten)]
     pub target: ResourceWord,
     #[command(flatten)]
-    pub check: CheckArg,
-    /// Leave the source code out (no code scan, no code section)
-    #[arg(long)]
-    pub no_code: bool,
-    #[command(flatten)]
-    pub cache: CacheArg,
-    /// Output format: md (human Markdown), json (stable, for machines) or csv
-    #[arg(long, value_enum)]
-    pub format: Option<SyncFormat>,
+    pub report: ReportArgs,
 }
 
 #[derive(Debug, Args)]
@@ -823,7 +825,7 @@ mod tests {
         else {
             panic!("expected ph-sync audit")
         };
-        assert_eq!(audit.format, Some(SyncFormat::Json));
+        assert_eq!(audit.report.format, Some(SyncFormat::Json));
         assert_eq!(audit.target.resource.resources(), vec![Resource::Flags]);
     }
 
