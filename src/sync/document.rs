@@ -240,17 +240,7 @@ async fn people_if_needed(
         return Ok(Some((People::default(), Directory::unreadable())));
     }
     Ok(match client.list_users().await? {
-        UsersAccess::Users(users) => {
-            let people = People::new(
-                users
-                    .iter()
-                    .filter(|u| !u.is_bot)
-                    .filter_map(|u| u.email.as_deref().map(|e| (e, u.id.as_str()))),
-            );
-            let directory =
-                Directory::new(users.into_iter().filter(|u| !u.is_bot).map(fetch::member));
-            Some((people, directory))
-        }
+        UsersAccess::Users(users) => Some(fetch::people_of(users)),
         UsersAccess::NotAllowed => None,
     })
 }

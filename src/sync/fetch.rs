@@ -402,16 +402,7 @@ pub async fn people(
     printer: &Printer,
 ) -> Result<(People, Directory), SyncError> {
     match client.list_users().await? {
-        UsersAccess::Users(users) => {
-            let people = People::new(
-                users
-                    .iter()
-                    .filter(|u| !u.is_bot)
-                    .filter_map(|u| u.email.as_deref().map(|e| (e, u.id.as_str()))),
-            );
-            let directory = Directory::new(users.into_iter().filter(|u| !u.is_bot).map(member));
-            Ok((people, directory))
-        }
+        UsersAccess::Users(users) => Ok(people_of(users)),
         UsersAccess::NotAllowed => {
             printer.info(
                 "note: the Notion integration may not read users, so Owner is left empty and owners are not checked (enable \"Read user information including email addresses\" to fill and check them)",
@@ -419,6 +410,19 @@ pub async fn people(
             Ok((People::default(), Directory::unreadable()))
         }
     }
+}
+
+/// The listed users (bots left out): by e-mail, to fill People properties, and as the
+/// workspace's directory, to name them.
+pub(super) fn people_of(users: Vec<kodo_api::User>) -> (People, Directory) {
+    let people = People::new(
+        users
+            .iter()
+            .filter(|u| !u.is_bot)
+            .filter_map(|u| u.email.as_deref().map(|e| (e, u.id.as_str()))),
+    );
+    let directory = Directory::new(users.into_iter().filter(|u| !u.is_bot).map(member));
+    (people, directory)
 }
 
 /// The workspace's people, to name them in output (the export); when the integration may not
@@ -437,7 +441,7 @@ pub async fn directory(client: &NotionClient, printer: &Printer) -> Result<Direc
     }
 }
 
-pub(super) fn member(u: kodo_api::User) -> Member {
+fn member(u: kodo_api::User) -> Member {
     Member {
         id: u.id,
         name: u.name,
