@@ -51,8 +51,8 @@ use crate::lexer::{tokenize, Token};
 use crate::patterns::Table;
 use crate::resolve::{last_segment, DefIndex, Resolution};
 use crate::scan::{
-    apply, assemble, called_names, drop_wrapper_params, file_refs, file_refs_defs, wrapper_reports,
-    Found, MAX_INFERENCE_ROUNDS,
+    assemble, called_names, drop_wrapper_params, file_refs, file_refs_defs, wrapper_reports, Found,
+    MAX_INFERENCE_ROUNDS,
 };
 use crate::settings::Compiled;
 use crate::walk::{base_dir, is_minified, read_source, walk_files, walk_recording, SourceFile};
@@ -1454,47 +1454,28 @@ fn parallel<J: Sync, T: Send>(
 /// Returns what it looked up.
 fn resolve(store: &mut Store<'_, '_>, refs: &mut [Found]) -> Looked {
     let mut looked = Looked::default();
-    let pending =
-        |r: &Reference| r.key.is_none() && r.dynamic_reason.is_none() && r.identifier.is_some();
-    // Names whose import says where they live.
-    let targeted: Vec<usize> = (0..refs.len())
-        .filter(|&i| {
-            let Found { r, hint, .. } = &refs[i];
-            pending(r) && matches!(hint, Some((Origin::Stem(_) | Origin::Dir(_), _)))
-        })
-        .collect();
-    if !targeted.is_empty() {
-        let requests: Vec<(Origin, Family, String)> = targeted
-            .iter()
-            .filter_map(|&i| {
-                let Found { family, hint, .. } = &refs[i];
-                hint.as_ref().map(|(o, l)| (o.clone(), *family, l.clone()))
-            })
-            .collect();
-        let resolutions = resolve_targeted(store, &requests, &mut looked);
-        for (&i, resolution) in targeted.iter().zip(&resolutions) {
-            if *resolution != Resolution::Unresolved {
-                apply(&mut refs[i].r, resolution);
-            }
-        }
-    }
-    // The rest: every file of the family that defines one of the names.
-    let mut wanted: HashMap<Family, HashSet<String>> = HashMap::new();
-    for Found {
-        r, family, hint, ..
-    } in refs.iter()
-    {
-        if let (true, Some(id)) = (pending(r), &r.identifier) {
-            let lookup = hint.as_ref().map_or(id, |(_, l)| l);
-            let last = last_segment(lookup);
-            if !last.is_empty() {
-                wanted.entry(*family).or_default().insert(last.to_string());
-            }
-        }
-    }
-    if wanted.is_empty() {
+    let mut asks = crate::pending::Asks::of(refs);
+    if asks.is_empty() {
         return looked;
     }
+    // Names whose import says where they live.
+    let requests = asks.targeted();
+    if !requests.is_empty() {
+        asks.answer_targeted(resolve_targeted(store, &requests, &mut looked));
+    }
+    // The rest: every file of the family that defines one of the names.
+    let wanted: HashMap<Family, HashSet<String>> = asks
+        .unanswered()
+        .into_iter()
+        .map(|(family, names)| {
+            let lasts = names
+                .iter()
+                .map(|n| last_segment(n).to_string())
+                .filter(|l| !l.is_empty())
+                .collect();
+            (family, lasts)
+        })
+        .collect();
     let mut index: HashMap<Family, DefIndex> = HashMap::new();
     let families: BTreeSet<Family> = wanted.keys().copied().collect();
     let family_of: Vec<Option<Family>> = store
@@ -1503,7 +1484,10 @@ fn resolve(store: &mut Store<'_, '_>, refs: &mut [Found]) -> Looked {
         .map(|s| Lang::from_path(&s.rel).map(Lang::family))
         .collect();
     for family in families {
-        let names = &wanted[&family];
+        let names: &HashSet<String> = &wanted[&family];
+        if names.is_empty() {
+            continue;
+        }
         looked.wanted.extend(names.iter().cloned());
         let idxs: Vec<usize> = (0..store.slots.len())
             .filter(|&i| family_of[i] == Some(family))
@@ -1517,23 +1501,8 @@ fn resolve(store: &mut Store<'_, '_>, refs: &mut [Found]) -> Looked {
         }
         index.insert(family, found);
     }
-    let empty = DefIndex::default();
-    for Found {
-        r, family, hint, ..
-    } in refs.iter_mut()
-    {
-        if let (true, Some(id)) = (pending(r), r.identifier.clone()) {
-            let (origin, lookup) = match hint {
-                Some((o, l)) => (Some(&*o), l.as_str()),
-                None => (None, id.as_str()),
-            };
-            let resolution = index
-                .get(family)
-                .unwrap_or(&empty)
-                .lookup_from(lookup, origin);
-            apply(r, &resolution);
-        }
-    }
+    asks.answer_from(&index);
+    asks.settle(refs);
     looked
 }
 
