@@ -69,7 +69,7 @@ use serde::{Deserialize, Serialize};
 const MAGIC: &[u8; 8] = b"KODOSCAN";
 const DELTA_MAGIC: &[u8; 8] = b"KODODLTA";
 /// Bump when the layout or the meaning of an extract changes.
-pub(crate) const FORMAT: u32 = 7;
+pub(crate) const FORMAT: u32 = 8;
 /// The sections, in file order.
 const HEAD: usize = 0;
 const PATHS: usize = 1;
