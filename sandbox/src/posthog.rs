@@ -31,6 +31,14 @@
 //!   choices, and carry their shared metrics as `saved_metrics` (`ExperimentToSavedMetric`:
 //!   `id`, `experiment`, `saved_metric`, `metadata`, `created_at`, `query`, `name`) from
 //!   `saved_metrics_ids: [{id, metadata: {type}}]`;
+//! - lists are ordered as PostHog orders them, all of them live orderings: flags
+//!   `order_by("-created_at")` (`FeatureFlagViewSet.safely_get_queryset`,
+//!   products/feature_flags/backend/api/feature_flag.py; `?order=` is not emulated),
+//!   dashboards `order_by("-pinned", "name")` (`DashboardsViewSet.queryset`,
+//!   products/dashboards/backend/api/dashboard.py), experiments `-created_at`
+//!   (`EnterpriseExperimentsViewSet.ordering`, ee/clickhouse/views/experiments.py), event
+//!   definitions `-last_seen_at::date` then `name` (`EventDefinitionViewSet._stable_ordering`,
+//!   posthog/api/event_definition.py; see [`EventDefinitionOrder`]); ties broken by id;
 //! - an optional list-shift mode serves every page after the first as if `list_shift` items
 //!   had been inserted ahead of it meanwhile, as limit/offset pagination over a live ordering
 //!   does when something is created mid-listing (items repeat across pages);
@@ -325,6 +333,102 @@ impl DashboardSearch {
         trigram::word_similarity(&self.term, s(d, "name").unwrap_or_default()) > 0.3
             || trigram::word_similarity(&self.term, s(d, "description").unwrap_or_default()) > 0.4
     }
+}
+
+/// The event definitions list's `ORDER BY`, as `EventDefinitionViewSet` builds it
+/// (PostHog/posthog posthog/api/event_definition.py, `_requested_ordering`,
+/// `_stable_ordering`, `create_event_definitions_sql`): the `?ordering=` fields it knows
+/// (`name`, `last_seen_at`, `last_seen_at::date`, `created_at`, `created_at::date`, `-` for
+/// descending; repeated or comma-joined; unknown ones dropped), by default
+/// `-last_seen_at::date` then `name`; `name` is appended when missing (it is unique, so pages
+/// are stable); with search terms and no `?ordering=`, `length(name)` first. Timestamps sort
+/// `NULLS FIRST` ascending and `NULLS LAST` descending (never-seen events come last by
+/// default); `::date` compares the UTC date only. Projects with more than 100,000
+/// definitions (`NAME_ORDER_MIN_DEFINITIONS`) default to name order: not emulated.
+struct EventDefinitionOrder {
+    keys: Vec<(EventOrderKey, bool)>,
+}
+
+/// One `ORDER BY` expression of [`EventDefinitionOrder`].
+#[derive(Clone, Copy, PartialEq)]
+enum EventOrderKey {
+    Name,
+    NameLength,
+    /// The field, and whether only its date counts (`::date`).
+    Timestamp(&'static str, bool),
+}
+
+impl EventDefinitionOrder {
+    fn from_request(url: &RequestUrl, has_search_terms: bool) -> Self {
+        let mut keys: Vec<(EventOrderKey, bool)> = url
+            .query
+            .iter()
+            .filter(|(k, _)| k == "ordering")
+            .flat_map(|(_, v)| v.split(','))
+            .filter_map(|field| {
+                let descending = field.contains('-');
+                let key = match field.replace('-', "").as_str() {
+                    "name" => EventOrderKey::Name,
+                    "last_seen_at" => EventOrderKey::Timestamp("last_seen_at", false),
+                    "last_seen_at::date" => EventOrderKey::Timestamp("last_seen_at", true),
+                    "created_at" => EventOrderKey::Timestamp("created_at", false),
+                    "created_at::date" => EventOrderKey::Timestamp("created_at", true),
+                    _ => return None,
+                };
+                Some((key, descending))
+            })
+            .collect();
+        let requested = !keys.is_empty();
+        if !requested {
+            keys.push((EventOrderKey::Timestamp("last_seen_at", true), true));
+        }
+        if !keys.iter().any(|(k, _)| *k == EventOrderKey::Name) {
+            keys.push((EventOrderKey::Name, false));
+        }
+        if has_search_terms && !requested {
+            keys.insert(0, (EventOrderKey::NameLength, false));
+        }
+        EventDefinitionOrder { keys }
+    }
+
+    fn compare(&self, x: &Map<String, Value>, y: &Map<String, Value>) -> std::cmp::Ordering {
+        self.keys
+            .iter()
+            .map(|&(key, descending)| {
+                let ordering = match key {
+                    EventOrderKey::Name => s(x, "name").cmp(&s(y, "name")),
+                    EventOrderKey::NameLength => name_length(x).cmp(&name_length(y)),
+                    // ASC NULLS FIRST and DESC NULLS LAST both put a null below every
+                    // timestamp before the direction is applied: Option's own order.
+                    EventOrderKey::Timestamp(field, date_only) => {
+                        timestamp(x, field, date_only).cmp(&timestamp(y, field, date_only))
+                    }
+                };
+                if descending {
+                    ordering.reverse()
+                } else {
+                    ordering
+                }
+            })
+            .find(|o| o.is_ne())
+            .unwrap_or(std::cmp::Ordering::Equal)
+    }
+}
+
+/// Postgres `length(name)`: characters, not bytes.
+fn name_length(map: &Map<String, Value>) -> usize {
+    s(map, "name").unwrap_or_default().chars().count()
+}
+
+/// An ISO timestamp field, or only its date (`::date`, UTC); `None` when null.
+fn timestamp<'a>(map: &'a Map<String, Value>, field: &str, date_only: bool) -> Option<&'a str> {
+    s(map, field).map(|t| {
+        if date_only {
+            t.get(..10).unwrap_or(t)
+        } else {
+            t
+        }
+    })
 }
 
 fn id_of(map: &Map<String, Value>) -> Option<i64> {
@@ -1831,16 +1935,22 @@ impl PosthogStore {
         let search = param("search").map(str::to_lowercase);
         let items: Vec<Value> = match resource {
             Resource::EventDefinitions => {
+                // "Every whitespace-separated term has to match" (the list's `search`
+                // parameter, `EventDefinitionViewSet.list` in posthog/api/event_definition.py).
+                let terms: Vec<&str> = search
+                    .as_deref()
+                    .map(|q| q.split_whitespace().collect())
+                    .unwrap_or_default();
                 let mut defs: Vec<&Map<String, Value>> = self
                     .event_definitions
                     .iter()
                     .filter(|d| {
-                        search.as_ref().is_none_or(|q| {
-                            s(d, "name").unwrap_or_default().to_lowercase().contains(q)
-                        })
+                        let name = s(d, "name").unwrap_or_default().to_lowercase();
+                        terms.iter().all(|t| name.contains(t))
                     })
                     .collect();
-                defs.sort_by(|a, b| s(a, "name").cmp(&s(b, "name")));
+                let order = EventDefinitionOrder::from_request(url, !terms.is_empty());
+                defs.sort_by(|a, b| order.compare(a, b));
                 defs.into_iter()
                     .map(|d| self.event_definition_json(d))
                     .collect()

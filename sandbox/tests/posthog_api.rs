@@ -98,6 +98,84 @@ async fn event_definitions_have_posthogs_fields() {
     assert_eq!(pageview.body["results"][0]["name"], "$pageview");
 }
 
+fn names(answer: &Answer) -> Vec<String> {
+    answer.body["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["name"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// Event definitions are listed most recently seen first (by date), then by name; never-seen
+/// ones last; `?ordering=` overrides; search terms put shorter names first
+/// (posthog/api/event_definition.py `_stable_ordering`).
+#[tokio::test]
+async fn event_definitions_are_ordered_by_last_seen_date_then_name() {
+    let env = start("demo").await;
+    for (name, seen) in [
+        ("zeta_recent", json!("2030-01-02T23:00:00Z")),
+        ("alpha_recent", json!("2030-01-02T01:00:00Z")),
+        ("never_seen_event", Value::Null),
+    ] {
+        let made = env
+            .admin(
+                "POST",
+                "/posthog/event_definitions",
+                Some(json!({"name": name, "last_seen_at": seen})),
+            )
+            .await;
+        assert!(made.status < 300, "{}", made.body);
+    }
+    let all = names(
+        &env.posthog("GET", &project("event_definitions/"), None)
+            .await,
+    );
+    assert_eq!(all.len(), 54);
+    // Same date: name order, though zeta was seen later that day.
+    assert_eq!(all[..2], ["alpha_recent", "zeta_recent"]);
+    assert_eq!(all.last().unwrap(), "never_seen_event");
+    let seeded = &all[2..53];
+    assert!(seeded.windows(2).all(|w| w[0] < w[1]), "{seeded:?}");
+    let by_time = names(
+        &env.posthog(
+            "GET",
+            &project("event_definitions/?ordering=-last_seen_at"),
+            None,
+        )
+        .await,
+    );
+    assert_eq!(by_time[..2], ["zeta_recent", "alpha_recent"]);
+    assert_eq!(by_time.last().unwrap(), "never_seen_event");
+    // Ascending puts nulls first; an unknown field is dropped (`name` remains).
+    let ascending = names(
+        &env.posthog(
+            "GET",
+            &project("event_definitions/?ordering=last_seen_at,bogus"),
+            None,
+        )
+        .await,
+    );
+    assert_eq!(ascending[0], "never_seen_event");
+    assert_eq!(ascending[52..], ["alpha_recent", "zeta_recent"]);
+    let searched = names(
+        &env.posthog("GET", &project("event_definitions/?search=e%20a"), None)
+            .await,
+    );
+    assert!(
+        searched.contains(&"zeta_recent".to_string()),
+        "{searched:?}"
+    );
+    assert!(
+        searched.iter().all(|n| n.contains('e') && n.contains('a')),
+        "{searched:?}"
+    );
+    assert!(
+        searched.windows(2).all(|w| w[0].len() <= w[1].len()),
+        "{searched:?}"
+    );
+}
+
 #[tokio::test]
 async fn environments_paths_and_optional_trailing_slash() {
     let env = start("demo").await;

@@ -288,3 +288,71 @@ fn a_cap_marked_on_a_middle_page_only_is_still_a_cap() {
     assert_eq!(unique.len(), names.len(), "a row twice");
     assert!(names.contains(&"report_viewed_259".to_string()));
 }
+
+fn git(env: &TestEnv, args: &[&str]) {
+    let out = std::process::Command::new("git")
+        .args(args)
+        .current_dir(env.root())
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_AUTHOR_NAME", "t")
+        .env("GIT_AUTHOR_EMAIL", "t@example.com")
+        .env("GIT_COMMITTER_NAME", "t")
+        .env("GIT_COMMITTER_EMAIL", "t@example.com")
+        .env_remove("GIT_DIR")
+        .env_remove("GIT_INDEX_FILE")
+        .env_remove("GIT_WORK_TREE")
+        .output()
+        .expect("git");
+    assert!(out.status.success(), "git {args:?}: {out:?}");
+}
+
+/// Notion refuses a whole page write whose URL property is over 2,000 UTF-16 units
+/// (developers.notion.com/reference/request-limits, "Size limits": any URL, 2000). A flag's
+/// Related PR that long (a repository path that deep) is written as no URL, and the flag is
+/// imported; with a normal repository path the same commit gives the link.
+#[test]
+fn a_related_pr_url_over_notions_2000_units_is_left_empty_not_refused() {
+    let env = TestEnv::start("demo");
+    git(&env, &["init", "-q", "-b", "main"]);
+    std::fs::write(env.root().join(".gitignore"), ".env\n.kodo/\n").unwrap();
+    std::fs::write(
+        env.root().join("checkout.ts"),
+        "if (posthog.isFeatureEnabled('release_checkout_v2')) {}\n",
+    )
+    .unwrap();
+    git(&env, &["add", "."]);
+    git(
+        &env,
+        &["commit", "-q", "-m", "New checkout behind a flag (#42)"],
+    );
+    let deep = (0..450)
+        .map(|i| format!("g{i:03}"))
+        .collect::<Vec<_>>()
+        .join("/");
+    let remote = format!("https://github.com/acme/{deep}/web.git");
+    assert!(remote.len() > 2000);
+    git(&env, &["remote", "add", "origin", &remote]);
+    env.ph_sync(&["import"]);
+    let row = env.row_where("feature_flags", "Flag Key", "release_checkout_v2");
+    assert_eq!(
+        row["properties"]["Related PR"]["url"],
+        serde_json::Value::Null
+    );
+
+    git(
+        &env,
+        &[
+            "remote",
+            "set-url",
+            "origin",
+            "https://github.com/acme/web.git",
+        ],
+    );
+    env.ph_sync(&["import"]);
+    let row = env.row_where("feature_flags", "Flag Key", "release_checkout_v2");
+    assert_eq!(
+        row["properties"]["Related PR"]["url"],
+        "https://github.com/acme/web/pull/42"
+    );
+}

@@ -145,6 +145,54 @@ fn experiments_keep_saved_metrics_conclusions_and_old_metric_formats() {
     );
 }
 
+/// A launched experiment whose flag was switched off is what PostHog calls paused
+/// (`Experiment.is_paused`, products/experiments/backend/models/experiment.py): still
+/// `running`, and the audit says it is paused; once its end date is set it is `concluded`.
+#[test]
+fn a_paused_experiment_is_running_and_said_to_be_paused() {
+    let env = TestEnv::start("demo");
+    let made = env.sandbox.admin_send(
+        "POST",
+        "/posthog/experiments",
+        json!({
+            "name": "Onboarding checklist",
+            "feature_flag_key": "exp_onboarding_checklist",
+            "start_date": "2026-11-01T10:00:00Z",
+        }),
+    );
+    let flag = made["feature_flag"]["id"]
+        .as_i64()
+        .expect("the experiment's flag");
+    env.sandbox.admin_send(
+        "PATCH",
+        &format!("/posthog/feature_flags/{flag}"),
+        json!({"active": false}),
+    );
+    let undocumented = |report: &Value| {
+        report["undocumented"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["key"] == "Onboarding checklist")
+            .cloned()
+            .unwrap_or_else(|| panic!("not undocumented: {report}"))
+    };
+    let paused = undocumented(&audit_json(&env));
+    assert_eq!(paused["posthog_status"], "running", "{paused}");
+    assert_eq!(paused["detail"], "running (paused: its flag is off)");
+    let id = made["id"].as_i64().unwrap();
+    env.sandbox.admin_send(
+        "PATCH",
+        &format!("/posthog/experiments/{id}"),
+        json!({"end_date": "2026-11-20T10:00:00Z"}),
+    );
+    let stopped = undocumented(&audit_json(&env));
+    assert_eq!(stopped["posthog_status"], "concluded", "{stopped}");
+    env.ph_sync(&["import"]);
+    let row = env.row_where("experiments", "Experiment Name", "Onboarding checklist");
+    assert_eq!(row["properties"]["Status"]["select"]["name"], "concluded");
+}
+
 /// A deleted flag an experiment used has its key rewritten to `<key>:deleted:<id>`; kodo
 /// still knows it by id and reports it `archived`, not as a vanished row.
 #[test]

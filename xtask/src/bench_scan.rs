@@ -25,9 +25,9 @@ const EDITS: usize = 10;
 #[derive(Clone, Copy)]
 struct Run {
     wall: Duration,
-    /// User + system CPU seconds, when `/usr/bin/time` is there.
+    /// User + system CPU seconds.
     cpu: Option<f64>,
-    /// Peak RSS in KiB, when `/usr/bin/time` is there.
+    /// Peak RSS in KiB.
     rss_kib: Option<u64>,
 }
 
@@ -63,48 +63,92 @@ impl Tool<'_> {
         Ok(out.stdout)
     }
 
+    /// Runs once with stdout and stderr discarded, and measures it: wall time, and the
+    /// child's own CPU seconds and peak RSS as the kernel accounts them (`wait4`'s
+    /// `rusage`: microsecond CPU times, where `/usr/bin/time` prints 10 ms steps).
+    ///
+    /// The run goes through this xtask binary's small `__measure` helper, which starts the
+    /// tool and reaps it: a process's peak RSS starts at its parent's when it is spawned
+    /// (Linux carries the parent's high-water mark across the `exec`), so a tool spawned
+    /// straight from this bench process would never show less than the bench's own RSS.
     fn time(&self) -> Result<Run> {
-        let gnu_time = Path::new("/usr/bin/time");
-        let stats = std::env::temp_dir().join(format!("kodo-bench-time-{}", std::process::id()));
-        let mut cmd = if gnu_time.is_file() {
-            let mut c = Command::new(gnu_time);
-            c.args(["-f", "%U %S %M", "-o"])
-                .arg(&stats)
-                .arg(self.bin)
-                .args(&self.args)
-                .current_dir(self.cwd);
-            c
-        } else {
-            self.command()
-        };
+        let me = std::env::current_exe().context("locating the xtask binary")?;
         let start = Instant::now();
-        let status = cmd
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
+        let out = Command::new(me)
+            .arg("__measure")
+            .arg(self.cwd)
+            .arg(self.bin)
+            .args(&self.args)
+            .stdin(Stdio::null())
+            .stderr(Stdio::inherit())
+            .output()
             .with_context(|| format!("running {}", self.bin.display()))?;
         let wall = start.elapsed();
-        if !status.success() && status.code() != Some(1) {
-            bail!("{} failed: {status}", self.bin.display());
+        let text = String::from_utf8_lossy(&out.stdout);
+        let fields: Vec<&str> = text.split_whitespace().collect();
+        let [code, cpu, rss] = fields[..] else {
+            bail!(
+                "measuring {}: unexpected helper output {text:?}",
+                self.bin.display()
+            );
+        };
+        if !out.status.success() || !matches!(code, "0" | "1") {
+            bail!("{} {:?} failed: exit {code}", self.bin.display(), self.args);
         }
-        let (mut cpu, mut rss_kib) = (None, None);
-        if let Ok(text) = fs::read_to_string(&stats) {
-            let _ = fs::remove_file(&stats);
-            let fields: Vec<&str> = text
-                .lines()
-                .next_back()
-                .unwrap_or("")
-                .split_whitespace()
-                .collect();
-            if let [u, s, m] = fields[..] {
-                if let (Ok(u), Ok(s)) = (u.parse::<f64>(), s.parse::<f64>()) {
-                    cpu = Some(u + s);
-                }
-                rss_kib = m.parse().ok();
-            }
-        }
-        Ok(Run { wall, cpu, rss_kib })
+        Ok(Run {
+            wall,
+            cpu: Some(cpu.parse().context("helper CPU seconds")?),
+            rss_kib: Some(rss.parse().context("helper peak RSS")?),
+        })
     }
+}
+
+/// `xtask __measure <cwd> <bin> <args…>`: runs `bin` in `cwd` with its output discarded
+/// and prints its exit code (`signal` if killed), user + system CPU seconds and peak RSS
+/// in KiB, from `wait4` (see [`Tool::time`]).
+pub fn measure(args: &[String]) -> Result<()> {
+    let [cwd, bin, rest @ ..] = args else {
+        bail!("usage: xtask __measure <cwd> <bin> <args…>");
+    };
+    let child = Command::new(bin)
+        .args(rest)
+        .current_dir(cwd)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .with_context(|| format!("running {bin}"))?;
+    let (code, cpu, rss) = wait_with_rusage(child)?;
+    let code = code.map_or_else(|| "signal".to_string(), |c| c.to_string());
+    println!("{code} {cpu:.6} {rss}");
+    Ok(())
+}
+
+/// Reaps `child` with `wait4` and returns its exit code (`None`: killed by a signal), its
+/// user + system CPU seconds and its peak RSS in KiB.
+#[cfg(unix)]
+fn wait_with_rusage(child: std::process::Child) -> Result<(Option<i32>, f64, u64)> {
+    let pid = libc::pid_t::try_from(child.id()).context("child pid out of range")?;
+    let mut status: libc::c_int = 0;
+    // SAFETY: `rusage` is plain old data that `wait4` fills in; `status` and `usage` are
+    // valid for writes for the duration of the call. `child` is not waited for elsewhere
+    // (it is dropped after this, which neither waits nor kills).
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let rc = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    if rc != pid {
+        bail!("wait4: {}", std::io::Error::last_os_error());
+    }
+    drop(child);
+    let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    let code = libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status));
+    // Linux reports `ru_maxrss` in KiB.
+    let rss = u64::try_from(usage.ru_maxrss).unwrap_or(0);
+    Ok((code, secs(usage.ru_utime) + secs(usage.ru_stime), rss))
+}
+
+#[cfg(not(unix))]
+fn wait_with_rusage(_child: std::process::Child) -> Result<(Option<i32>, f64, u64)> {
+    bail!("the scan benchmark measures CPU time and peak RSS with wait4, which needs Unix")
 }
 
 /// Medians of a set of runs.
@@ -134,8 +178,9 @@ fn summarize(runs: &[Run]) -> Summary {
 }
 
 /// Generates (or reuses) a repository of `files` files under `workdir`, benchmarks the
-/// `kodo` binary against `rg`, and returns the Markdown for BENCHMARKS.md.
-pub fn run(workdir: &Path, kodo_bin: &Path, files: usize) -> Result<String> {
+/// `kodo` binary against `rg`, measures how kodo's memory grows with the tree (the same
+/// scans on trees of each size in `also`), and returns the Markdown for BENCHMARKS.md.
+pub fn run(workdir: &Path, kodo_bin: &Path, files: usize, also: &[usize]) -> Result<String> {
     let rg = which("rg").context(
         "ripgrep not found on PATH: the scan benchmark compares against it (`apt-get install ripgrep` or `cargo install ripgrep`)",
     )?;
@@ -248,6 +293,22 @@ pub fn run(workdir: &Path, kodo_bin: &Path, files: usize) -> Result<String> {
     let scanned = report["files_scanned"].as_u64().unwrap_or(0);
     let cache_bytes = dir_size(&cache_dir);
 
+    // The same scans on smaller trees: does memory grow with the files or with the results?
+    let mut growth = Vec::new();
+    for &n in also {
+        growth.push((n, growth_at(workdir, kodo_bin, n)?));
+    }
+    growth.push((
+        files,
+        Growth {
+            keys,
+            references,
+            first: summarize(&first),
+            no_cache: summarize(&no_cache),
+            unchanged: summarize(&unchanged),
+        },
+    ));
+
     let mut md = String::new();
     // The caller (xtask bench) owns the section heading.
     writeln!(
@@ -286,7 +347,82 @@ pub fn run(workdir: &Path, kodo_bin: &Path, files: usize) -> Result<String> {
         fmt_opt(rg_s.cpu, 3),
         fmt_opt(rg_s.rss_mib, 1),
     )?;
+    writeln!(
+        md,
+        "\nPeak RSS by tree size (the same generator, so the results grow with the files too; median CPU, highest RSS of the rounds):\n"
+    )?;
+    writeln!(
+        md,
+        "| files | keys | references | first scan: CPU (s) | peak RSS (MiB) | `--no-cache`: CPU (s) | peak RSS (MiB) | re-scan, nothing changed: peak RSS (MiB) |"
+    )?;
+    writeln!(md, "|---:|---:|---:|---:|---:|---:|---:|---:|")?;
+    for (n, g) in &growth {
+        writeln!(
+            md,
+            "| {n} | {} | {} | {} | {} | {} | {} | {} |",
+            g.keys,
+            g.references,
+            fmt_opt(g.first.cpu, 3),
+            fmt_opt(g.first.rss_mib, 1),
+            fmt_opt(g.no_cache.cpu, 3),
+            fmt_opt(g.no_cache.rss_mib, 1),
+            fmt_opt(g.unchanged.rss_mib, 1),
+        )?;
+    }
     Ok(md)
+}
+
+/// kodo's figures on one tree size.
+struct Growth {
+    keys: usize,
+    references: usize,
+    first: Summary,
+    no_cache: Summary,
+    unchanged: Summary,
+}
+
+/// The first scan, a `--no-cache` scan and an unchanged re-scan on a tree of `files` files.
+fn growth_at(workdir: &Path, kodo_bin: &Path, files: usize) -> Result<Growth> {
+    let repo = workdir.join(format!("scan-bench-v{}-{files}", bench_tree::VERSION));
+    bench_tree::generate(&repo, files)?;
+    let cache_dir = repo.join(".kodo/cache");
+    let kodo = |extra: &[&str]| Tool {
+        bin: kodo_bin,
+        args: ["scan", "--format", "json", "--no-git"]
+            .iter()
+            .chain(extra)
+            .map(|s| s.to_string())
+            .collect(),
+        cwd: &repo,
+    };
+    let (cold, warm) = (kodo(&["--no-cache"]), kodo(&[]));
+    let _ = fs::remove_dir_all(&cache_dir);
+    let baseline = cold.output()?;
+    if warm.output()? != baseline || warm.output()? != baseline {
+        bail!("at {files} files, a scan with the cache printed something else than `--no-cache`");
+    }
+    let report: serde_json::Value =
+        serde_json::from_slice(&baseline).context("kodo scan did not print JSON")?;
+    let keys = report["keys"].as_array().map_or(0, Vec::len);
+    let references: usize = report["keys"].as_array().map_or(0, |ks| {
+        ks.iter()
+            .map(|k| k["references"].as_array().map_or(0, Vec::len))
+            .sum()
+    });
+    let (mut first, mut no_cache, mut unchanged) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..ROUNDS {
+        let _ = fs::remove_dir_all(&cache_dir);
+        first.push(warm.time()?);
+        no_cache.push(cold.time()?);
+        unchanged.push(warm.time()?);
+    }
+    Ok(Growth {
+        keys,
+        references,
+        first: summarize(&first),
+        no_cache: summarize(&no_cache),
+        unchanged: summarize(&unchanged),
+    })
 }
 
 fn fmt_opt(v: Option<f64>, digits: usize) -> String {

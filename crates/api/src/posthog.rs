@@ -8,8 +8,12 @@
 //! - Experiments and feature flags are listed twice (the default list hides archived ones;
 //!   `?archived=true` returns only those: PostHog/posthog PR #63338 for flags) and merged by id.
 //! - Every list is de-duplicated by id: limit/offset pagination over a live ordering (flags
-//!   `-created_at`, dashboards pinned first then by name, events by name) repeats an item on
-//!   the next page when something is created ahead of it mid-listing; the first copy wins.
+//!   `-created_at`, products/feature_flags/backend/api/feature_flag.py
+//!   `FeatureFlagViewSet.safely_get_queryset`; dashboards `-pinned, name`,
+//!   products/dashboards/backend/api/dashboard.py `DashboardsViewSet.queryset`; event
+//!   definitions `-last_seen_at::date, name`, posthog/api/event_definition.py
+//!   `_stable_ordering`) repeats an item on the next page when something is created (or, for
+//!   events, seen) ahead of it mid-listing; the first copy wins.
 //! - Dashboards are listed with `?exclude_generated=true`: PostHog creates a "Generated
 //!   Dashboard: <key> Usage" for every flag (products/feature_flags/backend/api/feature_flag.py
 //!   `_create_usage_dashboard`), which is not a dashboard anyone documents.

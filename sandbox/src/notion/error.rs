@@ -87,6 +87,10 @@ impl NotionError {
     }
 
     /// 404 `object_not_found` naming the kind of object (`database`, `data source`, `page`, `user`).
+    /// Notion's wording, from raw answers quoted in jcha0713/astro-notion#6
+    /// (`{"object":"error","status":404,"code":"object_not_found","message":"Could not find
+    /// database with ID: …. Make sure the relevant pages and databases are shared with your
+    /// integration."}`) and makenotion/notion-sdk-js#612 (the same from the 2025-09-03 API).
     pub fn not_found(kind: &str, id: &str) -> Self {
         Self::new(
             404,

@@ -66,6 +66,8 @@ pub struct NotionClient {
     token_env_var: String,
     /// When this client last received a 409 `conflict_error` (another writer was active).
     last_conflict: std::sync::Mutex<Option<std::time::Instant>>,
+    /// "Now" for deciding whether a key seen missing may be stale.
+    clock: StaleClock,
     /// Properties renamed in Notion that callers keep using by their old names.
     renames: renames::Renames,
 }
@@ -74,6 +76,20 @@ pub struct NotionClient {
 /// another writer (a CI job, a teammate's laptop: no local lock reaches them) may have created
 /// the row meanwhile, so [`NotionClient::create_missing_page`] looks the key up first.
 pub const RECHECK_AFTER: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// The moment [`NotionClient`]'s staleness decisions are made at: the monotonic clock, or in
+/// tests one that stands still at a set instant, so that whether [`RECHECK_AFTER`] has passed
+/// never depends on how fast a loaded machine runs the test.
+#[derive(Debug, Default)]
+struct StaleClock {
+    stopped_at: Option<std::time::Instant>,
+}
+
+impl StaleClock {
+    fn now(&self) -> std::time::Instant {
+        self.stopped_at.unwrap_or_else(std::time::Instant::now)
+    }
+}
 
 impl fmt::Debug for NotionClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -153,6 +169,7 @@ impl NotionClient {
             t,
             token_env_var,
             last_conflict: std::sync::Mutex::new(None),
+            clock: StaleClock::default(),
             renames: renames::Renames::default(),
         })
     }
@@ -704,7 +721,7 @@ impl NotionClient {
             }
             if self.may_be_stale(pending.seen_missing(key)) {
                 let batch = pending.batch_for(key);
-                let at = std::time::Instant::now();
+                let at = self.clock.now();
                 let rows = self
                     .query_all(pending.data_source_id(), Some(KeyLookup::any_of(&batch)))
                     .await?;
@@ -731,12 +748,20 @@ impl NotionClient {
     /// or a conflict with another writer has been met since.
     fn may_be_stale(&self, seen: std::time::Instant) -> bool {
         let conflict = *self.last_conflict.lock().unwrap_or_else(|p| p.into_inner());
-        seen.elapsed() >= RECHECK_AFTER || conflict.is_some_and(|c| c >= seen)
+        let elapsed = self.clock.now().saturating_duration_since(seen);
+        elapsed >= RECHECK_AFTER || conflict.is_some_and(|c| c >= seen)
+    }
+
+    /// Stops this client's staleness clock at `at` (tests): a key seen missing before
+    /// `at - RECHECK_AFTER` is stale, one a batch query saw missing never becomes stale again.
+    /// A conflict noted meanwhile makes every key seen up to `at` stale for good.
+    #[cfg(test)]
+    pub(crate) fn stop_staleness_clock_at(&mut self, at: std::time::Instant) {
+        self.clock.stopped_at = Some(at);
     }
 
     fn note_conflict(&self) {
-        *self.last_conflict.lock().unwrap_or_else(|p| p.into_inner()) =
-            Some(std::time::Instant::now());
+        *self.last_conflict.lock().unwrap_or_else(|p| p.into_inner()) = Some(self.clock.now());
     }
 
     /// Sets the given properties of a page (others are untouched).
