@@ -12,21 +12,22 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::model::Resource;
 
-pub const EXIT_CODES_HELP: &str = "\
-Exit codes (every command):
-  0  success
-  1  a check failed: drift found with --check, a git hook blocked the commit, `kodo doctor`
-     found a problem, the confirmation `import` asked on a terminal was declined (nothing
-     written); from `kodo hook claude`, its input or the kodo config could not be read
-     (Claude Code shows the message and lets the tool call go ahead)
-  2  usage, configuration, authentication or network error; from `kodo hook claude`, the
-     refusal of an undocumented create (Claude Code blocks the tool call on exit 2)
-  130  interrupted (Ctrl-C): `import` finished the writes in flight, started no other,
-       and listed what was written and what is left (re-running it is safe)";
+/// The exit-code table every `--help` ends with, rendered from [`crate::exit::CODES`].
+pub static EXIT_CODES_HELP: LazyLock<String> = LazyLock::new(|| crate::exit::help(92));
+
+/// `kodo completions --help`'s epilogue: where to put the script, then the exit codes.
+static COMPLETIONS_HELP: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "Install, for example:\n  bash: kodo completions bash > ~/.local/share/bash-completion/completions/kodo\n  \
+         zsh:  kodo completions zsh > \"${{fpath[1]}}/_kodo\"\n  \
+         fish: kodo completions fish > ~/.config/fish/completions/kodo.fish\n\n{}",
+        *EXIT_CODES_HELP
+    )
+});
 
 /// Keep PostHog analytics configuration, Notion documentation and source code in agreement.
 #[derive(Debug, Parser)]
-#[command(name = "kodo", version, about, after_help = EXIT_CODES_HELP, max_term_width = 100)]
+#[command(name = "kodo", version, about, after_help = EXIT_CODES_HELP.as_str(), max_term_width = 100)]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
@@ -158,31 +159,29 @@ pub enum ReportFormat {
 pub enum Command {
     /// Sync PostHog and Notion: status, import, export, audit or setup (none: status, the
     /// discrepancies, and the commands that would fix them)
-    #[command(name = "ph-sync", after_help = EXIT_CODES_HELP)]
+    #[command(name = "ph-sync", after_help = EXIT_CODES_HELP.as_str())]
     PhSync(PhSyncArgs),
     /// The spec's CLI alternative: `--direction push` is `ph-sync import`, `pull` is `export`
-    #[command(name = "notion-sync", after_help = EXIT_CODES_HELP)]
+    #[command(name = "notion-sync", after_help = EXIT_CODES_HELP.as_str())]
     NotionSync(NotionSyncArgs),
     /// Find PostHog event captures and feature-flag checks in the source code
-    #[command(after_help = EXIT_CODES_HELP)]
+    #[command(after_help = EXIT_CODES_HELP.as_str())]
     Scan(ScanArgs),
     /// Run a hook: `claude` (Claude Code PreToolUse/PostToolUse, JSON on stdin) or `pre-commit`
-    #[command(after_help = EXIT_CODES_HELP)]
+    #[command(after_help = EXIT_CODES_HELP.as_str())]
     Hook(HookArgs),
     /// Install kodo's hooks: the git pre-commit hook, or Claude Code hooks in .claude/settings.json
-    #[command(after_help = EXIT_CODES_HELP)]
+    #[command(after_help = EXIT_CODES_HELP.as_str())]
     Hooks(HooksArgs),
     /// The local snapshot of what Notion documents (.kodo/snapshot.json), used offline by hooks
-    #[command(after_help = EXIT_CODES_HELP)]
+    #[command(after_help = EXIT_CODES_HELP.as_str())]
     Snapshot(SnapshotArgs),
     /// Check that this repository is ready: config, tokens, Notion databases and parent page,
     /// PostHog access, the snapshot and the hooks (one line per check; exit 1 if one fails)
-    #[command(after_help = EXIT_CODES_HELP)]
+    #[command(after_help = EXIT_CODES_HELP.as_str())]
     Doctor(DoctorArgs),
     /// Print a shell completion script for kodo to stdout (bash, zsh, fish, elvish, powershell)
-    #[command(
-        after_help = "Install, for example:\n  bash: kodo completions bash > ~/.local/share/bash-completion/completions/kodo\n  zsh:  kodo completions zsh > \"${fpath[1]}/_kodo\"\n  fish: kodo completions fish > ~/.config/fish/completions/kodo.fish"
-    )]
+    #[command(after_help = COMPLETIONS_HELP.as_str())]
     Completions(CompletionsArgs),
 }
 
@@ -336,8 +335,10 @@ pub struct HookArgs {
 #[derive(Debug, Subcommand)]
 pub enum HookWhich {
     /// Claude Code hook: reads the hook JSON on stdin; exit 2 blocks an undocumented create
+    #[command(after_help = EXIT_CODES_HELP.as_str())]
     Claude,
     /// Git pre-commit hook: blocks commits that add undocumented events or flags (exit 1)
+    #[command(after_help = EXIT_CODES_HELP.as_str())]
     PreCommit(PreCommitArgs),
 }
 
@@ -360,6 +361,7 @@ pub struct HooksArgs {
 pub enum HooksAction {
     /// Write .git/hooks/pre-commit (respecting core.hooksPath), or with --claude-settings merge
     /// kodo's hooks into .claude/settings.json
+    #[command(after_help = EXIT_CODES_HELP.as_str())]
     Install(HooksInstallArgs),
 }
 
@@ -385,6 +387,7 @@ pub struct SnapshotArgs {
 #[derive(Debug, Subcommand)]
 pub enum SnapshotAction {
     /// Read the Notion databases and rewrite .kodo/snapshot.json
+    #[command(after_help = EXIT_CODES_HELP.as_str())]
     Refresh,
 }
 
@@ -436,26 +439,26 @@ pub struct ReportArgs {
 #[derive(Debug, Subcommand)]
 pub enum PhSyncAction {
     /// Counts in PostHog and Notion, undocumented resources, last sync time
-    #[command(after_help = EXIT_CODES_HELP)]
+    #[command(after_help = EXIT_CODES_HELP.as_str())]
     Status(StatusArgs),
     /// Create missing and update stale Notion entries from PostHog
-    #[command(after_help = EXIT_CODES_HELP)]
+    #[command(after_help = EXIT_CODES_HELP.as_str())]
     Import(ImportArgs),
     /// Write the Notion side to .kodo/export/<resource>.json and .csv (or stdout with --format)
-    #[command(after_help = EXIT_CODES_HELP)]
+    #[command(after_help = EXIT_CODES_HELP.as_str())]
     Export(ExportArgs),
     /// The full discrepancy report: undocumented, orphaned, status mismatches, stale facts,
     /// the code section and the best-practice findings
-    #[command(after_help = EXIT_CODES_HELP)]
+    #[command(after_help = EXIT_CODES_HELP.as_str())]
     Audit(AuditArgs),
     /// Create the four Notion databases (or adopt kodo's existing ones) and write their IDs
     /// into the config
-    #[command(after_help = EXIT_CODES_HELP)]
+    #[command(after_help = EXIT_CODES_HELP.as_str())]
     Setup(SetupArgs),
     /// Write the Notion row of an event, flag, experiment or dashboard before it exists in
     /// PostHog (documentation first): created once, with the planned status and the facts
     /// kodo derives; re-running writes only what is given. Refreshes the offline snapshot.
-    #[command(after_help = EXIT_CODES_HELP)]
+    #[command(after_help = EXIT_CODES_HELP.as_str())]
     Document(Box<DocumentArgs>),
 }
 

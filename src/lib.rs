@@ -10,6 +10,7 @@ pub mod cli;
 pub mod cmd;
 pub mod config;
 pub mod dotenv;
+pub mod exit;
 pub mod hooks;
 pub mod lock;
 pub mod lookup;

@@ -1,25 +1,23 @@
 //! The `kodo` binary: parses arguments, runs the command, maps the outcome to an exit code
-//! (0 ok, 1 a check failed, 2 usage, config, auth or network error, 130 interrupted).
+//! (the table is [`kodo::exit::CODES`]: 0 ok, 1 a check failed, 2 usage, config, auth or
+//! network error, 130 interrupted).
 
 use std::process::ExitCode;
 
-use kodo::app::{self, Outcome};
+use kodo::app;
 use kodo::cli::Cli;
 
 fn main() -> ExitCode {
     // clap prints usage errors itself and exits with 2.
     let cli = Cli::parse_args();
     match app::run(cli) {
-        Ok(Outcome::Success) => ExitCode::SUCCESS,
-        Ok(Outcome::CheckFailed) => ExitCode::from(1),
-        Ok(Outcome::Blocked) => ExitCode::from(2),
-        Ok(Outcome::Interrupted) => ExitCode::from(130),
+        Ok(outcome) => ExitCode::from(outcome.code()),
         Err(err) => {
             eprintln!("error: {err}");
             for cause in err.chain().skip(1) {
                 eprintln!("  caused by: {cause}");
             }
-            ExitCode::from(2)
+            ExitCode::from(kodo::exit::ERROR)
         }
     }
 }

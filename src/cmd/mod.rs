@@ -51,6 +51,26 @@ pub enum Outcome {
     Interrupted,
 }
 
+impl Outcome {
+    /// Every outcome, for the test that checks [`crate::exit::CODES`] lists each one's code.
+    pub const ALL: [Outcome; 4] = [
+        Outcome::Success,
+        Outcome::CheckFailed,
+        Outcome::Blocked,
+        Outcome::Interrupted,
+    ];
+
+    /// The process's exit code for this outcome (a row of [`crate::exit::CODES`]).
+    pub const fn code(self) -> u8 {
+        match self {
+            Outcome::Success => crate::exit::SUCCESS,
+            Outcome::CheckFailed => crate::exit::CHECK_FAILED,
+            Outcome::Blocked => crate::exit::ERROR,
+            Outcome::Interrupted => crate::exit::INTERRUPTED,
+        }
+    }
+}
+
 /// What every command gets: the global options, the run-wide switches its subcommand set,
 /// the printer and the working directory.
 pub struct Context {

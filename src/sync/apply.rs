@@ -100,7 +100,7 @@ impl Stop {
                 "Interrupted: finishing the writes in flight, starting no other (Ctrl-C again stops at once)",
             );
             if tokio::signal::ctrl_c().await.is_ok() {
-                std::process::exit(130);
+                std::process::exit(i32::from(crate::exit::INTERRUPTED));
             }
         });
         stop

@@ -132,27 +132,67 @@ fn read_only_commands_leave_a_committed_kodo_directory_clean() {
     assert!(status.contains(".kodo/snapshot.json"), "{status}");
 }
 
+/// The exit-code table is derived from the code: every outcome's code and the error code are
+/// rows of `kodo::exit::CODES`, every row is one of them, and the README's table and every
+/// command's `--help` are that table, word for word.
 #[test]
 fn the_readme_and_help_list_the_same_exit_codes() {
+    use kodo::cmd::Outcome;
+    use kodo::exit::{CODES, ERROR};
+    // What the code can exit with: each outcome, an error (kodo's or clap's usage error), Ctrl-C.
+    let usage = kodo::cli::Cli::try_parse_checked(["kodo", "ph-sync", "frobnicate"]).unwrap_err();
+    let mut produced: Vec<u8> = Outcome::ALL.iter().map(|o| o.code()).collect();
+    produced.extend([ERROR, u8::try_from(usage.exit_code()).unwrap()]);
+    produced.sort_unstable();
+    produced.dedup();
+    let table: Vec<u8> = CODES.iter().map(|c| c.code).collect();
+    assert_eq!(
+        produced, table,
+        "a code the table lacks, or a row no code produces"
+    );
+
     let readme =
         std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
     // The section up to the next heading: the one table, not any table after it.
     let section = readme.split("### Exit codes").nth(1).unwrap();
-    let table = section.split("\n#").next().unwrap();
-    let readme_codes: Vec<&str> = table
+    let section = section.split("\n#").next().unwrap();
+    let readme_rows: Vec<&str> = section
         .lines()
-        .filter_map(|l| l.strip_prefix("| "))
-        .filter_map(|l| l.split(' ').next())
-        .filter(|c| c.chars().all(|ch| ch.is_ascii_digit()))
+        .filter(|l| l.starts_with("| ") && !l.starts_with("| code "))
         .collect();
-    let help_codes: Vec<&str> = kodo::cli::EXIT_CODES_HELP
-        .lines()
-        .filter_map(|l| l.strip_prefix("  "))
-        .filter_map(|l| l.split(' ').next())
-        .filter(|c| !c.is_empty() && c.chars().all(|ch| ch.is_ascii_digit()))
-        .collect();
-    assert_eq!(readme_codes, ["0", "1", "2", "130"]);
-    assert_eq!(help_codes, readme_codes);
+    assert_eq!(
+        readme_rows,
+        kodo::exit::markdown_rows(),
+        "README.md's exit-code table"
+    );
+
+    // `kodo --help` and each command's `--help` end with the table.
+    let help = kodo::exit::help(92);
+    let mut commands = vec![vec![]];
+    let cli = <kodo::cli::Cli as clap::CommandFactory>::command();
+    for sub in cli.get_subcommands().filter(|c| c.get_name() != "help") {
+        commands.push(vec![sub.get_name().to_string()]);
+        for leaf in sub.get_subcommands().filter(|c| c.get_name() != "help") {
+            commands.push(vec![
+                sub.get_name().to_string(),
+                leaf.get_name().to_string(),
+            ]);
+        }
+    }
+    for args in commands {
+        let out = assert_cmd::Command::cargo_bin("kodo")
+            .unwrap()
+            .args(&args)
+            .arg("--help")
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{args:?}");
+        let text = String::from_utf8(out.stdout).unwrap();
+        assert!(
+            text.trim_end().ends_with(&help),
+            "kodo {args:?} --help:\n{text}"
+        );
+    }
     // Garbage on `kodo hook claude`'s stdin is the documented exit 1, never a panic.
     let dir = tempfile::tempdir().unwrap();
     let out = assert_cmd::Command::cargo_bin("kodo")

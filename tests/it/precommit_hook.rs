@@ -653,6 +653,52 @@ fn a_template_of_constants_is_checked_as_the_key_it_spells() {
 }
 
 #[test]
+fn a_template_of_constants_from_other_files_is_checked_as_the_key_it_spells() {
+    // `checkout_started` is documented; the other keys are not.
+    let repo = Repo::with_kodo(&["checkout_started"], &[]);
+    repo.write("src/names.ts", "export const PREFIX = 'checkout'\n");
+    repo.write("api/names.py", "PREFIX = \"billing\"\n");
+    repo.write(
+        "svc/names.go",
+        "package svc\n\nconst Prefix = \"go_billing\"\n",
+    );
+    repo.git(&["add", "."]);
+    repo.git(&["commit", "-q", "-m", "names"]);
+    repo.write(
+        APP,
+        "import posthog from 'posthog-js'\nimport { PREFIX } from './names'\n\nposthog.capture(`${PREFIX}_started`)\nposthog.capture(`${PREFIX}_paid`)\nposthog.capture(`${PREFIX}_${NOWHERE}`)\n",
+    );
+    repo.write(
+        "api/views.py",
+        "import posthog\nfrom .names import PREFIX\n\n\ndef view(request):\n    posthog.capture(f\"{PREFIX}_opened\", distinct_id=request.user.id)\n",
+    );
+    repo.write(
+        "svc/handler.go",
+        "package svc\n\nfunc h(client posthog.Client) {\n\tclient.Enqueue(posthog.Capture{DistinctId: \"u\", Event: Prefix + \"_paid\"})\n}\n",
+    );
+    repo.git(&["add", "."]);
+    let out = repo.hook();
+    assert_code(&out, 1);
+    let err = stderr(&out);
+    assert!(
+        err.contains("event  `checkout_paid`  is not documented"),
+        "{err}"
+    );
+    assert!(
+        err.contains("event  `billing_opened`  is not documented"),
+        "{err}"
+    );
+    assert!(
+        err.contains("event  `go_billing_paid`  is not documented"),
+        "{err}"
+    );
+    assert!(!err.contains("`checkout_started`  is not"), "{err}");
+    // A name defined nowhere keeps the whole key dynamic, with its location.
+    assert!(err.contains("src/app.ts:6"), "{err}");
+    assert!(err.contains("${PREFIX}_${NOWHERE}"), "{err}");
+}
+
+#[test]
 fn an_added_check_of_a_flag_posthog_no_longer_serves_is_blocked() {
     // Documented (its Notion row is archived, as `import` leaves a deleted flag), but the last
     // run that read PostHog recorded it as deleted: the check the commit adds is dead code.

@@ -5,7 +5,7 @@
 //! `function useFeatureFlag(…) {`) is not a call; a key that is not a plain literal is
 //! never dropped: it comes back as an identifier to resolve or as dynamic with a reason.
 
-use crate::lang::Lang;
+use crate::lang::{Family, Lang};
 use crate::lexer::{str_value, Tk, Token};
 use crate::patterns::{KeyAt, Pattern, Recv, SideHint, Table};
 use crate::Kind;
@@ -25,9 +25,10 @@ pub(crate) enum KeyExpr {
     /// "b"`), or a list of flag keys (`evaluate_flags(…, flag_keys=["a", B])`).
     OneOf(Vec<KeyExpr>),
     /// An interpolated string of names (`` `${A}_x` ``, `f"{A}_x"`, see
-    /// [`crate::template`]) and the expression as written, for the dynamic reason when a
-    /// name does not resolve.
-    Template(Vec<crate::template::Part>, String),
+    /// [`crate::template`]) or a concatenation (`A + "_x"`), the expression as written (the
+    /// reference's identifier while its names wait for the cross-file stage), and the
+    /// dynamic reason when a name does not resolve.
+    Template(Vec<crate::template::Part>, String, String),
 }
 
 /// A conditional whose branches are each a plain literal or a name (`c ? "a" : "b"`,
@@ -1177,15 +1178,19 @@ fn key_expr(cx: &Ctx, start: usize, end: usize) -> KeyExpr {
     if s >= e {
         return KeyExpr::Dynamic("missing argument".into());
     }
-    let expr = || {
+    // The expression as written, on one line and at most 80 characters.
+    let written = || {
         let raw = String::from_utf8_lossy(&src[toks[s].start as usize..toks[e - 1].end as usize])
             .into_owned();
         let flat: String = raw.split_whitespace().collect::<Vec<_>>().join(" ");
-        let short = if flat.chars().count() > 80 {
+        if flat.chars().count() > 80 {
             format!("{}…", flat.chars().take(79).collect::<String>())
         } else {
             flat
-        };
+        }
+    };
+    let expr = || {
+        let short = written();
         if short.contains('`') {
             short
         } else {
@@ -1199,11 +1204,14 @@ fn key_expr(cx: &Ctx, start: usize, end: usize) -> KeyExpr {
         if toks[s].interpolated() {
             let reason = format!("interpolated string {}", expr());
             return match crate::template::parts(src, &toks[s], cx.lang) {
-                Some(parts) => KeyExpr::Template(parts, reason),
+                Some(parts) => KeyExpr::Template(parts, written(), reason),
                 None => KeyExpr::Dynamic(reason),
             };
         }
         return KeyExpr::Literal(str_value(src, &toks[s]));
+    }
+    if let Some(parts) = concatenation(cx, s, e) {
+        return KeyExpr::Template(parts, written(), format!("expression {}", expr()));
     }
     if let Some(name) = chain_name(cx, s, e) {
         if !matches!(
@@ -1214,6 +1222,46 @@ fn key_expr(cx: &Ctx, start: usize, end: usize) -> KeyExpr {
         }
     }
     KeyExpr::Dynamic(format!("expression {}", expr()))
+}
+
+/// `PREFIX + "_clicked"`, `A + "_" + B` (JS/TS, Python, Go): a concatenation of string
+/// literals and names, as the parts of an interpolated string; at least one name, and
+/// nothing else (a call, a number, another operator, parentheses) in any operand.
+fn concatenation(cx: &Ctx, s: usize, e: usize) -> Option<Vec<crate::template::Part>> {
+    use crate::template::Part;
+    let (src, toks) = (cx.src, cx.toks);
+    if !matches!(cx.lang.family(), Family::Js | Family::Python | Family::Go) {
+        return None;
+    }
+    let mut parts: Vec<Part> = Vec::new();
+    let mut names = 0;
+    let mut from = s;
+    for k in s..=e {
+        if k < e && !toks[k].is(src, "+") {
+            continue;
+        }
+        if k == from {
+            return None;
+        }
+        if k == from + 1 && toks[from].kind == Tk::Str {
+            if toks[from].interpolated() {
+                parts.extend(crate::template::parts(src, &toks[from], cx.lang)?);
+            } else {
+                parts.push(Part::Text(str_value(src, &toks[from])));
+            }
+        } else {
+            let name = chain_name(cx, from, k)?;
+            if name.starts_with('@') || toks[from].kind != Tk::Ident {
+                return None;
+            }
+            parts.push(Part::Name(name));
+        }
+        names += usize::from(matches!(parts.last(), Some(Part::Name(_))));
+        from = k + 1;
+    }
+    // `A + B` alone could be numbers; one literal operand makes it a string.
+    let texts = parts.iter().filter(|p| matches!(p, Part::Text(_))).count();
+    (from > s && names > 0 && texts > 0 && parts.len() > 1).then_some(parts)
 }
 
 /// `a.b.c`, `A::B`, `$this->x`, `EVENTS['k']`, `@attr`, `self.X` as a `.`-joined name.
@@ -1348,6 +1396,51 @@ mod tests {
     }
 
     #[test]
+    fn concatenations_of_names_and_literals_are_templates() {
+        use crate::template::Part;
+        let got = keys(
+            "posthog.capture(A + '_x'); posthog.capture('p_' + ev.B + `_${C}`); posthog.capture(A + 1); posthog.capture(f(a) + '_x'); posthog.capture('a' + 'b'); posthog.capture((A) + '_x'); posthog.capture(A + '_x' - 1)",
+            "a.ts",
+        );
+        assert_eq!(
+            got[0].1,
+            KeyExpr::Template(
+                vec![Part::Name("A".into()), Part::Text("_x".into())],
+                "A + '_x'".into(),
+                "expression `A + '_x'`".into()
+            )
+        );
+        let KeyExpr::Template(parts, _, _) = &got[1].1 else {
+            panic!("{:?}", got[1].1)
+        };
+        assert_eq!(
+            parts,
+            &vec![
+                Part::Text("p_".into()),
+                Part::Name("ev.B".into()),
+                Part::Text("_".into()),
+                Part::Name("C".into())
+            ]
+        );
+        for (_, k, _) in &got[2..] {
+            assert!(matches!(k, KeyExpr::Dynamic(_)), "{k:?}");
+        }
+        // Python and Go too; not languages whose `+` is not string concatenation here.
+        assert!(matches!(
+            keys("posthog.capture(PREFIX + \"_x\", distinct_id=u)", "a.py")[0].1,
+            KeyExpr::Template(..)
+        ));
+        assert!(matches!(
+            keys(
+                "client.Enqueue(posthog.Capture{Event: Prefix + \"_x\"})",
+                "a.go"
+            )[0]
+            .1,
+            KeyExpr::Template(..)
+        ));
+    }
+
+    #[test]
     fn identifiers_and_dynamic_keys_are_kept() {
         let got = keys("posthog.capture(EVENTS.signup); posthog.capture(`page_${name}`); posthog.capture(prefix + name)", "a.ts");
         assert_eq!(got[0].1, KeyExpr::Ident("EVENTS.signup".into()));
@@ -1358,6 +1451,7 @@ mod tests {
                     crate::template::Part::Text("page_".into()),
                     crate::template::Part::Name("name".into())
                 ],
+                "`page_${name}`".into(),
                 "interpolated string `page_${name}`".into()
             )
         );

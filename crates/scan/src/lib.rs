@@ -31,6 +31,7 @@ pub mod infer;
 mod lang;
 mod lexer;
 mod patterns;
+mod pending;
 pub mod render;
 mod resolve;
 mod scan;

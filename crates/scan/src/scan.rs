@@ -5,7 +5,7 @@
 //! `dynamic_reason`; memory held across files is only the references found.
 
 use std::cell::{OnceCell, RefCell};
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
 use std::rc::Rc;
 
@@ -38,6 +38,10 @@ pub(crate) struct Found {
     /// The inferred wrapper called (its name), for a call site of one.
     #[serde(default)]
     pub via: Option<String>,
+    /// For an interpolated string with names its file does not define: its parts and
+    /// where each remaining name's import points (`hint` is then unused).
+    #[serde(default)]
+    pub template: Option<Box<crate::template::Pending>>,
 }
 
 /// A [`Reference`] as the scan cache stores it. Postcard is not self-describing, so every
@@ -261,42 +265,17 @@ fn resolve_pending(
     options: &crate::ScanOptions,
     refs: &mut [Found],
 ) -> Result<(), ScanError> {
+    let mut asks = crate::pending::Asks::of(refs);
+    if asks.is_empty() {
+        return Ok(());
+    }
     // Names whose import says where they live: read just those files.
-    let targeted: Vec<usize> = (0..refs.len())
-        .filter(|&i| {
-            let Found { r, hint, .. } = &refs[i];
-            r.key.is_none()
-                && r.dynamic_reason.is_none()
-                && r.identifier.is_some()
-                && matches!(hint, Some((Origin::Stem(_) | Origin::Dir(_), _)))
-        })
-        .collect();
-    if !targeted.is_empty() {
-        let requests: Vec<(Origin, Family, String)> = targeted
-            .iter()
-            .filter_map(|&i| {
-                let Found { family, hint, .. } = &refs[i];
-                hint.as_ref().map(|(o, l)| (o.clone(), *family, l.clone()))
-            })
-            .collect();
-        let resolutions = resolve_targeted(&base_dir(root), &requests);
-        for (&i, resolution) in targeted.iter().zip(&resolutions) {
-            if *resolution != Resolution::Unresolved {
-                apply(&mut refs[i].r, resolution);
-            }
-        }
+    let requests = asks.targeted();
+    if !requests.is_empty() {
+        asks.answer_targeted(resolve_targeted(&base_dir(root), &requests));
     }
     // The rest: one prefiltered walk for all remaining names.
-    let mut pending: HashMap<Family, HashSet<String>> = HashMap::new();
-    for Found {
-        r, family, hint, ..
-    } in refs.iter()
-    {
-        if let (None, Some(id), None) = (&r.key, &r.identifier, &r.dynamic_reason) {
-            let lookup = hint.as_ref().map_or(id, |(_, l)| l);
-            pending.entry(*family).or_default().insert(lookup.clone());
-        }
-    }
+    let pending = asks.unanswered();
     if !pending.is_empty() {
         let found = match &options.cache_dir {
             Some(dir) => {
@@ -304,24 +283,9 @@ fn resolve_pending(
             }
             None => resolve_in(root, compiled, &pending)?,
         };
-        let empty = DefIndex::default();
-        for Found {
-            r, family, hint, ..
-        } in refs.iter_mut()
-        {
-            if let (None, Some(id), None) = (&r.key, &r.identifier, &r.dynamic_reason) {
-                let (origin, lookup) = match hint {
-                    Some((o, l)) => (Some(&*o), l.as_str()),
-                    None => (None, id.as_str()),
-                };
-                let resolution = found
-                    .get(family)
-                    .unwrap_or(&empty)
-                    .lookup_from(lookup, origin);
-                apply(r, &resolution);
-            }
-        }
+        asks.answer_from(&found);
     }
+    asks.settle(refs);
     Ok(())
 }
 
@@ -603,6 +567,7 @@ pub(crate) fn file_refs_defs(
             let (column, snippet) = locate(bytes, tok.start as usize);
             let mut origin = None;
             let mut param_of = None;
+            let mut template = None;
             let properties = r
                 .props
                 .as_ref()
@@ -624,20 +589,46 @@ pub(crate) fn file_refs_defs(
             match r.key {
                 KeyExpr::Literal(k) => reference.key = Some(k),
                 KeyExpr::Dynamic(reason) => reference.dynamic_reason = Some(reason),
-                // Every name a constant of this file (not a parameter): the string it spells.
-                KeyExpr::Template(parts, reason) => {
-                    let value = |name: &str| {
+                // Every name a constant (not a parameter): the string it spells. Names this
+                // file does not define are left for the cross-file stage, as an identifier is.
+                KeyExpr::Template(parts, written, reason) => {
+                    let mut parts_left: Vec<crate::template::Part> = Vec::new();
+                    let mut hints = Vec::new();
+                    let mut dynamic = false;
+                    for part in parts {
+                        let crate::template::Part::Name(name) = &part else {
+                            parts_left.push(part);
+                            continue;
+                        };
                         if infer::param_slot(&fns, r.tok, name).is_some() {
-                            return None;
+                            dynamic = true;
+                            break;
                         }
-                        match local.as_ref()?.lookup(name) {
-                            Resolution::Resolved { value, .. } => Some(value),
-                            _ => None,
+                        match local.as_ref().map(|i| i.lookup(name)) {
+                            Some(Resolution::Resolved { value, .. }) => {
+                                parts_left.push(crate::template::Part::Text(value));
+                            }
+                            Some(Resolution::Ambiguous { .. }) => {
+                                dynamic = true;
+                                break;
+                            }
+                            _ => {
+                                hints.push(origin_of(name, lang, rel, &imports));
+                                parts_left.push(part);
+                            }
                         }
-                    };
-                    match crate::template::join(&parts, value) {
-                        Some(key) => reference.key = Some(key),
-                        None => reference.dynamic_reason = Some(reason),
+                    }
+                    if dynamic {
+                        reference.dynamic_reason = Some(reason);
+                    } else if hints.is_empty() {
+                        reference.key = crate::template::join(&parts_left, |_| None);
+                    } else {
+                        reference.identifier = Some(written);
+                        template = Some(Box::new(crate::template::Pending {
+                            parts: parts_left,
+                            hints,
+                            reason,
+                        }));
                     }
                 }
                 // Split into one reference per key above; a nested list stays dynamic.
@@ -688,6 +679,7 @@ pub(crate) fn file_refs_defs(
                 hint: origin,
                 param_of,
                 via,
+                template,
             }
         })
         .collect();

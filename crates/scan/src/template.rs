@@ -8,7 +8,7 @@ use crate::lang::{Family, Lang};
 use crate::lexer::Token;
 
 /// One piece of an interpolated string.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub(crate) enum Part {
     /// Literal text, escapes decoded.
     Text(String),
@@ -102,6 +102,38 @@ fn is_name(s: &str) -> bool {
                     .chars()
                     .all(|c| c.is_alphanumeric() || c == '_' || c == '$')
         })
+}
+
+/// An interpolated string some of whose names are not defined in its own file: what the
+/// cross-file stage needs to finish it. Names the file defines are already spelled out as
+/// text; each remaining name has where its import points (when it has one), in order.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub(crate) struct Pending {
+    /// The parts, names resolved within the file replaced by their values.
+    pub parts: Vec<Part>,
+    /// Per [`Part::Name`] in `parts`, in order: where its import points and the name to
+    /// look up there.
+    pub hints: Vec<Option<(crate::imports::Origin, String)>>,
+    /// The dynamic reason when a name does not resolve to one value.
+    pub reason: String,
+}
+
+impl Pending {
+    /// The names still to resolve, each with where its import points and the name to look
+    /// up there (the name itself without an import).
+    pub(crate) fn lookups(&self) -> impl Iterator<Item = (Option<&crate::imports::Origin>, &str)> {
+        self.parts
+            .iter()
+            .filter_map(|p| match p {
+                Part::Name(n) => Some(n.as_str()),
+                Part::Text(_) => None,
+            })
+            .zip(&self.hints)
+            .map(|(name, hint)| match hint {
+                Some((origin, lookup)) => (Some(origin), lookup.as_str()),
+                None => (None, name),
+            })
+    }
 }
 
 /// The string the parts spell when `value` gives each name's value; `None` as soon as a

@@ -72,6 +72,7 @@ fixtures! {
     server_marked_files => "server-files",
     lookalikes_are_not_posthog => "lookalikes",
     test_file_conventions => "test-files",
+    templates_of_constants_across_files => "templates-cross",
 }
 
 /// Every fixture directory has a test above, so a new fixture cannot be silently skipped.
