@@ -171,6 +171,11 @@ pub struct Analysis {
     pub records: BTreeMap<Resource, Vec<Desired>>,
     pub plans: Vec<ResourcePlan>,
     pub notion: kodo_api::NotionClient,
+    /// The one PostHog client of the run: every later PostHog read (the event properties)
+    /// goes through it, so its limiter counts every request made with the key. A second
+    /// client would start an empty window and, within a minute of the fetch, go past
+    /// PostHog's 480/minute (the sync bench's 2,000 resources at 600/window saw 8 429s).
+    pub posthog: kodo_api::PostHogClient,
     pub now: String,
     /// The code scan for the audit's code section, when asked for.
     pub code_scan: Option<Result<kodo_core::code::CodeScan, String>>,
@@ -243,6 +248,7 @@ pub async fn analyse(
         records,
         plans,
         notion,
+        posthog,
         now: now_rfc3339(),
         code_scan,
     })
@@ -406,52 +412,47 @@ pub async fn property_report_of(
         .filter(|n| !n.is_empty() && !crate::sync::normalize::is_builtin_event(n))
         .collect();
     if !names.is_empty() {
-        match fetch::posthog_client(&a.config, s.printer) {
-            Ok(client) => {
-                let client = &client;
-                let reads: Vec<(String, Result<Vec<kodo_api::PropertyDefinition>, kodo_api::ApiError>)> =
-                    futures_util::stream::iter(names)
-                        .map(|name| async move {
-                            let got = client.event_properties(&name).await;
-                            (name, got)
-                        })
-                        .buffer_unordered(PROPERTY_READS_IN_FLIGHT)
-                        .collect()
-                        .await;
-                let mut failed: Vec<String> = Vec::new();
-                for (name, got) in reads {
-                    match got {
-                        Ok(list) => {
-                            observed.posthog.insert(
-                                name,
-                                list.into_iter()
-                                    .map(|p| {
-                                        let kind = p
-                                            .property_type
-                                            .as_deref()
-                                            .and_then(kodo_core::property_schema::PropertyType::from_posthog);
-                                        (p.name, kind)
-                                    })
-                                    .collect(),
-                            );
-                        }
-                        Err(e) => failed.push(format!("{name}: {e}")),
-                    }
+        let client = &a.posthog;
+        let reads: Vec<(
+            String,
+            Result<Vec<kodo_api::PropertyDefinition>, kodo_api::ApiError>,
+        )> = futures_util::stream::iter(names)
+            .map(|name| async move {
+                let got = client.event_properties(&name).await;
+                (name, got)
+            })
+            .buffer_unordered(PROPERTY_READS_IN_FLIGHT)
+            .collect()
+            .await;
+        let mut failed: Vec<String> = Vec::new();
+        for (name, got) in reads {
+            match got {
+                Ok(list) => {
+                    observed.posthog.insert(
+                        name,
+                        list.into_iter()
+                            .map(|p| {
+                                let kind = p.property_type.as_deref().and_then(
+                                    kodo_core::property_schema::PropertyType::from_posthog,
+                                );
+                                (p.name, kind)
+                            })
+                            .collect(),
+                    );
                 }
-                if !failed.is_empty() {
-                    failed.sort();
-                    s.printer.warn(&format!(
-                        "PostHog's properties of {} events could not be read (the first: {}); those events are judged on the code alone (a personal API key needs the `property_definition:read` scope)",
-                        failed.len(),
-                        failed[0]
-                    ));
-                }
+                Err(e) => failed.push(format!("{name}: {e}")),
             }
-            Err(e) => s.printer.warn(&format!(
-                "PostHog's event properties were not read ({e}); the Properties section judges the code alone"
-            )),
+        }
+        if !failed.is_empty() {
+            failed.sort();
+            s.printer.warn(&format!(
+                "PostHog's properties of {} events could not be read (the first: {}); those events are judged on the code alone (a personal API key needs the `property_definition:read` scope)",
+                failed.len(),
+                failed[0]
+            ));
         }
     }
+
     kodo_core::properties::report(
         rows,
         creates,

@@ -15,6 +15,16 @@
 //!   configured database ID, plus one query per 100 existing rows (at least one); one read
 //!   of the user list (to fill Owner; per 100 users); one create per missing row.
 //!
+//! kodo reads PostHog before it writes to Notion (fetch → model → plan → apply), and PostHog
+//! is not scaled: the emulator keeps its real throttles for a personal API key, 480 requests in
+//! any minute and 4,800 in any hour (posthog.com/docs/api#rate-limiting, "CRUD endpoints";
+//! `sandbox/src/options.rs`). So the floor is PostHog's (its requests at those throttles)
+//! plus Notion's, and the PostHog requests are reported against their own minimum: one page
+//! of 100 per list (flags and experiments are listed once more with `archived=true`, PostHog
+//! leaving archived ones out of the plain list), the organization's members (Owner), and one
+//! `property_definitions` read per event (its properties; PostHog has no endpoint that
+//! returns properties per event for many events at once).
+//!
 //! The scenario is generated from the `demo` scenario's workspace (same users, databases and
 //! pages, rows removed) with N resources: half events, a tenth experiments (each with its
 //! flag), 15% dashboards, the rest flags. It is deterministic.
@@ -218,15 +228,24 @@ struct Row {
     budget: u32,
     requests: usize,
     minimum: usize,
-    rate_limited: usize,
+    posthog_requests: usize,
+    posthog_minimum: usize,
+    /// 429s from Notion and from PostHog.
+    rate_limited: (usize, usize),
     wall: f64,
 }
 
 impl Row {
-    /// The least time any client can take for `requests` at `budget` per (scaled) window.
-    fn floor(&self) -> f64 {
+    /// The least time any client can take for its Notion `requests` at `budget` per (scaled)
+    /// window.
+    fn notion_floor(&self) -> f64 {
         let windows = self.requests.div_ceil(self.budget as usize).max(1);
         (windows - 1) as f64 * NOTION_WINDOW_SECS / TIME_SCALE
+    }
+
+    /// The least time for the whole import: PostHog's reads, then Notion's writes.
+    fn floor(&self) -> f64 {
+        posthog_floor(self.posthog_requests) + self.notion_floor()
     }
 }
 
@@ -277,13 +296,26 @@ fn measure(kodo: &Path, sandbox_bin: &Path, work: &Path, n: usize, budget: u32) 
         bail!("kodo did not create {n} rows:\n{stdout}");
     }
     let log = admin_get(&sandbox.addr, "/requests")?;
+    if let Ok(p) = std::env::var("KODO_BENCH_DUMP") {
+        std::fs::write(
+            format!("{p}-{n}-{budget}.json"),
+            serde_json::to_string(&log)?,
+        )?;
+    }
     let notion: Vec<&Value> = log
         .as_array()
         .into_iter()
         .flatten()
         .filter(|r| r["service"] == "notion")
         .collect();
-    let rate_limited = notion.iter().filter(|r| r["status"] == 429).count();
+    let posthog: Vec<&Value> = log
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|r| r["service"] == "posthog")
+        .collect();
+    let limited = |log: &[&Value]| log.iter().filter(|r| r["status"] == 429).count();
+    let rate_limited = (limited(&notion), limited(&posthog));
     drop(sandbox);
     // Empty databases: one query each.
     let minimum = 4 * (2 + 1) + users.div_ceil(100) + n;
@@ -292,9 +324,36 @@ fn measure(kodo: &Path, sandbox_bin: &Path, work: &Path, n: usize, budget: u32) 
         budget,
         requests: notion.len(),
         minimum,
+        posthog_requests: posthog.len(),
+        posthog_minimum: posthog_minimum(&mix(n)),
         rate_limited,
         wall,
     })
+}
+
+/// The PostHog requests any correct import of `m` needs: every list page, the archived
+/// listings, the members, and each event's property definitions.
+fn posthog_minimum(m: &Mix) -> usize {
+    let pages = |count: usize| count.div_ceil(100).max(1);
+    pages(m.events)
+        + pages(m.flags)
+        + 1
+        + pages(m.experiments)
+        + 1
+        + pages(m.dashboards)
+        + 1
+        + m.events
+}
+
+/// PostHog's throttles for a personal API key (the emulator's defaults): requests per minute
+/// and per hour, both sliding windows.
+const POSTHOG_PER_MINUTE: usize = 480;
+const POSTHOG_PER_HOUR: usize = 4_800;
+
+/// The least time `requests` PostHog requests take under both sliding windows.
+fn posthog_floor(requests: usize) -> f64 {
+    let waits = |budget: usize, secs: f64| (requests.div_ceil(budget).max(1) - 1) as f64 * secs;
+    waits(POSTHOG_PER_MINUTE, 60.0).max(waits(POSTHOG_PER_HOUR, 3600.0))
 }
 
 /// Runs the benchmark for each size and budget and returns the Markdown table.
@@ -319,27 +378,36 @@ pub fn run(kodo_bin: &Path, sandbox_bin: &Path, sizes: &[usize]) -> Result<Strin
          window, spendable in a burst), with the window scaled from 60 s to {window} s; kodo's \
          `notion.rateLimit` is the same budget. The minimum is what any correct import needs: per \
          database, its data source and schema (2) and one query (1); the user list (1); one create \
-         per resource. The floor is the least time any client needs at that budget: (⌈requests ÷ \
-         budget⌉ − 1) windows. At Notion's real 60 s window both floor and wall time are about \
-         {TIME_SCALE}× longer (N ÷ budget minutes).\n"
+         per resource. kodo reads PostHog before it writes to Notion, and PostHog keeps its real \
+         throttles ({POSTHOG_PER_MINUTE} requests in any minute, {POSTHOG_PER_HOUR} in any hour, \
+         not scaled); its minimum is one page of 100 per list, the archived listings of flags and \
+         experiments, the members, and one property-definitions read per event. The floor is the \
+         least time any client needs: PostHog's (⌈requests ÷ {POSTHOG_PER_MINUTE}⌉ − 1 minutes) \
+         plus Notion's (⌈requests ÷ budget⌉ − 1 windows). At Notion's real 60 s window the Notion \
+         part of both floor and wall time is about {TIME_SCALE}× longer (N ÷ budget minutes).\n"
     );
     let _ = writeln!(
         out,
-        "| Budget / window | Resources | Notion requests | Minimum | 429s | Wall time | Floor | Wall − floor |"
+        "| Budget / window | Resources | Notion requests | Minimum | PostHog requests | Minimum | 429s (Notion / PostHog) | Wall time | Floor (PostHog + Notion) | Wall − floor |"
     );
-    let _ = writeln!(out, "|---:|---:|---:|---:|---:|---:|---:|---:|");
+    let _ = writeln!(out, "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for r in rows {
         let floor = r.floor();
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {} | {} | {:.1} s | {:.1} s | {:+.1} s |",
+            "| {} | {} | {} | {} | {} | {} | {} / {} | {:.1} s | {:.1} s ({:.0} + {:.1}) | {:+.1} s |",
             r.budget,
             r.n,
             r.requests,
             r.minimum,
-            r.rate_limited,
+            r.posthog_requests,
+            r.posthog_minimum,
+            r.rate_limited.0,
+            r.rate_limited.1,
             r.wall,
             floor,
+            posthog_floor(r.posthog_requests),
+            r.notion_floor(),
             r.wall - floor
         );
     }
@@ -352,18 +420,31 @@ mod tests {
 
     #[test]
     fn the_floor_counts_the_windows_after_the_first() {
-        let row = |requests, budget| Row {
+        let row = |requests, budget, posthog_requests| Row {
             n: 0,
             budget,
             requests,
             minimum: 0,
-            rate_limited: 0,
+            posthog_requests,
+            posthog_minimum: 0,
+            rate_limited: (0, 0),
             wall: 0.0,
         };
         let window = NOTION_WINDOW_SECS / TIME_SCALE;
-        assert_eq!(row(180, 180).floor(), 0.0);
-        assert_eq!(row(181, 180).floor(), window);
-        assert_eq!(row(2013, 600).floor(), 3.0 * window);
+        assert_eq!(row(180, 180, 0).floor(), 0.0);
+        assert_eq!(row(181, 180, 480).floor(), window);
+        assert_eq!(row(2013, 600, 1).floor(), 3.0 * window);
+        // PostHog's minute window, then its hour window once 4,800 are spent.
+        assert_eq!(row(1, 180, 481).floor(), 60.0);
+        assert_eq!(row(1, 180, 1022).floor(), 120.0);
+        assert_eq!(row(1, 180, 4_801).floor(), 3600.0);
+    }
+
+    #[test]
+    fn the_posthog_minimum_counts_pages_archived_listings_members_and_events() {
+        // 2,000: 1,000 events (10 pages), 500 flags (5 + archived), 200 experiments
+        // (2 + archived), 300 dashboards (3), members (1), 1,000 property reads.
+        assert_eq!(posthog_minimum(&mix(2000)), 10 + 6 + 3 + 3 + 1 + 1000);
     }
 
     #[test]
