@@ -206,6 +206,23 @@ pub fn handle(
                 None => error(400, "expected {\"list_shift\": integer >= 0}"),
             }
         }
+        ("GET", ["posthog_list_reseen"]) => (
+            200,
+            json!({"list_reseen": lock(&shared.posthog).list_reseen}),
+        ),
+        ("PUT", ["posthog_list_reseen"]) => {
+            let map = match parse_object(body) {
+                Ok(map) => map,
+                Err(e) => return e,
+            };
+            match map.get("list_reseen").and_then(Value::as_u64) {
+                Some(n) => {
+                    lock(&shared.posthog).list_reseen = n as usize;
+                    (200, json!({"list_reseen": n}))
+                }
+                None => error(400, "expected {\"list_reseen\": integer >= 0}"),
+            }
+        }
         ("GET", ["posthog_rate_limit"]) => {
             let burst = lock(&shared.posthog_burst).config();
             let sustained = lock(&shared.posthog_sustained).config();

@@ -229,6 +229,11 @@ pub struct PosthogStore {
     /// List-shift mode: pages after the first are served `list_shift` items earlier, as if
     /// that many items had been inserted ahead of them between the requests (0 = off).
     pub list_shift: usize,
+    /// Re-seen mode: before every page of the event definitions after the first, the
+    /// `list_reseen` definitions listed last are seen again (`last_seen_at` now), as PostHog's
+    /// ingestion does while a client pages: each moves ahead of the pages already read, so the
+    /// listing skips it (and repeats as many) (0 = off).
+    pub list_reseen: usize,
     pub rng: StdRng,
 }
 
@@ -253,7 +258,7 @@ pub struct PosthogOk {
 }
 
 /// What a request needs to know about where it arrived.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct RequestUrl {
     /// `http://host:port`, from the Host header.
     pub origin: String,
@@ -1869,7 +1874,12 @@ impl PosthogStore {
                         let resource =
                             Resource::from_segment(resource).ok_or_else(PosthogError::not_found)?;
                         match method {
-                            "GET" => Ok(ok(200, self.list(resource, url)?)),
+                            "GET" => {
+                                if resource == Resource::EventDefinitions {
+                                    self.reseen_mid_listing(url);
+                                }
+                                Ok(ok(200, self.list(resource, url)?))
+                            }
                             "POST" => self.create(resource, &parse()?),
                             other => Err(PosthogError::method_not_allowed(other)),
                         }
@@ -1894,6 +1904,27 @@ impl PosthogStore {
                 }
             }
             _ => Err(PosthogError::not_found()),
+        }
+    }
+
+    /// Re-seen mode ([`PosthogStore::list_reseen`]): on a page after the first, the
+    /// definitions last in the default order are seen now.
+    fn reseen_mid_listing(&mut self, url: &RequestUrl) {
+        let later_page = url
+            .query
+            .iter()
+            .any(|(k, v)| k == "offset" && v.parse::<usize>().is_ok_and(|o| o > 0));
+        if self.list_reseen == 0 || !later_page {
+            return;
+        }
+        let order = EventDefinitionOrder::from_request(&RequestUrl::default(), false);
+        let mut positions: Vec<usize> = (0..self.event_definitions.len()).collect();
+        positions.sort_by(|&a, &b| {
+            order.compare(&self.event_definitions[a], &self.event_definitions[b])
+        });
+        let now = Self::now();
+        for &i in positions.iter().rev().take(self.list_reseen) {
+            self.event_definitions[i].insert("last_seen_at".into(), json!(now));
         }
     }
 

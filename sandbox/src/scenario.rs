@@ -601,6 +601,7 @@ impl Scenario {
             saved_metrics: Vec::new(),
             properties: Default::default(),
             list_shift: 0,
+            list_reseen: 0,
             rng: StdRng::seed_from_u64(seed ^ 0x9057),
         };
         for definition in &spec.event_definitions {

@@ -863,6 +863,48 @@ async fn list_shift_mode_repeats_items_across_pages() {
     assert_eq!(a[3..], b[..2], "{a:?} then {b:?}");
 }
 
+/// The re-seen mode: before each page after the first, the event definitions listed last are
+/// seen now, so they move to the top: a limit/offset listing skips them (and repeats as many),
+/// and the next listing has them first.
+#[tokio::test]
+async fn list_reseen_mode_moves_the_last_events_ahead_mid_listing() {
+    let env = start("demo").await;
+    let set = env
+        .admin(
+            "PUT",
+            "/posthog_list_reseen",
+            Some(json!({"list_reseen": 2})),
+        )
+        .await;
+    assert_eq!(set.status, 200, "{}", set.body);
+    let all = names(
+        &env.posthog("GET", &project("event_definitions/"), None)
+            .await,
+    );
+    let last_two = all[49..].to_vec();
+    let first = env
+        .posthog("GET", &project("event_definitions/?limit=30"), None)
+        .await;
+    let next = first.body["next"].as_str().unwrap().to_string();
+    let second = env.posthog("GET", &next, None).await;
+    assert_eq!(second.body["count"], 51);
+    let mut read = names(&first);
+    read.extend(names(&second));
+    assert_eq!(read.len(), 51);
+    for name in &last_two {
+        assert!(!read.contains(name), "{name} was not skipped: {read:?}");
+    }
+    let again = names(
+        &env.posthog("GET", &project("event_definitions/"), None)
+            .await,
+    );
+    let mut moved = again[..2].to_vec();
+    moved.sort();
+    let mut expected = last_two.clone();
+    expected.sort();
+    assert_eq!(moved, expected);
+}
+
 /// PostHog's two throttles are sliding windows that can be set at run time.
 #[tokio::test]
 async fn posthog_throttle_windows_are_configurable() {

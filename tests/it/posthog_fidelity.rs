@@ -87,6 +87,31 @@ fn shifted_list_pages_never_make_a_second_row() {
     assert_eq!(events.len(), 47 + 60, "{}", events.len());
 }
 
+/// Events seen while kodo pages move ahead of the pages it has read (event definitions are
+/// ordered by last-seen date, posthog/api/event_definition.py): that listing skips them. kodo
+/// sees its listing fall short of PostHog's `count` and lists again, so none of them is taken
+/// for missing, and none becomes a second row.
+#[test]
+fn events_seen_mid_listing_are_not_lost() {
+    let env = TestEnv::start("demo");
+    for i in 0..60 {
+        env.sandbox.admin_send(
+            "POST",
+            "/posthog/event_definitions",
+            json!({"name": format!("report_exported_{i:02}")}),
+        );
+    }
+    env.sandbox
+        .admin_send("PUT", "/posthog_list_reseen", json!({"list_reseen": 3}));
+    env.ph_sync(&["import"]);
+    env.assert_no_duplicates();
+    let events = env.column("events", "Event Name");
+    assert_eq!(events.len(), 47 + 60, "{events:?}");
+    let report = audit_json(&env);
+    assert_eq!(report["orphaned"], json!([]));
+    assert_eq!(report["summary"]["events"]["posthog"], 107);
+}
+
 /// Shared metrics, every conclusion, legacy metric formats and paused experiments.
 #[test]
 fn experiments_keep_saved_metrics_conclusions_and_old_metric_formats() {

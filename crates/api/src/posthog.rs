@@ -13,7 +13,10 @@
 //!   products/dashboards/backend/api/dashboard.py `DashboardsViewSet.queryset`; event
 //!   definitions `-last_seen_at::date, name`, posthog/api/event_definition.py
 //!   `_stable_ordering`) repeats an item on the next page when something is created (or, for
-//!   events, seen) ahead of it mid-listing; the first copy wins.
+//!   events, seen) ahead of it mid-listing; the first copy wins. An item that moves ahead of
+//!   the pages already read (an event seen again) is skipped instead: when a list falls short
+//!   of PostHog's `count`, it is read again from the start (at most 3 passes), so nothing is
+//!   taken for missing.
 //! - Dashboards are listed with `?exclude_generated=true`: PostHog creates a "Generated
 //!   Dashboard: <key> Usage" for every flag (products/feature_flags/backend/api/feature_flag.py
 //!   `_create_usage_dashboard`), which is not a dashboard anyone documents.
@@ -80,7 +83,17 @@ struct ListPage<T> {
     results: Vec<T>,
     #[serde(default)]
     next: Option<String>,
+    /// How many items the whole list has (DRF `LimitOffsetPagination`).
+    #[serde(default)]
+    count: Option<u64>,
+    /// The event definitions list's `count` is a lower bound on large projects
+    /// (`CappedCountLimitOffsetPagination`, posthog/api/event_definition.py).
+    #[serde(default)]
+    count_is_capped: Option<bool>,
 }
+
+/// How many times a list is read when what was read falls short of its `count`.
+const LIST_PASSES: usize = 3;
 
 // ---- client ----------------------------------------------------------------------------------
 
@@ -363,10 +376,34 @@ impl PostHogClient {
     }
 
     /// Every page of the limit/offset list at `url` (which carries `limit`), following `next`,
-    /// de-duplicated by id.
-    async fn list_pages<T: DeserializeOwned>(&self, mut url: Url) -> Result<Vec<T>> {
+    /// de-duplicated by id. When the items read fall short of the `count` PostHog reported on
+    /// the last page, something moved ahead of the pages already read while kodo paged (an
+    /// event seen again moves to the top of the list ordered by last-seen date), so the list
+    /// is read again from the start, keeping what is new, at most [`LIST_PASSES`] times.
+    async fn list_pages<T: DeserializeOwned>(&self, url: Url) -> Result<Vec<T>> {
         let mut items = Vec::new();
         let mut ids: HashSet<String> = HashSet::new();
+        for pass in 0..LIST_PASSES {
+            let count = self
+                .list_pass(url.clone(), pass == 0, &mut ids, &mut items)
+                .await?;
+            if count.is_none_or(|count| items.len() >= count) {
+                break;
+            }
+        }
+        Ok(items)
+    }
+
+    /// One pass over the pages from `url`: appends the items whose id is not in `ids` yet (and,
+    /// on the `first` pass only, those without an id), and returns the last page's `count`
+    /// (`None` when it is missing or only a lower bound, `count_is_capped`).
+    async fn list_pass<T: DeserializeOwned>(
+        &self,
+        mut url: Url,
+        first: bool,
+        ids: &mut HashSet<String>,
+        items: &mut Vec<T>,
+    ) -> Result<Option<usize>> {
         let mut visited: HashSet<String> = HashSet::new();
         loop {
             visited.insert(url.to_string());
@@ -382,10 +419,10 @@ impl PostHogClient {
                 Err(f) => return Err(self.map(f, "project", &self.project_id.clone())),
             };
             for item in page.results {
-                // An item without an id cannot repeat as far as kodo can tell: keep it.
+                // An item without an id cannot repeat as far as kodo can tell: keep it, once.
                 let fresh = match item.get("id").filter(|id| !id.is_null()) {
                     Some(id) => ids.insert(id.to_string()),
-                    None => true,
+                    None => first,
                 };
                 if fresh {
                     items.push(serde_json::from_value(item).map_err(|e| ApiError::Decode {
@@ -396,7 +433,10 @@ impl PostHogClient {
                 }
             }
             let Some(next) = page.next.filter(|n| !n.is_empty()) else {
-                return Ok(items);
+                let exact = page
+                    .count
+                    .filter(|_| !page.count_is_capped.unwrap_or(false));
+                return Ok(exact.and_then(|c| usize::try_from(c).ok()));
             };
             url = self.follow(&next, &request)?;
             if visited.contains(url.as_str()) {

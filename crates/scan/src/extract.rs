@@ -177,6 +177,66 @@ pub(crate) fn local_conditional(
     None
 }
 
+/// Whether `name` is declared as a local variable in the token range `body` (a function's
+/// body) before token `at`: JS/TS `const|let|var name`, Python `name = …` (also `for name
+/// in`, `… as name`), Go `name := …` (also `a, name :=`) and `var name`. Such a name is the
+/// function's own value at run time, never a constant defined elsewhere.
+pub(crate) fn declared_local(
+    src: &[u8],
+    toks: &[Token],
+    lang: Lang,
+    body: (usize, usize),
+    at: usize,
+    name: &str,
+) -> bool {
+    let family = lang.family();
+    if !matches!(family, Family::Js | Family::Python | Family::Go) {
+        return false;
+    }
+    let is = |k: usize, s: &str| toks.get(k).is_some_and(|t| t.is(src, s));
+    let kw = |k: usize, words: &[&str]| {
+        toks.get(k).is_some_and(|t| {
+            t.kind == Tk::Ident && words.iter().any(|w| t.text(src) == w.as_bytes())
+        })
+    };
+    // Python: bracket depth, so a keyword argument on its own line is not an assignment.
+    let mut depth = 0usize;
+    for k in body.0..at.min(body.1).min(toks.len()) {
+        let t = &toks[k];
+        if t.kind == Tk::Punct {
+            match t.text(src) {
+                b"(" | b"[" | b"{" => depth += 1,
+                b")" | b"]" | b"}" => depth = depth.saturating_sub(1),
+                _ => {}
+            }
+        }
+        if t.kind != Tk::Ident || t.text(src) != name.as_bytes() {
+            continue;
+        }
+        let prev = k.checked_sub(1);
+        let declared = match family {
+            Family::Js => prev.is_some_and(|p| kw(p, &["const", "let", "var"])),
+            Family::Python => {
+                let line_start = prev.is_none_or(|p| toks[p].line != t.line);
+                (depth == 0 && line_start && is(k + 1, "="))
+                    || prev.is_some_and(|p| kw(p, &["for", "as"]))
+            }
+            _ => {
+                // `a, b := …`: the names before `:=` on the statement's line.
+                let mut j = k + 1;
+                while is(j, ",") && toks.get(j + 1).is_some_and(|n| n.kind == Tk::Ident) {
+                    j += 2;
+                }
+                is(j, ":=") || prev.is_some_and(|p| kw(p, &["var"]))
+            }
+        };
+        if declared {
+            return true;
+        }
+    }
+    false
+}
+
 /// The end of the expression starting at `s` (exclusive): a depth-0 `;` or `,`, a closing
 /// bracket, or a line break where the expression cannot go on (the next line does not
 /// start with an operator and this one does not end with one). At most 200 tokens, before

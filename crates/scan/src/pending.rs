@@ -74,11 +74,13 @@ impl Asks {
     }
 
     /// Records the answers to [`Asks::targeted`]: a name those files do not define is left
-    /// for the wider search.
+    /// for the wider search, except a Go name without a package qualifier, which only its
+    /// own package can define (a file with a dot import gives its names no origin).
     pub(crate) fn answer_targeted(&mut self, resolutions: Vec<Resolution>) {
         let positions: Vec<usize> = self.targeted_positions().collect();
         for (a, resolution) in positions.into_iter().zip(resolutions) {
-            if resolution != Resolution::Unresolved {
+            let own_package = matches!(self.asks[a].origin, Some(Origin::Dir(_)));
+            if resolution != Resolution::Unresolved || own_package {
                 self.answers[a] = Some(resolution);
             }
         }

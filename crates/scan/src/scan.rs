@@ -542,6 +542,29 @@ pub(crate) fn file_refs_defs(
         Default::default()
     };
     let in_test = crate::is_test_path(rel);
+    // Go `import . "pkg"` brings another package's names in unqualified: they have no
+    // origin then (every file of the family is searched), else only the package defines them.
+    let dot_import = lang == Lang::Go
+        && toks
+            .windows(2)
+            .any(|w| w[0].is(bytes, ".") && w[1].kind == crate::lexer::Tk::Str);
+    let origin_of = |name: &str| match origin_of(name, lang, rel, &imports) {
+        Some((Origin::Dir(_), _)) if dot_import => None,
+        found => found,
+    };
+    // `name` (its first segment) declared as a local of a function around its use: why it
+    // is dynamic.
+    let local_at = |at: usize, name: &str| -> Option<String> {
+        let first = name.split('.').next().unwrap_or(name);
+        fns.iter()
+            .rev()
+            .filter(|f| f.body.0 <= at && at < f.body.1)
+            .find(|f| crate::extract::declared_local(bytes, toks, lang, f.body, at, first))
+            .map(|f| match &f.name {
+                Some(n) => format!("local variable `{first}` of `{n}`"),
+                None => format!("local variable `{first}` of a function"),
+            })
+    };
     let refs = raw
         .into_iter()
         .flat_map(|r| {
@@ -568,6 +591,7 @@ pub(crate) fn file_refs_defs(
             let mut origin = None;
             let mut param_of = None;
             let mut template = None;
+            let local_variable = |name: &str| local_at(r.tok, name);
             let properties = r
                 .props
                 .as_ref()
@@ -612,8 +636,12 @@ pub(crate) fn file_refs_defs(
                                 dynamic = true;
                                 break;
                             }
+                            _ if local_variable(name).is_some() => {
+                                dynamic = true;
+                                break;
+                            }
                             _ => {
-                                hints.push(origin_of(name, lang, rel, &imports));
+                                hints.push(origin_of(name));
                                 parts_left.push(part);
                             }
                         }
@@ -661,6 +689,12 @@ pub(crate) fn file_refs_defs(
                             }
                         }
                     }
+                    // A local variable of the calling function is never a constant elsewhere.
+                    if reference.key.is_none() && reference.dynamic_reason.is_none() {
+                        if let Some(reason) = local_variable(&id) {
+                            reference.dynamic_reason = Some(reason);
+                        }
+                    }
                     // Elixir module attributes are private to their module.
                     if id.starts_with('@')
                         && reference.key.is_none()
@@ -669,7 +703,7 @@ pub(crate) fn file_refs_defs(
                         apply(&mut reference, &Resolution::Unresolved);
                     }
                     if reference.key.is_none() && reference.dynamic_reason.is_none() {
-                        origin = origin_of(&id, lang, rel, &imports);
+                        origin = origin_of(&id);
                     }
                 }
             }
