@@ -6,7 +6,7 @@
 //! The cache is generic over what the scanner stores: per file a small fixed summary
 //! (`M`) and an opaque extract (bytes), and one opaque result.
 //!
-//! File layout (format 8): a fixed header, then seven sections, each checksummed on its
+//! File layout (since format 8): a fixed header, then seven sections, each checksummed on its
 //! own (xxh3-64), in this order:
 //!
 //! | section  | content                                                                |
