@@ -489,6 +489,58 @@ fn unreachable_notion_falls_back_to_the_snapshot() {
     );
 }
 
+/// An `https://` base on a loopback server that is not TLS: it answers each connection in
+/// plain HTTP and closes it.
+fn plain_text_https_url() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    std::thread::spawn(move || {
+        for mut stream in listener.incoming().flatten() {
+            use std::io::Write;
+            let _ = stream.write_all(b"HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n");
+        }
+    });
+    format!("https://{addr}")
+}
+
+#[test]
+fn a_dns_or_tls_failure_answers_from_the_snapshot_at_once_not_after_the_timeout() {
+    let env = gated();
+    let generated_at = write_snapshot(&env, &["release_new_api_v2"]);
+    for (url, cause) in [
+        // `.invalid` never resolves (RFC 6761): no network needed.
+        (
+            "https://kodo-test.invalid".to_string(),
+            "the host name kodo-test.invalid does not resolve (DNS)",
+        ),
+        (plain_text_https_url(), "the TLS handshake with 127.0.0.1:"),
+    ] {
+        set_notion_url(&env, &url);
+        let blocked = run(
+            &env,
+            &pre(
+                &env,
+                "mcp__posthog__create-feature-flag",
+                flag_input("ops_maintenance_mode"),
+            ),
+        );
+        // The reason is the error of the one attempt made, not the step's timeout.
+        blocked.assert_blocked(
+            "not in the snapshot",
+            &[
+                &format!("(answered from the snapshot of {generated_at}: Notion did not answer: "),
+                cause,
+                "after 1 attempt",
+            ],
+        );
+        assert!(
+            !blocked.stderr.contains("no answer within"),
+            "{}",
+            blocked.stderr
+        );
+    }
+}
+
 #[test]
 fn a_stale_snapshot_vouches_for_what_it_lists_and_no_more() {
     // The git gates' rule: a snapshot older than sync.snapshot_max_age_hours cannot say

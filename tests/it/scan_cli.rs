@@ -276,6 +276,51 @@ fn suggest_config_prints_the_inferred_wrappers_as_a_scan_section_that_finds_the_
 }
 
 #[test]
+fn markdown_lists_the_inferred_wrappers_with_their_definition_and_argument() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join(".git")).unwrap();
+    write(dir.path(), "web/track.ts", TRACK_TS);
+    write(dir.path(), "web/app.ts", USES_TS);
+    let out = kodo_in(dir.path())
+        .args(["scan", "--no-git"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let md = String::from_utf8(out).unwrap();
+    assert!(md.contains("## Wrappers"), "{md}");
+    assert!(
+        md.contains(
+            "| `captureEvent` | event: argument 1 | `web/track.ts:2` | posthog-js | inferred |"
+        ),
+        "{md}"
+    );
+    assert!(
+        md.contains("| `isOn` | flag: argument 1 | `web/track.ts:3` | posthog-js | inferred |"),
+        "{md}"
+    );
+    // A configured wrapper is listed as such, without a definition site.
+    let config = serde_json::json!({"scan": {"infer_wrappers": false, "wrappers": [
+        {"call": "captureEvent", "event_key": "name"}
+    ]}});
+    write(dir.path(), ".kodo/config.json", &config.to_string());
+    let out = kodo_in(dir.path())
+        .args(["scan", "--no-git", "--no-cache"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let md = String::from_utf8(out).unwrap();
+    assert!(
+        md.contains("| `captureEvent` | event: `name` |  | wrapper | configured |"),
+        "{md}"
+    );
+    assert!(!md.contains("| `isOn` |"), "{md}");
+}
+
+#[test]
 fn include_tests_counts_keys_referenced_only_from_test_files() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir(dir.path().join(".git")).unwrap();

@@ -1176,7 +1176,7 @@ impl Transport {
     fn net_error(&self, e: reqwest::Error, answered: bool) -> NetError {
         let sent = answered || !e.is_connect();
         let (timeout, connect) = (e.is_timeout(), e.is_connect());
-        let refused = io_kinds(&e).contains(&std::io::ErrorKind::ConnectionRefused);
+        let kinds = io_kinds(&e);
         let chain = error_chain(&e.without_url());
         let (message, retry) = if timeout {
             let message = format!(
@@ -1186,7 +1186,7 @@ impl Transport {
             (message, true)
         } else if connect {
             (
-                connect_failure(&self.base, self.service, &chain, refused),
+                connect_failure(&self.base, self.service, &chain, &kinds),
                 false,
             )
         } else if answered {
@@ -1228,23 +1228,42 @@ struct NetError {
 /// A retry or pause longer than this is announced on [`ClientOptions::notice`].
 pub const NOTICE_AFTER: Duration = Duration::from_secs(1);
 
-/// The `std::io::Error` kinds in an error's chain.
+/// The `std::io::Error` kinds in an error's chain, outermost first. An `io::Error` wrapping
+/// another (hyper-util wraps tokio-rustls's `InvalidData` in an `Other`) is looked into with
+/// `get_ref`: its `source()` skips the inner error and goes to that one's cause.
 fn io_kinds(e: &(dyn std::error::Error + 'static)) -> Vec<std::io::ErrorKind> {
     let mut kinds = Vec::new();
     let mut next: Option<&(dyn std::error::Error + 'static)> = Some(e);
     while let Some(err) = next {
-        if let Some(io) = err.downcast_ref::<std::io::Error>() {
-            kinds.push(io.kind());
-        }
-        next = err.source();
+        next = match err.downcast_ref::<std::io::Error>() {
+            Some(io) => {
+                kinds.push(io.kind());
+                match io.get_ref() {
+                    Some(inner) => Some(inner as &(dyn std::error::Error + 'static)),
+                    None => err.source(),
+                }
+            }
+            None => err.source(),
+        };
     }
     kinds
 }
 
 /// What a connection that could not be made means, with the host and the likely fix.
-/// `chain` is the error's text with its causes; `refused` says the host answered the
-/// connection with a refusal.
-fn connect_failure(base: &Url, service: Service, chain: &str, refused: bool) -> String {
+/// `chain` is the error's text with its causes and `kinds` the `std::io::ErrorKind`s in it.
+///
+/// On an `https://` base, an `InvalidData` or `UnexpectedEof` in the chain is the TLS layer's:
+/// tokio-rustls reports a rustls error (a corrupt record from a server that is not TLS, a
+/// certificate it refuses) as `InvalidData` and a peer that closes mid-handshake as
+/// `UnexpectedEof` ("tls handshake eof"), texts that need not say "TLS" (rustls/tokio-rustls
+/// `src/common/handshake.rs`); making the TCP connection itself fails with neither.
+fn connect_failure(
+    base: &Url,
+    service: Service,
+    chain: &str,
+    kinds: &[std::io::ErrorKind],
+) -> String {
+    use std::io::ErrorKind;
     let host = base.host_str().unwrap_or("?");
     let port = base.port_or_known_default().unwrap_or(443);
     let lower = chain.to_ascii_lowercase();
@@ -1252,7 +1271,11 @@ fn connect_failure(base: &Url, service: Service, chain: &str, refused: bool) -> 
         Service::Notion => "notion.baseUrl",
         Service::PostHog => "posthog.region_url",
     };
-    if refused || lower.contains("connection refused") {
+    let tls_layer = base.scheme() == "https"
+        && kinds
+            .iter()
+            .any(|k| matches!(k, ErrorKind::InvalidData | ErrorKind::UnexpectedEof));
+    if kinds.contains(&ErrorKind::ConnectionRefused) || lower.contains("connection refused") {
         format!(
             "{host}:{port} refused the connection: nothing is listening there; check {setting} \
              in the kodo config (and that the service, or the emulator, is running)"
@@ -1266,7 +1289,8 @@ fn connect_failure(base: &Url, service: Service, chain: &str, refused: bool) -> 
             "the host name {host} does not resolve (DNS): check the spelling of {setting} in the \
              kodo config, and this machine's network or DNS settings ({chain})"
         )
-    } else if lower.contains("certificate")
+    } else if tls_layer
+        || lower.contains("certificate")
         || lower.contains("tls")
         || lower.contains("handshake")
         || lower.contains("invalid peer")

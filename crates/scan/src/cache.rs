@@ -6,7 +6,7 @@
 //! The cache is generic over what the scanner stores: per file a small fixed summary
 //! (`M`) and an opaque extract (bytes), and one opaque result.
 //!
-//! File layout (format 8): a fixed header, then seven sections, each checksummed on its
+//! File layout (since format 8): a fixed header, then seven sections, each checksummed on its
 //! own (xxh3-64), in this order:
 //!
 //! | section  | content                                                                |
@@ -76,7 +76,7 @@ use serde::{Deserialize, Serialize};
 const MAGIC: &[u8; 8] = b"KODOSCAN";
 const DELTA_MAGIC: &[u8; 8] = b"KODODLTA";
 /// Bump when the layout or the meaning of an extract changes.
-pub(crate) const FORMAT: u32 = 9;
+pub(crate) const FORMAT: u32 = 10;
 /// The sections, in file order.
 const EXTRACTS: usize = 0;
 const HEAD: usize = 1;

@@ -7,8 +7,6 @@
 //! resolvable name into an unresolved one, and it never picks among different values by
 //! proximity alone.
 
-use std::collections::HashMap;
-
 use crate::lang::Lang;
 use crate::lexer::{str_value, Tk, Token};
 
@@ -150,11 +148,11 @@ impl Origin {
 }
 
 /// A local name bound by an import: where it comes from and its name there.
-pub(crate) type Imports = HashMap<String, (Origin, String)>;
+pub(crate) type Imports = crate::FastMap<String, (Origin, String)>;
 
 /// Local names bound by imports in one file, mapped to the module they come from.
 pub(crate) fn import_map(src: &[u8], toks: &[Token], lang: Lang, path: &str) -> Imports {
-    let mut out = Imports::new();
+    let mut out = Imports::default();
     let dir = path.rsplit_once('/').map_or("", |(d, _)| d);
     match lang {
         Lang::Js | Lang::Ts | Lang::Vue | Lang::Svelte | Lang::Markup | Lang::Astro => {
@@ -426,7 +424,7 @@ mod tests {
 
     #[test]
     fn go_names_come_from_the_same_package() {
-        let o = origin_of("Event3", Lang::Go, "svc/a/handler.go", &Imports::new());
+        let o = origin_of("Event3", Lang::Go, "svc/a/handler.go", &Imports::default());
         assert_eq!(o, entry(Origin::Dir("svc/a".into()), "Event3"));
         assert!(Origin::Dir("svc/a".into()).admits("svc/a/events.go"));
         assert!(!Origin::Dir("svc/a".into()).admits("svc/a/b/events.go"));

@@ -20,7 +20,7 @@
 
 use std::borrow::Borrow;
 use std::borrow::Cow;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
@@ -517,7 +517,7 @@ pub(crate) fn extract(
         }
         // An SDK call's own arguments are sinks, not forwards (`posthog.capture(e, props)`
         // must not make `props` a key through a wrapper that is also named `capture`).
-        let sdk_calls: std::collections::HashSet<usize> = calls.iter().map(|r| r.tok).collect();
+        let sdk_calls: crate::FastSet<usize> = calls.iter().map(|r| r.tok).collect();
         forwarded_args(src, toks, lang, &mut |call, arg_tok, callee, arg, ident| {
             if sdk_calls.contains(&call) {
                 return;
@@ -1062,7 +1062,7 @@ pub(crate) fn close<F: Borrow<FileFacts>>(
             };
             let local = file.defined.binary_search(&p.name).is_ok();
             let named = fns_named.get_or_insert_with(|| {
-                let mut m: FnsByName<'_> = HashMap::new();
+                let mut m: FnsByName<'_> = Default::default();
                 for &(g, fam) in &files {
                     for f in g.fns.iter().filter(|f| !f.returned) {
                         m.entry((fam, f.name.as_str())).or_default().push((g, f));
@@ -1109,7 +1109,7 @@ pub(crate) fn close<F: Borrow<FileFacts>>(
 }
 
 /// Every function of every file by family and name (with its file).
-type FnsByName<'a> = HashMap<(Family, &'a str), Vec<(&'a FileFacts, &'a FnFacts)>>;
+type FnsByName<'a> = crate::FastMap<(Family, &'a str), Vec<(&'a FileFacts, &'a FnFacts)>>;
 
 /// What identifies an inferred wrapper for [`close`]'s de-duplication, borrowed.
 struct Candidate<'a> {
@@ -1137,7 +1137,7 @@ impl Candidate<'_> {
 /// The wrappers [`close`] has found, by family and name, each name's in the order found.
 #[derive(Default)]
 struct Found {
-    by: HashMap<Family, HashMap<String, Vec<Inferred>>>,
+    by: crate::FastMap<Family, crate::FastMap<String, Vec<Inferred>>>,
 }
 
 impl Found {

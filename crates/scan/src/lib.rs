@@ -43,6 +43,11 @@ pub mod wire;
 mod words;
 
 use std::collections::HashMap;
+
+/// A hash map with FxHash instead of SipHash, for the maps on the scan's hot path.
+pub(crate) type FastMap<K, V> = HashMap<K, V, rustc_hash::FxBuildHasher>;
+/// The set counterpart of [`FastMap`].
+pub(crate) type FastSet<K> = std::collections::HashSet<K, rustc_hash::FxBuildHasher>;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};

@@ -7,8 +7,6 @@
 //! on. Wrappers from `scan.wrappers` become rows of the same table, so the extractor has a
 //! single code path. Invariant: built-in rows win over wrappers for the same call.
 
-use std::collections::HashMap;
-
 use aho_corasick::AhoCorasick;
 
 use crate::lang::Family;
@@ -125,7 +123,7 @@ pub(crate) struct Pattern {
 
 /// All rows, indexed by call name, plus the prefilter over the names.
 pub(crate) struct Table {
-    pub by_name: HashMap<String, Vec<Pattern>>,
+    pub by_name: crate::FastMap<String, Vec<Pattern>>,
     pub prefilter: AhoCorasick,
     /// Cheap pre-check before hashing an identifier: its first byte and length occur
     /// among the call names.
@@ -600,7 +598,7 @@ impl Table {
         settings: &ScanSettings,
         inferred: &[crate::infer::Inferred],
     ) -> Result<Table, ScanError> {
-        let mut by_name: HashMap<String, Vec<Pattern>> = HashMap::new();
+        let mut by_name: crate::FastMap<String, Vec<Pattern>> = Default::default();
         for (families, names, recv, kind, key, sdk, side) in builtin_rows() {
             for name in names {
                 let file_requires = (sdk == "posthog-rs" && *name == "new").then_some("posthog");

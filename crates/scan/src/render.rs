@@ -257,7 +257,7 @@ fn side_name(s: Side) -> &'static str {
     }
 }
 
-/// A Markdown summary for people: events, flags, then dynamic keys.
+/// A Markdown summary for people: events, flags, the wrappers used, then dynamic keys.
 pub fn markdown(r: &ScanReport) -> String {
     let events = r.keys.iter().filter(|k| k.kind == Kind::Event).count();
     let flags = r.keys.len() - events;
@@ -313,6 +313,35 @@ pub fn markdown(r: &ScanReport) -> String {
                 refs.join(", "),
                 commit,
                 pr
+            ));
+        }
+    }
+    if !r.wrappers.is_empty() {
+        out.push_str("\n## Wrappers\n\nCalls counted as PostHog calls: configured in `scan.wrappers`, or inferred from a body that passes the argument on to an SDK call (`kodo scan --suggest-config` prints them as configuration).\n\n| Call | Argument | Defined at | SDK | Origin |\n|---|---|---|---|---|\n");
+        for w in &r.wrappers {
+            let mut args: Vec<String> = Vec::new();
+            for (what, index, key) in [
+                ("event", w.event_arg, &w.event_key),
+                ("flag", w.flag_arg, &w.flag_key),
+            ] {
+                if let Some(i) = index {
+                    args.push(format!("{what}: argument {}", i + 1));
+                }
+                if let Some(k) = key {
+                    args.push(format!("{what}: {}", code(k)));
+                }
+            }
+            let defined = w
+                .defined_at
+                .as_deref()
+                .map_or(String::new(), |d| code(&display_path(d)));
+            out.push_str(&format!(
+                "| {} | {} | {} | {} | {} |\n",
+                code(&w.call),
+                args.join(", "),
+                defined,
+                cell(&w.sdk),
+                if w.inferred { "inferred" } else { "configured" }
             ));
         }
     }

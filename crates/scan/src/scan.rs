@@ -165,8 +165,8 @@ pub(crate) fn drop_wrapper_params(
     inferred: &[Inferred],
     called: &std::collections::BTreeSet<(Family, String)>,
 ) {
-    let mut live: HashSet<(Family, &str)> = HashSet::new();
-    let mut uncalled: HashSet<(Family, &str)> = HashSet::new();
+    let mut live: crate::FastSet<(Family, &str)> = Default::default();
+    let mut uncalled: crate::FastSet<(Family, &str)> = Default::default();
     for w in inferred {
         if w.returned || called.contains(&(w.family, w.name.clone())) || w.key_at(false).is_empty()
         {

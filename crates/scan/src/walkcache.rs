@@ -268,6 +268,11 @@ pub(crate) fn check(
         .min(8);
     let chunk = record.dirs.len().div_ceil(threads).max(1);
     let dirs: Vec<(usize, &DirRecord)> = record.dirs.iter().enumerate().collect();
+    // Directories are opened relative to the root's descriptor: only their own path's
+    // components are looked up, not the root's again for each of them.
+    let dir_flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+    let root = rustix::fs::open(base, dir_flags, Mode::empty()).ok()?;
+    let root = &root;
     let parts: Vec<Option<Vec<(u32, Stat)>>> = std::thread::scope(|scope| {
         let handles: Vec<_> = dirs
             .chunks(chunk)
@@ -275,15 +280,15 @@ pub(crate) fn check(
                 let by_dir = &by_dir;
                 let name_of = &name_of;
                 scope.spawn(move || -> Option<Vec<(u32, Stat)>> {
-                    let mut out = Vec::new();
+                    let mut out =
+                        Vec::with_capacity(part.iter().map(|(d, _)| by_dir[*d].len()).sum());
                     for &(d, dir) in part {
-                        let path = base.join(&dir.rel);
-                        let fd = rustix::fs::open(
-                            &path,
-                            OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
-                            Mode::empty(),
-                        )
-                        .ok()?;
+                        let rel = if dir.rel.is_empty() {
+                            "."
+                        } else {
+                            dir.rel.as_str()
+                        };
+                        let fd = rustix::fs::openat(root, rel, dir_flags, Mode::empty()).ok()?;
                         let now = stat_of(&rustix::fs::fstat(&fd).ok()?);
                         if now != dir.stat || !trusted(&now) {
                             return None;

@@ -1179,6 +1179,84 @@ async fn a_refused_connection_fails_at_once_with_the_host_and_the_fix() {
 }
 
 #[tokio::test]
+async fn a_host_name_that_does_not_resolve_fails_at_once_with_the_host_and_the_fix() {
+    // `.invalid` never resolves (RFC 6761 section 6.4): the lookup fails without a network.
+    let c = NotionClient::new(
+        "https://kodo-test.invalid",
+        Secret::new(TOKEN),
+        ClientOptions {
+            max_attempts: 6,
+            ..options()
+        },
+    )
+    .unwrap();
+    let err = c.retrieve_page("p1").await.unwrap_err();
+    let text = err.to_string();
+    assert!(
+        matches!(err, ApiError::Network { attempts: 1, .. }),
+        "{err:?}"
+    );
+    assert!(
+        text.contains("the host name kodo-test.invalid does not resolve (DNS)")
+            && text.contains("notion.baseUrl"),
+        "{text}"
+    );
+    assert!(!text.contains(TOKEN));
+}
+
+/// A TCP server on 127.0.0.1 that is not TLS: each connection gets `reply` (plain text, or
+/// nothing) and is closed. Returns the `https://` base and the count of connections made.
+async fn not_tls(reply: &'static [u8]) -> (String, Arc<AtomicUsize>) {
+    use tokio::io::AsyncWriteExt;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let connections = Arc::new(AtomicUsize::new(0));
+    let seen = Arc::clone(&connections);
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            seen.fetch_add(1, Ordering::SeqCst);
+            let _ = stream.write_all(reply).await;
+            let _ = stream.shutdown().await;
+        }
+    });
+    (format!("https://127.0.0.1:{port}"), connections)
+}
+
+#[tokio::test]
+async fn a_tls_handshake_that_fails_fails_at_once_with_the_host_and_the_fix() {
+    for reply in [
+        &b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"[..],
+        b"",
+    ] {
+        let (base, connections) = not_tls(reply).await;
+        let c = NotionClient::new(
+            &base,
+            Secret::new(TOKEN),
+            ClientOptions {
+                max_attempts: 6,
+                ..options()
+            },
+        )
+        .unwrap();
+        let err = c.retrieve_page("p1").await.unwrap_err();
+        let text = err.to_string();
+        assert!(
+            matches!(err, ApiError::Network { attempts: 1, .. }),
+            "{err:?}"
+        );
+        assert_eq!(connections.load(Ordering::SeqCst), 1, "{text}");
+        let host = base.trim_start_matches("https://");
+        assert!(
+            text.contains(&format!("the TLS handshake with {host} failed"))
+                && text.contains("notion.baseUrl")
+                && text.contains("https://"),
+            "{text}"
+        );
+        assert!(!text.contains(TOKEN));
+    }
+}
+
+#[tokio::test]
 async fn a_retry_that_waits_over_a_second_is_announced() {
     let calls = Arc::new(AtomicUsize::new(0));
     let seen = Arc::clone(&calls);
