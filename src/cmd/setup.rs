@@ -61,21 +61,30 @@ fn write_starter(ctx: &Context, path: &Path) -> anyhow::Result<Outcome> {
     ));
     // The config's repository root: the directory holding `.kodo/`.
     if let Some(root) = path.parent().and_then(Path::parent) {
-        match ignore_local_files(root) {
-            Ok(added) if !added.is_empty() => ctx.printer.info(&format!(
-                "kodo: added {} to {}",
-                added.join(", "),
-                root.join(".gitignore").display()
-            )),
-            Ok(_) => {}
-            Err(e) => ctx.printer.warn(&format!(
-                "cannot update {}: {e} (add .env, .kodo/export/ and .kodo/cache/ to it by hand)",
-                root.join(".gitignore").display()
-            )),
-        }
+        ensure_ignored(ctx, root);
     }
     // A step done, not a failure: a `set -e` script goes on to the next one.
     Ok(Outcome::Success)
+}
+
+/// Adds the [`IGNORED`] entries `root/.gitignore` lacks and says so; a failure is a warning
+/// naming what to add by hand. Every setup run that writes (not `--dry-run`) calls it, so a
+/// config written by hand gets them too.
+fn ensure_ignored(ctx: &Context, root: &Path) {
+    let gitignore = root.join(".gitignore");
+    match ignore_local_files(root) {
+        Ok(added) if !added.is_empty() => ctx.printer.info(&format!(
+            "kodo: added {} to {}",
+            added.join(", "),
+            gitignore.display()
+        )),
+        Ok(_) => {}
+        Err(e) => ctx.printer.warn(&format!(
+            "cannot update {}: {e} (add {} to it by hand)",
+            gitignore.display(),
+            IGNORED.join(", ")
+        )),
+    }
 }
 
 /// What never belongs in git: the tokens (`.env`), exports and the scan cache.
@@ -134,6 +143,10 @@ pub async fn run(
         Err(e) => return Err(e.into()),
     };
     let config = ctx.load_config()?;
+    // Before any Notion call, so a run that fails there has still kept the tokens out of git.
+    if !ctx.run.dry_run {
+        ensure_ignored(ctx, &config.root);
+    }
     let client = fetch::notion_client(&config, &ctx.printer)?;
     let kodo_dir = config.kodo_dir();
     let mut state = State::load(&kodo_dir).unwrap_or_else(|e| {

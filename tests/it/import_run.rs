@@ -236,69 +236,127 @@ fn a_non_terminal_never_asks_even_with_overwrite_and_archive_orphans() {
     assert!(planned(&env).is_empty());
 }
 
-/// `kodo ph-sync <args>` run on a terminal (a pty made by util-linux `script`), with
-/// `answer` typed in.
-fn on_a_terminal(env: &TestEnv, args: &str, answer: &str) -> Output {
-    let kodo = env.kodo_process();
-    let mut cmd = std::process::Command::new("script");
-    cmd.current_dir(env.root());
-    for (k, v) in kodo.get_envs() {
-        if let Some(v) = v {
-            cmd.env(k, v);
-        }
-    }
-    let line = format!("{} ph-sync {args}", kodo.get_program().to_string_lossy());
-    cmd.args(["-q", "-e", "-c", &line, "/dev/null"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = cmd
-        .spawn()
-        .expect("util-linux `script` runs kodo on a pseudo-terminal");
-    {
-        use std::io::Write;
-        let mut stdin = child.stdin.take().unwrap();
-        stdin.write_all(answer.as_bytes()).unwrap();
-    }
-    child.wait_with_output().unwrap()
+/// `kodo ph-sync <args>` started on a real pseudo-terminal (stdin, stdout and stderr).
+#[cfg(unix)]
+fn on_a_terminal(env: &TestEnv, args: &[&str]) -> crate::common::pty::Pty {
+    let mut cmd = env.kodo_process();
+    cmd.arg("ph-sync").args(args);
+    crate::common::pty::Pty::spawn(cmd)
 }
 
+#[cfg(unix)]
+/// `import` asks above this many writes (`src/cmd/confirm.rs`, `ASK_ABOVE`; README).
+const ASK_ABOVE: usize = 50;
+
+#[cfg(unix)]
+/// The question's end, as `kodo` prints it.
+const ASKS: &str = "? [y/N] ";
+
+#[cfg(unix)]
 #[test]
 fn a_terminal_is_asked_after_the_plan_and_no_writes_nothing() {
     let env = TestEnv::start("demo");
     let before = planned(&env);
+    let picture = env.notion_picture();
     env.clear_requests();
-    let out = on_a_terminal(&env, "import --overwrite", "n\n");
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(1), "{text}");
-    let plan_at = text.find("Flags: ").expect("the plan");
-    let question_at = text
-        .find("to Notion (--overwrite replaces what people wrote in Notion)? [y/N]")
-        .unwrap_or_else(|| panic!("no question in:\n{text}"));
-    assert!(plan_at < question_at, "{text}");
+    let mut pty = on_a_terminal(&env, &["import", "--overwrite"]);
+    let screen =
+        pty.wait_for("to Notion (--overwrite replaces what people wrote in Notion)? [y/N] ");
+    // Asked after the whole plan, and nothing is written while the question waits.
+    let plan_at = screen.find("Flags: ").expect("the plan");
+    assert!(plan_at < screen.find(ASKS).unwrap(), "{screen}");
+    assert!(env.notion_writes().is_empty(), "{:#?}", env.notion_writes());
+    pty.type_in("n\n");
+    let (status, screen) = pty.finish();
+    // Declined: exit 1 (README, Exit codes), and Notion is exactly as it was.
+    assert_eq!(status.code(), Some(1), "{screen}");
     assert!(
-        text.contains("Import cancelled: nothing was written"),
-        "{text}"
+        screen.contains("Import cancelled: nothing was written"),
+        "{screen}"
     );
     assert!(env.notion_writes().is_empty(), "{:#?}", env.notion_writes());
+    assert_eq!(env.notion_picture(), picture);
     assert_eq!(planned(&env), before);
 
-    let out = on_a_terminal(&env, "import --overwrite", "y\n");
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(0), "{text}");
-    assert!(
-        text.contains("[y/N]") && text.contains("Import done:"),
-        "{text}"
-    );
+    // Yes writes the plan.
+    let mut pty = on_a_terminal(&env, &["import", "--overwrite"]);
+    pty.wait_for(ASKS);
+    assert!(env.notion_writes().is_empty());
+    pty.type_in("y\n");
+    let (status, screen) = pty.finish();
+    assert_eq!(status.code(), Some(0), "{screen}");
+    assert!(screen.contains("Import done:"), "{screen}");
+    assert!(!env.notion_writes().is_empty());
     assert!(planned(&env).is_empty());
+    env.assert_no_duplicates();
 }
 
+#[cfg(unix)]
 #[test]
 fn yes_writes_on_a_terminal_without_asking() {
     let env = TestEnv::start("demo");
-    let out = on_a_terminal(&env, "import --overwrite --yes", "");
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(0), "{text}");
-    assert!(!text.contains("[y/N]"), "{text}");
-    assert!(text.contains("Import done:"), "{text}");
+    let pty = on_a_terminal(
+        &env,
+        &["import", "--overwrite", "--archive-orphans", "--yes"],
+    );
+    let (status, screen) = pty.finish();
+    assert_eq!(status.code(), Some(0), "{screen}");
+    assert!(!screen.contains("[y/N]"), "{screen}");
+    assert!(screen.contains("Import done:"), "{screen}");
+    assert!(planned(&env).is_empty());
+}
+
+#[cfg(unix)]
+/// The demo with `extra` more PostHog flags, each one more row for `import` to create.
+fn demo_with_flags(extra: usize) -> TestEnv {
+    let mut scenario: Value =
+        serde_json::from_str(include_str!("../../sandbox/scenarios/demo.json")).unwrap();
+    let flags = scenario["posthog"]["feature_flags"].as_array_mut().unwrap();
+    for i in 0..extra {
+        flags.push(json!({
+            "id": 9000 + i,
+            "key": format!("rollout_batch_{i:02}"),
+            "name": format!("Rollout batch {i}"),
+            "active": true,
+            "rollout": 50,
+            "created_by": "maya.chen@acme.example",
+            "created_at": "2025-06-01T09:00:00Z",
+            "updated_at": "2025-06-01T09:00:00Z",
+            "tags": []
+        }));
+    }
+    TestEnv::with(
+        kodo_sandbox::Scenario::from_json(&scenario.to_string()).unwrap(),
+        crate::common::fast_options(),
+    )
+}
+
+#[cfg(unix)]
+#[test]
+fn more_than_fifty_writes_ask_and_fifty_without_flags_do_not() {
+    let demo = planned(&TestEnv::start("demo")).len();
+    assert!(demo > 0 && demo < ASK_ABOVE, "the demo plans {demo} writes");
+    // Exactly 50 writes, no --overwrite, no --archive-orphans: written unasked.
+    let env = demo_with_flags(ASK_ABOVE - demo);
+    assert_eq!(planned(&env).len(), ASK_ABOVE);
+    let (status, screen) = on_a_terminal(&env, &["import"]).finish();
+    assert_eq!(status.code(), Some(0), "{screen}");
+    assert!(!screen.contains("[y/N]"), "{screen}");
+    assert!(screen.contains("Import done:"), "{screen}");
+    assert!(planned(&env).is_empty());
+
+    // 51 writes: asked, and no leaves Notion as it was.
+    let env = demo_with_flags(ASK_ABOVE + 1 - demo);
+    let before = planned(&env);
+    assert_eq!(before.len(), ASK_ABOVE + 1);
+    let picture = env.notion_picture();
+    env.clear_requests();
+    let mut pty = on_a_terminal(&env, &["import"]);
+    pty.wait_for("Write these 51 changes to Notion (more than 50 writes)? [y/N] ");
+    pty.type_in("n\n");
+    let (status, screen) = pty.finish();
+    assert_eq!(status.code(), Some(1), "{screen}");
+    assert!(env.notion_writes().is_empty(), "{:#?}", env.notion_writes());
+    assert_eq!(env.notion_picture(), picture);
+    assert_eq!(planned(&env), before);
 }

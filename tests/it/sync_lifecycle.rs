@@ -424,6 +424,58 @@ fn setup_without_a_config_writes_a_starter_and_names_what_to_fill() {
 }
 
 #[test]
+fn every_setup_run_keeps_tokens_exports_and_the_cache_out_of_git() {
+    // A config written by hand: setup never wrote the starter, so only this run can add them.
+    let env = TestEnv::start("empty");
+    let gitignore = env.root().join(".gitignore");
+    let header = "# kodo: tokens, exports and the scan cache stay out of git\n";
+    // --dry-run writes nothing, .gitignore included.
+    env.kodo()
+        .args(["ph-sync", "setup", "--dry-run"])
+        .assert()
+        .code(0);
+    assert!(!gitignore.exists());
+    let out = env.kodo().args(["ph-sync", "setup"]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("kodo: added .env, .kodo/export/, .kodo/cache/ to "),
+        "{stderr}"
+    );
+    let once = format!("{header}.env\n.kodo/export/\n.kodo/cache/\n");
+    assert_eq!(std::fs::read_to_string(&gitignore).unwrap(), once);
+    // Idempotent: a second run neither adds nor says anything about it.
+    let out = env.kodo().args(["ph-sync", "setup"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("kodo: added"));
+    assert_eq!(std::fs::read_to_string(&gitignore).unwrap(), once);
+
+    // A run that fails at Notion has still added them, keeping the user's own lines.
+    let env = TestEnv::start("empty");
+    let gitignore = env.root().join(".gitignore");
+    std::fs::write(&gitignore, "target/\n/.kodo/cache").unwrap();
+    let out = env
+        .kodo()
+        .args(["ph-sync", "setup"])
+        .env(
+            "NOTION_API_KEY",
+            "ntn_not_the_scenario_token_0000000000000000000",
+        )
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        std::fs::read_to_string(&gitignore).unwrap(),
+        format!("target/\n/.kodo/cache\n{header}.env\n.kodo/export/\n")
+    );
+}
+
+#[test]
 fn setup_reports_every_database_it_could_not_prepare() {
     let env = TestEnv::start("demo");
     // Two configured IDs that no database has: setup names both, and still checks the others.

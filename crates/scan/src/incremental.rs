@@ -42,7 +42,7 @@ use std::sync::OnceLock;
 
 use serde::{Deserialize, Serialize};
 
-use crate::cache::{self, CacheStatus, Extract, Row, Stat, View};
+use crate::cache::{self, CacheStatus, Extract, Loc, Row, Stat, Summary, View, Writer};
 use crate::defs::{find_defs, Def};
 use crate::imports::Origin;
 use crate::infer::{self, FileFacts, Inferred};
@@ -108,6 +108,34 @@ pub(crate) struct Meta {
 const MINIFIED: u8 = 1;
 /// The file has references (before inference drops a wrapper's own parameter).
 const MATCHED: u8 = 2;
+
+/// A summary is its word filter as postcard writes it (a length of 128 in two bytes, then
+/// the 128 bytes) and the flags: always [`Summary::WIDTH`] bytes.
+impl Summary for Meta {
+    const WIDTH: usize = 2 + 128 + 1;
+
+    fn put(&self, out: &mut Vec<u8>) {
+        let mut row = [0u8; Self::WIDTH];
+        // Never fails at this width; a zeroed row does not decode (length 0), so a summary
+        // that could not be written is never read as another.
+        if postcard::to_slice(&self.words, &mut row[..Self::WIDTH - 1])
+            .is_ok_and(|w| w.len() == Self::WIDTH - 1)
+        {
+            row[Self::WIDTH - 1] = self.flags;
+        } else {
+            row = [0u8; Self::WIDTH];
+        }
+        out.extend_from_slice(&row);
+    }
+
+    fn get(bytes: &[u8]) -> Option<Meta> {
+        let (words, flags) = bytes.split_at_checked(Self::WIDTH - 1)?;
+        Some(Meta {
+            words: postcard::from_bytes(words).ok()?,
+            flags: *flags.first()?,
+        })
+    }
+}
 
 impl Meta {
     fn minified(&self) -> bool {
@@ -287,7 +315,31 @@ enum Seen {
     /// Stat changed, content the same: the cached row stands with the new stat.
     SameContent(usize, Stat),
     /// Extracted now.
-    Extracted(Box<(Stat, u128, Meta, FileExtract)>),
+    Extracted(Box<Fresh>),
+}
+
+/// A file extracted by the per-file pass, its extract streamed to the cache's [`Writer`].
+struct Fresh {
+    stat: Stat,
+    hash: u128,
+    meta: Meta,
+    /// What the cross-file stage keeps of the extract: all of it but the definitions
+    /// (`stripped`), or nothing for the empty extract (`None`). All of it when it could
+    /// not be streamed (`raw` is [`Raw::None`]).
+    ext: Option<FileExtract>,
+    raw: Raw,
+    stripped: bool,
+}
+
+/// Where a file's whole extract is stored.
+#[derive(Clone, Copy, Debug)]
+enum Raw {
+    /// Nowhere: only in memory.
+    None,
+    /// In the cache the scan read, at this row.
+    Row(usize),
+    /// In the scan's [`Writer`].
+    Written(Loc),
 }
 
 #[derive(Default)]
@@ -295,6 +347,55 @@ struct Pass<'c> {
     /// Each file's path (borrowed from the cache for an unchanged one) and what became of it.
     files: Vec<(Cow<'c, str>, Seen)>,
     toks: Vec<Token>,
+    /// The encoding buffer for streaming extracts.
+    enc: Vec<u8>,
+}
+
+/// Streams a file's extract to `writer` and returns what the cross-file stage keeps of
+/// it (see [`Fresh`]).
+fn stream(
+    writer: &Writer,
+    enc: &mut Vec<u8>,
+    mut ext: FileExtract,
+) -> (Option<FileExtract>, Raw, bool) {
+    let mut buf = std::mem::take(enc);
+    buf.clear();
+    let Ok(bytes) = postcard::to_extend(&ext, buf) else {
+        return (Some(ext), Raw::None, false);
+    };
+    let loc = writer.push(&bytes);
+    *enc = bytes;
+    match loc {
+        None => (Some(ext), Raw::None, false),
+        Some(loc) if ext.is_empty() => (None, Raw::Written(loc), false),
+        Some(loc) => {
+            let stripped = ext.defs.as_ref().is_some_and(|d| !d.is_empty());
+            if stripped {
+                ext.defs = None;
+            }
+            // Kept until the end of the scan: without the room the extraction grew into.
+            if let Some(facts) = ext.facts.as_mut() {
+                shrink_facts(facts);
+            }
+            ext.refs.shrink_to_fit();
+            (Some(ext), Raw::Written(loc), stripped)
+        }
+    }
+}
+
+/// Gives back the spare capacity of a file's inference facts (the cross-file stage holds
+/// every contributing file's facts at once).
+fn shrink_facts(facts: &mut FileFacts) {
+    for f in &mut facts.fns {
+        f.sinks.shrink_to_fit();
+        f.forwards.shrink_to_fit();
+        f.calls.shrink_to_fit();
+    }
+    facts.fns.shrink_to_fit();
+    facts.bindings.shrink_to_fit();
+    facts.aliases.shrink_to_fit();
+    facts.defined.shrink_to_fit();
+    facts.passed.shrink_to_fit();
 }
 
 /// One file of the scan.
@@ -303,53 +404,82 @@ struct Slot<'c> {
     stat: Stat,
     hash: u128,
     meta: Meta,
-    /// The file's row in the cache, whose extract stands (`None`: extracted now).
-    row: Option<usize>,
-    /// The extract, once decoded (or extracted now).
+    /// Where the file's stored extract is: what its cache row points at unless `dirty`.
+    raw: Raw,
+    /// The extract, once decoded (or extracted now); without its definitions if `stripped`.
     ext: Option<Box<FileExtract>>,
-    /// `ext` differs from `raw`: the cache must encode it again.
+    /// The stored extract is the empty one (`ext` is `None` until something changes it).
+    empty: bool,
+    /// `ext` lacks the definitions the stored extract has: dropped to spare memory, read
+    /// again when resolution needs them.
+    stripped: bool,
+    /// `ext` differs from the stored extract: the cache must encode it again.
     dirty: bool,
+}
+
+/// Where a [`Store`]'s stored extracts are read from.
+#[derive(Clone, Copy)]
+struct Sources<'x, 'c> {
+    base: &'x Path,
+    view: Option<&'x View<'c, Meta>>,
+    writer: &'x Writer,
+    table: &'x Table,
+    compiled: &'x Compiled,
+}
+
+impl Sources<'_, '_> {
+    /// The stored extract at `raw`, decoded; `None` if there is none or it cannot be read
+    /// or decoded.
+    fn decode(&self, raw: Raw) -> Option<FileExtract> {
+        match raw {
+            Raw::None => None,
+            Raw::Row(i) => postcard::from_bytes(&self.view?.extract(i)?).ok(),
+            Raw::Written(loc) => postcard::from_bytes(&self.writer.read(loc)?).ok(),
+        }
+    }
 }
 
 /// Every file of the scan, with extracts decoded on demand, and reads of files whose
 /// definitions are not known yet.
 struct Store<'c, 'x> {
+    src: Sources<'x, 'c>,
     base: &'x Path,
-    /// The cache the slots' rows are in.
-    view: Option<&'x View<'c, Meta>>,
     slots: Vec<Slot<'c>>,
-    table: &'x Table,
-    compiled: &'x Compiled,
+    /// What [`Store::decoded`] gives for a slot whose stored extract is the empty one.
+    empty: FileExtract,
     /// Files read after the per-file pass (for definitions, or inference rounds).
     read: usize,
 }
 
-/// The slot's extract, decoded from the cache's bytes if need be; one that does not decode
-/// (a cache written by a bug) is extracted again from the file.
-fn load_ext<'s>(
-    slot: &'s mut Slot<'_>,
-    view: Option<&View<'_, Meta>>,
-    base: &Path,
-    table: &Table,
-    compiled: &Compiled,
-) -> &'s mut FileExtract {
+/// The slot's extract, decoded if need be (`full`: with its definitions, else they may be
+/// left out); one that does not decode (a cache written by a bug) is extracted again
+/// from the file.
+fn load_ext<'s>(slot: &'s mut Slot<'_>, src: &Sources<'_, '_>, full: bool) -> &'s mut FileExtract {
     if slot.ext.is_none() {
-        let raw = slot
-            .row
-            .and_then(|i| view.and_then(|v| v.extract(i)))
-            .and_then(|raw| postcard::from_bytes::<FileExtract>(raw).ok());
-        let ext = match raw {
-            Some(ext) => ext,
+        let decoded = match slot.empty {
+            true => Some(FileExtract::default()),
+            false => src.decode(slot.raw),
+        };
+        let ext = match decoded {
+            Some(mut ext) => {
+                let stored = !matches!(slot.raw, Raw::None);
+                if !full && stored && ext.defs.as_ref().is_some_and(|d| !d.is_empty()) {
+                    ext.defs = None;
+                    slot.stripped = true;
+                }
+                ext
+            }
             None => {
                 let (mut buf, mut toks) = (Vec::new(), Vec::new());
                 slot.dirty = true;
+                slot.stripped = false;
                 match (
                     Lang::from_path(&slot.rel),
-                    read_source(&base.join(&*slot.rel), &mut buf),
+                    read_source(&src.base.join(&*slot.rel), &mut buf),
                 ) {
                     (Some(lang), Ok(())) => {
                         let (ext, meta) =
-                            extract(&slot.rel, lang, &buf, table, compiled, &mut toks);
+                            extract(&slot.rel, lang, &buf, src.table, src.compiled, &mut toks);
                         slot.meta = meta;
                         ext
                     }
@@ -357,55 +487,82 @@ fn load_ext<'s>(
                 }
             }
         };
+        slot.empty = false;
         slot.ext = Some(Box::new(ext));
+    } else if full && slot.stripped {
+        // The definitions again, from the stored extract (or, if that no longer reads, the
+        // file).
+        let defs = src.decode(slot.raw).map(|e| e.defs).unwrap_or_else(|| {
+            slot.dirty = true;
+            let (mut buf, mut toks) = (Vec::new(), Vec::new());
+            let lang = Lang::from_path(&slot.rel)?;
+            read_source(&src.base.join(&*slot.rel), &mut buf).ok()?;
+            tokenize(&buf, lang, &mut toks);
+            Some(find_defs(&buf, &toks, lang, &|_| true))
+        });
+        if let Some(ext) = slot.ext.as_mut() {
+            ext.defs = defs;
+        }
+        slot.stripped = false;
     }
     slot.ext.get_or_insert_with(Box::default)
 }
 
 impl<'c> Store<'c, '_> {
+    /// Slot `i`'s whole extract (with its definitions).
     fn ext(&mut self, i: usize) -> &FileExtract {
-        load_ext(
-            &mut self.slots[i],
-            self.view,
-            self.base,
-            self.table,
-            self.compiled,
-        )
+        load_ext(&mut self.slots[i], &self.src, true)
     }
 
+    /// Slot `i`'s extract, to change (its definitions may be left out: `fill` sets them).
     fn ext_mut(&mut self, i: usize) -> &mut FileExtract {
         let slot = &mut self.slots[i];
         slot.dirty = true;
-        load_ext(slot, self.view, self.base, self.table, self.compiled)
+        load_ext(slot, &self.src, false)
     }
 
-    /// Decodes every extract (the full cross-file stage needs them all), in parallel.
+    /// Whether slot `i`'s definitions are known (its file was tokenized).
+    fn defs_known(&mut self, i: usize) -> bool {
+        let slot = &self.slots[i];
+        if slot.stripped {
+            return true;
+        }
+        if slot.empty && slot.ext.is_none() {
+            return false;
+        }
+        load_ext(&mut self.slots[i], &self.src, false)
+            .defs
+            .is_some()
+    }
+
+    /// Decodes every extract (the full cross-file stage reads them all: their definitions
+    /// are left out, and read again where resolution needs them), in parallel.
     fn decode_all(&mut self) {
-        let (view, base, table, compiled) = (self.view, self.base, self.table, self.compiled);
-        let threads = std::thread::available_parallelism()
-            .map_or(1, |n| n.get())
-            .min(8);
-        let chunk = self.slots.len().div_ceil(threads).max(1);
-        std::thread::scope(|scope| {
-            for part in self.slots.chunks_mut(chunk) {
-                scope.spawn(move || {
-                    for slot in part {
-                        load_ext(slot, view, base, table, compiled);
-                    }
-                });
-            }
-        });
+        let idxs: Vec<usize> = (0..self.slots.len()).collect();
+        self.decode_some(&idxs);
     }
 
-    /// Decodes the extracts of the slots at `idxs`, in parallel.
+    /// Decodes the extracts of the slots at `idxs` (definitions left out), in parallel.
     fn decode_some(&mut self, idxs: &[usize]) {
         let mut want = vec![false; self.slots.len()];
+        let mut n = 0;
         for &i in idxs {
             if let Some(w) = want.get_mut(i) {
-                *w = self.slots[i].ext.is_none();
+                let s = &self.slots[i];
+                *w = s.ext.is_none() && !s.empty;
+                n += usize::from(*w);
             }
         }
-        let (view, base, table, compiled) = (self.view, self.base, self.table, self.compiled);
+        if n == 0 {
+            return;
+        }
+        // Many rows of the cache read: one read of its extracts, not one per row.
+        if n > 256 {
+            if let Some(v) = self.src.view {
+                v.read_extracts();
+            }
+        }
+        let src = self.src;
         let threads = std::thread::available_parallelism()
             .map_or(1, |n| n.get())
             .min(8);
@@ -414,16 +571,22 @@ impl<'c> Store<'c, '_> {
             for (part, want) in self.slots.chunks_mut(chunk).zip(want.chunks(chunk)) {
                 scope.spawn(move || {
                     for (slot, _) in part.iter_mut().zip(want).filter(|(_, w)| **w) {
-                        load_ext(slot, view, base, table, compiled);
+                        load_ext(slot, &src, false);
                     }
                 });
             }
         });
     }
 
-    /// The decoded extract of slot `i` (all are, after [`Store::decode_all`]).
+    /// The decoded extract of slot `i` (all are, after [`Store::decode_all`]), possibly
+    /// without its definitions.
     fn decoded(&self, i: usize) -> Option<&FileExtract> {
-        self.slots[i].ext.as_deref()
+        let slot = &self.slots[i];
+        match (&slot.ext, slot.empty) {
+            (Some(ext), _) => Some(ext),
+            (None, true) => Some(&self.empty),
+            (None, false) => None,
+        }
     }
 
     /// Fills in the definitions of the files at `idxs` that may define one of `names`
@@ -437,7 +600,7 @@ impl<'c> Store<'c, '_> {
             {
                 continue;
             }
-            if self.ext(i).defs.is_some() {
+            if self.defs_known(i) {
                 continue;
             }
             let rel = &self.slots[i].rel;
@@ -456,6 +619,7 @@ impl<'c> Store<'c, '_> {
         });
         for (i, defs) in found {
             self.ext_mut(i).defs = Some(defs);
+            self.slots[i].stripped = false;
         }
     }
 
@@ -467,13 +631,27 @@ impl<'c> Store<'c, '_> {
         {
             return Vec::new();
         }
-        self.ext(idx)
+        let found: Vec<Def> = self
+            .ext(idx)
             .defs
             .iter()
             .flatten()
             .filter(|d| named(d, names))
             .cloned()
-            .collect()
+            .collect();
+        // Read again from the stored extract if needed again: not kept.
+        let slot = &mut self.slots[idx];
+        if !slot.dirty && !matches!(slot.raw, Raw::None) {
+            if let Some(ext) = slot
+                .ext
+                .as_mut()
+                .filter(|e| e.defs.as_ref().is_some_and(|d| !d.is_empty()))
+            {
+                ext.defs = None;
+                slot.stripped = true;
+            }
+        }
+        found
     }
 }
 
@@ -616,14 +794,9 @@ fn scan_once(
         .as_mut()
         .map(|(_, o)| std::mem::take(&mut o.refs))
         .unwrap_or_default();
-    // Some file changed: the summaries of the cached rows are needed.
-    let metas: &[Meta] = match &prev {
-        Some((v, _)) => match v.metas() {
-            Some(m) => m,
-            None => return Ok(Err(CacheStatus::Ignored("corrupt (summaries)".into()))),
-        },
-        None => &[],
-    };
+    // The extracts this scan makes, streamed to the cache file it will write (or, without
+    // a cache, to an unnamed temporary file) as the workers make them.
+    let writer = Writer::new(options.cache_dir.as_deref());
     let replayer = Replayer {
         replays: prev
             .iter()
@@ -672,7 +845,15 @@ fn scan_once(
         if view.is_some() {
             replayer.prepare(rel, lang, bytes, &mut ext, &meta, &mut st.toks);
         }
-        let seen = Seen::Extracted(Box::new((stat, hash, meta, ext)));
+        let (ext, raw, stripped) = stream(&writer, &mut st.enc, ext);
+        let seen = Seen::Extracted(Box::new(Fresh {
+            stat,
+            hash,
+            meta,
+            ext,
+            raw,
+            stripped,
+        }));
         st.files.push((Cow::Owned(rel.to_string()), seen));
     });
     let old_walk = prev.as_ref().and_then(|(_, o)| o.walk.as_ref());
@@ -698,6 +879,7 @@ fn scan_once(
                 let mut st = Pass {
                     files: Vec::new(),
                     toks: std::mem::take(toks),
+                    enc: Vec::new(),
                 };
                 let mut gone = Vec::new();
                 let mut file = SourceFile::new(&path, rel, buf, &mut gone);
@@ -731,7 +913,7 @@ fn scan_once(
     let mut seen_rows = vec![false; n_rows];
     // Files whose content changed (or that are new), by path.
     let mut changed: HashSet<String> = HashSet::new();
-    let mut slots: Vec<Slot<'_>> = Vec::new();
+    let mut slots: Vec<Slot<'_>> = Vec::with_capacity(states.iter().map(|s| s.files.len()).sum());
     for (rel, seen) in states.into_iter().flat_map(|s| s.files) {
         let cached = match (&seen, view) {
             (Seen::Unchanged(i), Some(v)) => Some((v, *i, None)),
@@ -753,20 +935,32 @@ fn scan_once(
                         v.stat(i)
                     }
                 };
+                let Some(meta) = v.meta(i) else {
+                    return Ok(Err(CacheStatus::Ignored("corrupt (summaries)".into())));
+                };
                 Slot {
                     rel,
                     stat,
                     hash: v.hash(i),
-                    meta: metas[i],
-                    row: Some(i),
+                    meta,
+                    raw: Raw::Row(i),
                     ext: None,
+                    empty: false,
+                    stripped: false,
                     dirty: false,
                 }
             }
             (Seen::Unchanged(_) | Seen::SameContent(..), None) => continue,
             (Seen::Extracted(found), None) => {
                 stats.files_extracted += 1;
-                let (stat, hash, meta, ext) = *found;
+                let Fresh {
+                    stat,
+                    hash,
+                    meta,
+                    ext,
+                    raw,
+                    stripped,
+                } = *found;
                 if let Some(v) = view {
                     if let Some(i) = v.find(&rel) {
                         seen_rows[i] = true;
@@ -778,9 +972,12 @@ fn scan_once(
                     stat,
                     hash,
                     meta,
-                    row: None,
-                    ext: Some(Box::new(ext)),
-                    dirty: true,
+                    raw,
+                    empty: ext.is_none(),
+                    ext: ext.map(Box::new),
+                    stripped,
+                    // Not streamed: the cache must encode it.
+                    dirty: matches!(raw, Raw::None),
                 }
             }
         };
@@ -806,11 +1003,16 @@ fn scan_once(
     let walk_changed = walk.as_ref() != old_walk;
     lap("merge with cache", &mut phases);
     let mut store = Store {
+        src: Sources {
+            base: &base,
+            view,
+            writer: &writer,
+            table: &table,
+            compiled: &compiled,
+        },
         base: &base,
-        view,
         slots,
-        table: &table,
-        compiled: &compiled,
+        empty: FileExtract::default(),
         read: 0,
     };
     let kept = prev.as_ref().and_then(|(v, outcome)| {
@@ -910,38 +1112,63 @@ fn scan_once(
     lap("assemble", &mut phases);
 
     if let (Some(path), Some(result)) = (&cache_path, result) {
-        // Most files have nothing to extract: they share one encoding of the empty extract.
+        // Where each row's extract is: the stored one, or (changed by the cross-file stage,
+        // or never streamed) encoded again now and streamed, one at a time.
         let empty = postcard::to_allocvec(&FileExtract::default()).unwrap_or_default();
-        let encoded: Vec<Option<Vec<u8>>> = store
-            .slots
-            .iter()
-            .map(|s| match (&s.ext, s.dirty) {
-                (Some(ext), true) if !ext.is_empty() => postcard::to_allocvec(ext).ok(),
-                _ => None,
-            })
-            .collect();
+        let mut stored: Vec<Stored> = Vec::with_capacity(store.slots.len());
+        for i in 0..store.slots.len() {
+            let slot = &store.slots[i];
+            let s = match (slot.dirty, slot.raw) {
+                (false, Raw::Row(r)) => Stored::Cached(r),
+                (false, Raw::Written(loc)) => Stored::Written(loc),
+                _ if slot.ext.is_none() => Stored::Bytes(&empty),
+                _ => {
+                    let ext = store.ext(i);
+                    let bytes = match ext.is_empty() {
+                        true => None,
+                        false => postcard::to_allocvec(ext).ok(),
+                    };
+                    match bytes {
+                        // An extract that cannot be encoded is stored empty: it does not
+                        // decode, so the next scan extracts the file again.
+                        None if !ext.is_empty() => Stored::Bytes(&[]),
+                        None => Stored::Bytes(&empty),
+                        Some(bytes) => match writer.push(&bytes) {
+                            Some(loc) => Stored::Written(loc),
+                            None => Stored::Owned(bytes),
+                        },
+                    }
+                }
+            };
+            stored.push(s);
+        }
         let rows: Vec<Row<'_, Meta>> = store
             .slots
             .iter()
-            .zip(&encoded)
-            .map(|(s, enc)| Row {
+            .zip(&stored)
+            .map(|(s, st)| Row {
                 path: &s.rel,
                 stat: s.stat,
                 hash: s.hash,
-                meta: s.meta,
-                // An extract that cannot be encoded is stored empty: it does not decode,
-                // so the next scan extracts the file again.
-                extract: match (enc, s.row) {
-                    (Some(bytes), _) => Extract::Bytes(bytes),
-                    (None, Some(r)) if !s.dirty => Extract::Cached(r),
-                    (None, _) if s.ext.as_ref().is_some_and(|e| e.is_empty()) => {
-                        Extract::Bytes(&empty)
-                    }
-                    (None, _) => Extract::Bytes(&[]),
+                meta: &s.meta,
+                extract: match st {
+                    Stored::Cached(r) => Extract::Cached(*r),
+                    Stored::Written(loc) => Extract::Written(*loc),
+                    Stored::Bytes(b) => Extract::Bytes(b),
+                    Stored::Owned(b) => Extract::Bytes(b),
                 },
             })
             .collect();
-        if let Err(e) = cache::save(path, settings_id, started, &rows, &result, view) {
+        let saved = cache::save(
+            path,
+            settings_id,
+            started,
+            &rows,
+            &result,
+            view,
+            Some(&writer),
+        );
+        if let Err(e) = saved {
             stats.cache_error = Some(format!(
                 "cannot write the scan cache `{}`: {e}",
                 path.display()
@@ -953,6 +1180,14 @@ fn scan_once(
     }
     stats.phases = phases;
     Ok(Ok((report, stats)))
+}
+
+/// Where a row's extract is, as the scan hands it to [`cache::save`].
+enum Stored<'a> {
+    Cached(usize),
+    Written(Loc),
+    Bytes(&'a [u8]),
+    Owned(Vec<u8>),
 }
 
 /// Whether what resolution looked at outside the scan's files is as the cached outcome
@@ -1065,7 +1300,7 @@ fn keep_outcome(
     let mut facts_changed = false;
     for rel in changed {
         let old = match view.find(rel) {
-            Some(i) => Some(postcard::from_bytes::<FileExtract>(view.extract(i)?).ok()?),
+            Some(i) => Some(postcard::from_bytes::<FileExtract>(&view.extract(i)?).ok()?),
             None => None,
         };
         let new = position.get(rel).map(|&i| store.ext(i));
@@ -1598,9 +1833,6 @@ pub(crate) fn resolve_in_cached(
     let Ok(view) = cache::view::<Meta>(&opened, fingerprint(settings)) else {
         return crate::resolve::resolve_in(root, compiled, names);
     };
-    let Some(metas) = view.metas() else {
-        return crate::resolve::resolve_in(root, compiled, names);
-    };
     let wanted: HashMap<Family, HashSet<String>> = names
         .iter()
         .map(|(f, ns)| {
@@ -1632,13 +1864,16 @@ pub(crate) fn resolve_in_cached(
             };
             let index = found.entry(lang.family()).or_default();
             if let Some(i) = view.find(rel) {
-                if view.fresh(i, &file.stat().unwrap_or(Stat::NONE)) {
-                    if !segments.iter().any(|n| metas[i].words.may_contain(n)) {
+                let meta = view.meta(i);
+                if let (true, Some(meta)) =
+                    (view.fresh(i, &file.stat().unwrap_or(Stat::NONE)), meta)
+                {
+                    if !segments.iter().any(|n| meta.words.may_contain(n)) {
                         return;
                     }
                     let cached = view
                         .extract(i)
-                        .and_then(|raw| postcard::from_bytes::<FileExtract>(raw).ok());
+                        .and_then(|raw| postcard::from_bytes::<FileExtract>(&raw).ok());
                     if let Some(defs) = cached.and_then(|e| e.defs) {
                         for d in defs.into_iter().filter(|d| named(d, segments)) {
                             index.push(d, rel);

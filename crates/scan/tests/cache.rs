@@ -122,6 +122,14 @@ fn rescans_reuse_unchanged_files_and_match_a_scan_without_cache() {
     assert_eq!((stats.files_extracted, stats.files_unchanged), (7, 0));
     assert!(stats.cache_written);
     assert!(cache.path().join(".gitignore").is_file());
+    // The extracts were streamed into the file that became the cache: nothing else is left.
+    let mut names: Vec<String> = fs::read_dir(cache.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n != ".gitignore")
+        .collect();
+    names.retain(|n| !(n.starts_with("scan-") && n.ends_with(".bin")));
+    assert!(names.is_empty(), "{names:?}");
 
     let (second, stats) = run(tree.path(), cache.path());
     assert_eq!(second, plain);

@@ -11,6 +11,9 @@
 
 #![allow(dead_code)]
 
+#[cfg(unix)]
+pub mod pty;
+
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
