@@ -114,6 +114,8 @@ fn read_only_commands_leave_a_committed_kodo_directory_clean() {
         &["ph-sync", "status"],
         &["ph-sync", "audit"],
         &["ph-sync", "audit", "flags", "--format", "json"],
+        &["ph-sync", "export", "--format", "json"],
+        &["ph-sync", "export", "flags", "--format", "csv"],
         &["snapshot", "refresh"],
         &["scan"],
         &["scan", "--check"],

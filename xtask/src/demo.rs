@@ -199,6 +199,13 @@ impl Demo {
 
         heading(out, "1. Where PostHog, Notion and the code stand")?;
         self.kodo_step(out, &["ph-sync"], &[0, 1])?;
+        writeln!(
+            out,
+            "Two things a newcomer may wonder about: the four stale dashboard URLs are the \
+             emulator's doing (it\nserves PostHog on 127.0.0.1; the team's rows link to \
+             us.posthog.com), and \"Edited in Notion\" is text the\nteam wrote by hand where \
+             kodo would derive it from PostHog: kept unless `import --overwrite`.\n"
+        )?;
 
         heading(
             out,

@@ -199,4 +199,16 @@ fn help_texts() {
         );
     }
     snap(&env, "help_scan", &["scan", "--help"]);
+    // Every other command: each shows only the options it honours, and the exit codes.
+    for (name, args) in [
+        ("help_notion_sync", &["notion-sync", "--help"][..]),
+        ("help_hook_claude", &["hook", "claude", "--help"]),
+        ("help_hook_pre_commit", &["hook", "pre-commit", "--help"]),
+        ("help_hooks_install", &["hooks", "install", "--help"]),
+        ("help_snapshot_refresh", &["snapshot", "refresh", "--help"]),
+        ("help_doctor", &["doctor", "--help"]),
+        ("help_completions", &["completions", "--help"]),
+    ] {
+        snap(&env, name, args);
+    }
 }
