@@ -13,6 +13,9 @@
 //! 4. the pre-commit gate blocking a staged undocumented event, with the fix;
 //! 5. the Claude Code hook refusing to create an undocumented flag.
 //!
+//! **Short.** Long lists and the sections a step is not about are cut ([`Cut`]), each cut a
+//! line of its own starting with `…`; what is shown is kodo's output as printed.
+//!
 //! **Hermetic.** Every child process (git, kodo) starts from an empty environment plus the
 //! variables set here: a user's own `POSTHOG_PERSONAL_API_KEY` or `NOTION_API_KEY`, git
 //! configuration (signing, hooks, templates) or `KODO_*` switches never reach it. The
@@ -189,27 +192,32 @@ impl Demo {
         writeln!(
             out,
             "# kodo demo\n\n\
-             The emulator (`kodo-sandbox`) plays PostHog and Notion for the ph-sync spec's example \
-             team at {}.\nTheir product, Acme Web (a TypeScript frontend and a Python billing \
-             service, with four pull\nrequests of history), is checked out in {}.\n\
-             Nothing here uses your own PostHog or Notion keys.\n",
+             `kodo-sandbox` plays PostHog and Notion for the ph-sync spec's example team at {};\n\
+             their product, Acme Web (a TypeScript frontend, a Python billing service, four merged \
+             pull requests),\nis checked out in {}.\nYour own PostHog and Notion keys are not \
+             used. Long lists are cut to their first entries:\neach `…` line is the demo's cut, \
+             not kodo's output.\n",
             self.emulator.base_url,
             self.app.display()
         )?;
 
         heading(out, "1. Where PostHog, Notion and the code stand")?;
-        self.kodo_step(out, &["ph-sync"], &[0, 1])?;
+        self.kodo_step(
+            out,
+            &["ph-sync"],
+            &[0, 1],
+            Cut::Drop(&["Orphaned Documentation", "Properties"], 1),
+        )?;
         writeln!(
             out,
-            "Two things a newcomer may wonder about: the four stale dashboard URLs are the \
-             emulator's doing (it\nserves PostHog on 127.0.0.1; the team's rows link to \
-             us.posthog.com), and \"Edited in Notion\" is text the\nteam wrote by hand where \
-             kodo would derive it from PostHog: kept unless `import --overwrite`.\n"
+            "The four stale dashboards are the emulator's doing: their rows link to us.posthog.com, \
+             it serves\nPostHog on 127.0.0.1. \"Edited in Notion\" is text people wrote where kodo \
+             derives it: import keeps it.\n"
         )?;
 
         heading(
             out,
-            "2. A flag is deleted in PostHog while the code still checks it",
+            "2. The audit's code section: a flag deleted in PostHog, still checked",
         )?;
         let project = config["posthog"]["project_id"]
             .as_str()
@@ -217,31 +225,47 @@ impl Demo {
         self.delete_flag(project, DELETED_FLAG)?;
         writeln!(
             out,
-            "Alex deletes the flag `{DELETED_FLAG}` in PostHog; `web/src/export.ts` still checks it.\n\
-             The audit's code section also lists the names only the code knows.\n"
+            "Alex deletes the flag `{DELETED_FLAG}` in PostHog; `web/src/export.ts` still checks \
+             it. The audit's\ncode section shows it, and the names only the code knows:\n"
         )?;
-        self.kodo_step(out, &["ph-sync", "audit", "flags"], &[0, 1])?;
+        self.kodo_step(
+            out,
+            &["ph-sync", "audit", "flags"],
+            &[0, 1],
+            Cut::Drop(
+                &[
+                    "Summary",
+                    "Issues Found",
+                    "Documented, Not in Code",
+                    "Clean-up Candidates",
+                    "Dynamic Names",
+                    "Hygiene",
+                    "Recommended Actions",
+                ],
+                1,
+            ),
+        )?;
 
         heading(out, "3. What an import would write")?;
         writeln!(
             out,
-            "The dry run lists every value a new row gets and every old → new change: Tracked On \
-             comes from\nthe code, Related PR from the merge commit that first added the name.\n"
+            "Every value a new row gets and every old → new change: Tracked On comes from the \
+             code, Related PR\nfrom the merge commit that first added the name.\n"
         )?;
-        self.kodo_step(out, &["ph-sync", "import", "events", "--dry-run"], &[0])?;
-        self.kodo_step(out, &["ph-sync", "import", "flags", "--dry-run"], &[0])?;
-
-        heading(out, "4. The Tracking Plan page in Notion")?;
-        writeln!(
+        self.kodo_step(
             out,
-            "Setup keeps an index on the analytics page and regenerates the Tracking Plan page \
-             from the four\ndatabases (import does it after every run). kodo writes only between its \
-             own start and end notes;\nwhat people write above and below stays.\n"
+            &["ph-sync", "import", "events", "--dry-run"],
+            &[0],
+            Cut::Plan(&["error_api_timeout", "feature_export_started"], 1),
         )?;
-        self.kodo_step(out, &["ph-sync", "setup", "--refresh-pages"], &[0])?;
-        self.tracking_plan_outline(config, out)?;
+        self.kodo_step(
+            out,
+            &["ph-sync", "import", "flags", "--dry-run"],
+            &[0],
+            Cut::Plan(&["release_new_api_v2"], 1),
+        )?;
 
-        heading(out, "5. The pre-commit gate")?;
+        heading(out, "4. The pre-commit gate")?;
         std::fs::write(self.app.join("web/src/onboarding.ts"), ONBOARDING_TS)?;
         self.git(&["add", "web/src/onboarding.ts"])?;
         writeln!(
@@ -250,9 +274,9 @@ impl Demo {
              wrapper `track`\n(inferred: no `scan.wrappers` is configured); the git hook \
              (`kodo hooks install`) runs:\n"
         )?;
-        self.kodo_step(out, &["hook", "pre-commit"], &[1])?;
+        self.kodo_step(out, &["hook", "pre-commit"], &[1], Cut::None)?;
 
-        heading(out, "6. The Claude Code hook")?;
+        heading(out, "5. The Claude Code hook")?;
         writeln!(
             out,
             "With `sync.require_notion_entry: true`, Claude asks PostHog's MCP server to create the \
@@ -265,7 +289,13 @@ impl Demo {
             "tool_name": "mcp__posthog__create-feature-flag",
             "tool_input": {"key": NEW_FLAG, "name": "Promo banner", "active": false},
         });
-        self.kodo_step_stdin(out, &["hook", "claude"], &payload.to_string(), &[2])?;
+        self.kodo_step_stdin(
+            out,
+            &["hook", "claude"],
+            &payload.to_string(),
+            &[2],
+            Cut::None,
+        )?;
         writeln!(
             out,
             "Claude Code blocks the tool call on exit 2 and shows Claude the reason.\n\n\
@@ -274,9 +304,10 @@ impl Demo {
         Ok(())
     }
 
-    /// Runs `kodo ARGS…`, printing the command and what it wrote; fails on an unexpected code.
-    fn kodo_step(&self, out: &mut dyn Write, args: &[&str], ok: &[i32]) -> Result<()> {
-        self.kodo_step_stdin(out, args, "", ok)
+    /// Runs `kodo ARGS…`, printing the command and what it wrote (its stdout shortened by
+    /// `cut`); fails on an unexpected code.
+    fn kodo_step(&self, out: &mut dyn Write, args: &[&str], ok: &[i32], cut: Cut) -> Result<()> {
+        self.kodo_step_stdin(out, args, "", ok, cut)
     }
 
     fn kodo_step_stdin(
@@ -285,12 +316,13 @@ impl Demo {
         args: &[&str],
         stdin: &str,
         ok: &[i32],
+        cut: Cut,
     ) -> Result<()> {
         writeln!(out, "```console\n$ kodo {}", args.join(" "))?;
         let output = self.kodo(args, stdin)?;
         let stdout = String::from_utf8_lossy(&output.stdout);
         let stderr = String::from_utf8_lossy(&output.stderr);
-        write!(out, "{stdout}")?;
+        write!(out, "{}", cut.apply(&stdout))?;
         write!(out, "{stderr}")?;
         let code = output.status.code();
         if code != Some(0) {
@@ -349,49 +381,6 @@ impl Demo {
         git(&self.app, &self.home, args, None)
     }
 
-    /// The Tracking Plan page's outline as Notion shows it: kodo's note, each section's
-    /// heading and its first entry.
-    fn tracking_plan_outline(&self, config: &Value, out: &mut dyn Write) -> Result<()> {
-        let page = config["notion"]["pages"]["tracking_plan"]
-            .as_str()
-            .context("the emulator's config has no notion.pages.tracking_plan")?;
-        let blocks = self.request("GET", &format!("/__admin/blocks/{page}"), None)?;
-        let blocks = blocks
-            .as_array()
-            .context("the emulator's page content is not a list")?;
-        writeln!(out, "The page in Notion (outline):\n")?;
-        let mut first_of_section = false;
-        for block in blocks {
-            let text = block["text"].as_str().unwrap_or_default();
-            let first_line = text.lines().next().unwrap_or_default();
-            match block["type"].as_str().unwrap_or_default() {
-                "child_database" => writeln!(out, "    [database] {text}")?,
-                "callout" => {
-                    let sentence = first_line.split_once(". ").map_or(first_line, |(s, _)| s);
-                    writeln!(out, "    > {sentence}.")?
-                }
-                "heading_2" => {
-                    writeln!(out, "    ## {text}")?;
-                    first_of_section = true;
-                }
-                "bulleted_list_item" if first_of_section => {
-                    writeln!(out, "       • {first_line}")?;
-                    first_of_section = false;
-                }
-                "paragraph" if first_of_section => {
-                    writeln!(out, "       {first_line}")?;
-                    first_of_section = false;
-                }
-                "paragraph" if text.contains("kodo:tracking-plan:end") => {
-                    writeln!(out, "    {text}")?
-                }
-                _ => {}
-            }
-        }
-        writeln!(out)?;
-        Ok(())
-    }
-
     /// Deletes a flag as PostHog's UI does (`PATCH {"deleted": true}`).
     fn delete_flag(&self, project: &str, key: &str) -> Result<()> {
         let list = self.posthog(
@@ -414,11 +403,6 @@ impl Demo {
 
     /// One request to the emulator's PostHog API (plain HTTP/1.1 on loopback).
     fn posthog(&self, method: &str, path: &str, body: Option<&Value>) -> Result<Value> {
-        self.request(method, path, body)
-    }
-
-    /// One request to the emulator (PostHog's API, or `/__admin`, which ignores the token).
-    fn request(&self, method: &str, path: &str, body: Option<&Value>) -> Result<Value> {
         let host = self
             .emulator
             .base_url
@@ -452,6 +436,186 @@ impl Demo {
         };
         serde_json::from_str(&body).with_context(|| format!("{method} {path}: not JSON: {body}"))
     }
+}
+
+/// How the demo shortens what a command printed on stdout: only by leaving lines out, and
+/// every cut leaves a line starting with `…` that says what it left out (the intro says
+/// those lines are the demo's). The rest is kodo's output, byte for byte.
+#[derive(Debug, Clone, Copy)]
+enum Cut<'a> {
+    /// Nothing left out.
+    None,
+    /// A Markdown report without the sections named (headings of any level, each with what
+    /// is under it), each list (`- ` items) longer than `n + 1` items cut to its first `n`.
+    Drop(&'a [&'a str], usize),
+    /// An import plan: the new rows named (with all their values), every update, every
+    /// orphan, the first `n` property-schema changes; new rows not named and the `=` notes
+    /// (a derived text edited in Notion, kept) are counted in one line per resource.
+    Plan(&'a [&'a str], usize),
+}
+
+impl Cut<'_> {
+    fn apply(self, text: &str) -> String {
+        match self {
+            Cut::None => text.to_string(),
+            Cut::Drop(titles, n) => cut_lists(&drop_sections(text, titles), n),
+            Cut::Plan(show, n) => cut_plan(text, show, n),
+        }
+    }
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
+    }
+}
+
+/// Pushes `line` and a newline.
+fn push_line(out: &mut String, line: &str) {
+    out.push_str(line);
+    out.push('\n');
+}
+
+/// The list cut of [`Cut::Drop`].
+fn cut_lists(text: &str, n: usize) -> String {
+    let mut out = String::new();
+    let mut run: Vec<&str> = Vec::new();
+    let flush = |out: &mut String, run: &mut Vec<&str>| {
+        if run.len() > n + 1 {
+            for line in &run[..n] {
+                push_line(out, line);
+            }
+            push_line(
+                out,
+                &format!("- … {} more (cut by the demo)", run.len() - n),
+            );
+        } else {
+            for line in run.iter() {
+                push_line(out, line);
+            }
+        }
+        run.clear();
+    };
+    for line in text.lines() {
+        if line.starts_with("- ") {
+            run.push(line);
+        } else {
+            flush(&mut out, &mut run);
+            push_line(&mut out, line);
+        }
+    }
+    flush(&mut out, &mut run);
+    out
+}
+
+/// [`Cut::Drop`] without the list cut: a section named (a Markdown heading, any level) is
+/// left out up to the next heading of its level or above; each run of sections left out
+/// gives way to one line naming them.
+fn drop_sections(text: &str, drop: &[&str]) -> String {
+    let mut out = String::new();
+    let mut left_out: Vec<&str> = Vec::new();
+    // The level of the section being left out, if one is.
+    let mut dropping: Option<usize> = None;
+    for line in text.lines() {
+        let level = line.bytes().take_while(|&b| b == b'#').count();
+        let title = (level > 0)
+            .then(|| line[level..].strip_prefix(' '))
+            .flatten();
+        if let Some(title) = title {
+            if dropping.is_some_and(|at| level <= at) {
+                dropping = None;
+            }
+            if dropping.is_none() && drop.contains(&title) {
+                dropping = Some(level);
+                left_out.push(title);
+            }
+        }
+        if dropping.is_none() {
+            if !left_out.is_empty() {
+                push_line(
+                    &mut out,
+                    &format!("… {} (cut by the demo)\n", left_out.join(", ")),
+                );
+                left_out.clear();
+            }
+            push_line(&mut out, line);
+        }
+    }
+    if !left_out.is_empty() {
+        push_line(
+            &mut out,
+            &format!("… {} (cut by the demo)", left_out.join(", ")),
+        );
+    }
+    out
+}
+
+/// [`Cut::Plan`].
+fn cut_plan(text: &str, show: &[&str], n: usize) -> String {
+    #[derive(Default)]
+    struct Left {
+        rows: usize,
+        kept: usize,
+        schemas: usize,
+    }
+    impl Left {
+        fn flush(&mut self, out: &mut String) {
+            let mut parts = Vec::new();
+            if self.rows > 0 {
+                parts.push(format!("{} more new row{}", self.rows, plural(self.rows)));
+            }
+            if self.kept > 0 {
+                parts.push(format!("{} `=` lines (edited in Notion, kept)", self.kept));
+            }
+            if self.schemas > 0 {
+                parts.push(format!(
+                    "{} more schema{}",
+                    self.schemas,
+                    plural(self.schemas)
+                ));
+            }
+            if !parts.is_empty() {
+                push_line(out, &format!("  … {} (cut by the demo)", parts.join(", ")));
+            }
+            *self = Left::default();
+        }
+    }
+    let mut out = String::new();
+    let mut left = Left::default();
+    let mut shown_row = false;
+    let mut schemas_shown = 0;
+    let mut in_schemas = false;
+    for line in text.lines() {
+        if !line.starts_with(' ') {
+            left.flush(&mut out);
+            in_schemas = line.starts_with("Properties schemas:");
+            schemas_shown = 0;
+            push_line(&mut out, line);
+        } else if let Some(row) = line.strip_prefix("  + ") {
+            let key = row.split(' ').next().unwrap_or(row);
+            shown_row = show.contains(&key);
+            if shown_row {
+                push_line(&mut out, line);
+            } else {
+                left.rows += 1;
+            }
+        } else if line.starts_with("      ") {
+            if shown_row {
+                push_line(&mut out, line);
+            }
+        } else if line.starts_with("  = ") {
+            left.kept += 1;
+        } else if in_schemas && schemas_shown >= n {
+            left.schemas += 1;
+        } else {
+            schemas_shown += usize::from(in_schemas);
+            push_line(&mut out, line);
+        }
+    }
+    left.flush(&mut out);
+    out
 }
 
 /// A chunked HTTP body, reassembled.
@@ -600,4 +764,51 @@ fn dotenv_value(dir: &Path, name: &str) -> Result<String> {
         .find_map(|l| l.strip_prefix(name)?.strip_prefix('='))
         .map(str::to_string)
         .with_context(|| format!("the emulator's .env has no {name}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_list_keeps_its_first_entries_and_says_how_many_it_cut() {
+        let text = "### A\n- a1\n- a2\n- a3\n- a4\n\n### B\n- b1\n- b2\n- b3\nNone.\n";
+        assert_eq!(
+            cut_lists(text, 2),
+            "### A\n- a1\n- a2\n- … 2 more (cut by the demo)\n\n### B\n- b1\n- b2\n- b3\nNone.\n"
+        );
+    }
+
+    #[test]
+    fn sections_named_give_way_to_one_line_naming_them() {
+        let text = "# Report\nGenerated: now\n\n## Summary\n- s\n\n## Issues\n### One\n- i\n\n\
+                    ## Code\n### Kept\n- c\n### Gone\n- g\n\n## Hygiene\n- h\n";
+        assert_eq!(
+            Cut::Drop(&["Summary", "Issues", "Gone", "Hygiene"], 2).apply(text),
+            "# Report\nGenerated: now\n\n… Summary, Issues (cut by the demo)\n\n\
+             ## Code\n### Kept\n- c\n… Gone, Hygiene (cut by the demo)\n"
+        );
+    }
+
+    #[test]
+    fn a_plan_shows_the_rows_named_every_update_and_counts_the_rest() {
+        let text = "Flags: 2 to create, 1 to update, 7 unchanged\n\
+                    \x20 = a: Targeting edited in Notion, kept (--overwrite replaces it)\n\
+                    \x20 + b\n      Name: B\n\
+                    \x20 ~ c: Status: draft → active\n\
+                    \x20 = c: Targeting edited in Notion, kept (--overwrite replaces it)\n\
+                    \x20 + d (ID: 4)\n      Name: D\n      Type: ops\n\
+                    Properties schemas: 3 to extend\n  ~ e: add x\n  ~ f: add y\n  ~ g: add z\n\
+                    Dry run: nothing was written.\n";
+        assert_eq!(
+            Cut::Plan(&["d"], 2).apply(text),
+            "Flags: 2 to create, 1 to update, 7 unchanged\n\
+             \x20 ~ c: Status: draft → active\n\
+             \x20 + d (ID: 4)\n      Name: D\n      Type: ops\n\
+             \x20 … 1 more new row, 2 `=` lines (edited in Notion, kept) (cut by the demo)\n\
+             Properties schemas: 3 to extend\n  ~ e: add x\n  ~ f: add y\n\
+             \x20 … 1 more schema (cut by the demo)\n\
+             Dry run: nothing was written.\n"
+        );
+    }
 }
