@@ -20,7 +20,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         return cmd::completions::run(args.shell, &mut std::io::stdout().lock());
     }
     let ctx = Context::new(
-        cli.global,
+        cli.options(),
         cli.command.run_options(),
         cli.command.format_given(),
     )?;
@@ -82,7 +82,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         }
         Command::Scan(args) => runtime.block_on(cmd::scan::run(&ctx, args)),
         Command::Hook(args) => match args.which {
-            HookWhich::Claude => runtime.block_on(cmd::hook_claude::run(&ctx)),
+            HookWhich::Claude(_) => runtime.block_on(cmd::hook_claude::run(&ctx)),
             HookWhich::PreCommit(pre) => {
                 runtime.block_on(cmd::hook_pre_commit::run(&ctx, pre.format))
             }

@@ -30,7 +30,7 @@ static COMPLETIONS_HELP: LazyLock<String> = LazyLock::new(|| {
 #[command(name = "kodo", version, about, after_help = EXIT_CODES_HELP.as_str(), max_term_width = 100)]
 pub struct Cli {
     #[command(flatten)]
-    pub global: GlobalArgs,
+    pub before: BeforeArgs,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -54,37 +54,180 @@ impl Cli {
         let cli = Cli::try_parse_from(argv)?;
         if let Command::PhSync(args) = &cli.command {
             if let Some(message) = args.misplaced() {
-                let mut cmd = <Cli as clap::CommandFactory>::command();
-                cmd.build();
-                let kind = clap::error::ErrorKind::ArgumentConflict;
-                return Err(match cmd.find_subcommand_mut("ph-sync") {
-                    Some(ph_sync) => ph_sync.error(kind, message),
-                    None => cmd.error(kind, message),
-                });
+                return Err(subcommand_error(&["ph-sync"], message));
             }
         }
+        cli.check_options_before()?;
         Ok(cli)
+    }
+
+    /// An option given before the command's name must be one the command honours (after
+    /// the name, clap itself refuses the others), and `-q` cannot meet `-v` across the name.
+    fn check_options_before(&self) -> Result<(), clap::Error> {
+        let honoured = self.command.honoured();
+        let given = [
+            (
+                "--config",
+                self.before.config.is_some(),
+                honoured.config.is_some(),
+            ),
+            ("-q", self.before.quiet, honoured.quiet.is_some()),
+            ("-v", self.before.verbose > 0, honoured.verbose.is_some()),
+        ];
+        for (option, given, takes) in given {
+            if given && !takes {
+                let path = honoured.path.join(" ");
+                return Err(subcommand_error(
+                    honoured.path,
+                    format!(
+                        "`{option}` does not apply to `kodo {path}` (`kodo {path} --help` lists \
+                         the options it takes)"
+                    ),
+                ));
+            }
+        }
+        let options = self.options();
+        if options.quiet && options.verbose > 0 {
+            return Err(subcommand_error(
+                honoured.path,
+                "`-q` (only errors) and `-v` (log each request) cannot be used together".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The run-wide options the command line set, before the command's name or after it.
+    pub fn options(&self) -> CommonOptions {
+        let honoured = self.command.honoured();
+        CommonOptions {
+            config: self
+                .before
+                .config
+                .clone()
+                .or_else(|| honoured.config.cloned().flatten()),
+            quiet: self.before.quiet || honoured.quiet.unwrap_or(false),
+            verbose: self
+                .before
+                .verbose
+                .saturating_add(honoured.verbose.unwrap_or(0)),
+        }
     }
 }
 
-/// Options every command accepts.
-#[derive(Debug, Args, Clone)]
-pub struct GlobalArgs {
-    /// Config file [default: .kodo/config.json, found from the current directory up to the repository root]
-    #[arg(long, global = true, value_name = "PATH", display_order = 900)]
+/// A usage error (exit 2) reported by the subcommand at `path` (its usage line included).
+fn subcommand_error(path: &[&str], message: String) -> clap::Error {
+    fn at(cmd: &mut clap::Command, path: &[&str], message: String) -> clap::Error {
+        if let Some((name, rest)) = path.split_first() {
+            if let Some(sub) = cmd.find_subcommand_mut(name) {
+                return at(sub, rest, message);
+            }
+        }
+        cmd.error(clap::error::ErrorKind::ArgumentConflict, message)
+    }
+    let mut cmd = <Cli as clap::CommandFactory>::command();
+    cmd.build();
+    at(&mut cmd, path, message)
+}
+
+/// The run-wide options a command line set, wherever it put them: what a command reads.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CommonOptions {
     pub config: Option<PathBuf>,
-    /// Print only errors
+    pub quiet: bool,
+    pub verbose: u8,
+}
+
+/// `--config`, `-q` and `-v` before the command's name (`kodo -v ph-sync import`): each is
+/// accepted only for a command that honours it ([`Command::honoured`]). The ids differ from
+/// the commands' own so the two never meet in clap's matches.
+#[derive(Debug, Args, Clone)]
+pub struct BeforeArgs {
+    /// Config file, for the commands that read one [default: .kodo/config.json, found from
+    /// the current directory up to the repository root]
     #[arg(
-        short,
-        long,
-        global = true,
-        conflicts_with = "verbose",
+        id = "config_before",
+        long = "config",
+        value_name = "PATH",
+        display_order = 900
+    )]
+    pub config: Option<PathBuf>,
+    /// Print only errors (every command but `completions` and `hook claude`)
+    #[arg(
+        id = "quiet_before",
+        short = 'q',
+        long = "quiet",
+        conflicts_with = "verbose_before",
         display_order = 901
     )]
     pub quiet: bool,
-    /// Log each request (-v) and more detail (-vv); tokens are never printed
-    #[arg(short, long, global = true, action = clap::ArgAction::Count, display_order = 902)]
+    /// Log each request (-v) and more detail (-vv), for the commands that send requests or
+    /// read code; tokens are never printed
+    #[arg(
+        id = "verbose_before",
+        short = 'v',
+        long = "verbose",
+        action = clap::ArgAction::Count,
+        display_order = 902
+    )]
     pub verbose: u8,
+}
+
+/// `--config`, on the commands that read the config. Global within a command, so that each
+/// of its own subcommands (all of which read it) takes it too.
+#[derive(Debug, Args, Clone, Default)]
+pub struct ConfigArg {
+    /// Config file [default: .kodo/config.json, found from the current directory up to the repository root]
+    #[arg(long, global = true, value_name = "PATH", display_order = 900)]
+    pub config: Option<PathBuf>,
+}
+
+/// `-q`, on the commands that print more than errors.
+#[derive(Debug, Args, Clone, Copy, Default)]
+pub struct QuietArg {
+    /// Print only errors
+    #[arg(short, long, global = true, display_order = 901)]
+    pub quiet: bool,
+}
+
+/// `-q` and `-v`, on the commands that also have requests (or skipped files) to log.
+#[derive(Debug, Args, Clone, Copy, Default)]
+pub struct OutputArgs {
+    #[command(flatten)]
+    pub quiet: QuietArg,
+    /// Log each request (-v) and more detail (-vv); tokens are never printed
+    #[arg(short, long, global = true, action = clap::ArgAction::Count, conflicts_with = "quiet", display_order = 902)]
+    pub verbose: u8,
+}
+
+/// All three, on the commands that read the config, print and send requests (most of them).
+#[derive(Debug, Args, Clone, Default)]
+pub struct CommonArgs {
+    #[command(flatten)]
+    pub config: ConfigArg,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// Which of `--config`, `-q` and `-v` a command takes, and the values its own command line
+/// gave them (`None`: the command does not take that option).
+#[derive(Debug, Clone, Copy)]
+pub struct Honoured<'a> {
+    /// The command's name after `kodo` (`["hook", "claude"]`), for messages.
+    pub path: &'static [&'static str],
+    pub config: Option<&'a Option<PathBuf>>,
+    pub quiet: Option<bool>,
+    pub verbose: Option<u8>,
+}
+
+impl<'a> Honoured<'a> {
+    fn all(path: &'static [&'static str], common: &'a CommonArgs) -> Honoured<'a> {
+        Honoured {
+            path,
+            config: Some(&common.config.config),
+            quiet: Some(common.output.quiet.quiet),
+            verbose: Some(common.output.verbose),
+        }
+    }
 }
 
 /// `--dry-run`, on the commands that write (import, setup, export, hooks install, notion-sync).
@@ -194,6 +337,8 @@ pub struct CompletionsArgs {
 
 #[derive(Debug, Args)]
 pub struct DoctorArgs {
+    #[command(flatten)]
+    pub common: CommonArgs,
     /// Output format: md (one line per check) or json (stable, for machines)
     #[arg(long, value_enum)]
     pub format: Option<ReportFormat>,
@@ -211,6 +356,46 @@ impl ReportArgs {
 }
 
 impl Command {
+    /// Which of `--config`, `-q` and `-v` this command honours, as it reads them: the config
+    /// (all but `completions` and `hooks install`), messages `-q` silences (all but
+    /// `completions`, which prints only the script, and `hook claude`, whose stderr is Claude
+    /// Code's to read), and requests or details `-v` logs (those that read the config but
+    /// `hook claude`, whose clients log nothing).
+    pub fn honoured(&self) -> Honoured<'_> {
+        match self {
+            Command::PhSync(args) => Honoured::all(&["ph-sync"], &args.common),
+            Command::NotionSync(args) => Honoured::all(&["notion-sync"], &args.common),
+            Command::Scan(args) => Honoured::all(&["scan"], &args.common),
+            Command::Hook(HookArgs {
+                which: HookWhich::PreCommit(args),
+            }) => Honoured::all(&["hook", "pre-commit"], &args.common),
+            Command::Hook(HookArgs {
+                which: HookWhich::Claude(args),
+            }) => Honoured {
+                path: &["hook", "claude"],
+                config: Some(&args.config.config),
+                quiet: None,
+                verbose: None,
+            },
+            Command::Hooks(HooksArgs {
+                action: HooksAction::Install(args),
+            }) => Honoured {
+                path: &["hooks", "install"],
+                config: None,
+                quiet: Some(args.quiet.quiet),
+                verbose: None,
+            },
+            Command::Snapshot(args) => Honoured::all(&["snapshot", "refresh"], &args.common),
+            Command::Doctor(args) => Honoured::all(&["doctor"], &args.common),
+            Command::Completions(_) => Honoured {
+                path: &["completions"],
+                config: None,
+                quiet: None,
+                verbose: None,
+            },
+        }
+    }
+
     /// Whether the command line asked for a `--format` (machine output `-q` does not silence).
     pub fn format_given(&self) -> bool {
         match self {
@@ -301,6 +486,8 @@ impl Command {
 
 #[derive(Debug, Args)]
 pub struct ScanArgs {
+    #[command(flatten)]
+    pub common: CommonArgs,
     /// Directory to scan [default: the repository root of the config, else the current directory]
     pub path: Option<PathBuf>,
     /// Check only what the commits in A..B add, against the documentation (for CI; with --check,
@@ -336,14 +523,24 @@ pub struct HookArgs {
 pub enum HookWhich {
     /// Claude Code hook: reads the hook JSON on stdin; exit 2 blocks an undocumented create
     #[command(after_help = EXIT_CODES_HELP.as_str())]
-    Claude,
+    Claude(ClaudeArgs),
     /// Git pre-commit hook: blocks commits that add undocumented events or flags (exit 1)
     #[command(after_help = EXIT_CODES_HELP.as_str())]
     PreCommit(PreCommitArgs),
 }
 
+/// `kodo hook claude`: the config is all it reads from the command line (its messages are
+/// Claude Code's to read, and its requests are not logged).
+#[derive(Debug, Args)]
+pub struct ClaudeArgs {
+    #[command(flatten)]
+    pub config: ConfigArg,
+}
+
 #[derive(Debug, Args)]
 pub struct PreCommitArgs {
+    #[command(flatten)]
+    pub common: CommonArgs,
     /// Output format: md (the human report, on stderr) or json (on stdout)
     #[arg(long, value_enum)]
     pub format: Option<ReportFormat>,
@@ -367,6 +564,8 @@ pub enum HooksAction {
 
 #[derive(Debug, Args)]
 pub struct HooksInstallArgs {
+    #[command(flatten)]
+    pub quiet: QuietArg,
     /// Install the Claude Code hooks into the project's .claude/settings.json instead
     #[arg(long)]
     pub claude_settings: bool,
@@ -380,6 +579,8 @@ pub struct HooksInstallArgs {
 
 #[derive(Debug, Args)]
 pub struct SnapshotArgs {
+    #[command(flatten)]
+    pub common: CommonArgs,
     #[command(subcommand)]
     pub action: SnapshotAction,
 }
@@ -401,6 +602,8 @@ pub enum SnapshotAction {
     override_usage = "kodo ph-sync [RESOURCE] [OPTIONS]\n       kodo ph-sync <ACTION> [RESOURCE] [OPTIONS]\n       kodo ph-sync document <event|flag|experiment|dashboard> <KEY> [OPTIONS]"
 )]
 pub struct PhSyncArgs {
+    #[command(flatten)]
+    pub common: CommonArgs,
     #[command(subcommand)]
     pub action: Option<PhSyncAction>,
     #[command(flatten)]
@@ -774,6 +977,8 @@ impl From<Noun> for Resource {
 
 #[derive(Debug, Args)]
 pub struct NotionSyncArgs {
+    #[command(flatten)]
+    pub common: CommonArgs,
     #[arg(long, value_enum)]
     pub direction: Direction,
     #[arg(long = "type", value_enum)]
@@ -819,7 +1024,7 @@ mod tests {
             "kodo", "ph-sync", "audit", "flags", "--format", "json", "--check", "-vv",
         ])
         .unwrap();
-        assert_eq!(cli.global.verbose, 2);
+        assert_eq!(cli.options().verbose, 2);
         assert!(cli.command.run_options().check);
         let Command::PhSync(PhSyncArgs {
             action: Some(PhSyncAction::Audit(audit)),
@@ -983,6 +1188,134 @@ mod tests {
             let cli = Cli::try_parse_checked(argv).unwrap();
             assert_eq!(cli.command.run_options(), options, "{argv:?}");
         }
+    }
+
+    /// Every command's own command line, the shortest that parses: the table below must
+    /// name each leaf command clap has.
+    const EVERY_COMMAND: [&[&str]; 15] = [
+        &["ph-sync"],
+        &["ph-sync", "status"],
+        &["ph-sync", "import"],
+        &["ph-sync", "export"],
+        &["ph-sync", "audit"],
+        &["ph-sync", "setup"],
+        &["ph-sync", "document", "event", "signup"],
+        &["notion-sync", "--direction", "push", "--type", "flags"],
+        &["scan"],
+        &["hook", "claude"],
+        &["hook", "pre-commit"],
+        &["hooks", "install"],
+        &["snapshot", "refresh"],
+        &["doctor"],
+        &["completions", "bash"],
+    ];
+
+    /// The subcommand of the built clap tree that `argv` (an [`EVERY_COMMAND`] row) names.
+    fn leaf<'a>(cli: &'a clap::Command, argv: &[&str]) -> &'a clap::Command {
+        let mut cmd = cli;
+        for word in argv {
+            match cmd.find_subcommand(word) {
+                Some(sub) => cmd = sub,
+                None => break,
+            }
+        }
+        cmd
+    }
+
+    /// `--config`, `-q` and `-v` show (in `--help`, in completion scripts) on exactly the
+    /// commands that honour them ([`Command::honoured`], which says what each one reads),
+    /// after the name and before it alike; anywhere else they are a usage error that says
+    /// the option does not apply.
+    #[test]
+    fn each_command_shows_only_the_run_wide_options_it_honours() {
+        let mut cli = Cli::command();
+        cli.build();
+        let mut leaves = Vec::new();
+        for sub in cli.get_subcommands().filter(|s| s.get_name() != "help") {
+            let nested: Vec<_> = sub
+                .get_subcommands()
+                .filter(|s| s.get_name() != "help")
+                .map(|n| format!("{} {}", sub.get_name(), n.get_name()))
+                .collect();
+            if nested.is_empty() || sub.get_name() == "ph-sync" {
+                leaves.push(sub.get_name().to_string());
+            }
+            leaves.extend(nested);
+        }
+        let named: Vec<String> = EVERY_COMMAND
+            .iter()
+            .map(|argv| leaf(&cli, argv).get_name().to_string())
+            .collect();
+        for l in &leaves {
+            let last = l.rsplit(' ').next().unwrap_or(l);
+            assert!(
+                named.iter().any(|n| n == last),
+                "EVERY_COMMAND lacks `kodo {l}`"
+            );
+        }
+        let mut refused = 0;
+        for argv in EVERY_COMMAND {
+            let parsed =
+                Cli::try_parse_checked(std::iter::once("kodo").chain(argv.iter().copied()))
+                    .unwrap_or_else(|e| panic!("{argv:?}: {e}"));
+            let honoured = parsed.command.honoured();
+            let cmd = leaf(&cli, argv);
+            let shows = |id: &str| cmd.get_arguments().any(|a| a.get_id() == id);
+            for (id, option, takes) in [
+                (
+                    "config",
+                    ["--config", "x.json"].as_slice(),
+                    honoured.config.is_some(),
+                ),
+                ("quiet", &["-q"], honoured.quiet.is_some()),
+                ("verbose", &["-v"], honoured.verbose.is_some()),
+            ] {
+                assert_eq!(shows(id), takes, "`kodo {}` and {id}", argv.join(" "));
+                let after =
+                    Cli::try_parse_checked(["kodo"].iter().chain(argv).chain(option).copied());
+                let before =
+                    Cli::try_parse_checked(["kodo"].iter().chain(option).chain(argv).copied());
+                if takes {
+                    let after = after.unwrap_or_else(|e| panic!("{argv:?} {option:?}: {e}"));
+                    let before = before.unwrap_or_else(|e| panic!("{option:?} {argv:?}: {e}"));
+                    assert_eq!(after.options(), before.options(), "{argv:?} {option:?}");
+                    assert_ne!(
+                        after.options(),
+                        CommonOptions::default(),
+                        "{argv:?} {option:?}"
+                    );
+                } else {
+                    refused += 1;
+                    let after = after.expect_err("accepted after the name").to_string();
+                    assert!(after.contains("unexpected argument"), "{argv:?}: {after}");
+                    let before = before.expect_err("accepted before the name");
+                    assert_eq!(before.exit_code(), 2);
+                    let before = before.to_string();
+                    assert!(
+                        before.contains("does not apply to `kodo "),
+                        "{argv:?}: {before}"
+                    );
+                }
+            }
+        }
+        // completions (all three), hook claude (-q, -v), hooks install (--config, -v).
+        assert_eq!(refused, 7);
+    }
+
+    #[test]
+    fn quiet_and_verbose_conflict_across_the_command_name() {
+        for argv in [
+            &["kodo", "-q", "ph-sync", "status", "-v"][..],
+            &["kodo", "-v", "scan", "-q"],
+            &["kodo", "doctor", "-q", "-v"],
+        ] {
+            let err = Cli::try_parse_checked(argv).expect_err("-q with -v");
+            assert_eq!(err.exit_code(), 2, "{argv:?}");
+        }
+        let cli = Cli::try_parse_checked(["kodo", "-v", "ph-sync", "import", "-v"]).unwrap();
+        assert_eq!(cli.options().verbose, 2);
+        let cli = Cli::try_parse_checked(["kodo", "--config", "a.json", "hook", "claude"]).unwrap();
+        assert_eq!(cli.options().config, Some(PathBuf::from("a.json")));
     }
 
     #[test]

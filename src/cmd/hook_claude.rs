@@ -269,7 +269,7 @@ enum Loaded {
 /// first `.kodo/config.json` from the hook's `cwd` (else the process's) up to the repository
 /// root. Warnings are not printed: a hook that lets a call through says nothing.
 fn load_config(ctx: &Context, hook_cwd: Option<&Path>) -> Loaded {
-    let path = match &ctx.global.config {
+    let path = match &ctx.common.config {
         Some(path) if path.is_absolute() => path.clone(),
         Some(path) => ctx.cwd.join(path),
         None => {

@@ -35,7 +35,7 @@ pub async fn run(ctx: &Context, format: Option<ReportFormat>) -> anyhow::Result<
     let cache = scan_options(&config.root, ctx.run.no_cache);
     let verdict =
         precommit::check_change(&git, &top, &config, &cache, &changes, ":", "HEAD:").await?;
-    if ctx.global.verbose > 0 {
+    if ctx.common.verbose > 0 {
         eprintln!(
             "kodo: {} changed file(s) read, {} added reference(s)",
             verdict.files, verdict.added

@@ -18,7 +18,7 @@ use crate::sync::report;
 
 use super::{Context, Outcome};
 
-/// Options of the import besides the global ones.
+/// Options of the import besides `--config`, `-q`, `-v` and the run-wide switches.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Flags {
     /// Overwrite the properties people write.
@@ -183,7 +183,7 @@ pub async fn run(
             ));
         }
     }
-    if ctx.global.verbose > 0 {
+    if ctx.common.verbose > 0 {
         let stats = a.notion.stats();
         ctx.printer.info(&format!(
             "Notion: {} reads, {} writes, {} retries, {} rate-limited answers",

@@ -30,7 +30,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 
-use crate::cli::{GlobalArgs, RunOptions};
+use crate::cli::{CommonOptions, RunOptions};
 use crate::config::{self, Config};
 use crate::output::Printer;
 use crate::sync::report::Findings;
@@ -71,10 +71,10 @@ impl Outcome {
     }
 }
 
-/// What every command gets: the global options, the run-wide switches its subcommand set,
+/// What every command gets: `--config`, `-q` and `-v`, the run-wide switches its subcommand set,
 /// the printer and the working directory.
 pub struct Context {
-    pub global: GlobalArgs,
+    pub common: CommonOptions,
     pub run: RunOptions,
     pub printer: Printer,
     pub cwd: PathBuf,
@@ -82,11 +82,15 @@ pub struct Context {
 
 impl Context {
     /// `format_given`: the command line asked for a `--format` (which `-q` does not silence).
-    pub fn new(global: GlobalArgs, run: RunOptions, format_given: bool) -> anyhow::Result<Context> {
-        let printer = Printer::new(global.quiet, global.verbose, format_given);
+    pub fn new(
+        common: CommonOptions,
+        run: RunOptions,
+        format_given: bool,
+    ) -> anyhow::Result<Context> {
+        let printer = Printer::new(common.quiet, common.verbose, format_given);
         let cwd = std::env::current_dir().context("cannot read the current directory")?;
         Ok(Context {
-            global,
+            common,
             run,
             printer,
             cwd,
@@ -104,7 +108,7 @@ impl Context {
 
     /// The config file this run uses: `--config`, else found from the current directory.
     pub fn config_path(&self) -> Result<PathBuf, config::ConfigError> {
-        match &self.global.config {
+        match &self.common.config {
             Some(path) if path.is_absolute() => Ok(path.clone()),
             Some(path) => Ok(self.cwd.join(path)),
             None => config::find(&self.cwd),

@@ -35,7 +35,7 @@ pub async fn run(ctx: &Context, args: ScanArgs) -> anyhow::Result<Outcome> {
         let config = ctx.load_config()?;
         return super::hook_pre_commit::check_rev_range(ctx, &config, range, args.format).await;
     }
-    let explicit = ctx.global.config.is_some();
+    let explicit = ctx.common.config.is_some();
     let root: PathBuf = match &args.path {
         Some(path) => ctx.cwd.join(path),
         None => ctx.cwd.clone(),
@@ -245,7 +245,7 @@ fn report_skipped(ctx: &Context, skipped: &[kodo_scan::Skipped]) {
         return;
     }
     let summary = kodo_scan::render::skipped_summary(skipped);
-    if ctx.global.verbose == 0 {
+    if ctx.common.verbose == 0 {
         ctx.printer
             .warn(&format!("{summary} Run with -v to list them."));
         return;

@@ -19,7 +19,7 @@ use super::{Context, Outcome};
 /// Where a new config goes: `--config`, else `.kodo/config.json` at the repository root
 /// (the nearest directory holding `.git`), else in the current directory.
 fn new_config_path(ctx: &Context) -> PathBuf {
-    if let Some(path) = &ctx.global.config {
+    if let Some(path) = &ctx.common.config {
         return if path.is_absolute() {
             path.clone()
         } else {

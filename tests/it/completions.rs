@@ -130,3 +130,96 @@ fn an_unknown_shell_is_a_usage_error() {
         "{stderr}"
     );
 }
+
+/// `kodo completions` reads no config, prints nothing but the script and sends no request:
+/// its help offers none of `--config`, `-q`, `-v`, and each one is a usage error (exit 2)
+/// after the name and before it; so is `-q`/`-v` for `kodo hook claude` and
+/// `--config`/`-v` for `kodo hooks install`, while the commands that honour them take them
+/// on either side of the name.
+#[test]
+fn completions_takes_none_of_config_quiet_verbose() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let kodo = |args: &[&str]| {
+        let out = assert_cmd::Command::cargo_bin("kodo")
+            .expect("kodo binary")
+            .current_dir(dir.path())
+            .env_remove("NOTION_API_KEY")
+            .env_remove("POSTHOG_PERSONAL_API_KEY")
+            .args(args)
+            .write_stdin("")
+            .output()
+            .expect("run kodo");
+        let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+        (out.status.code(), text(&out.stdout), text(&out.stderr))
+    };
+    let help = |args: &[&str]| {
+        let (code, stdout, _) = kodo(args);
+        assert_eq!(code, Some(0), "{args:?}");
+        stdout
+    };
+    let completions = help(&["completions", "--help"]);
+    for option in ["--config", "--quiet", "-q,", "--verbose", "-v,"] {
+        assert!(!completions.contains(option), "{option}:\n{completions}");
+    }
+    let claude = help(&["hook", "claude", "--help"]);
+    assert!(claude.contains("--config <PATH>"), "{claude}");
+    assert!(
+        !claude.contains("--quiet") && !claude.contains("--verbose"),
+        "{claude}"
+    );
+    let install = help(&["hooks", "install", "--help"]);
+    assert!(install.contains("--quiet"), "{install}");
+    assert!(
+        !install.contains("--config") && !install.contains("--verbose"),
+        "{install}"
+    );
+
+    let refused: [(&[&str], &str); 7] = [
+        (
+            &["completions", "bash", "--config", "x.json"],
+            "unexpected argument '--config'",
+        ),
+        (&["completions", "bash", "-q"], "unexpected argument '-q'"),
+        (&["completions", "bash", "-v"], "unexpected argument '-v'"),
+        (
+            &["--config", "x.json", "completions", "bash"],
+            "`--config` does not apply to `kodo completions`",
+        ),
+        (
+            &["-v", "completions", "bash"],
+            "`-v` does not apply to `kodo completions`",
+        ),
+        (
+            &["-q", "hook", "claude"],
+            "`-q` does not apply to `kodo hook claude`",
+        ),
+        (
+            &["-v", "hooks", "install"],
+            "`-v` does not apply to `kodo hooks install`",
+        ),
+    ];
+    for (args, message) in refused {
+        let (code, stdout, stderr) = kodo(args);
+        assert_eq!(code, Some(2), "{args:?}: {stderr}");
+        assert!(stdout.is_empty(), "{args:?}: {stdout}");
+        assert!(stderr.contains(message), "{args:?}: {stderr}");
+    }
+    // Where they mean something they are taken before the name as after it: `-q` silences
+    // what `hooks install` says on stderr.
+    let git = std::process::Command::new("git")
+        .args(["init", "-q", "-b", "main"])
+        .current_dir(dir.path())
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .status()
+        .expect("git init");
+    assert!(git.success());
+    let (code, _, stderr) = kodo(&["hooks", "install"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stderr.contains("kodo: "), "{stderr}");
+    for args in [&["-q", "hooks", "install"][..], &["hooks", "install", "-q"]] {
+        let (code, stdout, stderr) = kodo(args);
+        assert_eq!(code, Some(0), "{args:?}: {stderr}");
+        assert_eq!((stdout.as_str(), stderr.as_str()), ("", ""), "{args:?}");
+    }
+}

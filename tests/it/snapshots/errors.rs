@@ -62,6 +62,21 @@ fn usage_errors() {
         "usage_export_all_as_csv",
         &["ph-sync", "export", "--format", "csv"],
     );
+    snap(
+        &env,
+        "usage_config_for_completions",
+        &["completions", "bash", "--config", "x.json"],
+    );
+    snap(
+        &env,
+        "usage_verbose_before_completions",
+        &["-v", "completions", "bash"],
+    );
+    snap(
+        &env,
+        "usage_quiet_before_hook_claude",
+        &["-q", "hook", "claude"],
+    );
 }
 
 #[test]
