@@ -270,6 +270,7 @@ fn expr_end(cx: &Ctx, s: usize, limit: usize) -> Option<usize> {
                     depth -= 1;
                 }
                 b";" | b"," if depth == 0 => return Some(k),
+                _ if depth == 0 && t.ends_tag(src) => return Some(k),
                 _ => {}
             }
         }
@@ -777,7 +778,10 @@ fn looks_like_signature(cx: &Ctx, args: &[Arg], close: usize) -> bool {
                         && toks.get(a.start + 2).is_some_and(|t| t.is(src, "]"))))
         });
     }
-    if matches!(cx.lang, Lang::Python | Lang::Ruby | Lang::Elixir) {
+    if matches!(
+        cx.lang,
+        Lang::Python | Lang::Ruby | Lang::Erb | Lang::Elixir
+    ) {
         return false;
     }
     if toks
@@ -886,6 +890,9 @@ fn call_args(cx: &Ctx, i: usize, key: &KeyAt) -> Option<(Vec<Arg>, usize)> {
             let t = &toks[end];
             if end > o && depth == 0 && t.line != toks[end - 1].line && !toks[end - 1].is(src, ",")
             {
+                break;
+            }
+            if depth == 0 && t.ends_tag(src) {
                 break;
             }
             if t.is(src, "(") || t.is(src, "[") || t.is(src, "{") {

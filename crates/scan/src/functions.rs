@@ -103,7 +103,7 @@ pub(crate) fn find_functions(src: &[u8], toks: &[Token], lang: Lang) -> Vec<FnSp
         Lang::Js | Lang::Ts | Lang::Vue | Lang::Svelte | Lang::Markup | Lang::Astro => {
             js(src, toks, &mut out)
         }
-        Lang::Python | Lang::Ruby | Lang::Elixir => indented(src, toks, lang, &mut out),
+        Lang::Python | Lang::Ruby | Lang::Erb | Lang::Elixir => indented(src, toks, lang, &mut out),
         Lang::Go => go(src, toks, &mut out),
         _ => c_like(src, toks, lang, &mut out),
     }
@@ -344,6 +344,7 @@ fn param_name(src: &[u8], toks: &[Token], s: usize, e: usize, lang: Lang) -> Opt
         // Go: name first (`event string`); others without `:`: type first (`String event`).
         Lang::Go
         | Lang::Ruby
+        | Lang::Erb
         | Lang::Elixir
         | Lang::Js
         | Lang::Ts
@@ -630,7 +631,7 @@ fn indented(src: &[u8], toks: &[Token], lang: Lang, out: &mut Vec<FnSpan>) {
         let t = &toks[k];
         let is_def = match lang {
             Lang::Python => t.is(src, "def"),
-            Lang::Ruby => t.is(src, "def"),
+            Lang::Ruby | Lang::Erb => t.is(src, "def"),
             _ => t.is(src, "def") || t.is(src, "defp"),
         };
         if !is_def || (k > 0 && toks[k - 1].line == t.line && !toks[k - 1].is(src, "async")) {
@@ -638,7 +639,10 @@ fn indented(src: &[u8], toks: &[Token], lang: Lang, out: &mut Vec<FnSpan>) {
         }
         let mut j = k + 1;
         // Ruby `def self.name`.
-        if lang == Lang::Ruby && is_p(src, toks.get(j), "self") && is_p(src, toks.get(j + 1), ".") {
+        if matches!(lang, Lang::Ruby | Lang::Erb)
+            && is_p(src, toks.get(j), "self")
+            && is_p(src, toks.get(j + 1), ".")
+        {
             j += 2;
         }
         let Some(n) = toks.get(j).filter(|n| n.kind == Tk::Ident) else {
@@ -650,7 +654,7 @@ fn indented(src: &[u8], toks: &[Token], lang: Lang, out: &mut Vec<FnSpan>) {
                 continue;
             };
             (params(src, toks, j + 1, close, lang), close + 1)
-        } else if lang == Lang::Ruby {
+        } else if matches!(lang, Lang::Ruby | Lang::Erb) {
             // `def name a, b` up to the end of the line.
             let mut e = j + 1;
             while e < toks.len() && toks[e].line == n.line {

@@ -12,9 +12,11 @@ pub(crate) enum Lang {
     Ts,
     Vue,
     Svelte,
-    /// HTML pages and server templates (`.html`, `.htm`, `.erb`, `.ejs`, `.hbs`, …): only
+    /// HTML pages and server templates (`.html`, `.htm`, `.ejs`, `.hbs`, …): only
     /// their inline `<script>` blocks and `on…` handler attributes are code.
     Markup,
+    /// ERB views (`.erb`): Ruby in `<% … %>` tags; the markup around them as [`Lang::Markup`].
+    Erb,
     /// Astro components: TypeScript frontmatter, `<script>` blocks, `{ … }` expressions.
     Astro,
     Python,
@@ -63,8 +65,9 @@ impl Lang {
             "ts" | "tsx" | "mts" | "cts" => Lang::Ts,
             "vue" => Lang::Vue,
             "svelte" => Lang::Svelte,
-            "html" | "htm" | "xhtml" | "erb" | "ejs" | "hbs" | "handlebars" | "mustache"
-            | "njk" | "liquid" | "twig" | "phtml" | "jinja" | "j2" => Lang::Markup,
+            "erb" => Lang::Erb,
+            "html" | "htm" | "xhtml" | "ejs" | "hbs" | "handlebars" | "mustache" | "njk"
+            | "liquid" | "twig" | "phtml" | "jinja" | "j2" => Lang::Markup,
             "astro" => Lang::Astro,
             "py" | "pyi" => Lang::Python,
             "go" => Lang::Go,
@@ -89,7 +92,7 @@ impl Lang {
             }
             Lang::Python => Family::Python,
             Lang::Go => Family::Go,
-            Lang::Ruby => Family::Ruby,
+            Lang::Ruby | Lang::Erb => Family::Ruby,
             Lang::Php => Family::Php,
             Lang::Java | Lang::Kotlin => Family::Jvm,
             Lang::Swift | Lang::ObjC => Family::Apple,
@@ -102,13 +105,13 @@ impl Lang {
 
     /// Languages whose calls may omit parentheses (`capture "x", %{}`).
     pub(crate) fn parenless_calls(self) -> bool {
-        matches!(self, Lang::Ruby | Lang::Elixir)
+        matches!(self, Lang::Ruby | Lang::Erb | Lang::Elixir)
     }
 
     /// Languages whose scopes are indentation (Python) or `end`-delimited (Ruby), so class
     /// bodies are found by indentation instead of braces.
     pub(crate) fn indent_scoped(self) -> bool {
-        matches!(self, Lang::Python | Lang::Ruby)
+        matches!(self, Lang::Python | Lang::Ruby | Lang::Erb)
     }
 }
 

@@ -26,6 +26,9 @@ pub(crate) const RAW: u8 = 2;
 /// HTML page, a server template, a PHP view or an Astro component: code that runs in the
 /// browser, in JavaScript whatever the file's own language.
 pub(crate) const BROWSER: u8 = 4;
+/// The string is partly written by a server template's tag (`'<%= @name %>'` in an ERB
+/// view's `<script>` block): its text is not its value. Always set with [`INTERP`].
+pub(crate) const SPLICED: u8 = 8;
 
 /// One token. For strings, `body_start..body_end` is the text between the quotes.
 #[derive(Clone, Copy, Debug)]
@@ -50,6 +53,11 @@ impl Token {
 
     pub(crate) fn interpolated(&self) -> bool {
         self.flags & INTERP != 0
+    }
+
+    /// The closing `%>` of an ERB tag: the end of the Ruby statement it holds.
+    pub(crate) fn ends_tag(&self, src: &[u8]) -> bool {
+        self.kind == Tk::Punct && self.text(src).ends_with(b"%>")
     }
 }
 
@@ -142,7 +150,7 @@ fn syntax(lang: Lang) -> Syntax {
             backtick: 2,
             ..c_like
         },
-        Lang::Ruby => Syntax {
+        Lang::Ruby | Lang::Erb => Syntax {
             slash_comments: false,
             hash_comments: true,
             multiline: true,
@@ -212,7 +220,10 @@ const PUNCT2: [&[u8]; 14] = [
 pub(crate) fn tokenize(src: &[u8], lang: Lang, out: &mut Vec<Token>) {
     out.clear();
     match lang {
-        Lang::Vue | Lang::Svelte | Lang::Markup => tokenize_markup(src, 0, src.len(), 1, lang, out),
+        Lang::Vue | Lang::Svelte | Lang::Markup => {
+            tokenize_markup(src, 0, src.len(), 1, lang, out, None)
+        }
+        Lang::Erb => tokenize_erb(src, out),
         Lang::Astro => tokenize_astro(src, out),
         Lang::Php => tokenize_php(src, out),
         _ => tokenize_range(src, 0, src.len(), 1, lang, out),
@@ -237,7 +248,7 @@ fn tokenize_astro(src: &[u8], out: &mut Vec<Token>) {
         from = (close + 3).min(src.len());
         line = 1 + count_lines(&src[..from]);
     }
-    tokenize_markup(src, from, src.len(), line, Lang::Astro, out);
+    tokenize_markup(src, from, src.len(), line, Lang::Astro, out, None);
 }
 
 /// PHP: code between `<?php` (or `<?=`, `<?`) and `?>` (or the end of the file) is PHP; the
@@ -249,7 +260,7 @@ fn tokenize_php(src: &[u8], out: &mut Vec<Token>) {
     while i < n {
         let open = memchr::memmem::find(&src[i..], b"<?").map_or(n, |p| p + i);
         if open > i {
-            tokenize_markup(src, i, open, line, Lang::Markup, out);
+            tokenize_markup(src, i, open, line, Lang::Markup, out, None);
             line += count_lines(&src[i..open]);
         }
         if open >= n {
@@ -268,6 +279,87 @@ fn tokenize_php(src: &[u8], out: &mut Vec<Token>) {
         line += count_lines(&src[open..resume]);
         i = resume;
     }
+}
+
+/// ERB (Rails views): the code of `<% … %>`, `<%= … %>`, `<%== … %>` and `<%- … -%>` tags
+/// is Ruby; `<%# … %>` is a comment and `<%%` a literal `<%`. A tag ends at the first `%>`,
+/// as ERB and Erubi read it. The text around the tags is markup whose `<script>` blocks and
+/// `on…` handlers are browser code, read with every tag cut out: an output tag inside such
+/// code is one opaque token there (what it prints is not known), and a string a tag splices
+/// into is [`SPLICED`]. Each tag's Ruby tokens are followed by its closing `%>` (a statement
+/// end); the Ruby tokens come first, then the browser code's, each in source order.
+fn tokenize_erb(src: &[u8], out: &mut Vec<Token>) {
+    let n = src.len();
+    // (tag start, tag end, prints its value)
+    let mut tags: Vec<(usize, usize, bool)> = Vec::new();
+    let mut i = 0;
+    let mut line = 1u32;
+    while let Some(open) = memchr::memmem::find(&src[i..], b"<%").map(|p| p + i) {
+        line += count_lines(&src[i..open]);
+        if src.get(open + 2) == Some(&b'%') {
+            i = open + 3;
+            continue;
+        }
+        let close = memchr::memmem::find(&src[open + 2..], b"%>").map_or(n, |p| p + open + 2);
+        let end = (close + 2).min(n);
+        let mut code = open + 2;
+        let comment = src.get(code) == Some(&b'#');
+        let output = src.get(code) == Some(&b'=');
+        if output {
+            code += 1 + usize::from(src.get(code + 1) == Some(&b'='));
+        } else if src.get(code) == Some(&b'-') {
+            code += 1;
+        }
+        let mut code_end = close;
+        if code_end > code && matches!(src[code_end - 1], b'-' | b'=') {
+            code_end -= 1;
+        }
+        if !comment {
+            tokenize_range(src, code, code_end, line, Lang::Ruby, out);
+            if close < n {
+                let at = line + count_lines(&src[open..close]);
+                out.push(simple(Tk::Punct, code_end, end, at));
+            }
+        }
+        tags.push((open, end, output && !comment));
+        line += count_lines(&src[open..end]);
+        i = end;
+    }
+    if tags.is_empty() {
+        tokenize_markup(src, 0, n, 1, Lang::Markup, out, None);
+        return;
+    }
+    let mut masked = src.to_vec();
+    for &(s, e, _) in &tags {
+        for b in &mut masked[s..e] {
+            if *b != b'\n' {
+                *b = b' ';
+            }
+        }
+    }
+    let mut js = Vec::new();
+    let mut regions = Vec::new();
+    tokenize_markup(&masked, 0, n, 1, Lang::Markup, &mut js, Some(&mut regions));
+    let inside = |t: &Token, s: usize| (t.start as usize) < s && s < t.end as usize;
+    for t in &mut js {
+        if t.kind == Tk::Str && tags.iter().any(|&(s, _, _)| inside(t, s)) {
+            t.flags |= INTERP | SPLICED;
+        }
+    }
+    let mut spliced: Vec<Token> = Vec::new();
+    for &(s, e, output) in &tags {
+        let in_code = regions.iter().any(|&(a, b)| a <= s && e <= b);
+        if output && in_code && !js.iter().any(|t| inside(t, s)) {
+            let mut t = simple(Tk::Punct, s, e, 1 + count_lines(&src[..s]));
+            t.flags |= BROWSER;
+            spliced.push(t);
+        }
+    }
+    if !spliced.is_empty() {
+        js.extend(spliced);
+        js.sort_by_key(|t| t.start);
+    }
+    out.extend(js);
 }
 
 /// Whether a `<script …>` tag holds JavaScript or TypeScript (no `type`, or a JS one), not
@@ -299,7 +391,8 @@ fn script_is_code(tag: &[u8]) -> bool {
 /// in directive attributes (`@click="…"`, `:prop="…"`, `v-if="…"`, `on:click={…}`);
 /// everything else is markup text and is ignored. HTML pages and server templates
 /// ([`Lang::Markup`]): `<script>` blocks and `on…` handler attributes only, marked
-/// [`BROWSER`]; Astro: `<script>` blocks ([`BROWSER`]) and `{ … }` expressions.
+/// [`BROWSER`]; Astro: `<script>` blocks ([`BROWSER`]) and `{ … }` expressions. The byte
+/// ranges read as code are pushed to `regions` when given.
 fn tokenize_markup(
     src: &[u8],
     from: usize,
@@ -307,6 +400,7 @@ fn tokenize_markup(
     first_line: u32,
     lang: Lang,
     out: &mut Vec<Token>,
+    mut regions: Option<&mut Vec<(usize, usize)>>,
 ) {
     let mut i = from;
     let mut line = first_line;
@@ -413,6 +507,9 @@ fn tokenize_markup(
         match region {
             Some((start, end, resume)) => {
                 line += count_lines(&src[i..start]);
+                if let Some(r) = regions.as_deref_mut() {
+                    r.push((start, end));
+                }
                 let first = out.len();
                 tokenize_range(src, start, end, line, Lang::Ts, out);
                 if browser {
@@ -915,6 +1012,42 @@ mod tests {
     fn unterminated_string_ends_at_line_end() {
         let toks = kinds("<p>Don't</p>\nposthog.capture('x')", Lang::Ts);
         assert!(toks.contains(&(Tk::Str, "x".into())));
+    }
+
+    #[test]
+    fn erb_tags_are_ruby_and_scripts_are_browser_code_without_the_tags() {
+        let src = "<%# a %>\n<%% b %>\n<p>c</p>\n<%- d -%>\n<%= e %>\n<%\nf\n%>\n<script>\ng(<%= h %>, '<%= i %>')\n</script>";
+        let mut out = Vec::new();
+        tokenize(src.as_bytes(), Lang::Erb, &mut out);
+        let seen: Vec<(String, u32, bool, bool)> = out
+            .iter()
+            .map(|t| {
+                let text = String::from_utf8_lossy(t.text(src.as_bytes())).into_owned();
+                (text, t.line, t.flags & BROWSER != 0, t.flags & SPLICED != 0)
+            })
+            .collect();
+        let row = |s: &str, l: u32, b: bool, sp: bool| (s.to_string(), l, b, sp);
+        assert_eq!(
+            seen,
+            vec![
+                row("d", 4, false, false),
+                row("-%>", 4, false, false),
+                row("e", 5, false, false),
+                row("%>", 5, false, false),
+                row("f", 7, false, false),
+                row("%>", 8, false, false),
+                row("h", 10, false, false),
+                row("%>", 10, false, false),
+                row("i", 10, false, false),
+                row("%>", 10, false, false),
+                row("g", 10, true, false),
+                row("(", 10, true, false),
+                row("<%= h %>", 10, true, false),
+                row(",", 10, true, false),
+                row("'<%= i %>'", 10, true, true),
+                row(")", 10, true, false),
+            ]
+        );
     }
 
     #[test]

@@ -19,6 +19,9 @@ pub(crate) enum Part {
 /// The parts of an interpolated string token, when its language's syntax is understood
 /// here (JS/TS template literals, Python f-strings) and every substitution is a name.
 pub(crate) fn parts(src: &[u8], tok: &Token, lang: Lang) -> Option<Vec<Part>> {
+    if tok.flags & crate::lexer::SPLICED != 0 {
+        return None;
+    }
     let body = &src[tok.body_start as usize..tok.body_end as usize];
     let opener = *src
         .get(tok.start as usize..tok.body_start as usize)?
