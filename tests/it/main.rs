@@ -28,6 +28,7 @@ mod precommit_hook;
 mod precommit_install;
 mod precommit_offline;
 mod precommit_range;
+mod readme_commands;
 mod renamed_properties;
 mod scan_cli;
 mod snapshots;

@@ -1,6 +1,8 @@
-//! The spec's example, end to end: the `demo` scenario is exactly the example at the bottom of
-//! ph-sync-spec.md, so `kodo ph-sync audit` must report exactly its findings (plus a one-line
-//! code section: the demo project has no code) — and after an import, nothing.
+//! The spec's example, end to end: the `demo` scenario's PostHog and Notion are exactly the
+//! example at the bottom of ph-sync-spec.md, so `kodo ph-sync audit` must report exactly its
+//! findings (plus a one-line code section: the test's project directory holds only the config;
+//! the scenario's sample app, `sandbox/scenarios/demo-app/`, is what `cargo xtask demo` checks
+//! out and scans) — and after an import, nothing.
 
 use crate::common::TestEnv;
 use kodo_core::model::Resource;
@@ -25,7 +27,8 @@ fn without_timestamp(text: &str) -> String {
 /// The spec's example report (ph-sync-spec.md), which kodo-core's renderer test also reads.
 const SPEC_REPORT: &str = include_str!("../../crates/core/src/testdata/spec_example_audit.md");
 
-/// The code section of a project without code (the spec's example has none).
+/// The code section of a project directory without code (the spec's example has none, and
+/// these tests do not check out the demo's sample app).
 const NO_CODE: &str = "\n## Code\nNo PostHog references found in the code (0 files scanned).\n\n";
 
 #[test]
