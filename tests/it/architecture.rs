@@ -319,9 +319,24 @@ fn linked_packages(package: &str) -> std::collections::BTreeSet<String> {
     use serde_json::Value;
     use std::collections::{BTreeMap, BTreeSet};
 
+    // `--offline` keeps the test off the network, and `--filter-platform` is what makes that
+    // work on a fresh machine: without it `cargo metadata` wants every platform's packages
+    // (anstyle-wincon, windows-sys, ...), which a Linux build never downloaded (CI failed here).
+    let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
+    let version = std::process::Command::new(rustc)
+        .arg("-vV")
+        .output()
+        .expect("run rustc -vV");
+    let version = String::from_utf8_lossy(&version.stdout);
+    let host = version
+        .lines()
+        .find_map(|l| l.strip_prefix("host: "))
+        .expect("rustc -vV names the host")
+        .to_owned();
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let output = std::process::Command::new(cargo)
         .args(["metadata", "--format-version", "1", "--offline"])
+        .args(["--filter-platform", &host])
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .output()
         .expect("run cargo metadata");
