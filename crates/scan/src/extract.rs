@@ -177,6 +177,108 @@ pub(crate) fn local_conditional(
     None
 }
 
+/// What a JS/TS destructuring declaration binds a name to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Destructured {
+    /// `const { A } = EVENTS`, `const { b: x } = EVENTS.nested`: the member of a name chain
+    /// (`EVENTS.A`, `EVENTS.nested.b`), which resolves like that name would.
+    Member(String),
+    /// Anything else (a call's result, `let`, an array pattern, `for (const { a } of …)`):
+    /// a value of the program, never a constant defined elsewhere; where it comes from
+    /// (`` `getStuff()` ``, the expression as written; empty when unknown).
+    Value(String),
+}
+
+/// The nearest JS/TS destructuring declaration before token `at`, in a scope that holds
+/// `at` (`scope_of` as in [`local_conditional`]), whose pattern binds `name`.
+pub(crate) fn local_destructured(
+    src: &[u8],
+    toks: &[Token],
+    lang: Lang,
+    at: usize,
+    name: &str,
+    scope_of: &dyn Fn(usize) -> (usize, usize),
+) -> Option<Destructured> {
+    if lang.family() != Family::Js {
+        return None;
+    }
+    let cx = Ctx {
+        src,
+        toks,
+        lang,
+        clients: &[],
+        snapshots: Vec::new(),
+        keep_dollar: false,
+        bindings: Default::default(),
+    };
+    let at = at.min(toks.len());
+    for k in (1..at).rev() {
+        let open = &toks[k];
+        if !(open.is(src, "{") || open.is(src, "[")) {
+            continue;
+        }
+        let decl = &toks[k - 1];
+        if decl.kind != Tk::Ident || !matches!(decl.text(src), b"const" | b"let" | b"var") {
+            continue;
+        }
+        let Some(close) = match_fwd(toks, src, k).filter(|&c| c < at) else {
+            continue;
+        };
+        let bindings = crate::functions::pattern_bindings(src, toks, k, close);
+        let Some((_, path)) = bindings.into_iter().find(|(local, _)| local == name) else {
+            continue;
+        };
+        let (scope_start, scope_end) = scope_of(k);
+        if !(scope_start <= at && at < scope_end) {
+            continue;
+        }
+        // `= value`, after a type annotation (`const { a }: Props = …`).
+        let mut eq = close + 1;
+        if toks.get(eq).is_some_and(|t| t.is(src, ":")) {
+            while eq < at && !toks[eq].is(src, "=") && !toks[eq].is(src, ";") {
+                eq += 1;
+            }
+        }
+        if !toks.get(eq).is_some_and(|t| t.is(src, "=")) {
+            // `for (const { a } of items)`, `for (const [k, v] in …)`.
+            let looped = toks
+                .get(close + 1)
+                .is_some_and(|t| t.is(src, "of") || t.is(src, "in"));
+            return Some(Destructured::Value(if looped {
+                "a `for` loop's items".into()
+            } else {
+                String::new()
+            }));
+        }
+        let Some(end) = expr_end(&cx, eq + 1, at) else {
+            return Some(Destructured::Value(String::new()));
+        };
+        let written = || {
+            let raw = String::from_utf8_lossy(
+                &src[toks[eq + 1].start as usize..toks[end.max(eq + 2) - 1].end as usize],
+            )
+            .into_owned();
+            let flat: String = raw.split_whitespace().collect::<Vec<_>>().join(" ");
+            if flat.chars().count() > 60 {
+                format!("{}…", flat.chars().take(59).collect::<String>())
+            } else {
+                flat
+            }
+        };
+        if end <= eq + 1 {
+            return Some(Destructured::Value(String::new()));
+        }
+        let chain = chain_name(&cx, eq + 1, end).filter(|c| !c.starts_with('@'));
+        return Some(match (decl.is(src, "const"), chain, path) {
+            (true, Some(chain), Some(path)) if !path.is_empty() => {
+                Destructured::Member(format!("{chain}.{}", path.join(".")))
+            }
+            _ => Destructured::Value(format!("`{}`", written())),
+        });
+    }
+    None
+}
+
 /// Whether `name` is declared as a local variable in the token range `body` (a function's
 /// body) before token `at`: JS/TS `const|let|var name`, Python `name = …` (also `for name
 /// in`, `… as name`), Go `name := …` (also `a, name :=`) and `var name`. Such a name is the
@@ -425,8 +527,15 @@ fn match_call(cx: &Ctx, i: usize, p: &Pattern) -> Option<RawRef> {
     };
     let ok = match &p.recv {
         Recv::Client => {
-            (has_receiver && chain.iter().any(|s| is_client(s, cx.clients)))
-                || (!has_receiver && cx.bindings.posthog.iter().any(|n| toks[i].is(cx.src, n)))
+            let b = &cx.bindings;
+            if has_receiver {
+                chain.iter().any(|s| is_client(s, cx.clients))
+            } else {
+                b.posthog.iter().any(|n| toks[i].is(cx.src, n))
+                    || b.client_methods
+                        .iter()
+                        .any(|(n, from, to)| *from < i && i < *to && toks[i].is(cx.src, n))
+            }
         }
         // An SDK hook's name bound to another module, or declared in this file, is not
         // PostHog's hook (configured wrappers are whatever the team says they are).
@@ -1667,6 +1776,50 @@ mod tests {
         );
         let k: Vec<_> = got.into_iter().map(|g| g.1).collect();
         assert_eq!(k, vec![lit("go_ev"), lit("go_flag"), lit("snap")]);
+    }
+
+    #[test]
+    fn destructured_locals_are_members_of_constants_or_values() {
+        let src = "const { A, b: { c: renamed } } = EVENTS.all\nfunction f(getStuff, items) {\n  const { x }: T = getStuff()\n  let { L } = EVENTS\n  const [first] = useState()\n  for (const { ev } of items) { use(ev) }\n  use(A, renamed, x, L, first)\n}\nuse(x)";
+        let mut toks = Vec::new();
+        tokenize(src.as_bytes(), Lang::Ts, &mut toks);
+        let fns = crate::functions::find_functions(src.as_bytes(), &toks, Lang::Ts);
+        let scope_of = |k: usize| {
+            fns.iter()
+                .rev()
+                .find(|f| f.body.0 <= k && k < f.body.1)
+                .map_or((0, toks.len()), |f| f.body)
+        };
+        let last_use = |name: &str| {
+            toks.iter()
+                .rposition(|t| t.is(src.as_bytes(), name))
+                .unwrap()
+        };
+        let at = |name: &str, use_tok: usize| {
+            local_destructured(src.as_bytes(), &toks, Lang::Ts, use_tok, name, &scope_of)
+        };
+        let inside = toks
+            .iter()
+            .rposition(|t| t.is(src.as_bytes(), "first"))
+            .unwrap();
+        use Destructured::{Member, Value};
+        assert_eq!(at("A", inside), Some(Member("EVENTS.all.A".into())));
+        assert_eq!(at("renamed", inside), Some(Member("EVENTS.all.b.c".into())));
+        assert_eq!(at("x", inside), Some(Value("`getStuff()`".into())));
+        assert_eq!(at("L", inside), Some(Value("`EVENTS`".into())));
+        assert_eq!(at("first", inside), Some(Value("`useState()`".into())));
+        assert_eq!(
+            at("ev", last_use("ev")),
+            Some(Value("a `for` loop's items".into()))
+        );
+        // Outside the function that declares it, and for a name no pattern binds: nothing.
+        assert_eq!(at("x", last_use("x")), None);
+        assert_eq!(at("EVENTS", inside), None);
+        // Not JS.
+        assert_eq!(
+            local_destructured(src.as_bytes(), &toks, Lang::Python, inside, "A", &scope_of),
+            None
+        );
     }
 
     #[test]
