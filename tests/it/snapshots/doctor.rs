@@ -140,8 +140,50 @@ fn doctor_names_each_missing_posthog_scope() {
         "{}",
         out.stdout
     );
+    // The organization's members (organization_member:read) are a warning: the sync notes it
+    // and judges owners by the Notion workspace alone.
+    assert!(
+        line("posthog members").starts_with("warn"),
+        "{}",
+        out.stdout
+    );
     check("doctor_missing_scope", env.root(), &out);
     let out = run(env.kodo().args(["doctor", "--format", "json"]));
     assert_eq!(out.code, Some(1));
     check("doctor_missing_scope_json", env.root(), &out);
+}
+
+/// A personal API key limited to other projects (PostHog's `scoped_teams`; the emulator answers
+/// 403 "API key does not have access to the requested project: ID …" on every endpoint of this
+/// project, before any scope, as posthog/permissions.py `check_team_and_org_permissions` does):
+/// doctor says so once, with the fix, not once per endpoint, and exits 1.
+#[test]
+fn doctor_names_a_key_limited_to_other_projects_once() {
+    let mut scenario = Scenario::builtin("demo").unwrap();
+    scenario.posthog.personal_api_key_scoped_teams = Some(vec![1]);
+    let env = TestEnv::with(scenario, fast_options());
+    let out = run(env.kodo().args(["doctor", "--format", "json"]));
+    assert_eq!(out.code, Some(1), "{}", out.stdout);
+    let report: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    let posthog: Vec<&serde_json::Value> = report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| {
+            c["check"]
+                .as_str()
+                .is_some_and(|n| n.starts_with("posthog ") && n != "posthog token")
+        })
+        .collect();
+    assert_eq!(posthog.len(), 1, "{:#?}", report);
+    assert_eq!(posthog[0]["check"], "posthog project");
+    assert_eq!(posthog[0]["status"], "fail");
+    assert!(
+        posthog[0]["hint"]
+            .as_str()
+            .unwrap()
+            .contains("is limited to other projects: give it access to project 84211"),
+        "{report:#}"
+    );
+    check("doctor_key_for_another_project", env.root(), &out);
 }
