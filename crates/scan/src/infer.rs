@@ -447,6 +447,16 @@ pub(crate) fn param_slot<'a>(
     None
 }
 
+/// The innermost function around token `at` whose parameter pattern binds `first` below a
+/// field or in an array pattern (`{ tracking: { event } }`, `[event]`): a parameter's value
+/// that no call-site key names, so neither a wrapper's key nor a constant.
+pub(crate) fn nested_param<'a>(fns: &'a [FnSpan], at: usize, first: &str) -> Option<&'a FnSpan> {
+    fns.iter()
+        .rev()
+        .filter(|f| f.body.0 <= at && at < f.body.1)
+        .find(|f| f.params.iter().any(|p| p.nested.iter().any(|n| n == first)))
+}
+
 /// The name facts of span `idx` are recorded under: its own, or for an anonymous function
 /// returned by a named one, the outer function's (with `returned`).
 fn owner(fns: &[FnSpan], idx: usize) -> Option<(String, u32, bool, usize)> {
@@ -618,8 +628,37 @@ pub(crate) fn extract(
 }
 
 /// `const a = b;`, `export const a = x.b`, `self.a = self.x.b`: `a` names the function `b`.
+/// JS/TS `const { b: a } = useTracking()`: the field `b` renamed `a` (a hook's or module's
+/// wrapper under another name).
 fn aliases(src: &[u8], toks: &[Token], lang: Lang) -> Vec<Binding> {
     let mut out = Vec::new();
+    if lang.family() == Family::Js {
+        for k in 1..toks.len() {
+            if !toks[k].is(src, "{")
+                || toks[k - 1].kind != Tk::Ident
+                || !matches!(toks[k - 1].text(src), b"const" | b"let" | b"var")
+            {
+                continue;
+            }
+            let Some(close) = close_of(src, toks, k) else {
+                continue;
+            };
+            if !toks.get(close + 1).is_some_and(|t| t.is(src, "=")) {
+                continue;
+            }
+            for (local, path) in crate::functions::pattern_bindings(src, toks, k, close) {
+                if let Some([field]) = path.as_deref() {
+                    if *field != local {
+                        out.push(Binding {
+                            local,
+                            call: field.clone(),
+                            line: toks[k].line,
+                        });
+                    }
+                }
+            }
+        }
+    }
     for k in 1..toks.len().saturating_sub(1) {
         if !toks[k].is(src, "=") {
             continue;

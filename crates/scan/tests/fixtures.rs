@@ -73,6 +73,7 @@ fixtures! {
     lookalikes_are_not_posthog => "lookalikes",
     test_file_conventions => "test-files",
     templates_of_constants_across_files => "templates-cross",
+    destructured_locals_and_parameters => "destructuring",
 }
 
 /// Every fixture directory has a test above, so a new fixture cannot be silently skipped.
