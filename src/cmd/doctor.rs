@@ -391,6 +391,24 @@ async fn posthog_checks(ctx: &Context, config: &Config, out: &mut Vec<Check>) {
                 format!("PostHog refused: {message}"),
                 Some(hint),
             )),
+            // A rejected key or a connection that cannot be made is the same for every
+            // endpoint: one line, named for what failed, and no scope advice (a scope is
+            // PostHog's 403, above).
+            Err(e @ kodo_api::ApiError::Unauthorized { .. }) => {
+                let mut c = fail_from("posthog key", &e.to_string());
+                c.hint.get_or_insert_with(|| {
+                    format!(
+                        "PostHog does not know this key at {}: create a personal API key (phx_…) under Settings → Personal API keys in that region (US https://us.posthog.com, EU https://eu.posthog.com, `posthog.region_url`) and put it in {}",
+                        config.posthog.region_url, config.posthog.token_env_var
+                    )
+                });
+                out.push(c);
+                return;
+            }
+            Err(e @ kodo_api::ApiError::Network { .. }) => {
+                out.push(fail_from("posthog", &e.to_string()));
+                return;
+            }
             Err(e) => {
                 let mut c = fail_from(&name, &e.to_string());
                 if c.hint.is_none() {
@@ -400,13 +418,6 @@ async fn posthog_checks(ctx: &Context, config: &Config, out: &mut Vec<Check>) {
                     ));
                 }
                 out.push(c);
-                // A refused connection or a rejected key is the same for every endpoint.
-                if matches!(
-                    e,
-                    kodo_api::ApiError::Network { .. } | kodo_api::ApiError::Unauthorized { .. }
-                ) {
-                    return;
-                }
             }
         }
     }

@@ -303,6 +303,10 @@ fn yes_writes_on_a_terminal_without_asking() {
     assert_eq!(status.code(), Some(0), "{screen}");
     assert!(!screen.contains("[y/N]"), "{screen}");
     assert!(screen.contains("Import done:"), "{screen}");
+    // On a terminal the writes are a bar with an ETA (issue 13 item 5), not log lines.
+    let bar = regex::Regex::new(r"Writing to Notion \[[=> ]{30}\] \d+/\d+ ETA \d+s").unwrap();
+    assert!(bar.is_match(&screen), "{screen}");
+    assert!(!screen.contains("Writing to Notion: "), "{screen}");
     assert!(planned(&env).is_empty());
 }
 
