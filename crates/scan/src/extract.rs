@@ -472,7 +472,16 @@ pub(crate) fn find_calls(
             }
             if p.inferred || p.only_in.is_some() {
                 let (chain, _) = receiver_chain(cx, i);
-                if !visible(p, name, chain.last().map(String::as_str)) {
+                // Ruby `Tracker.new.track(…)`: the object is a `Tracker`.
+                let receiver = match chain.as_slice() {
+                    [.., class, new]
+                        if new == "new" && matches!(cx.lang, Lang::Ruby | Lang::Erb) =>
+                    {
+                        Some(class.as_str())
+                    }
+                    _ => chain.last().map(String::as_str),
+                };
+                if !visible(p, name, receiver) {
                     continue;
                 }
             }
@@ -912,6 +921,11 @@ fn is_declaration(cx: &Ctx, i: usize) -> bool {
     }
     if prev.kind == Tk::Ident && prev.line == cx.toks[i].line {
         let t = prev.text(cx.src);
+        // `void` is JavaScript's operator (`void f()`), but a return type elsewhere (a Java,
+        // C# or Dart method, also an interface's or abstract one without a body).
+        if t == b"void" && cx.lang.family() != crate::lang::Family::Js {
+            return true;
+        }
         return !CALL_PREFIX.iter().any(|k| k.as_bytes() == t);
     }
     false
