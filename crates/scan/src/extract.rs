@@ -472,7 +472,16 @@ pub(crate) fn find_calls(
             }
             if p.inferred || p.only_in.is_some() {
                 let (chain, _) = receiver_chain(cx, i);
-                if !visible(p, name, chain.last().map(String::as_str)) {
+                // Ruby `Tracker.new.track(…)`: the object is a `Tracker`.
+                let receiver = match chain.as_slice() {
+                    [.., class, new]
+                        if new == "new" && matches!(cx.lang, Lang::Ruby | Lang::Erb) =>
+                    {
+                        Some(class.as_str())
+                    }
+                    _ => chain.last().map(String::as_str),
+                };
+                if !visible(p, name, receiver) {
                     continue;
                 }
             }
@@ -494,6 +503,50 @@ pub(crate) fn find_calls(
     out
 }
 
+/// An inferred wrapper's literal parameter default (`function track(event = 'x')`,
+/// `({ eventName = 'x' })`) is the key of a call that leaves the argument (or the object
+/// field, or the JSX attribute) out, unless the call spreads something into its arguments
+/// (`...rest`, `{...props}`, `*args`, `**kwargs`) that could set it.
+fn with_default(cx: &Ctx, p: &Pattern, key: KeyExpr, from: usize, to: usize) -> KeyExpr {
+    let (Some(default), KeyExpr::Dynamic(reason)) = (&p.default, &key) else {
+        return key;
+    };
+    let missing = reason == "missing argument"
+        || (reason.starts_with("no `")
+            && (reason.ends_with("` attribute")
+                || reason.ends_with("` argument")
+                || reason.ends_with("` in the object argument")));
+    let spread = cx.toks[from.min(cx.toks.len())..to.min(cx.toks.len())]
+        .iter()
+        .any(|t| t.kind == Tk::Punct && matches!(t.text(cx.src), b"..." | b"*" | b"**"));
+    if missing && !spread {
+        KeyExpr::Literal(default.clone())
+    } else {
+        key
+    }
+}
+
+/// The end (exclusive) of the JSX opening tag whose attributes start at `from`: its `>` or
+/// `/`, past `{…}` expressions.
+fn jsx_tag_end(cx: &Ctx, from: usize) -> usize {
+    let (src, toks) = (cx.src, cx.toks);
+    let mut j = from;
+    while j < toks.len() {
+        let t = &toks[j];
+        if t.is(src, ">") || t.is(src, "/") {
+            return j;
+        }
+        if t.is(src, "{") {
+            match match_fwd(toks, src, j) {
+                Some(c) => j = c,
+                None => return toks.len(),
+            }
+        }
+        j += 1;
+    }
+    toks.len()
+}
+
 /// An argument: an optional name (keyword argument / object key) and a token range.
 #[derive(Clone, Copy, Debug)]
 struct Arg {
@@ -509,6 +562,7 @@ fn match_call(cx: &Ctx, i: usize, p: &Pattern) -> Option<RawRef> {
             return None;
         }
         let key = jsx_attr(cx, i + 1, attr)?;
+        let key = with_default(cx, p, key, i + 1, jsx_tag_end(cx, i + 1));
         return Some(RawRef {
             tok: i,
             kind: p.kind,
@@ -703,6 +757,7 @@ fn match_call(cx: &Ctx, i: usize, p: &Pattern) -> Option<RawRef> {
             }
         }
     };
+    let key = with_default(cx, p, key, i + 1, close);
     let props = match &p.props {
         _ if builtin_event => props::find(cx, props_at, &args, &positional),
         Some(through) if p.kind == Kind::Event => {
@@ -866,6 +921,11 @@ fn is_declaration(cx: &Ctx, i: usize) -> bool {
     }
     if prev.kind == Tk::Ident && prev.line == cx.toks[i].line {
         let t = prev.text(cx.src);
+        // `void` is JavaScript's operator (`void f()`), but a return type elsewhere (a Java,
+        // C# or Dart method, also an interface's or abstract one without a body).
+        if t == b"void" && cx.lang.family() != crate::lang::Family::Js {
+            return true;
+        }
         return !CALL_PREFIX.iter().any(|k| k.as_bytes() == t);
     }
     false

@@ -25,6 +25,10 @@ pub(crate) struct Param {
     /// Names a pattern binds deeper than one field (`{ tracking: { event } }`) or from an
     /// array pattern (`[event]`): the parameter's values, but no field a call site names.
     pub nested: Vec<String>,
+    /// The parameter's default when it is one plain string literal (`event = 'x'`).
+    pub default: Option<String>,
+    /// (field, literal) defaults of an object pattern's fields (`{ eventName = 'x' }`).
+    pub field_defaults: Vec<(String, String)>,
 }
 
 /// A function-like definition.
@@ -216,8 +220,13 @@ fn params(src: &[u8], toks: &[Token], open: usize, close: usize, lang: Lang) -> 
                 name: String::new(),
                 fields: Vec::new(),
                 nested: Vec::new(),
+                default: None,
+                field_defaults: Vec::new(),
             };
             p.bind(pattern_bindings(src, toks, s, close));
+            if first.is(src, "{") {
+                p.field_defaults = pattern_defaults(src, toks, s, close);
+            }
             out.push(p);
             continue;
         }
@@ -226,6 +235,8 @@ fn params(src: &[u8], toks: &[Token], open: usize, close: usize, lang: Lang) -> 
             name,
             fields: Vec::new(),
             nested: Vec::new(),
+            default: literal_default(src, toks, s, e),
+            field_defaults: Vec::new(),
         });
     }
     if matches!(lang, Lang::Python | Lang::Rust)
@@ -249,6 +260,60 @@ impl Param {
             }
         }
     }
+}
+
+/// The value after a depth-0 `=` in `s..e` when it is one plain string literal
+/// (`event: string = 'x'`, Python `event="x"`).
+fn literal_default(src: &[u8], toks: &[Token], s: usize, e: usize) -> Option<String> {
+    let mut depth = 0usize;
+    for j in s..e {
+        let t = &toks[j];
+        if t.kind != Tk::Punct {
+            continue;
+        }
+        match t.text(src) {
+            b"(" | b"[" | b"{" | b"<" => depth += 1,
+            b")" | b"]" | b"}" | b">" => depth = depth.saturating_sub(1),
+            b"=" if depth == 0 => {
+                let v = toks.get(j + 1).filter(|_| j + 2 == e)?;
+                return (v.kind == Tk::Str && !v.interpolated())
+                    .then(|| crate::lexer::str_value(src, v));
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+/// The (field, literal) defaults of the object pattern at `open..close`, one field deep
+/// (`{ eventName = 'x', b: c = 'y' }`: `eventName` → `x`, `b` → `y`).
+fn pattern_defaults(
+    src: &[u8],
+    toks: &[Token],
+    open: usize,
+    close: usize,
+) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for (s, e) in pieces(src, toks, open + 1, close) {
+        let key = match toks[s].kind {
+            Tk::Ident => name_of(src, &toks[s]),
+            Tk::Str => crate::lexer::str_value(src, &toks[s]),
+            _ => continue,
+        };
+        // `key = 'x'` or `key: local = 'x'` (not a nested pattern's defaults).
+        let at = if is_p(src, toks.get(s + 1), ":") {
+            s + 2
+        } else {
+            s
+        };
+        if at >= e || toks[at].kind != Tk::Ident {
+            continue;
+        }
+        if let Some(v) = literal_default(src, toks, at, e) {
+            out.push((key, v));
+        }
+    }
+    out
 }
 
 /// The names the JS destructuring pattern (`{ a, b: c, d = 1, e: { f }, ...rest }` or
@@ -348,6 +413,8 @@ fn destructured_in_body(src: &[u8], toks: &[Token], body: (usize, usize), params
         let from = name_of(src, from);
         if let Some(p) = params.iter_mut().find(|p| p.name == from).filter(|_| ends) {
             p.bind(pattern_bindings(src, toks, k, close));
+            p.field_defaults
+                .extend(pattern_defaults(src, toks, k, close));
         }
     }
 }
@@ -559,6 +626,8 @@ fn js(src: &[u8], toks: &[Token], out: &mut Vec<FnSpan>) {
                             name: name_of(src, &toks[prev]),
                             fields: Vec::new(),
                             nested: Vec::new(),
+                            default: None,
+                            field_defaults: Vec::new(),
                         }],
                     )
                 }
@@ -739,6 +808,8 @@ fn indented(src: &[u8], toks: &[Token], lang: Lang, out: &mut Vec<FnSpan>) {
                         name,
                         fields: Vec::new(),
                         nested: Vec::new(),
+                        default: literal_default(src, toks, s, e2),
+                        field_defaults: Vec::new(),
                     })
                 })
                 .collect();
@@ -984,6 +1055,24 @@ mod tests {
         assert_eq!(f.params[0].nested, vec!["ev".to_string()]);
         assert_eq!(f.params[1].nested, vec!["first".to_string()]);
         assert!(f.params[1].fields.is_empty());
+        assert_eq!(
+            f.params[0].field_defaults,
+            vec![("eventName".into(), "x".into())]
+        );
+        // Literal defaults only: a positional one, a field's; not an expression's.
+        let src = "function t(event: string = 'a', n = 1, m = `x${y}`, { k = 'b', j = c, l: { z = 'q' } }) { }";
+        let mut toks = Vec::new();
+        tokenize(src.as_bytes(), Lang::Ts, &mut toks);
+        let f = find_functions(src.as_bytes(), &toks, Lang::Ts).remove(0);
+        let defaults: Vec<Option<String>> = f.params.iter().map(|p| p.default.clone()).collect();
+        assert_eq!(defaults, vec![Some("a".into()), None, None, None]);
+        assert_eq!(f.params[3].field_defaults, vec![("k".into(), "b".into())]);
+        let src = "def track(user, step=\"s\", other=None):\n    pass\n";
+        let mut toks = Vec::new();
+        tokenize(src.as_bytes(), Lang::Python, &mut toks);
+        let f = find_functions(src.as_bytes(), &toks, Lang::Python).remove(0);
+        let defaults: Vec<Option<String>> = f.params.iter().map(|p| p.default.clone()).collect();
+        assert_eq!(defaults, vec![None, Some("s".into()), None]);
     }
 
     #[test]

@@ -82,6 +82,10 @@ pub struct Sink {
     /// What the call sends as properties (events whose properties kodo reads).
     #[serde(default)]
     pub props: Option<PropsThrough>,
+    /// The parameter's default when it is a plain string literal (`event = 'x'`,
+    /// `{ eventName = 'x' }`): the key of a call site that leaves the argument out.
+    #[serde(default)]
+    pub default: Option<String>,
 }
 
 /// What a wrapper's SDK call sends as properties: keys written in the wrapper's body, and
@@ -309,6 +313,10 @@ pub(crate) struct Inferred {
     /// wrapper: not followed, `None`).
     #[serde(default)]
     pub props: Option<PropsThrough>,
+    /// The key parameter's literal default (a wrapper that calls another wrapper: not
+    /// followed, `None`).
+    #[serde(default)]
+    pub default: Option<String>,
 }
 
 impl Inferred {
@@ -447,6 +455,20 @@ pub(crate) fn param_slot<'a>(
     None
 }
 
+/// The literal default of the parameter (or object-pattern field) `slot` of `f`.
+fn slot_default(f: &FnSpan, slot: &Slot) -> Option<String> {
+    match slot {
+        Slot::Param { index, .. } => f.params.get(*index)?.default.clone(),
+        Slot::Field { index, field } => f
+            .params
+            .get(*index)?
+            .field_defaults
+            .iter()
+            .find(|(k, _)| k == field)
+            .map(|(_, v)| v.clone()),
+    }
+}
+
 /// The innermost function around token `at` whose parameter pattern binds `first` below a
 /// field or in an array pattern (`{ tracking: { event } }`, `[event]`): a parameter's value
 /// that no call-site key names, so neither a wrapper's key nor a constant.
@@ -509,7 +531,6 @@ pub(crate) fn extract(
             };
             if let Some((_, idx, slot)) = param_slot(fns, r.tok, id) {
                 let sink = Sink {
-                    slot,
                     kind: r.kind,
                     sdk: r.sdk.clone(),
                     side: side_of(r),
@@ -517,6 +538,8 @@ pub(crate) fn extract(
                         .props
                         .as_ref()
                         .map(|p| PropsThrough::of(p, src, toks, fns, idx)),
+                    default: slot_default(&fns[idx], &slot),
+                    slot,
                 };
                 if let Some(e) = entry(&mut by_fn, fns, toks, idx) {
                     if !e.sinks.contains(&sink) {
@@ -959,6 +982,7 @@ pub(crate) fn close<F: Borrow<FileFacts>>(
                     returned: f.returned,
                     origin: f.name.clone(),
                     props: s.props.clone(),
+                    default: s.default.clone(),
                 });
             }
         }
@@ -1009,6 +1033,7 @@ pub(crate) fn close<F: Borrow<FileFacts>>(
                             returned: f.returned,
                             origin: f.name.clone(),
                             props: None,
+                            default: None,
                         });
                     }
                 }
@@ -1282,6 +1307,7 @@ mod tests {
                 sdk: "posthog-js".into(),
                 side: Side::Frontend,
                 props: None,
+                default: None,
             }],
             forwards: vec![],
             calls: vec![],
@@ -1341,6 +1367,7 @@ mod tests {
                 sdk: "posthog-js".into(),
                 side: Side::Frontend,
                 props: None,
+                default: None,
             }],
             forwards: vec![],
             calls: vec![],

@@ -68,6 +68,7 @@ fixtures! {
     inferred_wrappers_js => "infer-js",
     inferred_wrappers_python => "infer-python",
     inferred_wrappers_go => "infer-go",
+    inferred_wrappers_other_languages => "infer-other",
     call_patterns => "patterns",
     server_marked_files => "server-files",
     lookalikes_are_not_posthog => "lookalikes",
