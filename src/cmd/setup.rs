@@ -2,7 +2,8 @@
 //! their IDs in `.kodo/config.json` (the engine's part is `crate::sync::setup`). With no
 //! config at all, a starter `.kodo/config.json` (and its JSON Schema) is written, `.env`,
 //! `.kodo/export/` and `.kodo/cache/` go into `.gitignore`, and the run ends (exit 0) naming
-//! the keys to fill in and the next step.
+//! the keys to fill in and the next step. Before planning anything (`--dry-run` included), the
+//! parent page (`notion.pages.analytics_home`) must be readable whenever the run needs it.
 
 use std::path::{Path, PathBuf};
 

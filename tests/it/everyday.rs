@@ -1,6 +1,7 @@
 //! Everyday behaviour (issue 13 item 5): `-q` prints only errors, a connection that cannot be
-//! made fails at once with the host and the fix, and read-only commands leave a committed
-//! `.kodo/` clean in `git status`.
+//! made fails at once with the host and the fix, read-only commands leave a committed `.kodo/`
+//! clean in `git status`, a re-run that changes nothing rewrites no file, and the exit codes are
+//! one table.
 
 use std::process::Command;
 
