@@ -82,6 +82,10 @@ pub struct Sink {
     /// What the call sends as properties (events whose properties kodo reads).
     #[serde(default)]
     pub props: Option<PropsThrough>,
+    /// The parameter's default when it is a plain string literal (`event = 'x'`,
+    /// `{ eventName = 'x' }`): the key of a call site that leaves the argument out.
+    #[serde(default)]
+    pub default: Option<String>,
 }
 
 /// What a wrapper's SDK call sends as properties: keys written in the wrapper's body, and
@@ -309,6 +313,10 @@ pub(crate) struct Inferred {
     /// wrapper: not followed, `None`).
     #[serde(default)]
     pub props: Option<PropsThrough>,
+    /// The key parameter's literal default (a wrapper that calls another wrapper: not
+    /// followed, `None`).
+    #[serde(default)]
+    pub default: Option<String>,
 }
 
 impl Inferred {
@@ -460,6 +468,30 @@ fn param_slot_of<'a>(
     None
 }
 
+/// The literal default of the parameter (or object-pattern field) `slot` of `f`.
+fn slot_default(f: &FnSpan, slot: &Slot) -> Option<String> {
+    match slot {
+        Slot::Param { index, .. } => f.params.get(*index)?.default.clone(),
+        Slot::Field { index, field } => f
+            .params
+            .get(*index)?
+            .field_defaults
+            .iter()
+            .find(|(k, _)| k == field)
+            .map(|(_, v)| v.clone()),
+    }
+}
+
+/// The innermost function around token `at` whose parameter pattern binds `first` below a
+/// field or in an array pattern (`{ tracking: { event } }`, `[event]`): a parameter's value
+/// that no call-site key names, so neither a wrapper's key nor a constant.
+pub(crate) fn nested_param<'a>(fns: &'a [FnSpan], at: usize, first: &str) -> Option<&'a FnSpan> {
+    fns.iter()
+        .rev()
+        .filter(|f| f.body.0 <= at && at < f.body.1)
+        .find(|f| f.params.iter().any(|p| p.nested.iter().any(|n| n == first)))
+}
+
 /// The name facts of span `idx` are recorded under: its own, or for an anonymous function
 /// returned by a named one, the outer function's (with `returned`).
 fn owner(fns: &[FnSpan], idx: usize) -> Option<(String, u32, bool, usize)> {
@@ -518,7 +550,6 @@ pub(crate) fn extract(
             };
             if let Some((_, idx, slot)) = param_slot(fns, r.tok, id) {
                 let sink = Sink {
-                    slot,
                     kind: r.kind,
                     sdk: r.sdk.clone(),
                     side: side_of(r),
@@ -526,6 +557,8 @@ pub(crate) fn extract(
                         .props
                         .as_ref()
                         .map(|p| PropsThrough::of(p, src, toks, fns, idx)),
+                    default: slot_default(&fns[idx], &slot),
+                    slot,
                 };
                 if let Some(e) = entry(&mut by_fn, fns, toks, idx) {
                     if !e.sinks.contains(&sink) {
@@ -637,8 +670,37 @@ pub(crate) fn extract(
 }
 
 /// `const a = b;`, `export const a = x.b`, `self.a = self.x.b`: `a` names the function `b`.
+/// JS/TS `const { b: a } = useTracking()`: the field `b` renamed `a` (a hook's or module's
+/// wrapper under another name).
 fn aliases(src: &[u8], toks: &[Token], lang: Lang) -> Vec<Binding> {
     let mut out = Vec::new();
+    if lang.family() == Family::Js {
+        for k in 1..toks.len() {
+            if !toks[k].is(src, "{")
+                || toks[k - 1].kind != Tk::Ident
+                || !matches!(toks[k - 1].text(src), b"const" | b"let" | b"var")
+            {
+                continue;
+            }
+            let Some(close) = close_of(src, toks, k) else {
+                continue;
+            };
+            if !toks.get(close + 1).is_some_and(|t| t.is(src, "=")) {
+                continue;
+            }
+            for (local, path) in crate::functions::pattern_bindings(src, toks, k, close) {
+                if let Some([field]) = path.as_deref() {
+                    if *field != local {
+                        out.push(Binding {
+                            local,
+                            call: field.clone(),
+                            line: toks[k].line,
+                        });
+                    }
+                }
+            }
+        }
+    }
     for k in 1..toks.len().saturating_sub(1) {
         if !toks[k].is(src, "=") {
             continue;
@@ -939,6 +1001,7 @@ pub(crate) fn close<F: Borrow<FileFacts>>(
                     returned: f.returned,
                     origin: f.name.clone(),
                     props: s.props.clone(),
+                    default: s.default.clone(),
                 });
             }
         }
@@ -989,6 +1052,7 @@ pub(crate) fn close<F: Borrow<FileFacts>>(
                             returned: f.returned,
                             origin: f.name.clone(),
                             props: None,
+                            default: None,
                         });
                     }
                 }
@@ -1262,6 +1326,7 @@ mod tests {
                 sdk: "posthog-js".into(),
                 side: Side::Frontend,
                 props: None,
+                default: None,
             }],
             forwards: vec![],
             calls: vec![],
@@ -1321,6 +1386,7 @@ mod tests {
                 sdk: "posthog-js".into(),
                 side: Side::Frontend,
                 props: None,
+                default: None,
             }],
             forwards: vec![],
             calls: vec![],
