@@ -657,10 +657,7 @@ fn js(src: &[u8], toks: &[Token], out: &mut Vec<FnSpan>) {
             };
             let name = bound_name(src, toks, start);
             push(src, toks, out, name, start, ps, body);
-        } else if t.kind == Tk::Ident
-            && is_p(src, toks.get(k + 1), "(")
-            && !JS_NOT_METHODS.iter().any(|w| w.as_bytes() == t.text(src))
-        {
+        } else if t.kind == Tk::Ident && is_p(src, toks.get(k + 1), "(") {
             // Method shorthand: `name(…) {` in a class or object literal.
             let prev_ok = k == 0 || {
                 let p = &toks[k - 1];
@@ -682,7 +679,8 @@ fn js(src: &[u8], toks: &[Token], out: &mut Vec<FnSpan>) {
                         | b"abstract"
                 ) || p.line != t.line && !is_member(src, p)
             };
-            if !prev_ok {
+            // After the cheaper test of what precedes it (most calls fail that one).
+            if !prev_ok || JS_NOT_METHODS.iter().any(|w| w.as_bytes() == t.text(src)) {
                 continue;
             }
             let Some(close) = close_of(src, toks, k + 1) else {
