@@ -218,6 +218,19 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     write_atomic_with(path, bytes, 0o644)
 }
 
+/// [`write_atomic`], unless `path` already holds exactly `bytes`: then nothing is written (the
+/// file keeps its inode and modification time, so a re-run that changes nothing changes no
+/// file). Returns whether it wrote. A symbolic link at `path` is refused as [`write_atomic`]
+/// refuses it, whatever it points to.
+pub fn write_if_changed(path: &Path, bytes: &[u8]) -> std::io::Result<bool> {
+    let is_file = std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_file());
+    if is_file && std::fs::read(path).is_ok_and(|on_disk| on_disk == bytes) {
+        return Ok(false);
+    }
+    write_atomic(path, bytes)?;
+    Ok(true)
+}
+
 /// [`write_atomic`] for a script: the file is executable (0755 on Unix) before it appears at
 /// `path`, so nothing ever runs a half-written or non-executable hook.
 pub fn write_atomic_executable(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
@@ -307,6 +320,25 @@ pub fn ensure_inside(root: &Path, dir: &Path) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(unix)]
+    #[test]
+    fn the_same_bytes_are_not_written_again_and_a_link_is_still_refused() {
+        use std::os::unix::fs::MetadataExt as _;
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("export/flags.json");
+        assert!(write_if_changed(&file, b"one").unwrap());
+        let inode = std::fs::metadata(&file).unwrap().ino();
+        assert!(!write_if_changed(&file, b"one").unwrap());
+        assert_eq!(std::fs::metadata(&file).unwrap().ino(), inode);
+        assert!(write_if_changed(&file, b"two").unwrap());
+        assert_eq!(std::fs::read_to_string(&file).unwrap(), "two");
+        // A link to a file holding the very bytes is refused, not taken as "unchanged".
+        let link = dir.path().join("export/link.json");
+        std::os::unix::fs::symlink(&file, &link).unwrap();
+        let err = write_if_changed(&link, b"two").unwrap_err();
+        assert!(err.to_string().contains("is a symbolic link"), "{err}");
+    }
 
     #[cfg(unix)]
     #[test]

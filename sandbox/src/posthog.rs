@@ -126,6 +126,20 @@ impl PosthogError {
         )
     }
 
+    /// 403 for a personal API key limited to other projects (`PersonalAPIKey.scoped_teams`).
+    /// PostHog/posthog `posthog/permissions.py`,
+    /// `APIScopePermission.check_team_and_org_permissions`: when the key has `scoped_teams` and
+    /// the view's team is not among them, `PermissionDenied(f"API key does not have access to
+    /// the requested project: ID {team.id}.")`, checked before the scopes.
+    pub fn project_not_in_key(project_id: i64) -> Self {
+        Self::new(
+            403,
+            "authentication_error",
+            "permission_denied",
+            format!("API key does not have access to the requested project: ID {project_id}."),
+        )
+    }
+
     /// 429 `throttled` with the wait in whole seconds.
     pub fn throttled(wait_secs: u64) -> Self {
         let unit = if wait_secs == 1 { "second" } else { "seconds" };
@@ -205,6 +219,9 @@ pub struct PosthogStore {
     /// The personal API key's scopes (`PersonalAPIKey.scopes`): `["*"]` for an all-access
     /// key, else `object:read` / `object:write` entries; see [`PosthogStore::check_scope`].
     pub scopes: Vec<String>,
+    /// The projects the key is limited to (`PersonalAPIKey.scoped_teams`): `None` for every
+    /// project of the organization; see [`PosthogError::project_not_in_key`].
+    pub scoped_teams: Option<Vec<i64>>,
     pub project_id: i64,
     pub project_name: String,
     pub organization_id: String,
@@ -1825,10 +1842,20 @@ impl PosthogStore {
             }
         };
         match segments {
-            ["users", "@me"] if method == "GET" => Ok(ok(200, self.me_json())),
+            // `UserViewSet`'s scope object is `user` (`user:read`), and `/api/users/@me/` is
+            // exempt from the key's project and organization limits (the `scope_object ==
+            // "user"` early return in `APIScopePermission.check_team_and_org_permissions`,
+            // PostHog/posthog `posthog/permissions.py`).
+            ["users", "@me"] if method == "GET" => {
+                self.check_scope("user", method)?;
+                Ok(ok(200, self.me_json()))
+            }
+            // Any personal API key may retrieve itself, whatever its scopes
+            // (`PersonalApiKeySelfAccessPermission` in PostHog/posthog
+            // `posthog/api/personal_api_key.py`: retrieve only, of the key in use).
             ["personal_api_keys", "@current"] if method == "GET" => Ok(ok(
                 200,
-                json!({"scopes": self.scopes, "scoped_teams": null, "scoped_organizations": null, "mask_value": mask(self.key.expose())}),
+                json!({"scopes": self.scopes, "scoped_teams": self.scoped_teams, "scoped_organizations": null, "mask_value": mask(self.key.expose())}),
             )),
             // OrganizationMemberViewSet (posthog/api/organization_member.py): a limit/offset
             // list, ordered by level then most recently joined.
@@ -1846,6 +1873,13 @@ impl PosthogStore {
             {
                 if !self.is_project(project) {
                     return Err(PosthogError::not_found());
+                }
+                // A key limited to other projects is refused before its scopes are looked at
+                // (`check_team_and_org_permissions` runs first in `APIScopePermission`).
+                if let Some(teams) = &self.scoped_teams {
+                    if !teams.contains(&self.project_id) {
+                        return Err(PosthogError::project_not_in_key(self.project_id));
+                    }
                 }
                 // The viewset's scope object (`PropertyDefinitionViewSet`'s is
                 // `property_definition`, posthog/api/property_definition.py); the project

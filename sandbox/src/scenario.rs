@@ -182,6 +182,13 @@ pub struct PosthogSpec {
     /// `posthog/permissions.py`, `APIScopePermission`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub personal_api_key_scopes: Option<Vec<String>>,
+    /// The projects the personal API key is limited to (PostHog's
+    /// `PersonalAPIKey.scoped_teams`): absent means every project of the organization; a list
+    /// without this project's id is answered 403 `permission_denied` ("API key does not have
+    /// access to the requested project: ID …") on every project endpoint (PostHog/posthog
+    /// `posthog/permissions.py`, `APIScopePermission.check_team_and_org_permissions`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub personal_api_key_scoped_teams: Option<Vec<i64>>,
 }
 
 /// One event property PostHog has seen (`PropertyDefinition` plus its `EventProperty` rows).
@@ -586,6 +593,7 @@ impl Scenario {
                 .personal_api_key_scopes
                 .clone()
                 .unwrap_or_else(|| vec!["*".into()]),
+            scoped_teams: spec.personal_api_key_scoped_teams.clone(),
             project_id: spec.project_id,
             project_name: spec.project_name.clone(),
             organization_id: spec.organization_id.clone(),

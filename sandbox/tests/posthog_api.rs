@@ -1179,3 +1179,65 @@ async fn a_scoped_key_is_refused_where_it_lacks_the_scope() {
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn the_users_own_record_needs_user_read_and_the_key_itself_needs_nothing() {
+    // `/api/users/@me/` is `UserViewSet`, scope object `user`; `/api/personal_api_keys/@current/`
+    // is open to the key itself (`PersonalApiKeySelfAccessPermission`).
+    let scenario = demo_with(|s| {
+        s["posthog"]["personal_api_key_scopes"] = json!(["feature_flag:read"]);
+    });
+    let env = start_with(scenario, fast()).await;
+    let me = env.posthog("GET", "/api/users/@me/", None).await;
+    assert_eq!(me.status, 403, "{:?}", me.body);
+    assert_eq!(
+        me.body["detail"],
+        "API key missing required scope 'user:read'"
+    );
+    let key = env
+        .posthog("GET", "/api/personal_api_keys/@current/", None)
+        .await;
+    assert_eq!(key.status, 200);
+    assert_eq!(key.body["scoped_teams"], json!(null));
+    let scenario = demo_with(|s| {
+        s["posthog"]["personal_api_key_scopes"] = json!(["user:read"]);
+    });
+    let env = start_with(scenario, fast()).await;
+    let me = env.posthog("GET", "/api/users/@me/", None).await;
+    assert_eq!(me.status, 200, "{:?}", me.body);
+}
+
+#[tokio::test]
+async fn a_key_limited_to_other_projects_is_refused_on_this_one_before_its_scopes() {
+    // posthog/permissions.py `check_team_and_org_permissions`: a key whose `scoped_teams` lacks
+    // the project is refused whatever its scopes, before they are looked at.
+    let scenario = demo_with(|s| {
+        s["posthog"]["personal_api_key_scoped_teams"] = json!([1]);
+        s["posthog"]["personal_api_key_scopes"] = json!(["feature_flag:read"]);
+    });
+    let env = start_with(scenario, fast()).await;
+    let project_id = PROJECT;
+    for path in ["feature_flags/", "experiments/", "property_definitions/"] {
+        let answer = env.posthog("GET", &project(path), None).await;
+        assert_eq!(answer.status, 403, "{path}");
+        assert_eq!(
+            answer.body,
+            json!({"type": "authentication_error", "code": "permission_denied",
+                   "detail": format!("API key does not have access to the requested project: ID {project_id}."),
+                   "attr": null}),
+            "{path}"
+        );
+    }
+    let key = env
+        .posthog("GET", "/api/personal_api_keys/@current/", None)
+        .await;
+    assert_eq!(key.body["scoped_teams"], json!([1]));
+    // Limited to this project (among others), the key reads it.
+    let scenario = demo_with(|s| {
+        s["posthog"]["personal_api_key_scoped_teams"] =
+            json!([1, s["posthog"]["project_id"].clone()]);
+    });
+    let env = start_with(scenario, fast()).await;
+    let answer = env.posthog("GET", &project("feature_flags/"), None).await;
+    assert_eq!(answer.status, 200, "{:?}", answer.body);
+}

@@ -5,7 +5,8 @@
 //! a safety key is already a config error), each token's presence and kind, Notion access
 //! (the token's bot), the parent page (`notion.pages.analytics_home`) shared with the
 //! integration, each configured database reachable with kodo's schema, PostHog access to each
-//! endpoint kodo reads (its scopes), the snapshot's age and the installed hooks.
+//! endpoint kodo reads (the project, each endpoint's scope: the four resources, the event
+//! properties and the organization's members), the snapshot's age and the installed hooks.
 //!
 //! **Invariants.** Read-only: doctor writes nothing, anywhere. A check that cannot run because
 //! an earlier one failed is not reported (the earlier failure is the fix). No token value is
@@ -366,6 +367,22 @@ async fn posthog_checks(ctx: &Context, config: &Config, out: &mut Vec<Check>) {
                 format!("project {} readable ({scope})", config.posthog.project_id),
                 None,
             )),
+            // A key limited to other projects (its `scoped_teams`) is refused on every
+            // endpoint of this one alike: one line, not one per endpoint.
+            Err(kodo_api::ApiError::Forbidden { message, .. })
+                if message.contains("does not have access to the requested project") =>
+            {
+                out.push(check(
+                    "posthog project",
+                    Status::Fail,
+                    format!("PostHog refused: {message}"),
+                    Some(format!(
+                        "the key in {} is limited to other projects: give it access to project {} (PostHog: Settings → Personal API keys → edit the key), or use a key that has it",
+                        config.posthog.token_env_var, config.posthog.project_id
+                    )),
+                ));
+                return;
+            }
             // The key is valid but lacks this endpoint's scope: PostHog's words and the
             // scope to add; the other endpoints are still checked.
             Err(kodo_api::ApiError::Forbidden { message, hint, .. }) => out.push(check(
@@ -374,6 +391,24 @@ async fn posthog_checks(ctx: &Context, config: &Config, out: &mut Vec<Check>) {
                 format!("PostHog refused: {message}"),
                 Some(hint),
             )),
+            // A rejected key or a connection that cannot be made is the same for every
+            // endpoint: one line, named for what failed, and no scope advice (a scope is
+            // PostHog's 403, above).
+            Err(e @ kodo_api::ApiError::Unauthorized { .. }) => {
+                let mut c = fail_from("posthog key", &e.to_string());
+                c.hint.get_or_insert_with(|| {
+                    format!(
+                        "PostHog does not know this key at {}: create a personal API key (phx_…) under Settings → Personal API keys in that region (US https://us.posthog.com, EU https://eu.posthog.com, `posthog.region_url`) and put it in {}",
+                        config.posthog.region_url, config.posthog.token_env_var
+                    )
+                });
+                out.push(c);
+                return;
+            }
+            Err(e @ kodo_api::ApiError::Network { .. }) => {
+                out.push(fail_from("posthog", &e.to_string()));
+                return;
+            }
             Err(e) => {
                 let mut c = fail_from(&name, &e.to_string());
                 if c.hint.is_none() {
@@ -383,13 +418,6 @@ async fn posthog_checks(ctx: &Context, config: &Config, out: &mut Vec<Check>) {
                     ));
                 }
                 out.push(c);
-                // A refused connection or a rejected key is the same for every endpoint.
-                if matches!(
-                    e,
-                    kodo_api::ApiError::Network { .. } | kodo_api::ApiError::Unauthorized { .. }
-                ) {
-                    return;
-                }
             }
         }
     }
@@ -428,7 +456,45 @@ async fn posthog_checks(ctx: &Context, config: &Config, out: &mut Vec<Check>) {
             out.push(c);
         }
     }
+    members_check(&client, config, out).await;
 }
+
+/// The organization's members (`GET /api/organizations/@current/members/`, which the sync
+/// reads to tell a PostHog creator who left): without `organization_member:read`, kodo says so
+/// in a note and judges owners by the Notion workspace alone, so a warning, not a failure.
+async fn members_check(client: &kodo_api::PostHogClient, config: &Config, out: &mut Vec<Check>) {
+    let name = "posthog members";
+    match client.organization_members().await {
+        Ok(kodo_api::MembersAccess::Members(members)) => out.push(check(
+            name,
+            Status::Ok,
+            format!(
+                "the organization's {} member{} readable ({MEMBERS_SCOPE})",
+                members.len(),
+                plural(members.len())
+            ),
+            None,
+        )),
+        Ok(kodo_api::MembersAccess::NotAllowed) => out.push(check(
+            name,
+            Status::Warn,
+            format!("the key may not read the organization's members ({MEMBERS_SCOPE}): a PostHog creator who left is recognised only by their absence from the Notion workspace"),
+            Some(format!(
+                "give the key in {} the scope {MEMBERS_SCOPE}",
+                config.posthog.token_env_var
+            )),
+        )),
+        Err(e) => {
+            let mut c = fail_from(name, &e.to_string());
+            c.status = Status::Warn;
+            out.push(c);
+        }
+    }
+}
+
+/// `OrganizationMemberViewSet`'s `scope_object = "organization_member"` (PostHog/posthog
+/// `posthog/api/organization_member.py`).
+const MEMBERS_SCOPE: &str = "organization_member:read";
 
 /// The PostHog scope the events' property definitions need
 /// (`GET /api/projects/:id/property_definitions/`, `PropertyDefinitionViewSet`'s

@@ -66,9 +66,10 @@ pub async fn run(
                     [(*r, side.rows.as_slice())],
                     &people,
                 ));
-                crate::state::write_atomic(&json_path, json.as_bytes())
+                // Unchanged rows leave the files as they were (same inode, same time).
+                crate::state::write_if_changed(&json_path, json.as_bytes())
                     .with_context(|| format!("cannot write `{}`", json_path.display()))?;
-                crate::state::write_atomic(
+                crate::state::write_if_changed(
                     &csv_path,
                     export::rows_csv(*r, &side.rows, &people).as_bytes(),
                 )

@@ -2,7 +2,8 @@
 //! their IDs in `.kodo/config.json` (the engine's part is `crate::sync::setup`). With no
 //! config at all, a starter `.kodo/config.json` (and its JSON Schema) is written, `.env`,
 //! `.kodo/export/` and `.kodo/cache/` go into `.gitignore`, and the run ends (exit 0) naming
-//! the keys to fill in and the next step.
+//! the keys to fill in and the next step. Before planning anything (`--dry-run` included), the
+//! parent page (`notion.pages.analytics_home`) must be readable whenever the run needs it.
 
 use std::path::{Path, PathBuf};
 
@@ -127,6 +128,37 @@ fn ignore_local_files(root: &Path) -> std::io::Result<Vec<&'static str>> {
     Ok(missing)
 }
 
+/// The page setup creates under (`notion.pages.analytics_home`) exists and is shared with the
+/// integration, checked before anything is planned (with `--dry-run` too) whenever this run
+/// needs it: a database not in the config yet (to adopt or create), or the documentation
+/// pages (a run over all four). Notion's search, which finds earlier databases, lists only
+/// what is shared and says nothing of a page it cannot see, so without this a dry run would
+/// plan creates that fail.
+async fn check_parent_page(
+    config: &config::Config,
+    client: &kodo_api::NotionClient,
+    resources: &[Resource],
+) -> anyhow::Result<()> {
+    let needed = resources.len() == Resource::ALL.len()
+        || resources
+            .iter()
+            .any(|r| config.notion.databases.get(*r).is_none());
+    let Some(home) = config.notion.analytics_home.as_deref() else {
+        return Ok(());
+    };
+    if !needed {
+        return Ok(());
+    }
+    match client.retrieve_page(home).await {
+        Ok(_) => Ok(()),
+        Err(e) if e.is_not_found() => anyhow::bail!(
+            "the page `notion.pages.analytics_home` ({home}) is not shared with the integration, or does not exist; setup creates the databases and the documentation pages under it\n  hint: open the page in Notion → ••• → Connections → add the integration (`kodo doctor` checks it too)"
+        ),
+        Err(e) => Err(anyhow::Error::new(e)
+            .context("cannot read the page `notion.pages.analytics_home` setup works under")),
+    }
+}
+
 /// `kodo ph-sync setup [resource]`.
 pub async fn run(
     ctx: &Context,
@@ -148,6 +180,7 @@ pub async fn run(
         ensure_ignored(ctx, &config.root);
     }
     let client = fetch::notion_client(&config, &ctx.printer)?;
+    check_parent_page(&config, &client, resources).await?;
     let kodo_dir = config.kodo_dir();
     let mut state = State::load(&kodo_dir).unwrap_or_else(|e| {
         ctx.printer.warn(&e.to_string());

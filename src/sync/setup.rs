@@ -610,6 +610,10 @@ fn save_database_id(
         .with_context(|| format!("cannot read `{}`", path.display()))?;
     let updated = set_database_id(&text, resource.config_key(), database_id)
         .with_context(|| format!("cannot edit `{}`", path.display()))?;
+    if updated == text {
+        // Already there (a re-run of setup): the config file is left as it is.
+        return Ok(());
+    }
     let target = write_target(path, &config.root)?;
     write_atomic(&target, updated.as_bytes()).with_context(|| {
         format!(
@@ -633,6 +637,9 @@ pub fn save_config_value(
         .with_context(|| format!("cannot read `{}`", path.display()))?;
     let updated = set_config_string(&text, key, value)
         .with_context(|| format!("cannot edit `{}`", path.display()))?;
+    if updated == text {
+        return Ok(());
+    }
     let target = write_target(path, &config.root)?;
     write_atomic(&target, updated.as_bytes()).with_context(|| {
         format!(

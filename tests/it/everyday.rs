@@ -1,6 +1,7 @@
 //! Everyday behaviour (issue 13 item 5): `-q` prints only errors, a connection that cannot be
-//! made fails at once with the host and the fix, and read-only commands leave a committed
-//! `.kodo/` clean in `git status`.
+//! made fails at once with the host and the fix, read-only commands leave a committed `.kodo/`
+//! clean in `git status`, a re-run that changes nothing rewrites no file, and the exit codes are
+//! one table.
 
 use std::process::Command;
 
@@ -132,6 +133,120 @@ fn read_only_commands_leave_a_committed_kodo_directory_clean() {
         .code(0);
     let status = git(&env, &["status", "--porcelain"]);
     assert!(status.contains(".kodo/snapshot.json"), "{status}");
+}
+
+/// Every file kodo writes, with its inode and modification time: a rewrite, even with the
+/// same bytes, changes the inode (kodo writes by renaming a new file into place).
+fn written_files(env: &TestEnv) -> Vec<(String, u64, std::time::SystemTime)> {
+    use std::os::unix::fs::MetadataExt as _;
+    let mut paths: Vec<std::path::PathBuf> = [
+        ".kodo/config.json",
+        ".kodo/state.json",
+        ".kodo/snapshot.json",
+        ".gitignore",
+        ".git/hooks/pre-commit",
+        ".claude/settings.json",
+    ]
+    .iter()
+    .map(|p| env.root().join(p))
+    .collect();
+    for dir in [".kodo/export", ".kodo/cache"] {
+        for entry in std::fs::read_dir(env.root().join(dir)).unwrap() {
+            let path = entry.unwrap().path();
+            // The record of when the snapshot was last confirmed (git-ignored, in the cache):
+            // its content is that time, so a check that confirms it is a change of content.
+            if !path.ends_with("snapshot-verified") {
+                paths.push(path);
+            }
+        }
+    }
+    paths.sort();
+    paths
+        .into_iter()
+        .map(|path| {
+            let meta =
+                std::fs::metadata(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            let shown = path.strip_prefix(env.root()).unwrap().display().to_string();
+            (shown, meta.ino(), meta.modified().unwrap())
+        })
+        .collect()
+}
+
+/// Issue 13 item 5: "files are rewritten only when their content (not just a timestamp)
+/// changes", for every file kodo writes: the config (setup), the state and the snapshot
+/// (every command that reads Notion), the exports, the scan cache, `.gitignore`, the git hook
+/// and the Claude settings. A second round of the same commands, with nothing changed
+/// anywhere, leaves each of them as it was (inode and modification time); a change in Notion
+/// rewrites the files that hold it.
+#[test]
+fn a_rerun_that_changes_nothing_rewrites_no_file() {
+    let env = TestEnv::start("demo");
+    git(&env, &["init", "-q", "-b", "main"]);
+    std::fs::write(
+        env.root().join("app.ts"),
+        "posthog.capture('only_in_code')\n",
+    )
+    .unwrap();
+    // Written a minute ago: a file changed just before a scan is checked again by content
+    // (the cache's racily-clean rule), and that first confirmation is news the cache records.
+    std::fs::File::options()
+        .write(true)
+        .open(env.root().join("app.ts"))
+        .unwrap()
+        .set_modified(std::time::SystemTime::now() - std::time::Duration::from_secs(60))
+        .unwrap();
+    let round: &[&[&str]] = &[
+        &["ph-sync", "setup"],
+        &["ph-sync", "import", "all"],
+        &["ph-sync", "export"],
+        &["snapshot", "refresh"],
+        &["hooks", "install"],
+        &["hooks", "install", "--claude-settings"],
+        // Last, so the cache's record of the walk has the directories as the others left them.
+        &["scan"],
+    ];
+    for args in round {
+        let out = env.kodo().args(*args).output().unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let before = written_files(&env);
+    assert!(
+        before.iter().any(|(p, ..)| p.ends_with("flags.json"))
+            && before.iter().any(|(p, ..)| p.ends_with(".bin")),
+        "{before:?}"
+    );
+    // Later than the file system's timestamp granularity, so a rewrite shows in the times too.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let reads: &[&[&str]] = &[&["ph-sync", "status"], &["ph-sync", "audit"], &["doctor"]];
+    for args in round.iter().chain(reads) {
+        let code = env.kodo().args(*args).output().unwrap().status.code();
+        assert!(matches!(code, Some(0 | 1)), "{args:?}: {code:?}");
+        assert_eq!(written_files(&env), before, "after {args:?}");
+    }
+    // A new row in Notion is new content: the export that holds it is rewritten.
+    env.kodo()
+        .args(["ph-sync", "document", "flag", "release_rewrite_check"])
+        .assert()
+        .code(0);
+    env.kodo().args(["ph-sync", "export"]).assert().code(0);
+    let after = written_files(&env);
+    let changed: Vec<&String> = after
+        .iter()
+        .zip(&before)
+        .filter(|(a, b)| a != b)
+        .map(|(a, _)| &a.0)
+        .collect();
+    assert!(
+        changed.iter().any(|p| p.ends_with("export/flags.json"))
+            && changed.iter().any(|p| p.ends_with("export/flags.csv"))
+            && !changed.iter().any(|p| p.ends_with("export/events.json")),
+        "{changed:?}"
+    );
 }
 
 /// The exit-code table is derived from the code: every outcome's code and the error code are

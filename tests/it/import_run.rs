@@ -291,6 +291,37 @@ fn a_terminal_is_asked_after_the_plan_and_no_writes_nothing() {
     env.assert_no_duplicates();
 }
 
+/// `--archive-orphans` alone (no `--overwrite`, fewer than 50 writes) asks too, naming how many
+/// rows it would trash; a "no" (or just Enter) trashes nothing.
+#[cfg(unix)]
+#[test]
+fn archive_orphans_on_a_terminal_asks_and_enter_trashes_nothing() {
+    let env = TestEnv::start("demo");
+    // A dashboard deleted in PostHog leaves its row an orphan for --archive-orphans to trash.
+    env.ph_sync(&["status"]);
+    env.sandbox.admin_send(
+        "PATCH",
+        "/posthog/dashboards/118",
+        serde_json::json!({"deleted": true}),
+    );
+    let picture = env.notion_picture();
+    env.clear_requests();
+    let mut pty = on_a_terminal(&env, &["import", "dashboards", "--archive-orphans"]);
+    let screen = pty.wait_for(ASKS);
+    assert!(
+        regex::Regex::new(r"--archive-orphans moves \d+ rows? to the trash\)\? \[y/N\] ")
+            .unwrap()
+            .is_match(&screen),
+        "{screen}"
+    );
+    assert!(!screen.contains("--overwrite replaces"), "{screen}");
+    pty.type_in("\n");
+    let (status, screen) = pty.finish();
+    assert_eq!(status.code(), Some(1), "{screen}");
+    assert!(env.notion_writes().is_empty(), "{:#?}", env.notion_writes());
+    assert_eq!(env.notion_picture(), picture);
+}
+
 #[cfg(unix)]
 #[test]
 fn yes_writes_on_a_terminal_without_asking() {
@@ -303,6 +334,10 @@ fn yes_writes_on_a_terminal_without_asking() {
     assert_eq!(status.code(), Some(0), "{screen}");
     assert!(!screen.contains("[y/N]"), "{screen}");
     assert!(screen.contains("Import done:"), "{screen}");
+    // On a terminal the writes are a bar with an ETA (issue 13 item 5), not log lines.
+    let bar = regex::Regex::new(r"Writing to Notion \[[=> ]{30}\] \d+/\d+ ETA \d+s").unwrap();
+    assert!(bar.is_match(&screen), "{screen}");
+    assert!(!screen.contains("Writing to Notion: "), "{screen}");
     assert!(planned(&env).is_empty());
 }
 

@@ -8,6 +8,7 @@ mod properties;
 mod reliability;
 
 mod architecture;
+mod clause_table;
 mod code_map;
 mod completions;
 mod document;

@@ -1,7 +1,7 @@
 //! What real Notion does that a naive client gets wrong (issue #12, the Notion side), end to
 //! end: the `kodo` binary against the emulator, which does each of these by default.
 
-use serde_json::json;
+use serde_json::{json, Value};
 
 use crate::common::*;
 
@@ -355,4 +355,83 @@ fn a_related_pr_url_over_notions_2000_units_is_left_empty_not_refused() {
         row["properties"]["Related PR"]["url"],
         "https://github.com/acme/web/pull/42"
     );
+}
+
+/// Issue 13 item 4: a second repository (its own config, with no database IDs and no
+/// `.kodo/state.json`) pointed at the same Notion page adopts the four databases the first
+/// one's setup made there (found by title and kodo's marker) instead of making four more, and
+/// writes their IDs into its own config.
+#[test]
+fn a_second_repository_adopts_the_databases_kodo_made_under_the_page() {
+    let env = TestEnv::start("empty");
+    let first = env.ph_sync(&["setup"]);
+    assert!(first.contains("Events: created the database"), "{first}");
+    let made = env.config()["notion"]["databases"].clone();
+
+    let other = tempfile::tempdir().unwrap();
+    let mut config = env.config();
+    config["notion"]["databases"] = json!({});
+    config["notion"]["pages"]
+        .as_object_mut()
+        .unwrap()
+        .remove("tracking_plan");
+    std::fs::create_dir_all(other.path().join(".kodo")).unwrap();
+    std::fs::write(
+        other.path().join(".kodo/config.json"),
+        serde_json::to_string_pretty(&config).unwrap(),
+    )
+    .unwrap();
+    let out = env
+        .kodo()
+        .current_dir(other.path())
+        .args(["ph-sync", "setup"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!text.contains("created the database"), "{text}");
+    assert_eq!(
+        text.matches("found the database kodo created earlier")
+            .count(),
+        4,
+        "{text}"
+    );
+    for title in ["Events", "Feature Flags", "Experiments", "Dashboards"] {
+        assert_eq!(databases_titled(&env, title).len(), 1, "{title}");
+    }
+    let adopted: Value = serde_json::from_str(
+        &std::fs::read_to_string(other.path().join(".kodo/config.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(adopted["notion"]["databases"], made);
+}
+
+/// Issue 13: `setup --dry-run` checks that the parent page exists and is shared with the
+/// integration (it reads what setup would create the databases under), and says which page
+/// and how to share it, instead of planning creates that would fail.
+#[test]
+fn setup_dry_run_checks_the_parent_page_is_shared() {
+    let mut scenario = kodo_sandbox::Scenario::builtin("empty").unwrap();
+    for page in scenario.notion.pages.values_mut() {
+        page.shared = false;
+    }
+    let env = TestEnv::with(scenario, crate::common::fast_options());
+    env.clear_requests();
+    let out = env
+        .kodo()
+        .args(["ph-sync", "setup", "--dry-run"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("notion.pages.analytics_home") && stderr.contains("Connections"),
+        "{stderr}"
+    );
+    assert!(env.notion_writes().is_empty());
 }

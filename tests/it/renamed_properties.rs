@@ -56,6 +56,22 @@ fn setup_and_import_follow_a_renamed_property_instead_of_adding_a_second_one() {
     }
     assert_eq!(columns(&env, "events"), events_before);
     assert_eq!(columns(&env, "feature_flags"), flags_before);
+    // Doctor follows them too: the schema is complete under the new names.
+    let out = env
+        .kodo()
+        .args(["doctor", "--format", "json"])
+        .output()
+        .unwrap();
+    let doctor: Value = serde_json::from_slice(&out.stdout).unwrap();
+    for name in ["events database", "flags database"] {
+        let check = doctor["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["check"] == name)
+            .unwrap_or_else(|| panic!("no {name}: {doctor:#}"));
+        assert_eq!(check["status"], "ok", "{check:#}");
+    }
 
     // The audit reads the renamed Status: the demo's one status mismatch is still found there.
     let audit = env.ph_sync(&["audit", "flags", "--format", "json"]);

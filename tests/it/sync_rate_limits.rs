@@ -184,3 +184,49 @@ fn a_long_run_waits_out_posthogs_hourly_window_instead_of_giving_up() {
     );
     env.assert_no_duplicates();
 }
+
+/// Issue 13 item 5: "a retry that waits more than a second says so on stderr". Notion's
+/// per-workspace limit answers 429 with `Retry-After: 2`: kodo waits it out and says so on
+/// stderr (`kodo: Notion: waiting 2s, …`), without `-v`; `-q` prints nothing but errors, so
+/// the same wait passes in silence. Red on code that announces nothing (`Printer::notice`
+/// returning `None`) or announces under `-q`.
+#[test]
+fn a_wait_over_a_second_is_said_on_stderr_and_quiet_keeps_it_silent() {
+    let env = TestEnv::with(
+        Scenario::builtin("demo").unwrap(),
+        Options {
+            notion_workspace_budget: 8,
+            notion_workspace_window: Duration::from_secs(2),
+            ..fast_options()
+        },
+    );
+    let status = |extra: &[&str]| {
+        env.kodo()
+            .env_remove("KODO_TEST_NO_RETRY_DELAY")
+            .args(["ph-sync", "status"])
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let out = status(&[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        notion_statuses(&env).contains(&429),
+        "the limit was never reached"
+    );
+    let notice = stderr
+        .lines()
+        .find(|l| l.starts_with("kodo: Notion: waiting "))
+        .unwrap_or_else(|| panic!("no wait announced: {stderr}"));
+    assert!(
+        notice.starts_with("kodo: Notion: waiting 2s, Notion asked kodo to slow down (429"),
+        "{notice}"
+    );
+    env.clear_requests();
+    let out = status(&["-q"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(notion_statuses(&env).contains(&429));
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "");
+}

@@ -49,12 +49,14 @@ pub use crate::types::posthog::*;
 /// characters.
 const DASHBOARD_SEARCH_MAX_CHARS: usize = 200;
 
-/// The read scopes kodo needs on a personal API key.
-pub const REQUIRED_SCOPES: [&str; 4] = [
+/// The read scopes kodo needs on a personal API key (the README's list): the four resources,
+/// and the event properties PostHog has seen (the audit's Properties section).
+pub const REQUIRED_SCOPES: [&str; 5] = [
     "feature_flag:read",
     "experiment:read",
     "dashboard:read",
     "event_definition:read",
+    "property_definition:read",
 ];
 
 /// Page size asked for on every list.

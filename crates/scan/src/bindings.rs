@@ -13,6 +13,10 @@ use crate::lexer::{str_value, Tk, Token};
 pub(crate) struct Bindings {
     /// Python: functions imported by name from the `posthog` module.
     pub posthog: Vec<String>,
+    /// JS/TS: methods destructured from the PostHog client (`const { capture } =
+    /// usePostHog()`), each with the token range where the name is bound (from the
+    /// declaration to the end of its block).
+    pub client_methods: Vec<(String, usize, usize)>,
     /// JS/TS: names imported from a package that is not PostHog's, or declared here
     /// (`function name(`, `const name =`, `class name`).
     pub foreign: Vec<String>,
@@ -36,7 +40,14 @@ pub(crate) fn of_file(src: &[u8], toks: &[Token], lang: Lang) -> Bindings {
         Family::Python if memchr::memmem::find(src, b"posthog import").is_some() => {
             python_imports(src, toks, &mut out.posthog)
         }
-        Family::Js => js_bindings(src, toks, &mut out.foreign),
+        Family::Js => {
+            js_bindings(src, toks, &mut out.foreign);
+            if memchr::memmem::find(src, b"osthog").is_some()
+                || memchr::memmem::find(src, b"ostHog").is_some()
+            {
+                js_client_methods(src, toks, &out.foreign, &mut out.client_methods);
+            }
+        }
         _ => {}
     }
     out
@@ -82,6 +93,75 @@ fn python_imports(src: &[u8], toks: &[Token], out: &mut Vec<String>) {
                 break;
             }
             j += 1;
+        }
+    }
+}
+
+/// `const { capture, isFeatureEnabled } = usePostHog()` (posthog-js/react, posthog-react-native)
+/// or `= posthog`: the client's methods under their own names, which bare calls in the file
+/// then mean. A method renamed by the pattern (`{ capture: track }`) is not followed: no
+/// call shape names `track`. `usePostHog` imported from another package or declared in the
+/// file (`foreign`) is not PostHog's.
+fn js_client_methods(
+    src: &[u8],
+    toks: &[Token],
+    foreign: &[String],
+    out: &mut Vec<(String, usize, usize)>,
+) {
+    for k in 1..toks.len() {
+        if !toks[k].is(src, "{")
+            || !matches!(toks[k - 1].text(src), b"const" | b"let" | b"var")
+            || toks[k - 1].kind != Tk::Ident
+        {
+            continue;
+        }
+        let Some(close) = crate::functions::close_of(src, toks, k) else {
+            continue;
+        };
+        if !toks.get(close + 1).is_some_and(|t| t.is(src, "=")) {
+            continue;
+        }
+        let mut v = close + 2;
+        if toks.get(v).is_some_and(|t| t.is(src, "await")) {
+            v += 1;
+        }
+        let Some(value) = toks.get(v).and_then(|t| ident(src, t)) else {
+            continue;
+        };
+        let hook = value == "usePostHog"
+            && toks.get(v + 1).is_some_and(|t| t.is(src, "("))
+            && toks.get(v + 2).is_some_and(|t| t.is(src, ")"))
+            && !foreign.iter().any(|f| f == value);
+        let client = value.to_ascii_lowercase().contains("posthog")
+            && value != "usePostHog"
+            && toks
+                .get(v + 1)
+                .is_none_or(|t| t.line != toks[v].line || t.is(src, ";"));
+        if !(hook || client) {
+            continue;
+        }
+        // The end of the block the declaration is in.
+        let mut depth = 0usize;
+        let mut end = toks.len();
+        for j in (0..k - 1).rev() {
+            let t = &toks[j];
+            if t.kind != Tk::Punct {
+                continue;
+            }
+            match t.text(src) {
+                b"}" | b")" | b"]" => depth += 1,
+                b"{" | b"(" | b"[" if depth == 0 => {
+                    end = crate::functions::close_of(src, toks, j).unwrap_or(end);
+                    break;
+                }
+                b"{" | b"(" | b"[" => depth -= 1,
+                _ => {}
+            }
+        }
+        for (local, path) in crate::functions::pattern_bindings(src, toks, k, close) {
+            if path.as_deref() == Some(std::slice::from_ref(&local)) {
+                out.push((local, close, end));
+            }
         }
     }
 }
@@ -164,6 +244,36 @@ mod tests {
             Lang::Python,
         );
         assert_eq!(b.posthog, ["capture", "feature_enabled"]);
+    }
+
+    #[test]
+    fn js_methods_destructured_from_the_posthog_client() {
+        let b = bindings(
+            "import { usePostHog } from 'posthog-js/react'\nconst { capture, isFeatureEnabled: on, getFeatureFlag = x } = usePostHog()\nconst { reset } = posthog\nconst { identify } = usePostHog(config)\nconst { alias } = other\n",
+            Lang::Ts,
+        );
+        let names: Vec<&str> = b.client_methods.iter().map(|m| m.0.as_str()).collect();
+        assert_eq!(names, ["capture", "getFeatureFlag", "reset"]);
+        // Bound from the declaration to the end of its block.
+        let src =
+            "function A() {\n  const { capture } = usePostHog()\n  capture('a')\n}\ncapture('b')\n";
+        let mut toks = Vec::new();
+        tokenize(src.as_bytes(), Lang::Ts, &mut toks);
+        let b = of_file(src.as_bytes(), &toks, Lang::Ts);
+        let calls: Vec<usize> = (0..toks.len())
+            .filter(|&i| {
+                toks[i].is(src.as_bytes(), "capture") && toks[i + 1].is(src.as_bytes(), "(")
+            })
+            .collect();
+        let (_, from, to) = &b.client_methods[0];
+        assert!(*from < calls[0] && calls[0] < *to);
+        assert!(calls[1] > *to);
+        // Another library's `usePostHog`, or one the file declares, is not PostHog's.
+        let b = bindings(
+            "import { usePostHog } from 'not-analytics'\nconst { capture } = usePostHog()\n",
+            Lang::Ts,
+        );
+        assert!(b.client_methods.is_empty());
     }
 
     #[test]

@@ -177,6 +177,108 @@ pub(crate) fn local_conditional(
     None
 }
 
+/// What a JS/TS destructuring declaration binds a name to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Destructured {
+    /// `const { A } = EVENTS`, `const { b: x } = EVENTS.nested`: the member of a name chain
+    /// (`EVENTS.A`, `EVENTS.nested.b`), which resolves like that name would.
+    Member(String),
+    /// Anything else (a call's result, `let`, an array pattern, `for (const { a } of …)`):
+    /// a value of the program, never a constant defined elsewhere; where it comes from
+    /// (`` `getStuff()` ``, the expression as written; empty when unknown).
+    Value(String),
+}
+
+/// The nearest JS/TS destructuring declaration before token `at`, in a scope that holds
+/// `at` (`scope_of` as in [`local_conditional`]), whose pattern binds `name`.
+pub(crate) fn local_destructured(
+    src: &[u8],
+    toks: &[Token],
+    lang: Lang,
+    at: usize,
+    name: &str,
+    scope_of: &dyn Fn(usize) -> (usize, usize),
+) -> Option<Destructured> {
+    if lang.family() != Family::Js {
+        return None;
+    }
+    let cx = Ctx {
+        src,
+        toks,
+        lang,
+        clients: &[],
+        snapshots: Vec::new(),
+        keep_dollar: false,
+        bindings: Default::default(),
+    };
+    let at = at.min(toks.len());
+    for k in (1..at).rev() {
+        let open = &toks[k];
+        if !(open.is(src, "{") || open.is(src, "[")) {
+            continue;
+        }
+        let decl = &toks[k - 1];
+        if decl.kind != Tk::Ident || !matches!(decl.text(src), b"const" | b"let" | b"var") {
+            continue;
+        }
+        let Some(close) = match_fwd(toks, src, k).filter(|&c| c < at) else {
+            continue;
+        };
+        let bindings = crate::functions::pattern_bindings(src, toks, k, close);
+        let Some((_, path)) = bindings.into_iter().find(|(local, _)| local == name) else {
+            continue;
+        };
+        let (scope_start, scope_end) = scope_of(k);
+        if !(scope_start <= at && at < scope_end) {
+            continue;
+        }
+        // `= value`, after a type annotation (`const { a }: Props = …`).
+        let mut eq = close + 1;
+        if toks.get(eq).is_some_and(|t| t.is(src, ":")) {
+            while eq < at && !toks[eq].is(src, "=") && !toks[eq].is(src, ";") {
+                eq += 1;
+            }
+        }
+        if !toks.get(eq).is_some_and(|t| t.is(src, "=")) {
+            // `for (const { a } of items)`, `for (const [k, v] in …)`.
+            let looped = toks
+                .get(close + 1)
+                .is_some_and(|t| t.is(src, "of") || t.is(src, "in"));
+            return Some(Destructured::Value(if looped {
+                "a `for` loop's items".into()
+            } else {
+                String::new()
+            }));
+        }
+        let Some(end) = expr_end(&cx, eq + 1, at) else {
+            return Some(Destructured::Value(String::new()));
+        };
+        let written = || {
+            let raw = String::from_utf8_lossy(
+                &src[toks[eq + 1].start as usize..toks[end.max(eq + 2) - 1].end as usize],
+            )
+            .into_owned();
+            let flat: String = raw.split_whitespace().collect::<Vec<_>>().join(" ");
+            if flat.chars().count() > 60 {
+                format!("{}…", flat.chars().take(59).collect::<String>())
+            } else {
+                flat
+            }
+        };
+        if end <= eq + 1 {
+            return Some(Destructured::Value(String::new()));
+        }
+        let chain = chain_name(&cx, eq + 1, end).filter(|c| !c.starts_with('@'));
+        return Some(match (decl.is(src, "const"), chain, path) {
+            (true, Some(chain), Some(path)) if !path.is_empty() => {
+                Destructured::Member(format!("{chain}.{}", path.join(".")))
+            }
+            _ => Destructured::Value(format!("`{}`", written())),
+        });
+    }
+    None
+}
+
 /// Whether `name` is declared as a local variable in the token range `body` (a function's
 /// body) before token `at`: JS/TS `const|let|var name`, Python `name = …` (also `for name
 /// in`, `… as name`), Go `name := …` (also `a, name :=`) and `var name`. Such a name is the
@@ -370,7 +472,16 @@ pub(crate) fn find_calls(
             }
             if p.inferred || p.only_in.is_some() {
                 let (chain, _) = receiver_chain(cx, i);
-                if !visible(p, name, chain.last().map(String::as_str)) {
+                // Ruby `Tracker.new.track(…)`: the object is a `Tracker`.
+                let receiver = match chain.as_slice() {
+                    [.., class, new]
+                        if new == "new" && matches!(cx.lang, Lang::Ruby | Lang::Erb) =>
+                    {
+                        Some(class.as_str())
+                    }
+                    _ => chain.last().map(String::as_str),
+                };
+                if !visible(p, name, receiver) {
                     continue;
                 }
             }
@@ -392,6 +503,50 @@ pub(crate) fn find_calls(
     out
 }
 
+/// An inferred wrapper's literal parameter default (`function track(event = 'x')`,
+/// `({ eventName = 'x' })`) is the key of a call that leaves the argument (or the object
+/// field, or the JSX attribute) out, unless the call spreads something into its arguments
+/// (`...rest`, `{...props}`, `*args`, `**kwargs`) that could set it.
+fn with_default(cx: &Ctx, p: &Pattern, key: KeyExpr, from: usize, to: usize) -> KeyExpr {
+    let (Some(default), KeyExpr::Dynamic(reason)) = (&p.default, &key) else {
+        return key;
+    };
+    let missing = reason == "missing argument"
+        || (reason.starts_with("no `")
+            && (reason.ends_with("` attribute")
+                || reason.ends_with("` argument")
+                || reason.ends_with("` in the object argument")));
+    let spread = cx.toks[from.min(cx.toks.len())..to.min(cx.toks.len())]
+        .iter()
+        .any(|t| t.kind == Tk::Punct && matches!(t.text(cx.src), b"..." | b"*" | b"**"));
+    if missing && !spread {
+        KeyExpr::Literal(default.clone())
+    } else {
+        key
+    }
+}
+
+/// The end (exclusive) of the JSX opening tag whose attributes start at `from`: its `>` or
+/// `/`, past `{…}` expressions.
+fn jsx_tag_end(cx: &Ctx, from: usize) -> usize {
+    let (src, toks) = (cx.src, cx.toks);
+    let mut j = from;
+    while j < toks.len() {
+        let t = &toks[j];
+        if t.is(src, ">") || t.is(src, "/") {
+            return j;
+        }
+        if t.is(src, "{") {
+            match match_fwd(toks, src, j) {
+                Some(c) => j = c,
+                None => return toks.len(),
+            }
+        }
+        j += 1;
+    }
+    toks.len()
+}
+
 /// An argument: an optional name (keyword argument / object key) and a token range.
 #[derive(Clone, Copy, Debug)]
 struct Arg {
@@ -407,6 +562,7 @@ fn match_call(cx: &Ctx, i: usize, p: &Pattern) -> Option<RawRef> {
             return None;
         }
         let key = jsx_attr(cx, i + 1, attr)?;
+        let key = with_default(cx, p, key, i + 1, jsx_tag_end(cx, i + 1));
         return Some(RawRef {
             tok: i,
             kind: p.kind,
@@ -425,8 +581,15 @@ fn match_call(cx: &Ctx, i: usize, p: &Pattern) -> Option<RawRef> {
     };
     let ok = match &p.recv {
         Recv::Client => {
-            (has_receiver && chain.iter().any(|s| is_client(s, cx.clients)))
-                || (!has_receiver && cx.bindings.posthog.iter().any(|n| toks[i].is(cx.src, n)))
+            let b = &cx.bindings;
+            if has_receiver {
+                chain.iter().any(|s| is_client(s, cx.clients))
+            } else {
+                b.posthog.iter().any(|n| toks[i].is(cx.src, n))
+                    || b.client_methods
+                        .iter()
+                        .any(|(n, from, to)| *from < i && i < *to && toks[i].is(cx.src, n))
+            }
         }
         // An SDK hook's name bound to another module, or declared in this file, is not
         // PostHog's hook (configured wrappers are whatever the team says they are).
@@ -594,6 +757,7 @@ fn match_call(cx: &Ctx, i: usize, p: &Pattern) -> Option<RawRef> {
             }
         }
     };
+    let key = with_default(cx, p, key, i + 1, close);
     let props = match &p.props {
         _ if builtin_event => props::find(cx, props_at, &args, &positional),
         Some(through) if p.kind == Kind::Event => {
@@ -757,6 +921,11 @@ fn is_declaration(cx: &Ctx, i: usize) -> bool {
     }
     if prev.kind == Tk::Ident && prev.line == cx.toks[i].line {
         let t = prev.text(cx.src);
+        // `void` is JavaScript's operator (`void f()`), but a return type elsewhere (a Java,
+        // C# or Dart method, also an interface's or abstract one without a body).
+        if t == b"void" && cx.lang.family() != crate::lang::Family::Js {
+            return true;
+        }
         return !CALL_PREFIX.iter().any(|k| k.as_bytes() == t);
     }
     false
@@ -1280,6 +1449,9 @@ fn key_expr(cx: &Ctx, start: usize, end: usize) -> KeyExpr {
     if let Some(parts) = concatenation(cx, s, e) {
         return KeyExpr::Template(parts, written(), format!("expression {}", expr()));
     }
+    if let Some(parts) = go_format(cx, s, e).or_else(|| python_format(cx, s, e)) {
+        return KeyExpr::Template(parts, written(), format!("expression {}", expr()));
+    }
     if let Some(name) = chain_name(cx, s, e) {
         if !matches!(
             name.as_str(),
@@ -1329,6 +1501,270 @@ fn concatenation(cx: &Ctx, s: usize, e: usize) -> Option<Vec<crate::template::Pa
     // `A + B` alone could be numbers; one literal operand makes it a string.
     let texts = parts.iter().filter(|p| matches!(p, Part::Text(_))).count();
     (from > s && names > 0 && texts > 0 && parts.len() > 1).then_some(parts)
+}
+
+/// Go `fmt.Sprintf("…", args…)` and `fmt.Sprint(args…)` of constants, as the parts of an
+/// interpolated string: each argument a string literal or a (possibly qualified) name, the
+/// format a string literal. Only verbs whose output for a string constant is the string
+/// itself or exactly computable here are understood: `%s` and `%v` (a literal or a name),
+/// `%q` (a literal of printable ASCII: Go's quoting), `%d` (a decimal integer literal) and
+/// `%%`. A flag, width, precision, explicit index (`%-8s`, `%.3s`, `%[1]s`), any other verb
+/// or an argument count that does not match (Go writes `%!s(MISSING)` / `%!(EXTRA …)`)
+/// leaves the key dynamic, as does any other argument (a call, a parameter is caught later).
+/// A name is assumed to be a string constant's text: a named string type with its own
+/// `String()` method formats differently, which kodo cannot see.
+fn go_format(cx: &Ctx, s: usize, e: usize) -> Option<Vec<crate::template::Part>> {
+    use crate::template::Part;
+    let (src, toks) = (cx.src, cx.toks);
+    if cx.lang != Lang::Go
+        || e < s + 5
+        || !toks[s].is(src, "fmt")
+        || !toks[s + 1].is(src, ".")
+        || !toks[s + 3].is(src, "(")
+        || match_fwd(toks, src, s + 3) != Some(e - 1)
+    {
+        return None;
+    }
+    let sprintf = match toks[s + 2].text(src) {
+        b"Sprintf" => true,
+        b"Sprint" => false,
+        _ => return None,
+    };
+    let args = split_args(cx, s + 4, e - 1);
+    let operand = |a: &Arg| -> Option<Operand> {
+        if a.name.is_some() {
+            return None;
+        }
+        const_operand(cx, a.start, a.end)
+    };
+    let mut parts: Vec<Part> = Vec::new();
+    let mut text = String::new();
+    let push = push_operand;
+    if !sprintf {
+        // `Sprint` puts a space between two operands only when neither is a string; with
+        // strings only (a name is a string constant's) it concatenates.
+        for a in &args {
+            match operand(a)? {
+                Operand::Int(_) => return None,
+                op => push(&mut parts, &mut text, op),
+            }
+        }
+    } else {
+        let (format, rest) = args.split_first()?;
+        let Some(Operand::Str(format)) = operand(format) else {
+            return None;
+        };
+        let mut rest = rest.iter();
+        let mut chars = format.chars();
+        while let Some(c) = chars.next() {
+            if c != '%' {
+                text.push(c);
+                continue;
+            }
+            let verb = chars.next()?;
+            if verb == '%' {
+                text.push('%');
+                continue;
+            }
+            let op = operand(rest.next()?)?;
+            match (verb, op) {
+                ('s' | 'v', op @ (Operand::Str(_) | Operand::Name(_))) => {
+                    push(&mut parts, &mut text, op)
+                }
+                ('d', Operand::Int(v)) => text.push_str(&v),
+                ('q', Operand::Str(v)) if v.bytes().all(|b| (0x20..0x7f).contains(&b)) => {
+                    text.push('"');
+                    for c in v.chars() {
+                        if matches!(c, '"' | '\\') {
+                            text.push('\\');
+                        }
+                        text.push(c);
+                    }
+                    text.push('"');
+                }
+                _ => return None,
+            }
+        }
+        if rest.next().is_some() {
+            return None;
+        }
+    }
+    if !text.is_empty() {
+        parts.push(Part::Text(text));
+    }
+    (!parts.is_empty()).then_some(parts)
+}
+
+/// A constant operand of a formatting expression: a string literal, a decimal integer
+/// literal (`0` or digits without a leading zero: Go reads `010` as octal), or a name
+/// (resolved later; only string constants are ever definitions).
+enum Operand {
+    Str(String),
+    Int(String),
+    Name(String),
+}
+
+/// The tokens `s..e` as one [`Operand`], if they are one.
+fn const_operand(cx: &Ctx, s: usize, e: usize) -> Option<Operand> {
+    let (src, toks) = (cx.src, cx.toks);
+    if s >= e {
+        return None;
+    }
+    let t = &toks[s];
+    if e == s + 1 {
+        match t.kind {
+            Tk::Str if !t.interpolated() => return Some(Operand::Str(str_value(src, t))),
+            Tk::Str => return None,
+            Tk::Num => {
+                let digits = std::str::from_utf8(t.text(src)).ok()?;
+                let decimal = digits.bytes().all(|b| b.is_ascii_digit())
+                    && (digits == "0" || !digits.starts_with('0'));
+                return decimal.then(|| Operand::Int(digits.to_string()));
+            }
+            _ => {}
+        }
+    }
+    let name = chain_name(cx, s, e)?;
+    let literal = matches!(
+        name.as_str(),
+        "nil" | "true" | "false" | "iota" | "None" | "True" | "False"
+    );
+    (t.kind == Tk::Ident && !literal && !name.starts_with('@')).then_some(Operand::Name(name))
+}
+
+/// Appends an operand's text to `text`, or (a name) ends the text part and adds the name.
+fn push_operand(parts: &mut Vec<crate::template::Part>, text: &mut String, op: Operand) {
+    use crate::template::Part;
+    match op {
+        Operand::Str(v) | Operand::Int(v) => text.push_str(&v),
+        Operand::Name(n) => {
+            if !text.is_empty() {
+                parts.push(Part::Text(std::mem::take(text)));
+            }
+            parts.push(Part::Name(n));
+        }
+    }
+}
+
+/// Python `"{}_clicked".format(A)` and `"%s_clicked" % A` (also `% (A, B)`) of constants, as
+/// the parts of an interpolated string, the format a plain string literal. `str.format`:
+/// `{}` (automatic), `{0}` (by index), `{name}` (a keyword argument) and `{{`/`}}`; a format
+/// spec or conversion (`{:>8}`, `{!r}`), an attribute or index (`{0.x}`, `{0[k]}`), mixing
+/// automatic and manual numbering (a `ValueError`), or a field without its argument leaves
+/// it dynamic. `%`: `%s` (a string, a name or an integer literal: `str()` of it), `%d`/`%i`
+/// (an integer literal) and `%%`, exactly as many operands as conversions (else a
+/// `TypeError`); `%(name)s`, flags, widths and other conversions leave it dynamic.
+fn python_format(cx: &Ctx, s: usize, e: usize) -> Option<Vec<crate::template::Part>> {
+    use crate::template::Part;
+    let (src, toks) = (cx.src, cx.toks);
+    if cx.lang != Lang::Python || e < s + 3 {
+        return None;
+    }
+    let f = &toks[s];
+    if f.kind != Tk::Str || f.interpolated() {
+        return None;
+    }
+    let format = str_value(src, f);
+    let mut parts: Vec<Part> = Vec::new();
+    let mut text = String::new();
+    if toks[s + 1].is(src, "%") {
+        // The operands: one, or a parenthesized tuple.
+        let mut ops: Vec<(usize, usize)> = vec![(s + 2, e)];
+        if toks[s + 2].is(src, "(") && match_fwd(toks, src, s + 2) == Some(e - 1) {
+            let inner = split_args(cx, s + 3, e - 1);
+            if inner.iter().any(|a| a.name.is_some()) {
+                return None;
+            }
+            ops = inner.iter().map(|a| (a.start, a.end)).collect();
+        }
+        let mut ops = ops.into_iter();
+        let mut chars = format.chars();
+        while let Some(c) = chars.next() {
+            if c != '%' {
+                text.push(c);
+                continue;
+            }
+            let conv = chars.next()?;
+            if conv == '%' {
+                text.push('%');
+                continue;
+            }
+            let (os, oe) = ops.next()?;
+            match (conv, const_operand(cx, os, oe)?) {
+                ('s', op) => push_operand(&mut parts, &mut text, op),
+                ('d' | 'i', Operand::Int(v)) => text.push_str(&v),
+                _ => return None,
+            }
+        }
+        if ops.next().is_some() {
+            return None;
+        }
+    } else if e >= s + 5
+        && toks[s + 1].is(src, ".")
+        && toks[s + 2].is(src, "format")
+        && toks[s + 3].is(src, "(")
+        && match_fwd(toks, src, s + 3) == Some(e - 1)
+    {
+        let args = split_args(cx, s + 4, e - 1);
+        let positional: Vec<&Arg> = args.iter().filter(|a| a.name.is_none()).collect();
+        if positional
+            .iter()
+            .any(|a| toks[a.start].is(src, "*") || toks[a.start].is(src, "**"))
+        {
+            return None;
+        }
+        let mut auto = 0usize;
+        let (mut used_auto, mut used_manual) = (false, false);
+        let mut chars = format.chars().peekable();
+        while let Some(c) = chars.next() {
+            if (c == '{' || c == '}') && chars.peek() == Some(&c) {
+                chars.next();
+                text.push(c);
+                continue;
+            }
+            if c == '}' {
+                return None;
+            }
+            if c != '{' {
+                text.push(c);
+                continue;
+            }
+            let mut field = String::new();
+            loop {
+                match chars.next()? {
+                    '}' => break,
+                    ch => field.push(ch),
+                }
+            }
+            let (os, oe) = if field.is_empty() {
+                used_auto = true;
+                auto += 1;
+                let a = positional.get(auto - 1)?;
+                (a.start, a.end)
+            } else if field.bytes().all(|b| b.is_ascii_digit()) {
+                used_manual = true;
+                let a = positional.get(field.parse::<usize>().ok()?)?;
+                (a.start, a.end)
+            } else if field.chars().all(|ch| ch.is_alphanumeric() || ch == '_') {
+                let a = args
+                    .iter()
+                    .find(|a| a.name.is_some() && arg_name(cx, a).as_deref() == Some(&field))?;
+                (a.start, a.end)
+            } else {
+                return None;
+            };
+            if used_auto && used_manual {
+                return None;
+            }
+            push_operand(&mut parts, &mut text, const_operand(cx, os, oe)?);
+        }
+    } else {
+        return None;
+    }
+    if !text.is_empty() {
+        parts.push(Part::Text(text));
+    }
+    (!parts.is_empty()).then_some(parts)
 }
 
 /// `a.b.c`, `A::B`, `$this->x`, `EVENTS['k']`, `@attr`, `self.X` as a `.`-joined name.
@@ -1543,6 +1979,196 @@ mod tests {
         );
         let k: Vec<_> = got.into_iter().map(|g| g.1).collect();
         assert_eq!(k, vec![lit("go_ev"), lit("go_flag"), lit("snap")]);
+    }
+
+    #[test]
+    fn destructured_locals_are_members_of_constants_or_values() {
+        let src = "const { A, b: { c: renamed } } = EVENTS.all\nfunction f(getStuff, items) {\n  const { x }: T = getStuff()\n  let { L } = EVENTS\n  const [first] = useState()\n  for (const { ev } of items) { use(ev) }\n  use(A, renamed, x, L, first)\n}\nuse(x)";
+        let mut toks = Vec::new();
+        tokenize(src.as_bytes(), Lang::Ts, &mut toks);
+        let fns = crate::functions::find_functions(src.as_bytes(), &toks, Lang::Ts);
+        let scope_of = |k: usize| {
+            fns.iter()
+                .rev()
+                .find(|f| f.body.0 <= k && k < f.body.1)
+                .map_or((0, toks.len()), |f| f.body)
+        };
+        let last_use = |name: &str| {
+            toks.iter()
+                .rposition(|t| t.is(src.as_bytes(), name))
+                .unwrap()
+        };
+        let at = |name: &str, use_tok: usize| {
+            local_destructured(src.as_bytes(), &toks, Lang::Ts, use_tok, name, &scope_of)
+        };
+        let inside = toks
+            .iter()
+            .rposition(|t| t.is(src.as_bytes(), "first"))
+            .unwrap();
+        use Destructured::{Member, Value};
+        assert_eq!(at("A", inside), Some(Member("EVENTS.all.A".into())));
+        assert_eq!(at("renamed", inside), Some(Member("EVENTS.all.b.c".into())));
+        assert_eq!(at("x", inside), Some(Value("`getStuff()`".into())));
+        assert_eq!(at("L", inside), Some(Value("`EVENTS`".into())));
+        assert_eq!(at("first", inside), Some(Value("`useState()`".into())));
+        assert_eq!(
+            at("ev", last_use("ev")),
+            Some(Value("a `for` loop's items".into()))
+        );
+        // Outside the function that declares it, and for a name no pattern binds: nothing.
+        assert_eq!(at("x", last_use("x")), None);
+        assert_eq!(at("EVENTS", inside), None);
+        // Not JS.
+        assert_eq!(
+            local_destructured(src.as_bytes(), &toks, Lang::Python, inside, "A", &scope_of),
+            None
+        );
+    }
+
+    #[test]
+    fn go_sprintf_and_sprint_of_constants_are_templates() {
+        use crate::template::Part;
+        let event = |expr: &str| -> KeyExpr {
+            let src =
+                format!("client.Enqueue(posthog.Capture{{DistinctId: \"u\", Event: {expr}}})");
+            let got = keys(&src, "main.go");
+            assert_eq!(got.len(), 1, "{expr}");
+            got.into_iter().next().map(|g| g.1).unwrap()
+        };
+        let parts = |expr: &str| match event(expr) {
+            KeyExpr::Template(parts, written, _) => {
+                assert_eq!(written, expr);
+                Some(parts)
+            }
+            _ => None,
+        };
+        let text = |t: &str| Part::Text(t.into());
+        let name = |n: &str| Part::Name(n.into());
+        assert_eq!(
+            parts(r#"fmt.Sprintf("%s_clicked", Prefix)"#),
+            Some(vec![name("Prefix"), text("_clicked")])
+        );
+        assert_eq!(
+            parts(r#"fmt.Sprintf("%v:%s_%d%%", events.Area, "x", 2)"#),
+            Some(vec![name("events.Area"), text(":x_2%")])
+        );
+        assert_eq!(
+            parts(r#"fmt.Sprintf(`raw_%s`, A)"#),
+            Some(vec![text("raw_"), name("A")])
+        );
+        assert_eq!(
+            parts(r#"fmt.Sprintf("said %q", "hi \"x\"")"#),
+            Some(vec![text(r#"said "hi \"x\"""#)])
+        );
+        assert_eq!(parts(r#"fmt.Sprintf("plain")"#), Some(vec![text("plain")]));
+        assert_eq!(
+            parts(r#"fmt.Sprint(Prefix, "_", B)"#),
+            Some(vec![name("Prefix"), text("_"), name("B")])
+        );
+        // Verbs, flags and arguments whose output is not the constant's text: dynamic.
+        for dynamic in [
+            r#"fmt.Sprintf("%d_x", A)"#,
+            r#"fmt.Sprintf("%s_x", 2)"#,
+            r#"fmt.Sprintf("%d_x", 010)"#,
+            r#"fmt.Sprintf("%d_x", 0x10)"#,
+            r#"fmt.Sprintf("%x_x", "a")"#,
+            r#"fmt.Sprintf("%-8s", "a")"#,
+            r#"fmt.Sprintf("%.2s", "abc")"#,
+            r#"fmt.Sprintf("%[1]s", "a")"#,
+            r#"fmt.Sprintf("%+v", A)"#,
+            r#"fmt.Sprintf("%q", A)"#,
+            r#"fmt.Sprintf("%q", "é")"#,
+            r#"fmt.Sprintf("%s_%s", A)"#,
+            r#"fmt.Sprintf("%s", A, B)"#,
+            r#"fmt.Sprintf("100%", A)"#,
+            r#"fmt.Sprintf("%s", name())"#,
+            r#"fmt.Sprintf("%s", nil)"#,
+            r#"fmt.Sprintf(Format, A)"#,
+            r#"fmt.Sprintf("%s", a + b)"#,
+            r#"fmt.Sprint("v", 2)"#,
+            r#"fmt.Sprint()"#,
+            r#"fmt.Errorf("%s", A)"#,
+            r#"other.Sprintf("%s", A)"#,
+        ] {
+            assert!(
+                matches!(event(dynamic), KeyExpr::Dynamic(_)),
+                "{dynamic}: {:?}",
+                event(dynamic)
+            );
+        }
+        // Not Go: JavaScript has no `fmt`.
+        assert!(matches!(
+            keys(r#"posthog.capture(fmt.Sprintf("%s", A))"#, "a.ts")[0].1,
+            KeyExpr::Dynamic(_)
+        ));
+    }
+
+    #[test]
+    fn python_format_and_percent_of_constants_are_templates() {
+        use crate::template::Part;
+        let event = |expr: &str| -> KeyExpr {
+            let src = format!("posthog.capture({expr}, distinct_id=user.id)");
+            let got = keys(&src, "views.py");
+            assert_eq!(got.len(), 1, "{expr}");
+            got.into_iter().next().map(|g| g.1).unwrap()
+        };
+        let parts = |expr: &str| match event(expr) {
+            KeyExpr::Template(parts, written, _) => {
+                assert_eq!(written, expr);
+                Some(parts)
+            }
+            _ => None,
+        };
+        let text = |t: &str| Part::Text(t.into());
+        let name = |n: &str| Part::Name(n.into());
+        assert_eq!(
+            parts(r#""{}_clicked".format(PREFIX)"#),
+            Some(vec![name("PREFIX"), text("_clicked")])
+        );
+        assert_eq!(
+            parts(r#""{1}:{0}_{{x}}_{area}".format(A, "b", area=names.AREA)"#),
+            Some(vec![
+                text("b:"),
+                name("A"),
+                text("_{x}_"),
+                name("names.AREA")
+            ])
+        );
+        assert_eq!(
+            parts(r#""%s_%s_%d%%" % (PREFIX, "x", 2)"#),
+            Some(vec![name("PREFIX"), text("_x_2%")])
+        );
+        assert_eq!(
+            parts(r#""%s_viewed" % PAGE"#),
+            Some(vec![name("PAGE"), text("_viewed")])
+        );
+        assert_eq!(parts(r#""v%s" % 3"#), Some(vec![text("v3")]));
+        for dynamic in [
+            r#""{}_x".format(a())"#,
+            r#""{:>8}".format(A)"#,
+            r#""{!r}".format(A)"#,
+            r#""{0.name}".format(A)"#,
+            r#""{}_{0}".format(A)"#,
+            r#""{}_{}".format(A)"#,
+            r#""{missing}".format(A)"#,
+            r#""{}".format(*names)"#,
+            r#""%s_%s" % (A,)"#,
+            r#""%s" % (A, B)"#,
+            r#""%d" % A"#,
+            r#""%r" % "a""#,
+            r#""%(k)s" % d"#,
+            r#""%5s" % A"#,
+            r#""%s" % None"#,
+            r#"f"{A}".format(B)"#,
+            r#"FMT.format(A)"#,
+            r#""%s" % A + "x""#,
+        ] {
+            assert!(
+                matches!(event(dynamic), KeyExpr::Dynamic(_)),
+                "{dynamic}: {:?}",
+                event(dynamic)
+            );
+        }
     }
 
     #[test]

@@ -22,6 +22,13 @@ pub(crate) struct Param {
     pub name: String,
     /// (local name, field name) pairs of an object pattern.
     pub fields: Vec<(String, String)>,
+    /// Names a pattern binds deeper than one field (`{ tracking: { event } }`) or from an
+    /// array pattern (`[event]`): the parameter's values, but no field a call site names.
+    pub nested: Vec<String>,
+    /// The parameter's default when it is one plain string literal (`event = 'x'`).
+    pub default: Option<String>,
+    /// (field, literal) defaults of an object pattern's fields (`{ eventName = 'x' }`).
+    pub field_defaults: Vec<(String, String)>,
 }
 
 /// A function-like definition.
@@ -207,18 +214,29 @@ fn params(src: &[u8], toks: &[Token], open: usize, close: usize, lang: Lang) -> 
         if spread && lang != Lang::Go {
             continue;
         }
-        if first.is(src, "{") && lang.family() == crate::lang::Family::Js {
+        if (first.is(src, "{") || first.is(src, "[")) && lang.family() == crate::lang::Family::Js {
             let close = close_of(src, toks, s).unwrap_or(e).min(e);
-            out.push(Param {
+            let mut p = Param {
                 name: String::new(),
-                fields: pattern_fields(src, toks, s, close),
-            });
+                fields: Vec::new(),
+                nested: Vec::new(),
+                default: None,
+                field_defaults: Vec::new(),
+            };
+            p.bind(pattern_bindings(src, toks, s, close));
+            if first.is(src, "{") {
+                p.field_defaults = pattern_defaults(src, toks, s, close);
+            }
+            out.push(p);
             continue;
         }
         let name = param_name(src, toks, s, e, lang).unwrap_or_default();
         out.push(Param {
             name,
             fields: Vec::new(),
+            nested: Vec::new(),
+            default: literal_default(src, toks, s, e),
+            field_defaults: Vec::new(),
         });
     }
     if matches!(lang, Lang::Python | Lang::Rust)
@@ -231,26 +249,144 @@ fn params(src: &[u8], toks: &[Token], open: usize, close: usize, lang: Lang) -> 
     out
 }
 
-/// The (local, field) pairs of the object pattern `{ a, b: c, ...rest }` at `open..close`.
-fn pattern_fields(src: &[u8], toks: &[Token], open: usize, close: usize) -> Vec<(String, String)> {
-    let mut fields = Vec::new();
-    for (fs, fe) in pieces(src, toks, open + 1, close) {
-        let f = &toks[fs];
-        if f.kind != Tk::Ident {
+impl Param {
+    /// Takes a pattern's bindings: one field deep, a field the call site names; deeper or
+    /// under an array (or a rest element), only a name the parameter binds.
+    fn bind(&mut self, bindings: Vec<(String, Option<Vec<String>>)>) {
+        for (local, path) in bindings {
+            match path.as_deref() {
+                Some([field]) => self.fields.push((local, field.clone())),
+                _ => self.nested.push(local),
+            }
+        }
+    }
+}
+
+/// The value after a depth-0 `=` in `s..e` when it is one plain string literal
+/// (`event: string = 'x'`, Python `event="x"`).
+fn literal_default(src: &[u8], toks: &[Token], s: usize, e: usize) -> Option<String> {
+    let mut depth = 0usize;
+    for j in s..e {
+        let t = &toks[j];
+        if t.kind != Tk::Punct {
             continue;
         }
-        let field = name_of(src, f);
-        let local = if is_p(src, toks.get(fs + 1), ":")
-            && toks.get(fs + 2).is_some_and(|t| t.kind == Tk::Ident)
-            && fs + 2 < fe
-        {
-            name_of(src, &toks[fs + 2])
-        } else {
-            field.clone()
-        };
-        fields.push((local, field));
+        match t.text(src) {
+            b"(" | b"[" | b"{" | b"<" => depth += 1,
+            b")" | b"]" | b"}" | b">" => depth = depth.saturating_sub(1),
+            b"=" if depth == 0 => {
+                let v = toks.get(j + 1).filter(|_| j + 2 == e)?;
+                return (v.kind == Tk::Str && !v.interpolated())
+                    .then(|| crate::lexer::str_value(src, v));
+            }
+            _ => {}
+        }
     }
-    fields
+    None
+}
+
+/// The (field, literal) defaults of the object pattern at `open..close`, one field deep
+/// (`{ eventName = 'x', b: c = 'y' }`: `eventName` → `x`, `b` → `y`).
+fn pattern_defaults(
+    src: &[u8],
+    toks: &[Token],
+    open: usize,
+    close: usize,
+) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for (s, e) in pieces(src, toks, open + 1, close) {
+        let key = match toks[s].kind {
+            Tk::Ident => name_of(src, &toks[s]),
+            Tk::Str => crate::lexer::str_value(src, &toks[s]),
+            _ => continue,
+        };
+        // `key = 'x'` or `key: local = 'x'` (not a nested pattern's defaults).
+        let at = if is_p(src, toks.get(s + 1), ":") {
+            s + 2
+        } else {
+            s
+        };
+        if at >= e || toks[at].kind != Tk::Ident {
+            continue;
+        }
+        if let Some(v) = literal_default(src, toks, at, e) {
+            out.push((key, v));
+        }
+    }
+    out
+}
+
+/// The names the JS destructuring pattern (`{ a, b: c, d = 1, e: { f }, ...rest }` or
+/// `[a, , { b }]`) from the opener `open` to its closer `close` binds, in order, each with
+/// the object keys that lead to it from the pattern's root (`f` ← `["e", "f"]`); `None` for
+/// a name under an array pattern, a computed key or a rest element, which no key names.
+pub(crate) fn pattern_bindings(
+    src: &[u8],
+    toks: &[Token],
+    open: usize,
+    close: usize,
+) -> Vec<(String, Option<Vec<String>>)> {
+    let mut out = Vec::new();
+    pattern_walk(src, toks, open, close, Some(Vec::new()), 0, &mut out);
+    out
+}
+
+fn pattern_walk(
+    src: &[u8],
+    toks: &[Token],
+    open: usize,
+    close: usize,
+    path: Option<Vec<String>>,
+    depth: u8,
+    out: &mut Vec<(String, Option<Vec<String>>)>,
+) {
+    if depth > 8 {
+        return;
+    }
+    let object = toks[open].is(src, "{");
+    // A binding target at `s`: a name, or a nested pattern.
+    let target = |s: usize, path: Option<Vec<String>>, out: &mut Vec<_>| {
+        let Some(t) = toks.get(s) else {
+            return;
+        };
+        if t.is(src, "{") || t.is(src, "[") {
+            if let Some(c) = close_of(src, toks, s).filter(|&c| c < close) {
+                pattern_walk(src, toks, s, c, path, depth + 1, out);
+            }
+        } else if t.kind == Tk::Ident {
+            out.push((name_of(src, t), path));
+        }
+    };
+    for (s, e) in pieces(src, toks, open + 1, close) {
+        if toks[s].is(src, "...") {
+            target(s + 1, None, out);
+            continue;
+        }
+        if !object {
+            target(s, None, out);
+            continue;
+        }
+        let (key, after) = match toks[s].kind {
+            Tk::Ident => (Some(name_of(src, &toks[s])), s + 1),
+            Tk::Str => (Some(crate::lexer::str_value(src, &toks[s])), s + 1),
+            _ if toks[s].is(src, "[") => match close_of(src, toks, s) {
+                Some(c) => (None, c + 1),
+                None => continue,
+            },
+            _ => continue,
+        };
+        let sub = |key: &Option<String>| -> Option<Vec<String>> {
+            let mut p = path.clone()?;
+            p.push(key.clone()?);
+            Some(p)
+        };
+        if after < e && toks[after].is(src, ":") {
+            target(after + 1, sub(&key), out);
+        } else if toks[s].kind == Tk::Ident {
+            // Shorthand `{ a }` or `{ a = default }`.
+            out.push((name_of(src, &toks[s]), sub(&key)));
+        }
+    }
 }
 
 /// `const { a, b } = props` in a body: the fields come from parameter `props`.
@@ -265,18 +401,27 @@ fn destructured_in_body(src: &[u8], toks: &[Token], body: (usize, usize), params
         let Some(close) = close_of(src, toks, k) else {
             continue;
         };
-        if !is_p(src, toks.get(close + 1), "=") {
+        // `const { a }: Props = props`: past the type annotation.
+        let mut eq = close + 1;
+        if is_p(src, toks.get(eq), ":") {
+            while eq < body.1 && !toks[eq].is(src, "=") && !toks[eq].is(src, ";") {
+                eq += 1;
+            }
+        }
+        if !is_p(src, toks.get(eq), "=") {
             continue;
         }
-        let Some(from) = toks.get(close + 2).filter(|t| t.kind == Tk::Ident) else {
+        let Some(from) = toks.get(eq + 1).filter(|t| t.kind == Tk::Ident) else {
             continue;
         };
         let ends = toks
-            .get(close + 3)
+            .get(eq + 2)
             .is_none_or(|n| n.line != from.line || n.is(src, ";"));
         let from = name_of(src, from);
         if let Some(p) = params.iter_mut().find(|p| p.name == from).filter(|_| ends) {
-            p.fields.extend(pattern_fields(src, toks, k, close));
+            p.bind(pattern_bindings(src, toks, k, close));
+            p.field_defaults
+                .extend(pattern_defaults(src, toks, k, close));
         }
     }
 }
@@ -487,6 +632,9 @@ fn js(src: &[u8], toks: &[Token], out: &mut Vec<FnSpan>) {
                         vec![Param {
                             name: name_of(src, &toks[prev]),
                             fields: Vec::new(),
+                            nested: Vec::new(),
+                            default: None,
+                            field_defaults: Vec::new(),
                         }],
                     )
                 }
@@ -509,10 +657,7 @@ fn js(src: &[u8], toks: &[Token], out: &mut Vec<FnSpan>) {
             };
             let name = bound_name(src, toks, start);
             push(src, toks, out, name, start, ps, body);
-        } else if t.kind == Tk::Ident
-            && is_p(src, toks.get(k + 1), "(")
-            && !JS_NOT_METHODS.iter().any(|w| w.as_bytes() == t.text(src))
-        {
+        } else if t.kind == Tk::Ident && is_p(src, toks.get(k + 1), "(") {
             // Method shorthand: `name(…) {` in a class or object literal.
             let prev_ok = k == 0 || {
                 let p = &toks[k - 1];
@@ -534,7 +679,8 @@ fn js(src: &[u8], toks: &[Token], out: &mut Vec<FnSpan>) {
                         | b"abstract"
                 ) || p.line != t.line && !is_member(src, p)
             };
-            if !prev_ok {
+            // After the cheaper test of what precedes it (most calls fail that one).
+            if !prev_ok || JS_NOT_METHODS.iter().any(|w| w.as_bytes() == t.text(src)) {
                 continue;
             }
             let Some(close) = close_of(src, toks, k + 1) else {
@@ -666,6 +812,9 @@ fn indented(src: &[u8], toks: &[Token], lang: Lang, out: &mut Vec<FnSpan>) {
                     param_name(src, toks, s, e2, lang).map(|name| Param {
                         name,
                         fields: Vec::new(),
+                        nested: Vec::new(),
+                        default: literal_default(src, toks, s, e2),
+                        field_defaults: Vec::new(),
                     })
                 })
                 .collect();
@@ -876,6 +1025,59 @@ mod tests {
                 named("go", &["x"]),
             ]
         );
+    }
+
+    #[test]
+    fn js_destructuring_patterns_bind_fields_and_nested_names() {
+        let src = "const { a, b: c, d = 1, e: { f, g: [h] }, 'q-r': s, [k]: t, ...rest } = x";
+        let mut toks = Vec::new();
+        tokenize(src.as_bytes(), Lang::Ts, &mut toks);
+        let open = toks.iter().position(|t| t.is(src.as_bytes(), "{")).unwrap();
+        let close = close_of(src.as_bytes(), &toks, open).unwrap();
+        let path = |p: &[&str]| Some(p.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+        assert_eq!(
+            pattern_bindings(src.as_bytes(), &toks, open, close),
+            vec![
+                ("a".to_string(), path(&["a"])),
+                ("c".to_string(), path(&["b"])),
+                ("d".to_string(), path(&["d"])),
+                ("f".to_string(), path(&["e", "f"])),
+                ("h".to_string(), None),
+                ("s".to_string(), path(&["q-r"])),
+                ("t".to_string(), None),
+                ("rest".to_string(), None),
+            ]
+        );
+        // A parameter's pattern: one field deep a field, deeper (or an array) only a name.
+        let src = "function Btn({ eventName: name = 'x', tracking: { ev } }, [first]) { }";
+        let mut toks = Vec::new();
+        tokenize(src.as_bytes(), Lang::Ts, &mut toks);
+        let f = find_functions(src.as_bytes(), &toks, Lang::Ts).remove(0);
+        assert_eq!(
+            f.params[0].fields,
+            vec![("name".into(), "eventName".into())]
+        );
+        assert_eq!(f.params[0].nested, vec!["ev".to_string()]);
+        assert_eq!(f.params[1].nested, vec!["first".to_string()]);
+        assert!(f.params[1].fields.is_empty());
+        assert_eq!(
+            f.params[0].field_defaults,
+            vec![("eventName".into(), "x".into())]
+        );
+        // Literal defaults only: a positional one, a field's; not an expression's.
+        let src = "function t(event: string = 'a', n = 1, m = `x${y}`, { k = 'b', j = c, l: { z = 'q' } }) { }";
+        let mut toks = Vec::new();
+        tokenize(src.as_bytes(), Lang::Ts, &mut toks);
+        let f = find_functions(src.as_bytes(), &toks, Lang::Ts).remove(0);
+        let defaults: Vec<Option<String>> = f.params.iter().map(|p| p.default.clone()).collect();
+        assert_eq!(defaults, vec![Some("a".into()), None, None, None]);
+        assert_eq!(f.params[3].field_defaults, vec![("k".into(), "b".into())]);
+        let src = "def track(user, step=\"s\", other=None):\n    pass\n";
+        let mut toks = Vec::new();
+        tokenize(src.as_bytes(), Lang::Python, &mut toks);
+        let f = find_functions(src.as_bytes(), &toks, Lang::Python).remove(0);
+        let defaults: Vec<Option<String>> = f.params.iter().map(|p| p.default.clone()).collect();
+        assert_eq!(defaults, vec![None, Some("s".into()), None]);
     }
 
     #[test]

@@ -82,6 +82,10 @@ pub struct Sink {
     /// What the call sends as properties (events whose properties kodo reads).
     #[serde(default)]
     pub props: Option<PropsThrough>,
+    /// The parameter's default when it is a plain string literal (`event = 'x'`,
+    /// `{ eventName = 'x' }`): the key of a call site that leaves the argument out.
+    #[serde(default)]
+    pub default: Option<String>,
 }
 
 /// What a wrapper's SDK call sends as properties: keys written in the wrapper's body, and
@@ -309,6 +313,10 @@ pub(crate) struct Inferred {
     /// wrapper: not followed, `None`).
     #[serde(default)]
     pub props: Option<PropsThrough>,
+    /// The key parameter's literal default (a wrapper that calls another wrapper: not
+    /// followed, `None`).
+    #[serde(default)]
+    pub default: Option<String>,
 }
 
 impl Inferred {
@@ -400,9 +408,22 @@ pub(crate) fn param_slot<'a>(
 ) -> Option<(&'a FnSpan, usize, Slot)> {
     let mut segs = ident.split('.');
     let first = segs.next()?;
-    let second = segs.next();
-    // Innermost first: the spans are sorted by body start, so scan from the back.
-    for (idx, f) in fns.iter().enumerate().rev() {
+    param_slot_of(fns, at, first, segs.next())
+}
+
+/// [`param_slot`] of the identifier whose first two segments are `first` and `second`.
+fn param_slot_of<'a>(
+    fns: &'a [FnSpan],
+    at: usize,
+    first: &str,
+    second: Option<&str>,
+) -> Option<(&'a FnSpan, usize, Slot)> {
+    // Innermost first: the spans are sorted by body start (`find_functions`), so scan from
+    // the back, starting at the last span whose body starts at or before `at` (none after
+    // it can contain `at`).
+    debug_assert!(fns.windows(2).all(|w| w[0].body.0 <= w[1].body.0));
+    let end = fns.partition_point(|f| f.body.0 <= at);
+    for (idx, f) in fns[..end].iter().enumerate().rev() {
         if !(f.body.0 <= at && at < f.body.1) {
             continue;
         }
@@ -447,6 +468,30 @@ pub(crate) fn param_slot<'a>(
     None
 }
 
+/// The literal default of the parameter (or object-pattern field) `slot` of `f`.
+fn slot_default(f: &FnSpan, slot: &Slot) -> Option<String> {
+    match slot {
+        Slot::Param { index, .. } => f.params.get(*index)?.default.clone(),
+        Slot::Field { index, field } => f
+            .params
+            .get(*index)?
+            .field_defaults
+            .iter()
+            .find(|(k, _)| k == field)
+            .map(|(_, v)| v.clone()),
+    }
+}
+
+/// The innermost function around token `at` whose parameter pattern binds `first` below a
+/// field or in an array pattern (`{ tracking: { event } }`, `[event]`): a parameter's value
+/// that no call-site key names, so neither a wrapper's key nor a constant.
+pub(crate) fn nested_param<'a>(fns: &'a [FnSpan], at: usize, first: &str) -> Option<&'a FnSpan> {
+    fns.iter()
+        .rev()
+        .filter(|f| f.body.0 <= at && at < f.body.1)
+        .find(|f| f.params.iter().any(|p| p.nested.iter().any(|n| n == first)))
+}
+
 /// The name facts of span `idx` are recorded under: its own, or for an anonymous function
 /// returned by a named one, the outer function's (with `returned`).
 fn owner(fns: &[FnSpan], idx: usize) -> Option<(String, u32, bool, usize)> {
@@ -480,16 +525,22 @@ pub(crate) fn extract(
         toks: &[Token],
         idx: usize,
     ) -> Option<&'m mut FnFacts> {
-        let (name, _, returned, owner_idx) = owner(fns, idx)?;
-        let line = toks[fns[owner_idx].tok].line;
-        Some(by_fn.entry(idx).or_insert_with(|| FnFacts {
-            name,
-            line,
-            returned,
-            sinks: Vec::new(),
-            forwards: Vec::new(),
-            calls: Vec::new(),
-        }))
+        // `owner` clones a name: only for a span not seen yet.
+        match by_fn.entry(idx) {
+            std::collections::btree_map::Entry::Occupied(e) => Some(e.into_mut()),
+            std::collections::btree_map::Entry::Vacant(v) => {
+                let (name, _, returned, owner_idx) = owner(fns, idx)?;
+                let line = toks[fns[owner_idx].tok].line;
+                Some(v.insert(FnFacts {
+                    name,
+                    line,
+                    returned,
+                    sinks: Vec::new(),
+                    forwards: Vec::new(),
+                    calls: Vec::new(),
+                }))
+            }
+        }
     }
     let mut passed = Vec::new();
     if !fns.is_empty() {
@@ -499,7 +550,6 @@ pub(crate) fn extract(
             };
             if let Some((_, idx, slot)) = param_slot(fns, r.tok, id) {
                 let sink = Sink {
-                    slot,
                     kind: r.kind,
                     sdk: r.sdk.clone(),
                     side: side_of(r),
@@ -507,6 +557,8 @@ pub(crate) fn extract(
                         .props
                         .as_ref()
                         .map(|p| PropsThrough::of(p, src, toks, fns, idx)),
+                    default: slot_default(&fns[idx], &slot),
+                    slot,
                 };
                 if let Some(e) = entry(&mut by_fn, fns, toks, idx) {
                     if !e.sinks.contains(&sink) {
@@ -560,21 +612,21 @@ pub(crate) fn extract(
                     toks[j].kind == Tk::Punct && matches!(toks[j].text(src), b"." | b"?.")
                 };
                 let name = String::from_utf8_lossy(toks[k].text(src));
-                let ident: Cow<'_, str> =
-                    if k >= 2 && member(k - 1) && toks[k - 2].kind == Tk::Ident {
-                        if k >= 3 && member(k - 3) {
-                            continue;
-                        }
-                        Cow::Owned(format!(
-                            "{}.{name}",
-                            String::from_utf8_lossy(toks[k - 2].text(src))
-                        ))
-                    } else if k >= 1 && member(k - 1) {
+                // The called identifier, `obj.name` or `name`, as its first two segments
+                // (what `param_slot` reads of it; no string is built for it).
+                let obj: Cow<'_, str>;
+                let (first, second) = if k >= 2 && member(k - 1) && toks[k - 2].kind == Tk::Ident {
+                    if k >= 3 && member(k - 3) {
                         continue;
-                    } else {
-                        name.clone()
-                    };
-                if let Some((_, idx, slot)) = param_slot(fns, k, &ident) {
+                    }
+                    obj = String::from_utf8_lossy(toks[k - 2].text(src));
+                    (&*obj, Some(&*name))
+                } else if k >= 1 && member(k - 1) {
+                    continue;
+                } else {
+                    (&*name, None)
+                };
+                if let Some((_, idx, slot)) = param_slot_of(fns, k, first, second) {
                     if !matches!(slot, Slot::Field { .. }) {
                         continue;
                     }
@@ -618,8 +670,37 @@ pub(crate) fn extract(
 }
 
 /// `const a = b;`, `export const a = x.b`, `self.a = self.x.b`: `a` names the function `b`.
+/// JS/TS `const { b: a } = useTracking()`: the field `b` renamed `a` (a hook's or module's
+/// wrapper under another name).
 fn aliases(src: &[u8], toks: &[Token], lang: Lang) -> Vec<Binding> {
     let mut out = Vec::new();
+    if lang.family() == Family::Js {
+        for k in 1..toks.len() {
+            if !toks[k].is(src, "{")
+                || toks[k - 1].kind != Tk::Ident
+                || !matches!(toks[k - 1].text(src), b"const" | b"let" | b"var")
+            {
+                continue;
+            }
+            let Some(close) = close_of(src, toks, k) else {
+                continue;
+            };
+            if !toks.get(close + 1).is_some_and(|t| t.is(src, "=")) {
+                continue;
+            }
+            for (local, path) in crate::functions::pattern_bindings(src, toks, k, close) {
+                if let Some([field]) = path.as_deref() {
+                    if *field != local {
+                        out.push(Binding {
+                            local,
+                            call: field.clone(),
+                            line: toks[k].line,
+                        });
+                    }
+                }
+            }
+        }
+    }
     for k in 1..toks.len().saturating_sub(1) {
         if !toks[k].is(src, "=") {
             continue;
@@ -920,6 +1001,7 @@ pub(crate) fn close<F: Borrow<FileFacts>>(
                     returned: f.returned,
                     origin: f.name.clone(),
                     props: s.props.clone(),
+                    default: s.default.clone(),
                 });
             }
         }
@@ -970,6 +1052,7 @@ pub(crate) fn close<F: Borrow<FileFacts>>(
                             returned: f.returned,
                             origin: f.name.clone(),
                             props: None,
+                            default: None,
                         });
                     }
                 }
@@ -1243,6 +1326,7 @@ mod tests {
                 sdk: "posthog-js".into(),
                 side: Side::Frontend,
                 props: None,
+                default: None,
             }],
             forwards: vec![],
             calls: vec![],
@@ -1302,6 +1386,7 @@ mod tests {
                 sdk: "posthog-js".into(),
                 side: Side::Frontend,
                 props: None,
+                default: None,
             }],
             forwards: vec![],
             calls: vec![],

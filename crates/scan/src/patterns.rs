@@ -119,6 +119,8 @@ pub(crate) struct Pattern {
     pub defined_in: Option<String>,
     /// What an inferred wrapper's body sends as properties.
     pub props: Option<crate::infer::PropsThrough>,
+    /// An inferred wrapper's key parameter default: the key of a call that leaves it out.
+    pub default: Option<String>,
 }
 
 /// All rows, indexed by call name, plus the prefilter over the names.
@@ -614,6 +616,7 @@ impl Table {
                     only_in: None,
                     defined_in: None,
                     props: None,
+                    default: None,
                 });
             }
         }
@@ -645,6 +648,7 @@ impl Table {
                 only_in: None,
                 defined_in: None,
                 props: None,
+                default: None,
             });
         }
         for w in inferred {
@@ -666,6 +670,7 @@ impl Table {
                     only_in: w.only_in.clone(),
                     defined_in: Some(w.path.clone()),
                     props: w.props.clone(),
+                    default: w.default.clone(),
                 });
             }
         }

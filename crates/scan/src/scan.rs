@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
 use std::rc::Rc;
 
-use crate::extract::{find_calls, KeyExpr, RawRef};
+use crate::extract::{find_calls, Destructured, KeyExpr, RawRef};
 use crate::functions::find_functions;
 use crate::imports::{import_map, imported_origins, origin_of, Origin};
 use crate::infer::{self, FileFacts, Inferred, Slot};
@@ -502,15 +502,42 @@ pub(crate) fn file_refs_defs(
             .find(|f| f.body.0 <= k && k < f.body.1)
             .map_or((0, toks.len()), |f| f.body)
     };
+    // `const { A } = EVENTS; capture(A)`: the member `EVENTS.A`.
+    let member = |at: usize, name: &str| -> Option<String> {
+        let (first, rest) = name
+            .split_once('.')
+            .map_or((name, None), |(f, r)| (f, Some(r)));
+        if infer::param_slot(&fns, at, first).is_some() {
+            return None;
+        }
+        match crate::extract::local_destructured(bytes, toks, lang, at, first, &scope_of)? {
+            Destructured::Member(m) => Some(match rest {
+                Some(rest) => format!("{m}.{rest}"),
+                None => m,
+            }),
+            Destructured::Value(_) => None,
+        }
+    };
     let raw: Vec<RawRef> = raw
         .into_iter()
         .map(|mut r| {
             if let KeyExpr::Ident(id) = &r.key {
-                if !id.contains('.') && infer::param_slot(&fns, r.tok, id).is_none() {
+                if member(r.tok, id).is_some() {
+                    // Resolved as the member below, keeping the name as written.
+                } else if !id.contains('.') && infer::param_slot(&fns, r.tok, id).is_none() {
                     if let Some(keys) =
                         crate::extract::local_conditional(bytes, toks, lang, r.tok, id, &scope_of)
                     {
                         r.key = KeyExpr::OneOf(keys);
+                    }
+                }
+            }
+            if let KeyExpr::Template(parts, _, _) = &mut r.key {
+                for part in parts.iter_mut() {
+                    if let crate::template::Part::Name(name) = part {
+                        if let Some(m) = member(r.tok, name) {
+                            *name = m;
+                        }
                     }
                 }
             }
@@ -552,10 +579,35 @@ pub(crate) fn file_refs_defs(
         Some((Origin::Dir(_), _)) if dot_import => None,
         found => found,
     };
+    // `first` bound by a parameter's nested pattern or by a destructuring declaration of a
+    // value (not a constant's member): why it is dynamic, before any same-named constant.
+    let bound_at = |at: usize, first: &str| -> Option<String> {
+        if infer::param_slot(&fns, at, first).is_some() {
+            return None;
+        }
+        if let Some(f) = infer::nested_param(&fns, at, first) {
+            return Some(match &f.name {
+                Some(n) => format!("parameter `{first}` of `{n}`"),
+                None => format!("parameter `{first}` of a function"),
+            });
+        }
+        match crate::extract::local_destructured(bytes, toks, lang, at, first, &scope_of)? {
+            Destructured::Value(from) if from.is_empty() => {
+                Some(format!("destructured variable `{first}`"))
+            }
+            Destructured::Value(from) => {
+                Some(format!("variable `{first}` destructured from {from}"))
+            }
+            Destructured::Member(_) => None,
+        }
+    };
     // `name` (its first segment) declared as a local of a function around its use: why it
     // is dynamic.
     let local_at = |at: usize, name: &str| -> Option<String> {
         let first = name.split('.').next().unwrap_or(name);
+        if let Some(reason) = bound_at(at, first) {
+            return Some(reason);
+        }
         fns.iter()
             .rev()
             .filter(|f| f.body.0 <= at && at < f.body.1)
@@ -624,7 +676,9 @@ pub(crate) fn file_refs_defs(
                             parts_left.push(part);
                             continue;
                         };
-                        if infer::param_slot(&fns, r.tok, name).is_some() {
+                        if infer::param_slot(&fns, r.tok, name).is_some()
+                            || bound_at(r.tok, name.split('.').next().unwrap_or(name)).is_some()
+                        {
                             dynamic = true;
                             break;
                         }
@@ -682,6 +736,25 @@ pub(crate) fn file_refs_defs(
                         });
                     }
                     if reference.dynamic_reason.is_none() {
+                        let first = id.split('.').next().unwrap_or(&id);
+                        reference.dynamic_reason = bound_at(r.tok, first);
+                    }
+                    // `const { A } = EVENTS`: `A` is looked up as `EVENTS.A`.
+                    let id = match member(r.tok, &id) {
+                        Some(m) if reference.dynamic_reason.is_none() => m,
+                        _ => id,
+                    };
+                    // `const { event } = props.tracking`: a member of a parameter.
+                    if reference.dynamic_reason.is_none() {
+                        if let Some((f, _, _)) = infer::param_slot(&fns, r.tok, &id) {
+                            let first = id.split('.').next().unwrap_or(&id);
+                            reference.dynamic_reason = Some(match &f.name {
+                                Some(n) => format!("parameter `{first}` of `{n}`"),
+                                None => format!("parameter `{first}` of a function"),
+                            });
+                        }
+                    }
+                    if reference.dynamic_reason.is_none() {
                         if let Some(index) = local.as_ref().filter(|i| !i.is_empty()) {
                             match index.lookup(&id) {
                                 Resolution::Unresolved => {}
@@ -704,6 +777,10 @@ pub(crate) fn file_refs_defs(
                     }
                     if reference.key.is_none() && reference.dynamic_reason.is_none() {
                         origin = origin_of(&id);
+                        // Without an import to point the look-up, the member's own name.
+                        if origin.is_none() {
+                            reference.identifier = Some(id);
+                        }
                     }
                 }
             }

@@ -68,11 +68,13 @@ fixtures! {
     inferred_wrappers_js => "infer-js",
     inferred_wrappers_python => "infer-python",
     inferred_wrappers_go => "infer-go",
+    inferred_wrappers_other_languages => "infer-other",
     call_patterns => "patterns",
     server_marked_files => "server-files",
     lookalikes_are_not_posthog => "lookalikes",
     test_file_conventions => "test-files",
     templates_of_constants_across_files => "templates-cross",
+    destructured_locals_and_parameters => "destructuring",
 }
 
 /// Every fixture directory has a test above, so a new fixture cannot be silently skipped.

@@ -196,6 +196,7 @@ async fn a_rejected_personal_key_names_the_variable_and_the_scopes() {
         "experiment:read",
         "dashboard:read",
         "event_definition:read",
+        "property_definition:read",
         "is invalid",
     ] {
         assert!(text.contains(needle), "missing {needle}: {text}");
