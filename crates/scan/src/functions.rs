@@ -401,14 +401,21 @@ fn destructured_in_body(src: &[u8], toks: &[Token], body: (usize, usize), params
         let Some(close) = close_of(src, toks, k) else {
             continue;
         };
-        if !is_p(src, toks.get(close + 1), "=") {
+        // `const { a }: Props = props`: past the type annotation.
+        let mut eq = close + 1;
+        if is_p(src, toks.get(eq), ":") {
+            while eq < body.1 && !toks[eq].is(src, "=") && !toks[eq].is(src, ";") {
+                eq += 1;
+            }
+        }
+        if !is_p(src, toks.get(eq), "=") {
             continue;
         }
-        let Some(from) = toks.get(close + 2).filter(|t| t.kind == Tk::Ident) else {
+        let Some(from) = toks.get(eq + 1).filter(|t| t.kind == Tk::Ident) else {
             continue;
         };
         let ends = toks
-            .get(close + 3)
+            .get(eq + 2)
             .is_none_or(|n| n.line != from.line || n.is(src, ";"));
         let from = name_of(src, from);
         if let Some(p) = params.iter_mut().find(|p| p.name == from).filter(|_| ends) {
@@ -650,10 +657,7 @@ fn js(src: &[u8], toks: &[Token], out: &mut Vec<FnSpan>) {
             };
             let name = bound_name(src, toks, start);
             push(src, toks, out, name, start, ps, body);
-        } else if t.kind == Tk::Ident
-            && is_p(src, toks.get(k + 1), "(")
-            && !JS_NOT_METHODS.iter().any(|w| w.as_bytes() == t.text(src))
-        {
+        } else if t.kind == Tk::Ident && is_p(src, toks.get(k + 1), "(") {
             // Method shorthand: `name(…) {` in a class or object literal.
             let prev_ok = k == 0 || {
                 let p = &toks[k - 1];
@@ -675,7 +679,8 @@ fn js(src: &[u8], toks: &[Token], out: &mut Vec<FnSpan>) {
                         | b"abstract"
                 ) || p.line != t.line && !is_member(src, p)
             };
-            if !prev_ok {
+            // After the cheaper test of what precedes it (most calls fail that one).
+            if !prev_ok || JS_NOT_METHODS.iter().any(|w| w.as_bytes() == t.text(src)) {
                 continue;
             }
             let Some(close) = close_of(src, toks, k + 1) else {

@@ -408,9 +408,22 @@ pub(crate) fn param_slot<'a>(
 ) -> Option<(&'a FnSpan, usize, Slot)> {
     let mut segs = ident.split('.');
     let first = segs.next()?;
-    let second = segs.next();
-    // Innermost first: the spans are sorted by body start, so scan from the back.
-    for (idx, f) in fns.iter().enumerate().rev() {
+    param_slot_of(fns, at, first, segs.next())
+}
+
+/// [`param_slot`] of the identifier whose first two segments are `first` and `second`.
+fn param_slot_of<'a>(
+    fns: &'a [FnSpan],
+    at: usize,
+    first: &str,
+    second: Option<&str>,
+) -> Option<(&'a FnSpan, usize, Slot)> {
+    // Innermost first: the spans are sorted by body start (`find_functions`), so scan from
+    // the back, starting at the last span whose body starts at or before `at` (none after
+    // it can contain `at`).
+    debug_assert!(fns.windows(2).all(|w| w[0].body.0 <= w[1].body.0));
+    let end = fns.partition_point(|f| f.body.0 <= at);
+    for (idx, f) in fns[..end].iter().enumerate().rev() {
         if !(f.body.0 <= at && at < f.body.1) {
             continue;
         }
@@ -512,16 +525,22 @@ pub(crate) fn extract(
         toks: &[Token],
         idx: usize,
     ) -> Option<&'m mut FnFacts> {
-        let (name, _, returned, owner_idx) = owner(fns, idx)?;
-        let line = toks[fns[owner_idx].tok].line;
-        Some(by_fn.entry(idx).or_insert_with(|| FnFacts {
-            name,
-            line,
-            returned,
-            sinks: Vec::new(),
-            forwards: Vec::new(),
-            calls: Vec::new(),
-        }))
+        // `owner` clones a name: only for a span not seen yet.
+        match by_fn.entry(idx) {
+            std::collections::btree_map::Entry::Occupied(e) => Some(e.into_mut()),
+            std::collections::btree_map::Entry::Vacant(v) => {
+                let (name, _, returned, owner_idx) = owner(fns, idx)?;
+                let line = toks[fns[owner_idx].tok].line;
+                Some(v.insert(FnFacts {
+                    name,
+                    line,
+                    returned,
+                    sinks: Vec::new(),
+                    forwards: Vec::new(),
+                    calls: Vec::new(),
+                }))
+            }
+        }
     }
     let mut passed = Vec::new();
     if !fns.is_empty() {
@@ -593,21 +612,21 @@ pub(crate) fn extract(
                     toks[j].kind == Tk::Punct && matches!(toks[j].text(src), b"." | b"?.")
                 };
                 let name = String::from_utf8_lossy(toks[k].text(src));
-                let ident: Cow<'_, str> =
-                    if k >= 2 && member(k - 1) && toks[k - 2].kind == Tk::Ident {
-                        if k >= 3 && member(k - 3) {
-                            continue;
-                        }
-                        Cow::Owned(format!(
-                            "{}.{name}",
-                            String::from_utf8_lossy(toks[k - 2].text(src))
-                        ))
-                    } else if k >= 1 && member(k - 1) {
+                // The called identifier, `obj.name` or `name`, as its first two segments
+                // (what `param_slot` reads of it; no string is built for it).
+                let obj: Cow<'_, str>;
+                let (first, second) = if k >= 2 && member(k - 1) && toks[k - 2].kind == Tk::Ident {
+                    if k >= 3 && member(k - 3) {
                         continue;
-                    } else {
-                        name.clone()
-                    };
-                if let Some((_, idx, slot)) = param_slot(fns, k, &ident) {
+                    }
+                    obj = String::from_utf8_lossy(toks[k - 2].text(src));
+                    (&*obj, Some(&*name))
+                } else if k >= 1 && member(k - 1) {
+                    continue;
+                } else {
+                    (&*name, None)
+                };
+                if let Some((_, idx, slot)) = param_slot_of(fns, k, first, second) {
                     if !matches!(slot, Slot::Field { .. }) {
                         continue;
                     }

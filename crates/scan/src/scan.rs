@@ -744,6 +744,16 @@ pub(crate) fn file_refs_defs(
                         Some(m) if reference.dynamic_reason.is_none() => m,
                         _ => id,
                     };
+                    // `const { event } = props.tracking`: a member of a parameter.
+                    if reference.dynamic_reason.is_none() {
+                        if let Some((f, _, _)) = infer::param_slot(&fns, r.tok, &id) {
+                            let first = id.split('.').next().unwrap_or(&id);
+                            reference.dynamic_reason = Some(match &f.name {
+                                Some(n) => format!("parameter `{first}` of `{n}`"),
+                                None => format!("parameter `{first}` of a function"),
+                            });
+                        }
+                    }
                     if reference.dynamic_reason.is_none() {
                         if let Some(index) = local.as_ref().filter(|i| !i.is_empty()) {
                             match index.lookup(&id) {

@@ -289,4 +289,67 @@ mod tests {
         assert_eq!(Words::of(&long), reference(&long));
         assert!(Words::of(&long).may_contain(std::str::from_utf8(&long).unwrap()));
     }
+
+    /// Random bytes (every value, word bytes more often, runs of every length up to 40,
+    /// so the 8- and 16-byte chunk limits and the 64-byte blocks are crossed at every
+    /// offset) and this crate's own sources: the mask walk is bit-identical to the
+    /// definition.
+    #[test]
+    fn the_mask_walk_equals_the_definition_on_random_and_real_inputs() {
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for round in 0..300 {
+            let mut text = Vec::new();
+            let len = (next() % 700) as usize;
+            while text.len() < len {
+                let r = next();
+                if r % 3 == 0 {
+                    text.push((r >> 8) as u8);
+                } else {
+                    let run = ((r >> 8) % 41) as usize;
+                    let alphabet = b"abcXYZ019_";
+                    for k in 0..run {
+                        text.push(alphabet[((r >> (16 + k % 40)) % 10) as usize]);
+                    }
+                    text.push(b" .(\n\xc3"[((r >> 24) % 5) as usize]);
+                }
+            }
+            for cut in [0, 1, 7, 8, 15, 16, 17, 63, 64, 65] {
+                let t = &text[cut.min(text.len())..];
+                assert_eq!(Words::of(t), reference(t), "round {round} cut {cut}");
+            }
+        }
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let mut seen = 0;
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "rs") {
+                let bytes = std::fs::read(&path).unwrap();
+                assert_eq!(Words::of(&bytes), reference(&bytes), "{}", path.display());
+                seen += 1;
+            }
+        }
+        assert!(seen > 10, "{seen} source files read");
+    }
+
+    /// The filter's bits are part of the cache format: a change to the hash (or to what a
+    /// word is) must bump `cache::FORMAT` and this value.
+    const GOLDEN: &str = concat!(
+        "0100000200002000000000000000000000000000000000000000000000000000",
+        "00000c002000000000010000000000000080000000000000000c800000000000",
+        "0000000000200000000000001000000000000000000000000000000000000000",
+        "0000000000000000000000080000000000000000000200000000000000000000",
+    );
+
+    #[test]
+    fn the_bits_are_those_cache_format_11_stores() {
+        let w = Words::of(b"posthog.capture('user_signed_up', { plan: PLAN_PRO_MONTHLY_2026 })");
+        let hex: Vec<String> = w.0.iter().map(|x| format!("{x:016x}")).collect();
+        assert_eq!(hex.join(""), GOLDEN);
+    }
 }
