@@ -744,26 +744,32 @@ fn scan_once(
 
     // The walk: checked against the cached record of the last full walk if there is one
     // (see `walkcache.rs`), else in full (and recorded).
-    let checked = match &prev {
+    // What resolution looked at outside the walk is checked meanwhile (it is needed
+    // whenever the walk checks out).
+    let (checked, inputs_unchanged) = match &prev {
         Some((
             v,
-            Outcome {
+            outcome @ Outcome {
                 walk: Some(record), ..
             },
         )) if root.is_dir() => {
-            walkcache::check(&base, record, v.paths(), &|s| v.trusted(s), &|i, s| {
-                v.fresh(i, s)
-            })
+            let (checked, inputs) = walkcache::check(
+                &base,
+                record,
+                v.paths(),
+                &|s| v.trusted(s),
+                &|i, s| v.fresh(i, s),
+                || cross_file_inputs_unchanged(&base, v, outcome, true),
+            );
+            (checked, Some(inputs))
         }
-        _ => None,
+        _ => (None, None),
     };
     let walk_checked = checked.is_some();
     // Nothing changed: every file's stat, what resolution looked at outside the walk. The
     // cached result is the result; no extract or summary is decoded.
     if let (Some(checked), Some((v, outcome))) = (&checked, &mut prev) {
-        if checked.changed.is_empty()
-            && outcome.counts.is_some()
-            && cross_file_inputs_unchanged(&base, v, outcome, true)
+        if checked.changed.is_empty() && outcome.counts.is_some() && inputs_unchanged == Some(true)
         {
             let (scanned, matched) = outcome.counts.unwrap_or_default();
             lap("walk check", &mut phases);
@@ -991,7 +997,10 @@ fn scan_once(
     if let Some(v) = view {
         changed.extend(removed.iter().map(|&i| v.path(i).to_string()));
     }
-    slots.sort_unstable_by(|a, b| a.rel.cmp(&b.rel));
+    // Mostly in order already (the unchanged rows in row order, then the few read): the
+    // stable sort finds those runs and merges them, where an unstable one compares the
+    // 24,000 long paths over and over.
+    slots.sort_by(|a, b| a.rel.cmp(&b.rel));
     // The record for the next scan: the checked one while the files are the cached rows,
     // else (a full walk) what this walk saw.
     let walk = if walk_checked {
@@ -1027,7 +1036,7 @@ fn scan_once(
             old_refs,
             &changed,
             settings,
-            walk_checked,
+            inputs_unchanged.filter(|_| walk_checked),
         )
         .map(|refs| (refs, outcome))
     });
@@ -1240,9 +1249,13 @@ fn keep_outcome(
     old_refs: Vec<Reference>,
     changed: &HashSet<String>,
     settings: &ScanSettings,
-    walk_checked: bool,
+    checked_inputs: Option<bool>,
 ) -> Option<(Vec<Reference>, Looked, Contributors)> {
-    if !cross_file_inputs_unchanged(store.base, view, outcome, walk_checked) {
+    // With the walk checked, whether the inputs outside the walk are unchanged was found
+    // during the check; else it is looked at now.
+    let inputs = checked_inputs
+        .unwrap_or_else(|| cross_file_inputs_unchanged(store.base, view, outcome, false));
+    if !inputs {
         return None;
     }
     if changed.is_empty() {

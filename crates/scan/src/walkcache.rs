@@ -213,6 +213,38 @@ fn git_commondir(dir: &Path) -> Option<PathBuf> {
     })
 }
 
+/// Each directory's files (rows, and skipped files by their index after the `rows`), as
+/// one flat list: directory `d`'s are `members[starts[d]..starts[d + 1]]`; `None` if the
+/// record names a directory it does not have.
+#[cfg(unix)]
+fn members_by_dir(record: &WalkRecord, rows: usize) -> Option<(Vec<u32>, Vec<u32>)> {
+    let n = rows;
+    let dirs = record.dirs.len();
+    let mut starts = vec![0u32; dirs + 1];
+    for &d in &record.file_dirs {
+        *starts.get_mut(d as usize + 1)? += 1;
+    }
+    for (_, d, _) in &record.skipped {
+        *starts.get_mut(*d as usize + 1)? += 1;
+    }
+    for d in 0..dirs {
+        starts[d + 1] += starts[d];
+    }
+    let mut next = starts.clone();
+    let mut members = vec![0u32; n + record.skipped.len()];
+    let dir_of = record
+        .file_dirs
+        .iter()
+        .copied()
+        .chain(record.skipped.iter().map(|(_, d, _)| *d));
+    for (i, d) in dir_of.enumerate() {
+        let at = &mut next[d as usize];
+        members[*at as usize] = i as u32;
+        *at += 1;
+    }
+    Some((starts, members))
+}
+
 /// What [`check`] found: the tree's files are the recorded ones.
 pub(crate) struct Checked {
     /// The rows whose stat now is not the cached one (or not trusted), by row, with their
@@ -240,55 +272,38 @@ type Share = (Vec<(usize, Stat)>, Vec<(usize, Stat)>);
 /// The directories are shared out among the threads (the calling one among them) a few at
 /// a time from a counter, so the threads end together whatever each directory holds; the
 /// answer does not depend on which thread checked what (the changed rows are sorted).
+/// The calling thread first runs `meanwhile` (work the caller needs either way), so that
+/// work overlaps the others' checking; its result comes back with the check's (`meanwhile`
+/// runs whatever the check finds, before it or alongside it).
 #[cfg(unix)]
-pub(crate) fn check(
+pub(crate) fn check<T>(
     base: &Path,
     record: &WalkRecord,
     paths: &[&str],
     trusted: &(dyn Fn(&Stat) -> bool + Sync),
     fresh: &(dyn Fn(usize, &Stat) -> bool + Sync),
-) -> Option<Checked> {
+    meanwhile: impl FnOnce() -> T,
+) -> (Option<Checked>, T) {
     use rustix::fs::{AtFlags, Mode, OFlags};
     use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
-    if record.file_dirs.len() != paths.len() || record.dirs.is_empty() {
-        return None;
+    let unchanged_outside = || {
+        record.file_dirs.len() == paths.len()
+            && !record.dirs.is_empty()
+            && outside(base) == record.outside
+            && !record
+                .outside
+                .iter()
+                .any(|(_, s)| s.as_ref().is_some_and(|s| !trusted(s)))
+    };
+    if !unchanged_outside() {
+        return (None, meanwhile());
     }
-    let outside_now = outside(base);
-    if outside_now != record.outside
-        || record
-            .outside
-            .iter()
-            .any(|(_, s)| s.as_ref().is_some_and(|s| !trusted(s)))
-    {
-        return None;
-    }
-    // Each directory's files (rows, and skipped files by their index after the rows), as
-    // one flat list: directory `d`'s are `members[starts[d]..starts[d + 1]]`.
+    let Some((starts, members)) = members_by_dir(record, paths.len()) else {
+        return (None, meanwhile());
+    };
     let n = paths.len();
     let dirs = record.dirs.len();
-    let mut starts = vec![0u32; dirs + 1];
-    for &d in &record.file_dirs {
-        *starts.get_mut(d as usize + 1)? += 1;
-    }
-    for (_, d, _) in &record.skipped {
-        *starts.get_mut(*d as usize + 1)? += 1;
-    }
-    for d in 0..dirs {
-        starts[d + 1] += starts[d];
-    }
-    let mut next = starts.clone();
-    let mut members = vec![0u32; n + record.skipped.len()];
-    let dir_of = record
-        .file_dirs
-        .iter()
-        .copied()
-        .chain(record.skipped.iter().map(|(_, d, _)| *d));
-    for (i, d) in dir_of.enumerate() {
-        let at = &mut next[d as usize];
-        members[*at as usize] = i as u32;
-        *at += 1;
-    }
     let name_of = |i: u32| -> &str {
         let i = i as usize;
         let path = if i < n {
@@ -305,7 +320,9 @@ pub(crate) fn check(
     // Directories are opened relative to the root's descriptor: only their own path's
     // components are looked up, not the root's again for each of them.
     let dir_flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
-    let root = rustix::fs::open(base, dir_flags, Mode::empty()).ok()?;
+    let Ok(root) = rustix::fs::open(base, dir_flags, Mode::empty()) else {
+        return (None, meanwhile());
+    };
     let taken = AtomicUsize::new(0);
     let failed = AtomicBool::new(false);
     // One thread's share, or `None` (walk in full; the other threads stop at their next
@@ -371,41 +388,46 @@ pub(crate) fn check(
             }
         }
     };
-    let parts: Vec<Option<Share>> = std::thread::scope(|scope| {
+    let (parts, done) = std::thread::scope(|scope| {
         let handles: Vec<_> = (1..threads).map(|_| scope.spawn(work)).collect();
+        let done = meanwhile();
         let mut parts = vec![work()];
         parts.extend(handles.into_iter().map(|h| h.join().ok().flatten()));
-        parts
+        (parts, done)
     });
-    let mut changed = Vec::new();
-    for part in parts {
-        let (rows, skipped) = part?;
-        changed.extend(rows);
-        for (k, s) in skipped {
-            // A skipped file changed: it may be scannable now.
-            let (_, _, was) = &record.skipped[k];
-            if s != *was || !trusted(was) {
-                return None;
+    let gather = || -> Option<Checked> {
+        let mut changed = Vec::new();
+        for part in parts {
+            let (rows, skipped) = part?;
+            changed.extend(rows);
+            for (k, s) in skipped {
+                // A skipped file changed: it may be scannable now.
+                let (_, _, was) = &record.skipped[k];
+                if s != *was || !trusted(was) {
+                    return None;
+                }
             }
         }
-    }
-    changed.sort_unstable_by_key(|(i, _)| *i);
-    Some(Checked {
-        changed,
-        skipped: record.skipped.iter().map(|(s, _, _)| s.clone()).collect(),
-    })
+        changed.sort_unstable_by_key(|(i, _)| *i);
+        Some(Checked {
+            changed,
+            skipped: record.skipped.iter().map(|(s, _, _)| s.clone()).collect(),
+        })
+    };
+    (gather(), done)
 }
 
 /// No `fstatat` here: always walk in full.
 #[cfg(not(unix))]
-pub(crate) fn check(
+pub(crate) fn check<T>(
     _base: &Path,
     _record: &WalkRecord,
     _paths: &[&str],
     _trusted: &(dyn Fn(&Stat) -> bool + Sync),
     _fresh: &(dyn Fn(usize, &Stat) -> bool + Sync),
-) -> Option<Checked> {
-    None
+    meanwhile: impl FnOnce() -> T,
+) -> (Option<Checked>, T) {
+    (None, meanwhile())
 }
 
 /// Whether a record of walks can be kept on this platform.
