@@ -92,7 +92,7 @@ impl Printer {
         if !self.report {
             return;
         }
-        let mut out = std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout().lock());
+        let mut out = std::io::stdout().lock();
         let _ = write(&mut out).and_then(|()| out.flush());
     }
 
