@@ -86,6 +86,16 @@ impl Printer {
         let _ = out.flush();
     }
 
+    /// Like [`Printer::data`], for a large document written as it is made (a scan's JSON is
+    /// megabytes: not built as one string first). `write` ends it with a newline.
+    pub fn data_with(&self, write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>) {
+        if !self.report {
+            return;
+        }
+        let mut out = std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout().lock());
+        let _ = write(&mut out).and_then(|()| out.flush());
+    }
+
     /// A status line on stderr (suppressed by `-q`).
     pub fn info(&self, text: &str) {
         if !self.quiet {

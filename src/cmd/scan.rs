@@ -115,16 +115,20 @@ pub async fn run(ctx: &Context, args: ScanArgs) -> anyhow::Result<Outcome> {
         // `--check` was given, so a config exists (a missing one is an error above).
         (true, Some(config)) => config,
         _ => {
-            ctx.printer.data(&match format {
-                ScanFormat::Json => kodo_scan::render::json(&report),
-                ScanFormat::Sarif => kodo_scan::render::sarif(&report),
-                ScanFormat::Md => kodo_scan::render::markdown(&report),
-            });
+            match format {
+                ScanFormat::Json => ctx
+                    .printer
+                    .data_with(|out| kodo_scan::render::write_json(&report, out)),
+                ScanFormat::Sarif => ctx.printer.data(&kodo_scan::render::sarif(&report)),
+                ScanFormat::Md => ctx.printer.data(&kodo_scan::render::markdown(&report)),
+            }
             return Ok(Outcome::Success);
         }
     };
     match format {
-        ScanFormat::Json => ctx.printer.data(&kodo_scan::render::json(&report)),
+        ScanFormat::Json => ctx
+            .printer
+            .data_with(|out| kodo_scan::render::write_json(&report, out)),
         ScanFormat::Sarif => {}
         ScanFormat::Md => ctx.printer.data(&kodo_scan::render::markdown(&report)),
     }

@@ -33,6 +33,7 @@ fn git(env: &TestEnv, args: &[&str]) -> String {
 #[test]
 fn quiet_prints_only_errors() {
     let env = TestEnv::start("demo");
+    git(&env, &["init", "-q", "-b", "main"]);
     std::fs::write(
         env.root().join("app.ts"),
         "posthog.capture('only_in_code')\n",
@@ -44,6 +45,13 @@ fn quiet_prints_only_errors() {
         &["ph-sync", "audit", "-q"],
         &["ph-sync", "import", "--dry-run", "-q"],
         &["scan", "-q"],
+        &["ph-sync", "setup", "-q"],
+        &["ph-sync", "export", "-q"],
+        &["ph-sync", "import", "-q"],
+        &["snapshot", "refresh", "-q"],
+        &["doctor", "-q"],
+        &["hooks", "install", "-q"],
+        &["ph-sync", "document", "flag", "release_quiet_check", "-q"],
     ] {
         let out = env.kodo().args(args).output().unwrap();
         assert_eq!(out.status.code(), Some(0), "{args:?}");

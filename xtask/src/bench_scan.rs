@@ -177,6 +177,88 @@ fn summarize(runs: &[Run]) -> Summary {
     }
 }
 
+/// kodo on one generated tree: a scan with the cache and one without, its cache directory.
+struct Kodo<'a> {
+    cold: Tool<'a>,
+    warm: Tool<'a>,
+    cache_dir: PathBuf,
+}
+
+/// What a tree's scan found: the counts the tables print.
+struct Found {
+    keys: usize,
+    references: usize,
+    dynamic: usize,
+    scanned: u64,
+}
+
+impl<'a> Kodo<'a> {
+    fn new(kodo_bin: &'a Path, repo: &'a Path) -> Kodo<'a> {
+        let kodo = |extra: &[&str]| Tool {
+            bin: kodo_bin,
+            args: ["scan", "--format", "json", "--no-git"]
+                .iter()
+                .chain(extra)
+                .map(|s| s.to_string())
+                .collect(),
+            cwd: repo,
+        };
+        Kodo {
+            cold: kodo(&["--no-cache"]),
+            warm: kodo(&[]),
+            cache_dir: repo.join(".kodo/cache"),
+        }
+    }
+
+    /// Warms the page cache, checks that scans with the cache (the first one, which writes
+    /// it, and one that reads it) print exactly what a `--no-cache` scan prints, and
+    /// returns what the scan found.
+    fn check(&self, files: usize) -> Result<Found> {
+        let _ = fs::remove_dir_all(&self.cache_dir);
+        let baseline = self.cold.output()?;
+        if self.warm.output()? != baseline || self.warm.output()? != baseline {
+            bail!(
+                "at {files} files, a scan with the cache printed something else than `kodo scan --no-cache`"
+            );
+        }
+        let report: serde_json::Value =
+            serde_json::from_slice(&baseline).context("kodo scan did not print JSON")?;
+        Ok(Found {
+            keys: report["keys"].as_array().map_or(0, Vec::len),
+            references: report["keys"].as_array().map_or(0, |ks| {
+                ks.iter()
+                    .map(|k| k["references"].as_array().map_or(0, Vec::len))
+                    .sum()
+            }),
+            dynamic: report["dynamic"].as_array().map_or(0, Vec::len),
+            scanned: report["files_scanned"].as_u64().unwrap_or(0),
+        })
+    }
+
+    /// `ROUNDS` first scans (no cache on disk), each followed by a `--no-cache` scan, then
+    /// `ROUNDS` re-scans of the unchanged tree; with `between` (ripgrep), that tool is timed
+    /// after each first scan and each re-scan, so the two alternate. Returns the first
+    /// scans', the `--no-cache` scans' and the re-scans' runs.
+    fn rounds(&self, mut between: Option<(&Tool<'_>, &mut Vec<Run>)>) -> Result<[Vec<Run>; 3]> {
+        let (mut first, mut no_cache, mut unchanged) = (Vec::new(), Vec::new(), Vec::new());
+        for _ in 0..ROUNDS {
+            let _ = fs::remove_dir_all(&self.cache_dir);
+            first.push(self.warm.time()?);
+            if let Some((tool, runs)) = between.as_mut() {
+                runs.push(tool.time()?);
+            }
+            no_cache.push(self.cold.time()?);
+        }
+        for _ in 0..ROUNDS {
+            unchanged.push(self.warm.time()?);
+            if let Some((tool, runs)) = between.as_mut() {
+                runs.push(tool.time()?);
+            }
+        }
+        Ok([first, no_cache, unchanged])
+    }
+}
+
 /// Generates (or reuses) a repository of `files` files under `workdir`, benchmarks the
 /// `kodo` binary against `rg`, measures how kodo's memory grows with the tree (the same
 /// scans on trees of each size in `also`), and returns the Markdown for BENCHMARKS.md.
@@ -189,19 +271,8 @@ pub fn run(workdir: &Path, kodo_bin: &Path, files: usize, also: &[usize]) -> Res
     }
     let repo = workdir.join(format!("scan-bench-v{}-{files}", bench_tree::VERSION));
     let tree = bench_tree::generate(&repo, files)?;
-    let cache_dir = repo.join(".kodo/cache");
-
-    let kodo = |extra: &[&str]| Tool {
-        bin: kodo_bin,
-        args: ["scan", "--format", "json", "--no-git"]
-            .iter()
-            .chain(extra)
-            .map(|s| s.to_string())
-            .collect(),
-        cwd: &repo,
-    };
-    let cold = kodo(&["--no-cache"]);
-    let warm = kodo(&[]);
+    let kodo = Kodo::new(kodo_bin, &repo);
+    let (warm, cold, cache_dir) = (&kodo.warm, &kodo.cold, &kodo.cache_dir);
     let mut names: Vec<String> = kodo_scan::call_names()
         .iter()
         .map(|s| s.to_string())
@@ -222,29 +293,13 @@ pub fn run(workdir: &Path, kodo_bin: &Path, files: usize, also: &[usize]) -> Res
     };
 
     // Warm the page cache; check that the cache changes nothing in the output.
-    let _ = fs::remove_dir_all(&cache_dir);
-    let baseline = cold.output()?;
-    let report: serde_json::Value =
-        serde_json::from_slice(&baseline).context("kodo scan did not print JSON")?;
-    if warm.output()? != baseline || warm.output()? != baseline {
-        bail!("a scan with the cache printed something else than `kodo scan --no-cache`");
-    }
+    let found = kodo.check(files)?;
     ripgrep.output()?;
 
-    // First scan (no cache on disk) against ripgrep, alternating.
-    let (mut first, mut rg_runs, mut no_cache) = (Vec::new(), Vec::new(), Vec::new());
-    for _ in 0..ROUNDS {
-        let _ = fs::remove_dir_all(&cache_dir);
-        first.push(warm.time()?);
-        rg_runs.push(ripgrep.time()?);
-        no_cache.push(cold.time()?);
-    }
-    // Re-scan of an unchanged tree.
-    let mut unchanged = Vec::new();
-    for _ in 0..ROUNDS {
-        unchanged.push(warm.time()?);
-        rg_runs.push(ripgrep.time()?);
-    }
+    // First scan (no cache on disk), `--no-cache` and re-scan of an unchanged tree, against
+    // ripgrep, alternating.
+    let mut rg_runs = Vec::new();
+    let [first, no_cache, unchanged] = kodo.rounds(Some((&ripgrep, &mut rg_runs)))?;
     // Re-scan after editing ten files, a different ten each round.
     let originals = edit_targets(&tree, ROUNDS * EDITS)
         .into_iter()
@@ -283,15 +338,13 @@ pub fn run(workdir: &Path, kodo_bin: &Path, files: usize, also: &[usize]) -> Res
         ("re-scan after editing 10 files", summarize(&edited)),
     ];
 
-    let keys = report["keys"].as_array().map_or(0, Vec::len);
-    let dynamic = report["dynamic"].as_array().map_or(0, Vec::len);
-    let references: usize = report["keys"].as_array().map_or(0, |ks| {
-        ks.iter()
-            .map(|k| k["references"].as_array().map_or(0, Vec::len))
-            .sum()
-    });
-    let scanned = report["files_scanned"].as_u64().unwrap_or(0);
-    let cache_bytes = dir_size(&cache_dir);
+    let Found {
+        keys,
+        references,
+        dynamic,
+        scanned,
+    } = found;
+    let cache_bytes = dir_size(cache_dir);
 
     // The same scans on smaller trees: does memory grow with the files or with the results?
     let mut growth = Vec::new();
@@ -385,40 +438,12 @@ struct Growth {
 fn growth_at(workdir: &Path, kodo_bin: &Path, files: usize) -> Result<Growth> {
     let repo = workdir.join(format!("scan-bench-v{}-{files}", bench_tree::VERSION));
     bench_tree::generate(&repo, files)?;
-    let cache_dir = repo.join(".kodo/cache");
-    let kodo = |extra: &[&str]| Tool {
-        bin: kodo_bin,
-        args: ["scan", "--format", "json", "--no-git"]
-            .iter()
-            .chain(extra)
-            .map(|s| s.to_string())
-            .collect(),
-        cwd: &repo,
-    };
-    let (cold, warm) = (kodo(&["--no-cache"]), kodo(&[]));
-    let _ = fs::remove_dir_all(&cache_dir);
-    let baseline = cold.output()?;
-    if warm.output()? != baseline || warm.output()? != baseline {
-        bail!("at {files} files, a scan with the cache printed something else than `--no-cache`");
-    }
-    let report: serde_json::Value =
-        serde_json::from_slice(&baseline).context("kodo scan did not print JSON")?;
-    let keys = report["keys"].as_array().map_or(0, Vec::len);
-    let references: usize = report["keys"].as_array().map_or(0, |ks| {
-        ks.iter()
-            .map(|k| k["references"].as_array().map_or(0, Vec::len))
-            .sum()
-    });
-    let (mut first, mut no_cache, mut unchanged) = (Vec::new(), Vec::new(), Vec::new());
-    for _ in 0..ROUNDS {
-        let _ = fs::remove_dir_all(&cache_dir);
-        first.push(warm.time()?);
-        no_cache.push(cold.time()?);
-        unchanged.push(warm.time()?);
-    }
+    let kodo = Kodo::new(kodo_bin, &repo);
+    let found = kodo.check(files)?;
+    let [first, no_cache, unchanged] = kodo.rounds(None)?;
     Ok(Growth {
-        keys,
-        references,
+        keys: found.keys,
+        references: found.references,
         first: summarize(&first),
         no_cache: summarize(&no_cache),
         unchanged: summarize(&unchanged),

@@ -76,7 +76,7 @@ use serde::{Deserialize, Serialize};
 const MAGIC: &[u8; 8] = b"KODOSCAN";
 const DELTA_MAGIC: &[u8; 8] = b"KODODLTA";
 /// Bump when the layout or the meaning of an extract changes.
-pub(crate) const FORMAT: u32 = 15;
+pub(crate) const FORMAT: u32 = 16;
 /// The sections, in file order.
 const EXTRACTS: usize = 0;
 const HEAD: usize = 1;
@@ -211,8 +211,11 @@ struct Part {
 }
 
 impl Part {
-    /// Opens the file at `path` and checks its header and every section's checksum.
-    fn open(path: &Path, magic: &[u8; 8]) -> Result<Part, CacheStatus> {
+    /// Opens the file at `path` and checks its header and its eager sections' checksums;
+    /// `whole`: the other sections' too (read in chunks, not kept). Unchecked, those are
+    /// checked when they are read: the summaries and a whole extracts section against
+    /// their section's checksum, a single extract against its row's.
+    fn open(path: &Path, magic: &[u8; 8], whole: bool) -> Result<Part, CacheStatus> {
         let ignored = |why: &str| CacheStatus::Ignored(why.to_string());
         let unreadable = |e: std::io::Error| CacheStatus::Ignored(format!("cannot read it: {e}"));
         match fs::symlink_metadata(path) {
@@ -240,10 +243,10 @@ impl Part {
             }
             at += *len as usize;
         }
-        // The other sections are checked now (so a corrupt cache is never partly used) but
-        // not kept: a re-scan of an unchanged tree never needs them.
-        let mut chunk = vec![0u8; CHUNK];
-        for s in [EXTRACTS, METAS] {
+        // The other sections, if asked, are checked now but not kept: a re-scan of an
+        // unchanged tree never needs them.
+        let mut chunk = vec![0u8; if whole { CHUNK } else { 0 }];
+        for s in [EXTRACTS, METAS].into_iter().filter(|_| whole) {
             let (mut off, len, sum) = sections[s];
             let mut hasher = xxhash_rust::xxh3::Xxh3::new();
             let mut left = len;
@@ -413,13 +416,13 @@ impl<'a> Rows<'a> {
         }
     }
 
-    /// Row `i`'s own extract: from the whole section if it was read, else read on its own
-    /// and checked against the row's checksum.
+    /// Row `i`'s own extract: from the whole section if it was read (and matched its
+    /// checksum), else read on its own and checked against the row's checksum.
     fn own_extract(&self, i: usize) -> Option<Cow<'a, [u8]>> {
         let loc = self.loc(i);
         let (start, end) = (usize::try_from(loc.off).ok()?, loc.len as usize);
-        if let Some(all) = self.part.extracts.get() {
-            return Some(Cow::Borrowed(all.as_deref()?.get(start..start + end)?));
+        if let Some(Some(all)) = self.part.extracts.get() {
+            return Some(Cow::Borrowed(all.get(start..start + end)?));
         }
         let mut buf = vec![0; end];
         read_at(
@@ -455,7 +458,8 @@ enum Source {
 pub(crate) struct View<'a, M> {
     base: Rows<'a>,
     delta: Option<Rows<'a>>,
-    paths: Vec<&'a str>,
+    /// The rows' paths with the delta applied; `None` without a delta (the base's).
+    merged: Option<Vec<&'a str>>,
     /// Each row's place in the base or (with [`IN_DELTA`]) the delta; empty without a
     /// delta (row `k` is the base's row `k`).
     src: Vec<u32>,
@@ -479,17 +483,17 @@ impl<'a, M: Summary> View<'a, M> {
 
     /// How many rows.
     pub(crate) fn len(&self) -> usize {
-        self.paths.len()
+        self.paths().len()
     }
 
     /// Every row's path, in row order.
     pub(crate) fn paths(&self) -> &[&'a str] {
-        &self.paths
+        self.merged.as_deref().unwrap_or(&self.base.paths)
     }
 
     /// Row `k`'s path.
     pub(crate) fn path(&self, k: usize) -> &'a str {
-        self.paths[k]
+        self.paths()[k]
     }
 
     fn rows_of(&self, k: usize) -> (&Rows<'a>, usize) {
@@ -544,7 +548,7 @@ impl<'a, M: Summary> View<'a, M> {
     pub(crate) fn find(&self, rel: &str) -> Option<usize> {
         self.index
             .get_or_init(|| {
-                self.paths
+                self.paths()
                     .iter()
                     .enumerate()
                     .map(|(i, p)| (*p, i))
@@ -606,12 +610,17 @@ pub(crate) fn load(path: &Path) -> Result<Cache, CacheStatus> {
             "the cache directory is a symbolic link".into(),
         ));
     }
-    let base = Part::open(path, MAGIC)?;
+    // The base's extracts and summaries (most of the file) are checked when they are read:
+    // a re-scan of an unchanged tree reads neither, and one that finds them corrupt then
+    // scans as without a cache.
+    let base = Part::open(path, MAGIC, false)?;
     // A delta that is torn, corrupt or for another base is ignored: the base alone is the
-    // older, whole state it was written over.
-    let delta = Part::open(&delta_path(path), DELTA_MAGIC).ok().filter(|d| {
-        postcard::from_bytes::<Head<'_>>(d.eager_section(HEAD)).is_ok_and(|h| h.base == base.id)
-    });
+    // older, whole state it was written over. So it is checked whole now (it is small).
+    let delta = Part::open(&delta_path(path), DELTA_MAGIC, true)
+        .ok()
+        .filter(|d| {
+            postcard::from_bytes::<Head<'_>>(d.eager_section(HEAD)).is_ok_and(|h| h.base == base.id)
+        });
     Ok(Cache { base, delta })
 }
 
@@ -695,9 +704,9 @@ pub(crate) fn view<'a, M: Summary>(
                     .is_none_or(|b| base.paths.get(b) == Some(&d.paths[j]))
             })
         });
-    let (paths, src, result, started) = match &delta {
+    let (merged, src, result, started) = match &delta {
         None => (
-            base.paths.clone(),
+            None,
             Vec::new(),
             cache.base.eager_section(RESULT),
             base.head.started_ns,
@@ -731,16 +740,21 @@ pub(crate) fn view<'a, M: Summary>(
                 paths.push(p);
                 src.push(k as u32 | IN_DELTA);
             }
-            (paths, src, d.part.eager_section(RESULT), d.head.started_ns)
+            (
+                Some(paths),
+                src,
+                d.part.eager_section(RESULT),
+                d.head.started_ns,
+            )
         }
     };
-    if paths.len() >= IN_DELTA as usize {
+    if merged.as_ref().map_or(base.paths.len(), Vec::len) >= IN_DELTA as usize {
         return Err(CacheStatus::Ignored("too many rows".into()));
     }
     Ok(View {
         base,
         delta,
-        paths,
+        merged,
         src,
         index: OnceLock::new(),
         result,
@@ -1046,10 +1060,13 @@ fn save_as<M: Summary>(
                 l
             }
             Extract::Bytes(b) => target.push(b),
-            Extract::Cached(k) => {
-                let bytes = prev.and_then(|v| v.extract(k)).ok_or_else(changed_error)?;
-                target.push(&bytes)
-            }
+            // One that no longer reads (its part of the cache is corrupt: the cache
+            // itself never changes a file it has written) is stored empty, which does not
+            // decode: the next scan extracts that file again.
+            Extract::Cached(k) => match prev.and_then(|v| v.extract(k)) {
+                Some(bytes) => target.push(&bytes),
+                None => target.push(&[]),
+            },
         };
         loc.ok_or_else(|| {
             target
@@ -1109,9 +1126,10 @@ fn save_as<M: Summary>(
             )?;
             return Ok(Written::Delta);
         }
-        // A new base copies most cached extracts: one read of each section, not one per row.
-        if rows.iter().any(|r| matches!(r.extract, Extract::Cached(_))) && !v.read_extracts() {
-            return Err(changed_error());
+        // A new base copies most cached extracts: one read of each section, not one per row
+        // (if a section no longer matches its checksum, row by row, each checked).
+        if rows.iter().any(|r| matches!(r.extract, Extract::Cached(_))) {
+            v.read_extracts();
         }
     }
     let mut stats = Vec::with_capacity(rows.len() * STAT_ROW);
@@ -1410,9 +1428,18 @@ mod tests {
                 "written with other scan settings".into()
             ))
         );
-        // A flipped byte in any section, the header or the extracts, is found on open.
+        // A flipped byte in the header or a section a re-scan reads whole is found on open;
+        // in the extracts (first) or the summaries (last), when they are read.
         let good = fs::read(&path).unwrap();
-        for at in [0, 9, 20, HEADER + 1, good.len() / 2, good.len() - 1] {
+        let eager = cache.base.sections[HEAD].0 as usize..cache.base.sections[METAS].0 as usize;
+        for at in [
+            0,
+            9,
+            20,
+            eager.start,
+            (eager.start + eager.end) / 2,
+            eager.end - 1,
+        ] {
             let mut bytes = good.clone();
             bytes[at] ^= 0xff;
             fs::write(&path, &bytes).unwrap();
@@ -1421,6 +1448,37 @@ mod tests {
                 "byte {at}"
             );
         }
+        for at in [HEADER, good.len() - 1] {
+            let mut bytes = good.clone();
+            bytes[at] ^= 0xff;
+            fs::write(&path, &bytes).unwrap();
+            let cache = load(&path).unwrap();
+            let flipped: View<'_, u32> = view(&cache, 7).unwrap();
+            let (a, b) = (flipped.find("a.ts").unwrap(), flipped.find("b.ts").unwrap());
+            if at == HEADER {
+                // The first row's extract: that row's reads as gone, the other's still.
+                assert_eq!(flipped.extract(a), None, "byte {at}");
+                assert!(!flipped.read_extracts());
+                assert_eq!(flipped.extract(a), None, "byte {at}");
+                assert!(flipped.extract(b).is_some(), "byte {at}");
+                // A new base written over it stores that extract empty (it does not
+                // decode: the next scan extracts the file again) and copies the other.
+                let copy = dir.path().join("cache/copy.bin");
+                let rows = [again(&flipped, a), again(&flipped, b)];
+                save_as("other", &copy, 7, 20, &rows, b"r", Some(&flipped), None).unwrap();
+                let copied = load(&copy).unwrap();
+                let rows = Rows::decode(&copied.base).unwrap();
+                assert_eq!(rows.own_extract(0).as_deref(), Some(&b""[..]));
+                assert_eq!(rows.own_extract(1).as_deref(), Some(&b"x22"[..]));
+            } else {
+                assert_eq!(
+                    (flipped.meta(a), flipped.meta(b)),
+                    (None, None),
+                    "byte {at}"
+                );
+            }
+        }
+        fs::write(&path, &good).unwrap();
         fs::write(&path, &good[..good.len() - 1]).unwrap();
         assert!(matches!(
             load(&path),

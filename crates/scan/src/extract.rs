@@ -189,17 +189,34 @@ pub(crate) enum Destructured {
     Value(String),
 }
 
-/// The nearest JS/TS destructuring declaration before token `at`, in a scope that holds
-/// `at` (`scope_of` as in [`local_conditional`]), whose pattern binds `name`.
+/// The openers of a JS/TS file's destructuring declarations (`const {`, `let [`, …), in
+/// token order: what [`local_destructured`] searches (empty in other languages).
+pub(crate) fn destructuring_decls(src: &[u8], toks: &[Token], lang: Lang) -> Vec<usize> {
+    if lang.family() != Family::Js {
+        return Vec::new();
+    }
+    (1..toks.len())
+        .filter(|&k| {
+            (toks[k].is(src, "{") || toks[k].is(src, "["))
+                && toks[k - 1].kind == Tk::Ident
+                && matches!(toks[k - 1].text(src), b"const" | b"let" | b"var")
+        })
+        .collect()
+}
+
+/// The nearest JS/TS destructuring declaration (among `decls`, from
+/// [`destructuring_decls`]) before token `at`, in a scope that holds `at` (`scope_of` as in
+/// [`local_conditional`]), whose pattern binds `name`.
 pub(crate) fn local_destructured(
     src: &[u8],
     toks: &[Token],
     lang: Lang,
+    decls: &[usize],
     at: usize,
     name: &str,
     scope_of: &dyn Fn(usize) -> (usize, usize),
 ) -> Option<Destructured> {
-    if lang.family() != Family::Js {
+    if lang.family() != Family::Js || decls.is_empty() {
         return None;
     }
     let cx = Ctx {
@@ -212,15 +229,8 @@ pub(crate) fn local_destructured(
         bindings: Default::default(),
     };
     let at = at.min(toks.len());
-    for k in (1..at).rev() {
-        let open = &toks[k];
-        if !(open.is(src, "{") || open.is(src, "[")) {
-            continue;
-        }
+    for &k in decls.iter().rev().skip_while(|&&k| k >= at) {
         let decl = &toks[k - 1];
-        if decl.kind != Tk::Ident || !matches!(decl.text(src), b"const" | b"let" | b"var") {
-            continue;
-        }
         let Some(close) = match_fwd(toks, src, k).filter(|&c| c < at) else {
             continue;
         };
@@ -1449,7 +1459,7 @@ fn key_expr(cx: &Ctx, start: usize, end: usize) -> KeyExpr {
     if let Some(parts) = concatenation(cx, s, e) {
         return KeyExpr::Template(parts, written(), format!("expression {}", expr()));
     }
-    if let Some(parts) = go_format(cx, s, e) {
+    if let Some(parts) = go_format(cx, s, e).or_else(|| python_format(cx, s, e)) {
         return KeyExpr::Template(parts, written(), format!("expression {}", expr()));
     }
     if let Some(name) = chain_name(cx, s, e) {
@@ -1531,44 +1541,15 @@ fn go_format(cx: &Ctx, s: usize, e: usize) -> Option<Vec<crate::template::Part>>
         _ => return None,
     };
     let args = split_args(cx, s + 4, e - 1);
-    // One argument: a literal string or number token, or a name.
-    enum Operand {
-        Str(String),
-        Int(String),
-        Name(String),
-    }
     let operand = |a: &Arg| -> Option<Operand> {
-        if a.name.is_some() || a.start >= a.end {
+        if a.name.is_some() {
             return None;
         }
-        let t = &toks[a.start];
-        if a.end == a.start + 1 {
-            match t.kind {
-                Tk::Str => return Some(Operand::Str(str_value(src, t))),
-                Tk::Num => {
-                    let digits = std::str::from_utf8(t.text(src)).ok()?;
-                    let decimal = digits.bytes().all(|b| b.is_ascii_digit())
-                        && (digits == "0" || !digits.starts_with('0'));
-                    return decimal.then(|| Operand::Int(digits.to_string()));
-                }
-                _ => {}
-            }
-        }
-        let name = chain_name(cx, a.start, a.end)?;
-        (t.kind == Tk::Ident && !matches!(name.as_str(), "nil" | "true" | "false" | "iota"))
-            .then_some(Operand::Name(name))
+        const_operand(cx, a.start, a.end)
     };
     let mut parts: Vec<Part> = Vec::new();
     let mut text = String::new();
-    let push = |parts: &mut Vec<Part>, text: &mut String, op: Operand| match op {
-        Operand::Str(v) | Operand::Int(v) => text.push_str(&v),
-        Operand::Name(n) => {
-            if !text.is_empty() {
-                parts.push(Part::Text(std::mem::take(text)));
-            }
-            parts.push(Part::Name(n));
-        }
-    };
+    let push = push_operand;
     if !sprintf {
         // `Sprint` puts a space between two operands only when neither is a string; with
         // strings only (a name is a string constant's) it concatenates.
@@ -1617,6 +1598,178 @@ fn go_format(cx: &Ctx, s: usize, e: usize) -> Option<Vec<crate::template::Part>>
         if rest.next().is_some() {
             return None;
         }
+    }
+    if !text.is_empty() {
+        parts.push(Part::Text(text));
+    }
+    (!parts.is_empty()).then_some(parts)
+}
+
+/// A constant operand of a formatting expression: a string literal, a decimal integer
+/// literal (`0` or digits without a leading zero: Go reads `010` as octal), or a name
+/// (resolved later; only string constants are ever definitions).
+enum Operand {
+    Str(String),
+    Int(String),
+    Name(String),
+}
+
+/// The tokens `s..e` as one [`Operand`], if they are one.
+fn const_operand(cx: &Ctx, s: usize, e: usize) -> Option<Operand> {
+    let (src, toks) = (cx.src, cx.toks);
+    if s >= e {
+        return None;
+    }
+    let t = &toks[s];
+    if e == s + 1 {
+        match t.kind {
+            Tk::Str if !t.interpolated() => return Some(Operand::Str(str_value(src, t))),
+            Tk::Str => return None,
+            Tk::Num => {
+                let digits = std::str::from_utf8(t.text(src)).ok()?;
+                let decimal = digits.bytes().all(|b| b.is_ascii_digit())
+                    && (digits == "0" || !digits.starts_with('0'));
+                return decimal.then(|| Operand::Int(digits.to_string()));
+            }
+            _ => {}
+        }
+    }
+    let name = chain_name(cx, s, e)?;
+    let literal = matches!(
+        name.as_str(),
+        "nil" | "true" | "false" | "iota" | "None" | "True" | "False"
+    );
+    (t.kind == Tk::Ident && !literal && !name.starts_with('@')).then_some(Operand::Name(name))
+}
+
+/// Appends an operand's text to `text`, or (a name) ends the text part and adds the name.
+fn push_operand(parts: &mut Vec<crate::template::Part>, text: &mut String, op: Operand) {
+    use crate::template::Part;
+    match op {
+        Operand::Str(v) | Operand::Int(v) => text.push_str(&v),
+        Operand::Name(n) => {
+            if !text.is_empty() {
+                parts.push(Part::Text(std::mem::take(text)));
+            }
+            parts.push(Part::Name(n));
+        }
+    }
+}
+
+/// Python `"{}_clicked".format(A)` and `"%s_clicked" % A` (also `% (A, B)`) of constants, as
+/// the parts of an interpolated string, the format a plain string literal. `str.format`:
+/// `{}` (automatic), `{0}` (by index), `{name}` (a keyword argument) and `{{`/`}}`; a format
+/// spec or conversion (`{:>8}`, `{!r}`), an attribute or index (`{0.x}`, `{0[k]}`), mixing
+/// automatic and manual numbering (a `ValueError`), or a field without its argument leaves
+/// it dynamic. `%`: `%s` (a string, a name or an integer literal: `str()` of it), `%d`/`%i`
+/// (an integer literal) and `%%`, exactly as many operands as conversions (else a
+/// `TypeError`); `%(name)s`, flags, widths and other conversions leave it dynamic.
+fn python_format(cx: &Ctx, s: usize, e: usize) -> Option<Vec<crate::template::Part>> {
+    use crate::template::Part;
+    let (src, toks) = (cx.src, cx.toks);
+    if cx.lang != Lang::Python || e < s + 3 {
+        return None;
+    }
+    let f = &toks[s];
+    if f.kind != Tk::Str || f.interpolated() {
+        return None;
+    }
+    let format = str_value(src, f);
+    let mut parts: Vec<Part> = Vec::new();
+    let mut text = String::new();
+    if toks[s + 1].is(src, "%") {
+        // The operands: one, or a parenthesized tuple.
+        let mut ops: Vec<(usize, usize)> = vec![(s + 2, e)];
+        if toks[s + 2].is(src, "(") && match_fwd(toks, src, s + 2) == Some(e - 1) {
+            let inner = split_args(cx, s + 3, e - 1);
+            if inner.iter().any(|a| a.name.is_some()) {
+                return None;
+            }
+            ops = inner.iter().map(|a| (a.start, a.end)).collect();
+        }
+        let mut ops = ops.into_iter();
+        let mut chars = format.chars();
+        while let Some(c) = chars.next() {
+            if c != '%' {
+                text.push(c);
+                continue;
+            }
+            let conv = chars.next()?;
+            if conv == '%' {
+                text.push('%');
+                continue;
+            }
+            let (os, oe) = ops.next()?;
+            match (conv, const_operand(cx, os, oe)?) {
+                ('s', op) => push_operand(&mut parts, &mut text, op),
+                ('d' | 'i', Operand::Int(v)) => text.push_str(&v),
+                _ => return None,
+            }
+        }
+        if ops.next().is_some() {
+            return None;
+        }
+    } else if e >= s + 5
+        && toks[s + 1].is(src, ".")
+        && toks[s + 2].is(src, "format")
+        && toks[s + 3].is(src, "(")
+        && match_fwd(toks, src, s + 3) == Some(e - 1)
+    {
+        let args = split_args(cx, s + 4, e - 1);
+        let positional: Vec<&Arg> = args.iter().filter(|a| a.name.is_none()).collect();
+        if positional
+            .iter()
+            .any(|a| toks[a.start].is(src, "*") || toks[a.start].is(src, "**"))
+        {
+            return None;
+        }
+        let mut auto = 0usize;
+        let (mut used_auto, mut used_manual) = (false, false);
+        let mut chars = format.chars().peekable();
+        while let Some(c) = chars.next() {
+            if (c == '{' || c == '}') && chars.peek() == Some(&c) {
+                chars.next();
+                text.push(c);
+                continue;
+            }
+            if c == '}' {
+                return None;
+            }
+            if c != '{' {
+                text.push(c);
+                continue;
+            }
+            let mut field = String::new();
+            loop {
+                match chars.next()? {
+                    '}' => break,
+                    ch => field.push(ch),
+                }
+            }
+            let (os, oe) = if field.is_empty() {
+                used_auto = true;
+                auto += 1;
+                let a = positional.get(auto - 1)?;
+                (a.start, a.end)
+            } else if field.bytes().all(|b| b.is_ascii_digit()) {
+                used_manual = true;
+                let a = positional.get(field.parse::<usize>().ok()?)?;
+                (a.start, a.end)
+            } else if field.chars().all(|ch| ch.is_alphanumeric() || ch == '_') {
+                let a = args
+                    .iter()
+                    .find(|a| a.name.is_some() && arg_name(cx, a).as_deref() == Some(&field))?;
+                (a.start, a.end)
+            } else {
+                return None;
+            };
+            if used_auto && used_manual {
+                return None;
+            }
+            push_operand(&mut parts, &mut text, const_operand(cx, os, oe)?);
+        }
+    } else {
+        return None;
     }
     if !text.is_empty() {
         parts.push(Part::Text(text));
@@ -1855,8 +2008,17 @@ mod tests {
                 .rposition(|t| t.is(src.as_bytes(), name))
                 .unwrap()
         };
+        let decls = destructuring_decls(src.as_bytes(), &toks, Lang::Ts);
         let at = |name: &str, use_tok: usize| {
-            local_destructured(src.as_bytes(), &toks, Lang::Ts, use_tok, name, &scope_of)
+            local_destructured(
+                src.as_bytes(),
+                &toks,
+                Lang::Ts,
+                &decls,
+                use_tok,
+                name,
+                &scope_of,
+            )
         };
         let inside = toks
             .iter()
@@ -1877,7 +2039,15 @@ mod tests {
         assert_eq!(at("EVENTS", inside), None);
         // Not JS.
         assert_eq!(
-            local_destructured(src.as_bytes(), &toks, Lang::Python, inside, "A", &scope_of),
+            local_destructured(
+                src.as_bytes(),
+                &toks,
+                Lang::Python,
+                &destructuring_decls(src.as_bytes(), &toks, Lang::Python),
+                inside,
+                "A",
+                &scope_of
+            ),
             None
         );
     }
@@ -1958,6 +2128,74 @@ mod tests {
             keys(r#"posthog.capture(fmt.Sprintf("%s", A))"#, "a.ts")[0].1,
             KeyExpr::Dynamic(_)
         ));
+    }
+
+    #[test]
+    fn python_format_and_percent_of_constants_are_templates() {
+        use crate::template::Part;
+        let event = |expr: &str| -> KeyExpr {
+            let src = format!("posthog.capture({expr}, distinct_id=user.id)");
+            let got = keys(&src, "views.py");
+            assert_eq!(got.len(), 1, "{expr}");
+            got.into_iter().next().map(|g| g.1).unwrap()
+        };
+        let parts = |expr: &str| match event(expr) {
+            KeyExpr::Template(parts, written, _) => {
+                assert_eq!(written, expr);
+                Some(parts)
+            }
+            _ => None,
+        };
+        let text = |t: &str| Part::Text(t.into());
+        let name = |n: &str| Part::Name(n.into());
+        assert_eq!(
+            parts(r#""{}_clicked".format(PREFIX)"#),
+            Some(vec![name("PREFIX"), text("_clicked")])
+        );
+        assert_eq!(
+            parts(r#""{1}:{0}_{{x}}_{area}".format(A, "b", area=names.AREA)"#),
+            Some(vec![
+                text("b:"),
+                name("A"),
+                text("_{x}_"),
+                name("names.AREA")
+            ])
+        );
+        assert_eq!(
+            parts(r#""%s_%s_%d%%" % (PREFIX, "x", 2)"#),
+            Some(vec![name("PREFIX"), text("_x_2%")])
+        );
+        assert_eq!(
+            parts(r#""%s_viewed" % PAGE"#),
+            Some(vec![name("PAGE"), text("_viewed")])
+        );
+        assert_eq!(parts(r#""v%s" % 3"#), Some(vec![text("v3")]));
+        for dynamic in [
+            r#""{}_x".format(a())"#,
+            r#""{:>8}".format(A)"#,
+            r#""{!r}".format(A)"#,
+            r#""{0.name}".format(A)"#,
+            r#""{}_{0}".format(A)"#,
+            r#""{}_{}".format(A)"#,
+            r#""{missing}".format(A)"#,
+            r#""{}".format(*names)"#,
+            r#""%s_%s" % (A,)"#,
+            r#""%s" % (A, B)"#,
+            r#""%d" % A"#,
+            r#""%r" % "a""#,
+            r#""%(k)s" % d"#,
+            r#""%5s" % A"#,
+            r#""%s" % None"#,
+            r#"f"{A}".format(B)"#,
+            r#"FMT.format(A)"#,
+            r#""%s" % A + "x""#,
+        ] {
+            assert!(
+                matches!(event(dynamic), KeyExpr::Dynamic(_)),
+                "{dynamic}: {:?}",
+                event(dynamic)
+            );
+        }
     }
 
     #[test]

@@ -750,15 +750,20 @@ fn scan_once(
             Outcome {
                 walk: Some(record), ..
             },
-        )) if root.is_dir() => walkcache::check(&base, record, v.paths(), &|s| v.trusted(s)),
+        )) if root.is_dir() => {
+            walkcache::check(&base, record, v.paths(), &|s| v.trusted(s), &|i, s| {
+                v.fresh(i, s)
+            })
+        }
         _ => None,
     };
     let walk_checked = checked.is_some();
     // Nothing changed: every file's stat, what resolution looked at outside the walk. The
     // cached result is the result; no extract or summary is decoded.
     if let (Some(checked), Some((v, outcome))) = (&checked, &mut prev) {
-        let fresh = (0..v.len()).all(|i| v.fresh(i, &checked.stats[i]));
-        if fresh && outcome.counts.is_some() && cross_file_inputs_unchanged(&base, v, outcome, true)
+        if checked.changed.is_empty()
+            && outcome.counts.is_some()
+            && cross_file_inputs_unchanged(&base, v, outcome, true)
         {
             let (scanned, matched) = outcome.counts.unwrap_or_default();
             lap("walk check", &mut phases);
@@ -860,14 +865,13 @@ fn scan_once(
     let (states, mut skipped, dirs) = match (checked, view) {
         (Some(checked), Some(v)) => {
             let mut unchanged = Pass::default();
-            let mut to_read: Vec<usize> = Vec::new();
-            for (i, stat) in checked.stats.iter().enumerate() {
-                if v.fresh(i, stat) {
+            let to_read: Vec<usize> = checked.changed.iter().map(|(i, _)| *i).collect();
+            let mut changed = to_read.iter().copied().peekable();
+            for i in 0..v.len() {
+                if changed.next_if_eq(&i).is_none() {
                     unchanged
                         .files
                         .push((Cow::Borrowed(v.path(i)), Seen::Unchanged(i)));
-                } else {
-                    to_read.push(i);
                 }
             }
             let mut states = vec![unchanged];

@@ -10,10 +10,16 @@ use crate::{Kind, Reference, ScanReport, Side};
 /// Pretty-printed JSON of [`crate::wire::Scan`], as documented in the crate README
 /// (`"version": 1`).
 pub fn json(r: &ScanReport) -> String {
-    let mut s = serde_json::to_string_pretty(&crate::wire::Scan::of(r))
+    let mut s = serde_json::to_string_pretty(&crate::wire::ScanRef::of(r))
         .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
     s.push('\n');
     s
+}
+
+/// [`json`] written to `out` as it is made (the same bytes, newline included).
+pub fn write_json(r: &ScanReport, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, &crate::wire::ScanRef::of(r))?;
+    out.write_all(b"\n")
 }
 
 const SARIF_SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";

@@ -502,6 +502,8 @@ pub(crate) fn file_refs_defs(
             .find(|f| f.body.0 <= k && k < f.body.1)
             .map_or((0, toks.len()), |f| f.body)
     };
+    // The file's destructuring declarations, found once if a reference needs them.
+    let decls: OnceCell<Vec<usize>> = OnceCell::new();
     // `const { A } = EVENTS; capture(A)`: the member `EVENTS.A`.
     let member = |at: usize, name: &str| -> Option<String> {
         let (first, rest) = name
@@ -510,7 +512,15 @@ pub(crate) fn file_refs_defs(
         if infer::param_slot(&fns, at, first).is_some() {
             return None;
         }
-        match crate::extract::local_destructured(bytes, toks, lang, at, first, &scope_of)? {
+        match crate::extract::local_destructured(
+            bytes,
+            toks,
+            lang,
+            decls.get_or_init(|| crate::extract::destructuring_decls(bytes, toks, lang)),
+            at,
+            first,
+            &scope_of,
+        )? {
             Destructured::Member(m) => Some(match rest {
                 Some(rest) => format!("{m}.{rest}"),
                 None => m,
@@ -591,7 +601,15 @@ pub(crate) fn file_refs_defs(
                 None => format!("parameter `{first}` of a function"),
             });
         }
-        match crate::extract::local_destructured(bytes, toks, lang, at, first, &scope_of)? {
+        match crate::extract::local_destructured(
+            bytes,
+            toks,
+            lang,
+            decls.get_or_init(|| crate::extract::destructuring_decls(bytes, toks, lang)),
+            at,
+            first,
+            &scope_of,
+        )? {
             Destructured::Value(from) if from.is_empty() => {
                 Some(format!("destructured variable `{first}`"))
             }

@@ -215,23 +215,41 @@ fn git_commondir(dir: &Path) -> Option<PathBuf> {
 
 /// What [`check`] found: the tree's files are the recorded ones.
 pub(crate) struct Checked {
-    /// Each file's stat now (by row), for the cache to compare.
-    pub stats: Vec<Stat>,
+    /// The rows whose stat now is not the cached one (or not trusted), by row, with their
+    /// stat now; every other row is unchanged.
+    pub changed: Vec<(usize, Stat)>,
     /// The files the walk could not scan, as it would report them again.
     pub skipped: Vec<Skipped>,
 }
 
+/// How many directories a thread of [`check`] takes at a time: small enough that the
+/// threads end together, large enough that taking them costs nothing.
+#[cfg(unix)]
+const DIRS_AT_A_TIME: usize = 16;
+
+/// One thread's share of [`check`]: the rows it found changed and the skipped files it
+/// stat'ed (by their index in the record), each with its stat now.
+#[cfg(unix)]
+type Share = (Vec<(usize, Stat)>, Vec<(usize, Stat)>);
+
 /// Whether a walk of `base` now would find exactly the files `record` lists (`paths`, the
-/// cache's rows, and its skipped files); if so, every file's stat now. `trusted` says
-/// whether a stat was taken well after its last modification. `None`: walk in full.
+/// cache's rows, and its skipped files); if so, the rows whose stat changed. `trusted`
+/// says whether a stat was taken well after its last modification; `fresh(row, stat)`
+/// whether a row's stat now is its cached one, trusted. `None`: walk in full.
+///
+/// The directories are shared out among the threads (the calling one among them) a few at
+/// a time from a counter, so the threads end together whatever each directory holds; the
+/// answer does not depend on which thread checked what (the changed rows are sorted).
 #[cfg(unix)]
 pub(crate) fn check(
     base: &Path,
     record: &WalkRecord,
     paths: &[&str],
     trusted: &(dyn Fn(&Stat) -> bool + Sync),
+    fresh: &(dyn Fn(usize, &Stat) -> bool + Sync),
 ) -> Option<Checked> {
     use rustix::fs::{AtFlags, Mode, OFlags};
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
     if record.file_dirs.len() != paths.len() || record.dirs.is_empty() {
         return None;
@@ -245,14 +263,31 @@ pub(crate) fn check(
     {
         return None;
     }
-    // Each directory's files (rows, and skipped files by their index after the rows).
+    // Each directory's files (rows, and skipped files by their index after the rows), as
+    // one flat list: directory `d`'s are `members[starts[d]..starts[d + 1]]`.
     let n = paths.len();
-    let mut by_dir: Vec<Vec<u32>> = vec![Vec::new(); record.dirs.len()];
-    for (i, &d) in record.file_dirs.iter().enumerate() {
-        by_dir.get_mut(d as usize)?.push(i as u32);
+    let dirs = record.dirs.len();
+    let mut starts = vec![0u32; dirs + 1];
+    for &d in &record.file_dirs {
+        *starts.get_mut(d as usize + 1)? += 1;
     }
-    for (k, (_, d, _)) in record.skipped.iter().enumerate() {
-        by_dir.get_mut(*d as usize)?.push((n + k) as u32);
+    for (_, d, _) in &record.skipped {
+        *starts.get_mut(*d as usize + 1)? += 1;
+    }
+    for d in 0..dirs {
+        starts[d + 1] += starts[d];
+    }
+    let mut next = starts.clone();
+    let mut members = vec![0u32; n + record.skipped.len()];
+    let dir_of = record
+        .file_dirs
+        .iter()
+        .copied()
+        .chain(record.skipped.iter().map(|(_, d, _)| *d));
+    for (i, d) in dir_of.enumerate() {
+        let at = &mut next[d as usize];
+        members[*at as usize] = i as u32;
+        *at += 1;
     }
     let name_of = |i: u32| -> &str {
         let i = i as usize;
@@ -265,89 +300,98 @@ pub(crate) fn check(
     };
     let threads = std::thread::available_parallelism()
         .map_or(1, |t| t.get())
-        .min(8);
-    let chunk = record.dirs.len().div_ceil(threads).max(1);
-    let dirs: Vec<(usize, &DirRecord)> = record.dirs.iter().enumerate().collect();
+        .min(8)
+        .min(dirs.div_ceil(DIRS_AT_A_TIME));
     // Directories are opened relative to the root's descriptor: only their own path's
     // components are looked up, not the root's again for each of them.
     let dir_flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
     let root = rustix::fs::open(base, dir_flags, Mode::empty()).ok()?;
-    let root = &root;
-    let parts: Vec<Option<Vec<(u32, Stat)>>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = dirs
-            .chunks(chunk)
-            .map(|part| {
-                let by_dir = &by_dir;
-                let name_of = &name_of;
-                scope.spawn(move || -> Option<Vec<(u32, Stat)>> {
-                    let mut out =
-                        Vec::with_capacity(part.iter().map(|(d, _)| by_dir[*d].len()).sum());
-                    for &(d, dir) in part {
-                        let rel = if dir.rel.is_empty() {
-                            "."
-                        } else {
-                            dir.rel.as_str()
-                        };
-                        let fd = rustix::fs::openat(root, rel, dir_flags, Mode::empty()).ok()?;
-                        let now = stat_of(&rustix::fs::fstat(&fd).ok()?);
-                        if now != dir.stat || !trusted(&now) {
-                            return None;
-                        }
-                        for (name, stat) in &dir.ignores {
-                            let now =
-                                rustix::fs::statat(&fd, name.as_str(), AtFlags::SYMLINK_NOFOLLOW)
-                                    .ok()
-                                    .map(|s| {
-                                        if name == ".git" && is_dir(&s) {
-                                            git_dir_stat(stat_of(&s).inode)
-                                        } else {
-                                            stat_of(&s)
-                                        }
-                                    });
-                            if now != *stat || stat.as_ref().is_some_and(|s| !trusted(s)) {
-                                return None;
-                            }
-                        }
-                        for &i in &by_dir[d] {
-                            let s = rustix::fs::statat(&fd, name_of(i), AtFlags::SYMLINK_NOFOLLOW)
-                                .ok()?;
-                            if !is_reg(&s) {
-                                return None;
-                            }
-                            out.push((i, stat_of(&s)));
-                        }
-                    }
-                    Some(out)
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().ok().flatten())
-            .collect()
-    });
-    let mut stats = vec![Stat::NONE; n];
-    let mut seen = 0usize;
-    for part in parts {
-        for (i, s) in part? {
-            let i = i as usize;
-            seen += 1;
-            if i < n {
-                stats[i] = s;
-            } else {
-                // A skipped file changed: it may be scannable now.
-                let (_, _, was) = &record.skipped[i - n];
-                if s != *was || !trusted(was) {
+    let taken = AtomicUsize::new(0);
+    let failed = AtomicBool::new(false);
+    // One thread's share, or `None` (walk in full; the other threads stop at their next
+    // directories).
+    let work = || -> Option<Share> {
+        let (mut changed, mut skipped) = (Vec::new(), Vec::new());
+        let mut run = || -> Option<()> {
+            loop {
+                if failed.load(Ordering::Relaxed) {
                     return None;
                 }
+                let first = taken.fetch_add(DIRS_AT_A_TIME, Ordering::Relaxed);
+                if first >= dirs {
+                    return Some(());
+                }
+                for d in first..(first + DIRS_AT_A_TIME).min(dirs) {
+                    let dir = &record.dirs[d];
+                    let rel = if dir.rel.is_empty() {
+                        "."
+                    } else {
+                        dir.rel.as_str()
+                    };
+                    let fd = rustix::fs::openat(&root, rel, dir_flags, Mode::empty()).ok()?;
+                    let now = stat_of(&rustix::fs::fstat(&fd).ok()?);
+                    if now != dir.stat || !trusted(&now) {
+                        return None;
+                    }
+                    for (name, stat) in &dir.ignores {
+                        let now = rustix::fs::statat(&fd, name.as_str(), AtFlags::SYMLINK_NOFOLLOW)
+                            .ok()
+                            .map(|s| {
+                                if name == ".git" && is_dir(&s) {
+                                    git_dir_stat(stat_of(&s).inode)
+                                } else {
+                                    stat_of(&s)
+                                }
+                            });
+                        if now != *stat || stat.as_ref().is_some_and(|s| !trusted(s)) {
+                            return None;
+                        }
+                    }
+                    for &i in &members[starts[d] as usize..starts[d + 1] as usize] {
+                        let s =
+                            rustix::fs::statat(&fd, name_of(i), AtFlags::SYMLINK_NOFOLLOW).ok()?;
+                        if !is_reg(&s) {
+                            return None;
+                        }
+                        let (i, s) = (i as usize, stat_of(&s));
+                        if i >= n {
+                            skipped.push((i - n, s));
+                        } else if !fresh(i, &s) {
+                            changed.push((i, s));
+                        }
+                    }
+                }
+            }
+        };
+        match run() {
+            Some(()) => Some((changed, skipped)),
+            None => {
+                failed.store(true, Ordering::Relaxed);
+                None
+            }
+        }
+    };
+    let parts: Vec<Option<Share>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (1..threads).map(|_| scope.spawn(work)).collect();
+        let mut parts = vec![work()];
+        parts.extend(handles.into_iter().map(|h| h.join().ok().flatten()));
+        parts
+    });
+    let mut changed = Vec::new();
+    for part in parts {
+        let (rows, skipped) = part?;
+        changed.extend(rows);
+        for (k, s) in skipped {
+            // A skipped file changed: it may be scannable now.
+            let (_, _, was) = &record.skipped[k];
+            if s != *was || !trusted(was) {
+                return None;
             }
         }
     }
-    if seen != n + record.skipped.len() {
-        return None;
-    }
+    changed.sort_unstable_by_key(|(i, _)| *i);
     Some(Checked {
-        stats,
+        changed,
         skipped: record.skipped.iter().map(|(s, _, _)| s.clone()).collect(),
     })
 }
@@ -359,6 +403,7 @@ pub(crate) fn check(
     _record: &WalkRecord,
     _paths: &[&str],
     _trusted: &(dyn Fn(&Stat) -> bool + Sync),
+    _fresh: &(dyn Fn(usize, &Stat) -> bool + Sync),
 ) -> Option<Checked> {
     None
 }

@@ -36,6 +36,33 @@ pub struct Scan {
     pub skipped: Vec<Skipped>,
 }
 
+/// [`Scan`] borrowed from a [`ScanReport`]: the same document, written without copying the
+/// report (same fields in the same order, so the same bytes).
+#[derive(Serialize)]
+pub(crate) struct ScanRef<'a> {
+    version: u32,
+    keys: &'a [KeyReport],
+    dynamic: &'a [Reference],
+    files_scanned: usize,
+    files_matched: usize,
+    wrappers: &'a [WrapperReport],
+    skipped: &'a [Skipped],
+}
+
+impl<'a> ScanRef<'a> {
+    pub(crate) fn of(report: &'a ScanReport) -> ScanRef<'a> {
+        ScanRef {
+            version: REPORT_VERSION,
+            keys: &report.keys,
+            dynamic: &report.dynamic,
+            files_scanned: report.files_scanned,
+            files_matched: report.files_matched,
+            wrappers: &report.wrappers,
+            skipped: &report.skipped,
+        }
+    }
+}
+
 impl Scan {
     /// The document of a scan's result.
     pub fn of(report: &ScanReport) -> Scan {
@@ -79,6 +106,14 @@ mod tests {
             serde_json::from_str::<Scan>(&text).unwrap(),
             Scan::of(&report)
         );
+        // The borrowed document is the owned one, byte for byte, built whole or written.
+        assert_eq!(
+            serde_json::to_string_pretty(&Scan::of(&report)).unwrap() + "\n",
+            text
+        );
+        let mut written = Vec::new();
+        crate::render::write_json(&report, &mut written).unwrap();
+        assert_eq!(String::from_utf8(written).unwrap(), text);
         // A version-1 document from before `wrappers` and `skipped` still reads.
         let mut older = value.clone();
         let object = older.as_object_mut().unwrap();
