@@ -1882,12 +1882,12 @@ impl PosthogStore {
                     }
                 }
                 // The viewset's scope object (`PropertyDefinitionViewSet`'s is
-                // `property_definition`, posthog/api/property_definition.py); the project
-                // itself is not checked here.
+                // `property_definition`, posthog/api/property_definition.py; the project itself
+                // is `ProjectViewSet`'s `project`, posthog/api/project.py).
                 let scope_object = match &segments[2..] {
                     ["property_definitions", ..] => Some("property_definition"),
                     [resource, ..] => Resource::from_segment(resource).map(Resource::scope_object),
-                    [] => None,
+                    [] => Some("project"),
                 };
                 if let Some(object) = scope_object {
                     self.check_scope(object, method)?;

@@ -1181,9 +1181,10 @@ async fn a_scoped_key_is_refused_where_it_lacks_the_scope() {
 }
 
 #[tokio::test]
-async fn the_users_own_record_needs_user_read_and_the_key_itself_needs_nothing() {
+async fn the_user_needs_user_read_the_project_project_read_and_the_key_itself_nothing() {
     // `/api/users/@me/` is `UserViewSet`, scope object `user`; `/api/personal_api_keys/@current/`
-    // is open to the key itself (`PersonalApiKeySelfAccessPermission`).
+    // is open to the key itself (`PersonalApiKeySelfAccessPermission`); `/api/projects/:id/` is
+    // `ProjectViewSet`, scope object `project`.
     let scenario = demo_with(|s| {
         s["posthog"]["personal_api_key_scopes"] = json!(["feature_flag:read"]);
     });
@@ -1199,12 +1200,21 @@ async fn the_users_own_record_needs_user_read_and_the_key_itself_needs_nothing()
         .await;
     assert_eq!(key.status, 200);
     assert_eq!(key.body["scoped_teams"], json!(null));
+    // The project itself is `ProjectViewSet`, scope object `project`.
+    let project_itself = env.posthog("GET", &project(""), None).await;
+    assert_eq!(project_itself.status, 403);
+    assert_eq!(
+        project_itself.body["detail"],
+        "API key missing required scope 'project:read'"
+    );
     let scenario = demo_with(|s| {
-        s["posthog"]["personal_api_key_scopes"] = json!(["user:read"]);
+        s["posthog"]["personal_api_key_scopes"] = json!(["user:read", "project:read"]);
     });
     let env = start_with(scenario, fast()).await;
     let me = env.posthog("GET", "/api/users/@me/", None).await;
     assert_eq!(me.status, 200, "{:?}", me.body);
+    let project_itself = env.posthog("GET", &project(""), None).await;
+    assert_eq!(project_itself.status, 200, "{:?}", project_itself.body);
 }
 
 #[tokio::test]

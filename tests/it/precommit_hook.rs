@@ -670,11 +670,11 @@ fn a_template_of_constants_from_other_files_is_checked_as_the_key_it_spells() {
     );
     repo.write(
         "api/views.py",
-        "import posthog\nfrom .names import PREFIX\n\n\ndef view(request):\n    posthog.capture(f\"{PREFIX}_opened\", distinct_id=request.user.id)\n",
+        "import posthog\nfrom .names import PREFIX\n\n\ndef view(request):\n    posthog.capture(f\"{PREFIX}_opened\", distinct_id=request.user.id)\n    posthog.capture(\"{}_closed\".format(PREFIX), distinct_id=request.user.id)\n    posthog.capture(\"%s_reopened\" % PREFIX, distinct_id=request.user.id)\n",
     );
     repo.write(
         "svc/handler.go",
-        "package svc\n\nfunc h(client posthog.Client) {\n\tclient.Enqueue(posthog.Capture{DistinctId: \"u\", Event: Prefix + \"_paid\"})\n}\n",
+        "package svc\n\nfunc h(client posthog.Client) {\n\tclient.Enqueue(posthog.Capture{DistinctId: \"u\", Event: Prefix + \"_paid\"})\n\tclient.Enqueue(posthog.Capture{DistinctId: \"u\", Event: fmt.Sprintf(\"%s_refunded\", Prefix)})\n}\n",
     );
     repo.git(&["add", "."]);
     let out = repo.hook();
@@ -692,6 +692,13 @@ fn a_template_of_constants_from_other_files_is_checked_as_the_key_it_spells() {
         err.contains("event  `go_billing_paid`  is not documented"),
         "{err}"
     );
+    // Python's str.format and %, Go's fmt.Sprintf of the same constants.
+    for key in ["billing_closed", "billing_reopened", "go_billing_refunded"] {
+        assert!(
+            err.contains(&format!("event  `{key}`  is not documented")),
+            "{key}: {err}"
+        );
+    }
     assert!(!err.contains("`checkout_started`  is not"), "{err}");
     // A name defined nowhere keeps the whole key dynamic, with its location.
     assert!(err.contains("src/app.ts:6"), "{err}");

@@ -22,6 +22,9 @@ pub(crate) struct Def {
     pub chain: Vec<String>,
     pub value: String,
     pub line: u32,
+    /// Index of the value's token in its file (for scope: a definition inside a function
+    /// is that function's local).
+    pub tok: u32,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -174,6 +177,7 @@ pub(crate) fn find_defs(
                     chain,
                     value: str_value(src, t),
                     line: t.line,
+                    tok: k as u32,
                 });
             }
             _ => {}

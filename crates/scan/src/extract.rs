@@ -189,17 +189,34 @@ pub(crate) enum Destructured {
     Value(String),
 }
 
-/// The nearest JS/TS destructuring declaration before token `at`, in a scope that holds
-/// `at` (`scope_of` as in [`local_conditional`]), whose pattern binds `name`.
+/// The openers of a JS/TS file's destructuring declarations (`const {`, `let [`, …), in
+/// token order: what [`local_destructured`] searches (empty in other languages).
+pub(crate) fn destructuring_decls(src: &[u8], toks: &[Token], lang: Lang) -> Vec<usize> {
+    if lang.family() != Family::Js {
+        return Vec::new();
+    }
+    (1..toks.len())
+        .filter(|&k| {
+            (toks[k].is(src, "{") || toks[k].is(src, "["))
+                && toks[k - 1].kind == Tk::Ident
+                && matches!(toks[k - 1].text(src), b"const" | b"let" | b"var")
+        })
+        .collect()
+}
+
+/// The nearest JS/TS destructuring declaration (among `decls`, from
+/// [`destructuring_decls`]) before token `at`, in a scope that holds `at` (`scope_of` as in
+/// [`local_conditional`]), whose pattern binds `name`.
 pub(crate) fn local_destructured(
     src: &[u8],
     toks: &[Token],
     lang: Lang,
+    decls: &[usize],
     at: usize,
     name: &str,
     scope_of: &dyn Fn(usize) -> (usize, usize),
 ) -> Option<Destructured> {
-    if lang.family() != Family::Js {
+    if lang.family() != Family::Js || decls.is_empty() {
         return None;
     }
     let cx = Ctx {
@@ -212,15 +229,8 @@ pub(crate) fn local_destructured(
         bindings: Default::default(),
     };
     let at = at.min(toks.len());
-    for k in (1..at).rev() {
-        let open = &toks[k];
-        if !(open.is(src, "{") || open.is(src, "[")) {
-            continue;
-        }
+    for &k in decls.iter().rev().skip_while(|&&k| k >= at) {
         let decl = &toks[k - 1];
-        if decl.kind != Tk::Ident || !matches!(decl.text(src), b"const" | b"let" | b"var") {
-            continue;
-        }
         let Some(close) = match_fwd(toks, src, k).filter(|&c| c < at) else {
             continue;
         };
@@ -1998,8 +2008,17 @@ mod tests {
                 .rposition(|t| t.is(src.as_bytes(), name))
                 .unwrap()
         };
+        let decls = destructuring_decls(src.as_bytes(), &toks, Lang::Ts);
         let at = |name: &str, use_tok: usize| {
-            local_destructured(src.as_bytes(), &toks, Lang::Ts, use_tok, name, &scope_of)
+            local_destructured(
+                src.as_bytes(),
+                &toks,
+                Lang::Ts,
+                &decls,
+                use_tok,
+                name,
+                &scope_of,
+            )
         };
         let inside = toks
             .iter()
@@ -2020,7 +2039,15 @@ mod tests {
         assert_eq!(at("EVENTS", inside), None);
         // Not JS.
         assert_eq!(
-            local_destructured(src.as_bytes(), &toks, Lang::Python, inside, "A", &scope_of),
+            local_destructured(
+                src.as_bytes(),
+                &toks,
+                Lang::Python,
+                &destructuring_decls(src.as_bytes(), &toks, Lang::Python),
+                inside,
+                "A",
+                &scope_of
+            ),
             None
         );
     }

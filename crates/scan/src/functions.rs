@@ -105,7 +105,21 @@ const C_NOT_METHODS: &[&str] = &[
 
 /// Every function-like definition in the file, in token order.
 pub(crate) fn find_functions(src: &[u8], toks: &[Token], lang: Lang) -> Vec<FnSpan> {
-    let mut out = Vec::new();
+    let mut out = Out {
+        spans: Vec::new(),
+        returns: Vec::new(),
+        destructures: Vec::new(),
+    };
+    for (k, t) in toks.iter().enumerate() {
+        if t.is(src, "return") {
+            out.returns.push(k);
+        } else if t.is(src, "{")
+            && k > 0
+            && matches!(toks[k - 1].text(src), b"const" | b"let" | b"var")
+        {
+            out.destructures.push(k);
+        }
+    }
     match lang {
         Lang::Js | Lang::Ts | Lang::Vue | Lang::Svelte | Lang::Markup | Lang::Astro => {
             js(src, toks, &mut out)
@@ -114,8 +128,27 @@ pub(crate) fn find_functions(src: &[u8], toks: &[Token], lang: Lang) -> Vec<FnSp
         Lang::Go => go(src, toks, &mut out),
         _ => c_like(src, toks, lang, &mut out),
     }
-    out.sort_by_key(|f| (f.body.0, std::cmp::Reverse(f.body.1)));
-    out
+    let mut spans = out.spans;
+    spans.sort_by_key(|f| (f.body.0, std::cmp::Reverse(f.body.1)));
+    spans
+}
+
+/// The spans found so far, with what [`push`] looks for in each body, indexed once per file
+/// (a body is searched through these instead of token by token, so nested bodies do not
+/// make the search quadratic).
+struct Out {
+    spans: Vec<FnSpan>,
+    /// Every `return` token, in order.
+    returns: Vec<usize>,
+    /// Every `{` right after `const`, `let` or `var` (a destructuring declaration), in order.
+    destructures: Vec<usize>,
+}
+
+/// The indexes in the sorted `marks` that lie in `from..to`.
+fn marks_in(marks: &[usize], (from, to): (usize, usize)) -> &[usize] {
+    let lo = marks.partition_point(|&k| k < from);
+    let hi = marks.partition_point(|&k| k < to);
+    &marks[lo..hi.max(lo)]
 }
 
 fn word<'a>(src: &'a [u8], t: &Token) -> &'a [u8] {
@@ -390,14 +423,15 @@ fn pattern_walk(
 }
 
 /// `const { a, b } = props` in a body: the fields come from parameter `props`.
-fn destructured_in_body(src: &[u8], toks: &[Token], body: (usize, usize), params: &mut [Param]) {
-    for k in body.0..body.1 {
-        if !toks[k].is(src, "{")
-            || k == 0
-            || !matches!(toks[k - 1].text(src), b"const" | b"let" | b"var")
-        {
-            continue;
-        }
+fn destructured_in_body(
+    src: &[u8],
+    toks: &[Token],
+    destructures: &[usize],
+    body: (usize, usize),
+    params: &mut [Param],
+) {
+    // Each `{` after `const`/`let`/`var` in the body.
+    for &k in marks_in(destructures, body) {
         let Some(close) = close_of(src, toks, k) else {
             continue;
         };
@@ -563,7 +597,7 @@ fn bound_name(src: &[u8], toks: &[Token], k: usize) -> Option<String> {
     None
 }
 
-fn js(src: &[u8], toks: &[Token], out: &mut Vec<FnSpan>) {
+fn js(src: &[u8], toks: &[Token], out: &mut Out) {
     for k in 0..toks.len() {
         let t = &toks[k];
         if t.is(src, "function") {
@@ -737,20 +771,16 @@ fn skip_angle(src: &[u8], toks: &[Token], j: usize) -> usize {
 fn push(
     src: &[u8],
     toks: &[Token],
-    out: &mut Vec<FnSpan>,
+    out: &mut Out,
     name: Option<String>,
     tok: usize,
     mut params: Vec<Param>,
     body: (usize, usize),
 ) {
     if params.iter().any(|p| !p.name.is_empty()) {
-        destructured_in_body(src, toks, body, &mut params);
+        destructured_in_body(src, toks, &out.destructures, body, &mut params);
     }
-    let returns_fn = (body.0..body.1).find_map(|j| {
-        let t = &toks[j];
-        if !t.is(src, "return") {
-            return None;
-        }
+    let returns_fn = marks_in(&out.returns, body).iter().find_map(|&j| {
         let n = toks.get(j + 1)?;
         // `return (…) =>`, `return function`, `return useCallback(`, `return x => …`.
         if n.is(src, "function") || n.is(src, "useCallback") {
@@ -762,7 +792,7 @@ fn push(
         }
         (n.kind == Tk::Ident && is_p(src, toks.get(j + 2), "=>")).then_some(j + 1)
     });
-    out.push(FnSpan {
+    out.spans.push(FnSpan {
         name,
         tok,
         params,
@@ -772,7 +802,7 @@ fn push(
     });
 }
 
-fn indented(src: &[u8], toks: &[Token], lang: Lang, out: &mut Vec<FnSpan>) {
+fn indented(src: &[u8], toks: &[Token], lang: Lang, out: &mut Out) {
     for k in 0..toks.len() {
         let t = &toks[k];
         let is_def = match lang {
@@ -842,7 +872,7 @@ fn indent_of(src: &[u8], start: usize) -> usize {
         .count()
 }
 
-fn go(src: &[u8], toks: &[Token], out: &mut Vec<FnSpan>) {
+fn go(src: &[u8], toks: &[Token], out: &mut Out) {
     for k in 0..toks.len() {
         if !toks[k].is(src, "func") {
             continue;
@@ -916,13 +946,13 @@ fn go(src: &[u8], toks: &[Token], out: &mut Vec<FnSpan>) {
         }
         let ps = params(src, toks, j, close, Lang::Go);
         push(src, toks, out, name, name_tok, ps, body);
-        if let Some(last) = out.last_mut() {
+        if let Some(last) = out.spans.last_mut() {
             last.receiver = receiver;
         }
     }
 }
 
-fn c_like(src: &[u8], toks: &[Token], lang: Lang, out: &mut Vec<FnSpan>) {
+fn c_like(src: &[u8], toks: &[Token], lang: Lang, out: &mut Out) {
     for k in 0..toks.len() {
         let t = &toks[k];
         if t.kind != Tk::Ident || !is_p(src, toks.get(k + 1), "(") {

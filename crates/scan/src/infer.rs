@@ -907,29 +907,64 @@ fn bare_name<'a>(src: &'a [u8], toks: &[Token], s: usize, e: usize) -> Option<Co
     }
 }
 
-fn split(src: &[u8], toks: &[Token], from: usize, to: usize) -> Vec<(usize, usize)> {
-    let mut out = Vec::new();
-    let mut depth = 0usize;
-    let mut start = from;
-    for (j, t) in toks.iter().enumerate().take(to).skip(from) {
-        if t.kind == Tk::Punct {
-            match t.text(src) {
-                b"(" | b"[" | b"{" => depth += 1,
-                b")" | b"]" | b"}" => depth = depth.saturating_sub(1),
-                b"," if depth == 0 => {
+/// The comma-separated pieces of `toks[from..to]` at bracket depth 0, as token ranges
+/// (empty pieces left out), made as they are iterated (nothing is allocated).
+fn split<'a>(src: &'a [u8], toks: &'a [Token], from: usize, to: usize) -> Split<'a> {
+    Split {
+        src,
+        toks,
+        j: from,
+        to,
+        depth: 0,
+        start: from,
+        done: false,
+    }
+}
+
+struct Split<'a> {
+    src: &'a [u8],
+    toks: &'a [Token],
+    /// The next token to look at.
+    j: usize,
+    to: usize,
+    depth: usize,
+    /// Where the current piece starts.
+    start: usize,
+    /// The last piece has been handed out.
+    done: bool,
+}
+
+impl Iterator for Split<'_> {
+    type Item = (usize, usize);
+
+    fn next(&mut self) -> Option<(usize, usize)> {
+        let end = self.to.min(self.toks.len());
+        while self.j < end {
+            let j = self.j;
+            self.j += 1;
+            let t = &self.toks[j];
+            if t.kind != Tk::Punct {
+                continue;
+            }
+            match t.text(self.src) {
+                b"(" | b"[" | b"{" => self.depth += 1,
+                b")" | b"]" | b"}" => self.depth = self.depth.saturating_sub(1),
+                b"," if self.depth == 0 => {
+                    let start = self.start;
+                    self.start = j + 1;
                     if start < j {
-                        out.push((start, j));
+                        return Some((start, j));
                     }
-                    start = j + 1;
                 }
                 _ => {}
             }
         }
+        if self.done {
+            return None;
+        }
+        self.done = true;
+        (self.start < self.to).then_some((self.start, self.to))
     }
-    if start < to {
-        out.push((start, to));
-    }
-    out
 }
 
 /// `const x = f(…)`, `x := f(…)`, `x = f(…)`: a name bound to a call's result.
@@ -1457,5 +1492,49 @@ mod tests {
                 assert_eq!(close(&[a.clone(), new], &BTreeSet::new()), before);
             }
         }
+    }
+
+    /// The iterator hands out exactly the pieces the collecting version did, on every
+    /// range of real tokens (this crate's sources, as TypeScript).
+    #[test]
+    fn split_hands_out_the_pieces_of_the_definition() {
+        fn pieces(src: &[u8], toks: &[Token], from: usize, to: usize) -> Vec<(usize, usize)> {
+            let mut out = Vec::new();
+            let mut depth = 0usize;
+            let mut start = from;
+            for (j, t) in toks.iter().enumerate().take(to).skip(from) {
+                if t.kind == Tk::Punct {
+                    match t.text(src) {
+                        b"(" | b"[" | b"{" => depth += 1,
+                        b")" | b"]" | b"}" => depth = depth.saturating_sub(1),
+                        b"," if depth == 0 => {
+                            if start < j {
+                                out.push((start, j));
+                            }
+                            start = j + 1;
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            if start < to {
+                out.push((start, to));
+            }
+            out
+        }
+        let src = include_bytes!("infer.rs");
+        let mut toks = Vec::new();
+        crate::lexer::tokenize(src, Lang::Ts, &mut toks);
+        let n = toks.len();
+        assert!(n > 1000);
+        for from in (0..n).step_by(97) {
+            for len in [0, 1, 2, 5, 17, 60, 300] {
+                let to = from + len;
+                let got: Vec<_> = split(src, &toks, from, to).collect();
+                assert_eq!(got, pieces(src, &toks, from, to), "{from}..{to}");
+            }
+        }
+        let past: Vec<_> = split(src, &toks, n - 3, n + 5).collect();
+        assert_eq!(past, pieces(src, &toks, n - 3, n + 5));
     }
 }

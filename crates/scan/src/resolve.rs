@@ -73,8 +73,23 @@ impl DefIndex {
         self.lookup_from(name, None)
     }
 
+    /// Resolves a name among the definitions `keep` admits (a file's own definitions, for
+    /// a use: those not inside another function).
+    pub(crate) fn lookup_where(&self, name: &str, keep: &dyn Fn(&Def) -> bool) -> Resolution {
+        self.lookup_in(name, None, keep)
+    }
+
     /// Resolves a name, preferring definitions in the file its import points at.
     pub(crate) fn lookup_from(&self, name: &str, origin: Option<&Origin>) -> Resolution {
+        self.lookup_in(name, origin, &|_| true)
+    }
+
+    fn lookup_in(
+        &self,
+        name: &str,
+        origin: Option<&Origin>,
+        keep: &dyn Fn(&Def) -> bool,
+    ) -> Resolution {
         let narrow = |found: Vec<&(Def, String)>| -> Resolution {
             if let Some(o) = origin {
                 let admitted: Vec<&(Def, String)> =
@@ -100,7 +115,7 @@ impl DefIndex {
             let exact: Vec<&(Def, String)> = self
                 .defs
                 .iter()
-                .filter(|(d, _)| d.chain == suffix)
+                .filter(|(d, _)| d.chain == suffix && keep(d))
                 .collect();
             if !exact.is_empty() {
                 return narrow(exact);
@@ -108,7 +123,9 @@ impl DefIndex {
             let nested: Vec<&(Def, String)> = self
                 .defs
                 .iter()
-                .filter(|(d, _)| d.chain.len() > k && d.chain[d.chain.len() - k..] == *suffix)
+                .filter(|(d, _)| {
+                    d.chain.len() > k && d.chain[d.chain.len() - k..] == *suffix && keep(d)
+                })
                 .collect();
             if !nested.is_empty() {
                 return narrow(nested);
@@ -422,6 +439,7 @@ mod tests {
                     chain: chain.split('.').map(String::from).collect(),
                     value: value.to_string(),
                     line: 1,
+                    tok: 0,
                 },
                 path,
             );

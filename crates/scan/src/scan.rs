@@ -502,6 +502,20 @@ pub(crate) fn file_refs_defs(
             .find(|f| f.body.0 <= k && k < f.body.1)
             .map_or((0, toks.len()), |f| f.body)
     };
+    // A definition of the file counts for a use at token `at` unless it is inside a
+    // function that does not hold `at`: another function's local is never this one's.
+    let in_scope = |at: usize| {
+        let fns = &fns;
+        move |d: &crate::defs::Def| {
+            let k = d.tok as usize;
+            fns.iter()
+                .rev()
+                .find(|f| f.body.0 <= k && k < f.body.1)
+                .is_none_or(|f| f.body.0 <= at && at < f.body.1)
+        }
+    };
+    // The file's destructuring declarations, found once if a reference needs them.
+    let decls: OnceCell<Vec<usize>> = OnceCell::new();
     // `const { A } = EVENTS; capture(A)`: the member `EVENTS.A`.
     let member = |at: usize, name: &str| -> Option<String> {
         let (first, rest) = name
@@ -510,7 +524,15 @@ pub(crate) fn file_refs_defs(
         if infer::param_slot(&fns, at, first).is_some() {
             return None;
         }
-        match crate::extract::local_destructured(bytes, toks, lang, at, first, &scope_of)? {
+        match crate::extract::local_destructured(
+            bytes,
+            toks,
+            lang,
+            decls.get_or_init(|| crate::extract::destructuring_decls(bytes, toks, lang)),
+            at,
+            first,
+            &scope_of,
+        )? {
             Destructured::Member(m) => Some(match rest {
                 Some(rest) => format!("{m}.{rest}"),
                 None => m,
@@ -591,7 +613,15 @@ pub(crate) fn file_refs_defs(
                 None => format!("parameter `{first}` of a function"),
             });
         }
-        match crate::extract::local_destructured(bytes, toks, lang, at, first, &scope_of)? {
+        match crate::extract::local_destructured(
+            bytes,
+            toks,
+            lang,
+            decls.get_or_init(|| crate::extract::destructuring_decls(bytes, toks, lang)),
+            at,
+            first,
+            &scope_of,
+        )? {
             Destructured::Value(from) if from.is_empty() => {
                 Some(format!("destructured variable `{first}`"))
             }
@@ -682,7 +712,10 @@ pub(crate) fn file_refs_defs(
                             dynamic = true;
                             break;
                         }
-                        match local.as_ref().map(|i| i.lookup(name)) {
+                        match local
+                            .as_ref()
+                            .map(|i| i.lookup_where(name, &in_scope(r.tok)))
+                        {
                             Some(Resolution::Resolved { value, .. }) => {
                                 parts_left.push(crate::template::Part::Text(value));
                             }
@@ -756,7 +789,7 @@ pub(crate) fn file_refs_defs(
                     }
                     if reference.dynamic_reason.is_none() {
                         if let Some(index) = local.as_ref().filter(|i| !i.is_empty()) {
-                            match index.lookup(&id) {
+                            match index.lookup_where(&id, &in_scope(r.tok)) {
                                 Resolution::Unresolved => {}
                                 found => apply(&mut reference, &found),
                             }
