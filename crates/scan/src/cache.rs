@@ -24,11 +24,14 @@
 //! each), and a checksum of all that (u64), which is also the file's identity. The layout
 //! lets a re-scan use only what it needs: the five sections after the extracts are read
 //! (about a fifth of the file) and decoded without a per-row allocation but the path
-//! table; the extracts and summaries are checked on open (read in small chunks, not kept)
-//! and read again only when a re-scan needs them, from the same open file (a file the
-//! cache replaces by renaming, so it never changes under a reader): a summary or an
-//! extract by its row (fixed width, or offset and length, each extract with its own
-//! checksum), or a whole section when most rows are needed.
+//! table; the base's extracts and summaries are not read on open (a delta's are checked
+//! whole then: it is small) but only when a re-scan needs them, from the same open file (a
+//! file the cache replaces by renaming, so it never changes under a reader), and checked
+//! as they are read: a summary or an extract by its row (fixed width, or offset and
+//! length, each extract with its own checksum), or a whole section (against the section's
+//! checksum) when most rows are needed. One that does not check out is not used: a summary
+//! makes the scan start again without the cache, an extract is made again from its file
+//! (and a new base stores it empty, which does not decode).
 //!
 //! The extracts come first so that a scan can stream them into the file it is writing as
 //! its workers produce them ([`Writer`]) instead of holding them all until the end: the
@@ -86,8 +89,8 @@ const RESULT: usize = 4;
 const REMOVED: usize = 5;
 const METAS: usize = 6;
 const SECTIONS: usize = 7;
-/// The sections read on open, contiguous in the file (the others are checked on open and
-/// read when needed).
+/// The sections read on open, contiguous in the file (the others are read, and checked,
+/// when needed).
 const EAGER: std::ops::Range<usize> = HEAD..METAS;
 const HEADER: usize = 8 + 4 + 4 + SECTIONS * 16 + 8;
 /// Bytes per row in the stats section.
