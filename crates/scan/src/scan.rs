@@ -495,27 +495,36 @@ pub(crate) fn file_refs_defs(
     if raw.is_empty() {
         return (Vec::new(), facts);
     }
-    // `const e = c ? A : B; capture(e)`: the local's branches are the keys.
-    let scope_of = |k: usize| {
+    // The body of the innermost function holding token `k`, if any.
+    let body_holding = |k: usize| {
         fns.iter()
             .rev()
             .find(|f| f.body.0 <= k && k < f.body.1)
-            .map_or((0, toks.len()), |f| f.body)
+            .map(|f| f.body)
     };
+    // `const e = c ? A : B; capture(e)`: the local's branches are the keys.
+    let scope_of = |k: usize| body_holding(k).unwrap_or((0, toks.len()));
     // A definition of the file counts for a use at token `at` unless it is inside a
     // function that does not hold `at`: another function's local is never this one's.
     let in_scope = |at: usize| {
-        let fns = &fns;
         move |d: &crate::defs::Def| {
-            let k = d.tok as usize;
-            fns.iter()
-                .rev()
-                .find(|f| f.body.0 <= k && k < f.body.1)
-                .is_none_or(|f| f.body.0 <= at && at < f.body.1)
+            body_holding(d.tok as usize).is_none_or(|(from, to)| from <= at && at < to)
         }
     };
-    // The file's destructuring declarations, found once if a reference needs them.
+    // The file's destructuring declarations, found once if a reference needs them, and
+    // what the declaration binding `name` at token `at` destructures.
     let decls: OnceCell<Vec<usize>> = OnceCell::new();
+    let destructured = |at: usize, name: &str| {
+        crate::extract::local_destructured(
+            bytes,
+            toks,
+            lang,
+            decls.get_or_init(|| crate::extract::destructuring_decls(bytes, toks, lang)),
+            at,
+            name,
+            &scope_of,
+        )
+    };
     // `const { A } = EVENTS; capture(A)`: the member `EVENTS.A`.
     let member = |at: usize, name: &str| -> Option<String> {
         let (first, rest) = name
@@ -524,15 +533,7 @@ pub(crate) fn file_refs_defs(
         if infer::param_slot(&fns, at, first).is_some() {
             return None;
         }
-        match crate::extract::local_destructured(
-            bytes,
-            toks,
-            lang,
-            decls.get_or_init(|| crate::extract::destructuring_decls(bytes, toks, lang)),
-            at,
-            first,
-            &scope_of,
-        )? {
+        match destructured(at, first)? {
             Destructured::Member(m) => Some(match rest {
                 Some(rest) => format!("{m}.{rest}"),
                 None => m,
@@ -613,15 +614,7 @@ pub(crate) fn file_refs_defs(
                 None => format!("parameter `{first}` of a function"),
             });
         }
-        match crate::extract::local_destructured(
-            bytes,
-            toks,
-            lang,
-            decls.get_or_init(|| crate::extract::destructuring_decls(bytes, toks, lang)),
-            at,
-            first,
-            &scope_of,
-        )? {
+        match destructured(at, first)? {
             Destructured::Value(from) if from.is_empty() => {
                 Some(format!("destructured variable `{first}`"))
             }
