@@ -109,17 +109,7 @@ fn doctor_names_each_missing_posthog_scope() {
     let out = run(env.kodo().arg("doctor"));
     assert_eq!(out.code, Some(1), "{}", out.stdout);
     assert_no_tokens(&env.scenario, &[&out.stdout, &out.stderr]);
-    // `STATUS  CHECK  DETAIL`, the status padded to 6 columns.
-    let line = |name: &str| {
-        out.stdout
-            .lines()
-            .find(|l| {
-                l.get(6..)
-                    .is_some_and(|rest| rest.starts_with(&format!("{name} ")))
-            })
-            .unwrap_or_else(|| panic!("no {name} line: {}", out.stdout))
-            .to_string()
-    };
+    let line = |name: &str| line_of(&out.stdout, name);
     assert!(
         line("posthog experiments").starts_with("FAIL"),
         "{}",
@@ -217,16 +207,7 @@ fn doctor_checks_each_schema_the_snapshot_age_and_each_token() {
     ));
     assert_eq!(out.code, Some(1), "{}", out.stdout);
     assert!(!out.stdout.contains("phx_revoked_key"), "{}", out.stdout);
-    let line = |name: &str| {
-        out.stdout
-            .lines()
-            .find(|l| {
-                l.get(6..)
-                    .is_some_and(|rest| rest.starts_with(&format!("{name} ")))
-            })
-            .unwrap_or_else(|| panic!("no {name} line: {}", out.stdout))
-            .to_string()
-    };
+    let line = |name: &str| line_of(&out.stdout, name);
     assert!(
         line("events database").starts_with("FAIL")
             && line("events database").contains("missing Tracked On"),
@@ -279,6 +260,8 @@ fn doctor_checks_each_schema_the_snapshot_age_and_each_token() {
     assert!(!out.stdout.contains("not-a-notion-token"), "{}", out.stdout);
 }
 
+/// The line of check `name` in doctor's `STATUS  CHECK  DETAIL` output (the status padded to
+/// 6 columns).
 fn line_of(stdout: &str, name: &str) -> String {
     stdout
         .lines()
