@@ -997,10 +997,18 @@ fn scan_once(
     if let Some(v) = view {
         changed.extend(removed.iter().map(|&i| v.path(i).to_string()));
     }
-    // Mostly in order already (the unchanged rows in row order, then the few read): the
-    // stable sort finds those runs and merges them, where an unstable one compares the
-    // 24,000 long paths over and over.
-    slots.sort_by(|a, b| a.rel.cmp(&b.rel));
+    // Mostly in order already on a re-scan (the unchanged rows in row order, then the few
+    // read): the stable sort finds those runs and merges them, where an unstable one
+    // compares the 24,000 long paths over and over. Indices are sorted, not the slots
+    // (hundreds of bytes each, moved at every merge step), which are then moved once.
+    let mut order: Vec<usize> = (0..slots.len()).collect();
+    order.sort_by(|&a, &b| slots[a].rel.cmp(&slots[b].rel));
+    let mut unsorted: Vec<Option<Slot>> =
+        std::mem::take(&mut slots).into_iter().map(Some).collect();
+    slots = order
+        .into_iter()
+        .filter_map(|i| unsorted[i].take())
+        .collect();
     // The record for the next scan: the checked one while the files are the cached rows,
     // else (a full walk) what this walk saw.
     let walk = if walk_checked {
