@@ -580,7 +580,7 @@ pub(crate) fn file_refs_defs(
         let found =
             defs.get_or_insert_with(|| crate::defs::find_defs(bytes, toks, lang, &|_| true));
         for d in found.iter() {
-            index.push(d.clone(), rel);
+            index.push_own(d.clone(), rel);
         }
         Some(index)
     } else {

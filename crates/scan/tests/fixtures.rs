@@ -75,6 +75,7 @@ fixtures! {
     test_file_conventions => "test-files",
     templates_of_constants_across_files => "templates-cross",
     destructured_locals_and_parameters => "destructuring",
+    only_top_level_definitions_resolve_across_files => "locals-cross",
 }
 
 /// Every fixture directory has a test above, so a new fixture cannot be silently skipped.
