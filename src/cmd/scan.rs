@@ -266,37 +266,57 @@ fn report_skipped(ctx: &Context, skipped: &[kodo_scan::Skipped]) {
 
 /// A `scan` section with the inferred wrappers as `scan.wrappers` entries (the keys
 /// `.kodo/config.json` accepts), for a team to commit and edit; configured wrappers are kept.
+/// A parameter default is carried as `default` when every wrapper the entry stands for has
+/// that same default (otherwise a call leaving the argument out stays dynamic, as it is for
+/// the wrapper without one).
 fn suggested_config(report: &ScanReport) -> String {
-    let mut seen = BTreeSet::new();
-    let wrappers: Vec<serde_json::Value> = report
-        .wrappers
-        .iter()
-        .filter(|w| w.only_in.is_none())
-        .filter(|w| {
-            seen.insert((
-                w.call.clone(),
-                w.event_arg,
-                w.event_key.clone(),
-                w.flag_arg,
-                w.flag_key.clone(),
-            ))
-        })
-        .map(|w| {
-            let mut entry = serde_json::json!({ "call": w.call });
-            for (key, value) in [
-                ("event_arg", w.event_arg.map(serde_json::Value::from)),
-                (
-                    "event_key",
-                    w.event_key.clone().map(serde_json::Value::from),
-                ),
-                ("flag_arg", w.flag_arg.map(serde_json::Value::from)),
-                ("flag_key", w.flag_key.clone().map(serde_json::Value::from)),
-            ] {
-                if let Some(v) = value {
-                    entry[key] = v;
+    type Entry = (
+        String,
+        Option<usize>,
+        Option<String>,
+        Option<usize>,
+        Option<String>,
+    );
+    let mut order: Vec<Entry> = Vec::new();
+    let mut defaults: std::collections::HashMap<Entry, Option<String>> = Default::default();
+    for w in report.wrappers.iter().filter(|w| w.only_in.is_none()) {
+        let entry: Entry = (
+            w.call.clone(),
+            w.event_arg,
+            w.event_key.clone(),
+            w.flag_arg,
+            w.flag_key.clone(),
+        );
+        match defaults.get_mut(&entry) {
+            Some(agreed) => {
+                if *agreed != w.default {
+                    *agreed = None;
                 }
             }
-            entry
+            None => {
+                defaults.insert(entry.clone(), w.default.clone());
+                order.push(entry);
+            }
+        }
+    }
+    let wrappers: Vec<serde_json::Value> = order
+        .into_iter()
+        .map(|entry| {
+            let default = defaults.remove(&entry).flatten();
+            let (call, event_arg, event_key, flag_arg, flag_key) = entry;
+            let mut out = serde_json::json!({ "call": call });
+            for (key, value) in [
+                ("event_arg", event_arg.map(serde_json::Value::from)),
+                ("event_key", event_key.map(serde_json::Value::from)),
+                ("flag_arg", flag_arg.map(serde_json::Value::from)),
+                ("flag_key", flag_key.map(serde_json::Value::from)),
+                ("default", default.map(serde_json::Value::from)),
+            ] {
+                if let Some(v) = value {
+                    out[key] = v;
+                }
+            }
+            out
         })
         .collect();
     let doc = serde_json::json!({ "scan": { "wrappers": wrappers } });

@@ -344,6 +344,7 @@ fn scan() -> Scan {
             event_key: Some("event".into()),
             flag_arg: Some(0),
             flag_key: Some("flag".into()),
+            default: Some("page_viewed".into()),
             defined_at: Some("web/track.ts:3".into()),
             sdk: "posthog-js".into(),
             side: Some(Side::Frontend),

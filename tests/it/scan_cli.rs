@@ -275,6 +275,149 @@ fn suggest_config_prints_the_inferred_wrappers_as_a_scan_section_that_finds_the_
         .all(|w| w["inferred"] == false));
 }
 
+/// Every reference of a scan, keyed or dynamic: `path:line kind key-or-reason`.
+fn references_of(json: &[u8]) -> Vec<String> {
+    let report: Value = serde_json::from_slice(json).unwrap();
+    let line = |r: &Value, what: &str| {
+        format!(
+            "{}:{} {} {what}",
+            r["path"].as_str().unwrap(),
+            r["line"],
+            r["kind"].as_str().unwrap()
+        )
+    };
+    let mut out: Vec<String> = report["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|k| {
+            let key = k["key"].as_str().unwrap().to_string();
+            k["references"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(move |r| line(r, &key))
+                .collect::<Vec<_>>()
+        })
+        .chain(
+            report["dynamic"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| line(r, "dynamic")),
+        )
+        .collect();
+    out.sort();
+    out
+}
+
+#[test]
+fn suggest_config_carries_parameter_defaults_so_the_committed_block_finds_the_same_references() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join(".git")).unwrap();
+    write(
+        dir.path(),
+        "web/track.ts",
+        "import posthog from 'posthog-js'\n\
+         export function track(event = 'page_viewed') { posthog.capture(event) }\n\
+         export function flagOn(flag = 'beta_default') { return posthog.isFeatureEnabled(flag) }\n",
+    );
+    write(
+        dir.path(),
+        "web/app.ts",
+        "import { track, flagOn } from './track'\n\
+         track()\n\
+         track('signed_up')\n\
+         track(...args)\n\
+         flagOn()\n",
+    );
+    write(
+        dir.path(),
+        "api/analytics.py",
+        "import posthog\n\
+         \n\
+         def record(user, event=\"py_page_viewed\"):\n\
+         \x20   posthog.capture(event, distinct_id=user)\n",
+    );
+    write(
+        dir.path(),
+        "api/views.py",
+        "from .analytics import record\n\
+         \n\
+         def view(user, rest):\n\
+         \x20   record(user)\n\
+         \x20   record(user, \"py_clicked\")\n\
+         \x20   record(*rest)\n",
+    );
+    let out = kodo_in(dir.path())
+        .args(["scan", "--suggest-config"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let suggested: Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(
+        suggested,
+        serde_json::json!({"scan": {"wrappers": [
+            {"call": "flagOn", "flag_arg": 0, "default": "beta_default"},
+            {"call": "record", "event_arg": 1, "default": "py_page_viewed"},
+            {"call": "track", "event_arg": 0, "default": "page_viewed"},
+        ]}})
+    );
+    let inferred = kodo_in(dir.path())
+        .args(["scan", "--format", "json", "--no-git"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    assert_eq!(
+        references_of(&inferred),
+        [
+            "api/views.py:4 event py_page_viewed",
+            "api/views.py:5 event py_clicked",
+            "api/views.py:6 event dynamic",
+            "web/app.ts:2 event page_viewed",
+            "web/app.ts:3 event signed_up",
+            "web/app.ts:4 event dynamic",
+            "web/app.ts:5 flag beta_default",
+        ]
+    );
+
+    // Committed with inference off, the suggestion finds the same references.
+    let mut config = serde_json::json!({"posthog": {"project_id": "1"}, "notion": {}});
+    config["scan"] = suggested["scan"].clone();
+    config["scan"]["infer_wrappers"] = false.into();
+    write(dir.path(), ".kodo/config.json", &config.to_string());
+    let configured = kodo_in(dir.path())
+        .args(["scan", "--format", "json", "--no-git", "--no-cache"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    // Besides: the wrappers' own SDK calls, whose key is the parameter, are dynamic (with
+    // inference on they are the wrappers' definitions, not references).
+    let inferred = references_of(&inferred);
+    let (same, extra): (Vec<String>, Vec<String>) = references_of(&configured)
+        .into_iter()
+        .partition(|r| inferred.contains(r));
+    assert_eq!(same, inferred);
+    assert_eq!(
+        extra,
+        [
+            "api/analytics.py:4 event dynamic",
+            "web/track.ts:2 event dynamic",
+            "web/track.ts:3 flag dynamic",
+        ]
+    );
+    let report: Value = serde_json::from_slice(&configured).unwrap();
+    let wrappers = report["wrappers"].as_array().unwrap();
+    assert!(wrappers.iter().all(|w| w["inferred"] == false));
+    assert!(wrappers.iter().any(|w| w["default"] == "page_viewed"));
+}
+
 #[test]
 fn markdown_lists_the_inferred_wrappers_with_their_definition_and_argument() {
     let dir = tempfile::tempdir().unwrap();

@@ -11,7 +11,10 @@
 //! Invariants: a definition is recorded under its qualified chain (`Events.SIGNUP`,
 //! `EVENTS.auth.login`); only values that are plain (non-interpolated) literals count;
 //! assignments inside argument lists (keyword arguments, default parameters) and to members
-//! of other objects (`this.x = …`) are never definitions.
+//! of other objects (`this.x = …`) are never definitions; a definition inside a function,
+//! method or other anonymous block is marked [`Def::local`], and only the file's top-level
+//! ones (module, package or class level; PHP `define()` anywhere) are visible from other
+//! files.
 
 use crate::lang::Lang;
 use crate::lexer::{str_value, Tk, Token};
@@ -25,6 +28,10 @@ pub(crate) struct Def {
     /// Index of the value's token in its file (for scope: a definition inside a function
     /// is that function's local).
     pub tok: u32,
+    /// Inside a function, method or other anonymous block (a brace scope that is not a
+    /// class, object, enum, namespace or named object literal; a Python or Ruby `def`):
+    /// never visible from another file ([`crate::resolve::DefIndex::push`]).
+    pub local: bool,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -67,8 +74,9 @@ pub(crate) fn find_defs(
 ) -> Vec<Def> {
     let mut out = Vec::new();
     let mut stack: Vec<Scope> = Vec::new();
-    // Indentation-scoped classes (Python, Ruby): (indent, name; None for a function).
-    let mut indents: Vec<(usize, Option<String>)> = Vec::new();
+    // Indentation-scoped classes and functions (Python, Ruby): (indent, name; None for a
+    // function, whether it is one).
+    let mut indents: Vec<(usize, Option<String>, bool)> = Vec::new();
     let mut prev_line = 0u32;
     for k in 0..toks.len() {
         let t = &toks[k];
@@ -79,16 +87,17 @@ pub(crate) fn find_defs(
                 .any(|s| s.kind != ScopeKind::Brace || lang == Lang::Python)
         {
             let indent = indent_of(src, t.start as usize);
-            while indents.last().is_some_and(|(i, _)| *i >= indent) {
+            while indents.last().is_some_and(|(i, _, _)| *i >= indent) {
                 indents.pop();
             }
             let word = t.text(src);
-            if matches!(word, b"class" | b"module") || (lang == Lang::Python && word == b"def") {
+            let def = word == b"def";
+            if matches!(word, b"class" | b"module") || def {
                 let name = toks
                     .get(k + 1)
-                    .filter(|n| n.kind == Tk::Ident && word != b"def")
+                    .filter(|n| n.kind == Tk::Ident && !def)
                     .map(|n| ident(src, n));
-                indents.push((indent, name));
+                indents.push((indent, name, def));
             }
         }
         prev_line = t.line;
@@ -150,7 +159,7 @@ pub(crate) fn find_defs(
                             indents
                                 .iter()
                                 .rev()
-                                .map_while(|(_, n)| n.clone())
+                                .map_while(|(_, n, _)| n.clone())
                                 .collect::<Vec<_>>()
                                 .into_iter()
                                 .rev(),
@@ -173,11 +182,19 @@ pub(crate) fn find_defs(
                     chain.extend(names.into_iter().rev());
                 }
                 chain.extend(chain_tail);
+                // PHP's `define()` makes a global constant wherever it runs.
+                let global = lang == Lang::Php && k > 0 && php_define(src, toks, k - 1).is_some();
+                let local = !global
+                    && (indents.iter().any(|(_, _, def)| *def)
+                        || stack.iter().any(|s| {
+                            s.kind == ScopeKind::Brace && s.name.is_none() && !s.transparent
+                        }));
                 out.push(Def {
                     chain,
                     value: str_value(src, t),
                     line: t.line,
                     tok: k as u32,
+                    local,
                 });
             }
             _ => {}
@@ -269,17 +286,20 @@ fn definition_name(
         }
         return None;
     }
-    // PHP `define('NAME', 'value')`.
-    if lang == Lang::Php
-        && prev.is(src, ",")
+    if lang == Lang::Php {
+        return php_define(src, toks, p).map(|name| vec![name]);
+    }
+    None
+}
+
+/// PHP `define('NAME', 'value')` with the `,` at `p`: the constant's name.
+fn php_define(src: &[u8], toks: &[Token], p: usize) -> Option<String> {
+    (toks[p].is(src, ",")
         && p >= 3
         && toks[p - 1].kind == Tk::Str
         && toks[p - 2].is(src, "(")
-        && toks[p - 3].text(src).eq_ignore_ascii_case(b"define")
-    {
-        return Some(vec![str_value(src, &toks[p - 1])]);
-    }
-    None
+        && toks[p - 3].text(src).eq_ignore_ascii_case(b"define"))
+    .then(|| str_value(src, &toks[p - 1]))
 }
 
 /// The name token of `NAME = …`, `NAME: Type = …`, `Type NAME = …`, Go `NAME type = …`.
@@ -539,6 +559,77 @@ mod tests {
         assert_eq!(
             defs("NSString *const kEv = @\"objc_ev\";", "a.m"),
             pairs(&[("kEv", "objc_ev")])
+        );
+    }
+
+    /// The definitions another file may see: `(chain, local)` per definition.
+    fn locality(src: &str, path: &str) -> Vec<(String, bool)> {
+        let lang = Lang::from_path(path).unwrap();
+        let mut toks = Vec::new();
+        tokenize(src.as_bytes(), lang, &mut toks);
+        find_defs(src.as_bytes(), &toks, lang, &|_| true)
+            .into_iter()
+            .map(|d| (d.chain.join("."), d.local))
+            .collect()
+    }
+
+    fn flags(p: &[(&str, bool)]) -> Vec<(String, bool)> {
+        p.iter().map(|(a, b)| (a.to_string(), *b)).collect()
+    }
+
+    #[test]
+    fn definitions_inside_functions_are_local() {
+        assert_eq!(
+            locality(
+                "export const A = 'a';\nexport class C { static B = 'b'; m() { const L1 = 'l'; } }\nfunction f() { const L2 = 'l'; const O = { k: 'v' }; }\nconst g = () => { const L3 = 'l'; };\nnamespace N { export const D = 'd'; }",
+                "a.ts"
+            ),
+            flags(&[
+                ("A", false),
+                ("C.B", false),
+                ("L1", true),
+                ("L2", true),
+                ("O.k", true),
+                ("L3", true),
+                ("N.D", false)
+            ])
+        );
+        assert_eq!(
+            locality(
+                "A = 'a'\nif x:\n    B = 'b'\nclass C:\n    D = 'd'\n    def m(self):\n        L1 = 'l'\ndef f():\n    L2 = 'l'\n    class K:\n        L3 = 'l'\nE = 'e'\n",
+                "a.py"
+            ),
+            flags(&[
+                ("A", false),
+                ("B", false),
+                ("C.D", false),
+                ("L1", true),
+                ("L2", true),
+                ("K.L3", true),
+                ("E", false)
+            ])
+        );
+        assert_eq!(
+            locality(
+                "package p\nconst A = \"a\"\nvar (\n\tB = \"b\"\n)\nfunc f() {\n\tconst L1 = \"l\"\n\tl2 := \"l\"\n}\nfunc (t *T) m() { var L3 = \"l\" }\n",
+                "a.go"
+            ),
+            flags(&[("A", false), ("B", false), ("L1", true), ("l2", true), ("L3", true)])
+        );
+        assert_eq!(
+            locality(
+                "module M\n  A = 'a'\n  def self.f\n    l = 'l'\n  end\n  B = 'b'\nend\n",
+                "a.rb"
+            ),
+            flags(&[("M.A", false), ("l", true), ("M.B", false)])
+        );
+        // PHP's `define()` is global wherever it runs; a function's other assignments are not.
+        assert_eq!(
+            locality(
+                "<?php\nfunction boot() { define('D', 'd'); $l = 'l'; }\nif (!defined('E')) { define('E', 'e'); }",
+                "a.php"
+            ),
+            flags(&[("D", false), ("l", true), ("E", false)])
         );
     }
 

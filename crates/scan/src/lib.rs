@@ -168,6 +168,10 @@ pub struct WrapperReport {
     /// Object key, keyword argument or JSX prop holding the flag key.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub flag_key: Option<String>,
+    /// The key of a call that leaves the argument out: configured, or the inferred
+    /// wrapper's literal parameter default (`function track(event = "page_view")`).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub default: Option<String>,
     /// `path:line` of the definition (inferred wrappers), else `null`.
     pub defined_at: Option<String>,
     /// The SDK the wrapper ends in (`posthog-node`), or `wrapper` when configured.

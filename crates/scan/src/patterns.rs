@@ -651,7 +651,7 @@ impl Table {
                 only_in: None,
                 defined_in: None,
                 props: None,
-                default: None,
+                default: w.default.clone(),
             });
         }
         for w in inferred {

@@ -342,6 +342,9 @@ pub fn markdown(r: &ScanReport) -> String {
                     args.push(format!("{what}: {}", code(k)));
                 }
             }
+            if let Some(d) = &w.default {
+                args.push(format!("default {}", code(d)));
+            }
             let defined = w
                 .defined_at
                 .as_deref()

@@ -56,7 +56,18 @@ pub(crate) struct DefIndex {
 }
 
 impl DefIndex {
+    /// A definition as a file other than the one holding it sees it: only a top-level one
+    /// (module, package or class level) is visible across files, so a function's local
+    /// ([`Def::local`]) is left out. The cross-file look-ups all build their index here.
     pub(crate) fn push(&mut self, def: Def, path: &str) {
+        if !def.local {
+            self.defs.push((def, path.to_string()));
+        }
+    }
+
+    /// A definition of the file being resolved itself, local or not (its caller filters by
+    /// scope: [`DefIndex::lookup_where`]).
+    pub(crate) fn push_own(&mut self, def: Def, path: &str) {
         self.defs.push((def, path.to_string()));
     }
 
@@ -440,6 +451,7 @@ mod tests {
                     value: value.to_string(),
                     line: 1,
                     tok: 0,
+                    local: false,
                 },
                 path,
             );

@@ -224,6 +224,7 @@ pub(crate) fn wrapper_reports(
             event_key: w.event_key.clone(),
             flag_arg: w.flag_arg,
             flag_key: w.flag_key.clone(),
+            default: w.default.clone(),
             defined_at: None,
             sdk: "wrapper".into(),
             side: None,
@@ -246,6 +247,7 @@ pub(crate) fn wrapper_reports(
             event_key: key.clone().filter(|_| event),
             flag_arg: arg.filter(|_| flag),
             flag_key: key.filter(|_| flag),
+            default: w.default.clone(),
             defined_at: Some(format!("{}:{}", w.path, w.line)),
             sdk: w.sdk.clone(),
             side: Some(w.side),
@@ -576,7 +578,7 @@ pub(crate) fn file_refs_defs(
         let found =
             defs.get_or_insert_with(|| crate::defs::find_defs(bytes, toks, lang, &|_| true));
         for d in found.iter() {
-            index.push(d.clone(), rel);
+            index.push_own(d.clone(), rel);
         }
         Some(index)
     } else {

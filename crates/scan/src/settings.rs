@@ -56,7 +56,10 @@ impl Default for ScanSettings {
 /// `{"call": "sendPostHogEvents", "event_key": "event"}`.
 ///
 /// Exactly one of the four key fields must be set: `*_arg` is a 0-based positional
-/// argument, `*_key` a key of an object/hash argument or a keyword argument.
+/// argument, `*_key` a key of an object/hash argument or a keyword argument. `default` is
+/// the key of a call that leaves that argument out (the wrapper's parameter default,
+/// `function track(event = "page_view")`), unless the call spreads something into its
+/// arguments that could set it.
 #[derive(Deserialize, Clone, Debug, PartialEq, Eq)]
 pub struct Wrapper {
     /// The function or method name (`capturePostHogEvent`), or `receiver.name` to require
@@ -70,6 +73,9 @@ pub struct Wrapper {
     pub flag_arg: Option<usize>,
     /// Object key or keyword argument holding the flag key.
     pub flag_key: Option<String>,
+    /// The event name or flag key of a call that leaves the argument out.
+    #[serde(default)]
+    pub default: Option<String>,
 }
 
 /// Directories skipped unless lifted with `!name` in `scan.exclude`.
@@ -129,6 +135,13 @@ impl ScanSettings {
                 if key.is_empty() {
                     return Err(invalid(field.clone(), "has an empty key name".into()));
                 }
+            }
+            if w.default.as_deref().is_some_and(|d| d.trim().is_empty()) {
+                return Err(invalid(
+                    format!("{field}.default"),
+                    "is empty; it is the event name or flag key a call without the argument sends"
+                        .into(),
+                ));
             }
         }
         for (name, globs) in [
@@ -272,7 +285,24 @@ mod tests {
             event_key: None,
             flag_arg: None,
             flag_key: None,
+            default: None,
         }
+    }
+
+    #[test]
+    fn an_empty_default_names_its_field() {
+        let mut w = wrapper("track");
+        w.event_arg = Some(0);
+        w.default = Some(" ".into());
+        let s = ScanSettings {
+            wrappers: vec![w],
+            ..Default::default()
+        };
+        let err = s.validate().unwrap_err().to_string();
+        assert!(
+            err.starts_with("`scan.wrappers[0].default`: is empty"),
+            "{err}"
+        );
     }
 
     #[test]

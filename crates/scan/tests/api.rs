@@ -155,6 +155,7 @@ fn scan_rejects_bad_settings_and_missing_roots() {
             event_key: None,
             flag_arg: None,
             flag_key: None,
+            default: None,
         }],
         ..Default::default()
     };

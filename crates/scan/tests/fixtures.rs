@@ -76,6 +76,7 @@ fixtures! {
     templates_of_constants_across_files => "templates-cross",
     destructured_locals_and_parameters => "destructuring",
     same_named_wrappers_across_rounds => "infer-rounds",
+    only_top_level_definitions_resolve_across_files => "locals-cross",
 }
 
 /// Every fixture directory has a test above, so a new fixture cannot be silently skipped.
