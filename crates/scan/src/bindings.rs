@@ -14,12 +14,31 @@ pub(crate) struct Bindings {
     /// Python: functions imported by name from the `posthog` module.
     pub posthog: Vec<String>,
     /// JS/TS: methods destructured from the PostHog client (`const { capture } =
-    /// usePostHog()`), each with the token range where the name is bound (from the
-    /// declaration to the end of its block).
-    pub client_methods: Vec<(String, usize, usize)>,
+    /// usePostHog()`, renamed `const { capture: c } = usePostHog()`).
+    pub client_methods: Vec<ClientMethod>,
     /// JS/TS: names imported from a package that is not PostHog's, or declared here
     /// (`function name(`, `const name =`, `class name`).
     pub foreign: Vec<String>,
+}
+
+/// A method of the PostHog client bound to a local name in a JS/TS file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct ClientMethod {
+    /// The name bare calls use (`c` of `{ capture: c }`).
+    pub local: String,
+    /// The client's method it is (`capture`).
+    pub method: String,
+    /// The token range where the name is bound: from the declaration's pattern end to the
+    /// end of its block.
+    pub from: usize,
+    pub to: usize,
+}
+
+impl ClientMethod {
+    /// The bare call name at token `i` (of `toks`) is this method.
+    pub(crate) fn binds(&self, src: &[u8], toks: &[Token], i: usize) -> bool {
+        self.from < i && i < self.to && toks[i].is(src, &self.local)
+    }
 }
 
 /// A PostHog package: `posthog-js`, `posthog-js/react`, `posthog-react-native`,
@@ -98,16 +117,12 @@ fn python_imports(src: &[u8], toks: &[Token], out: &mut Vec<String>) {
 }
 
 /// `const { capture, isFeatureEnabled } = usePostHog()` (posthog-js/react, posthog-react-native)
-/// or `= posthog`: the client's methods under their own names, which bare calls in the file
-/// then mean. A method renamed by the pattern (`{ capture: track }`) is not followed: no
-/// call shape names `track`. `usePostHog` imported from another package or declared in the
-/// file (`foreign`) is not PostHog's.
-fn js_client_methods(
-    src: &[u8],
-    toks: &[Token],
-    foreign: &[String],
-    out: &mut Vec<(String, usize, usize)>,
-) {
+/// or `= posthog`: the client's methods, which bare calls of their local names in the
+/// declaration's block then mean, under their own names or renamed by the pattern
+/// (`{ capture: track }`: `track(…)` is the client's `capture`). Only a method taken one
+/// level deep counts (`{ a: { capture } }` is not the client's). `usePostHog` imported from
+/// another package or declared in the file (`foreign`) is not PostHog's.
+fn js_client_methods(src: &[u8], toks: &[Token], foreign: &[String], out: &mut Vec<ClientMethod>) {
     for k in 1..toks.len() {
         if !toks[k].is(src, "{")
             || !matches!(toks[k - 1].text(src), b"const" | b"let" | b"var")
@@ -159,11 +174,59 @@ fn js_client_methods(
             }
         }
         for (local, path) in crate::functions::pattern_bindings(src, toks, k, close) {
-            if path.as_deref() == Some(std::slice::from_ref(&local)) {
-                out.push((local, close, end));
+            if let Some([method]) = path.as_deref() {
+                out.push(ClientMethod {
+                    method: method.clone(),
+                    local,
+                    from: close,
+                    to: end,
+                });
             }
         }
     }
+}
+
+/// The JS/TS `import` at token `k`: the names it binds up to `from '<module>'` (at most a
+/// few dozen tokens; a name renamed by `as` is left out), the module, and the token it
+/// stopped at.
+fn js_import<'a>(src: &'a [u8], toks: &[Token], k: usize) -> (Vec<&'a str>, Option<String>, usize) {
+    let mut names: Vec<&str> = Vec::new();
+    let mut j = k + 1;
+    while j < toks.len() && j < k + 200 {
+        let u = &toks[j];
+        if u.is(src, "from") && toks.get(j + 1).is_some_and(|m| m.kind == Tk::Str) {
+            return (names, Some(str_value(src, &toks[j + 1])), j);
+        }
+        if u.kind == Tk::Str || u.is(src, ";") || u.is(src, "(") {
+            break;
+        }
+        if let Some(name) = ident(src, u) {
+            let renamed = toks.get(j + 1).is_some_and(|n| n.is(src, "as"));
+            if !renamed && !matches!(name, "type" | "typeof" | "as") {
+                names.push(name);
+            }
+        }
+        j += 1;
+    }
+    (names, None, j)
+}
+
+/// JS/TS: names imported from a package rather than the project's own modules (PostHog's
+/// included): what such a name holds is never one of the project's wrappers.
+pub(crate) fn js_package_imports(src: &[u8], toks: &[Token]) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut k = 0;
+    while k < toks.len() {
+        if toks[k].kind == Tk::Ident && toks[k].is(src, "import") {
+            let (names, module, end) = js_import(src, toks, k);
+            if module.is_some_and(|m| !is_own_module(&m)) {
+                out.extend(names.into_iter().map(str::to_string));
+            }
+            k = end;
+        }
+        k += 1;
+    }
+    out
 }
 
 /// Names imported from non-PostHog modules, and names declared in the file.
@@ -173,33 +236,13 @@ fn js_bindings(src: &[u8], toks: &[Token], out: &mut Vec<String>) {
         let t = &toks[k];
         match t.text(src) {
             b"import" if t.kind == Tk::Ident => {
-                // The bound names up to `from '<module>'` (at most a few dozen tokens).
-                let mut names: Vec<&str> = Vec::new();
-                let mut j = k + 1;
-                let mut module = None;
-                while j < toks.len() && j < k + 200 {
-                    let u = &toks[j];
-                    if u.is(src, "from") && toks.get(j + 1).is_some_and(|m| m.kind == Tk::Str) {
-                        module = Some(str_value(src, &toks[j + 1]));
-                        break;
-                    }
-                    if u.kind == Tk::Str || u.is(src, ";") || u.is(src, "(") {
-                        break;
-                    }
-                    if let Some(name) = ident(src, u) {
-                        let renamed = toks.get(j + 1).is_some_and(|n| n.is(src, "as"));
-                        if !renamed && !matches!(name, "type" | "typeof" | "as") {
-                            names.push(name);
-                        }
-                    }
-                    j += 1;
-                }
+                let (names, module, end) = js_import(src, toks, k);
                 if let Some(m) = module {
                     if !is_posthog_module(&m) && !is_own_module(&m) {
                         out.extend(names.into_iter().map(str::to_string));
                     }
                 }
-                k = j + 1;
+                k = end + 1;
                 continue;
             }
             b"function" | b"class" if t.kind == Tk::Ident => {
@@ -252,8 +295,20 @@ mod tests {
             "import { usePostHog } from 'posthog-js/react'\nconst { capture, isFeatureEnabled: on, getFeatureFlag = x } = usePostHog()\nconst { reset } = posthog\nconst { identify } = usePostHog(config)\nconst { alias } = other\n",
             Lang::Ts,
         );
-        let names: Vec<&str> = b.client_methods.iter().map(|m| m.0.as_str()).collect();
-        assert_eq!(names, ["capture", "getFeatureFlag", "reset"]);
+        let names: Vec<(&str, &str)> = b
+            .client_methods
+            .iter()
+            .map(|m| (m.local.as_str(), m.method.as_str()))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                ("capture", "capture"),
+                ("on", "isFeatureEnabled"),
+                ("getFeatureFlag", "getFeatureFlag"),
+                ("reset", "reset")
+            ]
+        );
         // Bound from the declaration to the end of its block.
         let src =
             "function A() {\n  const { capture } = usePostHog()\n  capture('a')\n}\ncapture('b')\n";
@@ -265,9 +320,9 @@ mod tests {
                 toks[i].is(src.as_bytes(), "capture") && toks[i + 1].is(src.as_bytes(), "(")
             })
             .collect();
-        let (_, from, to) = &b.client_methods[0];
-        assert!(*from < calls[0] && calls[0] < *to);
-        assert!(calls[1] > *to);
+        let m = &b.client_methods[0];
+        assert!(m.binds(src.as_bytes(), &toks, calls[0]));
+        assert!(!m.binds(src.as_bytes(), &toks, calls[1]));
         // Another library's `usePostHog`, or one the file declares, is not PostHog's.
         let b = bindings(
             "import { usePostHog } from 'not-analytics'\nconst { capture } = usePostHog()\n",

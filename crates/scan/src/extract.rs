@@ -462,8 +462,22 @@ pub(crate) fn find_calls(
         ..cx
     });
     let mut out = Vec::new();
+    // `const { capture: c } = usePostHog()`: a bare `c(…)` is the client's `capture`.
+    let renamed: Vec<&crate::bindings::ClientMethod> = cx
+        .bindings
+        .client_methods
+        .iter()
+        .filter(|m| m.local != m.method)
+        .collect();
     for (i, tok) in toks.iter().enumerate() {
-        if tok.kind != Tk::Ident || !table.may_be_call(tok.text(src)) {
+        if tok.kind != Tk::Ident {
+            continue;
+        }
+        let method = renamed
+            .iter()
+            .find(|m| m.binds(src, toks, i))
+            .filter(|_| !receiver_chain(&cx, i).1);
+        if method.is_none() && !table.may_be_call(tok.text(src)) {
             continue;
         }
         let browser = tok.flags & crate::lexer::BROWSER != 0;
@@ -472,14 +486,22 @@ pub(crate) fn find_calls(
             _ => &cx,
         };
         let family = cx.lang.family();
-        let Ok(name) = std::str::from_utf8(tok.text(src)) else {
-            continue;
+        let name = match method {
+            Some(m) => m.method.as_str(),
+            None => match std::str::from_utf8(tok.text(src)) {
+                Ok(name) => name,
+                Err(_) => continue,
+            },
         };
         let Some(patterns) = table.by_name.get(name) else {
             continue;
         };
         for p in patterns {
             if !p.families.is_empty() && !p.families.contains(&family) {
+                continue;
+            }
+            // A renamed client method is the client's call, never a wrapper of that name.
+            if method.is_some() && !matches!(p.recv, Recv::Client) {
                 continue;
             }
             if p.inferred || p.only_in.is_some() {
@@ -502,7 +524,7 @@ pub(crate) fn find_calls(
                     continue;
                 }
             }
-            if let Some(mut r) = match_call(cx, i, p) {
+            if let Some(mut r) = match_call(cx, i, name, p) {
                 // Inline `<script>` code of a page runs in the browser.
                 if browser && r.side == SideHint::Ambiguous {
                     r.side = SideHint::Frontend;
@@ -567,7 +589,7 @@ struct Arg {
     end: usize,
 }
 
-fn match_call(cx: &Ctx, i: usize, p: &Pattern) -> Option<RawRef> {
+fn match_call(cx: &Ctx, i: usize, name: &str, p: &Pattern) -> Option<RawRef> {
     let toks = cx.toks;
     if let KeyAt::JsxAttr(attr) = &p.key {
         if i == 0 || !toks[i - 1].is(cx.src, "<") {
@@ -601,7 +623,7 @@ fn match_call(cx: &Ctx, i: usize, p: &Pattern) -> Option<RawRef> {
                 b.posthog.iter().any(|n| toks[i].is(cx.src, n))
                     || b.client_methods
                         .iter()
-                        .any(|(n, from, to)| *from < i && i < *to && toks[i].is(cx.src, n))
+                        .any(|m| m.method == name && m.binds(cx.src, toks, i))
             }
         }
         // An SDK hook's name bound to another module, or declared in this file, is not
@@ -1911,6 +1933,21 @@ mod tests {
                 (Kind::Event, lit("b"), "posthog-node".into()),
                 (Kind::Flag, lit("f1"), "posthog-js".into()),
                 (Kind::Flag, lit("f2"), "posthog-node".into()),
+            ]
+        );
+    }
+
+    #[test]
+    fn renamed_client_methods_are_the_clients_calls() {
+        let got = keys(
+            "import { usePostHog } from 'posthog-js/react'\nfunction A() {\n  const { capture: c, isFeatureEnabled: on, identify: who } = usePostHog()\n  c('renamed_capture')\n  on('renamed-flag')\n  who('user')\n  posthog.c('through_a_receiver')\n}\nc('outside_its_block')\nfunction B() {\n  const { capture: c } = useAnalytics()\n  c('another_hook')\n}\n",
+            "a.tsx",
+        );
+        assert_eq!(
+            got,
+            [
+                (Kind::Event, lit("renamed_capture"), "posthog-js".into()),
+                (Kind::Flag, lit("renamed-flag"), "posthog-js".into()),
             ]
         );
     }

@@ -682,10 +682,14 @@ pub(crate) fn extract(
 
 /// `const a = b;`, `export const a = x.b`, `self.a = self.x.b`: `a` names the function `b`.
 /// JS/TS `const { b: a } = useTracking()`: the field `b` renamed `a` (a hook's or module's
-/// wrapper under another name).
+/// wrapper under another name), unless what is destructured is the PostHog client (its
+/// methods are the client's calls: [`crate::bindings::ClientMethod`]) or comes from a
+/// package (`useAnalytics()` of `some-analytics`: not the project's wrapper).
 fn aliases(src: &[u8], toks: &[Token], lang: Lang) -> Vec<Binding> {
     let mut out = Vec::new();
     if lang.family() == Family::Js {
+        let client = std::cell::OnceCell::new();
+        let packages = std::cell::OnceCell::new();
         for k in 1..toks.len() {
             if !toks[k].is(src, "{")
                 || toks[k - 1].kind != Tk::Ident
@@ -699,9 +703,27 @@ fn aliases(src: &[u8], toks: &[Token], lang: Lang) -> Vec<Binding> {
             if !toks.get(close + 1).is_some_and(|t| t.is(src, "=")) {
                 continue;
             }
+            let foreign = || {
+                let mut v = close + 2;
+                if toks.get(v).is_some_and(|t| t.is(src, "await")) {
+                    v += 1;
+                }
+                let from_package = toks.get(v).is_some_and(|t| {
+                    t.kind == Tk::Ident
+                        && packages
+                            .get_or_init(|| crate::bindings::js_package_imports(src, toks))
+                            .iter()
+                            .any(|p: &String| t.is(src, p))
+                });
+                from_package
+                    || client
+                        .get_or_init(|| crate::bindings::of_file(src, toks, lang).client_methods)
+                        .iter()
+                        .any(|m| m.from == close)
+            };
             for (local, path) in crate::functions::pattern_bindings(src, toks, k, close) {
                 if let Some([field]) = path.as_deref() {
-                    if *field != local {
+                    if *field != local && !foreign() {
                         out.push(Binding {
                             local,
                             call: field.clone(),
