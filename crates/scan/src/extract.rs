@@ -410,6 +410,8 @@ pub(crate) struct RawRef {
     pub key: KeyExpr,
     /// Matched an inferred wrapper's row.
     pub inferred: bool,
+    /// The inferred wrapper whose row it matched.
+    pub wrapper: Option<crate::infer::WrapperId>,
     /// The keys of a capture's properties argument, for the SDK shapes whose properties
     /// are read (see `props`).
     pub props: Option<RawProps>,
@@ -607,6 +609,7 @@ fn match_call(cx: &Ctx, i: usize, name: &str, p: &Pattern) -> Option<RawRef> {
             side: p.side,
             key,
             inferred: p.inferred,
+            wrapper: wrapper_id(cx, i, p),
             props: None,
         });
     }
@@ -809,7 +812,20 @@ fn match_call(cx: &Ctx, i: usize, name: &str, p: &Pattern) -> Option<RawRef> {
         side,
         key,
         inferred: p.inferred,
+        wrapper: wrapper_id(cx, i, p),
         props,
+    })
+}
+
+/// The [`WrapperId`](crate::infer::WrapperId) of an inferred wrapper's row matched by a
+/// call at token `i` (the name the table has the row under).
+fn wrapper_id(cx: &Ctx, i: usize, p: &Pattern) -> Option<crate::infer::WrapperId> {
+    p.inferred.then(|| {
+        (
+            String::from_utf8_lossy(cx.toks[i].text(cx.src)).into_owned(),
+            p.defined_in.clone().unwrap_or_default(),
+            p.only_in.clone(),
+        )
     })
 }
 

@@ -165,8 +165,8 @@ pub(crate) struct RoundResult {
 #[derive(Serialize, Deserialize, Clone, Debug)]
 struct RoundPlan {
     key: u64,
-    /// The wrappers new in this round (whose call sites it looks for).
-    fresh: Vec<String>,
+    /// The wrappers new in this round (whose call sites it looks for), sorted.
+    fresh: Vec<crate::infer::WrapperId>,
     /// Every wrapper inferred when the round ran.
     inferred: Vec<Inferred>,
 }
@@ -248,7 +248,7 @@ fn extract(
 /// A cached round plan with its matcher, built on first use.
 struct Replay<'o> {
     plan: &'o RoundPlan,
-    fresh: HashSet<String>,
+    fresh: HashSet<crate::infer::WrapperId>,
     table: OnceLock<Option<Table>>,
 }
 
@@ -281,7 +281,7 @@ impl Replayer<'_> {
             return;
         }
         for replay in &self.replays {
-            if !replay.fresh.iter().any(|n| meta.words.may_contain(n)) {
+            if !replay.fresh.iter().any(|w| meta.words.may_contain(&w.0)) {
                 continue;
             }
             let table = replay
@@ -997,10 +997,18 @@ fn scan_once(
     if let Some(v) = view {
         changed.extend(removed.iter().map(|&i| v.path(i).to_string()));
     }
-    // Mostly in order already (the unchanged rows in row order, then the few read): the
-    // stable sort finds those runs and merges them, where an unstable one compares the
-    // 24,000 long paths over and over.
-    slots.sort_by(|a, b| a.rel.cmp(&b.rel));
+    // Mostly in order already on a re-scan (the unchanged rows in row order, then the few
+    // read): the stable sort finds those runs and merges them, where an unstable one
+    // compares the 24,000 long paths over and over. Indices are sorted, not the slots
+    // (hundreds of bytes each, moved at every merge step), which are then moved once.
+    let mut order: Vec<usize> = (0..slots.len()).collect();
+    order.sort_by(|&a, &b| slots[a].rel.cmp(&slots[b].rel));
+    let mut unsorted: Vec<Option<Slot>> =
+        std::mem::take(&mut slots).into_iter().map(Some).collect();
+    slots = order
+        .into_iter()
+        .filter_map(|i| unsorted[i].take())
+        .collect();
     // The record for the next scan: the checked one while the files are the cached rows,
     // else (a full walk) what this walk saw.
     let walk = if walk_checked {
@@ -1541,8 +1549,8 @@ fn configured_names(settings: &ScanSettings) -> BTreeSet<String> {
 
 /// The key of one inference round: what its findings in a file depend on besides the
 /// file's bytes and the settings.
-fn round_key(round: usize, fresh: &HashSet<String>, inferred: &[Inferred]) -> u64 {
-    let mut names: Vec<&String> = fresh.iter().collect();
+fn round_key(round: usize, fresh: &HashSet<crate::infer::WrapperId>, inferred: &[Inferred]) -> u64 {
+    let mut names: Vec<&crate::infer::WrapperId> = fresh.iter().collect();
     names.sort();
     let mut h = std::collections::hash_map::DefaultHasher::new();
     round.hash(&mut h);
@@ -1576,7 +1584,9 @@ fn infer_rounds(
     // Facts found by the rounds, in the order they were found.
     let mut late: Vec<FileFacts> = Vec::new();
     let mut kept: Vec<Vec<RoundResult>> = vec![Vec::new(); n];
-    let mut done: HashSet<String> = HashSet::new();
+    // By identity: a wrapper named like one found in an earlier round (a file's own `emit`
+    // besides a server's) still has its call sites looked for.
+    let mut done: HashSet<crate::infer::WrapperId> = HashSet::new();
     let mut inferred: Vec<Inferred> = Vec::new();
     let mut plans: Vec<RoundPlan> = Vec::new();
     let mut read = 0;
@@ -1588,16 +1598,17 @@ fn infer_rounds(
                 .collect();
             inferred = infer::close(&facts, &configured);
         }
-        let fresh: HashSet<String> = inferred
+        let fresh: HashSet<crate::infer::WrapperId> = inferred
             .iter()
-            .filter(|w| !w.returned && !done.contains(&w.name) && !w.key_at(false).is_empty())
-            .map(|w| w.name.clone())
+            .filter(|w| !w.returned && !w.key_at(false).is_empty())
+            .map(Inferred::id)
+            .filter(|id| !done.contains(id))
             .collect();
         if fresh.is_empty() {
             break;
         }
         let key = round_key(round, &fresh, &inferred);
-        let mut fresh_sorted: Vec<String> = fresh.iter().cloned().collect();
+        let mut fresh_sorted: Vec<crate::infer::WrapperId> = fresh.iter().cloned().collect();
         fresh_sorted.sort();
         plans.push(RoundPlan {
             key,
@@ -1607,7 +1618,7 @@ fn infer_rounds(
         let candidates: Vec<usize> = (0..n)
             .filter(|&i| {
                 let meta = &store.slots[i].meta;
-                !meta.minified() && fresh.iter().any(|n| meta.words.may_contain(n))
+                !meta.minified() && fresh.iter().any(|w| meta.words.may_contain(&w.0))
             })
             .collect();
         let mut results: Vec<(usize, RoundResult)> = Vec::new();

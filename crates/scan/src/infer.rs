@@ -319,7 +319,18 @@ pub(crate) struct Inferred {
     pub default: Option<String>,
 }
 
+/// Which inferred wrapper a call goes through: its name, the file defining it and the file
+/// its name is bound in (a hook's result), as [`Inferred::id`] gives it. Two wrappers can
+/// share a name (a file's own `emit` and a server's `emit`): an inference round looks for
+/// the call sites of wrappers by this, not by name.
+pub(crate) type WrapperId = (String, String, Option<String>);
+
 impl Inferred {
+    /// This wrapper's [`WrapperId`].
+    pub(crate) fn id(&self) -> WrapperId {
+        (self.name.clone(), self.path.clone(), self.only_in.clone())
+    }
+
     /// Call-site key positions for this wrapper.
     pub(crate) fn key_at(&self, kwargs: bool) -> Vec<KeyAt> {
         match &self.slot {

@@ -131,6 +131,9 @@ pub(crate) struct Table {
     /// among the call names.
     first_bytes: [bool; 256],
     lengths: u64,
+    /// Per prefilter needle: it has a byte no identifier has (`Event::new`, `enabled?`), so
+    /// a match of it is taken as is rather than checked as a whole call name.
+    verbatim: Vec<bool>,
     /// `scan.include_dollar_properties`: keep PostHog's own `$`-prefixed property keys.
     pub keep_dollar_properties: bool,
 }
@@ -686,6 +689,10 @@ impl Table {
         needles.dedup();
         // Leftmost semantics let the SIMD (Teddy) prefilter run; `Standard` cannot use it.
         let prefilter = literal_matcher(&needles, aho_corasick::MatchKind::LeftmostFirst)?;
+        let verbatim = needles
+            .iter()
+            .map(|n| !n.bytes().all(crate::lexer::is_ident_char))
+            .collect();
         let mut first_bytes = [false; 256];
         let mut lengths = 0u64;
         for name in by_name.keys() {
@@ -699,6 +706,7 @@ impl Table {
             prefilter,
             first_bytes,
             lengths,
+            verbatim,
             keep_dollar_properties: settings.include_dollar_properties,
         })
     }
@@ -710,8 +718,44 @@ impl Table {
     }
 
     /// Whether a file's bytes contain any call name at all.
+    ///
+    /// A needle's match counts only where the identifier around it is a call name of the
+    /// table (`captureException` and `capture_output` hold the needle `apture` but are not
+    /// `capture`), so a file of look-alikes is not tokenized. Exact for what [`find_calls`]
+    /// can match: it looks up whole identifier tokens, and a token is a maximal run of
+    /// identifier bytes (Ruby's `?`/`!` suffix included), which is the run grown here.
+    ///
+    /// [`find_calls`]: crate::extract::find_calls
     pub(crate) fn worth_parsing(&self, bytes: &[u8]) -> bool {
-        self.prefilter.is_match(bytes)
+        use crate::lexer::is_ident_char;
+        self.prefilter.find_iter(bytes).any(|m| {
+            if self.verbatim[m.pattern().as_usize()] {
+                return true;
+            }
+            let start = bytes[..m.start()]
+                .iter()
+                .rposition(|&b| !is_ident_char(b))
+                .map_or(0, |i| i + 1);
+            let end = bytes[m.end()..]
+                .iter()
+                .position(|&b| !is_ident_char(b))
+                .map_or(bytes.len(), |i| m.end() + i);
+            let word = &bytes[start..end];
+            let suffixed = bytes
+                .get(end)
+                .filter(|b| matches!(b, b'?' | b'!'))
+                .map(|_| &bytes[start..=end]);
+            [Some(word), suffixed].into_iter().flatten().any(|w| {
+                let bare = w
+                    .iter()
+                    .position(|&b| b != b'$')
+                    .map_or(&w[..0], |i| &w[i..]);
+                [w, bare].into_iter().any(|w| {
+                    self.may_be_call(w)
+                        && std::str::from_utf8(w).is_ok_and(|n| self.by_name.contains_key(n))
+                })
+            })
+        })
     }
 }
 
@@ -747,5 +791,28 @@ mod tests {
         assert!(!t.worth_parsing(b"import { useMemo } from 'react'\nconst log = getLogger()\n"));
         assert!(t.worth_parsing(b"posthog.capture('x')"));
         assert!(t.worth_parsing(b"track('x')"));
+        // Look-alikes hold a needle but no call name.
+        for plain in [
+            &b"Sentry.captureException(err)"[..],
+            b"subprocess.run(cmd, capture_output=True)",
+            b"const isFeatureEnabledLocally = 1; trackingId(); untracked()",
+        ] {
+            assert!(
+                !t.worth_parsing(plain),
+                "{}",
+                String::from_utf8_lossy(plain)
+            );
+        }
+        for call in [
+            &b"$posthog->capture('x')"[..],
+            b"posthog.capture",
+            b"(capture)",
+            b"if flags.enabled?(:beta)",
+            b"let e = Event::new(\"x\", \"id\"); // posthog",
+            b"client.get_feature_flag('f')",
+            b"x;isFeatureEnabled",
+        ] {
+            assert!(t.worth_parsing(call), "{}", String::from_utf8_lossy(call));
+        }
     }
 }

@@ -407,8 +407,8 @@ pub(crate) fn apply(r: &mut Reference, resolution: &Resolution) {
 }
 
 /// The references of one file, with identifiers resolved against the file's own constants,
-/// and the file's facts for wrapper inference. With `only`, just the references of
-/// inferred wrappers of those names (a later inference round).
+/// and the file's facts for wrapper inference. With `only`, just the references through
+/// those inferred wrappers (a later inference round).
 pub(crate) fn file_refs(
     rel: &str,
     lang: Lang,
@@ -416,7 +416,7 @@ pub(crate) fn file_refs(
     table: &Table,
     compiled: &Compiled,
     toks: &mut Vec<Token>,
-    only: Option<&HashSet<String>>,
+    only: Option<&HashSet<crate::infer::WrapperId>>,
 ) -> (Vec<Found>, FileFacts) {
     file_refs_defs(rel, lang, bytes, table, compiled, toks, only, &mut None)
 }
@@ -432,7 +432,7 @@ pub(crate) fn file_refs_defs(
     table: &Table,
     compiled: &Compiled,
     toks: &mut Vec<Token>,
-    only: Option<&HashSet<String>>,
+    only: Option<&HashSet<crate::infer::WrapperId>>,
     defs: &mut Option<Vec<crate::defs::Def>>,
 ) -> (Vec<Found>, FileFacts) {
     tokenize(bytes, lang, toks);
@@ -486,11 +486,7 @@ pub(crate) fn file_refs_defs(
     let raw: Vec<RawRef> = match only {
         Some(names) => raw
             .into_iter()
-            .filter(|r| {
-                r.inferred
-                    && std::str::from_utf8(toks[r.tok].text(bytes))
-                        .is_ok_and(|n| names.contains(n.trim_start_matches('$')))
-            })
+            .filter(|r| r.wrapper.as_ref().is_some_and(|w| names.contains(w)))
             .collect(),
         None => raw,
     };

@@ -75,6 +75,7 @@ fixtures! {
     test_file_conventions => "test-files",
     templates_of_constants_across_files => "templates-cross",
     destructured_locals_and_parameters => "destructuring",
+    same_named_wrappers_across_rounds => "infer-rounds",
     only_top_level_definitions_resolve_across_files => "locals-cross",
 }
 
