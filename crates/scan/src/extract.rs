@@ -29,6 +29,11 @@ pub(crate) enum KeyExpr {
     /// reference's identifier while its names wait for the cross-file stage), and the
     /// dynamic reason when a name does not resolve.
     Template(Vec<crate::template::Part>, String, String),
+    /// Go `fmt.Sprintf(EventFmt, args…)` whose format is a name: the name, the arguments
+    /// (each a constant operand), the expression as written and the dynamic reason. The
+    /// format is looked up among the file's definitions (in scope at the call), then
+    /// formatted by [`go_verbs`] into a [`KeyExpr::Template`].
+    Format(String, Vec<Operand>, String, String),
 }
 
 /// A conditional whose branches are each a plain literal or a name (`c ? "a" : "b"`,
@@ -1497,7 +1502,16 @@ fn key_expr(cx: &Ctx, start: usize, end: usize) -> KeyExpr {
     if let Some(parts) = concatenation(cx, s, e) {
         return KeyExpr::Template(parts, written(), format!("expression {}", expr()));
     }
-    if let Some(parts) = go_format(cx, s, e).or_else(|| python_format(cx, s, e)) {
+    match go_format(cx, s, e) {
+        Some(GoFormat::Parts(parts)) => {
+            return KeyExpr::Template(parts, written(), format!("expression {}", expr()));
+        }
+        Some(GoFormat::Named(name, args)) => {
+            return KeyExpr::Format(name, args, written(), format!("expression {}", expr()));
+        }
+        None => {}
+    }
+    if let Some(parts) = python_format(cx, s, e) {
         return KeyExpr::Template(parts, written(), format!("expression {}", expr()));
     }
     if let Some(name) = chain_name(cx, s, e) {
@@ -1551,17 +1565,20 @@ fn concatenation(cx: &Ctx, s: usize, e: usize) -> Option<Vec<crate::template::Pa
     (from > s && names > 0 && texts > 0 && parts.len() > 1).then_some(parts)
 }
 
+/// What a Go `fmt.Sprintf` / `fmt.Sprint` of constants formats: the parts of the string, or
+/// (a format that is a name) the name and the arguments, for the caller to format once the
+/// name resolves.
+enum GoFormat {
+    Parts(Vec<crate::template::Part>),
+    Named(String, Vec<Operand>),
+}
+
 /// Go `fmt.Sprintf("…", args…)` and `fmt.Sprint(args…)` of constants, as the parts of an
 /// interpolated string: each argument a string literal or a (possibly qualified) name, the
-/// format a string literal. Only verbs whose output for a string constant is the string
-/// itself or exactly computable here are understood: `%s` and `%v` (a literal or a name),
-/// `%q` (a literal of printable ASCII: Go's quoting), `%d` (a decimal integer literal) and
-/// `%%`. A flag, width, precision, explicit index (`%-8s`, `%.3s`, `%[1]s`), any other verb
-/// or an argument count that does not match (Go writes `%!s(MISSING)` / `%!(EXTRA …)`)
-/// leaves the key dynamic, as does any other argument (a call, a parameter is caught later).
-/// A name is assumed to be a string constant's text: a named string type with its own
-/// `String()` method formats differently, which kodo cannot see.
-fn go_format(cx: &Ctx, s: usize, e: usize) -> Option<Vec<crate::template::Part>> {
+/// format a string literal ([`go_verbs`]) or a name (`fmt.Sprintf(EventFmt, "x")`: formatted
+/// once the name resolves). Any other argument (a call; a parameter is caught later) leaves
+/// the key dynamic.
+fn go_format(cx: &Ctx, s: usize, e: usize) -> Option<GoFormat> {
     use crate::template::Part;
     let (src, toks) = (cx.src, cx.toks);
     if cx.lang != Lang::Go
@@ -1578,64 +1595,81 @@ fn go_format(cx: &Ctx, s: usize, e: usize) -> Option<Vec<crate::template::Part>>
         b"Sprint" => false,
         _ => return None,
     };
-    let args = split_args(cx, s + 4, e - 1);
-    let operand = |a: &Arg| -> Option<Operand> {
-        if a.name.is_some() {
-            return None;
-        }
-        const_operand(cx, a.start, a.end)
-    };
+    let operands = split_args(cx, s + 4, e - 1)
+        .iter()
+        .map(|a| match a.name {
+            Some(_) => None,
+            None => const_operand(cx, a.start, a.end),
+        })
+        .collect::<Option<Vec<Operand>>>()?;
+    if sprintf {
+        let (format, args) = operands.split_first()?;
+        return match format {
+            Operand::Str(format) => go_verbs(format, args.to_vec()).map(GoFormat::Parts),
+            Operand::Name(name) => Some(GoFormat::Named(name.clone(), args.to_vec())),
+            Operand::Int(_) => None,
+        };
+    }
+    // `Sprint` puts a space between two operands only when neither is a string; with
+    // strings only (a name is a string constant's) it concatenates.
     let mut parts: Vec<Part> = Vec::new();
     let mut text = String::new();
-    let push = push_operand;
-    if !sprintf {
-        // `Sprint` puts a space between two operands only when neither is a string; with
-        // strings only (a name is a string constant's) it concatenates.
-        for a in &args {
-            match operand(a)? {
-                Operand::Int(_) => return None,
-                op => push(&mut parts, &mut text, op),
-            }
+    for op in operands {
+        match op {
+            Operand::Int(_) => return None,
+            op => push_operand(&mut parts, &mut text, op),
         }
-    } else {
-        let (format, rest) = args.split_first()?;
-        let Some(Operand::Str(format)) = operand(format) else {
-            return None;
-        };
-        let mut rest = rest.iter();
-        let mut chars = format.chars();
-        while let Some(c) = chars.next() {
-            if c != '%' {
-                text.push(c);
-                continue;
+    }
+    if !text.is_empty() {
+        parts.push(Part::Text(text));
+    }
+    (!parts.is_empty()).then_some(GoFormat::Parts(parts))
+}
+
+/// A Go `fmt.Sprintf` format applied to constant operands, as the parts of an interpolated
+/// string. Only verbs whose output for a string constant is the string itself or exactly
+/// computable here are understood: `%s` and `%v` (a literal or a name), `%q` (a literal of
+/// printable ASCII: Go's quoting), `%d` (a decimal integer literal) and `%%`. A flag, width,
+/// precision, explicit index (`%-8s`, `%.3s`, `%[1]s`), any other verb or an argument count
+/// that does not match (Go writes `%!s(MISSING)` / `%!(EXTRA …)`) gives `None` (dynamic).
+/// A name is assumed to be a string constant's text: a named string type with its own
+/// `String()` method formats differently, which kodo cannot see.
+pub(crate) fn go_verbs(format: &str, args: Vec<Operand>) -> Option<Vec<crate::template::Part>> {
+    use crate::template::Part;
+    let mut parts: Vec<Part> = Vec::new();
+    let mut text = String::new();
+    let mut rest = args.into_iter();
+    let mut chars = format.chars();
+    while let Some(c) = chars.next() {
+        if c != '%' {
+            text.push(c);
+            continue;
+        }
+        let verb = chars.next()?;
+        if verb == '%' {
+            text.push('%');
+            continue;
+        }
+        match (verb, rest.next()?) {
+            ('s' | 'v', op @ (Operand::Str(_) | Operand::Name(_))) => {
+                push_operand(&mut parts, &mut text, op)
             }
-            let verb = chars.next()?;
-            if verb == '%' {
-                text.push('%');
-                continue;
-            }
-            let op = operand(rest.next()?)?;
-            match (verb, op) {
-                ('s' | 'v', op @ (Operand::Str(_) | Operand::Name(_))) => {
-                    push(&mut parts, &mut text, op)
-                }
-                ('d', Operand::Int(v)) => text.push_str(&v),
-                ('q', Operand::Str(v)) if v.bytes().all(|b| (0x20..0x7f).contains(&b)) => {
-                    text.push('"');
-                    for c in v.chars() {
-                        if matches!(c, '"' | '\\') {
-                            text.push('\\');
-                        }
-                        text.push(c);
+            ('d', Operand::Int(v)) => text.push_str(&v),
+            ('q', Operand::Str(v)) if v.bytes().all(|b| (0x20..0x7f).contains(&b)) => {
+                text.push('"');
+                for c in v.chars() {
+                    if matches!(c, '"' | '\\') {
+                        text.push('\\');
                     }
-                    text.push('"');
+                    text.push(c);
                 }
-                _ => return None,
+                text.push('"');
             }
+            _ => return None,
         }
-        if rest.next().is_some() {
-            return None;
-        }
+    }
+    if rest.next().is_some() {
+        return None;
     }
     if !text.is_empty() {
         parts.push(Part::Text(text));
@@ -1646,7 +1680,8 @@ fn go_format(cx: &Ctx, s: usize, e: usize) -> Option<Vec<crate::template::Part>>
 /// A constant operand of a formatting expression: a string literal, a decimal integer
 /// literal (`0` or digits without a leading zero: Go reads `010` as octal), or a name
 /// (resolved later; only string constants are ever definitions).
-enum Operand {
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Operand {
     Str(String),
     Int(String),
     Name(String),
@@ -2163,7 +2198,6 @@ mod tests {
             r#"fmt.Sprintf("100%", A)"#,
             r#"fmt.Sprintf("%s", name())"#,
             r#"fmt.Sprintf("%s", nil)"#,
-            r#"fmt.Sprintf(Format, A)"#,
             r#"fmt.Sprintf("%s", a + b)"#,
             r#"fmt.Sprint("v", 2)"#,
             r#"fmt.Sprint()"#,
@@ -2176,6 +2210,35 @@ mod tests {
                 event(dynamic)
             );
         }
+        // A format that is a name: formatted once the name resolves (scan.rs).
+        assert_eq!(
+            event(r#"fmt.Sprintf(Format, A, "x", 2)"#),
+            KeyExpr::Format(
+                "Format".into(),
+                vec![
+                    Operand::Name("A".into()),
+                    Operand::Str("x".into()),
+                    Operand::Int("2".into())
+                ],
+                r#"fmt.Sprintf(Format, A, "x", 2)"#.into(),
+                r#"expression `fmt.Sprintf(Format, A, "x", 2)`"#.into()
+            )
+        );
+        for dynamic in [r#"fmt.Sprintf(Format, f())"#, r#"fmt.Sprintf(2, A)"#] {
+            assert!(matches!(event(dynamic), KeyExpr::Dynamic(_)), "{dynamic}");
+        }
+        assert_eq!(
+            go_verbs(
+                "%s_%d_%q",
+                vec![
+                    Operand::Name("A".into()),
+                    Operand::Int("3".into()),
+                    Operand::Str("q".into())
+                ]
+            ),
+            Some(vec![name("A"), text("_3_\"q\"")])
+        );
+        assert_eq!(go_verbs("%s_%s", vec![Operand::Name("A".into())]), None);
         // Not Go: JavaScript has no `fmt`.
         assert!(matches!(
             keys(r#"posthog.capture(fmt.Sprintf("%s", A))"#, "a.ts")[0].1,

@@ -568,7 +568,7 @@ pub(crate) fn file_refs_defs(
     let has_idents = raw.iter().any(|r| {
         r.props.as_ref().is_some_and(|p| !p.names.is_empty())
             || match &r.key {
-                KeyExpr::Ident(_) | KeyExpr::Template(..) => true,
+                KeyExpr::Ident(_) | KeyExpr::Template(..) | KeyExpr::Format(..) => true,
                 KeyExpr::OneOf(keys) => keys.iter().any(|k| matches!(k, KeyExpr::Ident(_))),
                 _ => false,
             }
@@ -638,6 +638,22 @@ pub(crate) fn file_refs_defs(
                 None => format!("local variable `{first}` of a function"),
             })
     };
+    // What a name of a template (or a Go format) used at token `at` is in this file: a
+    // constant's value, dynamic (a parameter, a value bound here, a local variable, several
+    // values), or not this file's (`None`: for the cross-file stage).
+    let local_part = |at: usize, name: &str| -> Option<Result<String, ()>> {
+        if infer::param_slot(&fns, at, name).is_some()
+            || bound_at(at, name.split('.').next().unwrap_or(name)).is_some()
+        {
+            return Some(Err(()));
+        }
+        match local.as_ref().map(|i| i.lookup_where(name, &in_scope(at))) {
+            Some(Resolution::Resolved { value, .. }) => Some(Ok(value)),
+            Some(Resolution::Ambiguous { .. }) => Some(Err(())),
+            _ if local_at(at, name).is_some() => Some(Err(())),
+            _ => None,
+        }
+    };
     let refs = raw
         .into_iter()
         .flat_map(|r| {
@@ -683,7 +699,26 @@ pub(crate) fn file_refs_defs(
                 in_test,
                 properties,
             };
-            match r.key {
+            // `fmt.Sprintf(EventFmt, …)`: formatted once the format is known; only a constant
+            // of this file (in scope at the call) is followed.
+            let key = match r.key {
+                KeyExpr::Format(name, args, written, reason) => match local_part(r.tok, &name) {
+                    Some(Ok(format)) => match crate::extract::go_verbs(&format, args) {
+                        Some(parts) => KeyExpr::Template(parts, written, reason),
+                        None => KeyExpr::Dynamic(format!(
+                            "{reason}: its format `{name}` (\"{format}\") has a verb, flag or argument count kodo does not compute"
+                        )),
+                    },
+                    Some(Err(())) => KeyExpr::Dynamic(format!(
+                        "{reason}: its format `{name}` is not a constant (a parameter, a variable or several values)"
+                    )),
+                    None => KeyExpr::Dynamic(format!(
+                        "{reason}: its format `{name}` is no string constant of this file in scope here (another file's is not followed)"
+                    )),
+                },
+                key => key,
+            };
+            match key {
                 KeyExpr::Literal(k) => reference.key = Some(k),
                 KeyExpr::Dynamic(reason) => reference.dynamic_reason = Some(reason),
                 // Every name a constant (not a parameter): the string it spells. Names this
@@ -697,28 +732,15 @@ pub(crate) fn file_refs_defs(
                             parts_left.push(part);
                             continue;
                         };
-                        if infer::param_slot(&fns, r.tok, name).is_some()
-                            || bound_at(r.tok, name.split('.').next().unwrap_or(name)).is_some()
-                        {
-                            dynamic = true;
-                            break;
-                        }
-                        match local
-                            .as_ref()
-                            .map(|i| i.lookup_where(name, &in_scope(r.tok)))
-                        {
-                            Some(Resolution::Resolved { value, .. }) => {
+                        match local_part(r.tok, name) {
+                            Some(Ok(value)) => {
                                 parts_left.push(crate::template::Part::Text(value));
                             }
-                            Some(Resolution::Ambiguous { .. }) => {
+                            Some(Err(())) => {
                                 dynamic = true;
                                 break;
                             }
-                            _ if local_variable(name).is_some() => {
-                                dynamic = true;
-                                break;
-                            }
-                            _ => {
+                            None => {
                                 hints.push(origin_of(name));
                                 parts_left.push(part);
                             }
@@ -737,6 +759,8 @@ pub(crate) fn file_refs_defs(
                         }));
                     }
                 }
+                // Formatted above (never left as is).
+                KeyExpr::Format(_, _, _, reason) => reference.dynamic_reason = Some(reason),
                 // Split into one reference per key above; a nested list stays dynamic.
                 KeyExpr::OneOf(_) => {
                     reference.dynamic_reason = Some("nested list of keys".into());
