@@ -171,9 +171,34 @@ struct RoundPlan {
     inferred: Vec<Inferred>,
 }
 
-/// The scan's final result, as the cache keeps it.
+/// The scan's final result, as the cache keeps it: what a re-scan needs to check the tree
+/// first ([`OutcomeHead`]), then the rest ([`OutcomeBody`]). postcard writes a struct's
+/// fields one after the other with no framing, so the cached bytes are the head's then the
+/// body's: a re-scan decodes the head, and decodes the body while the tree is checked.
 #[derive(Serialize, Deserialize, Default)]
 struct Outcome {
+    head: OutcomeHead,
+    body: OutcomeBody,
+}
+
+/// What a re-scan checks before anything else of the cached result.
+#[derive(Serialize, Deserialize, Default)]
+struct OutcomeHead {
+    /// What the last full walk saw, for the next scan to check instead of walking.
+    walk: Option<WalkRecord>,
+    /// What targeted resolution found on disk for each import it followed.
+    probes: Vec<(Origin, Family, Vec<String>)>,
+    /// Files outside the walk that targeted resolution read, with their stat then.
+    outside: Vec<(String, Option<Stat>)>,
+    /// Files scanned and files with references, as the report counts them.
+    counts: Option<(usize, usize)>,
+    /// The files skipped as minified code, sorted.
+    minified: Vec<String>,
+}
+
+/// The cached result itself.
+#[derive(Serialize, Deserialize, Default)]
+struct OutcomeBody {
     /// Every reference after inference and resolution, sorted by path, line, column, kind.
     #[serde(with = "crate::scan::cache_form::list")]
     refs: Vec<Reference>,
@@ -185,20 +210,10 @@ struct Outcome {
     called: BTreeSet<(Family, String)>,
     /// The last segments of every name resolution looked up across files.
     wanted: BTreeSet<String>,
-    /// What targeted resolution found on disk for each import it followed.
-    probes: Vec<(Origin, Family, Vec<String>)>,
-    /// Files outside the walk that targeted resolution read, with their stat then.
-    outside: Vec<(String, Option<Stat>)>,
-    /// What the last full walk saw, for the next scan to check instead of walking.
-    walk: Option<WalkRecord>,
     /// The files whose facts wrapper inference read, by path, with the round that read
     /// them (`None`: the per-file pass), sorted: a re-scan whose edits change some facts
     /// re-runs inference over just these and keeps the result if it is the same.
     contributors: Vec<(String, Option<u32>)>,
-    /// Files scanned and files with references, as the report counts them.
-    counts: Option<(usize, usize)>,
-    /// The files skipped as minified code, sorted.
-    minified: Vec<String>,
 }
 
 /// A fingerprint of everything besides a file's bytes and path that its extract depends on.
@@ -727,62 +742,89 @@ fn scan_once(
         (None, None) => Err(CacheStatus::Disabled),
         (Some(path), None) => cache::load(path),
     };
+    let corrupt = |e: postcard::Error| CacheStatus::Ignored(format!("corrupt ({e})"));
+    // The head of the cached result now; its body (after it) while the walk is checked.
     let loaded = match &opened {
         Ok(opened) => cache::view::<Meta>(opened, settings_id).and_then(|view| {
-            postcard::from_bytes::<Outcome>(view.result)
-                .map(|outcome| (view, outcome))
-                .map_err(|e| CacheStatus::Ignored(format!("corrupt ({e})")))
+            postcard::take_from_bytes::<OutcomeHead>(view.result)
+                .map(|(head, body)| (view, head, body))
+                .map_err(corrupt)
         }),
         Err(status) => Err(status.clone()),
     };
-    let (mut prev, status): (Option<(View<'_, Meta>, Outcome)>, CacheStatus) = match loaded {
+    let (head, status) = match loaded {
         Ok(p) => (Some(p), CacheStatus::Used),
         Err(status) => (None, status),
     };
-    lap("read cache", &mut phases);
     let base = base_dir(root);
 
     // The walk: checked against the cached record of the last full walk if there is one
     // (see `walkcache.rs`), else in full (and recorded).
     // What resolution looked at outside the walk is checked meanwhile (it is needed
-    // whenever the walk checks out).
-    let (checked, inputs_unchanged) = match &prev {
-        Some((
-            v,
-            outcome @ Outcome {
-                walk: Some(record), ..
-            },
-        )) if root.is_dir() => {
+    // whenever the walk checks out), and so is the cached body decoded: the check is
+    // mostly the kernel's `fstatat` of every file, the decode the one thread's work.
+    let check = |v: &View<'_, Meta>, head: &OutcomeHead| match &head.walk {
+        Some(record) if root.is_dir() => {
             let (checked, inputs) = walkcache::check(
                 &base,
                 record,
                 v.paths(),
                 &|s| v.trusted(s),
                 &|i, s| v.fresh(i, s),
-                || cross_file_inputs_unchanged(&base, v, outcome, true),
+                || cross_file_inputs_unchanged(&base, v, head, true),
             );
             (checked, Some(inputs))
         }
         _ => (None, None),
     };
+    // The report of an unchanged tree is made meanwhile too (most re-scans change
+    // nothing); it takes the body's references, so a tree that changed decodes it again.
+    let early_report = |body: &mut OutcomeBody, (scanned, matched)| {
+        let mut report = assemble(
+            std::mem::take(&mut body.refs),
+            scanned,
+            matched,
+            settings.include_tests,
+        );
+        report.wrappers = wrapper_reports(settings, &body.inferred);
+        report.inference = crate::Inference(std::mem::take(&mut body.inferred));
+        report
+    };
+    let ((checked, inputs_unchanged), mut prev, early) = match head {
+        Some((v, head, bytes)) => {
+            let (checked, body, early) = std::thread::scope(|scope| {
+                let checking = scope.spawn(|| check(&v, &head));
+                let mut body = postcard::from_bytes::<OutcomeBody>(bytes);
+                let early = match (&mut body, head.counts) {
+                    (Ok(body), Some(counts)) => Some(early_report(body, counts)),
+                    _ => None,
+                };
+                let checked = checking
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+                (checked, body, early)
+            });
+            let unchanged = matches!(&checked, (Some(c), Some(true)) if c.changed.is_empty());
+            let body = match (unchanged, early.is_some()) {
+                (false, true) => postcard::from_bytes::<OutcomeBody>(bytes),
+                _ => body,
+            };
+            match body {
+                Ok(body) => (checked, Some((v, Outcome { head, body })), early),
+                // The cache is not half-used: the scan starts again without it.
+                Err(e) => return Ok(Err(corrupt(e))),
+            }
+        }
+        None => ((None, None), None, None),
+    };
+    lap("read cache and check the walk", &mut phases);
     let walk_checked = checked.is_some();
     // Nothing changed: every file's stat, what resolution looked at outside the walk. The
     // cached result is the result; no extract or summary is decoded.
-    if let (Some(checked), Some((v, outcome))) = (&checked, &mut prev) {
-        if checked.changed.is_empty() && outcome.counts.is_some() && inputs_unchanged == Some(true)
-        {
-            let (scanned, matched) = outcome.counts.unwrap_or_default();
-            lap("walk check", &mut phases);
-            let mut report = assemble(
-                std::mem::take(&mut outcome.refs),
-                scanned,
-                matched,
-                settings.include_tests,
-            );
-            report.wrappers = wrapper_reports(settings, &outcome.inferred);
-            report.inference = crate::Inference(std::mem::take(&mut outcome.inferred));
+    if let (Some(checked), Some((v, outcome)), Some(mut report)) = (&checked, &prev, early) {
+        if checked.changed.is_empty() && inputs_unchanged == Some(true) {
             let mut skipped = checked.skipped.clone();
-            skipped.extend(outcome.minified.iter().map(|p| Skipped {
+            skipped.extend(outcome.head.minified.iter().map(|p| Skipped {
                 path: p.clone(),
                 reason: SkipReason::Minified,
             }));
@@ -803,7 +845,7 @@ fn scan_once(
     // The cached references, moved out (the cached outcome is otherwise only read).
     let old_refs: Vec<Reference> = prev
         .as_mut()
-        .map(|(_, o)| std::mem::take(&mut o.refs))
+        .map(|(_, o)| std::mem::take(&mut o.body.refs))
         .unwrap_or_default();
     // The extracts this scan makes, streamed to the cache file it will write (or, without
     // a cache, to an unnamed temporary file) as the workers make them.
@@ -811,7 +853,7 @@ fn scan_once(
     let replayer = Replayer {
         replays: prev
             .iter()
-            .flat_map(|(_, o)| &o.rounds)
+            .flat_map(|(_, o)| &o.body.rounds)
             .map(|plan| Replay {
                 plan,
                 fresh: plan.fresh.iter().cloned().collect(),
@@ -867,7 +909,7 @@ fn scan_once(
         }));
         st.files.push((Cow::Owned(rel.to_string()), seen));
     });
-    let old_walk = prev.as_ref().and_then(|(_, o)| o.walk.as_ref());
+    let old_walk = prev.as_ref().and_then(|(_, o)| o.head.walk.as_ref());
     let (states, mut skipped, dirs) = match (checked, view) {
         (Some(checked), Some(v)) => {
             let mut unchanged = Pass::default();
@@ -1052,38 +1094,43 @@ fn scan_once(
     let mut outcome = match kept {
         Some((new_refs, old)) => {
             let (refs, looked, contributors) = new_refs;
-            let mut wanted = old.wanted.clone();
+            let mut wanted = old.body.wanted.clone();
             wanted.extend(looked.wanted);
-            let mut probes = old.probes.clone();
+            let mut probes = old.head.probes.clone();
             for p in looked.probes {
                 if !probes.contains(&p) {
                     probes.push(p);
                 }
             }
-            let mut outside = old.outside.clone();
+            let mut outside = old.head.outside.clone();
             for o in looked.outside {
                 if !outside.iter().any(|(p, _)| *p == o.0) {
                     outside.push(o);
                 }
             }
             Outcome {
-                refs,
-                rounds: old.rounds.clone(),
-                inferred: old.inferred.clone(),
-                called: old.called.clone(),
-                wanted,
-                probes,
-                outside,
-                walk,
-                contributors,
-                counts: None,
-                minified: Vec::new(),
+                head: OutcomeHead {
+                    walk,
+                    probes,
+                    outside,
+                    counts: None,
+                    minified: Vec::new(),
+                },
+                body: OutcomeBody {
+                    refs,
+                    rounds: old.body.rounds.clone(),
+                    inferred: old.body.inferred.clone(),
+                    called: old.body.called.clone(),
+                    wanted,
+                    contributors,
+                },
             }
         }
-        None => Outcome {
-            walk,
-            ..cross_file(&mut store, settings, &compiled)?
-        },
+        None => {
+            let mut outcome = cross_file(&mut store, settings, &compiled)?;
+            outcome.head.walk = walk;
+            outcome
+        }
     };
     stats.files_read_to_resolve = store.read;
     stats.cross_file_reused = reused;
@@ -1100,14 +1147,14 @@ fn scan_once(
     let mut matched = 0;
     for slot in &store.slots {
         if slot.meta.minified() {
-            outcome.minified.push(slot.rel.to_string());
+            outcome.head.minified.push(slot.rel.to_string());
         } else {
             scanned += 1;
         }
         matched += usize::from(slot.meta.matched());
     }
-    outcome.counts = Some((scanned, matched));
-    skipped.extend(outcome.minified.iter().map(|p| Skipped {
+    outcome.head.counts = Some((scanned, matched));
+    skipped.extend(outcome.head.minified.iter().map(|p| Skipped {
         path: p.clone(),
         reason: SkipReason::Minified,
     }));
@@ -1125,9 +1172,9 @@ fn scan_once(
     } else {
         None
     };
-    let mut report = assemble(outcome.refs, scanned, matched, settings.include_tests);
-    report.wrappers = wrapper_reports(settings, &outcome.inferred);
-    report.inference = crate::Inference(outcome.inferred.clone());
+    let mut report = assemble(outcome.body.refs, scanned, matched, settings.include_tests);
+    report.wrappers = wrapper_reports(settings, &outcome.body.inferred);
+    report.inference = crate::Inference(outcome.body.inferred.clone());
     skipped.sort();
     report.skipped = skipped;
     lap("assemble", &mut phases);
@@ -1220,14 +1267,14 @@ enum Stored<'a> {
 fn cross_file_inputs_unchanged(
     base: &Path,
     view: &View<'_, Meta>,
-    outcome: &Outcome,
+    head: &OutcomeHead,
     walk_checked: bool,
 ) -> bool {
-    let recorded: HashSet<&str> = match (&outcome.walk, walk_checked) {
+    let recorded: HashSet<&str> = match (&head.walk, walk_checked) {
         (Some(record), true) => record.dirs.iter().map(|d| d.rel.as_str()).collect(),
         _ => HashSet::new(),
     };
-    for (origin, family, files) in &outcome.probes {
+    for (origin, family, files) in &head.probes {
         if matches!(origin, Origin::Dir(dir) if recorded.contains(dir.as_str())) {
             continue;
         }
@@ -1235,7 +1282,7 @@ fn cross_file_inputs_unchanged(
             return false;
         }
     }
-    outcome.outside.iter().all(|(rel, stat)| {
+    head.outside.iter().all(|(rel, stat)| {
         let now = outside_stat(base, rel);
         let trusted = match (&now, stat) {
             (Some(now), Some(_)) => view.trusted(now),
@@ -1262,14 +1309,18 @@ fn keep_outcome(
     // With the walk checked, whether the inputs outside the walk are unchanged was found
     // during the check; else it is looked at now.
     let inputs = checked_inputs
-        .unwrap_or_else(|| cross_file_inputs_unchanged(store.base, view, outcome, false));
+        .unwrap_or_else(|| cross_file_inputs_unchanged(store.base, view, &outcome.head, false));
     if !inputs {
         return None;
     }
     if changed.is_empty() {
-        return Some((old_refs, Looked::default(), outcome.contributors.clone()));
+        return Some((
+            old_refs,
+            Looked::default(),
+            outcome.body.contributors.clone(),
+        ));
     }
-    let round_of = |key: u64| outcome.rounds.iter().position(|r| r.key == key);
+    let round_of = |key: u64| outcome.body.rounds.iter().position(|r| r.key == key);
     // What a file gives inference: its own facts if the per-file pass tokenized it, else
     // those of the first round that read it.
     let contribution = |e: &FileExtract| -> Result<Option<(Option<usize>, FileFacts)>, ()> {
@@ -1287,7 +1338,7 @@ fn keep_outcome(
             }
         }
     };
-    let wanted: HashSet<String> = outcome.wanted.iter().cloned().collect();
+    let wanted: HashSet<String> = outcome.body.wanted.iter().cloned().collect();
     let restricted = |defs: Option<&Vec<Def>>| -> Vec<Def> {
         defs.into_iter()
             .flatten()
@@ -1306,9 +1357,10 @@ fn keep_outcome(
     // differ in what no such name reaches cannot change what it infers
     // ([`FileFacts::inert_change`]).
     let wrapper_names: HashSet<(Family, &str)> = outcome
+        .body
         .inferred
         .iter()
-        .chain(outcome.rounds.iter().flat_map(|r| &r.inferred))
+        .chain(outcome.body.rounds.iter().flat_map(|r| &r.inferred))
         .map(|w| (w.family, w.name.as_str()))
         .collect();
     let inert = |rel: &str, old: Option<&FileExtract>, new: Option<&FileExtract>| -> bool {
@@ -1363,6 +1415,7 @@ fn keep_outcome(
     // What wrapper inference reads now: the cached contributors but the changed files,
     // then the changed files that contribute.
     let mut contributors: Vec<(String, Option<u32>)> = outcome
+        .body
         .contributors
         .iter()
         .filter(|(p, _)| !changed.contains(p))
@@ -1404,7 +1457,7 @@ fn keep_outcome(
             }
         }
         let configured = configured_names(settings);
-        let rounds = outcome.rounds.len();
+        let rounds = outcome.body.rounds.len();
         for r in 0..=rounds {
             if r == rounds && rounds == MAX_INFERENCE_ROUNDS {
                 break;
@@ -1415,9 +1468,10 @@ fn keep_outcome(
                 .map(|(_, f)| *f)
                 .collect();
             let expected = outcome
+                .body
                 .rounds
                 .get(r)
-                .map_or(&outcome.inferred, |p| &p.inferred);
+                .map_or(&outcome.body.inferred, |p| &p.inferred);
             if infer::close(&seen, &configured) != *expected {
                 return None;
             }
@@ -1440,7 +1494,7 @@ fn keep_outcome(
         store.slots[i].meta.set_matched(any);
     }
     if settings.infer_wrappers {
-        drop_wrapper_params(&mut found, &outcome.inferred, &outcome.called);
+        drop_wrapper_params(&mut found, &outcome.body.inferred, &outcome.body.called);
     }
     let looked = resolve(store, &mut found);
     let mut refs: Vec<Reference> = old_refs
@@ -1516,17 +1570,21 @@ fn cross_file(
     let mut refs: Vec<Reference> = refs.into_iter().map(|f| f.r).collect();
     sort_refs(&mut refs);
     Ok(Outcome {
-        refs,
-        rounds,
-        inferred,
-        called,
-        wanted: looked.wanted,
-        probes: looked.probes,
-        outside: looked.outside,
-        walk: None,
-        contributors,
-        counts: None,
-        minified: Vec::new(),
+        head: OutcomeHead {
+            walk: None,
+            probes: looked.probes,
+            outside: looked.outside,
+            counts: None,
+            minified: Vec::new(),
+        },
+        body: OutcomeBody {
+            refs,
+            rounds,
+            inferred,
+            called,
+            wanted: looked.wanted,
+            contributors,
+        },
     })
 }
 

@@ -5,7 +5,7 @@
 //! `dynamic_reason`; memory held across files is only the references found.
 
 use std::cell::{OnceCell, RefCell};
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 use std::path::Path;
 use std::rc::Rc;
 
@@ -994,52 +994,61 @@ pub(crate) fn assemble(
     refs.sort_by(|a, b| {
         (&a.path, a.line, a.column, a.kind).cmp(&(&b.path, b.line, b.column, b.kind))
     });
-    let mut groups: BTreeMap<(crate::Kind, String), Vec<Reference>> = BTreeMap::new();
-    let mut dynamic = Vec::new();
     if !include_tests {
         // A key only tests reference is not the product's; nor is a test's dynamic key.
-        let product: HashSet<(crate::Kind, String)> = refs
-            .iter()
-            .filter(|r| !r.in_test)
-            .filter_map(|r| r.key.clone().map(|k| (r.kind, k)))
-            .collect();
-        refs.retain(|r| match &r.key {
-            Some(k) => !r.in_test || product.contains(&(r.kind, k.clone())),
-            None => !r.in_test,
-        });
+        let keep: Vec<bool> = {
+            let product: HashSet<(crate::Kind, &str)> = refs
+                .iter()
+                .filter(|r| !r.in_test)
+                .filter_map(|r| r.key.as_deref().map(|k| (r.kind, k)))
+                .collect();
+            refs.iter()
+                .map(|r| match &r.key {
+                    Some(k) => !r.in_test || product.contains(&(r.kind, k.as_str())),
+                    None => !r.in_test,
+                })
+                .collect()
+        };
+        let mut keep = keep.into_iter();
+        refs.retain(|_| keep.next().unwrap_or(true));
     }
-    for r in refs {
-        match r.key.clone() {
-            Some(k) => groups.entry((r.kind, k)).or_default().push(r),
-            None => dynamic.push(r),
-        }
-    }
-    let keys = groups
-        .into_iter()
-        .map(|((kind, key), references)| {
-            // Tracked On is the product's: test references only decide it when a key has
-            // nothing else.
-            let counted: Vec<&Reference> = match references.iter().any(|r| !r.in_test) {
-                true => references.iter().filter(|r| !r.in_test).collect(),
-                false => references.iter().collect(),
-            };
-            let front = counted.iter().any(|r| r.side == Side::Frontend);
-            let back = counted.iter().any(|r| r.side == Side::Backend);
-            let tracked_on = match (front, back) {
-                (true, true) => Side::Both,
-                (true, false) => Side::Frontend,
-                _ => Side::Backend,
-            };
-            KeyReport {
-                kind,
-                key,
-                tracked_on,
-                references,
+    let (mut keyed, dynamic): (Vec<Reference>, Vec<Reference>) =
+        refs.into_iter().partition(|r| r.key.is_some());
+    // By key, each key's references staying in path order (the sort is stable): each run
+    // of one key is a key of the report, in the order of (kind, key).
+    keyed.sort_by(|a, b| (a.kind, &a.key).cmp(&(b.kind, &b.key)));
+    let mut keys: Vec<KeyReport> = Vec::new();
+    for r in keyed {
+        match keys.last_mut() {
+            Some(last) if last.kind == r.kind && r.key.as_deref() == Some(last.key.as_str()) => {
+                last.references.push(r);
+            }
+            _ => keys.push(KeyReport {
+                kind: r.kind,
+                key: r.key.clone().unwrap_or_default(),
+                tracked_on: Side::Backend,
+                references: vec![r],
                 first_commit: None,
                 pr_url: None,
-            }
-        })
-        .collect();
+            }),
+        }
+    }
+    for k in &mut keys {
+        // Tracked On is the product's: test references only decide it when a key has
+        // nothing else.
+        let product = k.references.iter().any(|r| !r.in_test);
+        let counted = k.references.iter().filter(|r| !product || !r.in_test);
+        let (mut front, mut back) = (false, false);
+        for r in counted {
+            front |= r.side == Side::Frontend;
+            back |= r.side == Side::Backend;
+        }
+        k.tracked_on = match (front, back) {
+            (true, true) => Side::Both,
+            (true, false) => Side::Frontend,
+            _ => Side::Backend,
+        };
+    }
     ScanReport {
         version: REPORT_VERSION,
         keys,
