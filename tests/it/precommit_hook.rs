@@ -660,7 +660,7 @@ fn a_template_of_constants_from_other_files_is_checked_as_the_key_it_spells() {
     repo.write("api/names.py", "PREFIX = \"billing\"\n");
     repo.write(
         "svc/names.go",
-        "package svc\n\nconst Prefix = \"go_billing\"\n",
+        "package svc\n\nconst Prefix = \"go_billing\"\nconst VoidedFmt = \"%s_voided\"\n",
     );
     repo.git(&["add", "."]);
     repo.git(&["commit", "-q", "-m", "names"]);
@@ -674,7 +674,7 @@ fn a_template_of_constants_from_other_files_is_checked_as_the_key_it_spells() {
     );
     repo.write(
         "svc/handler.go",
-        "package svc\n\nfunc h(client posthog.Client) {\n\tclient.Enqueue(posthog.Capture{DistinctId: \"u\", Event: Prefix + \"_paid\"})\n\tclient.Enqueue(posthog.Capture{DistinctId: \"u\", Event: fmt.Sprintf(\"%s_refunded\", Prefix)})\n}\n",
+        "package svc\n\nfunc h(client posthog.Client) {\n\tclient.Enqueue(posthog.Capture{DistinctId: \"u\", Event: Prefix + \"_paid\"})\n\tclient.Enqueue(posthog.Capture{DistinctId: \"u\", Event: fmt.Sprintf(\"%s_refunded\", Prefix)})\n\tclient.Enqueue(posthog.Capture{DistinctId: \"u\", Event: fmt.Sprintf(VoidedFmt, Prefix)})\n}\n",
     );
     repo.git(&["add", "."]);
     let out = repo.hook();
@@ -692,8 +692,14 @@ fn a_template_of_constants_from_other_files_is_checked_as_the_key_it_spells() {
         err.contains("event  `go_billing_paid`  is not documented"),
         "{err}"
     );
-    // Python's str.format and %, Go's fmt.Sprintf of the same constants.
-    for key in ["billing_closed", "billing_reopened", "go_billing_refunded"] {
+    // Python's str.format and %, Go's fmt.Sprintf of the same constants (also with a format
+    // constant of the package's other file).
+    for key in [
+        "billing_closed",
+        "billing_reopened",
+        "go_billing_refunded",
+        "go_billing_voided",
+    ] {
         assert!(
             err.contains(&format!("event  `{key}`  is not documented")),
             "{key}: {err}"

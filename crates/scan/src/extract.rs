@@ -1626,6 +1626,32 @@ fn go_format(cx: &Ctx, s: usize, e: usize) -> Option<GoFormat> {
     (!parts.is_empty()).then_some(GoFormat::Parts(parts))
 }
 
+/// Why a Go `fmt.Sprintf` whose format is a name stays dynamic.
+pub(crate) enum FormatFailure<'a> {
+    /// The name is a parameter, a variable or has several values.
+    NotConstant,
+    /// No string constant of that name where the call can see one.
+    NotFound,
+    /// The format's verbs, flags or argument count (this format) are not computed here.
+    Uncomputable(&'a str),
+}
+
+/// The dynamic reason of a `fmt.Sprintf` whose format `name` does not give a key: the
+/// expression's `reason` and why.
+pub(crate) fn format_reason(reason: &str, name: &str, why: FormatFailure) -> String {
+    match why {
+        FormatFailure::NotConstant => format!(
+            "{reason}: its format `{name}` is not a constant (a parameter, a variable or several values)"
+        ),
+        FormatFailure::NotFound => {
+            format!("{reason}: its format `{name}` does not resolve to one string constant")
+        }
+        FormatFailure::Uncomputable(format) => format!(
+            "{reason}: its format `{name}` (\"{format}\") has a verb, flag or argument count kodo does not compute"
+        ),
+    }
+}
+
 /// A Go `fmt.Sprintf` format applied to constant operands, as the parts of an interpolated
 /// string. Only verbs whose output for a string constant is the string itself or exactly
 /// computable here are understood: `%s` and `%v` (a literal or a name), `%q` (a literal of
@@ -1680,7 +1706,7 @@ pub(crate) fn go_verbs(format: &str, args: Vec<Operand>) -> Option<Vec<crate::te
 /// A constant operand of a formatting expression: a string literal, a decimal integer
 /// literal (`0` or digits without a leading zero: Go reads `010` as octal), or a name
 /// (resolved later; only string constants are ever definitions).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub(crate) enum Operand {
     Str(String),
     Int(String),

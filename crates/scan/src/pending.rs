@@ -156,11 +156,34 @@ impl Found {
             }
             return;
         };
-        let mut values = answers.iter();
-        let key = crate::template::join(&t.parts, |_| match values.next() {
-            Some(Resolution::Resolved { value, .. }) => Some(value.clone()),
+        let mut values = answers.iter().map(|a| match a {
+            Resolution::Resolved { value, .. } => Some(value.clone()),
             _ => None,
         });
+        // A Go format of another file: the format's value first, then its arguments'.
+        if let (Some(args), [crate::template::Part::Name(name)]) =
+            (&t.format_args, t.parts.as_slice())
+        {
+            use crate::extract::{format_reason, go_verbs, FormatFailure};
+            let outcome = match values.next().flatten() {
+                None => Err(format_reason(&t.reason, name, FormatFailure::NotFound)),
+                Some(format) => match go_verbs(&format, args.clone()) {
+                    None => Err(format_reason(
+                        &t.reason,
+                        name,
+                        FormatFailure::Uncomputable(&format),
+                    )),
+                    Some(parts) => crate::template::join(&parts, |_| values.next().flatten())
+                        .ok_or_else(|| t.reason.clone()),
+                },
+            };
+            match outcome {
+                Ok(k) => self.r.key = Some(k),
+                Err(reason) => self.r.dynamic_reason = Some(reason),
+            }
+            return;
+        }
+        let key = crate::template::join(&t.parts, |_| values.next().flatten());
         match key {
             Some(k) => self.r.key = Some(k),
             None => self.r.dynamic_reason = Some(t.reason.clone()),

@@ -699,23 +699,28 @@ pub(crate) fn file_refs_defs(
                 in_test,
                 properties,
             };
-            // `fmt.Sprintf(EventFmt, …)`: formatted once the format is known; only a constant
-            // of this file (in scope at the call) is followed.
+            // `fmt.Sprintf(EventFmt, …)`: formatted once the format is known, here when it is
+            // a constant of this file in scope at the call (else below, across files).
             let key = match r.key {
-                KeyExpr::Format(name, args, written, reason) => match local_part(r.tok, &name) {
-                    Some(Ok(format)) => match crate::extract::go_verbs(&format, args) {
-                        Some(parts) => KeyExpr::Template(parts, written, reason),
-                        None => KeyExpr::Dynamic(format!(
-                            "{reason}: its format `{name}` (\"{format}\") has a verb, flag or argument count kodo does not compute"
+                KeyExpr::Format(name, args, written, reason) => {
+                    use crate::extract::{format_reason, FormatFailure};
+                    match local_part(r.tok, &name) {
+                        Some(Ok(format)) => match crate::extract::go_verbs(&format, args) {
+                            Some(parts) => KeyExpr::Template(parts, written, reason),
+                            None => KeyExpr::Dynamic(format_reason(
+                                &reason,
+                                &name,
+                                FormatFailure::Uncomputable(&format),
+                            )),
+                        },
+                        Some(Err(())) => KeyExpr::Dynamic(format_reason(
+                            &reason,
+                            &name,
+                            FormatFailure::NotConstant,
                         )),
-                    },
-                    Some(Err(())) => KeyExpr::Dynamic(format!(
-                        "{reason}: its format `{name}` is not a constant (a parameter, a variable or several values)"
-                    )),
-                    None => KeyExpr::Dynamic(format!(
-                        "{reason}: its format `{name}` is no string constant of this file in scope here (another file's is not followed)"
-                    )),
-                },
+                        None => KeyExpr::Format(name, args, written, reason),
+                    }
+                }
                 key => key,
             };
             match key {
@@ -756,11 +761,37 @@ pub(crate) fn file_refs_defs(
                             parts: parts_left,
                             hints,
                             reason,
+                            format_args: None,
                         }));
                     }
                 }
-                // Formatted above (never left as is).
-                KeyExpr::Format(_, _, _, reason) => reference.dynamic_reason = Some(reason),
+                // A format this file does not define: it and its arguments' names wait for
+                // the cross-file stage (an argument that is a parameter or a variable: dynamic).
+                KeyExpr::Format(name, args, written, reason) => {
+                    let names: Vec<&String> = args
+                        .iter()
+                        .filter_map(|a| match a {
+                            crate::extract::Operand::Name(n) => Some(n),
+                            _ => None,
+                        })
+                        .collect();
+                    if names
+                        .iter()
+                        .any(|n| matches!(local_part(r.tok, n), Some(Err(()))))
+                    {
+                        reference.dynamic_reason = Some(reason);
+                    } else {
+                        let mut hints = vec![origin_of(&name)];
+                        hints.extend(names.iter().map(|n| origin_of(n)));
+                        reference.identifier = Some(written);
+                        template = Some(Box::new(crate::template::Pending {
+                            parts: vec![crate::template::Part::Name(name)],
+                            hints,
+                            reason,
+                            format_args: Some(args),
+                        }));
+                    }
+                }
                 // Split into one reference per key above; a nested list stays dynamic.
                 KeyExpr::OneOf(_) => {
                     reference.dynamic_reason = Some("nested list of keys".into());

@@ -119,18 +119,29 @@ pub(crate) struct Pending {
     pub hints: Vec<Option<(crate::imports::Origin, String)>>,
     /// The dynamic reason when a name does not resolve to one value.
     pub reason: String,
+    /// Go `fmt.Sprintf(Format, args…)` whose format is defined in another file: `parts` is
+    /// the format's name alone, and these the arguments, whose names are looked up after it
+    /// (`hints` has the format's, then theirs); the format is applied once it resolves
+    /// ([`crate::extract::go_verbs`]).
+    #[serde(default)]
+    pub format_args: Option<Vec<crate::extract::Operand>>,
 }
 
 impl Pending {
     /// The names still to resolve, each with where its import points and the name to look
     /// up there (the name itself without an import).
     pub(crate) fn lookups(&self) -> impl Iterator<Item = (Option<&crate::imports::Origin>, &str)> {
+        let arg_names = self.format_args.iter().flatten().filter_map(|a| match a {
+            crate::extract::Operand::Name(n) => Some(n.as_str()),
+            _ => None,
+        });
         self.parts
             .iter()
             .filter_map(|p| match p {
                 Part::Name(n) => Some(n.as_str()),
                 Part::Text(_) => None,
             })
+            .chain(arg_names)
             .zip(&self.hints)
             .map(|(name, hint)| match hint {
                 Some((origin, lookup)) => (Some(origin), lookup.as_str()),
