@@ -763,6 +763,9 @@ fn scan_once(
     // What resolution looked at outside the walk is checked meanwhile (it is needed
     // whenever the walk checks out), and so is the cached body decoded: the check is
     // mostly the kernel's `fstatat` of every file, the decode the one thread's work.
+    // Set as soon as the check meets a file whose stat changed: the report of an unchanged
+    // tree is not made then.
+    let stale = std::sync::atomic::AtomicBool::new(false);
     let check = |v: &View<'_, Meta>, head: &OutcomeHead| match &head.walk {
         Some(record) if root.is_dir() => {
             let (checked, inputs) = walkcache::check(
@@ -770,7 +773,13 @@ fn scan_once(
                 record,
                 v.paths(),
                 &|s| v.trusted(s),
-                &|i, s| v.fresh(i, s),
+                &|i, s| {
+                    let fresh = v.fresh(i, s);
+                    if !fresh {
+                        stale.store(true, std::sync::atomic::Ordering::Relaxed);
+                    }
+                    fresh
+                },
                 || cross_file_inputs_unchanged(&base, v, head, true),
             );
             (checked, Some(inputs))
@@ -796,7 +805,11 @@ fn scan_once(
                 let checking = scope.spawn(|| check(&v, &head));
                 let mut body = postcard::from_bytes::<OutcomeBody>(bytes);
                 let early = match (&mut body, head.counts) {
-                    (Ok(body), Some(counts)) => Some(early_report(body, counts)),
+                    (Ok(body), Some(counts))
+                        if !stale.load(std::sync::atomic::Ordering::Relaxed) =>
+                    {
+                        Some(early_report(body, counts))
+                    }
                     _ => None,
                 };
                 let checked = checking
@@ -964,7 +977,7 @@ fn scan_once(
     let n_rows = view.map_or(0, View::len);
     let mut seen_rows = vec![false; n_rows];
     // Files whose content changed (or that are new), by path.
-    let mut changed: HashSet<String> = HashSet::new();
+    let mut changed: crate::FastSet<String> = Default::default();
     let mut slots: Vec<Slot<'_>> = Vec::with_capacity(states.iter().map(|s| s.files.len()).sum());
     for (rel, seen) in states.into_iter().flat_map(|s| s.files) {
         let cached = match (&seen, view) {
@@ -1039,18 +1052,23 @@ fn scan_once(
     if let Some(v) = view {
         changed.extend(removed.iter().map(|&i| v.path(i).to_string()));
     }
-    // Mostly in order already on a re-scan (the unchanged rows in row order, then the few
-    // read): the stable sort finds those runs and merges them, where an unstable one
-    // compares the 24,000 long paths over and over. Indices are sorted, not the slots
-    // (hundreds of bytes each, moved at every merge step), which are then moved once.
-    let mut order: Vec<usize> = (0..slots.len()).collect();
-    order.sort_by(|&a, &b| slots[a].rel.cmp(&slots[b].rel));
-    let mut unsorted: Vec<Option<Slot>> =
-        std::mem::take(&mut slots).into_iter().map(Some).collect();
-    slots = order
-        .into_iter()
-        .filter_map(|i| unsorted[i].take())
-        .collect();
+    // A checked walk gives the cached rows in row order, then the few files read: the
+    // stable sort finds those runs and merges them, moving about half the slots once
+    // (an unstable one would compare the 24,000 long paths over and over). A full walk's
+    // order is the threads' interleaving: indices are sorted, not the slots (hundreds of
+    // bytes each, moved at every merge step), which are then moved once.
+    if walk_checked {
+        slots.sort_by(|a, b| a.rel.cmp(&b.rel));
+    } else {
+        let mut order: Vec<usize> = (0..slots.len()).collect();
+        order.sort_by(|&a, &b| slots[a].rel.cmp(&slots[b].rel));
+        let mut unsorted: Vec<Option<Slot>> =
+            std::mem::take(&mut slots).into_iter().map(Some).collect();
+        slots = order
+            .into_iter()
+            .filter_map(|i| unsorted[i].take())
+            .collect();
+    }
     // The record for the next scan: the checked one while the files are the cached rows,
     // else (a full walk) what this walk saw.
     let walk = if walk_checked {
@@ -1302,7 +1320,7 @@ fn keep_outcome(
     view: &View<'_, Meta>,
     outcome: &Outcome,
     old_refs: Vec<Reference>,
-    changed: &HashSet<String>,
+    changed: &crate::FastSet<String>,
     settings: &ScanSettings,
     checked_inputs: Option<bool>,
 ) -> Option<(Vec<Reference>, Looked, Contributors)> {
