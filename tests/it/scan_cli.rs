@@ -312,7 +312,8 @@ fn references_of(json: &[u8]) -> Vec<String> {
 }
 
 #[test]
-fn suggest_config_carries_parameter_defaults_so_the_committed_block_finds_the_same_references() {
+fn suggest_config_carries_parameter_defaults_and_components_so_the_committed_block_finds_the_same_references(
+) {
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir(dir.path().join(".git")).unwrap();
     write(
@@ -330,6 +331,22 @@ fn suggest_config_carries_parameter_defaults_so_the_committed_block_finds_the_sa
          track('signed_up')\n\
          track(...args)\n\
          flagOn()\n",
+    );
+    // A component whose prop is the event, with a default.
+    write(
+        dir.path(),
+        "web/Btn.tsx",
+        "import posthog from 'posthog-js'\n\
+         export function Btn({ eventName = 'btn_default' }) { posthog.capture(eventName) }\n",
+    );
+    write(
+        dir.path(),
+        "web/page.tsx",
+        "import { Btn } from './Btn'\n\
+         export const Page = () => (<>\n\
+         <Btn eventName=\"btn_clicked\" />\n\
+         <Btn />\n\
+         </>)\n",
     );
     write(
         dir.path(),
@@ -360,6 +377,7 @@ fn suggest_config_carries_parameter_defaults_so_the_committed_block_finds_the_sa
     assert_eq!(
         suggested,
         serde_json::json!({"scan": {"wrappers": [
+            {"call": "Btn", "event_key": "eventName", "default": "btn_default"},
             {"call": "flagOn", "flag_arg": 0, "default": "beta_default"},
             {"call": "record", "event_arg": 1, "default": "py_page_viewed"},
             {"call": "track", "event_arg": 0, "default": "page_viewed"},
@@ -382,6 +400,8 @@ fn suggest_config_carries_parameter_defaults_so_the_committed_block_finds_the_sa
             "web/app.ts:3 event signed_up",
             "web/app.ts:4 event dynamic",
             "web/app.ts:5 flag beta_default",
+            "web/page.tsx:3 event btn_clicked",
+            "web/page.tsx:4 event btn_default",
         ]
     );
 
@@ -408,6 +428,7 @@ fn suggest_config_carries_parameter_defaults_so_the_committed_block_finds_the_sa
         extra,
         [
             "api/analytics.py:4 event dynamic",
+            "web/Btn.tsx:2 event dynamic",
             "web/track.ts:2 event dynamic",
             "web/track.ts:3 flag dynamic",
         ]

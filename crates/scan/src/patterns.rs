@@ -639,7 +639,17 @@ impl Table {
                 // Unreachable after validation; a wrapper without a key matches nothing.
                 _ => continue,
             };
-            by_name.entry(name).or_default().push(Pattern {
+            // A component (`{"call": "Btn", "event_key": "eventName"}`) is also written as a
+            // JSX element, `<Btn eventName="…" />`, as an inferred component is.
+            let jsx = match &key {
+                Key(k)
+                    if receiver.is_none() && name.starts_with(|c: char| c.is_ascii_uppercase()) =>
+                {
+                    Some(JsxAttr(k.clone()))
+                }
+                _ => None,
+            };
+            let row = Pattern {
                 families: Vec::new(),
                 recv: receiver.map_or(Recv::Any, Recv::Named),
                 kind,
@@ -652,7 +662,16 @@ impl Table {
                 defined_in: None,
                 props: None,
                 default: w.default.clone(),
-            });
+            };
+            let rows = by_name.entry(name).or_default();
+            if let Some(jsx) = jsx {
+                rows.push(Pattern {
+                    families: vec![F::Js],
+                    key: jsx,
+                    ..row.clone()
+                });
+            }
+            rows.push(row);
         }
         for w in inferred {
             let side = match w.side {

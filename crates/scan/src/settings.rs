@@ -59,7 +59,8 @@ impl Default for ScanSettings {
 /// argument, `*_key` a key of an object/hash argument or a keyword argument. `default` is
 /// the key of a call that leaves that argument out (the wrapper's parameter default,
 /// `function track(event = "page_view")`), unless the call spreads something into its
-/// arguments that could set it.
+/// arguments that could set it. A capitalised `call` with a `*_key` is also a JSX
+/// component in JS/TS (`<Btn eventName="…" />`).
 #[derive(Deserialize, Clone, Debug, PartialEq, Eq)]
 pub struct Wrapper {
     /// The function or method name (`capturePostHogEvent`), or `receiver.name` to require
