@@ -40,6 +40,9 @@ pub(crate) struct Token {
     pub body_start: u32,
     pub body_end: u32,
     pub flags: u8,
+    /// The token's first byte (set by [`tokenize`]): [`Token::is`] rules most tokens out
+    /// on it and the length without reading the source.
+    pub first: u8,
 }
 
 impl Token {
@@ -48,7 +51,11 @@ impl Token {
     }
 
     pub(crate) fn is(&self, src: &[u8], text: &str) -> bool {
-        self.kind != Tk::Str && self.text(src) == text.as_bytes()
+        let text = text.as_bytes();
+        self.kind != Tk::Str
+            && (self.end - self.start) as usize == text.len()
+            && text.first() == Some(&self.first)
+            && (text.len() == 1 || self.text(src) == text)
     }
 
     pub(crate) fn interpolated(&self) -> bool {
@@ -227,6 +234,9 @@ pub(crate) fn tokenize(src: &[u8], lang: Lang, out: &mut Vec<Token>) {
         Lang::Astro => tokenize_astro(src, out),
         Lang::Php => tokenize_php(src, out),
         _ => tokenize_range(src, 0, src.len(), 1, lang, out),
+    }
+    for t in out.iter_mut() {
+        t.first = src.get(t.start as usize).copied().unwrap_or(0);
     }
 }
 
@@ -707,6 +717,7 @@ fn simple(kind: Tk, start: usize, end: usize, line: u32) -> Token {
         body_start: start as u32,
         body_end: end as u32,
         flags: 0,
+        first: 0,
     }
 }
 
@@ -809,6 +820,7 @@ fn scan_string(
             body_start: body_start as u32,
             body_end: body_end as u32,
             flags,
+            first: 0,
         };
         return (tok, count_lines(&src[start..end]));
     }
@@ -927,6 +939,7 @@ fn scan_string(
         body_start: body_start.min(end) as u32,
         body_end: body_end.max(body_start.min(end)) as u32,
         flags,
+        first: 0,
     };
     (tok, lines)
 }
