@@ -260,6 +260,24 @@ fn extract(
     (out, meta)
 }
 
+/// Reorders `v` in place so that `v[k]` is what was at `v[order[k]]` (`order` is a
+/// permutation of the indices), one cycle of the permutation at a time.
+fn permute<T>(v: &mut [T], mut order: Vec<usize>) {
+    for start in 0..v.len() {
+        let mut at = start;
+        // `order[at] == at` once `at` holds its element (or started with it).
+        while order[at] != at {
+            let from = order[at];
+            order[at] = at;
+            if from == start {
+                break;
+            }
+            v.swap(at, from);
+            at = from;
+        }
+    }
+}
+
 /// A cached round plan with its matcher, built on first use.
 struct Replay<'o> {
     plan: &'o RoundPlan,
@@ -340,8 +358,9 @@ struct Fresh {
     meta: Meta,
     /// What the cross-file stage keeps of the extract: all of it but the definitions
     /// (`stripped`), or nothing for the empty extract (`None`). All of it when it could
-    /// not be streamed (`raw` is [`Raw::None`]).
-    ext: Option<FileExtract>,
+    /// not be streamed (`raw` is [`Raw::None`]). Boxed: most files' is `None`, and every
+    /// file's `Fresh` is held until the walk ends.
+    ext: Option<Box<FileExtract>>,
     raw: Raw,
     stripped: bool,
 }
@@ -916,7 +935,7 @@ fn scan_once(
             stat,
             hash,
             meta,
-            ext,
+            ext: ext.map(Box::new),
             raw,
             stripped,
         }));
@@ -1039,7 +1058,7 @@ fn scan_once(
                     meta,
                     raw,
                     empty: ext.is_none(),
-                    ext: ext.map(Box::new),
+                    ext,
                     stripped,
                     // Not streamed: the cache must encode it.
                     dirty: matches!(raw, Raw::None),
@@ -1056,18 +1075,14 @@ fn scan_once(
     // stable sort finds those runs and merges them, moving about half the slots once
     // (an unstable one would compare the 24,000 long paths over and over). A full walk's
     // order is the threads' interleaving: indices are sorted, not the slots (hundreds of
-    // bytes each, moved at every merge step), which are then moved once.
+    // bytes each, moved at every merge step), which are then put in place by swaps
+    // (no second vector of slots).
     if walk_checked {
         slots.sort_by(|a, b| a.rel.cmp(&b.rel));
     } else {
         let mut order: Vec<usize> = (0..slots.len()).collect();
         order.sort_by(|&a, &b| slots[a].rel.cmp(&slots[b].rel));
-        let mut unsorted: Vec<Option<Slot>> =
-            std::mem::take(&mut slots).into_iter().map(Some).collect();
-        slots = order
-            .into_iter()
-            .filter_map(|i| unsorted[i].take())
-            .collect();
+        permute(&mut slots, order);
     }
     // The record for the next scan: the checked one while the files are the cached rows,
     // else (a full walk) what this walk saw.
@@ -2001,4 +2016,30 @@ pub(crate) fn resolve_in_cached(
         },
     )?;
     Ok(crate::resolve::merge_indexes(states))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::permute;
+
+    #[test]
+    fn permute_puts_every_element_where_the_order_says() {
+        let mut x = 0x9e37_79b9_7f4a_7c15_u64;
+        for n in [0usize, 1, 2, 3, 7, 64, 1000] {
+            // A pseudo-random permutation (Fisher-Yates with xorshift).
+            let mut order: Vec<usize> = (0..n).collect();
+            for i in (1..n).rev() {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                order.swap(i, (x % (i as u64 + 1)) as usize);
+            }
+            let original: Vec<String> = (0..n).map(|i| format!("item {i}")).collect();
+            let mut v = original.clone();
+            permute(&mut v, order.clone());
+            // (A broken permute, e.g. one that swaps without following the cycle, fails here.)
+            let expected: Vec<String> = order.iter().map(|&i| original[i].clone()).collect();
+            assert_eq!(v, expected, "n = {n}");
+        }
+    }
 }
