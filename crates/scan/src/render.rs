@@ -20,11 +20,100 @@ pub fn json(r: &ScanReport) -> String {
 /// buffer of its own: the serializer's many small writes go to it without a dynamic call
 /// each, and `out` gets them 64 KiB at a time.
 pub fn write_json(r: &ScanReport, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+    use serde::Serialize as _;
     use std::io::Write as _;
     let mut buf = std::io::BufWriter::with_capacity(64 * 1024, out);
-    serde_json::to_writer_pretty(&mut buf, &crate::wire::ScanRef::of(r))?;
+    let mut ser = serde_json::Serializer::with_formatter(&mut buf, Pretty::default());
+    crate::wire::ScanRef::of(r).serialize(&mut ser)?;
     buf.write_all(b"\n")?;
     buf.flush()
+}
+
+/// serde_json's `PrettyFormatter` with two-space indents, byte for byte, but a line break
+/// and its indent are one write of a slice of [`LINE`] instead of one write per level (at
+/// the depth of a report's references that was a third of writing it).
+#[derive(Default)]
+struct Pretty {
+    depth: usize,
+    has_value: bool,
+}
+
+/// `,` then a line break then the deepest indent a slice is taken of.
+const LINE: &[u8; 2 + 2 * 32] =
+    b",\n                                                                ";
+
+impl Pretty {
+    /// A line break (after a comma unless `first`) and the indent of the current depth.
+    fn newline<W: ?Sized + std::io::Write>(&self, w: &mut W, first: bool) -> std::io::Result<()> {
+        let from = usize::from(first);
+        match LINE.get(from..2 + 2 * self.depth) {
+            Some(line) => w.write_all(line),
+            None => {
+                w.write_all(&LINE[from..2])?;
+                (0..self.depth).try_for_each(|_| w.write_all(b"  "))
+            }
+        }
+    }
+}
+
+impl serde_json::ser::Formatter for Pretty {
+    fn begin_array<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.depth += 1;
+        self.has_value = false;
+        w.write_all(b"[")
+    }
+
+    fn end_array<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.depth -= 1;
+        if self.has_value {
+            self.newline(w, true)?;
+        }
+        w.write_all(b"]")
+    }
+
+    fn begin_array_value<W: ?Sized + std::io::Write>(
+        &mut self,
+        w: &mut W,
+        first: bool,
+    ) -> std::io::Result<()> {
+        self.newline(w, first)
+    }
+
+    fn end_array_value<W: ?Sized + std::io::Write>(&mut self, _: &mut W) -> std::io::Result<()> {
+        self.has_value = true;
+        Ok(())
+    }
+
+    fn begin_object<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.depth += 1;
+        self.has_value = false;
+        w.write_all(b"{")
+    }
+
+    fn end_object<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.depth -= 1;
+        if self.has_value {
+            self.newline(w, true)?;
+        }
+        w.write_all(b"}")
+    }
+
+    fn begin_object_key<W: ?Sized + std::io::Write>(
+        &mut self,
+        w: &mut W,
+        first: bool,
+    ) -> std::io::Result<()> {
+        self.newline(w, first)
+    }
+
+    fn begin_object_value<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        w.write_all(b": ")
+    }
+
+    fn end_object_value<W: ?Sized + std::io::Write>(&mut self, _: &mut W) -> std::io::Result<()> {
+        self.has_value = true;
+        Ok(())
+    }
 }
 
 const SARIF_SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
@@ -429,5 +518,40 @@ fn code(s: &str) -> String {
         format!("`` {} ``", cell(s))
     } else {
         format!("`{}`", cell(s))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Pretty;
+    use serde::Serialize as _;
+
+    fn pretty(v: &serde_json::Value) -> String {
+        let mut out = Vec::new();
+        let mut ser = serde_json::Serializer::with_formatter(&mut out, Pretty::default());
+        v.serialize(&mut ser).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn pretty_is_serde_json_pretty_byte_for_byte() {
+        // Deeper than the one-slice indent (32 levels), empty containers, containers of
+        // containers, strings that need escaping.
+        let mut deep = serde_json::json!({"leaf": [1, {}, []]});
+        for i in 0..40 {
+            deep = match i % 2 {
+                0 => serde_json::json!([deep, [], {"k\"ey": "v\n\u{1}"}]),
+                _ => serde_json::json!({"a": deep, "b": [[], [[]]], "c": {}}),
+            };
+        }
+        for v in [
+            serde_json::json!(null),
+            serde_json::json!([]),
+            serde_json::json!({}),
+            serde_json::json!([[], {}, [1, [2, [3]]]]),
+            deep,
+        ] {
+            assert_eq!(pretty(&v), serde_json::to_string_pretty(&v).unwrap());
+        }
     }
 }

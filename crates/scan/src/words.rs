@@ -133,16 +133,6 @@ fn hash_short(src: &[u8], s: usize, e: usize) -> u64 {
     }
 }
 
-/// MurmurHash3's 64-bit finaliser: every input bit reaches every output bit.
-#[inline]
-fn finish(mut h: u64) -> u64 {
-    h ^= h >> 33;
-    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
-    h ^= h >> 33;
-    h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
-    h ^ (h >> 33)
-}
-
 /// Bit `i` set when `block[i]` is a word byte (`block` is at most 64 bytes).
 #[inline]
 fn mask_scalar(block: &[u8]) -> u64 {
@@ -249,12 +239,14 @@ impl Words {
         }
     }
 
+    /// The three bits of a word: ten-bit fields of its hash's top 30 bits. The hash's last
+    /// step is a multiply by an odd constant, whose high bits mix all of the bits below
+    /// them (its low bits do not), so no finaliser is needed: about 4.6% false positives at
+    /// 150 distinct words, as with MurmurHash3's finaliser before (the `fp_rate` test).
     #[inline]
     fn positions(h: u64) -> [u64; 3] {
-        let h = finish(h);
-        [h % BITS, (h >> 20) % BITS, (h >> 40) % BITS]
+        [h >> 54, (h >> 44) % BITS, (h >> 34) % BITS]
     }
-
     #[inline]
     fn set(&mut self, h: u64) {
         for p in Self::positions(h) {
@@ -396,13 +388,54 @@ mod tests {
         assert!(seen > 10, "{seen} source files read");
     }
 
+    /// The false-positive rate stays near a 1,024-bit, three-bit Bloom filter's 4.6% at 150
+    /// distinct words, for random words and for families of similar ones (`eventAbc`,
+    /// `eventAbd`, ...), which share most of their bytes.
+    #[test]
+    fn fp_rate() {
+        let mut x = 88_172_645_463_325_252_u64;
+        let mut rnd = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        for similar in [false, true] {
+            let word = |r: &mut dyn FnMut() -> u64| -> String {
+                let base = match similar {
+                    true => ["event", "handle", "useFeat", "props", "EVENT_"][(r() % 5) as usize],
+                    false => "",
+                };
+                let len = 3 + (r() % if similar { 6 } else { 14 }) as usize;
+                let tail: String = (0..len)
+                    .map(|_| (b'a' + (r() % 26) as u8) as char)
+                    .collect();
+                format!("{base}{tail}")
+            };
+            let (mut fps, mut total) = (0, 0);
+            for _ in 0..200 {
+                let present: Vec<String> = (0..150).map(|_| word(&mut rnd)).collect();
+                let w = Words::of(present.join(" ").as_bytes());
+                for _ in 0..200 {
+                    let q = word(&mut rnd);
+                    if !present.contains(&q) {
+                        total += 1;
+                        fps += usize::from(w.may_contain(&q));
+                    }
+                }
+            }
+            let rate = fps as f64 / total as f64;
+            assert!(rate < 0.055, "similar words: {similar}: {rate:.4}");
+        }
+    }
+
     /// The filter's bits are part of the cache format: a change to the hash (or to what a
     /// word is) must bump `cache::FORMAT` and this value.
     const GOLDEN: &str = concat!(
-        "0100000200002000000000000000000000000000000000000000000000000000",
-        "00000c002000000000010000000000000080000000000000000c800000000000",
-        "0000000000200000000000001000000000000000000000000000000000000000",
-        "0000000000000000000000080000000000000000000200000000000000000000",
+        "0080000000000000000000000000000000000000000000000000000000000000",
+        "0000000000010000000001000080000001000000200400400000000000000000",
+        "0002000000000000000000080000000000000000000000000000000000000000",
+        "0000000000000000000000000020000000020000000004000a00000000000000",
     );
 
     #[test]
