@@ -364,7 +364,8 @@ fn suggest_config_carries_parameter_defaults_and_components_so_the_committed_blo
          def view(user, rest):\n\
          \x20   record(user)\n\
          \x20   record(user, \"py_clicked\")\n\
-         \x20   record(*rest)\n",
+         \x20   record(*rest)\n\
+         \x20   record(user, event=\"py_keyword\")\n",
     );
     let out = kodo_in(dir.path())
         .args(["scan", "--suggest-config"])
@@ -379,7 +380,7 @@ fn suggest_config_carries_parameter_defaults_and_components_so_the_committed_blo
         serde_json::json!({"scan": {"wrappers": [
             {"call": "Btn", "event_key": "eventName", "default": "btn_default"},
             {"call": "flagOn", "flag_arg": 0, "default": "beta_default"},
-            {"call": "record", "event_arg": 1, "default": "py_page_viewed"},
+            {"call": "record", "event_arg": 1, "event_key": "event", "default": "py_page_viewed"},
             {"call": "track", "event_arg": 0, "default": "page_viewed"},
         ]}})
     );
@@ -396,6 +397,7 @@ fn suggest_config_carries_parameter_defaults_and_components_so_the_committed_blo
             "api/views.py:4 event py_page_viewed",
             "api/views.py:5 event py_clicked",
             "api/views.py:6 event dynamic",
+            "api/views.py:7 event py_keyword",
             "web/app.ts:2 event page_viewed",
             "web/app.ts:3 event signed_up",
             "web/app.ts:4 event dynamic",

@@ -79,7 +79,7 @@ use serde::{Deserialize, Serialize};
 const MAGIC: &[u8; 8] = b"KODOSCAN";
 const DELTA_MAGIC: &[u8; 8] = b"KODODLTA";
 /// Bump when the layout or the meaning of an extract changes.
-pub(crate) const FORMAT: u32 = 22;
+pub(crate) const FORMAT: u32 = 23;
 /// The sections, in file order.
 const EXTRACTS: usize = 0;
 const HEAD: usize = 1;

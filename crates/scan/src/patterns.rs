@@ -632,6 +632,8 @@ impl Table {
                 None => (None, w.call.clone()),
             };
             let (kind, key) = match (w.event_arg, &w.event_key, w.flag_arg, &w.flag_key) {
+                (Some(n), Some(k), _, _) => (Kind::Event, NamedOr(k.clone(), n)),
+                (_, _, Some(n), Some(k)) => (Kind::Flag, NamedOr(k.clone(), n)),
                 (Some(n), _, _, _) => (Kind::Event, Arg(n)),
                 (_, Some(k), _, _) => (Kind::Event, Key(k.clone())),
                 (_, _, Some(n), _) => (Kind::Flag, Arg(n)),

@@ -424,11 +424,13 @@ pub fn markdown(r: &ScanReport) -> String {
                 ("event", w.event_arg, &w.event_key),
                 ("flag", w.flag_arg, &w.flag_key),
             ] {
-                if let Some(i) = index {
-                    args.push(format!("{what}: argument {}", i + 1));
-                }
-                if let Some(k) = key {
-                    args.push(format!("{what}: {}", code(k)));
+                match (index, key) {
+                    (Some(i), Some(k)) => {
+                        args.push(format!("{what}: argument {} or {}", i + 1, code(k)))
+                    }
+                    (Some(i), None) => args.push(format!("{what}: argument {}", i + 1)),
+                    (None, Some(k)) => args.push(format!("{what}: {}", code(k))),
+                    (None, None) => {}
                 }
             }
             if let Some(d) = &w.default {

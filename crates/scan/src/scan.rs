@@ -236,7 +236,11 @@ pub(crate) fn wrapper_reports(
         .iter()
         .filter(|w| !w.returned && !w.key_at(false).is_empty())
     {
+        // A parameter of a language with keyword arguments is passed either way.
         let (arg, key) = match &w.slot {
+            Slot::Param { index, name } if crate::infer::kwargs_lang(w.family) => {
+                (Some(*index), Some(name.clone()))
+            }
             Slot::Param { index, .. } => (Some(*index), None),
             Slot::Field { field, .. } => (None, Some(field.clone())),
         };

@@ -56,7 +56,9 @@ impl Default for ScanSettings {
 /// `{"call": "sendPostHogEvents", "event_key": "event"}`.
 ///
 /// Exactly one of the four key fields must be set: `*_arg` is a 0-based positional
-/// argument, `*_key` a key of an object/hash argument or a keyword argument. `default` is
+/// argument, `*_key` a key of an object/hash argument or a keyword argument; or both of one
+/// kind (`event_arg` and `event_key`): the keyword argument when the call names it, else
+/// the positional one (Python `def track(user, event)` called either way). `default` is
 /// the key of a call that leaves that argument out (the wrapper's parameter default,
 /// `function track(event = "page_view")`), unless the call spreads something into its
 /// arguments that could set it. A capitalised `call` with a `*_key` is also a JSX
@@ -126,10 +128,14 @@ impl ScanSettings {
                     "says neither where the event is (`event_arg`/`event_key`) nor where the flag is (`flag_arg`/`flag_key`)".into(),
                 ));
             }
-            if set > 1 {
+            // `*_arg` with the same kind's `*_key`: a keyword argument, else that positional one.
+            let pair = set == 2
+                && ((w.event_arg.is_some() && w.event_key.is_some())
+                    || (w.flag_arg.is_some() && w.flag_key.is_some()));
+            if set > 1 && !pair {
                 return Err(invalid(
                     field,
-                    "sets more than one of `event_arg`, `event_key`, `flag_arg`, `flag_key`; a wrapper has one key".into(),
+                    "sets more than one of `event_arg`, `event_key`, `flag_arg`, `flag_key`; a wrapper has one key (an `*_arg` with the same kind's `*_key`: a keyword argument, else that positional one)".into(),
                 ));
             }
             for key in [&w.event_key, &w.flag_key].into_iter().flatten() {
@@ -323,6 +329,22 @@ mod tests {
         let mut w = wrapper("track");
         w.event_arg = Some(0);
         w.flag_key = Some("flag".into());
+        let err = ScanSettings {
+            wrappers: vec![w.clone()],
+            ..Default::default()
+        }
+        .validate()
+        .unwrap_err();
+        assert!(err.to_string().contains("more than one"), "{err}");
+        // A position and a keyword of the same kind are one key, given either way.
+        w.flag_key = None;
+        w.event_key = Some("event".into());
+        let pair = ScanSettings {
+            wrappers: vec![w.clone()],
+            ..Default::default()
+        };
+        assert!(pair.validate().is_ok());
+        w.flag_arg = Some(1);
         let err = ScanSettings {
             wrappers: vec![w],
             ..Default::default()
