@@ -262,7 +262,7 @@ fn extract(
 
 /// Reorders `v` in place so that `v[k]` is what was at `v[order[k]]` (`order` is a
 /// permutation of the indices), one cycle of the permutation at a time.
-fn permute<T>(v: &mut [T], mut order: Vec<usize>) {
+pub(crate) fn permute<T>(v: &mut [T], mut order: Vec<usize>) {
     for start in 0..v.len() {
         let mut at = start;
         // `order[at] == at` once `at` holds its element (or started with it).
