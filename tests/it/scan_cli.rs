@@ -224,20 +224,24 @@ fn keys_of(json: &[u8]) -> Vec<String> {
         .collect()
 }
 
-#[test]
-fn suggest_config_prints_the_inferred_wrappers_as_a_scan_section_that_finds_the_same_keys() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::create_dir(dir.path().join(".git")).unwrap();
-    write(dir.path(), "web/track.ts", TRACK_TS);
-    write(dir.path(), "web/app.ts", USES_TS);
-    let out = kodo_in(dir.path())
+/// `kodo scan --suggest-config` in `dir`, parsed.
+fn suggest_config(dir: &std::path::Path) -> Value {
+    let out = kodo_in(dir)
         .args(["scan", "--suggest-config"])
         .assert()
         .success()
         .get_output()
         .stdout
         .clone();
-    let suggested: Value = serde_json::from_slice(&out).unwrap();
+    serde_json::from_slice(&out).unwrap()
+}
+#[test]
+fn suggest_config_prints_the_inferred_wrappers_as_a_scan_section_that_finds_the_same_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join(".git")).unwrap();
+    write(dir.path(), "web/track.ts", TRACK_TS);
+    write(dir.path(), "web/app.ts", USES_TS);
+    let suggested = suggest_config(dir.path());
     assert_eq!(
         suggested,
         serde_json::json!({"scan": {"wrappers": [
@@ -367,14 +371,7 @@ fn suggest_config_carries_parameter_defaults_and_components_so_the_committed_blo
          \x20   record(*rest)\n\
          \x20   record(user, event=\"py_keyword\")\n",
     );
-    let out = kodo_in(dir.path())
-        .args(["scan", "--suggest-config"])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let suggested: Value = serde_json::from_slice(&out).unwrap();
+    let suggested = suggest_config(dir.path());
     assert_eq!(
         suggested,
         serde_json::json!({"scan": {"wrappers": [

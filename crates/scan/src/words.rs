@@ -298,6 +298,16 @@ mod tests {
         assert!(false_positives <= 1, "{false_positives} false positives");
     }
 
+    /// A small deterministic generator (xorshift64) for the tests' inputs.
+    fn xorshift(mut state: u64) -> impl FnMut() -> u64 {
+        move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        }
+    }
+
     /// The filter as its definition says: every run of word bytes, hashed.
     fn reference(bytes: &[u8]) -> Words {
         let mut w = Words([0; (BITS / 64) as usize]);
@@ -347,19 +357,13 @@ mod tests {
     /// definition.
     #[test]
     fn the_mask_walk_equals_the_definition_on_random_and_real_inputs() {
-        let mut state = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut next = xorshift(0x9e37_79b9_7f4a_7c15);
         for round in 0..300 {
             let mut text = Vec::new();
             let len = (next() % 700) as usize;
             while text.len() < len {
                 let r = next();
-                if r % 3 == 0 {
+                if r.is_multiple_of(3) {
                     text.push((r >> 8) as u8);
                 } else {
                     let run = ((r >> 8) % 41) as usize;
@@ -393,13 +397,7 @@ mod tests {
     /// `eventAbd`, ...), which share most of their bytes.
     #[test]
     fn fp_rate() {
-        let mut x = 88_172_645_463_325_252_u64;
-        let mut rnd = move || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x
-        };
+        let mut rnd = xorshift(88_172_645_463_325_252);
         for similar in [false, true] {
             let word = |r: &mut dyn FnMut() -> u64| -> String {
                 let base = match similar {
