@@ -224,6 +224,22 @@ fn keys_of(json: &[u8]) -> Vec<String> {
         .collect()
 }
 
+/// `kodo scan --format json` in `dir` with `suggested`'s `scan` section committed to
+/// `.kodo/config.json` and inference turned off.
+fn scan_with_committed(dir: &std::path::Path, suggested: &Value) -> Vec<u8> {
+    let mut config = serde_json::json!({"posthog": {"project_id": "1"}, "notion": {}});
+    config["scan"] = suggested["scan"].clone();
+    config["scan"]["infer_wrappers"] = false.into();
+    write(dir, ".kodo/config.json", &config.to_string());
+    kodo_in(dir)
+        .args(["scan", "--format", "json", "--no-git", "--no-cache"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone()
+}
+
 /// `kodo scan --suggest-config` in `dir`, parsed.
 fn suggest_config(dir: &std::path::Path) -> Value {
     let out = kodo_in(dir)
@@ -259,17 +275,7 @@ fn suggest_config_prints_the_inferred_wrappers_as_a_scan_section_that_finds_the_
     assert_eq!(keys_of(&inferred), ["event signed_up", "flag beta_banner"]);
 
     // Committed with inference off, the suggestion finds the same keys.
-    let mut config = serde_json::json!({"posthog": {"project_id": "1"}, "notion": {}});
-    config["scan"] = suggested["scan"].clone();
-    config["scan"]["infer_wrappers"] = false.into();
-    write(dir.path(), ".kodo/config.json", &config.to_string());
-    let configured = kodo_in(dir.path())
-        .args(["scan", "--format", "json", "--no-git", "--no-cache"])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
+    let configured = scan_with_committed(dir.path(), &suggested);
     assert_eq!(keys_of(&configured), keys_of(&inferred));
     let report: Value = serde_json::from_slice(&configured).unwrap();
     assert!(report["wrappers"]
@@ -405,17 +411,7 @@ fn suggest_config_carries_parameter_defaults_and_components_so_the_committed_blo
     );
 
     // Committed with inference off, the suggestion finds the same references.
-    let mut config = serde_json::json!({"posthog": {"project_id": "1"}, "notion": {}});
-    config["scan"] = suggested["scan"].clone();
-    config["scan"]["infer_wrappers"] = false.into();
-    write(dir.path(), ".kodo/config.json", &config.to_string());
-    let configured = kodo_in(dir.path())
-        .args(["scan", "--format", "json", "--no-git", "--no-cache"])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
+    let configured = scan_with_committed(dir.path(), &suggested);
     // Besides: the wrappers' own SDK calls, whose key is the parameter, are dynamic (with
     // inference on they are the wrappers' definitions, not references).
     let inferred = references_of(&inferred);

@@ -2166,23 +2166,34 @@ mod tests {
         );
     }
 
-    #[test]
-    fn go_sprintf_and_sprint_of_constants_are_templates() {
-        use crate::template::Part;
-        let event = |expr: &str| -> KeyExpr {
-            let src =
-                format!("client.Enqueue(posthog.Capture{{DistinctId: \"u\", Event: {expr}}})");
-            let got = keys(&src, "main.go");
-            assert_eq!(got.len(), 1, "{expr}");
-            got.into_iter().next().map(|g| g.1).unwrap()
-        };
-        let parts = |expr: &str| match event(expr) {
+    /// The one key `src` (a file named `file`) captures.
+    fn one_key(src: &str, file: &str) -> KeyExpr {
+        let got = keys(src, file);
+        assert_eq!(got.len(), 1, "{src}");
+        got.into_iter().next().map(|g| g.1).unwrap()
+    }
+
+    /// A template key's parts, checking it is written as `expr`; `None` for another key.
+    fn template_parts(key: KeyExpr, expr: &str) -> Option<Vec<crate::template::Part>> {
+        match key {
             KeyExpr::Template(parts, written, _) => {
                 assert_eq!(written, expr);
                 Some(parts)
             }
             _ => None,
+        }
+    }
+
+    #[test]
+    fn go_sprintf_and_sprint_of_constants_are_templates() {
+        use crate::template::Part;
+        let event = |expr: &str| {
+            one_key(
+                &format!("client.Enqueue(posthog.Capture{{DistinctId: \"u\", Event: {expr}}})"),
+                "main.go",
+            )
         };
+        let parts = |expr: &str| template_parts(event(expr), expr);
         let text = |t: &str| Part::Text(t.into());
         let name = |n: &str| Part::Name(n.into());
         assert_eq!(
@@ -2275,19 +2286,13 @@ mod tests {
     #[test]
     fn python_format_and_percent_of_constants_are_templates() {
         use crate::template::Part;
-        let event = |expr: &str| -> KeyExpr {
-            let src = format!("posthog.capture({expr}, distinct_id=user.id)");
-            let got = keys(&src, "views.py");
-            assert_eq!(got.len(), 1, "{expr}");
-            got.into_iter().next().map(|g| g.1).unwrap()
+        let event = |expr: &str| {
+            one_key(
+                &format!("posthog.capture({expr}, distinct_id=user.id)"),
+                "views.py",
+            )
         };
-        let parts = |expr: &str| match event(expr) {
-            KeyExpr::Template(parts, written, _) => {
-                assert_eq!(written, expr);
-                Some(parts)
-            }
-            _ => None,
-        };
+        let parts = |expr: &str| template_parts(event(expr), expr);
         let text = |t: &str| Part::Text(t.into());
         let name = |n: &str| Part::Name(n.into());
         assert_eq!(
